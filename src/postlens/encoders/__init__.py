@@ -1,0 +1,1 @@
+"""Feature extractors, one file per modality; see base.py for the contract."""

@@ -1,0 +1,68 @@
+"""The exception tree. Every error says what went wrong, where, and how to fix it.
+
+    PostlensError
+    ├── ConfigError          bad settings, unknown names (lists the known ones)
+    ├── WorkspaceError       the workspace folder or its database cannot be used
+    ├── SourceError          an input file or folder cannot be read at all
+    │   └── MappingError     a column mapping names columns the file does not have
+    ├── MediaError           a media file cannot be decoded safely (per item; the batch goes on)
+    │   └── UnsupportedMedia a format postlens does not read (SVG, HEIC, unknown codec)
+    ├── EncoderError         a model could not run on an item
+    └── MissingDependency    an optional extra is not installed (names the extra)
+
+Per-record problems during import are not exceptions: they become ``Rejected`` records in the
+quarantine so that the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+
+class PostlensError(Exception):
+    """Base of every error postlens raises on purpose."""
+
+
+class ConfigError(PostlensError):
+    pass
+
+
+class WorkspaceError(PostlensError):
+    pass
+
+
+class SourceError(PostlensError):
+    pass
+
+
+class MappingError(SourceError):
+    pass
+
+
+class MediaError(PostlensError):
+    """``code`` is a stable short name (``corrupt``, ``too_large``, ``empty``...) stored with per-item errors."""
+
+    def __init__(self, message: str, *, code: str = "media_error") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class UnsupportedMedia(MediaError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="unsupported")
+
+
+class EncoderError(PostlensError):
+    pass
+
+
+class MissingDependency(PostlensError):
+    def __init__(self, module: str, extra: str) -> None:
+        super().__init__(
+            f"{module} is not installed; install the '{extra}' extra: pip install 'postlens[{extra}]'"
+        )
+        self.module = module
+        self.extra = extra
+
+
+def unknown_name(kind: str, name: str, known: list[str] | tuple[str, ...]) -> ConfigError:
+    """An error for a misspelt recipe / encoder / format that lists what would have worked."""
+    return ConfigError(f"unknown {kind} {name!r}; known: {', '.join(sorted(known))}")

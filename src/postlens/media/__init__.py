@@ -1,0 +1,1 @@
+"""Safe decoding of images, audio and video: limits, normalisation, frame sampling."""

@@ -1,0 +1,1 @@
+"""Ways in: the CLI (and later the HTTP API, MCP server and dashboard)."""

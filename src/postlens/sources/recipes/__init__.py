@@ -1,0 +1,1 @@
+"""Named recipes for real public datasets."""

@@ -1,0 +1,159 @@
+"""The vocabulary of postlens: a social post and its parts. Read this file first.
+
+Plain dataclasses (not pydantic) because importers build thousands of them per second;
+validation happens once, at the boundary, in :func:`validate_post`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+
+class Modality(StrEnum):
+    """What a part of a post is made of."""
+
+    TEXT = "text"
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    GIF = "gif"
+
+
+MEDIA_KINDS = (Modality.IMAGE, Modality.VIDEO, Modality.AUDIO, Modality.GIF)
+
+
+@dataclass(slots=True)
+class Author:
+    id: str | None = None
+    handle: str | None = None
+    followers: int | None = None
+    verified: bool | None = None
+
+
+@dataclass(slots=True)
+class MediaPart:
+    """One image, video, audio clip or GIF attached to a post.
+
+    ``source_path`` is where an importer found the file; the store copies it into its
+    content-addressed folder and fills ``path`` (relative to the workspace), ``sha256``,
+    ``mime``, ``bytes`` and the dimensions. A part with only ``url`` was never downloaded.
+    """
+
+    kind: Modality
+    path: str | None = None
+    url: str | None = None
+    sha256: str | None = None
+    mime: str | None = None
+    bytes: int | None = None
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+    source_path: str | None = None
+
+
+@dataclass(slots=True)
+class Engagement:
+    """Counts seen at one moment; a post collects many of these over time."""
+
+    observed_at: datetime
+    likes: int | None = None
+    shares: int | None = None
+    comments: int | None = None
+    views: int | None = None
+
+
+@dataclass(slots=True)
+class Post:
+    """A social-media post in any modality.
+
+    ``id`` is ``"<source>:<native_id>"``: stable across re-imports, so importing the same
+    data twice updates instead of duplicating.
+    """
+
+    source: str
+    native_id: str
+    platform: str
+    created_at: datetime | None
+    text: str = ""
+    language: str | None = None
+    author: Author = field(default_factory=Author)
+    hashtags: list[str] = field(default_factory=list)
+    mentions: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    media: list[MediaPart] = field(default_factory=list)
+    engagement: list[Engagement] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    raw: Any = None
+    run_id: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.source}:{self.native_id}"
+
+    @property
+    def modalities(self) -> list[Modality]:
+        kinds = [Modality.TEXT] if self.text.strip() else []
+        for part in self.media:
+            if part.kind not in kinds:
+                kinds.append(part.kind)
+        return kinds
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; the format of ``postlens`` JSONL files (see sources/native.py)."""
+        out = asdict(self)
+        out["id"] = self.id
+        out["created_at"] = self.created_at.isoformat() if self.created_at else None
+        for snap in out["engagement"]:
+            snap["observed_at"] = snap["observed_at"].isoformat()
+        for part in out["media"]:
+            part["kind"] = str(part["kind"])
+        return out
+
+
+@dataclass(slots=True)
+class Rejected:
+    """A record an importer could not turn into a post: it goes to the quarantine, never silently away.
+
+    ``code`` is stable (e.g. ``bad_json``, ``bad_date``); ``reason`` is for people.
+    """
+
+    file: str
+    line: int | None
+    code: str
+    reason: str
+    post_id: str | None = None
+    raw: str | None = None
+
+
+_HASHTAG = re.compile(r"(?<![\w&])#(\w+)", re.UNICODE)
+_MENTION = re.compile(r"(?<![\w@])@(\w{1,30})", re.UNICODE)
+_URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+
+
+def extract_entities(text: str) -> tuple[list[str], list[str], list[str]]:
+    """Hashtags, mentions and URLs found in free text (used when a source has no entity lists)."""
+    urls = [u.rstrip(".,;:!?)…") for u in _URL.findall(text)]
+    stripped = _URL.sub(" ", text)
+    return _HASHTAG.findall(stripped), _MENTION.findall(stripped), urls
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Naive datetimes are taken as UTC; aware ones are converted."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def validate_post(post: Post) -> str | None:
+    """Return why a post cannot be stored (a ``Rejected.code``), or None when it is fine."""
+    if not post.native_id or not str(post.native_id).strip():
+        return "missing_id"
+    if not post.text.strip() and not any(m.path or m.source_path or m.url for m in post.media):
+        return "empty_post"
+    if post.created_at is not None and post.created_at.tzinfo is None:
+        return "naive_datetime"
+    return None
