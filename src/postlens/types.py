@@ -71,7 +71,8 @@ class Post:
     """A social-media post in any modality.
 
     ``id`` is ``"<source>:<native_id>"``: stable across re-imports, so importing the same
-    data twice updates instead of duplicating.
+    data twice updates instead of duplicating. ``origin_file``/``origin_line`` say where an importer
+    read it, so that the quarantine can point at the line of a later problem (duplicate id, missing media).
     """
 
     source: str
@@ -89,6 +90,8 @@ class Post:
     labels: dict[str, str] = field(default_factory=dict)
     raw: Any = None
     run_id: str | None = None
+    origin_file: str | None = None
+    origin_line: int | None = None
 
     @property
     def id(self) -> str:

@@ -1,0 +1,142 @@
+"""The stages wired together: ingest -> featurize -> (later) train -> evaluate.
+
+Each ``run_*`` function is what a CLI command does, callable from Python too; it owns progress
+display (on the given console) but no argument parsing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from postlens.errors import ConfigError
+from postlens.store.ingest import ImportSummary, ingest
+from postlens.store.workspace import Workspace
+
+_GENERIC = {"csv", "tsv", "jsonl", "parquet"}
+
+
+def build_importer(
+    name: str,
+    *,
+    mapping_file: Path | None = None,
+    mapping_pairs: Sequence[str] = (),
+    media_root: Path | None = None,
+    source: str | None = None,
+) -> Any:
+    """An importer by name; mapping options are only for the generic table formats."""
+    from postlens.sources.base import get_importer
+
+    if name not in _GENERIC:
+        if mapping_file or mapping_pairs:
+            raise ConfigError(f"--mapping/--map apply to {', '.join(sorted(_GENERIC))}, not to {name!r}")
+        return get_importer(name)
+    from postlens.sources.mapping import ColumnMapping
+
+    mapping = ColumnMapping.from_yaml(mapping_file) if mapping_file else None
+    if mapping_pairs:
+        pairs = ColumnMapping.from_pairs(list(mapping_pairs))
+        mapping = mapping.merge(pairs) if mapping else pairs
+    return get_importer(name, mapping=mapping, media_root=media_root, source=source)
+
+
+def run_ingest(
+    paths: Sequence[Path],
+    *,
+    importer_name: str | None = None,
+    mapping_file: Path | None = None,
+    mapping_pairs: Sequence[str] = (),
+    media_root: Path | None = None,
+    source: str | None = None,
+    workspace: Path | None = None,
+    batch_size: int = 2000,
+    console: Console | None = None,
+) -> ImportSummary:
+    """Import ``paths`` (one importer for all of them; guessed from the first when not named)."""
+    from postlens.sources.detect import detect_format
+
+    console = console or Console(stderr=True)
+    name = importer_name or detect_format(Path(paths[0]))
+    importer = build_importer(
+        name, mapping_file=mapping_file, mapping_pairs=mapping_pairs, media_root=media_root, source=source
+    )
+    options = {"importer": name, "mapping": str(mapping_file) if mapping_file else None,
+               "map": list(mapping_pairs), "media_root": str(media_root) if media_root else None,
+               "source": source}
+    with Workspace(workspace) as ws, _counter(console, f"importing ({name})") as update:
+        return ingest(ws, importer, paths, batch_size=batch_size, progress=update, options=options)
+
+
+class _counter:
+    """A live 'records, quarantined, rate' line; record totals are unknown while streaming."""
+
+    def __init__(self, console: Console, label: str) -> None:
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn(label), TextColumn("{task.completed:,} records"),
+            TextColumn("{task.fields[q]:,} quarantined"), TimeElapsedColumn(), console=console,
+        )
+        self.task = self.progress.add_task(label, total=None, q=0)
+
+    def __enter__(self) -> Any:
+        self.progress.start()
+
+        def update(seen: int, quarantined: int) -> None:
+            self.progress.update(self.task, completed=seen, q=quarantined)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+def run_demo_data(out: Path, *, seed: int = 0, n_posts: int = 3000, console: Console | None = None) -> Any:
+    from postlens.demo import generate_corpus
+
+    console = console or Console()
+    with Progress(
+        SpinnerColumn(), TextColumn("generating sample corpus"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console,
+    ) as bar:
+        task = bar.add_task("demo", total=n_posts)
+        summary = generate_corpus(
+            out, seed=seed, n_posts=n_posts, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    console.print(f"wrote the sample corpus to [bold]{out}[/] ({n_posts:,} posts, seed {seed}); truth in {out / 'truth.json'}")
+    return summary
+
+
+def run_demo(
+    out: Path, *, seed: int = 0, n_posts: int = 3000, workspace: Path | None = None, console: Console | None = None
+) -> ImportSummary:
+    """Generate the sample corpus (unless already there with the same seed/size), ingest it, print stats."""
+    from postlens.serve.render import print_import_summary, print_stats
+    from postlens.store.queries import workspace_stats
+
+    console = console or Console()
+    if not _corpus_matches(out, seed, n_posts):
+        run_demo_data(out, seed=seed, n_posts=n_posts, console=console)
+    else:
+        console.print(f"sample corpus already in {out} (seed {seed}); reusing it")
+    summary = run_ingest([out], importer_name="postlens", workspace=workspace, console=console)
+    print_import_summary(console, summary)
+    with Workspace(workspace, read_only=True) as ws:
+        print_stats(console, workspace_stats(ws.db), ws.root)
+    return summary
+
+
+def _corpus_matches(out: Path, seed: int, n_posts: int) -> bool:
+    import orjson
+
+    truth = out / "truth.json"
+    if not truth.exists() or not (out / "posts.jsonl").exists():
+        return False
+    try:
+        meta = orjson.loads(truth.read_bytes())
+    except orjson.JSONDecodeError:
+        return False
+    params = meta.get("params", {})
+    return meta.get("seed") == seed and params.get("n_posts", n_posts) == n_posts

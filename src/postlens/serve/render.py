@@ -1,0 +1,77 @@
+"""Rich tables for the CLI: how results look to a person at a terminal."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from postlens.store.ingest import ImportSummary
+from postlens.store.queries import WorkspaceStats
+
+
+def print_import_summary(console: Console, summary: ImportSummary) -> None:
+    console.print(
+        f"[bold]import {summary.run_id}[/]: {summary.imported:,} imported, {summary.updated:,} updated, "
+        f"{summary.unchanged:,} unchanged, {summary.quarantined:,} quarantined; "
+        f"{summary.snapshots_added:,} engagement snapshots added; media: {summary.media_stored:,} attached, "
+        f"{summary.media_problems:,} with problems"
+    )
+    if summary.reasons:
+        reasons = ", ".join(f"{code} {n:,}" for code, n in sorted(summary.reasons.items(), key=lambda kv: -kv[1]))
+        console.print(f"  quarantine reasons: {reasons}  (see 'postlens quarantine')")
+
+
+def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for i, header in enumerate(headers):
+        table.add_column(header, justify="right" if i == len(headers) - 1 else "left")
+    for row in rows:
+        table.add_row(*[f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v) for v in row])
+    return table
+
+
+def print_stats(console: Console, stats: WorkspaceStats, root: Path) -> None:
+    console.print(
+        f"[bold]{root}[/]: {stats.posts:,} posts, {stats.engagement_snapshots:,} engagement snapshots, "
+        f"{stats.media_stored:,} media attached ({stats.media_files:,} distinct files)"
+    )
+    console.print(_table("by source", ["source", "posts"], stats.by_source))
+    console.print(_table("by modality", ["modality", "posts"], stats.by_modality))
+    console.print(_table("by month", ["month", "posts"], stats.by_month))
+    if stats.by_label:
+        console.print(_table("by label (top values)", ["label", "value", "posts"], stats.by_label))
+    if stats.media_by_status:
+        console.print(_table("media (missing = referenced but not found)", ["kind", "status", "parts"], stats.media_by_status))
+    if stats.quarantined:
+        console.print(_table("quarantine", ["reason", "records"], stats.quarantined))
+    if stats.runs:
+        console.print(_table("recent imports", ["run", "importer", "status", "imported", "updated", "unchanged", "quarantined"], stats.runs))
+
+
+def print_rows(console: Console, columns: list[str], rows: list[tuple[Any, ...]], output: str) -> None:
+    if output == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif output == "json":
+        for row in rows:
+            sys.stdout.write(orjson.dumps(dict(zip(columns, row)), default=str).decode() + "\n")
+    elif output == "table":
+        console.print(_table("", columns, rows))
+    else:
+        raise ValueError(f"unknown output {output!r}; use table, csv or json")
+
+
+def print_quarantine(console: Console, totals: list[tuple[str, int]], rows: list[tuple[Any, ...]]) -> None:
+    if not totals:
+        console.print("the quarantine is empty")
+        return
+    console.print(_table("quarantined records by reason", ["reason", "records"], totals))
+    console.print(_table("records", ["file", "line", "code", "post", "reason"], rows))

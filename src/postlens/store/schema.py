@@ -1,0 +1,108 @@
+"""DuckDB tables of a workspace. Analysts query these directly with ``postlens sql``.
+
+posts        one row per post id ("<source>:<native id>"), upserted on re-import
+media        one row per (post, position): stored in the media folder, missing, rejected or remote-only
+engagement   snapshots of counts; (post_id, observed_at) is unique, so re-imports add only new moments
+import_runs  one row per ``postlens ingest``: what, when, outcome, counts
+quarantine   what could not be imported and why; (file, line, code, post_id) is unique
+features_errors  per-item failures of encoders (filled by featurize)
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+
+CREATE TABLE IF NOT EXISTS posts (
+    id VARCHAR PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    native_id VARCHAR NOT NULL,
+    platform VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ,
+    text VARCHAR NOT NULL,
+    language VARCHAR,
+    author_id VARCHAR,
+    author_handle VARCHAR,
+    author_followers BIGINT,
+    author_verified BOOLEAN,
+    hashtags VARCHAR[],
+    mentions VARCHAR[],
+    urls VARCHAR[],
+    labels MAP(VARCHAR, VARCHAR),
+    media_kinds VARCHAR[],
+    raw JSON,
+    content_hash VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    origin_file VARCHAR,
+    origin_line BIGINT,
+    first_seen TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS media (
+    post_id VARCHAR NOT NULL,
+    position INTEGER NOT NULL,
+    kind VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,          -- stored | missing | rejected | remote
+    path VARCHAR,                     -- relative to the workspace, when stored
+    url VARCHAR,
+    sha256 VARCHAR,
+    mime VARCHAR,
+    bytes BIGINT,
+    width INTEGER,
+    height INTEGER,
+    duration_s DOUBLE,
+    source_path VARCHAR,
+    PRIMARY KEY (post_id, position)
+);
+
+CREATE TABLE IF NOT EXISTS engagement (
+    post_id VARCHAR NOT NULL,
+    observed_at TIMESTAMPTZ NOT NULL,
+    likes BIGINT,
+    shares BIGINT,
+    comments BIGINT,
+    views BIGINT,
+    run_id VARCHAR NOT NULL,
+    PRIMARY KEY (post_id, observed_at)
+);
+
+CREATE TABLE IF NOT EXISTS import_runs (
+    run_id VARCHAR PRIMARY KEY,
+    started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ,
+    status VARCHAR NOT NULL,          -- running | done | interrupted | failed
+    importer VARCHAR NOT NULL,
+    inputs VARCHAR[] NOT NULL,
+    options JSON,
+    imported BIGINT DEFAULT 0,
+    updated BIGINT DEFAULT 0,
+    unchanged BIGINT DEFAULT 0,
+    quarantined BIGINT DEFAULT 0,
+    snapshots_added BIGINT DEFAULT 0,
+    error VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS quarantine (
+    file VARCHAR NOT NULL,
+    line BIGINT NOT NULL,             -- 0 when the problem is the whole file
+    code VARCHAR NOT NULL,
+    post_id VARCHAR NOT NULL,         -- '' when no id could be read
+    reason VARCHAR NOT NULL,
+    raw VARCHAR,
+    run_id VARCHAR NOT NULL,
+    quarantined_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (file, line, code, post_id)
+);
+
+CREATE TABLE IF NOT EXISTS feature_errors (
+    key VARCHAR NOT NULL,             -- content sha256 of the item
+    encoder VARCHAR NOT NULL,         -- name@version
+    post_id VARCHAR,
+    error VARCHAR NOT NULL,
+    failed_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (key, encoder)
+);
+"""

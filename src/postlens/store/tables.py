@@ -1,0 +1,153 @@
+"""Batch writes into the workspace tables through Arrow (row-by-row inserts are ~100x slower in DuckDB)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from postlens.store.ingest import ImportSummary
+
+_TS = pa.timestamp("us", tz="UTC")
+_STR_LIST = pa.list_(pa.string())
+
+POSTS_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()), ("source", pa.string()), ("native_id", pa.string()), ("platform", pa.string()),
+        ("created_at", _TS), ("text", pa.string()), ("language", pa.string()), ("author_id", pa.string()),
+        ("author_handle", pa.string()), ("author_followers", pa.int64()), ("author_verified", pa.bool_()),
+        ("hashtags", _STR_LIST), ("mentions", _STR_LIST), ("urls", _STR_LIST),
+        ("labels", pa.map_(pa.string(), pa.string())), ("media_kinds", _STR_LIST), ("raw", pa.string()),
+        ("content_hash", pa.string()), ("run_id", pa.string()), ("origin_file", pa.string()),
+        ("origin_line", pa.int64()), ("first_seen", _TS), ("updated_at", _TS),
+    ]
+)
+MEDIA_SCHEMA = pa.schema(
+    [
+        ("post_id", pa.string()), ("position", pa.int32()), ("kind", pa.string()), ("status", pa.string()),
+        ("path", pa.string()), ("url", pa.string()), ("sha256", pa.string()), ("mime", pa.string()),
+        ("bytes", pa.int64()), ("width", pa.int32()), ("height", pa.int32()), ("duration_s", pa.float64()),
+        ("source_path", pa.string()),
+    ]
+)
+ENGAGEMENT_SCHEMA = pa.schema(
+    [
+        ("post_id", pa.string()), ("observed_at", _TS), ("likes", pa.int64()), ("shares", pa.int64()),
+        ("comments", pa.int64()), ("views", pa.int64()), ("run_id", pa.string()),
+    ]
+)
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("file", pa.string()), ("line", pa.int64()), ("code", pa.string()), ("post_id", pa.string()),
+        ("reason", pa.string()), ("raw", pa.string()), ("run_id", pa.string()), ("quarantined_at", _TS),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class BatchCounts:
+    new: int
+    changed: int
+    unchanged: int
+    snapshots_added: int
+
+
+def _table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    columns = {name: [row[name] for row in rows] for name in schema.names}
+    if "labels" in columns:
+        columns["labels"] = [list(labels.items()) for labels in columns["labels"]]
+    return pa.table(columns, schema=schema)
+
+
+def write_batch(
+    db: duckdb.DuckDBPyConnection,
+    posts: list[dict[str, Any]],
+    media: list[dict[str, Any]],
+    engagement: list[dict[str, Any]],
+    quarantine: list[dict[str, Any]],
+) -> BatchCounts:
+    """Write one batch atomically; posts whose content did not change are left as they are."""
+    new = changed = unchanged = added = 0
+    db.execute("BEGIN TRANSACTION")
+    try:
+        if posts:
+            ids = pa.table({"id": [p["id"] for p in posts]})
+            db.register("_batch_ids", ids)
+            existing = dict(
+                (row[0], (row[1], row[2]))
+                for row in db.execute(
+                    "SELECT p.id, p.content_hash, p.first_seen FROM posts p JOIN _batch_ids b USING (id)"
+                ).fetchall()
+            )
+            db.unregister("_batch_ids")
+            to_write = []
+            for post in posts:
+                before = existing.get(post["id"])
+                if before is None:
+                    new += 1
+                elif before[0] == post["content_hash"]:
+                    unchanged += 1
+                    continue
+                else:
+                    changed += 1
+                    post["first_seen"] = before[1]
+                to_write.append(post)
+            if to_write:
+                written = {p["id"] for p in to_write}
+                db.register("_posts", _table(to_write, POSTS_SCHEMA))
+                db.execute("INSERT OR REPLACE INTO posts SELECT * FROM _posts")
+                db.unregister("_posts")
+                db.register("_ids", pa.table({"id": list(written)}))
+                db.execute("DELETE FROM media WHERE post_id IN (SELECT id FROM _ids)")
+                db.unregister("_ids")
+                rows = [m for m in media if m["post_id"] in written]
+                if rows:
+                    db.register("_media", _table(rows, MEDIA_SCHEMA))
+                    db.execute("INSERT INTO media SELECT * FROM _media")
+                    db.unregister("_media")
+        if engagement:
+            db.register("_eng", _table(engagement, ENGAGEMENT_SCHEMA))
+            added = len(db.execute("INSERT OR IGNORE INTO engagement SELECT * FROM _eng RETURNING post_id").fetchall())
+            db.unregister("_eng")
+        if quarantine:
+            db.register("_q", _table(_unique_quarantine(quarantine), QUARANTINE_SCHEMA))
+            db.execute("INSERT OR REPLACE INTO quarantine SELECT * FROM _q")
+            db.unregister("_q")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return BatchCounts(new, changed, unchanged, added)
+
+
+def _unique_quarantine(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per key within a batch (INSERT OR REPLACE refuses duplicate keys in one statement)."""
+    unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        unique[(row["file"], row["line"], row["code"], row["post_id"])] = row
+    return list(unique.values())
+
+
+def start_run(
+    db: duckdb.DuckDBPyConnection, run_id: str, importer: str, inputs: list[str], options: dict[str, Any]
+) -> None:
+    db.execute(
+        "INSERT INTO import_runs (run_id, started_at, status, importer, inputs, options) VALUES (?, ?, 'running', ?, ?, ?)",
+        [run_id, datetime.now(timezone.utc), importer, inputs, orjson.dumps(options, default=str).decode()],
+    )
+
+
+def finish_run(db: duckdb.DuckDBPyConnection, summary: "ImportSummary", *, status: str, error: str | None = None) -> None:
+    db.execute(
+        "UPDATE import_runs SET finished_at = ?, status = ?, imported = ?, updated = ?, unchanged = ?, "
+        "quarantined = ?, snapshots_added = ?, error = ? WHERE run_id = ?",
+        [
+            datetime.now(timezone.utc), status, summary.imported, summary.updated, summary.unchanged,
+            summary.quarantined, summary.snapshots_added, error, summary.run_id,
+        ],
+    )

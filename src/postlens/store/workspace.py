@@ -1,0 +1,87 @@
+"""A workspace is a folder: ``postlens.duckdb``, ``media/`` (content-addressed) and ``features/``.
+
+Chosen over a server database so that a data team can copy, archive or open it in any DuckDB
+client; DuckDB's single-writer lock keeps two imports from interleaving.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+
+from postlens.errors import WorkspaceError
+from postlens.store.schema import DDL, SCHEMA_VERSION
+
+DEFAULT_WORKSPACE = "postlens-workspace"
+DB_NAME = "postlens.duckdb"
+
+
+def resolve_workspace_path(path: str | Path | None = None) -> Path:
+    """``path`` if given, else ``$POSTLENS_WORKSPACE``, else ``./postlens-workspace``."""
+    chosen = path or os.environ.get("POSTLENS_WORKSPACE") or DEFAULT_WORKSPACE
+    return Path(chosen).expanduser().resolve()
+
+
+class Workspace:
+    """Open (creating if needed) a workspace folder. Use as a context manager to close the DB."""
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False, create: bool = True) -> None:
+        self.root = resolve_workspace_path(path)
+        if not self.root.exists():
+            if not create or read_only:
+                raise WorkspaceError(
+                    f"no workspace at {self.root}; run 'postlens ingest' first or pass --workspace"
+                )
+            self.root.mkdir(parents=True)
+        elif not self.root.is_dir():
+            raise WorkspaceError(f"{self.root} is a file, not a workspace folder")
+        self.media_dir = self.root / "media"
+        self.features_dir = self.root / "features"
+        if not read_only:
+            self.media_dir.mkdir(exist_ok=True)
+            self.features_dir.mkdir(exist_ok=True)
+        db_path = self.root / DB_NAME
+        if read_only and not db_path.exists():
+            raise WorkspaceError(f"{self.root} has no {DB_NAME}; run 'postlens ingest' first")
+        try:
+            self.db = duckdb.connect(str(db_path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise WorkspaceError(
+                f"cannot open {db_path}: {exc}. Is another postlens command writing to it?"
+            ) from exc
+        if not read_only:
+            self._migrate()
+
+    def _migrate(self) -> None:
+        self.db.execute(DDL)
+        found = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if found is None:
+            self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        elif int(found[0]) > SCHEMA_VERSION:
+            raise WorkspaceError(
+                f"{self.root} was written by a newer postlens (schema {found[0]}); upgrade postlens"
+            )
+
+    def mark_interrupted_runs(self) -> int:
+        """Runs still 'running' when a new writer opens were killed midway: say so."""
+        rows = self.db.execute(
+            "UPDATE import_runs SET status = 'interrupted', finished_at = ? "
+            "WHERE status = 'running' RETURNING run_id",
+            [datetime.now(timezone.utc)],
+        ).fetchall()
+        return len(rows)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
