@@ -103,6 +103,28 @@ def quarantine(
         print_quarantine(console, workspace_stats(ws.db).quarantined, quarantine_rows(ws.db, code=code, limit=limit))
 
 
+@app.command()
+def featurize(
+    encoders: Annotated[Optional[str], typer.Option("--encoders", "-e", help="Comma-separated encoder names (default: every default encoder). See --list.")] = None,
+    list_encoders: Annotated[bool, typer.Option("--list", help="List the encoders and exit.")] = False,
+    batch_size: Annotated[int, typer.Option(help="Media items per model call (text uses at least 64).")] = 32,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Extract features from every stored image, video, audio clip and text field into the feature cache.
+
+    Only what the cache lacks is computed (keyed by content hash and encoder version), so a re-run is
+    nearly free. OCR text and transcripts join the posts' text fields (table text_fields) and are embedded too.
+    Per-item failures are recorded in the table feature_errors; the batch goes on.
+    """
+    from postlens.pipeline.featurize_cli import list_encoder_table, run_featurize
+
+    if list_encoders:
+        console.print(list_encoder_table())
+        return
+    names = [n.strip() for n in encoders.split(",") if n.strip()] if encoders else None
+    run_featurize(workspace=workspace, encoders=names, batch_size=batch_size, console=console)
+
+
 @app.command("demo-data")
 def demo_data(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the corpus into.")] = Path("demo-corpus"),

@@ -1,8 +1,4 @@
-"""The stages wired together: ingest -> featurize -> (later) train -> evaluate.
-
-Each ``run_*`` function is what a CLI command does, callable from Python too; it owns progress
-display (on the given console) but no argument parsing.
-"""
+"""Import stage: files -> workspace, with a live counter; plus the sample-corpus demo."""
 
 from __future__ import annotations
 
