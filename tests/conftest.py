@@ -27,3 +27,9 @@ def shared_datasets() -> Path:
     if not SHARED_DATASETS.exists():
         pytest.skip(f"real datasets folder {SHARED_DATASETS} is absent")
     return SHARED_DATASETS
+
+
+@pytest.fixture
+def dataset():
+    """``dataset("pheme")`` -> path of that real dataset, or a skip with a message when absent."""
+    return shared_dataset
