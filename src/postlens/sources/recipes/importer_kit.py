@@ -1,0 +1,283 @@
+"""Small pieces the platform importers and recipes share: file walking, JSON documents, finishing a post.
+
+It lives under ``recipes/`` only because that is the folder this work owned; it is not a recipe.
+Reading JSON is the delicate part: a file may be one JSON list (PHEME, API dumps), JSON lines
+(Pushshift, streaming collectors), or one pretty-printed object. Small list files are parsed whole
+with orjson (fast); a list file above ``WHOLE_FILE_LIMIT`` is streamed element by element so memory
+stays flat on a 1 GB dump.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from postlens.errors import SourceError
+from postlens.sources.base import bad_encoding, empty_file_rejection, open_text_lines
+from postlens.types import Post, Rejected, validate_post
+
+WHOLE_FILE_LIMIT = 200 * 1024 * 1024
+"""A JSON list file smaller than this is parsed in one go; larger ones are streamed."""
+
+STREAM_CHUNK = 1024 * 1024
+MAX_ELEMENT_BYTES = 64 * 1024 * 1024
+"""One streamed list element larger than this is treated as broken JSON (it would never end)."""
+
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson", ".zst", ".js")
+
+
+@dataclass(slots=True)
+class Document:
+    """One JSON value read from a file, with where it came from (for Rejected records)."""
+
+    value: Any
+    line: int | None
+    where: str  # "line 12" or "element 3": for messages
+
+
+def iter_files(path: Path, suffixes: Iterable[str] | None = None) -> Iterator[Path]:
+    """The file itself, or every (non-hidden) file under a folder, sorted, optionally by suffix.
+
+    Raises SourceError when the path does not exist, so a typo fails loudly and early.
+    """
+    if path.is_file():
+        yield path
+        return
+    if not path.is_dir():
+        raise SourceError(f"{path} does not exist or is not a file/folder; check the path")
+    wanted = tuple(s.lower() for s in suffixes) if suffixes else None
+    for child in sorted(p for p in path.rglob("*") if p.is_file()):
+        relative = child.relative_to(path)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if wanted is None or child.name.lower().endswith(wanted):
+            yield child
+
+
+def file_time_utc(path: Path) -> datetime:
+    """The file's modification time: the observation time of counts that carry no collection time.
+
+    Using the file (not "now") keeps re-imports of the same file idempotent.
+    """
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+    except OSError as exc:
+        raise SourceError(f"cannot stat {path}: {exc.strerror or exc}") from exc
+
+
+def snippet(value: Any, limit: int = 2000) -> str:
+    """A short printable form of a raw record for the quarantine."""
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", errors="replace")
+    elif isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = orjson.dumps(value, default=str).decode()
+        except TypeError:
+            text = repr(value)
+    return text[:limit]
+
+
+def finish(post: Post, file: Path, line: int | None, where: str = "") -> Post | Rejected:
+    """Validate a built post; a post that cannot be stored becomes a Rejected with its code."""
+    code = validate_post(post)
+    if code is None:
+        return post
+    reasons = {
+        "missing_id": "the record has no id",
+        "empty_post": "the record has neither text nor media",
+        "naive_datetime": "the date has no time zone",
+    }
+    reason = reasons.get(code, code) + (f" ({where})" if where else "")
+    return Rejected(str(file), line, code, reason, post_id=post.id if post.native_id else None,
+                    raw=snippet(post.raw))
+
+
+def iter_json_documents(path: Path) -> Iterator[Document | Rejected]:
+    """Every JSON value in one file: list elements, JSON lines, or the single object.
+
+    ``.zst``, ``.jsonl`` and ``.ndjson`` are always JSON lines. Otherwise the first byte decides:
+    ``[`` is a list; ``{`` is JSON lines when the first line is a complete object and something
+    follows, else one object. A Twitter archive ``tweets.js`` (``window.YTD... = [``) is a list.
+    """
+    empty = empty_file_rejection(path)
+    if empty is not None:
+        yield empty
+        return
+    name = path.name.lower()
+    if name.endswith((".zst", ".jsonl", ".ndjson")):
+        yield from _json_lines(path)
+        return
+    first = _first_meaningful_byte(path)
+    if first == b"[" or (first == b"w" and name.endswith(".js")):
+        yield from _json_list(path)
+    elif first == b"{" and not _first_line_is_whole_object(path):
+        yield from _single_document(path)
+    else:
+        yield from _json_lines(path)
+
+
+def _first_meaningful_byte(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as exc:
+        raise SourceError(f"cannot open {path}: {exc.strerror or exc}") from exc
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    return head[:1]
+
+
+def _first_line_is_whole_object(path: Path) -> bool:
+    for _number, text, _raw in open_text_lines(path):
+        if text is None or not text.strip():
+            continue
+        try:
+            return isinstance(orjson.loads(text), dict)
+        except orjson.JSONDecodeError:
+            return False
+    return False
+
+
+def _json_lines(path: Path) -> Iterator[Document | Rejected]:
+    """JSON lines; a corrupt ``.zst`` stream ends the file with one ``bad_compression``."""
+    try:
+        yield from _json_lines_unguarded(path)
+    except SourceError:
+        raise
+    except Exception as exc:  # zstandard.ZstdError and friends: the compressed stream is broken
+        if path.suffix != ".zst":
+            raise
+        yield Rejected(str(path), None, "bad_compression",
+                       f"the zstd stream is corrupt ({exc}); lines after the break were not read")
+
+
+def _json_lines_unguarded(path: Path) -> Iterator[Document | Rejected]:
+    for number, text, raw in open_text_lines(path):
+        if text is None:
+            yield bad_encoding(path, number, raw)
+            continue
+        if not text.strip():
+            continue
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            yield Rejected(str(path), number, "bad_json", f"line {number} is not valid JSON: {exc}",
+                           raw=snippet(text))
+            continue
+        yield Document(value, number, f"line {number}")
+
+
+def _single_document(path: Path) -> Iterator[Document | Rejected]:
+    data = _read_bytes(path)
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        yield Rejected(str(path), None, "bad_json", f"the file is not valid JSON: {exc}", raw=snippet(data))
+        return
+    yield Document(value, None, "whole file")
+
+
+def _json_list(path: Path) -> Iterator[Document | Rejected]:
+    size = path.stat().st_size
+    if size < WHOLE_FILE_LIMIT:
+        data = _read_bytes(path)
+        data = _strip_archive_prefix(data)
+        try:
+            values = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            values = None  # fall through: streaming finds which element is broken, keeps the rest
+        if isinstance(values, list):
+            for index, value in enumerate(values, start=1):
+                yield Document(value, None, f"element {index}")
+            return
+        if values is not None:
+            yield Document(values, None, "whole file")
+            return
+    yield from _stream_json_list(path)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _strip_archive_prefix(data: bytes) -> bytes:
+    """A Twitter archive file starts with ``window.YTD.tweets.part0 = ``: drop it."""
+    if data.lstrip()[:1] == b"w":
+        start = data.find(b"[")
+        return data[start:] if start >= 0 else data
+    return data
+
+
+def _stream_json_list(path: Path) -> Iterator[Document | Rejected]:
+    """Yield the elements of a top-level JSON list without loading the file.
+
+    Decodes with ``errors="replace"`` (a stray byte spoils one string, not the file). An element that
+    does not parse ends the file with one ``bad_json`` naming the element: after a syntax error the
+    next element boundary cannot be found reliably.
+    """
+    decoder = json.JSONDecoder()
+    try:
+        handle = path.open("r", encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise SourceError(f"cannot open {path}: {exc.strerror or exc}") from exc
+    with handle:
+        buffer = _strip_archive_prefix_text(handle.read(STREAM_CHUNK)).lstrip("\ufeff \t\r\n")
+        if not buffer.startswith("["):
+            yield Rejected(str(path), None, "bad_json", "expected a JSON list starting with '['",
+                           raw=buffer[:500])
+            return
+        position, index, eof = 1, 0, False
+        while True:
+            position = _skip_separators(buffer, position)
+            if position >= len(buffer) and not eof:
+                chunk = handle.read(STREAM_CHUNK)
+                eof = not chunk
+                buffer, position = buffer[position:] + chunk, 0
+                continue
+            if buffer[position:position + 1] == "]" or (eof and position >= len(buffer)):
+                return
+            try:
+                value, end = decoder.raw_decode(buffer, position)
+            except json.JSONDecodeError as exc:
+                if eof or len(buffer) - position > MAX_ELEMENT_BYTES:
+                    yield Rejected(str(path), None, "bad_json",
+                                   f"element {index + 1} is not valid JSON ({exc.msg}); the rest of "
+                                   "the file cannot be split reliably and was skipped",
+                                   raw=buffer[position:position + 500])
+                    return
+                chunk = handle.read(STREAM_CHUNK)
+                eof = not chunk
+                buffer, position = buffer[position:] + chunk, 0
+                continue
+            if end >= len(buffer) and not eof:  # a number may continue in the next chunk
+                chunk = handle.read(STREAM_CHUNK)
+                eof = not chunk
+                buffer, position = buffer[position:] + chunk, 0
+                continue
+            index += 1
+            yield Document(value, None, f"element {index}")
+            position = end
+
+
+def _strip_archive_prefix_text(text: str) -> str:
+    if text.lstrip()[:1] == "w":
+        start = text.find("[")
+        return text[start:] if start >= 0 else text
+    return text
+
+
+def _skip_separators(buffer: str, position: int) -> int:
+    length = len(buffer)
+    while position < length and buffer[position] in " \t\r\n,":
+        position += 1
+    return position
