@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from postlens.sources.base import parse_datetime, register, to_int
-from postlens.sources.recipes.importer_kit import (
+from postlens.sources.kit import (
     JSON_SUFFIXES, file_time_utc, finish, iter_files, iter_json_documents, snippet,
 )
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected

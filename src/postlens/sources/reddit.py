@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 
 from postlens.media.sniff import kind_from_extension
 from postlens.sources.base import parse_datetime, register, to_int
-from postlens.sources.recipes.importer_kit import (
+from postlens.sources.kit import (
     JSON_SUFFIXES, file_time_utc, finish, iter_files, iter_json_documents, snippet,
 )
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected, extract_entities

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from postlens.errors import SourceError
 from postlens.sources.base import bad_encoding, open_text_lines, register, to_int
-from postlens.sources.recipes.importer_kit import file_time_utc, finish, snippet
+from postlens.sources.kit import file_time_utc, finish, snippet
 from postlens.sources.twitter import twitter_date
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected, extract_entities
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from postlens.sources.base import register
-from postlens.sources.recipes.importer_kit import iter_files
+from postlens.sources.kit import iter_files
 from postlens.sources.twitter import TwitterImporter
 from postlens.types import Post, Rejected
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from postlens.errors import SourceError
 from postlens.sources.base import register, to_int
-from postlens.sources.recipes.importer_kit import finish, iter_files, snippet
+from postlens.sources.kit import finish, iter_files, snippet
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected, extract_entities
 
 COLUMNS = ("video_id", "title", "channel_title", "category_id", "tags", "views", "likes", "dislikes",

@@ -86,9 +86,14 @@ def snippet(value: Any, limit: int = 2000) -> str:
 
 
 def finish(post: Post, file: Path, line: int | None, where: str = "") -> Post | Rejected:
-    """Validate a built post; a post that cannot be stored becomes a Rejected with its code."""
+    """Validate a built post; a post that cannot be stored becomes a Rejected with its code.
+
+    A good post is stamped with where it was read, so later problems (missing media, duplicate id)
+    point at its file and line.
+    """
     code = validate_post(post)
     if code is None:
+        post.origin_file, post.origin_line = str(file), line
         return post
     reasons = {
         "missing_id": "the record has no id",
