@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 
 from postlens.sources import get_importer
-from postlens.sources.recipes import importer_kit
+from postlens.sources import kit as importer_kit
 from postlens.types import Post
 
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"

@@ -11,7 +11,7 @@ import pytest
 
 from postlens.errors import SourceError
 from postlens.sources import get_importer
-from postlens.sources.recipes import importer_kit
+from postlens.sources import kit as importer_kit
 from postlens.types import Modality, Post, Rejected
 
 
