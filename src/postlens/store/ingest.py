@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -75,9 +76,13 @@ def ingest(
         for path in inputs:
             writer.consume(path, importer.iter_records(path), batch_size, progress)
         writer.flush()
+        writer.wait()
     except BaseException as exc:
+        writer.wait(swallow=True)
         tables.finish_run(workspace.db, writer.summary, status="failed", error=repr(exc)[:2000])
         raise
+    finally:
+        writer.close()
     tables.finish_run(workspace.db, writer.summary, status="done")
     return writer.summary
 
@@ -91,6 +96,9 @@ class _Writer:
         self.seen = 0
         self._ids_by_file: dict[str, set[str]] = {}
         self._now = datetime.now(timezone.utc)
+        # DuckDB releases the GIL while it writes: parse batch n+1 while batch n is written.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="postlens-writer")
+        self._pending: Future[tables.BatchCounts] | None = None
 
     def consume(
         self, path: Path, records: Iterator[Post | Rejected], batch_size: int, progress: Progress | None
@@ -185,13 +193,30 @@ class _Writer:
         batch, self.batch = self.batch, _Batch()
         if not (batch.posts or batch.quarantine):
             return
-        counts = tables.write_batch(
+        self.wait()
+        self._pending = self._pool.submit(
+            tables.write_batch,
             self.ws.db,
             list(batch.posts.values()),
             [row for rows in batch.media.values() for row in rows],
             list(batch.engagement.values()),
             batch.quarantine,
         )
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def wait(self, *, swallow: bool = False) -> None:
+        """Let the batch being written finish (one at a time, in order) and count it."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        try:
+            counts = pending.result()
+        except BaseException:
+            if swallow:
+                return
+            raise
         self.summary.imported += counts.new
         self.summary.updated += counts.changed
         self.summary.unchanged += counts.unchanged

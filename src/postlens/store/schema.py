@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS posts (
     urls VARCHAR[],
     labels MAP(VARCHAR, VARCHAR),
     media_kinds VARCHAR[],
-    raw JSON,
+    raw VARCHAR,                      -- the original record as JSON text (cast with raw::JSON)
     content_hash VARCHAR NOT NULL,
     run_id VARCHAR NOT NULL,
     origin_file VARCHAR,
