@@ -66,7 +66,11 @@ def open_text_lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:
     """
     try:
         handle: io.BufferedIOBase
-        if path.suffix == ".zst":
+        if path.suffix == ".gz":
+            import gzip
+
+            handle = gzip.open(path, "rb")  # type: ignore[assignment]
+        elif path.suffix == ".zst":
             import zstandard
 
             raw = path.open("rb")
@@ -140,6 +144,8 @@ def _parse_text(text: str, fmt: str | None) -> datetime:
         except ValueError as exc:
             raise ValueError(f"date {text!r} does not match format {fmt!r}") from exc
     if text.replace(".", "", 1).isdigit():
+        if len(text.split(".")[0]) < 9:  # "2013" or "13.09" are not Unix times (1973+ has 9+ digits)
+            raise ValueError(f"unparseable date {text!r}: a bare number too short to be a Unix time")
         return parse_datetime(float(text))
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))

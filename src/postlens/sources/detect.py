@@ -42,6 +42,11 @@ def detect_format(path: Path) -> str:
 def _detect_json(path: Path) -> str:
     first = _first_object(path)
     if first is None:
+        if _starts_with(path, b"["):
+            raise SourceError(
+                f"{path} is a JSON list of records postlens does not recognise; pass --format "
+                "(twitter-v1, mastodon...) or convert it to JSON lines for --format jsonl"
+            )
         return "jsonl"
     if "native_id" in first and "source" in first and "platform" in first:
         return "postlens"
@@ -53,7 +58,19 @@ def _detect_json(path: Path) -> str:
         return "reddit"
     if "account" in first and ("favourites_count" in first or "reblogs_count" in first):
         return "mastodon"
+    if _starts_with(path, b"["):
+        raise SourceError(
+            f"{path} is a JSON list of records postlens does not recognise; pass --format "
+            "or convert it to JSON lines for --format jsonl"
+        )
     return "jsonl"
+
+
+def _starts_with(path: Path, prefix: bytes) -> bool:
+    if path.name.endswith((".zst", ".gz")):
+        return False
+    with path.open("rb") as handle:
+        return handle.read(4096).lstrip().startswith(prefix)
 
 
 def _first_object(path: Path) -> dict | None:

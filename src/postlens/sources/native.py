@@ -1,1 +1,177 @@
-"""Placeholder: filled in by its importer."""
+"""Read postlens's own JSONL format back: one ``Post.to_dict()`` per line.
+
+This is the lossless interchange format (the sample-corpus generator writes it as
+``posts.jsonl``), so parsing is exact: ``Post -> to_dict -> JSON line -> Post`` gives an equal
+post. A relative ``source_path`` of a media part resolves against the JSONL file's folder, so a
+corpus folder can be moved as a whole. Bad lines become ``Rejected`` records as in any JSONL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from postlens.sources.base import bad_encoding, empty_file_rejection, parse_datetime, register
+from postlens.sources.generic import text_lines
+from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected, validate_post
+
+RAW_LIMIT = 2000
+_MEDIA_KEYS = frozenset(f.name for f in fields(MediaPart))
+_AUTHOR_KEYS = frozenset(f.name for f in fields(Author))
+_ENGAGEMENT_KEYS = frozenset(f.name for f in fields(Engagement))
+
+
+class BadRecord(ValueError):
+    """One line that is JSON but not a valid post; ``code`` becomes the Rejected code."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+@register("postlens")
+class NativeImporter:
+    """Importer for ``postlens`` JSONL (also ``.jsonl.zst``)."""
+
+    name = "postlens"
+
+    def __init__(self, media_root: Path | str | None = None) -> None:
+        self.media_root = Path(media_root) if media_root is not None else None
+
+    def iter_records(self, path: Path) -> Iterator[Post | Rejected]:
+        path = Path(path)
+        empty = empty_file_rejection(path)
+        if empty is not None:
+            yield empty
+            return
+        root = self.media_root or path.resolve().parent
+        seen = False
+        for number, text, raw in text_lines(path):
+            if text is None:
+                seen = True
+                yield bad_encoding(path, number, raw)
+                continue
+            if not text.strip():
+                continue
+            seen = True
+            yield self._parse_line(path, number, text, root)
+        if not seen:
+            yield Rejected(str(path), None, "empty_file", "the file has no JSON lines: nothing to import")
+
+    @staticmethod
+    def _parse_line(path: Path, number: int, text: str, root: Path) -> Post | Rejected:
+        try:
+            record = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            return Rejected(str(path), number, "bad_json", f"malformed JSON: {exc}", raw=text[:RAW_LIMIT])
+        if not isinstance(record, dict):
+            return Rejected(str(path), number, "bad_json",
+                            f"expected a JSON object per line, got {type(record).__name__}", raw=text[:RAW_LIMIT])
+        post_id = record.get("id") if isinstance(record.get("id"), str) else None
+        try:
+            post = post_from_dict(record, root)
+        except BadRecord as exc:
+            return Rejected(str(path), number, exc.code, str(exc), post_id=post_id, raw=text[:RAW_LIMIT])
+        code = validate_post(post)
+        if code:
+            reason = "the post has neither text nor media" if code == "empty_post" else f"invalid post ({code})"
+            return Rejected(str(path), number, code, reason, post_id=post.id, raw=text[:RAW_LIMIT])
+        post.origin_file, post.origin_line = str(path), number
+        return post
+
+
+def post_from_dict(record: dict[str, Any], media_root: Path | None = None) -> Post:
+    """The inverse of ``Post.to_dict``; raises ``BadRecord`` naming the faulty key."""
+    for key in ("source", "native_id", "platform"):
+        value = record.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise BadRecord("missing_id" if key == "native_id" else "bad_record", f"missing {key!r}")
+        if not isinstance(value, (str, int)):
+            raise BadRecord("bad_record", f"{key!r} must be a string, got {type(value).__name__}")
+    source, native_id = str(record["source"]), str(record["native_id"])
+    given_id = record.get("id")
+    if given_id is not None and given_id != f"{source}:{native_id}":
+        raise BadRecord("bad_record", f"id {given_id!r} disagrees with source:native_id {source}:{native_id}")
+    created = record.get("created_at")
+    return Post(
+        source=source,
+        native_id=native_id,
+        platform=str(record["platform"]),
+        created_at=None if created is None else _date(created, "created_at"),
+        text=_string(record.get("text"), "text") or "",
+        language=_string(record.get("language"), "language"),
+        author=Author(**_known(_object(record.get("author"), "author"), _AUTHOR_KEYS)),
+        hashtags=_strings(record.get("hashtags"), "hashtags"),
+        mentions=_strings(record.get("mentions"), "mentions"),
+        urls=_strings(record.get("urls"), "urls"),
+        media=[_media(part, media_root) for part in _list(record.get("media"), "media")],
+        engagement=[_engagement(snap) for snap in _list(record.get("engagement"), "engagement")],
+        labels={str(k): str(v) for k, v in _object(record.get("labels"), "labels").items()},
+        raw=record.get("raw"),
+        run_id=_string(record.get("run_id"), "run_id"),
+    )
+
+
+def _media(part: Any, media_root: Path | None) -> MediaPart:
+    data = _known(_object(part, "media part"), _MEDIA_KEYS)
+    try:
+        data["kind"] = Modality(data.get("kind"))
+    except ValueError:
+        known = ", ".join(m.value for m in Modality)
+        raise BadRecord("bad_record", f"media kind {data.get('kind')!r} is not one of {known}") from None
+    source_path = data.get("source_path")
+    if source_path and media_root is not None and not Path(source_path).is_absolute():
+        data["source_path"] = str(media_root / source_path)
+    return MediaPart(**data)
+
+
+def _engagement(snap: Any) -> Engagement:
+    data = _known(_object(snap, "engagement snapshot"), _ENGAGEMENT_KEYS)
+    if data.get("observed_at") is None:
+        raise BadRecord("bad_date", "an engagement snapshot has no observed_at")
+    data["observed_at"] = _date(data["observed_at"], "engagement.observed_at")
+    return Engagement(**data)
+
+
+def _date(value: Any, key: str) -> Any:
+    try:
+        return parse_datetime(value)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise BadRecord("bad_date", f"cannot parse {key} {value!r}: {exc}") from None
+
+
+def _known(data: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:
+    """Drop keys a newer postlens may have added, so old readers still load new files."""
+    return {k: v for k, v in data.items() if k in keys}
+
+
+def _object(value: Any, key: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRecord("bad_record", f"{key!r} must be an object, got {type(value).__name__}")
+    return value
+
+
+def _list(value: Any, key: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadRecord("bad_record", f"{key!r} must be a list, got {type(value).__name__}")
+    return value
+
+
+def _strings(value: Any, key: str) -> list[str]:
+    return [str(item) for item in _list(value, key)]
+
+
+def _string(value: Any, key: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return str(value)
+    raise BadRecord("bad_record", f"{key!r} must be a string, got {type(value).__name__}")
