@@ -48,7 +48,7 @@ def print_stats(console: Console, stats: WorkspaceStats, root: Path) -> None:
     if stats.by_label:
         console.print(_table("by label (top values)", ["label", "value", "posts"], stats.by_label))
     if stats.media_by_status:
-        console.print(_table("media (missing = referenced but not found)", ["kind", "status", "parts"], stats.media_by_status))
+        console.print(_table("media parts (missing = referenced, not found)", ["kind", "status", "parts"], stats.media_by_status))
     if stats.quarantined:
         console.print(_table("quarantine", ["reason", "records"], stats.quarantined))
     if stats.runs:

@@ -44,6 +44,8 @@ class NativeImporter:
 
     def iter_records(self, path: Path) -> Iterator[Post | Rejected]:
         path = Path(path)
+        if path.is_dir():  # a corpus folder as demo-data writes it
+            path = path / "posts.jsonl"
         empty = empty_file_rejection(path)
         if empty is not None:
             yield empty
