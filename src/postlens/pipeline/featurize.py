@@ -9,6 +9,7 @@ model work. OCR runs in a worker process while the image embedding runs here: bo
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -242,6 +243,19 @@ def spec_cache_prefix(spec: EncoderSpec) -> str:
 _WORKER_ENCODER: Encoder | None = None
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: a killed featurize must not leave an orphan burning a core."""
+    import os
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="postlens-parent-watch").start()
+
+
 def _worker_encode(spec: EncoderSpec, payloads: list[Any]) -> list[Features]:
     global _WORKER_ENCODER
     if _WORKER_ENCODER is None:
@@ -268,7 +282,9 @@ class _Background:
         self.progress = progress
         self.total = len(todo)
         self.started = time.perf_counter()
-        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+        self.pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=get_context("spawn"), initializer=_exit_with_parent, initargs=(os.getpid(),)
+        )
         self.futures: list[Future[list[Features]]] = []
         step = max(1, batch_size // 4)
         for start in range(0, len(todo), step):
