@@ -1,0 +1,1 @@
+"""Leak-free splits and the metrics the training stage reports."""

@@ -1,0 +1,253 @@
+"""Assemble training inputs from a workspace: cached features per modality, metadata, targets, groups.
+
+Everything comes from the DuckDB tables and the feature cache; no model runs here. A modality a
+post lacks (no image, image failed to decode, no transcript) is a False in its mask, never an error.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from postlens.errors import ConfigError
+from postlens.models.config import TrainConfig
+from postlens.models.inputs import PostData, stack_present
+from postlens.store.features import FeatureCache
+from postlens.store.workspace import Workspace
+
+MEDIA_KINDS = ("image", "gif", "video", "audio")
+MODALITY_MEDIA = {"image": ("image", "gif"), "video": ("video",), "audio": ("audio",)}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass
+class TrainingSet:
+    """PostData plus what to learn (``y``), how to split (``times``, ``groups``) and the label map."""
+
+    data: PostData
+    y: np.ndarray  # class index (n,), multi-hot (n, k) or float (n,)
+    task: str
+    classes: list[str] = field(default_factory=list)
+    y_value: np.ndarray | None = None  # popularity, for the auxiliary regression head
+    times: np.ndarray | None = None  # seconds since epoch, NaN when unknown
+    groups: dict[str, np.ndarray] = field(default_factory=dict)
+    feature_keys: dict[str, str] = field(default_factory=dict)  # modality -> encoder cache key
+
+    def subset(self, rows: np.ndarray) -> "TrainingSet":
+        return TrainingSet(
+            data=self.data.subset(rows), y=self.y[rows], task=self.task, classes=self.classes,
+            y_value=None if self.y_value is None else self.y_value[rows],
+            times=None if self.times is None else self.times[rows],
+            groups={k: v[rows] for k, v in self.groups.items()}, feature_keys=self.feature_keys,
+        )
+
+
+def resolve_encoder_key(cache: FeatureCache, name: str) -> str:
+    """``minilm`` -> the newest cache folder of that encoder, e.g. ``text-minilm-l6@1.3f2a``."""
+    if "@" in name:
+        if not cache.folder(name).exists():
+            raise ConfigError(f"no cached features {name!r} in {cache.root}; run 'postlens featurize' first")
+        return name
+    from postlens.encoders.registry import get_spec
+    from postlens.pipeline.featurize import spec_cache_prefix
+
+    prefix = spec_cache_prefix(get_spec(name))
+    folders = [f for f in cache.root.glob(f"{prefix}@*") if any(f.glob("part-*.parquet"))]
+    if not folders:
+        raise ConfigError(
+            f"no cached features of encoder {name!r} ({prefix}@*) in {cache.root}; "
+            f"run 'postlens featurize --encoders {name}' first"
+        )
+    return max(folders, key=lambda f: f.stat().st_mtime).name
+
+
+def load_post_data(workspace: Workspace, config: TrainConfig, post_ids: list[str] | None = None) -> tuple[PostData, dict[str, Any]]:
+    """Inputs for the given posts (all posts when None), with facts used for targets and splits."""
+    rows = _post_rows(workspace, post_ids)
+    ids = [r["id"] for r in rows]
+    cache = FeatureCache(workspace.features_dir)
+    modalities: dict[str, np.ndarray] = {}
+    masks: dict[str, np.ndarray] = {}
+    sequences: dict[str, list[np.ndarray | None]] = {}
+    keys: dict[str, str] = {}
+    for modality, encoder in config.features.modalities.items():
+        key = resolve_encoder_key(cache, encoder)
+        keys[modality] = key
+        if modality == "text":
+            vectors = _text_vectors(workspace, cache, key, ids, config.features.text_fields)
+        elif modality in MODALITY_MEDIA:
+            vectors, seqs = _media_vectors(workspace, cache, key, ids, MODALITY_MEDIA[modality],
+                                           with_sequences=modality in config.features.sequences)
+            if seqs is not None:
+                sequences[modality] = seqs
+        else:
+            raise ConfigError(f"unknown modality {modality!r}; known: text, {', '.join(MODALITY_MEDIA)}")
+        dim = next((len(v) for v in vectors if v is not None), 1)
+        modalities[modality], masks[modality] = stack_present(vectors, dim)
+    meta, meta_names = metadata_matrix(rows) if config.features.metadata else (np.zeros((len(rows), 0), np.float32), [])
+    data = PostData(modalities=modalities, masks=masks, meta=meta, meta_names=meta_names,
+                    sequences=sequences, texts=[r["text"] for r in rows], ids=ids)
+    return data, {"rows": rows, "feature_keys": keys}
+
+
+def assemble(workspace: Workspace, config: TrainConfig) -> TrainingSet:
+    """The training set for ``config``: posts lacking the target are left out (and counted)."""
+    data, facts = load_post_data(workspace, config)
+    rows = facts["rows"]
+    task = config.resolved_task
+    popularity = _popularity(workspace, rows, config)
+    keep, y, classes = _targets(rows, config, task, popularity)
+    if keep.sum() < 10:
+        raise ConfigError(f"only {int(keep.sum())} posts have target {config.target!r}; label more posts or pick another target")
+    index = np.flatnonzero(keep)
+    times = np.array([_seconds(r["created_at"]) for r in rows], float)
+    groups = {
+        "author": np.array([r["author_id"] or f"?{r['id']}" for r in rows], object),
+        "group": np.array([(r["labels"] or {}).get(config.split.group_label) or "" for r in rows], object),
+    }
+    full = TrainingSet(data=data, y=np.zeros(len(rows)), task=task, classes=classes, y_value=popularity,
+                       times=times, groups=groups, feature_keys=facts["feature_keys"])
+    out = full.subset(index)
+    out.y = y
+    return out
+
+
+def _targets(rows: list[dict[str, Any]], config: TrainConfig, task: str, popularity: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    if task == "regression":
+        keep = ~np.isnan(popularity)
+        return keep, popularity[keep].astype(np.float32), []
+    values = [(r["labels"] or {}).get(config.target) for r in rows]
+    if task == "multilabel":
+        sets = [None if v is None else {s.strip() for s in v.split(config.label_separator) if s.strip()} for v in values]
+        classes = sorted(set().union(*[s for s in sets if s]))
+        keep = np.array([s is not None for s in sets])
+        y = np.array([[c in s for c in classes] for s in sets if s is not None], np.float32)
+        return keep, y.reshape(-1, len(classes)), classes
+    counts: dict[str, int] = {}
+    for v in values:
+        if v:
+            counts[v] = counts.get(v, 0) + 1
+    classes = sorted(c for c, k in counts.items() if k >= config.min_class_count)
+    if len(classes) < 2:
+        known = sorted({k for r in rows for k in (r["labels"] or {})})
+        raise ConfigError(f"target {config.target!r} has {len(classes)} usable classes; label keys in this workspace: {known}")
+    lookup = {c: i for i, c in enumerate(classes)}
+    keep = np.array([v in lookup for v in values])
+    y = np.array([lookup[v] for v in values if v in lookup], np.int64)
+    return keep, y, classes
+
+
+def _post_rows(workspace: Workspace, post_ids: list[str] | None) -> list[dict[str, Any]]:
+    sql = ("SELECT id, created_at, text, author_id, author_followers, hashtags, labels, media_kinds FROM posts")
+    cursor = workspace.db.execute(sql + " ORDER BY id")
+    columns = [d[0] for d in cursor.description]
+    rows = [dict(zip(columns, r)) for r in cursor.fetchall()]
+    if post_ids is not None:
+        by_id = {r["id"]: r for r in rows}
+        missing = [p for p in post_ids if p not in by_id]
+        if missing:
+            raise ConfigError(f"{len(missing)} post ids are not in the workspace, e.g. {missing[:3]}")
+        rows = [by_id[p] for p in post_ids]
+    return rows
+
+
+def _has_table(workspace: Workspace, name: str) -> bool:
+    found = workspace.db.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
+    return bool(found and found[0])
+
+
+def _text_vectors(workspace: Workspace, cache: FeatureCache, key: str, ids: list[str], fields: list[str]) -> list[np.ndarray | None]:
+    """Mean of the post's text-field embeddings (its own text, plus OCR / transcript if asked)."""
+    if _has_table(workspace, "text_fields"):
+        links = workspace.db.execute(
+            f"SELECT post_id, key FROM text_fields WHERE field IN ({', '.join('?' for _ in fields)})", list(fields)
+        ).fetchall()
+    else:  # featurize has not built text_fields yet: the post text alone, keyed like featurize does
+        from postlens.pipeline.featurize import text_key
+
+        links = [(pid, text_key(t)) for pid, t in workspace.db.execute("SELECT id, text FROM posts").fetchall() if t and t.strip()]
+    per_post: dict[str, list[str]] = {}
+    for post_id, text_key_ in links:
+        per_post.setdefault(post_id, []).append(text_key_)
+    found = cache.read(key, {k for ks in per_post.values() for k in ks})
+    return [_mean([found[k].vector for k in per_post.get(pid, []) if k in found]) for pid in ids]
+
+
+def _media_vectors(workspace: Workspace, cache: FeatureCache, key: str, ids: list[str], kinds: tuple[str, ...],
+                   *, with_sequences: bool) -> tuple[list[np.ndarray | None], list[np.ndarray | None] | None]:
+    """Mean of the post's stored media vectors; the first item's sequence when asked."""
+    links = workspace.db.execute(
+        f"SELECT post_id, sha256 FROM media WHERE status = 'stored' AND kind IN ({', '.join('?' for _ in kinds)}) "
+        "ORDER BY post_id, position", list(kinds),
+    ).fetchall()
+    per_post: dict[str, list[str]] = {}
+    for post_id, sha in links:
+        per_post.setdefault(post_id, []).append(sha)
+    found = cache.read(key, {s for ss in per_post.values() for s in ss})
+    vectors = [_mean([found[s].vector for s in per_post.get(pid, []) if s in found]) for pid in ids]
+    if not with_sequences:
+        return vectors, None
+    seqs = [next((found[s].sequence for s in per_post.get(pid, []) if s in found and found[s].sequence is not None), None)
+            for pid in ids]
+    return vectors, seqs
+
+
+def _mean(vectors: list[np.ndarray | None]) -> np.ndarray | None:
+    present = [v for v in vectors if v is not None]
+    return np.mean(present, axis=0).astype(np.float32) if present else None
+
+
+def metadata_matrix(rows: list[dict[str, Any]]) -> tuple[np.ndarray, list[str]]:
+    """Facts known at posting time: no engagement here, so popularity models cannot cheat."""
+    names = ["log_followers", "followers_known", "hour_sin", "hour_cos", "time_known"]
+    names += [f"weekday_{d}" for d in WEEKDAYS] + [f"n_{k}" for k in MEDIA_KINDS]
+    names += ["log_text_chars", "n_hashtags"]
+    out = np.zeros((len(rows), len(names)), np.float32)
+    for i, r in enumerate(rows):
+        followers = r["author_followers"]
+        created: datetime | None = r["created_at"]
+        kinds = r["media_kinds"] or []
+        values = [math.log1p(followers) if followers is not None and followers >= 0 else 0.0, float(followers is not None)]
+        if created is not None:
+            angle = 2 * math.pi * (created.hour + created.minute / 60) / 24
+            values += [math.sin(angle), math.cos(angle), 1.0]
+            values += [float(created.weekday() == d) for d in range(7)]
+        else:
+            values += [0.0, 0.0, 0.0] + [0.0] * 7
+        values += [float(sum(k == kind for k in kinds)) for kind in MEDIA_KINDS]
+        values += [math.log1p(len(r["text"] or "")), float(len(r["hashtags"] or []))]
+        out[i] = values
+    return out, names
+
+
+def _seconds(created: datetime | None) -> float:
+    return created.timestamp() if created is not None else float("nan")
+
+
+def _popularity(workspace: Workspace, rows: list[dict[str, Any]], config: TrainConfig) -> np.ndarray:
+    """log1p(metric) at the latest snapshot (NaN when never observed), optionally normalised."""
+    metric = config.popularity.metric
+    latest = dict(
+        (pid, (value, seen))
+        for pid, value, seen in workspace.db.execute(
+            f"SELECT post_id, arg_max({metric}, observed_at), max(observed_at) FROM engagement GROUP BY post_id"
+        ).fetchall()
+    )
+    out = np.full(len(rows), np.nan)
+    for i, r in enumerate(rows):
+        value, seen = latest.get(r["id"], (None, None))
+        if value is None:
+            continue
+        count = float(value)
+        if config.popularity.normalize_age and r["created_at"] is not None and seen is not None:
+            hours = max((seen - r["created_at"]).total_seconds() / 3600, 1.0)
+            count = count / hours
+        score = math.log1p(max(count, 0.0))
+        if config.popularity.normalize_followers:
+            score -= math.log1p(max(r["author_followers"] or 0, 0))
+        out[i] = score
+    return out

