@@ -127,7 +127,7 @@ def test_unknown_format_lists_the_known_ones(tmp_path: Path) -> None:
     assert "csv" in str(result.exception) or "csv" in result.output
 
 
-@pytest.mark.parametrize("command", ["ingest", "stats", "sql", "quarantine", "featurize", "demo-data", "demo"])
+@pytest.mark.parametrize("command", ["ingest", "stats", "sql", "quarantine", "featurize", "train", "demo-data", "demo"])
 def test_every_command_has_help(command: str) -> None:
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output and len(result.output) > 200

@@ -125,6 +125,21 @@ def featurize(
     run_featurize(workspace=workspace, encoders=names, batch_size=batch_size, console=console)
 
 
+@app.command()
+def train(
+    config: Annotated[Path, typer.Option("--config", "-c", help="train.yaml: target, features, split, model, imbalance, seed.", exists=True, dir_okay=False)],
+    compare_imbalance: Annotated[bool, typer.Option("--compare-imbalance", help="Also train with every imbalance method on the same split and compare them.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Train a model on the workspace's cached features and labels; save a self-describing model folder.
+
+    Run 'postlens featurize' first. The split is by time unless the config says author, group or stratified.
+    """
+    from postlens.pipeline.train import run_train
+
+    run_train(config, workspace=workspace, compare_imbalance=compare_imbalance, console=console)
+
+
 @app.command("demo-data")
 def demo_data(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the corpus into.")] = Path("demo-corpus"),
