@@ -1,0 +1,80 @@
+"""VADER lexicon sentiment as a 4-d feature: (neg, neu, pos, compound).
+
+VADER reads raw social text on purpose: it scores emoji, emoticons, capitals ("GREAT"), "!!!" and
+elongation itself, so only Unicode normalisation is applied (no placeholders, no lower-casing).
+Very long texts are cut to ``max_chars`` (VADER is per-sentence and slows on huge inputs).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from postlens.encoders.base import Features
+from postlens.encoders.text._batch import check_items, truncate_chars
+from postlens.encoders.text._params import ParamsMixin
+from postlens.encoders.text.normalize import normalize_unicode
+from postlens.errors import MissingDependency
+from postlens.types import Modality
+
+VADER_FIELDS = ("neg", "neu", "pos", "compound")
+
+
+class VaderEncoder(ParamsMixin):
+    """``info["sentiment"]`` is positive / negative / neutral by VADER's usual +-0.05 compound cut."""
+
+    name = "text-vader"
+    version = "1"
+    modality = Modality.TEXT
+    dim = 4
+
+    def __init__(self, max_chars: int = 5000, threshold: float = 0.05) -> None:
+        self.max_chars = max_chars
+        self.threshold = threshold
+        self._analyzer: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def analyzer(self) -> Any:
+        if self._analyzer is None:
+            with self._lock:
+                if self._analyzer is None:
+                    try:
+                        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+                    except ImportError as error:
+                        raise MissingDependency("vaderSentiment", "text") from error
+                    self._analyzer = SentimentIntensityAnalyzer()
+        return self._analyzer
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"max_chars": self.max_chars, "threshold": self.threshold}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    def _label(self, compound: float) -> str:
+        if compound >= self.threshold:
+            return "positive"
+        if compound <= -self.threshold:
+            return "negative"
+        return "neutral"
+
+    def encode(self, items: Sequence[str]) -> list[Features]:
+        positions, texts, results = check_items(items, self.name)
+        for position, text in zip(positions, texts):
+            try:
+                cleaned, truncated = truncate_chars(normalize_unicode(text), self.max_chars)
+                scores = self.analyzer.polarity_scores(cleaned)
+                vector = np.array([scores[field] for field in VADER_FIELDS], dtype=np.float32)
+                info: dict[str, Any] = {"sentiment": self._label(scores["compound"])}
+                if truncated:
+                    info["truncated"] = True
+                results[position] = Features(vector=vector, info=info)
+            except Exception as error:  # noqa: BLE001 - per item, the batch goes on
+                results[position] = Features.failed(
+                    "encoder_error", f"{self.name} failed on item {position}: {type(error).__name__}: {error}"
+                )
+        return [feature if feature is not None else Features.failed("internal", "no result") for feature in results]
