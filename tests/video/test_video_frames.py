@@ -18,8 +18,13 @@ def _frames(count: int, cuts: Sequence[int] = ()) -> list[Frame]:
 
 
 def test_pick_ocr_frames_takes_spread_frames_and_scene_starts() -> None:
-    chosen = pick_ocr_frames(_frames(20, cuts=(7, 12)), max_count=6, evenly=3)
-    assert chosen == [0, 7, 10, 12, 19]
+    chosen = pick_ocr_frames(_frames(40, cuts=(7, 12)), max_count=6, evenly=3)
+    assert chosen == [0, 7, 12, 20, 39]
+
+
+def test_pick_ocr_frames_reads_a_short_clip_once_per_shot() -> None:
+    assert pick_ocr_frames(_frames(4), max_count=6, evenly=3) == [0]
+    assert pick_ocr_frames(_frames(4, cuts=(2,)), max_count=6, evenly=3) == [0, 2]
 
 
 def test_pick_ocr_frames_caps_many_scene_changes() -> None:

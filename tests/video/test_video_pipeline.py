@@ -98,7 +98,7 @@ def test_vector_layout_and_dim_with_audio(news_video: Path) -> None:
 
 def test_text_merges_repeated_captions_and_appends_transcript(news_video: Path) -> None:
     ocr = FakeOCR()
-    [result] = VideoPipeline(FakeFrameEncoder(), ocr, FakeAudio(), max_ocr_frames=6).encode([news_video])
+    [result] = VideoPipeline(FakeFrameEncoder(), ocr, FakeAudio(), max_ocr_frames=6, ocr_every_s=1.0).encode([news_video])
     assert ocr.frames_read >= 3  # the captions were read several times...
     assert result.info["onscreen_text"] == [CAPTIONS["red"], "@newsdesk", CAPTIONS["blue"]]  # ...kept once
     assert result.text == "\n".join(result.info["onscreen_text"]) + "\n\nresidents were told to stay indoors"

@@ -77,14 +77,20 @@ class FrameBatch:
         self.close()
 
 
-def pick_ocr_frames(frames: list[Frame], *, max_count: int = 6, evenly: int = 3, min_gap_s: float = 0.5) -> list[int]:
-    """Indices of frames worth reading: ``evenly`` spread ones (first included), then scene starts.
+def pick_ocr_frames(
+    frames: list[Frame], *, max_count: int = 6, evenly: int = 3, min_gap_s: float = 0.5,
+    seconds_per_read: float = 15.0,
+) -> list[int]:
+    """Indices of frames worth reading: spread ones (first included), then scene starts.
 
     Captions usually stay up for a shot, so the first frame of each shot plus a few spread frames
-    find most on-screen text at a fraction of the cost of reading every frame.
+    find most on-screen text at a fraction of the cost of reading every frame. A short clip gets
+    one spread read per ``seconds_per_read`` (a 4 s clip: the first frame and its cuts only).
     """
     if not frames or max_count < 1:
         return []
+    span = frames[-1].timestamp - frames[0].timestamp
+    evenly = max(1, min(evenly, 1 + int(span // seconds_per_read)))
     count = len(frames)
     spread = sorted({round(i * (count - 1) / max(1, evenly - 1)) for i in range(min(evenly, count))})
     def far_from(index: int, others: set[int]) -> bool:

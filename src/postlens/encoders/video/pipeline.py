@@ -78,12 +78,14 @@ class VideoPipeline:
         max_seconds: float | None = None,
         scene_threshold: float = 0.2,
         max_ocr_frames: int = 6,
+        ocr_every_s: float = 15.0,
         caption_similarity: float = 0.8,
         progress: ProgressCallback | None = None,
     ) -> None:
         self.frame_encoder, self.ocr, self.audio = frame_encoder, ocr, audio
         self.fps, self.max_frames, self.max_seconds = fps, max_frames, max_seconds
         self.scene_threshold, self.max_ocr_frames = scene_threshold, max_ocr_frames
+        self.ocr_every_s = ocr_every_s
         self.caption_similarity = caption_similarity
         self.progress = progress
         self.frame_dim = int(frame_encoder.dim) if frame_encoder is not None else 0
@@ -153,7 +155,7 @@ class VideoPipeline:
     def _onscreen_text(self, batch: FrameBatch, frames: list[Frame]) -> tuple[list[str], list[float]]:
         if self.ocr is None:
             return [], []
-        chosen = pick_ocr_frames(frames, max_count=self.max_ocr_frames)
+        chosen = pick_ocr_frames(frames, max_count=self.max_ocr_frames, seconds_per_read=self.ocr_every_s)
         results = batch.encode(self.ocr, chosen)
         seen = [(frames[i].timestamp, (r.text or "").splitlines()) for i, r in zip(chosen, results) if r.error is None]
         captions = merge_caption_lines(seen, similarity=self.caption_similarity)
@@ -209,5 +211,5 @@ class VideoPipeline:
         """Changes whenever an injected encoder or a sampling setting would change the output (cache key)."""
         parts = [cache_key(e) if e is not None else "-" for e in (self.frame_encoder, self.ocr, self.audio)]
         parts += [str(v) for v in (self.fps, self.max_frames, self.max_seconds, self.scene_threshold,
-                                   self.max_ocr_frames, self.caption_similarity)]
+                                   self.max_ocr_frames, self.ocr_every_s, self.caption_similarity)]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:8]
