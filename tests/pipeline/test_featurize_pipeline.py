@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 def featurized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, object]:
     root = tmp_path_factory.mktemp("featurize")
     quiet = Console(file=open("/dev/null", "w"))
-    run_demo(root / "corpus", seed=11, n_posts=60, workspace=root / "ws", console=quiet)
+    run_demo(root / "corpus", seed=11, n_posts=60, workspace=root / "ws", console=quiet, featurize=False)
     with Workspace(root / "ws") as ws:
         first = featurize(ws)
         second = featurize(ws)

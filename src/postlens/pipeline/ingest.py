@@ -105,10 +105,26 @@ def run_demo_data(out: Path, *, seed: int = 0, n_posts: int = 3000, console: Con
     return summary
 
 
+DEMO_TRAIN = {
+    "name": "demo-topic",
+    "target": "topic",
+    "features": {"modalities": {"text": "minilm", "image": "efficientnet", "video": "video", "audio": "audio"},
+                 "text_fields": ["text", "ocr"]},
+    "split": {"strategy": "time"},
+    "model": {"kind": "fusion", "epochs": 20},
+    "seed": 0,
+}
+
+
 def run_demo(
-    out: Path, *, seed: int = 0, n_posts: int = 3000, workspace: Path | None = None, console: Console | None = None
+    out: Path, *, seed: int = 0, n_posts: int = 3000, workspace: Path | None = None, console: Console | None = None,
+    featurize: bool = True, train: bool = True,
 ) -> ImportSummary:
-    """Generate the sample corpus (unless already there with the same seed/size), ingest it, print stats."""
+    """The main job on the sample corpus: generate (unless already there), ingest, featurize, train, report.
+
+    Every stage is idempotent: a second run reuses the corpus, imports nothing new, computes no
+    feature twice, and retrains the (small) topic model.
+    """
     from postlens.serve.render import print_import_summary, print_stats
     from postlens.store.queries import workspace_stats
 
@@ -121,6 +137,16 @@ def run_demo(
     print_import_summary(console, summary)
     with Workspace(workspace, read_only=True) as ws:
         print_stats(console, workspace_stats(ws.db), ws.root)
+    if featurize:
+        from postlens.pipeline.featurize_cli import run_featurize
+
+        run_featurize(workspace=workspace, console=console)
+    if featurize and train:
+        from postlens.models.config import parse_config
+        from postlens.pipeline.train import run_train
+
+        console.print("[bold]training a topic model on the labelled subset (labels['topic'])[/]")
+        run_train(parse_config(DEMO_TRAIN), workspace=workspace, console=console)
     return summary
 
 

@@ -92,16 +92,20 @@ def _distill(config: TrainConfig, teacher: Any, train: TrainingSet, val: Trainin
     }
 
 
-def run_train(config_path: str | Path, *, workspace: str | Path | None, compare_imbalance: bool = False,
+def run_train(config_path: str | Path | TrainConfig, *, workspace: str | Path | None, compare_imbalance: bool = False,
               console: Any = None) -> dict[str, Any]:
-    """Entry point of the ``postlens train`` command; returns the report it prints and saves."""
-    config = load_config(config_path)
+    """Entry point of the ``postlens train`` command; returns the report it prints and saves.
+
+    ``config_path`` may also be an already parsed ``TrainConfig`` (the demo builds its own).
+    """
+    config = config_path if isinstance(config_path, TrainConfig) else load_config(config_path)
+    base = Path.cwd() if isinstance(config_path, TrainConfig) else Path(config_path).resolve().parent
     with Workspace(workspace, read_only=True) as ws:
         data = assemble(ws, config)
         root = ws.root
     output = Path(config.output) if config.output else root / "models" / config.name
     if not output.is_absolute():
-        output = Path(config_path).resolve().parent / output
+        output = base / output
     report = train_from_config(config, data, compare_imbalance=compare_imbalance, output=output)
     if compare_imbalance:
         (output / "compare.json").write_text(json.dumps(report["compare_imbalance"], indent=2, default=float))

@@ -157,12 +157,15 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the sample corpus.")] = Path("demo-corpus"),
     seed: Annotated[int, typer.Option(help="Random seed of the sample corpus.")] = 0,
     posts: Annotated[int, typer.Option(help="Number of posts in the sample corpus.")] = 3000,
+    featurize: Annotated[bool, typer.Option(help="Extract features from every modality after the import.")] = True,
+    train: Annotated[bool, typer.Option(help="Train a topic model on the labelled subset after featurizing.")] = True,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """The main job on the embedded default: generate the sample corpus, ingest it, and print stats."""
+    """The main job on the embedded default: generate the sample corpus, ingest it, featurize every
+    modality, train a topic model, and print what is there. Re-running reuses everything already done."""
     from postlens.pipeline import run_demo
 
-    run_demo(out, seed=seed, n_posts=posts, workspace=workspace, console=console)
+    run_demo(out, seed=seed, n_posts=posts, workspace=workspace, console=console, featurize=featurize, train=train)
 
 
 def main() -> None:
