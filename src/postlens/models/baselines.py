@@ -2,11 +2,21 @@
 
 A fusion network has to beat these to earn its cost; they also train in seconds, so they are the
 first thing to run on a new label.
+
+LightGBM speed (bench/train.py, 10k posts x 1683 features, 4 classes): it used to take minutes,
+not seconds, for three reasons fixed here. (1) OpenMP threads spin-wait at LightGBM's many
+small barriers; on a 2-core machine already busy with other work, 2 spinning threads took 140 s
+for 20 rounds where 1 thread took 15 s: threads are now capped to the idle cores and the wait
+policy is passive. (2) 300 rounds x 4 classes = 1200 trees always ran: training now stops early
+on the validation side. (3) 255 bins per dense embedding dimension: 63 bins halve the histogram
+work without a measurable loss on embeddings.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -20,11 +30,13 @@ class BaselineModel:
     """kind "logreg" (ridge for regression) or "lightgbm"; ``class_weight="balanced"`` for imbalance."""
 
     def __init__(self, *, kind: str = "logreg", task: str = "classification", C: float = 1.0,
-                 n_estimators: int = 300, class_weight: str | None = None, seed: int = 0, num_threads: int = 2) -> None:
+                 n_estimators: int = 300, class_weight: str | None = None, seed: int = 0, num_threads: int = 2,
+                 early_stopping_rounds: int = 30, max_bin: int = 63) -> None:
         if kind not in ("logreg", "lightgbm"):
             raise ValueError(f"baseline kind must be 'logreg' or 'lightgbm', got {kind!r}")
         self.kind, self.task, self.C, self.n_estimators = kind, task, C, n_estimators
         self.class_weight, self.seed, self.num_threads = class_weight, seed, num_threads
+        self.early_stopping_rounds, self.max_bin = early_stopping_rounds, max_bin
 
     def get_params(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if not k.endswith("_")}
@@ -40,11 +52,13 @@ class BaselineModel:
                 return make_pipeline(StandardScaler(), Ridge(alpha=1.0 / self.C))
             base = LogisticRegression(C=self.C, max_iter=2000, class_weight=self.class_weight)
         else:
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read once, when libgomp first loads
             import lightgbm as lgb
 
+            self.threads_used_ = idle_threads(self.num_threads)
             common = dict(n_estimators=self.n_estimators, learning_rate=0.05, num_leaves=31, subsample=0.8,
-                          subsample_freq=1, colsample_bytree=0.5, random_state=self.seed, n_jobs=self.num_threads,
-                          verbose=-1, deterministic=True, force_row_wise=True)
+                          subsample_freq=1, colsample_bytree=0.5, random_state=self.seed, n_jobs=self.threads_used_,
+                          verbose=-1, deterministic=True, force_col_wise=True, max_bin=self.max_bin)
             if self.task == "regression":
                 return lgb.LGBMRegressor(**common)
             base = lgb.LGBMClassifier(class_weight=self.class_weight, **common)
@@ -54,14 +68,25 @@ class BaselineModel:
             base = OneVsRestClassifier(base)
         return make_pipeline(StandardScaler(), base) if self.kind == "logreg" else base
 
-    def fit(self, data: PostData, y: np.ndarray, **_: Any) -> "BaselineModel":
+    def fit(self, data: PostData, y: np.ndarray, *, val: tuple[PostData, np.ndarray] | None = None,
+            **_: Any) -> "BaselineModel":
+        """``val`` (LightGBM only): stop adding trees once the validation loss stops improving."""
         self.modalities_ = sorted(data.modalities)
         self.dims_ = data.dims
         self.meta_names_ = list(data.meta_names)
         started = time.perf_counter()
-        self.estimator_ = self._estimator().fit(data.flat(self.modalities_), y)
+        estimator = self._estimator()
+        options: dict[str, Any] = {}
+        if self.kind == "lightgbm" and val is not None and len(val[1]) and self.task != "multilabel":
+            import lightgbm as lgb
+
+            val_y = np.asarray(val[1])
+            if self.task == "regression" or set(np.unique(val_y)) <= set(np.unique(y)):
+                options = _eval_options(lgb, estimator, val[0].flat(self.modalities_), val_y)
+                options["callbacks"] = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
+        self.estimator_ = estimator.fit(data.flat(self.modalities_), y, **options)
         self.train_seconds_ = time.perf_counter() - started
-        self.epochs_run_ = 1
+        self.epochs_run_ = int(getattr(self.estimator_, "best_iteration_", 0) or 0) or 1
         return self
 
     def predict(self, data: PostData) -> np.ndarray:
@@ -90,3 +115,43 @@ class BaselineModel:
         model.modalities_, model.dims_, model.meta_names_ = state["modalities"], state["dims"], state["meta_names"]
         model.estimator_ = joblib.load(folder / "model.joblib")
         return model
+
+
+def _eval_options(lgb: Any, estimator: Any, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """LightGBM >= 4.7 takes eval_X / eval_y (eval_set warns); older versions only eval_set."""
+    import inspect
+
+    if "eval_X" in inspect.signature(estimator.fit).parameters:
+        return {"eval_X": (x,), "eval_y": (y,)}
+    return {"eval_set": [(x, y)]}
+
+
+def idle_threads(requested: int, *, window: float = 0.2) -> int:
+    """``requested`` capped to the cores other processes leave idle right now, at least 1.
+
+    OpenMP teams larger than the idle cores make every barrier wait for a descheduled thread:
+    measured 9x slower, not 2x faster (see the module docstring). Sampled from /proc/stat over
+    ``window`` seconds while this process is idle (the load average would count our own work
+    from a moment ago); elsewhere the request is trusted.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    requested = max(1, min(requested, cores))
+    if requested == 1:
+        return 1
+    try:
+        first = _cpu_times()
+        time.sleep(window)
+        second = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return requested
+    total = sum(second) - sum(first)
+    idle = (second[3] + second[4]) - (first[3] + first[4])  # idle + iowait
+    if total <= 0:
+        return requested
+    idle_cores = (os.cpu_count() or cores) * idle / total
+    return max(1, min(requested, math.floor(idle_cores + 0.5)))
+
+
+def _cpu_times() -> list[int]:
+    with open("/proc/stat", encoding="ascii") as handle:
+        return [int(v) for v in handle.readline().split()[1:9]]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from postlens.errors import ConfigError
 
@@ -31,6 +31,21 @@ class PopularityConfig(_Strict):
     normalize_age: bool = False
 
 
+class WaveformConfig(_Strict):
+    """Raw audio crops for the trainable RawNet encoder (the ``waveform`` modality token).
+
+    Off by default: decoding and training on waveforms costs far more than cached vectors.
+    Crops are cached per file content under ``<workspace>/features/waveforms/``.
+    """
+
+    enabled: bool = False
+    seconds: float = Field(1.0, gt=0, le=10, description="crop length; RawNet time grows linearly with it")
+    max_crops: int = Field(4, ge=1, le=16, description="crops kept per clip; one random crop per step, mean at eval")
+    from_video: bool = Field(False, description="also use the sound track of stored videos")
+    frontend: Literal["sinc", "conv"] = "sinc"
+    embed_dim: int = 64
+
+
 class FeaturesConfig(_Strict):
     """modality -> encoder (registry name like ``minilm`` or a cache folder ``name@version``)."""
 
@@ -38,6 +53,13 @@ class FeaturesConfig(_Strict):
     text_fields: list[Literal["text", "ocr", "video_text", "transcript"]] = Field(default_factory=lambda: ["text"])
     metadata: bool = True
     sequences: list[str] = Field(default_factory=list, description="modalities whose frame sequences feed a temporal encoder")
+    waveform: WaveformConfig = Field(default_factory=WaveformConfig)
+
+    @field_validator("waveform", mode="before")
+    @classmethod
+    def _waveform_shorthand(cls, value: Any) -> Any:
+        """``waveform: true`` means the defaults, switched on."""
+        return {"enabled": value} if isinstance(value, bool) else value
 
 
 class SplitConfig(_Strict):
@@ -89,7 +111,10 @@ class TrainConfig(_Strict):
     imbalance: ImbalanceMethod = "none"
     distill: DistillConfig = Field(default_factory=DistillConfig)
     seed: int = 0
-    num_threads: int = 2
+    # 1 by default: on the shared 2-core machine (load ~5) 2 torch threads made the fusion network
+    # 13x, the student 3x and RawNet 10x SLOWER per epoch (bench/train.py); LightGBM caps its
+    # threads to the idle cores itself, so raising this is safe for it.
+    num_threads: int = 1
     output: str | None = None
 
     @property

@@ -88,9 +88,15 @@ def load_post_data(workspace: Workspace, config: TrainConfig, post_ids: list[str
             raise ConfigError(f"unknown modality {modality!r}; known: text, {', '.join(MODALITY_MEDIA)}")
         dim = next((len(v) for v in vectors if v is not None), 1)
         modalities[modality], masks[modality] = stack_present(vectors, dim)
+    waveforms: dict[str, list[np.ndarray | None]] = {}
+    if config.features.waveform.enabled:
+        from postlens.models.waveform import WAVEFORM, load_waveforms
+
+        waveforms[WAVEFORM], keys[WAVEFORM] = load_waveforms(workspace, ids, config.features.waveform)
+        masks[WAVEFORM] = np.array([w is not None for w in waveforms[WAVEFORM]], bool)
     meta, meta_names = metadata_matrix(rows) if config.features.metadata else (np.zeros((len(rows), 0), np.float32), [])
     data = PostData(modalities=modalities, masks=masks, meta=meta, meta_names=meta_names,
-                    sequences=sequences, texts=[r["text"] for r in rows], ids=ids)
+                    sequences=sequences, texts=[r["text"] for r in rows], ids=ids, waveforms=waveforms)
     return data, {"rows": rows, "feature_keys": keys}
 
 

@@ -24,7 +24,7 @@ class StudentModel:
 
     def __init__(self, *, modalities: tuple[str, ...] = ("text",), hidden: int = 128, temperature: float = 3.0,
                  alpha: float = 0.7, epochs: int = 40, batch_size: int = 128, lr: float = 2e-3, patience: int = 6,
-                 seed: int = 0, num_threads: int = 2) -> None:
+                 seed: int = 0, num_threads: int = 1) -> None:
         self.modalities, self.hidden, self.temperature, self.alpha = tuple(modalities), hidden, temperature, alpha
         self.epochs, self.batch_size, self.lr, self.patience = epochs, batch_size, lr, patience
         self.seed, self.num_threads = seed, num_threads

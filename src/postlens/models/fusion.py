@@ -27,12 +27,14 @@ class FusionModel:
                  batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-4, dropout: float = 0.1,
                  modality_dropout: float = 0.25, patience: int = 5, loss: str = "ce", focal_gamma: float = 2.0,
                  class_weight: str | None = None, sampler: str = "shuffle", value_weight: float = 0.5,
-                 seed: int = 0, num_threads: int = 2, val_fraction: float = 0.1, verbose: bool = False) -> None:
+                 seed: int = 0, num_threads: int = 1, val_fraction: float = 0.1, verbose: bool = False,
+                 waveform_embed_dim: int = 64, waveform_frontend: str = "sinc") -> None:
         self.task, self.width, self.fusion, self.epochs = task, width, fusion, epochs
         self.batch_size, self.lr, self.weight_decay, self.dropout = batch_size, lr, weight_decay, dropout
         self.modality_dropout, self.patience, self.loss, self.focal_gamma = modality_dropout, patience, loss, focal_gamma
         self.class_weight, self.sampler, self.value_weight = class_weight, sampler, value_weight
         self.seed, self.num_threads, self.val_fraction, self.verbose = seed, num_threads, val_fraction, verbose
+        self.waveform_embed_dim, self.waveform_frontend = waveform_embed_dim, waveform_frontend
 
     def get_params(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
@@ -46,7 +48,8 @@ class FusionModel:
 
         part = data if rows is None else data.subset(rows)
         inputs = {m: torch.from_numpy(np.ascontiguousarray(part.modalities[m], np.float32)) for m in self.dims_ if m in part.modalities}
-        masks = {m: torch.from_numpy(part.masks[m].astype(bool)) for m in self.dims_ if m in part.masks}
+        names = list(self.dims_) + list(getattr(self, "waveform_", {}))
+        masks = {m: torch.from_numpy(part.masks[m].astype(bool)) for m in names if m in part.masks}
         meta = torch.from_numpy(np.ascontiguousarray(part.meta, np.float32)) if self.meta_dim_ else torch.zeros(len(part), 0)
         sequences = {}
         for m, dim in self.sequence_dims_.items():
@@ -56,7 +59,26 @@ class FusionModel:
             filled = [s if s is not None and len(s) else np.zeros((1, dim), np.float32) for s in seqs]
             padded, lengths, _ = pad_sequences(filled, max_len=64)
             sequences[m] = (padded, lengths)
-        return {"inputs": inputs, "masks": masks, "meta": meta, "sequences": sequences or None}
+        waveforms = {m: part.waveforms.get(m) or [None] * len(part) for m in getattr(self, "waveform_", {})}
+        return {"inputs": inputs, "masks": masks, "meta": meta, "sequences": sequences or None, "waveforms": waveforms}
+
+    def _waveform_batch(self, lists: dict[str, list[np.ndarray | None]], masks: dict[str, Any], rows: np.ndarray,
+                        generator: Any = None) -> dict[str, tuple[Any, Any]] | None:
+        """RawNet input for ``rows``: one random crop per present row when training, all crops at eval."""
+        import torch
+
+        from postlens.models.waveform import pick_crops
+
+        if not lists:
+            return None
+        out = {}
+        for m, crops in lists.items():
+            present = masks[m].numpy() if m in masks else np.zeros(len(rows), bool)
+            picked = [crops[i] for i in rows]
+            draws = None if generator is None else torch.rand(len(rows), generator=generator).numpy()
+            chosen, owners = pick_crops(picked, present, draws, self.waveform_samples_)
+            out[m] = (torch.from_numpy(chosen), torch.from_numpy(owners))
+        return out
 
     def _build(self, data: PostData, n_classes: int, regression: bool) -> Any:
         from postlens.models.fusion_net import FusionNet
@@ -66,10 +88,15 @@ class FusionModel:
         self.meta_names_ = list(data.meta_names)
         self.sequence_dims_ = {m: self.dims_[m] for m, s in data.sequences.items()
                                if any(x is not None for x in s)}
+        self.waveform_ = {m: {"embed_dim": self.waveform_embed_dim, "frontend": self.waveform_frontend}
+                          for m, w in data.waveforms.items() if any(x is not None for x in w)}
+        self.waveform_samples_ = next((int(np.atleast_2d(x).shape[1]) for w in data.waveforms.values()
+                                       for x in w if x is not None), 0)
         self.n_classes_ = n_classes
         self.regression_ = regression
         return FusionNet(self.dims_, self.meta_dim_, width=self.width, n_classes=n_classes, regression=regression,
-                         fusion=self.fusion, dropout=self.dropout, sequence_dims=self.sequence_dims_)
+                         fusion=self.fusion, dropout=self.dropout, sequence_dims=self.sequence_dims_,
+                         waveform=self.waveform_)
 
     # ------------------------------------------------------------------ fit
 
@@ -172,8 +199,9 @@ class FusionModel:
             for m, (padded, lengths) in tensors["sequences"].items():
                 sub_len = lengths[rows]
                 sequences[m] = (padded[rows][:, : int(sub_len.max())], sub_len)
+        waveforms = self._waveform_batch(tensors["waveforms"], masks, rows.numpy(), generator if train else None)
         return {"inputs": {m: x[rows] for m, x in tensors["inputs"].items()}, "masks": masks,
-                "meta": tensors["meta"][rows], "sequences": sequences}
+                "meta": tensors["meta"][rows], "sequences": sequences, "waveforms": waveforms}
 
     def _val_score(self, data: PostData, y: np.ndarray, y_value: np.ndarray | None) -> float:
         """Macro-F1 for classifiers (what imbalance-aware users care about), minus MAE for regression."""
@@ -196,6 +224,8 @@ class FusionModel:
             for start in range(0, len(data), batch_size):
                 rows = np.arange(start, min(len(data), start + batch_size))
                 tensors = self._tensors(data, rows)
+                lists = tensors.pop("waveforms")
+                tensors["waveforms"] = self._waveform_batch(lists, tensors["masks"], np.arange(len(rows)))
                 logits, value = self.net_(**tensors)
                 if logits is not None:
                     logits_out.append(logits.numpy())
@@ -237,6 +267,7 @@ class FusionModel:
 
         state = {"params": self.get_params(), "dims": self.dims_, "meta_dim": self.meta_dim_,
                  "meta_names": self.meta_names_, "sequence_dims": self.sequence_dims_, "n_classes": self.n_classes_,
+                 "waveform": self.waveform_, "waveform_samples": self.waveform_samples_,
                  "regression": self.regression_, "value_mean": getattr(self, "value_mean_", 0.0),
                  "value_std": getattr(self, "value_std_", 1.0)}
         (folder / "fusion.json").write_text(json.dumps(state, indent=2))
@@ -253,9 +284,10 @@ class FusionModel:
         model.dims_, model.meta_dim_, model.meta_names_ = state["dims"], state["meta_dim"], state["meta_names"]
         model.sequence_dims_, model.n_classes_, model.regression_ = state["sequence_dims"], state["n_classes"], state["regression"]
         model.value_mean_, model.value_std_ = state["value_mean"], state["value_std"]
+        model.waveform_, model.waveform_samples_ = state.get("waveform", {}), state.get("waveform_samples", 0)
         model.net_ = FusionNet(model.dims_, model.meta_dim_, width=model.width, n_classes=model.n_classes_,
                                regression=model.regression_, fusion=model.fusion, dropout=model.dropout,
-                               sequence_dims=model.sequence_dims_)
+                               sequence_dims=model.sequence_dims_, waveform=model.waveform_)
         model.net_.load_state_dict(torch.load(folder / "weights.pt", weights_only=True))
         model.net_.eval()
         return model

@@ -53,6 +53,11 @@ def resample(data: PostData, y: np.ndarray, method: str, *, seed: int = 0,
     resampled.masks = {m: np.concatenate([data.masks[m], resampled.masks[m][n_orig:]]) for m in names}
     for m in names:  # keep original rows exact (flat() zeroed absent rows; they stay zero)
         resampled.modalities[m][:n_orig] = data.modalities[m] * data.masks[m][:, None]
+    n_new = len(y_new) - n_orig  # synthetic rows have no frames / waveform: those tokens are missing
+    resampled.sequences = {m: list(s) + [None] * n_new for m, s in data.sequences.items()}
+    resampled.waveforms = {m: list(w) + [None] * n_new for m, w in data.waveforms.items()}
+    for m in data.waveforms:
+        resampled.masks[m] = np.concatenate([data.masks[m], np.zeros(n_new, bool)])
     value = None if y_value is None else np.concatenate([y_value, np.full(len(y_new) - n_orig, np.nan)])
     return resampled, y_new, value
 

@@ -20,6 +20,8 @@ class PostData:
     masks       name -> (n,) bool, True where the post has that modality
     sequences   name -> list of (T, d) arrays or None (video frames); optional, for temporal encoders
     meta        (n, m) float32 metadata (followers, hour, weekday, media kinds...)
+    waveforms   name -> list of (n_crops, samples) float16/32 audio crops or None, for a waveform
+                encoder trained end to end; its presence mask is ``masks[name]`` (no vector matrix)
     texts       raw texts, only needed to fine-tune / run a text encoder end to end
     ids         post ids (for fingerprints and reports)
     """
@@ -30,6 +32,7 @@ class PostData:
     meta_names: list[str] = field(default_factory=list)
     sequences: dict[str, list[np.ndarray | None]] = field(default_factory=dict)
     texts: list[str] | None = None
+    waveforms: dict[str, list[np.ndarray | None]] = field(default_factory=dict)
     ids: list[str] | None = None
 
     def __post_init__(self) -> None:
@@ -37,6 +40,9 @@ class PostData:
         for name, matrix in self.modalities.items():
             if len(matrix) != n or len(self.masks.get(name, ())) != n:
                 raise ValueError(f"modality {name!r} has {len(matrix)} rows / mask, metadata has {n}: align them")
+        for name, crops in self.waveforms.items():
+            if len(crops) != n or len(self.masks.get(name, ())) != n:
+                raise ValueError(f"waveform {name!r} has {len(crops)} rows / mask, metadata has {n}: align them")
 
     def __len__(self) -> int:
         return len(self.meta)
@@ -55,18 +61,20 @@ class PostData:
             sequences={k: [v[i] for i in rows] for k, v in self.sequences.items()},
             texts=None if self.texts is None else [self.texts[i] for i in rows],
             ids=None if self.ids is None else [self.ids[i] for i in rows],
+            waveforms={k: [v[i] for i in rows] for k, v in self.waveforms.items()},
         )
 
     def select(self, modalities: list[str], *, meta: bool = True) -> "PostData":
         """Only these modalities (and metadata or not): for single-modality baselines and students."""
-        unknown = [m for m in modalities if m not in self.modalities]
+        unknown = [m for m in modalities if m not in self.modalities and m not in self.waveforms]
         if unknown:
-            raise KeyError(f"no modality {unknown}; have {sorted(self.modalities)}")
+            raise KeyError(f"no modality {unknown}; have {sorted(set(self.modalities) | set(self.waveforms))}")
         return replace(
             self,
-            modalities={m: self.modalities[m] for m in modalities},
+            modalities={m: self.modalities[m] for m in modalities if m in self.modalities},
             masks={m: self.masks[m] for m in modalities},
             sequences={m: s for m, s in self.sequences.items() if m in modalities},
+            waveforms={m: w for m, w in self.waveforms.items() if m in modalities},
             meta=self.meta if meta else np.zeros((len(self), 0), np.float32),
             meta_names=self.meta_names if meta else [],
         )
@@ -76,9 +84,11 @@ class PostData:
         masks = dict(self.masks)
         masks[modality] = np.zeros(len(self), dtype=bool)
         matrices = dict(self.modalities)
-        matrices[modality] = np.zeros_like(self.modalities[modality])
+        if modality in matrices:
+            matrices[modality] = np.zeros_like(self.modalities[modality])
         sequences = {k: ([None] * len(self) if k == modality else v) for k, v in self.sequences.items()}
-        return replace(self, modalities=matrices, masks=masks, sequences=sequences)
+        waveforms = {k: ([None] * len(self) if k == modality else v) for k, v in self.waveforms.items()}
+        return replace(self, modalities=matrices, masks=masks, sequences=sequences, waveforms=waveforms)
 
     def flat(self, modalities: list[str] | None = None) -> np.ndarray:
         """[each modality * mask | each mask | metadata]: the input of sklearn baselines and SMOTE."""

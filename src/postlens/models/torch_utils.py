@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 
-def seed_everything(seed: int, num_threads: int = 2) -> Any:
+def seed_everything(seed: int, num_threads: int = 1) -> Any:
     """Same seed -> same weights, same batches, same metrics (on CPU). Returns a torch Generator."""
     import torch
 

@@ -35,7 +35,9 @@ def build_estimator(config: TrainConfig, task: str, imbalance: str | None = None
         return FusionModel(task=task, width=m.width, fusion=m.fusion, epochs=m.epochs, batch_size=m.batch_size,
                            lr=m.lr, weight_decay=m.weight_decay, dropout=m.dropout,
                            modality_dropout=m.modality_dropout, patience=m.patience, focal_gamma=m.focal_gamma,
-                           seed=config.seed, num_threads=config.num_threads, **options)
+                           seed=config.seed, num_threads=config.num_threads,
+                           waveform_embed_dim=config.features.waveform.embed_dim,
+                           waveform_frontend=config.features.waveform.frontend, **options)
     from postlens.models.finetune import FineTunedTextModel
 
     if task != "classification":
@@ -55,10 +57,8 @@ def fit(config: TrainConfig, train: TrainingSet, val: TrainingSet, *, imbalance:
     if config.model.kind in ("fusion",):
         val_value = val.y_value if value is not None else None
         estimator.fit(data, y, y_value=value, val=(val.data, val.y, val_value) if has_val else None)
-    elif config.model.kind == "finetune":
+    else:  # finetune and LightGBM stop early on validation; logreg ignores it
         estimator.fit(data, y, val=(val.data, val.y) if has_val else None)
-    else:
-        estimator.fit(data, y)
     estimator.fit_seconds_ = time.perf_counter() - started
     return estimator
 
@@ -74,7 +74,7 @@ def evaluate(estimator: Any, test: TrainingSet) -> dict[str, Any]:
 def degradation(estimator: Any, test: TrainingSet) -> dict[str, dict[str, Any]]:
     """Figures with each modality removed at test time: how gracefully the model copes."""
     out = {}
-    for modality in sorted(test.data.modalities):
+    for modality in sorted(set(test.data.modalities) | set(test.data.waveforms)):
         if not test.data.masks[modality].any():
             continue
         dropped = TrainingSet(data=test.data.without(modality), y=test.y, task=test.task, classes=test.classes)

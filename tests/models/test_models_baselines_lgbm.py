@@ -1,0 +1,33 @@
+"""LightGBM baseline: early stopping on validation, thread count capped to idle cores, same trees at any thread count."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from postlens.models import baselines
+from postlens.models.baselines import BaselineModel, idle_threads
+
+
+def test_lightgbm_stops_early_on_validation(posts):
+    data, y = posts(n=500)
+    train, val = np.arange(400), np.arange(400, 500)
+    model = BaselineModel(kind="lightgbm", n_estimators=400, early_stopping_rounds=10, num_threads=1)
+    model.fit(data.subset(train), y[train], val=(data.subset(val), y[val]))
+    assert 1 <= model.epochs_run_ < 400
+    assert (model.predict(data.subset(val)) == y[val]).mean() > 0.8
+    full = BaselineModel(kind="lightgbm", n_estimators=40, num_threads=1).fit(data.subset(train), y[train])
+    assert full.estimator_.n_estimators_ == 40  # no validation: every round runs
+
+
+def test_lightgbm_same_model_at_one_and_two_threads(posts, monkeypatch):
+    monkeypatch.setattr(baselines, "idle_threads", lambda requested: requested)
+    data, y = posts(n=300)
+    one = BaselineModel(kind="lightgbm", n_estimators=30, num_threads=1).fit(data, y)
+    two = BaselineModel(kind="lightgbm", n_estimators=30, num_threads=2).fit(data, y)
+    assert two.threads_used_ == 2
+    assert np.array_equal(one.predict_proba(data), two.predict_proba(data))
+
+
+def test_idle_threads_stays_between_one_and_request():
+    assert idle_threads(1) == 1
+    assert 1 <= idle_threads(64, window=0.05) <= 64
