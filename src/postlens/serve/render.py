@@ -74,4 +74,12 @@ def print_quarantine(console: Console, totals: list[tuple[str, int]], rows: list
         console.print("the quarantine is empty")
         return
     console.print(_table("quarantined records by reason", ["reason", "records"], totals))
-    console.print(_table("records", ["file", "line", "code", "post", "reason"], rows))
+    folders = sorted({str(Path(row[0]).parent) for row in rows})
+    console.print(f"in {', '.join(folders)}")
+    shown = [(f"{Path(file).name}:{line}", code, post, reason) for file, line, code, post, reason in rows]
+    table = Table(show_edge=False, pad_edge=False)
+    for header in ("file:line", "code", "post", "reason"):
+        table.add_column(header, overflow="fold")
+    for row in shown:
+        table.add_row(*row)
+    console.print(table)
