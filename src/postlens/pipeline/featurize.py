@@ -85,7 +85,8 @@ def featurize(
         media_specs = [s for s in media_specs if s is not ocr_spec]
     try:
         for spec in media_specs:
-            encoder = spec.build()
+            # one core each while OCR runs in the worker; oversubscribing 2 cores slows both
+            encoder = _build(spec, threads=1 if background is not None else None)
             items = _media_items(workspace, MEDIA_KINDS_FOR[spec.modality])
             summary.runs.append(_run(encoder, spec.name, items, cache, batch_size, progress, workspace))
     finally:
@@ -262,8 +263,20 @@ def _worker_encode(spec: EncoderSpec, payloads: list[Any]) -> list[Features]:
         import torch
 
         torch.set_num_threads(1)
-        _WORKER_ENCODER = spec.build()
+        _WORKER_ENCODER = _build(spec, threads=1)
     return _WORKER_ENCODER.encode(payloads)
+
+
+def _build(spec: EncoderSpec, *, threads: int | None) -> Encoder:
+    """Build an encoder, pinning its thread count when it takes one (``num_threads``)."""
+    import importlib
+    import inspect
+
+    if threads is not None:
+        factory = getattr(importlib.import_module(spec.module), spec.factory)
+        if "num_threads" in inspect.signature(factory).parameters:
+            return spec.build(num_threads=threads)
+    return spec.build()
 
 
 class _Background:
