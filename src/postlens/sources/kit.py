@@ -105,6 +105,24 @@ def finish(post: Post, file: Path, line: int | None, where: str = "") -> Post | 
                     raw=snippet(post.raw))
 
 
+def iter_json_records(path: Path) -> Iterator[tuple[Any, Path, int | None, str, datetime] | Rejected]:
+    """Every JSON record under ``path`` as (record, file, line, where, observed_at), or a Rejected.
+
+    A document that is a list (a JSON list file, or a line holding a page of records) is
+    unpacked, and ``where`` says which element (``"line 3[2]"``), so errors point at it.
+    """
+    for file in iter_files(path, JSON_SUFFIXES):
+        observed = file_time_utc(file)
+        for item in iter_json_documents(file):
+            if isinstance(item, Rejected):
+                yield item
+            elif isinstance(item.value, list):
+                for index, record in enumerate(item.value, start=1):
+                    yield record, file, item.line, f"{item.where}[{index}]", observed
+            else:
+                yield item.value, file, item.line, item.where, observed
+
+
 def iter_json_documents(path: Path) -> Iterator[Document | Rejected]:
     """Every JSON value in one file: list elements, JSON lines, or the single object.
 

@@ -29,7 +29,7 @@ from urllib.parse import urlparse
 
 from postlens.sources.base import parse_datetime, register, to_int
 from postlens.sources.kit import (
-    JSON_SUFFIXES, file_time_utc, finish, iter_files, iter_json_documents, snippet,
+    finish, iter_json_records, snippet,
 )
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected
 
@@ -50,16 +50,8 @@ class MastodonImporter:
         self.labels = dict(labels or {})
 
     def iter_records(self, path: Path) -> Iterator[Post | Rejected]:
-        for file in iter_files(path, JSON_SUFFIXES):
-            observed = file_time_utc(file)
-            for item in iter_json_documents(file):
-                if isinstance(item, Rejected):
-                    yield item
-                elif isinstance(item.value, list):  # JSON lines of timeline pages
-                    for index, status in enumerate(item.value, start=1):
-                        yield self._status(status, file, item.line, f"{item.where}[{index}]", observed)
-                else:
-                    yield self._status(item.value, file, item.line, item.where, observed)
+        for item in iter_json_records(path):
+            yield item if isinstance(item, Rejected) else self._status(*item)
 
     def _status(self, status: Any, file: Path, line: int | None, where: str,
                 observed: datetime) -> Post | Rejected:

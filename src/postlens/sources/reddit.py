@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 from postlens.media.sniff import kind_from_extension
 from postlens.sources.base import parse_datetime, register, to_int
 from postlens.sources.kit import (
-    JSON_SUFFIXES, file_time_utc, finish, iter_files, iter_json_documents, snippet,
+    finish, iter_json_records, snippet,
 )
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected, extract_entities
 
@@ -47,16 +47,8 @@ class RedditImporter:
         self.labels = dict(labels or {})
 
     def iter_records(self, path: Path) -> Iterator[Post | Rejected]:
-        for file in iter_files(path, JSON_SUFFIXES):
-            observed = file_time_utc(file)
-            for item in iter_json_documents(file):
-                if isinstance(item, Rejected):
-                    yield item
-                elif isinstance(item.value, list):  # a JSON list of records also works
-                    for index, record in enumerate(item.value, start=1):
-                        yield self._record(record, file, item.line, f"{item.where}[{index}]", observed)
-                else:
-                    yield self._record(item.value, file, item.line, item.where, observed)
+        for item in iter_json_records(path):
+            yield item if isinstance(item, Rejected) else self._record(*item)
 
     def _record(self, record: Any, file: Path, line: int | None, where: str,
                 observed: datetime) -> Post | Rejected:
