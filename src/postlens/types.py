@@ -64,6 +64,11 @@ class Engagement:
     shares: int | None = None
     comments: int | None = None
     views: int | None = None
+    observed_inferred: bool = False
+    """True when the source carries no observation time and ``observed_at`` is the file's time.
+
+    Such a snapshot is identified by its counts, not its time: re-importing a rewritten file
+    (new mtime, same counts) adds no snapshot."""
 
 
 @dataclass(slots=True)
@@ -130,6 +135,9 @@ class Rejected:
     reason: str
     post_id: str | None = None
     raw: str | None = None
+    post_kept: bool = False
+    """True for a problem with one field or one media part of a post that was still imported
+    (the bad value or part was dropped); False when the whole record was not imported."""
 
 
 _HASHTAG = re.compile(r"(?<![\w&])#(\w+)", re.UNICODE)

@@ -12,8 +12,9 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from multiprocessing import get_context
@@ -67,8 +68,13 @@ def featurize(
     batch_size: int = 32,
     progress: Progress | None = None,
     parallel_ocr: bool = True,
+    post_ids: Sequence[str] | None = None,
 ) -> FeaturizeSummary:
-    """Compute what the cache lacks for the named encoders (default: all default encoders)."""
+    """Compute what the cache lacks for the named encoders (default: all default encoders).
+
+    ``post_ids`` limits the work to the media and text fields of those posts (prediction on new
+    posts); ``text_fields`` is still rebuilt for the whole workspace.
+    """
     started = time.perf_counter()
     names = list(encoders or default_encoder_names())
     specs = [get_spec(n) for n in names]
@@ -80,14 +86,14 @@ def featurize(
     ocr_spec = next((s for s in media_specs if s.name == "ocr"), None)
     background: _Background | None = None
     if ocr_spec is not None and parallel_ocr:
-        items = _media_items(workspace, MEDIA_KINDS_FOR[Modality.IMAGE])
+        items = _media_items(workspace, MEDIA_KINDS_FOR[Modality.IMAGE], post_ids)
         background = _Background(ocr_spec, items, cache, batch_size, progress)
         media_specs = [s for s in media_specs if s is not ocr_spec]
     try:
         for spec in media_specs:
             # one core each while OCR runs in the worker; oversubscribing 2 cores slows both
             encoder = _build(spec, threads=1 if background is not None else None)
-            items = _media_items(workspace, MEDIA_KINDS_FOR[spec.modality])
+            items = _media_items(workspace, MEDIA_KINDS_FOR[spec.modality], post_ids)
             summary.runs.append(_run(encoder, spec.name, items, cache, batch_size, progress, workspace))
     finally:
         if background is not None:
@@ -95,7 +101,7 @@ def featurize(
             _record_errors(workspace, background.errors, background.key)
 
     summary.text_fields = build_text_fields(workspace, cache, names)
-    texts = _text_items(workspace)
+    texts = _text_items(workspace, post_ids)
     for spec in text_specs:
         encoder = spec.build()
         summary.runs.append(_run(encoder, spec.name, texts, cache, max(batch_size, 64), progress, workspace))
@@ -103,20 +109,38 @@ def featurize(
     return summary
 
 
-def _media_items(workspace: Workspace, kinds: Sequence[str]) -> list[tuple[str, str]]:
-    """(sha256, absolute path) of each distinct stored medium of these kinds."""
-    rows = workspace.db.execute(
-        "SELECT sha256, any_value(path) FROM media WHERE status = 'stored' AND kind IN "
-        f"({', '.join('?' for _ in kinds)}) GROUP BY sha256 ORDER BY sha256",
-        list(kinds),
-    ).fetchall()
+def _media_items(workspace: Workspace, kinds: Sequence[str],
+                 post_ids: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """(sha256, absolute path) of each distinct stored medium of these kinds (of ``post_ids`` only, if given)."""
+    with _only_posts(workspace, post_ids) as where:
+        rows = workspace.db.execute(
+            "SELECT sha256, any_value(path) FROM media WHERE status = 'stored' AND kind IN "
+            f"({', '.join('?' for _ in kinds)}) {where} GROUP BY sha256 ORDER BY sha256",
+            list(kinds),
+        ).fetchall()
     return [(sha, str(workspace.root / path)) for sha, path in rows]
 
 
-def _text_items(workspace: Workspace) -> list[tuple[str, str]]:
-    return workspace.db.execute(
-        "SELECT key, any_value(text) FROM text_fields GROUP BY key ORDER BY key"
-    ).fetchall()
+def _text_items(workspace: Workspace, post_ids: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    with _only_posts(workspace, post_ids) as where:
+        return workspace.db.execute(
+            f"SELECT key, any_value(text) FROM text_fields WHERE true {where} GROUP BY key ORDER BY key"
+        ).fetchall()
+
+
+@contextmanager
+def _only_posts(workspace: Workspace, post_ids: Sequence[str] | None) -> Iterator[str]:
+    """A SQL condition on ``post_id`` limiting a query to ``post_ids`` ('' when None)."""
+    if post_ids is None:
+        yield ""
+        return
+    with _LOCK:
+        workspace.db.register("_only_ids", pa.table({"id": pa.array(list(post_ids), pa.string())}))
+    try:
+        yield "AND post_id IN (SELECT id FROM _only_ids)"
+    finally:
+        with _LOCK:
+            workspace.db.unregister("_only_ids")
 
 
 def _run(

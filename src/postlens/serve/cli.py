@@ -100,7 +100,8 @@ def quarantine(
     from postlens.store.workspace import Workspace
 
     with Workspace(workspace, read_only=True) as ws:
-        print_quarantine(console, workspace_stats(ws.db).quarantined, quarantine_rows(ws.db, code=code, limit=limit))
+        stats = workspace_stats(ws.db)
+        print_quarantine(console, stats.quarantined, stats.flagged, quarantine_rows(ws.db, code=code, limit=limit))
 
 
 @app.command()

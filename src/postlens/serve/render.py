@@ -19,7 +19,8 @@ from postlens.store.queries import WorkspaceStats
 def print_import_summary(console: Console, summary: ImportSummary) -> None:
     console.print(
         f"[bold]import {summary.run_id}[/]: {summary.imported:,} imported, {summary.updated:,} updated, "
-        f"{summary.unchanged:,} unchanged, {summary.quarantined:,} quarantined; "
+        f"{summary.unchanged:,} unchanged, {summary.quarantined:,} quarantined (not imported), "
+        f"{summary.flagged:,} flagged (imported, a field or media part dropped); "
         f"{summary.snapshots_added:,} engagement snapshots added; media: {summary.media_stored:,} attached, "
         f"{summary.media_problems:,} with problems"
     )
@@ -50,9 +51,12 @@ def print_stats(console: Console, stats: WorkspaceStats, root: Path) -> None:
     if stats.media_by_status:
         console.print(_table("media parts (missing = referenced, not found)", ["kind", "status", "parts"], stats.media_by_status))
     if stats.quarantined:
-        console.print(_table("quarantine", ["reason", "records"], stats.quarantined))
+        console.print(_table("quarantine: records not imported", ["reason", "records"], stats.quarantined))
+    if stats.flagged:
+        console.print(_table("flagged: posts imported without a bad field or media part", ["reason", "rows"], stats.flagged))
     if stats.runs:
-        console.print(_table("recent imports", ["run", "importer", "status", "imported", "updated", "unchanged", "quarantined"], stats.runs))
+        console.print(_table("recent imports", ["run", "importer", "status", "imported", "updated", "unchanged",
+                                                "quarantined", "flagged"], stats.runs))
 
 
 def print_rows(console: Console, columns: list[str], rows: list[tuple[Any, ...]], output: str) -> None:
@@ -69,16 +73,21 @@ def print_rows(console: Console, columns: list[str], rows: list[tuple[Any, ...]]
         raise ValueError(f"unknown output {output!r}; use table, csv or json")
 
 
-def print_quarantine(console: Console, totals: list[tuple[str, int]], rows: list[tuple[Any, ...]]) -> None:
-    if not totals:
+def print_quarantine(console: Console, totals: list[tuple[str, int]], flagged: list[tuple[str, int]],
+                     rows: list[tuple[Any, ...]]) -> None:
+    if not totals and not flagged:
         console.print("the quarantine is empty")
         return
-    console.print(_table("quarantined records by reason", ["reason", "records"], totals))
+    if totals:
+        console.print(_table("records not imported, by reason", ["reason", "records"], totals))
+    if flagged:
+        console.print(_table("posts imported with a field or media part dropped, by reason", ["reason", "rows"], flagged))
     folders = sorted({str(Path(row[0]).parent) for row in rows})
     console.print(f"in {', '.join(folders)}")
-    shown = [(f"{Path(file).name}:{line}", code, post, reason) for file, line, code, post, reason in rows]
+    shown = [(f"{Path(file).name}:{line}", code, post, "kept" if kept else "not imported", reason)
+             for file, line, code, post, reason, kept in rows]
     table = Table(show_edge=False, pad_edge=False)
-    for header in ("file:line", "code", "post", "reason"):
+    for header in ("file:line", "code", "post", "post", "reason"):
         table.add_column(header, overflow="fold")
     for row in shown:
         table.add_row(*row)

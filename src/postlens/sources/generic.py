@@ -248,7 +248,8 @@ class RowConverter:
         if self.counts:
             counts = {field: to_int(getter(record)) for field, getter in self.counts}
             if any(v is not None for v in counts.values()):
-                engagement.append(Engagement(observed_at=observed_at or self.observed_default, **counts))
+                engagement.append(Engagement(observed_at=observed_at or self.observed_default,
+                                             observed_inferred=observed_at is None, **counts))
         labels = {}
         for name, getter in self.label_getters:
             label = scalar_text(getter(record))

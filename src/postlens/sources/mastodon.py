@@ -144,7 +144,7 @@ def _engagement(status: dict[str, Any], observed: datetime) -> list[Engagement]:
               "comments": to_int(status.get("replies_count"))}
     if all(v is None for v in counts.values()):
         return []
-    return [Engagement(observed_at=observed, **counts)]
+    return [Engagement(observed_at=observed, observed_inferred=True, **counts)]
 
 
 class _HtmlToText(HTMLParser):

@@ -120,11 +120,11 @@ def _text(record: dict[str, Any], is_comment: bool) -> tuple[str, str | None]:
 
 
 def _engagement(record: dict[str, Any], observed: datetime) -> list[Engagement]:
-    when = observed
+    when, inferred = observed, True
     for key in _RETRIEVED_KEYS:
         if record.get(key):
             try:
-                when = parse_datetime(record[key])
+                when, inferred = parse_datetime(record[key]), False
                 break
             except ValueError:
                 pass
@@ -134,7 +134,7 @@ def _engagement(record: dict[str, Any], observed: datetime) -> list[Engagement]:
     comments = to_int(record.get("num_comments"))
     if likes is None and comments is None:
         return []
-    return [Engagement(observed_at=when, likes=likes, comments=comments)]
+    return [Engagement(observed_at=when, likes=likes, comments=comments, observed_inferred=inferred)]
 
 
 def _media(record: dict[str, Any]) -> list[MediaPart]:

@@ -145,8 +145,9 @@ def v1_tweet_to_post(tweet: dict[str, Any], file: Path, line: int | None, where:
         urls=[u.get("expanded_url") or u.get("url") for u in entities.get("urls") or []
               if u.get("expanded_url") or u.get("url")],
         media=[part for m in media_entities if (part := _v1_media(m)) is not None],
-        engagement=_engagement(_collection_time(tweet) or observed, likes=tweet.get("favorite_count"),
-                               shares=tweet.get("retweet_count"), comments=tweet.get("reply_count")),
+        engagement=_engagement(_collection_time(tweet) or observed, _collection_time(tweet) is None,
+                               likes=tweet.get("favorite_count"), shares=tweet.get("retweet_count"),
+                               comments=tweet.get("reply_count")),
         labels=dict(labels),
         raw=tweet,
     )
@@ -228,18 +229,19 @@ def _v2_response(response: dict[str, Any], doc: Document, file: Path, observed: 
         includes = response.get("includes") if isinstance(response.get("includes"), dict) else {}
     users = {str(u.get("id")): u for u in includes.get("users") or [] if isinstance(u, dict)}
     media = {str(m.get("media_key")): m for m in includes.get("media") or [] if isinstance(m, dict)}
-    when = _collection_time(response) or observed
+    collected = _collection_time(response)
+    when, inferred = (collected, False) if collected is not None else (observed, True)
     for index, tweet in enumerate(tweets, start=1):
         where = f"{doc.where}, tweet {index}" if len(tweets) > 1 else doc.where
         if not isinstance(tweet, dict):
             yield Rejected(str(file), doc.line, "bad_record", f"{where}: a tweet is not an object",
                            raw=snippet(tweet))
             continue
-        yield _v2_tweet_to_post(tweet, users, media, file, doc.line, where, when, labels)
+        yield _v2_tweet_to_post(tweet, users, media, file, doc.line, where, when, inferred, labels)
 
 
 def _v2_tweet_to_post(tweet: dict[str, Any], users: dict[str, Any], media: dict[str, Any], file: Path,
-                      line: int | None, where: str, observed: datetime,
+                      line: int | None, where: str, observed: datetime, inferred: bool,
                       labels: dict[str, str]) -> Post | Rejected:
     native_id = str(tweet.get("id") or "").strip()
     if not native_id:
@@ -268,7 +270,7 @@ def _v2_tweet_to_post(tweet: dict[str, Any], users: dict[str, Any], media: dict[
         urls=[u.get("expanded_url") or u.get("url") for u in entities.get("urls") or []
               if (u.get("expanded_url") or u.get("url")) and not u.get("media_key")],
         media=[part for m in attached if (part := _v2_media(m)) is not None],
-        engagement=_engagement(observed, likes=metrics.get("like_count"),
+        engagement=_engagement(observed, inferred, likes=metrics.get("like_count"),
                                shares=metrics.get("retweet_count"), comments=metrics.get("reply_count"),
                                views=metrics.get("impression_count")),
         labels=dict(labels),
@@ -293,11 +295,11 @@ def _v2_media(item: dict[str, Any]) -> MediaPart | None:
 # ---------------------------------------------------------------- shared
 
 
-def _engagement(observed: datetime, **counts: object) -> list[Engagement]:
+def _engagement(observed: datetime, inferred: bool, **counts: object) -> list[Engagement]:
     values = {name: to_int(value) for name, value in counts.items()}
     if all(value is None for value in values.values()):
         return []
-    return [Engagement(observed_at=observed, **values)]  # type: ignore[arg-type]
+    return [Engagement(observed_at=observed, observed_inferred=inferred, **values)]  # type: ignore[arg-type]
 
 
 def _collection_time(record: dict[str, Any]) -> datetime | None:

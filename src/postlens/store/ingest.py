@@ -31,11 +31,19 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class ImportSummary:
+    """Counts of one run. Records read = posts written + ``quarantined`` + blank lines.
+
+    ``quarantined`` counts records that were not imported; ``flagged`` counts problems with one
+    field or media part of a post that was imported anyway (``quarantine.post_kept``), of which
+    ``media_problems`` are media parts. ``reasons`` counts quarantine rows by code (both kinds).
+    """
+
     run_id: str
     imported: int = 0
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    flagged: int = 0
     snapshots_added: int = 0
     media_stored: int = 0
     media_problems: int = 0
@@ -116,8 +124,12 @@ class _Writer:
         if progress:
             progress(self.seen, self.summary.quarantined)
 
-    def _reject(self, rejected: Rejected) -> None:
-        self.summary.quarantined += 1
+    def _reject(self, rejected: Rejected, *, count: bool = True) -> None:
+        """Queue a quarantine row; ``count`` False for detail rows of a record already counted."""
+        if rejected.post_kept:
+            self.summary.flagged += 1
+        elif count:
+            self.summary.quarantined += 1
         self.summary.reasons[rejected.code] = self.summary.reasons.get(rejected.code, 0) + 1
         self.batch.quarantine.append(
             {
@@ -129,6 +141,7 @@ class _Writer:
                 "raw": rejected.raw[:2000] if rejected.raw else None,
                 "run_id": self.summary.run_id,
                 "quarantined_at": self._now,
+                "post_kept": rejected.post_kept,
             }
         )
 
@@ -146,10 +159,15 @@ class _Writer:
             self._problem(post, file, "duplicate_id", f"id {post.id} appears earlier in this file; kept the first")
             return
         ids.add(post.id)
-        media_rows = self._attach_media(post, file)
+        media_rows, media_problems = self._attach_media(post, file)
         if not post.text.strip() and not any(r["status"] in ("stored", "remote") for r in media_rows):
             self._problem(post, file, "empty_post", "no text, and none of its media could be attached")
+            for problem in media_problems:  # why: detail rows of the record just counted
+                self._reject(problem, count=False)
             return
+        for problem in media_problems:
+            problem.post_kept = True
+            self._reject(problem)
         self.batch.posts[post.id] = _post_row(post, media_rows, self.summary.run_id, file, self._now)
         self.batch.media[post.id] = media_rows
         for snap in post.engagement:
@@ -157,12 +175,14 @@ class _Writer:
                 {
                     "post_id": post.id, "observed_at": snap.observed_at, "likes": snap.likes,
                     "shares": snap.shares, "comments": snap.comments, "views": snap.views,
-                    "run_id": self.summary.run_id,
+                    "run_id": self.summary.run_id, "observed_inferred": snap.observed_inferred,
                 }
             )
 
-    def _attach_media(self, post: Post, file: str) -> list[dict[str, Any]]:
-        rows = []
+    def _attach_media(self, post: Post, file: str) -> tuple[list[dict[str, Any]], list[Rejected]]:
+        """Media rows of the post, and a quarantine entry per part that could not be attached."""
+        rows: list[dict[str, Any]] = []
+        problems: list[Rejected] = []
         for position, part in enumerate(post.media):
             row: dict[str, Any] = {
                 "post_id": post.id, "position": position, "kind": str(part.kind), "status": "remote",
@@ -176,7 +196,7 @@ class _Writer:
                 except MediaProblem as problem:
                     row["status"] = "missing" if problem.code == "media_missing" else "rejected"
                     self.summary.media_problems += 1
-                    self._problem(post, file, problem.code, problem.reason)
+                    problems.append(Rejected(file, post.origin_line, problem.code, problem.reason, post_id=post.id))
                 else:
                     self.summary.media_stored += 1
                     row.update(
@@ -187,7 +207,7 @@ class _Writer:
             elif not part.url:
                 row["status"] = "missing"
             rows.append(row)
-        return rows
+        return rows, problems
 
     def flush(self) -> None:
         batch, self.batch = self.batch, _Batch()

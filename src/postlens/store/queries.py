@@ -19,7 +19,10 @@ class WorkspaceStats:
     by_label: list[tuple[str, str, int]] = field(default_factory=list)
     media_by_status: list[tuple[str, str, int]] = field(default_factory=list)
     quarantined: list[tuple[str, int]] = field(default_factory=list)
-    runs: list[tuple[str, str, str, int, int, int, int]] = field(default_factory=list)
+    """(code, records) of records that were not imported."""
+    flagged: list[tuple[str, int]] = field(default_factory=list)
+    """(code, rows) of problems with a field or media part of a post that was imported."""
+    runs: list[tuple[str, str, str, int, int, int, int, int]] = field(default_factory=list)
 
 
 def workspace_stats(db: duckdb.DuckDBPyConnection, *, label_values: int = 12) -> WorkspaceStats:
@@ -59,9 +62,14 @@ def workspace_stats(db: duckdb.DuckDBPyConnection, *, label_values: int = 12) ->
     stats.media_by_status = db.execute(
         "SELECT kind, status, count(*) FROM media GROUP BY 1, 2 ORDER BY 1, 2"
     ).fetchall()
-    stats.quarantined = db.execute("SELECT code, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC").fetchall()
+    stats.quarantined = db.execute(
+        "SELECT code, count(*) FROM quarantine WHERE NOT post_kept GROUP BY 1 ORDER BY 2 DESC, 1"
+    ).fetchall()
+    stats.flagged = db.execute(
+        "SELECT code, count(*) FROM quarantine WHERE post_kept GROUP BY 1 ORDER BY 2 DESC, 1"
+    ).fetchall()
     stats.runs = db.execute(
-        "SELECT run_id, importer, status, imported, updated, unchanged, quarantined FROM import_runs "
+        "SELECT run_id, importer, status, imported, updated, unchanged, quarantined, flagged FROM import_runs "
         "ORDER BY started_at DESC LIMIT 5"
     ).fetchall()
     return stats
@@ -69,9 +77,9 @@ def workspace_stats(db: duckdb.DuckDBPyConnection, *, label_values: int = 12) ->
 
 def quarantine_rows(
     db: duckdb.DuckDBPyConnection, *, code: str | None = None, limit: int = 50
-) -> list[tuple[str, int, str, str, str]]:
+) -> list[tuple[str, int, str, str, str, bool]]:
     where, params = ("WHERE code = ?", [code]) if code else ("", [])
     return db.execute(
-        f"SELECT file, line, code, post_id, reason FROM quarantine {where} ORDER BY file, line LIMIT ?",
+        f"SELECT file, line, code, post_id, reason, post_kept FROM quarantine {where} ORDER BY file, line LIMIT ?",
         [*params, limit],
     ).fetchall()

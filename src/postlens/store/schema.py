@@ -4,13 +4,15 @@ posts        one row per post id ("<source>:<native id>"), upserted on re-import
 media        one row per (post, position): stored in the media folder, missing, rejected or remote-only
 engagement   snapshots of counts; (post_id, observed_at) is unique, so re-imports add only new moments
 import_runs  one row per ``postlens ingest``: what, when, outcome, counts
-quarantine   what could not be imported and why; (file, line, code, post_id) is unique
+quarantine   what could not be imported and why; (file, line, code, post_id) is unique. ``post_kept``
+             rows are problems with one field or media part of a post that was imported anyway
 features_errors  per-item failures of encoders (filled by featurize)
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: quarantine.post_kept, import_runs.flagged, engagement.observed_inferred (added by ``MIGRATIONS``)."""
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -66,6 +68,7 @@ CREATE TABLE IF NOT EXISTS engagement (
     comments BIGINT,
     views BIGINT,
     run_id VARCHAR NOT NULL,
+    observed_inferred BOOLEAN NOT NULL DEFAULT false,  -- time is the file's, not the data's: identity = counts
     PRIMARY KEY (post_id, observed_at)
 );
 
@@ -82,7 +85,8 @@ CREATE TABLE IF NOT EXISTS import_runs (
     unchanged BIGINT DEFAULT 0,
     quarantined BIGINT DEFAULT 0,
     snapshots_added BIGINT DEFAULT 0,
-    error VARCHAR
+    error VARCHAR,
+    flagged BIGINT DEFAULT 0          -- posts imported with a field or media problem (quarantine.post_kept)
 );
 
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -94,6 +98,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
     raw VARCHAR,
     run_id VARCHAR NOT NULL,
     quarantined_at TIMESTAMPTZ NOT NULL,
+    post_kept BOOLEAN NOT NULL DEFAULT false,  -- true: one field or media part was dropped, the post was imported
     PRIMARY KEY (file, line, code, post_id)
 );
 
@@ -106,3 +111,13 @@ CREATE TABLE IF NOT EXISTS feature_errors (
     PRIMARY KEY (key, encoder)
 );
 """
+
+MIGRATIONS: dict[int, str] = {
+    2: """
+    ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS post_kept BOOLEAN DEFAULT false;
+    ALTER TABLE import_runs ADD COLUMN IF NOT EXISTS flagged BIGINT DEFAULT 0;
+    ALTER TABLE engagement ADD COLUMN IF NOT EXISTS observed_inferred BOOLEAN DEFAULT false;
+    """,
+}
+"""version -> DDL bringing a workspace of the previous version up to it; columns are appended, so
+the Arrow schemas in ``tables.py`` list them last."""

@@ -39,12 +39,14 @@ ENGAGEMENT_SCHEMA = pa.schema(
     [
         ("post_id", pa.string()), ("observed_at", _TS), ("likes", pa.int64()), ("shares", pa.int64()),
         ("comments", pa.int64()), ("views", pa.int64()), ("run_id", pa.string()),
+        ("observed_inferred", pa.bool_()),
     ]
 )
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("file", pa.string()), ("line", pa.int64()), ("code", pa.string()), ("post_id", pa.string()),
         ("reason", pa.string()), ("raw", pa.string()), ("run_id", pa.string()), ("quarantined_at", _TS),
+        ("post_kept", pa.bool_()),
     ]
 )
 
@@ -112,7 +114,7 @@ def write_batch(
                     db.unregister("_media")
         if engagement:
             db.register("_eng", _table(engagement, ENGAGEMENT_SCHEMA))
-            added = len(db.execute("INSERT OR IGNORE INTO engagement SELECT * FROM _eng RETURNING post_id").fetchall())
+            added = len(db.execute(_INSERT_SNAPSHOTS).fetchall())
             db.unregister("_eng")
         if quarantine:
             db.register("_q", _table(_unique_quarantine(quarantine), QUARANTINE_SCHEMA))
@@ -123,6 +125,20 @@ def write_batch(
         db.execute("ROLLBACK")
         raise
     return BatchCounts(new, changed, unchanged, added)
+
+
+_INSERT_SNAPSHOTS = """
+INSERT OR IGNORE INTO engagement
+SELECT e.* FROM _eng e
+WHERE NOT (e.observed_inferred AND EXISTS (
+    SELECT 1 FROM engagement x
+    WHERE x.post_id = e.post_id AND x.likes IS NOT DISTINCT FROM e.likes
+      AND x.shares IS NOT DISTINCT FROM e.shares AND x.comments IS NOT DISTINCT FROM e.comments
+      AND x.views IS NOT DISTINCT FROM e.views))
+RETURNING post_id
+"""
+"""A snapshot timed by the file (not the data) is new only when its counts are: rewriting a file
+changes its mtime, not what was observed."""
 
 
 def _unique_quarantine(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -145,9 +161,9 @@ def start_run(
 def finish_run(db: duckdb.DuckDBPyConnection, summary: "ImportSummary", *, status: str, error: str | None = None) -> None:
     db.execute(
         "UPDATE import_runs SET finished_at = ?, status = ?, imported = ?, updated = ?, unchanged = ?, "
-        "quarantined = ?, snapshots_added = ?, error = ? WHERE run_id = ?",
+        "quarantined = ?, snapshots_added = ?, error = ?, flagged = ? WHERE run_id = ?",
         [
             datetime.now(timezone.utc), status, summary.imported, summary.updated, summary.unchanged,
-            summary.quarantined, summary.snapshots_added, error, summary.run_id,
+            summary.quarantined, summary.snapshots_added, error, summary.flagged, summary.run_id,
         ],
     )

@@ -14,7 +14,7 @@ from types import TracebackType
 import duckdb
 
 from postlens.errors import WorkspaceError
-from postlens.store.schema import DDL, SCHEMA_VERSION
+from postlens.store.schema import DDL, MIGRATIONS, SCHEMA_VERSION
 
 DEFAULT_WORKSPACE = "postlens-workspace"
 DB_NAME = "postlens.duckdb"
@@ -57,14 +57,21 @@ class Workspace:
             self._migrate()
 
     def _migrate(self) -> None:
-        self.db.execute(DDL)
-        found = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if found is None:
-            self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-        elif int(found[0]) > SCHEMA_VERSION:
+        found = self.db.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+        ).fetchone()
+        version = None
+        if found and found[0]:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = int(row[0]) if row else None
+        if version is not None and version > SCHEMA_VERSION:
             raise WorkspaceError(
-                f"{self.root} was written by a newer postlens (schema {found[0]}); upgrade postlens"
+                f"{self.root} was written by a newer postlens (schema {version}); upgrade postlens"
             )
+        self.db.execute(DDL)  # new tables; existing ones keep their columns until migrated below
+        for step in range(version or SCHEMA_VERSION, SCHEMA_VERSION):
+            self.db.execute(MIGRATIONS[step + 1])
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
     def mark_interrupted_runs(self) -> int:
         """Runs still 'running' when a new writer opens were killed midway: say so."""

@@ -95,7 +95,7 @@ class MediaEval2016Recipe:
                           followers=to_int(user.get("num_followers")), verified=_bool(user.get("is_verified"))),
             hashtags=hashtags, mentions=mentions, urls=urls,
             media=[images.part(image_id) for image_id in image_ids],
-            engagement=[Engagement(observed_at=observed, shares=shares)] if shares is not None else [],
+            engagement=[Engagement(observed_at=observed, shares=shares, observed_inferred=True)] if shares is not None else [],
             labels={"label": row["label"].strip().lower(), "event": event_of(image_ids[0]) if image_ids else ""},
             raw={"posts": row, "post_features": features or None, "user_features": user or None},
         )
