@@ -10,7 +10,6 @@ import pytest
 from postlens.sources import get_importer
 from postlens.types import Modality, Post, Rejected
 
-DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 HEADER = "video_id,title,channel_title,category_id,tags,views,likes,dislikes,comment_total,thumbnail_link,date"
 
 
@@ -48,10 +47,8 @@ def test_small_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.shared
-def test_real_youtube_trending_gb() -> None:
-    file = DATASETS / "youtube_trending_gb" / "GBvideos.csv"
-    if not file.is_file():
-        pytest.skip(f"real dataset not found at {file} (needs ../shared/datasets next to the repo)")
+def test_real_youtube_trending_gb(dataset) -> None:
+    file = dataset("youtube_trending_gb") / "GBvideos.csv"
     posts, rejected = parse(file)
     assert rejected == []
     assert len(posts) == 1_736
