@@ -79,7 +79,8 @@ class HeaderSpec:
         if unknown and not self.allow_unknown:
             problems.append("unknown column(s) " + ", ".join(map(repr, unknown)))
         problems.extend(twice)
-        looks_like_data = bool(cells) and _DATA_LIKE.match(cells[0]) is not None
+        # no known name, and a number where a name should be: a file without its header line
+        looks_like_data = not found and any(_DATA_LIKE.match(cell) for cell in cells)
         lead = ("the first line is data, not a header line" if looks_like_data
                 else f"the {self.what} header is not one postlens knows")
         raise SourceError(
