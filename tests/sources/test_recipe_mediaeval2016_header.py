@@ -132,7 +132,7 @@ def test_a_file_without_header_line_is_refused_not_guessed(tmp_path: Path) -> No
     write_folder(tmp_path, TEST_ORDER)
     lines = (tmp_path / "posts.txt").read_text().splitlines()[1:]
     (tmp_path / "posts.txt").write_text("\n".join(lines) + "\n")
-    with pytest.raises(SourceError, match="the first line is data, not a header line.*add your release's header"):
+    with pytest.raises(SourceError, match="the first line is data, not a header line.*Without a header line .* add your release's header"):
         parse(tmp_path)
 
 
@@ -160,12 +160,16 @@ def test_feature_tables_are_joined_by_their_id_column_in_any_order(tmp_path: Pat
     assert second.raw["user_features"]["extra"] == "x"
 
 
-@pytest.mark.parametrize("content", ["num_words, num_retweets\n3, 7\n", "101, 3, 7\n102, 4, 0\n"],
-                         ids=["no_id_column", "no_header"])
-def test_a_feature_table_without_id_column_is_refused(tmp_path: Path, content: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [("num_words, num_retweets\n3, 7\n", "missing post_id"),
+     ("101, 3, 7\n102, 4, 0\n", "the first line is data, not a header line")],
+    ids=["no_id_column", "no_header"],
+)
+def test_a_feature_table_without_id_column_is_refused(tmp_path: Path, content: str, problem: str) -> None:
     write_folder(tmp_path, TEST_ORDER)
     (tmp_path / "post_features.txt").write_text(content)
-    with pytest.raises(SourceError, match=r"post_features\.txt: .*missing post_id.*Columns found"):
+    with pytest.raises(SourceError, match=rf"post_features\.txt: .*{problem}.*Columns found"):
         parse(tmp_path)
 
 

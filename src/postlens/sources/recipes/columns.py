@@ -73,18 +73,18 @@ class HeaderSpec:
         missing = [name for name in self.required if name not in found]
         if not missing and not twice and (self.allow_unknown or not unknown):
             return found
-        problems = []
-        if missing:
-            problems.append("missing " + ", ".join(missing))
-        if unknown and not self.allow_unknown:
-            problems.append("unknown column(s) " + ", ".join(map(repr, unknown)))
-        problems.extend(twice)
         # no known name, and a number where a name should be: a file without its header line
-        looks_like_data = not found and any(_DATA_LIKE.match(cell) for cell in cells)
-        lead = ("the first line is data, not a header line" if looks_like_data
-                else f"the {self.what} header is not one postlens knows")
+        if not found and any(_DATA_LIKE.match(cell) for cell in cells):
+            lead = "the first line is data, not a header line"
+        else:
+            problems = ["missing " + ", ".join(missing)] if missing else []
+            if unknown and not self.allow_unknown:
+                problems.append("unknown column(s) " + ", ".join(map(repr, unknown)))
+            problems.extend(twice)
+            lead = f"the {self.what} header is not one postlens knows ({'; '.join(problems)})"
+        shown = ", ".join(repr(cell if len(cell) <= 40 else cell[:37] + "...") for cell in cells[:40]) or "none"
         raise SourceError(
-            f"{file}: {lead} ({'; '.join(problems)}). Columns found: {', '.join(map(repr, cells)) or 'none'}. "
+            f"{file}: {lead}. Columns found: {shown}. "
             f"Expected columns, in any order: {self.describe()}.{(' ' + self.hint) if self.hint else ''}"
         )
 

@@ -67,9 +67,9 @@ POSTS_HEADER = HeaderSpec(
         "label": ("label",),
     },
     required=("post_id", "post_text", "image_id(s)", "timestamp"),
-    hint="A posts file with no header line cannot be read safely (the releases order their columns "
-         "differently): add your release's header line, e.g. " + "<TAB>".join(COLUMNS) + ". For another "
-         "layout use the generic importer: postlens ingest FILE --format tsv --map text=<column> ...",
+    hint="Without a header line the order cannot be known (the releases differ): add your release's "
+         "header line, e.g. " + "<TAB>".join(COLUMNS) + ". For another layout use the generic importer: "
+         "postlens ingest FILE --format tsv --map text=<column> ...",
 )
 FEATURE_KEY = HeaderSpec(
     "MediaEval feature table", {"post_id": ("post_id", "tweet_id", "tweetId", "id")},
