@@ -94,6 +94,8 @@ class _LabelColumns:
         if not resolved.labels:
             raise MappingError(f"{path}: no label column found; give --map labels.<name>=<column>. "
                                f"Columns in the file: {shown}")
+        if any(not name.strip() for name in resolved.labels):
+            raise MappingError("a label needs a name: --map labels.<name>=<column> (e.g. labels.emotion=label)")
         return LabelConverter(resolved, path, source=self.source or resolved.source)
 
 
