@@ -183,3 +183,14 @@ def test_a_feature_table_without_id_column_is_refused(tmp_path: Path, content: s
 )
 def test_event_is_the_image_id_without_class_and_number(image_id: str, event: str) -> None:
     assert event_of(image_id) == event
+
+
+def test_a_posts_file_given_by_name_is_the_one_read(tmp_path: Path) -> None:
+    """The 2016 test release keeps labels in posts_groundtruth.txt beside an unlabelled posts.txt."""
+    write_folder(tmp_path, [c for c in TEST_ORDER if c != "label"], SPELLINGS_2016_TEST)
+    (tmp_path / "posts.txt").rename(tmp_path / "unlabelled.txt")
+    write_folder(tmp_path, TEST_ORDER, SPELLINGS_2016_TEST)
+    (tmp_path / "posts.txt").rename(tmp_path / "posts_groundtruth.txt")
+    (tmp_path / "unlabelled.txt").rename(tmp_path / "posts.txt")
+    assert [p.labels.get("label") for p in parse(tmp_path / "posts_groundtruth.txt")[0]] == ["fake", "real"]
+    assert [p.labels.get("label") for p in parse(tmp_path)[0]] == [None, None]

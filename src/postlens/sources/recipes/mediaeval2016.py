@@ -1,8 +1,10 @@
 """Recipe "mediaeval2016": the MediaEval 2016 "Verifying Multimedia Use" dev set (tweets + images).
 
-Layout (folder, or its ``posts.txt``): ``posts.txt`` is TAB separated with no quoting (split on tabs,
-never csv quoting: texts hold bare quotes); ``post_features.txt`` / ``user_features.txt`` are comma
-separated, keyed by post id, ``null`` = missing (small: read into dicts and joined).
+Layout: a folder, or one posts file in it (e.g. the 2016 test set's ``posts_groundtruth.txt``, read
+instead of the folder's ``posts.txt``; features and images come from the same folder). The posts file
+is TAB separated with no quoting (split on tabs, never csv quoting: texts hold bare quotes);
+``post_features.txt`` / ``user_features.txt`` are comma separated, keyed by post id, ``null`` =
+missing (small: read into dicts and joined).
 
 Columns are read by the header's NAMES, never by position: the releases order them differently (2016
 dev: post_id, post_text, user_id, image_id(s), username, timestamp, label; 2016 test: post_id,
@@ -88,7 +90,7 @@ class MediaEval2016Recipe:
 
     def iter_records(self, path: Path) -> Iterator[Post | Rejected]:
         folder = path.parent if path.is_file() else path
-        posts_file = folder / "posts.txt"
+        posts_file = path if path.is_file() else folder / "posts.txt"  # e.g. the test set's posts_groundtruth.txt
         if not posts_file.is_file():
             raise SourceError(f"{posts_file} not found: point the mediaeval2016 recipe at the dataset "
                               "folder that holds posts.txt, post_features.txt, user_features.txt, images/")
