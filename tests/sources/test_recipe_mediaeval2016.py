@@ -1,4 +1,7 @@
-"""mediaeval2016 recipe: a small hand-made folder, then the real dataset when it is present."""
+"""mediaeval2016 recipe: a small hand-made folder, then the real dataset when it is present.
+
+Header tests (columns by name, any order, known spellings, refusals) are in test_recipe_mediaeval2016_header.py.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from PIL import Image
 from postlens.sources import get_importer
 from postlens.types import Modality, Post, Rejected
 
-DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 HEADER = "post_id\tpost_text\tuser_id\timage_id(s)\tusername\ttimestamp\tlabel"
 
 
@@ -78,10 +80,8 @@ def test_posts_file_path_works_like_the_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.shared
-def test_real_mediaeval2016() -> None:
-    folder = DATASETS / "mediaeval2016"
-    if not (folder / "posts.txt").is_file():
-        pytest.skip(f"real dataset not found at {folder} (needs ../shared/datasets next to the repo)")
+def test_real_mediaeval2016(dataset) -> None:
+    folder = dataset("mediaeval2016")
     posts, rejected = parse(folder)
     assert len(posts) == 15_629 and rejected == []
     with_image = sum(

@@ -10,7 +10,6 @@ import pytest
 from postlens.sources import get_importer
 from postlens.types import Post, Rejected
 
-DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 
 
 def tweet(tweet_id: str, veracity: str | None) -> dict:
@@ -39,10 +38,8 @@ def test_small_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.shared
-def test_real_pheme() -> None:
-    folder = DATASETS / "pheme"
-    if not folder.is_dir():
-        pytest.skip(f"real dataset not found at {folder} (needs ../shared/datasets next to the repo)")
+def test_real_pheme(dataset) -> None:
+    folder = dataset("pheme")
     posts, rejected = parse(folder)
     assert len(posts) == 4_804 and rejected == []
     assert all(p.engagement and p.engagement[0].shares is not None and p.engagement[0].likes is not None

@@ -169,6 +169,36 @@ def demo(
     run_demo(out, seed=seed, n_posts=posts, workspace=workspace, console=console, featurize=featurize, train=train)
 
 
+# ---------------------------------------------------------------- label
+
+label_app = typer.Typer(help="Labels for posts already imported (no re-import).", no_args_is_help=True)
+app.add_typer(label_app, name="label")
+
+
+@label_app.command("import")
+def label_import(
+    path: Annotated[Path, typer.Argument(help="A table of ids and labels: csv, tsv, jsonl or parquet.", exists=True, dir_okay=False)],
+    map_: Annotated[Optional[list[str]], typer.Option("--map", help="id=<column> and labels.<name>=<column>, repeatable; auto-detected by column name when omitted.")] = None,
+    mapping: Annotated[Optional[Path], typer.Option("--mapping", "-m", help="YAML mapping with id and labels (and delimiter/quoting).", exists=True, dir_okay=False)] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Id namespace the posts were imported under; the id column then holds native ids. Without it, ids must be '<source>:<native id>'.")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="csv, tsv, jsonl or parquet. Guessed from the name when omitted.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Merge labels into posts already imported: a new value for a label a post has replaces the old one.
+
+    Rows whose id matches no post are quarantined (label_unknown_post) with file and line. Running the
+    same file again changes nothing. Exits non-zero when no row matched a post.
+    """
+    from postlens.pipeline.labels import format_label_summary, import_labels
+
+    summary = import_labels(path, mapping_pairs=map_ or [], mapping_file=mapping, format=format, source=source,
+                            workspace=workspace, console=err)
+    for line in format_label_summary(summary):
+        console.print(line, highlight=False)
+    if summary.matched == 0:
+        raise typer.Exit(code=1)
+
+
 def main() -> None:
     """Entry point: library errors become one clear line and exit code 2, not a traceback."""
     try:
