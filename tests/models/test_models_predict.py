@@ -226,3 +226,16 @@ def test_format_1_model_folders_still_load(trained):
     assert model.encoders["text"]["encoder"] == "minilm" and model.encoders["image"]["encoder"] == "efficientnet"
     assert model.dims == {"image": 4, "text": 8}  # the estimator's own record
     model.check_installed_encoders()
+
+
+def test_text_read_from_media_records_and_checks_the_encoder_that_read_it(workspace, tmp_path):
+    config = {**CONFIG, "features": {**CONFIG["features"], "text_fields": ["text", "ocr"]}, "output": str(tmp_path / "o")}
+    run_train(parse_config(config), workspace=workspace)
+    info = json.loads((tmp_path / "o" / "model.json").read_text())
+    assert info["text_fields"] == ["text", "ocr"]
+    assert info["text_sources"]["ocr"]["encoder"] == "ocr" and info["text_sources"]["ocr"]["key"] == installed_identity("ocr").key
+    model = load_model(tmp_path / "o")
+    assert model.encoder_names() == ["minilm", "efficientnet", "ocr"]
+    _edit_model_json(tmp_path / "o", text_sources__ocr__key="rapidocr@0")
+    with pytest.raises(ConfigError, match=r"ocr text \(read by\): trained on rapidocr@0 \(encoder 'ocr'\)"):
+        load_model(tmp_path / "o").check_installed_encoders()
