@@ -239,3 +239,27 @@ def test_text_read_from_media_records_and_checks_the_encoder_that_read_it(worksp
     _edit_model_json(tmp_path / "o", text_sources__ocr__key="rapidocr@0")
     with pytest.raises(ConfigError, match=r"ocr text \(read by\): trained on rapidocr@0 \(encoder 'ocr'\)"):
         load_model(tmp_path / "o").check_installed_encoders()
+
+
+def test_multilabel_and_regression_models_write_their_kind_of_prediction(workspace, tmp_path):
+    with Workspace(workspace) as ws:
+        ws.db.execute("UPDATE posts SET labels = MAP(['tags'], [CASE WHEN labels['label'] = 'cats' THEN 'cats;pets' "
+                      "ELSE 'dogs' END]) WHERE labels['label'] IS NOT NULL")
+        ws.db.execute("INSERT INTO engagement (post_id, observed_at, likes, shares, comments, views, run_id) "
+                      "SELECT id, TIMESTAMPTZ '2024-03-01 00:00:00+00', 1, length(text), 0, 0, 'r' FROM posts")
+    run_train(parse_config({**CONFIG, "target": "tags", "task": "multilabel", "label_separator": ";",
+                            "split": {"strategy": "random"}, "output": str(tmp_path / "tags")}), workspace=workspace)
+    run_train(parse_config({**CONFIG, "target": "popularity", "split": {"strategy": "random"},
+                            "model": {"kind": "lightgbm", "n_estimators": 20}, "output": str(tmp_path / "pop")}),
+              workspace=workspace)
+    with Workspace(workspace) as ws:
+        tags = load_model(tmp_path / "tags").predict_posts(ws, post_ids=["s:0000", "s:0001"])
+        pop = load_model(tmp_path / "pop").predict_posts(ws, post_ids=["s:0000", "s:0001"])
+        stored = ws.db.execute("SELECT model, label, value, probabilities FROM predictions ORDER BY model, post_id").fetchall()
+    assert set(tags.frame.columns) >= {"label", "proba_cats", "proba_dogs", "proba_pets"}
+    assert all(set(label.split(";")) <= {"cats", "dogs", "pets"} for label in tags.frame["label"])
+    assert sum(tags.label_counts().values()) >= 1 and "value" not in tags.frame
+    assert pop.task == "regression" and pop.frame["value"].notna().all() and pop.label_counts() == {}
+    assert [r[0] for r in stored] == ["pop", "pop", "tags", "tags"]
+    assert stored[0][1] is None and stored[0][2] is not None and stored[0][3] is None
+    assert stored[2][2] is None and set(stored[2][3]) == {"cats", "dogs", "pets"}

@@ -144,7 +144,11 @@ class TrainedModel:
             if not entry.get("encoder"):
                 problems.append(f"{what} come from {trained}, which no encoder of this postlens computes")
                 continue
-            installed = installed_identity(entry["encoder"]).key
+            try:
+                installed = installed_identity(entry["encoder"]).key
+            except ConfigError as exc:  # an encoder this postlens no longer has
+                problems.append(f"{what}: {exc}")
+                continue
             if trained is not None and installed != trained:
                 problems.append(f"{what}: trained on {trained} (encoder {entry['encoder']!r}), "
                                 f"this postlens computes {installed}")
