@@ -88,6 +88,7 @@ def predict(
         report_imported, ids = _import_files(files, workspace=root, importer_name=importer_name,
                                              mapping_file=mapping_file, mapping_pairs=mapping_pairs,
                                              media_root=media_root, source=source)
+    file_posts = len(ids or [])
     if where is not None:
         with Workspace(root, read_only=True) as ws:  # the user's SQL runs on a read-only connection
             ids = select_post_ids(ws.db, where, within=ids)
@@ -96,7 +97,7 @@ def predict(
     if out is not None:
         write_out(predictions, Path(out))
     return PredictReport(predictions=predictions, model_folder=folder, out=Path(out) if out else None,
-                         imported=report_imported, file_posts=len(ids or []) if files else 0)
+                         imported=report_imported, file_posts=file_posts)
 
 
 class _RecordingImporter:
@@ -106,6 +107,11 @@ class _RecordingImporter:
         self.inner = inner
         self.name = inner.name
         self.ids: dict[str, None] = {}
+
+    def __getattr__(self, name: str) -> Any:  # anything else the ingest path asks of an importer
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
 
     def iter_records(self, path: Path) -> Iterator[Post | Rejected]:
         for record in self.inner.iter_records(path):
@@ -183,7 +189,7 @@ def print_report(console: Console, report: PredictReport) -> None:
     p = report.predictions
     if report.imported is not None:
         i = report.imported
-        console.print(f"imported {report.file_posts:,} posts from the files ({i.imported:,} new, {i.updated:,} updated, "
+        console.print(f"{report.file_posts:,} posts in the files ({i.imported:,} new, {i.updated:,} updated, "
                       f"{i.unchanged:,} unchanged, {i.quarantined:,} quarantined)")
     console.print(f"[bold]{p.model}[/] predicted {len(p):,} posts ({p.featurized:,} feature items computed)")
     counts = p.label_counts()
