@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from postlens.encoders.identity import cache_prefix, installed_identity, text_key
 from postlens.errors import ConfigError
 from postlens.models.config import TrainConfig
 from postlens.models.inputs import PostData, stack_present
@@ -47,26 +48,34 @@ class TrainingSet:
 
 
 def resolve_encoder_key(cache: FeatureCache, name: str) -> str:
-    """``minilm`` -> the newest cache folder of that encoder, e.g. ``text-minilm-l6@1.3f2a``."""
+    """``minilm`` -> the cache key of that encoder as this postlens configures it, e.g. ``text-minilm-l6@1.9d55ef50``.
+
+    Never "the newest folder": another version's vectors (other settings, another postlens) would
+    be read silently. ``name@version`` picks a cached version explicitly.
+    """
     if "@" in name:
-        if not cache.folder(name).exists():
+        if not cache.parts(name):
             raise ConfigError(f"no cached features {name!r} in {cache.root}; run 'postlens featurize' first")
         return name
-    from postlens.encoders.registry import get_spec
-    from postlens.pipeline.featurize import spec_cache_prefix
-
-    prefix = spec_cache_prefix(get_spec(name))
-    folders = [f for f in cache.root.glob(f"{prefix}@*") if any(f.glob("part-*.parquet"))]
-    if not folders:
-        raise ConfigError(
-            f"no cached features of encoder {name!r} ({prefix}@*) in {cache.root}; "
-            f"run 'postlens featurize --encoders {name}' first"
-        )
-    return max(folders, key=lambda f: f.stat().st_mtime).name
+    key = installed_identity(name).key
+    if cache.parts(key):
+        return key
+    others = sorted(f.name for f in cache.root.glob(f"{cache_prefix(key)}@*") if f.name != key and any(f.glob("part-*.parquet")))
+    hint = (f". Other versions of it are cached ({', '.join(others)}), made with other settings or another "
+            f"postlens; to train on one, name it in features.modalities (e.g. '{others[-1]}')") if others else ""
+    raise ConfigError(f"no cached features of encoder {name!r} as configured here ({key}) in {cache.root}; "
+                      f"run 'postlens featurize --encoders {name}' first{hint}")
 
 
-def load_post_data(workspace: Workspace, config: TrainConfig, post_ids: list[str] | None = None) -> tuple[PostData, dict[str, Any]]:
-    """Inputs for the given posts (all posts when None), with facts used for targets and splits."""
+def load_post_data(workspace: Workspace, config: TrainConfig, post_ids: list[str] | None = None, *,
+                   feature_keys: dict[str, str] | None = None,
+                   dims: dict[str, int] | None = None) -> tuple[PostData, dict[str, Any]]:
+    """Inputs for the given posts (all posts when None), with facts used for targets and splits.
+
+    ``feature_keys`` (modality -> ``name@version``) reads exactly those cache folders, as a trained
+    model must; a folder that does not exist yet just means no post has that modality cached.
+    ``dims`` (modality -> width) keeps a matrix as wide as the model expects when no post has it.
+    """
     rows = _post_rows(workspace, post_ids)
     ids = [r["id"] for r in rows]
     cache = FeatureCache(workspace.features_dir)
@@ -75,10 +84,15 @@ def load_post_data(workspace: Workspace, config: TrainConfig, post_ids: list[str
     sequences: dict[str, list[np.ndarray | None]] = {}
     keys: dict[str, str] = {}
     for modality, encoder in config.features.modalities.items():
-        key = resolve_encoder_key(cache, encoder)
+        if feature_keys is not None:
+            if modality not in feature_keys:
+                raise ConfigError(f"no feature key for modality {modality!r}; the model knows {sorted(feature_keys)}")
+            key = feature_keys[modality]
+        else:
+            key = resolve_encoder_key(cache, encoder)
         keys[modality] = key
         if modality == "text":
-            vectors = _text_vectors(workspace, cache, key, ids, config.features.text_fields)
+            vectors = _text_vectors(workspace, cache, key, rows, config.features.text_fields)
         elif modality in MODALITY_MEDIA:
             vectors, seqs = _media_vectors(workspace, cache, key, ids, MODALITY_MEDIA[modality],
                                            with_sequences=modality in config.features.sequences)
@@ -86,7 +100,8 @@ def load_post_data(workspace: Workspace, config: TrainConfig, post_ids: list[str
                 sequences[modality] = seqs
         else:
             raise ConfigError(f"unknown modality {modality!r}; known: text, {', '.join(MODALITY_MEDIA)}")
-        dim = next((len(v) for v in vectors if v is not None), 1)
+        dim = (dims or {}).get(modality) or next((len(v) for v in vectors if v is not None), 1)
+        _check_width(vectors, ids, modality, key, dim)
         modalities[modality], masks[modality] = stack_present(vectors, dim)
     waveforms: dict[str, list[np.ndarray | None]] = {}
     if config.features.waveform.enabled:
@@ -98,6 +113,13 @@ def load_post_data(workspace: Workspace, config: TrainConfig, post_ids: list[str
     data = PostData(modalities=modalities, masks=masks, meta=meta, meta_names=meta_names,
                     sequences=sequences, texts=[r["text"] for r in rows], ids=ids, waveforms=waveforms)
     return data, {"rows": rows, "feature_keys": keys}
+
+
+def _check_width(vectors: list[np.ndarray | None], ids: list[str], modality: str, key: str, dim: int) -> None:
+    for post_id, vector in zip(ids, vectors):
+        if vector is not None and len(vector) != dim:
+            raise ConfigError(f"post {post_id!r}: its {modality} vector from {key} has {len(vector)} values where "
+                              f"{dim} are expected; the cache folder mixes encoders: delete it and run featurize again")
 
 
 def assemble(workspace: Workspace, config: TrainConfig) -> TrainingSet:
@@ -166,21 +188,26 @@ def _has_table(workspace: Workspace, name: str) -> bool:
     return bool(found and found[0])
 
 
-def _text_vectors(workspace: Workspace, cache: FeatureCache, key: str, ids: list[str], fields: list[str]) -> list[np.ndarray | None]:
-    """Mean of the post's text-field embeddings (its own text, plus OCR / transcript if asked)."""
-    if _has_table(workspace, "text_fields"):
-        links = workspace.db.execute(
-            f"SELECT post_id, key FROM text_fields WHERE field IN ({', '.join('?' for _ in fields)})", list(fields)
-        ).fetchall()
-    else:  # featurize has not built text_fields yet: the post text alone, keyed like featurize does
-        from postlens.pipeline.featurize import text_key
-
-        links = [(pid, text_key(t)) for pid, t in workspace.db.execute("SELECT id, text FROM posts").fetchall() if t and t.strip()]
+def _text_vectors(workspace: Workspace, cache: FeatureCache, key: str, rows: list[dict[str, Any]],
+                  fields: list[str]) -> list[np.ndarray | None]:
+    """Mean of the post's text-field embeddings: its own text (keyed from ``posts`` itself, so a post
+    imported since the last featurize is not taken for text-less), plus OCR / transcript if asked
+    (from ``text_fields``, which featurize builds)."""
     per_post: dict[str, list[str]] = {}
-    for post_id, text_key_ in links:
-        per_post.setdefault(post_id, []).append(text_key_)
+    if "text" in fields:
+        for r in rows:
+            if r["text"] and r["text"].strip():
+                per_post[r["id"]] = [text_key(r["text"])]
+    derived = [f for f in fields if f != "text"]
+    if derived and _has_table(workspace, "text_fields"):
+        links = workspace.db.execute(
+            f"SELECT post_id, key FROM text_fields WHERE field IN ({', '.join('?' for _ in derived)}) "
+            "ORDER BY post_id, field", list(derived),
+        ).fetchall()
+        for post_id, text_key_ in links:
+            per_post.setdefault(post_id, []).append(text_key_)
     found = cache.read(key, {k for ks in per_post.values() for k in ks})
-    return [_mean([found[k].vector for k in per_post.get(pid, []) if k in found]) for pid in ids]
+    return [_mean([found[k].vector for k in per_post.get(r["id"], []) if k in found]) for r in rows]
 
 
 def _media_vectors(workspace: Workspace, cache: FeatureCache, key: str, ids: list[str], kinds: tuple[str, ...],

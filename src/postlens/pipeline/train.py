@@ -15,7 +15,7 @@ import numpy as np
 from postlens.errors import ConfigError
 from postlens.evaluation.splits import make_split
 from postlens.models import trainer
-from postlens.models.artifact import save_model
+from postlens.models.artifact import describe_inputs, save_model
 from postlens.models.config import TrainConfig, load_config
 from postlens.models.data import TrainingSet, assemble
 from postlens.models.imbalance import supported_methods
@@ -59,7 +59,8 @@ def train_from_config(config: TrainConfig, data: TrainingSet, *, compare_imbalan
     if output is not None:
         save_model(output, estimator, task=data.task, classes=data.classes, feature_keys=data.feature_keys,
                    meta_names=data.data.meta_names, fingerprint=fingerprint, config=config.model_dump(),
-                   metrics={k: v for k, v in report.items() if k not in ("classes",)})
+                   metrics={k: v for k, v in report.items() if k not in ("classes",)},
+                   inputs=describe_inputs(config.features, data.feature_keys, data.data.dims))
         report["output"] = str(output)
     return report
 

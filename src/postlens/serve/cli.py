@@ -141,6 +141,34 @@ def train(
     run_train(config, workspace=workspace, compare_imbalance=compare_imbalance, console=console)
 
 
+@app.command()
+def predict(
+    files: Annotated[Optional[list[Path]], typer.Argument(help="Posts files to import first and predict (any format 'postlens ingest' reads). Without files: posts already in the workspace.", exists=True)] = None,
+    model: Annotated[str, typer.Option("--model", help="A model folder name under <workspace>/models/, or a path to a model folder.")] = ...,
+    where: Annotated[Optional[str], typer.Option("--where", help="SQL condition over posts picking the posts to predict, e.g. \"labels['split'] = 'val'\".")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write the predictions to this .parquet or .csv file.")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Importer for FILES (guessed when omitted).")] = None,
+    mapping: Annotated[Optional[Path], typer.Option("--mapping", "-m", help="YAML column mapping for csv/tsv/jsonl/parquet FILES.", exists=True, dir_okay=False)] = None,
+    map_: Annotated[Optional[list[str]], typer.Option("--map", help="Column mapping pair FIELD=COLUMN for FILES, repeatable.")] = None,
+    media_root: Annotated[Optional[Path], typer.Option("--media-root", help="Folder that relative media names in FILES resolve against.")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Id namespace for generic FILES (default: the file name).")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Predict posts with a trained model; write the predictions (with probabilities) to the table predictions.
+
+    Features the cache lacks are computed with exactly the model's encoders; a model trained on
+    another encoder version is refused before anything is computed. Posts lacking a modality are
+    predicted without it.
+    """
+    from postlens.pipeline.predict import predict as run_predict
+    from postlens.pipeline.predict import print_report
+
+    report = run_predict(model, workspace=workspace, where=where, files=files or [], importer_name=format,
+                         mapping_file=mapping, mapping_pairs=map_ or [], media_root=media_root, source=source,
+                         out=out, console=err)
+    print_report(console, report)
+
+
 @app.command("demo-data")
 def demo_data(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the corpus into.")] = Path("demo-corpus"),

@@ -7,12 +7,31 @@ import_runs  one row per ``postlens ingest``: what, when, outcome, counts
 quarantine   what could not be imported and why; (file, line, code, post_id) is unique. ``post_kept``
              rows are problems with one field or media part of a post that was imported anyway
 features_errors  per-item failures of encoders (filled by featurize)
+predictions  one row per (model, post): the latest prediction of that model for that post, with its
+             per-class probabilities (filled by ``postlens predict``)
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
-"""2: quarantine.post_kept, import_runs.flagged, engagement.observed_inferred (added by ``MIGRATIONS``)."""
+SCHEMA_VERSION = 3
+"""2: quarantine.post_kept, import_runs.flagged, engagement.observed_inferred (added by ``MIGRATIONS``).
+3: the predictions table."""
+
+PREDICTIONS_DDL = """
+CREATE TABLE IF NOT EXISTS predictions (
+    model VARCHAR NOT NULL,           -- model folder name
+    model_fingerprint VARCHAR NOT NULL,
+    trained_at TIMESTAMPTZ,           -- when the model was saved (model.json saved_at)
+    post_id VARCHAR NOT NULL,
+    task VARCHAR NOT NULL,            -- classification | multilabel | regression
+    label VARCHAR,                    -- predicted class (multilabel: the classes joined by the label separator)
+    value DOUBLE,                     -- predicted value (regression)
+    probabilities MAP(VARCHAR, DOUBLE),  -- class -> probability (classification, multilabel)
+    missing_modalities VARCHAR[],     -- modalities the post lacked (predicted without them)
+    predicted_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (model, post_id)
+);
+"""
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -110,7 +129,7 @@ CREATE TABLE IF NOT EXISTS feature_errors (
     failed_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (key, encoder)
 );
-"""
+""" + PREDICTIONS_DDL
 
 MIGRATIONS: dict[int, str] = {
     2: """
@@ -118,6 +137,7 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE import_runs ADD COLUMN IF NOT EXISTS flagged BIGINT DEFAULT 0;
     ALTER TABLE engagement ADD COLUMN IF NOT EXISTS observed_inferred BOOLEAN DEFAULT false;
     """,
+    3: PREDICTIONS_DDL,
 }
 """version -> DDL bringing a workspace of the previous version up to it; columns are appended, so
 the Arrow schemas in ``tables.py`` list them last."""
