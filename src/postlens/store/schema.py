@@ -11,8 +11,9 @@ features_errors  per-item failures of encoders (filled by featurize)
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
-"""2: quarantine.post_kept, import_runs.flagged, engagement.observed_inferred (added by ``MIGRATIONS``)."""
+SCHEMA_VERSION = 3
+"""2: quarantine.post_kept, import_runs.flagged, engagement.observed_inferred (added by ``MIGRATIONS``).
+3: posts.media_kinds lists attached (stored) media only, not URLs (data fix, no new column)."""
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -117,6 +118,12 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS post_kept BOOLEAN DEFAULT false;
     ALTER TABLE import_runs ADD COLUMN IF NOT EXISTS flagged BIGINT DEFAULT 0;
     ALTER TABLE engagement ADD COLUMN IF NOT EXISTS observed_inferred BOOLEAN DEFAULT false;
+    """,
+    3: """
+    UPDATE posts SET media_kinds = coalesce((
+        SELECT list_sort(list_distinct(list(m.kind))) FROM media m WHERE m.post_id = posts.id AND m.status = 'stored'
+    ), []::VARCHAR[])
+    WHERE EXISTS (SELECT 1 FROM media m WHERE m.post_id = posts.id AND m.status <> 'stored');
     """,
 }
 """version -> DDL bringing a workspace of the previous version up to it; columns are appended, so
