@@ -47,10 +47,9 @@ def print_stats(console: Console, stats: WorkspaceStats, root: Path) -> None:
         f"{stats.media_stored:,} media attached ({stats.media_files:,} distinct files)"
     )
     console.print(_table("by source", ["source", "posts"], stats.by_source))
-    console.print(_table("by modality (text and attached media)", ["modality", "posts"], stats.by_modality))
-    if stats.remote_by_kind:
-        console.print(_table("remote media: remote, not fetched (URLs only; not counted above)",
-                             ["kind", "posts", "parts"], stats.remote_by_kind))
+    console.print(_table("by modality", ["modality", "posts"], stats.by_modality))
+    if stats.remote_by_kind:  # URLs only: not the posts' modality above (nothing was fetched)
+        console.print(_table("remote, not fetched", ["remote kind", "posts", "parts"], stats.remote_by_kind))
     console.print(_table("by month", ["month", "posts"], stats.by_month))
     if stats.by_label:
         console.print(_table("by label (top values)", ["label", "value", "posts"], stats.by_label))

@@ -10,17 +10,15 @@ symlinked folders out of it.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from postlens.media.sniff import kind_from_extension
+from postlens.media.urls import file_url_path, is_file_url, is_url, url_path
 from postlens.types import MediaPart, Modality
 
 # Cell values that mean "no media" (CSV exports write them for missing cells).
 NO_MEDIA = frozenset({"", "null", "none", "nan", "nat", "n/a", "na", "-"})
-_URL_LIKE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _RESOLVED_CACHE = 200_000  # distinct names remembered per resolver (names repeat: shared images)
 
 
@@ -53,10 +51,14 @@ class MediaResolver:
             item = (item or "").strip()
             if not item or item.lower() in NO_MEDIA:
                 continue
-            if item[:7].lower() == "file://":
-                item = unquote(urlsplit(item).path, errors="surrogateescape") or item
-            elif _URL_LIKE.match(item):
-                parts.append(MediaPart(kind=self.kind_of(urlsplit(item).path), url=item))
+            if is_file_url(item):
+                local = file_url_path(item)
+                if local is None:  # another host: the store's gate refuses it with a reason
+                    parts.append(MediaPart(kind=self.kind_of(url_path(item)), url=item, root=root_text))
+                    continue
+                item = local
+            elif is_url(item):
+                parts.append(MediaPart(kind=self.kind_of(url_path(item)), url=item))
                 continue
             path = self.resolve(item, root_text)
             parts.append(MediaPart(kind=self.kind_of(path), source_path=path, root=root_text))

@@ -212,8 +212,6 @@ class _Writer:
                         bytes=stored.bytes, kind=str(stored.kind), width=stored.width,
                         height=stored.height, duration_s=stored.duration_s,
                     )
-                elif not part.url:
-                    row["status"] = "missing"
             rows.append(row)
         # one row per code: the quarantine key is (file, line, code, post), so two parts with the
         # same problem share a row (and a count) instead of one silently replacing the other

@@ -21,7 +21,8 @@ import errno
 import os
 import stat
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+
+from postlens.media.urls import file_url_path, is_file_url
 
 NAME_MAX = 255  # bytes per path component (Linux, macOS)
 PATH_MAX = 4096
@@ -72,12 +73,12 @@ def local_name(source_path: object, url: object) -> str | None:
     """The local file a part names: its ``source_path``, else a ``file://`` url as a path; None if remote."""
     if source_path is not None and source_path != "":
         return source_path if isinstance(source_path, str) else os.fspath(source_path)  # type: ignore[arg-type]
-    if isinstance(url, str) and url[:7].lower() == "file://":
-        parts = urlsplit(url)
-        if parts.netloc not in ("", "localhost"):
+    if is_file_url(url):
+        path = file_url_path(url)  # type: ignore[arg-type]
+        if path is None:
             raise MediaProblem("media_bad_name", f"the file URL {shown(url)} names another host; "
                                                  "only local files under the media root are read")
-        return unquote(parts.path, errors="surrogateescape")
+        return path
     return None
 
 
@@ -99,7 +100,7 @@ def confine(name: str, root: str | None, max_bytes: int, kind: str = "") -> Conf
                                                  f"media root {shown(root_real)}: not read")
     try:
         info = os.lstat(real)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise MediaProblem("media_missing", f"media file not found: {shown(real)}") from None
     except OSError as exc:
         code = "media_bad_name" if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP) else "media_unreadable"

@@ -54,6 +54,8 @@ class MediaStore:
         """Store the part's local file; None for a remote part (a URL: kept, never fetched). Raises MediaProblem."""
         name = local_name(part.source_path, part.url)
         if name is None:
+            if part.url is None or part.url == "":
+                raise MediaProblem("media_missing", "the media part names no file and no URL")
             return None
         return self.add_file(name, part.root)
 
