@@ -3,8 +3,9 @@
 A media value is hostile input: ``../../etc/passwd``, ``/etc/passwd``, ``~/..``, ``file:///etc``,
 a symlink (file or folder) inside the root pointing out, a FIFO (opening one blocks forever), a
 device, a folder, a name with a NUL byte, undecodable bytes or 10,000 characters. Every importer's
-local media goes through :func:`open_confined`, which refuses all of these with a ``MediaProblem``
-(a quarantine code) before anything outside the root is opened:
+local media reaches a file only through :func:`confine` then :func:`open_confined` (called by
+``MediaStore.add_part``), which refuse all of these with a ``MediaProblem`` (a quarantine code)
+before anything outside the root is opened:
 
 1. the name must be a non-empty path the OS can take (no NUL, encodable, within NAME_MAX/PATH_MAX);
 2. the root and the candidate are resolved with ``realpath`` (no ``expanduser``): the candidate
