@@ -80,3 +80,5 @@ def test_cells_with_nulls_lists_dicts_and_a_forced_kind(root: Path) -> None:
     parts = resolver.parts([{"path": "good.jpg"}, {"url": "https://x.example/a"}, None, {"other": 1}], root)
     assert [(p.kind, p.source_path, p.url) for p in parts] == [
         (Modality.AUDIO, str(root / "good.jpg"), None), (Modality.AUDIO, None, "https://x.example/a")]
+    (single,) = resolver.parts({"file": "sub/inner.png"}, root)
+    assert single.source_path == str(root / "sub" / "inner.png")

@@ -92,8 +92,10 @@ def run_imports(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_property(spec: dict[str, Any]) -> dict[str, Any]:
-    """Arbitrary media names through the JSONL importer and the Python API: a post or a quarantine row each."""
-    import orjson
+    """Arbitrary media names through csv, jsonl, postlens JSONL and the Python API: a post or a quarantine row each."""
+    import csv
+    import io
+
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
@@ -106,11 +108,13 @@ def run_property(spec: dict[str, Any]) -> dict[str, Any]:
     prefixes = st.sampled_from(["", "../", "../../", "/", "~/", "~/..", "file://", "file:///", "sub/", "sub/../",
                                 "link/", "dirlink/", "pipe.jpg/", "\\..\\", "./", str(root) + "/",
                                 str(root.parent) + "/"])
-    names = st.builds(lambda p, t, s: p + t + s, prefixes, st.text(max_size=300),
+    surrogates = st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=4)
+    middle = st.text(max_size=300) | st.builds(str.__add__, st.text(max_size=20), surrogates)  # lone surrogates too
+    names = st.builds(lambda p, t, s: p + t + s, prefixes, middle,
                       st.sampled_from(["", ".jpg", ".mp4", ".wav", "/..", "\x00"]))
     names = names | st.sampled_from(["good.jpg", "link.jpg", "pipe.jpg", "sub", "dirlink/secret.jpg",
                                      "dangling.jpg", "x" * 5000, "a/" * 3000])
-    seen = {"examples": 0, "stored": 0, "problems": {}}
+    seen: dict[str, Any] = {"examples": 0, "imports": 0, "stored": 0, "problems": {}}
 
     class OnePost:
         name = "python-api"
@@ -122,43 +126,47 @@ def run_property(spec: dict[str, Any]) -> dict[str, Any]:
             yield Post(source="prop", native_id="1", platform="test", created_at=None, text="kept",
                        media=[self.part], origin_file=str(path), origin_line=1)
 
+    def files(n: int, value: str) -> list[Path]:
+        """One record per file; JSON escapes lone surrogates, CSV writes them as the bytes they stand for."""
+        table = data / f"t{n}.jsonl"
+        table.write_text(json.dumps({"id": str(n), "text": "kept", "media": [value]}) + "\n")
+        native = root / f"n{n}.jsonl"  # postlens JSONL: the media root is the file's folder
+        native.write_text(json.dumps({"source": "n", "native_id": str(n), "platform": "t", "text": "kept",
+                                      "media": [{"kind": "image", "source_path": value}]}) + "\n")
+        rows = io.StringIO()
+        csv.writer(rows).writerows([["id", "text", "media"], [str(n), "kept", value]])
+        sheet = data / f"c{n}.csv"
+        sheet.write_bytes(rows.getvalue().encode("utf-8", "surrogatepass"))
+        return [table, native, sheet]
+
     with Workspace(spec["workspace"]) as ws:
-        jsonl = build_importer("jsonl", mapping_pairs=["text=text", "id=id", "media=media"], media_root=root)
+        mapping = ["text=text", "id=id", "media=media"]
+        jsonl, sheet = (build_importer(f, mapping_pairs=mapping, media_root=root) for f in ("jsonl", "csv"))
+        native = build_importer("postlens")
 
         @settings(max_examples=spec["examples"], deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
         @given(name=names, as_url=st.booleans())
         def check(name: str, as_url: bool) -> None:
             seen["examples"] += 1
-            n = seen["examples"]
             value = ("file://" + name) if as_url else name
-            line = orjson.dumps({"id": str(n), "text": "kept", "media": [value]}, option=orjson.OPT_APPEND_NEWLINE) \
-                if _utf8(value) else b'{"id": "%d", "text": "kept", "media": ["\\ud800"]}\n' % n
-            file = data / f"names-{n}.jsonl"
-            file.write_bytes(line)
-            for importer, path in ((jsonl, file), (OnePost(value), file)):
+            table, native_file, csv_file = files(seen["examples"], value)
+            for importer, path in ((jsonl, table), (native, native_file), (sheet, csv_file), (OnePost(value), table)):
                 OUTSIDE.clear()
                 _STATE["active"] = True
                 try:
                     summary = ingest(ws, importer, [path])
                 finally:
                     _STATE["active"] = False
-                assert not OUTSIDE, f"opened outside the root for {value!r}: {OUTSIDE}"
-                assert summary.posts_written + summary.quarantined == 1, (value, summary)
+                seen["imports"] += 1
+                assert not OUTSIDE, f"{importer.name} opened outside the root for {value!r}: {OUTSIDE}"
+                assert summary.posts_written + summary.quarantined == 1, (importer.name, value, summary)
                 seen["stored"] += summary.media_stored
                 for code, count in summary.reasons.items():
                     seen["problems"][code] = seen["problems"].get(code, 0) + count
 
         check()
     return seen
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def main() -> None:

@@ -82,6 +82,11 @@ def check_run(result: dict[str, Any], expected: list[tuple[str, str]], records: 
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> dict[str, Any]:
+    return write_corpus(tmp_path)
+
+
+def write_corpus(tmp_path: Path) -> dict[str, Any]:
+    """The hostile values as csv, jsonl and parquet (data outside the root) and as postlens JSONL (inside)."""
     tree = build_tree(tmp_path)
     values = hostile_values(tree)
     data = tmp_path / "data"
@@ -106,11 +111,11 @@ def corpus(tmp_path: Path) -> dict[str, Any]:
     return {"tree": tree, "values": values, "data": data, "native": native, "tmp": tmp_path}
 
 
-def test_no_importer_opens_a_file_outside_the_media_root(corpus: dict[str, Any]) -> None:
-    tree, data, values = corpus["tree"], corpus["data"], corpus["values"]
+def audit_spec(corpus: dict[str, Any]) -> dict[str, Any]:
+    tree, data = corpus["tree"], corpus["data"]
     root = str(tree["root"])
     table = ["id=id", "text=text", "media=media"]
-    spec = {
+    return {
         "workspace": str(corpus["tmp"] / "ws"),
         "allowed": [root, str(data), str(corpus["tmp"] / "ws")],
         "control": str(tree["outside"] / "passwd"),
@@ -123,7 +128,11 @@ def test_no_importer_opens_a_file_outside_the_media_root(corpus: dict[str, Any])
             {"name": "postlens", "importer": "postlens", "paths": [str(corpus["native"])]},
         ],
     }
-    results = run_child(spec, corpus["tmp"])
+
+
+def test_no_importer_opens_a_file_outside_the_media_root(corpus: dict[str, Any]) -> None:
+    tree, values = corpus["tree"], corpus["values"]
+    results = run_child(audit_spec(corpus), corpus["tmp"])
     assert results.pop("control") == [f"open:{os.path.realpath(tree['outside'] / 'passwd')}"]
     expected = [(label, outcome) for label, _value, outcome in values]
     for name in ("csv", "jsonl", "parquet"):
@@ -149,7 +158,8 @@ def test_mediaeval_folder_with_traps_reads_only_its_own_images(tmp_path: Path) -
     os.mkfifo(images / "sandy_fake_04.jpg")
     (images / "ptr.txt").symlink_to(outside / "ptr.txt")  # a pointer file that is really outside
     ids = ["sandy_fake_01", "sandy_fake_02", "sandy_fake_03", "sandy_fake_04", "../../../outside/secret",
-           "sandy_video_1", "/etc/passwd", "sandy_fake_01,../../outside/passwd"]
+           "sandy_video_1", "/etc/passwd", "sandy_fake_01,../../outside/passwd", "sandy\x00fake_01", "z" * 5000,
+           "evil/sandy_fake_03"]
     header = "post_id\tpost_text\tuser_id\timage_id(s)\tusername\ttimestamp\tlabel"
     lines = [header] + [f"{n}\tpost {n}\t9\t{image}\tann\tMon Oct 29 20:00:00 +0000 2012\tfake"
                         for n, image in enumerate(ids, start=1)]
@@ -162,10 +172,34 @@ def test_mediaeval_folder_with_traps_reads_only_its_own_images(tmp_path: Path) -
     statuses = {(pid, pos): status for pid, pos, status, _kind in result["media"]}
     assert statuses[("twitter:1", 0)] == "stored"
     assert statuses[("twitter:8", 0)] == "stored" and statuses[("twitter:8", 1)] in ("rejected", "missing")
-    for n in (2, 3, 4, 5, 7):
+    for n in (2, 3, 4, 5, 7, 9, 10, 11):
         assert statuses[(f"twitter:{n}", 0)] in ("rejected", "missing"), n
     # the symlinked pointer file was not read, so its id is not turned into a video URL
     assert statuses[("twitter:6", 0)] in ("rejected", "missing")
     codes = {(q["post_id"], q["code"]) for q in result["quarantine"]}
     assert ("twitter:2", "media_outside_root") in codes and ("twitter:5", "media_outside_root") in codes
     assert all(q["post_kept"] for q in result["quarantine"])
+
+
+def test_platform_formats_carry_urls_and_a_file_url_there_has_no_root(tmp_path: Path) -> None:
+    """twitter/reddit/mastodon give URLs only; a ``file://`` URL in such data is refused, never opened."""
+    tree = build_tree(tmp_path)
+    tweets = []
+    for n, url in enumerate(["file:///etc/passwd", "file://" + str(tree["outside"] / "secret.jpg"),
+                             "file://" + str(tree["root"] / "good.jpg"), "https://pbs.example/media/a.jpg"],
+                            start=1):
+        tweets.append({"id_str": str(n), "text": f"tweet {n}", "created_at": "Wed Apr 17 18:57:37 +0000 2013",
+                       "user": {"id_str": "42", "screen_name": "alice"},
+                       "entities": {"media": [{"id_str": f"m{n}", "type": "photo", "media_url_https": url}]}})
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "tweets.jsonl").write_bytes(b"".join(orjson.dumps(t) + b"\n" for t in tweets))
+    spec = {"workspace": str(tmp_path / "ws"), "allowed": [str(data), str(tmp_path / "ws")],
+            "runs": [{"name": "twitter", "importer": "twitter-v1", "paths": [str(data / "tweets.jsonl")]}]}
+    result = run_child(spec, tmp_path)["twitter"]
+    assert result["outside"] == []
+    assert result["posts_written"] == 4 and result["media_stored"] == 0
+    statuses = {pid: status for pid, _pos, status, _kind in result["media"]}
+    assert statuses == {"twitter:1": "rejected", "twitter:2": "rejected", "twitter:3": "rejected",
+                        "twitter:4": "remote"}
+    assert {q["code"] for q in result["quarantine"]} == {"media_no_root"}

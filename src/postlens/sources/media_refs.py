@@ -42,6 +42,8 @@ class MediaResolver:
             return []
         if isinstance(value, (list, tuple)):
             items = [item_name(item) for item in value]
+        elif isinstance(value, dict):  # one object such as {"url": ...} (JSON cells)
+            items = [item_name(value)]
         else:
             text = str(value)
             items = text.split(self.separator) if self.separator else [text]
