@@ -29,6 +29,11 @@ MAX_MEDIA_BYTES: dict[Modality, int] = {
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
 
 
+def describe_limits(limits: dict[Modality, int] = MAX_MEDIA_BYTES) -> str:
+    """``"image 200 MiB, gif 200 MiB, ..."`` for help texts (from the constants, so never stale)."""
+    return ", ".join(f"{kind} {size / MiB:g} MiB" for kind, size in limits.items())
+
+
 def media_limits(overrides: Mapping[str | Modality, int] | None = None) -> dict[Modality, int]:
     """The default limits with ``overrides`` (kind -> bytes) applied; unknown kinds are a ConfigError."""
     limits = dict(MAX_MEDIA_BYTES)
