@@ -41,6 +41,10 @@ class MediaPart:
     ``source_path`` is where an importer found the file; the store copies it into its
     content-addressed folder and fills ``path`` (relative to the workspace), ``sha256``,
     ``mime``, ``bytes`` and the dimensions. A part with only ``url`` was never downloaded.
+
+    ``root`` is the folder the importer allows media to come from (the media root, or the data
+    file's folder): the store opens ``source_path`` (or a ``file://`` url) only when it resolves
+    inside it, and refuses a local file when ``root`` is None. It is not data: ``to_dict`` omits it.
     """
 
     kind: Modality
@@ -53,6 +57,7 @@ class MediaPart:
     height: int | None = None
     duration_s: float | None = None
     source_path: str | None = None
+    root: str | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)
@@ -119,6 +124,7 @@ class Post:
             snap["observed_at"] = snap["observed_at"].isoformat()
         for part in out["media"]:
             part["kind"] = str(part["kind"])
+            del part["root"]  # where this import allowed files from, not part of the post
         return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from postlens.store.ingest import ImportSummary, ingest
 from postlens.store.workspace import Workspace
 
 _GENERIC = {"csv", "tsv", "jsonl", "parquet"}
+_TAKE_MEDIA_ROOT = _GENERIC | {"postlens"}
 
 
 def build_importer(
@@ -27,10 +28,13 @@ def build_importer(
     """An importer by name; mapping options are only for the generic table formats."""
     from postlens.sources.base import get_importer
 
+    if media_root is not None and name not in _TAKE_MEDIA_ROOT:
+        raise ConfigError(f"--media-root applies to {', '.join(sorted(_TAKE_MEDIA_ROOT))}, not to {name!r} "
+                          "(recipes read media from their dataset folder; platform formats carry URLs)")
     if name not in _GENERIC:
         if mapping_file or mapping_pairs:
             raise ConfigError(f"--mapping/--map apply to {', '.join(sorted(_GENERIC))}, not to {name!r}")
-        return get_importer(name)
+        return get_importer(name, media_root=media_root) if media_root is not None else get_importer(name)
     from postlens.sources.mapping import ColumnMapping
 
     mapping = ColumnMapping.from_yaml(mapping_file) if mapping_file else None
@@ -51,8 +55,14 @@ def run_ingest(
     workspace: Path | None = None,
     batch_size: int = 2000,
     console: Console | None = None,
+    max_media_bytes: Mapping[str, int] | None = None,
 ) -> ImportSummary:
-    """Import ``paths`` (one importer for all of them; guessed from the first when not named)."""
+    """Import ``paths`` (one importer for all of them; guessed from the first when not named).
+
+    Local media are read only from inside ``media_root`` (default: each data file's folder);
+    ``max_media_bytes`` (kind -> bytes, e.g. ``{"video": 500_000_000}``) overrides the size limits
+    of ``postlens.media.limits``; a larger file is quarantined as ``media_too_large`` without being copied.
+    """
     from postlens.sources.detect import detect_format
 
     console = console or Console(stderr=True)
@@ -62,9 +72,10 @@ def run_ingest(
     )
     options = {"importer": name, "mapping": str(mapping_file) if mapping_file else None,
                "map": list(mapping_pairs), "media_root": str(media_root) if media_root else None,
-               "source": source}
+               "source": source, "max_media_bytes": {str(k): v for k, v in (max_media_bytes or {}).items()}}
     with Workspace(workspace) as ws, _counter(console, f"importing ({name})") as update:
-        return ingest(ws, importer, paths, batch_size=batch_size, progress=update, options=options)
+        return ingest(ws, importer, paths, batch_size=batch_size, progress=update, options=options,
+                      max_media_bytes=max_media_bytes)
 
 
 class _counter:

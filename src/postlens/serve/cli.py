@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from postlens.errors import PostlensError
+from postlens.media.limits import describe_limits
 
 app = typer.Typer(
     help="postlens: build a dataset of social-media posts in every modality, featurize it, and ask about it.\n\n"
@@ -35,7 +36,8 @@ def ingest(
     recipe: Annotated[Optional[str], typer.Option("--recipe", "-r", help="Named recipe for a public dataset: mediaeval2016, pheme, youtube-trending.")] = None,
     mapping: Annotated[Optional[Path], typer.Option("--mapping", "-m", help="YAML column mapping for csv/tsv/jsonl/parquet.", exists=True, dir_okay=False)] = None,
     map_: Annotated[Optional[list[str]], typer.Option("--map", help="Column mapping pair FIELD=COLUMN, repeatable (e.g. --map text=body --map labels.event=event); overrides --mapping.")] = None,
-    media_root: Annotated[Optional[Path], typer.Option("--media-root", help="Folder that relative media names resolve against (default: the data file's folder).")] = None,
+    media_root: Annotated[Optional[Path], typer.Option("--media-root", help="Folder that relative media names resolve against, and the only folder media files are read from (default: the data file's folder).")] = None,
+    max_media_size: Annotated[Optional[list[str]], typer.Option("--max-media-size", help="Size limit KIND=SIZE for media files, repeatable (e.g. video=500MB, image=20MiB, all=1GB); larger files are quarantined (media_too_large) without being copied. Defaults: " + describe_limits() + ".")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Id namespace for generic files (default: the file name).")] = None,
     batch_size: Annotated[int, typer.Option(help="Posts per transaction.")] = 2000,
     workspace: WorkspaceOpt = None,
@@ -45,6 +47,7 @@ def ingest(
     Records that cannot be imported go to the quarantine with file, line and reason; the rest goes on.
     Exits non-zero only when nothing at all could be imported.
     """
+    from postlens.media.limits import parse_media_limits
     from postlens.pipeline import run_ingest
     from postlens.serve.render import print_import_summary
 
@@ -53,6 +56,7 @@ def ingest(
     summary = run_ingest(
         paths, importer_name=recipe or format, mapping_file=mapping, mapping_pairs=map_ or [],
         media_root=media_root, source=source, workspace=workspace, batch_size=batch_size, console=err,
+        max_media_bytes=parse_media_limits(max_media_size or []),
     )
     print_import_summary(console, summary)
     if summary.posts_written == 0:

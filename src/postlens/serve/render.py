@@ -38,6 +38,9 @@ def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) ->
     return table
 
 
+_STATUS_SHOWN = {"stored": "attached", "remote": "remote, not fetched"}
+
+
 def print_stats(console: Console, stats: WorkspaceStats, root: Path) -> None:
     console.print(
         f"[bold]{root}[/]: {stats.posts:,} posts, {stats.engagement_snapshots:,} engagement snapshots, "
@@ -45,11 +48,15 @@ def print_stats(console: Console, stats: WorkspaceStats, root: Path) -> None:
     )
     console.print(_table("by source", ["source", "posts"], stats.by_source))
     console.print(_table("by modality", ["modality", "posts"], stats.by_modality))
+    if stats.remote_by_kind:  # URLs only: not the posts' modality above (nothing was fetched)
+        console.print(_table("remote, not fetched", ["remote kind", "posts", "parts"], stats.remote_by_kind))
     console.print(_table("by month", ["month", "posts"], stats.by_month))
     if stats.by_label:
         console.print(_table("by label (top values)", ["label", "value", "posts"], stats.by_label))
     if stats.media_by_status:
-        console.print(_table("media parts (missing = referenced, not found)", ["kind", "status", "parts"], stats.media_by_status))
+        shown = [(kind, _STATUS_SHOWN.get(status, status), n) for kind, status, n in stats.media_by_status]
+        console.print(_table("media parts (missing = referenced, not found; rejected = refused, see quarantine)",
+                             ["kind", "status", "parts"], shown))
     if stats.quarantined:
         console.print(_table("quarantine: records not imported", ["reason", "records"], stats.quarantined))
     if stats.flagged:

@@ -12,30 +12,26 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
 from postlens.errors import SourceError
-from postlens.media.sniff import kind_from_extension
 from postlens.sources.base import (
     bad_encoding, empty_file_rejection, open_text_lines, parse_datetime, register, to_int,
 )
 from postlens.sources.mapping import COLUMN_FIELDS, ColumnMapping, make_getter, nested_paths
-from postlens.types import (
-    Author, Engagement, MediaPart, Modality, Post, Rejected, extract_entities, validate_post,
-)
+from postlens.sources.media_refs import MediaResolver
+from postlens.sources.media_refs import item_name as _item_name
+from postlens.types import Author, Engagement, Post, Rejected, extract_entities, validate_post
 
 # Values that mean "no value" in non-text columns (CSV exports write them for missing cells).
 _NULLS = frozenset({"", "null", "none", "nan", "nat", "n/a", "na", "-"})
 _SURROGATE = re.compile("[\udc80-\udcff]")
-_URL_LIKE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _LIST_SPLIT = re.compile(r"[\s,]+")
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "f"})
@@ -93,90 +89,7 @@ def file_mtime(path: Path) -> datetime:
     return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
 
 
-# ---------------------------------------------------------------- media
-
-
-class MediaResolver:
-    """Turns a media cell (names, paths or URLs) into ``MediaPart``s.
-
-    A name with no file behind it (often an id without extension, as in MediaEval) is looked up
-    by stem in an index of the media root, built once per root on first need.
-    """
-
-    def __init__(self, separator: str = ",", kind: str | None = None) -> None:
-        self.separator = separator
-        self.kind = Modality(kind) if kind else None
-        self._indexes: dict[Path, dict[str, Path]] = {}
-        self._resolved: dict[tuple[Path, str], str] = {}  # names repeat a lot (shared images)
-        self._kinds: dict[str, Modality] = {}
-
-    def parts(self, value: Any, root: Path) -> list[MediaPart]:
-        if is_null(value):
-            return []
-        if isinstance(value, (list, tuple)):
-            items = [_item_name(item) for item in value]
-        else:
-            text = str(value)
-            items = text.split(self.separator) if self.separator else [text]
-        parts = []
-        for item in items:
-            item = (item or "").strip()
-            if not item or item.lower() in _NULLS:
-                continue
-            if item.startswith("file://"):
-                item = urlsplit(item).path
-            if _URL_LIKE.match(item):
-                parts.append(MediaPart(kind=self.kind_of(urlsplit(item).path), url=item))
-            else:
-                path = self.resolve(item, root)
-                parts.append(MediaPart(kind=self.kind_of(path), source_path=path))
-        return parts
-
-    def kind_of(self, name: str) -> Modality:
-        """The forced kind, else the extension's; IMAGE when unknown (the store sniffs the bytes)."""
-        if self.kind is not None:
-            return self.kind
-        ext = os.path.splitext(name)[1].lower()
-        kind = self._kinds.get(ext)
-        if kind is None:
-            kind = self._kinds[ext] = kind_from_extension("x" + ext) or Modality.IMAGE
-        return kind
-
-    def resolve(self, name: str, root: Path) -> str:
-        """The file a name points at; a missing one is returned as is for the store to quarantine."""
-        key = (root, name)
-        found = self._resolved.get(key)
-        if found is None:
-            path = os.path.join(root, os.path.expanduser(name))  # an absolute name wins in join
-            if not os.path.isfile(path):
-                hit = self._index(root).get(name.replace("\\", "/"))
-                path = str(hit) if hit is not None else path
-            if len(self._resolved) > 200_000:
-                self._resolved.clear()  # bound memory on files with millions of distinct names
-            found = self._resolved[key] = path
-        return found
-
-    def _index(self, root: Path) -> dict[str, Path]:
-        index = self._indexes.get(root)
-        if index is None:
-            index = {}
-            for folder, dirs, files in os.walk(root):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for file in sorted(files):
-                    full = Path(folder, file)
-                    index.setdefault(full.stem, full)
-                    index.setdefault(full.relative_to(root).with_suffix("").as_posix(), full)
-            self._indexes[root] = index
-        return index
-
-
-def _item_name(item: Any) -> str | None:
-    if isinstance(item, dict):  # e.g. [{"url": ...}] or [{"path": ...}]
-        for key in ("path", "file", "url", "media_url_https", "media_url", "src"):
-            if item.get(key):
-                return str(item[key])
-        return None
-    return None if item is None else str(item)
+# ---------------------------------------------------------------- media: see media_refs.py
 
 
 def _entity_list(value: Any) -> list[str]:

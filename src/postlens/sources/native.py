@@ -8,6 +8,7 @@ corpus folder can be moved as a whole. Bad lines become ``Rejected`` records as 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
@@ -20,7 +21,7 @@ from postlens.sources.generic import text_lines
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected, validate_post
 
 RAW_LIMIT = 2000
-_MEDIA_KEYS = frozenset(f.name for f in fields(MediaPart))
+_MEDIA_KEYS = frozenset(f.name for f in fields(MediaPart)) - {"root"}  # the root is the importer's, never the file's
 _AUTHOR_KEYS = frozenset(f.name for f in fields(Author))
 _ENGAGEMENT_KEYS = frozenset(f.name for f in fields(Engagement))
 
@@ -126,8 +127,16 @@ def _media(part: Any, media_root: Path | None) -> MediaPart:
         known = ", ".join(m.value for m in Modality)
         raise BadRecord("bad_record", f"media kind {data.get('kind')!r} is not one of {known}") from None
     source_path = data.get("source_path")
-    if source_path and media_root is not None and not Path(source_path).is_absolute():
-        data["source_path"] = str(media_root / source_path)
+    if source_path is not None and not isinstance(source_path, str):
+        raise BadRecord("bad_record", f"a media part's source_path must be a string, got {type(source_path).__name__}")
+    if data.get("url") is not None and not isinstance(data["url"], str):
+        raise BadRecord("bad_record", f"a media part's url must be a string, got {type(data['url']).__name__}")
+    if media_root is not None:
+        # relative names resolve against the root; the store opens only what lies inside it
+        root = os.path.abspath(media_root)
+        if source_path and not os.path.isabs(source_path):
+            data["source_path"] = os.path.join(root, source_path)
+        data["root"] = root
     return MediaPart(**data)
 
 

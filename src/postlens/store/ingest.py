@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,6 +21,7 @@ import orjson
 
 from postlens.sources.base import Importer
 from postlens.store import tables
+from postlens.store.media_gate import storable
 from postlens.store.media_store import MediaProblem, MediaStore, clear_incoming
 from postlens.store.workspace import Workspace
 from postlens.types import Post, Rejected, validate_post
@@ -72,14 +73,18 @@ def ingest(
     batch_size: int = 2000,
     progress: Progress | None = None,
     options: dict[str, Any] | None = None,
+    max_media_bytes: Mapping[str, int] | None = None,
 ) -> ImportSummary:
-    """Import every record of ``inputs`` with ``importer``; returns the counts of this run."""
+    """Import every record of ``inputs`` with ``importer``; returns the counts of this run.
+
+    ``max_media_bytes`` (kind -> bytes) overrides the media size limits of ``media/limits.py``.
+    """
     inputs = [Path(p) for p in inputs]
     workspace.mark_interrupted_runs()
     clear_incoming(workspace.media_dir)
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     tables.start_run(workspace.db, run_id, importer.name, [str(p) for p in inputs], options or {})
-    writer = _Writer(workspace, run_id)
+    writer = _Writer(workspace, run_id, max_media_bytes)
     try:
         for path in inputs:
             writer.consume(path, importer.iter_records(path), batch_size, progress)
@@ -96,9 +101,9 @@ def ingest(
 
 
 class _Writer:
-    def __init__(self, workspace: Workspace, run_id: str) -> None:
+    def __init__(self, workspace: Workspace, run_id: str, max_media_bytes: Mapping[str, int] | None = None) -> None:
         self.ws = workspace
-        self.media = MediaStore(workspace.root)
+        self.media = MediaStore(workspace.root, max_media_bytes)
         self.summary = ImportSummary(run_id=run_id)
         self.batch = _Batch()
         self.seen = 0
@@ -180,34 +185,55 @@ class _Writer:
             )
 
     def _attach_media(self, post: Post, file: str) -> tuple[list[dict[str, Any]], list[Rejected]]:
-        """Media rows of the post, and a quarantine entry per part that could not be attached."""
+        """Media rows of the post, and one quarantine entry per problem code among parts not attached.
+
+        Local files go through the store's gate (confined to ``part.root``); a URL is kept as
+        ``remote`` (never fetched). Names are stored escaped, so no name can break the batch.
+        """
         rows: list[dict[str, Any]] = []
-        problems: list[Rejected] = []
+        problems: dict[str, list[str]] = {}
         for position, part in enumerate(post.media):
             row: dict[str, Any] = {
                 "post_id": post.id, "position": position, "kind": str(part.kind), "status": "remote",
-                "path": None, "url": part.url, "sha256": part.sha256, "mime": part.mime,
-                "bytes": part.bytes, "width": part.width, "height": part.height,
-                "duration_s": part.duration_s, "source_path": part.source_path,
+                "path": None, "url": storable(part.url), "source_path": storable(part.source_path),
+                **self._claimed_facts(part),
             }
-            if part.source_path:
-                try:
-                    stored = self.media.add_file(part.source_path)
-                except MediaProblem as problem:
-                    row["status"] = "missing" if problem.code == "media_missing" else "rejected"
-                    self.summary.media_problems += 1
-                    problems.append(Rejected(file, post.origin_line, problem.code, problem.reason, post_id=post.id))
-                else:
+            try:
+                stored = self.media.add_part(part)
+            except MediaProblem as problem:
+                row["status"] = "missing" if problem.code == "media_missing" else "rejected"
+                self.summary.media_problems += 1
+                problems.setdefault(problem.code, []).append(f"part {position + 1}: {problem.reason}")
+            else:
+                if stored is not None:
                     self.summary.media_stored += 1
                     row.update(
                         status="stored", path=stored.path, sha256=stored.sha256, mime=stored.mime,
                         bytes=stored.bytes, kind=str(stored.kind), width=stored.width,
                         height=stored.height, duration_s=stored.duration_s,
                     )
-            elif not part.url:
-                row["status"] = "missing"
             rows.append(row)
-        return rows, problems
+        # one row per code: the quarantine key is (file, line, code, post), so two parts with the
+        # same problem share a row (and a count) instead of one silently replacing the other
+        rejected = [Rejected(file, post.origin_line, code, "; ".join(reasons), post_id=post.id)
+                    for code, reasons in problems.items()]
+        return rows, rejected
+
+    @staticmethod
+    def _claimed_facts(part: Any) -> dict[str, Any]:
+        """What the source says about a part it did not give us (a URL): kept only when the column can hold it."""
+        def count(value: Any, bits: int = 31) -> int | None:
+            ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**bits
+            return value if ok else None
+
+        def text(value: Any) -> str | None:
+            return storable(value)[:200] if isinstance(value, str) else None  # type: ignore[index]
+
+        duration = part.duration_s
+        finite = isinstance(duration, (int, float)) and not isinstance(duration, bool) and 0 <= duration < 1e9
+        return {"sha256": text(part.sha256), "mime": text(part.mime), "bytes": count(part.bytes, 63),
+                "width": count(part.width), "height": count(part.height),
+                "duration_s": float(duration) if finite else None}
 
     def flush(self) -> None:
         batch, self.batch = self.batch, _Batch()
@@ -251,7 +277,7 @@ _REASONS = {
 
 
 def _post_row(post: Post, media_rows: list[dict[str, Any]], run_id: str, file: str, now: datetime) -> dict[str, Any]:
-    kinds = sorted({r["kind"] for r in media_rows if r["status"] in ("stored", "remote")})
+    kinds = sorted({r["kind"] for r in media_rows if r["status"] == "stored"})  # attached media only, not URLs
     labels = {str(k): str(v) for k, v in post.labels.items()}
     identity = (
         post.platform, post.text, post.created_at.isoformat() if post.created_at else None, post.language,

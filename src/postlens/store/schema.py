@@ -13,9 +13,10 @@ predictions  one row per (model, post): the latest prediction of that model for 
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """2: quarantine.post_kept, import_runs.flagged, engagement.observed_inferred (added by ``MIGRATIONS``).
-3: the predictions table."""
+3: the predictions table.
+4: posts.media_kinds lists attached (stored) media only, not URLs (data fix, no new column).\"\"\"
 
 PREDICTIONS_DDL = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -138,6 +139,12 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE engagement ADD COLUMN IF NOT EXISTS observed_inferred BOOLEAN DEFAULT false;
     """,
     3: PREDICTIONS_DDL,
+    4: """
+    UPDATE posts SET media_kinds = coalesce((
+        SELECT list_sort(list_distinct(list(m.kind))) FROM media m WHERE m.post_id = posts.id AND m.status = 'stored'
+    ), []::VARCHAR[])
+    WHERE EXISTS (SELECT 1 FROM media m WHERE m.post_id = posts.id AND m.status <> 'stored');
+    """,
 }
 """version -> DDL bringing a workspace of the previous version up to it; columns are appended, so
 the Arrow schemas in ``tables.py`` list them last."""
