@@ -144,7 +144,7 @@ def run_property(spec: dict[str, Any]) -> dict[str, Any]:
         jsonl, sheet = (build_importer(f, mapping_pairs=mapping, media_root=root) for f in ("jsonl", "csv"))
         native = build_importer("postlens")
 
-        @settings(max_examples=spec["examples"], deadline=None, database=None,
+        @settings(max_examples=spec["examples"], deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
         @given(name=names, as_url=st.booleans())
         def check(name: str, as_url: bool) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 SCHEMA_VERSION = 4
 """2: quarantine.post_kept, import_runs.flagged, engagement.observed_inferred (added by ``MIGRATIONS``).
 3: the predictions table.
-4: posts.media_kinds lists attached (stored) media only, not URLs (data fix, no new column).\"\"\"
+4: posts.media_kinds lists attached (stored) media only, not URLs (data fix, no new column)."""
 
 PREDICTIONS_DDL = """
 CREATE TABLE IF NOT EXISTS predictions (
