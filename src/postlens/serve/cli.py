@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from postlens.errors import PostlensError
+from postlens.errors import PostlensError, WorkspaceError
+
+if TYPE_CHECKING:
+    from postlens.store.workspace import Workspace
 
 app = typer.Typer(
     help="postlens: build a dataset of social-media posts in every modality, featurize it, and ask about it.\n\n"
@@ -78,13 +82,29 @@ def _on_lock_wait(message: str) -> None:
     err.print(Text(message, style="dim"), soft_wrap=True)
 
 
+@contextmanager
+def _read_only_workspace(path: Optional[Path]) -> Iterator[Workspace]:
+    """A read-only workspace where a damaged database is one clear error, not a DuckDB traceback."""
+    import duckdb
+
+    from postlens.store.readonly_sql import one_line
+    from postlens.store.workspace import Workspace
+
+    with Workspace(path, read_only=True, on_lock_wait=_on_lock_wait) as ws:
+        try:
+            yield ws
+        except duckdb.ProgrammingError:
+            raise  # a query of postlens's own is wrong: a bug, keep the traceback
+        except duckdb.Error as exc:
+            raise WorkspaceError(f"cannot read {ws.root}: its database is damaged ({one_line(exc)})") from exc
+
+
 @app.command(help=f"Counts by source, modality, month and label; media stored and missing; recent imports.\n\n{LOCK_HELP}")
 def stats(workspace: WorkspaceOpt = None) -> None:
     from postlens.serve.render import print_stats
     from postlens.store.queries import workspace_stats
-    from postlens.store.workspace import Workspace
 
-    with Workspace(workspace, read_only=True, on_lock_wait=_on_lock_wait) as ws:
+    with _read_only_workspace(workspace) as ws:
         print_stats(console, workspace_stats(ws.db), ws.root)
 
 
@@ -126,9 +146,8 @@ def quarantine(
 ) -> None:
     from postlens.serve.render import print_quarantine, print_row_count
     from postlens.store.queries import quarantine_rows, workspace_stats
-    from postlens.store.workspace import Workspace
 
-    with Workspace(workspace, read_only=True, on_lock_wait=_on_lock_wait) as ws:
+    with _read_only_workspace(workspace) as ws:
         stats = workspace_stats(ws.db)
         rows = quarantine_rows(ws.db, code=code, limit=limit)
     counts = dict(stats.quarantined)
@@ -209,7 +228,7 @@ def demo(
 
 def main() -> None:
     """Entry point: library errors become one clear line and exit code 2, not a traceback;
-    Ctrl-C exits 130 and a closed pipe (postlens sql ... | head) exits quietly."""
+    Ctrl-C exits 130. (A closed pipe, as in postlens sql ... | head, click already ends quietly.)"""
     try:
         app()
     except PostlensError as exc:
@@ -218,10 +237,6 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)  # the reader left: stop writing, no traceback at exit
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(141)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,13 @@ def print_stats(console: Console, stats: WorkspaceStats, root: Path) -> None:
 
 
 OUTPUTS = ("table", "csv", "json")
+_MIN_CELL_WIDTH = 10
+"""Below this many characters per column, a table shows each row as a block of name/value lines."""
+
+
+def _cell(value: Any) -> Text:
+    text = cell_text(value)
+    return Text("NULL", style="dim") if text is None else Text(terminal_safe(text))
 
 
 def print_rows(console: Console, columns: list[str], rows: list[tuple[Any, ...]], output: str) -> None:
@@ -77,14 +84,22 @@ def print_rows(console: Console, columns: list[str], rows: list[tuple[Any, ...]]
     elif output == "json":
         for row in rows:
             sys.stdout.write(json_line(columns, row) + "\n")
-    elif output == "table":
+    elif output == "table" and len(columns) * _MIN_CELL_WIDTH <= console.width:
         table = Table(show_edge=False, pad_edge=False)
         for name in columns:
             table.add_column(Text(terminal_safe(name)), overflow="fold")
         for row in rows:
-            cells = [cell_text(v) for v in row]
-            table.add_row(*[Text("NULL", style="dim") if c is None else Text(terminal_safe(c)) for c in cells])
+            table.add_row(*[_cell(v) for v in row])
         console.print(table)
+    elif output == "table":  # too many columns to read side by side: one block per row, like psql's \x
+        for number, row in enumerate(rows, start=1):
+            console.print(Text(f"-[ row {number} ]-", style="dim"))
+            block = Table(show_header=False, show_edge=False, pad_edge=False, box=None)
+            block.add_column(style="bold", no_wrap=True)
+            block.add_column(overflow="fold")
+            for name, value in zip(columns, row):
+                block.add_row(Text(terminal_safe(name)), _cell(value))
+            console.print(block)
     else:
         raise ValueError(f"unknown output {output!r}; use {', '.join(OUTPUTS)}")
 

@@ -115,10 +115,13 @@ def _lock_holder(exc: BaseException) -> str | None:
 def _open_error(db_path: Path, exc: duckdb.Error) -> WorkspaceError:
     """One line saying why DuckDB would not open the file, without DuckDB's multi-line hints."""
     message = " ".join(line.strip() for line in str(exc).split("\n\n")[0].splitlines() if line.strip())
-    if "not a valid DuckDB database file" in message or "sqlite" in message.lower():
-        return WorkspaceError(f"{db_path} is not a DuckDB database (corrupt, or another program's file): {message}")
+    if "sqlite" in message.lower():
+        return WorkspaceError(f"{db_path} is a SQLite database, not the DuckDB database of a postlens workspace")
     if _lock_holder(exc) is not None:
         return WorkspaceError(f"cannot open {db_path}: another process is using it ({message})")
+    if isinstance(exc, (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException)):
+        return WorkspaceError(f"{db_path} is not a DuckDB database this postlens can read (corrupt, truncated, "
+                              f"written by a newer DuckDB, or another program's file): {message}")
     if isinstance(exc, duckdb.ConnectionException):
         return WorkspaceError(f"cannot open {db_path}: {message}. Close this process's other connections "
                               "to the workspace first")
@@ -181,6 +184,9 @@ class Workspace:
             ).fetchone()
             row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta and has_meta[0] else None
             version = int(row[0]) if row and row[0] is not None else None
+        except (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException) as exc:
+            self.db.close()
+            raise _open_error(db_path, exc) from exc
         except (duckdb.Error, ValueError) as exc:
             self.db.close()
             raise WorkspaceError(f"{db_path} is not a postlens workspace: its schema version cannot be read ({exc})") from exc
