@@ -236,6 +236,11 @@ def test_limit_and_output_are_validated(ws: Path, args: list[str], complaint: st
         assert "'csv'" in result.output and "'json'" in result.output
 
 
+def test_limit_beyond_the_maximum(ws: Path) -> None:
+    result = sql(ws, "select 1", "--limit", str(10**23))
+    assert isinstance(result.exception, QueryError) and "limit must be between 1 and" in str(result.exception)
+
+
 def test_rows_shown_and_total(ws: Path) -> None:
     result = sql(ws, "select * from range(10); -- ten rows", "--limit", "3", "-o", "csv")
     assert result.stdout.splitlines() == ["range", "0", "1", "2"]

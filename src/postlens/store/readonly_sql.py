@@ -27,6 +27,7 @@ from postlens.store.workspace import Workspace
 ALLOWED_STATEMENTS = frozenset({duckdb.StatementType.SELECT})
 SANDBOX_CONFIG: dict[str, object] = {"enable_external_access": False, "lock_configuration": True}
 COUNT_CAP = 10_000_000
+MAX_LIMIT = 1_000_000_000
 """The total row count of a result stops here (a query may return billions of rows)."""
 ALLOWED_HELP = "one SELECT (also WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE)"
 _SHOWN_KIND = {"LOAD": "INSTALL/LOAD", "VARIABLE_SET": "SET", "MULTI": "PIVOT (use it inside SELECT * FROM (...))"}
@@ -73,8 +74,8 @@ def run_read_only_sql(
     on_lock_wait: Callable[[str], None] | None = None,
 ) -> QueryResult:
     """Run one SELECT on a locked-down read-only connection; the first ``limit`` rows and the total count."""
-    if limit < 1:
-        raise QueryError(f"limit must be at least 1, got {limit}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"limit must be between 1 and {MAX_LIMIT:,}, got {limit:,}")
     statement = check_read_only_sql(query)
     with Workspace(workspace, read_only=True, lock_wait=lock_wait, on_lock_wait=on_lock_wait,
                    duckdb_config=SANDBOX_CONFIG) as ws:
