@@ -227,16 +227,15 @@ def demo(
 
 
 def main() -> None:
-    """Entry point: library errors become one clear line and exit code 2, not a traceback;
-    Ctrl-C exits 130. (A closed pipe, as in postlens sql ... | head, click already ends quietly.)"""
+    """Entry point: library errors become one clear line and exit code 2, not a traceback.
+    (Ctrl-C and a closed pipe, as in postlens sql ... | head, click already ends quietly.)"""
     try:
         app()
     except PostlensError as exc:
-        err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+        from postlens.serve.cells import terminal_safe
+
+        err.print(Text.assemble(("error: ", "bold red"), terminal_safe(str(exc))), soft_wrap=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -87,6 +87,10 @@ def run_read_only_sql(
             more = len(rows) == limit and cursor.fetchone() is not None
         except duckdb.Error as exc:
             raise _query_error(exc) from exc
+        except RuntimeError as exc:  # DuckDB's answer to Ctrl-C during a query
+            if "interrupted" in str(exc).lower():
+                raise KeyboardInterrupt from exc
+            raise
         if not more:
             return QueryResult(columns, rows, len(rows))
         total, at_least = _count_rows(ws.db, statement.query, len(rows))
