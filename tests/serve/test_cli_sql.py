@@ -24,7 +24,7 @@ from postlens.errors import QueryError, WorkspaceError
 from postlens.serve.cli import app
 from postlens.store import readonly_sql
 from postlens.store.readonly_sql import run_read_only_sql, unique_column_names
-from postlens.store.workspace import DB_NAME, LOCK_WAIT_SECONDS
+from postlens.store.workspace import DB_NAME, LOCK_WAIT_SECONDS, Workspace
 
 runner = CliRunner()
 SRC = Path(postlens.__file__).resolve().parents[1]
@@ -279,6 +279,26 @@ def test_read_only_commands_on_an_empty_folder(tmp_path: Path, command: list[str
     done = cli(*command, "-w", str(tmp_path))
     assert done.returncode == 2 and done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("where", [0.25, 0.5, 0.75])
+def test_damage_inside_the_file_is_a_clear_error_or_harmless(tmp_path: Path, where: float) -> None:
+    """Overwrite a stretch of a real workspace's file: reading it either works or says the file is damaged."""
+    root = tmp_path / "ws"
+    with Workspace(root) as workspace:
+        workspace.db.execute(
+            "INSERT INTO posts (id, source, native_id, platform, text, content_hash, run_id, first_seen, updated_at) "
+            "SELECT 'p:' || range, 'p', range::VARCHAR, 'generic', repeat(md5(range::VARCHAR), 20), "
+            "md5(range::VARCHAR), 'r', now(), now() FROM range(20000)"
+        )
+    data = bytearray((root / DB_NAME).read_bytes())
+    start = int(len(data) * where)
+    data[start:start + len(data) // 5] = os.urandom(len(data) // 5)
+    (root / DB_NAME).write_bytes(bytes(data))
+    result = runner.invoke(app, ["stats", "-w", str(root)])
+    assert result.exit_code == 0 or isinstance(result.exception, WorkspaceError), result.exception
+    if result.exception is not None:
+        assert "damaged" in str(result.exception) or "not a DuckDB database" in str(result.exception)
 
 
 def test_output_closed_early_is_not_a_traceback(ws: Path) -> None:

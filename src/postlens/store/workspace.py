@@ -112,6 +112,10 @@ def _lock_holder(exc: BaseException) -> str | None:
     return f"process {found['pid']} ({found['program']})" if found else "another process"
 
 
+_DAMAGED = ("not a valid duckdb database", "could not read enough bytes", "checksum", "corrupt", "version number")
+"""Words of DuckDB's messages for a file it cannot read as a database (the message itself is always shown)."""
+
+
 def _open_error(db_path: Path, exc: duckdb.Error) -> WorkspaceError:
     """One line saying why DuckDB would not open the file, without DuckDB's multi-line hints."""
     message = " ".join(line.strip() for line in str(exc).split("\n\n")[0].splitlines() if line.strip())
@@ -119,8 +123,10 @@ def _open_error(db_path: Path, exc: duckdb.Error) -> WorkspaceError:
         return WorkspaceError(f"{db_path} is a SQLite database, not the DuckDB database of a postlens workspace")
     if _lock_holder(exc) is not None:
         return WorkspaceError(f"cannot open {db_path}: another process is using it ({message})")
-    if isinstance(exc, (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException)):
-        return WorkspaceError(f"{db_path} is not a DuckDB database this postlens can read (corrupt, truncated, "
+    if isinstance(exc, (duckdb.SerializationException, duckdb.InternalException)) or any(
+        sign in message.lower() for sign in _DAMAGED
+    ):
+        return WorkspaceError(f"{db_path} is not a DuckDB database this postlens can read (damaged, cut short, "
                               f"written by a newer DuckDB, or another program's file): {message}")
     if isinstance(exc, duckdb.ConnectionException):
         return WorkspaceError(f"cannot open {db_path}: {message}. Close this process's other connections "
@@ -184,12 +190,12 @@ class Workspace:
             ).fetchone()
             row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta and has_meta[0] else None
             version = int(row[0]) if row and row[0] is not None else None
-        except (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException) as exc:
-            self.db.close()
-            raise _open_error(db_path, exc) from exc
-        except (duckdb.Error, ValueError) as exc:
+        except (duckdb.ProgrammingError, ValueError) as exc:  # a meta table, but not postlens's
             self.db.close()
             raise WorkspaceError(f"{db_path} is not a postlens workspace: its schema version cannot be read ({exc})") from exc
+        except duckdb.Error as exc:  # damaged pages
+            self.db.close()
+            raise _open_error(db_path, exc) from exc
         if version is None:
             self.db.close()
             raise WorkspaceError(
@@ -240,4 +246,3 @@ class Workspace:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
