@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,50 @@ def shared_datasets() -> Path:
 def dataset():
     """``dataset("pheme")`` -> path of that real dataset, or a skip with a message when absent."""
     return shared_dataset
+
+
+_HOLDER = """
+import sys, duckdb
+db = duckdb.connect(sys.argv[1])
+print("held", flush=True)
+sys.stdin.readline()
+db.close()
+print("released", flush=True)
+sys.stdin.readline()
+"""
+
+
+class WriteLockHolder:
+    """A real second process holding DuckDB's write lock on a database file until ``release()``."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", _HOLDER, str(db_path)], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if self.process.stdout.readline().strip() != "held":
+            self.process.kill()
+            raise RuntimeError(f"the lock holder did not start: {self.process.stderr.read()}")
+        self.pid = self.process.pid
+
+    def release(self) -> None:
+        """Close the write connection (the process stays alive, holding nothing)."""
+        self.process.stdin.write("\n")
+        self.process.stdin.flush()
+        assert self.process.stdout.readline().strip() == "released"
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def hold_write_lock():
+    """``hold_write_lock(db_path)`` -> a ``WriteLockHolder``; every holder is stopped after the test."""
+    holders: list[WriteLockHolder] = []
+
+    def start(db_path: Path) -> WriteLockHolder:
+        holders.append(WriteLockHolder(db_path))
+        return holders[-1]
+
+    yield start
+    for holder in holders:
+        holder.stop()

@@ -3,6 +3,7 @@
     PostlensError
     ├── ConfigError          bad settings, unknown names (lists the known ones)
     ├── WorkspaceError       the workspace folder or its database cannot be used
+    ├── QueryError           SQL that is invalid, or not allowed on the read-only connection (postlens sql)
     ├── SourceError          an input file or folder cannot be read at all
     │   └── MappingError     a column mapping names columns the file does not have
     ├── MediaError           a media file cannot be decoded safely (per item; the batch goes on)
@@ -27,6 +28,10 @@ class ConfigError(PostlensError):
 
 class WorkspaceError(PostlensError):
     pass
+
+
+class QueryError(PostlensError):
+    """The message is one line: what DuckDB said, or why the statement is refused."""
 
 
 class SourceError(PostlensError):

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-from postlens.errors import PostlensError
+from postlens.errors import PostlensError, WorkspaceError
 from postlens.media.limits import describe_limits
+
+if TYPE_CHECKING:
+    from postlens.store.workspace import Workspace
 
 app = typer.Typer(
     help="postlens: build a dataset of social-media posts in every modality, featurize it, and ask about it.\n\n"
@@ -63,49 +70,99 @@ def ingest(
         raise typer.Exit(code=1)
 
 
-@app.command()
-def stats(workspace: WorkspaceOpt = None) -> None:
-    """Counts by source, modality, month and label; media stored and missing; recent imports."""
-    from postlens.serve.render import print_stats
-    from postlens.store.queries import workspace_stats
+LOCK_HELP = (
+    "While an import or featurize is writing to the workspace, this waits up to 10 s for it to finish "
+    "(POSTLENS_LOCK_WAIT=seconds changes that), then says which process holds the workspace."
+)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _on_lock_wait(message: str) -> None:
+    err.print(Text(message, style="dim"), soft_wrap=True)
+
+
+@contextmanager
+def _read_only_workspace(path: Optional[Path]) -> Iterator[Workspace]:
+    """A read-only workspace where a damaged database is one clear error, not a DuckDB traceback."""
+    import duckdb
+
+    from postlens.store.readonly_sql import one_line
     from postlens.store.workspace import Workspace
 
-    with Workspace(workspace, read_only=True) as ws:
+    with Workspace(path, read_only=True, on_lock_wait=_on_lock_wait) as ws:
+        try:
+            yield ws
+        except duckdb.ProgrammingError:
+            raise  # a query of postlens's own is wrong: a bug, keep the traceback
+        except duckdb.Error as exc:
+            raise WorkspaceError(f"cannot read {ws.root}: its database is damaged ({one_line(exc)})") from exc
+
+
+@app.command(help=f"Counts by source, modality, month and label; media stored and missing; recent imports.\n\n{LOCK_HELP}")
+def stats(workspace: WorkspaceOpt = None) -> None:
+    from postlens.serve.render import print_stats
+    from postlens.store.queries import workspace_stats
+
+    with _read_only_workspace(workspace) as ws:
         print_stats(console, workspace_stats(ws.db), ws.root)
 
 
-@app.command()
+SQL_HELP = (
+    "Run one read-only DuckDB query over the workspace, e.g. postlens sql \"select labels['event'], count(*) "
+    "from posts group by 1\".\n\n"
+    "Allowed: one SELECT statement, also written as WITH, FROM, VALUES, DESCRIBE, SHOW or SUMMARIZE. Refused "
+    "before anything runs: a second statement after ';', COPY, EXPORT, ATTACH, INSTALL/LOAD, SET, PRAGMA, CALL, "
+    "CREATE/INSERT/UPDATE/DELETE/DROP and transactions. The database is opened read-only with DuckDB's external "
+    "access off, so file and URL readers (read_csv, read_parquet, read_text, glob, 'file.csv', https://...) are "
+    "refused too.\n\n"
+    "Columns with the same name are all kept: a repeated name gets the suffix _2, _3... (the first one free). "
+    "csv: NULL is an empty field, an empty string is \"\". json (one object per line): integers and decimals are "
+    "exact numbers; NaN and infinities are the strings \"NaN\", \"Infinity\", \"-Infinity\"; blobs are text with "
+    "\\xHH escapes; dates and times are ISO 8601; lists, structs and maps are JSON.\n\n" + LOCK_HELP
+)
+
+
+@app.command(help=SQL_HELP)
 def sql(
-    query: Annotated[str, typer.Argument(help="SQL over the tables posts, media, engagement, import_runs, quarantine.")],
-    limit: Annotated[int, typer.Option(help="Rows to show at most.")] = 50,
-    output: Annotated[str, typer.Option("--output", "-o", help="table, csv or json.")] = "table",
+    query: Annotated[str, typer.Argument(help="One SELECT over the tables posts, media, engagement, import_runs, quarantine, feature_errors.")],
+    limit: Annotated[int, typer.Option(min=1, help="Rows to show at most; the total is said when there are more.")] = 50,
+    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table for reading; csv or json (one object per line) for programs.")] = OutputFormat.table,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Run read-only DuckDB SQL over the workspace, e.g. postlens sql "select labels['event'], count(*) from posts group by 1"."""
-    from postlens.serve.render import print_rows
-    from postlens.store.workspace import Workspace
+    from postlens.serve.render import print_row_count, print_rows
+    from postlens.store.readonly_sql import run_read_only_sql
 
-    with Workspace(workspace, read_only=True) as ws:
-        cursor = ws.db.execute(query)
-        columns = [d[0] for d in cursor.description or []]
-        rows = cursor.fetchmany(limit)
-    print_rows(console, columns, rows, output)
+    result = run_read_only_sql(query, workspace=workspace, limit=limit, on_lock_wait=_on_lock_wait)
+    print_rows(console, result.columns, result.rows, output.value)
+    print_row_count(err, len(result.rows), result.total_rows, at_least=result.total_at_least)
 
 
-@app.command()
+@app.command(help=f"What was rejected during imports, and why: file, line, code, post id, reason.\n\n{LOCK_HELP}")
 def quarantine(
     code: Annotated[Optional[str], typer.Option(help="Only this reason code (e.g. bad_json, media_missing).")] = None,
-    limit: Annotated[int, typer.Option(help="Rows to show at most.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="Rows to show at most; the total is said when there are more.")] = 50,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """What was rejected during imports, and why: file, line, code, post id, reason."""
-    from postlens.serve.render import print_quarantine
+    from postlens.serve.render import print_quarantine, print_row_count
     from postlens.store.queries import quarantine_rows, workspace_stats
-    from postlens.store.workspace import Workspace
 
-    with Workspace(workspace, read_only=True) as ws:
+    with _read_only_workspace(workspace) as ws:
         stats = workspace_stats(ws.db)
-        print_quarantine(console, stats.quarantined, stats.flagged, quarantine_rows(ws.db, code=code, limit=limit))
+        rows = quarantine_rows(ws.db, code=code, limit=limit)
+    counts = dict(stats.quarantined)
+    for reason, n in stats.flagged:
+        counts[reason] = counts.get(reason, 0) + n
+    if code is not None and code not in counts:
+        present = ", ".join(sorted(counts)) or "none"
+        err.print(Text(f"no quarantine rows with code {code!r}; codes in this workspace: {present}"), soft_wrap=True)
+        return
+    print_quarantine(console, stats.quarantined, stats.flagged, rows)
+    print_row_count(err, len(rows), counts[code] if code is not None else sum(counts.values()))
 
 
 @app.command()
@@ -232,11 +289,14 @@ def label_import(
 
 
 def main() -> None:
-    """Entry point: library errors become one clear line and exit code 2, not a traceback."""
+    """Entry point: library errors become one clear line and exit code 2, not a traceback.
+    (Ctrl-C and a closed pipe, as in postlens sql ... | head, click already ends quietly.)"""
     try:
         app()
     except PostlensError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        from postlens.serve.cells import terminal_safe
+
+        err.print(Text.assemble(("error: ", "bold red"), terminal_safe(str(exc))), soft_wrap=True)
         sys.exit(2)
 
 

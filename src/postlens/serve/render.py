@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from postlens.serve.cells import cell_text, csv_line, json_line, terminal_safe
 from postlens.store.ingest import ImportSummary
 from postlens.store.queries import WorkspaceStats
 
@@ -32,9 +33,10 @@ def print_import_summary(console: Console, summary: ImportSummary) -> None:
 def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     for i, header in enumerate(headers):
-        table.add_column(header, justify="right" if i == len(headers) - 1 else "left")
+        table.add_column(header, justify="right" if i == len(headers) - 1 else "left", overflow="fold")
     for row in rows:
-        table.add_row(*[f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v) for v in row])
+        table.add_row(*[Text(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else terminal_safe(str(v)))
+                        for v in row])
     return table
 
 
@@ -43,7 +45,7 @@ _STATUS_SHOWN = {"stored": "attached", "remote": "remote, not fetched"}
 
 def print_stats(console: Console, stats: WorkspaceStats, root: Path) -> None:
     console.print(
-        f"[bold]{root}[/]: {stats.posts:,} posts, {stats.engagement_snapshots:,} engagement snapshots, "
+        f"[bold]{escape(str(root))}[/]: {stats.posts:,} posts, {stats.engagement_snapshots:,} engagement snapshots, "
         f"{stats.media_stored:,} media attached ({stats.media_files:,} distinct files)"
     )
     console.print(_table("by source", ["source", "posts"], stats.by_source))
@@ -66,18 +68,54 @@ def print_stats(console: Console, stats: WorkspaceStats, root: Path) -> None:
                                                 "quarantined", "flagged"], stats.runs))
 
 
+OUTPUTS = ("table", "csv", "json")
+_MIN_CELL_WIDTH = 10
+"""Below this many characters per column, a table shows each row as a block of name/value lines."""
+
+
+def _cell(value: Any) -> Text:
+    text = cell_text(value)
+    return Text("NULL", style="dim") if text is None else Text(terminal_safe(text))
+
+
 def print_rows(console: Console, columns: list[str], rows: list[tuple[Any, ...]], output: str) -> None:
+    """``columns`` must be unique (``unique_column_names``); values are written as ``serve/cells.py`` says.
+
+    csv and json go to stdout unstyled (one JSON object per line); table is for a person at a
+    terminal: values are shown literally, control characters escaped, nothing cut off.
+    """
     if output == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
+        sys.stdout.write(csv_line(columns))
+        for row in rows:
+            sys.stdout.write(csv_line(row))
     elif output == "json":
         for row in rows:
-            sys.stdout.write(orjson.dumps(dict(zip(columns, row)), default=str).decode() + "\n")
-    elif output == "table":
-        console.print(_table("", columns, rows))
+            sys.stdout.write(json_line(columns, row) + "\n")
+    elif output == "table" and len(columns) * _MIN_CELL_WIDTH <= console.width:
+        table = Table(show_edge=False, pad_edge=False)
+        for name in columns:
+            table.add_column(Text(terminal_safe(name)), overflow="fold")
+        for row in rows:
+            table.add_row(*[_cell(v) for v in row])
+        console.print(table)
+    elif output == "table":  # too many columns to read side by side: one block per row, like psql's \x
+        for number, row in enumerate(rows, start=1):
+            console.print(Text(f"-[ row {number} ]-", style="dim"))
+            block = Table(show_header=False, show_edge=False, pad_edge=False, box=None)
+            block.add_column(style="bold", no_wrap=True)
+            block.add_column(overflow="fold")
+            for name, value in zip(columns, row):
+                block.add_row(Text(terminal_safe(name)), _cell(value))
+            console.print(block)
     else:
-        raise ValueError(f"unknown output {output!r}; use table, csv or json")
+        raise ValueError(f"unknown output {output!r}; use {', '.join(OUTPUTS)}")
+
+
+def print_row_count(console: Console, shown: int, total: int, *, at_least: bool = False) -> None:
+    """Say how many rows there are when fewer are shown (on the console given: stderr keeps csv/json clean)."""
+    if shown < total:
+        of = f"more than {total - 1:,}" if at_least else f"{total:,}"
+        console.print(f"showing {shown:,} of {of} rows; --limit shows more", highlight=False)
 
 
 def print_quarantine(console: Console, totals: list[tuple[str, int]], flagged: list[tuple[str, int]],
@@ -90,12 +128,12 @@ def print_quarantine(console: Console, totals: list[tuple[str, int]], flagged: l
     if flagged:
         console.print(_table("posts imported with a field or media part dropped, by reason", ["reason", "rows"], flagged))
     folders = sorted({str(Path(row[0]).parent) for row in rows})
-    console.print(f"in {', '.join(folders)}")
+    console.print(Text(terminal_safe(f"in {', '.join(folders)}")))
     shown = [(f"{Path(file).name}:{line}", code, post, "kept" if kept else "not imported", reason)
              for file, line, code, post, reason, kept in rows]
     table = Table(show_edge=False, pad_edge=False)
     for header in ("file:line", "code", "post", "post", "reason"):
         table.add_column(header, overflow="fold")
     for row in shown:
-        table.add_row(*row)
+        table.add_row(*[Text(terminal_safe(str(v))) for v in row])
     console.print(table)
