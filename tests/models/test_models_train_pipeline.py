@@ -38,7 +38,8 @@ def workspace(tmp_path):
             [f"s:{i}", str(i), start + timedelta(hours=i), texts[i], f"a{i % 30}", int(10 ** rng.uniform(1, 5)),
              ["tag"] * (i % 3), ["fake", "real"][y[i]], f"e{i % 7}", ["image"] if i % 3 else [], now, now],
         )
-        ws.db.execute("INSERT INTO engagement VALUES (?, ?, ?, ?, 0, 0, 'r')",
+        ws.db.execute("INSERT INTO engagement (post_id, observed_at, likes, shares, comments, views, run_id) "
+                      "VALUES (?, ?, ?, ?, 0, 0, 'r')",
                       [f"s:{i}", start + timedelta(days=30), int(y[i] * 50 + i % 5), int(y[i] * 10)])
         if i % 3:
             ws.db.execute("INSERT INTO media (post_id, position, kind, status, sha256) VALUES (?, 0, 'image', 'stored', ?)",
