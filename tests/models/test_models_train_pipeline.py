@@ -92,6 +92,10 @@ def test_popularity_regression_group_split_and_compare(workspace, tmp_path):
     report = run_train(_config(tmp_path, "target: popularity\nmodel: {kind: lightgbm, n_estimators: 30}\n"
                                          "split: {strategy: author}\noutput: pop\n"), workspace=workspace)
     assert report["task"] == "regression" and report["test"]["spearman"] > 0.5
+    import pyarrow.parquet as pq
+
+    held = pq.read_table(tmp_path / "pop" / "predictions_test.parquet")
+    assert held.schema.names == ["post_id", "true_value", "predicted_value"] and held.num_rows == report["sizes"]["test"]
     compared = run_train(_config(tmp_path, "target: label\nmodel: {kind: logreg}\noutput: cmp\n"),
                          workspace=workspace, compare_imbalance=True)
     compare = compared["compare_imbalance"]

@@ -232,3 +232,26 @@ def test_lightgbm_that_stops_at_one_tree_is_refitted_and_the_report_warns(posts)
     assert any("early stopping found the best validation loss after" in w for w in report["warnings"])
     assert report["epochs_run"] == 60
     assert report["test"]["macro_f1"] > 0.7  # the refitted model separates the classes on test
+
+
+def test_cli_train_prints_names_figures_and_cv(tmp_path, label_workspace, monkeypatch):
+    from rich.console import Console
+    from typer.testing import CliRunner
+
+    from postlens.serve import cli
+    from postlens.serve.cli import app
+
+    monkeypatch.setattr(cli, "console", Console(width=200))  # a wide terminal: rows are not wrapped
+
+    key = label_workspace(tmp_path / "ws", _posts(300, labels=lambda i, c: {"split": "dev" if i % 4 == 0 else "train"}))
+    config = tmp_path / "train.yaml"
+    config.write_text(f"target: label\nfeatures: {{modalities: {{text: '{key}'}}}}\nsplit: {{strategy: column}}\n"
+                      "model: {kind: logreg}\nnum_threads: 1\n")
+    result = CliRunner().invoke(app, ["train", "--config", str(config), "--cv", "3", "-w", str(tmp_path / "ws")])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "held-out: the split column's val rows" in out and "sadness" in out and "true \\ predicted" in out
+    assert "3 stratified folds over the split column's train rows (225 posts)" in out and "+-" in out
+    assert "predictions_test.parquet" in out
+    refused = CliRunner().invoke(app, ["train", "--config", str(config), "--cv", "1", "-w", str(tmp_path / "ws")])
+    assert refused.exit_code == 2 and "--cv" in refused.output

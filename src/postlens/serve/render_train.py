@@ -41,7 +41,7 @@ def print_train_report(console: Console, report: dict[str, Any]) -> None:
     if "per_class" in test:
         console.print(per_class_table(test["per_class"], f"per class, held-out ({held})"))
     if "confusion" in test:
-        console.print(confusion_table(test["confusion"], f"confusion matrix, held-out ({held}): rows true, columns predicted"))
+        console.print(confusion_table(test["confusion"], f"confusion matrix, held-out ({held})"))
     if "compare_imbalance" in report:
         _print_compare(console, report["compare_imbalance"], report, held)
     if "cv" in report:
@@ -51,7 +51,7 @@ def print_train_report(console: Console, report: dict[str, Any]) -> None:
         console.print(f"distillation: teacher macro-F1 {d['teacher']['macro_f1']:.3f}, student "
                       f"{d['student']['macro_f1']:.3f}, speed-up per post x{d['speedup_single']:.1f}")
     for side, path in report.get("predictions", {}).items():
-        console.print(f"predictions ({'val' if side == 'val' else 'held-out ' + held}): {path}")
+        console.print(f"predictions, {'val (tuning)' if side == 'val' else f'held-out ({held})'}: {path}")
     if "output" in report:
         console.print(f"model saved to {report['output']}")
 
@@ -82,7 +82,7 @@ def _print_split(console: Console, split: dict[str, Any]) -> None:
 
 
 def _table(title: str, headers: list[str]) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False, min_width=len(title))
     for i, header in enumerate(headers):
         table.add_column(header, justify="left" if i == 0 else "right")
     return table
