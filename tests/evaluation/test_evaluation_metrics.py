@@ -37,6 +37,9 @@ def test_a_class_never_seen_still_has_a_row():
     m = classification_metrics(np.array([0, 0, 1]), np.array([0, 1, 1]), classes=["a", "b", "c"])
     assert m["per_class"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
     assert np.array(m["confusion"]["matrix"]).shape == (3, 3)
+    assert m["macro_f1"] == pytest.approx((m["per_class"]["a"]["f1"] + m["per_class"]["b"]["f1"]) / 2)  # not / 3
+    predicted_absent = classification_metrics(np.array([0, 0, 1]), np.array([0, 2, 1]), classes=["a", "b", "c"])
+    assert predicted_absent["macro_f1"] == pytest.approx((2 / 3 + 1 + 0) / 3)  # a false 'c' counts, as F1 0
 
 
 def test_binary_positive_class():

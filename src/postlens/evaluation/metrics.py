@@ -31,6 +31,10 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: in
     ``classes`` names the class indices (``n_classes`` is implied by it). "Minority" is the rarest
     class in ``y_true``: the one imbalance methods are meant to help. For two classes, ``positive``
     (default: index 1, scikit-learn's convention) adds ``positive_f1`` / precision / recall.
+
+    Macro-F1 averages the classes that occur in ``y_true`` or ``y_pred``: a class absent from a small
+    validation side and never predicted has no F1 to count (as 0 it would sink the average for
+    nothing); a class predicted but absent counts, with F1 0. ``per_class`` lists every class.
     """
     y_true, y_pred = np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int)
     if classes is not None:
@@ -49,7 +53,7 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: in
     per_class = {names[i]: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
                             "support": int(support[i])} for i in range(len(labels))}
     out: dict[str, Any] = {
-        "macro_f1": float(f1_score(y_true, y_pred, average="macro", labels=labels, zero_division=0)),
+        "macro_f1": float(f1_score(y_true, y_pred, average="macro", labels=np.union1d(y_true, y_pred), zero_division=0)),
         "balanced_accuracy": balanced,
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "minority_recall": per_class[names[int(np.flatnonzero(labels == minority)[0])]]["recall"],
