@@ -64,8 +64,8 @@ def test_column_split_reports_names_per_class_confusion_and_writes_predictions(t
     assert test["minority_class"] in CLASSES and test["macro_f1"] > 0.8
     table = pq.read_table(tmp_path / "model" / "predictions_test.parquet").to_pylist()
     assert len(table) == report["sizes"]["test"] and {r["source_split"] for r in table} == {"TEST"}
-    assert set(table[0]) == {"post_id", "true_label", "predicted_label", "p_anger", "p_joy", "p_sadness", "source_split"}
-    assert all(abs(r["p_anger"] + r["p_joy"] + r["p_sadness"] - 1) < 1e-6 for r in table)
+    assert set(table[0]) == {"post_id", "true_label", "predicted_label", "proba_anger", "proba_joy", "proba_sadness", "source_split"}
+    assert all(abs(r["proba_anger"] + r["proba_joy"] + r["proba_sadness"] - 1) < 1e-6 for r in table)
     recomputed = f1_score([r["true_label"] for r in table], [r["predicted_label"] for r in table], average="macro")
     assert recomputed == pytest.approx(test["macro_f1"])
     val = pq.read_table(tmp_path / "model" / "predictions_val.parquet")

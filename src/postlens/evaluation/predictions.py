@@ -1,6 +1,6 @@
 """Per-post predictions as a Parquet table: what a data scientist opens to see where a model errs.
 
-Columns: ``post_id``, then for classifiers ``true_label``, ``predicted_label`` and ``p_<class>``
+Columns: ``post_id``, then for classifiers ``true_label``, ``predicted_label`` and ``proba_<class>``
 (one probability per class, when the model gives them); for multi-label the label lists; for
 regression ``true_value`` and ``predicted_value``. Figures computed from this table equal the
 report's, because both come from the same predictions.
@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-PROBA_PREFIX = "p_"
+PROBA_PREFIX = "proba_"  # the same prefix as the predictions `postlens predict` writes
 
 
 def prediction_table(task: str, ids: list[str], y: np.ndarray, predicted: np.ndarray, proba: np.ndarray | None,
