@@ -10,6 +10,12 @@ for 20 rounds where 1 thread took 15 s: threads are now capped to the idle cores
 policy is passive. (2) 300 rounds x 4 classes = 1200 trees always ran: training now stops early
 on the validation side. (3) 255 bins per dense embedding dimension: 63 bins halve the histogram
 work without a measurable loss on embeddings.
+
+Early stopping can stop at the very first tree when validation disagrees with training (a time
+split whose last period differs, a tiny validation side): one tree at learning rate 0.05 barely
+moves the class prior, so every post gets the majority class. When the best round is below
+``min_rounds``, the model is refitted without early stopping for all ``n_estimators`` rounds (the
+model a user gets without validation) and ``warnings_`` says so; the training report shows it.
 """
 
 from __future__ import annotations
@@ -31,12 +37,12 @@ class BaselineModel:
 
     def __init__(self, *, kind: str = "logreg", task: str = "classification", C: float = 1.0,
                  n_estimators: int = 300, class_weight: str | None = None, seed: int = 0, num_threads: int = 2,
-                 early_stopping_rounds: int = 30, max_bin: int = 63) -> None:
+                 early_stopping_rounds: int = 30, max_bin: int = 63, min_rounds: int = 10) -> None:
         if kind not in ("logreg", "lightgbm"):
             raise ValueError(f"baseline kind must be 'logreg' or 'lightgbm', got {kind!r}")
         self.kind, self.task, self.C, self.n_estimators = kind, task, C, n_estimators
         self.class_weight, self.seed, self.num_threads = class_weight, seed, num_threads
-        self.early_stopping_rounds, self.max_bin = early_stopping_rounds, max_bin
+        self.early_stopping_rounds, self.max_bin, self.min_rounds = early_stopping_rounds, max_bin, min_rounds
 
     def get_params(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if not k.endswith("_")}
@@ -85,9 +91,25 @@ class BaselineModel:
                 options = _eval_options(lgb, estimator, val[0].flat(self.modalities_), val_y)
                 options["callbacks"] = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
         self.estimator_ = estimator.fit(data.flat(self.modalities_), y, **options)
+        self.warnings_: list[str] = []
+        if "callbacks" in options:
+            self._guard_early_stop(data, y)
         self.train_seconds_ = time.perf_counter() - started
-        self.epochs_run_ = int(getattr(self.estimator_, "best_iteration_", 0) or 0) or 1
+        trees = int(getattr(self.estimator_, "best_iteration_", 0) or getattr(self.estimator_, "n_estimators_", 0) or 0)
+        self.epochs_run_ = trees or 1  # LightGBM: trees used; logreg: one fit
         return self
+
+    def _guard_early_stop(self, data: PostData, y: np.ndarray) -> None:
+        """Refit on every round when validation picked fewer than ``min_rounds`` trees (see module docstring)."""
+        best = int(getattr(self.estimator_, "best_iteration_", 0) or 0)
+        if best >= self.min_rounds:
+            return
+        self.estimator_ = self._estimator().fit(data.flat(self.modalities_), y)
+        self.warnings_.append(
+            f"LightGBM early stopping found the best validation loss after {best} tree(s) (fewer than "
+            f"min_rounds={self.min_rounds}), which predicts little more than the majority class: refitted "
+            f"without early stopping on all {self.n_estimators} rounds. Validation disagrees with training "
+            "(a later period? too few posts?): read the per-class figures")
 
     def predict(self, data: PostData) -> np.ndarray:
         return np.asarray(self.estimator_.predict(data.flat(self.modalities_)))
@@ -104,7 +126,7 @@ class BaselineModel:
         joblib.dump(self.estimator_, folder / "model.joblib")
         (folder / "baseline.json").write_text(json.dumps(
             {"params": self.get_params(), "modalities": self.modalities_, "dims": self.dims_,
-             "meta_names": self.meta_names_}, indent=2))
+             "meta_names": self.meta_names_, "warnings": getattr(self, "warnings_", [])}, indent=2))
 
     @classmethod
     def load(cls, folder: Path) -> "BaselineModel":
@@ -113,6 +135,7 @@ class BaselineModel:
         state = json.loads((folder / "baseline.json").read_text())
         model = cls(**state["params"])
         model.modalities_, model.dims_, model.meta_names_ = state["modalities"], state["dims"], state["meta_names"]
+        model.warnings_ = state.get("warnings", [])
         model.estimator_ = joblib.load(folder / "model.joblib")
         return model
 

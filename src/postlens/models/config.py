@@ -63,10 +63,28 @@ class FeaturesConfig(_Strict):
 
 
 class SplitConfig(_Strict):
-    strategy: Literal["time", "author", "group", "stratified", "random"] = "time"
+    """How posts are divided, and (``folds``) how cross-validation cuts them.
+
+    ``column``: the sides a benchmark ships with, read from the label ``column`` (train / val / test,
+    also training, valid, validation, dev, testing...); other values are left out and counted. With
+    no test rows the column's val rows are the reported held-out side and validation is carved from
+    train (``val_size``). ``time_boundary``: no calendar day (UTC) is on two sides (``day``), or
+    only equal timestamps are kept together (``timestamp``).
+
+    ``folds``: k-fold cross-validation (also ``postlens train --cv K``). ``fold_kind: auto`` follows
+    the strategy: random -> plain, stratified -> stratified, author / group -> grouped by that key,
+    time -> forward chaining, column -> stratified folds of the column's train rows (plain for
+    regression). Validation inside a fold is carved from that fold's training part.
+    """
+
+    strategy: Literal["time", "author", "group", "stratified", "random", "column"] = "time"
     group_label: str = "event"
+    column: str = Field("split", description="label holding train / val / test (strategy: column)")
     test_size: float = 0.2
     val_size: float = 0.1
+    time_boundary: Literal["day", "timestamp"] = "day"
+    folds: int | None = Field(None, ge=2, description="k-fold cross-validation with this many folds")
+    fold_kind: Literal["auto", "plain", "stratified", "author", "group", "time"] = "auto"
 
 
 class ModelConfig(_Strict):
@@ -109,6 +127,9 @@ class TrainConfig(_Strict):
     split: SplitConfig = Field(default_factory=SplitConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     imbalance: ImbalanceMethod = "none"
+    # Binary targets: the class whose F1 / precision / recall the report names. Default: the rarer
+    # class among the labelled posts (ties: the second name in sorted order, scikit-learn's pos_label=1).
+    positive_class: str | None = None
     distill: DistillConfig = Field(default_factory=DistillConfig)
     seed: int = 0
     # 1 by default: on the shared 2-core machine (load ~5) 2 torch threads made the fusion network

@@ -35,15 +35,16 @@ class TrainingSet:
     classes: list[str] = field(default_factory=list)
     y_value: np.ndarray | None = None  # popularity, for the auxiliary regression head
     times: np.ndarray | None = None  # seconds since epoch, NaN when unknown
-    groups: dict[str, np.ndarray] = field(default_factory=dict)
+    groups: dict[str, np.ndarray] = field(default_factory=dict)  # per-row keys splits use: author, group, column
     feature_keys: dict[str, str] = field(default_factory=dict)  # modality -> encoder cache key
+    notes: dict[str, int] = field(default_factory=dict)  # counts a report should show (posts left out...)
 
     def subset(self, rows: np.ndarray) -> "TrainingSet":
         return TrainingSet(
             data=self.data.subset(rows), y=self.y[rows], task=self.task, classes=self.classes,
             y_value=None if self.y_value is None else self.y_value[rows],
             times=None if self.times is None else self.times[rows],
-            groups={k: v[rows] for k, v in self.groups.items()}, feature_keys=self.feature_keys,
+            groups={k: v[rows] for k, v in self.groups.items()}, feature_keys=self.feature_keys, notes=self.notes,
         )
 
 
@@ -127,21 +128,56 @@ def assemble(workspace: Workspace, config: TrainConfig) -> TrainingSet:
     data, facts = load_post_data(workspace, config)
     rows = facts["rows"]
     task = config.resolved_task
+    if config.split.strategy == "column" and config.split.column == config.target:
+        raise ConfigError(f"split.column {config.split.column!r} is also the target: name the label that holds "
+                          "train / val / test in split.column")
     popularity = _popularity(workspace, rows, config)
     keep, y, classes = _targets(rows, config, task, popularity)
     if keep.sum() < 10:
         raise ConfigError(f"only {int(keep.sum())} posts have target {config.target!r}; label more posts or pick another target")
     index = np.flatnonzero(keep)
     times = np.array([_seconds(r["created_at"]) for r in rows], float)
-    groups = {
-        "author": np.array([r["author_id"] or f"?{r['id']}" for r in rows], object),
-        "group": np.array([(r["labels"] or {}).get(config.split.group_label) or "" for r in rows], object),
-    }
+    groups, notes = _groups(rows, keep, config)
+    if len(rows) > len(index):
+        notes[f"posts without a usable {config.target!r} (left out)"] = len(rows) - len(index)
     full = TrainingSet(data=data, y=np.zeros(len(rows)), task=task, classes=classes, y_value=popularity,
                        times=times, groups=groups, feature_keys=facts["feature_keys"])
     out = full.subset(index)
-    out.y = y
+    out.y, out.notes = y, notes
     return out
+
+
+def _label_keys(rows: list[dict[str, Any]]) -> list[str]:
+    return sorted({k for r in rows for k in (r["labels"] or {})})
+
+
+def _groups(rows: list[dict[str, Any]], keep: np.ndarray, config: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Per-row split keys. The group label must exist where a split uses it: a post without it is its
+    own group (counted); when no kept post has it, the error names the label and the keys that exist."""
+    split = config.split
+    notes: dict[str, int] = {}
+    label = split.group_label
+    values = [(r["labels"] or {}).get(label) for r in rows]
+    missing = np.array([v is None or not str(v).strip() for v in values])
+    if split.strategy == "group" or split.fold_kind == "group":
+        lacking, total = int(missing[keep].sum()), int(keep.sum())
+        if lacking == total:
+            raise ConfigError(f"split.group_label {label!r} is missing on all {total} posts with target "
+                              f"{config.target!r}; label keys in this workspace: {_label_keys(rows)}; "
+                              "set split.group_label to one of them")
+        if lacking:
+            notes[f"posts without group label {label!r} (each its own group)"] = lacking
+    groups = {
+        "author": np.array([r["author_id"] or f"?{r['id']}" for r in rows], object),
+        "group": np.array([f"?{r['id']}" if m else str(v) for r, v, m in zip(rows, values, missing)], object),
+    }
+    if split.strategy == "column":
+        column = [(r["labels"] or {}).get(split.column) for r in rows]
+        if all(v is None for v, k in zip(column, keep) if k):
+            raise ConfigError(f"split.column {split.column!r} is missing on every post with target {config.target!r}; "
+                              f"label keys in this workspace: {_label_keys(rows)}")
+        groups["column"] = np.array(column, object)
+    return groups, notes
 
 
 def _targets(rows: list[dict[str, Any]], config: TrainConfig, task: str, popularity: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -161,7 +197,7 @@ def _targets(rows: list[dict[str, Any]], config: TrainConfig, task: str, popular
             counts[v] = counts.get(v, 0) + 1
     classes = sorted(c for c, k in counts.items() if k >= config.min_class_count)
     if len(classes) < 2:
-        known = sorted({k for r in rows for k in (r["labels"] or {})})
+        known = _label_keys(rows)
         raise ConfigError(f"target {config.target!r} has {len(classes)} usable classes; label keys in this workspace: {known}")
     lookup = {c: i for i, c in enumerate(classes)}
     keep = np.array([v in lookup for v in values])

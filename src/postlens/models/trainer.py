@@ -63,22 +63,70 @@ def fit(config: TrainConfig, train: TrainingSet, val: TrainingSet, *, imbalance:
     return estimator
 
 
-def evaluate(estimator: Any, test: TrainingSet) -> dict[str, Any]:
-    if test.task == "classification":
-        return classification_metrics(test.y, estimator.predict(test.data), len(test.classes))
-    if test.task == "multilabel":
-        return multilabel_metrics(test.y, estimator.predict(test.data))
-    return regression_metrics(test.y, estimator.predict(test.data))
+def score(task: str, y: np.ndarray, predicted: np.ndarray, classes: list[str], *,
+          positive: int | None = None) -> dict[str, Any]:
+    """The figures for ``task`` from true and predicted values (class names for classifiers)."""
+    if task == "classification":
+        return classification_metrics(y, predicted, classes=classes, positive=positive)
+    if task == "multilabel":
+        return multilabel_metrics(y, predicted, classes=classes)
+    return regression_metrics(y, predicted)
 
 
-def degradation(estimator: Any, test: TrainingSet) -> dict[str, dict[str, Any]]:
+def predict_side(estimator: Any, side: TrainingSet) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predictions and, for classifiers, one probability per class (None when the model has none)."""
+    if len(side.y) == 0:
+        return np.asarray(side.y[:0]), None
+    predicted = np.asarray(estimator.predict(side.data))
+    proba = None
+    if side.task != "regression" and hasattr(estimator, "predict_proba"):
+        proba = np.asarray(estimator.predict_proba(side.data), float)
+    return predicted, proba
+
+
+def evaluate(estimator: Any, test: TrainingSet, *, positive: int | None = None) -> dict[str, Any]:
+    if len(test.y) == 0:
+        return {"n": 0}
+    return score(test.task, test.y, estimator.predict(test.data), test.classes, positive=positive)
+
+
+def degradation(estimator: Any, test: TrainingSet, *, positive: int | None = None) -> dict[str, dict[str, Any]]:
     """Figures with each modality removed at test time: how gracefully the model copes."""
     out = {}
     for modality in sorted(set(test.data.modalities) | set(test.data.waveforms)):
         if not test.data.masks[modality].any():
             continue
         dropped = TrainingSet(data=test.data.without(modality), y=test.y, task=test.task, classes=test.classes)
-        out[f"without_{modality}"] = evaluate(estimator, dropped)
+        out[f"without_{modality}"] = evaluate(estimator, dropped, positive=positive)
+    return out
+
+
+def positive_index(config: TrainConfig, data: TrainingSet) -> int | None:
+    """The class a binary report's positive F1 is about: ``positive_class`` or the rarer class
+    among the labelled posts (ties: index 1, scikit-learn's pos_label). None unless binary."""
+    if data.task != "classification" or len(data.classes) != 2:
+        if config.positive_class is not None:
+            raise ConfigError(f"positive_class applies to two-class targets; {config.target!r} is {data.task} "
+                              f"with classes {data.classes}")
+        return None
+    if config.positive_class is not None:
+        if config.positive_class not in data.classes:
+            raise ConfigError(f"positive_class {config.positive_class!r} is not a class of {config.target!r}; "
+                              f"classes: {data.classes}")
+        return data.classes.index(config.positive_class)
+    counts = np.bincount(np.asarray(data.y, int), minlength=2)
+    return 0 if counts[0] < counts[1] else 1
+
+
+def model_warnings(estimator: Any, sides: dict[str, tuple[TrainingSet, np.ndarray]]) -> list[str]:
+    """What the estimator flagged while fitting, and any side on which it predicts one class only."""
+    out = list(getattr(estimator, "warnings_", []) or [])
+    for name, (side, predicted) in sides.items():
+        if side.task != "classification" or len(predicted) < 2:
+            continue
+        values = np.unique(predicted)
+        if len(values) == 1 and len(np.unique(side.y)) > 1:
+            out.append(f"the model predicts one class ({side.classes[int(values[0])]!r}) for every {name} post")
     return out
 
 

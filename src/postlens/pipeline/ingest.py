@@ -157,7 +157,9 @@ def run_demo(
         from postlens.pipeline.train import run_train
 
         console.print("[bold]training a topic model on the labelled subset (labels['topic'])[/]")
-        run_train(parse_config(DEMO_TRAIN), workspace=workspace, console=console)
+        from postlens.serve.render_train import print_train_report
+
+        print_train_report(console, run_train(parse_config(DEMO_TRAIN), workspace=workspace))
     return summary
 
 

@@ -190,16 +190,22 @@ def featurize(
 @app.command()
 def train(
     config: Annotated[Path, typer.Option("--config", "-c", help="train.yaml: target, features, split, model, imbalance, seed.", exists=True, dir_okay=False)],
-    compare_imbalance: Annotated[bool, typer.Option("--compare-imbalance", help="Also train with every imbalance method on the same split and compare them.")] = False,
+    compare_imbalance: Annotated[bool, typer.Option("--compare-imbalance", help="Also train with every imbalance method on the same split; the method is chosen on validation and only it is scored on the held-out side.")] = False,
+    cv: Annotated[Optional[int], typer.Option("--cv", help="Also run K-fold cross-validation (mean +- std per figure); the fold kind follows split.strategy (see split.fold_kind).", min=2)] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Train a model on the workspace's cached features and labels; save a self-describing model folder.
+    """Train a model on the workspace's cached features and labels; save a self-describing model folder
+    with per-post predictions (predictions_val.parquet, predictions_test.parquet).
 
-    Run 'postlens featurize' first. The split is by time unless the config says author, group or stratified.
+    Run 'postlens featurize' first. The split is by time unless the config says author, group,
+    stratified, random or column (the train / val / test values of a label, e.g. a benchmark's own split).
     """
     from postlens.pipeline.train import run_train
+    from postlens.serve.render_train import print_train_report
 
-    run_train(config, workspace=workspace, compare_imbalance=compare_imbalance, console=console)
+    report = run_train(config, workspace=workspace, compare_imbalance=compare_imbalance, cv=cv,
+                       progress=lambda message: err.print(f"[dim]{message}[/]"))
+    print_train_report(console, report)
 
 
 @app.command()
