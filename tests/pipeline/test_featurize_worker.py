@@ -124,3 +124,18 @@ def test_stop_terminates_and_joins_the_worker(spec: EncoderSpec, tmp_path: Path)
     assert process is not None
     with pytest.raises(ValueError):  # closed: it was joined and released
         process.is_alive()
+
+
+def test_encoder_that_always_crashes_stops_instead_of_restarting_forever(spec: EncoderSpec, tmp_path: Path) -> None:
+    from postlens.errors import EncoderError
+    from postlens.pipeline.featurize_worker import MAX_CRASHES_IN_A_ROW
+
+    items = _items(tmp_path / "in", [f"poison{i}.txt" for i in range(40)])
+    run = SupervisedRun(spec, items, 4, lambda chunk, feats: None).start()
+    try:
+        with pytest.raises(EncoderError, match="crashed .* times in a row"):
+            run.wait()
+    finally:
+        run.stop()
+    assert run.restarts == MAX_CRASHES_IN_A_ROW
+    assert len(run.failed) + run.pending == len(items), "nothing is lost: failed, or left for a later run"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -169,10 +170,14 @@ def _media_stage(root: Path, cache: FeatureCache, specs: list[EncoderSpec], batc
             _run(encoder, run, items[spec.name], cache, batch_size, progress, errors)
         if background is not None:
             background.wait()
-    finally:
+    except BaseException:  # Ctrl-C or a fatal error: stop the worker, keep what was learnt, re-raise
         if background is not None:
             background.stop()
-        _write_errors(root, errors)
+        _write_errors_anyway(root, errors)
+        raise
+    if background is not None:
+        background.stop()
+    _write_errors(root, errors)
 
 
 def _media_items(db: duckdb.DuckDBPyConnection, root: Path, kinds: Sequence[str],
@@ -318,6 +323,15 @@ def _write_errors(root: Path, errors: _Errors, *, wait_seconds: float = 60.0) ->
             db.unregister("_done")
 
 
+def _write_errors_anyway(root: Path, errors: _Errors) -> None:
+    """On the way out of an interrupted or failed run: record what is known, but never hide why it stopped."""
+    try:
+        _write_errors(root, errors, wait_seconds=10.0)
+    except Exception as exc:  # noqa: BLE001 - the original exception matters more
+        warnings.warn(f"featurize could not record {len(errors.failures):,} item failures in feature_errors: {exc}",
+                      stacklevel=2)
+
+
 # ------------------------------------------------------------------ text
 
 
@@ -338,8 +352,10 @@ def _text_stage(root: Path, cache: FeatureCache, specs: list[EncoderSpec], batch
                 summary.runs.append(run)
                 _run_text(encoder, run, items_file, todo.missing[cache_key(encoder)], cache, batch_size,
                           progress, errors)
-        finally:
-            _write_errors(root, errors)
+        except BaseException:
+            _write_errors_anyway(root, errors)
+            raise
+        _write_errors(root, errors)
 
 
 def _run_text(encoder: Encoder, run: EncoderRun, items_file: Path, todo: set[str], cache: FeatureCache,

@@ -89,8 +89,8 @@ def build_text_fields(db: duckdb.DuckDBPyConnection, cache: FeatureCache) -> int
             raise
     finally:
         db.unregister("_media_text")
-    row = db.execute("SELECT count(*) FROM text_fields").fetchone()
-    return int(row[0]) if row else 0
+    ((count,),) = db.execute("SELECT count(*) FROM text_fields").fetchall()  # fetchone would leave the result open
+    return int(count)
 
 
 def _cached_text(cache: FeatureCache, spec: EncoderSpec) -> dict[str, str]:

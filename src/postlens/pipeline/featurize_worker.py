@@ -32,6 +32,8 @@ RAISED = "encoder_raised"
 """Error code of an item whose encoder raised instead of returning a failed Features (not cached)."""
 ATTEMPTS = 2
 """An item is recorded failed only after this many failed attempts."""
+MAX_CRASHES_IN_A_ROW = 6
+"""Crashes with no item finished in between after which the encoder, not an item, is broken: stop."""
 
 Done = Callable[[list[tuple[str, Any]], list[Features]], None]
 """Called (in the supervisor thread) with a chunk's (key, payload) items and their features."""
@@ -194,6 +196,7 @@ class SupervisedRun:
     done: Done
     failed: list[tuple[str, str]] = field(default_factory=list)
     restarts: int = 0
+    crashes_in_a_row: int = 0
     fatal: BaseException | None = None
     worker: EncoderWorker | None = None
 
@@ -261,6 +264,7 @@ class SupervisedRun:
                     return
                 self._crashed(chunk, crash)
                 continue
+            self.crashes_in_a_row = 0
             self.done(chunk.items, feats)
 
     def _crashed(self, chunk: _Chunk, crash: WorkerCrashed) -> None:
@@ -270,6 +274,13 @@ class SupervisedRun:
         if worker is not None:
             worker.close()
         self.restarts += 1
+        self.crashes_in_a_row += 1
+        if self.crashes_in_a_row >= MAX_CRASHES_IN_A_ROW:
+            self._queue.appendleft(chunk)
+            raise EncoderError(
+                f"the {self.spec.name} worker crashed {self.crashes_in_a_row} times in a row without finishing "
+                f"an item (last: {crash}); {self.pending:,} items left uncomputed for a later run"
+            )
         attempts = chunk.attempts + 1
         if len(chunk.items) > 1:
             self._queue.extendleft(reversed([_Chunk([item], attempts) for item in chunk.items]))
