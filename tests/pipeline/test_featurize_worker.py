@@ -40,6 +40,9 @@ CRASHY = textwrap.dedent('''
                 name = Path(item).name
                 if "poison" in name:
                     os.kill(os.getpid(), signal.SIGSEGV)
+                if "hangs" in name:
+                    while True:
+                        pass
                 if "raises" in name:
                     raise RuntimeError("broken contract on " + name)
                 if "once" in name and not Path(str(item) + ".seen").exists():
@@ -66,7 +69,8 @@ def _items(folder: Path, names: list[str]) -> list[tuple[str, Any]]:
     return [(name, str(folder / name)) for name in names]
 
 
-def _run(spec: EncoderSpec, items: list[tuple[str, Any]], chunk: int) -> tuple[dict[str, Features], SupervisedRun]:
+def _run(spec: EncoderSpec, items: list[tuple[str, Any]], chunk: int,
+         **options: Any) -> tuple[dict[str, Features], SupervisedRun]:
     got: dict[str, Features] = {}
     lock = threading.Lock()
 
@@ -74,7 +78,7 @@ def _run(spec: EncoderSpec, items: list[tuple[str, Any]], chunk: int) -> tuple[d
         with lock:
             got.update((k, f) for (k, _), f in zip(chunk_items, feats))
 
-    run = SupervisedRun(spec, items, chunk, done).start()
+    run = SupervisedRun(spec, items, chunk, done, **options).start()
     try:
         run.wait()
     finally:
@@ -100,6 +104,14 @@ def test_item_that_crashes_once_succeeds_on_retry(spec: EncoderSpec, tmp_path: P
     assert set(got) == set(names) and run.failed == []
     assert got["once.txt"].text == "content of once.txt"
     assert run.restarts == 1
+
+
+def test_item_that_hangs_the_worker_fails_alone(spec: EncoderSpec, tmp_path: Path) -> None:
+    names = ["a.txt", "hangs.txt", "b.txt"]
+    got, run = _run(spec, _items(tmp_path / "in", names), chunk=3, item_timeout=5.0)
+    assert set(got) == {"a.txt", "b.txt"}
+    assert [k for k, _ in run.failed] == ["hangs.txt"]
+    assert "was stopped" in run.failed[0][1] and run.failed[0][1].startswith(f"{CRASHED}:")
 
 
 def test_encoder_that_raises_is_isolated_and_not_returned(spec: EncoderSpec, tmp_path: Path) -> None:

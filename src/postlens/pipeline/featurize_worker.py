@@ -5,8 +5,9 @@ killer, a ``kill -9``) the supervisor knows exactly which items were in flight. 
 retried one by one in a fresh worker; an item whose second attempt also kills the worker is the
 poisonous one and is reported failed with code ``worker_crashed`` (the other items go on). Such
 failures say nothing about the media, so they are NOT written to the feature cache: a later run
-retries them. The worker ignores SIGINT (a terminal's Ctrl-C reaches the whole process group):
-the parent decides when to stop, then terminates and joins it.
+retries them. A chunk that takes far too long (``ITEM_TIMEOUT`` per item) counts as a crash.
+The worker ignores SIGINT (a terminal's Ctrl-C reaches the whole process group): the parent
+decides when to stop, then terminates and joins it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ RAISED = "encoder_raised"
 """Error code of an item whose encoder raised instead of returning a failed Features (not cached)."""
 ATTEMPTS = 2
 """An item is recorded failed only after this many failed attempts."""
+ITEM_TIMEOUT = 300.0
+"""Seconds one item may take in the worker before it counts as hung (a chunk gets this per item)."""
+STARTUP_TIMEOUT = 600.0
+"""Seconds a fresh worker may take to import its modules (slow disks, cold caches)."""
 MAX_CRASHES_IN_A_ROW = 6
 """Crashes with no item finished in between after which the encoder, not an item, is broken: stop."""
 
@@ -88,6 +93,7 @@ def _serve(conn: Connection, spec: EncoderSpec, parent_pid: int) -> None:
     except ImportError:
         pass
     encoder: Encoder | None = None
+    conn.send(("ready", None))
     while True:
         try:
             payloads = conn.recv()
@@ -121,20 +127,20 @@ class EncoderWorker:
         )
         self.process.start()
         child.close()
+        self._ready = False
 
     @property
     def pid(self) -> int | None:
         return self.process.pid
 
-    def encode(self, payloads: list[Any], stop: threading.Event) -> list[Features]:
+    def encode(self, payloads: list[Any], stop: threading.Event, timeout: float) -> list[Features]:
+        """The features of ``payloads``; the ``timeout`` clock starts once the worker has started up."""
         try:
+            if not self._ready:
+                self._receive(stop, STARTUP_TIMEOUT, "to start")
+                self._ready = True
             self.conn.send(payloads)
-            while not self.conn.poll(0.2):
-                if stop.is_set():
-                    raise _Stopped
-                if not self.process.is_alive() and not self.conn.poll(0):
-                    raise WorkerCrashed(self._death())
-            status, value = self.conn.recv()
+            status, value = self._receive(stop, timeout, f"on {len(payloads)} item(s)")
         except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
             raise WorkerCrashed(self._death()) from exc
         if status == "fatal":
@@ -145,6 +151,21 @@ class EncoderWorker:
             raise WorkerCrashed(f"the {self.spec.name} worker returned {len(value)} results for {len(payloads)} items",
                                 RAISED)
         return list(value)
+
+    def _receive(self, stop: threading.Event, timeout: float, doing: str) -> tuple[str, Any]:
+        deadline = time.monotonic() + timeout
+        while not self.conn.poll(0.2):
+            if stop.is_set():
+                raise _Stopped
+            if not self.process.is_alive() and not self.conn.poll(0):
+                raise WorkerCrashed(self._death())
+            if time.monotonic() > deadline:  # a decoder stuck in a loop is a crash that never ends
+                self.process.kill()
+                self.process.join()
+                raise WorkerCrashed(f"the {self.spec.name} worker took more than {timeout:,.0f} s {doing} "
+                                    "and was stopped")
+        reply: tuple[str, Any] = self.conn.recv()
+        return reply
 
     def _death(self) -> str:
         self.process.join(timeout=5)
@@ -194,6 +215,7 @@ class SupervisedRun:
     items: Sequence[tuple[str, Any]]
     chunk_size: int
     done: Done
+    item_timeout: float = ITEM_TIMEOUT
     failed: list[tuple[str, str]] = field(default_factory=list)
     restarts: int = 0
     crashes_in_a_row: int = 0
@@ -254,7 +276,7 @@ class SupervisedRun:
                     self.worker = EncoderWorker(self.spec)
                 worker = self.worker
             try:
-                feats = worker.encode([p for _, p in chunk.items], self._stop)
+                feats = worker.encode([p for _, p in chunk.items], self._stop, self.item_timeout * len(chunk.items))
             except _Stopped:
                 self._queue.appendleft(chunk)
                 return
