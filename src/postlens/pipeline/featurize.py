@@ -160,6 +160,7 @@ def _media_stage(root: Path, cache: FeatureCache, specs: list[EncoderSpec], batc
         if ocr_spec is not None:
             background = _Background(ocr_spec, items[ocr_spec.name], cache, batch_size, progress, errors)
             summary.runs.append(background.run)
+            background.start()  # only once ``background`` is bound, so that an interrupt can stop it
         for spec in specs:
             if spec is ocr_spec:
                 continue
@@ -264,7 +265,10 @@ class _Background:
         self.started = time.perf_counter()
         if progress:
             progress(spec.name, 0, self.total)
-        self.supervised = SupervisedRun(spec, todo, max(1, batch_size // 4), self._done).start()
+        self.supervised = SupervisedRun(spec, todo, max(1, batch_size // 4), self._done)
+
+    def start(self) -> None:
+        self.supervised.start()
 
     def _done(self, chunk: list[tuple[str, Any]], feats: list[Features]) -> None:
         self.cache.write(self.key, [k for k, _ in chunk], feats)

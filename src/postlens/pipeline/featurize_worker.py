@@ -243,12 +243,17 @@ class SupervisedRun:
     def stop(self) -> None:
         """Cancel pending chunks, terminate and join the worker, join the thread."""
         self._stop.set()  # the thread sees it within 0.2 s, even mid-chunk, and closes the worker itself
+        if self._thread.ident is None:  # never started
+            return
         self._thread.join(timeout=10)
         if self._thread.is_alive():  # stuck writing a result: cut the worker off so the thread can finish
             with self._lock:
                 worker = self.worker
-            if worker is not None and worker.process.is_alive():
-                worker.process.kill()
+            if worker is not None:
+                try:
+                    worker.process.kill()
+                except ValueError:  # already closed by the thread
+                    pass
             self._thread.join()
 
     @property
@@ -268,13 +273,11 @@ class SupervisedRun:
 
     def _loop(self) -> None:
         while self._queue and not self._stop.is_set():
-            chunk = self._queue.popleft()
             with self._lock:
-                if self._stop.is_set():
-                    return
                 if self.worker is None:
                     self.worker = EncoderWorker(self.spec)
                 worker = self.worker
+            chunk = self._queue.popleft()
             try:
                 feats = worker.encode([p for _, p in chunk.items], self._stop, self.item_timeout * len(chunk.items))
             except _Stopped:
