@@ -7,6 +7,7 @@ acts once the first OCR results are in the feature cache, i.e. while models are 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -84,6 +85,8 @@ def test_signal_stops_featurize_and_a_rerun_resumes(ws_path: Path, sig: signal.S
                    for pid in workers), "the worker was terminated"
     saved = _cached_keys(ws_path)
     assert 0 < len(saved) < N_IMAGES, "stopped partway, with what was done kept"
+    said_saved = re.search(r"the ([\d,]+) items computed before it are saved", " ".join(out.split()))
+    assert said_saved and int(said_saved.group(1).replace(",", "")) == len(saved), "the message tells the truth"
 
     rerun = subprocess.run(
         postlens_command("featurize", "--workspace", str(ws_path), "--encoders", "ocr", "--batch-size", "4"),

@@ -224,6 +224,9 @@ class SupervisedRun:
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
+        # set by the thread when it has finished; waited on instead of Thread.join, which on Python < 3.13
+        # can return early once a KeyboardInterrupt has landed in it (cpython gh-90882)
+        self._finished = threading.Event()
         self._lock = threading.Lock()
         size = max(1, self.chunk_size)
         self._queue = deque(_Chunk(list(self.items[i : i + size])) for i in range(0, len(self.items), size))
@@ -235,8 +238,8 @@ class SupervisedRun:
 
     def wait(self) -> None:
         """Block until every chunk is done (interruptible: Ctrl-C reaches the caller). Re-raises a fatal error."""
-        while self._thread.is_alive():
-            self._thread.join(timeout=0.2)
+        while not self._finished.wait(timeout=0.2):
+            pass
         if self.fatal is not None:
             raise self.fatal
 
@@ -245,8 +248,7 @@ class SupervisedRun:
         self._stop.set()  # the thread sees it within 0.2 s, even mid-chunk, and closes the worker itself
         if self._thread.ident is None:  # never started
             return
-        self._thread.join(timeout=10)
-        if self._thread.is_alive():  # stuck writing a result: cut the worker off so the thread can finish
+        if not self._finished.wait(timeout=10):  # stuck: cut the worker off so the thread can finish
             with self._lock:
                 worker = self.worker
             if worker is not None:
@@ -254,7 +256,8 @@ class SupervisedRun:
                     worker.process.kill()
                 except ValueError:  # already closed by the thread
                     pass
-            self._thread.join()
+            self._finished.wait()
+        self._thread.join()
 
     @property
     def pending(self) -> int:
@@ -270,6 +273,7 @@ class SupervisedRun:
                 worker, self.worker = self.worker, None
             if worker is not None:
                 worker.close()
+            self._finished.set()
 
     def _loop(self) -> None:
         while self._queue and not self._stop.is_set():
