@@ -2,46 +2,92 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from postlens.encoders.registry import SPECS
-from postlens.pipeline.featurize import FeaturizeSummary, featurize
-from postlens.store.workspace import Workspace
+from postlens.errors import WorkspaceError
+from postlens.pipeline.featurize import FeaturizeInterrupted, FeaturizeSummary, featurize
+from postlens.store.workspace import DB_NAME, resolve_workspace_path
 
 
 def run_featurize(
     *, workspace: Path | None = None, encoders: Sequence[str] | None = None, batch_size: int = 32,
     console: Console | None = None,
 ) -> FeaturizeSummary:
+    """Featurize with a progress bar and a summary table; the workspace database is not held open meanwhile.
+
+    Ctrl-C or SIGTERM stops the run (worker terminated and joined), says what was saved, and exits
+    with 130 (143 for SIGTERM): a re-run resumes from the feature cache.
+    """
     console = console or Console()
-    with Workspace(workspace) as ws, Progress(
-        TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TimeRemainingColumn(), console=console,
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
+    root = resolve_workspace_path(workspace)
+    if not (root / DB_NAME).exists():
+        raise WorkspaceError(f"no workspace at {root}; run 'postlens ingest' first or pass --workspace")
+    stopped_by: list[int] = []
+    try:
+        with _sigterm_as_interrupt(stopped_by), Progress(
+            TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TimeRemainingColumn(), console=console,
+        ) as bar:
+            tasks: dict[str, TaskID] = {}
 
-        def update(name: str, done: int, total: int) -> None:
-            if name not in tasks:
-                tasks[name] = bar.add_task(name, total=total)
-            bar.update(tasks[name], completed=done, total=total)
+            def update(name: str, done: int, total: int) -> None:
+                if name not in tasks:
+                    tasks[name] = bar.add_task(name, total=total)
+                bar.update(tasks[name], completed=done, total=total)
 
-        summary = featurize(ws, encoders=encoders, batch_size=batch_size, progress=update)
+            summary = featurize(root, encoders=encoders, batch_size=batch_size, progress=update)
+    except FeaturizeInterrupted as stop:
+        console.print(summary_table(stop.summary))
+        how = "SIGTERM" if stopped_by else "Ctrl-C"
+        console.print(
+            f"[bold]featurize stopped ({how})[/]: the {stop.summary.computed:,} items computed before it are saved "
+            f"in the feature cache ({root / 'features'}); the worker process was stopped. "
+            "Run 'postlens featurize' again to compute only what is missing."
+        )
+        raise SystemExit(143 if stopped_by else 130) from None
     console.print(summary_table(summary))
     return summary
 
 
+@contextmanager
+def _sigterm_as_interrupt(stopped_by: list[int]) -> Iterator[None]:
+    """While featurize runs, SIGTERM stops it like Ctrl-C (cleanup runs) instead of killing the process."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stopped_by.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def summary_table(summary: FeaturizeSummary) -> Table:
-    table = Table(title=f"featurize: {summary.computed:,} items computed in {summary.seconds:.1f} s "
+    state = " (interrupted)" if summary.interrupted else ""
+    table = Table(title=f"featurize{state}: {summary.computed:,} items computed in {summary.seconds:.1f} s "
                         f"({summary.text_fields:,} text fields)", title_justify="left")
-    for col in ("encoder", "items", "computed now", "errors", "seconds"):
+    restarts = any(run.restarts for run in summary.runs)
+    columns = ("encoder", "items", "computed now", "errors", "seconds") + (("worker restarts",) if restarts else ())
+    for col in columns:
         table.add_column(col, justify="left" if col == "encoder" else "right")
     for run in summary.runs:
-        table.add_row(run.encoder, f"{run.items:,}", f"{run.computed:,}", f"{run.errors:,}", f"{run.seconds:.1f}")
+        row = [run.encoder, f"{run.items:,}", f"{run.computed:,}", f"{run.errors:,}", f"{run.seconds:.1f}"]
+        table.add_row(*row, *([f"{run.restarts:,}"] if restarts else []))
     return table
 
 

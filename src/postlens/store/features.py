@@ -67,6 +67,14 @@ class FeatureCache:
         os.replace(tmp, final)
         return final
 
+    def texts(self, encoder_key: str) -> dict[str, str]:
+        """key -> text of the rows that have text (OCR lines, transcripts), reading only those two columns."""
+        out: dict[str, str] = {}
+        for part in self.parts(encoder_key):
+            table = pq.read_table(part, columns=["key", "text"])
+            out.update((k, t) for k, t in zip(table.column("key").to_pylist(), table.column("text").to_pylist()) if t)
+        return out
+
     def read(self, encoder_key: str, keys: Iterable[str] | None = None) -> dict[str, Features]:
         wanted = set(keys) if keys is not None else None
         out: dict[str, Features] = {}

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -246,3 +247,39 @@ class Workspace:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+@contextmanager
+def open_briefly(path: str | Path, *, wait_seconds: float = 60.0, create: bool = False) -> Iterator[Workspace]:
+    """A writable workspace held for one short read or write, waiting while another process holds the lock.
+
+    Long jobs (featurize) open the database only through this, around their reads and writes, and
+    close it while models run, so that ``stats``, ``quarantine`` and ``sql`` can open it meanwhile.
+    A reader holding the lock at that moment makes this wait (up to ``wait_seconds``), not fail.
+    """
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    while True:
+        try:
+            workspace = Workspace(path, create=create)
+            break
+        except duckdb.ConnectionException as exc:  # this process holds it read-only
+            raise WorkspaceError(
+                f"cannot open {path} for writing: this process has it open read-only. "
+                "Close that Workspace or open it without read_only=True."
+            ) from exc
+        except WorkspaceError as exc:
+            if not is_lock_conflict(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    try:
+        yield workspace
+    finally:
+        workspace.close()
+
+
+def is_lock_conflict(exc: BaseException) -> bool:
+    """True when opening failed only because another process holds the database file's lock."""
+    cause = exc.__cause__ if isinstance(exc, WorkspaceError) else exc
+    return cause is not None and _lock_holder(cause) is not None
