@@ -263,12 +263,13 @@ def open_briefly(path: str | Path, *, wait_seconds: float = 60.0, create: bool =
         try:
             workspace = Workspace(path, create=create)
             break
-        except duckdb.ConnectionException as exc:  # this process holds it read-only
-            raise WorkspaceError(
-                f"cannot open {path} for writing: this process has it open read-only. "
-                "Close that Workspace or open it without read_only=True."
-            ) from exc
-        except WorkspaceError as exc:
+        except (duckdb.ConnectionException, WorkspaceError) as exc:
+            cause = exc.__cause__ if isinstance(exc, WorkspaceError) else exc
+            if isinstance(cause, duckdb.ConnectionException):  # this process holds it read-only
+                raise WorkspaceError(
+                    f"cannot open {path} for writing: this process has it open read-only. "
+                    "Close that Workspace or open it without read_only=True."
+                ) from exc
             if not is_lock_conflict(exc) or time.monotonic() >= deadline:
                 raise
             time.sleep(delay)
