@@ -4,15 +4,19 @@ posts        one row per post id ("<source>:<native id>"), upserted on re-import
 media        one row per (post, position): stored in the media folder, missing, rejected or remote-only
 engagement   snapshots of counts; (post_id, observed_at) is unique, so re-imports add only new moments
 import_runs  one row per ``postlens ingest``: what, when, outcome, counts
-quarantine   what could not be imported and why; (file, line, code, post_id) is unique. ``post_kept``
-             rows are problems with one field or media part of a post that was imported anyway
+quarantine   what could not be imported and why; (file, line, code, post_id) is unique (when one line
+             yields several rows with the same code, e.g. elements of a JSON list, the post id of the
+             second is suffixed ``#2``, and so on). ``post_kept`` rows are problems with one field or media
+             part of a post that was imported anyway (the value was dropped); a post has one such row per
+             code, its reason naming every field
 features_errors  per-item failures of encoders (filled by featurize)
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
-"""2: quarantine.post_kept, import_runs.flagged, engagement.observed_inferred (added by ``MIGRATIONS``)."""
+SCHEMA_VERSION = 3
+"""2: quarantine.post_kept, import_runs.flagged, engagement.observed_inferred; 3: import_runs.notes
+(added by ``MIGRATIONS``)."""
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -86,7 +90,8 @@ CREATE TABLE IF NOT EXISTS import_runs (
     quarantined BIGINT DEFAULT 0,
     snapshots_added BIGINT DEFAULT 0,
     error VARCHAR,
-    flagged BIGINT DEFAULT 0          -- posts imported with a field or media problem (quarantine.post_kept)
+    flagged BIGINT DEFAULT 0,         -- posts imported with a field or media problem (quarantine.post_kept)
+    notes JSON                        -- what the run assumed or cleaned up, e.g. {"created_at_naive_as_utc": 120}
 );
 
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -117,6 +122,9 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS post_kept BOOLEAN DEFAULT false;
     ALTER TABLE import_runs ADD COLUMN IF NOT EXISTS flagged BIGINT DEFAULT 0;
     ALTER TABLE engagement ADD COLUMN IF NOT EXISTS observed_inferred BOOLEAN DEFAULT false;
+    """,
+    3: """
+    ALTER TABLE import_runs ADD COLUMN IF NOT EXISTS notes JSON;
     """,
 }
 """version -> DDL bringing a workspace of the previous version up to it; columns are appended, so
