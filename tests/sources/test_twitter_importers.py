@@ -117,8 +117,13 @@ def test_big_list_is_streamed_and_a_broken_element_is_reported(tmp_path: Path,
     broken = tmp_path / "broken.json"
     broken.write_text("[" + json.dumps(v1_tweet("1")) + ", {\"id_str\": 2,, }, " + json.dumps(v1_tweet("3")) + "]")
     posts, rejected = records("twitter-v1", broken)
+    assert [p.native_id for p in posts] == ["1", "3"]  # the broken element alone is lost
+    assert [r.code for r in rejected] == ["bad_json"] and "element 2" in rejected[0].reason
+    unclosed = tmp_path / "unclosed.json"
+    unclosed.write_text("[" + json.dumps(v1_tweet("1")) + ', {"id_str": "2", "text": "never ends]')
+    posts, rejected = records("twitter-v1", unclosed)
     assert [p.native_id for p in posts] == ["1"]
-    assert rejected[0].code == "bad_json" and "element 2" in rejected[0].reason
+    assert [r.code for r in rejected] == ["bad_json"] and "never ends" in rejected[0].reason
 
 
 def v2_response() -> dict:
