@@ -167,6 +167,15 @@ def as_utc(moment: datetime) -> datetime:
 
 
 MAX_ID_CHARS = 1024
+INVALID_POST_REASONS = {
+    "missing_id": "the record has no id",
+    "bad_id": "the id (or source, or platform) holds control characters or lone surrogates, is not text, "
+              f"or is longer than {MAX_ID_CHARS} characters",
+    "empty_post": "the post has neither text nor media",
+    "naive_datetime": "created_at has no time zone (an importer bug: dates must be UTC-aware)",
+    "bad_text": "the text is not a string",
+}
+"""Why ``validate_post`` refused a post, for people, by code."""
 _UNSTORABLE_ID = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -34,7 +34,6 @@ EARLIEST_POST = datetime(1990, 1, 1, tzinfo=timezone.utc)
 """A created_at before this is a sentinel (Unix 0, year 1) or a parsing accident, not a social post."""
 FUTURE_SKEW = timedelta(days=1)
 """How far past the import time a date may be (clock skew, a local time mislabelled as UTC)."""
-MAX_ID_CHARS = 1024
 RAW_VALUE_CHARS = 300
 JSON_DEPTH = 100
 """Deeper parts of a raw record are replaced by a marker when it is stored as JSON text."""
@@ -103,6 +102,8 @@ def parse_count(value: Any, *, maximum: int = INT64_MAX) -> int | None:
 
 
 def _count_from_text(value: str, maximum: int) -> int | None:
+    if value.isdigit() and value.isascii() and len(value) < 19:  # the common case, fast
+        return _in_range(int(value), value, maximum)
     text = value.strip()
     if text.lower() in _NULL_TEXT:
         return None
@@ -317,6 +318,10 @@ def repair_post(post: Post, now: datetime | None = None) -> Post:
     ``validate_post``'s ``bad_id``, since changing an id would merge it with another post.
     """
     now = now or datetime.now(timezone.utc)
+    return post if _looks_clean(post, now) else _repair_fields(post, now)
+
+
+def _repair_fields(post: Post, now: datetime) -> Post:
     notes = FieldNotes()
     post.text = notes.text("text", post.text)
     post.language = notes.optional_text("language", post.language)
@@ -338,6 +343,54 @@ def repair_post(post: Post, now: datetime | None = None) -> Post:
                        if _snapshot(notes, f"engagement[{i}]", snap, now)]
     post.notes.extend(notes.notes)
     return post
+
+
+def _looks_clean(post: Post, now: datetime) -> bool:
+    """True when no field needs repair (the common case, checked quickly); False means "look closer"."""
+    author = post.author
+    strings = [post.text, post.language or "", author.id or "", author.handle or "", *post.hashtags,
+               *post.mentions, *post.urls]
+    labels = post.labels
+    if type(labels) is not dict:
+        return False
+    strings += labels.keys()
+    strings += labels.values()
+    try:
+        if _BAD_CHARS.search("\t".join(strings)):
+            return False
+    except TypeError:  # something that is not a string
+        return False
+    if not all(type(s) is str for s in strings[4:]) or type(post.text) is not str:
+        return False
+    if not (author.followers is None or _good_int(author.followers, INT64_MAX)):
+        return False
+    if not (author.verified is None or type(author.verified) is bool):
+        return False
+    for value in (post.language, author.id, author.handle):
+        if value is not None and (type(value) is not str or not value.strip() or value != value.strip()):
+            return False
+    if type(post.hashtags) is not list or type(post.mentions) is not list or type(post.urls) is not list:
+        return False
+    if not all(strings[4:4 + len(post.hashtags) + len(post.mentions) + len(post.urls)]):
+        return False
+    moment = post.created_at
+    if moment is not None and (not isinstance(moment, datetime) or moment.tzinfo is None
+                               or plausible_date(moment, now) is not None):
+        return False
+    if post.media:
+        return False  # parts are few and varied: the full check
+    for snap in post.engagement:
+        if not isinstance(snap, Engagement) or not isinstance(snap.observed_at, datetime):
+            return False
+        if snap.observed_at.tzinfo is None or not snap.observed_inferred:
+            return False
+        counts = (snap.likes, snap.shares, snap.comments, snap.views)
+        if all(count is None for count in counts):
+            return False
+        for count in counts:
+            if count is not None and not _good_int(count, INT64_MAX):
+                return False
+    return True
 
 
 def _good_int(value: Any, maximum: int) -> bool:

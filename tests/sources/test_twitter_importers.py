@@ -187,3 +187,17 @@ def test_twitter_archive_tweets_js(tmp_path: Path) -> None:
     file.write_text("window.YTD.tweets.part0 = " + json.dumps(archive, indent=2))
     (post,), rejected = records("twitter", file)
     assert rejected == [] and post.text == "from my archive" and post.engagement[0].likes == 4
+
+
+def test_wrong_shapes_cost_their_field_and_a_bad_page_is_one_row(tmp_path: Path) -> None:
+    odd = v1_tweet("5", user=["not", "an", "object"], favorite_count="3M", retweet_count=2**63,
+                   entities={"hashtags": ["Boston", {"text": "ok"}]}, id_str={"bad": 1})
+    (tmp_path / "v1.jsonl").write_text(json.dumps(odd) + "\n")
+    (post,), rejected = records("twitter-v1", tmp_path / "v1.jsonl")
+    assert rejected == [] and post.native_id == "5"  # a usable "id" when id_str is an object
+    assert post.author.handle is None and post.hashtags == ["ok"]
+    assert (post.engagement[0].likes, post.engagement[0].shares) == (3_000_000, None)
+    assert sorted(n.code for n in post.notes) == ["bad_count", "bad_value", "bad_value"]
+    (tmp_path / "v2.jsonl").write_text(json.dumps({"data": 7}) + "\n" + json.dumps({"data": None}) + "\n")
+    posts, rejected = records("twitter-v2", tmp_path / "v2.jsonl")
+    assert posts == [] and [(r.line, r.code) for r in rejected] == [(1, "bad_record")]

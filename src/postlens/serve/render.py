@@ -34,7 +34,7 @@ def print_import_summary(console: Console, summary: ImportSummary) -> None:
 def import_notes(notes: dict[str, int]) -> list[str]:
     """What a run assumed or cleaned up, in words (``ImportSummary.notes``)."""
     said = {
-        "created_at_naive_as_utc": "{n:,} post dates had no time zone and were taken as UTC",
+        "created_at_naive_as_utc": "{n:,} post date(s) had no time zone and were taken as UTC",
         "write_failed": "{n:,} records were refused by the database and quarantined as write_failed",
         "orphan_media_removed": "{n:,} media files stored for records that were not imported were removed",
         "records_not_recorded": "{n:,} records could be neither stored nor quarantined (the database failed)",

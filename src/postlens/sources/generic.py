@@ -2,7 +2,9 @@
 
 Every reader streams (one record at a time, memory flat on a 1 GB file) and turns a bad record
 into a ``Rejected`` with a stable code (``bad_encoding``, ``bad_columns``, ``bad_csv``,
-``bad_json``, ``bad_date``, ``missing_id``, ``empty_post``, ``empty_file``) so the batch goes on.
+``bad_json``, ``bad_date``, ``bad_row``, ``missing_id``, ``bad_id``, ``empty_post``, ``empty_file``,
+``bad_compression``) so the batch goes on; a bad value in one field is dropped and noted on the post
+(``Post.notes``, see ``postlens.values``).
 A mapping that names a column the file lacks is a whole-file ``MappingError``, raised before
 any row is read. Rows become posts in ``RowConverter``, shared with recipes built on these readers.
 """
@@ -31,7 +33,7 @@ from postlens.sources.base import (
 from postlens.sources.mapping import COLUMN_FIELDS, ColumnMapping, make_getter, nested_paths
 from postlens.sources.kit import record_error, stamp_notes
 from postlens.types import (
-    Author, Engagement, MediaPart, Modality, Post, Rejected, extract_entities, validate_post,
+    INVALID_POST_REASONS, Author, Engagement, MediaPart, Modality, Post, Rejected, extract_entities, validate_post,
 )
 from postlens.values import FieldNotes, json_text, repair_post, show
 
@@ -40,8 +42,6 @@ _NULLS = frozenset({"", "null", "none", "nan", "nat", "n/a", "na", "-"})
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _URL_LIKE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _LIST_SPLIT = re.compile(r"[\s,]+")
-_TRUE = frozenset({"true", "1", "yes", "y", "t"})
-_FALSE = frozenset({"false", "0", "no", "n", "f"})
 RAW_LIMIT = 2000  # characters of a rejected record kept for the quarantine
 JSON_SAMPLE_LINES = 1000  # JSONL lines read ahead to learn the columns before checking the mapping
 
@@ -67,13 +67,6 @@ def scalar_text(value: Any) -> str | None:
         except UnicodeDecodeError:
             return None
     return str(value).strip()
-
-
-def to_bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower() if value is not None else ""
-    return True if text in _TRUE else False if text in _FALSE else None
 
 
 def to_datetime(value: Any, fmt: str | None) -> tuple[datetime, bool]:
@@ -293,7 +286,7 @@ class RowConverter:
         repair_post(post)
         code = validate_post(post)
         if code:
-            reason = "the post has neither text nor media" if code == "empty_post" else f"invalid post ({code})"
+            reason = INVALID_POST_REASONS.get(code, code)
             return self._reject(line, code, reason, record, post_id if code != "bad_id" else None)
         stamp_notes(post, self.file, line)
         return post
@@ -488,8 +481,9 @@ def _rows_with_lines(reader: Any, path: Path) -> Iterator[tuple[int, list[str] |
             yield previous + 1, Rejected(str(path), previous + 1, "bad_csv", f"malformed CSV record: {exc}")
             previous = reader.line_num
             continue
-        except Exception as exc:  # a corrupt .zst stream or a read error: the rest is unreadable
-            raise CorruptStream(f"cannot read {path} after line {previous}: {exc}") from exc
+        except Exception as exc:  # a corrupt .zst/.gz stream or a read error: the rest is unreadable
+            broken = CorruptStream if path.suffix in (".zst", ".gz") else SourceError
+            raise broken(f"cannot read {path} after line {previous}: {exc}") from exc
         start, previous = previous + 1, reader.line_num
         yield start, row
 
@@ -592,7 +586,7 @@ class ParquetImporter(TableImporter):
                 for record in _batch_rows(batch):
                     number += 1
                     if isinstance(record, Exception):
-                        yield Rejected(str(path), number, "bad_value",
+                        yield Rejected(str(path), number, "bad_row",
                                        f"row {number} holds a value Python cannot represent ({record}); "
                                        "the row was not imported")
                     else:

@@ -20,7 +20,7 @@ import orjson
 
 from postlens.errors import SourceError
 from postlens.sources.base import bad_compression, bad_encoding, empty_file_rejection, open_text_lines
-from postlens.types import Post, Rejected, validate_post
+from postlens.types import INVALID_POST_REASONS, Post, Rejected, validate_post
 from postlens.values import json_text, repair_post
 
 WHOLE_FILE_LIMIT = 200 * 1024 * 1024
@@ -83,15 +83,6 @@ def snippet(value: Any, limit: int = 2000) -> str:
     return text[:limit]
 
 
-REASONS = {
-    "missing_id": "the record has no id",
-    "bad_id": "the id holds control characters or lone surrogates, is not text, or is longer than 1024 characters",
-    "empty_post": "the record has neither text nor media",
-    "naive_datetime": "the date has no time zone",
-    "bad_text": "the text is not a string",
-}
-
-
 def finish(post: Post, file: Path, line: int | None, where: str = "") -> Post | Rejected:
     """Repair and validate a built post; a post that cannot be stored becomes a Rejected with its code.
 
@@ -104,8 +95,8 @@ def finish(post: Post, file: Path, line: int | None, where: str = "") -> Post | 
         post.origin_file, post.origin_line = str(file), line
         stamp_notes(post, str(file), line, where)
         return post
-    reason = REASONS.get(code, code) + (f" ({where})" if where else "")
-    return Rejected(str(file), line, code, reason, post_id=post.id if post.native_id else None,
+    reason = INVALID_POST_REASONS.get(code, code) + (f" ({where})" if where else "")
+    return Rejected(str(file), line, code, reason, post_id=post.id if post.native_id and code != "bad_id" else None,
                     raw=snippet(post.raw))
 
 

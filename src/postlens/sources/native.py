@@ -20,7 +20,9 @@ from postlens.sources.base import (
 )
 from postlens.sources.generic import text_lines
 from postlens.sources.kit import record_error, stamp_notes
-from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected, validate_post
+from postlens.types import (
+    INVALID_POST_REASONS, Author, Engagement, MediaPart, Modality, Post, Rejected, validate_post,
+)
 from postlens.values import FieldNotes, repair_post
 
 RAW_LIMIT = 2000
@@ -92,7 +94,7 @@ class NativeImporter:
         repair_post(post)
         code = validate_post(post)
         if code:
-            reason = "the post has neither text nor media" if code == "empty_post" else f"invalid post ({code})"
+            reason = INVALID_POST_REASONS.get(code, code)
             return Rejected(str(path), number, code, reason, post_id=post.id if code != "bad_id" else None,
                             raw=text[:RAW_LIMIT])
         post.origin_file, post.origin_line = str(path), number

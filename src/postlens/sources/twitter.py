@@ -121,7 +121,7 @@ def v1_tweet_to_post(tweet: dict[str, Any], file: Path, line: int | None, where:
                      observed: datetime, labels: dict[str, str]) -> Post | Rejected:
     """One v1.1 tweet object as a Post (or a Rejected saying why not)."""
     given_id = tweet.get("id_str") or tweet.get("id")
-    native_id = id_text(given_id)
+    native_id = id_text(tweet.get("id_str")) or id_text(tweet.get("id"))
     if not native_id:
         return Rejected(str(file), line, "missing_id", f"{where}: the tweet has no usable id_str/id"
                         + (f" (got {show(given_id)})" if given_id else ""), raw=snippet(tweet))

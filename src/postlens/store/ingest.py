@@ -31,7 +31,7 @@ from postlens.sources.base import Importer
 from postlens.store import tables
 from postlens.store.media_store import MediaProblem, MediaStore, clear_incoming
 from postlens.store.workspace import Workspace
-from postlens.types import Post, Rejected, validate_post
+from postlens.types import INVALID_POST_REASONS, Post, Rejected, validate_post
 from postlens.values import json_text, repair_post, safe_text
 
 Progress = Callable[[int, int], None]
@@ -236,7 +236,7 @@ class _Writer:
         repair_post(post, self._now)
         code = validate_post(post)
         if code is not None:
-            self._queue(self._problem(post, file, code, _REASONS.get(code, code)))
+            self._queue(self._problem(post, file, code, INVALID_POST_REASONS.get(code, code)))
             return
         ids = self._ids_by_file.setdefault(file, set())
         if post.id in ids:
@@ -420,15 +420,6 @@ class _Writer:
                 removed += 1
         if removed:
             self.summary.note(ORPHANS_REMOVED, removed)
-
-
-_REASONS = {
-    "missing_id": "the record has no id",
-    "bad_id": "the id holds control characters or lone surrogates, is not text, or is longer than 1024 characters",
-    "bad_text": "the text is not a string",
-    "empty_post": "the post has neither text nor media",
-    "naive_datetime": "created_at has no time zone (importer bug: dates must be UTC-aware)",
-}
 
 
 def _post_row(post: Post, media_rows: list[dict[str, Any]], run_id: str, file: str, now: datetime) -> dict[str, Any]:
