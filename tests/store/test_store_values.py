@@ -174,3 +174,14 @@ def test_a_v2_workspace_gains_the_run_notes_column(tmp_path: Path) -> None:
         summary = ingest(ws, ListImporter([post("1", created_at_naive=True)]), [tmp_path])
         assert summary.notes == {"created_at_naive_as_utc": 1}
         assert rows(ws, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
+
+
+def test_a_post_the_writer_cannot_prepare_costs_only_that_post(tmp_path: Path) -> None:
+    # a NUL in a media name made the media store raise ValueError; whatever the media store does
+    # with it, the other posts are imported and this one is accounted for
+    nul = post("2", media=[MediaPart(Modality.IMAGE, source_path=str(tmp_path / "a\x00b.png"))], text="")
+    with Workspace(tmp_path / "ws") as ws:
+        summary = ingest(ws, ListImporter([post("1"), nul, post("3")]), [tmp_path])
+        assert rows(ws, "SELECT id FROM posts WHERE id <> 't:2' ORDER BY id") == [("t:1",), ("t:3",)]
+        assert summary.posts_written + summary.quarantined == 3
+        assert all(reason for (reason,) in rows(ws, "SELECT reason FROM quarantine"))

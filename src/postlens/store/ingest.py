@@ -187,7 +187,13 @@ class _Writer:
             if isinstance(record, Rejected):
                 self._queue(_Unit(quarantine=[self._row(record, "record")]))
             else:
-                self._accept(record, default_file=str(path))
+                try:
+                    self._accept(record, default_file=str(path))
+                except Exception as exc:  # noqa: BLE001 - the last net: one post, never the file
+                    self._queue(self._problem(
+                        record, record.origin_file or str(path), "record_error",
+                        f"the post could not be prepared for storing ({type(exc).__name__}: {str(exc)[:300]}); "
+                        "please report this postlens bug"))
             if len(self.units) >= batch_size:
                 self.flush()
                 if progress:
