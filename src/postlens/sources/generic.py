@@ -247,7 +247,7 @@ class RowConverter:
         except ValueError as exc:
             return self._reject(line, "bad_date", str(exc), record, post_id)
         notes = FieldNotes()
-        text = notes.text(f"text (column {self.mapping.text!r})", get["text"](record)) if "text" in self.mapped else ""
+        text = notes.text(self._named("text"), get["text"](record)) if "text" in self.mapped else ""
         hashtags, mentions, urls = extract_entities(text)
         if "hashtags" in self.mapped:
             hashtags = _entity_list(get["hashtags"](record))
@@ -257,26 +257,26 @@ class RowConverter:
             urls = _entity_list(get["urls"](record))
         engagement = []
         if self.counts:
-            counts = {field: notes.count(f"{field} (column {self.mapped[field]!r})", self._scalar(getter(record)))
+            counts = {field: notes.count(self._named(field), self._scalar(getter(record)))
                       for field, getter in self.counts}
             if any(v is not None for v in counts.values()):
                 engagement.append(Engagement(observed_at=observed_at or self.observed_default,
                                              observed_inferred=observed_at is None, **counts))
         labels = {}
         for name, getter in self.label_getters:
-            label = self._short_text(notes, f"labels[{name}]", getter(record))
+            label = self._short_text(notes, f"labels[{name}] (column {self.mapping.labels[name]!r})", getter(record))
             if label:
                 labels[name] = label
         media_value = get["media"](record)
         post = Post(
             source=self.source, native_id=native_id, platform=self.mapping.platform,
             created_at=created_at, text=text,
-            language=self._short_text(notes, "language", get["language"](record)),
+            language=self._short_text(notes, self._named("language"), get["language"](record)),
             author=Author(
-                id=self._short_text(notes, "author_id", get["author_id"](record)),
-                handle=self._short_text(notes, "author_handle", get["author_handle"](record)),
-                followers=notes.count("author_followers", self._scalar(get["author_followers"](record))),
-                verified=notes.flag("author_verified", self._scalar(get["author_verified"](record))),
+                id=self._short_text(notes, self._named("author_id"), get["author_id"](record)),
+                handle=self._short_text(notes, self._named("author_handle"), get["author_handle"](record)),
+                followers=notes.count(self._named("author_followers"), self._scalar(get["author_followers"](record))),
+                verified=notes.flag(self._named("author_verified"), self._scalar(get["author_verified"](record))),
             ),
             hashtags=hashtags, mentions=mentions, urls=urls,
             media=self.media.parts(media_value, self.media_root) if media_value else [],
@@ -290,6 +290,10 @@ class RowConverter:
             return self._reject(line, code, reason, record, post_id if code != "bad_id" else None)
         stamp_notes(post, self.file, line)
         return post
+
+    def _named(self, field: str) -> str:
+        """A field as named in a note: with the column it was read from."""
+        return f"{field} (column {self.mapped[field]!r})" if field in self.mapped else field
 
     @staticmethod
     def _scalar(value: Any) -> Any:
