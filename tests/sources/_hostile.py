@@ -54,7 +54,8 @@ DATE_TEXTS = ["2099-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "0001-01-01T00:00:
               "9999-12-31T23:59:59-14:00", "Wed Apr 17 18:57:37 +0000 2999", "1e30", "0", "-62135596800",
               "2024-02-30", "yesterday", "1700000000", "1700000000000"]
 SPECIAL_NUMBERS = [0, -1, -5, 2**31, 2**31 - 1, 2**63 - 1, 2**63, -(2**63), 2**64, 10**30, 1e30, -0.0, 1.5,
-                   float("inf"), float("-inf"), float("nan"), 1e308, 5e-324]
+                   1e308, 5e-324]
+"""Numbers JSON can hold (NaN and infinities, which JSON cannot, are among the unreadable values)."""
 
 
 def _text(alphabet: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[str]:

@@ -156,3 +156,11 @@ def test_parquet_row_python_cannot_represent_is_one_rejected_row(tmp_path: Path)
     assert [p.native_id for p in posts] == ["1", "3"] and posts[0].created_at_naive
     assert [(r.line, r.code) for r in rejected] == [(2, "bad_row")] and "row 2" in rejected[0].reason
     assert [p.engagement[0].likes for p in posts] == [5, 2**63 - 1]
+
+
+def test_jsonl_empty_objects_are_records_too(tmp_path: Path) -> None:
+    data = tmp_path / "empty-objects.jsonl"
+    data.write_text("{}\n[]\n{}\n")
+    posts, rejected = run(JsonlImporter(), data)
+    assert posts == [] and [(r.line, r.code) for r in rejected] == [(1, "empty_post"), (2, "bad_json"),
+                                                                    (3, "empty_post")]

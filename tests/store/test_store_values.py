@@ -185,3 +185,11 @@ def test_a_post_the_writer_cannot_prepare_costs_only_that_post(tmp_path: Path) -
         assert rows(ws, "SELECT id FROM posts WHERE id <> 't:2' ORDER BY id") == [("t:1",), ("t:3",)]
         assert summary.posts_written + summary.quarantined == 3
         assert all(reason for (reason,) in rows(ws, "SELECT reason FROM quarantine"))
+
+
+def test_something_that_is_not_a_post_from_an_importer_is_one_row(tmp_path: Path) -> None:
+    with Workspace(tmp_path / "ws") as ws:
+        summary = ingest(ws, ListImporter([post("1"), {"text": "a dict"}, post("3")]), [tmp_path])  # type: ignore[list-item]
+        assert (summary.imported, summary.quarantined) == (2, 1)
+        [(code, reason)] = rows(ws, "SELECT code, reason FROM quarantine")
+        assert code == "record_error" and "(dict)" in reason

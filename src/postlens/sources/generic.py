@@ -510,6 +510,7 @@ class JsonlImporter(TableImporter):
         parsed = (self._parse(path, number, text, raw) for number, text, raw in text_lines(path))
         sample: list[tuple[int, dict[str, Any] | Rejected]] = []
         columns: dict[str, None] = {}
+        objects = False
         broken: CorruptStream | None = None
         try:
             for item in parsed:
@@ -517,6 +518,7 @@ class JsonlImporter(TableImporter):
                     continue
                 sample.append(item)
                 if isinstance(item[1], dict):
+                    objects = True
                     columns.update(dict.fromkeys(nested_paths(item[1])))
                 if len(sample) >= JSON_SAMPLE_LINES:
                     break
@@ -533,7 +535,7 @@ class JsonlImporter(TableImporter):
             for column in self.mapping.column_fields().values():
                 if "." in column and column.split(".", 1)[0] in columns:
                     columns.setdefault(column, None)
-        convert = self.converter(path, list(columns)).convert if columns else None
+        convert = self.converter(path, list(columns)).convert if objects else None  # else: every line is a Rejected
         for chunk in (sample, () if broken else parsed):
             for item in chunk:
                 if item is None:

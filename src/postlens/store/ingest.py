@@ -32,7 +32,7 @@ from postlens.store import tables
 from postlens.store.media_store import MediaProblem, MediaStore, clear_incoming
 from postlens.store.workspace import Workspace
 from postlens.types import INVALID_POST_REASONS, Post, Rejected, validate_post
-from postlens.values import json_text, repair_post, safe_text
+from postlens.values import json_text, repair_post, safe_text, show
 
 Progress = Callable[[int, int], None]
 """Called with (records seen so far, quarantined so far) after each batch."""
@@ -186,6 +186,10 @@ class _Writer:
             self.seen += 1
             if isinstance(record, Rejected):
                 self._queue(_Unit(quarantine=[self._row(record, "record")]))
+            elif not isinstance(record, Post):
+                self._queue(_Unit(quarantine=[self._row(Rejected(
+                    str(path), None, "record_error", f"the importer yielded {show(record)} ({type(record).__name__}), "
+                    "not a post; please report this postlens bug", raw=json_text(record)[:2000]), "record")]))
             else:
                 try:
                     self._accept(record, default_file=str(path))
