@@ -102,6 +102,12 @@ class Post:
     run_id: str | None = None
     origin_file: str | None = None
     origin_line: int | None = None
+    notes: list[Rejected] = field(default_factory=list)
+    """Problems with single fields found while importing (each value dropped, the post kept): written to
+    the quarantine with ``post_kept=True`` when the post is stored. Not part of ``to_dict``."""
+    created_at_naive: bool = False
+    """True when the source gave ``created_at`` without a time zone and it was taken as UTC
+    (counted per import run in ``import_runs.notes``). Not part of ``to_dict``."""
 
     @property
     def id(self) -> str:
@@ -118,6 +124,7 @@ class Post:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; the format of ``postlens`` JSONL files (see sources/native.py)."""
         out = asdict(self)
+        del out["notes"], out["created_at_naive"]  # import diagnostics, not data
         out["id"] = self.id
         out["created_at"] = self.created_at.isoformat() if self.created_at else None
         for snap in out["engagement"]:
@@ -165,10 +172,33 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+MAX_ID_CHARS = 1024
+INVALID_POST_REASONS = {
+    "missing_id": "the record has no id",
+    "bad_id": "the id (or source, or platform) holds control characters or lone surrogates, is not text, "
+              f"or is longer than {MAX_ID_CHARS} characters",
+    "empty_post": "the post has neither text nor media",
+    "naive_datetime": "created_at has no time zone (an importer bug: dates must be UTC-aware)",
+    "bad_text": "the text is not a string",
+}
+"""Why ``validate_post`` refused a post, for people, by code."""
+_UNSTORABLE_ID = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
 def validate_post(post: Post) -> str | None:
-    """Return why a post cannot be stored (a ``Rejected.code``), or None when it is fine."""
+    """Return why a post cannot be stored (a ``Rejected.code``), or None when it is fine.
+
+    ``bad_id``: the id (source, native id) or platform is not a string, holds control characters or
+    lone surrogates, or is longer than ``MAX_ID_CHARS``; it is refused rather than repaired, since a
+    repaired id could merge two different posts.
+    """
     if not post.native_id or not str(post.native_id).strip():
         return "missing_id"
+    for part in (post.native_id, post.source, post.platform):
+        if type(part) is not str or len(part) > MAX_ID_CHARS or _UNSTORABLE_ID.search(part):
+            return "bad_id"
+    if not isinstance(post.text, str):
+        return "bad_text"
     if not post.text.strip() and not any(m.path or m.source_path or m.url for m in post.media):
         return "empty_post"
     if post.created_at is not None and post.created_at.tzinfo is None:

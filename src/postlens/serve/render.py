@@ -28,6 +28,19 @@ def print_import_summary(console: Console, summary: ImportSummary) -> None:
     if summary.reasons:
         reasons = ", ".join(f"{code} {n:,}" for code, n in sorted(summary.reasons.items(), key=lambda kv: -kv[1]))
         console.print(f"  quarantine reasons: {reasons}  (see 'postlens quarantine')")
+    for line in import_notes(summary.notes):
+        console.print(f"  note: {line}")
+
+
+def import_notes(notes: dict[str, int]) -> list[str]:
+    """What a run assumed or cleaned up, in words (``ImportSummary.notes``)."""
+    said = {
+        "created_at_naive_as_utc": "{n:,} post date(s) had no time zone and were taken as UTC",
+        "write_failed": "{n:,} records were refused by the database and quarantined as write_failed",
+        "orphan_media_removed": "{n:,} media files stored for records that were not imported were removed",
+        "records_not_recorded": "{n:,} records could be neither stored nor quarantined (the database failed)",
+    }
+    return [said.get(key, key + ": {n:,}").format(n=count) for key, count in sorted(notes.items()) if count]
 
 
 def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:

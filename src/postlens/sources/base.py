@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from postlens.errors import SourceError, unknown_name
 from postlens.types import Post, Rejected
+from postlens.values import BadValue, parse_count
 
 
 class Importer(Protocol):
@@ -71,12 +72,7 @@ def open_text_lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:
 
             handle = gzip.open(path, "rb")  # type: ignore[assignment]
         elif path.suffix == ".zst":
-            import zstandard
-
-            raw = path.open("rb")
-            handle = io.BufferedReader(
-                zstandard.ZstdDecompressor(max_window_size=2**31).stream_reader(raw)  # type: ignore[arg-type]
-            )
+            handle = open_zstd(path)
         else:
             handle = path.open("rb")
     except OSError as exc:
@@ -91,6 +87,61 @@ def open_text_lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:
             yield number, text.rstrip("\r\n"), raw_line
 
 
+def open_zstd(path: Path) -> io.BufferedReader:
+    """A ``.zst`` file's decompressed bytes, every frame. A file that ends inside a frame (truncated)
+    raises ``zstandard.ZstdError`` at its end instead of ending quietly, so no loss goes unsaid."""
+    return io.BufferedReader(_ZstdFrames(path.open("rb")), buffer_size=1 << 20)
+
+
+class _ZstdFrames(io.RawIOBase):
+    """Raw reader over all zstd frames of a file, strict about the last one being complete."""
+
+    READ = 1 << 14  # compressed bytes per step: keeps one step's output small even for extreme ratios
+
+    def __init__(self, raw: io.BufferedIOBase) -> None:
+        import zstandard
+
+        self._raw = raw
+        self._zstd = zstandard
+        self._context = zstandard.ZstdDecompressor(max_window_size=2**31)
+        self._frame = self._context.decompressobj()
+        self._in_frame = False
+        self._out = b""
+        self._at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._at >= len(self._out):
+            chunk = self._raw.read(self.READ)
+            if not chunk:
+                if self._in_frame:
+                    raise self._zstd.ZstdError("the file ends inside a zstd frame (truncated)")
+                return 0
+            self._out, self._at = self._decompress(chunk), 0
+        size = min(len(buffer), len(self._out) - self._at)
+        buffer[:size] = self._out[self._at:self._at + size]
+        self._at += size
+        return size
+
+    def _decompress(self, chunk: bytes) -> bytes:
+        pieces = []
+        while chunk:
+            pieces.append(self._frame.decompress(chunk))
+            self._in_frame = True
+            if not self._frame.eof:
+                break
+            chunk = self._frame.unused_data  # the next frame starts here
+            self._frame = self._context.decompressobj()
+            self._in_frame = False
+        return b"".join(pieces)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
 def empty_file_rejection(path: Path) -> Rejected | None:
     """A Rejected for a 0-byte (or whitespace-only, when small) file, else None."""
     try:
@@ -100,6 +151,18 @@ def empty_file_rejection(path: Path) -> Rejected | None:
     if size == 0 or (size < 4096 and not path.read_bytes().strip()):
         return Rejected(str(path), None, "empty_file", "the file is empty: nothing to import")
     return None
+
+
+class CorruptStream(SourceError):
+    """A compressed file (``.zst``, ``.gz``) breaks part-way; the lines before the break were read."""
+
+
+def bad_compression(path: Path, exc: BaseException) -> Rejected:
+    """The file-level quarantine row for a compressed stream that breaks: what was read before stays."""
+    cause = exc.__cause__ or exc
+    return Rejected(str(path), None, "bad_compression",
+                    f"the compressed stream is corrupt or truncated ({type(cause).__name__}: {cause}); "
+                    "lines after the break were not read")
 
 
 def bad_encoding(path: Path, line: int, raw: bytes) -> Rejected:
@@ -121,20 +184,35 @@ def parse_datetime(value: object, fmt: str | None = None) -> datetime:
 
     Accepts ISO 8601, Twitter's ``Wed Apr 17 18:57:37 +0000 2013`` (also with stray spaces
     after the colons, as 23 MediaEval rows have), RFC 2822, and Unix seconds or milliseconds.
-    Raises ``ValueError`` with the offending value otherwise.
+    A date without a time zone is taken as UTC (``parse_datetime_noting`` says when).
+    Raises ``ValueError`` with the offending value otherwise, and only ValueError (a year out of
+    range or an infinite timestamp is one too).
     """
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = value / 1000 if value > 1e11 else value
-        moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
-    elif isinstance(value, str) and value.strip():
-        moment = _parse_text(value.strip(), fmt)
-    else:
-        raise ValueError(f"no date given ({value!r})")
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    return parse_datetime_noting(value, fmt)[0]
+
+
+def parse_datetime_noting(value: object, fmt: str | None = None) -> tuple[datetime, bool]:
+    """``parse_datetime``, and whether the value had no time zone and was taken as UTC."""
+    try:
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            seconds = value / 1000 if value > 1e11 else value
+            return datetime.fromtimestamp(seconds, tz=timezone.utc), False  # Unix time is UTC
+        elif isinstance(value, str) and value.strip():
+            moment = _parse_text(value.strip(), fmt)
+        else:
+            raise ValueError(f"no date given ({_short(value)})")
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=timezone.utc), True
+        return moment.astimezone(timezone.utc), False
+    except (OverflowError, OSError) as exc:
+        raise ValueError(f"date {_short(value)} is out of range ({exc})") from None
+
+
+def _short(value: object) -> str:
+    text = repr(value) if not isinstance(value, (dict, list)) else f"a {type(value).__name__}"
+    return text if len(text) <= 80 else text[:80] + "..."
 
 
 def _parse_text(text: str, fmt: str | None) -> datetime:
@@ -142,10 +220,10 @@ def _parse_text(text: str, fmt: str | None) -> datetime:
         try:
             return datetime.strptime(text, fmt)
         except ValueError as exc:
-            raise ValueError(f"date {text!r} does not match format {fmt!r}") from exc
+            raise ValueError(f"date {_short(text)} does not match format {fmt!r}") from exc
     if text.replace(".", "", 1).isdigit():
         if len(text.split(".")[0]) < 9:  # "2013" or "13.09" are not Unix times (1973+ has 9+ digits)
-            raise ValueError(f"unparseable date {text!r}: a bare number too short to be a Unix time")
+            raise ValueError(f"unparseable date {_short(text)}: a bare number too short to be a Unix time")
         return parse_datetime(float(text))
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -159,17 +237,16 @@ def _parse_text(text: str, fmt: str | None) -> datetime:
     try:
         return parsedate_to_datetime(repaired)
     except (TypeError, ValueError, IndexError):
-        raise ValueError(f"unparseable date {text!r}") from None
+        raise ValueError(f"unparseable date {_short(text)}") from None
 
 
 def to_int(value: object) -> int | None:
-    """Counts arrive as ints, floats, numeric strings or 'null'; anything else is None."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
+    """Lenient: ``values.parse_count``, with None for any value it refuses.
+
+    Only for optional metadata where dropping a bad value needs no note. Counts and follower
+    numbers go through ``FieldNotes.count``, which records why a value was dropped.
+    """
     try:
-        number = float(str(value).strip().replace(",", ""))
-    except ValueError:
+        return parse_count(value)
+    except BadValue:
         return None
-    return int(number) if number == number else None  # NaN -> None

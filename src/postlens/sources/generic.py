@@ -2,7 +2,9 @@
 
 Every reader streams (one record at a time, memory flat on a 1 GB file) and turns a bad record
 into a ``Rejected`` with a stable code (``bad_encoding``, ``bad_columns``, ``bad_csv``,
-``bad_json``, ``bad_date``, ``missing_id``, ``empty_post``, ``empty_file``) so the batch goes on.
+``bad_json``, ``bad_date``, ``bad_row``, ``missing_id``, ``bad_id``, ``empty_post``, ``empty_file``,
+``bad_compression``) so the batch goes on; a bad value in one field is dropped and noted on the post
+(``Post.notes``, see ``postlens.values``).
 A mapping that names a column the file lacks is a whole-file ``MappingError``, raised before
 any row is read. Rows become posts in ``RowConverter``, shared with recipes built on these readers.
 """
@@ -22,19 +24,20 @@ import orjson
 
 from postlens.errors import SourceError
 from postlens.sources.base import (
-    bad_encoding, empty_file_rejection, open_text_lines, parse_datetime, register, to_int,
+    CorruptStream, bad_compression, bad_encoding, empty_file_rejection, open_text_lines, open_zstd,
+    parse_datetime_noting, register,
 )
 from postlens.sources.mapping import COLUMN_FIELDS, ColumnMapping, make_getter, nested_paths
+from postlens.sources.kit import record_error, stamp_notes
 from postlens.sources.media_refs import MediaResolver
 from postlens.sources.media_refs import item_name as _item_name
-from postlens.types import Author, Engagement, Post, Rejected, extract_entities, validate_post
+from postlens.types import INVALID_POST_REASONS, Author, Engagement, Post, Rejected, extract_entities, validate_post
+from postlens.values import FieldNotes, json_text, repair_post, show
 
 # Values that mean "no value" in non-text columns (CSV exports write them for missing cells).
 _NULLS = frozenset({"", "null", "none", "nan", "nat", "n/a", "na", "-"})
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _LIST_SPLIT = re.compile(r"[\s,]+")
-_TRUE = frozenset({"true", "1", "yes", "y", "t"})
-_FALSE = frozenset({"false", "0", "no", "n", "f"})
 RAW_LIMIT = 2000  # characters of a rejected record kept for the quarantine
 JSON_SAMPLE_LINES = 1000  # JSONL lines read ahead to learn the columns before checking the mapping
 
@@ -50,33 +53,36 @@ def _absent(record: dict[str, Any]) -> None:
 
 
 def scalar_text(value: Any) -> str | None:
-    """A cell as a stripped string; None for nulls and for nested objects (a dict is no handle)."""
-    if is_null(value) or isinstance(value, (dict, list, tuple)):
+    """A cell as a stripped string; None for nulls, NaN, nested objects (a dict is no handle) and
+    bytes that are not UTF-8."""
+    if is_null(value) or isinstance(value, (dict, list, tuple)) or (isinstance(value, float) and value != value):
         return None
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
     return str(value).strip()
 
 
-def to_bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower() if value is not None else ""
-    return True if text in _TRUE else False if text in _FALSE else None
-
-
-def to_datetime(value: Any, fmt: str | None) -> datetime:
-    """``parse_datetime`` plus the plain dates Parquet/pyarrow hand back."""
+def to_datetime(value: Any, fmt: str | None) -> tuple[datetime, bool]:
+    """``parse_datetime_noting`` plus the plain dates Parquet/pyarrow hand back (midnight, taken as UTC)."""
     if isinstance(value, date) and not isinstance(value, datetime):
-        return datetime.combine(value, time(), tzinfo=timezone.utc)
-    return parse_datetime(value, fmt)
+        return datetime.combine(value, time(), tzinfo=timezone.utc), True
+    return parse_datetime_noting(value, fmt)
 
 
 def raw_text(record: Any) -> str:
-    """A record as JSON text for the quarantine, cut to ``RAW_LIMIT`` characters."""
+    """A record as JSON text for the quarantine, cut to ``RAW_LIMIT`` characters (any value)."""
+    return json_text(record)[:RAW_LIMIT]
+
+
+def _record_bytes(record: dict[str, Any]) -> bytes:
+    """A record's canonical bytes for its content-hash id (the same bytes as earlier versions wrote)."""
     try:
-        text = orjson.dumps(record, default=str).decode()
-    except (TypeError, orjson.JSONEncodeError):
-        text = repr(record)
-    return text[:RAW_LIMIT]
+        return orjson.dumps(record, default=str, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):  # lone surrogates, nesting orjson refuses
+        return json_text(record).encode("utf-8")
 
 
 def default_source(path: Path) -> str:
@@ -130,26 +136,31 @@ class RowConverter:
         return self.get[field](record)
 
     def convert(self, record: dict[str, Any], line: int | None) -> Post | Rejected:
+        try:
+            return self._convert(record, line)
+        except Exception as exc:  # noqa: BLE001 - the last net: one record, never the file
+            return record_error(exc, Path(self.file), line, f"line {line}", record)
+
+    def _convert(self, record: dict[str, Any], line: int | None) -> Post | Rejected:
         get = self.get
         if "id" in self.mapped:
-            native_id = scalar_text(get["id"](record))
+            given = get["id"](record)
+            native_id = scalar_text(given)
             if not native_id:
-                return self._reject(line, "missing_id", f"no value in id column {self.mapping.id!r}", record)
+                why = f"no value in id column {self.mapping.id!r}"
+                if not is_null(given):
+                    why = f"the id column {self.mapping.id!r} holds {show(given)}, not an id"
+                return self._reject(line, "missing_id", why, record)
         else:  # no id column at all: a content hash keeps re-imports of the same rows idempotent
-            native_id = "h" + hashlib.blake2b(
-                orjson.dumps(record, default=str, option=orjson.OPT_SORT_KEYS), digest_size=8
-            ).hexdigest()
+            native_id = "h" + hashlib.blake2b(_record_bytes(record), digest_size=8).hexdigest()
         post_id = f"{self.source}:{native_id}"
         try:
-            created_at = self._date(record, "created_at")
-            observed_at = self._date(record, "observed_at") if "observed_at" in self.mapped else None
+            created_at, naive = self._date(record, "created_at")
+            observed_at = self._date(record, "observed_at")[0] if "observed_at" in self.mapped else None
         except ValueError as exc:
             return self._reject(line, "bad_date", str(exc), record, post_id)
-        text_value = get["text"](record)
-        if text_value is None or isinstance(text_value, (dict, list)) or text_value != text_value:
-            text = ""  # missing, nested, or a NaN from a pandas-written file
-        else:
-            text = str(text_value)
+        notes = FieldNotes()
+        text = notes.text(self._named("text"), get["text"](record)) if "text" in self.mapped else ""
         hashtags, mentions, urls = extract_entities(text)
         if "hashtags" in self.mapped:
             hashtags = _entity_list(get["hashtags"](record))
@@ -159,46 +170,66 @@ class RowConverter:
             urls = _entity_list(get["urls"](record))
         engagement = []
         if self.counts:
-            counts = {field: to_int(getter(record)) for field, getter in self.counts}
+            counts = {field: notes.count(self._named(field), self._scalar(getter(record)))
+                      for field, getter in self.counts}
             if any(v is not None for v in counts.values()):
                 engagement.append(Engagement(observed_at=observed_at or self.observed_default,
                                              observed_inferred=observed_at is None, **counts))
         labels = {}
         for name, getter in self.label_getters:
-            label = scalar_text(getter(record))
+            label = self._short_text(notes, f"labels[{name}] (column {self.mapping.labels[name]!r})", getter(record))
             if label:
                 labels[name] = label
         media_value = get["media"](record)
         post = Post(
             source=self.source, native_id=native_id, platform=self.mapping.platform,
-            created_at=created_at, text=text, language=scalar_text(get["language"](record)),
+            created_at=created_at, text=text,
+            language=self._short_text(notes, self._named("language"), get["language"](record)),
             author=Author(
-                id=scalar_text(get["author_id"](record)),
-                handle=scalar_text(get["author_handle"](record)),
-                followers=to_int(get["author_followers"](record)),
-                verified=to_bool(get["author_verified"](record)),
+                id=self._short_text(notes, self._named("author_id"), get["author_id"](record)),
+                handle=self._short_text(notes, self._named("author_handle"), get["author_handle"](record)),
+                followers=notes.count(self._named("author_followers"), self._scalar(get["author_followers"](record))),
+                verified=notes.flag(self._named("author_verified"), self._scalar(get["author_verified"](record))),
             ),
             hashtags=hashtags, mentions=mentions, urls=urls,
             media=self.media.parts(media_value, self.media_root) if media_value else [],
             engagement=engagement, labels=labels, raw=record,
-            origin_file=self.file, origin_line=line,
+            origin_file=self.file, origin_line=line, notes=notes.notes, created_at_naive=naive,
         )
+        repair_post(post)
         code = validate_post(post)
         if code:
-            reason = "the post has neither text nor media" if code == "empty_post" else f"invalid post ({code})"
-            return self._reject(line, code, reason, record, post_id)
+            reason = INVALID_POST_REASONS.get(code, code)
+            return self._reject(line, code, reason, record, post_id if code != "bad_id" else None)
+        stamp_notes(post, self.file, line)
         return post
 
-    def _date(self, record: dict[str, Any], field: str) -> datetime | None:
-        value = self.value(record, field)
+    def _named(self, field: str) -> str:
+        """A field as named in a note: with the column it was read from."""
+        return f"{field} (column {self.mapped[field]!r})" if field in self.mapped else field
+
+    @staticmethod
+    def _scalar(value: Any) -> Any:
+        """A cell for the count and flag parsers: CSV null spellings are no value."""
+        return None if is_null(value) else value
+
+    @staticmethod
+    def _short_text(notes: FieldNotes, field: str, value: Any) -> str | None:
+        """A handle, id, language or label cell; a nested value is noted, not turned into text."""
         if is_null(value):
             return None
+        return notes.optional_text(field, value)
+
+    def _date(self, record: dict[str, Any], field: str) -> tuple[datetime | None, bool]:
+        value = self.value(record, field)
+        if is_null(value):
+            return None, False
         try:
             return to_datetime(value, self.mapping.created_at_format if field == "created_at" else None)
-        except (ValueError, OverflowError, OSError) as exc:
+        except ValueError as exc:
             column = getattr(self.mapping, field)
             hint = " (set created_at_format, e.g. %d.%m.%Y %H:%M)" if field == "created_at" else ""
-            raise ValueError(f"cannot parse {field} {value!r} in column {column!r}: {exc}{hint}") from None
+            raise ValueError(f"cannot parse {field} in column {column!r}: {exc}{hint}") from None
 
     def _reject(self, line: int | None, code: str, reason: str, record: Any,
                 post_id: str | None = None) -> Rejected:
@@ -230,7 +261,10 @@ class TableImporter:
         if empty is not None:
             yield empty
             return
-        yield from self._records(path)
+        try:
+            yield from self._records(path)
+        except CorruptStream as exc:
+            yield bad_compression(path, exc)
 
     def _records(self, path: Path) -> Iterator[Post | Rejected]:
         raise NotImplementedError
@@ -261,24 +295,26 @@ def open_binary(path: Path) -> io.BufferedIOBase:
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     if path.suffix != ".zst":
         return raw
-    import zstandard
-
-    reader = zstandard.ZstdDecompressor(max_window_size=2**31).stream_reader(raw, closefd=True)
-    return io.BufferedReader(reader)  # type: ignore[arg-type]
+    raw.close()
+    return open_zstd(path)
 
 
 def text_lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:
     """Like ``base.open_text_lines`` (``text`` None for a non-UTF-8 line) but also reads ``.gz``.
 
-    A read error part-way (truncated or corrupt archive) is a whole-file ``SourceError``.
+    A read error part-way (truncated or corrupt archive) raises ``CorruptStream`` after the lines
+    before it were yielded; readers turn it into one ``bad_compression`` row.
     """
     if path.suffix == ".zst":
         import zstandard
 
+        number = 0
         try:
-            yield from open_text_lines(path)
+            for number, text, raw in open_text_lines(path):
+                yield number, text, raw
         except zstandard.ZstdError as exc:
-            raise SourceError(f"cannot read {path}: the zstd stream is corrupt or truncated ({exc})") from exc
+            raise CorruptStream(f"cannot read {path} after line {number}: the zstd stream is corrupt or "
+                                f"truncated ({exc})") from exc
         return
     if path.suffix != ".gz":
         yield from open_text_lines(path)
@@ -294,7 +330,7 @@ def text_lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:
                     continue
                 yield number, text.rstrip("\r\n"), raw_line
         except (OSError, EOFError) as exc:
-            raise SourceError(f"cannot read {path} after line {number}: {exc}") from exc
+            raise CorruptStream(f"cannot read {path} after line {number}: {exc}") from exc
 
 
 @register("csv")
@@ -362,8 +398,9 @@ def _rows_with_lines(reader: Any, path: Path) -> Iterator[tuple[int, list[str] |
             yield previous + 1, Rejected(str(path), previous + 1, "bad_csv", f"malformed CSV record: {exc}")
             previous = reader.line_num
             continue
-        except Exception as exc:  # a corrupt .zst stream or a read error: the file is unreadable
-            raise SourceError(f"cannot read {path} after line {previous}: {exc}") from exc
+        except Exception as exc:  # a corrupt .zst/.gz stream or a read error: the rest is unreadable
+            broken = CorruptStream if path.suffix in (".zst", ".gz") else SourceError
+            raise broken(f"cannot read {path} after line {previous}: {exc}") from exc
         start, previous = previous + 1, reader.line_num
         yield start, row
 
@@ -386,15 +423,23 @@ class JsonlImporter(TableImporter):
         parsed = (self._parse(path, number, text, raw) for number, text, raw in text_lines(path))
         sample: list[tuple[int, dict[str, Any] | Rejected]] = []
         columns: dict[str, None] = {}
-        for item in parsed:
-            if item is None:
-                continue
-            sample.append(item)
-            if isinstance(item[1], dict):
-                columns.update(dict.fromkeys(nested_paths(item[1])))
-            if len(sample) >= JSON_SAMPLE_LINES:
-                break
+        objects = False
+        broken: CorruptStream | None = None
+        try:
+            for item in parsed:
+                if item is None:
+                    continue
+                sample.append(item)
+                if isinstance(item[1], dict):
+                    objects = True
+                    columns.update(dict.fromkeys(nested_paths(item[1])))
+                if len(sample) >= JSON_SAMPLE_LINES:
+                    break
+        except CorruptStream as exc:  # the lines read before the break are still imported
+            broken = exc
         if not sample:
+            if broken is not None:
+                raise broken
             yield self._empty(path, "the file has no JSON lines: nothing to import")
             return
         if columns:
@@ -403,8 +448,8 @@ class JsonlImporter(TableImporter):
             for column in self.mapping.column_fields().values():
                 if "." in column and column.split(".", 1)[0] in columns:
                     columns.setdefault(column, None)
-        convert = self.converter(path, list(columns)).convert if columns else None
-        for chunk in (sample, parsed):
+        convert = self.converter(path, list(columns)).convert if objects else None  # else: every line is a Rejected
+        for chunk in (sample, () if broken else parsed):
             for item in chunk:
                 if item is None:
                     continue
@@ -413,6 +458,8 @@ class JsonlImporter(TableImporter):
                     yield record  # type: ignore[misc]
                 else:
                     yield convert(record, line)
+        if broken is not None:
+            raise broken
 
     @staticmethod
     def _parse(path: Path, number: int, text: str | None,
@@ -455,11 +502,35 @@ class ParquetImporter(TableImporter):
         number = 0
         try:
             for batch in table.iter_batches(batch_size=self.batch_size):
-                for record in batch.to_pylist():
+                for record in _batch_rows(batch):
                     number += 1
-                    yield convert(record, number)
+                    if isinstance(record, Exception):
+                        yield Rejected(str(path), number, "bad_row",
+                                       f"row {number} holds a value Python cannot represent ({record}); "
+                                       "the row was not imported")
+                    else:
+                        yield convert(record, number)
         except (OSError, pa.ArrowException) as exc:
             raise SourceError(f"cannot read {path} after row {number}: {exc}") from exc
+
+
+def _batch_rows(batch: Any) -> Iterator[dict[str, Any] | Exception]:
+    """The rows of a record batch as dicts; a row that cannot be converted (a timestamp past year
+    9999, say) is returned as its exception, so only that row is lost."""
+    try:
+        rows = batch.to_pylist()
+    except (ValueError, OverflowError, ArithmeticError):
+        rows = None
+    if rows is not None:
+        yield from rows
+        return
+    for index in range(batch.num_rows):
+        try:
+            [row] = batch.slice(index, 1).to_pylist()
+        except (ValueError, OverflowError, ArithmeticError) as exc:
+            yield exc
+        else:
+            yield row
 
 
 def _field_paths(field: Any, pa: Any, prefix: str = "") -> Iterator[str]:

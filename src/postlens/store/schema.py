@@ -4,8 +4,11 @@ posts        one row per post id ("<source>:<native id>"), upserted on re-import
 media        one row per (post, position): stored in the media folder, missing, rejected or remote-only
 engagement   snapshots of counts; (post_id, observed_at) is unique, so re-imports add only new moments
 import_runs  one row per ``postlens ingest``: what, when, outcome, counts
-quarantine   what could not be imported and why; (file, line, code, post_id) is unique. ``post_kept``
-             rows are problems with one field or media part of a post that was imported anyway
+quarantine   what could not be imported and why; (file, line, code, post_id) is unique (when one line
+             yields several rows with the same code, e.g. elements of a JSON list, the post id of the
+             second is suffixed ``#2``, and so on). ``post_kept`` rows are problems with one field or media
+             part of a post that was imported anyway (the value was dropped); a post has one such row per
+             code, its reason naming every field
 features_errors  per-item failures of encoders (filled by featurize)
 predictions  one row per (model, post): the latest prediction of that model for that post, with its
              per-class probabilities (filled by ``postlens predict``)
@@ -13,10 +16,11 @@ predictions  one row per (model, post): the latest prediction of that model for 
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """2: quarantine.post_kept, import_runs.flagged, engagement.observed_inferred (added by ``MIGRATIONS``).
 3: the predictions table.
-4: posts.media_kinds lists attached (stored) media only, not URLs (data fix, no new column)."""
+4: posts.media_kinds lists attached (stored) media only, not URLs (data fix, no new column).
+5: import_runs.notes (per-run facts such as dates taken as UTC)."""
 
 PREDICTIONS_DDL = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -106,7 +110,8 @@ CREATE TABLE IF NOT EXISTS import_runs (
     quarantined BIGINT DEFAULT 0,
     snapshots_added BIGINT DEFAULT 0,
     error VARCHAR,
-    flagged BIGINT DEFAULT 0          -- posts imported with a field or media problem (quarantine.post_kept)
+    flagged BIGINT DEFAULT 0,         -- posts imported with a field or media problem (quarantine.post_kept)
+    notes JSON                        -- what the run assumed or cleaned up, e.g. {"created_at_naive_as_utc": 120}
 );
 
 CREATE TABLE IF NOT EXISTS quarantine (
@@ -144,6 +149,9 @@ MIGRATIONS: dict[int, str] = {
         SELECT list_sort(list_distinct(list(m.kind))) FROM media m WHERE m.post_id = posts.id AND m.status = 'stored'
     ), []::VARCHAR[])
     WHERE EXISTS (SELECT 1 FROM media m WHERE m.post_id = posts.id AND m.status <> 'stored');
+    """,
+    5: """
+    ALTER TABLE import_runs ADD COLUMN IF NOT EXISTS notes JSON;
     """,
 }
 """version -> DDL bringing a workspace of the previous version up to it; columns are appended, so

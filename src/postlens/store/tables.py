@@ -10,6 +10,8 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from postlens.values import json_text, safe_text
+
 if TYPE_CHECKING:
     from postlens.store.ingest import ImportSummary
 
@@ -122,7 +124,15 @@ def write_batch(
             db.unregister("_q")
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        try:
+            db.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # no transaction left to roll back (BEGIN or COMMIT itself failed): report the first error
+        for name in ("_batch_ids", "_posts", "_ids", "_media", "_eng", "_q"):
+            try:
+                db.unregister(name)
+            except duckdb.Error:
+                pass
         raise
     return BatchCounts(new, changed, unchanged, added)
 
@@ -154,16 +164,17 @@ def start_run(
 ) -> None:
     db.execute(
         "INSERT INTO import_runs (run_id, started_at, status, importer, inputs, options) VALUES (?, ?, 'running', ?, ?, ?)",
-        [run_id, datetime.now(timezone.utc), importer, inputs, orjson.dumps(options, default=str).decode()],
+        [run_id, datetime.now(timezone.utc), importer, inputs, json_text(options)],
     )
 
 
 def finish_run(db: duckdb.DuckDBPyConnection, summary: "ImportSummary", *, status: str, error: str | None = None) -> None:
     db.execute(
         "UPDATE import_runs SET finished_at = ?, status = ?, imported = ?, updated = ?, unchanged = ?, "
-        "quarantined = ?, snapshots_added = ?, error = ?, flagged = ? WHERE run_id = ?",
+        "quarantined = ?, snapshots_added = ?, error = ?, flagged = ?, notes = ? WHERE run_id = ?",
         [
             datetime.now(timezone.utc), status, summary.imported, summary.updated, summary.unchanged,
-            summary.quarantined, summary.snapshots_added, error, summary.flagged, summary.run_id,
+            summary.quarantined, summary.snapshots_added, safe_text(error) if error else None, summary.flagged,
+            orjson.dumps(summary.notes).decode(), summary.run_id,
         ],
     )
