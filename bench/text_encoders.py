@@ -89,7 +89,8 @@ def compare_minilm_runtimes(texts: list[str], threads: int, rounds: int) -> Any:
     for runtime, encoder in encoders.items():
         start = time.perf_counter()
         if runtime == "torch":
-            tokenized[runtime] = [torch_st.tokenize(chunk) for chunk in chunks]
+            tokenize = getattr(torch_st, "preprocess", torch_st.tokenize)  # sentence-transformers >= 6 renamed it
+            tokenized[runtime] = [tokenize(chunk) for chunk in chunks]
         else:
             tokenized[runtime] = [encoder.model.tokenize(chunk) for chunk in chunks]
         tokenize_seconds[runtime] = time.perf_counter() - start
