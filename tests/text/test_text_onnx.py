@@ -48,7 +48,9 @@ def _onnx_files(cache_dir: Path, precision: str) -> list[Path]:
 
 @pytest.mark.slow
 @pytest.mark.shared
-def test_onnx_vectors_match_torch_on_real_tweets(dataset, cache_dir: Path, torch_minilm: MiniLMEncoder) -> None:  # type: ignore[no-untyped-def]
+def test_onnx_vectors_match_torch_on_real_tweets(  # type: ignore[no-untyped-def]
+    dataset, cache_dir: Path, torch_minilm: MiniLMEncoder
+) -> None:
     texts = _tweets(dataset, 300)
     reference = _matrix(torch_minilm, texts)
     fp32 = MiniLMEncoder(runtime="onnx", cache_dir=cache_dir)

