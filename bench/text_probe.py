@@ -21,7 +21,8 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "tweeteval" / "emotion"
+SHARED = Path(os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
+DATA = SHARED / "tweeteval" / "emotion"
 
 
 def load_split(split: str) -> tuple[list[str], np.ndarray]:
