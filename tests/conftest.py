@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = Path(os.environ.get("POSTLENS_SHARED_DATASETS", REPO_ROOT.parent / "shared" / "datasets"))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# ONNX exports of the packaged models land here, not in the home folder; shared by test runs and workers
+os.environ.setdefault("POSTLENS_CACHE_DIR", str(Path(tempfile.gettempdir()) / "postlens-test-cache"))
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 

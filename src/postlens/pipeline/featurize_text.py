@@ -8,8 +8,6 @@ text to encode ever leave the database, through a temporary Parquet file read in
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from postlens.encoders.identity import TEXT_FIELD_SOURCES, spec_cache_prefix
 from postlens.encoders.registry import EncoderSpec, get_spec
 from postlens.store.features import FeatureCache
 from postlens.types import Modality
@@ -36,16 +35,11 @@ MEDIA_KINDS_FOR = {
     Modality.AUDIO: ("audio",),
     Modality.VIDEO: ("video",),
 }
-TEXT_FIELD_OF = {"ocr": "ocr", "video": "video_text", "audio": "transcript"}
-"""Media encoder -> the text field its text becomes."""
+TEXT_FIELD_OF = {encoder: text_field for text_field, encoder in TEXT_FIELD_SOURCES.items()}
+"""Media encoder -> the text field its text becomes (the inverse of ``TEXT_FIELD_SOURCES``)."""
 
 _ITEMS_SCHEMA = pa.schema([("key", pa.string()), ("text", pa.string()), ("cut", pa.bool_()),
                            ("post_id", pa.string())])
-
-
-def text_key(text: str) -> str:
-    """The cache key of a text: sha256 of its UTF-8 bytes (DuckDB's ``sha256(text)`` gives the same)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def build_text_fields(db: duckdb.DuckDBPyConnection, cache: FeatureCache) -> int:
@@ -99,12 +93,6 @@ def _cached_text(cache: FeatureCache, spec: EncoderSpec) -> dict[str, str]:
     for folder in sorted(cache.root.glob(f"{spec_cache_prefix(spec)}@*")):
         out.update((key, text.strip()) for key, text in cache.texts(folder.name).items() if text.strip())
     return out
-
-
-def spec_cache_prefix(spec: EncoderSpec) -> str:
-    """The encoder's ``name`` attribute as the cache folder uses it (class attribute, no model load)."""
-    factory = getattr(importlib.import_module(spec.module), spec.factory)
-    return str(getattr(factory, "name", spec.name))
 
 
 @dataclass
