@@ -22,6 +22,7 @@ from _featurize_fixtures import child_env, image_workspace, postlens_command
 pytestmark = pytest.mark.slow
 
 N_IMAGES = 30
+N_IMAGES_READERS = 400
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,12 @@ def ws_path(workspace_template: Path, tmp_path: Path) -> Path:
     import shutil
 
     return Path(shutil.copytree(workspace_template, tmp_path / "ws"))
+
+
+@pytest.fixture(scope="module")
+def large_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough images that OCR is still working however fast the machine: the readers' test stops it itself."""
+    return image_workspace(tmp_path_factory.mktemp("readers"), N_IMAGES_READERS)
 
 
 def _start_featurize(ws_path: Path) -> subprocess.Popen[str]:
@@ -98,7 +105,8 @@ def test_signal_stops_featurize_and_a_rerun_resumes(ws_path: Path, sig: signal.S
     assert len(keys) == N_IMAGES, "and computed only what was missing (no item twice)"
 
 
-def test_stats_and_sql_work_while_featurize_runs(ws_path: Path) -> None:
+def test_stats_and_sql_work_while_featurize_runs(large_workspace: Path) -> None:
+    ws_path = large_workspace
     proc = _start_featurize(ws_path)
     try:
         _wait_for_model_work(proc, ws_path)
@@ -107,14 +115,14 @@ def test_stats_and_sql_work_while_featurize_runs(ws_path: Path) -> None:
         sql = subprocess.run(postlens_command("sql", "select count(*) as n from posts", "--workspace", str(ws_path)),
                              capture_output=True, text=True, env=child_env(), timeout=300)
         still_running = proc.poll() is None
-        out, err = proc.communicate(timeout=900)
+        os.killpg(proc.pid, signal.SIGINT)  # the readers are what this test is about: stop it here
+        out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert still_running, "featurize finished before the readers ran: the test did not test anything"
     assert stats.returncode == 0, stats.stderr
-    assert f"{N_IMAGES} posts" in stats.stdout
+    assert f"{N_IMAGES_READERS} posts" in stats.stdout
     assert sql.returncode == 0, sql.stderr
-    assert str(N_IMAGES) in sql.stdout
-    assert proc.returncode == 0, err
-    assert len(set(_cached_keys(ws_path))) == N_IMAGES
+    assert str(N_IMAGES_READERS) in sql.stdout
+    assert proc.returncode == 130, err

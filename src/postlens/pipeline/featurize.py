@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from postlens.encoders.base import Encoder, Features, cache_key
+from postlens.encoders.identity import spec_cache_prefix, text_key
 from postlens.encoders.registry import EncoderSpec, default_encoder_names, get_spec
 from postlens.pipeline.featurize_text import (
     MEDIA_KINDS_FOR,
@@ -35,8 +36,6 @@ from postlens.pipeline.featurize_text import (
     build_text_fields,
     cut_at_space,
     export_text_items,
-    spec_cache_prefix,
-    text_key,
 )
 from postlens.pipeline.featurize_worker import RAISED, SupervisedRun, build_encoder
 from postlens.store.features import FeatureCache
