@@ -30,7 +30,16 @@ MIN_SIDE_SETTING = 32  # the detector works on multiples of 32 pixels
 
 
 class OCREncoder:
-    """Image -> ``Features.text`` (lines in reading order) + ``info`` lines/boxes/scores; no vector."""
+    """Image -> ``Features.text`` (lines in reading order) + ``info`` lines/boxes/scores; no vector.
+
+    min_score             lines read with a lower mean character confidence are dropped
+    max_side              images are shrunk to this longest side; lines are cut from that copy
+    det_side              detection size; text under ~1% of ``max_side`` tall that leaves no trace
+                          there is missed (set ``det_side=max_side`` to always detect at full size)
+    use_angle_classifier  turn upside-down lines before reading them (~20% slower)
+    max_pixels            larger images are refused (decompression bombs)
+    num_threads           images read at once (default: every core this process may use)
+    """
 
     name = "rapidocr"
     revision = "2"  # bump when the code changes what is read; settings change the version by themselves
@@ -110,7 +119,7 @@ class OCREncoder:
         if workers <= 1:
             return [work(item) for item in items]
         try:
-            self.models  # load once before the threads start
+            _ = self.models  # load once, before the threads start
         except Exception as exc:  # every item gets the reason; the batch still returns
             return [Features.failed("encoder_error", f"RapidOCR could not load: {exc}") for _ in items]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="postlens-ocr") as pool:
