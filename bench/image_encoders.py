@@ -116,8 +116,8 @@ def embedding_section(args: argparse.Namespace) -> None:
     print(f"ImageStatsEncoder: {best_rate(lambda: stats.encode(paths), len(paths), args.repeats):6.1f} images/s")
 
 
-def ocr_sample(args: argparse.Namespace) -> list[Path]:
-    memes = render_memes(Path(tempfile.mkdtemp(prefix="postlens-ocr-bench-")), args.ocr_memes, seed=0)
+def ocr_sample(args: argparse.Namespace, folder: Path) -> list[Path]:
+    memes = render_memes(folder, args.ocr_memes, seed=0)
     photos: list[Path] = []
     if MEDIAEVAL_IMAGES.exists():
         every = sorted(p for p in MEDIAEVAL_IMAGES.rglob("*") if p.is_file() and p.suffix.lower() != ".txt")
@@ -134,7 +134,11 @@ def timed(encoder: OCREncoder, path: Path) -> tuple[str, float, float]:
 
 
 def ocr_section(args: argparse.Namespace) -> None:
-    sample = ocr_sample(args)
+    with tempfile.TemporaryDirectory(prefix="postlens-ocr-bench-") as folder:
+        ocr_figures(args, ocr_sample(args, Path(folder)))
+
+
+def ocr_figures(args: argparse.Namespace, sample: list[Path]) -> None:
     cores = default_threads()
     print(f"\nOCR: {len(sample)} images ({args.ocr_memes} rendered memes/screenshots/posters, "
           f"{len(sample) - args.ocr_memes} MediaEval); {cores} cores; load average {os.getloadavg()[0]:.2f}")
