@@ -109,14 +109,7 @@ def test_building_every_encoder_and_its_key_loads_no_model(runs: tuple[dict[str,
         assert trapped["control"], "the loader traps missed VADER's lexicon load; the check above proves nothing"
 
 
-_EFFICIENTNET_PENDING = pytest.mark.xfail(
-    reason="efficientnet.py is owned by the ONNX rewrite (h-onnx), which adopts settings_version there", strict=False
-)
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=_EFFICIENTNET_PENDING) if name == "efficientnet" else name for name in CHANGED_SETTING
-])
+@pytest.mark.parametrize("name", list(CHANGED_SETTING))
 def test_same_settings_same_key_across_processes_and_changed_settings_another(
     runs: tuple[dict[str, Any], dict[str, Any]], name: str
 ) -> None:

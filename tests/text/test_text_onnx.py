@@ -153,7 +153,9 @@ def test_failed_export_falls_back_to_torch(
 
     monkeypatch.setattr(onnx_runtime, "export_minilm", broken_export)
     encoder = MiniLMEncoder(runtime="onnx", cache_dir=tmp_path)
+    assert encoder.version != torch_minilm.version  # before loading: ONNX is what would run
     with caplog.at_level(logging.WARNING, logger=FALLBACK):
+        encoder.model  # noqa: B018 - loading falls back; featurize reads the key again after loading
         assert encoder.version == torch_minilm.version
     [warning] = [r for r in caplog.records if r.name == FALLBACK]
     assert warning.getMessage() == "MiniLM runtime onnx unavailable (exporter exploded); using torch"

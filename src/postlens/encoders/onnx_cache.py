@@ -182,3 +182,13 @@ class OnnxArtifact:
             LOG.warning("cached ONNX file %s does not load (%s); exporting it again", path, error)
             path = self.ensure(force=True)
             return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def onnxruntime_installed() -> bool:
+    """Whether ONNX Runtime can be imported, found without importing it (cheap: versions are computed often)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("onnxruntime") is not None
+    except (ImportError, ValueError):  # a broken or stubbed-out module entry
+        return False

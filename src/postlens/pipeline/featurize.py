@@ -13,6 +13,7 @@ is terminated and joined, everything already computed stays in the cache, and a 
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 import warnings
@@ -45,6 +46,7 @@ from postlens.types import Modality
 __all__ = ["TEXT_MAX_CHARS", "EncoderRun", "FeaturizeInterrupted", "FeaturizeSummary", "build_text_fields",
            "featurize", "spec_cache_prefix", "text_key"]
 
+LOG = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 """Called with (encoder name, items done, items total)."""
 
@@ -212,6 +214,8 @@ def _run(encoder: Encoder, run: EncoderRun, items: list[tuple[str, Any]], cache:
     key = cache_key(encoder)
     todo_keys = set(cache.missing(key, [k for k, _ in items]))
     todo = [(k, payload) for k, payload in items if k in todo_keys]
+    if todo:
+        key = _settled_key(encoder, key)
     run.items = len(items)
     started = time.perf_counter()
     if progress:
@@ -227,6 +231,16 @@ def _run(encoder: Encoder, run: EncoderRun, items: list[tuple[str, Any]], cache:
         run.seconds = time.perf_counter() - started
         if progress:
             progress(run.encoder, run.computed, len(todo))
+
+
+def _settled_key(encoder: Encoder, key: str) -> str:
+    """The cache key once the model is loaded: a runtime that cannot load (a failed ONNX export) falls
+    back to torch, and the key of what really makes the vectors says so. Loaded only when there is work."""
+    getattr(encoder, "model", None)
+    settled = cache_key(encoder)
+    if settled != key:
+        LOG.warning("%s: writing under %s, not %s (the model fell back to another runtime)", key, settled, key)
+    return settled
 
 
 def _encode_isolated(encoder: Encoder, payloads: list[Any]) -> list[Features]:
@@ -370,6 +384,7 @@ def _run_text(encoder: Encoder, run: EncoderRun, items_file: Path, todo: set[str
         progress(run.encoder, 0, len(todo))
     if not todo:
         return
+    key = _settled_key(encoder, key)
     for chunk in _text_batches(items_file, todo, batch_size):
         keys = [row["key"] for row in chunk]
         feats = _encode_isolated(encoder, [row["text"] for row in chunk])

