@@ -14,6 +14,9 @@ SHARED_DATASETS = Path(os.environ.get("POSTLENS_SHARED_DATASETS", REPO_ROOT.pare
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Models default to every core of the machine; the shared 2-core test box is under load, where one
+# thread per model is several times faster (see postlens.models.threads). Tests of the default unset it.
+os.environ.setdefault("POSTLENS_NUM_THREADS", "1")
 
 
 def shared_dataset(name: str) -> Path:
