@@ -91,6 +91,10 @@ def test_features_align_with_posts_and_mark_missing_rows(workspace: Path) -> Non
         ws.features("e5")
     with pytest.raises(ConfigError, match="unknown feature 'minilmm'"):
         ws.features("minilmm")
+    with pytest.raises(ConfigError, match=r"'ocr' writes text, not vectors.*text_fields=\['text', 'ocr'\]"):
+        ws.features("ocr")
+    with_ocr = ws.features("minilm", on=labelled, text_fields=["text", "ocr"])
+    assert with_ocr.index.equals(labelled.index) and postlens.present(with_ocr)["minilm"].sum() >= present["minilm"].sum()
 
 
 def test_grid_search_over_postlens_estimators_predicts_held_out_posts(workspace: Path) -> None:

@@ -261,7 +261,9 @@ def present(features: pd.DataFrame) -> pd.DataFrame:
 
 
 def _modality_of(name: str) -> str:
-    from postlens.encoders.identity import registry_name_of
+    from importlib import import_module
+
+    from postlens.encoders.identity import TEXT_FIELD_SOURCES, registry_name_of
     from postlens.encoders.registry import SPECS, get_spec
 
     registry = registry_name_of(name) if "@" in name else name
@@ -270,7 +272,12 @@ def _modality_of(name: str) -> str:
                           f"(or {METADATA!r})")
     if registry not in SPECS:
         raise ConfigError(f"unknown feature {name!r}; known: {', '.join(SPECS)}, {METADATA}")
-    return get_spec(registry).modality.value
+    spec = get_spec(registry)
+    if getattr(getattr(import_module(spec.module), spec.factory), "dim", None) == 0:
+        fields = [f for f, source in TEXT_FIELD_SOURCES.items() if source == registry]
+        raise ConfigError(f"encoder {name!r} writes text, not vectors: read that text through a text encoder, e.g. "
+                          f"ws.features('minilm', text_fields=['text', {fields[0] if fields else 'ocr'!r}])")
+    return spec.modality.value
 
 
 def _pandas_type(name: str) -> Any:
