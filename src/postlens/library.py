@@ -246,8 +246,10 @@ def post_ids(on: Ids) -> list[str] | None:
             values = on[column]
     else:
         values = on
-    ids = [str(v) for v in values]
-    return ids
+        if getattr(getattr(on, "dtype", None), "kind", "") == "b":
+            raise ConfigError("on= takes post ids or a DataFrame of posts, not a True/False mask: "
+                              "pass posts[mask] instead")
+    return [str(v) for v in values]
 
 
 def present(features: pd.DataFrame) -> pd.DataFrame:

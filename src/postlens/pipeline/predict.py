@@ -93,7 +93,7 @@ def predict(
         report_imported, ids = _import_files(files, workspace=root, importer_name=importer_name,
                                              mapping_file=mapping_file, mapping_pairs=mapping_pairs,
                                              media_root=media_root, source=source)
-    file_posts = len(ids or [])
+    file_posts = len(ids or []) if files else 0
     if where is not None:
         with Workspace(root, read_only=True) as ws:  # the user's SQL runs on a read-only connection
             ids = select_post_ids(ws.db, where, within=ids)
