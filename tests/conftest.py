@@ -17,6 +17,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # ONNX exports of the packaged models land here, not in the home folder; shared by test runs and workers
 os.environ.setdefault("POSTLENS_CACHE_DIR", str(Path(tempfile.gettempdir()) / "postlens-test-cache"))
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Models default to every core of the machine; the shared 2-core test box is under load, where one
+# thread per model is several times faster (see postlens.models.threads). Tests of the default unset it.
+os.environ.setdefault("POSTLENS_NUM_THREADS", "1")
 
 
 def shared_dataset(name: str) -> Path:

@@ -25,7 +25,7 @@ import numpy as np
 
 from postlens.encoders.identity import TEXT_FIELD_SOURCES, installed_identity, registry_name_of
 from postlens.errors import ConfigError
-from postlens.models.inputs import PostData
+from postlens.models.inputs import PostData, as_post_data
 
 if TYPE_CHECKING:
     from postlens.models.config import FeaturesConfig
@@ -104,19 +104,20 @@ class TrainedModel:
     saved_at: str | None = None
     postlens_version: str | None = None
 
-    def _check(self, data: PostData) -> None:
+    def _inputs(self, X: Any) -> PostData:
+        """X as the estimator reads it (PostData, or a frame of blocks named like the model's modalities)."""
+        data = as_post_data(X)
         if self.meta_names and list(data.meta_names) != self.meta_names:
             raise ConfigError(f"metadata columns differ from training: got {data.meta_names}, expected {self.meta_names}")
+        return data
 
-    def predict(self, data: PostData) -> np.ndarray:
-        self._check(data)
-        return self.estimator.predict(data)
+    def predict(self, data: Any) -> np.ndarray:
+        return np.asarray(self.estimator.predict(self._inputs(data)))
 
-    def predict_proba(self, data: PostData) -> np.ndarray:
-        self._check(data)
-        return self.estimator.predict_proba(data)
+    def predict_proba(self, data: Any) -> np.ndarray:
+        return np.asarray(self.estimator.predict_proba(self._inputs(data)))
 
-    def predict_labels(self, data: PostData) -> list[Any]:
+    def predict_labels(self, data: Any) -> list[Any]:
         predicted = self.predict(data)
         if self.task == "classification":
             return [self.classes[int(i)] for i in predicted]

@@ -132,10 +132,12 @@ class TrainConfig(_Strict):
     positive_class: str | None = None
     distill: DistillConfig = Field(default_factory=DistillConfig)
     seed: int = 0
-    # 1 by default: on the shared 2-core machine (load ~5) 2 torch threads made the fusion network
-    # 13x, the student 3x and RawNet 10x SLOWER per epoch (bench/train.py); LightGBM caps its
-    # threads to the idle cores itself, so raising this is safe for it.
-    num_threads: int = 1
+    # Threads a model trains and predicts with. None: every core this process may use
+    # (os.sched_getaffinity), or $POSTLENS_NUM_THREADS when set. Set it lower on a shared, busy
+    # machine: OpenMP threads spin-wait at barriers, and on a 2-core box under load 2 torch threads
+    # made the fusion network 13x, the student 3x and RawNet 10x SLOWER per epoch than 1
+    # (bench/train.py). LightGBM caps its threads to the idle cores itself.
+    num_threads: int | None = Field(None, ge=1)
     output: str | None = None
 
     @property

@@ -16,11 +16,12 @@ from typing import Any
 import numpy as np
 
 from postlens.evaluation.metrics import classification_metrics
+from postlens.models.estimator import PostlensEstimator
 from postlens.models.inputs import PostData
-from postlens.models.torch_utils import balanced_batches, balanced_class_weights, focal_loss, seed_everything
+from postlens.models.torch_utils import balanced_batches, balanced_class_weights, focal_loss, seeded_generator
 
 
-class FusionModel:
+class FusionModel(PostlensEstimator):
     kind = "fusion"
 
     def __init__(self, *, task: str = "classification", width: int = 128, fusion: str = "attention", epochs: int = 30,
@@ -35,9 +36,6 @@ class FusionModel:
         self.class_weight, self.sampler, self.value_weight = class_weight, sampler, value_weight
         self.seed, self.num_threads, self.val_fraction, self.verbose = seed, num_threads, val_fraction, verbose
         self.waveform_embed_dim, self.waveform_frontend = waveform_embed_dim, waveform_frontend
-
-    def get_params(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
 
     # ------------------------------------------------------------------ tensors
 
@@ -105,7 +103,7 @@ class FusionModel:
         import torch
         import torch.nn.functional as F
 
-        generator = seed_everything(self.seed, self.num_threads)
+        generator = seeded_generator(self.seed)
         rng = np.random.default_rng(self.seed)
         y = np.asarray(y)
         if val is None:

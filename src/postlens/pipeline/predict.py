@@ -66,15 +66,20 @@ def predict(
     source: str | None = None,
     out: Path | None = None,
     console: Console | None = None,
+    post_ids: Sequence[str] | None = None,
+    save: bool = True,
 ) -> PredictReport:
     """Predict posts with the model ``model`` (a name under ``<workspace>/models/`` or a folder).
 
     ``files`` are imported first (any format ``postlens ingest`` reads) and only their posts are
-    predicted; ``where`` (a SQL condition over posts) narrows the posts further. Predictions go to
-    the ``predictions`` table and, when ``out`` is given, to that .parquet or .csv file.
+    predicted; or ``post_ids`` picks posts of the workspace; ``where`` (a SQL condition over posts)
+    narrows the posts further. Predictions go to the ``predictions`` table (unless ``save`` is
+    False) and, when ``out`` is given, to that .parquet or .csv file.
     """
     if out is not None and Path(out).suffix.lower() not in OUT_FORMATS:
         raise ConfigError(f"--out {out}: write .parquet or .csv (got {Path(out).suffix or 'no extension'!r})")
+    if files and post_ids is not None:
+        raise ConfigError("predict the posts of files or posts named by id, not both")
     if where is not None:
         where = check_where(where)
     root = resolve_workspace_path(workspace)
@@ -83,17 +88,17 @@ def predict(
     trained.check_installed_encoders()  # refuse before importing or computing anything
     trained.training_config()
     report_imported: ImportSummary | None = None
-    ids: list[str] | None = None
+    ids: list[str] | None = None if post_ids is None else list(post_ids)
     if files:
         report_imported, ids = _import_files(files, workspace=root, importer_name=importer_name,
                                              mapping_file=mapping_file, mapping_pairs=mapping_pairs,
                                              media_root=media_root, source=source)
-    file_posts = len(ids or [])
+    file_posts = len(ids or []) if files else 0
     if where is not None:
         with Workspace(root, read_only=True) as ws:  # the user's SQL runs on a read-only connection
             ids = select_post_ids(ws.db, where, within=ids)
     with Workspace(root, create=bool(files)) as ws:
-        predictions = trained.predict_posts(ws, post_ids=ids, featurizer=_featurizer(console))
+        predictions = trained.predict_posts(ws, post_ids=ids, featurizer=_featurizer(console), save=save)
     if out is not None:
         write_out(predictions, Path(out))
     return PredictReport(predictions=predictions, model_folder=folder, out=Path(out) if out else None,
