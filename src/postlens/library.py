@@ -191,8 +191,9 @@ class WorkspaceHandle:
         for all posts or those ``on``."""
         from postlens.pipeline.featurize import featurize
 
-        with Workspace(self.path) as ws:
-            return featurize(ws, encoders=encoders, batch_size=batch_size, progress=progress, post_ids=post_ids(on))
+        # the path, not an open Workspace: featurize opens the database only briefly, so other
+        # readers (this notebook's own ws.posts() in another thread, postlens stats) are not locked out
+        return featurize(self.path, encoders=encoders, batch_size=batch_size, progress=progress, post_ids=post_ids(on))
 
     def train(self, config: Mapping[str, Any] | TrainConfig | str | Path, *, cv: int | None = None,
               compare_imbalance: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, Any]:

@@ -158,3 +158,14 @@ def test_lock_wait_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
         monkeypatch.setenv("POSTLENS_LOCK_WAIT", bad)
         with pytest.raises(WorkspaceError, match="POSTLENS_LOCK_WAIT"):
             lock_wait_seconds()
+
+
+def test_a_fresh_read_only_open_leaves_the_connection_free_for_register(tmp_path: Path) -> None:
+    # DuckDB 2 keeps a result open after fetchone(); the open's own schema checks must not leave one behind
+    import pyarrow as pa
+
+    with Workspace(tmp_path / "ws"):
+        pass
+    with Workspace(tmp_path / "ws", read_only=True) as ws:
+        ws.db.register("_ids", pa.table({"id": ["a"]}))
+        assert ws.db.execute("SELECT count(*) FROM _ids").fetchall() == [(1,)]

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import duckdb
 
@@ -28,6 +29,13 @@ LOCK_WAIT_SECONDS = 10.0
 ``$POSTLENS_LOCK_WAIT`` (seconds) overrides it."""
 READ_ONLY_CONFIG: dict[str, object] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 """Every read-only open: never fetch or load an extension (DuckDB would try to for a SQLite file)."""
+
+
+def _first_row(cursor: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
+    """The first row, with the result fetched to its end: DuckDB 2 keeps a result open after
+    ``fetchone()``, and an open result makes the next ``register()`` on that connection fail."""
+    rows = cursor.fetchall()
+    return rows[0] if rows else None
 
 
 def resolve_workspace_path(path: str | Path | None = None) -> Path:
@@ -186,10 +194,10 @@ class Workspace:
     def _schema_version_read_only(self, db_path: Path) -> int:
         """The stored schema version; refuses a DuckDB file that is not a postlens workspace or is newer."""
         try:
-            has_meta = self.db.execute(
+            has_meta = _first_row(self.db.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta' AND table_schema = 'main'"
-            ).fetchone()
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta and has_meta[0] else None
+            ))
+            row = _first_row(self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'")) if has_meta and has_meta[0] else None
             version = int(row[0]) if row and row[0] is not None else None
         except (duckdb.ProgrammingError, ValueError) as exc:  # a meta table, but not postlens's
             self.db.close()
@@ -212,12 +220,12 @@ class Workspace:
         return version
 
     def _migrate(self) -> None:
-        found = self.db.execute(
+        found = _first_row(self.db.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-        ).fetchone()
+        ))
         version = None
         if found and found[0]:
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            row = _first_row(self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'"))
             version = int(row[0]) if row else None
         if version is not None and version > SCHEMA_VERSION:
             raise WorkspaceError(
