@@ -58,7 +58,7 @@ CREATE TABLE IF NOT EXISTS trend_state (
     expected_level DOUBLE NOT NULL,   -- short moving average of the expected count
     kleinberg_d DOUBLE NOT NULL,      -- cost(burst) - cost(base) of the two-state automaton
     in_burst BOOLEAN NOT NULL,
-    last_alert_bin TIMESTAMPTZ,
+    last_burst_bin TIMESTAMPTZ,       -- last bin the term was bursting (a new alert needs a quiet spell)
     PRIMARY KEY (stream, term)
 );
 CREATE TABLE IF NOT EXISTS trend_bins (

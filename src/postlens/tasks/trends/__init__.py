@@ -56,7 +56,7 @@ def detect_trends(
     made = make_sources(named, entity_extractor=entity_extractor) if named or not sources else []
     plugged = [s for s in (sources or []) if not isinstance(s, str)]
     all_sources: list[TermSource] = made + plugged
-    newest_row = db.execute("SELECT max(created_at) FROM posts").fetchone()
+    newest_row = db.execute("SELECT max(created_at) FROM posts").fetchall()[0]
     newest = newest_row[0] if newest_row else None
     if relative_to_now:
         horizon = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)

@@ -60,13 +60,16 @@ class TrendSettings:
     slot_shrink: float = 1.0
     """Weight of the term's overall share in its per-slot share, in days of the slot's volume."""
     min_count: int = 5
+    min_share: float = 0.0
+    """A burst needs at least this share of the bin's posts (besides ``min_count``): a sub-story of a
+    busy hour must stand out of that hour, not only out of its own history."""
     z_threshold: float = 4.0
     min_ratio: float = 3.0
     exit_z: float = 2.0
     burst_ratio: float = 3.0
     kleinberg_cost: float = 6.0
     cooldown_seconds: int = 86400
-    """A term alerts again only after this long since its last alert."""
+    """A term alerts again only after this long without bursting (one long burst is one alert)."""
     warmup_seconds: int = 86400
     """No alert during the stream's first day: the baseline is still empty."""
 

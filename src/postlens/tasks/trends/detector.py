@@ -32,6 +32,7 @@ class StreamState:
     kleinberg_d: np.ndarray = field(default_factory=lambda: np.zeros(0))
     in_burst: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     last_alert: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Per term, the last bin it was bursting in: it alerts again only after ``cooldown`` without a burst."""
     first_bin: int | None = None
     last_bin: int | None = None
     index: dict[str, int] = field(default_factory=dict)
@@ -127,7 +128,7 @@ def fold_bin(
     with np.errstate(divide="ignore", invalid="ignore"):
         deviance = np.where(c > 0, c * np.log(c / expected), 0.0) - (c - expected)
     z = np.sign(c - expected) * np.sqrt(np.maximum(2 * deviance, 0.0))
-    big_enough = c >= settings.min_count
+    big_enough = c >= max(settings.min_count, settings.min_share * n_posts)
     if settings.detector == "poisson":
         trigger = big_enough & (z >= settings.z_threshold) & (c >= settings.min_ratio * expected)
         in_burst = trigger | (state.in_burst & (z >= settings.exit_z))
@@ -142,8 +143,8 @@ def fold_bin(
         score = -d
     warm = (bin_index - state.first_bin) * settings.bin_seconds >= settings.warmup_seconds
     cooldown_bins = settings.cooldown_seconds / settings.bin_seconds
-    alert = trigger & ~state.in_burst & ((bin_index - state.last_alert) >= cooldown_bins) & warm
-    state.last_alert = np.where(alert, bin_index, state.last_alert)
+    alert = trigger & ~state.in_burst & ((bin_index - state.last_alert) > cooldown_bins) & warm
+    state.last_alert = np.where(in_burst, bin_index, state.last_alert)  # the last bin in a burst
     state.in_burst = in_burst
 
     before = state.level.copy()
@@ -157,7 +158,7 @@ def fold_bin(
     labels = _states(state, in_burst, before)
     touched = np.flatnonzero((c > 0) | (labels != 3) | alert)
     with np.errstate(divide="ignore", invalid="ignore"):
-        growth = np.where(before[touched] > 1e-12, state.level[touched] / before[touched] - 1.0, np.nan)
+        growth = np.where(before[touched] > 1e-3, state.level[touched] / before[touched] - 1.0, np.nan)
     return BinResult(
         bin_index=bin_index, rows=touched, count=c[touched].astype(np.int64), expected=expected[touched],
         score=score[touched], growth=growth, state=[STATES[i] for i in labels[touched]], alert=alert[touched],

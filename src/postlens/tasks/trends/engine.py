@@ -65,7 +65,7 @@ def _changed_bins(db: duckdb.DuckDBPyConnection, stream: str, frontier: int, set
               OR cur.digest <> saved.digest
         """,
         [frontier, frontier, settings.bin_seconds, stream],
-    ).fetchone()
+    ).fetchall()[0]
     return None if row is None or row[0] is None else int(row[0])
 
 

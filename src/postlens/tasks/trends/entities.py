@@ -63,12 +63,19 @@ class LightEntities:
                 if len(run) < MAX_WORDS and token == word:
                     sentence_start = False
                     continue
-            if run and not (run_at_start and len(run) == 1):
-                yield " ".join(run).lower()
+            yield from _named(run, run_at_start)
             run = []
             sentence_start = bool(_SENTENCE_END.match(token)) or token.startswith("http") or token != word
-        if run and not (run_at_start and len(run) == 1):
-            yield " ".join(run).lower()
+        yield from _named(run, run_at_start)
+
+
+def _named(run: list[str], at_sentence_start: bool) -> Iterable[str]:
+    """A run as a name; at a sentence start, a first word that reads as a verb or adverb is not part of it."""
+    if at_sentence_start and run and run[0].lower().endswith(("ing", "ed", "ly")):
+        run = run[1:]
+        at_sentence_start = False
+    if run and not (at_sentence_start and len(run) == 1):
+        yield " ".join(run).lower()
 
 
 class SpacyEntities:

@@ -27,12 +27,13 @@ class StreamRow:
 
 def load_stream(db: duckdb.DuckDBPyConnection, stream: str, settings: TrendSettings) -> tuple[StreamRow, StreamState] | None:
     """The saved state of ``stream``, or None when it has none."""
-    row = db.execute(
+    rows = db.execute(
         "SELECT CAST(epoch(frontier) AS BIGINT), CAST(epoch(first_bin) AS BIGINT), CAST(epoch(last_bin) AS BIGINT), volume "
         "FROM trend_streams WHERE stream = ?", [stream],
-    ).fetchone()
-    if row is None:
+    ).fetchall()
+    if not rows:
         return None
+    row = rows[0]
     b = settings.bin_seconds
     state = StreamState.empty(settings)
     state.volume = np.array(row[3] or [0.0] * settings.n_slots, dtype=float)
@@ -40,7 +41,7 @@ def load_stream(db: duckdb.DuckDBPyConnection, stream: str, settings: TrendSetti
     state.last_bin = None if row[2] is None else row[2] // b
     table = db.sql(
         "SELECT term, slot_counts, level, prev_level, expected_level, kleinberg_d, in_burst, "
-        "CAST(epoch(last_alert_bin) AS BIGINT) AS last_alert FROM trend_state WHERE stream = ? ORDER BY term",
+        "CAST(epoch(last_burst_bin) AS BIGINT) AS last_alert FROM trend_state WHERE stream = ? ORDER BY term",
         params=[stream],
     ).to_arrow_table()
     n = table.num_rows
@@ -84,7 +85,7 @@ def save_state(db: duckdb.DuckDBPyConnection, stream: str, source: str, settings
         "slot_counts": pa.array(state.slot_counts.tolist(), type=pa.list_(pa.float64())),
         "level": state.level, "prev_level": state.prev_level, "expected_level": state.expected_level,
         "kleinberg_d": state.kleinberg_d, "in_burst": state.in_burst,
-        "last_alert_bin": pa.array(last_alert, type=pa.int64()).cast(TS),
+        "last_burst_bin": pa.array(last_alert, type=pa.int64()).cast(TS),
     })
     _insert(db, "trend_state", table)
 

@@ -60,7 +60,7 @@ def window_report(db: duckdb.DuckDBPyConnection, streams: dict[str, str], settin
     report = TrendsReport(since=since, until=until, bin_seconds=b, detector=settings.detector)
     report.bins = [datetime.fromtimestamp(i * b, tz=since.tzinfo) for i in range(first, last + 1)]
     row = db.execute("SELECT count(*) FILTER (WHERE created_at >= ? AND created_at <= ?), count(*) FILTER (WHERE created_at IS NULL) "
-                     "FROM posts", [since, until]).fetchone()
+                     "FROM posts", [since, until]).fetchall()[0]
     report.posts_in_window, report.posts_without_time = (int(row[0]), int(row[1])) if row else (0, 0)
     for source, stream in streams.items():
         rows = db.execute(
@@ -79,14 +79,12 @@ def window_report(db: duckdb.DuckDBPyConnection, streams: dict[str, str], settin
             """,
             {"stream": stream, "lo": report.bins[0], "hi": report.bins[-1]},
         ).fetchall()
-        made = []
-        for term, total, cells, state, growth, expected, fired in rows:
+        rows.sort(key=lambda r: (_ORDER[r[3]], -int(r[1]), r[0]))
+        for term, total, cells, state, growth, expected, fired in rows[:top]:
             counts = [0] * len(report.bins)
             for cell in cells:
                 counts[cell["b"] // b - first] += int(cell["n"])
-            made.append(TermTrend(source, term, int(total), counts, state, growth, float(expected), fired))
-        made.sort(key=lambda t: (_ORDER[t.state], -t.total, t.term))
-        report.terms.extend(made[:top])
+            report.terms.append(TermTrend(source, term, int(total), counts, state, growth, float(expected), fired))
         for values in db.execute(
             "SELECT term, bin_start, fired_at, count, expected, score, provisional FROM alerts "
             "WHERE stream = ? AND fired_at >= ? AND bin_start <= ? ORDER BY fired_at, term", [stream, since, until],
