@@ -26,7 +26,9 @@ def _time(value: object) -> str:
     return f"{value:%Y-%m-%d %H:%M}" if hasattr(value, "strftime") else "-"
 
 
-def print_trends(console: Console, report: TrendsReport, *, width: int = 48) -> None:
+def print_trends(console: Console, report: TrendsReport, *, width: int | None = None) -> None:
+    """``width``: bins in each sparkline (default: what the terminal has room for, 8 to 48)."""
+    width = width or max(8, min(48, console.width - 80))
     console.print(
         f"[bold]trends[/] {_time(report.since)} .. {_time(report.until)} UTC, bins of "
         f"{format_duration(report.bin_seconds)} ({len(report.bins):,}), detector {report.detector}: "
@@ -37,8 +39,10 @@ def print_trends(console: Console, report: TrendsReport, *, width: int = 48) -> 
     if report.terms:
         shown = min(width, len(report.bins))
         table = Table(title=f"terms (counts per bin, last {shown} bins)", title_justify="left", show_edge=False, pad_edge=False)
+        longest = max(len(t.term) for t in report.terms)
         for header in ("source", "term", "count", "per bin", "state", "growth/bin", "last alert"):
-            table.add_column(header, justify="right" if header in ("count", "growth/bin") else "left", overflow="fold")
+            table.add_column(header, justify="right" if header in ("count", "growth/bin") else "left", overflow="fold",
+                             no_wrap=header == "per bin", min_width=min(longest, 24) if header == "term" else None)
         for t in report.terms:
             growth = "new" if t.growth is None else f"{t.growth:+.0%}"
             table.add_row(t.source, Text(terminal_safe(t.term)), f"{t.total:,}", sparkline(t.counts, width),
@@ -49,12 +53,14 @@ def print_trends(console: Console, report: TrendsReport, *, width: int = 48) -> 
     if not report.alerts:
         console.print("no alert fired in this window")
         return
-    table = Table(title=f"alerts ({len(report.alerts):,}; * = the newest bin, not complete yet)", title_justify="left",
-                  show_edge=False, pad_edge=False)
-    for header in ("fired at (UTC)", "bin", "source", "term", "count", "expected", "score"):
-        table.add_column(header, justify="right" if header in ("count", "expected", "score") else "left", overflow="fold")
+    table = Table(title=f"alerts ({len(report.alerts):,}): fired at the end of the alerting bin; * = at the newest post, "
+                        "the bin is not complete yet", title_justify="left", show_edge=False, pad_edge=False)
+    longest = max(len(a.term) for a in report.alerts)
+    for header in ("fired at (UTC)", "source", "term", "count", "expected", "score"):
+        table.add_column(header, justify="right" if header in ("count", "expected", "score") else "left", overflow="fold",
+                         min_width=min(longest, 24) if header == "term" else None)
     for a in report.alerts:
-        table.add_row(_time(a.fired_at) + ("*" if a.provisional else ""), _time(a.bin_start), a.source,
+        table.add_row(_time(a.fired_at) + ("*" if a.provisional else ""), a.source,
                       Text(terminal_safe(a.term)), f"{a.count:,}", f"{a.expected:.2f}", f"{a.score:.1f}")
     console.print(table)
     console.print("[dim]every alert since the first post: postlens sql \"select * from alerts order by fired_at\"[/]")

@@ -59,11 +59,11 @@ class TrendSettings:
     prior_volume: float = 50.0
     slot_shrink: float = 1.0
     """Weight of the term's overall share in its per-slot share, in days of the slot's volume."""
-    min_count: int = 5
-    min_share: float = 0.0
+    min_count: int = 10
+    min_share: float = 0.2
     """A burst needs at least this share of the bin's posts (besides ``min_count``): a sub-story of a
     busy hour must stand out of that hour, not only out of its own history."""
-    z_threshold: float = 4.0
+    z_threshold: float = 6.0
     min_ratio: float = 3.0
     exit_z: float = 2.0
     burst_ratio: float = 3.0
