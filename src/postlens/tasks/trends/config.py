@@ -57,8 +57,9 @@ class TrendSettings:
     prior_count: float = 0.5
     """A term never seen counts as this many occurrences in ``prior_volume`` posts."""
     prior_volume: float = 50.0
-    slot_shrink: float = 1.0
-    """Weight of the term's overall share in its per-slot share, in days of the slot's volume."""
+    slot_shrink: float = 2.0
+    """Pseudo-occurrences behind a term's time-of-day factor: the factor (its share at this time of
+    day over its all-day share) moves away from 1 only as the term's counts in that slot add up."""
     min_count: int = 10
     min_share: float = 0.2
     """A burst needs at least this share of the bin's posts (besides ``min_count``): a sub-story of a
@@ -70,8 +71,9 @@ class TrendSettings:
     kleinberg_cost: float = 6.0
     cooldown_seconds: int = 86400
     """A term alerts again only after this long without bursting (one long burst is one alert)."""
-    warmup_seconds: int = 86400
-    """No alert during the stream's first day: the baseline is still empty."""
+    warmup_seconds: int = 2 * 86400
+    """No alert during the stream's first two days: the baseline, and each term's time-of-day factor,
+    have not seen a day repeat yet."""
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTORS:

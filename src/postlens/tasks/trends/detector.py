@@ -117,10 +117,9 @@ def fold_bin(
     volume_all = float(state.volume.sum())
     count_all = state.slot_counts.sum(axis=1)
     share_all = (count_all + settings.prior_count) / (volume_all + settings.prior_volume)
-    if settings.n_slots > 1:
-        shrink = settings.slot_shrink * volume_all / settings.n_slots
-        denominator = state.volume[slot] + shrink
-        share = (state.slot_counts[:, slot] + shrink * share_all) / denominator if denominator > 0 else share_all
+    if settings.n_slots > 1:  # the term's own time-of-day factor, shrunk to 1 until its counts say otherwise
+        exposure = state.volume[slot] * share_all
+        share = share_all * (state.slot_counts[:, slot] + settings.slot_shrink) / (exposure + settings.slot_shrink)
     else:
         share = share_all
     expected = share * n_posts
