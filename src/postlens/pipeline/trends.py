@@ -20,6 +20,8 @@ def run_trends(
     relative_to_now: bool = False,
     entity_extractor: str = "light",
     top: int = 20,
+    min_count: int | None = None,
+    min_share: float | None = None,
     console: Console | None = None,
 ) -> TrendsReport:
     """Open the workspace for writing (the state is saved there), fold new bins, report the window."""
@@ -28,7 +30,8 @@ def run_trends(
         if console is not None:
             console.print(f"[dim]{message}[/]", highlight=False)
 
-    settings = TrendSettings(detector=detector)
+    changes = {k: v for k, v in (("min_count", min_count), ("min_share", min_share)) if v is not None}
+    settings = TrendSettings(detector=detector).with_changes(**changes)
     with open_briefly(resolve_workspace_path(workspace)) as ws:
         return detect_trends(ws.db, since=since, bin=bin, sources=sources, settings=settings,
                              relative_to_now=relative_to_now, entity_extractor=entity_extractor, top=top,

@@ -306,6 +306,8 @@ def trends_command(
     now: Annotated[bool, typer.Option("--now", help="Measure --since back from the current time instead of the newest post.")] = False,
     entities: Annotated[str, typer.Option("--entities", help="Entity extractor: light (capitalised names and @mentions, no extra) or spacy (the 'ner' extra).")] = "light",
     top: Annotated[int, typer.Option(min=1, help="Terms to show per source.")] = 20,
+    min_count: Annotated[Optional[int], typer.Option("--min-count", min=1, help="Posts a term needs in one bin to alert.", show_default="10")] = None,
+    min_share: Annotated[Optional[float], typer.Option("--min-share", min=0.0, max=1.0, help="Share of the bin's posts a term needs to alert (a small corpus or a busy stream may want less).", show_default="0.2")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Counts per time bin of hashtags, named entities and topics; bursts with their state (emerging,
@@ -319,7 +321,8 @@ def trends_command(
     from postlens.serve.render_trends import print_trends
 
     report = run_trends(workspace=workspace, since=since, bin=bin, sources=source, detector=detector,
-                        relative_to_now=now, entity_extractor=entities, top=top, console=err)
+                        relative_to_now=now, entity_extractor=entities, top=top, min_count=min_count,
+                        min_share=min_share, console=err)
     print_trends(console, report)
 
 

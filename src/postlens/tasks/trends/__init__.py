@@ -29,7 +29,7 @@ from postlens.tasks.trends.sources import SOURCES, Entities, Hashtags, TermSourc
 __all__ = [
     "DETECTORS", "EXTRACTORS", "SOURCES", "Alert", "Entities", "Hashtags", "LightEntities", "SpacyEntities",
     "StreamRun", "TermSource", "TermTrend", "Topics", "TrendSettings", "TrendsReport", "detect_trends",
-    "format_duration", "parse_duration", "stream_key", "trends",
+    "format_duration", "make_sources", "parse_duration", "stream_key", "trends",
 ]
 
 

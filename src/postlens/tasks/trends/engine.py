@@ -134,7 +134,7 @@ def _load_bins(db: duckdb.DuckDBPyConnection, start: int | None, stop: int) -> l
     table = db.sql("SELECT b, term, count(*) AS n FROM trend_pairs WHERE b >= ? AND b < ? GROUP BY b, term "
                    "ORDER BY b, term", params=[low, stop]).to_arrow_table()
     by_bin: dict[int, tuple[list[str], list[int]]] = {}
-    for b, term, n in zip(table["b"].to_pylist(), table["term"].to_pylist(), table["n"].to_pylist()):
+    for b, term, n in zip(table["b"].to_pylist(), table["term"].to_pylist(), table["n"].to_pylist(), strict=True):
         terms, counts = by_bin.setdefault(b, ([], []))
         terms.append(term)
         counts.append(n)
