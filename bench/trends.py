@@ -20,6 +20,8 @@ Definitions (fixed before measuring):
   counting empty months would flatter the rate.
 - **false alarm**: an alert in a quiet period (whatever its term: a sub-story of an ongoing event
   counts too, so this is strict). Rate = false alarms / quiet time in weeks (goal <= 1).
+- Also shown, as context for slow starts: the **busy bin** of E, its first bin holding at least
+  ``min_count`` of its posts (the least a burst needs), and the alert's delay from it.
 - The first event of each dataset starts the stream: it falls in the detector's one-day warm-up
   (no baseline yet), so it cannot be alerted at onset; it is listed with "warm-up".
 """
@@ -55,13 +57,14 @@ ONSET_PERIOD = timedelta(hours=24)
 @dataclass
 class Outcome:
     label: str
-    per_event: list[tuple[str, datetime, int, str, int | None, float | None, int]]
+    per_event: list[tuple[str, datetime, int, str, int | None, float | None, int, bool, int | None]]
     detected_in_one_bin: int
     events_scored: int
     false_alarms: int
     quiet_weeks: float
     alerts: int
     top_false: list[tuple[str, int]]
+    false_by_event: list[tuple[str, int]]
     seconds_full: float
     seconds_rerun: float
 
@@ -141,23 +144,27 @@ def evaluate(path: Path, *, bin_text: str, detector: str, extractor: str, change
         hits = sorted((a for a in attributed if a[3] == event and int(a[1].timestamp() // b) >= onset_bin),
                       key=lambda a: a[2])
         note = "warm-up" if i == 0 else ""
+        per_bin = Counter(int(t.timestamp() // b) for t in event_posts[event])
+        busy = min((k for k, n in per_bin.items() if n >= settings.min_count), default=None)
         if hits:
             alert_bin = int(hits[0][1].timestamp() // b)
             delay_bins: int | None = alert_bin - onset_bin
             delay_h: float | None = (hits[0][2] - onset).total_seconds() / 3600
             before = sum(1 for t in event_posts[event] if t < hits[0][2])
             term = hits[0][0]
+            from_busy = None if busy is None else alert_bin - busy
         else:
-            delay_bins, delay_h, before, term = None, None, len(event_posts[event]), "-"
+            delay_bins, delay_h, before, term, from_busy = None, None, len(event_posts[event]), "-", None
         if i > 0:
             scored += 1
             within += int(delay_bins is not None and delay_bins <= 1)
         per_event.append((event, onset, len(event_posts[event]), term + (f" ({note})" if note else ""),
-                          delay_bins, delay_h, before))
+                          delay_bins, delay_h, before, busy is not None, from_busy))
     top_false = Counter(a[0] for a in false_alarms).most_common(5)
+    false_by_event = Counter(a[3] for a in false_alarms).most_common()
     label = f"bin {bin_text:<3} {detector:<9} entities {extractor:<5}" + "".join(f" {k}={v:g}" for k, v in changes.items())
     return Outcome(label, per_event, within, scored, len(false_alarms), len(quiet) * b / (7 * 86400),
-                   len(attributed), top_false, seconds_full, seconds_rerun)
+                   len(attributed), top_false, false_by_event, seconds_full, seconds_rerun)
 
 
 def print_outcome(name: str, outcome: Outcome, *, events: bool) -> None:
@@ -167,16 +174,23 @@ def print_outcome(name: str, outcome: Outcome, *, events: bool) -> None:
           f"  (alerts {outcome.alerts}; full {outcome.seconds_full:.1f}s, re-run {outcome.seconds_rerun:.1f}s)", flush=True)
     if outcome.top_false:
         print("            most false alarms: " + ", ".join(f"{t} x{n}" for t, n in outcome.top_false))
+        print("            false alarms by the event of their posts: "
+              + ", ".join(f"{e} {n}" for e, n in outcome.false_by_event))
     if not events:
         return
-    print(f"    {'event':<20} {'onset (UTC)':<17} {'posts':>6} {'delay bins':>10} {'delay h':>8} {'posts before':>12}  first alert")
-    for event, onset, n, term, delay_bins, delay_h, before in outcome.per_event:
+    print(f"    {'event':<20} {'onset (UTC)':<17} {'posts':>6} {'delay bins':>10} {'delay h':>8} {'posts before':>12}"
+          f" {'from busy bin':>13}  first alert")
+    for event, onset, n, term, delay_bins, delay_h, before, has_busy, from_busy in outcome.per_event:
         db_txt = "-" if delay_bins is None else str(delay_bins)
         dh_txt = "-" if delay_h is None else f"{delay_h:.1f}"
-        print(f"    {event:<20} {onset:%Y-%m-%d %H:%M} {n:>6} {db_txt:>10} {dh_txt:>8} {before:>12}  {term}")
-    delays = [d for _, _, _, _, d, _, _ in outcome.per_event[1:] if d is not None]
+        busy_txt = "no busy bin" if not has_busy else ("-" if from_busy is None else str(from_busy))
+        print(f"    {event:<20} {onset:%Y-%m-%d %H:%M} {n:>6} {db_txt:>10} {dh_txt:>8} {before:>12} {busy_txt:>13}  {term}")
+    delays = [row[4] for row in outcome.per_event[1:] if row[4] is not None]
     if delays:
         print(f"    median delay {statistics.median(delays):.1f} bins over {len(delays)} detected events")
+    busy_rows = [row for row in outcome.per_event[1:] if row[7]]
+    prompt = sum(1 for row in busy_rows if row[8] is not None and row[8] <= 1)
+    print(f"    events with a busy bin (>= min_count posts in one bin): {len(busy_rows)}; alerted within one bin of it: {prompt}")
 
 
 def main() -> None:

@@ -156,8 +156,8 @@ def fold_bin(
 
     labels = _states(state, in_burst, before)
     touched = np.flatnonzero((c > 0) | (labels != 3) | alert)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        growth = np.where(before[touched] > 1e-3, state.level[touched] / before[touched] - 1.0, np.nan)
+    prior = before[touched]
+    growth = np.where(prior > 1e-3, state.level[touched] / np.maximum(prior, 1e-3) - 1.0, np.nan)
     return BinResult(
         bin_index=bin_index, rows=touched, count=c[touched].astype(np.int64), expected=expected[touched],
         score=score[touched], growth=growth, state=[STATES[i] for i in labels[touched]], alert=alert[touched],
