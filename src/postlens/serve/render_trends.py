@@ -44,7 +44,7 @@ def print_trends(console: Console, report: TrendsReport, *, width: int | None = 
             table.add_column(header, justify="right" if header in ("count", "growth/bin") else "left", overflow="fold",
                              no_wrap=header == "per bin", min_width=min(longest, 24) if header == "term" else None)
         for t in report.terms:
-            growth = "new" if t.growth is None else f"{t.growth:+.0%}"
+            growth = "-" if t.growth is None else f"{t.growth:+.0%}"
             table.add_row(t.source, Text(terminal_safe(t.term)), f"{t.total:,}", sparkline(t.counts, width),
                           Text(t.state, style=_STYLE.get(t.state, "")), growth, _time(t.last_alert))
         console.print(table)

@@ -76,7 +76,7 @@ CREATE TABLE IF NOT EXISTS trend_series (
     count BIGINT NOT NULL,
     expected DOUBLE NOT NULL,         -- the baseline's count for this bin (own history x this bin's volume)
     score DOUBLE NOT NULL,            -- signed Poisson deviance z, or -d of the two-state automaton
-    growth DOUBLE,                    -- per-bin change of the short average (NULL: nothing before)
+    growth DOUBLE,                    -- per-bin change of the short average / max(previous, 1 post) (NULL: new term)
     state VARCHAR NOT NULL,           -- emerging | peaking | declining | steady
     provisional BOOLEAN NOT NULL,     -- the newest bin, not complete yet: replaced on the next run
     PRIMARY KEY (stream, bin_start, term)

@@ -14,6 +14,9 @@ import numpy as np
 
 from postlens.tasks.trends.config import TrendSettings
 
+DETECTOR_VERSION = "2"
+"""Part of every saved stream's key: bump it when a change here would change results, so saved
+states of the old code are recomputed rather than continued."""
 STATES = ("emerging", "peaking", "declining", "steady")
 NO_ALERT = -(2**62)
 
@@ -78,7 +81,7 @@ class BinResult:
     count: np.ndarray
     expected: np.ndarray
     score: np.ndarray
-    growth: np.ndarray  # NaN: no level before
+    growth: np.ndarray  # per-bin change of the short average / max(its previous value, 1); NaN: a new term
     state: list[str]
     alert: np.ndarray  # bool
 
@@ -156,8 +159,8 @@ def fold_bin(
 
     labels = _states(state, in_burst, before)
     touched = np.flatnonzero((c > 0) | (labels != 3) | alert)
-    prior = before[touched]
-    growth = np.where(prior > 1e-3, state.level[touched] / np.maximum(prior, 1e-3) - 1.0, np.nan)
+    prior = before[touched]  # growth: change of the short average, relative to it but to at least one post per bin
+    growth = np.where(prior > 0, (state.level[touched] - prior) / np.maximum(prior, 1.0), np.nan)
     return BinResult(
         bin_index=bin_index, rows=touched, count=c[touched].astype(np.int64), expected=expected[touched],
         score=score[touched], growth=growth, state=[STATES[i] for i in labels[touched]], alert=alert[touched],

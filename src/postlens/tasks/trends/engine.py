@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 
 from postlens.tasks.trends.config import TrendSettings, format_duration
-from postlens.tasks.trends.detector import BinResult, StreamState, fold_bin
+from postlens.tasks.trends.detector import DETECTOR_VERSION, BinResult, StreamState, fold_bin
 from postlens.tasks.trends.persist import bin_time, forget_stream, load_stream, save_results, save_state
 from postlens.tasks.trends.sources import TermSource
 
@@ -35,7 +35,8 @@ class StreamRun:
 
 
 def stream_key(source: TermSource, settings: TrendSettings) -> str:
-    return f"{source.name}@{source.version}|{format_duration(settings.bin_seconds)}|{settings.detector}|{settings.fingerprint()}"
+    return (f"{source.name}@{source.version}|{format_duration(settings.bin_seconds)}|"
+            f"{settings.detector}@{DETECTOR_VERSION}|{settings.fingerprint()}")
 
 
 def _bin_sql(settings: TrendSettings, column: str) -> str:

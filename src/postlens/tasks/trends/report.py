@@ -17,7 +17,7 @@ class TermTrend:
     total: int
     counts: list[int]  # per bin of the window, oldest first
     state: str  # at the newest bin: emerging | peaking | declining | steady
-    growth: float | None  # per-bin change of the short average at the term's newest bin
+    growth: float | None  # at the newest bin: change of the short average / max(previous, 1 post); None: not counted there, or new
     expected: float  # baseline count at the newest bin where the term was counted
     last_alert: datetime | None
 
@@ -73,7 +73,7 @@ def window_report(db: duckdb.DuckDBPyConnection, streams: dict[str, str], settin
                         FROM w GROUP BY term),
             alerted AS (SELECT term, max(fired_at) AS fired FROM alerts WHERE stream = $stream GROUP BY term)
             SELECT l.term, c.total, c.cells, CASE WHEN l.at = (SELECT max(bin_start) FROM w) THEN l.state ELSE 'steady' END AS state,
-                   l.growth, coalesce(c.expected, 0), a.fired
+                   CASE WHEN l.at = (SELECT max(bin_start) FROM w) THEN l.growth END, coalesce(c.expected, 0), a.fired
             FROM latest l JOIN counted c USING (term) LEFT JOIN alerted a USING (term)
             WHERE c.total > 0
             """,
