@@ -14,7 +14,7 @@ from _trend_posts import import_posts, post
 from postlens.errors import ConfigError
 from postlens.store.workspace import Workspace
 from postlens.tasks.trends import (
-    LightEntities, TrendSettings, detect_trends, format_duration, make_sources, parse_duration, trends,
+    LightEntities, Topics, TrendSettings, detect_trends, format_duration, make_sources, parse_duration, trends,
 )
 from postlens.tasks.trends.entities import fill_entity_cache
 
@@ -116,6 +116,26 @@ def test_topics_come_from_post_topics_when_it_exists(tmp_path: Path) -> None:
     present = trends(ws, since="3d", bin="1h", sources=["topics"])
     assert not present.notes
     assert {t.term: t.total for t in present.terms} == {"topic 0": 20, "topic 1": 20, "topic 2": 20}
+
+
+def test_topics_of_named_segmentations_are_kept_apart(tmp_path: Path) -> None:
+    """The segments tables keep several named segmentations; seed and class segments have names."""
+    records = [post(f"p{k}", START + timedelta(hours=k), f"post {k}") for k in range(40)]
+    ws = tmp_path / "ws"
+    import_posts(records, tmp_path, "posts", ws)
+    with Workspace(ws) as w:
+        w.db.execute("CREATE TABLE post_topics (segmentation VARCHAR, post_id VARCHAR, topic_id INTEGER)")
+        w.db.execute("CREATE TABLE topics (segmentation VARCHAR, topic_id INTEGER, name VARCHAR)")
+        w.db.execute("INSERT INTO post_topics SELECT 'topics', id, CASE WHEN CAST(native_id[2:] AS INTEGER) < 30 "
+                     "THEN 7 END FROM posts")
+        w.db.execute("INSERT INTO post_topics SELECT 'seeds.yaml', id, 1 FROM posts")
+        w.db.execute("INSERT INTO topics VALUES ('topics', 7, NULL), ('seeds.yaml', 1, 'football')")
+    both = trends(ws, since="3d", bin="1h", sources=[Topics()])
+    assert {t.term: t.total for t in both.terms} == {"topics:7": 30, "seeds.yaml:football": 40}
+    one = trends(ws, since="3d", bin="1h", sources=[Topics(segmentation="topics")])
+    assert {t.term: t.total for t in one.terms} == {"topics:7": 30}
+    missing = trends(ws, since="3d", bin="1h", sources=[Topics(segmentation="nope")])
+    assert any("no segmentation 'nope'" in n and "seeds.yaml, topics" in n for n in missing.notes)
 
 
 def test_entities_are_extracted_once_per_text(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.console import Console
 
 from postlens.store.workspace import open_briefly, resolve_workspace_path
-from postlens.tasks.trends import TrendSettings, TrendsReport, detect_trends
+from postlens.tasks.trends import SOURCES, TermSource, Topics, TrendSettings, TrendsReport, detect_trends
 
 
 def run_trends(
@@ -22,6 +22,7 @@ def run_trends(
     top: int = 20,
     min_count: int | None = None,
     min_share: float | None = None,
+    segmentation: str | None = None,
     console: Console | None = None,
 ) -> TrendsReport:
     """Open the workspace for writing (the state is saved there), fold new bins, report the window."""
@@ -32,7 +33,10 @@ def run_trends(
 
     changes = {k: v for k, v in (("min_count", min_count), ("min_share", min_share)) if v is not None}
     settings = TrendSettings(detector=detector).with_changes(**changes)
+    chosen: list[str | TermSource] = list(sources or SOURCES)
+    if segmentation is not None:  # count one named topic set only
+        chosen = [Topics(segmentation) if s == "topics" else s for s in chosen]
     with open_briefly(resolve_workspace_path(workspace)) as ws:
-        return detect_trends(ws.db, since=since, bin=bin, sources=sources, settings=settings,
+        return detect_trends(ws.db, since=since, bin=bin, sources=chosen, settings=settings,
                              relative_to_now=relative_to_now, entity_extractor=entity_extractor, top=top,
                              progress=progress)

@@ -308,6 +308,7 @@ def trends_command(
     top: Annotated[int, typer.Option(min=1, help="Terms to show per source.")] = 20,
     min_count: Annotated[Optional[int], typer.Option("--min-count", min=1, help="Posts a term needs in one bin to alert.", show_default="10")] = None,
     min_share: Annotated[Optional[float], typer.Option("--min-share", min=0.0, max=1.0, help="Share of the bin's posts a term needs to alert (a small corpus or a busy stream may want less).", show_default="0.2")] = None,
+    segmentation: Annotated[Optional[str], typer.Option("--segmentation", help="Count the topics of this named segmentation only (default: every one in post_topics).")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Counts per time bin of hashtags, named entities and topics; bursts with their state (emerging,
@@ -322,7 +323,7 @@ def trends_command(
 
     report = run_trends(workspace=workspace, since=since, bin=bin, sources=source, detector=detector,
                         relative_to_now=now, entity_extractor=entities, top=top, min_count=min_count,
-                        min_share=min_share, console=err)
+                        min_share=min_share, segmentation=segmentation, console=err)
     print_trends(console, report)
 
 

@@ -75,24 +75,58 @@ class Entities:
 
 
 class Topics:
-    """``topic <id>`` from the table ``post_topics(post_id, topic_id)`` that ``postlens segments`` writes."""
+    """Topics from the table ``post_topics(post_id, topic_id)`` that ``postlens segments`` writes.
+
+    With a ``segmentation`` column (several named topic sets), a term is ``<segmentation>:<name or
+    id>`` (the name of a seed or class segment from ``topics``, else the stable topic id), and
+    ``segmentation`` limits the count to one set. Without it a term is ``topic <id>``. Posts without
+    a topic (outliers) are not counted.
+    """
 
     name = "topics"
-    version = "1"
+
+    def __init__(self, segmentation: str | None = None) -> None:
+        self.segmentation = segmentation
+        self._sql = ""
+
+    @property
+    def version(self) -> str:
+        return "1" if self.segmentation is None else f"1/{self.segmentation}"
 
     def prepare(self, db: duckdb.DuckDBPyConnection) -> str | None:
-        columns = {row[0] for row in db.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'post_topics' AND table_schema = 'main'"
-        ).fetchall()}
+        columns = _columns(db, "post_topics")
         if not columns:
             return "topics skipped: this workspace has no post_topics table yet (run 'postlens segments fit' first)"
         if not {"post_id", "topic_id"} <= columns:
             return f"topics skipped: post_topics lacks post_id/topic_id (has {', '.join(sorted(columns))})"
+        if "segmentation" not in columns:
+            self._sql = ("SELECT DISTINCT post_id, 'topic ' || CAST(topic_id AS VARCHAR) AS term FROM post_topics "
+                         "WHERE topic_id IS NOT NULL")
+            return None
+        named = {"segmentation", "topic_id", "name"} <= _columns(db, "topics")
+        label = "coalesce(t.name, CAST(p.topic_id AS VARCHAR))" if named else "CAST(p.topic_id AS VARCHAR)"
+        join = " LEFT JOIN topics t ON t.segmentation = p.segmentation AND t.topic_id = p.topic_id" if named else ""
+        where = "p.topic_id IS NOT NULL"
+        if self.segmentation is not None:
+            found = {r[0] for r in db.execute("SELECT DISTINCT segmentation FROM post_topics").fetchall()}
+            if self.segmentation not in found:
+                return (f"topics skipped: no segmentation {self.segmentation!r} in post_topics; "
+                        f"there are: {', '.join(sorted(found)) or 'none'}")
+            where += " AND p.segmentation = '" + self.segmentation.replace("'", "''") + "'"
+        self._sql = (f"SELECT DISTINCT p.post_id, p.segmentation || ':' || {label} AS term FROM post_topics p{join} "
+                     f"WHERE {where}")
         return None
 
     def pairs_sql(self) -> str:
-        return ("SELECT DISTINCT post_id, 'topic ' || CAST(topic_id AS VARCHAR) AS term FROM post_topics "
-                "WHERE topic_id IS NOT NULL")
+        if not self._sql:
+            raise RuntimeError("Topics.prepare(db) must run before pairs_sql()")
+        return self._sql
+
+
+def _columns(db: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {row[0] for row in db.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main'", [table]
+    ).fetchall()}
 
 
 SOURCES = ("hashtags", "entities", "topics")
