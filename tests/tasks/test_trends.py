@@ -184,6 +184,8 @@ def test_settings_and_names_are_checked_with_the_valid_choices_listed(tmp_path: 
         make_sources(["entities"], entity_extractor="regex")
     with Workspace(tmp_path / "ws") as w, pytest.raises(ConfigError, match="no post .* has a time"):
         detect_trends(w.db, sources=["hashtags"])
+    with Workspace(tmp_path / "ws") as w, pytest.raises(ConfigError, match="wider --bin or a shorter --since"):
+        detect_trends(w.db, since="5000w", bin="1m", sources=["hashtags"])
 
 
 def test_a_schema_4_workspace_gains_the_trend_tables(tmp_path: Path) -> None:

@@ -26,6 +26,9 @@ from postlens.tasks.trends.entities import EXTRACTORS, LightEntities, SpacyEntit
 from postlens.tasks.trends.report import Alert, TermTrend, TrendsReport, window_report
 from postlens.tasks.trends.sources import SOURCES, Entities, Hashtags, TermSource, Topics, make_sources
 
+MAX_WINDOW_BINS = 100_000
+"""The report lists a count per bin of the window for each shown term: beyond this, ask for wider bins."""
+
 __all__ = [
     "DETECTORS", "EXTRACTORS", "SOURCES", "Alert", "Entities", "Hashtags", "LightEntities", "SpacyEntities",
     "StreamRun", "TermSource", "TermTrend", "Topics", "TrendSettings", "TrendsReport", "detect_trends",
@@ -52,6 +55,9 @@ def detect_trends(
     chosen = (settings or TrendSettings()).with_changes(bin_seconds=bin_seconds)
     if top < 1:
         raise ConfigError(f"top must be >= 1, got {top}")
+    if window.total_seconds() / bin_seconds > MAX_WINDOW_BINS:
+        raise ConfigError(f"--since {format_duration(int(window.total_seconds()))} holds more than {MAX_WINDOW_BINS:,} "
+                          f"bins of {format_duration(bin_seconds)}; use a wider --bin or a shorter --since")
     named = [s for s in (sources or []) if isinstance(s, str)]
     made = make_sources(named, entity_extractor=entity_extractor) if named or not sources else []
     plugged = [s for s in (sources or []) if not isinstance(s, str)]
