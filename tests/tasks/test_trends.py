@@ -214,3 +214,22 @@ def test_spacy_entities_when_the_ner_extra_is_installed() -> None:
     found = extractor(["Gunman holds hostages in a cafe in Martin Place, Sydney. http://t.co/abc", ""])
     assert "sydney" in found[0] and found[1] == []
     assert extractor.name.startswith("spacy-sm@3.8")
+
+
+def test_a_burst_goes_emerging_then_peaking_then_declining(tmp_path: Path) -> None:
+    records = quiet_stream(seed=7)
+    burst_at = START + timedelta(days=9, hours=12)
+    records += [post(f"s{h}-{k}", burst_at + timedelta(hours=h, minutes=4 * k), "storm warning #storm", ["storm"])
+                for h in range(6) for k in range(12)]
+    import_posts(records, tmp_path, "storm", tmp_path / "ws")
+    trends(tmp_path / "ws", since="14d", bin="1h", sources=["hashtags"], settings=SENSITIVE)
+    with duckdb.connect(str(tmp_path / "ws" / "postlens.duckdb"), read_only=True) as db:
+        rows = db.execute("SELECT bin_start, count, state, growth FROM trend_series WHERE term = '#storm' "
+                          "ORDER BY bin_start").fetchall()
+    states = [r[2] for r in rows]
+    assert rows[0][0] == burst_at and states[0] == "emerging"
+    first_peak = states.index("peaking")
+    assert 0 < first_peak < 6 and set(states[:first_peak]) == {"emerging"}
+    after = [r for r in rows if r[0] >= burst_at + timedelta(hours=6)]  # the burst is over: counts are 0
+    assert after and after[0][2] == "declining" and after[0][1] == 0 and after[0][3] < 0
+    assert all(r[2] in ("declining", "steady") for r in after)
