@@ -233,3 +233,20 @@ def test_a_burst_goes_emerging_then_peaking_then_declining(tmp_path: Path) -> No
     after = [r for r in rows if r[0] >= burst_at + timedelta(hours=6)]  # the burst is over: counts are 0
     assert after and after[0][2] == "declining" and after[0][1] == 0 and after[0][3] < 0
     assert all(r[2] in ("declining", "steady") for r in after)
+
+
+def test_states_saved_by_another_detector_version_are_dropped(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    import_posts([post(f"v{k}", START + timedelta(hours=k), "hi #v", ["v"]) for k in range(30)], tmp_path, "v", ws)
+    trends(ws, since="2d", bin="1h", sources=["hashtags"])
+    with Workspace(ws) as w:
+        (current,) = w.db.execute("SELECT stream FROM trend_streams").fetchall()[0]
+        old = current.replace("poisson@", "poisson@0")
+        for table in ("trend_streams", "trend_series", "trend_state", "trend_bins"):
+            w.db.execute(f"INSERT INTO {table} SELECT * REPLACE (? AS stream) FROM {table} WHERE stream = ?", [old, current])
+    report = trends(ws, since="2d", bin="1h", sources=["hashtags"])
+    assert any("dropped 1 saved trend state" in n for n in report.notes)
+    with duckdb.connect(str(ws / "postlens.duckdb"), read_only=True) as db:
+        left = {t: db.execute(f"SELECT count(*) FROM {t} WHERE stream = ?", [old]).fetchall()[0][0]
+                for t in ("trend_streams", "trend_series", "trend_state", "trend_bins")}
+    assert left == dict.fromkeys(left, 0)

@@ -21,7 +21,7 @@ import duckdb
 
 from postlens.errors import ConfigError
 from postlens.tasks.trends.config import DETECTORS, TrendSettings, format_duration, parse_duration
-from postlens.tasks.trends.engine import StreamRun, stream_key, update_stream
+from postlens.tasks.trends.engine import StreamRun, forget_stale_streams, stream_key, update_stream
 from postlens.tasks.trends.entities import EXTRACTORS, LightEntities, SpacyEntities
 from postlens.tasks.trends.report import Alert, TermTrend, TrendsReport, window_report
 from postlens.tasks.trends.sources import SOURCES, Entities, Hashtags, TermSource, Topics, make_sources
@@ -71,6 +71,9 @@ def detect_trends(
     else:
         horizon = newest.astimezone(timezone.utc)
     notes: list[str] = []
+    stale = forget_stale_streams(db)
+    if stale:
+        notes.append(f"dropped {len(stale)} saved trend state(s) of an older postlens (recomputed where asked)")
     streams: dict[str, str] = {}
     for source in all_sources:
         note = source.prepare(db)

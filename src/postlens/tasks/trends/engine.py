@@ -39,6 +39,15 @@ def stream_key(source: TermSource, settings: TrendSettings) -> str:
             f"{settings.detector}@{DETECTOR_VERSION}|{settings.fingerprint()}")
 
 
+def forget_stale_streams(db: duckdb.DuckDBPyConnection) -> list[str]:
+    """Drop the saved streams of another detector version (their numbers came from other code)."""
+    stale = [key for (key,) in db.execute("SELECT stream FROM trend_streams").fetchall()
+             if len(key.split("|")) < 3 or not key.split("|")[2].endswith(f"@{DETECTOR_VERSION}")]
+    for key in stale:
+        forget_stream(db, key)
+    return stale
+
+
 def _bin_sql(settings: TrendSettings, column: str) -> str:
     return f"CAST(floor(epoch_ms({column}) / {settings.bin_seconds * 1000.0}) AS BIGINT)"
 
