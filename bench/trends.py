@@ -222,6 +222,7 @@ def main() -> None:
                     print(f"  entities {extractor}: {exc}")
                     continue
                 with Workspace(path) as ws:
+                    ws.db.execute("DELETE FROM entity_cache WHERE extractor = ?", [source.extractor.name])  # type: ignore[attr-defined]
                     started = time.perf_counter()
                     count = fill_entity_cache(ws.db, source.extractor)  # type: ignore[attr-defined]
                     print(f"  entities {extractor}: {count:,} distinct texts extracted in "
