@@ -12,6 +12,7 @@ import pytest
 from _trend_posts import import_posts, post
 
 from postlens.errors import ConfigError
+from postlens.store.schema import SCHEMA_VERSION
 from postlens.store.workspace import Workspace
 from postlens.tasks.trends import (
     LightEntities, Topics, TrendSettings, detect_trends, format_duration, make_sources, parse_duration, trends,
@@ -198,7 +199,7 @@ def test_a_schema_4_workspace_gains_the_trend_tables(tmp_path: Path) -> None:
     with Workspace(tmp_path / "ws", read_only=True) as ws:
         version = ws.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
         tables = {r[0] for r in ws.db.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    assert version == [("6",)]
+    assert version == [(str(SCHEMA_VERSION),)]
     assert {"trend_streams", "trend_state", "trend_bins", "trend_series", "alerts", "entity_cache"} <= tables
     report = trends(tmp_path / "ws", since="1d", bin="1h", sources=["hashtags"])
     assert [t.term for t in report.terms] == ["#x"]
