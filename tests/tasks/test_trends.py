@@ -164,9 +164,13 @@ def test_light_entities_keep_names_and_drop_sentence_openers() -> None:
     found = LightEntities()([
         "BREAKING: Police say Darren Wilson shot Michael Brown in Ferguson. http://t.co/x The NYPD is ready",
         "Watching Harbor FC tonight. Loved it",
+        "Video Shows Mysterious Boots Behind The Samurai Armour via @dailymirror",
+        "#illridewithyou offers solidarity with Sydney's Muslims after the Lindt Cafe siege",
     ])
     assert found[0] == ["darren wilson", "ferguson", "michael brown", "nypd"]
     assert found[1] == ["harbor fc"]
+    assert found[2] == ["@dailymirror"]  # a title-cased headline: its capitals name nothing
+    assert found[3] == ["lindt cafe", "muslims", "sydney"]
 
 
 def test_settings_and_names_are_checked_with_the_valid_choices_listed(tmp_path: Path) -> None:

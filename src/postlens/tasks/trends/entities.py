@@ -25,7 +25,7 @@ _NOT_NAMES = frozenset(
     not now of off on one only or our out over rt so some still than that the their them then there
     these they this those to too up us via was we were what when where which who why will with would
     you your yes breaking update news live video photo photos pic watch read report reports says said
-    please thanks omg lol wow via amp just today tonight tomorrow yesterday
+    please pls plz thanks thx omg lol wow via amp just today tonight tomorrow yesterday dr mr mrs ms
     monday tuesday wednesday thursday friday saturday sunday""".split()
 )
 MAX_WORDS = 4
@@ -42,30 +42,42 @@ class EntityExtractor(Protocol):
 class LightEntities:
     """Capitalised runs (up to four words, not all-caps shouting, not a sentence's first common word) and @mentions."""
 
-    name = "light@1"
+    name = "light@2"
 
     def __call__(self, texts: Sequence[str]) -> list[list[str]]:
         return [sorted(set(self._one(text))) for text in texts]
+
+    @staticmethod
+    def _title_case(tokens: list[str]) -> bool:
+        """A headline Written Like This: capitals carry no name signal, so only @mentions count."""
+        words = [t for t in tokens if t[:1].isalpha()]
+        return len(words) >= 5 and sum(w[0].isupper() for w in words) >= 0.7 * len(words)
 
     def _one(self, text: str) -> Iterable[str]:
         run: list[str] = []
         run_at_start = False  # a lone capitalised word opening a sentence is usually not a name
         sentence_start = True
-        for token in _TOKEN.findall(text):
+        tokens = _TOKEN.findall(text)
+        if self._title_case(tokens):
+            yield from (t.lower() for t in tokens if t.startswith("@") and len(t) > 1)
+            return
+        for token in tokens:
             if token.startswith("@") and len(token) > 1:
                 yield token.lower()
             word = token.rstrip(".")
+            possessive = word.endswith(("'s", "’s"))  # "Sydney's Muslims": the name ends at the 's
+            word = word[:-2] if possessive else word
             shouting = word.isupper() and not (2 <= len(word) <= 5 and word.isalpha())
             if word[:1].isupper() and not shouting and word.lower() not in _NOT_NAMES:
                 if not run:
                     run_at_start = sentence_start
                 run.append(word)
-                if len(run) < MAX_WORDS and token == word:
+                if len(run) < MAX_WORDS and token == word and not possessive:
                     sentence_start = False
                     continue
             yield from _named(run, run_at_start)
             run = []
-            sentence_start = bool(_SENTENCE_END.match(token)) or token.startswith("http") or token != word
+            sentence_start = bool(_SENTENCE_END.match(token)) or token.startswith("http") or token.endswith(".")
         yield from _named(run, run_at_start)
 
 
