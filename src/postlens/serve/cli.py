@@ -294,6 +294,39 @@ def label_import(
         raise typer.Exit(code=1)
 
 
+# ---------------------------------------------------------------- trends
+
+
+@app.command(name="trends")
+def trends_command(
+    since: Annotated[str, typer.Option(help="Window to report, back from the newest post (or from now with --now): 7d, 36h, 2w.")] = "7d",
+    bin: Annotated[str, typer.Option("--bin", help="Bin width (UTC bins): 15m, 1h, 6h, 1d.")] = "1h",
+    source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="What to count, repeatable: hashtags, entities, topics (default: all; topics need a post_topics table).")] = None,
+    detector: Annotated[str, typer.Option(help="Burst test: poisson (one bin far above the term's own baseline) or kleinberg (two-state automaton, online).")] = "poisson",
+    now: Annotated[bool, typer.Option("--now", help="Measure --since back from the current time instead of the newest post.")] = False,
+    entities: Annotated[str, typer.Option("--entities", help="Entity extractor: light (capitalised names and @mentions, no extra) or spacy (the 'ner' extra).")] = "light",
+    top: Annotated[int, typer.Option(min=1, help="Terms to show per source.")] = 20,
+    min_count: Annotated[Optional[int], typer.Option("--min-count", min=1, help="Posts a term needs in one bin to alert.", show_default="10")] = None,
+    min_share: Annotated[Optional[float], typer.Option("--min-share", min=0.0, max=1.0, help="Share of the bin's posts a term needs to alert (a small corpus or a busy stream may want less).", show_default="0.2")] = None,
+    segmentation: Annotated[Optional[str], typer.Option("--segmentation", help="Count the topics of this named segmentation only (default: every one in post_topics).")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Counts per time bin of hashtags, named entities and topics; bursts with their state (emerging,
+    peaking, declining, steady), growth and the alerts that fired (table alerts).
+
+    The detector state is saved in the workspace: after a new import, only the new bins are folded in,
+    and the result equals a full recompute. A term is compared with its own share of all posts at that
+    time of day, so a daily cycle or a growing platform does not fire.
+    """
+    from postlens.pipeline.trends import run_trends
+    from postlens.serve.render_trends import print_trends
+
+    report = run_trends(workspace=workspace, since=since, bin=bin, sources=source, detector=detector,
+                        relative_to_now=now, entity_extractor=entities, top=top, min_count=min_count,
+                        min_share=min_share, segmentation=segmentation, console=err)
+    print_trends(console, report)
+
+
 def main() -> None:
     """Entry point: library errors become one clear line and exit code 2, not a traceback.
     (Ctrl-C and a closed pipe, as in postlens sql ... | head, click already ends quietly.)"""

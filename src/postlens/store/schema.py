@@ -12,15 +12,17 @@ quarantine   what could not be imported and why; (file, line, code, post_id) is 
 features_errors  per-item failures of encoders (filled by featurize)
 predictions  one row per (model, post): the latest prediction of that model for that post, with its
              per-class probabilities (filled by ``postlens predict``)
+trend_*, alerts, entity_cache  the incremental state of ``postlens trends`` (see ``TRENDS_DDL``)
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """2: quarantine.post_kept, import_runs.flagged, engagement.observed_inferred (added by ``MIGRATIONS``).
 3: the predictions table.
 4: posts.media_kinds lists attached (stored) media only, not URLs (data fix, no new column).
-5: import_runs.notes (per-run facts such as dates taken as UTC)."""
+5: import_runs.notes (per-run facts such as dates taken as UTC).
+6: the trends tables (``TRENDS_DDL``): trend_streams, trend_state, trend_bins, trend_series, alerts, entity_cache."""
 
 PREDICTIONS_DDL = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -35,6 +37,70 @@ CREATE TABLE IF NOT EXISTS predictions (
     missing_modalities VARCHAR[],     -- modalities the post lacked (predicted without them)
     predicted_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (model, post_id)
+);
+"""
+
+TRENDS_DDL = """
+CREATE TABLE IF NOT EXISTS trend_streams (
+    stream VARCHAR PRIMARY KEY,       -- source|bin|detector|settings fingerprint: one saved detector run
+    source VARCHAR NOT NULL,          -- hashtags | entities | topics | ...
+    bin_seconds BIGINT NOT NULL,
+    settings JSON NOT NULL,           -- the detector settings this state was computed with
+    frontier TIMESTAMPTZ,             -- end of the last complete bin in the state (UTC)
+    first_bin TIMESTAMPTZ,            -- first bin with posts (warm-up counts from here)
+    last_bin TIMESTAMPTZ,             -- last bin with posts folded into the state
+    volume DOUBLE[],                  -- decayed post volume per daily slot
+    updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trend_state (
+    stream VARCHAR NOT NULL,
+    term VARCHAR NOT NULL,
+    slot_counts DOUBLE[] NOT NULL,    -- decayed count per daily slot (the term's own baseline)
+    level DOUBLE NOT NULL,            -- short moving average of the count per bin
+    prev_level DOUBLE NOT NULL,
+    expected_level DOUBLE NOT NULL,   -- short moving average of the expected count
+    kleinberg_d DOUBLE NOT NULL,      -- cost(burst) - cost(base) of the two-state automaton
+    in_burst BOOLEAN NOT NULL,
+    last_burst_bin TIMESTAMPTZ,       -- last bin the term was bursting (a new alert needs a quiet spell)
+    PRIMARY KEY (stream, term)
+);
+CREATE TABLE IF NOT EXISTS trend_bins (
+    stream VARCHAR NOT NULL,
+    bin_start TIMESTAMPTZ NOT NULL,   -- complete bins folded into the state, with a fingerprint of what was counted
+    posts BIGINT NOT NULL,
+    pairs BIGINT NOT NULL,
+    digest HUGEINT NOT NULL,
+    PRIMARY KEY (stream, bin_start)
+);
+CREATE TABLE IF NOT EXISTS trend_series (
+    stream VARCHAR NOT NULL,
+    bin_start TIMESTAMPTZ NOT NULL,
+    term VARCHAR NOT NULL,
+    count BIGINT NOT NULL,
+    expected DOUBLE NOT NULL,         -- the baseline's count for this bin (own history x this bin's volume)
+    score DOUBLE NOT NULL,            -- signed Poisson deviance z, or -d of the two-state automaton
+    growth DOUBLE,                    -- per-bin change of the short average / max(previous, 1 post) (NULL: new term)
+    state VARCHAR NOT NULL,           -- emerging | peaking | declining | steady
+    provisional BOOLEAN NOT NULL,     -- the newest bin, not complete yet: replaced on the next run
+    PRIMARY KEY (stream, bin_start, term)
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    stream VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    term VARCHAR NOT NULL,
+    bin_start TIMESTAMPTZ NOT NULL,
+    fired_at TIMESTAMPTZ NOT NULL,    -- data time at which the detector knew: the end of the bin (UTC)
+    count BIGINT NOT NULL,
+    expected DOUBLE NOT NULL,
+    score DOUBLE NOT NULL,
+    provisional BOOLEAN NOT NULL,
+    PRIMARY KEY (stream, term, bin_start)
+);
+CREATE TABLE IF NOT EXISTS entity_cache (
+    text_md5 VARCHAR NOT NULL,        -- md5 of posts.text
+    extractor VARCHAR NOT NULL,       -- name@version
+    entities VARCHAR[] NOT NULL,
+    PRIMARY KEY (text_md5, extractor)
 );
 """
 
@@ -135,7 +201,7 @@ CREATE TABLE IF NOT EXISTS feature_errors (
     failed_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (key, encoder)
 );
-""" + PREDICTIONS_DDL
+""" + PREDICTIONS_DDL + TRENDS_DDL
 
 MIGRATIONS: dict[int, str] = {
     2: """
@@ -153,6 +219,7 @@ MIGRATIONS: dict[int, str] = {
     5: """
     ALTER TABLE import_runs ADD COLUMN IF NOT EXISTS notes JSON;
     """,
+    6: TRENDS_DDL,
 }
 """version -> DDL bringing a workspace of the previous version up to it; columns are appended, so
 the Arrow schemas in ``tables.py`` list them last."""
