@@ -42,14 +42,18 @@ def test_planted_topics_are_recovered_and_image_only_posts_get_one(demo_corpus: 
     report = fit_segments(demo_workspace)
     topics = assigned(demo_workspace)
     truth, kinds = demo_corpus.topic_of(), demo_corpus.kind_of()
-    assert set(topics) == set(truth) and report.outliers == 0
+    with Workspace(demo_workspace, read_only=True) as ws:  # featurized here: text and images, not video or audio
+        blank = {r[0] for r in ws.db.execute(
+            "SELECT id FROM posts WHERE length(trim(text)) = 0 AND NOT list_has_any(media_kinds, ['image', 'gif'])").fetchall()}
+    assert set(topics) == set(truth) and {p for p, t in topics.items() if t is None} == blank
+    topics = {p: t for p, t in topics.items() if p not in blank}
     score = nmi([truth[p] for p in topics], [topics[p] for p in topics])
     print(f"NMI vs planted topics: {score:.3f} with {len(report.topics)} topics")
     assert score >= 0.8
     image_only = [p for p in truth if kinds[p] == "image_only"]
     assert image_only and all(topics[p] is not None for p in image_only)
     # an image-only post lands in the topic most posts of its planted topic are in
-    home = {t: Counter(topics[p] for p in truth if truth[p] == t and kinds[p] != "image_only").most_common(1)[0][0]
+    home = {t: Counter(topics[p] for p in topics if truth[p] == t and kinds[p] != "image_only").most_common(1)[0][0]
             for t in set(truth.values())}
     agree = np.mean([topics[p] == home[truth[p]] for p in image_only])
     print(f"image-only posts in their planted topic's cluster: {agree:.2f} of {len(image_only)}")
@@ -57,6 +61,7 @@ def test_planted_topics_are_recovered_and_image_only_posts_get_one(demo_corpus: 
     view = show_segments(demo_workspace)
     assert {r["topic_id"] for r in view.topics} == {t for t in topics.values() if t is not None}
     assert all(r["words"] and r["representatives"] for r in view.topics) and view.over_time
+    assert view.outliers == len(blank)
 
 
 def test_refit_keeps_topic_ids(demo_workspace: Path) -> None:
@@ -106,10 +111,12 @@ def test_seed_topics_assign_posts_to_the_named_seeds(demo_corpus: DemoCorpus, de
         rows = ws.db.execute(
             "SELECT p.post_id, t.name FROM post_topics p JOIN topics t USING (segmentation, topic_id) "
             "WHERE p.segmentation = ?", [report.segmentation]).fetchall()
+        placed = ws.db.execute("SELECT count(*) FROM post_topics WHERE segmentation = ? AND topic_id IS NOT NULL",
+                               [report.segmentation]).fetchone()
     truth = demo_corpus.topic_of()
     accuracy = np.mean([truth[p] == name for p, name in rows])
     print(f"seed topics: {accuracy:.3f} of {len(rows)} posts under the seed named like their planted topic")
-    assert len(rows) == len(truth) and accuracy >= 0.8
+    assert placed == (len(rows),) and len(rows) >= 0.9 * len(truth) and accuracy >= 0.8
 
 
 def _created_at(corpus: DemoCorpus) -> dict[str, str]:

@@ -26,8 +26,9 @@ from postlens.tasks.segments.space import EmbedTexts, SharedSpace
 from postlens.tasks.segments.words import Vocabulary, class_tfidf, topic_tokens
 
 FORMAT_VERSION = 1
-NOVELTY_QUANTILE = 0.02
-"""A new post is "far from every topic" when closer to none than the 2% least typical fitted posts."""
+NOVELTY_QUANTILE = 0.05
+"""A new post is "novel" when further from its nearest topic than 95% of that topic's fitted posts."""
+MAX_POOL = 3000
 
 
 @dataclass
@@ -101,9 +102,9 @@ class TopicModel:
         self.next_id_ = max([next_id - 1, *ids.values()]) + 1
         scores = self._scores(x, topic_of)
         known = scores[topic_of > 0]
-        self.novelty_ = float(np.quantile(known, NOVELTY_QUANTILE)) if len(known) else 0.0
         self.floor_ = float(np.min(known)) if len(known) else 0.0
-        self.cohesion_ = {t: _tightness(x[topic_of == t]) for t in self.topic_ids()}
+        self.novelty_ = {t: float(np.quantile(scores[topic_of == t], NOVELTY_QUANTILE)) for t in self.topic_ids()}
+        self.cohesion_ = {t: _pairwise(x[topic_of == t]) for t in self.topic_ids()}
         return Assignment(parts.ids, [int(t) if t > 0 else None for t in topic_of], scores,
                           np.zeros(len(parts), bool), changes)
 
@@ -129,23 +130,24 @@ class TopicModel:
         """Nearest known topic for each post (no new topics, no state change); novel = far from all."""
         x = self.space_.transform(parts)
         topics, scores = self._nearest(x)
-        novel = np.isfinite(scores) & (scores < self.novelty_)
+        novel = self._novel(topics, scores)
         return Assignment(parts.ids, [int(t) if t > 0 else None for t in topics], scores, novel)
 
     def update(self, parts: PostParts, pending: PostParts | None = None) -> Assignment:
         """Place new posts; cluster the novel ones with ``pending`` (earlier outliers) into new topics.
 
-        Posts close to a topic join it. Novel posts form a new topic when a group of at least the
-        minimum topic size is as tight as the loosest known topic; other novel posts join their
-        nearest topic unless they are further from it than every fitted post was (outliers).
+        Posts close to a topic join it. Novel posts (further from their nearest topic than 95% of its
+        fitted posts) form a new topic when a group of at least the minimum topic size is as tight
+        as the loosest known topic; other novel posts join their nearest topic unless they are
+        further from it than every fitted post was (outliers).
         """
         combined = parts if pending is None or not len(pending) else _concat(parts, pending)
         x = self.space_.transform(combined)
         topics, scores = self._nearest(x)
-        novel = np.isfinite(scores) & (scores < self.novelty_)
+        novel = self._novel(topics, scores)
         changes: list[Change] = []
         pool = np.flatnonzero(novel)
-        if len(pool) >= max(2.0, 2 * self.min_size_):
+        if len(pool) >= max(2.0, self.min_size_):
             changes = self._new_topics(x, pool, topics, scores)
         created = {c.topic_id for c in changes if c.event == "created"}
         for row in np.flatnonzero(novel):
@@ -154,28 +156,37 @@ class TopicModel:
         return Assignment(combined.ids, [int(t) if t > 0 else None for t in topics], scores, novel, changes)
 
     def _new_topics(self, x: np.ndarray, pool: np.ndarray, topics: np.ndarray, scores: np.ndarray) -> list[Change]:
-        finder = TopicClusterer(min_topic_size=int(np.ceil(self.min_size_)), random_state=self.random_state)
-        finder.fit(x[pool])
-        loosest = min(self.cohesion_.values(), default=0.0)
+        """Average linkage over the novel posts, cut where a group stops being as tight (mean pairwise
+        cosine) as the loosest known topic; each group of at least the minimum size is a new topic."""
+        from scipy.cluster.hierarchy import fcluster, linkage
+
+        if len(pool) > MAX_POOL:  # the most novel first: they are the likeliest members of a new subject
+            pool = pool[np.argsort(scores[pool])[:MAX_POOL]]
+        bar = min(self.cohesion_.values(), default=1.0)
+        groups = fcluster(linkage(x[pool], method="average", metric="cosine"), t=1.0 - bar, criterion="distance")
         changes = []
-        for group in range(finder.n_topics_):
-            members = pool[finder.labels_ == group]
+        for group in np.unique(groups):
+            members = pool[groups == group]
             if len(members) < self.min_size_:
                 continue
             centre = normalise_rows(x[members].sum(0, keepdims=True))[0]
-            tightness = _tightness(x[members])
-            if tightness < loosest:
-                continue
             topic_id = self.next_id_
             self.next_id_ += 1
+            tightness = _pairwise(x[members])
             self.centroids_ = np.vstack([self.centroids_, centre[None, :]])
             self.centroid_topic_ = np.append(self.centroid_topic_, topic_id)
             self.cohesion_[topic_id] = tightness
+            member_scores = x[members] @ centre
+            self.novelty_[topic_id] = float(np.quantile(member_scores, NOVELTY_QUANTILE))
             topics[members] = topic_id
-            scores[members] = x[members] @ centre
+            scores[members] = member_scores
             changes.append(Change("created", topic_id, posts=len(members),
-                                  detail=f"{len(members)} new posts far from every topic, tightness {tightness:.2f}"))
+                                  detail=f"{len(members)} posts far from every topic, mean similarity {tightness:.2f}"))
         return changes
+
+    def _novel(self, topics: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        limits = np.array([self.novelty_.get(int(t), np.inf) for t in topics])
+        return np.isfinite(scores) & (scores < limits)
 
     def _nearest(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         usable = np.linalg.norm(x, axis=1) > 1e-12
@@ -206,7 +217,7 @@ class TopicModel:
         with open(target / "topics.npz", "wb") as handle:
             np.savez(handle, centroids=self.centroids_, centroid_topic=self.centroid_topic_)
         (target / "topics.json").write_text(json.dumps({
-            "format_version": FORMAT_VERSION, "novelty": self.novelty_, "floor": self.floor_, "min_size": self.min_size_,
+            "format_version": FORMAT_VERSION, "novelty": {str(k): v for k, v in self.novelty_.items()}, "floor": self.floor_, "min_size": self.min_size_,
             "next_id": self.next_id_, "cohesion": {str(k): v for k, v in self.cohesion_.items()},
             "settings": {"n_topics": self.n_topics, "min_topic_size": self.min_topic_size,
                          "top_n_words": self.top_n_words, "random_state": self.random_state},
@@ -225,7 +236,8 @@ class TopicModel:
         with np.load(source / "topics.npz", allow_pickle=False) as data:
             model.centroids_ = data["centroids"].astype(np.float64)
             model.centroid_topic_ = data["centroid_topic"].astype(int)
-        model.novelty_, model.floor_ = float(meta["novelty"]), float(meta["floor"])
+        model.novelty_ = {int(k): float(v) for k, v in meta["novelty"].items()}
+        model.floor_ = float(meta["floor"])
         model.min_size_ = float(meta["min_size"])
         model.next_id_ = int(meta["next_id"])
         model.cohesion_ = {int(k): float(v) for k, v in meta["cohesion"].items()}
@@ -277,12 +289,13 @@ def _stable_ids(post_ids: list[str], labels: np.ndarray, n_clusters: int, previo
     return ids, changes
 
 
-def _tightness(x: np.ndarray) -> float:
-    """Mean cosine of a group's posts to the group's centroid (1: all alike)."""
-    if not len(x):
-        return 0.0
-    centre = normalise_rows(x.sum(0, keepdims=True))[0]
-    return float(np.mean(x @ centre))
+def _pairwise(x: np.ndarray) -> float:
+    """Mean cosine between two different posts of a group (unit rows), from the sum vector alone."""
+    n = len(x)
+    if n < 2:
+        return 1.0
+    total = x.sum(axis=0)
+    return float((total @ total - n) / (n * (n - 1)))
 
 
 def _concat(a: PostParts, b: PostParts) -> PostParts:

@@ -90,7 +90,8 @@ def _seed(entry: Any, where: str) -> SeedTopic:
     unknown = sorted(set(entry) - {"name", "description", "keywords"})
     if unknown:
         raise ConfigError(f"{where}: unknown keys {unknown}; valid keys: description, keywords, name")
-    name = _text(entry.get("name"), f"{where}: name")
+    raw_name = entry.get("name")
+    name = "" if raw_name is None else _text(raw_name, f"{where}: name")
     if not name:
         raise ConfigError(f"{where}: a topic needs a non-empty name")
     description = _text(entry.get("description") or "", f"{where} ({name}): description")
