@@ -185,18 +185,23 @@ class TopicClusterer:
         return self
 
     def _measure(self, runs: list[tuple[np.ndarray, dict[int, Partition]]], scorer: Scorer | None) -> list[Candidate]:
+        """Stability of every cut; quality only of the reproducible ones (all when none is), once per topic count."""
         micro0, partitions = runs[0]
+        stability: dict[int, float | None] = {}
+        for k in partitions:
+            labelings = [part[k].micro_topic[micro] for micro, part in runs if k in part]
+            pairs = [adjusted_rand(a, b) for i, a in enumerate(labelings) for b in labelings[i + 1:]]
+            stability[k] = float(np.mean(pairs)) if pairs else None
+        reproducible = {k for k, s in stability.items() if s is None or s >= self.min_stability}
+        to_rate = reproducible if any(partitions[k].n_topics > 1 for k in reproducible) else set(partitions)
         out: list[Candidate] = []
         seen: set[int] = set()
         for k, partition in partitions.items():
-            labelings = [part[k].micro_topic[micro] for micro, part in runs if k in part]
-            pairs = [adjusted_rand(a, b) for i, a in enumerate(labelings) for b in labelings[i + 1:]]
-            stability = float(np.mean(pairs)) if pairs else None
             quality = None
-            if scorer is not None and partition.n_topics > 1 and partition.n_topics not in seen:
+            if scorer is not None and k in to_rate and partition.n_topics > 1 and partition.n_topics not in seen:
                 quality = float(scorer(partition.micro_topic[micro0], partition.n_topics))
-            seen.add(partition.n_topics)
-            out.append(Candidate(k, partition.n_topics, stability, quality))
+                seen.add(partition.n_topics)
+            out.append(Candidate(k, partition.n_topics, stability[k], quality))
         return out
 
     def _choose(self) -> int:
