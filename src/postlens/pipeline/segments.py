@@ -89,6 +89,7 @@ def fit_segments(workspace: str | Path | None = None, *, name: str | None = None
             result = topic_model.fit(parts, previous, max(known, default=0) + 1)
             topic_model.save(_folder(ws, name))
             names = {}
+        _count_created(result)
         summaries = describe_topics(parts, result.topics, result.scores)
         rows = [tables.TopicRow(s, kind, names.get(t)) for t, s in summaries.items()]
         if kind == "seed":
@@ -168,6 +169,7 @@ def _fit_supervised(ws: Workspace, name: str, model: str, run_id: str, started: 
         result = Assignment(list(frame["post_id"]), [ids[str(v)] for v in frame["label"]], np.array(probability),
                             np.zeros(len(frame), bool), [Change("created", ids[c], detail=f"class {c!r} of model {trained.name}")
                                                          for c in classes if ids[c] not in known])
+    _count_created(result)
     folder = _folder(ws, name)
     (folder / "model.json").write_text(json.dumps({"model": model}))
     assigned = {**tables.assignments(ws, name), **dict(zip(result.ids, result.topics))}
@@ -178,6 +180,13 @@ def _fit_supervised(ws: Workspace, name: str, model: str, run_id: str, started: 
     tables.write_run(ws, name, run_id, post_ids=result.ids, topics=result.topics, scores=result.scores,
                      novel=result.novel, rows=rows, changes=result.changes, replace_all=post_ids is None)
     return _report(ws, name, "class", result, started)
+
+
+def _count_created(result: Assignment) -> None:
+    """A seed's or class's "created" entry counts the posts it received in this run."""
+    for change in result.changes:
+        if change.event == "created" and not change.posts:
+            change.posts = sum(t == change.topic_id for t in result.topics)
 
 
 def _report(ws: Workspace, name: str, kind: str, result: Assignment, started: float) -> SegmentsReport:
