@@ -327,6 +327,66 @@ def trends_command(
     print_trends(console, report)
 
 
+# ---------------------------------------------------------------- segments
+
+segments_app = typer.Typer(help="Segments (topics) of posts: found in the posts, named by you, or a trained model's classes.",
+                           no_args_is_help=True)
+app.add_typer(segments_app, name="segments")
+SegmentNameOpt = Annotated[Optional[str], typer.Option("--name", "-n", help="Segmentation name (default: 'topics'; 'seeds:<file>' with --seed-topics; 'model:<model>' with --model).")]
+
+
+@segments_app.command("fit")
+def segments_fit(
+    seed_topics: Annotated[Optional[Path], typer.Option("--seed-topics", help="YAML file of topic names or short descriptions: zero-shot segments.", exists=True, dir_okay=False)] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="A trained classification model (folder name under <workspace>/models/ or a path): its classes are the segments.")] = None,
+    topics: Annotated[Optional[int], typer.Option("--topics", min=1, help="Number of topics (default: chosen from the posts).")] = None,
+    min_topic_size: Annotated[Optional[int], typer.Option("--min-topic-size", min=1, help="Smaller groups join their nearest topic (default: max(10, posts / 500)).")] = None,
+    min_similarity: Annotated[Optional[float], typer.Option("--min-similarity", help="With --seed-topics: posts less similar than this to every seed get no segment.")] = None,
+    name: SegmentNameOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Segment every post over its text, OCR text, transcript and image/video embedding (run featurize first).
+
+    Topic ids stay stable: fitting again keeps an old topic's id for the topic that took most of its posts
+    and records merges and splits in the table topic_history. Results: tables topics and post_topics.
+    """
+    from postlens.pipeline.segments import fit_segments
+    from postlens.serve.render_segments import print_segments_report
+
+    report = fit_segments(workspace, name=name, n_topics=topics, min_topic_size=min_topic_size,
+                          seed_topics=seed_topics, model=model, min_similarity=min_similarity)
+    print_segments_report(console, report)
+
+
+@segments_app.command("assign")
+def segments_assign(
+    name: Annotated[str, typer.Option("--name", "-n", help="Segmentation name.")] = "topics",
+    featurize: Annotated[bool, typer.Option(help="Compute the features new posts lack first.")] = True,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Place posts that have no segment yet (imported since the last fit); every other post keeps its topic.
+
+    New posts far from every topic that form a tight group become a new topic with a new id.
+    """
+    from postlens.pipeline.segments import assign_segments
+    from postlens.serve.render_segments import print_segments_report
+
+    print_segments_report(console, assign_segments(workspace, name=name, featurize_new=featurize))
+
+
+@segments_app.command("show", help=f"Topics with their words and typical posts, posts per topic over time, and history.\n\n{LOCK_HELP}")
+def segments_show(
+    name: Annotated[str, typer.Option("--name", "-n", help="Segmentation name.")] = "topics",
+    topic: Annotated[Optional[int], typer.Option("--topic", help="Only this topic id.")] = None,
+    bin: Annotated[str, typer.Option("--bin", help="Time bin for sizes over time: hour, day, week, month, year.")] = "week",
+    workspace: WorkspaceOpt = None,
+) -> None:
+    from postlens.pipeline.segments import show_segments
+    from postlens.serve.render_segments import print_segments_view
+
+    print_segments_view(console, show_segments(workspace, name=name, topic=topic, bin=bin))
+
+
 def main() -> None:
     """Entry point: library errors become one clear line and exit code 2, not a traceback.
     (Ctrl-C and a closed pipe, as in postlens sql ... | head, click already ends quietly.)"""

@@ -13,16 +13,20 @@ features_errors  per-item failures of encoders (filled by featurize)
 predictions  one row per (model, post): the latest prediction of that model for that post, with its
              per-class probabilities (filled by ``postlens predict``)
 trend_*, alerts, entity_cache  the incremental state of ``postlens trends`` (see ``TRENDS_DDL``)
+topics, post_topics, topic_history  segments (filled by ``postlens segments``): each named segmentation's
+             topics with stable ids, each post's topic (with the post's time, for counts over time), and
+             what happened to topics run by run (created, kept, merged, split, retired)
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """2: quarantine.post_kept, import_runs.flagged, engagement.observed_inferred (added by ``MIGRATIONS``).
 3: the predictions table.
 4: posts.media_kinds lists attached (stored) media only, not URLs (data fix, no new column).
 5: import_runs.notes (per-run facts such as dates taken as UTC).
-6: the trends tables (``TRENDS_DDL``): trend_streams, trend_state, trend_bins, trend_series, alerts, entity_cache."""
+6: the trends tables (``TRENDS_DDL``): trend_streams, trend_state, trend_bins, trend_series, alerts, entity_cache.
+7: the segments tables (``SEGMENTS_DDL``): topics, post_topics, topic_history."""
 
 PREDICTIONS_DDL = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -37,6 +41,45 @@ CREATE TABLE IF NOT EXISTS predictions (
     missing_modalities VARCHAR[],     -- modalities the post lacked (predicted without them)
     predicted_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (model, post_id)
+);
+"""
+
+SEGMENTS_DDL = """
+CREATE TABLE IF NOT EXISTS topics (
+    segmentation VARCHAR NOT NULL,    -- a named set of segments: 'topics', a seed file's name, 'model:<model>'
+    topic_id INTEGER NOT NULL,        -- stable within its segmentation, never reused
+    kind VARCHAR NOT NULL,            -- cluster (unsupervised) | seed (zero-shot) | class (a trained model)
+    name VARCHAR,                     -- the seed's or class's name; NULL for clusters
+    label VARCHAR,                    -- a short label: its top words
+    words VARCHAR[],                  -- top class-TF-IDF words over text, OCR, transcripts and image labels
+    word_scores DOUBLE[],
+    size BIGINT NOT NULL,             -- posts assigned to it now
+    representatives VARCHAR[],        -- post ids, most typical first
+    status VARCHAR NOT NULL,          -- active | merged | retired
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (segmentation, topic_id)
+);
+CREATE TABLE IF NOT EXISTS post_topics (
+    segmentation VARCHAR NOT NULL,
+    post_id VARCHAR NOT NULL,
+    topic_id INTEGER,                 -- NULL: an outlier, no topic fits it (yet)
+    score DOUBLE,                     -- cosine to the topic (cluster, seed) or the class probability
+    novel BOOLEAN NOT NULL,           -- far from every topic known when it was assigned
+    created_at TIMESTAMPTZ,           -- the post's own time (posts.created_at): counts per topic over time
+    assigned_at TIMESTAMPTZ NOT NULL,
+    run_id VARCHAR NOT NULL,
+    PRIMARY KEY (segmentation, post_id)
+);
+CREATE TABLE IF NOT EXISTS topic_history (
+    segmentation VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    happened_at TIMESTAMPTZ NOT NULL,
+    event VARCHAR NOT NULL,           -- created | kept | merged | split | retired
+    topic_id INTEGER NOT NULL,
+    other_topic_ids INTEGER[],        -- merged: the topic it went into; split: the topic it came from
+    posts BIGINT,
+    detail VARCHAR
 );
 """
 
@@ -201,7 +244,7 @@ CREATE TABLE IF NOT EXISTS feature_errors (
     failed_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (key, encoder)
 );
-""" + PREDICTIONS_DDL + TRENDS_DDL
+""" + PREDICTIONS_DDL + TRENDS_DDL + SEGMENTS_DDL
 
 MIGRATIONS: dict[int, str] = {
     2: """
@@ -220,6 +263,7 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE import_runs ADD COLUMN IF NOT EXISTS notes JSON;
     """,
     6: TRENDS_DDL,
+    7: SEGMENTS_DDL,
 }
 """version -> DDL bringing a workspace of the previous version up to it; columns are appended, so
 the Arrow schemas in ``tables.py`` list them last."""
