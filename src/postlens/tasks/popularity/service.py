@@ -39,6 +39,8 @@ class FitResult:
     feature_keys: dict[str, str]
     dims: dict[str, int]
     notes: dict[str, int] = field(default_factory=dict)
+    importance: dict[str, float] = field(default_factory=dict)  # driver -> mean |contribution| on the test period
+    modality_importance: dict[str, float] = field(default_factory=dict)
 
     def figures(self) -> dict[str, Any]:
         out: dict[str, Any] = {"publish_time": self.evaluation.figures, "split": self.evaluation.notes}
@@ -62,8 +64,18 @@ def fit_popularity(workspace: Workspace, config: PopularityConfig) -> FitResult:
         else:
             curve = {"skipped": f"{len(series)} posts have two or more dated {config.target.metric} snapshots; "
                                 f"a curve needs {MIN_CURVE_POSTS}"}
+    importance, by_modality = mean_effects(model.explain(frame.subset(evaluation.split.test)))
     return FitResult(model=model, evaluation=evaluation, curve=curve, feature_keys=frame.feature_keys,
-                     dims=frame.dims, notes=frame.notes)
+                     dims=frame.dims, notes=frame.notes, importance=importance, modality_importance=by_modality)
+
+
+def mean_effects(explanation: Explanation) -> tuple[dict[str, float], dict[str, float]]:
+    """Mean |contribution| per driver and per modality, largest first: what moves predictions overall."""
+    per_driver = np.abs(explanation.values).mean(axis=0) if len(explanation.ids) else np.zeros(len(explanation.names))
+    kinds, summed = explanation.by_modality()
+    per_kind = np.abs(summed).mean(axis=0) if len(explanation.ids) else np.zeros(len(kinds))
+    order = lambda pairs: dict(sorted(((k, float(v)) for k, v in pairs), key=lambda kv: -kv[1]))  # noqa: E731
+    return order(zip(explanation.names, per_driver)), order(zip(kinds, per_kind))
 
 
 @dataclass
