@@ -39,7 +39,7 @@ from postlens.tasks.popularity.curve import evaluate_curve, load_series  # noqa:
 from postlens.tasks.popularity.evaluate import followers_only  # noqa: E402
 from postlens.tasks.popularity.frame import PopularityFrame  # noqa: E402
 
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+DATASETS = Path(os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
 CACHE = Path(os.environ.get("POSTLENS_BENCH_CACHE", "/tmp/postlens-bench-cache"))
 STEP4_FOLLOWERS = 0.665
 

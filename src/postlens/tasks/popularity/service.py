@@ -95,9 +95,9 @@ def read_posts(model: PopularityModel, info: dict[str, Any], workspace: Workspac
     check_encoders(model.config, info.get("feature_keys", {}), name=info.get("name", "?"))
     ids = list(dict.fromkeys(post_ids)) if post_ids is not None else chosen_posts(workspace, model.config)
     featurized = 0
-    if featurizer is not None and ids:
-        names = [n for n in encoder_names(model.config).values() if "@" not in n]
-        featurized = int(featurizer(workspace, list(dict.fromkeys(names)), ids) or 0)
+    names = list(dict.fromkeys(n for n in encoder_names(model.config).values() if "@" not in n))
+    if featurizer is not None and ids and names:  # pinned name@version inputs are read as cached, never computed
+        featurized = int(featurizer(workspace, names, ids) or 0)
     frame = load_frame(workspace, model.config, ids, feature_keys=info.get("feature_keys"), dims=info.get("dims"),
                        meta_columns=model.block_columns_.get("metadata"))
     return frame, featurized
