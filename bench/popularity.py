@@ -34,7 +34,13 @@ from postlens.evaluation.folds import make_folds  # noqa: E402
 from postlens.evaluation.metrics import regression_metrics  # noqa: E402
 from postlens.serve.cells import terminal_safe  # noqa: E402
 from postlens.store.workspace import Workspace  # noqa: E402
-from postlens.tasks.popularity import EVENT_ID_METADATA, PopularityModel, evaluate, load_frame, parse_popularity_config  # noqa: E402
+from postlens.tasks.popularity import (  # noqa: E402
+    EVENT_ID_METADATA,
+    PopularityModel,
+    evaluate,
+    load_frame,
+    parse_popularity_config,
+)
 from postlens.tasks.popularity.curve import evaluate_curve, load_series  # noqa: E402
 from postlens.tasks.popularity.evaluate import followers_only  # noqa: E402
 from postlens.tasks.popularity.frame import PopularityFrame  # noqa: E402

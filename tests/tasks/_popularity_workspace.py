@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ from postlens.store.workspace import Workspace
 
 TEXT_KEY = "text-minilm-l6@popularitytest"
 TAGS = ["news", "sport", "music", "tech", "cats", "food", "travel", "art"]
-START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def base_config(**features: object) -> dict:
@@ -35,7 +35,7 @@ def base_config(**features: object) -> dict:
 def build(root: Path, *, n: int = 500, fresh: int = 5, other_platform: int = 30, seed: int = 0) -> list[str]:
     """Write the workspace; returns the ids of the fresh posts (no engagement)."""
     rng = np.random.default_rng(seed)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     followers_of = {f"a{k}": int(math.exp(rng.uniform(3, 13))) for k in range(50)}
     vectors = rng.normal(size=(n, 8)).astype(np.float32)
     texts = [f"post {i} about things" for i in range(n)]

@@ -169,3 +169,10 @@ def test_curve_rises_with_age_and_beats_no_growth(planted):
     assert spearmanr(predicted, later).statistic > 0.9
     restored = EngagementCurve.from_json(json.loads(json.dumps(curve.to_json())))
     assert np.allclose(restored.curve(series[400], [24, 48]), curve.curve(series[400], [24, 48]))
+
+
+def test_unknown_post_ids_are_named_even_without_embeddings(planted):
+    root, _, _, _, _ = planted
+    config = parse_popularity_config({"features": {"modalities": {}, "sentiment": None}})
+    with Workspace(root, read_only=True) as ws, pytest.raises(ConfigError, match="nope:9"):
+        load_frame(ws, config, ["t:0001", "nope:9"])

@@ -24,6 +24,7 @@ from postlens.tasks.popularity import (
     fit_popularity,
     load_popularity_config,
     load_popularity_model,
+    parse_popularity_config,
     predict_popularity,
     save_popularity_model,
 )
@@ -38,7 +39,7 @@ def run_popularity_fit(config: str | Path | PopularityConfig | None = None, *, w
     every post). A relative ``output`` in a YAML file is relative to that file.
     """
     if config is None or isinstance(config, PopularityConfig):
-        parsed, base = config or PopularityConfig(), Path.cwd()
+        parsed, base = config or parse_popularity_config(None), Path.cwd()
     else:
         parsed, base = load_popularity_config(config), Path(config).resolve().parent
     root = resolve_workspace_path(workspace)

@@ -26,8 +26,9 @@ def _count(value: float) -> str:
 def print_fit_report(console: Console, report: dict[str, Any]) -> None:
     split = report.get("split", {})
     sizes = split.get("sizes", {})
-    horizon = "latest snapshot" if report.get("horizon_hours") is None else f"{report['horizon_hours']:g} h after the reference time"
-    console.print(f"[bold]{report['name']}[/]: log1p({report['metric']}) at the {horizon}; time split train "
+    horizon = ("the latest snapshot" if report.get("horizon_hours") is None else
+               f"the last snapshot within {report['horizon_hours']:g} h of publishing (or of the first snapshot)")
+    console.print(f"[bold]{report['name']}[/]: log1p({report['metric']}) at {horizon}; time split train "
                   f"{sizes.get('train', 0):,} / val {sizes.get('val', 0):,} / test {sizes.get('test', 0):,}; "
                   f"{split.get('trees', 0)} trees on the residual", highlight=False)
     for note, count in report.get("notes", {}).items():
@@ -63,16 +64,24 @@ def print_fit_report(console: Console, report: dict[str, Any]) -> None:
 def print_predictions(console: Console, run: Any, *, limit: int = 20) -> None:
     frame = run.predictions.frame
     extra = [c for c in frame.columns if "_day_" in c]
+    groups = sorted(set(frame["compared_with"]))
+    one_group = len(groups) == 1
     table = Table(title=f"{len(frame):,} posts predicted" + (f" (first {limit})" if len(frame) > limit else ""),
                   title_justify="left")
-    for column in ("post", "predicted", "x followers prior", "percentile", "compared with", "observed", *extra):
-        table.add_column(column, justify="left" if column in ("post", "compared with") else "right")
+    columns = ["post", "predicted", "x prior", "pct", *([] if one_group else ["compared with"]), "observed",
+               *(c.replace("_day_", " day ") for c in extra)]
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("post", "compared with") else "right",
+                         overflow="fold")
     for row in frame.head(limit).itertuples(index=False):
         values = row._asdict()
-        table.add_row(terminal_safe(str(values["post_id"])), _count(values["predicted"]),
-                      f"x{values['vs_followers']:.2f}", f"{values['percentile']:.0f}", terminal_safe(values["compared_with"]),
-                      _count(values["observed"]), *(_count(values[c]) for c in extra))
+        group = [] if one_group else [terminal_safe(values["compared_with"])]
+        table.add_row(terminal_safe(str(values["post_id"])), _count(values["predicted"]), f"x{values['vs_followers']:.2f}",
+                      f"{values['percentile']:.0f}", *group, _count(values["observed"]), *(_count(values[c]) for c in extra))
     console.print(table)
+    console.print("x prior: the prediction over what the author's followers alone predict; pct: percentile among "
+                  + (f"'{terminal_safe(groups[0])}'" if one_group else "the posts of the group shown")
+                  + (f"; {', '.join(extra)}: the curve from the first snapshot" if extra else ""), highlight=False)
     p = run.predictions
     lacking = {k: v for k, v in p.lacking.items() if v}
     if lacking:

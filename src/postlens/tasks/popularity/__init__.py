@@ -9,7 +9,10 @@ The model (``model.PopularityModel``) is a follower prior plus LightGBM on the r
 percentile (``percentile.Comparables``) compares with posts of the same platform and follower decade.
 """
 
-from postlens.tasks.popularity.artifact import load_popularity_model, save_popularity_model
+from postlens.tasks.popularity.artifact import (
+    load_popularity_model,
+    save_popularity_model,
+)
 from postlens.tasks.popularity.config import (
     EVENT_ID_METADATA,
     PopularityConfig,
@@ -19,7 +22,12 @@ from postlens.tasks.popularity.config import (
 from postlens.tasks.popularity.evaluate import Evaluation, evaluate, time_split
 from postlens.tasks.popularity.frame import PopularityFrame, load_frame
 from postlens.tasks.popularity.model import Explanation, PopularityModel
-from postlens.tasks.popularity.service import FitResult, PopularityPredictions, fit_popularity, predict_popularity
+from postlens.tasks.popularity.service import (
+    FitResult,
+    PopularityPredictions,
+    fit_popularity,
+    predict_popularity,
+)
 
 __all__ = [
     "EVENT_ID_METADATA", "Evaluation", "Explanation", "FitResult", "PopularityConfig", "PopularityFrame",

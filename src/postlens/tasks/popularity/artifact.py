@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ def save_popularity_model(model: PopularityModel, folder: str | Path, *, feature
         arrays[f"{name}.mean"], arrays[f"{name}.components"] = projection.mean, projection.components
     if model.tags_ is not None:
         arrays["tags.idf"], arrays["tags.components"] = model.tags_.idf, model.tags_.components
-    np.savez(folder / "projections.npz", **arrays)
+    np.savez(folder / "projections.npz", **arrays)  # type: ignore[arg-type]  # numpy stubs type **kwds badly
     trees = model.booster_.model_to_string(num_iteration=model.best_iteration_)
     (folder / "trees.txt").write_text(trees)
     config = model.config.model_dump(mode="json")
@@ -64,7 +64,7 @@ def save_popularity_model(model: PopularityModel, folder: str | Path, *, feature
         "prior": model.prior_.to_json(), "history": model.history_.to_json() if model.history_ else None,
         "comparables": model.comparables_.to_json(), "curve": model.curve_.to_json() if model.curve_ else None,
         "figures": figures or {}, "postlens_version": __version__,
-        "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     tmp = folder / f".{DESCRIPTION}.tmp"
     tmp.write_text(json.dumps(description, indent=1, default=float))

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from postlens.errors import ConfigError
 from postlens.evaluation.metrics import regression_metrics
 from postlens.evaluation.splits import make_split
 from postlens.store.workspace import Workspace
+from postlens.tasks.popularity.frame import register_ids
 
 COUNTS = ("views", "likes", "comments", "shares")
 CURVE_COLUMNS = ("log_first", *(f"log_first_{c}" for c in COUNTS), "log_gap_hours")
@@ -42,7 +42,7 @@ def load_series(workspace: Workspace, metric: str, post_ids: list[str] | None = 
         raise ConfigError(f"unknown engagement metric {metric!r}; known: {', '.join(COUNTS)}")
     where = f"WHERE NOT observed_inferred AND {metric} IS NOT NULL"
     if post_ids is not None:
-        workspace.db.register("_curve_ids", pa.table({"id": pa.array(list(post_ids), pa.string())}))
+        register_ids(workspace, "_curve_ids", list(post_ids))
         where += " AND post_id IN (SELECT id FROM _curve_ids)"
     try:
         rows = workspace.db.execute(
@@ -105,7 +105,7 @@ class EngagementCurve:
     def __init__(self, *, metric: str = "views", min_gap_hours: float = 12.0, seed: int = 0, num_threads: int = 1) -> None:
         self.metric, self.min_gap_hours, self.seed, self.num_threads = metric, min_gap_hours, seed, num_threads
 
-    def fit(self, series: list[Series], val: list[Series] | None = None) -> "EngagementCurve":
+    def fit(self, series: list[Series], val: list[Series] | None = None) -> EngagementCurve:
         import lightgbm as lgb
 
         x, later, first = _pairs(series, self.metric, self.min_gap_hours)
@@ -119,7 +119,8 @@ class EngagementCurve:
                   "num_threads": self.num_threads}
         train_set = lgb.Dataset(x, later - first - self._line(x))
         vx, vlater, _ = _pairs(val or [], self.metric, self.min_gap_hours)
-        callbacks, valid_sets = [], []
+        callbacks: list[Any] = []
+        valid_sets: list[Any] = []
         if len(vx):
             valid_sets = [lgb.Dataset(vx, vlater - vx[:, 0] - self._line(vx), reference=train_set)]
             callbacks = [lgb.early_stopping(30, verbose=False)]
@@ -155,7 +156,7 @@ class EngagementCurve:
                 "trees": self.booster_.model_to_string(num_iteration=self.best_iteration_)}
 
     @classmethod
-    def from_json(cls, state: dict[str, Any]) -> "EngagementCurve":
+    def from_json(cls, state: dict[str, Any]) -> EngagementCurve:
         import lightgbm as lgb
 
         curve = cls(metric=str(state["metric"]), min_gap_hours=float(state["min_gap_hours"]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -58,7 +58,7 @@ class PopularityFrame:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def subset(self, rows: np.ndarray) -> "PopularityFrame":
+    def subset(self, rows: np.ndarray) -> PopularityFrame:
         rows = np.asarray(rows, int)
         return PopularityFrame(
             ids=[self.ids[i] for i in rows], platform=self.platform[rows], author=self.author[rows],
@@ -122,6 +122,10 @@ def load_frame(workspace: Workspace, config: PopularityConfig, post_ids: list[st
         else:
             blocks[modality] = Block(modality, matrix, [f"{modality}_{j}" for j in range(matrix.shape[1])], EMBEDDING)
     rows = facts["rows"] if facts else _rows(workspace, ids)
+    if len(rows) != len(ids):
+        found = {r["id"] for r in rows}
+        missing = [p for p in ids if p not in found]
+        raise ConfigError(f"{len(missing)} post ids are not in the workspace, e.g. {missing[:3]}")
     extra = _post_facts(workspace, ids)
     times, from_snapshot = _reference_times(workspace, rows)
     timed_rows = [{**r, "created_at": _utc(t)} for r, t in zip(rows, times)]
@@ -153,9 +157,18 @@ def _sentiment_names(encoder: str, width: int) -> list[str]:
     return [f"sentiment_{j}" for j in range(width)]
 
 
+def register_ids(workspace: Workspace, name: str, ids: list[str]) -> None:
+    """``ids`` as a DuckDB view ``name`` (id, pos) for joins; unregister it after use.
+
+    A fresh read-only Workspace leaves its schema check's result unfetched, and DuckDB refuses
+    register() while a result is pending: it is finished with a trivial query first.
+    """
+    workspace.db.execute("SELECT 1").fetchall()
+    workspace.db.register(name, pa.table({"id": pa.array(ids, pa.string()), "pos": pa.array(range(len(ids)), pa.int64())}))
+
+
 def _registered(workspace: Workspace, ids: list[str]) -> None:
-    workspace.db.register("_popularity_ids", pa.table({"id": pa.array(ids, pa.string()),
-                                                       "pos": pa.array(range(len(ids)), pa.int64())}))
+    register_ids(workspace, "_popularity_ids", ids)
 
 
 def _rows(workspace: Workspace, ids: list[str]) -> list[dict[str, Any]]:
@@ -221,7 +234,7 @@ def _author_matrix(extra: list[dict[str, Any]], times: np.ndarray) -> np.ndarray
 
 
 def _utc(seconds: float) -> datetime | None:
-    return None if math.isnan(seconds) else datetime.fromtimestamp(seconds, timezone.utc)
+    return None if math.isnan(seconds) else datetime.fromtimestamp(seconds, UTC)
 
 
 def _reference_times(workspace: Workspace, rows: list[dict[str, Any]]) -> tuple[np.ndarray, int]:
@@ -255,9 +268,8 @@ def _targets(workspace: Workspace, ids: list[str], times: np.ndarray, config: Po
         workspace.db.unregister("_popularity_ids")
     for post_id, seen, value, inferred in snapshots:
         i = position[post_id]
-        if horizon is not None:
-            if inferred or math.isnan(times[i]) or seen.timestamp() > times[i] + horizon * 3600:
-                continue
+        if horizon is not None and (inferred or math.isnan(times[i]) or seen.timestamp() > times[i] + horizon * 3600):
+            continue
         if seen.timestamp() >= best.get(i, -math.inf):
             best[i] = seen.timestamp()
             y[i] = math.log1p(max(float(value), 0.0))

@@ -19,7 +19,12 @@ from postlens.errors import ConfigError
 from postlens.tasks.popularity.config import PopularityConfig
 from postlens.tasks.popularity.frame import EMBEDDING, PopularityFrame
 from postlens.tasks.popularity.percentile import Comparables, follower_band
-from postlens.tasks.popularity.prior import HISTORY_COLUMNS, PRIOR_COLUMNS, AuthorHistory, FollowerPrior
+from postlens.tasks.popularity.prior import (
+    HISTORY_COLUMNS,
+    PRIOR_COLUMNS,
+    AuthorHistory,
+    FollowerPrior,
+)
 from postlens.tasks.popularity.reducers import Projection, TagProjection
 
 TAGS = "tags"
@@ -68,7 +73,7 @@ class PopularityModel:
     block_columns_: dict[str, list[str]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, frame: PopularityFrame, train_rows: np.ndarray, val_rows: np.ndarray | None = None) -> "PopularityModel":
+    def fit(self, frame: PopularityFrame, train_rows: np.ndarray, val_rows: np.ndarray | None = None) -> PopularityModel:
         train_rows = np.asarray(train_rows, int)
         if len(train_rows) < 10 or np.isnan(frame.y[train_rows]).any():
             raise ConfigError(f"popularity needs at least 10 training posts with a target, got {len(train_rows)} "

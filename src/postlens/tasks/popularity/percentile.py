@@ -40,7 +40,7 @@ class Comparables:
     def __init__(self, *, min_group: int = 30) -> None:
         self.min_group = min_group
 
-    def fit(self, values: np.ndarray, platforms: np.ndarray, followers: np.ndarray) -> "Comparables":
+    def fit(self, values: np.ndarray, platforms: np.ndarray, followers: np.ndarray) -> Comparables:
         values = np.asarray(values, float)
         groups: dict[str, list[float]] = {EVERY: list(values)}
         for value, platform, count in zip(values, platforms, followers):
@@ -73,7 +73,7 @@ class Comparables:
                 "reference": {k: v.tolist() for k, v in self.reference_.items()}}
 
     @classmethod
-    def from_json(cls, state: dict[str, Any]) -> "Comparables":
+    def from_json(cls, state: dict[str, Any]) -> Comparables:
         comparables = cls(min_group=int(state["min_group"]))
         comparables.sizes_ = {k: int(v) for k, v in state["sizes"].items()}
         comparables.reference_ = {k: np.sort(np.asarray(v, float)) for k, v in state["reference"].items()}

@@ -30,7 +30,7 @@ class FollowerPrior:
     def __init__(self, *, enabled: bool = True) -> None:
         self.enabled = enabled
 
-    def fit(self, followers: np.ndarray, y: np.ndarray) -> "FollowerPrior":
+    def fit(self, followers: np.ndarray, y: np.ndarray) -> FollowerPrior:
         x = prior_inputs(followers)
         self.means_ = x.mean(axis=0)
         if not self.enabled:
@@ -62,7 +62,7 @@ class FollowerPrior:
                 "means": self.means_.tolist()}
 
     @classmethod
-    def from_json(cls, state: dict[str, Any]) -> "FollowerPrior":
+    def from_json(cls, state: dict[str, Any]) -> FollowerPrior:
         prior = cls(enabled=bool(state["enabled"]))
         prior.intercept_ = float(state["intercept"])
         prior.coef_, prior.means_ = np.asarray(state["coef"], float), np.asarray(state["means"], float)
@@ -75,7 +75,7 @@ class AuthorHistory:
     def __init__(self, *, shrinkage: float = 3.0) -> None:
         self.shrinkage = shrinkage
 
-    def fit(self, authors: np.ndarray, residuals: np.ndarray) -> "AuthorHistory":
+    def fit(self, authors: np.ndarray, residuals: np.ndarray) -> AuthorHistory:
         sums: dict[str, float] = defaultdict(float)
         counts: dict[str, int] = defaultdict(int)
         for author, value in zip(authors, residuals):
@@ -115,7 +115,7 @@ class AuthorHistory:
         return {"shrinkage": self.shrinkage, "table": {a: list(v) for a, v in self.table_.items()}}
 
     @classmethod
-    def from_json(cls, state: dict[str, Any]) -> "AuthorHistory":
+    def from_json(cls, state: dict[str, Any]) -> AuthorHistory:
         history = cls(shrinkage=float(state["shrinkage"]))
         history.table_ = {str(a): (float(v[0]), int(v[1])) for a, v in state["table"].items()}
         return history

@@ -22,7 +22,7 @@ class Projection:
         self.mean, self.components = mean.astype(np.float32), components.astype(np.float32)
 
     @classmethod
-    def fit_pca(cls, matrix: np.ndarray, size: int, *, seed: int = 0) -> "Projection":
+    def fit_pca(cls, matrix: np.ndarray, size: int, *, seed: int = 0) -> Projection:
         present = matrix[~np.isnan(matrix).any(axis=1)]
         width = matrix.shape[1]
         size = max(1, min(size, width, max(len(present) - 1, 1)))
@@ -70,7 +70,7 @@ class TagProjection:
         self.idf, self.components = idf.astype(np.float32), components.astype(np.float32)
 
     @classmethod
-    def fit(cls, tags: list[list[str]], size: int, *, seed: int = 0) -> "TagProjection":
+    def fit(cls, tags: list[list[str]], size: int, *, seed: int = 0) -> TagProjection:
         counts = tag_counts(tags)
         documents = np.asarray((counts > 0).sum(axis=0)).ravel()
         idf = np.log((1 + counts.shape[0]) / (1 + documents)) + 1

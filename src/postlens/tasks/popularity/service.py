@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -151,7 +151,7 @@ def _add_curve(model: PopularityModel, workspace: Workspace, frame: PopularityFr
 def _save(workspace: Workspace, model: PopularityModel, info: dict[str, Any], frame: PopularityFrame,
           explanation: Explanation, name: str) -> int:
     """Upsert into the predictions table (value = predicted log1p count)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     saved = info.get("saved_at")
     trained_at = datetime.fromisoformat(saved) if saved else None
     n = len(frame)
