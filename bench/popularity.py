@@ -108,9 +108,12 @@ def pheme(path: Path) -> None:
     learned = result.figures["learned (prior + trees)"]["spearman"]
     followers = result.figures["followers only (linear)"]["spearman"]
     print(f"  step 4's followers-only figure: {STEP4_FOLLOWERS} (same split; {followers:.3f} with today's importer)")
-    print(f"  VERDICT: learned {learned:.3f} vs followers-only {followers:.3f} on the test period: "
+    print(f"  test period: learned {learned:.3f} vs followers-only {followers:.3f}: "
           f"{'beats it' if learned > followers else 'does NOT beat it'} by {learned - followers:+.3f}")
-    _forward_check(frame, config, split)
+    forward_learned, forward_followers = _forward_check(frame, config, split)
+    held = learned > followers and forward_learned > forward_followers
+    print(f"  VERDICT: {'the learned model beats followers-only' if held else 'NOT a reliable win over followers-only'}"
+          f" (test {learned - followers:+.3f}, forward check {forward_learned - forward_followers:+.3f})")
     def reload(variant: Any) -> PopularityFrame:
         with Workspace(found, read_only=True) as ws:
             return load_frame(ws, variant)
@@ -119,7 +122,7 @@ def pheme(path: Path) -> None:
     _examples(model, test, texts)
 
 
-def _forward_check(frame: PopularityFrame, config: Any, split: Any) -> None:
+def _forward_check(frame: PopularityFrame, config: Any, split: Any) -> tuple[float, float]:
     """3 forward-chaining folds over the train + val period: does the gain hold before the test period?"""
     fitted = np.sort(np.concatenate([split.train, split.val]))
     folds = make_folds("time", len(fitted), 3, times=frame.times[fitted], val_size=config.split.val_size,
@@ -133,6 +136,7 @@ def _forward_check(frame: PopularityFrame, config: Any, split: Any) -> None:
     print(f"  forward check over the training period (3 folds, test period untouched): Spearman learned "
           f"{np.round(learned, 3).tolist()} mean {np.mean(learned):.3f}, followers-only {np.round(followers, 3).tolist()} "
           f"mean {np.mean(followers):.3f}")
+    return float(np.mean(learned)), float(np.mean(followers))
 
 
 def _switch_and_ablation(frame: PopularityFrame, config: Any, split: Any, reload: Any) -> None:
