@@ -107,7 +107,8 @@ def pheme(path: Path) -> None:
     _row("author mean", result.figures["author mean"])
     learned = result.figures["learned (prior + trees)"]["spearman"]
     followers = result.figures["followers only (linear)"]["spearman"]
-    print(f"  step 4's followers-only figure: {STEP4_FOLLOWERS} (same split; {followers:.3f} with today's importer)")
+    print(f"  step 4 reported {STEP4_FOLLOWERS} for followers-only; on this workspace step 4's own path (assemble + "
+          f"split_training_set) gives the same test posts and {followers:.3f}")
     print(f"  test period: learned {learned:.3f} vs followers-only {followers:.3f}: "
           f"{'beats it' if learned > followers else 'does NOT beat it'} by {learned - followers:+.3f}")
     forward_learned, forward_followers = _forward_check(frame, config, split)
