@@ -387,6 +387,57 @@ def segments_show(
     print_segments_view(console, show_segments(workspace, name=name, topic=topic, bin=bin))
 
 
+# ---------------------------------------------------------------- popularity
+
+popularity_app = typer.Typer(help="Engagement predicted at publish time, its percentile among comparable posts, "
+                             "and its drivers.", no_args_is_help=True)
+app.add_typer(popularity_app, name="popularity")
+
+
+@popularity_app.command("fit")
+def popularity_fit(
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="popularity.yaml: target (metric, horizon_hours), features, split, model, percentile, curve. Default: retweets of every post.", exists=True, dir_okay=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Model folder (default: <workspace>/models/<name>).")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Fit a popularity model on a time split and print its test figures next to the followers-only and
+    author-mean baselines on the same posts. Run 'postlens featurize' first."""
+    from postlens.pipeline.popularity import run_popularity_fit
+    from postlens.serve.render_popularity import print_fit_report
+
+    print_fit_report(console, run_popularity_fit(config, workspace=workspace, output=output))
+
+
+@popularity_app.command("predict")
+def popularity_predict(
+    model: Annotated[str, typer.Option("--model", help="A popularity model folder name under <workspace>/models/, or its path.")] = "popularity",
+    where: Annotated[Optional[str], typer.Option("--where", help="SQL condition over posts picking the posts to predict.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write the predictions to this .parquet or .csv file.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Rows to show.")] = 20,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Predict engagement at publish time (posts without any engagement yet too), with the percentile among
+    posts of the same platform and follower decade; write the predictions table."""
+    from postlens.pipeline.popularity import run_popularity_predict
+    from postlens.serve.render_popularity import print_predictions
+
+    print_predictions(console, run_popularity_predict(model, workspace=workspace, where=where, out=out), limit=limit)
+
+
+@popularity_app.command("explain")
+def popularity_explain(
+    post_ids: Annotated[list[str], typer.Argument(help="Post ids (e.g. twitter:5535...).")],
+    model: Annotated[str, typer.Option("--model", help="A popularity model folder name under <workspace>/models/, or its path.")] = "popularity",
+    top: Annotated[int, typer.Option(min=1, help="Drivers shown per post.")] = 8,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """What pushes each post's predicted engagement up or down: per feature and per modality (base + drivers = prediction)."""
+    from postlens.pipeline.popularity import run_popularity_explain
+    from postlens.serve.render_popularity import print_explanations
+
+    print_explanations(console, run_popularity_explain(model, post_ids, workspace=workspace), top=top)
+
+
 def main() -> None:
     """Entry point: library errors become one clear line and exit code 2, not a traceback.
     (Ctrl-C and a closed pipe, as in postlens sql ... | head, click already ends quietly.)"""
