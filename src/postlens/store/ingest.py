@@ -14,7 +14,6 @@ stored only for records that were not committed are removed at the end of the ru
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,6 +30,7 @@ from postlens.sources.base import Importer
 from postlens.store import tables
 from postlens.store.media_gate import storable
 from postlens.store.media_store import MediaProblem, MediaStore, clear_incoming
+from postlens.store.post_hash import content_hash
 from postlens.store.workspace import Workspace
 from postlens.types import INVALID_POST_REASONS, Post, Rejected, validate_post
 from postlens.values import json_text, repair_post, safe_text, show
@@ -461,23 +461,18 @@ class _Writer:
 def _post_row(post: Post, media_rows: list[dict[str, Any]], run_id: str, file: str, now: datetime) -> dict[str, Any]:
     kinds = sorted({r["kind"] for r in media_rows if r["status"] == "stored"})  # attached media only, not URLs
     labels = {str(k): str(v) for k, v in post.labels.items()}
-    identity = (
-        post.platform, post.text, post.created_at.isoformat() if post.created_at else None, post.language,
-        post.author.id, post.author.handle, post.author.followers, post.author.verified,
-        post.hashtags, post.mentions, post.urls, sorted(labels.items()),
-        [(r["kind"], r["status"], r["sha256"], r["url"]) for r in media_rows],
-    )
-    content_hash = hashlib.blake2b(json_text(identity).encode("utf-8"), digest_size=16).hexdigest()
-    return {
+    row = {
         "id": post.id, "source": post.source, "native_id": str(post.native_id), "platform": post.platform,
         "created_at": post.created_at, "text": post.text, "language": post.language,
         "author_id": post.author.id, "author_handle": post.author.handle,
         "author_followers": post.author.followers, "author_verified": post.author.verified,
         "hashtags": list(post.hashtags), "mentions": list(post.mentions), "urls": list(post.urls),
-        "labels": labels, "media_kinds": kinds, "raw": _raw_json(post.raw), "content_hash": content_hash,
+        "labels": labels, "media_kinds": kinds, "raw": _raw_json(post.raw),
         "run_id": run_id, "origin_file": safe_text(file), "origin_line": post.origin_line,
         "first_seen": now, "updated_at": now,
     }
+    row["content_hash"] = content_hash(row, media_rows)
+    return row
 
 
 def _raw_json(raw: Any) -> str | None:

@@ -10,6 +10,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from postlens.store.post_hash import content_hash
 from postlens.values import json_text, safe_text
 
 if TYPE_CHECKING:
@@ -82,16 +83,22 @@ def write_batch(
         if posts:
             ids = pa.table({"id": [p["id"] for p in posts]})
             db.register("_batch_ids", ids)
-            existing = dict(
-                (row[0], (row[1], row[2]))
+            existing = {
+                row[0]: (row[1], row[2], dict(zip(row[3] or [], row[4] or [])))
                 for row in db.execute(
-                    "SELECT p.id, p.content_hash, p.first_seen FROM posts p JOIN _batch_ids b USING (id)"
+                    "SELECT p.id, p.content_hash, p.first_seen, map_keys(p.labels), map_values(p.labels) "
+                    "FROM posts p JOIN _batch_ids b USING (id)"
                 ).fetchall()
-            )
+            }
             db.unregister("_batch_ids")
+            media_of: dict[str, list[dict[str, Any]]] = {}
+            for part in media:
+                media_of.setdefault(part["post_id"], []).append(part)
             to_write = []
             for post in posts:
                 before = existing.get(post["id"])
+                if before is not None:
+                    _keep_stored_labels(post, before[2], media_of.get(post["id"], []))
                 if before is None:
                     new += 1
                 elif before[0] == post["content_hash"]:
@@ -149,6 +156,15 @@ RETURNING post_id
 """
 """A snapshot timed by the file (not the data) is new only when its counts are: rewriting a file
 changes its mtime, not what was observed."""
+
+
+def _keep_stored_labels(post: dict[str, Any], stored: dict[str, str], media_rows: list[dict[str, Any]]) -> None:
+    """A re-import keeps labels the file does not carry (added by ``postlens label import``); the file's
+    value wins for a label it does carry. A label is never deleted by importing a file without it."""
+    merged = {**stored, **post["labels"]}
+    if merged != post["labels"]:
+        post["labels"] = merged
+        post["content_hash"] = content_hash(post, media_rows)
 
 
 def _unique_quarantine(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
