@@ -16,6 +16,7 @@ from postlens.errors import WorkspaceError
 from postlens.pipeline import build_importer
 from postlens.pipeline.featurize import TEXT_MAX_CHARS, featurize, text_key
 from postlens.pipeline.featurize_text import cut_at_space
+from postlens.encoders.identity import installed_identity
 from postlens.store.features import FeatureCache
 from postlens.store.ingest import ingest
 from postlens.store.workspace import Workspace
@@ -44,7 +45,7 @@ def test_text_encoders_see_at_most_the_cap_but_the_key_is_the_full_text(tmp_path
     assert keys["posts:long"] == text_key(LONG), "the cache key is the hash of the whole text"
     for post_id, text in SHORT.items():
         assert keys[post_id] == text_key(text), f"DuckDB's sha256 and text_key agree on {text!r}"
-    feats = FeatureCache(ws_path / "features").read("text-vader@1")
+    feats = FeatureCache(ws_path / "features").read(installed_identity("vader").key)
     capped = cut_at_space(LONG[:TEXT_MAX_CHARS])
     assert len(capped) <= TEXT_MAX_CHARS and not capped.endswith(" ")
     expected = VaderEncoder().encode([capped])[0]
@@ -59,7 +60,7 @@ def test_post_ids_limit_the_text_work_and_a_rerun_does_none(tmp_path: Path) -> N
     ws_path = _text_workspace(tmp_path)
     first = featurize(ws_path, encoders=["vader"], post_ids=["posts:b"])
     assert first.runs[0].computed == 1
-    assert set(FeatureCache(ws_path / "features").read("text-vader@1")) == {text_key(SHORT["posts:b"])}
+    assert set(FeatureCache(ws_path / "features").read(installed_identity("vader").key)) == {text_key(SHORT["posts:b"])}
     assert featurize(ws_path, encoders=["vader"]).runs[0].computed == 3
     assert featurize(ws_path, encoders=["vader"]).computed == 0
 
