@@ -8,34 +8,33 @@ all (``SourceError``). Storing, media copying and de-duplication happen downstre
 
 from __future__ import annotations
 
+import inspect
 import io
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from postlens.errors import SourceError, unknown_name
-from postlens.types import Post, Rejected
+from postlens.types import Importer, Rejected
 from postlens.values import BadValue, parse_count
-
-
-class Importer(Protocol):
-    """Turns files into posts. ``name`` is what ``--format``/``--recipe`` takes."""
-
-    name: str
-
-    def iter_records(self, path: Path) -> Iterator[Post | Rejected]: ...
 
 
 _REGISTRY: dict[str, Callable[..., Importer]] = {}
 
 
 def register(name: str) -> Callable[[Callable[..., Importer]], Callable[..., Importer]]:
-    """Class decorator: make an importer reachable by name from the CLI."""
+    """Class decorator: make an importer reachable by name from the CLI.
+
+    A class whose body names itself (``name = "csv"``) must name itself the same: checked here, at import.
+    """
 
     def add(factory: Callable[..., Importer]) -> Callable[..., Importer]:
+        own = vars(factory).get("name") if isinstance(factory, type) else None
+        if own is not None and own != name:
+            raise TypeError(f"{factory.__name__} is registered as {name!r} but its name is {own!r}")
         _REGISTRY[name] = factory
         return factory
 
@@ -54,6 +53,20 @@ def known_importers() -> list[str]:
     from postlens import sources  # noqa: F401
 
     return sorted(_REGISTRY)
+
+
+def importer_options(name: str) -> frozenset[str]:
+    """The keyword options importer ``name`` takes, read from its constructor (``mapping``, ``media_root``...)."""
+    from postlens import sources  # noqa: F401
+
+    if name not in _REGISTRY:
+        raise unknown_name("format/recipe", name, tuple(_REGISTRY))
+    return frozenset(inspect.signature(_REGISTRY[name]).parameters)
+
+
+def importers_taking(option: str) -> list[str]:
+    """Names of the importers whose constructor takes ``option``, sorted (``media_root`` -> csv, jsonl...)."""
+    return [name for name in known_importers() if option in importer_options(name)]
 
 
 # ---------------------------------------------------------------- streaming readers

@@ -18,7 +18,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from postlens.encoders.base import Features
+from postlens.types import Features
 
 SCHEMA = pa.schema(
     [

@@ -27,12 +27,12 @@ import duckdb
 import pyarrow as pa
 
 from postlens.errors import PostlensError
-from postlens.sources.base import Importer
-from postlens.store import tables
+from postlens.store import runs, tables
 from postlens.store.media_gate import storable
 from postlens.store.media_store import MediaProblem, MediaStore, clear_incoming
+from postlens.store.runs import ImportSummary
 from postlens.store.workspace import Workspace
-from postlens.types import INVALID_POST_REASONS, Post, Rejected, validate_post
+from postlens.types import INVALID_POST_REASONS, Importer, Post, Rejected, validate_post
 from postlens.values import json_text, repair_post, safe_text, show
 
 Progress = Callable[[int, int], None]
@@ -45,39 +45,6 @@ NAIVE_DATES = "created_at_naive_as_utc"
 WRITE_FAILED = "write_failed"
 NOT_RECORDED = "records_not_recorded"
 ORPHANS_REMOVED = "orphan_media_removed"
-
-
-@dataclass
-class ImportSummary:
-    """Counts of one run, of what was committed. Records read = posts written + ``quarantined`` + blank lines.
-
-    ``quarantined`` counts records that were not imported; ``flagged`` counts problems with one
-    field or media part of a post that was imported anyway (``quarantine.post_kept``), of which
-    ``media_problems`` are media parts. ``reasons`` counts quarantine rows by code (both kinds).
-    ``notes`` (``import_runs.notes``) counts what the run assumed or cleaned up: ``created_at_naive_as_utc``
-    (dates without a time zone, taken as UTC), ``write_failed`` (records the database refused, quarantined),
-    ``orphan_media_removed`` (media files of records that were not committed) and ``records_not_recorded``
-    (records that could be neither stored nor quarantined; always absent unless the database is broken).
-    """
-
-    run_id: str
-    imported: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    quarantined: int = 0
-    flagged: int = 0
-    snapshots_added: int = 0
-    media_stored: int = 0
-    media_problems: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-    notes: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def posts_written(self) -> int:
-        return self.imported + self.updated + self.unchanged
-
-    def note(self, key: str, count: int = 1) -> None:
-        self.notes[key] = self.notes.get(key, 0) + count
 
 
 @dataclass
@@ -125,7 +92,7 @@ def ingest(
     workspace.mark_interrupted_runs()
     clear_incoming(workspace.media_dir)
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    tables.start_run(workspace.db, run_id, importer.name, [safe_text(str(p)) for p in inputs], options or {})
+    runs.start_run(workspace.db, run_id, importer.name, [safe_text(str(p)) for p in inputs], options or {})
     writer = _Writer(workspace, run_id, max_media_bytes)
     try:
         for path in inputs:
@@ -135,12 +102,12 @@ def ingest(
     except BaseException as exc:
         writer.wait(swallow=True)
         writer.remove_orphans(everything_in_flight=True)
-        tables.finish_run(workspace.db, writer.summary, status="failed", error=repr(exc)[:2000])
+        runs.finish_run(workspace.db, writer.summary, status="failed", error=repr(exc)[:2000])
         raise
     finally:
         writer.close()
     writer.remove_orphans()
-    tables.finish_run(workspace.db, writer.summary, status="done")
+    runs.finish_run(workspace.db, writer.summary, status="done")
     return writer.summary
 
 

@@ -24,8 +24,8 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from postlens.store import tables
-from postlens.store.ingest import ImportSummary
+from postlens.store import runs, tables
+from postlens.store.runs import ImportSummary
 from postlens.store.workspace import Workspace
 from postlens.types import Rejected
 
@@ -86,7 +86,7 @@ def merge_labels(
     """Merge every ``LabelRow`` into its post; quarantine the rest; record the run."""
     workspace.mark_interrupted_runs()
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    tables.start_run(workspace.db, run_id, IMPORTER, inputs, options or {})
+    runs.start_run(workspace.db, run_id, IMPORTER, inputs, options or {})
     merger = _Merger(workspace, LabelSummary(run_id=run_id))
     try:
         for record in records:
@@ -99,10 +99,10 @@ def merge_labels(
         if progress:
             progress(merger.summary.rows, merger.summary.quarantined)
     except BaseException as exc:
-        tables.finish_run(workspace.db, merger.summary.as_import_summary(), status="failed",
+        runs.finish_run(workspace.db, merger.summary.as_import_summary(), status="failed",
                           error=repr(exc)[:2000])
         raise
-    tables.finish_run(workspace.db, merger.summary.as_import_summary(), status="done")
+    runs.finish_run(workspace.db, merger.summary.as_import_summary(), status="done")
     return merger.summary
 
 
