@@ -14,6 +14,7 @@ from rich.text import Text
 
 from postlens.serve.cells import cell_text, csv_line, json_line, terminal_safe
 from postlens.store.ingest import ImportSummary
+from postlens.store.labels import LabelSummary
 from postlens.store.queries import WorkspaceStats
 
 
@@ -30,6 +31,26 @@ def print_import_summary(console: Console, summary: ImportSummary) -> None:
         console.print(f"  quarantine reasons: {reasons}  (see 'postlens quarantine')")
     for line in import_notes(summary.notes):
         console.print(f"  note: {line}")
+
+
+def label_summary_lines(summary: LabelSummary) -> list[str]:
+    """Lines for a person: what matched, what changed, what was replaced, what was quarantined."""
+    lines = [
+        f"labels {summary.run_id}: {summary.rows:,} rows read; {summary.matched:,} matched a post "
+        f"({summary.changed:,} changed, {summary.unchanged:,} unchanged); {summary.unknown:,} unknown ids; "
+        f"{summary.quarantined:,} rows quarantined in all",
+        f"  label values: {summary.added:,} added, {summary.replaced:,} replaced "
+        "(a new value for a label the post already has replaces the old one)",
+    ]
+    if summary.reasons:
+        reasons = ", ".join(f"{code} {n:,}" for code, n in sorted(summary.reasons.items(), key=lambda kv: -kv[1]))
+        lines.append(f"  quarantine reasons: {reasons}  (see 'postlens quarantine')")
+    return lines
+
+
+def print_label_summary(console: Console, summary: LabelSummary) -> None:
+    for line in label_summary_lines(summary):
+        console.print(line, highlight=False)
 
 
 def import_notes(notes: dict[str, int]) -> list[str]:
