@@ -124,6 +124,7 @@ def featurize(
     posts (prediction on new posts); ``text_fields`` is still rebuilt for the whole workspace.
     Text encoders see at most ``text_max_chars`` characters of a text (cache key: the full text).
     Raises ``FeaturizeInterrupted`` (a KeyboardInterrupt) on Ctrl-C, after stopping the worker.
+    At the end, the parts written (one per batch) are merged into a few (``FeatureCache.compact``).
     """
     started = time.perf_counter()
     root = workspace.root if isinstance(workspace, Workspace) else resolve_workspace_path(workspace)
@@ -137,6 +138,8 @@ def featurize(
             _media_stage(root, cache, media_specs, batch_size, progress, parallel_ocr, post_ids, summary)
         text_specs = [s for s in specs if s.modality == Modality.TEXT]
         _text_stage(root, cache, text_specs, max(batch_size, 64), progress, post_ids, text_max_chars, summary)
+        for encoder_key in sorted(cache.written):  # one part per batch was written: merge them for fast reads
+            cache.compact(encoder_key)
     except KeyboardInterrupt as exc:
         summary.interrupted = True
         summary.seconds = time.perf_counter() - started

@@ -270,6 +270,29 @@ def demo(
     show_demo(console, out, seed=seed, n_posts=posts, workspace=workspace, featurize=featurize, train=train)
 
 
+# ---------------------------------------------------------------- cache
+
+cache_app = typer.Typer(help="The feature cache (features/<encoder>@<version>/part-*.parquet).", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("compact")
+def cache_compact(workspace: WorkspaceOpt = None) -> None:
+    """Merge the many small parts featurize writes (one per batch) into a few large ones: reads get faster.
+
+    featurize already does this at its end; this is for caches written before, or by an interrupted run.
+    Safe while featurize runs: a part written meanwhile is kept, and no reader ever misses a key.
+    """
+    from postlens.serve.render import print_compactions
+    from postlens.store.features import FeatureCache
+    from postlens.store.workspace import resolve_workspace_path
+
+    root = resolve_workspace_path(workspace)
+    if not (root / "features").is_dir():
+        raise WorkspaceError(f"no feature cache in {root}; run 'postlens featurize' first or pass --workspace")
+    print_compactions(console, FeatureCache(root / "features").compact_all())
+
+
 # ---------------------------------------------------------------- label
 
 label_app = typer.Typer(help="Labels for posts already imported (no re-import).", no_args_is_help=True)

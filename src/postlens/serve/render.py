@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from postlens.serve.cells import cell_text, csv_line, json_line, terminal_safe
+from postlens.store.features import Compaction
 from postlens.store.ingest import ImportSummary
 from postlens.store.labels import LabelSummary
 from postlens.store.queries import WorkspaceStats
@@ -51,6 +52,16 @@ def label_summary_lines(summary: LabelSummary) -> list[str]:
 def print_label_summary(console: Console, summary: LabelSummary) -> None:
     for line in label_summary_lines(summary):
         console.print(line, highlight=False)
+
+
+def print_compactions(console: Console, done: list[Compaction]) -> None:
+    if not done:
+        console.print("nothing to compact: every encoder folder already has at most one small part")
+        return
+    rows = [(c.encoder_key, c.parts_before, c.parts_after, c.rows, c.duplicates_dropped, f"{c.seconds:.1f}")
+            for c in done]
+    console.print(_table("feature cache compacted", ["encoder folder", "parts before", "parts after", "rows merged",
+                                                     "duplicates dropped", "seconds"], rows))
 
 
 def import_notes(notes: dict[str, int]) -> list[str]:
