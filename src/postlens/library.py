@@ -30,6 +30,7 @@ import numpy as np
 from postlens.errors import ConfigError
 from postlens.store.post_filter import select_post_ids
 from postlens.store.workspace import Workspace, resolve_workspace_path
+from postlens.types import ENGAGEMENT_COUNTS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +45,7 @@ METADATA = "metadata"
 """The feature name of the posting-time facts (``postlens.models.data.metadata_matrix``)."""
 INDEX_NAME = "post_id"
 LABEL_PREFIX = "label."
-COUNTS = ("likes", "shares", "comments", "views")
+COUNTS = ENGAGEMENT_COUNTS
 Ids: TypeAlias = "Sequence[str] | pd.Index | pd.DataFrame | None"
 """Which posts: a DataFrame from ``posts()`` (its index), an Index or sequence of ids; None = all."""
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,6 +29,13 @@ class Modality(StrEnum):
 
 
 MEDIA_KINDS = (Modality.IMAGE, Modality.VIDEO, Modality.AUDIO, Modality.GIF)
+"""The kinds a media part can be (``MediaPart.kind``, the ``media.kind`` column)."""
+MEDIA_KINDS_OF: dict[Modality, tuple[Modality, ...]] = {
+    Modality.IMAGE: (Modality.IMAGE, Modality.GIF),
+    Modality.VIDEO: (Modality.VIDEO,),
+    Modality.AUDIO: (Modality.AUDIO,),
+}
+"""Media modality -> the media part kinds its encoders read (a GIF is read as an image: its first frame)."""
 
 
 @dataclass(slots=True)
@@ -63,6 +70,11 @@ class MediaPart:
     duration_s: float | None = None
     source_path: str | None = None
     root: str | None = field(default=None, compare=False)
+
+
+EngagementCount = Literal["likes", "shares", "comments", "views"]
+ENGAGEMENT_COUNTS: tuple[str, ...] = get_args(EngagementCount)
+"""The counts an ``Engagement`` snapshot holds (its fields; the engagement table's columns)."""
 
 
 @dataclass(slots=True)

@@ -16,11 +16,11 @@ import enum
 import hashlib
 import importlib.metadata
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any, Protocol
 
+from postlens.machine import available_cores
 from postlens.types import Features, Modality
 
 __all__ = ["Encoder", "Features", "cache_key", "default_threads", "package_version", "settings_tag",
@@ -46,9 +46,7 @@ def cache_key(encoder: Encoder) -> str:
 
 def default_threads() -> int:
     """CPU cores this process may use (its affinity mask, not the machine's core count)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+    return available_cores()
 
 
 def settings_tag(settings: Mapping[str, Any]) -> str:

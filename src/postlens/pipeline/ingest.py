@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from postlens.errors import ConfigError
-from postlens.store.ingest import ImportSummary, Progress, ingest
+from postlens.store.ingest import BATCH_SIZE, ImportSummary, Progress, ingest
 from postlens.store.workspace import Workspace
 
 
@@ -69,7 +69,7 @@ def run_ingest(
     media_root: Path | None = None,
     source: str | None = None,
     workspace: Path | None = None,
-    batch_size: int = 2000,
+    batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
     max_media_bytes: Mapping[str, int] | None = None,
 ) -> ImportSummary:

@@ -14,13 +14,13 @@ from rich.table import Table
 
 from postlens.encoders.registry import SPECS
 from postlens.errors import WorkspaceError
-from postlens.pipeline.featurize import FeaturizeInterrupted, FeaturizeSummary, featurize
+from postlens.pipeline.featurize import MEDIA_BATCH, FeaturizeInterrupted, FeaturizeSummary, featurize
 from postlens.serve.progress import Bars
 from postlens.store.workspace import DB_NAME, resolve_workspace_path
 
 
 def run_featurize(
-    *, workspace: Path | None = None, encoders: Sequence[str] | None = None, batch_size: int = 32,
+    *, workspace: Path | None = None, encoders: Sequence[str] | None = None, batch_size: int = MEDIA_BATCH,
     console: Console | None = None,
 ) -> FeaturizeSummary:
     """Featurize with a progress bar and a summary table; the workspace database is not held open meanwhile.

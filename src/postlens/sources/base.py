@@ -263,3 +263,53 @@ def to_int(value: object) -> int | None:
         return parse_count(value)
     except BadValue:
         return None
+
+
+def open_binary(path: Path) -> io.BufferedIOBase:
+    """The file's bytes, decompressing ``.zst`` and ``.gz`` on the fly."""
+    try:
+        raw = path.open("rb")
+    except OSError as exc:
+        raise SourceError(f"cannot open {path}: {exc.strerror or exc}") from exc
+    if path.suffix == ".gz":
+        import gzip
+
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if path.suffix != ".zst":
+        return raw
+    raw.close()
+    return open_zstd(path)
+
+
+def text_lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:
+    """Like ``base.open_text_lines`` (``text`` None for a non-UTF-8 line) but also reads ``.gz``.
+
+    A read error part-way (truncated or corrupt archive) raises ``CorruptStream`` after the lines
+    before it were yielded; readers turn it into one ``bad_compression`` row.
+    """
+    if path.suffix == ".zst":
+        import zstandard
+
+        number = 0
+        try:
+            for number, text, raw in open_text_lines(path):
+                yield number, text, raw
+        except zstandard.ZstdError as exc:
+            raise CorruptStream(f"cannot read {path} after line {number}: the zstd stream is corrupt or "
+                                f"truncated ({exc})") from exc
+        return
+    if path.suffix != ".gz":
+        yield from open_text_lines(path)
+        return
+    number = 0
+    with open_binary(path) as handle:
+        try:
+            for number, raw_line in enumerate(handle, start=1):
+                try:
+                    text = raw_line.decode("utf-8")
+                except UnicodeDecodeError:
+                    yield number, None, raw_line
+                    continue
+                yield number, text.rstrip("\r\n"), raw_line
+        except (OSError, EOFError) as exc:
+            raise CorruptStream(f"cannot read {path} after line {number}: {exc}") from exc

@@ -32,9 +32,11 @@ from postlens.store.media_gate import storable
 from postlens.store.media_store import MediaProblem, MediaStore, clear_incoming
 from postlens.store.runs import ImportSummary
 from postlens.store.workspace import Workspace
-from postlens.types import INVALID_POST_REASONS, Importer, Post, Rejected, validate_post
+from postlens.types import INVALID_POST_REASONS, RAW_LIMIT, Importer, Post, Rejected, validate_post
 from postlens.values import json_text, repair_post, safe_text, show
 
+BATCH_SIZE = 2000
+"""Records written per transaction by default (``postlens ingest --batch-size``)."""
 Progress = Callable[[int, int], None]
 """Called with (records seen so far, quarantined so far) after each batch."""
 
@@ -79,7 +81,7 @@ def ingest(
     importer: Importer,
     inputs: Iterable[Path],
     *,
-    batch_size: int = 2000,
+    batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
     options: dict[str, Any] | None = None,
     max_media_bytes: Mapping[str, int] | None = None,
@@ -161,7 +163,7 @@ class _Writer:
             elif not isinstance(record, Post):
                 self._queue(_Unit(quarantine=[self._row(Rejected(
                     str(path), None, "record_error", f"the importer yielded {show(record)} ({type(record).__name__}), "
-                    "not a post; please report this postlens bug", raw=json_text(record)[:2000]), "record")]))
+                    "not a post; please report this postlens bug", raw=json_text(record)[:RAW_LIMIT]), "record")]))
             else:
                 try:
                     self._accept(record, default_file=str(path))
@@ -202,7 +204,7 @@ class _Writer:
             "code": safe_text(rejected.code),
             "post_id": post_id,
             "reason": safe_text(rejected.reason)[:4000],
-            "raw": safe_text(rejected.raw[:2000]) if rejected.raw else None,
+            "raw": safe_text(rejected.raw[:RAW_LIMIT]) if rejected.raw else None,
             "run_id": self.summary.run_id,
             "quarantined_at": self._now,
             "post_kept": kind == "kept",
@@ -379,7 +381,7 @@ class _Writer:
             post = unit.post
             rows = [{"file": post["origin_file"] or "", "line": post["origin_line"] or 0, "code": WRITE_FAILED,
                      "post_id": post["id"], "reason": f"the database refused this record ({type(exc).__name__}: "
-                     f"{safe_text(str(exc))[:300]})", "raw": (post["raw"] or "")[:2000] or None,
+                     f"{safe_text(str(exc))[:300]})", "raw": (post["raw"] or "")[:RAW_LIMIT] or None,
                      "run_id": self.summary.run_id, "quarantined_at": self._now, "post_kept": False,
                      "_kind": "record"}]
             rows += [dict(row, post_kept=False, _kind="detail") for row in unit.quarantine]

@@ -27,7 +27,7 @@ import pyarrow as pa
 from postlens.store import runs, tables
 from postlens.store.runs import ImportSummary
 from postlens.store.workspace import Workspace
-from postlens.types import Rejected
+from postlens.types import RAW_LIMIT, Rejected
 
 IMPORTER = "labels"
 UNKNOWN_POST = "label_unknown_post"
@@ -142,7 +142,7 @@ class _Merger:
         self.quarantine.append({
             "file": rejected.file, "line": rejected.line or 0, "code": rejected.code,
             "post_id": rejected.post_id or "", "reason": rejected.reason,
-            "raw": rejected.raw[:2000] if rejected.raw else None, "run_id": self.summary.run_id,
+            "raw": rejected.raw[:RAW_LIMIT] if rejected.raw else None, "run_id": self.summary.run_id,
             "quarantined_at": self.now, "post_kept": False,
         })
 
