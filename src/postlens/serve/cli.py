@@ -39,7 +39,7 @@ WorkspaceOpt = Annotated[
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to import.", exists=True)],
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Importer: csv, tsv, jsonl, parquet, postlens, twitter-v1, twitter-v2, reddit, mastodon. Guessed when omitted.")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Importer: csv, tsv, jsonl, parquet, postlens, twitter, twitter-v1, twitter-v2, reddit, mastodon. Guessed when omitted (twitter reads either API version).")] = None,
     recipe: Annotated[Optional[str], typer.Option("--recipe", "-r", help="Named recipe for a public dataset: mediaeval2016, pheme, youtube-trending.")] = None,
     mapping: Annotated[Optional[Path], typer.Option("--mapping", "-m", help="YAML column mapping for csv/tsv/jsonl/parquet.", exists=True, dir_okay=False)] = None,
     map_: Annotated[Optional[list[str]], typer.Option("--map", help="Column mapping pair FIELD=COLUMN, repeatable (e.g. --map text=body --map labels.event=event); overrides --mapping.")] = None,

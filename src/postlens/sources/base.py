@@ -55,6 +55,14 @@ def known_importers() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def known_recipes() -> list[str]:
+    """The importers that read one public dataset's folder (``sources/recipes/``), not a format."""
+    from postlens import sources  # noqa: F401
+
+    return sorted(name for name, factory in _REGISTRY.items()
+                  if getattr(factory, "__module__", "").startswith("postlens.sources.recipes."))
+
+
 def importer_options(name: str) -> frozenset[str]:
     """The keyword options importer ``name`` takes, read from its constructor (``mapping``, ``media_root``...)."""
     from postlens import sources  # noqa: F401
