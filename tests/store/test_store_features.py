@@ -142,3 +142,19 @@ def test_compact_all_reports_each_folder_it_changed(tmp_path: Path) -> None:
     _batches(cache, "a@1", 3)
     _batches(cache, "b@1", 1)
     assert [(c.encoder_key, c.parts_before, c.parts_after) for c in cache.compact_all()] == [("a@1", 3, 1)]
+
+
+def test_a_few_new_rows_do_not_rewrite_a_large_part(tmp_path: Path) -> None:
+    cache = FeatureCache(tmp_path)
+    vectors = np.random.default_rng(0).normal(size=(400, 64)).astype(np.float32)  # incompressible, like embeddings
+    cache.write("enc@1", [f"old-{i}" for i in range(400)], [Features(vector=v) for v in vectors])
+    big = cache.parts("enc@1")  # the large part an earlier featurize left
+    cache.write("enc@1", ["new-1"], [Features(vector=np.ones(64, np.float32))])  # predict featurized one post
+    assert cache.compact("enc@1") is None and set(big) <= set(cache.parts("enc@1"))
+    cache.write("enc@1", ["new-2"], [Features(vector=np.ones(64, np.float32))])
+    done = cache.compact("enc@1")  # the two small parts merge with each other, not into the large one
+    assert done is not None and (done.parts_before, done.parts_after, done.rows) == (3, 2, 2)
+    assert set(big) <= set(cache.parts("enc@1")) and len(cache.known_keys("enc@1")) == 402
+    for i in range(3, 80):  # enough new rows beside it: now the large part is merged too
+        cache.write("enc@1", [f"new-{i}"], [Features(vector=np.ones(64, np.float32))])
+    assert cache.compact("enc@1") is not None and len(cache.parts("enc@1")) == 1

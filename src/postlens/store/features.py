@@ -51,6 +51,9 @@ SCHEMA = pa.schema(
 PART_GLOB = "part-*.parquet"
 COMPACT_TARGET_BYTES = 256 * 2**20
 """A merged part holds about this much input; parts at least half this size are left as they are."""
+MERGE_RATIO = 0.1
+"""The largest small part is rewritten only when the others add at least this share of its size: a run that
+adds a few rows does not rewrite a large part each time (each row is rewritten a few times at most)."""
 AUTO_COMPACT_PARTS = 256
 """A write that leaves a folder with more parts than this compacts the folder."""
 ROW_GROUP_BYTES = 32 * 2**20
@@ -164,8 +167,9 @@ class FeatureCache:
     def compact(self, encoder_key: str) -> Compaction | None:
         """Merge the folder's small parts into as few parts as ``COMPACT_TARGET_BYTES`` allows.
 
-        Returns None when another process is compacting this folder or there is nothing to merge
-        (fewer than two small parts). Safe to run while featurize writes to the folder.
+        Returns None when another process is compacting this folder or there is nothing worth merging
+        (fewer than two small parts, or a large part beside a few rows: ``MERGE_RATIO``). Safe to run
+        while featurize writes to the folder.
         """
         folder = self.folder(encoder_key)
         if not folder.is_dir():
@@ -176,8 +180,8 @@ class FeatureCache:
                 return None
             _remove_stale_tmp(folder)
             before = self.parts(encoder_key)
-            small = [p for p in before if _size(p) < COMPACT_TARGET_BYTES // 2]
-            if len(small) < 2:
+            small = _worth_merging([p for p in before if _size(p) < COMPACT_TARGET_BYTES // 2])
+            if not small:
                 return None
             rows, dropped = 0, 0
             for group in _groups_by_size(small, COMPACT_TARGET_BYTES):
@@ -304,6 +308,14 @@ def _merge(folder: Path, parts: list[Path]) -> tuple[int, int]:
     rows_per_group = max(1024, int(ROW_GROUP_BYTES / max(1, merged.nbytes / max(1, merged.num_rows))))
     _write_part(folder, lambda tmp: pq.write_table(merged, tmp, row_group_size=rows_per_group))
     return merged.num_rows, dropped
+
+
+def _worth_merging(parts: list[Path]) -> list[Path]:
+    """The parts to merge, in listing order: the largest ones are left out while the rest are small beside them."""
+    by_size = sorted(parts, key=_size, reverse=True)
+    while len(by_size) >= 2 and sum(_size(p) for p in by_size[1:]) < MERGE_RATIO * _size(by_size[0]):
+        by_size.pop(0)
+    return sorted(by_size) if len(by_size) >= 2 else []
 
 
 def _groups_by_size(parts: list[Path], target: int) -> Iterator[list[Path]]:
