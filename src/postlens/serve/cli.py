@@ -39,7 +39,7 @@ WorkspaceOpt = Annotated[
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to import.", exists=True)],
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Importer: csv, tsv, jsonl, parquet, postlens, twitter-v1, twitter-v2, reddit, mastodon. Guessed when omitted.")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Importer: csv, tsv, jsonl, parquet, postlens, twitter, twitter-v1, twitter-v2, reddit, mastodon. Guessed when omitted (twitter reads either API version).")] = None,
     recipe: Annotated[Optional[str], typer.Option("--recipe", "-r", help="Named recipe for a public dataset: mediaeval2016, pheme, youtube-trending.")] = None,
     mapping: Annotated[Optional[Path], typer.Option("--mapping", "-m", help="YAML column mapping for csv/tsv/jsonl/parquet.", exists=True, dir_okay=False)] = None,
     map_: Annotated[Optional[list[str]], typer.Option("--map", help="Column mapping pair FIELD=COLUMN, repeatable (e.g. --map text=body --map labels.event=event); overrides --mapping.")] = None,
@@ -55,16 +55,19 @@ def ingest(
     Exits non-zero only when nothing at all could be imported.
     """
     from postlens.media.limits import parse_media_limits
-    from postlens.pipeline import run_ingest
+    from postlens.pipeline.ingest import importer_name_for, run_ingest
+    from postlens.serve.progress import Bars
     from postlens.serve.render import print_import_summary
 
     if format and recipe:
         raise typer.BadParameter("give --format or --recipe, not both")
-    summary = run_ingest(
-        paths, importer_name=recipe or format, mapping_file=mapping, mapping_pairs=map_ or [],
-        media_root=media_root, source=source, workspace=workspace, batch_size=batch_size, console=err,
-        max_media_bytes=parse_media_limits(max_media_size or []),
-    )
+    name = importer_name_for(paths, recipe or format)
+    with Bars(err) as bars:
+        summary = run_ingest(
+            paths, importer_name=name, mapping_file=mapping, mapping_pairs=map_ or [],
+            media_root=media_root, source=source, workspace=workspace, batch_size=batch_size,
+            progress=bars.records(f"importing ({name})"), max_media_bytes=parse_media_limits(max_media_size or []),
+        )
     print_import_summary(console, summary)
     if summary.posts_written == 0:
         raise typer.Exit(code=1)
@@ -178,7 +181,7 @@ def featurize(
     nearly free. OCR text and transcripts join the posts' text fields (table text_fields) and are embedded too.
     Per-item failures are recorded in the table feature_errors; the batch goes on.
     """
-    from postlens.pipeline.featurize_cli import list_encoder_table, run_featurize
+    from postlens.serve.featurize import list_encoder_table, run_featurize
 
     if list_encoders:
         console.print(list_encoder_table())
@@ -201,10 +204,11 @@ def train(
     stratified, random or column (the train / val / test values of a label, e.g. a benchmark's own split).
     """
     from postlens.pipeline.train import run_train
+    from postlens.serve.progress import dim_lines
     from postlens.serve.render_train import print_train_report
 
     report = run_train(config, workspace=workspace, compare_imbalance=compare_imbalance, cv=cv,
-                       progress=lambda message: err.print(f"[dim]{message}[/]"))
+                       progress=dim_lines(err))
     print_train_report(console, report)
 
 
@@ -228,11 +232,13 @@ def predict(
     predicted without it.
     """
     from postlens.pipeline.predict import predict as run_predict
-    from postlens.pipeline.predict import print_report
+    from postlens.serve.progress import Bars
+    from postlens.serve.render_predict import print_report
 
-    report = run_predict(model, workspace=workspace, where=where, files=files or [], importer_name=format,
-                         mapping_file=mapping, mapping_pairs=map_ or [], media_root=media_root, source=source,
-                         out=out, console=err)
+    with Bars(err, transient=True) as bars:
+        report = run_predict(model, workspace=workspace, where=where, files=files or [], importer_name=format,
+                             mapping_file=mapping, mapping_pairs=map_ or [], media_root=media_root, source=source,
+                             out=out, progress=bars.step)
     print_report(console, report)
 
 
@@ -243,9 +249,9 @@ def demo_data(
     posts: Annotated[int, typer.Option(help="Number of posts.")] = 3000,
 ) -> None:
     """Write a sample multimodal corpus with planted topics, engagement and a burst, plus its truth.json."""
-    from postlens.pipeline import run_demo_data
+    from postlens.serve.demo import show_demo_data
 
-    run_demo_data(out, seed=seed, n_posts=posts, console=console)
+    show_demo_data(console, out, seed=seed, n_posts=posts)
 
 
 @app.command()
@@ -259,9 +265,32 @@ def demo(
 ) -> None:
     """The main job on the embedded default: generate the sample corpus, ingest it, featurize every
     modality, train a topic model, and print what is there. Re-running reuses everything already done."""
-    from postlens.pipeline import run_demo
+    from postlens.serve.demo import show_demo
 
-    run_demo(out, seed=seed, n_posts=posts, workspace=workspace, console=console, featurize=featurize, train=train)
+    show_demo(console, out, seed=seed, n_posts=posts, workspace=workspace, featurize=featurize, train=train)
+
+
+# ---------------------------------------------------------------- cache
+
+cache_app = typer.Typer(help="The feature cache (features/<encoder>@<version>/part-*.parquet).", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("compact")
+def cache_compact(workspace: WorkspaceOpt = None) -> None:
+    """Merge the many small parts featurize writes (one per batch) into a few large ones: reads get faster.
+
+    featurize already does this at its end; this is for caches written before, or by an interrupted run.
+    Safe while featurize runs: a part written meanwhile is kept, and no reader ever misses a key.
+    """
+    from postlens.serve.render import print_compactions
+    from postlens.store.features import FeatureCache
+    from postlens.store.workspace import resolve_workspace_path
+
+    root = resolve_workspace_path(workspace)
+    if not (root / "features").is_dir():
+        raise WorkspaceError(f"no feature cache in {root}; run 'postlens featurize' first or pass --workspace")
+    print_compactions(console, FeatureCache(root / "features").compact_all())
 
 
 # ---------------------------------------------------------------- label
@@ -284,12 +313,14 @@ def label_import(
     Rows whose id matches no post are quarantined (label_unknown_post) with file and line. Running the
     same file again changes nothing. Exits non-zero when no row matched a post.
     """
-    from postlens.pipeline.labels import format_label_summary, import_labels
+    from postlens.pipeline.labels import import_labels
+    from postlens.serve.progress import Bars
+    from postlens.serve.render import print_label_summary
 
-    summary = import_labels(path, mapping_pairs=map_ or [], mapping_file=mapping, format=format, source=source,
-                            workspace=workspace, console=err)
-    for line in format_label_summary(summary):
-        console.print(line, highlight=False)
+    with Bars(err) as bars:
+        summary = import_labels(path, mapping_pairs=map_ or [], mapping_file=mapping, format=format, source=source,
+                                workspace=workspace, progress=bars.records("importing labels"))
+    print_label_summary(console, summary)
     if summary.matched == 0:
         raise typer.Exit(code=1)
 
@@ -319,11 +350,12 @@ def trends_command(
     time of day, so a daily cycle or a growing platform does not fire.
     """
     from postlens.pipeline.trends import run_trends
+    from postlens.serve.progress import dim_lines
     from postlens.serve.render_trends import print_trends
 
     report = run_trends(workspace=workspace, since=since, bin=bin, sources=source, detector=detector,
                         relative_to_now=now, entity_extractor=entities, top=top, min_count=min_count,
-                        min_share=min_share, segmentation=segmentation, console=err)
+                        min_share=min_share, segmentation=segmentation, progress=dim_lines(err))
     print_trends(console, report)
 
 
