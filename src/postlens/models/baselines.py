@@ -40,6 +40,9 @@ TASKS = ("classification", "multilabel", "regression")
 class BaselineModel(PostlensEstimator):
     """kind "logreg" (ridge for regression) or "lightgbm"; ``class_weight="balanced"`` for imbalance.
 
+    ``C`` (logreg), ``num_leaves`` / ``learning_rate`` / ``min_child_samples`` (LightGBM): the training
+    pipeline chooses them on the validation side (``models/tuning.py``); here they are used as given.
+
     ``num_threads``: None = every core of this machine (``resolve_threads``); LightGBM further caps
     it to the cores idle right now. X: anything ``as_post_data`` reads (see ``PostlensEstimator``).
     """
@@ -47,10 +50,12 @@ class BaselineModel(PostlensEstimator):
     uses_torch = False
 
     def __init__(self, *, kind: str = "logreg", task: str = "classification", C: float = 1.0,
-                 n_estimators: int = 300, class_weight: str | None = None, seed: int = 0,
+                 n_estimators: int = 300, num_leaves: int = 31, learning_rate: float = 0.05,
+                 min_child_samples: int = 20, class_weight: str | None = None, seed: int = 0,
                  num_threads: int | None = None, early_stopping_rounds: int = 30, max_bin: int = 63,
                  min_rounds: int = 10) -> None:
         self.kind, self.task, self.C, self.n_estimators = kind, task, C, n_estimators
+        self.num_leaves, self.learning_rate, self.min_child_samples = num_leaves, learning_rate, min_child_samples
         self.class_weight, self.seed, self.num_threads = class_weight, seed, num_threads
         self.early_stopping_rounds, self.max_bin, self.min_rounds = early_stopping_rounds, max_bin, min_rounds
 
@@ -69,7 +74,8 @@ class BaselineModel(PostlensEstimator):
 
             self.threads_used_ = idle_threads(self._threads())
             common: dict[str, Any] = {
-                "n_estimators": self.n_estimators, "learning_rate": 0.05, "num_leaves": 31, "subsample": 0.8,
+                "n_estimators": self.n_estimators, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+                "min_child_samples": self.min_child_samples, "subsample": 0.8,
                 "subsample_freq": 1, "colsample_bytree": 0.5, "random_state": self.seed, "n_jobs": self.threads_used_,
                 "verbose": -1, "deterministic": True, "force_col_wise": True, "max_bin": self.max_bin}
             if self.task == "regression":
