@@ -41,6 +41,8 @@ def plan(model: ModelConfig, *, has_val: bool) -> tuple[list[dict[str, Any]], di
     if note is not None:
         fixed |= {n: TUNED_DEFAULTS[n] for n in free}
         free = []
+    if not free:
+        return [], fixed, note
     grids = [getattr(model.grid, n) for n in free]
     return [dict(zip(free, values)) for values in itertools.product(*grids)], fixed, note
 

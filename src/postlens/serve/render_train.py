@@ -74,13 +74,14 @@ def _print_tuning(console: Console, tuning: dict[str, Any]) -> None:
         console.print(f"hyper-parameters fixed{why}: {chosen}")
         return
     names = list(tuning["candidates"][0]["params"])
+    rounds = any((entry.get("rounds") or 0) > 1 for entry in tuning["candidates"])  # LightGBM's trees
     table = _table(f"hyper-parameters chosen on validation ({tuning['chosen_on']}; the held-out side takes no part)",
-                   [*names, tuning["chosen_on"], "rounds", "s", ""])
+                   [*names, tuning["chosen_on"], *(["trees"] if rounds else []), "s", ""])
     best = {k: tuning["chosen"][k] for k in names}
     for entry in tuning["candidates"]:
         mark = "[bold green]chosen[/]" if entry["params"] == best else ""
         table.add_row(*[f"{entry['params'][k]:g}" for k in names], _number(entry["val"]),
-                      "-" if entry.get("rounds") is None else str(entry["rounds"]), f"{entry['seconds']:.1f}", mark)
+                      *([str(entry.get("rounds") or "-")] if rounds else []), f"{entry['seconds']:.1f}", mark)
     console.print(table)
     fixed = {k: v for k, v in tuning.get("fixed", {}).items() if k not in names}
     if fixed:
