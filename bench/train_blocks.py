@@ -64,7 +64,8 @@ def main() -> None:
         build_workspace(args.workspace)
     base = {"target": "emotion", "split": {"strategy": "column", "column": "split", "val_size": 0.1},
             "seed": 0, "num_threads": 1, "features": {"metadata": False}}
-    encoders = [["minilm"], ["vader"], ["tfidf"], ["minilm", "vader"], ["minilm", "tfidf"], ["minilm", "vader", "tfidf"]]
+    encoders = [["minilm"], ["vader"], ["tfidf"], ["word2vec"], ["minilm", "vader"], ["minilm", "tfidf"],
+                ["minilm", "vader", "tfidf"], ["minilm", "vader", "word2vec"]]
     runs = [(e, "logreg", fixed) for e in encoders for fixed in (True, False)]
     if args.lightgbm:
         runs += [(["minilm", "vader"], "lightgbm", fixed) for fixed in (True, False)]

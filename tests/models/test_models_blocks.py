@@ -62,7 +62,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     new[0]["text"] += " zeppelin"
     _write(root / "train.csv", old)
     _write(root / "new.csv", [{**r, "kind": ""} for r in new])
-    quiet = Console(file=open("/dev/null", "w"))
+    quiet = Console(quiet=True)
     run_ingest([root / "train.csv"], importer_name="csv", workspace=root / "ws", source="s", console=quiet,
                mapping_pairs=["id=id", "text=text", "labels.kind=kind"])
     with Workspace(root / "ws") as ws:
@@ -107,7 +107,7 @@ def test_predict_featurizes_new_posts_and_applies_the_same_vocabulary(trained):
     assert sorted(frame.index) == sorted(ids) and report.predictions.featurized == 30  # VADER on the new texts
     model = load_model(trained["folder"])
     with Workspace(trained["ws"], read_only=True) as ws:
-        arrays, facts = load_post_data(ws, model.training_config(), ids, feature_keys=model.feature_keys, dims=model.dims)
+        arrays, _ = load_post_data(ws, model.training_config(), ids, feature_keys=model.feature_keys, dims=model.dims)
     assert set(arrays.modalities) == {"text:vader"} and arrays.texts == [r["text"] for r in trained["new"]]
     assert frame.loc[ids, "label"].tolist() == model.predict_labels(arrays)
     right = np.mean([label == r["kind"] for label, r in zip(frame.loc[ids, "label"], trained["new"])])

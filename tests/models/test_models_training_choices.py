@@ -267,3 +267,13 @@ def test_the_report_shows_the_grid_and_the_choice():
     console = Console(record=True, width=140)
     print_train_report(console, fixed)
     assert "hyper-parameters fixed (model.tune is false): C 1" in console.export_text()
+
+
+def test_fusion_keeping_an_early_epoch_is_said_with_the_validation_size():
+    from postlens.pipeline.train import early_best_warning
+
+    config = parse_config({"model": {"kind": "fusion"}})
+    said = early_best_warning(config, {"best": 2, "run": 7, "max": 30}, 326)
+    assert len(said) == 1 and "epoch 2 of the 7 it ran" in said[0] and "326 validation posts" in said[0]
+    assert early_best_warning(config, {"best": 5, "run": 10, "max": 30}, 326) == []
+    assert early_best_warning(parse_config({"model": {"kind": "finetune"}}), {"best": 1, "run": 3, "max": 3}, 9) == []

@@ -56,6 +56,10 @@ class WaveformConfig(_Strict):
     embed_dim: int = 64
 
 
+def _default_modalities() -> dict[str, str | list[str]]:
+    return {"text": "minilm", "image": "efficientnet"}
+
+
 class FeatureBlock(BaseModel):
     """One encoder's vectors as the models see them: ``name`` (``text``, or ``text:vader`` when the
     modality lists several encoders), the modality and the encoder (registry name or ``name@version``)."""
@@ -81,7 +85,7 @@ class FeaturesConfig(_Strict):
     network gets a token per block.
     """
 
-    modalities: dict[str, str | list[str]] = Field(default_factory=lambda: {"text": "minilm", "image": "efficientnet"})
+    modalities: dict[str, str | list[str]] = Field(default_factory=lambda: _default_modalities())
     text_fields: list[Literal["text", "ocr", "video_text", "transcript"]] = Field(default_factory=lambda: ["text"])
     metadata: bool = True
     sequences: list[str] = Field(default_factory=list, description="modalities whose frame sequences feed a temporal encoder")
@@ -192,7 +196,9 @@ class ModelConfig(_Strict):
     dropout: float = 0.1
     modality_dropout: float = 0.25
     patience: int = 5
-    min_epochs: int = Field(0, ge=0, description="fusion: no early stop before this many epochs (patience is raised to it)")
+    # fusion: no early stop before this many epochs (patience is raised to it). The weights kept are still those
+    # of the best validation epoch, even an earlier one (fusion.py chooses them).
+    min_epochs: int = Field(0, ge=0)
     focal_gamma: float = 2.0
     aux_popularity: bool = False
     # finetune only

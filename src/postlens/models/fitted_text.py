@@ -134,7 +134,7 @@ class FittedTextFeatures(PostlensEstimator):
         (folder / FOLDER).mkdir(exist_ok=True)
         files = {}
         for block, featurizer in self.featurizers_.items():
-            name = self.encoders[block]  # each fitted encoder appears once per model (config validation)
+            name = (self.encoders or {})[block]  # each fitted encoder appears once per model (config validation)
             joblib.dump(featurizer, folder / FOLDER / f"{name}.joblib")
             files[block] = f"{FOLDER}/{name}.joblib"
         state = {"encoders": self.encoders, "seed": self.seed, "num_threads": self.num_threads, "files": files,

@@ -97,7 +97,7 @@ def train_from_config(config: TrainConfig, data: TrainingSet, *, compare_imbalan
         report["tuning"] = estimator.tuning_
     if config.model.kind in ("fusion", "finetune"):
         report["epochs"] = epoch_summary(config, estimator)
-        report["warnings"] += early_best_warning(config, report["epochs"])
+        report["warnings"] += early_best_warning(config, report["epochs"], len(val.y))
     if config.model.kind == "fusion":
         report["test_missing"] = trainer.degradation(estimator, test, positive=positive)
     if config.distill.enabled:
@@ -154,14 +154,16 @@ def epoch_summary(config: TrainConfig, estimator: Any) -> dict[str, Any]:
             "history": [{k: v for k, v in h.items() if k != "epochs"} for h in history]}
 
 
-def early_best_warning(config: TrainConfig, epochs: dict[str, Any]) -> list[str]:
-    """Fusion keeping the weights of epoch 1 or 2 of a longer run usually means a noisy validation figure."""
+def early_best_warning(config: TrainConfig, epochs: dict[str, Any], n_val: int) -> list[str]:
+    """Say so when fusion keeps the weights of epoch 1 or 2 of a longer run: either it overfits at once
+    (the validation figure falls after) or a small validation side made an early epoch look best."""
     best, run = epochs.get("best"), epochs.get("run") or 0
     if config.model.kind != "fusion" or best is None or best > 2 or run <= best:
         return []
-    return [f"fusion kept the weights of epoch {best} (of {run} run, {epochs['max']} allowed): the validation "
-            "figure peaked at once, often noise on a small validation side; raise model.min_epochs / patience or "
-            "split.val_size, and compare with logreg"]
+    return [(f"fusion kept the weights of epoch {best} of the {run} it ran ({epochs['max']} allowed): no later epoch "
+             f"did better on the {n_val:,} validation posts. It overfits at once, or the validation side is too small "
+             "to tell epochs apart; compare with logreg, try a lower model.lr or more dropout, or raise "
+             "split.val_size (model.min_epochs keeps it training longer)")]
 
 
 def fitted_inputs(estimator: Any) -> dict[str, dict[str, Any]]:
