@@ -208,3 +208,24 @@ def test_assemble_reads_each_cached_block(tmp_path, label_workspace):
         data = assemble(ws, config)
     assert data.feature_keys == {f"text:{key}": key} and data.data.dims == {f"text:{key}": 3}
     assert data.data.texts[:2] == ["post number 0", "post number 1"]
+
+
+def test_logreg_reads_tfidf_blocks_unscaled_and_everything_else_standardised():
+    data = _synthetic(n=100)
+    with_tfidf = parse_config({"features": {"modalities": {"text": ["minilm", "tfidf"]}}, "model": {"kind": "logreg"}})
+    model = trainer.build_estimator(with_tfidf, "classification")
+    assert model.estimator.unscaled == ("text:tfidf",)
+    fitted = model.fit(data.data, data.y)
+    flat = fitted.estimator_.estimator_
+    transformer = flat.steps[0][1]
+    x = PostData(modalities={**data.data.modalities}, masks=dict(data.data.masks), meta=data.data.meta,
+                 texts=data.data.texts)
+    from postlens.models.fitted_text import with_text_blocks
+
+    blocks = with_text_blocks(fitted.featurizers_, x, "test")
+    columns = blocks.flat(fitted.estimator_.modalities_)
+    out = transformer.transform(columns)
+    tfidf = blocks.modalities["text:tfidf"]
+    assert np.allclose(out[:, : tfidf.shape[1]], tfidf)  # passed through as they are, first
+    assert np.allclose(out[:, tfidf.shape[1]:].mean(axis=0), 0, atol=1e-5)  # the rest standardised
+    assert trainer.build_estimator(parse_config({"model": {"kind": "logreg"}}), "classification").unscaled == ()

@@ -16,6 +16,8 @@ from postlens.errors import ConfigError
 
 FITTED_TEXT_ENCODERS: tuple[str, ...] = ("tfidf", "word2vec")
 """Text encoders fitted on the training posts inside a model (``models/fitted_text.py``), not run by featurize."""
+UNSCALED_ENCODERS: tuple[str, ...] = ("tfidf",)
+"""Blocks logreg reads as they are, not standardised (TF-IDF's sparse term weights)."""
 DEFAULT_EPOCHS: dict[str, int] = {"fusion": 30, "finetune": 3}
 """``model.epochs`` when the config leaves it out: fine-tuning a pretrained encoder needs a few epochs, a
 network trained from scratch on cached vectors many (early stopping ends it sooner)."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from postlens.errors import ConfigError
 from postlens.evaluation.metrics import classification_metrics, multilabel_metrics, regression_metrics
-from postlens.models.config import BLOCK_SEPARATOR, TUNED_DEFAULTS, TrainConfig
+from postlens.models.config import BLOCK_SEPARATOR, TUNED_DEFAULTS, UNSCALED_ENCODERS, TrainConfig
 from postlens.models.data import TrainingSet
 from postlens.models.imbalance import model_options, resample
 from postlens.models.inputs import PostData
@@ -59,8 +59,9 @@ def _model(config: TrainConfig, task: str, options: dict[str, Any], params: dict
     if m.kind in ("logreg", "lightgbm"):
         from postlens.models.baselines import BaselineModel
 
+        unscaled = tuple(b.name for b in config.features.blocks() if b.encoder in UNSCALED_ENCODERS)
         return BaselineModel(kind=m.kind, task=task, n_estimators=m.n_estimators, seed=config.seed,
-                             num_threads=config.num_threads, **_baseline_params(m, params), **options)
+                             num_threads=config.num_threads, unscaled=unscaled, **_baseline_params(m, params), **options)
     if m.kind == "fusion":
         from postlens.models.fusion import FusionModel
 
