@@ -182,6 +182,9 @@ def test_config_lists_encoders_per_modality():
     assert [(b.name, b.modality, b.encoder) for b in features.blocks()] == [
         ("text:minilm", "text", "minilm"), ("text:vader", "text", "vader"), ("image", "image", "efficientnet")]
     assert features.modalities["image"] == "efficientnet"  # one listed encoder = that encoder alone
+    pinned = parse_config({"features": {"modalities": {"text": ["text-minilm-l6@1.9d55ef50", "vader"]}}}).features
+    assert pinned.blocks()[0].name == "text:text-minilm-l6@1_9d55ef50"  # torch module names may not hold '.'
+    assert pinned.blocks()[0].encoder == "text-minilm-l6@1.9d55ef50"
     assert features.blocks_of(["text"]) == ["text:minilm", "text:vader"] and features.blocks_of(["image"]) == ["image"]
     for bad, message in (({"text": ["minilm", "minilm"]}, "listed twice"), ({"text": []}, "at least one encoder"),
                          ({"image": ["tfidf"]}, "are text encoders")):

@@ -228,7 +228,7 @@ def test_regression_is_tuned_on_spearman():
     train, val = (TrainingSet(data=data.subset(np.arange(a, b)), y=values[a:b], task="regression")
                   for a, b in ((0, 200), (200, 300)))
     model = trainer.fit(_tuning_config(), train, val)
-    assert model.tuning_["chosen_on"] == "val spearman" and len(model.tuning_["candidates"]) == 11
+    assert model.tuning_["chosen_on"] == "val spearman" and len(model.tuning_["candidates"]) == 13
 
 
 def test_cross_validation_tunes_inside_each_fold():

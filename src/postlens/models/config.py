@@ -124,7 +124,8 @@ class FeaturesConfig(_Strict):
             if isinstance(named, str):
                 out.append(FeatureBlock(name=modality, modality=modality, encoder=named))
             else:
-                out += [FeatureBlock(name=f"{modality}{BLOCK_SEPARATOR}{n}", modality=modality, encoder=n) for n in named]
+                out += [FeatureBlock(name=f"{modality}{BLOCK_SEPARATOR}{n.replace('.', '_')}", modality=modality, encoder=n)
+                        for n in named]  # no '.' in a block name: torch module names and frame columns split on it
         return out
 
     def blocks_of(self, modalities: list[str]) -> list[str]:
@@ -165,7 +166,8 @@ class SplitConfig(_Strict):
 class TuneGrid(_Strict):
     """Values tried on the validation side for the baselines (one fit each; LightGBM: every combination)."""
 
-    C: list[float] = Field(default_factory=lambda: [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0], min_length=1)
+    C: list[float] = Field(default_factory=lambda: [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
+                          min_length=1)
     num_leaves: list[int] = Field(default_factory=lambda: [7, 15, 31, 63], min_length=1)
     learning_rate: list[float] = Field(default_factory=lambda: [0.05], min_length=1)
     min_child_samples: list[int] = Field(default_factory=lambda: [20], min_length=1)

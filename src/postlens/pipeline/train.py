@@ -242,8 +242,9 @@ def _distill(config: TrainConfig, teacher: Any, train: TrainingSet, val: Trainin
 
     if train.task != "classification" or config.model.kind != "fusion":
         raise ConfigError("distillation needs a fusion teacher on a single-label classification target")
-    student = StudentModel(modalities=tuple(config.features.blocks_of(config.distill.student_modalities)),
-                           hidden=config.distill.hidden,
+    blocks = [b for b in config.features.blocks_of(config.distill.student_modalities)
+              if b in train.data.modalities or b in train.data.waveforms]  # tfidf / word2vec live inside the teacher
+    student = StudentModel(modalities=tuple(blocks), hidden=config.distill.hidden,
                            temperature=config.distill.temperature, alpha=config.distill.alpha,
                            seed=config.seed, num_threads=config.num_threads)
     student.fit(train.data, train.y, teacher_logits=teacher.decision_function(train.data), val=(val.data, val.y))
