@@ -23,7 +23,6 @@ from postlens.encoders.registry import SPECS, EncoderSpec
 from postlens.pipeline.featurize import featurize
 from postlens.pipeline.featurize_worker import CRASHED
 from postlens.encoders.base import cache_key
-from postlens.encoders.identity import installed_identity
 from postlens.store.features import FeatureCache
 from postlens.store.workspace import Workspace
 

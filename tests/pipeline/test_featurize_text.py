@@ -17,7 +17,6 @@ from postlens.errors import WorkspaceError
 from postlens.pipeline import build_importer
 from postlens.pipeline.featurize import TEXT_MAX_CHARS, featurize, text_key
 from postlens.pipeline.featurize_text import cut_at_space
-from postlens.encoders.identity import installed_identity
 from postlens.store.features import FeatureCache
 from postlens.store.ingest import ingest
 from postlens.store.workspace import Workspace
