@@ -99,7 +99,7 @@ class Agent:
             ws.db.execute("SELECT 1").fetchall()
             kinds = dict(ws.db.execute("SELECT segmentation, any_value(kind) FROM topics GROUP BY 1").fetchall())
         self.models, model_notes = load_models(self.root, models, self.encoders, sentiment_targets, emotion_targets)
-        self.popularity_model, self.popularity_info, self.popularity_name, pop_notes = load_popularity(self.root, popularity)
+        self.popularity_model, self.popularity_info, self.popularity_name, pop_notes = load_popularity(self.root, popularity, self.threads)
         self.segmentation, seg_notes = pick_segmentation(kinds, segmentation)
         self.notes += model_notes + pop_notes + seg_notes
         self._checked_at = 0.0
@@ -170,9 +170,20 @@ class Agent:
                 shutil.rmtree(self._loaded.index.folder, ignore_errors=True)
             self._loaded = self._load(_Loaded(self._loaded.segmenter, None, self._loaded.snapshot))
 
-    def warm_up(self) -> None:
-        """Load every model now (the first call otherwise pays for it)."""
-        self.understand(text="warm up the models")
+    def warm_up(self, *, image: bool = True) -> None:
+        """Load the models now (the first call otherwise pays for it): text cleaning (hashtag segmentation,
+        emoji names), language id, the text encoders and the trained models; with ``image`` EfficientNet
+        and OCR too. Video and audio models load on the first video or clip."""
+        files: list[FileInput] = []
+        if image:
+            from PIL import Image, ImageDraw
+
+            picture = Image.new("RGB", (256, 256), (240, 240, 230))
+            ImageDraw.Draw(picture).text((40, 120), "WARM UP", fill=(10, 10, 10))
+            path = self._scratch / "warm-up.png"
+            picture.save(path)
+            files.append(path)
+        self.understand(text="Warming up the models 🎉 #warmuptime with @someone https://example.com", files=files)
 
     def close(self) -> None:
         shutil.rmtree(self._scratch, ignore_errors=True)

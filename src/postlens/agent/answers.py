@@ -28,6 +28,7 @@ from postlens.agent.insight import (
 from postlens.agent.segmenter import Placement, Segmenter
 from postlens.agent.state import Snapshot
 from postlens.agent.views import model_inputs, popularity_frame
+from postlens.models.inputs import PostData
 from postlens.tasks.segments.parts import PostParts
 from postlens.types import Modality
 
@@ -109,32 +110,51 @@ def contributions(segmenter: Segmenter, parts: PostParts) -> list[list[Contribut
 
 def model_labels(loaded: LoadedModel, batch: BatchFeatures) -> list[LabelInsight]:
     """The model's answer per post, and per present modality the change of the answer's probability
-    (or value) when that modality is dropped."""
+    (or value) when that modality is dropped: one model call for the posts and all their variants."""
     model = loaded.model
     data = model_inputs(model, loaded.config, batch)
-    modalities = [m for m in data.masks]
-    if model.task == "regression":
-        values = np.asarray(model.predict(data), float)
-        dropped = {m: np.asarray(model.predict(data.without(m)), float) for m in modalities if data.masks[m].any()}
-        return [LabelInsight(model=loaded.name, target=loaded.target, task=model.task, value=round(float(values[i]), 6),
-                             missing_modalities=[m for m in modalities if not data.masks[m][i]],
-                             contributions={m: round(float(values[i] - d[i]), 6) for m, d in dropped.items() if data.masks[m][i]})
-                for i in range(len(data))]
-    proba = np.asarray(model.predict_proba(data), float)
-    dropped = {m: np.asarray(model.predict_proba(data.without(m)), float) for m in modalities if data.masks[m].any()}
+    n = len(data)
+    dropped = [m for m in data.masks if data.masks[m].any()]
+    stacked = _stack_rows([data, *(data.without(m) for m in dropped)])
+    regression = model.task == "regression"
+    answers = np.asarray(model.predict(stacked) if regression else model.predict_proba(stacked), float)
+    full = answers[:n]
+    without = {m: answers[(j + 1) * n:(j + 2) * n] for j, m in enumerate(dropped)}
     out = []
-    for i in range(len(data)):
-        chosen = int(np.argmax(proba[i]))
-        picked = [c for c, p in zip(model.classes, proba[i]) if p >= 0.5] if model.task == "multilabel" else []
+    for i in range(n):
+        missing = [m for m in data.masks if not data.masks[m][i]]
+        if regression:
+            out.append(LabelInsight(model=loaded.name, target=loaded.target, task=model.task, value=round(float(full[i]), 6),
+                                    missing_modalities=missing,
+                                    contributions={m: round(float(full[i] - d[i]), 6) for m, d in without.items()
+                                                   if data.masks[m][i]}))
+            continue
+        chosen = int(np.argmax(full[i]))
+        picked = [str(c) for c, p in zip(model.classes, full[i]) if p >= 0.5] if model.task == "multilabel" else []
         out.append(LabelInsight(
             model=loaded.name, target=loaded.target, task=model.task,
             label=str(model.classes[chosen]) if model.task == "classification" else None, labels=picked,
-            probability=round(float(proba[i, chosen]), 6),
-            probabilities={str(c): round(float(p), 6) for c, p in zip(model.classes, proba[i])},
-            missing_modalities=[m for m in modalities if not data.masks[m][i]],
-            contributions={m: round(float(proba[i, chosen] - d[i, chosen]), 6) for m, d in dropped.items()
+            probability=round(float(full[i, chosen]), 6),
+            probabilities={str(c): round(float(p), 6) for c, p in zip(model.classes, full[i])},
+            missing_modalities=missing,
+            contributions={m: round(float(full[i, chosen] - d[i, chosen]), 6) for m, d in without.items()
                            if data.masks[m][i]}))
     return out
+
+
+def _stack_rows(parts: list[PostData]) -> PostData:
+    """Several PostData of the same blocks, one under the other (one model call instead of many)."""
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    return PostData(
+        modalities={k: np.concatenate([p.modalities[k] for p in parts]) for k in first.modalities},
+        masks={k: np.concatenate([p.masks[k] for p in parts]) for k in first.masks},
+        meta=np.concatenate([p.meta for p in parts]), meta_names=list(first.meta_names),
+        sequences={k: [s for p in parts for s in p.sequences[k]] for k in first.sequences},
+        texts=None if first.texts is None else [t for p in parts for t in (p.texts or [])],
+        waveforms={k: [w for p in parts for w in p.waveforms[k]] for k in first.waveforms},
+        ids=None if first.ids is None else [i for p in parts for i in (p.ids or [])])
 
 
 def sentiment(batch: BatchFeatures, row: int, model: LabelInsight | None) -> Sentiment | None:

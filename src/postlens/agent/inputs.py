@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,7 @@ FileInput = str | os.PathLike[str] | MediaInput
 def read_input(post: PostInput = None, *, files: Sequence[FileInput] = (), text: str | None = None,
                media_root: str | os.PathLike[str] | None = None, store: MediaStore) -> AgentPost:
     """One ``AgentPost``; raises InputError (the post cannot be read) or MediaError (a file refused, with its code)."""
-    base = _as_post(post, text, media_root)
+    base, named = _as_post(post, text, media_root)
     if text is not None and post is not None:
         base.text = text if not base.text.strip() else f"{base.text}\n{text}"
     if not base.hashtags and not base.mentions and base.text:
@@ -86,6 +86,8 @@ def read_input(post: PostInput = None, *, files: Sequence[FileInput] = (), text:
                             duration_s=m.stored.duration_s, source_path=m.name) for m in out.media]
     for i, gated in enumerate(out.media):
         gated.index = i
+    if not named:  # an id from the content: text and every file's bytes
+        base.native_id = _content_id("\n".join([base.text, *(m.stored.sha256 for m in out.media)]))
     if not base.text.strip() and not out.media:
         raise InputError("the post has neither text nor a readable media file: give text, a post, or media files"
                          + (f" ({'; '.join(p.message for p in out.problems)})" if out.problems else ""),
@@ -93,12 +95,14 @@ def read_input(post: PostInput = None, *, files: Sequence[FileInput] = (), text:
     return out
 
 
-def _as_post(post: PostInput, text: str | None, media_root: Any) -> Post:
+def _as_post(post: PostInput, text: str | None, media_root: Any) -> tuple[Post, bool]:
+    """The post (a copy: the caller's object is never changed) and whether it came with its own id."""
     if post is None:
-        return Post(source=AGENT_SOURCE, native_id=_content_id(text or ""), platform="unknown", created_at=None,
-                    text=text or "")
+        return Post(source=AGENT_SOURCE, native_id="", platform="unknown", created_at=None, text=text or ""), False
     if isinstance(post, Post):
-        return _checked(Post(**{f: getattr(post, f) for f in post.__slots__}))  # type: ignore[attr-defined]
+        copy = replace(post, media=list(post.media), hashtags=list(post.hashtags), mentions=list(post.mentions),
+                       urls=list(post.urls), labels=dict(post.labels))
+        return _checked(copy), True
     if isinstance(post, str):
         if len(post) > MAX_JSON_CHARS:
             raise InputError(f"the post JSON is {len(post):,} characters, over {MAX_JSON_CHARS:,}", code="too_large")
@@ -108,7 +112,8 @@ def _as_post(post: PostInput, text: str | None, media_root: Any) -> Post:
             raise InputError(f"the post is not valid JSON: {exc}", code="bad_json") from None
     if not isinstance(post, Mapping):
         raise InputError(f"a post is a Post, a JSON object or its text; got {type(post).__name__}", code="bad_json")
-    return _from_dict(dict(post), media_root)
+    named = post.get("native_id") not in (None, "")
+    return _from_dict(dict(post), media_root), named
 
 
 def _from_dict(record: dict[str, Any], media_root: Any) -> Post:
@@ -118,7 +123,7 @@ def _from_dict(record: dict[str, Any], media_root: Any) -> Post:
     record.setdefault("source", AGENT_SOURCE)
     record.setdefault("platform", "unknown")
     if record.get("native_id") in (None, ""):
-        record["native_id"] = _content_id(json.dumps(record, sort_keys=True, default=str))
+        record["native_id"] = "pending"  # replaced by an id from the content once the media are read
     if record.get("id") is not None and record["id"] != f"{record['source']}:{record['native_id']}":
         record.pop("id")  # a given id that disagrees with source:native_id names nothing we can check
     try:
