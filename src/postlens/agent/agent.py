@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,7 @@ class _Loaded:
     index: NeighbourIndex | None
     snapshot: Snapshot
     notes: list[str] = field(default_factory=list)
+    segment_stamp: tuple[Any, ...] | None = None
 
 
 class Agent:
@@ -102,7 +103,8 @@ class Agent:
         self.popularity_model, self.popularity_info, self.popularity_name, pop_notes = load_popularity(self.root, popularity, self.threads)
         self.segmentation, seg_notes = pick_segmentation(kinds, segmentation)
         self.notes += model_notes + pop_notes + seg_notes
-        self._checked_at = 0.0
+        self._checked_at = time.monotonic()
+        self._refreshing: threading.Thread | None = None
         self._loaded = self._load(None)
 
     # ------------------------------------------------------------------ loading and refreshing
@@ -119,19 +121,22 @@ class Agent:
         dim = self.encoders.get(SPACE_TEXT_ENCODER).dim
         return np.stack([self._prompts.get(t, np.zeros(dim, np.float32)) for t in texts]) if texts else np.zeros((0, dim), np.float32)
 
-    def _load(self, previous: _Loaded | None) -> _Loaded:
+    def _load(self, previous: _Loaded | None, lock_wait: float | None = None) -> _Loaded:
         """Read the tables once (read-only, briefly), place the topic model, bring the index up to date."""
         notes: list[str] = []
-        with Workspace(self.root, read_only=True) as ws:
+        with Workspace(self.root, read_only=True, lock_wait=lock_wait) as ws:
             snapshot = read_snapshot(ws, self.segmentation)
             segmenter = previous.segmenter if previous is not None else None
+            stamp = previous.segment_stamp if previous is not None else None
             if self.segmentation is not None and snapshot.kinds.get(self.segmentation) in ("cluster", "seed"):
                 folder = self.root / "segments" / self.segmentation.replace(":", "__")
-                if segmenter is None or _changed(segmenter.folder, getattr(self, "_segment_stamp", None)):
+                if segmenter is None or _folder_stamp(folder) != stamp:
                     segmenter = Segmenter(self.segmentation, snapshot.kinds[self.segmentation], folder, self._embed_prompts)
-                    self._segment_stamp = _folder_stamp(folder)
+                    stamp = _folder_stamp(folder)
+            else:
+                segmenter = None
             index = self._sync_index(ws, segmenter, previous.index if previous else None, notes) if segmenter else None
-        return _Loaded(segmenter, index, snapshot, notes)
+        return _Loaded(segmenter, index, snapshot, notes, stamp)
 
     def _sync_index(self, ws: Workspace, segmenter: Segmenter, index: NeighbourIndex | None,
                     notes: list[str]) -> NeighbourIndex:
@@ -150,25 +155,43 @@ class Agent:
         notes += index.notes
         return index
 
-    def refresh(self, *, force: bool = False) -> bool:
-        """Re-read the workspace when its database changed (checked at most every ``refresh_seconds``);
-        True when something was reloaded. Calls in flight keep the state they started with."""
-        now = time.monotonic()
-        if not force and now - self._checked_at < self.refresh_seconds:
-            return False
+    def refresh(self, *, force: bool = False, lock_wait: float | None = None) -> bool:
+        """Re-read the workspace now if its database changed (``force``: even if not); True when reloaded.
+        Calls in flight keep the state they started with. Raises WorkspaceError when the database stays
+        locked by a writer longer than ``lock_wait`` seconds (default ``$POSTLENS_LOCK_WAIT``)."""
         with self._refresh_lock:
             self._checked_at = time.monotonic()
             if not force and database_stamp(self.root) == self._loaded.snapshot.stamp:
                 return False
-            self._loaded = self._load(self._loaded)
+            self._loaded = self._load(self._loaded, lock_wait)
             return True
+
+    def _refresh_soon(self) -> None:
+        """At most every ``refresh_seconds``: when the database changed, reload in a background thread
+        while calls go on with the current state (an import in progress is retried on a later call)."""
+        if time.monotonic() - self._checked_at < self.refresh_seconds:
+            return
+        self._checked_at = time.monotonic()
+        if database_stamp(self.root) == self._loaded.snapshot.stamp or (self._refreshing and self._refreshing.is_alive()):
+            return
+
+        def run() -> None:
+            try:
+                self.refresh(lock_wait=0.5)
+            except PostlensError as exc:  # a writer holds the database: the next check tries again
+                self._checked_at = time.monotonic()
+                self.notes = [n for n in self.notes if not n.startswith("refresh:")] + [f"refresh: {exc}"]
+
+        self._refreshing = threading.Thread(target=run, name="postlens-agent-refresh", daemon=True)
+        self._refreshing.start()
 
     def reindex(self) -> None:
         """Rebuild the neighbour index from scratch (e.g. after features were computed for unchanged posts)."""
         with self._refresh_lock:
             if self._loaded.index is not None and self._loaded.index.folder is not None:
                 shutil.rmtree(self._loaded.index.folder, ignore_errors=True)
-            self._loaded = self._load(_Loaded(self._loaded.segmenter, None, self._loaded.snapshot))
+            self._loaded = self._load(_Loaded(self._loaded.segmenter, None, self._loaded.snapshot, [],
+                                              self._loaded.segment_stamp))
 
     def warm_up(self, *, image: bool = True) -> None:
         """Load the models now (the first call otherwise pays for it): text cleaning (hashtag segmentation,
@@ -186,6 +209,9 @@ class Agent:
         self.understand(text="Warming up the models 🎉 #warmuptime with @someone https://example.com", files=files)
 
     def close(self) -> None:
+        """Remove the scratch folder (media copies of calls in flight are removed by their own call)."""
+        if self._refreshing is not None:
+            self._refreshing.join(timeout=60)
         shutil.rmtree(self._scratch, ignore_errors=True)
 
     def __enter__(self) -> Agent:
@@ -211,12 +237,16 @@ class Agent:
         requests = [i if isinstance(i, AgentRequest) else AgentRequest(post=i) for i in inputs]
         return self._run(requests, ocr, similar, raise_errors=False)
 
-    def search(self, text: str | None = None, *, image: FileInput | None = None, k: int = 10) -> SearchResult:
-        """Posts nearest a text and/or an image in the shared space (image-only posts included)."""
+    def search(self, text: str | None = None, *, image: FileInput | None = None, k: int = 10,
+               exclude: Collection[str] = ()) -> SearchResult:
+        """Posts nearest a text and/or an image in the shared space (image-only posts included);
+        ``exclude``: post ids to leave out (the post a "more like this" starts from)."""
         if not (text and text.strip()) and image is None:
             raise ConfigError("search needs a text, an image, or both")
+        if k < 1:
+            raise ConfigError(f"k must be >= 1, got {k}")
         started = time.perf_counter()
-        self.refresh()
+        self._refresh_soon()
         loaded = self._loaded
         if loaded.segmenter is None or loaded.index is None:
             raise ConfigError(f"no shared space to search in {self.root}: run 'postlens segments fit' first")
@@ -225,7 +255,7 @@ class Agent:
             batch = BatchFeatures(self.encoders, [agent_post], text_encoders=[SPACE_TEXT_ENCODER], ocr=False,
                                   detector=self._detector, cleaner=self._cleaner)
             fused = loaded.segmenter.fuse(post_parts(batch, SPACE_TEXT_ENCODER, np.full(1, np.nan)))
-            hits = loaded.index.search(fused, k)[0]
+            hits = loaded.index.search(fused, k, [set(exclude)])[0]
         return SearchResult(query_text=text, query_image=_file_name(image), hits=[_similar(h) for h in hits],
                             index=loaded.index.mode, indexed_posts=loaded.index.live,
                             timings_ms={"total": round(1000 * (time.perf_counter() - started), 2)})
@@ -241,7 +271,7 @@ class Agent:
     def _run(self, requests: list[AgentRequest], ocr: bool | None, similar: int | None,
              raise_errors: bool) -> list[Insight | Failure]:
         started = time.perf_counter()
-        self.refresh()
+        self._refresh_soon()
         loaded = self._loaded
         results: list[Insight | Failure | None] = [None] * len(requests)
         with self._slot(), self._request_store() as store:
@@ -407,9 +437,8 @@ def _file_name(item: FileInput | None) -> str | None:
 
 
 def _folder_stamp(folder: Path) -> tuple[Any, ...]:
-    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*")
+    """Changes when ``segments fit`` rewrites the segmentation's files (not when the index is updated)."""
+    if not folder.is_dir():
+        return ()
+    return tuple(sorted((str(p.relative_to(folder)), p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*")
                         if p.is_file() and "index" not in p.relative_to(folder).parts))
-
-
-def _changed(folder: Path, stamp: tuple[Any, ...] | None) -> bool:
-    return stamp is None or _folder_stamp(folder) != stamp

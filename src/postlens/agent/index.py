@@ -59,6 +59,20 @@ class _Part:
 
 
 @dataclass(frozen=True)
+class _View:
+    """What a search reads, swapped in whole: parts, which rows are alive, each post's row and signature."""
+
+    parts: list[_Part]
+    alive: np.ndarray
+    signatures: dict[str, tuple[int, str]]
+    hnsw: Any = None
+
+    @property
+    def rows(self) -> int:
+        return len(self.alive)
+
+
+@dataclass(frozen=True)
 class Hit:
     position: int
     similarity: float
@@ -66,7 +80,8 @@ class Hit:
 
 
 class NeighbourIndex:
-    """Thread-safe: searches read an immutable view; ``sync`` and ``compact`` swap a new view in."""
+    """Thread-safe: a search reads one immutable view; ``sync`` builds the next view and swaps it in
+    (one writer at a time); adding rows to the HNSW graph waits for searches of it to finish."""
 
     def __init__(self, folder: Path | None, *, fingerprint: str, dim: int, kind: str = "auto",
                  hnsw_threshold: int = HNSW_THRESHOLD) -> None:
@@ -75,30 +90,25 @@ class NeighbourIndex:
         self.folder, self.fingerprint, self.dim = folder, fingerprint, dim
         self.kind, self.hnsw_threshold = kind, hnsw_threshold
         self.notes: list[str] = []
-        self._parts: list[_Part] = []
-        self._alive = np.zeros(0, bool)
-        self._signatures: dict[str, tuple[int, str]] = {}
-        self._hnsw: Any = None
+        self._view = _View([], np.zeros(0, bool), {})
         self._hnsw_rows = 0
         self._lock = threading.Lock()
+        self._graph_lock = threading.Lock()
         self._load()
 
     # ------------------------------------------------------------------ state
 
     @property
     def rows(self) -> int:
-        return int(sum(len(p.vectors) for p in self._parts))
+        return self._view.rows
 
     @property
     def live(self) -> int:
-        return int(self._alive.sum())
+        return int(self._view.alive.sum())
 
     @property
     def mode(self) -> str:
-        return "hnsw" if self._hnsw is not None else "exact"
-
-    def signatures(self) -> dict[str, str]:
-        return {post_id: sig for post_id, (_, sig) in self._signatures.items()}
+        return "hnsw" if self._view.hnsw is not None else "exact"
 
     def _load(self) -> None:
         if self.folder is None or not (self.folder / "index.json").is_file():
@@ -113,7 +123,7 @@ class NeighbourIndex:
         except (OSError, ValueError, KeyError, pa.ArrowInvalid) as exc:
             self.notes.append(f"the saved neighbour index could not be read ({type(exc).__name__}: {exc}): rebuilt")
             return
-        self._install(parts, None)
+        self._view = self._installed(parts, None, None)
         self._load_hnsw(described)
 
     def _read_part(self, name: str) -> _Part:
@@ -125,8 +135,9 @@ class NeighbourIndex:
             raise ValueError(f"{name}: {vectors.shape} vectors for {meta.num_rows} rows of width {self.dim}")
         return _Part(name, vectors, meta, meta.column("post_id").to_pylist())
 
-    def _install(self, parts: list[_Part], current: dict[str, str] | None) -> None:
-        """Recompute which rows are alive: the last row of each post (of a post still in the workspace)."""
+    @staticmethod
+    def _installed(parts: list[_Part], current: dict[str, str] | None, hnsw: Any) -> _View:
+        """The view of ``parts``: alive = the last row of each post (of a post still in the workspace)."""
         latest: dict[str, tuple[int, str]] = {}
         at = 0
         for part in parts:
@@ -137,43 +148,43 @@ class NeighbourIndex:
             latest = {p: v for p, v in latest.items() if p in current}
         alive = np.zeros(at, bool)
         alive[[pos for pos, _ in latest.values()]] = True
-        self._parts, self._alive, self._signatures = parts, alive, latest
+        return _View(parts, alive, latest, hnsw)
 
     # ------------------------------------------------------------------ updates
 
     def stale(self, current: dict[str, str]) -> list[str]:
         """Posts whose signature differs from the index's (new or changed), in the given order."""
-        return [p for p, sig in current.items() if self._signatures.get(p, (0, None))[1] != sig]
+        known = self._view.signatures
+        return [p for p, sig in current.items() if known.get(p, (0, None))[1] != sig]
 
     def sync(self, current: dict[str, str], rows: NewRows | None) -> None:
         """Append ``rows`` (the posts ``stale`` named, embedded), forget posts no longer in ``current``."""
         with self._lock:
-            parts = list(self._parts)
+            parts = list(self._view.parts)
             if rows is not None and len(rows.vectors):
                 part = _Part(f"part-{uuid.uuid4().hex[:12]}", np.ascontiguousarray(rows.vectors, np.float32),
                              rows.meta, rows.meta.column("post_id").to_pylist())
                 parts.append(self._saved(part))
-            self._install(parts, current)
-            if self.rows and (self.rows - self.live) > COMPACT_DEAD_SHARE * self.rows:
-                self._compact()
+            view = self._installed(parts, current, self._view.hnsw)
+            if view.rows and (view.rows - int(view.alive.sum())) > COMPACT_DEAD_SHARE * view.rows:
+                view = self._compact(view)
+            view = self._with_graph(view)
+            self._view = view
             self._save_description()
-            self._refresh_hnsw()
 
-    def _compact(self) -> None:
+    def _compact(self, view: _View) -> _View:
         vectors, metas, ids = [], [], []
         at = 0
-        for part in self._parts:
-            keep = np.flatnonzero(self._alive[at: at + len(part.vectors)])
+        for part in view.parts:
+            keep = np.flatnonzero(view.alive[at: at + len(part.vectors)])
             at += len(part.vectors)
             vectors.append(np.asarray(part.vectors)[keep])
             metas.append(part.meta.take(pa.array(keep)))
             ids += [part.ids[i] for i in keep]
         merged = _Part(f"part-{uuid.uuid4().hex[:12]}", np.concatenate(vectors) if vectors else np.zeros((0, self.dim), np.float32),
                        pa.concat_tables(metas) if metas else META_SCHEMA.empty_table(), ids)
-        old = [p.name for p in self._parts]
-        self._install([self._saved(merged)], {p: s for p, (_, s) in self._signatures.items()})
-        self._hnsw, self._hnsw_rows = None, 0
-        self._remove_files(old)
+        self._hnsw_rows = 0
+        return self._installed([self._saved(merged)], {p: s for p, (_, s) in view.signatures.items()}, None)
 
     def _saved(self, part: _Part) -> _Part:
         """Write the part when the index has a folder (a read-only workspace keeps it in memory)."""
@@ -191,10 +202,11 @@ class NeighbourIndex:
     def _save_description(self) -> None:
         if self.folder is None:
             return
+        parts = self._view.parts
         description = {"format": FORMAT_VERSION, "fingerprint": self.fingerprint, "dim": self.dim,
-                       "parts": [p.name for p in self._parts], "hnsw_rows": self._hnsw_rows if self._hnsw is not None else 0}
+                       "parts": [p.name for p in parts], "hnsw_rows": self._hnsw_rows if self._view.hnsw is not None else 0}
         _atomic(self.folder / "index.json", lambda handle: handle.write(json.dumps(description, indent=1).encode()))
-        known = {f"{p.name}.npy" for p in self._parts} | {f"{p.name}.arrow" for p in self._parts}
+        known = {f"{p.name}.npy" for p in parts} | {f"{p.name}.arrow" for p in parts}
         self._remove_files([f.name.rsplit(".", 1)[0] for f in self.folder.glob("part-*") if f.name not in known])
 
     def _remove_files(self, names: Sequence[str]) -> None:
@@ -206,8 +218,8 @@ class NeighbourIndex:
 
     # ------------------------------------------------------------------ HNSW
 
-    def _want_hnsw(self) -> bool:
-        if self.kind == "exact" or (self.kind == "auto" and self.rows < self.hnsw_threshold):
+    def _want_hnsw(self, rows: int) -> bool:
+        if self.kind == "exact" or (self.kind == "auto" and rows < self.hnsw_threshold):
             return False
         try:
             import faiss  # noqa: F401
@@ -215,49 +227,53 @@ class NeighbourIndex:
             if self.kind == "hnsw":
                 raise MissingDependency("faiss", "index") from exc
             if not any("faiss" in n for n in self.notes):
-                self.notes.append(f"{self.rows:,} posts indexed: install the 'index' extra (faiss-cpu) for HNSW search")
+                self.notes.append(f"{rows:,} posts indexed: install the 'index' extra (faiss-cpu) for HNSW search")
             return False
         return True
 
     def _load_hnsw(self, described: dict[str, Any]) -> None:
         rows = int(described.get("hnsw_rows") or 0)
-        if not rows or self.folder is None or not (self.folder / "hnsw.faiss").is_file() or not self._want_hnsw():
-            return
-        import faiss
+        view = self._view
+        if rows and self.folder is not None and (self.folder / "hnsw.faiss").is_file() and self._want_hnsw(view.rows):
+            import faiss
 
-        try:
-            self._hnsw, self._hnsw_rows = faiss.read_index(str(self.folder / "hnsw.faiss")), rows
-        except RuntimeError:
-            self._hnsw, self._hnsw_rows = None, 0
-        self._refresh_hnsw()
+            try:
+                graph = faiss.read_index(str(self.folder / "hnsw.faiss"))
+                self._hnsw_rows = rows
+                view = _View(view.parts, view.alive, view.signatures, graph)
+            except RuntimeError:
+                self._hnsw_rows = 0
+        self._view = self._with_graph(view)
 
-    def _refresh_hnsw(self) -> None:
-        """Build the graph once it is wanted, then add only the rows appended since."""
-        if not self._want_hnsw():
-            self._hnsw, self._hnsw_rows = None, 0
-            return
-        import faiss
-
-        if self._hnsw is None or self._hnsw_rows > self.rows:
-            self._hnsw = faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            self._hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    def _with_graph(self, view: _View) -> _View:
+        """The view with its HNSW graph: built once wanted (a new object), then extended by the rows
+        appended since (under the graph lock: faiss does not search and add at once)."""
+        if not self._want_hnsw(view.rows):
             self._hnsw_rows = 0
-        if self._hnsw_rows < self.rows:
-            self._hnsw.add(np.ascontiguousarray(self._all_vectors()[self._hnsw_rows:], np.float32))
-            self._hnsw_rows = self.rows
-            if self.folder is not None:
-                faiss.write_index(self._hnsw, str(self.folder / "hnsw.tmp"))
-                os.replace(self.folder / "hnsw.tmp", self.folder / "hnsw.faiss")
-                self._save_description()
+            return _View(view.parts, view.alive, view.signatures, None)
+        import faiss
 
-    def _all_vectors(self) -> np.ndarray:
-        return np.concatenate([np.asarray(p.vectors) for p in self._parts]) if self._parts else np.zeros((0, self.dim), np.float32)
+        graph = view.hnsw
+        if graph is None or self._hnsw_rows > view.rows:
+            graph = faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            self._hnsw_rows = 0
+        if self._hnsw_rows < view.rows:
+            added = np.ascontiguousarray(_all_vectors(view.parts, self.dim)[self._hnsw_rows:], np.float32)
+            with self._graph_lock:
+                graph.add(added)
+            self._hnsw_rows = view.rows
+            if self.folder is not None:
+                faiss.write_index(graph, str(self.folder / "hnsw.tmp"))
+                os.replace(self.folder / "hnsw.tmp", self.folder / "hnsw.faiss")
+        return _View(view.parts, view.alive, view.signatures, graph)
 
     # ------------------------------------------------------------------ search
 
     def search(self, queries: np.ndarray, k: int, exclude: Sequence[set[str]] | None = None) -> list[list[Hit]]:
         """The ``k`` most similar live posts per query row (a zero query finds nothing)."""
-        parts, alive, hnsw = self._parts, self._alive, self._hnsw
+        view = self._view
+        parts, alive, hnsw = view.parts, view.alive, view.hnsw
         queries = np.atleast_2d(np.asarray(queries, np.float32))
         out: list[list[Hit]] = []
         for row, query in enumerate(queries):
@@ -289,7 +305,8 @@ class NeighbourIndex:
         hnsw.hnsw.efSearch = max(HNSW_EF_SEARCH, 4 * k)
         dead = len(alive) - int(alive.sum())
         want = min(len(alive), 2 * (k + len(skip)) + min(dead, 10 * k))
-        sims, found = hnsw.search(query[None, :], want)
+        with self._graph_lock:
+            sims, found = hnsw.search(query[None, :], want)
         keep = (found[0] >= 0) & (found[0] < len(alive))
         positions, scores = found[0][keep], sims[0][keep]
         scores = np.where(alive[positions], scores, -np.inf)
@@ -307,6 +324,10 @@ class NeighbourIndex:
                 continue
             hits.append(Hit(int(positions[i]), float(scores[i]), record))
         return hits
+
+
+def _all_vectors(parts: list[_Part], dim: int) -> np.ndarray:
+    return np.concatenate([np.asarray(p.vectors) for p in parts]) if parts else np.zeros((0, dim), np.float32)
 
 
 def _record(parts: list[_Part], position: int) -> dict[str, Any]:
