@@ -169,7 +169,8 @@ def latency(agent: Agent, media: Path, repeat: int) -> None:
     insight = agent.understand(files=[clip], text="storm news")
     stages = ", ".join(f"{k} {v:,.0f}" for k, v in insight.timings_ms.items() if v >= 1)
     print(f"  video stages (ms): {stages}")
-    print(f"  heard: {(insight.transcript or insight.video_text or '')[:120]!r}")
+    print(f"  on screen: {insight.video_text!r}; heard: {(insight.transcript or '')[:100]!r}")
+    print(f"  looks like: {', '.join(f'{v.name} {v.probability:.2f}' for v in insight.visual_labels)}")
 
 
 def throughput(agent: Agent, media: Path, posts: int, ocr: bool) -> tuple[float, float]:

@@ -83,6 +83,8 @@ def test_video_post_reads_frames_captions_and_sound(agent: Agent, agent_workspac
     insight = agent.understand(files=[video], text="new gadget review")
     check_common(insight, agent_workspace, {"text", "video"})
     assert insight.media[0].kind == "video" and insight.media[0].duration_s > 0 and insight.video_text
+    assert insight.visual_labels and {v.media for v in insight.visual_labels} == {0}  # the frames' labels, averaged
+    assert insight.transcript is None  # the demo clips' sound is tones: nobody speaks
     assert {"text", "video_text", "video", "audio"} <= {c.part for c in insight.contributions}  # the sound track too
     assert "video" in insight.timings_ms
 

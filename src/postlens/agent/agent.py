@@ -383,7 +383,9 @@ class Agent:
             language=post.language or (item.language.code if item.language else None),
             language_confidence=round(item.language.confidence, 4) if item.language else None,
             text=post.text, cleaned_text=item.cleaned_text, ocr_text=item.fields.get("ocr"),
-            video_text=item.fields.get("video_text"), transcript=item.fields.get("transcript"),
+            video_text=_joined(f.info.get("onscreen_text") for f in _outputs(item, agent_post, "video")),
+            transcript=_joined([f.text for f in _outputs(item, agent_post, "audio")]
+                               + [f.info.get("transcript") for f in _outputs(item, agent_post, "video")]),
             hashtags=list(post.hashtags), mentions=list(post.mentions), modalities=present,
             missing_modalities=[m for m in answers.MODALITIES if m not in present],
             media=[MediaSummary(index=g.index, kind=str(g.kind), name=g.name, sha256=g.stored.sha256, mime=g.stored.mime,
@@ -424,6 +426,22 @@ def _similar(hit: Any) -> SimilarPost:
     return SimilarPost(post_id=record["post_id"], similarity=round(hit.similarity, 4), text=record["text"] or "",
                        created_at=record["created_at"], media_kinds=list(record["media_kinds"] or []),
                        topic_id=record["topic_id"], labels=record["labels"])
+
+
+def _outputs(item: Any, agent_post: AgentPost, encoder: str) -> list[Any]:
+    """The post's media outputs of one encoder, in media order, failures left out."""
+    found = [item.media.get(m.index, {}).get(encoder) for m in agent_post.media]
+    return [f for f in found if f is not None and not f.error]
+
+
+def _joined(texts: Any) -> str | None:
+    """Non-empty texts (or lists of lines) one per line; None when there are none."""
+    lines: list[str] = []
+    for text in texts:
+        for line in (text if isinstance(text, list) else [text]):
+            if isinstance(line, str) and line.strip() and line.strip() not in lines:
+                lines.append(line.strip())
+    return "\n".join(lines) or None
 
 
 def _seed_ids(loaded: _Loaded) -> dict[str, int]:

@@ -58,14 +58,16 @@ def present_modalities(batch: BatchFeatures, row: int) -> list[str]:
 
 
 def visual_labels(batch: BatchFeatures, row: int) -> list[VisualLabel]:
-    """ImageNet labels of each image and GIF (EfficientNet's top 5, most probable first)."""
+    """ImageNet labels of each image and GIF (EfficientNet's top 5, most probable first), and of each
+    video (its sampled frames' probabilities averaged)."""
     out: list[VisualLabel] = []
+    item = batch.items[row]
     for gated in batch.posts[row].media:
-        found = batch.items[row].media.get(gated.index, {}).get("efficientnet")
-        if found is None or found.error:
-            continue
-        for label in (found.info.get("labels") or [])[:TOP_VISUAL_LABELS]:
-            out.append(VisualLabel(name=str(label["name"]), probability=round(float(label["prob"]), 4), media=gated.index))
+        found = item.media.get(gated.index, {}).get("efficientnet")
+        labels = [(str(x["name"]), float(x["prob"])) for x in (found.info.get("labels") or [])] \
+            if found is not None and not found.error else item.frame_labels.get(gated.index, [])
+        out += [VisualLabel(name=name, probability=round(prob, 4), media=gated.index)
+                for name, prob in labels[:TOP_VISUAL_LABELS]]
     return out
 
 

@@ -36,7 +36,7 @@ DERIVED_FIELDS = tuple(TEXT_FIELD_OF.items())  # (media encoder, text field): oc
 
 
 class EncoderSet:
-    """Registry encoders built once with ``threads`` threads, each called under its own lock.
+    """Registry encoders built once with ``threads`` threads each, each called under its own lock.
 
     The video pipeline shares this set's EfficientNet, OCR and audio encoders (one copy of each
     model in memory) when its cache key is then the installed one; otherwise it is built alone.
@@ -44,6 +44,7 @@ class EncoderSet:
 
     def __init__(self, threads: int) -> None:
         self.threads = threads
+        self.frames: _Recording | None = None  # the video pipeline's frame encoder, when it shares EfficientNet
         self._built: dict[str, Encoder] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -59,15 +60,18 @@ class EncoderSet:
         if name == "video":
             from postlens.encoders.video.pipeline import VideoPipeline
 
-            shared = VideoPipeline(self._built.get("efficientnet") or self._unlocked("efficientnet"),
-                                   self._built.get("ocr") or self._unlocked("ocr"),
+            self.frames = _Recording(self._built.get("efficientnet") or self._unlocked("efficientnet"))
+            shared = VideoPipeline(self.frames, self._built.get("ocr") or self._unlocked("ocr"),
                                    self._built.get("audio") or self._unlocked("audio"))
             if cache_key(shared) == installed_identity("video").key:
                 return shared
+            self.frames = None
+        if name == "audio":  # Whisper's thread count is its own setting (no output change, not in the key)
+            return get_spec(name).build(cpu_threads=self.threads)
         return build_encoder(get_spec(name), threads=self.threads)
 
     def _unlocked(self, name: str) -> Encoder:
-        self._built[name] = build_encoder(get_spec(name), threads=self.threads)
+        self._built[name] = self._build(name)
         self._locks[name] = threading.Lock()
         return self._built[name]
 
@@ -94,12 +98,45 @@ class EncoderSet:
                     results.append(Features.failed("encoder_error", f"{name}: {type(exc).__name__}: {exc}"))
             return results
 
+    def encode_videos(self, paths: Sequence[str]) -> list[tuple[Features, list[Features]]]:
+        """Each video's features and its sampled frames' EfficientNet outputs (ImageNet labels per frame;
+        empty when the pipeline could not share this set's EfficientNet)."""
+        out = []
+        for path in paths:
+            found = self.encode("video", [path])[0]
+            frames = self.frames.take() if self.frames is not None else []
+            out.append((found, frames if not found.error else []))
+        return out
+
     def _lock_order(self, name: str) -> list[str]:
         """The video pipeline runs the shared image, OCR and audio encoders inside it: it holds their
         locks too, always taken in this one order (no deadlock)."""
         if name != "video":
             return [name]
         return [n for n in ("efficientnet", "ocr", "audio", "video") if n in self._locks]
+
+
+class _Recording:
+    """An encoder seen through a window: the video pipeline's frame encoder, keeping what it returned
+    (the frames' labels) until ``take``. Same name, version and width: the pipeline's cache key is unchanged."""
+
+    def __init__(self, inner: Encoder) -> None:
+        self.inner = inner
+        self.seen: list[Features] = []
+
+    name = property(lambda self: self.inner.name)
+    version = property(lambda self: self.inner.version)
+    modality = property(lambda self: self.inner.modality)
+    dim = property(lambda self: self.inner.dim)
+
+    def encode(self, items: Sequence[Any]) -> list[Features]:
+        out = self.inner.encode(items)
+        self.seen.extend(out)
+        return out
+
+    def take(self) -> list[Features]:
+        seen, self.seen = self.seen, []
+        return seen
 
 
 class _Locked:
@@ -122,6 +159,7 @@ class PostFeatures:
     media: dict[int, dict[str, Features]] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)  # text | ocr | video_text | transcript -> text
     vectors: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # text encoder -> field -> vector
+    frame_labels: dict[int, list[tuple[str, float]]] = field(default_factory=dict)  # video media index -> labels
     vader: Features | None = None
     language: LanguageGuess | None = None
     cleaned_text: str = ""
@@ -155,8 +193,14 @@ class BatchFeatures:
             if not jobs:
                 continue
             started = time.perf_counter()
-            for (i, gated), feats in zip(jobs, encoders.encode(name, [str(m.path) for _, m in jobs])):
-                self.items[i].media.setdefault(gated.index, {})[name] = feats
+            paths = [str(m.path) for _, m in jobs]
+            if name == "video":
+                for (i, gated), (feats, frames) in zip(jobs, encoders.encode_videos(paths)):
+                    self.items[i].media.setdefault(gated.index, {})[name] = feats
+                    self.items[i].frame_labels[gated.index] = _mean_labels(frames)
+            else:
+                for (i, gated), feats in zip(jobs, encoders.encode(name, paths)):
+                    self.items[i].media.setdefault(gated.index, {})[name] = feats
             self._timed(name, started)
 
     def _fields(self) -> None:
@@ -198,3 +242,15 @@ class BatchFeatures:
         for item, text in zip(self.items, own_texts):
             item.vader = next(found) if text else None
         self._timed("vader", started)
+
+
+def _mean_labels(frames: Sequence[Features], top: int = 5) -> list[tuple[str, float]]:
+    """A video's labels: each label's probability averaged over the sampled frames (0 where a frame's top
+    labels lack it), the ``top`` largest."""
+    usable = [f for f in frames if not f.error]
+    totals: dict[str, float] = {}
+    for frame in usable:
+        for label in frame.info.get("labels") or []:
+            totals[str(label["name"])] = totals.get(str(label["name"]), 0.0) + float(label["prob"])
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:top]
+    return [(name, total / len(usable)) for name, total in ranked]

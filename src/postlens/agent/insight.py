@@ -169,9 +169,9 @@ class Insight(_Model):
     language_confidence: float | None = None
     text: str = ""
     cleaned_text: str = ""
-    ocr_text: str | None = None
-    video_text: str | None = None
-    transcript: str | None = None
+    ocr_text: str | None = Field(None, description="text read in the images and GIFs")
+    video_text: str | None = Field(None, description="captions read on the videos' frames")
+    transcript: str | None = Field(None, description="speech heard in the audio clips and the videos' sound")
     hashtags: list[str] = Field(default_factory=list)
     mentions: list[str] = Field(default_factory=list)
     modalities: list[str] = Field(default_factory=list, description="text, image, video, audio present")
