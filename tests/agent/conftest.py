@@ -9,9 +9,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from rich.console import Console
-
 from _agent_fixtures import AgentWorkspace
+from rich.console import Console
 
 N_POSTS = 300
 TOPIC_MODEL = {"name": "demo-topic", "target": "topic",

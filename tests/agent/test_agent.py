@@ -3,14 +3,12 @@ answers as the workspace's own prediction paths give the same post once imported
 
 from __future__ import annotations
 
-import numpy as np
 import orjson
 import pytest
+from _agent_fixtures import AgentWorkspace
 
 from postlens.agent import Agent, Failure, Insight
 from postlens.store.workspace import Workspace
-
-from _agent_fixtures import AgentWorkspace
 
 pytestmark = pytest.mark.slow
 MODALITIES = {"text", "image", "video", "audio"}
@@ -166,9 +164,10 @@ def test_the_agent_writes_nothing_to_the_workspace(agent: Agent, agent_workspace
 
 
 def test_new_posts_reach_the_index_incrementally(workspace_copy, agent_workspace: AgentWorkspace) -> None:
+    from rich.console import Console
+
     from postlens.pipeline.featurize import featurize
     from postlens.pipeline.ingest import run_ingest
-    from rich.console import Console
 
     agent = Agent(workspace_copy, models=[], popularity=False)
     index = agent._loaded.index

@@ -9,11 +9,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from _agent_fixtures import AgentWorkspace
 
 from postlens.agent import Agent, MediaInput
 from postlens.errors import BusyError, InputError, MediaError
-
-from _agent_fixtures import AgentWorkspace
 
 pytestmark = pytest.mark.slow
 

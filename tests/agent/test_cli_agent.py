@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from _agent_fixtures import AgentWorkspace
 from typer.testing import CliRunner
 
 from postlens.agent import Insight, SearchResult
 from postlens.serve.cli import app
-
-from _agent_fixtures import AgentWorkspace
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()

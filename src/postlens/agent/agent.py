@@ -32,11 +32,30 @@ import numpy as np
 from postlens.agent import answers
 from postlens.agent.features import BatchFeatures, EncoderSet
 from postlens.agent.index import HNSW_THRESHOLD, NeighbourIndex
-from postlens.agent.inputs import AgentPost, FileInput, MediaInput, PostInput, read_input
-from postlens.agent.insight import Failure, Insight, MediaSummary, Problem, SearchResult, SimilarPost
+from postlens.agent.inputs import (
+    AgentPost,
+    FileInput,
+    MediaInput,
+    PostInput,
+    read_input,
+)
+from postlens.agent.insight import (
+    Failure,
+    Insight,
+    MediaSummary,
+    Problem,
+    SearchResult,
+    SimilarPost,
+)
 from postlens.agent.loading import load_models, load_popularity, pick_segmentation
 from postlens.agent.segmenter import Segmenter
-from postlens.agent.state import Snapshot, database_stamp, index_rows, post_signatures, read_snapshot
+from postlens.agent.state import (
+    Snapshot,
+    database_stamp,
+    index_rows,
+    post_signatures,
+    read_snapshot,
+)
 from postlens.agent.views import post_parts
 from postlens.encoders.text.language import LanguageDetector
 from postlens.encoders.text.preprocess import TextPreprocessor
@@ -44,6 +63,7 @@ from postlens.errors import BusyError, ConfigError, PostlensError
 from postlens.models.threads import resolve_threads
 from postlens.store.media_store import MediaStore
 from postlens.store.workspace import Workspace, resolve_workspace_path
+from postlens.types import Modality
 
 SPACE_TEXT_ENCODER = "minilm"
 INDEX_CHUNK = 20_000
@@ -339,8 +359,11 @@ class Agent:
             insight.trends = answers.trends(loaded.snapshot, batch, i, insight.topic)
             insight.notes += self.notes + loaded.notes
         timings["trends"] = (time.perf_counter() - clock) * share
-        for insight in insights:
+        readers = [m.name for m in self.models if "ocr" in m.model.text_fields]
+        for post, insight in zip(posts, insights):
             insight.timings_ms = {k: round(v, 2) for k, v in timings.items()}
+            if not ocr and readers and any(m.kind in (Modality.IMAGE, Modality.GIF) for m in post.media):
+                insight.notes.append(f"OCR was off: {', '.join(readers)} read no text from the images")
         return insights
 
     def _model_text_encoders(self) -> list[str]:

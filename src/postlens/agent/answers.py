@@ -6,7 +6,6 @@ contributions); the popularity model once; the topic model once; the index once 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -229,7 +228,3 @@ def _extractor(version: str) -> Any:
 
     light = LightEntities()
     return light if version == light.name else None
-
-
-def split_rows(values: Sequence[Any], n: int) -> list[Any]:
-    return list(values) if len(values) == n else [None] * n

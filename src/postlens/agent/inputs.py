@@ -23,7 +23,14 @@ from postlens.agent.insight import Problem
 from postlens.errors import InputError, MediaError
 from postlens.store.media_gate import MediaProblem, shown
 from postlens.store.media_store import MediaStore, StoredMedia
-from postlens.types import INVALID_POST_REASONS, MediaPart, Modality, Post, extract_entities, validate_post
+from postlens.types import (
+    INVALID_POST_REASONS,
+    MediaPart,
+    Modality,
+    Post,
+    extract_entities,
+    validate_post,
+)
 
 AGENT_SOURCE = "agent"
 MAX_JSON_CHARS = 10_000_000
@@ -57,9 +64,6 @@ class AgentPost:
     post: Post
     media: list[GatedMedia] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-
-    def media_of(self, *kinds: Modality) -> list[GatedMedia]:
-        return [m for m in self.media if m.kind in kinds]
 
 
 PostInput = Post | Mapping[str, Any] | str | None
@@ -110,6 +114,8 @@ def _as_post(post: PostInput, text: str | None, media_root: Any) -> tuple[Post, 
             post = json.loads(post)
         except json.JSONDecodeError as exc:
             raise InputError(f"the post is not valid JSON: {exc}", code="bad_json") from None
+        except RecursionError:
+            raise InputError("the post JSON is nested too deeply to be a post", code="bad_json") from None
     if not isinstance(post, Mapping):
         raise InputError(f"a post is a Post, a JSON object or its text; got {type(post).__name__}", code="bad_json")
     named = post.get("native_id") not in (None, "")

@@ -77,7 +77,11 @@ def load_popularity(root: Path, popularity: str | bool | None, threads: int = 1)
     """(model, description, name, notes); the model is None when there is none or ``popularity`` is False."""
     from postlens.pipeline.popularity import resolve_popularity_model
     from postlens.tasks.popularity import load_popularity_model
-    from postlens.tasks.popularity.artifact import DESCRIPTION, check_encoders, encoder_names
+    from postlens.tasks.popularity.artifact import (
+        DESCRIPTION,
+        check_encoders,
+        encoder_names,
+    )
 
     if popularity is False:
         return None, {}, "", []

@@ -11,9 +11,7 @@ tests compare both paths on the same post.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -128,7 +126,6 @@ def model_inputs(model: Any, config: Any, batch: BatchFeatures) -> PostData:
     waveforms: dict[str, list[np.ndarray | None]] = {}
     if config.features.waveform.enabled:
         from postlens.agent.waveforms import crops_of
-
         from postlens.models.waveform import WAVEFORM
 
         waveforms[WAVEFORM] = crops_of(batch.posts, config.features.waveform)
@@ -211,7 +208,3 @@ def _post_facts(agent_post: AgentPost) -> dict[str, Any]:
             "favourites": number("favourites_count"),
             "account_since": _twitter_time(since) if isinstance(since, str) else None,
             "is_reply": float(raw.get("in_reply_to_status_id_str") is not None), "created_at": post.created_at}
-
-
-def seconds(moment: datetime | None) -> float:
-    return moment.timestamp() if moment is not None else math.nan
