@@ -252,6 +252,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--posts", type=int, default=48, help="posts for the throughput comparison")
     parser.add_argument("--index-rows", type=int, default=0, help="also time search over this many synthetic posts")
+    parser.add_argument("--threads", type=int, default=None, help="threads per model (default: the agent's: "
+                        "$POSTLENS_NUM_THREADS or every core)")
+    parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
     ws = build_workspace(args.workspace)
     media = args.workspace / "bench-media"
@@ -261,13 +264,13 @@ def main() -> None:
     if not (media / "news-30s.mp4").exists():
         video_30s(media / "news-30s.mp4")
     started = time.perf_counter()
-    agent = Agent(ws)
+    agent = Agent(ws, num_threads=args.threads)
     agent.warm_up()
     print(f"agent over {ws}: loaded and warmed in {time.perf_counter() - started:.1f} s; models "
           f"{[m.name for m in agent.models]}, popularity {agent.popularity_name}, {agent.threads} thread(s) per model")
     latency(agent, media, args.repeat)
     print(f"\nunderstand_many vs featurize, the same {args.posts} text + image posts ({load_average()})")
-    for ocr in (False, True):
+    for ocr in () if args.skip_throughput else (False, True):
         mine, theirs = throughput(agent, media, args.posts, ocr)
         encoders = "minilm, vader, efficientnet" + (", ocr" if ocr else "")
         print(f"  {encoders:<34} understand_many {mine:6.2f} posts/s, featurize {theirs:6.2f} posts/s: "

@@ -106,7 +106,9 @@ def test_a_post_reads_as_the_workspace_reads_it_once_imported(agent: Agent, agen
     kinds = agent_workspace.kind_of()
     post_id = next(p for p in sorted(kinds) if kinds[p] == "image")
     insight = agent.understand(agent_workspace.lines()[post_id], media_root=agent_workspace.corpus)
+    check_common(insight, agent_workspace, {"text", "image"})
     assert insight.post_id == post_id and post_id not in {s.post_id for s in insight.similar}
+    assert insight.created_at is not None and insight.platform == "demo" and insight.visual_labels
     root = agent_workspace.root
     with Workspace(root, read_only=True) as ws:
         model = load_model(root / "models" / "demo-topic")
