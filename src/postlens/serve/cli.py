@@ -469,6 +469,109 @@ def popularity_explain(
 
     print_explanations(console, run_popularity_explain(model, post_ids, workspace=workspace), top=top)
 
+# ---------------------------------------------------------------- agent (analyze, search)
+
+class AgentOutput(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def analyze(
+    inputs: Annotated[list[str], typer.Argument(help="A post: a JSON file (.json: one post or a list; .jsonl: one per line) or a JSON object as text; and/or media files (images, GIFs, video, audio).")],
+    text: Annotated[Optional[str], typer.Option("--text", "-t", help="The post's text (with media files, or added to a post's).")] = None,
+    media_root: Annotated[Optional[Path], typer.Option("--media-root", help="Folder a post's media names resolve in, and the only folder they are read from (default: the JSON file's folder; for JSON text: the current folder).")] = None,
+    output: Annotated[AgentOutput, typer.Option("--output", "-o", help="text: a readable summary; json: the Insight JSON.")] = AgentOutput.text,
+    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Trained models to answer with, repeatable (default: every classification model in <workspace>/models).")] = None,
+    ocr: Annotated[bool, typer.Option(help="Read text inside images (OCR).")] = True,
+    similar: Annotated[int, typer.Option(min=0, help="Similar posts to list.")] = 5,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Understand a post in any mix of modalities with the workspace's saved models: language, OCR text,
+    transcript, visual labels, segment, labels, sentiment, popularity, trends, similar posts, each modality's part.
+
+    Media go through ingest's gate (confined to their folder, type sniffed from the bytes, size limits);
+    nothing is written to the workspace.
+    """
+    import orjson
+
+    from postlens.agent import Agent
+    from postlens.serve.render_agent import print_insight
+
+    requests = _analyze_requests(inputs, text, media_root)
+    with Agent(workspace, models=model, ocr=ocr, similar=similar) as agent:
+        results = agent.understand_many(requests) if len(requests) > 1 else [agent.understand(
+            requests[0].post, files=requests[0].files, text=requests[0].text, media_root=requests[0].media_root)]
+    if output == AgentOutput.json:
+        dumped = [r.model_dump(mode="json") for r in results]
+        sys.stdout.write(orjson.dumps(dumped[0] if len(dumped) == 1 else dumped, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    for result in results:
+        print_insight(console, result)
+    if any(getattr(r, "kind", None) == "failure" for r in results):
+        raise typer.Exit(code=1)
+
+
+def _analyze_requests(inputs: list[str], text: Optional[str], media_root: Optional[Path]) -> list:
+    """Positional inputs -> AgentRequests: JSON posts (text or .json / .jsonl files) and media files."""
+    import json
+
+    from postlens.agent import AgentRequest
+    from postlens.errors import InputError
+
+    posts: list[tuple[object, Optional[Path]]] = []
+    files: list[str] = []
+    for item in inputs:
+        if item.lstrip().startswith(("{", "[")):
+            posts.append((item, media_root or Path.cwd()))
+            continue
+        path = Path(item)
+        if path.suffix.lower() in (".json", ".jsonl"):
+            if not path.is_file():
+                raise InputError(f"{item}: no such post file", code="bad_input")
+            body = path.read_text(encoding="utf-8")
+            root = media_root or path.resolve().parent
+            if path.suffix.lower() == ".jsonl":
+                posts += [(line, root) for line in body.splitlines() if line.strip()]
+            else:
+                try:
+                    parsed = json.loads(body)
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{item}: not valid JSON: {exc}", code="bad_json") from None
+                posts += [(p, root) for p in (parsed if isinstance(parsed, list) else [parsed])]
+        else:
+            files.append(item)
+    if not posts:
+        return [AgentRequest(files=files, text=text)]
+    if files and len(posts) > 1:
+        raise InputError("media files go with one post; give several posts without extra files", code="bad_input")
+    first = posts[0]
+    requests = [AgentRequest(post=first[0], files=files, text=text, media_root=first[1])]
+    return requests + [AgentRequest(post=p, media_root=r) for p, r in posts[1:]]
+
+
+@app.command()
+def search(
+    query: Annotated[Optional[str], typer.Argument(help="What to look for, in words.")] = None,
+    image: Annotated[Optional[Path], typer.Option("--image", "-i", help="An image to look for (alone or with the words).")] = None,
+    k: Annotated[int, typer.Option("--top", "-k", min=1, max=1000, help="Posts to return.")] = 10,
+    output: Annotated[AgentOutput, typer.Option("--output", "-o", help="text: a table; json: the SearchResult JSON.")] = AgentOutput.text,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Posts nearest a text and/or an image in the workspace's shared space (text, OCR, transcripts and
+    images in one space): image-only posts come back for words about their subject. Needs 'postlens segments fit'."""
+    import orjson
+
+    from postlens.agent import Agent
+    from postlens.serve.render_agent import print_search
+
+    with Agent(workspace, models=[], popularity=False) as agent:
+        result = agent.search(query, image=image, k=k)
+    if output == AgentOutput.json:
+        sys.stdout.write(orjson.dumps(result.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    print_search(console, result)
+
 
 def main() -> None:
     """Entry point: library errors become one clear line and exit code 2, not a traceback.
