@@ -31,7 +31,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
-from rich.console import Console  # noqa: E402
 
 from postlens.agent import Agent, AgentRequest  # noqa: E402
 
@@ -64,8 +63,7 @@ def build_workspace(root: Path) -> Path:
         return ws
     started = time.perf_counter()
     generate_corpus(root / "corpus", seed=7, n_posts=300)
-    run_ingest([root / "corpus" / "posts.jsonl"], importer_name="postlens", workspace=ws,
-               console=Console(file=open(os.devnull, "w")))
+    run_ingest([root / "corpus" / "posts.jsonl"], importer_name="postlens", workspace=ws)
     featurize(ws)
     fit_segments(ws)
     run_train(parse_config({"name": "demo-topic", "target": "topic", "features": {
@@ -194,7 +192,7 @@ def throughput(agent: Agent, media: Path, posts: int, ocr: bool) -> tuple[float,
     (folder / "posts.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     ws = media / f"featurize-ws-{posts}-{int(ocr)}"
     shutil.rmtree(ws, ignore_errors=True)
-    run_ingest([folder / "posts.jsonl"], importer_name="postlens", workspace=ws, console=Console(file=open(os.devnull, "w")))
+    run_ingest([folder / "posts.jsonl"], importer_name="postlens", workspace=ws)
     encoders = ["minilm", "vader", "efficientnet"] + (["ocr"] if ocr else [])
     started = time.perf_counter()
     featurize(ws, encoders=encoders)

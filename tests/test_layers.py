@@ -12,7 +12,8 @@ of a LOWER layer; packages on one line are peers and import none of each other.
     5  models                   estimators, training inputs, artifacts
     6  tasks                    segments, trends, popularity (built on models' data loading and estimators)
     7  pipeline                 the stages wired together: take callbacks, return summaries, print nothing
-    8  library                  ``postlens.open``: the notebook facade over pipeline, models and store
+    8  library | agent          ``postlens.open``: the notebook facade over pipeline, models and store |
+                                ``postlens.Agent``: one post in, one insight out, from a workspace's saved models
     9  serve | postlens         CLI and every piece of terminal output (rich, typer) | the package root's lazy names
 
 Why these directions (architecture.md: types <- sources, media, encoders, store <- models, tasks,
@@ -48,7 +49,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("models",),
     ("tasks",),
     ("pipeline",),
-    ("library",),
+    ("library", "agent"),
     ("serve", "postlens"),
 )
 LAYER_OF = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}

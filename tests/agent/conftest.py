@@ -10,7 +10,6 @@ from pathlib import Path
 import orjson
 import pytest
 from _agent_fixtures import AgentWorkspace
-from rich.console import Console
 
 N_POSTS = 300
 TOPIC_MODEL = {"name": "demo-topic", "target": "topic",
@@ -35,8 +34,7 @@ def agent_workspace(tmp_path_factory: pytest.TempPathFactory) -> AgentWorkspace:
     root = tmp_path_factory.mktemp("agent")
     corpus, ws = root / "corpus", root / "ws"
     generate_corpus(corpus, seed=7, n_posts=N_POSTS)
-    quiet = Console(file=open("/dev/null", "w"))
-    run_ingest([corpus / "posts.jsonl"], importer_name="postlens", workspace=ws, console=quiet)
+    run_ingest([corpus / "posts.jsonl"], importer_name="postlens", workspace=ws)
     featurize(ws, parallel_ocr=False)
     fit_segments(ws)
     run_train(parse_config(TOPIC_MODEL), workspace=ws)

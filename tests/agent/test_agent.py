@@ -166,8 +166,6 @@ def test_the_agent_writes_nothing_to_the_workspace(agent: Agent, agent_workspace
 
 
 def test_new_posts_reach_the_index_incrementally(workspace_copy, agent_workspace: AgentWorkspace) -> None:
-    from rich.console import Console
-
     from postlens.pipeline.featurize import featurize
     from postlens.pipeline.ingest import run_ingest
 
@@ -177,8 +175,7 @@ def test_new_posts_reach_the_index_incrementally(workspace_copy, agent_workspace
     assert index.live == 300
     post = {"source": "late", "native_id": "1", "platform": "demo", "text": "Unboxing the zephyrphone quantum gadget, battery lasts a week"}
     (workspace_copy.parent / "late.jsonl").write_bytes(orjson.dumps(post) + b"\n")
-    run_ingest([workspace_copy.parent / "late.jsonl"], importer_name="postlens", workspace=workspace_copy,
-               console=Console(file=open("/dev/null", "w")))
+    run_ingest([workspace_copy.parent / "late.jsonl"], importer_name="postlens", workspace=workspace_copy)
     featurize(workspace_copy, encoders=["minilm"], post_ids=["late:1"])
     assert agent.refresh(force=True)
     assert agent._loaded.index.live == 301 and len(list(index.folder.glob("part-*.npy"))) == parts_before + 1
