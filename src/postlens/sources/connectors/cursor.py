@@ -51,7 +51,8 @@ class CursorState:
                         started_at=datetime.fromisoformat(walk_data["started_at"]),
                         top=_parse(walk_data.get("top")), next=walk_data.get("next"),
                         pages=int(walk_data.get("pages") or 0))
-        extra = data.get("extra") if isinstance(data.get("extra"), dict) else {}
+        extra_data = data.get("extra")
+        extra: dict[str, Any] = extra_data if isinstance(extra_data, dict) else {}
         return cls(high_water=_parse(data.get("high_water")), walk=walk, extra=extra)
 
     def begin(self, now: datetime, since: timedelta, lag: timedelta) -> tuple[Walk, bool]:

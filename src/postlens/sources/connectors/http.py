@@ -22,7 +22,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -108,7 +108,7 @@ class ApiClient:
         policy: RetryPolicy = RetryPolicy(),
         redactor: Redactor | None = None,
         transport: Any = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
         is_auth_failure: Callable[[int, Any], bool] | None = None,
         refresh: Callable[[], bool] | None = None,
@@ -124,7 +124,7 @@ class ApiClient:
         self.stats = HttpStats()
         self.headers: dict[str, str] = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         self._client = lib.Client(transport=transport, timeout=policy.timeout, follow_redirects=False)
-        self._sleep = sleep
+        self._sleep = sleep or time.sleep
         self._rng = rng or random.Random()
         self._is_auth = is_auth_failure
         self._refresh = refresh
@@ -149,8 +149,9 @@ class ApiClient:
         return self.request_json("GET", path, params=params)
 
     def request_json(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                     data: Mapping[str, str] | None = None, auth: Any = None,
-                     headers: Mapping[str, str] | None = None) -> tuple[Any, Any]:
+                     data: Mapping[str, str] | None = None, json: Any = None, auth: Any = None,
+                     headers: Mapping[str, str] | None = None, refresh: bool = True) -> tuple[Any, Any]:
+        """(parsed JSON body, response headers); ``refresh=False`` for the calls that get credentials."""
         url = self.url(path)
         query = {k: v for k, v in (params or {}).items() if v is not None}
         shown = self.shown(path, query)
@@ -162,7 +163,7 @@ class ApiClient:
             failure: str
             bad_page = False
             try:
-                response = self._client.request(method, url, params=query, data=data, auth=auth,
+                response = self._client.request(method, url, params=query, data=data, json=json, auth=auth,
                                                 headers={**self.headers, **(headers or {})})
             except httpx.TransportError as exc:  # type: ignore[union-attr]
                 failure = f"{type(exc).__name__}: {self.redactor.text(str(exc))[:_BODY_CHARS]}"
@@ -175,7 +176,7 @@ class ApiClient:
                         return body, response.headers
                     failure, bad_page = f"answered {status} with a body that is not JSON: {self._snippet(response)}", True
                 elif status == 401 or (self._is_auth is not None and self._is_auth(status, _plain(body))):
-                    if self._refresh is not None and not refreshed and self._refresh():
+                    if refresh and self._refresh is not None and not refreshed and self._refresh():
                         refreshed = True
                         continue
                     raise AuthError(f"{method} {shown} was refused ({status}): {self._snippet(response)}. The "
@@ -270,3 +271,15 @@ def read_env(environ: Mapping[str, str], names: Iterable[str]) -> Credentials:
         else:
             found.missing.append(name)
     return found
+
+
+def label_of(shown: str) -> str:
+    """A redacted call without its scheme: fit for ``origin_file`` (a path would fold ``//``)."""
+    return re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", shown)
+
+
+def policy_from(options: Any, default: RetryPolicy) -> RetryPolicy:
+    """``default`` with the limits a caller set (``max_wait``, ``max_attempts``) applied."""
+    changes = {name: getattr(options, name) for name in ("max_wait", "max_attempts")
+               if getattr(options, name, None) is not None}
+    return replace(default, **changes)
