@@ -184,3 +184,105 @@ def _base36(number: int) -> str:
         out = digits[rest] + out
         if not number:
             return out
+
+
+# ---------------------------------------------------------------- Reddit
+
+
+def reddit_thing(server: ApiServer, post: FakePost, subreddit: str = "python") -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": f"x{post.number}", "name": f"t3_x{post.number}", "title": post.text, "selftext": "",
+        "author": "alice", "author_fullname": "t2_alice", "subreddit": subreddit,
+        "created_utc": post.created_at.timestamp(), "score": post.likes, "ups": post.likes,
+        "num_comments": post.replies, "over_18": False, "is_self": not post.media,
+        "permalink": f"/r/{subreddit}/comments/x{post.number}/",
+        "url": f"{server.base_url}/media/{post.number}.png" if post.media else
+               f"https://www.reddit.com/r/{subreddit}/comments/x{post.number}/",
+    }
+    if post.media:
+        data["post_hint"] = "image"
+    data.update(post.extra)
+    return {"kind": "t3", "data": data}
+
+
+def install_reddit(server: ApiServer, posts: list[FakePost], *, client_id: str = "app-id",
+                   secret: str = "app-secret-xyz") -> dict[str, Any]:
+    """``/api/v1/access_token`` (basic auth, client_credentials), ``/r/<sub>/new`` and ``/search``:
+    Listings paged by ``after`` (a fullname). ``tokens["revoke"]`` makes the current token answer 401."""
+    import base64
+
+    tokens: dict[str, Any] = {"issued": 0, "current": None, "revoke": False}
+    expected = "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+    def token(request: Request) -> Reply:
+        if request.headers.get("authorization") != expected:
+            return Reply.json({"message": "Unauthorized", "error": 401}, 401)
+        tokens["issued"] += 1
+        tokens["current"] = f"reddit-token-{tokens['issued']}-abcdef"
+        return Reply.json({"access_token": tokens["current"], "token_type": "bearer", "expires_in": 86400,
+                           "scope": "*"})
+
+    def listing(request: Request) -> Reply:
+        if tokens["revoke"]:
+            tokens["revoke"], tokens["current"] = False, "revoked"
+        if request.headers.get("authorization") != f"bearer {tokens['current']}":
+            return Reply.json({"message": "Unauthorized", "error": 401}, 401)
+        limit = min(int(request.query.get("limit", 25)), 100)
+        after = request.query.get("after")
+        start = next((i + 1 for i, p in enumerate(posts) if f"t3_x{p.number}" == after), 0) if after else 0
+        chosen = posts[start:start + limit]
+        more = start + limit < len(posts)
+        body = {"kind": "Listing", "data": {
+            "after": f"t3_x{chosen[-1].number}" if chosen and more else None, "before": None,
+            "dist": len(chosen), "children": [reddit_thing(server, p) for p in chosen]}}
+        return Reply.json(body, headers={"X-Ratelimit-Used": "1", "X-Ratelimit-Remaining": "99.0",
+                                         "X-Ratelimit-Reset": "300"})
+
+    server.route("POST", "/api/v1/access_token", token)
+    server.route("GET", "/r/python/new", listing)
+    server.route("GET", "/r/python/search", listing)
+    server.route("GET", "/search", listing)
+    return tokens
+
+
+# ---------------------------------------------------------------- X API v2
+
+
+def install_x(server: ApiServer, posts: list[FakePost], *, bearer: str = "x-bearer-token-123") -> None:
+    """``/2/tweets/search/recent``: ``data``/``includes``/``meta`` with ``next_token`` (an offset)."""
+
+    def search(request: Request) -> Reply:
+        if request.headers.get("authorization") != f"Bearer {bearer}":
+            return Reply.json({"title": "Unauthorized", "type": "about:blank", "status": 401,
+                               "detail": "Unauthorized"}, 401)
+        limit = min(int(request.query.get("max_results", 10)), 100)
+        offset = int(request.query.get("next_token", "0").removeprefix("tok"))
+        chosen = posts[offset:offset + limit]
+        meta: dict[str, Any] = {"result_count": len(chosen)}
+        if not chosen:
+            return Reply.json({"meta": meta})
+        meta.update(newest_id=str(chosen[0].number), oldest_id=str(chosen[-1].number))
+        if offset + limit < len(posts):
+            meta["next_token"] = f"tok{offset + limit}"
+        tweets = []
+        for post in chosen:
+            tweet: dict[str, Any] = {
+                "id": str(post.number), "text": post.text, "created_at": iso(post.created_at), "author_id": "42",
+                "lang": "en", "public_metrics": {"retweet_count": post.shares, "reply_count": post.replies,
+                                                 "like_count": post.likes, "quote_count": 0,
+                                                 "impression_count": 100 + post.likes},
+                "entities": {"hashtags": [{"start": 18, "end": 25, "tag": "python"}]},
+            }
+            if post.media:
+                tweet["attachments"] = {"media_keys": [f"3_{post.number}"]}
+            tweet.update(post.extra)
+            tweets.append(tweet)
+        includes = {"users": [{"id": "42", "username": "alice", "name": "Alice",
+                               "public_metrics": {"followers_count": 7}}],
+                    "media": [{"media_key": f"3_{p.number}", "type": "photo", "width": 8, "height": 8,
+                               "url": f"{server.base_url}/media/{p.number}.png"} for p in chosen if p.media]}
+        return Reply.json({"data": tweets, "includes": includes, "meta": meta},
+                          headers={"x-rate-limit-limit": "450", "x-rate-limit-remaining": "449",
+                                   "x-rate-limit-reset": "9999999999"})
+
+    server.route("GET", "/2/tweets/search/recent", search)
