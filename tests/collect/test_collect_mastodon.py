@@ -16,7 +16,7 @@ import pytest
 from _apiserver import ApiServer, Reply, endless
 from _platforms import install_mastodon, make_posts, serve_media
 
-from postlens.pipeline.collect import run_collect
+from postlens.pipeline.collect import DEFAULT_LAG, run_collect
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 TAG_PATH = "/api/v1/timelines/tag/python"
@@ -47,7 +47,8 @@ def collect(server: ApiServer, workspace: Path, sleeps: list[float] | None = Non
     record = sleeps if sleeps is not None else []
     options.setdefault("page_size", 5)
     options.setdefault("environ", {})
-    return run_collect("mastodon", "#python", workspace=workspace, base_url=server.base_url,
+    query = options.pop("query", "#python")
+    return run_collect("mastodon", query, workspace=workspace, base_url=server.base_url,
                        sleep=record.append, **options)
 
 
@@ -251,3 +252,19 @@ def test_a_killed_collect_resumes_with_no_post_lost_or_duplicated(server, tmp_pa
     assert "resumed an unfinished walk" in result.stdout
     after = counts(tmp_path)
     assert after["posts"] == 23 == after["distinct"]
+
+
+def test_an_account_query_looks_the_account_up_and_reset_starts_again_from_since(server, tmp_path):
+    install_mastodon(server, make_posts(4))
+    serve_media(server)
+
+    first = collect(server, tmp_path, until_caught_up=True, download_media=False, query="@alice@127.0.0.1")
+    again = collect(server, tmp_path, until_caught_up=True, download_media=False, query="@alice@127.0.0.1",
+                    reset=True, since="1h")
+
+    assert server.requests_to("/api/v1/accounts/lookup")[0].query["acct"] == "alice@127.0.0.1"
+    assert len(server.requests_to("/api/v1/accounts/1/statuses")) == 4  # two walks of 4 + an empty page
+    assert first.caught_up and again.caught_up and not again.resumed
+    # reset: the floor is now - since (1 h) again, below where the saved cursor would have stopped
+    assert first.floor < again.floor < first.high_water - DEFAULT_LAG
+    assert counts(tmp_path)["posts"] == 4

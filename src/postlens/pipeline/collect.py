@@ -24,7 +24,7 @@ from postlens.errors import ApiError, ConfigError
 from postlens.sources.connectors.base import ConnectorOptions, get_connector
 from postlens.sources.connectors.cursor import CursorState
 from postlens.sources.connectors.download import MediaDownloader
-from postlens.store.cursors import load_cursor, save_cursor
+from postlens.store.cursors import delete_cursor, load_cursor, save_cursor
 from postlens.store.ingest import IngestSession
 from postlens.store.workspace import Workspace
 from postlens.types import Post, Rejected
@@ -33,6 +33,8 @@ DEFAULT_SINCE = timedelta(days=2)
 DEFAULT_LAG = timedelta(minutes=15)
 """How far below the last high-water mark a walk goes again: posts indexed late, counts refreshed."""
 DEFAULT_MAX_PAGES = 20
+INCOMING = "collect-incoming"
+"""Scratch folder of the workspace where media are downloaded before the store copies them in."""
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -97,6 +99,7 @@ def run_collect(
     *,
     since: str | timedelta = DEFAULT_SINCE,
     until_caught_up: bool = False,
+    reset: bool = False,
     max_pages: int = DEFAULT_MAX_PAGES,
     lag: timedelta = DEFAULT_LAG,
     workspace: Any = None,
@@ -118,10 +121,12 @@ def run_collect(
 
     The first run reads back ``since``; later runs resume an unfinished walk, or walk from the
     newest post down to the last high-water mark minus ``lag``. At most ``max_pages`` pages per run
-    unless ``until_caught_up``. Credentials come from ``environ`` (default ``os.environ``) only.
+    unless ``until_caught_up``; ``reset`` forgets the saved cursor first (the run starts from ``since``).
+    Credentials come from ``environ`` (default ``os.environ``) only, never from ``base_url``.
     ``sleep`` and ``transport`` are for tests (no real waiting; an httpx transport).
     """
     span = parse_since(since)
+    _check_base_url(base_url)
     if max_pages < 1 and not until_caught_up:
         raise ConfigError(f"max_pages must be at least 1, got {max_pages}")
     options = ConnectorOptions(base_url=base_url, environ=dict(os.environ if environ is None else environ),
@@ -133,7 +138,10 @@ def run_collect(
         summary = CollectSummary(source=source, query=query, endpoint=connector.endpoint)
         private = _is_private(connector.endpoint) if allow_private_media is None else allow_private_media
         with Workspace(workspace) as ws:
-            incoming = ws.root / "collect-incoming" / uuid.uuid4().hex[:12]
+            shutil.rmtree(ws.root / INCOMING, ignore_errors=True)  # left by a killed run (we hold the write lock)
+            if reset:
+                delete_cursor(ws.db, source, connector.endpoint, query)
+            incoming = ws.root / INCOMING / uuid.uuid4().hex[:12]
             downloader = MediaDownloader(incoming, max_bytes=max_media_bytes, allow_private=private,
                                          transport=media_transport,
                                          redactor=getattr(connector, "client").redactor) if download_media else None
@@ -209,6 +217,20 @@ def _take_counts(summary: CollectSummary, session: IngestSession) -> None:
     summary.snapshots_added, summary.quarantined, summary.flagged = (counts.snapshots_added, counts.quarantined,
                                                                      counts.flagged)
     summary.reasons = dict(counts.reasons)
+
+
+def _check_base_url(base_url: str | None) -> None:
+    if base_url is None:
+        return
+    try:
+        parts = urlsplit(base_url)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"the base URL must be http(s)://host[:port][/path], got {base_url[:200]!r}")
+    if parts.username or parts.password or parts.query:
+        raise ConfigError("the base URL holds credentials or a query string; give only the host (and path) and "
+                          "put credentials in the environment (see postlens collect --help)")
 
 
 def _is_private(endpoint: str) -> bool:

@@ -80,6 +80,7 @@ def collect(
     since: Annotated[str, typer.Option(help="How far back the first run reads (e.g. 2d, 12h, 1w); later runs resume where the last one stopped.")] = "2d",
     until_caught_up: Annotated[bool, typer.Option("--until-caught-up", help="Page on until the walk reaches the newest post collected before (or --since), however many pages that takes.")] = False,
     max_pages: Annotated[int, typer.Option(help="Pages per run when not --until-caught-up (the cursor is saved: the next run goes on).")] = 20,
+    reset: Annotated[bool, typer.Option("--reset", help="Forget where the last collect of this source and query stopped; start again from --since.")] = False,
     lag_minutes: Annotated[float, typer.Option("--lag-minutes", help="Re-read this much below the last high-water mark (late posts; fresh engagement counts).")] = 15.0,
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="API base URL (a Mastodon instance, a Bluesky PDS/AppView...); default from the platform's *_BASE_URL variable or its public host.")] = None,
     no_media: Annotated[bool, typer.Option("--no-media", help="Keep media URLs without downloading them.")] = False,
@@ -103,7 +104,7 @@ def collect(
         err.print(Text(f"rate limit: waiting {seconds:,.0f} s ({why})", style="yellow"))
 
     summary = run_collect(
-        source, query, since=since, until_caught_up=until_caught_up, max_pages=max_pages,
+        source, query, since=since, until_caught_up=until_caught_up, reset=reset, max_pages=max_pages,
         lag=timedelta(minutes=lag_minutes), workspace=workspace, base_url=base_url, download_media=not no_media,
         max_media_bytes=parse_media_limits(max_media_size or []), max_wait=max_wait,
         progress=lambda s: err.print(Text(page_line(s), style="dim"), soft_wrap=True), on_wait=on_wait,
