@@ -89,9 +89,14 @@ def test_a_second_pass_reads_down_to_the_high_water_mark_and_appends_engagement_
     for post in posts:
         post.likes += 5
 
+    already = len(server.log)
+
     summary = collect(server, tmp_path, until_caught_up=True, lag=timedelta(minutes=30))
 
     after = counts(tmp_path)
+    downloads = [r.path for r in server.log[already:] if r.path.startswith("/media/")]
+    assert downloads == ["/media/1013.png"]  # media stored by the first pass are not downloaded again
+    assert after["stored_media"] == before["stored_media"] + 1
     assert summary.caught_up and summary.imported == 1
     assert summary.pages == 1  # the first page already reaches below the old high-water mark minus the lag
     assert after["posts"] == before["posts"] + 1 == after["distinct"]

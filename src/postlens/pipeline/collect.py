@@ -24,7 +24,7 @@ from postlens.errors import ApiError, ConfigError
 from postlens.sources.connectors.base import ConnectorOptions, get_connector
 from postlens.sources.connectors.cursor import CursorState
 from postlens.sources.connectors.download import MediaDownloader
-from postlens.store.cursors import delete_cursor, load_cursor, save_cursor
+from postlens.store.cursors import delete_cursor, load_cursor, save_cursor, stored_media_paths
 from postlens.store.ingest import IngestSession
 from postlens.store.workspace import Workspace
 from postlens.types import Post, Rejected
@@ -183,6 +183,7 @@ def _walk(ws: Workspace, connector: Any, query: str, span: timedelta, lag: timed
             kept = [r for r in page.records if not _older(r, walk.floor)]
             summary.older_than_window += len(page.records) - len(kept)
             if downloader is not None:
+                _reuse_stored_media(ws, kept)
                 for record in kept:
                     if isinstance(record, Post):
                         downloader.attach(record)
@@ -205,6 +206,16 @@ def _walk(ws: Workspace, connector: Any, query: str, span: timedelta, lag: timed
         else:
             summary.stopped = f"page limit ({max_pages}); run again or pass --until-caught-up to go on"
     _take_counts(summary, session)
+
+
+def _reuse_stored_media(ws: Workspace, records: list[Post | Rejected]) -> None:
+    """Point parts whose URL the workspace already stored at that file: a second pass downloads nothing again."""
+    parts = [part for r in records if isinstance(r, Post) for part in r.media if part.url and not part.source_path]
+    stored = stored_media_paths(ws.db, [part.url for part in parts if part.url])
+    for part in parts:
+        path = stored.get(part.url or "")
+        if path is not None:
+            part.source_path, part.root = path, str(ws.root)
 
 
 def _older(record: Post | Rejected, floor: datetime) -> bool:

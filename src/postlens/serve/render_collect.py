@@ -10,8 +10,8 @@ from postlens.serve.cells import terminal_safe
 
 
 def page_line(summary: CollectSummary) -> str:
-    """'page 3: 120 posts seen (80 new, 40 updated), 2 quarantined, media 14 fetched / 1 refused'."""
-    return (f"page {summary.pages}: {summary.posts_seen:,} posts seen ({summary.imported:,} new, "
+    """'page 3: 120 posts so far (80 new, 40 seen before), 2 quarantined, media 14 fetched / 1 refused'."""
+    return (f"page {summary.pages}: {summary.posts_seen:,} posts so far ({summary.imported:,} new, "
             f"{summary.updated + summary.unchanged:,} seen before), {summary.quarantined:,} quarantined, "
             f"media {summary.media_fetched:,} fetched / {summary.media_refused:,} refused")
 

@@ -50,3 +50,12 @@ def list_cursors(db: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
                       "ORDER BY updated_at DESC").fetchall()
     return [{"source": r[0], "endpoint": r[1], "query": r[2], "state": orjson.loads(r[3]), "pages": r[4],
              "updated_at": r[5]} for r in rows]
+
+
+def stored_media_paths(db: duckdb.DuckDBPyConnection, urls: list[str]) -> dict[str, str]:
+    """URL -> workspace-relative path of media already stored from that URL (a later pass need not download it)."""
+    if not urls:
+        return {}
+    rows = db.execute("SELECT url, any_value(path) FROM media WHERE status = 'stored' AND path IS NOT NULL "
+                      "AND url IN (SELECT unnest(?)) GROUP BY url", [sorted(set(urls))]).fetchall()
+    return {url: path for url, path in rows}
