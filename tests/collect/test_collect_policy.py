@@ -88,3 +88,25 @@ def test_since_refuses_what_it_cannot_read(text):
 def test_a_base_url_with_credentials_or_no_scheme_is_refused(url, tmp_path):
     with pytest.raises(ConfigError, match="base URL"):
         run_collect("mastodon", "#tag", base_url=url, workspace=tmp_path)
+
+
+def test_an_api_answer_longer_than_the_limit_is_refused_without_reading_it_all():
+    from _apiserver import ApiServer, Reply, endless
+
+    from postlens.errors import BadPage
+    from postlens.sources.connectors.http import ApiClient, RetryPolicy
+
+    server = ApiServer().start()
+    try:
+        server.route("GET", "/huge", lambda r: Reply(200, endless(total=256 * 1024 * 1024, head=b"[")))
+        server.route("GET", "/declared", lambda r: Reply(200, b"[" + b" " * 300_000 + b"]"))
+        client = ApiClient(server.base_url, policy=RetryPolicy(max_body=200_000), sleep=lambda s: None)
+        with pytest.raises(BadPage, match="reading was stopped there"):
+            client.get_json("/huge")
+        with pytest.raises(BadPage, match="announced 300,002 bytes"):
+            client.get_json("/declared")
+        client.close()
+        assert server.chunks_sent["/huge"] < 4096 // 4  # of 4,096 chunks: stopped near the limit
+        assert len(server.requests_to("/huge")) == 1  # not retried: a bigger answer will not shrink
+    finally:
+        server.stop()

@@ -9,6 +9,7 @@ What happens per answer:
     401 (or ``is_auth``) the ``refresh`` hook renews the token once; then ``AuthError``, never a retry storm
     408, 5xx, network    retried with exponential backoff and full jitter, then ``RetriesExhausted``
     other 4xx            ``ApiError`` at once (a wrong query does not improve with retries)
+    over ``max_body``    ``BadPage`` at once, the body not read past the limit (Content-Length or streamed)
 
 Before each call, a response that said "0 calls left" makes the client wait for the window's
 reset. No single wait may exceed ``max_wait``: a longer one raises ``RateLimited`` (the caller's
@@ -50,6 +51,8 @@ class RetryPolicy:
     max_delay: float = 60.0
     max_wait: float = 900.0
     timeout: float = 30.0
+    max_body: int = 64 * 1024 * 1024
+    """Bytes of one API answer; a larger one is refused while streaming (``BadPage``), never read whole."""
 
 
 @dataclass
@@ -163,14 +166,14 @@ class ApiClient:
             failure: str
             bad_page = False
             try:
-                response = self._client.request(method, url, params=query, data=data, json=json, auth=auth,
-                                                headers={**self.headers, **(headers or {})})
+                response = self._send(method, url, shown, params=query, data=data, json=json, auth=auth,
+                                      headers={**self.headers, **(headers or {})})
             except httpx.TransportError as exc:  # type: ignore[union-attr]
                 failure = f"{type(exc).__name__}: {self.redactor.text(str(exc))[:_BODY_CHARS]}"
             else:
                 self._note_window(response.headers)
-                status = response.status_code
-                body = _json_or_none(response)
+                status = response.status
+                body = _json_or_none(response.content)
                 if 200 <= status < 300:
                     if body is not _NOT_JSON:
                         return body, response.headers
@@ -235,17 +238,41 @@ class ApiClient:
     def _sleep_bounded(self, seconds: float, shown: str) -> None:
         self._sleep(min(seconds, self.policy.max_wait))
 
-    def _snippet(self, response: Any) -> str:
-        text = response.text[:_BODY_CHARS * 2].strip().replace("\n", " ")
+    def _snippet(self, response: _Answer) -> str:
+        text = response.content[:_BODY_CHARS * 4].decode("utf-8", "replace").strip().replace("\n", " ")
         return self.redactor.text(text[:_BODY_CHARS]) or "(empty body)"
+
+    def _send(self, method: str, url: str, shown: str, **options: Any) -> _Answer:
+        """One request, its body read up to ``policy.max_body`` (a longer one is refused, not read on)."""
+        limit = self.policy.max_body
+        with self._client.stream(method, url, **options) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise BadPage(f"{method} {shown} announced {int(declared):,} bytes, more than the "
+                              f"{limit:,} an API answer may have; not read")
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise BadPage(f"{method} {shown} sent more than the {limit:,} bytes an API answer may "
+                                  "have; reading was stopped there")
+                chunks.append(chunk)
+            return _Answer(response.status_code, response.headers, b"".join(chunks))
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    headers: Any
+    content: bytes
 
 
 _NOT_JSON = object()
 
 
-def _json_or_none(response: Any) -> Any:
+def _json_or_none(content: bytes) -> Any:
     try:
-        return orjson.loads(response.content)
+        return orjson.loads(content)
     except orjson.JSONDecodeError:
         return _NOT_JSON
 
