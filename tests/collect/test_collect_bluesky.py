@@ -172,3 +172,31 @@ def test_unknown_source_and_bad_since_list_what_is_accepted(tmp_path):
         run_collect("bluesky", "x", workspace=tmp_path, since="yesterday")
     with pytest.raises(ConfigError, match="'#tag', 'public'"):
         run_collect("mastodon", "python", workspace=tmp_path, since=timedelta(days=1))
+
+
+def test_a_kill_between_storing_a_page_and_saving_the_cursor_refetches_that_page_without_duplicates(
+        server, tmp_path, monkeypatch):
+    import postlens.pipeline.collect as collect_module
+
+    install_bluesky(server, make_posts(12))
+    serve_media(server)
+    real_save = collect_module.save_cursor
+    saves = {"n": 0}
+
+    def die_on_second_save(*args, **kwargs):
+        saves["n"] += 1
+        if saves["n"] == 2:
+            raise KeyboardInterrupt  # page 2 is committed, its cursor is not
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(collect_module, "save_cursor", die_on_second_save)
+    with pytest.raises(KeyboardInterrupt):
+        collect(server, tmp_path, until_caught_up=True)
+    monkeypatch.setattr(collect_module, "save_cursor", real_save)
+    assert post_count(tmp_path) == (8, 8)
+
+    summary = collect(server, tmp_path, until_caught_up=True)
+
+    assert summary.resumed and [r.query.get("cursor") for r in server.requests_to(SEARCH)][-2:] == ["4", "8"]
+    assert summary.unchanged == 4 and summary.imported == 4  # page 2 again (same posts), then page 3
+    assert post_count(tmp_path) == (12, 12)
