@@ -273,3 +273,13 @@ def test_an_account_query_looks_the_account_up_and_reset_starts_again_from_since
     # reset: the floor is now - since (1 h) again, below where the saved cursor would have stopped
     assert first.floor < again.floor < first.high_water - DEFAULT_LAG
     assert counts(tmp_path)["posts"] == 4
+
+
+def test_a_notebook_collects_through_the_workspace_handle(server, tmp_path):
+    import postlens
+
+    install_mastodon(server, make_posts(8))
+    collect(server, tmp_path, max_pages=1, download_media=False)  # postlens.open needs a workspace
+    summary = postlens.open(tmp_path).collect("mastodon", "#python", base_url=server.base_url, environ={},
+                                              page_size=5, download_media=False, until_caught_up=True)
+    assert summary.resumed and summary.caught_up and counts(tmp_path)["posts"] == 8
