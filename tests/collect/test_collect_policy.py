@@ -110,3 +110,31 @@ def test_an_api_answer_longer_than_the_limit_is_refused_without_reading_it_all()
         assert len(server.requests_to("/huge")) == 1  # not retried: a bigger answer will not shrink
     finally:
         server.stop()
+
+
+def test_a_connection_cut_mid_answer_is_retried_and_a_dead_server_ends_in_retries_exhausted():
+    from _apiserver import ApiServer, Reply
+
+    from postlens.errors import RetriesExhausted
+    from postlens.sources.connectors.http import ApiClient, RetryPolicy
+
+    def cut_off():
+        yield b'[{"id": '
+        raise ConnectionResetError("the server went away")
+
+    server = ApiServer().start()
+    try:
+        server.route("GET", "/page", lambda r: Reply.json([{"id": 1}]))
+        server.script("/page", [Reply(200, cut_off(), {"Content-Type": "application/json"})])
+        sleeps: list[float] = []
+        client = ApiClient(server.base_url, policy=RetryPolicy(max_attempts=3), sleep=sleeps.append)
+        body, _ = client.get_json("/page")
+        assert body == [{"id": 1}] and client.stats.retries == 1 and len(sleeps) == 1
+        client.close()
+        dead = server.base_url
+    finally:
+        server.stop()
+    fresh = ApiClient(dead, policy=RetryPolicy(max_attempts=3), sleep=sleeps.append)  # no kept-alive socket
+    with pytest.raises(RetriesExhausted, match="failed 3 times; last: ConnectError"):
+        fresh.get_json("/page")
+    fresh.close()
