@@ -12,6 +12,9 @@ from pathlib import Path
 import httpx
 
 SRC = Path(__file__).resolve().parents[2] / "src"
+MAX_UPLOAD = 2_000_000
+"""The tests' server limits: small, so that they can be hit cheaply."""
+MAX_IMAGE = 1_000_000
 
 
 def free_port() -> int:

@@ -9,10 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from _agent_fixtures import AgentWorkspace
-from _server import ApiServer
-
-MAX_UPLOAD = 2_000_000
-MAX_IMAGE = 1_000_000
+from _server import MAX_IMAGE, MAX_UPLOAD, ApiServer
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from _agent_fixtures import AgentWorkspace
-from _server import ApiServer
-from conftest import MAX_IMAGE, MAX_UPLOAD
+from _server import MAX_IMAGE, MAX_UPLOAD, ApiServer
 
 from postlens.agent import Insight, SearchResult
 
@@ -135,7 +134,9 @@ def test_a_file_that_lies_about_its_type_is_refused(client: httpx.Client, agent_
     truncated = client.post("/v1/analyze", files=[("files", ("photo.png", png[:200], "image/png"))])
     assert 400 <= truncated.status_code < 500 or truncated.json()["problems"], truncated.text
     header_only = client.post("/v1/analyze", files=[("files", ("fake.jpg", b"\xff\xd8\xff" + b"GIF89a" * 100, "image/jpeg"))])
-    assert 400 <= header_only.status_code < 500 or header_only.json()["problems"], header_only.text
+    assert_problem(header_only, 422, "media_corrupt", "fake.jpg", "image/jpeg")
+    fake_video = client.post("/v1/analyze", files=[("files", ("clip.mp4", b"\0\0\0\x18ftypmp42" + b"\0" * 5000, "video/mp4"))])
+    assert_problem(fake_video, 422, "media_corrupt", "clip.mp4")
 
 
 def test_a_post_never_reads_files_of_the_server(client: httpx.Client, agent_workspace: AgentWorkspace, tmp_path: Path) -> None:

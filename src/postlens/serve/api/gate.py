@@ -1,4 +1,5 @@
-"""The door every ``/v1/`` request passes before any of its body is read: the API key, then the body size.
+"""The door every request but health and docs passes before any of its body is read: the API key, then the
+body size.
 
 A pure ASGI middleware, so that an unauthenticated or oversized upload is refused from its headers
 (``Content-Length``) and, when the length is not announced (chunked), the moment its streamed bytes
@@ -7,6 +8,7 @@ pass the limit: the multipart parser never sees more than ``max_body_bytes``.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -14,7 +16,8 @@ from typing import Any
 from postlens.serve.api.problems import ApiProblem, problem
 
 API_KEY_ENV = "POSTLENS_API_KEY"
-PROTECTED_PREFIX = "/v1/"
+PUBLIC_PATHS = frozenset({"/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+"""Everything else needs the key (deny by default: a new route is protected without anyone remembering to)."""
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -37,8 +40,10 @@ def given_key(headers: list[tuple[bytes, bytes]]) -> bytes | None:
 
 
 def key_matches(given: bytes | None, expected: bytes) -> bool:
-    """Constant-time comparison (no early exit that would tell an attacker how many bytes matched)."""
-    return given is not None and hmac.compare_digest(given, expected)
+    """Constant-time comparison of digests (no early exit that would tell how many bytes matched, nor the length)."""
+    if given is None:
+        return False
+    return hmac.compare_digest(hashlib.sha256(given).digest(), hashlib.sha256(expected).digest())
 
 
 class Gate:
@@ -50,7 +55,7 @@ class Gate:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(PROTECTED_PREFIX):
+        if scope["type"] != "http" or scope.get("path") in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
         headers: list[tuple[bytes, bytes]] = list(scope.get("headers") or [])

@@ -10,7 +10,7 @@ from typing import Any
 
 from postlens.agent import Agent, Insight
 from postlens.errors import PostlensError
-from postlens.serve.api.problems import ApiProblem, status_of
+from postlens.serve.api.problems import RETRY_AFTER_SECONDS, ApiProblem, status_of
 from postlens.serve.api.lanes import Lane
 from postlens.serve.api.uploads import UploadChecker, private_folder
 
@@ -33,7 +33,9 @@ class ApiState:
         try:
             insight = self.agent.understand(post, files=list(files), text=text, media_root=empty, similar=similar, ocr=ocr)
         except PostlensError as exc:
-            raise ApiProblem(status_of(exc), exc.code, _renamed(str(exc), shown)) from None
+            status = status_of(exc)
+            retry = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+            raise ApiProblem(status, exc.code, _renamed(str(exc), shown), headers=retry) from None
         finally:
             shutil.rmtree(empty, ignore_errors=True)
         for media in insight.media:

@@ -52,7 +52,15 @@ class UploadChecker:
             raise ApiProblem(413, "too_many_files", f"{len(uploads)} files in one request; at most {self.max_files}")
         checked = [(upload, self.check(upload, i)) for i, upload in enumerate(uploads)]
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return [self._copy(upload, sniffed, folder, i) for i, (upload, sniffed) in enumerate(checked)]
+        paths = [self._copy(upload, sniffed, folder, i) for i, (upload, sniffed) in enumerate(checked)]
+        for i, ((upload, sniffed), path) in enumerate(zip(checked, paths)):
+            unreadable = unreadable_header(path, sniffed)
+            if unreadable is not None:
+                plain = display_name(upload.filename, i)
+                status, code = (413, "media_too_large") if "decompression bomb" in unreadable.lower() else (422, "media_corrupt")
+                raise ApiProblem(status, code, f"upload {shown(plain)}: its first bytes say {sniffed.mime} but its header "
+                                 f"cannot be read: {unreadable.replace(str(path), plain)}", extra={"file": plain})
+        return paths
 
     def check(self, upload: Upload, position: int) -> Sniffed:
         """Sniffed type and size against the limits, from the header and the stream's length only."""
@@ -89,6 +97,27 @@ class UploadChecker:
         with os.fdopen(fd, "wb") as out:
             shutil.copyfileobj(upload.stream, out, COPY_CHUNK)
         return target
+
+
+def unreadable_header(path: Path, sniffed: Sniffed) -> str | None:
+    """Why the file's header cannot be read (Pillow / PyAV open it lazily: no pixel or sample is decoded),
+    or None. Catches a file whose magic bytes lie about the rest, and a picture too large to decode, early."""
+    try:
+        if sniffed.kind in _VISUAL:
+            from PIL import Image
+
+            with Image.open(path) as image:
+                if image.width < 1 or image.height < 1:
+                    return f"{image.width}x{image.height} pixels"
+            return None
+        import av
+
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.video and not container.streams.audio:
+                return "no audio or video stream"
+        return None
+    except Exception as exc:  # noqa: BLE001 - any reader error means the upload is not what it claims
+        return f"{type(exc).__name__}: {exc}"
 
 
 def private_folder() -> Path:
