@@ -127,8 +127,9 @@ def test_files_of_the_wrong_type_are_refused_by_their_bytes(client: httpx.Client
 
 def test_a_file_that_lies_about_its_type_is_refused(client: httpx.Client, agent_workspace: AgentWorkspace) -> None:
     png = agent_workspace.media(".png")[0].read_bytes()
-    by_name = client.post("/v1/analyze", files=[("files", ("clip.mp4", png, "video/mp4"))])
-    assert_problem(by_name, 415, "media_mismatch", "clip.mp4", "image/png")
+    for name in ("clip.mp4", "song.mp3", "../../voice.wav"):  # the name alone says so (no Content-Type)
+        by_name = client.post("/v1/analyze", files=[("files", (name, png, "application/octet-stream"))])
+        assert_problem(by_name, 415, "media_mismatch", Path(name).name, f"the name says {Path(name).suffix}", "image/png")
     by_header = client.post("/v1/analyze", files=[("files", ("upload", png, "audio/mpeg"))])
     assert_problem(by_header, 415, "media_mismatch", "audio/mpeg", "image/png")
     truncated = client.post("/v1/analyze", files=[("files", ("photo.png", png[:200], "image/png"))])
@@ -154,6 +155,12 @@ def test_search_segments_trends_and_posts(client: httpx.Client, agent_workspace:
     topics = agent_workspace.topic_of()
     assert len(found.hits) == 5 and sum(topics[h.post_id] == "music" for h in found.hits) >= 4
     assert_problem(client.get("/v1/search"), 422, "invalid_request", "q")
+    image = agent_workspace.media(".png")[0]
+    by_image = client.post("/v1/search", data={"k": "3"}, files=[("image", ("../" + image.name, image.read_bytes(), "image/png"))])
+    assert by_image.status_code == 200, by_image.text
+    pictured = SearchResult.model_validate(by_image.json())
+    assert pictured.query_image == image.name and len(pictured.hits) == 3 and pictured.hits[0].similarity > 0.5
+    assert_problem(client.post("/v1/search", files=[("image", ("a.txt", b"hello", "text/plain"))]), 415, "media_unknown_type")
     segments = client.get("/v1/segments", params={"examples": 2}).json()
     assert segments["segmentation"] == "topics" and segments["topics"]
     assert sum(t["size"] for t in segments["topics"]) + segments["outliers"] == len(topics)

@@ -27,3 +27,26 @@ def test_a_client_file_name_is_only_a_label() -> None:
     assert display_name("bad\x00name.png", 0) == "bad\\x00name.png"
     assert client_suffix("photo.JPG") == ".jpg" and client_suffix("notes.txt") == "" and client_suffix(None) == ""
     assert client_suffix("../x.png/..") == ""
+
+
+def test_an_upload_is_checked_from_its_bytes_name_and_declared_type() -> None:
+    import io
+
+    import pytest
+
+    from postlens.serve.api.problems import ApiProblem
+    from postlens.serve.api.uploads import Upload, UploadChecker
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
+    checker = UploadChecker({"image": 50})
+
+    def code(data: bytes, name: str, declared: str | None = None) -> str:
+        with pytest.raises(ApiProblem) as refused:
+            checker.check(Upload(io.BytesIO(data), name, declared), 0)
+        return refused.value.code
+
+    assert code(png, "song.mp3") == "media_mismatch"
+    assert code(png, "photo.png", "video/mp4") == "media_mismatch"
+    assert code(png, "photo.png", "image/png") == "media_too_large"  # 108 bytes over the 50-byte image limit
+    assert code(b"hello", "photo.png") == "media_unknown_type"
+    assert UploadChecker().check(Upload(io.BytesIO(png), "photo.jpg", "image/jpeg"), 0).mime == "image/png"

@@ -75,6 +75,38 @@ async def search(request: Request, q: Annotated[str, Query(min_length=1, max_len
     return await state.models.run(lambda: state.agent.search(q, k=k))
 
 
+_SEARCH_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "properties": {
+        "q": {"type": "string", "description": "words (optional with an image)"},
+        "k": {"type": "integer", "default": 10},
+        "image": {"type": "string", "format": "binary", "description": "a picture to look for"}}}}}}}
+
+
+@router.post("/search", response_model=SearchResult, openapi_extra=_SEARCH_BODY,
+             summary="Posts nearest an uploaded image and/or words in the shared space")
+async def search_by_image(request: Request) -> SearchResult:
+    state = _state(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in FORM_TYPES:
+        raise ApiProblem(415, "unsupported_content_type", "send multipart/form-data with an image file and/or q "
+                         "(or GET /v1/search?q=...)")
+    form = await request.form(max_files=2, max_fields=MAX_FORM_FIELDS)
+    folder = private_folder()
+    try:
+        uploads = [Upload(v.file, v.filename or "", v.content_type) for _, v in form.multi_items() if isinstance(v, UploadFile)]
+        if len(uploads) > 1:
+            raise ApiProblem(413, "too_many_files", "search takes one image")
+        q, k_text = _field(form.get("q"), "q"), _field(form.get("k"), "k") or "10"
+        if not k_text.strip().isdigit() or not 1 <= int(k_text) <= 1000:
+            raise ApiProblem(422, "invalid_request", f"k must be a whole number from 1 to 1000, got {k_text[:20]!r}")
+        paths = await anyio.to_thread.run_sync(lambda: state.checker.save_all(uploads, folder))
+        names = [display_name(u.filename, i) for i, u in enumerate(uploads)]
+        return await state.models.run(lambda: state.search(q, paths[0] if paths else None, int(k_text), names))
+    finally:
+        await form.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @router.get("/segments", response_model=Segments, summary="The topics of a segmentation with their words and examples")
 async def segments(request: Request, name: Annotated[str, Query(max_length=200)] = "topics",
                    examples: Annotated[int, Query(ge=0, le=20)] = 3) -> Segments:

@@ -72,7 +72,7 @@ class UploadChecker:
             raise ApiProblem(415, "media_unknown_type", f"upload {name}: its bytes are not a known image, video or "
                              "audio format (JPEG, PNG, GIF, WebP, BMP, TIFF, MP4, MOV, WebM, MKV, AVI, MP3, M4A, WAV, "
                              "OGG, FLAC)", extra={"file": plain})
-        if not extension_agrees(client_suffix(upload.filename) or sniffed.ext, sniffed):
+        if not extension_agrees(f"upload{client_suffix(upload.filename)}", sniffed):
             raise ApiProblem(415, "media_mismatch", f"upload {name}: the name says {client_suffix(upload.filename)} "
                              f"but the bytes are {sniffed.mime}", extra={"file": plain})
         if sniffed.mime in UNSUPPORTED_MIMES:  # the decoders would refuse it: say so before a model slot is taken
