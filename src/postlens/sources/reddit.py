@@ -171,7 +171,8 @@ def _media(record: dict[str, Any], notes: FieldNotes) -> list[MediaPart]:
         part = _gallery_part(metadata.get(key), notes)
         if part is not None:
             parts.append(part)
-    if not parts and record.get("post_hint") in _PREVIEW_HINTS:
+    hint = record.get("post_hint")
+    if not parts and isinstance(hint, str) and hint in _PREVIEW_HINTS:
         images = notes.objs("preview.images", notes.obj("preview", record.get("preview")).get("images"))
         source = notes.obj("preview.images[0].source", images[0].get("source")) if images else {}
         if isinstance(source.get("url"), str) and source["url"]:

@@ -119,7 +119,7 @@ class BlueskyConnector:
 
 
 def _is_auth_failure(status: int, body: Any) -> bool:
-    return status == 400 and isinstance(body, dict) and body.get("error") in _AUTH_ERRORS
+    return status == 400 and isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"] in _AUTH_ERRORS
 
 
 def _kind(body: Any) -> str:
