@@ -69,7 +69,7 @@ def test_image_only_post_reads_the_picture_and_its_caption(agent: Agent, agent_w
     assert all(0 < v.probability <= 1 and v.media == 0 for v in insight.visual_labels)
     ((ocr,),) = stored(agent_workspace, "SELECT text FROM text_fields WHERE post_id = ? AND field = 'ocr'", [post_id])
     assert insight.ocr_text == ocr  # what featurize read from the same picture
-    assert insight.text == "" and insight.sentiment is None or insight.sentiment.vader is None
+    assert (insight.text == "" and insight.sentiment is None) or insight.sentiment.vader is None
     assert {c.part for c in insight.contributions} == {"ocr", "image"}
     topic_of = dict(stored(agent_workspace, "SELECT post_id, topic_id FROM post_topics WHERE segmentation = 'topics'"))
     assert insight.topic.topic_id == topic_of[post_id]  # the stored post's own topic

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _image_fixtures import animated_gif, huge_png_header
 from PIL import Image
 
-from _image_fixtures import animated_gif, huge_png_header
 from postlens.errors import MediaError, UnsupportedMedia
 from postlens.media.image import (
     center_crop,

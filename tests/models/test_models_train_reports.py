@@ -3,7 +3,7 @@ class names, per-class figures, predictions per post, and clear errors for split
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -18,7 +18,7 @@ from postlens.pipeline import train as train_pipeline
 from postlens.pipeline.train import run_train, train_from_config
 
 CLASSES = ["anger", "joy", "sadness"]
-START = datetime(2024, 3, 1, tzinfo=timezone.utc)
+START = datetime(2024, 3, 1, tzinfo=UTC)
 
 
 def _posts(n: int, *, seed: int = 0, n_classes: int = 3, labels=None) -> list[dict]:

@@ -14,9 +14,8 @@ import time
 from pathlib import Path
 
 import psutil
-import pytest
 import pyarrow.parquet as pq
-
+import pytest
 from _featurize_fixtures import child_env, image_workspace, postlens_command
 
 pytestmark = pytest.mark.slow

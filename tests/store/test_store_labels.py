@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -203,5 +203,5 @@ def test_the_python_function_reads_a_csv_and_merges(tmp_path: Path) -> None:
 def test_dates_in_the_posts_survive_as_they_were(workspace: Workspace) -> None:
     merge_labels(workspace, rows(("s:1", {"topic": "x"}), ("s:2", {"topic": "y"})), inputs=["labels.csv"])
     created = dict(workspace.db.execute("SELECT id, created_at FROM posts").fetchall())
-    assert created["s:1"] == datetime(2012, 10, 29, 18, tzinfo=timezone.utc)
-    assert created["s:2"] == datetime(2012, 10, 30, 8, 0, 0, 123456, tzinfo=timezone.utc)
+    assert created["s:1"] == datetime(2012, 10, 29, 18, tzinfo=UTC)
+    assert created["s:2"] == datetime(2012, 10, 30, 8, 0, 0, 123456, tzinfo=UTC)

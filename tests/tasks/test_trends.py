@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -15,11 +15,18 @@ from postlens.errors import ConfigError
 from postlens.store.schema import SCHEMA_VERSION
 from postlens.store.workspace import Workspace
 from postlens.tasks.trends import (
-    LightEntities, Topics, TrendSettings, detect_trends, format_duration, make_sources, parse_duration, trends,
+    LightEntities,
+    Topics,
+    TrendSettings,
+    detect_trends,
+    format_duration,
+    make_sources,
+    parse_duration,
+    trends,
 )
 from postlens.tasks.trends.entities import fill_entity_cache
 
-START = datetime(2026, 3, 2, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, tzinfo=UTC)
 DAYS = 14
 TAGS = [f"tag{i}" for i in range(25)]
 SENSITIVE = TrendSettings(min_count=3, min_share=0.0, z_threshold=5.0, cooldown_seconds=3600)

@@ -107,7 +107,7 @@ class ImageTextBridge:
 
     def fit(
         self, image_vectors: np.ndarray, text_vectors: np.ndarray, zero_shot_vectors: np.ndarray | None = None
-    ) -> "ImageTextBridge":
+    ) -> ImageTextBridge:
         images = np.asarray(image_vectors, dtype=np.float64)
         texts = np.asarray(text_vectors, dtype=np.float64)
         if images.ndim != 2 or texts.ndim != 2 or len(images) != len(texts):
@@ -172,7 +172,7 @@ class ImageTextBridge:
         return target
 
     @classmethod
-    def load(cls, path: str | Path, *, embed_texts: EmbedTexts | None = None) -> "ImageTextBridge":
+    def load(cls, path: str | Path, *, embed_texts: EmbedTexts | None = None) -> ImageTextBridge:
         with np.load(Path(path), allow_pickle=False) as data:
             version = int(data["format_version"])
             if version != _FORMAT_VERSION:

@@ -266,7 +266,7 @@ def _duration(container: Any, stream: Any) -> float:
     return 0.0
 
 
-def _build_info(path: str | Path, sniffed: Sniffed, container: Any, stream: Any, rotation: int) -> VideoInfo:
+def _build_info(path: str | Path, sniffed: Sniffed, container: Any, stream: Any, rotation: float) -> VideoInfo:
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
     fps = float(rate) if rate else 0.0
     duration = _duration(container, stream)

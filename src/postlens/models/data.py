@@ -41,7 +41,7 @@ class TrainingSet:
     notes: dict[str, int] = field(default_factory=dict)  # counts a report should show (posts left out...)
     selection: dict[str, Any] = field(default_factory=dict)  # config.where, posts it matched, posts in the workspace
 
-    def subset(self, rows: np.ndarray) -> "TrainingSet":
+    def subset(self, rows: np.ndarray) -> TrainingSet:
         return TrainingSet(
             data=self.data.subset(rows), y=self.y[rows], task=self.task, classes=self.classes,
             y_value=None if self.y_value is None else self.y_value[rows],

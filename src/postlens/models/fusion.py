@@ -99,7 +99,7 @@ class FusionModel(PostlensEstimator):
     # ------------------------------------------------------------------ fit
 
     def fit(self, data: PostData, y: np.ndarray, *, y_value: np.ndarray | None = None,
-            val: tuple[PostData, np.ndarray, np.ndarray | None] | None = None) -> "FusionModel":
+            val: tuple[PostData, np.ndarray, np.ndarray | None] | None = None) -> FusionModel:
         import torch
         import torch.nn.functional as F
 
@@ -272,7 +272,7 @@ class FusionModel(PostlensEstimator):
         torch.save(self.net_.state_dict(), folder / "weights.pt")
 
     @classmethod
-    def load(cls, folder: Path) -> "FusionModel":
+    def load(cls, folder: Path) -> FusionModel:
         import torch
 
         from postlens.models.fusion_net import FusionNet

@@ -232,7 +232,7 @@ class SupervisedRun:
         self._queue = deque(_Chunk(list(self.items[i : i + size])) for i in range(0, len(self.items), size))
         self._thread = threading.Thread(target=self._guarded, daemon=True, name=f"postlens-{self.spec.name}")
 
-    def start(self) -> "SupervisedRun":
+    def start(self) -> SupervisedRun:
         self._thread.start()
         return self
 

@@ -12,7 +12,7 @@ import inspect
 import io
 import re
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,6 @@ from typing import Any
 from postlens.errors import SourceError, unknown_name
 from postlens.types import Importer, Rejected
 from postlens.values import BadValue, parse_count
-
 
 _REGISTRY: dict[str, Callable[..., Importer]] = {}
 
@@ -219,14 +218,14 @@ def parse_datetime_noting(value: object, fmt: str | None = None) -> tuple[dateti
             moment = value
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             seconds = value / 1000 if value > 1e11 else value
-            return datetime.fromtimestamp(seconds, tz=timezone.utc), False  # Unix time is UTC
+            return datetime.fromtimestamp(seconds, tz=UTC), False  # Unix time is UTC
         elif isinstance(value, str) and value.strip():
             moment = _parse_text(value.strip(), fmt)
         else:
             raise ValueError(f"no date given ({_short(value)})")
         if moment.tzinfo is None:
-            return moment.replace(tzinfo=timezone.utc), True
-        return moment.astimezone(timezone.utc), False
+            return moment.replace(tzinfo=UTC), True
+        return moment.astimezone(UTC), False
     except (OverflowError, OSError) as exc:
         raise ValueError(f"date {_short(value)} is out of range ({exc})") from None
 

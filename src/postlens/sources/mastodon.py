@@ -29,7 +29,11 @@ from urllib.parse import urlparse
 
 from postlens.sources.base import parse_datetime_noting, register
 from postlens.sources.kit import (
-    finish, id_text, iter_json_records, record_error, snippet,
+    finish,
+    id_text,
+    iter_json_records,
+    record_error,
+    snippet,
 )
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected
 from postlens.values import INT32_MAX, FieldNotes

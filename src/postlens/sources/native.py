@@ -17,11 +17,26 @@ from typing import Any
 import orjson
 
 from postlens.sources.base import (
-    CorruptStream, bad_compression, bad_encoding, empty_file_rejection, parse_datetime_noting, register, text_lines,
+    CorruptStream,
+    bad_compression,
+    bad_encoding,
+    empty_file_rejection,
+    parse_datetime_noting,
+    register,
+    text_lines,
 )
 from postlens.sources.kit import record_error, stamp_notes
 from postlens.types import (
-    ENGAGEMENT_COUNTS, INVALID_POST_REASONS, RAW_LIMIT, Author, Engagement, MediaPart, Modality, Post, Rejected, validate_post,
+    ENGAGEMENT_COUNTS,
+    INVALID_POST_REASONS,
+    RAW_LIMIT,
+    Author,
+    Engagement,
+    MediaPart,
+    Modality,
+    Post,
+    Rejected,
+    validate_post,
 )
 from postlens.values import FieldNotes, repair_post
 

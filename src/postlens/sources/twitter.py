@@ -23,13 +23,20 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from postlens.sources.base import parse_datetime, parse_datetime_noting, register, to_int
 from postlens.sources.kit import (
-    JSON_SUFFIXES, Document, file_time_utc, finish, id_text, iter_files, iter_json_documents, record_error,
+    JSON_SUFFIXES,
+    Document,
+    file_time_utc,
+    finish,
+    id_text,
+    iter_files,
+    iter_json_documents,
+    record_error,
     snippet,
 )
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected
@@ -176,7 +183,7 @@ def twitter_date(value: object) -> datetime:
             try:
                 hour, minute, second = parts[3].split(":")
                 return datetime(int(parts[5]), _MONTHS[parts[1]], int(parts[2]), int(hour), int(minute),
-                                int(second), tzinfo=timezone.utc)
+                                int(second), tzinfo=UTC)
             except ValueError:
                 pass
     return parse_datetime(value)

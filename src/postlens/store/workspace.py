@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -241,14 +241,14 @@ class Workspace:
         rows = self.db.execute(
             "UPDATE import_runs SET status = 'interrupted', finished_at = ? "
             "WHERE status = 'running' RETURNING run_id",
-            [datetime.now(timezone.utc)],
+            [datetime.now(UTC)],
         ).fetchall()
         return len(rows)
 
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "Workspace":
+    def __enter__(self) -> Workspace:
         return self
 
     def __exit__(

@@ -137,7 +137,7 @@ class AudioPipeline:
     def _model(self):
         return load_whisper(self.cpu_threads)
 
-    def _stage(self, stage: str) -> "_Timer":
+    def _stage(self, stage: str) -> _Timer:
         return _Timer(self.stage_seconds, stage)
 
 

@@ -158,7 +158,7 @@ class TopicClusterer:
         self.bootstrap = bootstrap
         self.random_state = random_state
 
-    def fit(self, x: np.ndarray, scorer: Scorer | None = None) -> "TopicClusterer":
+    def fit(self, x: np.ndarray, scorer: Scorer | None = None) -> TopicClusterer:
         """``scorer(labels, n_topics, weights)`` rates a candidate cut (e.g. coherence x diversity of its words)."""
         x = np.asarray(x, np.float64)
         usable = np.linalg.norm(x, axis=1) > 1e-12

@@ -227,7 +227,7 @@ class TopicModel:
         return target
 
     @classmethod
-    def load(cls, folder: str | Path, *, embed_texts: EmbedTexts | None = None) -> "TopicModel":
+    def load(cls, folder: str | Path, *, embed_texts: EmbedTexts | None = None) -> TopicModel:
         source = Path(folder)
         meta = json.loads((source / "topics.json").read_text())
         if meta.get("format_version") != FORMAT_VERSION:

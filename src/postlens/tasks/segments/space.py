@@ -44,7 +44,7 @@ class SharedSpace:
         self.weights_: dict[str, float] = {}
         self.dim_: int | None = None
 
-    def fit(self, parts: PostParts) -> "SharedSpace":
+    def fit(self, parts: PostParts) -> SharedSpace:
         text = self._text_side(parts)
         self.dim_ = text.shape[1]
         has_text = np.linalg.norm(text, axis=1) > 0
@@ -148,7 +148,7 @@ class SharedSpace:
             indent=2, sort_keys=True))
 
     @classmethod
-    def load(cls, folder: str | Path, *, embed_texts: EmbedTexts | None = None) -> "SharedSpace":
+    def load(cls, folder: str | Path, *, embed_texts: EmbedTexts | None = None) -> SharedSpace:
         source = Path(folder)
         meta = json.loads((source / "space.json").read_text())
         space = cls(embed_texts=embed_texts, min_pairs=int(meta.get("min_pairs", MIN_PAIRS)))

@@ -40,10 +40,10 @@ class Vocabulary:
     """Word <-> column; ``doc_terms`` is a sparse (docs x words) count matrix in CSR form."""
 
     words: list[str]
-    doc_terms: "object"  # scipy.sparse.csr_matrix; typed loosely so that importing this module needs no scipy
+    doc_terms: object  # scipy.sparse.csr_matrix; typed loosely so that importing this module needs no scipy
 
     @classmethod
-    def build(cls, documents: Sequence[Sequence[str]], *, min_df: int = 2) -> "Vocabulary":
+    def build(cls, documents: Sequence[Sequence[str]], *, min_df: int = 2) -> Vocabulary:
         """Words found in at least ``min_df`` documents (rarer ones cannot characterise a topic)."""
         from scipy import sparse
 
@@ -66,14 +66,14 @@ class Vocabulary:
         return cls(words=words, doc_terms=matrix)
 
     @cached_property
-    def binary(self) -> "object":
+    def binary(self) -> object:
         """``doc_terms`` clipped at 1 (does the post use the word), CSR; computed once."""
         binary = self.doc_terms.copy()  # type: ignore[attr-defined]
         binary.data = np.minimum(binary.data, 1.0)
         return binary.tocsr()
 
     @cached_property
-    def binary_columns(self) -> "object":
+    def binary_columns(self) -> object:
         """``binary`` in CSC form, for slicing words out of it."""
         return self.binary.tocsc()  # type: ignore[attr-defined]
 
