@@ -100,7 +100,7 @@ def screenshot(rng: np.random.Generator) -> Image.Image:
     face = font(str(rng.choice(FONT_FILES)), int(rng.integers(22, 36)))
     handle = font("DejaVuSans-Bold.ttf", face.size)
     paragraphs = [sentence(rng, int(rng.integers(6, 18))) for _ in range(int(rng.integers(1, 4)))]
-    lines = [line for p in paragraphs for line in wrap(p, face, int(width * 0.88)) + [""]]
+    lines = [line for p in paragraphs for line in [*wrap(p, face, int(width * 0.88)), ""]]
     height = int((len(lines) + 4) * face.size * 1.35 + 40)
     image = Image.new("RGB", (width, height), background)
     draw = ImageDraw.Draw(image)

@@ -160,7 +160,7 @@ def test_alpha_is_composited_on_white() -> None:
     rgba.paste((0, 0, 255, 128), (0, 0, 5, 10))
     decoded = load_image(_png_bytes(rgba))
     assert decoded.image.getpixel((8, 5)) == (255, 255, 255)
-    red, green, blue = decoded.image.getpixel((2, 5))
+    red, _green, blue = decoded.image.getpixel((2, 5))
     assert 120 <= red <= 135 and blue == 255  # half-transparent blue over white
 
 

@@ -215,7 +215,7 @@ def test_compare_imbalance_chooses_on_validation_and_scores_test_once(posts, mon
     assert all(set(entry) == {"val", "train_seconds", "warnings"} for entry in result["methods"].values())
     assert result["methods"]["under"]["val"]["macro_f1"] == 1.0
     assert result["test_of_chosen"]["macro_f1"] == 0.0  # reported honestly, not replaced by the best test figure
-    with pytest.raises(ConfigError, match="chooses a method on validation.*val_size"):
+    with pytest.raises(ConfigError, match=r"chooses a method on validation.*val_size"):
         train_pipeline.compare_imbalance_methods(config, train, full.subset(np.array([], int)), test)
 
 

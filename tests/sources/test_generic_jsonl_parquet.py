@@ -63,7 +63,7 @@ def test_jsonl_non_utf8_line(tmp_path: Path) -> None:
 def test_jsonl_missing_column_checked_before_any_row(tmp_path: Path) -> None:
     data = tmp_path / "t.jsonl"
     write_jsonl(data, [{"id": 1, "text": "a", "user": {"id": 3}}, {"id": 2, "text": "b", "user": {"name": "zed"}}])
-    with pytest.raises(MappingError, match="usr.name"):
+    with pytest.raises(MappingError, match=r"usr\.name"):
         next(JsonlImporter(mapping=ColumnMapping.from_pairs(["author_handle=usr.name"])).iter_records(data))
     # an optional nested key under an existing object is fine even where a row lacks it
     lenient = JsonlImporter(mapping=ColumnMapping.from_pairs(["author_handle=user.screen_name"]))

@@ -67,9 +67,9 @@ def test_labels_added_later_give_the_hash_ingest_gives_the_same_labels(tmp_path:
                                         ("s:3", {"label": "fake"})), inputs=["labels.csv"])
         assert (summary.matched, summary.changed) == (3, 3)
         got = ws.db.execute("SELECT id, labels, content_hash FROM posts ORDER BY id").fetchall()
-        assert [(i, dict(l)) for i, l, _ in got] == [(i, dict(l)) for i, l, _ in wanted]
+        assert [(i, dict(lab)) for i, lab, _ in got] == [(i, dict(lab)) for i, lab, _ in wanted]
         assert got == wanted
-        again = ingest(ws, build_importer("csv", mapping_pairs=MAP + ["labels.label=label"], source="s"), [labelled])
+        again = ingest(ws, build_importer("csv", mapping_pairs=[*MAP, "labels.label=label"], source="s"), [labelled])
         assert (again.unchanged, again.updated, again.imported) == (4, 0, 0)
 
 

@@ -78,7 +78,7 @@ def test_a_record_the_database_refuses_is_quarantined_and_the_rest_committed(tmp
     with Workspace(tmp_path / "ws") as ws:
         summary = ingest(ws, ListImporter(records), [tmp_path], batch_size=50)
         assert summary.imported == 19 and summary.notes == {"write_failed": 1}
-        [(code, reason, kept)] = rows(ws, "SELECT code, reason, post_kept FROM quarantine WHERE post_id = 't:7' "
+        [(_code, reason, kept)] = rows(ws, "SELECT code, reason, post_kept FROM quarantine WHERE post_id = 't:7' "
                                           "AND code = 'write_failed'")
         assert "OverflowError" in reason and not kept
         assert rows(ws, "SELECT count(*) FROM posts") == [(19,)]

@@ -342,7 +342,7 @@ class _Sampler:
                     score = scene_score(previous_thumb, thumb)
                     baseline = sum(recent) / len(recent) if recent else 0.0
                     cut = score >= self.scene_threshold and score >= _ADAPTIVE_RATIO * baseline
-                    recent = (recent + [score])[-_ADAPTIVE_WINDOW:]
+                    recent = ([*recent, score])[-_ADAPTIVE_WINDOW:]
                 previous_thumb, next_analysis = thumb, timestamp + self.scene_step
                 if cut and not is_target and len(scene_frames) < self.max_scene_frames \
                         and timestamp - last_cut >= self.scene_step:

@@ -64,7 +64,7 @@ def resample(data: PostData, y: np.ndarray, method: str, *, seed: int = 0,
 
 def model_options(method: str, kind: str) -> dict[str, Any]:
     """Estimator keyword arguments for in-training methods; which ones a model kind supports."""
-    if method in ("none",) + RESAMPLING:
+    if method in ("none", *RESAMPLING):
         return {}
     if method == "class_weight":
         return {"class_weight": "balanced"}

@@ -90,7 +90,7 @@ def open_text_lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:
         if path.suffix == ".gz":
             import gzip
 
-            handle = gzip.open(path, "rb")  # type: ignore[assignment]
+            handle = gzip.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115 - closed in finally
         elif path.suffix == ".zst":
             handle = open_zstd(path)
         else:

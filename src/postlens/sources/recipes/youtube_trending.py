@@ -193,8 +193,8 @@ def _split_glued(cells: list[str], width: int) -> Iterator[list[str]]:
     Only for files whose last column is the ``DD.MM`` date: its end is the only safe place to cut.
     """
     while len(cells) > width and (glued := _GLUED_DATE.match(cells[width - 1])) is not None:
-        yield cells[:width - 1] + [glued[1]]
-        cells = [glued[2]] + cells[width:]
+        yield [*cells[:width - 1], glued[1]]
+        cells = [glued[2], *cells[width:]]
     yield cells
 
 

@@ -306,7 +306,7 @@ def _concat(a: PostParts, b: PostParts) -> PostParts:
     for name in names:
         va, vb = a.vectors.get(name), b.vectors.get(name)
         dim = max(v.shape[1] for v in (va, vb) if v is not None)
-        pad = lambda v, n: v if v is not None and v.shape[1] == dim else np.zeros((n, dim), np.float32)  # noqa: E731
+        pad = lambda v, n, dim=dim: v if v is not None and v.shape[1] == dim else np.zeros((n, dim), np.float32)  # noqa: E731
         vectors[name] = np.vstack([pad(va, len(a)), pad(vb, len(b))])
         masks[name] = np.concatenate([a.has(name) if va is not None and va.shape[1] == dim else np.zeros(len(a), bool),
                                       b.has(name) if vb is not None and vb.shape[1] == dim else np.zeros(len(b), bool)])
