@@ -181,7 +181,7 @@ def _mp4_is_truncated(path: str | Path, size: int) -> bool:
 
 def _mp4_boxes(path: str | Path, size: int) -> dict[bytes, int] | None:
     """Payload bytes per top-level box type; None when a box is malformed or runs past the end."""
-    offset, boxes = 0, {}
+    offset, boxes = 0, dict[bytes, int]()
     with open(path, "rb") as handle:
         while offset + 8 <= size:
             handle.seek(offset)

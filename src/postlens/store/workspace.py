@@ -27,7 +27,9 @@ DB_NAME = "postlens.duckdb"
 LOCK_WAIT_SECONDS = 10.0
 """How long a read-only open waits for a writer (an import, featurize) to release the database;
 ``$POSTLENS_LOCK_WAIT`` (seconds) overrides it."""
-READ_ONLY_CONFIG: dict[str, object] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+DuckDBSettings = Mapping[str, str | int | float | list[str]]
+"""Settings for ``duckdb.connect(config=...)`` (bool is an int)."""
+READ_ONLY_CONFIG: DuckDBSettings = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 """Every read-only open: never fetch or load an extension (DuckDB would try to for a SQLite file)."""
 
 
@@ -38,7 +40,7 @@ def _first_row(cursor: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
     return rows[0] if rows else None
 
 
-def resolve_workspace_path(path: str | Path | None = None) -> Path:
+def resolve_workspace_path(path: str | os.PathLike[str] | None = None) -> Path:
     """``path`` if given, else ``$POSTLENS_WORKSPACE``, else ``./postlens-workspace``."""
     chosen = path or os.environ.get("POSTLENS_WORKSPACE") or DEFAULT_WORKSPACE
     try:
@@ -82,7 +84,7 @@ def _check_readable(root: Path, db_path: Path) -> None:
 
 
 def _connect_read_only(
-    db_path: Path, config: Mapping[str, object], wait: float, on_wait: Callable[[str], None] | None
+    db_path: Path, config: DuckDBSettings, wait: float, on_wait: Callable[[str], None] | None
 ) -> duckdb.DuckDBPyConnection:
     """Open read-only, retrying with backoff for ``wait`` seconds while another process holds the write lock."""
     deadline = time.monotonic() + wait
@@ -154,7 +156,7 @@ class Workspace:
         create: bool = True,
         lock_wait: float | None = None,
         on_lock_wait: Callable[[str], None] | None = None,
-        duckdb_config: Mapping[str, object] | None = None,
+        duckdb_config: DuckDBSettings | None = None,
     ) -> None:
         """``read_only``: never create anything; wait up to ``lock_wait`` seconds (default
         ``lock_wait_seconds()``) while another process writes, calling ``on_lock_wait`` once with a
