@@ -15,11 +15,14 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from postlens.errors import SourceError, unknown_name
 from postlens.types import Importer, Rejected
 from postlens.values import BadValue, parse_count
+
+if TYPE_CHECKING:
+    import gzip
 
 _REGISTRY: dict[str, Callable[..., Importer]] = {}
 
@@ -90,7 +93,7 @@ def open_text_lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:
         if path.suffix == ".gz":
             import gzip
 
-            handle = gzip.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115 - closed in finally
+            handle = gzip.open(path, "rb")  # noqa: SIM115 - closed in finally
         elif path.suffix == ".zst":
             handle = open_zstd(path)
         else:
@@ -272,7 +275,7 @@ def to_int(value: object) -> int | None:
         return None
 
 
-def open_binary(path: Path) -> io.BufferedIOBase:
+def open_binary(path: Path) -> io.BufferedReader | gzip.GzipFile:
     """The file's bytes, decompressing ``.zst`` and ``.gz`` on the fly."""
     try:
         raw = path.open("rb")
@@ -281,7 +284,7 @@ def open_binary(path: Path) -> io.BufferedIOBase:
     if path.suffix == ".gz":
         import gzip
 
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        return gzip.GzipFile(fileobj=raw, mode="rb")
     if path.suffix != ".zst":
         return raw
     raw.close()

@@ -175,7 +175,7 @@ def _labels(labels: dict[str, Any], notes: FieldNotes) -> dict[str, str]:
 def _media(part: Any, media_root: Path | None) -> MediaPart:
     data = _known(_object(part, "media part"), _MEDIA_KEYS)
     try:
-        data["kind"] = Modality(data.get("kind"))
+        data["kind"] = Modality(data.get("kind", ""))
     except ValueError:
         known = ", ".join(m.value for m in Modality)
         raise BadRecord("bad_record", f"media kind {data.get('kind')!r} is not one of {known}") from None
