@@ -155,7 +155,7 @@ class ImageTextBridge:
 
     def save(self, path: str | Path) -> Path:
         """A plain .npz (no pickle): safe to load from an untrusted workspace."""
-        if not self.fitted:
+        if self.coef_ is None or self.x_mean_ is None or self.y_mean_ is None:
             raise ValueError("nothing to save: the bridge is not fitted")
         target = Path(path)
         with open(target, "wb") as handle:
