@@ -7,6 +7,7 @@ post lacks (no image, image failed to decode, no transcript) is a False in its m
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -245,7 +246,7 @@ def _has_table(workspace: Workspace, name: str) -> bool:
 
 
 def _text_vectors(workspace: Workspace, cache: FeatureCache, key: str, rows: list[dict[str, Any]],
-                  fields: list[str]) -> list[np.ndarray | None]:
+                  fields: Sequence[str]) -> list[np.ndarray | None]:
     """Mean of the post's text-field embeddings: its own text (keyed from ``posts`` itself, so a post
     imported since the last featurize is not taken for text-less), plus OCR / transcript if asked
     (from ``text_fields``, which featurize builds)."""
