@@ -62,7 +62,8 @@ class SharedSpace:
             count = sum(len(x) for x in inputs)
             if count < self.min_pairs:
                 continue
-            zs = np.concatenate(zero_shot) if all(z is not None for z in zero_shot) else None
+            present = [z for z in zero_shot if z is not None]
+            zs = np.concatenate(present) if len(present) == len(zero_shot) else None
             merged = _merge_same_inputs(np.concatenate(inputs), np.concatenate(targets), zs)
             bridge = ImageTextBridge().fit(*merged)
             self.bridges_[bridge_name] = bridge
