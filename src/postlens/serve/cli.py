@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -215,7 +215,7 @@ def train(
 @app.command()
 def predict(
     files: Annotated[list[Path] | None, typer.Argument(help="Posts files to import first and predict (any format 'postlens ingest' reads). Without files: posts already in the workspace.", exists=True)] = None,
-    model: Annotated[str, typer.Option("--model", help="A model folder name under <workspace>/models/, or a path to a model folder.")] = ...,
+    model: Annotated[str, typer.Option("--model", help="A model folder name under <workspace>/models/, or a path to a model folder.")] = ...,  # type: ignore[assignment]  # typer: ... = required
     where: Annotated[str | None, typer.Option("--where", help="SQL condition over posts picking the posts to predict, e.g. \"labels['split'] = 'val'\".")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the predictions to this .parquet or .csv file.")] = None,
     format: Annotated[str | None, typer.Option("--format", "-f", help="Importer for FILES (guessed when omitted).")] = None,
@@ -519,7 +519,7 @@ def _analyze_requests(inputs: list[str], text: str | None, media_root: Path | No
     from postlens.agent import AgentRequest
     from postlens.errors import InputError
 
-    posts: list[tuple[object, Path | None]] = []
+    posts: list[tuple[Any, Path | None]] = []  # JSON values: the agent checks each is a post
     files: list[str] = []
     for item in inputs:
         if item.lstrip().startswith(("{", "[")):
