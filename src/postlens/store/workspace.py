@@ -33,6 +33,28 @@ READ_ONLY_CONFIG: DuckDBSettings = {"autoinstall_known_extensions": False, "auto
 """Every read-only open: never fetch or load an extension (DuckDB would try to for a SQLite file)."""
 
 
+_DUCKDB_MAJOR = re.compile(r"v?(\d+)\.")
+
+
+def _duckdb_major(version: object) -> int | None:
+    """2 for "2.0.1" (or "v2.0.1-dev3"); None for anything else (a missing or garbled meta value)."""
+    match = _DUCKDB_MAJOR.match(version) if isinstance(version, str) else None
+    return int(match.group(1)) if match else None
+
+
+def _refuse_newer_duckdb(db: duckdb.DuckDBPyConnection, root: Path) -> None:
+    """A workspace last written by a newer DuckDB major may use a storage format or SQL this DuckDB
+    misreads: refuse it before reading or writing anything (``meta.duckdb_written``, see ``_migrate``)."""
+    row = _first_row(db.execute("SELECT value FROM meta WHERE key = 'duckdb_written'"))
+    written = row[0] if row else None
+    major, installed = _duckdb_major(written), _duckdb_major(duckdb.__version__)
+    if major is not None and installed is not None and major > installed:
+        raise WorkspaceError(
+            f"{root} was written by DuckDB {written}, a newer major version than this one ({duckdb.__version__}); "
+            f"open it with a postlens installed with DuckDB {major}.x, or upgrade postlens and DuckDB"
+        )
+
+
 def _first_row(cursor: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
     """The first row, with the result fetched to its end: DuckDB 2 keeps a result open after
     ``fetchone()``, and an open result makes the next ``register()`` on that connection fail."""
@@ -219,6 +241,11 @@ class Workspace:
                 f"{self.root} was written by a newer postlens (schema {version}; this one reads up to "
                 f"{SCHEMA_VERSION}); upgrade postlens"
             )
+        try:
+            _refuse_newer_duckdb(self.db, self.root)
+        except WorkspaceError:
+            self.db.close()
+            raise
         return version
 
     def _migrate(self) -> None:
@@ -230,13 +257,25 @@ class Workspace:
             row = _first_row(self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'"))
             version = int(row[0]) if row else None
         if version is not None and version > SCHEMA_VERSION:
+            self.db.close()
             raise WorkspaceError(
                 f"{self.root} was written by a newer postlens (schema {version}); upgrade postlens"
             )
+        if found and found[0]:
+            try:
+                _refuse_newer_duckdb(self.db, self.root)
+            except WorkspaceError:
+                self.db.close()
+                raise
         self.db.execute(DDL)  # new tables; existing ones keep their columns until migrated below
         for step in range(version or SCHEMA_VERSION, SCHEMA_VERSION):
             self.db.execute(MIGRATIONS[step + 1])
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        # meta rows, not columns: no schema change. duckdb_created is known only for workspaces made
+        # since it is recorded; duckdb_written follows every writable open (what _refuse_newer_duckdb reads).
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?), ('duckdb_written', ?)",
+                        [str(SCHEMA_VERSION), duckdb.__version__])
+        if version is None:
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('duckdb_created', ?)", [duckdb.__version__])
 
     def mark_interrupted_runs(self) -> int:
         """Runs still 'running' when a new writer opens were killed midway: say so."""
