@@ -98,8 +98,11 @@ def test_native_empty_file(tmp_path: Path) -> None:
 
 def test_native_is_lazy(tmp_path: Path) -> None:
     data = tmp_path / "posts.jsonl"
-    line = lambda i: orjson.dumps(Post(source="s", native_id=str(i), platform="p", created_at=None,  # noqa: E731
-                                       text=f"post {i} with padding").to_dict())
+
+    def line(i: int) -> bytes:
+        return orjson.dumps(Post(source="s", native_id=str(i), platform="p", created_at=None,
+                                 text=f"post {i} with padding").to_dict())
+
     write_lines(data, [line(i) for i in range(10_000)])
     records = NativeImporter().iter_records(data)
     assert isinstance(next(records), Post)

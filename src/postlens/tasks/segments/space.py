@@ -93,13 +93,16 @@ class SharedSpace:
             if not len(rows):
                 continue
             zero_shot = self._zero_shot(parts, member, rows)
-            if bridge is None and zero_shot is None:
+            if bridge is not None:
+                fitted = bridge.x_mean_
+                if fitted is not None and parts.vectors[member].shape[1] != fitted.shape[0]:
+                    raise ValueError(f"{member} vectors are {parts.vectors[member].shape[1]}-d, the space was fitted "
+                                     f"on {fitted.shape[0]}-d ones: refit the topics")
+                placed = bridge.transform(parts.vectors[member][rows], zero_shot)
+            elif zero_shot is not None:
+                placed = normalise_rows(zero_shot)
+            else:
                 continue
-            if bridge is not None and parts.vectors[member].shape[1] != bridge.x_mean_.shape[0]:  # type: ignore[union-attr]
-                raise ValueError(f"{member} vectors are {parts.vectors[member].shape[1]}-d, the space was fitted on "
-                                 f"{bridge.x_mean_.shape[0]}-d ones: refit the topics")  # type: ignore[union-attr]
-            placed = (bridge.transform(parts.vectors[member][rows], zero_shot) if bridge is not None
-                      else normalise_rows(zero_shot))  # type: ignore[arg-type]
             block = np.zeros((len(parts), self.dim_), np.float64)
             block[rows] = placed
             found.append((member, self.weights_.get(member, MIN_BRIDGE_WEIGHT) * block))
