@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from postlens.models.artifact import TrainedModel
     from postlens.models.config import TrainConfig
     from postlens.models.prediction import Predictions
+    from postlens.pipeline.collect import CollectSummary
     from postlens.pipeline.featurize import FeaturizeSummary
     from postlens.store.ingest import ImportSummary
 
@@ -186,6 +187,13 @@ class WorkspaceHandle:
         return run_ingest([Path(p) for p in paths], importer_name=importer, mapping_file=Path(mapping) if mapping else None,
                           mapping_pairs=map_pairs, media_root=Path(media_root) if media_root else None, source=source,
                           workspace=self.path, progress=progress)
+
+    def collect(self, source: str, query: str, **options: Any) -> CollectSummary:
+        """``postlens collect``: posts from a platform API (mastodon, bluesky, reddit, x), resumable; the
+        options are ``pipeline.collect.run_collect``'s (``since="2d"``, ``until_caught_up``, ``progress``...)."""
+        from postlens.pipeline.collect import run_collect
+
+        return run_collect(source, query, workspace=self.path, **options)
 
     def featurize(self, encoders: Sequence[str] | None = None, *, on: Ids = None, batch_size: int = 32,
                   progress: Callable[[str, int, int], None] | None = None) -> FeaturizeSummary:

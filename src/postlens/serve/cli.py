@@ -73,6 +73,47 @@ def ingest(
         raise typer.Exit(code=1)
 
 
+@app.command()
+def collect(
+    source: Annotated[str, typer.Option("--source", "-s", help="Platform API: mastodon, bluesky, reddit, x.")],
+    query: Annotated[str, typer.Option("--query", "-q", help="mastodon: '#tag', 'public', 'local', '@user[@host]'; bluesky: search words or '@handle'; reddit: 'r/sub', 'r/sub:words', 'u/name' or search words; x: a recent-search query.")],
+    since: Annotated[str, typer.Option(help="How far back the first run reads (e.g. 2d, 12h, 1w); later runs resume where the last one stopped.")] = "2d",
+    until_caught_up: Annotated[bool, typer.Option("--until-caught-up", help="Page on until the walk reaches the newest post collected before (or --since), however many pages that takes.")] = False,
+    max_pages: Annotated[int, typer.Option(help="Pages per run when not --until-caught-up (the cursor is saved: the next run goes on).")] = 20,
+    reset: Annotated[bool, typer.Option("--reset", help="Forget where the last collect of this source and query stopped; start again from --since.")] = False,
+    lag_minutes: Annotated[float, typer.Option("--lag-minutes", help="Re-read this much below the last high-water mark (late posts; fresh engagement counts).")] = 15.0,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="API base URL (a Mastodon instance, a Bluesky PDS/AppView...); default from the platform's *_BASE_URL variable or its public host.")] = None,
+    no_media: Annotated[bool, typer.Option("--no-media", help="Keep media URLs without downloading them.")] = False,
+    max_media_size: Annotated[list[str] | None, typer.Option("--max-media-size", help="Size limit KIND=SIZE for downloaded media (e.g. video=200MB); a larger download is stopped at the limit. Defaults: " + describe_limits() + ".")] = None,
+    max_wait: Annotated[float, typer.Option("--max-wait", help="Longest single rate-limit wait in seconds; a longer one stops the run (the cursor is saved).")] = 900.0,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Collect posts from a platform API into the workspace, a page at a time, resumable.
+
+    Credentials come from the environment only (MASTODON_ACCESS_TOKEN; BLUESKY_HANDLE and
+    BLUESKY_APP_PASSWORD; REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET; X_BEARER_TOKEN) and are never
+    printed. Each page is committed before the cursor moves: a killed run loses nothing.
+    """
+    from datetime import timedelta
+
+    from postlens.media.limits import parse_media_limits
+    from postlens.pipeline.collect import run_collect
+    from postlens.serve.render_collect import page_line, print_collect_summary
+
+    def on_wait(seconds: float, why: str) -> None:
+        err.print(Text(f"rate limit: waiting {seconds:,.0f} s ({why})", style="yellow"))
+
+    summary = run_collect(
+        source, query, since=since, until_caught_up=until_caught_up, reset=reset, max_pages=max_pages,
+        lag=timedelta(minutes=lag_minutes), workspace=workspace, base_url=base_url, download_media=not no_media,
+        max_media_bytes=parse_media_limits(max_media_size or []), max_wait=max_wait,
+        progress=lambda s: err.print(Text(page_line(s), style="dim"), soft_wrap=True), on_wait=on_wait,
+    )
+    print_collect_summary(console, summary)
+    if summary.error:
+        raise typer.Exit(code=1)
+
+
 LOCK_HELP = (
     "While an import or featurize is writing to the workspace, this waits up to 10 s for it to finish "
     "(POSTLENS_LOCK_WAIT=seconds changes that), then says which process holds the workspace."

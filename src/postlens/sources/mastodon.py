@@ -64,6 +64,14 @@ class MastodonImporter:
             except Exception as exc:  # noqa: BLE001 - the last net: one record, never the file
                 yield record_error(exc, item[1], item[2], item[3], item[0])
 
+    def status_to_post(self, status: Any, file: Path, line: int | None, where: str,
+                       observed: datetime) -> Post | Rejected:
+        """One status object (as the API returns it) as a Post; the collect connector uses this too."""
+        try:
+            return self._status(status, file, line, where, observed)
+        except Exception as exc:  # noqa: BLE001 - the last net: one record, never the page
+            return record_error(exc, file, line, where, status)
+
     def _status(self, status: Any, file: Path, line: int | None, where: str,
                 observed: datetime) -> Post | Rejected:
         if isinstance(status, dict) and isinstance(status.get("reblog"), dict):

@@ -61,6 +61,15 @@ class RedditImporter:
             except Exception as exc:  # noqa: BLE001 - the last net: one record, never the file
                 yield record_error(exc, item[1], item[2], item[3], item[0])
 
+    def record_to_post(self, record: Any, file: Path, line: int | None, where: str,
+                       observed: datetime) -> Post | Rejected:
+        """One submission or comment (bare or in the API's ``{"kind", "data"}`` wrapper) as a Post;
+        the collect connector uses this too."""
+        try:
+            return self._record(record, file, line, where, observed)
+        except Exception as exc:  # noqa: BLE001 - the last net: one record, never the page
+            return record_error(exc, file, line, where, record)
+
     def _record(self, record: Any, file: Path, line: int | None, where: str,
                 observed: datetime) -> Post | Rejected:
         if isinstance(record, dict) and isinstance(record.get("data"), dict) and "kind" in record:

@@ -253,6 +253,12 @@ def _best_variant(variants: Any) -> Any:
 # ---------------------------------------------------------------- v2
 
 
+def v2_response_to_posts(response: dict[str, Any], file: Path, observed: datetime,
+                         labels: dict[str, str] | None = None) -> list[Post | Rejected]:
+    """The tweets of one API v2 response (``data`` with its ``includes``); the collect connector uses this."""
+    return list(_v2_response(response, Document(response, None, "response"), file, observed, labels or {}))
+
+
 def _v2_response(response: dict[str, Any], doc: Document, file: Path, observed: datetime,
                  labels: dict[str, str]) -> Iterator[Post | Rejected]:
     shared = FieldNotes()  # problems of the response as a whole, noted on each of its tweets
