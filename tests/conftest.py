@@ -88,3 +88,12 @@ def hold_write_lock():
     yield start
     for holder in holders:
         holder.stop()
+
+
+@pytest.fixture(scope="session")
+def agent_workspace(tmp_path_factory: pytest.TempPathFactory):
+    """A small real workspace with trained models (``_agent_fixtures.build_agent_workspace``), built once per
+    session and shared by the agent, API and MCP tests; read-only use (copy it to change it)."""
+    from _agent_fixtures import build_agent_workspace
+
+    return build_agent_workspace(tmp_path_factory.mktemp("agent"))

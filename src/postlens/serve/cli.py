@@ -614,6 +614,51 @@ def search(
     print_search(console, result)
 
 
+# ---------------------------------------------------------------- serving
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (without $POSTLENS_API_KEY: a loopback address only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    max_upload_size: Annotated[str, typer.Option("--max-upload-size", help="Largest request body (all files together): 50MB, 1GiB.")] = "256MiB",
+    max_media_size: Annotated[list[str] | None, typer.Option("--max-media-size", help=f"Per-kind upload limit, KIND=SIZE, repeatable (defaults: {describe_limits()}).")] = None,
+    model_slots: Annotated[int, typer.Option("--model-slots", min=1, help="Model calls run at once (each gets cores / slots threads).")] = 1,
+    max_waiting: Annotated[int, typer.Option("--max-waiting", min=0, help="Requests that may wait for a slot; more are answered 429.")] = 64,
+    wait_seconds: Annotated[float, typer.Option("--wait-seconds", min=0.1, help="Longest wait for a slot; longer is answered 503.")] = 60.0,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Trained models to answer with, repeatable (default: every classification model).")] = None,
+    warm_up: Annotated[bool, typer.Option(help="Load the models before the first request.")] = True,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """The HTTP API (OpenAPI docs at /docs): POST /v1/analyze, GET /v1/search, /v1/segments, /v1/trends,
+    /v1/posts/{id}, /healthz. Requests need the key in $POSTLENS_API_KEY (Authorization: Bearer <key>);
+    without it the server says so and listens on 127.0.0.1 only."""
+    import os
+
+    from postlens.media.limits import parse_media_limits, parse_size
+    from postlens.serve.api import serve as run_server
+    from postlens.serve.api.gate import API_KEY_ENV
+
+    if not os.environ.get(API_KEY_ENV):
+        err.print(f"[yellow]{API_KEY_ENV} is not set: the API has no authentication and listens on 127.0.0.1 only[/]")
+    limits = {str(k): v for k, v in parse_media_limits(max_media_size or []).items()}
+    run_server(workspace, host=host, port=port, max_body_bytes=parse_size(max_upload_size), max_media_bytes=limits,
+               model_slots=model_slots, max_waiting=max_waiting, wait_seconds=wait_seconds, models=model,
+               warm_up=warm_up)
+
+
+@app.command()
+def mcp(
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Trained models to answer with, repeatable (default: every classification model).")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """The MCP server over stdio: tools analyze, search, segments and trends for an LLM client
+    (e.g. {"command": "postlens", "args": ["mcp", "--workspace", "/path/to/ws"]})."""
+    from postlens.serve.mcp_server import run_mcp
+
+    run_mcp(workspace, models=model)
+
+
 def main() -> None:
     """Entry point: library errors become one clear line and exit code 2, not a traceback.
     (Ctrl-C and a closed pipe, as in postlens sql ... | head, click already ends quietly.)"""
