@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from _agent_fixtures import AgentWorkspace
 
+from _agent_fixtures import AgentWorkspace
 from postlens.agent import Agent, Failure, Insight
 from postlens.store.workspace import Workspace
 
