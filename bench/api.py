@@ -26,8 +26,9 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "api"))
-from _server import ApiServer  # noqa: E402  (the tests' real-server fixture: same start-up, same readiness check)
-from agent import build_workspace, load_average  # noqa: E402  (bench/agent.py)
+from _server import ApiServer
+
+from agent import build_workspace, load_average
 
 Request = tuple[str, str, dict]
 

@@ -34,7 +34,7 @@ class ApiServer:
         if key is not None:
             env["POSTLENS_API_KEY"] = key
         self.log = log
-        self._log_handle = open(log, "wb")
+        self._log_handle = open(log, "wb")  # noqa: SIM115 - open for the server's life, closed in stop()
         command = [sys.executable, "-c", "from postlens.serve.cli import main; main()", "serve", "--workspace",
                    str(workspace), "--host", "127.0.0.1", "--port", str(self.port), *args]
         self.process = subprocess.Popen(command, env=env, stdout=self._log_handle, stderr=subprocess.STDOUT)

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from _agent_fixtures import AgentWorkspace
 from _server import MAX_IMAGE, MAX_UPLOAD, ApiServer
+
+from _agent_fixtures import AgentWorkspace
 
 
 @pytest.fixture(scope="session")

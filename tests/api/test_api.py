@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _agent_fixtures import AgentWorkspace
 from _server import MAX_IMAGE, MAX_UPLOAD, ApiServer
 
+from _agent_fixtures import AgentWorkspace
 from postlens.agent import Insight, SearchResult
 
 pytestmark = pytest.mark.slow

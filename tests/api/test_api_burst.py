@@ -8,8 +8,9 @@ from collections import Counter
 
 import httpx
 import pytest
-from _agent_fixtures import AgentWorkspace
 from _server import ApiServer
+
+from _agent_fixtures import AgentWorkspace
 
 pytestmark = pytest.mark.slow
 BURST = 200

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _agent_fixtures import AgentWorkspace
 from _server import ApiServer
 from typer.testing import CliRunner
 
+from _agent_fixtures import AgentWorkspace
 from postlens.errors import ConfigError
 from postlens.serve.cli import app
 

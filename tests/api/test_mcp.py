@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _agent_fixtures import AgentWorkspace
 from mcp import Client, StdioServerParameters
 
+from _agent_fixtures import AgentWorkspace
 from postlens.agent import Insight, SearchResult
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ tests change the list (new posts, higher counts) between runs, or script faults 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from _apiserver import ApiServer, Reply, Request, png_bytes
@@ -28,7 +28,7 @@ class FakePost:
 def make_posts(count: int, *, start: int = 1000, step: timedelta = timedelta(minutes=10),
                newest: datetime | None = None) -> list[FakePost]:
     """``count`` posts, newest first, ``step`` apart, ending at ``newest`` (default: a minute ago)."""
-    top = newest or datetime.now(timezone.utc) - timedelta(minutes=1)
+    top = newest or datetime.now(UTC) - timedelta(minutes=1)
     return [FakePost(start + count - i, top - i * step, f"post number {start + count - i} about #python",
                      likes=i, shares=1, replies=2) for i in range(count)]
 

@@ -168,7 +168,7 @@ def test_unknown_source_and_bad_since_list_what_is_accepted(tmp_path):
 
     with pytest.raises(ConfigError, match="known: bluesky, mastodon, reddit, x"):
         run_collect("myspace", "x", workspace=tmp_path)
-    with pytest.raises(ConfigError, match="e.g. 2d or 12h"):
+    with pytest.raises(ConfigError, match=r"e\.g\. 2d or 12h"):
         run_collect("bluesky", "x", workspace=tmp_path, since="yesterday")
     with pytest.raises(ConfigError, match="'#tag', 'public'"):
         run_collect("mastodon", "python", workspace=tmp_path, since=timedelta(days=1))

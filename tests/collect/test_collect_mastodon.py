@@ -238,7 +238,7 @@ def test_a_killed_collect_resumes_with_no_post_lost_or_duplicated(server, tmp_pa
                "--workspace", str(tmp_path)]
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     env.pop("MASTODON_ACCESS_TOKEN", None)
-    process = subprocess.Popen(command + ["--max-pages", "100"], env=env, stdout=subprocess.PIPE,
+    process = subprocess.Popen([*command, "--max-pages", "100"], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, start_new_session=True)
     try:
         assert blocked.wait(120), process.stderr.read().decode() if process.poll() is not None else "not blocked"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
@@ -18,7 +18,7 @@ NOW = 1_800_000_000.0
 
 @pytest.mark.parametrize(("headers", "expected"), [
     ({"Retry-After": "120"}, 120.0),
-    ({"retry-after": format_datetime(datetime.fromtimestamp(NOW + 90, timezone.utc), usegmt=True)}, 90.0),
+    ({"retry-after": format_datetime(datetime.fromtimestamp(NOW + 90, UTC), usegmt=True)}, 90.0),
     ({"Retry-After": "soon"}, None),
     ({"Retry-After": "-5"}, None),
     ({"Retry-After": "nan"}, None),
@@ -31,7 +31,7 @@ def test_retry_after_reads_seconds_and_http_dates_and_ignores_garbage(headers, e
 @pytest.mark.parametrize(("headers", "expected"), [
     ({"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(NOW) + 30)}, 30.0),  # X: Unix seconds
     ({"X-RateLimit-Remaining": "0",
-      "X-RateLimit-Reset": datetime.fromtimestamp(NOW + 45, timezone.utc).isoformat()}, 45.0),  # Mastodon: ISO
+      "X-RateLimit-Reset": datetime.fromtimestamp(NOW + 45, UTC).isoformat()}, 45.0),  # Mastodon: ISO
     ({"X-Ratelimit-Remaining": "0.0", "X-Ratelimit-Reset": "12"}, 12.0),  # Reddit: seconds from now
     ({"RateLimit-Remaining": "0", "RateLimit-Reset": str(int(NOW) + 5)}, 5.0),  # Bluesky: Unix seconds
     ({"RateLimit-Remaining": "3", "RateLimit-Reset": str(int(NOW) + 5)}, None),  # calls left: no wait
@@ -56,7 +56,7 @@ def test_redaction_removes_given_secrets_and_secret_looking_parameters():
 
 
 def test_a_walk_goes_down_to_its_floor_then_raises_the_high_water_mark():
-    now = datetime(2026, 11, 28, 12, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 28, 12, tzinfo=UTC)
     state = CursorState()
     walk, resumed = state.begin(now, timedelta(days=2), timedelta(minutes=15))
     assert not resumed and walk.floor == now - timedelta(days=2)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -55,8 +55,8 @@ def test_recent_search_pages_by_next_token_with_expansions_and_a_clamped_start_t
     assert [r.query.get("next_token") for r in sent] == [None, "tok10", "tok20"]
     first = sent[0].query
     assert first["query"] == "#python -is:retweet" and "author_id" in first["expansions"]
-    start = datetime.strptime(first["start_time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    assert datetime.now(timezone.utc) - start < timedelta(days=7)  # recent search reaches back 7 days only
+    start = datetime.strptime(first["start_time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert datetime.now(UTC) - start < timedelta(days=7)  # recent search reaches back 7 days only
     assert post_count(tmp_path) == (25, 25)
     source, handle, followers, hashtags, views, inferred = rows(tmp_path, (
         "SELECT p.source, p.author_handle, p.author_followers, p.hashtags, e.views, e.observed_inferred "

@@ -194,9 +194,9 @@ def test_smote_and_finetune_refuse_fitted_text_blocks_clearly():
     config = parse_config({"features": {"modalities": {"text": ["tfidf"]}}, "imbalance": "smote",
                            "model": {"kind": "logreg"}})
     data = _synthetic()
-    with pytest.raises(ConfigError, match="SMOTE|smote.*without text"):
+    with pytest.raises(ConfigError, match=r"SMOTE|smote.*without text"):
         trainer.fit(config, data.subset(np.arange(100)), data.subset(np.arange(100, 140)))
-    with pytest.raises(ConfigError, match="finetune.*reads raw text itself"):
+    with pytest.raises(ConfigError, match=r"finetune.*reads raw text itself"):
         trainer.build_estimator(parse_config({"features": {"modalities": {"text": ["tfidf"]}},
                                               "model": {"kind": "finetune"}}), "classification")
 

@@ -14,9 +14,8 @@ import time
 from pathlib import Path
 
 import psutil
-import pytest
 import pyarrow.parquet as pq
-
+import pytest
 from _featurize_fixtures import child_env, held_ocr_env, image_workspace, postlens_command
 
 pytestmark = pytest.mark.slow
@@ -120,7 +119,7 @@ def test_stats_and_sql_work_while_featurize_runs(large_workspace: Path) -> None:
                              capture_output=True, text=True, env=child_env(), timeout=300)
         still_running = proc.poll() is None
         os.killpg(proc.pid, signal.SIGINT)  # the readers are what this test is about: stop it here
-        out, err = proc.communicate(timeout=300)
+        _out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

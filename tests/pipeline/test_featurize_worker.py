@@ -150,7 +150,7 @@ def test_encoder_that_always_crashes_stops_instead_of_restarting_forever(spec: E
     items = _items(tmp_path / "in", [f"poison{i}.txt" for i in range(40)])
     run = SupervisedRun(spec, items, 4, lambda chunk, feats: None).start()
     try:
-        with pytest.raises(EncoderError, match="crashed .* times in a row"):
+        with pytest.raises(EncoderError, match=r"crashed .* times in a row"):
             run.wait()
     finally:
         run.stop()

@@ -16,7 +16,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -144,7 +144,7 @@ def run_collect(
             incoming = ws.root / INCOMING / uuid.uuid4().hex[:12]
             downloader = MediaDownloader(incoming, max_bytes=max_media_bytes, allow_private=private,
                                          transport=media_transport,
-                                         redactor=getattr(connector, "client").redactor) if download_media else None
+                                         redactor=connector.client.redactor) if download_media else None
             try:
                 _walk(ws, connector, query, span, lag, until_caught_up, max_pages, downloader, summary, progress,
                       max_media_bytes)
@@ -166,7 +166,7 @@ def _walk(ws: Workspace, connector: Any, query: str, span: timedelta, lag: timed
           progress: CollectProgress | None, max_media_bytes: Mapping[str, int] | None) -> None:
     key = (summary.source, connector.endpoint, query)
     state = CursorState.from_json(load_cursor(ws.db, *key))
-    walk, summary.resumed = state.begin(datetime.now(timezone.utc), span, lag)
+    walk, summary.resumed = state.begin(datetime.now(UTC), span, lag)
     summary.floor, summary.high_water = walk.floor, state.high_water
     options = {"source": summary.source, "query": query, "endpoint": connector.endpoint,
                "since": str(span), "until_caught_up": until_caught_up, "max_pages": max_pages}
@@ -175,7 +175,7 @@ def _walk(ws: Workspace, connector: Any, query: str, span: timedelta, lag: timed
         summary.run_id = session.summary.run_id
         while until_caught_up or summary.pages < max_pages:
             try:
-                page = connector.page(query, walk.next, observed=datetime.now(timezone.utc), since=walk.floor)
+                page = connector.page(query, walk.next, observed=datetime.now(UTC), since=walk.floor)
             except ApiError as exc:
                 summary.stopped = summary.error = str(exc)
                 break

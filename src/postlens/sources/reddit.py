@@ -27,7 +27,11 @@ from urllib.parse import urlparse
 from postlens.media.sniff import kind_from_extension
 from postlens.sources.base import parse_datetime, parse_datetime_noting, register
 from postlens.sources.kit import (
-    finish, id_text, iter_json_records, record_error, snippet,
+    finish,
+    id_text,
+    iter_json_records,
+    record_error,
+    snippet,
 )
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected, extract_entities
 from postlens.values import INT32_MAX, FieldNotes

@@ -8,7 +8,7 @@ posts (nothing lost, nothing duplicated).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -33,7 +33,7 @@ def save_cursor(db: duckdb.DuckDBPyConnection, source: str, endpoint: str, query
     db.execute(
         "INSERT INTO collect_cursors VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, endpoint, query) DO UPDATE "
         "SET state = excluded.state, pages = collect_cursors.pages + excluded.pages, updated_at = excluded.updated_at",
-        [source, endpoint, query, orjson.dumps(state).decode(), pages, datetime.now(timezone.utc)],
+        [source, endpoint, query, orjson.dumps(state).decode(), pages, datetime.now(UTC)],
     )
 
 

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,7 @@ def ingest(
     inputs = [Path(p) for p in inputs]
     workspace.mark_interrupted_runs()
     clear_incoming(workspace.media_dir)
-    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     runs.start_run(workspace.db, run_id, importer.name, [safe_text(str(p)) for p in inputs], options or {})
     writer = _Writer(workspace, run_id, max_media_bytes)
     try:
@@ -146,7 +146,7 @@ class _Writer:
         self._ids_by_file: dict[str, set[str]] = {}
         self._keys_file: str | None = None
         self._keys: dict[tuple[str, int, str, str], int] = {}
-        self._now = datetime.now(timezone.utc)
+        self._now = datetime.now(UTC)
         self._orphan_candidates: set[str] = set()
         self._in_flight: list[_Unit] = []
         # DuckDB releases the GIL while it writes: parse batch n+1 while batch n is written.
@@ -501,7 +501,7 @@ class IngestSession:
                  options: dict[str, Any] | None = None, max_media_bytes: Mapping[str, int] | None = None) -> None:
         workspace.mark_interrupted_runs()
         clear_incoming(workspace.media_dir)
-        run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         runs.start_run(workspace.db, run_id, importer_name, [safe_text(p) for p in inputs], options or {})
         self._writer = _Writer(workspace, run_id, max_media_bytes)
 

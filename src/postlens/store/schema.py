@@ -17,6 +17,8 @@ trend_*, alerts, entity_cache  the incremental state of ``postlens trends`` (see
 topics, post_topics, topic_history  segments (filled by ``postlens segments``): each named segmentation's
              topics with stable ids, each post's topic (with the post's time, for counts over time), and
              what happened to topics run by run (created, kept, merged, split, retired)
+meta         key/value: schema_version; duckdb_created (the DuckDB version that made the workspace) and
+             duckdb_written (the last that opened it for writing; a newer major than installed is refused)
 """
 
 from __future__ import annotations

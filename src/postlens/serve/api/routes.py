@@ -7,7 +7,8 @@ import shutil
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Path as PathParam, Query, Request
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from starlette.datastructures import UploadFile
 
 from postlens.agent import Insight, SearchResult

@@ -10,8 +10,8 @@ from typing import Any
 
 from postlens.agent import Agent, Insight, SearchResult
 from postlens.errors import PostlensError
-from postlens.serve.api.problems import RETRY_AFTER_SECONDS, ApiProblem, status_of
 from postlens.serve.api.lanes import Lane
+from postlens.serve.api.problems import RETRY_AFTER_SECONDS, ApiProblem, status_of
 from postlens.serve.api.uploads import UploadChecker, private_folder
 
 

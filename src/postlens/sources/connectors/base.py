@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from postlens.errors import ConfigError
 from postlens.types import Post, Rejected
+
+if TYPE_CHECKING:
+    from postlens.sources.connectors.http import ApiClient
 
 
 @dataclass
@@ -41,6 +44,8 @@ class Connector(Protocol):
     name: str
     endpoint: str
     """The API base URL (part of the cursor's key; never holds credentials)."""
+    client: ApiClient
+    """Its HTTP client; collect gives the media downloader the client's redactor."""
 
     def check_query(self, query: str) -> None:
         """Raise ConfigError (naming the forms accepted) for a query this platform cannot run."""

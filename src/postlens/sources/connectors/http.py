@@ -168,7 +168,7 @@ class ApiClient:
             try:
                 response = self._send(method, url, shown, params=query, data=data, json=json, auth=auth,
                                       headers={**self.headers, **(headers or {})})
-            except httpx.HTTPError as exc:  # type: ignore[union-attr]  # network, timeout, broken encoding
+            except httpx.HTTPError as exc:  # network, timeout, broken encoding
                 failure = f"{type(exc).__name__}: {self.redactor.text(str(exc))[:_BODY_CHARS]}"
             else:
                 self._note_window(response.headers)

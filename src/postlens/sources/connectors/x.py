@@ -10,7 +10,7 @@ so posts get ``source="twitter"`` and merge with imported tweets.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from postlens.errors import AuthError, BadPage, ConfigError
@@ -60,7 +60,7 @@ class XConnector:
             raise AuthError(f"X needs a bearer token in the environment: set {TOKEN_ENVS[0]}")
         params = {"query": query.strip(), "max_results": str(self.page_size), **FIELDS, **(after or {})}
         if since is not None:
-            earliest = datetime.now(timezone.utc) - RECENT_WINDOW + timedelta(minutes=1)
+            earliest = datetime.now(UTC) - RECENT_WINDOW + timedelta(minutes=1)
             params["start_time"] = max(since, earliest).strftime("%Y-%m-%dT%H:%M:%SZ")
         body, _ = self.client.get_json(SEARCH_PATH, params)
         label = label_of(self.client.shown(SEARCH_PATH, params))
