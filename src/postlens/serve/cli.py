@@ -334,6 +334,34 @@ def cache_compact(workspace: WorkspaceOpt = None) -> None:
     print_compactions(console, FeatureCache(root / "features").compact_all())
 
 
+@app.command()
+def scrape(
+    urls: Annotated[list[str], typer.Argument(help="Page URLs (http or https) to read posts from.")],
+    allow_domain: Annotated[Optional[list[str]], typer.Option("--allow-domain", help="Domain the scraper may fetch from (its subdomains too), repeatable; default: the domains of the URLs given. A redirect elsewhere is refused.")] = None,
+    contact: Annotated[Optional[str], typer.Option("--contact", help="URL or mailto: sent in the User-Agent (postlens/<version> (+CONTACT)) so site owners can reach you.")] = None,
+    min_interval: Annotated[float, typer.Option("--min-interval", help="Seconds between two requests to one host (a longer robots.txt Crawl-delay wins).")] = 1.0,
+    max_page_size: Annotated[int, typer.Option("--max-page-bytes", help="Largest page read; a larger one is refused at the limit.")] = 5 * 1024 * 1024,
+    page_seconds: Annotated[float, typer.Option("--page-seconds", help="Longest time for one page.")] = 60.0,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Read posts from web pages that allow it (robots.txt), into the workspace.
+
+    Posts come from JSON-LD and microdata SocialMediaPosting / DiscussionForumPosting / BlogPosting,
+    else the page's OpenGraph / Twitter card. Non-public addresses (loopback, private, link-local,
+    cloud metadata) are refused, after DNS resolution and on every redirect. Every refused page is a
+    quarantine row with its reason. Exits non-zero when no page could be read.
+    """
+    from postlens.pipeline.scrape import run_scrape
+    from postlens.serve.render_scrape import page_line, print_scrape_summary
+
+    summary = run_scrape(urls, allow_domains=allow_domain, workspace=workspace, contact=contact,
+                         min_interval=min_interval, max_page_bytes=max_page_size, page_seconds=page_seconds,
+                         progress=lambda p: err.print(Text(page_line(p), style="dim"), soft_wrap=True))
+    print_scrape_summary(console, summary)
+    if all(p.refused for p in summary.pages):
+        raise typer.Exit(code=1)
+
+
 # ---------------------------------------------------------------- label
 
 label_app = typer.Typer(help="Labels for posts already imported (no re-import).", no_args_is_help=True)
