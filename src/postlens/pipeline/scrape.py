@@ -76,9 +76,10 @@ def run_scrape(
     if min_interval < 0:
         raise ConfigError(f"min_interval must be >= 0 seconds, got {min_interval}")
     domains = list(allow_domains or []) or sorted({h for h in (_host(u) for u in urls) if h})
+    default = ScrapePolicy()
     policy = ScrapePolicy(contact=contact, min_interval=min_interval,
-                          **({"max_page_bytes": max_page_bytes} if max_page_bytes else {}),
-                          **({"page_seconds": page_seconds} if page_seconds else {}))
+                          max_page_bytes=max_page_bytes or default.max_page_bytes,
+                          page_seconds=page_seconds or default.page_seconds)
     extra: dict[str, Any] = {k: v for k, v in (("sleep", sleep), ("clock", clock)) if v is not None}
     fetcher = PageFetcher(domains, policy=policy, allow_private=allow_private, resolver=resolver,
                           transport=transport, **extra)

@@ -147,7 +147,8 @@ def _post(kind: str, item: dict[str, Any], page_url: str, site: str, observed: d
             post.media.append(MediaPart(kind=modality, url=link))
     counts = _counts(item.get("interactionStatistic"))
     if counts:
-        post.engagement.append(Engagement(observed_at=observed, **counts))
+        post.engagement.append(Engagement(observed_at=observed, likes=counts.get("likes"), shares=counts.get("shares"),
+                                          comments=counts.get("comments"), views=counts.get("views")))
     return post
 
 
