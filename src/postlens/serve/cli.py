@@ -394,6 +394,66 @@ def label_import(
         raise typer.Exit(code=1)
 
 
+class LabelExportFormat(str, Enum):
+    label_studio = "label-studio"
+
+
+@label_app.command("export")
+def label_export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The tasks file to write (JSON).", dir_okay=False)],
+    format: Annotated[LabelExportFormat, typer.Option("--format", "-f", help="Task format.")] = LabelExportFormat.label_studio,
+    where: Annotated[Optional[str], typer.Option("--where", help="SQL condition over posts picking the posts to export, e.g. \"labels['split'] = 'train'\"; all posts without it.")] = None,
+    media_url_prefix: Annotated[Optional[str], typer.Option("--media-url-prefix", help="Put before a stored file's workspace path (e.g. /data/local-files/?d=postlens-workspace/ for Label Studio local files); absolute paths without it.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Write posts as Label Studio tasks (data.text, data.image/video/audio, data.post_id) to annotate them."""
+    from postlens.pipeline.label_studio import export_label_studio
+
+    summary = export_label_studio(out, where=where, workspace=workspace, media_url_prefix=media_url_prefix,
+                                  format=format.value)
+    console.print(f"wrote {summary.tasks:,} task(s) ({summary.with_media:,} with media) to {summary.path}",
+                  highlight=False)
+
+
+@label_app.command("import-annotations")
+def label_import_annotations(
+    path: Annotated[Path, typer.Argument(help="Label Studio JSON export (a list of tasks with annotations).", exists=True, dir_okay=False)],
+    label: Annotated[str, typer.Option("--label", "-l", help="Label name the annotated choice is stored under.")],
+    from_name: Annotated[Optional[str], typer.Option("--from-name", help="Only results of this control tag (its name in the labeling config); all choices/labels otherwise.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Store Label Studio annotations as post labels (the newest annotation per task that was not cancelled).
+
+    Several choices are sorted and joined with '|'. Tasks without a post id or an annotation are quarantined.
+    Exits non-zero when no task matched a post.
+    """
+    from postlens.pipeline.label_studio import import_annotations
+    from postlens.serve.render import print_label_summary
+
+    summary = import_annotations(path, label=label, from_name=from_name, workspace=workspace)
+    print_label_summary(console, summary)
+    if summary.matched == 0:
+        raise typer.Exit(code=1)
+
+
+@label_app.command("rules")
+def label_rules(
+    rules: Annotated[Path, typer.Argument(help="YAML: label, on_conflict, classes -> keywords/hashtags/regex.", exists=True, dir_okay=False)],
+    where: Annotated[Optional[str], typer.Option("--where", help="SQL condition over posts picking the posts to label; all without it.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Weak labels from keyword, hashtag and regex rules, stored as label weak_<label> (see README)."""
+    from postlens.pipeline.label_rules import apply_rules
+    from postlens.serve.render import print_label_summary
+
+    summary = apply_rules(rules, where=where, workspace=workspace)
+    counts = ", ".join(f"{name} {n:,}" for name, n in summary.matched.items())
+    console.print(f"{summary.label}: {summary.posts:,} post(s) checked; matched: {counts}; {summary.conflicts:,} "
+                  f"matched several classes; {summary.unmatched:,} matched none", highlight=False)
+    if summary.merge is not None:
+        print_label_summary(console, summary.merge)
+
+
 # ---------------------------------------------------------------- trends
 
 
