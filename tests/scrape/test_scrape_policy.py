@@ -192,3 +192,22 @@ def test_fetcher_raises_refused_for_python_callers(site: Site, clock: FakeClock)
         assert info.value.code == "scrape_domain_not_allowed" and "elsewhere.org" in str(info.value)
     finally:
         fetcher.close()
+
+
+def test_a_page_slower_than_page_seconds_is_cut_off(site: Site):
+    class Ticking(FakeClock):
+        def __call__(self) -> float:  # every look at the clock moves it on 10 s: a very slow server
+            self.now += 10
+            return self.now
+
+    ticking = Ticking()
+    site.page("/robots.txt", robots("", status=404))
+    site.page("/slow", Reply(200, endless(chunk=64 * 1024, total=4 * 1024 * 1024), {"Content-Type": "text/html"}))
+    fetcher = PageFetcher([HOST], policy=ScrapePolicy(min_interval=0, page_seconds=25), allow_private=ALLOWED,
+                          resolver=site.resolve, sleep=ticking.sleep, clock=ticking)
+    try:
+        with pytest.raises(Refused) as info:
+            fetcher.fetch(site.url("/slow"))
+        assert info.value.code == "scrape_too_slow"
+    finally:
+        fetcher.close()

@@ -91,8 +91,11 @@ class PageFetcher:
         self._sleep = sleep
         self._clock = clock
         self._http_error = lib.HTTPError
+        # no kept-alive connections: a pooled TLS connection to one pinned address, set up for one name,
+        # must not carry a request for another name served from the same address
         self._client = lib.Client(transport=transport, timeout=policy.timeout, follow_redirects=False,
-                                  headers={"User-Agent": self.user_agent})
+                                  headers={"User-Agent": self.user_agent},
+                                  limits=lib.Limits(max_keepalive_connections=0))
         self._robots: dict[str, tuple[RobotsRules, float]] = {}
         self._last_request: dict[str, float] = {}
 
