@@ -211,3 +211,25 @@ def test_a_page_slower_than_page_seconds_is_cut_off(site: Site):
         assert info.value.code == "scrape_too_slow"
     finally:
         fetcher.close()
+
+
+def test_odd_urls_are_refused_or_read_never_a_crash(site: Site, scrape):
+    site.names["xn--bcher-kva.test"] = ["127.0.0.1"]
+    site.page("/p", html(CARD))
+    odd = [f"http://bücher.test:{site.port}/p", f"http://{HOST}:99999/p", "http://[::1/p", f"http://{'a' * 300}.test/p",
+           "http:///nohost", "   "]
+    summary = scrape(odd, allow_domains=[HOST, "bücher.test", "xn--bcher-kva.test"])
+    assert summary.pages[0].posts == 1  # an IDN host is resolved and sent as its ASCII form
+    assert site.server.log[-1].headers["host"] == f"xn--bcher-kva.test:{site.port}"
+    assert [p.refused for p in summary.pages[1:]] == ["scrape_bad_url"] * 5
+
+
+def test_cli_refuses_localhost_and_exits_non_zero(site: Site, tmp_path):
+    from typer.testing import CliRunner
+
+    from postlens.serve.cli import app
+
+    site.page("/p", html(CARD))
+    result = CliRunner().invoke(app, ["scrape", f"http://localhost:{site.port}/p", "-w", str(tmp_path / "ws")])
+    assert result.exit_code == 1
+    assert "scrape_private_host" in result.output and site.server.log == []

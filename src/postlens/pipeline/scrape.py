@@ -110,14 +110,13 @@ def _one_page(fetcher: PageFetcher, url: str) -> tuple[PageOutcome, list[Post | 
     label = label_of(fetcher.shown(url))
     try:
         page = fetcher.fetch(url)
-    except Refused as refused:
-        return PageOutcome(url, refused=refused.code, reason=str(refused)), [
-            Rejected(label, None, refused.code, str(refused))]
-    try:
         text, notes = decode_page(page.body, page.charset)
         markup = read_markup(text)
         markup.notes[:0] = notes
         records = page_posts(markup, page.url, label_of(fetcher.shown(page.url)), datetime.now(timezone.utc))
+    except Refused as refused:
+        return PageOutcome(url, refused=refused.code, reason=str(refused)), [
+            Rejected(label, None, refused.code, str(refused))]
     except Exception as exc:  # the last net: a page the reader cannot handle is quarantined, the run goes on
         reason = f"{fetcher.shown(url)} could not be read ({type(exc).__name__}: {str(exc)[:200]})"
         return PageOutcome(url, refused="scrape_page_error", reason=reason), [

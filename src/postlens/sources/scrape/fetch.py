@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from postlens.errors import ConfigError
 from postlens.sources.connectors.http import Redactor, require_httpx
 from postlens.sources.scrape.guard import AllowPrivate, Refused, Resolver, check_host, system_resolver
 from postlens.sources.scrape.robots import MAX_ROBOTS_BYTES, RobotsRules, allow_all, disallow_all, parse_robots
@@ -81,7 +82,11 @@ class PageFetcher:
                  allow_private: AllowPrivate = False, resolver: Resolver = system_resolver, transport: Any = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
         lib = require_httpx()
-        self.allow_domains = sorted({d.strip().lower().strip(".") for d in allow_domains if d.strip()})
+        try:
+            self.allow_domains = sorted({_ascii(d.strip().lower().strip(".")) for d in allow_domains if d.strip()})
+        except UnicodeError:
+            raise ConfigError(f"an allowed domain is not a valid host name: {', '.join(map(repr, allow_domains))}") \
+                from None
         self.policy = policy
         self.allow_private = allow_private
         self.user_agent = user_agent(policy.contact)
@@ -156,7 +161,10 @@ class PageFetcher:
             raise Refused("scrape_bad_url", f"{self.shown(url)} is not an http(s) URL with a host")
         if parts.username or parts.password:
             raise Refused("scrape_bad_url", f"{self.shown(url)} carries user credentials; give the URL without them")
-        host = parts.hostname.lower().rstrip(".")
+        try:
+            host = _ascii(parts.hostname.lower().rstrip("."))
+        except UnicodeError:
+            raise Refused("scrape_bad_url", f"{self.shown(url)}: the host name is not valid") from None
         if not any(host == d or host.endswith("." + d) for d in self.allow_domains):
             raise Refused("scrape_domain_not_allowed", f"{self.shown(url)}: {host} is not on the allow-list "
                                                        f"({', '.join(self.allow_domains) or 'empty'}); pass "
@@ -170,8 +178,9 @@ class PageFetcher:
         address = f"[{target.address}]" if ":" in target.address else target.address
         pinned = urlunsplit((parts.scheme, address + (f":{parts.port}" if parts.port else ""), parts.path or "/",
                              parts.query, ""))
-        host_header = parts.hostname + (f":{parts.port}" if parts.port else "")
-        extensions = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+        name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname.encode("idna").decode("ascii")
+        host_header = name + (f":{parts.port}" if parts.port else "")
+        extensions = {"sni_hostname": name} if parts.scheme == "https" else {}
         started = self._clock()
         self.stats.requests += 1
         try:
@@ -238,6 +247,11 @@ class PageFetcher:
                 raise Refused("scrape_too_slow", f"{shown} took more than {self.policy.page_seconds:g} s; "
                                                  "reading was stopped")
         return b"".join(chunks)
+
+
+def _ascii(host: str) -> str:
+    """The DNS form of a host name (IDNA); an IP literal as it is. ``UnicodeError`` for an invalid name."""
+    return host if ":" in host or not host else host.encode("idna").decode("ascii")
 
 
 def _split(url: str) -> Any:

@@ -72,6 +72,8 @@ def check_host(host: str, *, resolver: Resolver = system_resolver, allow_private
     """Resolve ``host`` and return the address to connect to; ``Refused`` when any address is not public."""
     name = host.strip("[]")
     try:
+        if not _is_ip(name):
+            name = name.encode("idna").decode("ascii")  # the name DNS knows (bücher.test -> xn--bcher-kva.test)
         addresses = [name] if _is_ip(name) else resolver(name)
     except (OSError, UnicodeError) as exc:
         raise Refused("scrape_unreachable", f"cannot resolve {host} ({exc})") from None
