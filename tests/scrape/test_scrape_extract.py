@@ -174,3 +174,19 @@ def test_a_page_without_post_markup_is_quarantined_not_dropped(site: Site, scrap
     summary = scrape([site.url("/plain"), site.url("/binary")])
     assert [p.posts for p in summary.pages] == [0, 0]
     assert [code for code, _, _ in quarantine(tmp_path)] == ["scrape_no_posts", "scrape_no_posts"]
+
+
+def test_a_huge_jsonld_script_and_many_postings_are_bounded(site: Site, scrape, tmp_path):
+    from postlens.sources.scrape.markup import MAX_SCRIPT_CHARS
+    from postlens.sources.scrape.posts import MAX_POSTS
+
+    huge = '{"@type": "SocialMediaPosting", "text": "' + "x" * (MAX_SCRIPT_CHARS + 10) + '"}'
+    many = json.dumps([{"@type": "SocialMediaPosting", "text": f"post {n}"} for n in range(MAX_POSTS + 20)])
+    site.page("/huge", html(f'<script type="application/ld+json">{huge}</script>'
+                            f'<script type="application/ld+json">{many}</script>'))
+    summary = scrape([site.url("/huge")])
+    assert summary.pages[0].posts == MAX_POSTS
+    rows = quarantine(tmp_path)
+    assert [code for code, _, _ in rows].count("scrape_too_many_posts") == 1
+    assert any("longer than" in reason for code, reason, kept in rows if code == "scrape_page_note" and kept)
+    assert [code for code, _, _ in rows].count("scrape_page_note") == 1  # once per page, not per post

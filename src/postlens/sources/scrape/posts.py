@@ -72,7 +72,7 @@ def page_posts(markup: Markup, page_url: str, label: str, observed: datetime) ->
         if post.native_id in seen:
             post.native_id = f"{post.native_id}#post-{number}"
         seen.add(post.native_id)
-        for note in markup.notes:
+        for note in markup.notes if number == 1 else []:  # page notes once, on the page's first post
             post.notes.append(Rejected("", None, "scrape_page_note", f"{page_url}: {note}", post_kept=True))
         out.append(finish(post, Path(label), None, f"{kind} post {number} of the page"))
     return out
