@@ -233,3 +233,22 @@ def test_cli_refuses_localhost_and_exits_non_zero(site: Site, tmp_path):
     result = CliRunner().invoke(app, ["scrape", f"http://localhost:{site.port}/p", "-w", str(tmp_path / "ws")])
     assert result.exit_code == 1
     assert "scrape_private_host" in result.output and site.server.log == []
+
+
+@pytest.mark.parametrize("location", ["https:///nohost", "ftp://site.test/robots.txt", "http://[::1", "http://10.0.0.1/r"])
+def test_a_robots_redirect_to_a_bad_or_private_url_disallows_all(site: Site, scrape, location):
+    site.page("/robots.txt", Reply(302, b"", {"Location": location}))
+    site.page("/p", html(CARD))
+    summary = scrape([site.url("/p")])
+    assert summary.pages[0].refused == "scrape_robots_disallowed"
+    assert site.requests_to("/p") == []
+
+
+def test_robots_redirects_are_followed(site: Site, scrape):
+    site.page("/robots.txt", Reply(301, b"", {"Location": "/real-robots.txt"}))
+    site.page("/real-robots.txt", robots("User-agent: *\nDisallow: /p\n"))
+    site.page("/p", html(CARD))
+    site.page("/q", html(CARD))
+    summary = scrape([site.url("/p"), site.url("/q")])
+    assert [p.refused for p in summary.pages] == ["scrape_robots_disallowed", None]
+    assert site.paths() == ["/robots.txt", "/real-robots.txt", "/q"]

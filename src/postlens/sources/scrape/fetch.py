@@ -142,9 +142,13 @@ class PageFetcher:
         for _ in range(self.policy.max_redirects + 1):
             try:
                 parts = _split(url)
+                if parts.scheme not in ("http", "https") or not parts.hostname:
+                    return disallow_all(f"robots.txt redirects to {self.shown(url)}, not an http(s) URL")
                 answer = self._get(url, parts, None, self._read_robots)
             except Refused as refused:
                 return disallow_all(f"{refused}")
+            except ValueError:
+                return disallow_all(f"robots.txt redirects to {self.shown(url)}, not a URL")
             if isinstance(answer, RobotsRules):
                 return answer
             url = answer
