@@ -190,3 +190,15 @@ def test_a_huge_jsonld_script_and_many_postings_are_bounded(site: Site, scrape, 
     assert [code for code, _, _ in rows].count("scrape_too_many_posts") == 1
     assert any("longer than" in reason for code, reason, kept in rows if code == "scrape_page_note" and kept)
     assert [code for code, _, _ in rows].count("scrape_page_note") == 1  # once per page, not per post
+
+
+def test_the_notebook_facade_scrapes_too(site: Site, clock, tmp_path):
+    import postlens
+    from _site import ALLOWED
+
+    site.page("/og", html(OPENGRAPH))
+    handle = postlens.open(tmp_path / "ws", create=True)
+    summary = handle.scrape([site.url("/og")], allow_private=ALLOWED, resolver=site.resolve, sleep=clock.sleep,
+                            clock=clock)
+    assert summary.imported == 1
+    assert handle.posts()["text"].tolist() == ["Sunset at the pier #sunset"]
