@@ -89,8 +89,9 @@ def check_host(host: str, *, resolver: Resolver = system_resolver, allow_private
             continue
         if allow_private and str(ip) in allow_private:  # type: ignore[operator]
             continue
-        raise Refused("scrape_private_host", f"{host} resolves to {ip}, {why}: not fetched (a page must not "
-                                             "make postlens reach into its own network)")
+        said = f"{host} is" if str(ip) == name else f"{host} resolves to {ip},"
+        raise Refused("scrape_private_host", f"{said} {why}: not fetched (a page must not make postlens reach "
+                                             "into its own network)")
     return Target(name, addresses[0].split("%", 1)[0])
 
 
