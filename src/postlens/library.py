@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from postlens.models.prediction import Predictions
     from postlens.pipeline.collect import CollectSummary
     from postlens.pipeline.featurize import FeaturizeSummary
+    from postlens.pipeline.scrape import ScrapeSummary
     from postlens.store.ingest import ImportSummary
 
 METADATA = "metadata"
@@ -194,6 +195,13 @@ class WorkspaceHandle:
         from postlens.pipeline.collect import run_collect
 
         return run_collect(source, query, workspace=self.path, **options)
+
+    def scrape(self, urls: Sequence[str], **options: Any) -> ScrapeSummary:
+        """``postlens scrape``: posts from web pages that allow it (robots.txt, allow-list, SSRF guard); the
+        options are ``pipeline.scrape.run_scrape``'s (``allow_domains``, ``contact``, ``min_interval``...)."""
+        from postlens.pipeline.scrape import run_scrape
+
+        return run_scrape(urls, workspace=self.path, **options)
 
     def featurize(self, encoders: Sequence[str] | None = None, *, on: Ids = None, batch_size: int = 32,
                   progress: Callable[[str, int, int], None] | None = None) -> FeaturizeSummary:

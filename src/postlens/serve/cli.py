@@ -334,6 +334,34 @@ def cache_compact(workspace: WorkspaceOpt = None) -> None:
     print_compactions(console, FeatureCache(root / "features").compact_all())
 
 
+@app.command()
+def scrape(
+    urls: Annotated[list[str], typer.Argument(help="Page URLs (http or https) to read posts from.")],
+    allow_domain: Annotated[Optional[list[str]], typer.Option("--allow-domain", help="Domain the scraper may fetch from (its subdomains too), repeatable; default: the domains of the URLs given. A redirect elsewhere is refused.")] = None,
+    contact: Annotated[Optional[str], typer.Option("--contact", help="URL or mailto: sent in the User-Agent (postlens/<version> (+CONTACT)) so site owners can reach you.")] = None,
+    min_interval: Annotated[float, typer.Option("--min-interval", help="Seconds between two requests to one host (a longer robots.txt Crawl-delay wins).")] = 1.0,
+    max_page_size: Annotated[int, typer.Option("--max-page-bytes", help="Largest page read; a larger one is refused at the limit.")] = 5 * 1024 * 1024,
+    page_seconds: Annotated[float, typer.Option("--page-seconds", help="Longest time for one page.")] = 60.0,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Read posts from web pages that allow it (robots.txt), into the workspace.
+
+    Posts come from JSON-LD and microdata SocialMediaPosting / DiscussionForumPosting / BlogPosting,
+    else the page's OpenGraph / Twitter card. Non-public addresses (loopback, private, link-local,
+    cloud metadata) are refused, after DNS resolution and on every redirect. Every refused page is a
+    quarantine row with its reason. Exits non-zero when no page could be read.
+    """
+    from postlens.pipeline.scrape import run_scrape
+    from postlens.serve.render_scrape import page_line, print_scrape_summary
+
+    summary = run_scrape(urls, allow_domains=allow_domain, workspace=workspace, contact=contact,
+                         min_interval=min_interval, max_page_bytes=max_page_size, page_seconds=page_seconds,
+                         progress=lambda p: err.print(Text(page_line(p), style="dim"), soft_wrap=True))
+    print_scrape_summary(console, summary)
+    if all(p.refused for p in summary.pages):
+        raise typer.Exit(code=1)
+
+
 # ---------------------------------------------------------------- label
 
 label_app = typer.Typer(help="Labels for posts already imported (no re-import).", no_args_is_help=True)
@@ -364,6 +392,66 @@ def label_import(
     print_label_summary(console, summary)
     if summary.matched == 0:
         raise typer.Exit(code=1)
+
+
+class LabelExportFormat(str, Enum):
+    label_studio = "label-studio"
+
+
+@label_app.command("export")
+def label_export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The tasks file to write (JSON).", dir_okay=False)],
+    format: Annotated[LabelExportFormat, typer.Option("--format", "-f", help="Task format.")] = LabelExportFormat.label_studio,
+    where: Annotated[Optional[str], typer.Option("--where", help="SQL condition over posts picking the posts to export, e.g. \"labels['split'] = 'train'\"; all posts without it.")] = None,
+    media_url_prefix: Annotated[Optional[str], typer.Option("--media-url-prefix", help="Put before a stored file's workspace path (e.g. /data/local-files/?d=postlens-workspace/ for Label Studio local files); absolute paths without it.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Write posts as Label Studio tasks (data.text, data.image/video/audio, data.post_id) to annotate them."""
+    from postlens.pipeline.label_studio import export_label_studio
+
+    summary = export_label_studio(out, where=where, workspace=workspace, media_url_prefix=media_url_prefix,
+                                  format=format.value)
+    console.print(f"wrote {summary.tasks:,} task(s) ({summary.with_media:,} with media) to {summary.path}",
+                  highlight=False)
+
+
+@label_app.command("import-annotations")
+def label_import_annotations(
+    path: Annotated[Path, typer.Argument(help="Label Studio JSON export (a list of tasks with annotations).", exists=True, dir_okay=False)],
+    label: Annotated[str, typer.Option("--label", "-l", help="Label name the annotated choice is stored under.")],
+    from_name: Annotated[Optional[str], typer.Option("--from-name", help="Only results of this control tag (its name in the labeling config); all choices/labels otherwise.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Store Label Studio annotations as post labels (the newest annotation per task that was not cancelled).
+
+    Several choices are sorted and joined with '|'. Tasks without a post id or an annotation are quarantined.
+    Exits non-zero when no task matched a post.
+    """
+    from postlens.pipeline.label_studio import import_annotations
+    from postlens.serve.render import print_label_summary
+
+    summary = import_annotations(path, label=label, from_name=from_name, workspace=workspace)
+    print_label_summary(console, summary)
+    if summary.matched == 0:
+        raise typer.Exit(code=1)
+
+
+@label_app.command("rules")
+def label_rules(
+    rules: Annotated[Path, typer.Argument(help="YAML: label, on_conflict, classes -> keywords/hashtags/regex.", exists=True, dir_okay=False)],
+    where: Annotated[Optional[str], typer.Option("--where", help="SQL condition over posts picking the posts to label; all without it.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Weak labels from keyword, hashtag and regex rules, stored as label weak_<label> (see README)."""
+    from postlens.pipeline.label_rules import apply_rules
+    from postlens.serve.render import print_label_summary
+
+    summary = apply_rules(rules, where=where, workspace=workspace)
+    counts = ", ".join(f"{name} {n:,}" for name, n in summary.matched.items())
+    console.print(f"{summary.label}: {summary.posts:,} post(s) checked; matched: {counts}; {summary.conflicts:,} "
+                  f"matched several classes; {summary.unmatched:,} matched none", highlight=False)
+    if summary.merge is not None:
+        print_label_summary(console, summary.merge)
 
 
 # ---------------------------------------------------------------- trends

@@ -31,6 +31,7 @@ from postlens.media.limits import media_limits
 from postlens.media.sniff import sniff_bytes
 from postlens.media.urls import url_path
 from postlens.sources.connectors.http import USER_AGENT, Redactor, require_httpx
+from postlens.sources.scrape.guard import why_not_public
 from postlens.types import MediaPart, Modality, Post, Rejected
 
 _HEAD = 64
@@ -154,9 +155,9 @@ class MediaDownloader:
             raise Refused("media_download_failed", f"{self._shown(url)}: cannot resolve {host} ({exc})") from None
         for address in addresses:
             ip = ipaddress.ip_address(address.split("%", 1)[0])
-            if not ip.is_global:
-                raise Refused("media_private_host", f"{self._shown(url)} points at {ip}, a non-public address; "
-                                                    "not fetched")
+            why = why_not_public(ip)  # also multicast, NAT64 and 6to4 forms, which Python calls global
+            if why is not None:
+                raise Refused("media_private_host", f"{self._shown(url)} points at {ip}, {why}; not fetched")
 
     def _shown(self, url: str) -> str:
         return self.redactor.url(url)[:300]
