@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PIL import Image
@@ -11,7 +11,7 @@ from postlens.store.ingest import IngestSession
 from postlens.store.workspace import Workspace
 from postlens.types import MediaPart, Modality, Post
 
-WHEN = datetime(2024, 5, 1, 8, tzinfo=timezone.utc)
+WHEN = datetime(2024, 5, 1, 8, tzinfo=UTC)
 
 
 def make_workspace(root: Path) -> Path:

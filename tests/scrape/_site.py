@@ -13,7 +13,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "collect"))
 
-from _apiserver import ApiServer, Reply, Request  # noqa: E402
+from _apiserver import ApiServer, Reply, Request
 
 HOST = "site.test"
 ALLOWED = frozenset({"127.0.0.1"})

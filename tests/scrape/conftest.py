@@ -4,9 +4,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from _apiserver import ApiServer
 from _site import ALLOWED, FakeClock, Site
 
-from _apiserver import ApiServer
 from postlens.pipeline.scrape import ScrapeSummary, run_scrape
 
 

@@ -193,8 +193,9 @@ def test_a_huge_jsonld_script_and_many_postings_are_bounded(site: Site, scrape, 
 
 
 def test_the_notebook_facade_scrapes_too(site: Site, clock, tmp_path):
-    import postlens
     from _site import ALLOWED
+
+    import postlens
 
     site.page("/og", html(OPENGRAPH))
     handle = postlens.open(tmp_path / "ws", create=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+from _apiserver import Reply, endless
 from _site import ALLOWED, HOST, FakeClock, Site, html, raw, robots
 
-from _apiserver import Reply, endless
 from postlens.sources.scrape.fetch import PageFetcher, ScrapePolicy
 from postlens.sources.scrape.guard import Refused
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _apiserver import ApiServer
 from _site import ALLOWED, HOST, FakeClock, html
 
-from _apiserver import ApiServer
 from postlens.sources.scrape.fetch import PageFetcher, ScrapePolicy
 from postlens.sources.scrape.guard import Refused
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -113,11 +113,11 @@ def _one_page(fetcher: PageFetcher, url: str) -> tuple[PageOutcome, list[Post | 
         text, notes = decode_page(page.body, page.charset)
         markup = read_markup(text)
         markup.notes[:0] = notes
-        records = page_posts(markup, page.url, label_of(fetcher.shown(page.url)), datetime.now(timezone.utc))
+        records = page_posts(markup, page.url, label_of(fetcher.shown(page.url)), datetime.now(UTC))
     except Refused as refused:
         return PageOutcome(url, refused=refused.code, reason=str(refused)), [
             Rejected(label, None, refused.code, str(refused))]
-    except Exception as exc:  # the last net: a page the reader cannot handle is quarantined, the run goes on
+    except Exception as exc:  # noqa: BLE001 - the last net: a page the reader cannot handle is quarantined, the run goes on
         reason = f"{fetcher.shown(url)} could not be read ({type(exc).__name__}: {str(exc)[:200]})"
         return PageOutcome(url, refused="scrape_page_error", reason=reason), [
             Rejected(label, None, "scrape_page_error", reason)]

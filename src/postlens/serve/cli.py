@@ -337,8 +337,8 @@ def cache_compact(workspace: WorkspaceOpt = None) -> None:
 @app.command()
 def scrape(
     urls: Annotated[list[str], typer.Argument(help="Page URLs (http or https) to read posts from.")],
-    allow_domain: Annotated[Optional[list[str]], typer.Option("--allow-domain", help="Domain the scraper may fetch from (its subdomains too), repeatable; default: the domains of the URLs given. A redirect elsewhere is refused.")] = None,
-    contact: Annotated[Optional[str], typer.Option("--contact", help="URL or mailto: sent in the User-Agent (postlens/<version> (+CONTACT)) so site owners can reach you.")] = None,
+    allow_domain: Annotated[list[str] | None, typer.Option("--allow-domain", help="Domain the scraper may fetch from (its subdomains too), repeatable; default: the domains of the URLs given. A redirect elsewhere is refused.")] = None,
+    contact: Annotated[str | None, typer.Option("--contact", help="URL or mailto: sent in the User-Agent (postlens/<version> (+CONTACT)) so site owners can reach you.")] = None,
     min_interval: Annotated[float, typer.Option("--min-interval", help="Seconds between two requests to one host (a longer robots.txt Crawl-delay wins).")] = 1.0,
     max_page_size: Annotated[int, typer.Option("--max-page-bytes", help="Largest page read; a larger one is refused at the limit.")] = 5 * 1024 * 1024,
     page_seconds: Annotated[float, typer.Option("--page-seconds", help="Longest time for one page.")] = 60.0,
@@ -402,8 +402,8 @@ class LabelExportFormat(str, Enum):
 def label_export(
     out: Annotated[Path, typer.Option("--out", "-o", help="The tasks file to write (JSON).", dir_okay=False)],
     format: Annotated[LabelExportFormat, typer.Option("--format", "-f", help="Task format.")] = LabelExportFormat.label_studio,
-    where: Annotated[Optional[str], typer.Option("--where", help="SQL condition over posts picking the posts to export, e.g. \"labels['split'] = 'train'\"; all posts without it.")] = None,
-    media_url_prefix: Annotated[Optional[str], typer.Option("--media-url-prefix", help="Put before a stored file's workspace path (e.g. /data/local-files/?d=postlens-workspace/ for Label Studio local files); absolute paths without it.")] = None,
+    where: Annotated[str | None, typer.Option("--where", help="SQL condition over posts picking the posts to export, e.g. \"labels['split'] = 'train'\"; all posts without it.")] = None,
+    media_url_prefix: Annotated[str | None, typer.Option("--media-url-prefix", help="Put before a stored file's workspace path (e.g. /data/local-files/?d=postlens-workspace/ for Label Studio local files); absolute paths without it.")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Write posts as Label Studio tasks (data.text, data.image/video/audio, data.post_id) to annotate them."""
@@ -419,7 +419,7 @@ def label_export(
 def label_import_annotations(
     path: Annotated[Path, typer.Argument(help="Label Studio JSON export (a list of tasks with annotations).", exists=True, dir_okay=False)],
     label: Annotated[str, typer.Option("--label", "-l", help="Label name the annotated choice is stored under.")],
-    from_name: Annotated[Optional[str], typer.Option("--from-name", help="Only results of this control tag (its name in the labeling config); all choices/labels otherwise.")] = None,
+    from_name: Annotated[str | None, typer.Option("--from-name", help="Only results of this control tag (its name in the labeling config); all choices/labels otherwise.")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Store Label Studio annotations as post labels (the newest annotation per task that was not cancelled).
@@ -439,7 +439,7 @@ def label_import_annotations(
 @label_app.command("rules")
 def label_rules(
     rules: Annotated[Path, typer.Argument(help="YAML: label, on_conflict, classes -> keywords/hashtags/regex.", exists=True, dir_okay=False)],
-    where: Annotated[Optional[str], typer.Option("--where", help="SQL condition over posts picking the posts to label; all without it.")] = None,
+    where: Annotated[str | None, typer.Option("--where", help="SQL condition over posts picking the posts to label; all without it.")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Weak labels from keyword, hashtag and regex rules, stored as label weak_<label> (see README)."""

@@ -260,7 +260,7 @@ def _ascii(host: str) -> str:
 
 def _split(url: str) -> Any:
     parts = urlsplit(url.strip())
-    parts.port  # raises ValueError on a bad port
+    _ = parts.port  # raises ValueError on a bad port
     return parts
 
 

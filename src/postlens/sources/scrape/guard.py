@@ -87,7 +87,7 @@ def check_host(host: str, *, resolver: Resolver = system_resolver, allow_private
         why = why_not_public(ip)
         if why is None or allow_private is True:
             continue
-        if allow_private and str(ip) in allow_private:  # type: ignore[operator]
+        if allow_private and str(ip) in allow_private:
             continue
         said = f"{host} is" if str(ip) == name else f"{host} resolves to {ip},"
         raise Refused("scrape_private_host", f"{said} {why}: not fetched (a page must not make postlens reach "
