@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The local platform API server (tests/collect/_apiserver.py) also serves the scraper's test sites
+sys.path.insert(0, str(REPO_ROOT / "tests" / "collect"))
 SHARED_DATASETS = Path(os.environ.get("POSTLENS_SHARED_DATASETS", REPO_ROOT.parent / "shared" / "datasets"))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -7,11 +7,7 @@ non-public address stays refused, as in production.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "collect"))
 
 from _apiserver import ApiServer, Reply, Request
 
