@@ -26,7 +26,6 @@ from postlens.serve.api.problems import install_handlers
 from postlens.serve.api.routes import router
 from postlens.serve.api.state import ApiState
 from postlens.serve.api.uploads import UploadChecker
-from postlens.serve.dashboard import install_dashboard
 
 DEFAULT_MAX_BODY = 256 * 1024 * 1024
 """Largest request body (all uploads together); a larger video is analysed with ``postlens analyze``."""
@@ -72,6 +71,8 @@ def create_app(workspace: str | os.PathLike[str] | None = None, *, api_key: str 
     app.state.authenticated = key is not None
     install_handlers(app)
     app.include_router(router)
+    from postlens.serve.dashboard import install_dashboard  # here: the dashboard imports serve.api's modules
+
     install_dashboard(app)
 
     @app.get("/healthz", summary="Liveness and load (no key needed)")

@@ -89,9 +89,9 @@ def popularity(root: Path, lock_wait: float | None, model: str | None, info: dic
     """Stored predictions of the popularity model ``model`` (value = predicted log1p count; written by
     ``postlens popularity predict``) beside each post's newest observed count, largest predicted first;
     ``info``: the model's description (its saved figures are the page's drivers)."""
-    config = info.get("config") if isinstance(info.get("config"), dict) else {}
-    target = config.get("target") if isinstance(config.get("target"), dict) else {}
-    metric = str(target.get("metric", "shares"))
+    config = info.get("config")
+    target = config.get("target") if isinstance(config, dict) else None
+    metric = str(target.get("metric", "shares")) if isinstance(target, dict) else "shares"
     column = metric if metric in ("likes", "shares", "comments", "views") else "shares"
     with Workspace(root, read_only=True, lock_wait=lock_wait) as ws:
         rows = []

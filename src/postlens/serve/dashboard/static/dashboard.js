@@ -310,6 +310,18 @@ async function showPage(page) {
   document.body.dataset.page = page;
 }
 
+async function start() {
+  const health = await (await fetch("/healthz", { cache: "no-store" })).json();
+  document.body.dataset.auth = health.auth ? "key" : "open";
+  if (health.auth && !sessionStorage.getItem(KEY_NAME)) {
+    document.body.dataset.page = "overview";
+    status("This server needs its API key: enter it above (kept in this tab only).");
+    $("api-key").focus();
+    return;
+  }
+  await showPage("overview");
+}
+
 function guard(work) {
   return (...args) => Promise.resolve(work(...args)).catch(error => status(error.message, true));
 }
@@ -331,5 +343,5 @@ document.addEventListener("DOMContentLoaded", () => {
   $("segments-clear").addEventListener("click", () => filterMap(""));
   $("trends-source").addEventListener("change", guard(() => showTrends($("trends-source").value)));
   $("report-open").addEventListener("click", guard(openReport));
-  guard(() => showPage("overview"))();
+  guard(start)();
 });
