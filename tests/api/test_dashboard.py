@@ -144,6 +144,11 @@ def test_upload_an_image_and_see_the_insight(browser: object, api_server: ApiSer
         watched.page.click("#search-form button[type=submit]")
         watched.page.wait_for_selector("#search-results li", timeout=300_000)
         assert watched.page.locator("#search-results li").count() == 10
+        watched.page.fill("#search-q", "")
+        watched.page.set_input_files("#search-image", str(agent_workspace.media(".png")[1]))
+        watched.page.click("#search-form button[type=submit]")
+        watched.page.wait_for_selector("#status:has-text('indexed')", timeout=300_000)
+        assert watched.page.locator("#search-results li").count() == 10
         assert watched.errors == [], watched.errors
         assert watched.hosts <= {"127.0.0.1", "blob", "data"}, watched.hosts
     finally:
@@ -170,5 +175,39 @@ def test_a_click_on_the_segments_map_filters_the_post_list(browser: object, api_
         assert metas and all(m.endswith(f"· {shown_topic}") for m in metas), (topic, shown_topic, metas[:3])
         watched.page.screenshot(path=str(shots / "desktop-segments-clicked.png"), full_page=True)
         assert watched.errors == [], watched.errors
+    finally:
+        watched.close()
+
+
+def test_upload_a_video_and_see_it_previewed_and_understood(browser: object, api_server: ApiServer, api_key: str,
+                                                            agent_workspace: AgentWorkspace, shots: Path) -> None:
+    watched = Watched(browser, api_server.url, WIDTHS["phone"])
+    try:
+        watched.enter(api_key)
+        watched.open("inspect")
+        watched.page.set_input_files("#inspect-files", str(agent_workspace.media(".mp4")[0]))
+        assert watched.page.locator("#inspect-preview video").count() == 1
+        watched.page.click("#inspect-form button[type=submit]")
+        watched.page.wait_for_selector("#inspect-result dl dt", timeout=600_000)
+        shown = watched.page.locator("#inspect-result").inner_text()
+        assert "video" in shown and "Segment" in shown and "video/mp4" in shown, shown
+        watched.page.screenshot(path=str(shots / "phone-inspect-video.png"), full_page=True)
+        assert watched.errors == [], watched.errors
+    finally:
+        watched.close()
+
+
+def test_the_pages_are_reached_with_the_keyboard(browser: object, api_server: ApiServer, api_key: str) -> None:
+    watched = Watched(browser, api_server.url, WIDTHS["desktop"])
+    try:
+        watched.enter(api_key)
+        watched.page.focus("button.tab[data-page=overview]")
+        for _ in range(4):  # Tab along the tabs to Trends, then Enter
+            watched.page.keyboard.press("Tab")
+        assert watched.page.locator("button.tab[data-page=trends]:focus").count() == 1
+        watched.page.keyboard.press("Enter")
+        watched.page.wait_for_selector("body[data-page=trends]", timeout=120_000)
+        assert watched.page.locator("button.tab[data-page=trends]").get_attribute("aria-current") == "page"
+        assert watched.page.locator("#page-trends").is_visible() and not watched.page.locator("#page-overview").is_visible()
     finally:
         watched.close()
