@@ -262,7 +262,7 @@ async function showTrends(source) {
 async function showPopularity() {
   const p = await api("/v1/dashboard/popularity");
   $("popularity-note").textContent = !p.model ? "No popularity model in this workspace: run 'postlens popularity fit'."
-    : !p.posts.length ? `Model ${p.model}: no stored predictions yet; run 'postlens popularity predict ${p.model}'.`
+    : !p.posts.length ? `Model ${p.model}: no stored predictions yet; run 'postlens popularity predict --model ${p.model}'.`
     : `Model ${p.model}, ${p.posts.length} posts by predicted ${p.metric}.`;
   const withActual = p.posts.filter(r => r.actual !== null);
   Plotly.react($("chart-popularity"), [{ type: SCATTER, mode: "markers", name: "posts",
@@ -270,6 +270,11 @@ async function showPopularity() {
     hovertemplate: "%{text}<extra></extra>", marker: { color: OKABE_ITO[0], size: 7 } }],
     layout(`Predicted vs observed log1p ${p.metric}`, { xaxis: { title: { text: "observed" } }, yaxis: { title: { text: "predicted" } } }),
     PLOT_CONFIG);
+  const figures = Object.entries((p.figures && p.figures.publish_time) || {});
+  fill($("table-popularity-figures"), [
+    { title: "predictor", get: f => f[0] }, { title: "Spearman", get: f => fmt(f[1].spearman) },
+    { title: "MAE (log1p)", get: f => fmt(f[1].mae) }, { title: "RMSE (log1p)", get: f => fmt(f[1].rmse) },
+    { title: "test posts", get: f => f[1].n }], figures);
   fill($("table-popularity"), [
     { title: "rank", get: r => p.posts.indexOf(r) + 1 }, { title: "predicted", get: r => fmt(Math.expm1(r.predicted_log1p), 1) },
     { title: "observed", get: r => r.actual ?? "?" }, { title: "media", get: r => r.media_kinds.join(", ") || "text" },
