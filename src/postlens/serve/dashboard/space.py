@@ -14,6 +14,7 @@ from postlens.agent import Agent
 DEFAULT_POINTS = 5000
 MAX_POINTS = 50_000
 TEXT_CHARS = 160
+FIT_ROWS = 5000
 
 
 class SpaceMap:
@@ -64,8 +65,11 @@ def pca_2d(vectors: np.ndarray) -> np.ndarray:
     if len(vectors) < 2:
         return np.zeros((len(vectors), 2), np.float32)
     centred = vectors - vectors.mean(axis=0, keepdims=True)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    axes = vt[:2]
+    # eigenvectors of the d x d covariance of at most FIT_ROWS rows (the rows come in random order), not an
+    # SVD of every row: the axes barely move and a 50,000-point map stays well under a second of work
+    fit = centred[:FIT_ROWS].astype(np.float64)
+    _, eigenvectors = np.linalg.eigh(fit.T @ fit)
+    axes = eigenvectors[:, ::-1][:, :2].T.astype(np.float32)
     signs = np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(axis=1)])
     axes = axes * np.where(signs == 0, 1, signs)[:, None]
     out = centred @ axes.T
