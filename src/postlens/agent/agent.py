@@ -89,6 +89,15 @@ class _Loaded:
     segment_stamp: tuple[Any, ...] | None = None
 
 
+@dataclass
+class SpaceSample:
+    vectors: np.ndarray
+    meta: Any  # pyarrow Table, index.META_SCHEMA
+    topics: dict[int, Any]  # topic id -> state.TopicRow
+    live: int  # posts in the index (the sample may hold fewer)
+    segmentation: str
+
+
 class Agent:
     """See the module docstring. ``models``: model folder names (default: every classification model in
     ``<workspace>/models``); ``popularity``: a popularity model name (default: the workspace's, if one;
@@ -279,6 +288,16 @@ class Agent:
         return SearchResult(query_text=text, query_image=_file_name(image), hits=[_similar(h) for h in hits],
                             index=loaded.index.mode, indexed_posts=loaded.index.live,
                             timings_ms={"total": round(1000 * (time.perf_counter() - started), 2)})
+
+    def space_sample(self, limit: int, seed: int = 0) -> SpaceSample | None:
+        """Up to ``limit`` posts of the shared space (unit vectors, metadata, the topics they belong to), for a
+        map; None when the workspace has no shared space (no ``postlens segments fit`` yet)."""
+        self._refresh_soon()
+        loaded = self._loaded
+        if loaded.segmenter is None or loaded.index is None:
+            return None
+        vectors, meta = loaded.index.live_rows(limit, seed)
+        return SpaceSample(vectors, meta, dict(loaded.snapshot.topics), loaded.index.live, loaded.segmenter.name)
 
     # ------------------------------------------------------------------ the work
 

@@ -270,6 +270,27 @@ class NeighbourIndex:
 
     # ------------------------------------------------------------------ search
 
+    def live_rows(self, limit: int | None = None, seed: int = 0) -> tuple[np.ndarray, pa.Table]:
+        """Vectors and metadata (META_SCHEMA) of the live rows, or an even random sample of ``limit`` of them
+        (the same sample for the same index and seed): what a map of the space draws without copying it all."""
+        view = self._view
+        positions = np.flatnonzero(view.alive)
+        if limit is not None and len(positions) > limit:
+            positions = np.sort(np.random.default_rng(seed).choice(positions, limit, replace=False))
+        vectors: list[np.ndarray] = []
+        metas: list[pa.Table] = []
+        start = 0
+        for part in view.parts:
+            size = part.meta.num_rows
+            local = positions[(positions >= start) & (positions < start + size)] - start
+            if len(local):
+                vectors.append(np.asarray(part.vectors[local], np.float32))
+                metas.append(part.meta.take(pa.array(local)))
+            start += size
+        if not vectors:
+            return np.zeros((0, self.dim), np.float32), META_SCHEMA.empty_table()
+        return np.concatenate(vectors), pa.concat_tables(metas)
+
     def search(self, queries: np.ndarray, k: int, exclude: Sequence[set[str]] | None = None) -> list[list[Hit]]:
         """The ``k`` most similar live posts per query row (a zero query finds nothing)."""
         view = self._view

@@ -71,6 +71,9 @@ def create_app(workspace: str | os.PathLike[str] | None = None, *, api_key: str 
     app.state.authenticated = key is not None
     install_handlers(app)
     app.include_router(router)
+    from postlens.serve.dashboard import install_dashboard  # here: the dashboard imports serve.api's modules
+
+    install_dashboard(app)
 
     @app.get("/healthz", summary="Liveness and load (no key needed)")
     async def healthz(request: Request) -> dict[str, Any]:

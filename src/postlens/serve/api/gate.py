@@ -16,8 +16,10 @@ from typing import Any
 from postlens.serve.api.problems import ApiProblem, problem
 
 API_KEY_ENV = "POSTLENS_API_KEY"
-PUBLIC_PATHS = frozenset({"/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+PUBLIC_PATHS = frozenset({"/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/", "/ui"})
 """Everything else needs the key (deny by default: a new route is protected without anyone remembering to)."""
+PUBLIC_PREFIXES = ("/ui/static/",)
+"""The dashboard's page and scripts hold no data: its data calls are under /v1/ and need the key."""
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -55,7 +57,8 @@ class Gate:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") in PUBLIC_PATHS:
+        path = str(scope.get("path") or "")
+        if scope["type"] != "http" or path in PUBLIC_PATHS or (path.startswith(PUBLIC_PREFIXES) and ".." not in path):
             await self.app(scope, receive, send)
             return
         headers: list[tuple[bytes, bytes]] = list(scope.get("headers") or [])

@@ -1,0 +1,214 @@
+"""The dashboard in a real browser (Python playwright driving Debian's chromium) against the session's real
+``postlens serve``: every page loads with no console error and no request leaving 127.0.0.1, the charts have
+data, an uploaded image is analysed, a click on the segments map filters the post list. Screenshots go to a
+temporary folder whose path is printed (``pytest -s`` shows it)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from _server import ApiServer
+
+from _agent_fixtures import AgentWorkspace
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PAGES = ("overview", "inspect", "search", "segments", "trends", "popularity", "models")
+WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}
+
+
+def test_the_dashboard_page_and_scripts_are_public_but_its_data_needs_the_key(api_server: ApiServer, api_key: str) -> None:
+    page = httpx.get(f"{api_server.url}/ui")
+    assert page.status_code == 200 and "postlens dashboard" in page.text
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert httpx.get(f"{api_server.url}/", follow_redirects=False).headers["location"] == "/ui"
+    bundle = httpx.get(f"{api_server.url}/ui/static/plotly.min.js")
+    assert bundle.status_code == 200 and b"plotly.js" in bundle.content[:200]
+    for name in ("../app.py", "..%2Fapp.py", "index.html", "nothing.js"):
+        assert httpx.get(f"{api_server.url}/ui/static/{name}").status_code in (401, 404)
+    for path in ("overview", "map", "trends", "popularity", "models", "report"):
+        assert httpx.get(f"{api_server.url}/v1/dashboard/{path}").status_code == 401
+    overview = httpx.get(f"{api_server.url}/v1/dashboard/overview", headers={"X-API-Key": api_key}).json()
+    assert overview["posts"] > 0 and {m["name"] for m in overview["modality"]} >= {"text", "image"}
+    assert overview["import_runs"] and overview["import_runs"][0]["imported"] == overview["posts"]
+    space = httpx.get(f"{api_server.url}/v1/dashboard/map", params={"limit": 40}, headers={"X-API-Key": api_key}).json()
+    assert 0 < len(space["points"]) <= 40 and space["sampled"] and space["live"] == overview["posts"]
+    assert len({(p["x"], p["y"]) for p in space["points"]}) > 1 and space["topics"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium): the dashboard's browser tests skip")
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    with playwright_api.sync_playwright() as play:
+        launched = play.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("dashboard-screenshots")
+    print(f"\ndashboard screenshots: {folder}")
+    return folder
+
+
+class Watched:
+    """A page with its console errors, page errors and every request's host recorded."""
+
+    def __init__(self, browser: object, url: str, size: tuple[int, int]) -> None:
+        self.context = browser.new_context(viewport={"width": size[0], "height": size[1]})  # type: ignore[attr-defined]
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.hosts: set[str] = set()
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.hosts.add(urlsplit(r.url).hostname or r.url.split(":")[0]))
+        self.url = url
+
+    def enter(self, key: str) -> None:
+        self.page.goto(f"{self.url}/ui")
+        self.page.fill("#api-key", key)
+        self.page.click("#key-form button[type=submit]")
+        self.page.wait_for_selector("#chart-modality .barlayer .point path", timeout=120_000)
+
+    def open(self, name: str) -> None:
+        self.page.click(f"button.tab[data-page={name}]")
+        self.page.wait_for_selector(f"body[data-page={name}]", timeout=300_000)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_loads_offline_with_data_and_no_console_error(browser: object, api_server: ApiServer, api_key: str,
+                                                                 shots: Path, width: str) -> None:
+    watched = Watched(browser, api_server.url, WIDTHS[width])
+    try:
+        watched.enter(api_key)
+        assert watched.page.locator("#overview-total").inner_text().endswith("posts")
+        assert watched.page.locator("#table-runs tbody tr").count() >= 1
+        for name in PAGES:
+            watched.open(name)
+            watched.page.screenshot(path=str(shots / f"{width}-{name}.png"), full_page=True)
+        assert watched.page.evaluate("document.querySelectorAll('#chart-map .scatterlayer, #chart-map canvas').length") > 0
+        points = watched.page.evaluate("document.getElementById('chart-map').data.reduce((n, t) => n + t.x.length, 0)")
+        assert points > 0
+        lines = watched.page.evaluate("document.getElementById('chart-trends').data.filter(t => t.mode === 'lines+markers').length")
+        assert lines > 0 and watched.page.locator("#table-alerts thead th").count() == 7
+        assert watched.page.locator("#models-list li").count() >= 2
+        assert watched.errors == [], watched.errors
+        assert watched.hosts <= {"127.0.0.1", "blob", "data"}, watched.hosts
+    finally:
+        watched.close()
+
+
+def test_a_wrong_key_is_said_plainly(browser: object, api_server: ApiServer, api_key: str) -> None:
+    watched = Watched(browser, api_server.url, WIDTHS["desktop"])
+    try:
+        watched.page.goto(f"{api_server.url}/ui")
+        watched.page.fill("#api-key", api_key + "x")
+        watched.page.press("#api-key", "Enter")
+        watched.page.wait_for_selector("#status.error", timeout=60_000)
+        assert "not valid" in watched.page.locator("#status").inner_text()
+        assert api_key not in watched.page.url
+    finally:
+        watched.close()
+
+
+def test_upload_an_image_and_see_the_insight(browser: object, api_server: ApiServer, api_key: str,
+                                             agent_workspace: AgentWorkspace, shots: Path) -> None:
+    watched = Watched(browser, api_server.url, WIDTHS["desktop"])
+    try:
+        watched.enter(api_key)
+        watched.open("inspect")
+        watched.page.fill("#inspect-text", "Dinner at the night market #streetfood")
+        watched.page.set_input_files("#inspect-files", str(agent_workspace.media(".png")[0]))
+        assert watched.page.locator("#inspect-preview img").count() == 1
+        watched.page.click("#inspect-form button[type=submit]")
+        watched.page.wait_for_selector("#inspect-result dl dt", timeout=600_000)
+        shown = watched.page.locator("#inspect-result").inner_text()
+        for heading in ("Modalities", "Visual labels", "Segment", "Sentiment", "Similar posts"):
+            assert heading in shown, shown
+        assert "text, image" in shown and watched.page.locator("#inspect-similar li").count() == 5
+        watched.page.screenshot(path=str(shots / "desktop-inspect-result.png"), full_page=True)
+        watched.open("search")
+        watched.page.fill("#search-q", "street food night market")
+        watched.page.click("#search-form button[type=submit]")
+        watched.page.wait_for_selector("#search-results li", timeout=300_000)
+        assert watched.page.locator("#search-results li").count() == 10
+        watched.page.fill("#search-q", "")
+        watched.page.set_input_files("#search-image", str(agent_workspace.media(".png")[1]))
+        watched.page.click("#search-form button[type=submit]")
+        watched.page.wait_for_selector("#status:has-text('indexed')", timeout=300_000)
+        assert watched.page.locator("#search-results li").count() == 10
+        assert watched.errors == [], watched.errors
+        assert watched.hosts <= {"127.0.0.1", "blob", "data"}, watched.hosts
+    finally:
+        watched.close()
+
+
+def test_a_click_on_the_segments_map_filters_the_post_list(browser: object, api_server: ApiServer, api_key: str,
+                                                           shots: Path) -> None:
+    watched = Watched(browser, api_server.url, WIDTHS["desktop"])
+    try:
+        watched.enter(api_key)
+        watched.open("segments")
+        everything = watched.page.locator("#segments-filter").inner_text()
+        topic, x, y = watched.page.evaluate(
+            "(() => { const gd = document.getElementById('chart-map');"
+            " const t = gd.data.find(d => d.customdata[0] !== '');"
+            " const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();"
+            " return [t.customdata[0], box.left + xa._offset + xa.l2p(t.x[0]), box.top + ya._offset + ya.l2p(t.y[0])]; })()")
+        watched.page.mouse.click(x, y)
+        watched.page.wait_for_selector("#segments-filter:has-text('in topic')", timeout=60_000)
+        shown_topic = watched.page.locator("#segments-topic").input_value()
+        assert shown_topic != "" and everything != watched.page.locator("#segments-filter").inner_text()
+        metas = watched.page.locator("#segments-posts li .meta").all_inner_texts()
+        assert metas and all(m.endswith(f"· {shown_topic}") for m in metas), (topic, shown_topic, metas[:3])
+        watched.page.screenshot(path=str(shots / "desktop-segments-clicked.png"), full_page=True)
+        assert watched.errors == [], watched.errors
+    finally:
+        watched.close()
+
+
+def test_upload_a_video_and_see_it_previewed_and_understood(browser: object, api_server: ApiServer, api_key: str,
+                                                            agent_workspace: AgentWorkspace, shots: Path) -> None:
+    watched = Watched(browser, api_server.url, WIDTHS["phone"])
+    try:
+        watched.enter(api_key)
+        watched.open("inspect")
+        watched.page.set_input_files("#inspect-files", str(agent_workspace.media(".mp4")[0]))
+        assert watched.page.locator("#inspect-preview video").count() == 1
+        watched.page.click("#inspect-form button[type=submit]")
+        watched.page.wait_for_selector("#inspect-result dl dt", timeout=600_000)
+        shown = watched.page.locator("#inspect-result").inner_text()
+        assert "video" in shown and "Segment" in shown and "video/mp4" in shown, shown
+        watched.page.screenshot(path=str(shots / "phone-inspect-video.png"), full_page=True)
+        assert watched.errors == [], watched.errors
+    finally:
+        watched.close()
+
+
+def test_the_pages_are_reached_with_the_keyboard(browser: object, api_server: ApiServer, api_key: str) -> None:
+    watched = Watched(browser, api_server.url, WIDTHS["desktop"])
+    try:
+        watched.enter(api_key)
+        watched.page.focus("button.tab[data-page=overview]")
+        for _ in range(4):  # Tab along the tabs to Trends, then Enter
+            watched.page.keyboard.press("Tab")
+        assert watched.page.locator("button.tab[data-page=trends]:focus").count() == 1
+        watched.page.keyboard.press("Enter")
+        watched.page.wait_for_selector("body[data-page=trends]", timeout=120_000)
+        assert watched.page.locator("button.tab[data-page=trends]").get_attribute("aria-current") == "page"
+        assert watched.page.locator("#page-trends").is_visible() and not watched.page.locator("#page-overview").is_visible()
+    finally:
+        watched.close()
