@@ -1,4 +1,6 @@
-"""Import stage: files -> workspace, with a live counter; plus the sample-corpus demo."""
+"""Import stage: files -> workspace, with a live counter; and writing the sample corpus (``demo-data``).
+
+The main job on the sample corpus (``postlens demo``) is ``postlens.pipeline.demo``."""
 
 from __future__ import annotations
 
@@ -7,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from postlens.errors import ConfigError
 from postlens.store.ingest import ImportSummary, ingest
@@ -114,64 +123,3 @@ def run_demo_data(out: Path, *, seed: int = 0, n_posts: int = 3000, console: Con
         )
     console.print(f"wrote the sample corpus to [bold]{out}[/] ({n_posts:,} posts, seed {seed}); truth in {out / 'truth.json'}")
     return summary
-
-
-DEMO_TRAIN = {
-    "name": "demo-topic",
-    "target": "topic",
-    "features": {"modalities": {"text": "minilm", "image": "efficientnet", "video": "video", "audio": "audio"},
-                 "text_fields": ["text", "ocr"]},
-    "split": {"strategy": "time"},
-    "model": {"kind": "fusion", "epochs": 20},
-    "seed": 0,
-}
-
-
-def run_demo(
-    out: Path, *, seed: int = 0, n_posts: int = 3000, workspace: Path | None = None, console: Console | None = None,
-    featurize: bool = True, train: bool = True,
-) -> ImportSummary:
-    """The main job on the sample corpus: generate (unless already there), ingest, featurize, train, report.
-
-    Every stage is idempotent: a second run reuses the corpus, imports nothing new, computes no
-    feature twice, and retrains the (small) topic model.
-    """
-    from postlens.serve.render import print_import_summary, print_stats
-    from postlens.store.queries import workspace_stats
-
-    console = console or Console()
-    if not _corpus_matches(out, seed, n_posts):
-        run_demo_data(out, seed=seed, n_posts=n_posts, console=console)
-    else:
-        console.print(f"sample corpus already in {out} (seed {seed}); reusing it")
-    summary = run_ingest([out], importer_name="postlens", workspace=workspace, console=console)
-    print_import_summary(console, summary)
-    with Workspace(workspace, read_only=True) as ws:
-        print_stats(console, workspace_stats(ws.db), ws.root)
-    if featurize:
-        from postlens.pipeline.featurize_cli import run_featurize
-
-        run_featurize(workspace=workspace, console=console)
-    if featurize and train:
-        from postlens.models.config import parse_config
-        from postlens.pipeline.train import run_train
-
-        console.print("[bold]training a topic model on the labelled subset (labels['topic'])[/]")
-        from postlens.serve.render_train import print_train_report
-
-        print_train_report(console, run_train(parse_config(DEMO_TRAIN), workspace=workspace))
-    return summary
-
-
-def _corpus_matches(out: Path, seed: int, n_posts: int) -> bool:
-    import orjson
-
-    truth = out / "truth.json"
-    if not truth.exists() or not (out / "posts.jsonl").exists():
-        return False
-    try:
-        meta = orjson.loads(truth.read_bytes())
-    except orjson.JSONDecodeError:
-        return False
-    params = meta.get("params", {})
-    return meta.get("seed") == seed and params.get("n_posts", n_posts) == n_posts

@@ -252,16 +252,22 @@ def demo_data(
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the sample corpus.")] = Path("demo-corpus"),
     seed: Annotated[int, typer.Option(help="Random seed of the sample corpus.")] = 0,
-    posts: Annotated[int, typer.Option(help="Number of posts in the sample corpus.")] = 3000,
-    featurize: Annotated[bool, typer.Option(help="Extract features from every modality after the import.")] = True,
-    train: Annotated[bool, typer.Option(help="Train a topic model on the labelled subset after featurizing.")] = True,
+    posts: Annotated[Optional[int], typer.Option(help="Number of posts in the sample corpus.", show_default="3000")] = None,
+    featurize: Annotated[bool, typer.Option(help="Extract features from every modality after the import (without it the demo stops after the import).")] = True,
+    train: Annotated[bool, typer.Option(help="Train the demo models (topic fusion model with a distilled student, sentiment with imbalance methods compared, popularity).")] = True,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """The main job on the embedded default: generate the sample corpus, ingest it, featurize every
-    modality, train a topic model, and print what is there. Re-running reuses everything already done."""
-    from postlens.pipeline import run_demo
+    """The main job on the embedded default: generate the sample corpus, ingest it, featurize every modality,
+    find topics, train models, detect trends and write the evaluation report; then print how to go on.
 
-    run_demo(out, seed=seed, n_posts=posts, workspace=workspace, console=console, featurize=featurize, train=train)
+    Re-running reuses everything already done: the corpus, the import, the feature cache, the topics,
+    the trained models (retrained only when their config or data changed) and the trend state."""
+    from postlens.pipeline.demo import DEMO_POSTS, run_demo
+    from postlens.serve.render_demo import DemoPrinter, print_demo_summary
+
+    result = run_demo(out, seed=seed, n_posts=posts or DEMO_POSTS, workspace=workspace, listener=DemoPrinter(console),
+                      featurize=featurize, train=train)
+    print_demo_summary(console, result)
 
 
 # ---------------------------------------------------------------- label
@@ -436,6 +442,24 @@ def popularity_explain(
     from postlens.serve.render_popularity import print_explanations
 
     print_explanations(console, run_popularity_explain(model, post_ids, workspace=workspace), top=top)
+
+
+# ---------------------------------------------------------------- evaluate
+
+
+@app.command(help=f"One self-contained HTML report and a metrics JSON over everything the workspace holds: each "
+             "trained model's figures, per-class table, confusion matrix, calibration (reliability and ECE), modality "
+             "ablation, imbalance comparison and distillation; topic quality (NPMI, diversity, outliers, sizes over "
+             "time); trend timelines with their bursts; popularity against its baselines. What is absent is said in "
+             f"one line.\n\n{LOCK_HELP}")
+def evaluate(
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write evaluation.html and evaluation.json into.", show_default="<workspace>/reports")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    from postlens.pipeline.evaluate import run_evaluate
+    from postlens.serve.render_demo import print_evaluate_result
+
+    print_evaluate_result(console, run_evaluate(workspace, out=out))
 
 
 def main() -> None:
