@@ -88,3 +88,15 @@ def hold_write_lock():
     yield start
     for holder in holders:
         holder.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_run_300(tmp_path_factory: pytest.TempPathFactory):
+    """``postlens demo`` on a 300-post sample corpus (seed 0), every stage run once: the DemoResult.
+
+    Shared by the report and demo tests; tests that change the workspace say so and leave it valid.
+    """
+    from postlens.pipeline.demo import run_demo
+
+    root = tmp_path_factory.mktemp("demo-300")
+    return run_demo(root / "corpus", seed=0, n_posts=300, workspace=root / "ws")

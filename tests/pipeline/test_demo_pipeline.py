@@ -1,26 +1,97 @@
-"""The main job on the embedded default: sample corpus -> workspace, matching the planted truth."""
+"""The main job on the embedded default: sample corpus -> workspace -> features -> topics -> models ->
+trends -> report, matching the planted truth, and a second run that recomputes nothing."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import orjson
-from rich.console import Console
+import pytest
+from typer.testing import CliRunner
 
 from postlens.pipeline import run_demo
+from postlens.pipeline.demo import DemoResult
+from postlens.pipeline.labels import import_labels
+from postlens.serve.cli import app
 from postlens.store.workspace import Workspace
+
+STAGES = ["generate", "ingest", "featurize", "segments", "train", "train", "popularity", "trends", "evaluate"]
 
 
 def test_demo_generates_ingests_and_is_idempotent(tmp_path: Path) -> None:
-    quiet = Console(file=open("/dev/null", "w"))
     corpus, ws_path = tmp_path / "corpus", tmp_path / "ws"
-    first = run_demo(corpus, seed=3, n_posts=120, workspace=ws_path, console=quiet, featurize=False)
+    first = run_demo(corpus, seed=3, n_posts=120, workspace=ws_path, featurize=False)
     truth = orjson.loads((corpus / "truth.json").read_bytes())
-    assert first.imported == 120 and first.quarantined == 0
+    imported = first.stages[1].detail
+    assert [s.name for s in first.stages] == ["generate", "ingest", "trends", "evaluate"]
+    assert imported.imported == 120 and imported.quarantined == 0
     with Workspace(ws_path, read_only=True) as ws:
         kinds = dict(ws.db.execute("SELECT kind, count(*) FROM media WHERE status='stored' GROUP BY 1").fetchall())
         ids = {r[0] for r in ws.db.execute("SELECT id FROM posts").fetchall()}
     assert ids == {post["id"] for post in truth["posts"]}
     assert kinds.get("image", 0) > 0 and sum(kinds.values()) > 20
-    second = run_demo(corpus, seed=3, n_posts=120, workspace=ws_path, console=quiet, featurize=False)
-    assert (second.imported, second.unchanged, second.snapshots_added) == (0, 120, 0)
+    second = run_demo(corpus, seed=3, n_posts=120, workspace=ws_path, featurize=False)
+    again = second.stages[1].detail
+    assert (again.imported, again.unchanged, again.snapshots_added) == (0, 120, 0)
+    assert second.recomputed == [] and second.stages[0].reused
+
+
+def _fingerprints(ws_path: Path) -> dict[str, object]:
+    """What a stage that recomputed something would change: feature files, models, topic runs, trend bins."""
+    features = {str(p.relative_to(ws_path)): (p.stat().st_size, p.stat().st_mtime_ns)
+                for p in (ws_path / "features").rglob("*") if p.is_file()}
+    models = {p.parent.name: p.read_text() for p in (ws_path / "models").glob("*/*.json")
+              if p.name in ("model.json", "popularity.json")}
+    with Workspace(ws_path, read_only=True) as ws:
+        tables = ws.db.execute(
+            "SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM engagement), "
+            "(SELECT string_agg(DISTINCT run_id, ',' ORDER BY run_id) FROM post_topics), "
+            "(SELECT count(*) FROM trend_bins), (SELECT count(*) FROM topic_history)").fetchone()
+    return {"features": features, "models": models, "tables": tables}
+
+
+@pytest.mark.slow
+def test_a_second_demo_run_recomputes_nothing(demo_run_300: DemoResult) -> None:
+    first = demo_run_300
+    assert [s.name for s in first.stages] == STAGES
+    assert first.recomputed == STAGES[:-1]  # a fresh workspace: everything computed once
+    assert first.report_html is not None and first.report_html.is_file()
+    before = _fingerprints(first.workspace)
+    report_before = json.loads(first.report_json.read_text())
+    second = run_demo(first.corpus, seed=0, n_posts=300, workspace=first.workspace)
+    assert second.recomputed == [], [(s.name, s.summary) for s in second.stages if not s.reused]
+    assert all(s.reused for s in second.stages if s.name != "evaluate")
+    assert _fingerprints(first.workspace) == before
+    report_after = json.loads(second.report_json.read_text())
+    assert report_after["generated_at"] > report_before["generated_at"]  # the report is rebuilt every time
+    assert report_after["models"] == report_before["models"]
+
+
+@pytest.mark.slow
+def test_changed_labels_retrain_the_models_and_reuse_the_rest(demo_run_300: DemoResult, tmp_path: Path) -> None:
+    """Reuse is not blind: a relabelled post changes the data the models read, so they are trained again,
+    while the import, features and topics stay as they are. (Leaves the shared workspace valid.)"""
+    ws = demo_run_300.workspace
+    with Workspace(ws, read_only=True) as db:
+        post_id, sentiment = db.db.execute("SELECT id, labels['sentiment'] FROM posts WHERE labels['sentiment'] "
+                                           "IS NOT NULL ORDER BY id LIMIT 1").fetchone()
+    other = "negative" if sentiment != "negative" else "positive"
+    (tmp_path / "labels.csv").write_text(f"id,sentiment\n{post_id},{other}\n")
+    assert import_labels(tmp_path / "labels.csv", workspace=ws).matched == 1
+    third = run_demo(demo_run_300.corpus, seed=0, n_posts=300, workspace=ws)
+    assert [s.name for s in third.stages if not s.reused] == ["train", "train", "evaluate"]
+    assert {s.name for s in third.stages if s.reused} == {"generate", "ingest", "featurize", "segments", "popularity",
+                                                           "trends"}
+
+
+def test_the_demo_command_prints_the_report_and_the_next_steps(tmp_path: Path) -> None:
+    out = CliRunner().invoke(app, ["demo", "--posts", "40", "--seed", "2", "--no-featurize", "--out",
+                                   str(tmp_path / "corpus"), "--workspace", str(tmp_path / "ws")])
+    assert out.exit_code == 0, out.output
+    assert "generate" in out.output and "40 imported" in out.output
+    assert "postlens serve --workspace" in out.output and "postlens mcp --workspace" in out.output
+    assert str(tmp_path / "ws" / "reports" / "evaluation.html") in out.output.replace("\n", "")
+    again = CliRunner().invoke(app, ["demo", "--posts", "40", "--seed", "2", "--no-featurize", "--out",
+                                     str(tmp_path / "corpus"), "--workspace", str(tmp_path / "ws")])
+    assert "nothing was recomputed" in again.output and "40 unchanged" in again.output

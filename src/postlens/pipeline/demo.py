@@ -97,8 +97,8 @@ def run_demo(out: str | Path = "demo-corpus", *, seed: int = 0, n_posts: int = D
              train: bool = True) -> DemoResult:
     """Run every stage on the sample corpus in ``out`` and the workspace; returns what each stage did.
 
-    ``featurize=False`` stops after the import; ``train=False`` skips the models (segments, trends
-    and the report still run).
+    ``featurize=False`` skips every stage that needs features (segments, models): the import, trends
+    and the report still run; ``train=False`` skips the models only.
     """
     listen = listener or _Quiet()
     out = Path(out)
@@ -116,14 +116,14 @@ def run_demo(out: str | Path = "demo-corpus", *, seed: int = 0, n_posts: int = D
 
     stage("generate", "the sample corpus", lambda: _generate(out, seed, n_posts, listen))
     stage("ingest", "posts, media and engagement into the workspace", lambda: _ingest(out, root, listen))
-    if not featurize:
-        return result
-    stage("featurize", "every modality through its encoders", lambda: _featurize(root, listen))
-    stage("segments", "topics over the fused space", lambda: _segments(root))
-    if train:
-        for config, compare in ((DEMO_TOPIC, False), (DEMO_SENTIMENT, True)):
-            stage("train", f"{config['name']} ({config['model']['kind']})", _bind(_train, root, config, compare, listen))
-        stage("popularity", "engagement at publish time vs its baselines", lambda: _popularity(root))
+    if featurize:
+        stage("featurize", "every modality through its encoders", lambda: _featurize(root, listen))
+        stage("segments", "topics over the fused space", lambda: _segments(root))
+        if train:
+            for config, compare in ((DEMO_TOPIC, False), (DEMO_SENTIMENT, True)):
+                stage("train", f"{config['name']} ({config['model']['kind']})",
+                      _bind(_train, root, config, compare, listen))
+            stage("popularity", "engagement at publish time vs its baselines", lambda: _popularity(root))
     stage("trends", "hashtags, entities and topics per day, with bursts", lambda: _trends(root))
     report = stage("evaluate", "the evaluation report", lambda: _evaluate(root))
     result.report_html, result.report_json = report.detail.html, report.detail.json
@@ -248,7 +248,7 @@ def _popularity(root: Path) -> StageResult:
 
     config = parse_popularity_config(None)
     folder = root / "models" / config.name
-    stamp = _stamp(root, {"popularity": config.model_dump(mode="json")})
+    stamp = _stamp(root, {"popularity": config.model_dump(mode="json")}, labels=False)  # it learns from engagement
     try:
         saved_at = json.loads((folder / DESCRIPTION).read_text()).get("saved_at")
     except (OSError, ValueError):
@@ -287,15 +287,17 @@ def _evaluate(root: Path) -> StageResult:
 
 # ---------------------------------------------------------------- reuse
 
-def _stamp(root: Path, settings: dict[str, Any]) -> str:
+def _stamp(root: Path, settings: dict[str, Any], *, labels: bool = True) -> str:
     """A digest of ``settings``, this postlens's version and everything a model reads from the workspace:
-    posts (content, labels, times, followers), engagement snapshots, media, text fields, feature files."""
+    posts (content, times, followers and, unless ``labels`` is False, labels), engagement snapshots, media,
+    text fields, feature files."""
     from postlens import __version__
 
     digest = hashlib.sha256(json.dumps({"settings": settings, "postlens": __version__}, sort_keys=True,
                                        default=str).encode())
     with Workspace(root, read_only=True) as ws:
-        for sql in (("SELECT count(*), bit_xor(hash(id, content_hash, labels, created_at, author_followers, "
+        label_column = "labels" if labels else "NULL"
+        for sql in ((f"SELECT count(*), bit_xor(hash(id, content_hash, {label_column}, created_at, author_followers, "
                      "media_kinds, language)) FROM posts"),
                     "SELECT count(*), bit_xor(hash(e)) FROM engagement e",
                     "SELECT count(*), bit_xor(hash(post_id, position, status, sha256)) FROM media",

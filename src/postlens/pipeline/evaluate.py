@@ -49,10 +49,10 @@ def run_evaluate(workspace: str | Path | None = None, *, out: str | Path | None 
     root = resolve_workspace_path(workspace)
     if not (root / DB_NAME).exists():
         raise WorkspaceError(f"no workspace at {root}; run 'postlens ingest' (or 'postlens demo') first")
+    folder = check_out_folder(out) if out is not None else root / "reports"
     with Workspace(root, read_only=True) as ws:
         inputs = collect_inputs(ws, now=now)
     report = build_report(inputs)
-    folder = check_out_folder(out) if out is not None else root / "reports"
     folder.mkdir(parents=True, exist_ok=True)
     json_path = _write_atomically(folder / REPORT_JSON, json.dumps(report, indent=1, allow_nan=False))
     html_path = _write_atomically(folder / REPORT_HTML, render_html(report))
