@@ -266,7 +266,7 @@ def _trends(section: dict[str, Any]) -> str:
                    f"{len(s['bins']):,} bins of {_duration(width)}, detector {escape(str(s['detector']))}{dropped}. "
                    "Lines: posts per bin; dashes: the count expected from the term's own history; red dots: bursts "
                    "that raised an alert.</p><div class=grid>" + "".join(charts) + "</div><h4>alerts</h4>"
-                   + (_table(["term", "bin", "posts", "expected", "score"], alerts, small=True) if alerts
+                   + (_table(["term", "bin", "posts", "expected", "score"], alerts, small=True, text=(0, 1)) if alerts
                       else "<p class=absent>no alert fired</p>") + "</div>")
     return "".join(out)
 

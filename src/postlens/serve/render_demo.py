@@ -79,15 +79,16 @@ def _print_detail(console: Console, stage: StageResult) -> None:
 
 def print_demo_summary(console: Console, result: DemoResult) -> None:
     table = Table(title="postlens demo", title_justify="left", show_edge=False, pad_edge=False)
-    for column in ("stage", "seconds", "", "what"):
-        table.add_column(column, justify="right" if column == "seconds" else "left", overflow="fold")
+    for column in ("stage", "seconds", "CPU s", "", "what"):
+        table.add_column(column, justify="right" if column in ("seconds", "CPU s") else "left", overflow="fold")
     for stage in result.stages:
-        table.add_row(stage.name, f"{stage.seconds:.1f}", "reused" if stage.reused else "computed", escape(stage.summary))
+        table.add_row(stage.name, f"{stage.seconds:.1f}", f"{stage.cpu_seconds:.1f}",
+                      "reused" if stage.reused else "computed", escape(stage.summary))
     console.print(table)
-    total = sum(s.seconds for s in result.stages)
+    total, cpu = sum(s.seconds for s in result.stages), sum(s.cpu_seconds for s in result.stages)
     again = ("nothing was recomputed" if not result.recomputed
              else f"computed: {', '.join(dict.fromkeys(result.recomputed))}")
-    console.print(f"{total:.1f}s in all; {again}", highlight=False)
+    console.print(f"{total:.1f}s in all ({cpu:.1f} CPU s); {again}", highlight=False)
     if result.report_html is not None:
         print_next_steps(console, result)
 
