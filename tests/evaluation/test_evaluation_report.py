@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from postlens.evaluation.report import (
 )
 from postlens.evaluation.report_html import render_html
 
-NOW = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 HOSTILE = '<script>alert("x")</script>'
 
@@ -71,7 +71,7 @@ def test_model_sections_present_or_absent_with_figures_from_the_metrics() -> Non
 
 def test_hostile_names_stay_text_and_nothing_links_out() -> None:
     run = _classifier([HOSTILE, "https://evil.example/x.png", "plain"])
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     series = [{"bin_start": start + timedelta(days=d), "term": term, "count": c, "expected": 1.0, "score": 0.0,
                "state": "steady"} for d, (term, c) in enumerate([(HOSTILE, 3), ("//evil.example", 2), (HOSTILE, 9)])]
     stream = TrendStream("s", "hashtags", 86400, {"detector": "poisson"}, series,
@@ -86,7 +86,7 @@ def test_hostile_names_stay_text_and_nothing_links_out() -> None:
 
 
 def test_json_round_trips_and_the_html_rebuilds_from_it() -> None:
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     over_time = [(start + timedelta(weeks=w), t, 5 + w + t) for w in range(3) for t in (1, 2)]
     topics = SegmentationRun("topics", "cluster", 40, 4, [
         {"topic_id": 1, "label": "a", "size": 20, "words": ["x", "y"], "status": "active"},
@@ -103,7 +103,7 @@ def test_json_round_trips_and_the_html_rebuilds_from_it() -> None:
 
 
 def test_trend_timelines_fill_every_bin_put_alerted_terms_first_and_name_topics() -> None:
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     rows = [{"bin_start": start + timedelta(days=d), "term": term, "count": c, "expected": 0.5, "score": 0.0,
              "state": "steady"} for d, term, c in [(0, "#big", 50), (4, "#big", 40), (1, "topics:1", 2), (4, "topics:1", 12)]]
     stream = TrendStream("s", "topics", 86400, {"detector": "poisson"}, rows,

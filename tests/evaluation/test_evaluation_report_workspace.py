@@ -38,7 +38,7 @@ def test_every_section_is_present_with_what_each_model_measured(evaluated) -> No
     models = _models(report)
     assert set(models) == {"demo-topic", "demo-sentiment"}
     topic, sentiment = models["demo-topic"], models["demo-sentiment"]
-    status = lambda m: {k: v["status"] for k, v in m.items() if isinstance(v, dict) and "status" in v}  # noqa: E731
+    status = lambda m: {k: v["status"] for k, v in m.items() if isinstance(v, dict) and "status" in v}
     assert status(topic) == {"figures": "present", "per_class": "present", "confusion": "present",
                              "calibration": "present", "ablation": "present", "imbalance_comparison": "absent",
                              "distillation": "present", "cross_validation": "absent"}
@@ -75,6 +75,15 @@ def test_figures_agree_with_the_model_folders_and_the_tables(evaluated, demo_run
     assert segmentation["topics"] == active and segmentation["outliers"] == outliers
     assert sum(sum(s["counts"]) for s in segmentation["over_time"]["series"]) == timed
     assert -1.0 <= segmentation["npmi_mean"] <= 1.0 and 0.0 < segmentation["diversity"] <= 1.0
+
+
+def test_topic_coherence_is_counted_over_every_post_or_a_fixed_sample(evaluated, demo_run_300: DemoResult,
+                                                                      tmp_path: Path, monkeypatch) -> None:
+    assert evaluated.report["topics"]["items"][0]["npmi_posts"] == 300
+    monkeypatch.setattr("postlens.pipeline.evaluate.QUALITY_POSTS", 120)
+    sampled = run_evaluate(demo_run_300.workspace, out=tmp_path).report["topics"]["items"][0]
+    assert sampled["npmi_posts"] == 120 and -1.0 <= sampled["npmi_mean"] <= 1.0
+    assert [t["topic_id"] for t in sampled["table"]] == [t["topic_id"] for t in evaluated.report["topics"]["items"][0]["table"]]
 
 
 def test_the_html_is_one_self_contained_file(evaluated) -> None:

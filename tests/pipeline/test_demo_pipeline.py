@@ -10,7 +10,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from postlens.pipeline import run_demo
+from postlens.pipeline import run_demo, run_ingest
 from postlens.pipeline.demo import DemoResult
 from postlens.pipeline.labels import import_labels
 from postlens.serve.cli import app
@@ -69,20 +69,41 @@ def test_a_second_demo_run_recomputes_nothing(demo_run_300: DemoResult) -> None:
 
 
 @pytest.mark.slow
-def test_changed_labels_retrain_the_models_and_reuse_the_rest(demo_run_300: DemoResult, tmp_path: Path) -> None:
-    """Reuse is not blind: a relabelled post changes the data the models read, so they are trained again,
-    while the import, features and topics stay as they are. (Leaves the shared workspace valid.)"""
-    ws = demo_run_300.workspace
+def test_new_posts_retrain_the_models_while_the_corpus_and_its_import_are_reused(demo_run_300: DemoResult,
+                                                                                tmp_path: Path) -> None:
+    """Reuse is not blind: posts imported beside the demo change the data the models read, so they are
+    trained again (and the new posts featurized and placed in topics). Leaves the shared workspace valid."""
+    lines = [orjson.loads(line) for line in (demo_run_300.corpus / "posts.jsonl").read_bytes().splitlines()]
+    labelled = [p for p in lines if p["labels"].get("topic") and p["labels"].get("sentiment")][:8]
+    extra = tmp_path / "extra.jsonl"
+    extra.write_bytes(b"\n".join(orjson.dumps({**p, "id": p["id"] + "-extra", "native_id": p["native_id"] + "-extra",
+                                               "text": p["text"] + " (again)"}) for p in labelled) + b"\n")
+    assert run_ingest([extra], importer_name="postlens", media_root=demo_run_300.corpus,
+                      workspace=demo_run_300.workspace).imported == 8
+    third = run_demo(demo_run_300.corpus, seed=0, n_posts=300, workspace=demo_run_300.workspace)
+    stages = {s.name: s for s in third.stages}
+    assert stages["generate"].reused and stages["ingest"].reused
+    assert not stages["featurize"].reused and not stages["segments"].reused  # the 8 new posts
+    assert [s.reused for s in third.stages if s.name == "train"] == [False, False]
+    assert not stages["popularity"].reused
+    fourth = run_demo(demo_run_300.corpus, seed=0, n_posts=300, workspace=demo_run_300.workspace)
+    assert fourth.recomputed == []
+
+
+def test_a_label_changed_by_hand_is_set_back_by_the_demo_corpus(tmp_path: Path) -> None:
+    """The demo's import restores the corpus' own labels, so its models see the data they were trained on."""
+    corpus, ws = tmp_path / "corpus", tmp_path / "ws"
+    run_demo(corpus, seed=4, n_posts=60, workspace=ws, featurize=False)
     with Workspace(ws, read_only=True) as db:
         post_id, sentiment = db.db.execute("SELECT id, labels['sentiment'] FROM posts WHERE labels['sentiment'] "
                                            "IS NOT NULL ORDER BY id LIMIT 1").fetchone()
     other = "negative" if sentiment != "negative" else "positive"
     (tmp_path / "labels.csv").write_text(f"id,sentiment\n{post_id},{other}\n")
-    assert import_labels(tmp_path / "labels.csv", workspace=ws).matched == 1
-    third = run_demo(demo_run_300.corpus, seed=0, n_posts=300, workspace=ws)
-    assert [s.name for s in third.stages if not s.reused] == ["train", "train", "evaluate"]
-    assert {s.name for s in third.stages if s.reused} == {"generate", "ingest", "featurize", "segments", "popularity",
-                                                           "trends"}
+    import_labels(tmp_path / "labels.csv", mapping_pairs=["id=id", "labels.sentiment=sentiment"], workspace=ws)
+    again = run_demo(corpus, seed=4, n_posts=60, workspace=ws, featurize=False)
+    assert again.stages[1].detail.updated == 1 and not again.stages[1].reused
+    with Workspace(ws, read_only=True) as db:
+        assert db.db.execute("SELECT labels['sentiment'] FROM posts WHERE id = ?", [post_id]).fetchone()[0] == sentiment
 
 
 def test_the_demo_command_prints_the_report_and_the_next_steps(tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ class SegmentationRun:
     over_time: list[tuple[Any, int, int]] = field(default_factory=list)  # (bin start, topic id, posts)
     bin: str = "week"
     history: dict[str, int] = field(default_factory=dict)  # event -> entries
+    quality_posts: int | None = None  # posts whose words NPMI was counted over
 
 
 @dataclass

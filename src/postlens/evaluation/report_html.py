@@ -96,7 +96,9 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, classes: Se
            text: Sequence[int] = ()) -> str:
     """Cells are HTML already (escaped by the caller); ``classes`` per row (e.g. 'chosen'); ``text``: columns
     of words, aligned left (numbers align right)."""
-    align = lambda j: " class=text" if j in text else ""  # noqa: E731
+    def align(j: int) -> str:
+        return " class=text" if j in text else ""
+
     head = "".join(f"<th{align(j)}>{escape(h)}</th>" for j, h in enumerate(headers))
     lines = []
     for i, row in enumerate(rows):
@@ -224,7 +226,8 @@ def _topics(section: dict[str, Any]) -> str:
                          title="posts per topic", digits=0)
         history = ", ".join(f"{escape(k)} {v:,}" for k, v in s["history"].items())
         out.append(f"<div class=card><h3>{escape(s['name'])} <span class=meta>({escape(s['kind'])})</span></h3>{facts}"
-                   f"<p class=meta>NPMI: mean pairwise coherence of each topic's top words over the posts (-1 to 1); "
+                   f"<p class=meta>NPMI: mean pairwise coherence of each topic's top words over "
+                   f"{_int(s.get('npmi_posts'))} posts (-1 to 1); "
                    f"diversity: share of distinct words among all topics' top 10.</p>"
                    + (f"<p class=meta>history: {history}</p>" if history else "")
                    + f"<div class=grid><div>{_table(['id', 'label', 'posts', 'NPMI', 'top words'], rows, small=True, text=(1, 4))}"

@@ -37,7 +37,8 @@ def _segmentation(run: SegmentationRun) -> dict[str, Any]:
     return {
         "name": run.name, "kind": run.kind, "topics": len(active), "posts": run.posts, "outliers": run.outliers,
         "outlier_rate": run.outliers / run.posts if run.posts else None,
-        "npmi_mean": float(np.mean(finite)) if finite else None, "diversity": run.diversity,
+        "npmi_mean": float(np.mean(finite)) if finite else None, "npmi_posts": run.quality_posts,
+        "diversity": run.diversity,
         "table": topics, "over_time": _over_time(run, [t["topic_id"] for t in topics]), "history": dict(run.history),
     }
 

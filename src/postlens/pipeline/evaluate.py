@@ -31,6 +31,9 @@ from postlens.evaluation.report_html import render_html
 from postlens.evaluation.report_tasks import MAX_BINS, TIMELINE_TERMS
 from postlens.store.workspace import DB_NAME, Workspace, resolve_workspace_path
 
+QUALITY_POSTS = 20_000
+"""NPMI counts word pairs over at most this many posts (a fixed sample by id hash): the estimate is stable
+well before that, and a million-post workspace is not read whole for it."""
 REPORT_HTML = "evaluation.html"
 REPORT_JSON = "evaluation.json"
 PREDICTION_SIDES = ("val", "test")
@@ -129,12 +132,13 @@ def _segmentations(ws: Workspace, problems: list[str]) -> list[SegmentationRun]:
                                      [name]).fetchall())
         active = {t: r for t, r in known.items() if r["status"] == "active"}
         npmi, diversity = quality.of({t: list(r["words"] or []) for t, r in active.items()})
+        quality_posts = quality.documents if npmi else None
         bin = _time_bin(ws, name)
         runs.append(SegmentationRun(
             name=name, kind=kind, posts=int(posts), outliers=int(outliers[0]) if outliers else 0,
             topics=[{k: r[k] for k in ("topic_id", "label", "size", "words", "status")} for r in known.values()],
             npmi=npmi, diversity=diversity, over_time=tables.sizes_over_time(ws, name, bin), bin=bin,
-            history={str(k): int(v) for k, v in history.items()}))
+            history={str(k): int(v) for k, v in history.items()}, quality_posts=quality_posts))
     return runs
 
 
@@ -145,6 +149,7 @@ class _TopicQuality:
     def __init__(self, ws: Workspace, problems: list[str]) -> None:
         self.ws, self.problems, self.failed = ws, problems, False
         self.vocabulary: Any = None
+        self.documents = 0
 
     def of(self, words: dict[int, list[str]]) -> tuple[dict[int, float | None], float | None]:
         from postlens.tasks.segments.quality import diversity, npmi
@@ -162,8 +167,14 @@ class _TopicQuality:
             from postlens.tasks.segments.model import post_documents
             from postlens.tasks.segments.words import Vocabulary
 
+            total = self.ws.db.execute("SELECT count(*) FROM posts").fetchone()
+            sample = None
+            if total and total[0] > QUALITY_POSTS:
+                sample = [r[0] for r in self.ws.db.execute(
+                    "SELECT id FROM posts ORDER BY hash(id), id LIMIT ?", [QUALITY_POSTS]).fetchall()]
             try:
-                self.vocabulary = Vocabulary.build(post_documents(load_parts(self.ws)), min_df=2)
+                documents = post_documents(load_parts(self.ws, sample))
+                self.vocabulary, self.documents = Vocabulary.build(documents, min_df=2), len(documents)
             except PostlensError as exc:
                 self.failed = True
                 self.problems.append(f"topic coherence (NPMI) not computed: {exc}")
