@@ -252,8 +252,8 @@ def demo_data(
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the sample corpus.")] = Path("demo-corpus"),
     seed: Annotated[int, typer.Option(help="Random seed of the sample corpus.")] = 0,
-    posts: Annotated[Optional[int], typer.Option(help="Number of posts in the sample corpus.", show_default="3000")] = None,
-    featurize: Annotated[bool, typer.Option(help="Extract features from every modality after the import (without it the demo stops after the import).")] = True,
+    posts: Annotated[Optional[int], typer.Option(min=1, help="Number of posts in the sample corpus.", show_default="3000")] = None,
+    featurize: Annotated[bool, typer.Option(help="Extract features from every modality after the import (without it, topics and models are skipped; trends and the report still run).")] = True,
     train: Annotated[bool, typer.Option(help="Train the demo models (topic fusion model with a distilled student, sentiment with imbalance methods compared, popularity).")] = True,
     workspace: WorkspaceOpt = None,
 ) -> None:
