@@ -116,3 +116,15 @@ def test_the_demo_command_prints_the_report_and_the_next_steps(tmp_path: Path) -
     again = CliRunner().invoke(app, ["demo", "--posts", "40", "--seed", "2", "--no-featurize", "--out",
                                      str(tmp_path / "corpus"), "--workspace", str(tmp_path / "ws")])
     assert "nothing was recomputed" in again.output and "40 unchanged" in again.output
+
+
+def test_a_failing_stage_is_named_and_earlier_stages_are_kept(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    run_demo(corpus, seed=5, n_posts=30, workspace=tmp_path / "ws", featurize=False)
+    (corpus / "truth.json").write_text("{}")  # no longer the demo's corpus: generate refuses to overwrite it
+    out = CliRunner().invoke(app, ["demo", "--posts", "30", "--seed", "5", "--no-featurize", "--out", str(corpus),
+                                   "--workspace", str(tmp_path / "ws")])
+    assert out.exit_code != 0 and "holds no earlier demo corpus" in str(out.exception)
+    assert "failed" in out.output and "stage generate" in out.output
+    with Workspace(tmp_path / "ws", read_only=True) as ws:
+        assert ws.db.execute("SELECT count(*) FROM posts").fetchone()[0] == 30

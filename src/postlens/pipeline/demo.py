@@ -81,6 +81,7 @@ class DemoListener(Protocol):
     def stage_started(self, name: str, what: str) -> None: ...
     def progress(self, name: str, task: str, done: int, total: int | None) -> None: ...
     def stage_finished(self, stage: StageResult) -> None: ...
+    def stage_failed(self, name: str, error: BaseException, seconds: float) -> None: ...
 
 
 class _Quiet:
@@ -91,6 +92,9 @@ class _Quiet:
         pass
 
     def stage_finished(self, stage: StageResult) -> None:
+        pass
+
+    def stage_failed(self, name: str, error: BaseException, seconds: float) -> None:
         pass
 
 
@@ -110,7 +114,11 @@ def run_demo(out: str | Path = "demo-corpus", *, seed: int = 0, n_posts: int = D
     def stage(name: str, what: str, work: Callable[[], StageResult]) -> StageResult:
         listen.stage_started(name, what)
         started, cpu = time.perf_counter(), _cpu_seconds()
-        done = work()
+        try:
+            done = work()
+        except BaseException as exc:
+            listen.stage_failed(name, exc, time.perf_counter() - started)
+            raise
         done.seconds, done.cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu
         result.stages.append(done)
         listen.stage_finished(done)

@@ -48,10 +48,19 @@ class DemoPrinter:
             self.tasks[task] = self.bar.add_task(task, total=total)
         self.bar.update(self.tasks[task], completed=done, total=total)
 
-    def stage_finished(self, stage: StageResult) -> None:
+    def stage_failed(self, name: str, error: BaseException, seconds: float) -> None:
+        self._stop()
+        what = "stopped (Ctrl-C)" if isinstance(error, KeyboardInterrupt) else "failed"
+        self.console.print(f"  [red]{what}[/] after {seconds:.1f}s in stage {escape(name)}; what earlier stages "
+                           "did is kept: run 'postlens demo' again to go on from there", highlight=False)
+
+    def _stop(self) -> None:
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
+
+    def stage_finished(self, stage: StageResult) -> None:
+        self._stop()
         mark = "[green]reused[/]" if stage.reused else "[cyan]done[/]"
         self.console.print(f"  {mark} in {stage.seconds:.1f}s: {escape(stage.summary)}", highlight=False)
         if self.details and not stage.reused and stage.detail is not None:
