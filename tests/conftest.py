@@ -92,7 +92,7 @@ def hold_write_lock():
 
 @pytest.fixture(scope="session")
 def demo_run_300(tmp_path_factory: pytest.TempPathFactory):
-    """``postlens demo`` on a 300-post sample corpus (seed 0), every stage run once: the DemoResult.
+    """``postlens demo`` on a 300-post sample corpus (seed 0), every stage run once: the DemoReport.
 
     Shared by the report and demo tests; tests that change the workspace say so and leave it valid.
     """

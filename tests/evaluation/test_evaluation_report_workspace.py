@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from postlens.evaluation.report_html import render_html
-from postlens.pipeline.demo import DemoResult, run_demo
+from postlens.pipeline.demo import DemoReport, run_demo
 from postlens.pipeline.evaluate import run_evaluate
 from postlens.serve.cli import app
 from postlens.store.workspace import Workspace
@@ -23,7 +23,7 @@ EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNOR
 
 
 @pytest.fixture(scope="module")
-def evaluated(demo_run_300: DemoResult, tmp_path_factory: pytest.TempPathFactory):
+def evaluated(demo_run_300: DemoReport, tmp_path_factory: pytest.TempPathFactory):
     return run_evaluate(demo_run_300.workspace, out=tmp_path_factory.mktemp("report"))
 
 
@@ -54,7 +54,7 @@ def test_every_section_is_present_with_what_each_model_measured(evaluated) -> No
     assert {s["source"] for s in report["trends"]["items"]} == {"hashtags", "entities", "topics"}
 
 
-def test_figures_agree_with_the_model_folders_and_the_tables(evaluated, demo_run_300: DemoResult) -> None:
+def test_figures_agree_with_the_model_folders_and_the_tables(evaluated, demo_run_300: DemoReport) -> None:
     report = evaluated.report
     for name, model in _models(report).items():
         folder = demo_run_300.workspace / "models" / name
@@ -77,7 +77,7 @@ def test_figures_agree_with_the_model_folders_and_the_tables(evaluated, demo_run
     assert -1.0 <= segmentation["npmi_mean"] <= 1.0 and 0.0 < segmentation["diversity"] <= 1.0
 
 
-def test_topic_coherence_is_counted_over_every_post_or_a_fixed_sample(evaluated, demo_run_300: DemoResult,
+def test_topic_coherence_is_counted_over_every_post_or_a_fixed_sample(evaluated, demo_run_300: DemoReport,
                                                                       tmp_path: Path, monkeypatch) -> None:
     assert evaluated.report["topics"]["items"][0]["npmi_posts"] == 300
     monkeypatch.setattr("postlens.pipeline.evaluate.QUALITY_POSTS", 120)
@@ -102,7 +102,7 @@ def test_the_metrics_json_round_trips_and_rebuilds_the_html(evaluated) -> None:
     assert render_html(loaded) == evaluated.html.read_text(encoding="utf-8")
 
 
-def test_unreadable_model_files_are_named_and_the_rest_is_reported(demo_run_300: DemoResult, tmp_path: Path) -> None:
+def test_unreadable_model_files_are_named_and_the_rest_is_reported(demo_run_300: DemoReport, tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     shutil.copytree(demo_run_300.workspace, ws)
     (ws / "models" / "broken").mkdir()
@@ -130,7 +130,7 @@ def test_a_workspace_without_features_marks_what_needs_them_absent(tmp_path: Pat
     assert "postlens segments fit" in html and "postlens popularity fit" in html
 
 
-def test_evaluate_refuses_a_file_as_out_folder_and_a_missing_workspace(demo_run_300: DemoResult, tmp_path: Path) -> None:
+def test_evaluate_refuses_a_file_as_out_folder_and_a_missing_workspace(demo_run_300: DemoReport, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     wrong = CliRunner().invoke(app, ["evaluate", "--workspace", str(demo_run_300.workspace), "--out", str(tmp_path / "file")])
     assert wrong.exit_code != 0 and "is a file" in str(wrong.exception)

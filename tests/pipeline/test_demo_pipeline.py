@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 from typer.testing import CliRunner
 
-from postlens.pipeline import run_demo, run_ingest
-from postlens.pipeline.demo import DemoResult
+from postlens.pipeline import DemoHooks, DemoReport, run_demo, run_ingest
 from postlens.pipeline.labels import import_labels
 from postlens.serve.cli import app
 from postlens.store.workspace import Workspace
@@ -21,10 +21,18 @@ STAGES = ["generate", "ingest", "featurize", "segments", "train", "train", "popu
 
 def test_demo_generates_ingests_and_is_idempotent(tmp_path: Path) -> None:
     corpus, ws_path = tmp_path / "corpus", tmp_path / "ws"
-    first = run_demo(corpus, seed=3, n_posts=120, workspace=ws_path, featurize=False)
+    heard: dict[str, list[Any]] = {"started": [], "stages": [], "generating": [], "importing": []}
+    hooks = DemoHooks(generating=lambda done, total: heard["generating"].append((done, total)),
+                      importing=lambda seen, quarantined: heard["importing"].append((seen, quarantined)),
+                      on_start=lambda stage, what: heard["started"].append(stage),
+                      on_stage=lambda stage, result: heard["stages"].append((stage, result)))
+    first = run_demo(corpus, seed=3, n_posts=120, workspace=ws_path, featurize=False, hooks=hooks)
     truth = orjson.loads((corpus / "truth.json").read_bytes())
     imported = first.stages[1].detail
     assert [s.name for s in first.stages] == ["generate", "ingest", "trends", "evaluate"]
+    assert heard["started"] == [name for name, _ in heard["stages"]] == ["generate", "ingest", "trends", "evaluate"]
+    assert [result for _, result in heard["stages"]] == first.stages  # the hooks hear what the report returns
+    assert heard["generating"][-1] == (120, 120) and heard["importing"][-1] == (120, 0)
     assert imported.imported == 120 and imported.quarantined == 0
     with Workspace(ws_path, read_only=True) as ws:
         kinds = dict(ws.db.execute("SELECT kind, count(*) FROM media WHERE status='stored' GROUP BY 1").fetchall())
@@ -52,7 +60,7 @@ def _fingerprints(ws_path: Path) -> dict[str, object]:
 
 
 @pytest.mark.slow
-def test_a_second_demo_run_recomputes_nothing(demo_run_300: DemoResult) -> None:
+def test_a_second_demo_run_recomputes_nothing(demo_run_300: DemoReport) -> None:
     first = demo_run_300
     assert [s.name for s in first.stages] == STAGES
     assert first.recomputed == STAGES[:-1]  # a fresh workspace: everything computed once
@@ -69,7 +77,7 @@ def test_a_second_demo_run_recomputes_nothing(demo_run_300: DemoResult) -> None:
 
 
 @pytest.mark.slow
-def test_new_posts_retrain_the_models_while_the_corpus_and_its_import_are_reused(demo_run_300: DemoResult,
+def test_new_posts_retrain_the_models_while_the_corpus_and_its_import_are_reused(demo_run_300: DemoReport,
                                                                                 tmp_path: Path) -> None:
     """Reuse is not blind: posts imported beside the demo change the data the models read, so they are
     trained again (and the new posts featurized and placed in topics). Leaves the shared workspace valid."""

@@ -17,9 +17,12 @@ import psutil
 import pytest
 
 from _featurize_fixtures import WORDS, caption_image, image_workspace
+from postlens.encoders.identity import installed_identity
+from postlens.encoders.image.ocr import OCREncoder
 from postlens.encoders.registry import SPECS, EncoderSpec
 from postlens.pipeline.featurize import featurize
 from postlens.pipeline.featurize_worker import CRASHED
+from postlens.encoders.base import cache_key
 from postlens.store.features import FeatureCache
 from postlens.store.workspace import Workspace
 
@@ -61,7 +64,7 @@ def test_worker_killed_midway_every_image_still_gets_ocr(tmp_path: Path) -> None
     assert run.restarts >= 1 and run.errors == 0
     keys = _image_keys(ws_path)
     cache = FeatureCache(ws_path / "features")
-    feats = cache.read("rapidocr@1")
+    feats = cache.read(installed_identity("ocr").key)
     assert set(feats) == set(keys), "every image has an OCR row by the end of the same run"
     assert all(f.error is None for f in feats.values())
     read = " ".join((f.text or "").lower() for f in feats.values())
@@ -108,25 +111,27 @@ def test_image_that_crashes_ocr_every_time_fails_alone(tmp_path: Path, monkeypat
     monkeypatch.syspath_prepend(str(mods))  # spawn hands sys.path and the environment to the worker
     monkeypatch.setenv("POISON_LIST", str(poison_list))
     monkeypatch.setitem(SPECS, "ocr", EncoderSpec("ocr", SPECS["ocr"].modality, "crashy_ocr", "CrashyOCR", "image", "test"))
+    crashy_key = cache_key(SPECS["ocr"].build())  # "crashy-ocr@<OCR's settings version>"
 
+    crashy_key = f"crashy-ocr@{OCREncoder().version}"  # CrashyOCR keeps OCR's settings, hence its version
     summary = featurize(ws_path, encoders=["ocr"], batch_size=16)  # chunks of 4: the poison has 3 chunk-mates
     run = next(r for r in summary.runs if r.encoder == "ocr")
     assert run.restarts == 2 and run.errors == 1
-    feats = FeatureCache(ws_path / "features").read("crashy-ocr@1")
+    feats = FeatureCache(ws_path / "features").read(crashy_key)
     assert set(feats) == set(keys) - {poison_sha}, "the poison is not cached: a later run retries it"
     assert all(f.error is None for f in feats.values())
     with Workspace(ws_path, read_only=True) as ws:
         rows = ws.db.execute("SELECT key, encoder, post_id, error FROM feature_errors").fetchall()
     assert len(rows) == 1
     key, encoder, post_id, error = rows[0]
-    assert (key, encoder, post_id) == (poison_sha, "crashy-ocr@1", "posts:p003")
+    assert (key, encoder, post_id) == (poison_sha, crashy_key, "posts:p003")
     assert error.startswith(f"{CRASHED}:") and "SIGSEGV" in error
 
     poison_list.write_text("")  # the decoder got fixed: the next run retries the item and clears its error
     again = featurize(ws_path, encoders=["ocr"], batch_size=16)
     run = next(r for r in again.runs if r.encoder == "ocr")
     assert (run.computed, run.errors, run.restarts) == (1, 0, 0)
-    assert set(FeatureCache(ws_path / "features").read("crashy-ocr@1")) == set(keys)
+    assert set(FeatureCache(ws_path / "features").read(crashy_key)) == set(keys)
     with Workspace(ws_path, read_only=True) as ws:
         assert ws.db.execute("SELECT count(*) FROM feature_errors").fetchone() == (0,)
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from _featurize_fixtures import image_workspace
+from postlens.encoders.identity import installed_identity
 from postlens.encoders.text.lexicon import VaderEncoder
 from postlens.errors import WorkspaceError
 from postlens.pipeline import build_importer
@@ -44,7 +45,7 @@ def test_text_encoders_see_at_most_the_cap_but_the_key_is_the_full_text(tmp_path
     assert keys["posts:long"] == text_key(LONG), "the cache key is the hash of the whole text"
     for post_id, text in SHORT.items():
         assert keys[post_id] == text_key(text), f"DuckDB's sha256 and text_key agree on {text!r}"
-    feats = FeatureCache(ws_path / "features").read("text-vader@1")
+    feats = FeatureCache(ws_path / "features").read(installed_identity("vader").key)
     capped = cut_at_space(LONG[:TEXT_MAX_CHARS])
     assert len(capped) <= TEXT_MAX_CHARS and not capped.endswith(" ")
     expected = VaderEncoder().encode([capped])[0]
@@ -59,7 +60,7 @@ def test_post_ids_limit_the_text_work_and_a_rerun_does_none(tmp_path: Path) -> N
     ws_path = _text_workspace(tmp_path)
     first = featurize(ws_path, encoders=["vader"], post_ids=["posts:b"])
     assert first.runs[0].computed == 1
-    assert set(FeatureCache(ws_path / "features").read("text-vader@1")) == {text_key(SHORT["posts:b"])}
+    assert set(FeatureCache(ws_path / "features").read(installed_identity("vader").key)) == {text_key(SHORT["posts:b"])}
     assert featurize(ws_path, encoders=["vader"]).runs[0].computed == 3
     assert featurize(ws_path, encoders=["vader"]).computed == 0
 
@@ -101,8 +102,12 @@ def test_database_is_not_held_while_models_run(tmp_path: Path) -> None:
             opened.append(probe.returncode)
             assert probe.returncode == 0, probe.stderr
 
-    featurize(ws_path, encoders=["image-stats", "vader"], batch_size=1, progress=progress)
+    summary = featurize(ws_path, encoders=["image-stats", "vader"], batch_size=1, progress=progress)
     assert opened == [0, 0]
+    parts = {folder.name: len(list(folder.glob("part-*.parquet"))) for folder in (ws_path / "features").iterdir()}
+    stats = next(run for run in summary.runs if run.encoder == "image-stats")
+    folder = next(name for name in parts if name.startswith("image_stats@"))
+    assert stats.computed == 3 and parts[folder] == 1, f"one part per batch, merged at the end: {parts}"
 
 
 def test_workspace_object_from_a_notebook_works(tmp_path: Path) -> None:

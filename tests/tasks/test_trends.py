@@ -110,13 +110,13 @@ def test_topics_come_from_post_topics_when_it_exists(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     import_posts(records, tmp_path, "posts", ws)
     absent = trends(ws, since="3d", bin="1h", sources=["topics"])
-    assert any("no post_topics table" in note for note in absent.notes)
+    assert any("no post has a topic yet" in note for note in absent.notes)
     with Workspace(ws) as w:
-        w.db.execute("CREATE TABLE post_topics (post_id VARCHAR, topic_id INTEGER)")
-        w.db.execute("INSERT INTO post_topics SELECT id, CAST(native_id[2:] AS INTEGER) % 3 FROM posts")
+        w.db.execute("INSERT INTO post_topics (segmentation, post_id, topic_id, novel, assigned_at, run_id) "
+                     "SELECT 'topics', id, CAST(native_id[2:] AS INTEGER) % 3, false, now(), 'r' FROM posts")
     present = trends(ws, since="3d", bin="1h", sources=["topics"])
     assert not present.notes
-    assert {t.term: t.total for t in present.terms} == {"topic 0": 20, "topic 1": 20, "topic 2": 20}
+    assert {t.term: t.total for t in present.terms} == {"topics:0": 20, "topics:1": 20, "topics:2": 20}
 
 
 def test_topics_of_named_segmentations_are_kept_apart(tmp_path: Path) -> None:
@@ -125,12 +125,14 @@ def test_topics_of_named_segmentations_are_kept_apart(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     import_posts(records, tmp_path, "posts", ws)
     with Workspace(ws) as w:
-        w.db.execute("CREATE TABLE post_topics (segmentation VARCHAR, post_id VARCHAR, topic_id INTEGER)")
-        w.db.execute("CREATE TABLE topics (segmentation VARCHAR, topic_id INTEGER, name VARCHAR)")
-        w.db.execute("INSERT INTO post_topics SELECT 'topics', id, CASE WHEN CAST(native_id[2:] AS INTEGER) < 30 "
-                     "THEN 7 END FROM posts")
-        w.db.execute("INSERT INTO post_topics SELECT 'seeds.yaml', id, 1 FROM posts")
-        w.db.execute("INSERT INTO topics VALUES ('topics', 7, NULL), ('seeds.yaml', 1, 'football')")
+        w.db.execute("INSERT INTO post_topics (segmentation, post_id, topic_id, novel, assigned_at, run_id) "
+                     "SELECT 'topics', id, CASE WHEN CAST(native_id[2:] AS INTEGER) < 30 THEN 7 END, false, now(), 'r' "
+                     "FROM posts")
+        w.db.execute("INSERT INTO post_topics (segmentation, post_id, topic_id, novel, assigned_at, run_id) "
+                     "SELECT 'seeds.yaml', id, 1, false, now(), 'r' FROM posts")
+        w.db.execute("INSERT INTO topics (segmentation, topic_id, kind, name, size, status, created_at, updated_at) "
+                     "VALUES ('topics', 7, 'cluster', NULL, 30, 'active', now(), now()), "
+                     "('seeds.yaml', 1, 'seed', 'football', 40, 'active', now(), now())")
     both = trends(ws, since="3d", bin="1h", sources=[Topics()])
     assert {t.term: t.total for t in both.terms} == {"topics:7": 30, "seeds.yaml:football": 40}
     one = trends(ws, since="3d", bin="1h", sources=[Topics(segmentation="topics")])

@@ -7,8 +7,9 @@ that have no topic yet, a model is retrained only when its config or the data it
 (a digest of the posts, engagement, media, text fields and feature cache), trends fold only new
 bins; the report is rebuilt (it is cheap and says when it was made).
 
-Nothing here prints: progress and stage results go to a ``DemoListener`` (``serve.render_demo``
-draws them at a terminal); ``run_demo`` returns every stage's result.
+Nothing here prints: each stage reports through the callbacks of ``DemoHooks`` and the run returns
+a ``DemoReport`` with every stage's result. The CLI (``serve/demo.py``) draws bars from the callbacks
+and prints each stage's result when ``on_stage`` says it is done; a notebook can pass nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from postlens.store.workspace import Workspace, resolve_workspace_path
 
@@ -64,7 +65,9 @@ class StageResult:
 
 
 @dataclass
-class DemoResult:
+class DemoReport:
+    """What ``run_demo`` did: every stage's result in order, and where the report is."""
+
     corpus: Path
     workspace: Path
     stages: list[StageResult] = field(default_factory=list)
@@ -76,63 +79,75 @@ class DemoResult:
         """Stages that computed something (the report, rebuilt every time, is not counted)."""
         return [s.name for s in self.stages if not s.reused and s.name != "evaluate"]
 
-
-class DemoListener(Protocol):
-    def stage_started(self, name: str, what: str) -> None: ...
-    def progress(self, name: str, task: str, done: int, total: int | None) -> None: ...
-    def stage_finished(self, stage: StageResult) -> None: ...
-    def stage_failed(self, name: str, error: BaseException, seconds: float) -> None: ...
+    def stage(self, name: str) -> StageResult | None:
+        """The (first) result of stage ``name``, or None when it did not run."""
+        return next((s for s in self.stages if s.name == name), None)
 
 
-class _Quiet:
-    def stage_started(self, name: str, what: str) -> None:
-        pass
+@dataclass
+class DemoHooks:
+    """What the caller hears while the demo runs; every callback is optional.
 
-    def progress(self, name: str, task: str, done: int, total: int | None) -> None:
-        pass
+    ``on_start(name, what)`` before a stage runs, ``on_stage(name, result)`` with its ``StageResult``
+    when it ends, ``on_failed(name, error, seconds)`` when it raises (or is interrupted); the other
+    callbacks are the stages' own progress.
+    """
 
-    def stage_finished(self, stage: StageResult) -> None:
-        pass
+    generating: Callable[[int, int], None] | None = None  # (posts written, total)
+    importing: Callable[[int, int], None] | None = None  # (records seen, quarantined)
+    featurizing: Callable[[str, int, int], None] | None = None  # (encoder, done, total)
+    training: Callable[[str], None] | None = None  # progress messages
+    on_start: Callable[[str, str], None] | None = None
+    on_stage: Callable[[str, StageResult], None] | None = None
+    on_failed: Callable[[str, BaseException, float], None] | None = None
 
-    def stage_failed(self, name: str, error: BaseException, seconds: float) -> None:
-        pass
+
+def run_demo_data(out: Path, *, seed: int = 0, n_posts: int = DEMO_POSTS,
+                  progress: Callable[[int, int], None] | None = None) -> Any:
+    """Write the sample corpus into ``out``; returns its ``CorpusSummary`` (truth in ``out/truth.json``)."""
+    from postlens.demo import generate_corpus
+
+    return generate_corpus(out, seed=seed, n_posts=n_posts, progress=progress)
 
 
 def run_demo(out: str | Path = "demo-corpus", *, seed: int = 0, n_posts: int = DEMO_POSTS,
-             workspace: str | Path | None = None, listener: DemoListener | None = None, featurize: bool = True,
-             train: bool = True) -> DemoResult:
+             workspace: str | Path | None = None, featurize: bool = True, train: bool = True,
+             hooks: DemoHooks | None = None) -> DemoReport:
     """Run every stage on the sample corpus in ``out`` and the workspace; returns what each stage did.
 
     ``featurize=False`` skips every stage that needs features (segments, models): the import, trends
     and the report still run; ``train=False`` skips the models only.
     """
-    listen = listener or _Quiet()
+    hooks = hooks or DemoHooks()
     out = Path(out)
     root = resolve_workspace_path(workspace)
-    result = DemoResult(corpus=out, workspace=root)
+    result = DemoReport(corpus=out, workspace=root)
 
     def stage(name: str, what: str, work: Callable[[], StageResult]) -> StageResult:
-        listen.stage_started(name, what)
+        if hooks.on_start is not None:
+            hooks.on_start(name, what)
         started, cpu = time.perf_counter(), _cpu_seconds()
         try:
             done = work()
         except BaseException as exc:
-            listen.stage_failed(name, exc, time.perf_counter() - started)
+            if hooks.on_failed is not None:
+                hooks.on_failed(name, exc, time.perf_counter() - started)
             raise
         done.seconds, done.cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu
         result.stages.append(done)
-        listen.stage_finished(done)
+        if hooks.on_stage is not None:
+            hooks.on_stage(name, done)
         return done
 
-    stage("generate", "the sample corpus", lambda: _generate(out, seed, n_posts, listen))
-    stage("ingest", "posts, media and engagement into the workspace", lambda: _ingest(out, root, listen))
+    stage("generate", "the sample corpus", lambda: _generate(out, seed, n_posts, hooks.generating))
+    stage("ingest", "posts, media and engagement into the workspace", lambda: _ingest(out, root, hooks.importing))
     if featurize:
-        stage("featurize", "every modality through its encoders", lambda: _featurize(root, listen))
+        stage("featurize", "every modality through its encoders", lambda: _featurize(root, hooks.featurizing))
         stage("segments", "topics over the fused space", lambda: _segments(root))
         if train:
             for config, compare in ((DEMO_TOPIC, False), (DEMO_SENTIMENT, True)):
                 stage("train", f"{config['name']} ({config['model']['kind']})",
-                      _bind(_train, root, config, compare, listen))
+                      _bind(_train, root, config, compare, hooks.training))
             stage("popularity", "engagement at publish time vs its baselines", lambda: _popularity(root))
     stage("trends", "hashtags, entities and topics per day, with bursts", lambda: _trends(root))
     report = stage("evaluate", "the evaluation report", lambda: _evaluate(root))
@@ -163,27 +178,18 @@ def corpus_matches(out: Path, seed: int, n_posts: int) -> bool:
     return meta.get("seed") == seed and params.get("n_posts", n_posts) == n_posts
 
 
-def _generate(out: Path, seed: int, n_posts: int, listen: DemoListener) -> StageResult:
+def _generate(out: Path, seed: int, n_posts: int, progress: Callable[[int, int], None] | None) -> StageResult:
     if corpus_matches(out, seed, n_posts):
         return StageResult("generate", 0, True, f"reused {out} ({n_posts:,} posts, seed {seed})")
-    from postlens.demo import generate_corpus
-
-    summary = generate_corpus(out, seed=seed, n_posts=n_posts,
-                              progress=lambda done, total: listen.progress("generate", "posts", done, total))
+    summary = run_demo_data(out, seed=seed, n_posts=n_posts, progress=progress)
     return StageResult("generate", 0, False, f"wrote {n_posts:,} posts with their media to {out} (seed {seed}); "
                                              f"truth in {out / 'truth.json'}", summary)
 
 
-def _ingest(out: Path, root: Path, listen: DemoListener) -> StageResult:
-    from postlens.pipeline.ingest import build_importer
-    from postlens.store.ingest import ingest
+def _ingest(out: Path, root: Path, progress: Callable[[int, int], None] | None) -> StageResult:
+    from postlens.pipeline.ingest import run_ingest
 
-    importer = build_importer("postlens")
-    options: dict[str, Any] = {"importer": "postlens", "mapping": None, "map": [], "media_root": None, "source": None,
-               "max_media_bytes": {}}
-    with Workspace(root) as ws:
-        summary = ingest(ws, importer, [out], options=options,
-                         progress=lambda seen, _quarantined: listen.progress("ingest", "records", seen, None))
+    summary = run_ingest([out], importer_name="postlens", workspace=root, progress=progress)
     changed = summary.imported + summary.updated + summary.snapshots_added
     return StageResult("ingest", 0, changed == 0 and summary.quarantined == 0,
                        f"{summary.imported:,} imported, {summary.updated:,} updated, {summary.unchanged:,} unchanged, "
@@ -191,10 +197,10 @@ def _ingest(out: Path, root: Path, listen: DemoListener) -> StageResult:
                        summary)
 
 
-def _featurize(root: Path, listen: DemoListener) -> StageResult:
+def _featurize(root: Path, progress: Callable[[str, int, int], None] | None) -> StageResult:
     from postlens.pipeline.featurize import featurize
 
-    summary = featurize(root, progress=lambda name, done, total: listen.progress("featurize", name, done, total))
+    summary = featurize(root, progress=progress)
     items = sum(r.items for r in summary.runs)
     return StageResult("featurize", 0, summary.computed == 0,
                        f"{summary.computed:,} items computed, {items - summary.computed:,} read from the cache "
@@ -221,7 +227,8 @@ def _segments(root: Path) -> StageResult:
                                              f"({report.outliers:,} outliers)", report)
 
 
-def _train(root: Path, config_dict: dict[str, Any], compare: bool, listen: DemoListener) -> StageResult:
+def _train(root: Path, config_dict: dict[str, Any], compare: bool,
+           progress: Callable[[str], None] | None) -> StageResult:
     from postlens.models.config import parse_config
     from postlens.pipeline.train import run_train
 
@@ -234,8 +241,7 @@ def _train(root: Path, config_dict: dict[str, Any], compare: bool, listen: DemoL
         report = {**metrics, "classes": saved.get("classes", []), "output": str(folder)}
         return StageResult("train", 0, True, f"{config.name}: reused (config and data unchanged since it was trained "
                                              f"at {saved['saved_at']})", report)
-    report = run_train(config, workspace=root, compare_imbalance=compare,
-                       progress=lambda message: listen.progress("train", message, 0, None))
+    report = run_train(config, workspace=root, compare_imbalance=compare, progress=progress)
     saved = _saved_model(folder)
     if saved is not None:
         _remember(root, config.name, {"inputs": stamp, "saved_at": saved["saved_at"]})

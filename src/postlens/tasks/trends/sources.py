@@ -99,6 +99,8 @@ class Topics:
             return "topics skipped: this workspace has no post_topics table yet (run 'postlens segments fit' first)"
         if not {"post_id", "topic_id"} <= columns:
             return f"topics skipped: post_topics lacks post_id/topic_id (has {', '.join(sorted(columns))})"
+        if not db.execute("SELECT count(*) FROM post_topics WHERE topic_id IS NOT NULL").fetchall()[0][0]:
+            return "topics skipped: no post has a topic yet (run 'postlens segments fit' first)"
         if "segmentation" not in columns:
             self._sql = ("SELECT DISTINCT post_id, 'topic ' || CAST(topic_id AS VARCHAR) AS term FROM post_topics "
                          "WHERE topic_id IS NOT NULL")

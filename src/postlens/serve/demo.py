@@ -1,76 +1,68 @@
-"""``postlens demo`` and ``postlens evaluate`` at a terminal: live progress per stage, what each stage
-did (or that it reused earlier work), where the report is and what to run next."""
+"""``postlens demo``, ``postlens demo-data`` and ``postlens evaluate`` at a terminal: bars while a stage
+runs, what it did (or that it reused earlier work) when it ends, a table of every stage's wall and CPU
+time, where the report is and what to run next."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
+from postlens.pipeline.demo import DEMO_POSTS, DemoHooks, DemoReport, StageResult, run_demo, run_demo_data
+from postlens.serve.featurize import stopping_cleanly, summary_table
+from postlens.serve.progress import Bars, dim_lines
+from postlens.store.workspace import resolve_workspace_path
+
 if TYPE_CHECKING:
-    from postlens.pipeline.demo import DemoResult, StageResult
     from postlens.pipeline.evaluate import EvaluateResult
 
 
-class DemoPrinter:
-    """A ``DemoListener``: a transient progress display while a stage runs, its summary when it ends;
-    ``details`` also prints each computed stage's own report (import counts, featurize table, training)."""
+def show_demo_data(console: Console, out: Path, *, seed: int = 0, n_posts: int = DEMO_POSTS) -> Any:
+    with Bars(console) as bars:
+        summary = run_demo_data(out, seed=seed, n_posts=n_posts, progress=bars.counted("generating"))
+    console.print(f"wrote the sample corpus to [bold]{escape(str(out))}[/] ({n_posts:,} posts, seed {seed}); "
+                  f"truth in {escape(str(out / 'truth.json'))}")
+    return summary
 
-    def __init__(self, console: Console, *, details: bool = True) -> None:
-        self.console, self.details = console, details
-        self.bar: Progress | None = None
-        self.tasks: dict[str, TaskID] = {}
 
-    def stage_started(self, name: str, what: str) -> None:
-        self.console.print(f"[bold]{escape(name)}[/]: {escape(what)}", highlight=False)
-        self.bar = Progress(TextColumn("  {task.description:<16}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), console=self.console, transient=True)
-        self.tasks = {}
-        self.bar.start()
+def show_demo(console: Console, out: Path, *, seed: int = 0, n_posts: int = DEMO_POSTS,
+              workspace: Path | None = None, featurize: bool = True, train: bool = True,
+              details: bool = True) -> DemoReport:
+    """Run the demo with live progress; ``details`` also prints each computed stage's own report
+    (featurize table, topics, training, popularity). Ends with the stage table and the next steps."""
+    bars = Bars(console, transient=True)
 
-    def progress(self, name: str, task: str, done: int, total: int | None) -> None:
-        if self.bar is None:
-            return
-        if name == "train":  # training reports steps in words, not counts
-            self.bar.console.print(f"  [dim]{escape(task)}[/]", highlight=False)
-            return
-        if task not in self.tasks:
-            self.tasks[task] = self.bar.add_task(task, total=total)
-        self.bar.update(self.tasks[task], completed=done, total=total)
+    def on_start(name: str, what: str) -> None:
+        console.print(f"[bold]{escape(name)}[/]: {escape(what)}", highlight=False)
 
-    def stage_failed(self, name: str, error: BaseException, seconds: float) -> None:
-        self._stop()
-        what = "stopped (Ctrl-C)" if isinstance(error, KeyboardInterrupt) else "failed"
-        self.console.print(f"  [red]{what}[/] after {seconds:.1f}s in stage {escape(name)}; what earlier stages "
-                           "did is kept: run 'postlens demo' again to go on from there", highlight=False)
-
-    def _stop(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
-
-    def stage_finished(self, stage: StageResult) -> None:
-        self._stop()
+    def on_stage(name: str, stage: StageResult) -> None:
+        bars.close()
         mark = "[green]reused[/]" if stage.reused else "[cyan]done[/]"
-        self.console.print(f"  {mark} in {stage.seconds:.1f}s: {escape(stage.summary)}", highlight=False)
-        if self.details and not stage.reused and stage.detail is not None:
-            _print_detail(self.console, stage)
+        console.print(f"  {mark} in {stage.seconds:.1f}s: {escape(stage.summary)}", highlight=False)
+        if details and not stage.reused and stage.detail is not None:
+            _print_detail(console, stage)
+
+    def on_failed(name: str, error: BaseException, seconds: float) -> None:
+        bars.close()
+        what = "stopped" if isinstance(error, KeyboardInterrupt) else "failed"
+        console.print(f"  [red]{what}[/] after {seconds:.1f}s in stage {escape(name)}; what earlier stages did is "
+                      "kept: run 'postlens demo' again to go on from there", highlight=False)
+
+    hooks = DemoHooks(generating=bars.counted("generating"), importing=bars.records("importing"),
+                      featurizing=bars.step, training=dim_lines(console), on_start=on_start, on_stage=on_stage,
+                      on_failed=on_failed)
+    with stopping_cleanly(console, resolve_workspace_path(workspace)), bars:
+        result = run_demo(out, seed=seed, n_posts=n_posts, workspace=workspace, featurize=featurize, train=train,
+                          hooks=hooks)
+    print_demo_summary(console, result)
+    return result
 
 
 def _print_detail(console: Console, stage: StageResult) -> None:
     if stage.name == "featurize":
-        from postlens.pipeline.featurize_cli import summary_table
-
         console.print(summary_table(stage.detail))
     elif stage.name == "segments":
         from postlens.serve.render_segments import print_segments_report
@@ -86,7 +78,7 @@ def _print_detail(console: Console, stage: StageResult) -> None:
         print_fit_report(console, stage.detail)
 
 
-def print_demo_summary(console: Console, result: DemoResult) -> None:
+def print_demo_summary(console: Console, result: DemoReport) -> None:
     table = Table(title="postlens demo", title_justify="left", show_edge=False, pad_edge=False)
     for column in ("stage", "seconds", "CPU s", "", "what"):
         table.add_column(column, justify="right" if column in ("seconds", "CPU s") else "left", overflow="fold")
@@ -102,13 +94,14 @@ def print_demo_summary(console: Console, result: DemoResult) -> None:
         print_next_steps(console, result)
 
 
-def print_next_steps(console: Console, result: DemoResult) -> None:
+def print_next_steps(console: Console, result: DemoReport) -> None:
     workspace = str(result.workspace)
     console.print(f"\n[bold]report[/]: {escape(str(result.report_html))}\n"
                   f"[bold]metrics JSON[/]: {escape(str(result.report_json))}\n\n[bold]next[/]:", highlight=False)
     steps = [("open the report in a browser", str(result.report_html)),
              ("start the HTTP API (OpenAPI docs at /docs)", f"postlens serve --workspace {workspace}"),
              ("start the MCP server (stdio, for LLM clients)", f"postlens mcp --workspace {workspace}"),
+             ("understand one post with the trained models", f"postlens analyze --workspace {workspace} post.json"),
              ("rebuild the report after more work", f"postlens evaluate --workspace {workspace}")]
     for what, command in steps:
         console.print(f"  {escape(what)}:\n    {escape(command)}", highlight=False, soft_wrap=True)
