@@ -17,19 +17,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_FILES = ("DejaVuSans-Bold.ttf", "DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSansCondensed-Bold.ttf",
               "DejaVuSansMono.ttf", "DejaVuSerif-Bold.ttf")
-WORDS = (
-    "when you realise the weekend is over and monday starts again nobody told me this would happen "
-    "me trying to explain why the pizza arrived cold my cat after hearing the can opener from three rooms away "
-    "breaking news local man finally finds his keys they were in his hand the whole time "
-    "government confirms water is wet scientists shocked this photo was taken seconds before disaster "
-    "share if you agree tag a friend who needs to see this the internet never forgets "
-    "official statement about the storm stay indoors roads closed until further notice "
-    "fake or real you decide before you retweet check the source first "
-    "teachers hate him one weird trick to pass every exam without studying at all "
-    "when the wifi drops during an online meeting and everyone stares at your frozen face "
-    "this is fine everything is fine coffee first then we talk about feelings "
-    "expectation versus reality my plans for the holiday versus what actually happened"
-).split()
+WORDS = ["when", "you", "realise", "the", "weekend", "is", "over", "and", "monday", "starts", "again", "nobody", "told", "me", "this", "would", "happen", "me", "trying", "to", "explain", "why", "the", "pizza", "arrived", "cold", "my", "cat", "after", "hearing", "the", "can", "opener", "from", "three", "rooms", "away", "breaking", "news", "local", "man", "finally", "finds", "his", "keys", "they", "were", "in", "his", "hand", "the", "whole", "time", "government", "confirms", "water", "is", "wet", "scientists", "shocked", "this", "photo", "was", "taken", "seconds", "before", "disaster", "share", "if", "you", "agree", "tag", "a", "friend", "who", "needs", "to", "see", "this", "the", "internet", "never", "forgets", "official", "statement", "about", "the", "storm", "stay", "indoors", "roads", "closed", "until", "further", "notice", "fake", "or", "real", "you", "decide", "before", "you", "retweet", "check", "the", "source", "first", "teachers", "hate", "him", "one", "weird", "trick", "to", "pass", "every", "exam", "without", "studying", "at", "all", "when", "the", "wifi", "drops", "during", "an", "online", "meeting", "and", "everyone", "stares", "at", "your", "frozen", "face", "this", "is", "fine", "everything", "is", "fine", "coffee", "first", "then", "we", "talk", "about", "feelings", "expectation", "versus", "reality", "my", "plans", "for", "the", "holiday", "versus", "what", "actually", "happened"]
 
 
 def font(name: str, size: int) -> ImageFont.FreeTypeFont:
@@ -112,7 +100,7 @@ def screenshot(rng: np.random.Generator) -> Image.Image:
     face = font(str(rng.choice(FONT_FILES)), int(rng.integers(22, 36)))
     handle = font("DejaVuSans-Bold.ttf", face.size)
     paragraphs = [sentence(rng, int(rng.integers(6, 18))) for _ in range(int(rng.integers(1, 4)))]
-    lines = [line for p in paragraphs for line in wrap(p, face, int(width * 0.88)) + [""]]
+    lines = [line for p in paragraphs for line in [*wrap(p, face, int(width * 0.88)), ""]]
     height = int((len(lines) + 4) * face.size * 1.35 + 40)
     image = Image.new("RGB", (width, height), background)
     draw = ImageDraw.Draw(image)

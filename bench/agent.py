@@ -30,9 +30,9 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+from PIL import Image, ImageDraw, ImageFont
 
-from postlens.agent import Agent, AgentRequest  # noqa: E402
+from postlens.agent import Agent, AgentRequest
 
 TOPICS = [("STORM WARNING", (40, 60, 90)), ("MATCH DAY", (20, 110, 40)), ("NEW RECIPE", (150, 80, 30)),
           ("LIVE TONIGHT", (90, 30, 120)), ("ELECTION NIGHT", (120, 20, 20)), ("LAUNCH EVENT", (30, 30, 30))]

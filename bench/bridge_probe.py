@@ -32,9 +32,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from image_probe import CACHE, MEDIAEVAL, MediaEvalImages, image_index, load_features  # noqa: E402
-
-from postlens.encoders.bridge import ImageTextBridge, normalise_rows, zero_shot_vectors  # noqa: E402
+from image_probe import CACHE, MEDIAEVAL, MediaEvalImages, image_index, load_features
+from postlens.encoders.bridge import ImageTextBridge, normalise_rows, zero_shot_vectors
 
 TOP_K = 10
 _URL = re.compile(r"https?://\S+")

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _run import run_all  # noqa: E402
+from _run import run_all
 
 PARTS = ("all", "text", "minilm", "image", "efficientnet", "ocr")
 

@@ -34,11 +34,11 @@ def measure(cache: FeatureCache, repeats: int) -> None:
         key = folder.name
         parts = cache.parts(key)
         size = sum(p.stat().st_size for p in parts) / 2**20
-        t_keys, keys = best(lambda: cache.known_keys(key), repeats)
+        t_keys, keys = best(lambda key=key: cache.known_keys(key), repeats)
         ordered = sorted(keys)
-        t_read, rows = best(lambda: cache.read(key, ordered), repeats)
+        t_read, rows = best(lambda key=key, ordered=ordered: cache.read(key, ordered), repeats)
         has_vectors = any(f.vector is not None for f in rows.values())
-        t_vec = best(lambda: cache.vectors(key, ordered), repeats)[0] if has_vectors else float("nan")
+        t_vec = best(lambda key=key, ordered=ordered: cache.vectors(key, ordered), repeats)[0] if has_vectors else float("nan")
         print(f"{key:<30}{len(parts):>6}{size:>8.1f}{len(rows):>8,}{t_keys:>14.3f}{t_read:>9.3f}{t_vec:>11.3f}")
 
 

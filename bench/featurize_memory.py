@@ -23,8 +23,7 @@ from pathlib import Path
 
 import psutil
 
-WORDS = ("the storm hit the coast last night and people shared photos of flooded streets "
-         "breaking news #flood @mayor says stay home https://example.com/report 😱 ok").split()
+WORDS = ["the", "storm", "hit", "the", "coast", "last", "night", "and", "people", "shared", "photos", "of", "flooded", "streets", "breaking", "news", "#flood", "@mayor", "says", "stay", "home", "https://example.com/report", "😱", "ok"]
 SHAPES = {
     "words": WORDS,  # social text: hashtags, mentions, a URL, an emoji (Python holds it 4 bytes a character)
     "ascii": [w for w in WORDS if w.isascii()],  # plain English words only

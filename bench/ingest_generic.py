@@ -16,7 +16,7 @@ import resource
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -35,7 +35,7 @@ def rss_mb() -> float:
 
 def fake_rows(count: int, seed: int = 0):
     rng = random.Random(seed)
-    start = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2020, 1, 1, tzinfo=UTC)
     for number in range(count):
         words = rng.choices(WORDS, k=rng.randint(6, 30))
         if rng.random() < 0.5:

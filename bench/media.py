@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _run import run_all  # noqa: E402
+from _run import run_all
 
 if __name__ == "__main__":
     run_all([("audio.py", []), ("video.py", [])])

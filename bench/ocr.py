@@ -23,8 +23,8 @@ from postlens.encoders.base import default_threads
 from postlens.encoders.image import OCREncoder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _ocr_baseline import BaselineOCR  # noqa: E402
-from _ocr_sample import character_error_rate, render_memes  # noqa: E402
+from _ocr_baseline import BaselineOCR
+from _ocr_sample import character_error_rate, render_memes
 
 BESIDE_REPO = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 DATASETS = Path(os.environ.get("POSTLENS_SHARED_DATASETS", BESIDE_REPO))

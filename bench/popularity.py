@@ -28,22 +28,22 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from scipy.stats import spearmanr  # noqa: E402
+from scipy.stats import spearmanr
 
-from postlens.evaluation.folds import make_folds  # noqa: E402
-from postlens.evaluation.metrics import regression_metrics  # noqa: E402
-from postlens.serve.cells import terminal_safe  # noqa: E402
-from postlens.store.workspace import Workspace  # noqa: E402
-from postlens.tasks.popularity import (  # noqa: E402
+from postlens.evaluation.folds import make_folds
+from postlens.evaluation.metrics import regression_metrics
+from postlens.serve.cells import terminal_safe
+from postlens.store.workspace import Workspace
+from postlens.tasks.popularity import (
     EVENT_ID_METADATA,
     PopularityModel,
     evaluate,
     load_frame,
     parse_popularity_config,
 )
-from postlens.tasks.popularity.curve import evaluate_curve, load_series  # noqa: E402
-from postlens.tasks.popularity.evaluate import followers_only  # noqa: E402
-from postlens.tasks.popularity.frame import PopularityFrame  # noqa: E402
+from postlens.tasks.popularity.curve import evaluate_curve, load_series
+from postlens.tasks.popularity.evaluate import followers_only
+from postlens.tasks.popularity.frame import PopularityFrame
 
 DATASETS = Path(os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
 CACHE = Path(os.environ.get("POSTLENS_BENCH_CACHE", "/tmp/postlens-bench-cache"))

@@ -24,8 +24,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from postlens.agent import Agent  # noqa: E402
-from postlens.store.workspace import Workspace  # noqa: E402
+from postlens.agent import Agent
+from postlens.store.workspace import Workspace
 
 K = 10
 TEXT_QUERIES: list[tuple[str, str]] = [

@@ -36,7 +36,7 @@ def load_texts(n: int) -> tuple[list[str], str]:
     if len(texts) >= n:
         return texts[:n], f"TweetEval ({DATASETS})"
     rng = random.Random(0)
-    words = "the game was great love hate today weather team fans happy sad news city rain".split()
+    words = ["the", "game", "was", "great", "love", "hate", "today", "weather", "team", "fans", "happy", "sad", "news", "city", "rain"]
     generated = [
         " ".join(rng.choices(words, k=rng.randint(5, 25))) + rng.choice([" #GameDay", " 😂", " @fan", " http://t.co/x", ""])
         for _ in range(n)
@@ -170,8 +170,13 @@ def main() -> None:
     args = parser.parse_args()
 
     from postlens.encoders.text import (
-        E5Encoder, LanguageDetector, SentenceEncoder, TextPreprocessor, TfidfFeaturizer,
-        VaderEncoder, Word2VecFeaturizer,
+        E5Encoder,
+        LanguageDetector,
+        SentenceEncoder,
+        TextPreprocessor,
+        TfidfFeaturizer,
+        VaderEncoder,
+        Word2VecFeaturizer,
     )
 
     texts, origin = load_texts(args.n)

@@ -67,7 +67,12 @@ def main() -> None:
     from scipy.sparse import csr_matrix, hstack
 
     from postlens.encoders.text import (
-        E5Encoder, MiniLMEncoder, TextPreprocessor, TfidfFeaturizer, VaderEncoder, Word2VecFeaturizer,
+        E5Encoder,
+        MiniLMEncoder,
+        TextPreprocessor,
+        TfidfFeaturizer,
+        VaderEncoder,
+        Word2VecFeaturizer,
     )
 
     train_text, train_y = load_split("train")

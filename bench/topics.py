@@ -33,14 +33,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from postlens.store.workspace import Workspace  # noqa: E402
-from postlens.tasks.segments.describe import describe_topics  # noqa: E402
-from postlens.tasks.segments.embed import cached_embedder  # noqa: E402
-from postlens.tasks.segments.load import load_parts  # noqa: E402
-from postlens.tasks.segments.model import TopicModel, post_documents  # noqa: E402
-from postlens.tasks.segments.parts import PostParts  # noqa: E402
-from postlens.tasks.segments.quality import diversity, npmi  # noqa: E402
-from postlens.tasks.segments.words import Vocabulary, topic_tokens  # noqa: E402
+from postlens.store.workspace import Workspace
+from postlens.tasks.segments.describe import describe_topics
+from postlens.tasks.segments.embed import cached_embedder
+from postlens.tasks.segments.load import load_parts
+from postlens.tasks.segments.model import TopicModel, post_documents
+from postlens.tasks.segments.parts import PostParts
+from postlens.tasks.segments.quality import diversity, npmi
+from postlens.tasks.segments.words import Vocabulary, topic_tokens
 
 TOP = 10
 

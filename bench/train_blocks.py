@@ -21,10 +21,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from postlens.models.config import parse_config  # noqa: E402
-from postlens.models.data import assemble  # noqa: E402
-from postlens.pipeline.train import train_from_config  # noqa: E402
-from postlens.store.workspace import Workspace  # noqa: E402
+from postlens.models.config import parse_config
+from postlens.models.data import assemble
+from postlens.pipeline.train import train_from_config
+from postlens.store.workspace import Workspace
 
 DATASETS = Path(os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
 FOLDER = DATASETS / "tweeteval" / "emotion"

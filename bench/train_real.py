@@ -19,12 +19,12 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from postlens.evaluation.splits import make_split  # noqa: E402
-from postlens.models import trainer  # noqa: E402
-from postlens.models.config import parse_config  # noqa: E402
-from postlens.models.data import TrainingSet  # noqa: E402
-from postlens.models.imbalance import supported_methods  # noqa: E402
-from postlens.models.inputs import PostData  # noqa: E402
+from postlens.evaluation.splits import make_split
+from postlens.models import trainer
+from postlens.models.config import parse_config
+from postlens.models.data import TrainingSet
+from postlens.models.imbalance import supported_methods
+from postlens.models.inputs import PostData
 
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 CACHE = Path(os.environ.get("POSTLENS_BENCH_CACHE", "/tmp/postlens-bench-cache"))

@@ -103,15 +103,15 @@ def real_encoders(use_ocr: bool, use_audio: bool) -> tuple[Any, Any, Any, list[s
         from postlens.encoders.image import EfficientNetEncoder
 
         frames: Any = EfficientNetEncoder()
-    except Exception as exc:  # the image helper's module may not exist yet
-        frames, notes = None, notes + [f"no frame encoder ({exc})"]
+    except Exception as exc:  # noqa: BLE001 - the image helper's module may not exist yet
+        frames, notes = None, [*notes, f"no frame encoder ({exc})"]
     ocr: Any = None
     if use_ocr:
         try:
             from postlens.encoders.image import OCREncoder
 
             ocr = OCREncoder()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             notes.append(f"OCREncoder unavailable ({type(exc).__name__}); using bench's RapidOCR adapter")
             ocr = _RapidOCRAdapter()
     audio: Any = None
@@ -120,7 +120,7 @@ def real_encoders(use_ocr: bool, use_audio: bool) -> tuple[Any, Any, Any, list[s
             from postlens.encoders.audio import AudioPipeline
 
             audio = AudioPipeline()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             notes.append(f"no audio encoder ({exc})")
     return frames, ocr, audio, notes
 

@@ -100,3 +100,12 @@ def demo_run_300(tmp_path_factory: pytest.TempPathFactory):
 
     root = tmp_path_factory.mktemp("demo-300")
     return run_demo(root / "corpus", seed=0, n_posts=300, workspace=root / "ws")
+
+
+@pytest.fixture(scope="session")
+def agent_workspace(tmp_path_factory: pytest.TempPathFactory):
+    """A small real workspace with trained models (``_agent_fixtures.build_agent_workspace``), built once per
+    session and shared by the agent, API and MCP tests; read-only use (copy it to change it)."""
+    from _agent_fixtures import build_agent_workspace
+
+    return build_agent_workspace(tmp_path_factory.mktemp("agent"))

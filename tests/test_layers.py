@@ -126,9 +126,9 @@ def edges_of(path: Path, root: Path) -> list[Edge]:
                 continue
             for alias in node.names:  # ``from postlens import sources`` names a package
                 add(node.lineno, f"{module}.{alias.name}" if alias.name != "*" else module)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _MODULE_PATH.fullmatch(node.value):
-            if resolve_target(node.value, root) != root.name:  # a real module path, not prose
-                add(node.lineno, node.value)
+        elif (isinstance(node, ast.Constant) and isinstance(node.value, str) and _MODULE_PATH.fullmatch(node.value)
+              and resolve_target(node.value, root) != root.name):  # a real module path, not prose
+            add(node.lineno, node.value)
     return list(dict.fromkeys(found))
 
 

@@ -27,7 +27,7 @@ def test_text_fields_are_the_post_text_and_the_encoders_that_read_text() -> None
     from postlens.models.config import FeaturesConfig
     from postlens.tasks.segments.parts import TEXT_FIELDS as SEGMENT_FIELDS
 
-    assert TEXT_FIELDS == ("text", *TEXT_FIELD_SOURCES)
+    assert ("text", *TEXT_FIELD_SOURCES) == TEXT_FIELDS
     assert set(TEXT_FIELD_SOURCES.values()) <= set(SPECS)
     assert SEGMENT_FIELDS is TEXT_FIELDS
     assert literal_values(FeaturesConfig, "text_fields") == TEXT_FIELDS  # models/config.py spells them again

@@ -5,7 +5,12 @@
     ├── WorkspaceError       the workspace folder or its database cannot be used
     ├── QueryError           SQL that is invalid, or not allowed on the read-only connection (postlens sql)
     ├── SourceError          an input file or folder cannot be read at all
-    │   └── MappingError     a column mapping names columns the file does not have
+    │   ├── MappingError     a column mapping names columns the file does not have
+    │   └── ApiError         a platform API answered with an error postlens cannot get past (collect)
+    │       ├── AuthError        credentials missing, refused or expired (never retried)
+    │       ├── RateLimited      the API asks to wait longer than the allowed maximum
+    │       ├── RetriesExhausted a server or network error outlived every retry
+    │       └── BadPage          a page is not the JSON the API documents (after retries)
     ├── MediaError           a media file cannot be decoded safely (per item; the batch goes on)
     │   └── UnsupportedMedia a format postlens does not read (SVG, HEIC, unknown codec)
     ├── EncoderError         a model could not run on an item
@@ -50,6 +55,26 @@ class SourceError(PostlensError):
 
 class MappingError(SourceError):
     code = "mapping"
+
+
+class ApiError(SourceError):
+    """A platform API call failed for good; the message names the call (credentials redacted) and what to do."""
+
+
+class AuthError(ApiError):
+    pass
+
+
+class RateLimited(ApiError):
+    pass
+
+
+class RetriesExhausted(ApiError):
+    pass
+
+
+class BadPage(ApiError):
+    pass
 
 
 class MediaError(PostlensError):

@@ -38,7 +38,9 @@ if TYPE_CHECKING:
     from postlens.models.artifact import TrainedModel
     from postlens.models.config import TrainConfig
     from postlens.models.prediction import Predictions
+    from postlens.pipeline.collect import CollectSummary
     from postlens.pipeline.featurize import FeaturizeSummary
+    from postlens.pipeline.scrape import ScrapeSummary
     from postlens.store.ingest import ImportSummary
 
 METADATA = "metadata"
@@ -186,6 +188,20 @@ class WorkspaceHandle:
         return run_ingest([Path(p) for p in paths], importer_name=importer, mapping_file=Path(mapping) if mapping else None,
                           mapping_pairs=map_pairs, media_root=Path(media_root) if media_root else None, source=source,
                           workspace=self.path, progress=progress)
+
+    def collect(self, source: str, query: str, **options: Any) -> CollectSummary:
+        """``postlens collect``: posts from a platform API (mastodon, bluesky, reddit, x), resumable; the
+        options are ``pipeline.collect.run_collect``'s (``since="2d"``, ``until_caught_up``, ``progress``...)."""
+        from postlens.pipeline.collect import run_collect
+
+        return run_collect(source, query, workspace=self.path, **options)
+
+    def scrape(self, urls: Sequence[str], **options: Any) -> ScrapeSummary:
+        """``postlens scrape``: posts from web pages that allow it (robots.txt, allow-list, SSRF guard); the
+        options are ``pipeline.scrape.run_scrape``'s (``allow_domains``, ``contact``, ``min_interval``...)."""
+        from postlens.pipeline.scrape import run_scrape
+
+        return run_scrape(urls, workspace=self.path, **options)
 
     def featurize(self, encoders: Sequence[str] | None = None, *, on: Ids = None, batch_size: int = 32,
                   progress: Callable[[str, int, int], None] | None = None) -> FeaturizeSummary:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +30,7 @@ from postlens.types import ENGAGEMENT_COUNTS, MEDIA_KINDS, Engagement, MediaPart
 
 INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
-EARLIEST_POST = datetime(1990, 1, 1, tzinfo=timezone.utc)
+EARLIEST_POST = datetime(1990, 1, 1, tzinfo=UTC)
 """A created_at before this is a sentinel (Unix 0, year 1) or a parsing accident, not a social post."""
 FUTURE_SKEW = timedelta(days=1)
 """How far past the import time a date may be (clock skew, a local time mislabelled as UTC)."""
@@ -317,7 +317,7 @@ def repair_post(post: Post, now: datetime | None = None) -> Post:
     Idempotent (a second call finds nothing). Ids are not repaired: an id that cannot be stored is
     ``validate_post``'s ``bad_id``, since changing an id would merge it with another post.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return post if _looks_clean(post, now) else _repair_fields(post, now)
 
 
@@ -477,7 +477,7 @@ def _snapshot(notes: FieldNotes, field: str, snap: Any, now: datetime) -> bool:
         if value is not None and not _good_int(value, INT64_MAX):
             setattr(snap, name, notes.count(f"{field}.{name}", value))
     if snap.observed_at.tzinfo is None:
-        snap.observed_at = snap.observed_at.replace(tzinfo=timezone.utc)
+        snap.observed_at = snap.observed_at.replace(tzinfo=UTC)
     if not snap.observed_inferred:
         why = plausible_date(snap.observed_at, now)
         if why:

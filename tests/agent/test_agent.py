@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from _agent_fixtures import AgentWorkspace
 
+from _agent_fixtures import AgentWorkspace
 from postlens.agent import Agent, Failure, Insight
 from postlens.store.workspace import Workspace
 
@@ -27,7 +27,7 @@ def check_common(insight: Insight, workspace: AgentWorkspace, present: set[str])
     assert insight.topic is not None and insight.topic.segmentation == "topics"
     assert insight.topic.topic_id in topics and 0.0 <= insight.topic.confidence <= 1.0 and insight.topic.words
     assert insight.topic.runner_up is not None and insight.topic.runner_up.topic_id != insight.topic.topic_id
-    label = next(l for l in insight.labels if l.model == "demo-topic")
+    label = next(lab for lab in insight.labels if lab.model == "demo-topic")
     assert label.label in label.probabilities and sum(label.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
     read = present | ({"text"} if insight.ocr_text else set())  # the model's text input is text + OCR
     assert set(label.missing_modalities) == MODALITIES - read
@@ -48,7 +48,7 @@ def test_text_only_post(agent: Agent, agent_workspace: AgentWorkspace) -> None:
     assert insight.language == "en" and insight.language_confidence > 0.5
     assert "matchday football" in insight.cleaned_text and "smiling face with heart eyes" in insight.cleaned_text
     assert insight.hashtags == ["matchday", "football"] and insight.ocr_text is None and not insight.media
-    assert next(l for l in insight.labels if l.model == "demo-topic").label == "sports"
+    assert next(lab for lab in insight.labels if lab.model == "demo-topic").label == "sports"
     assert insight.sentiment.vader is not None and insight.sentiment.vader.compound > 0.05
     assert insight.sentiment.source == "model:demo-sentiment" and insight.sentiment.model.label in {"positive", "negative", "neutral"}
     assert [c.part for c in insight.contributions] == ["text"]
@@ -69,7 +69,7 @@ def test_image_only_post_reads_the_picture_and_its_caption(agent: Agent, agent_w
     assert all(0 < v.probability <= 1 and v.media == 0 for v in insight.visual_labels)
     ((ocr,),) = stored(agent_workspace, "SELECT text FROM text_fields WHERE post_id = ? AND field = 'ocr'", [post_id])
     assert insight.ocr_text == ocr  # what featurize read from the same picture
-    assert insight.text == "" and insight.sentiment is None or insight.sentiment.vader is None
+    assert (insight.text == "" and insight.sentiment is None) or insight.sentiment.vader is None
     assert {c.part for c in insight.contributions} == {"ocr", "image"}
     topic_of = dict(stored(agent_workspace, "SELECT post_id, topic_id FROM post_topics WHERE segmentation = 'topics'"))
     assert insight.topic.topic_id == topic_of[post_id]  # the stored post's own topic
@@ -116,7 +116,7 @@ def test_a_post_reads_as_the_workspace_reads_it_once_imported(agent: Agent, agen
         parts = load_parts(ws, [post_id])
         popularity, info = load_popularity_model(root / "models" / "popularity")
         expected_pop = predict_popularity(popularity, info, ws, [post_id]).frame.iloc[0]
-    label = next(l for l in insight.labels if l.model == "demo-topic")
+    label = next(lab for lab in insight.labels if lab.model == "demo-topic")
     assert label.label == expected["label"]
     for name, p in label.probabilities.items():
         assert p == pytest.approx(expected[f"proba_{name}"], abs=2e-4)

@@ -9,8 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from _agent_fixtures import AgentWorkspace
 
+from _agent_fixtures import AgentWorkspace
 from postlens.agent import Agent, MediaInput
 from postlens.errors import BusyError, InputError, MediaError
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from _agent_fixtures import AgentWorkspace
 from typer.testing import CliRunner
 
+from _agent_fixtures import AgentWorkspace
 from postlens.agent import Insight, SearchResult
 from postlens.serve.cli import app
 

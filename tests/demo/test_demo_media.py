@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import wave
 
 import av
@@ -96,7 +97,7 @@ def test_scene_change_happens_at_the_recorded_time(demo_corpus, demo_posts, demo
         with av.open(str(demo_corpus.out_dir / part["source_path"])) as container:
             frames = [f.to_ndarray(format="rgb24").astype(np.float32) for f in container.decode(video=0)]
         change = round(truth["scene_change_s"] * truth["fps"])
-        diffs = [np.abs(a - b).mean() for a, b in zip(frames, frames[1:])]
+        diffs = [np.abs(a - b).mean() for a, b in itertools.pairwise(frames)]
         assert int(np.argmax(diffs)) + 1 == change, (part["source_path"], diffs)
 
 

@@ -40,7 +40,7 @@ def test_held_out_folds_are_disjoint_and_cover_every_row(kind, seed):
 
 
 def test_stratified_folds_keep_class_shares():
-    y, groups, times = _inputs()
+    y, _groups, _times = _inputs()
     for fold in make_folds("stratified", N, 5, y=y):
         counts = np.bincount(y[fold.test], minlength=3)
         assert np.all(np.abs(counts - np.bincount(y) / 5) <= 1)
@@ -48,14 +48,14 @@ def test_stratified_folds_keep_class_shares():
 
 
 def test_grouped_folds_keep_each_group_on_one_side_and_validation_groups_apart():
-    y, groups, times = _inputs()
+    _y, groups, _times = _inputs()
     for fold in make_folds("group", N, 4, groups=groups, val_size=0.2, seed=1):
         train, val, test = (set(groups[s]) for s in (fold.train, fold.val, fold.test))
         assert not train & test and not val & test and not train & val
 
 
 def test_forward_chaining_trains_on_the_past_only():
-    y, groups, times = _inputs()
+    _y, _groups, times = _inputs()
     folds = make_folds("time", N, 4, times=times, val_size=0.1)
     day = lambda rows: np.floor(times[rows] / 86400)  # noqa: E731
     previous_end = -np.inf
@@ -70,7 +70,7 @@ def test_forward_chaining_trains_on_the_past_only():
 
 
 def test_seeded_and_seed_sensitive():
-    y, groups, times = _inputs()
+    y, _groups, _times = _inputs()
     a = make_folds("stratified", N, 5, y=y, seed=4)
     b = make_folds("stratified", N, 5, y=y, seed=4)
     c = make_folds("stratified", N, 5, y=y, seed=5)
@@ -79,7 +79,7 @@ def test_seeded_and_seed_sensitive():
 
 
 def test_bad_requests_are_clear():
-    y, groups, times = _inputs()
+    _y, groups, _times = _inputs()
     with pytest.raises(ConfigError, match="known: group, plain, stratified, time"):
         make_folds("leave-one-out", N, 5)
     with pytest.raises(ConfigError, match="at least 30 groups, found 25"):

@@ -38,7 +38,10 @@ def test_every_section_is_present_with_what_each_model_measured(evaluated) -> No
     models = _models(report)
     assert set(models) == {"demo-topic", "demo-sentiment"}
     topic, sentiment = models["demo-topic"], models["demo-sentiment"]
-    status = lambda m: {k: v["status"] for k, v in m.items() if isinstance(v, dict) and "status" in v}
+
+    def status(model: dict) -> dict[str, str]:
+        return {k: v["status"] for k, v in model.items() if isinstance(v, dict) and "status" in v}
+
     assert status(topic) == {"figures": "present", "per_class": "present", "confusion": "present",
                              "calibration": "present", "ablation": "present", "imbalance_comparison": "absent",
                              "distillation": "present", "cross_validation": "absent"}

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _image_fixtures import animated_gif, huge_png_header
 from PIL import Image
 
-from _image_fixtures import animated_gif, huge_png_header
 from postlens.errors import MediaError, UnsupportedMedia
 from postlens.media.image import (
     center_crop,
@@ -160,7 +160,7 @@ def test_alpha_is_composited_on_white() -> None:
     rgba.paste((0, 0, 255, 128), (0, 0, 5, 10))
     decoded = load_image(_png_bytes(rgba))
     assert decoded.image.getpixel((8, 5)) == (255, 255, 255)
-    red, green, blue = decoded.image.getpixel((2, 5))
+    red, _green, blue = decoded.image.getpixel((2, 5))
     assert 120 <= red <= 135 and blue == 255  # half-transparent blue over white
 
 

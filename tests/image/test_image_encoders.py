@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _image_fixtures import animated_gif, draw_clock, draw_crossword, draw_words
 from PIL import Image
 
-from _image_fixtures import animated_gif, draw_clock, draw_crossword, draw_words
 from postlens.encoders.image.labels import imagenet_class_names, top_labels
 from postlens.encoders.image.phash import hash_distance
 from postlens.encoders.image.stats import STATS_FIELDS, ImageStatsEncoder, colourfulness

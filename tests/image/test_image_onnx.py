@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _image_fixtures import draw_clock, draw_crossword
+
 from postlens.encoders.base import cache_key
 from postlens.encoders.image import efficientnet_onnx
 from postlens.encoders.image.efficientnet import EfficientNetEncoder

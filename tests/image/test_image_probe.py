@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from _image_fixtures import MEDIAEVAL, REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import numpy as np
 import pytest
 
@@ -45,14 +47,14 @@ def write_label_workspace(root, posts: list[dict]) -> str:
 
     Each post: ``labels`` (dict), ``vector`` (its text embedding), optional ``created_at`` and ``author``.
     """
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from postlens.encoders.base import Features
     from postlens.pipeline.featurize import text_key
     from postlens.store.features import FeatureCache
     from postlens.store.workspace import Workspace
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ws = Workspace(root)
     texts = [f"post number {i}" for i in range(len(posts))]
     for i, post in enumerate(posts):

@@ -37,7 +37,7 @@ def test_round_trip_predicts_identically(tmp_path, posts, kind):
 
 
 def test_not_a_model_folder(tmp_path):
-    with pytest.raises(ConfigError, match="model.json"):
+    with pytest.raises(ConfigError, match=r"model\.json"):
         load_model(tmp_path)
 
 

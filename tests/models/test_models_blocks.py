@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from rich.console import Console
 from sklearn.base import clone
 
 from postlens.encoders.identity import installed_identity
@@ -62,8 +61,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     new[0]["text"] += " zeppelin"
     _write(root / "train.csv", old)
     _write(root / "new.csv", [{**r, "kind": ""} for r in new])
-    quiet = Console(quiet=True)
-    run_ingest([root / "train.csv"], importer_name="csv", workspace=root / "ws", source="s", console=quiet,
+    run_ingest([root / "train.csv"], importer_name="csv", workspace=root / "ws", source="s",
                mapping_pairs=["id=id", "text=text", "labels.kind=kind"])
     with Workspace(root / "ws") as ws:
         featurize(ws, encoders=["vader"])
@@ -196,9 +194,9 @@ def test_smote_and_finetune_refuse_fitted_text_blocks_clearly():
     config = parse_config({"features": {"modalities": {"text": ["tfidf"]}}, "imbalance": "smote",
                            "model": {"kind": "logreg"}})
     data = _synthetic()
-    with pytest.raises(ConfigError, match="SMOTE|smote.*without text"):
+    with pytest.raises(ConfigError, match=r"SMOTE|smote.*without text"):
         trainer.fit(config, data.subset(np.arange(100)), data.subset(np.arange(100, 140)))
-    with pytest.raises(ConfigError, match="finetune.*reads raw text itself"):
+    with pytest.raises(ConfigError, match=r"finetune.*reads raw text itself"):
         trainer.build_estimator(parse_config({"features": {"modalities": {"text": ["tfidf"]}},
                                               "model": {"kind": "finetune"}}), "classification")
 

@@ -9,9 +9,9 @@ from postlens.models.config import load_config, parse_config
 
 
 def test_unknown_key_lists_known_keys(tmp_path):
-    with pytest.raises(ConfigError, match="unknown key 'model.epoch'.*epochs"):
+    with pytest.raises(ConfigError, match=r"unknown key 'model.epoch'.*epochs"):
         parse_config({"model": {"epoch": 3}})
-    with pytest.raises(ConfigError, match="unknown key 'traget'.*target"):
+    with pytest.raises(ConfigError, match=r"unknown key 'traget'.*target"):
         parse_config({"traget": "label"})
 
 

@@ -49,7 +49,7 @@ def test_missing_token_replaces_absent_modality(posts):
 def test_modality_dropout_hides_present_modalities_during_training(posts):
     import torch
 
-    data, y = posts(n=100, missing_image=0.0)
+    data, _y = posts(n=100, missing_image=0.0)
     model = FusionModel(modality_dropout=0.5, **FAST)
     model.net_ = model._build(data, 3, regression=False)
     tensors = model._tensors(data)

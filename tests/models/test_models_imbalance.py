@@ -16,9 +16,9 @@ def test_over_under_smote_balance_classes(posts):
     data, y = posts(n=600, imbalance=0.2)
     counts = np.bincount(y)
     assert counts.max() > 5 * counts.min()
-    over_data, over_y, _ = resample(data, y, "over")
+    _over_data, over_y, _ = resample(data, y, "over")
     assert len(set(np.bincount(over_y))) == 1 and np.bincount(over_y)[0] == counts.max()
-    under_data, under_y, _ = resample(data, y, "under")
+    _under_data, under_y, _ = resample(data, y, "under")
     assert len(set(np.bincount(under_y))) == 1 and np.bincount(under_y)[0] == counts.min()
     smote_data, smote_y, value = resample(data, y, "smote", y_value=np.zeros(len(y)))
     assert len(set(np.bincount(smote_y))) == 1

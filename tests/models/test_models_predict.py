@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -28,13 +28,13 @@ N = 120
 
 
 def _insert_post(ws: Workspace, i: int, label: str | None, text: str, image_sha: str | None) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     labels = ([["label"], [label]] if label else [[], []])
     ws.db.execute(
         "INSERT INTO posts (id, source, native_id, platform, created_at, text, author_id, author_followers, hashtags, "
         "labels, media_kinds, content_hash, run_id, first_seen, updated_at) "
         "VALUES (?, 's', ?, 'x', ?, ?, ?, 100, [], MAP(?, ?), ?, 'h', 'r', ?, ?)",
-        [f"s:{i:04d}", str(i), datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(hours=i), text, f"a{i % 9}",
+        [f"s:{i:04d}", str(i), datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=i), text, f"a{i % 9}",
          labels[0], labels[1], ["image"] if image_sha else [], now, now],
     )
     if image_sha:

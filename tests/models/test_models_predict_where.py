@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,7 +14,7 @@ from postlens.store.workspace import Workspace
 @pytest.fixture
 def ws(tmp_path):
     workspace = Workspace(tmp_path / "ws")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for i, split in enumerate(["train", "val", "val", "test", "train;x"]):
         workspace.db.execute(
             "INSERT INTO posts (id, source, native_id, platform, text, labels, content_hash, run_id, first_seen, updated_at) "

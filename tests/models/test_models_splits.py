@@ -43,7 +43,7 @@ def test_time_split_by_day_shares_no_calendar_day(seed):
 
 def test_time_split_by_day_on_one_day_says_how_to_proceed():
     times = 1_700_006_400 + np.arange(100, dtype=float) * 60  # 100 minutes of one day
-    with pytest.raises(ConfigError, match="one calendar day.*time_boundary: timestamp"):
+    with pytest.raises(ConfigError, match=r"one calendar day.*time_boundary: timestamp"):
         make_split("time", 100, times=times)
     split = make_split("time", 100, times=times, time_boundary="timestamp")
     assert np.max(times[split.train]) < np.min(times[split.val])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -25,11 +25,11 @@ def workspace(tmp_path):
     rng = np.random.default_rng(0)
     n = 240
     y = rng.integers(0, 2, n)
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     ws = Workspace(tmp_path / "ws")
     cache = FeatureCache(ws.features_dir)
     texts = [f"post number {i}" for i in range(n)]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for i in range(n):
         ws.db.execute(
             "INSERT INTO posts (id, source, native_id, platform, created_at, text, author_id, author_followers, "

@@ -3,7 +3,7 @@ class names, per-class figures, predictions per post, and clear errors for split
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -18,7 +18,7 @@ from postlens.pipeline import train as train_pipeline
 from postlens.pipeline.train import run_train, train_from_config
 
 CLASSES = ["anger", "joy", "sadness"]
-START = datetime(2024, 3, 1, tzinfo=timezone.utc)
+START = datetime(2024, 3, 1, tzinfo=UTC)
 
 
 def _posts(n: int, *, seed: int = 0, n_classes: int = 3, labels=None) -> list[dict]:
@@ -215,7 +215,7 @@ def test_compare_imbalance_chooses_on_validation_and_scores_test_once(posts, mon
     assert all(set(entry) == {"val", "train_seconds", "warnings"} for entry in result["methods"].values())
     assert result["methods"]["under"]["val"]["macro_f1"] == 1.0
     assert result["test_of_chosen"]["macro_f1"] == 0.0  # reported honestly, not replaced by the best test figure
-    with pytest.raises(ConfigError, match="chooses a method on validation.*val_size"):
+    with pytest.raises(ConfigError, match=r"chooses a method on validation.*val_size"):
         train_pipeline.compare_imbalance_methods(config, train, full.subset(np.array([], int)), test)
 
 

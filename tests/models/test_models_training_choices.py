@@ -191,7 +191,7 @@ def test_a_value_set_in_the_config_is_fixed_and_the_grid_can_be_replaced():
     assert [c["params"] for c in small["tuning"]["candidates"]] == [{"C": 0.01}, {"C": 100}]
     with pytest.raises(ConfigError, match="grid values must be above 0"):
         _tuning_config(grid={"C": [0, 1]})
-    with pytest.raises(ConfigError, match="unknown key 'model.grid.leaves'"):
+    with pytest.raises(ConfigError, match=r"unknown key 'model\.grid\.leaves'"):
         _tuning_config(grid={"leaves": [3]})
 
 
@@ -246,7 +246,7 @@ def test_epochs_default_per_kind_and_a_set_value_wins():
     assert parse_config({"model": {"kind": "finetune", "epochs": 7}}).model.resolved_epochs == 7
     assert trainer.build_estimator(parse_config({"model": {"kind": "finetune"}}), "classification").epochs == 3
     assert trainer.build_estimator(parse_config({"model": {"kind": "fusion"}}), "classification").epochs == 30
-    with pytest.raises(ConfigError, match="model.epochs"):
+    with pytest.raises(ConfigError, match=r"model\.epochs"):
         parse_config({"model": {"epochs": 0}})
 
 

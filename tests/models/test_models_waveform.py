@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -29,7 +29,7 @@ def tone_workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("wave") / "ws"
     rng = np.random.default_rng(0)
     labels = list(PITCHES)
-    start, now = datetime(2024, 1, 1, tzinfo=timezone.utc), datetime.now(timezone.utc)
+    start, now = datetime(2024, 1, 1, tzinfo=UTC), datetime.now(UTC)
     ws = Workspace(root)
     (root / "media").mkdir(exist_ok=True)
     texts = [f"post {i}" for i in range(150)]

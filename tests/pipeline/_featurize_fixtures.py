@@ -58,3 +58,64 @@ def child_env() -> dict[str, str]:
     src = str(REPO_ROOT / "src")
     return {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]),
             "COLUMNS": "120"}
+
+
+HOLD_OCR = '''
+"""Test-only: after its first call, the OCR encoder waits while the gate file exists (the process keeps
+working on nothing else), so a test can act while featurize is surely mid-run, however fast the machine."""
+import importlib.abc
+import importlib.util
+import os
+import sys
+import time
+
+GATE = os.environ.get("POSTLENS_TEST_OCR_GATE")
+TARGET = "postlens.encoders.image.ocr"
+
+
+def _hold(module):
+    cls = module.OCREncoder
+    original = cls.encode
+    calls = [0]
+
+    def encode(self, items):
+        calls[0] += 1
+        while calls[0] > 1 and os.path.exists(GATE):
+            time.sleep(0.02)
+        return original(self, items)
+
+    cls.encode = encode
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != TARGET:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            _hold(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if GATE:
+    sys.meta_path.insert(0, _Finder())
+'''
+
+
+def held_ocr_env(folder: Path) -> tuple[dict[str, str], Path]:
+    """``child_env()`` whose OCR encoder (in the worker process too) holds after its first batch while the
+    returned gate file exists: remove the gate to let it go on."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(HOLD_OCR)
+    gate = folder / "gate"
+    gate.write_text("featurize's OCR waits while this file exists")
+    env = child_env()
+    env["PYTHONPATH"] = os.pathsep.join([str(folder), env["PYTHONPATH"]])
+    env["POSTLENS_TEST_OCR_GATE"] = str(gate)
+    return env, gate

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from _featurize_fixtures import WORDS, caption_image, image_workspace
+
+from postlens.encoders.base import cache_key
 from postlens.encoders.identity import installed_identity
 from postlens.encoders.image.ocr import OCREncoder
 from postlens.encoders.registry import SPECS, EncoderSpec
 from postlens.pipeline.featurize import featurize
 from postlens.pipeline.featurize_worker import CRASHED
-from postlens.encoders.base import cache_key
 from postlens.store.features import FeatureCache
 from postlens.store.workspace import Workspace
 

@@ -14,15 +14,14 @@ import time
 from pathlib import Path
 
 import psutil
-import pytest
 import pyarrow.parquet as pq
-
-from _featurize_fixtures import child_env, image_workspace, postlens_command
+import pytest
+from _featurize_fixtures import child_env, held_ocr_env, image_workspace, postlens_command
 
 pytestmark = pytest.mark.slow
 
 N_IMAGES = 30
-N_IMAGES_READERS = 400
+N_IMAGES_READERS = 40
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +38,19 @@ def ws_path(workspace_template: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def large_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Enough images that OCR is still working however fast the machine: the readers' test stops it itself."""
+    """Posts for the readers to count; the OCR worker holds after its first batch until the test stops it."""
     return image_workspace(tmp_path_factory.mktemp("readers"), N_IMAGES_READERS)
 
 
 def _start_featurize(ws_path: Path) -> subprocess.Popen[str]:
-    """OCR only, one image per worker call, in its own session (so a signal can go to the whole group)."""
+    """OCR only, four images per worker call, in its own session (so a signal can go to the whole group).
+
+    After its first batch the OCR worker holds (``held_ocr_env``) until the test is done acting: on a
+    busy machine featurize could otherwise finish before the signal or the readers arrive."""
+    env, _ = held_ocr_env(ws_path.parent / "hold")
     return subprocess.Popen(
         postlens_command("featurize", "--workspace", str(ws_path), "--encoders", "ocr", "--batch-size", "4"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(), start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
     )
 
 
@@ -116,7 +119,7 @@ def test_stats_and_sql_work_while_featurize_runs(large_workspace: Path) -> None:
                              capture_output=True, text=True, env=child_env(), timeout=300)
         still_running = proc.poll() is None
         os.killpg(proc.pid, signal.SIGINT)  # the readers are what this test is about: stop it here
-        out, err = proc.communicate(timeout=300)
+        _out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

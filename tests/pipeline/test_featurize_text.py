@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _featurize_fixtures import image_workspace
+
 from postlens.encoders.identity import installed_identity
 from postlens.encoders.text.lexicon import VaderEncoder
 from postlens.errors import WorkspaceError
@@ -95,7 +95,7 @@ def test_database_is_not_held_while_models_run(tmp_path: Path) -> None:
     probed: set[str] = set()
 
     def progress(name: str, done: int, total: int) -> None:
-        if 0 < done and name not in probed:
+        if done > 0 and name not in probed:
             probed.add(name)
             probe = subprocess.run([sys.executable, "-c", f"import duckdb; duckdb.connect({str(db_file)!r}).close()"],
                                    capture_output=True, text=True, timeout=120)

@@ -22,6 +22,7 @@ from postlens.types import Modality
 CRASHY = textwrap.dedent('''
     import os
     import signal
+    import time
     from pathlib import Path
 
     from postlens.encoders.base import Features
@@ -43,6 +44,9 @@ CRASHY = textwrap.dedent('''
                 if "hangs" in name:
                     while True:
                         pass
+                if "held" in name:  # waits while the test holds the gate (a file beside the item)
+                    while (Path(item).parent / "gate").exists():
+                        time.sleep(0.01)
                 if "raises" in name:
                     raise RuntimeError("broken contract on " + name)
                 if "once" in name and not Path(str(item) + ".seen").exists():
@@ -123,7 +127,8 @@ def test_encoder_that_raises_is_isolated_and_not_returned(spec: EncoderSpec, tmp
 
 
 def test_stop_terminates_and_joins_the_worker(spec: EncoderSpec, tmp_path: Path) -> None:
-    items = _items(tmp_path / "in", [f"item{i}.txt" for i in range(200)])
+    items = _items(tmp_path / "in", ["item0.txt"] + [f"held{i}.txt" for i in range(1, 200)])
+    (tmp_path / "in" / "gate").write_text("the worker waits on the held items while this exists")
     first_chunk = threading.Event()
     run = SupervisedRun(spec, items, 1, lambda chunk, feats: first_chunk.set()).start()
     try:
@@ -145,7 +150,7 @@ def test_encoder_that_always_crashes_stops_instead_of_restarting_forever(spec: E
     items = _items(tmp_path / "in", [f"poison{i}.txt" for i in range(40)])
     run = SupervisedRun(spec, items, 4, lambda chunk, feats: None).start()
     try:
-        with pytest.raises(EncoderError, match="crashed .* times in a row"):
+        with pytest.raises(EncoderError, match=r"crashed .* times in a row"):
             run.wait()
     finally:
         run.stop()

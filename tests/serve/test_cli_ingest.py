@@ -49,7 +49,7 @@ def test_malformed_json_line_is_quarantined_and_the_rest_imports(tmp_path: Path)
 
 def test_csv_row_with_wrong_number_of_columns(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "p.csv", ["1,hello,2024-01-01T00:00:00Z,", "2,too,many,columns,here", "3,bye,2024-01-02,"])
-    code, out = ingest(tmp_path / "ws", str(data), *MAP)
+    code, _out = ingest(tmp_path / "ws", str(data), *MAP)
     assert code == 0 and posts(tmp_path / "ws") == 2
     assert [(r[1], r[2]) for r in quarantine(tmp_path / "ws")] == [(3, "bad_columns")]
 
@@ -63,7 +63,7 @@ def test_unparseable_date(tmp_path: Path) -> None:
 
 def test_missing_media_file_keeps_the_post_and_quarantines_the_file(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "p.csv", ["1,hello,2024-01-01,nope.jpg"])
-    code, out = ingest(tmp_path / "ws", str(data), *MAP)
+    code, _out = ingest(tmp_path / "ws", str(data), *MAP)
     assert code == 0 and posts(tmp_path / "ws") == 1
     [row] = quarantine(tmp_path / "ws")
     assert (row[1], row[2], row[3]) == (2, "media_missing", "p:1") and "nope.jpg" in row[4]

@@ -124,14 +124,14 @@ def test_a_mapping_naming_a_missing_column_fails_before_anything_is_written(ws: 
 
 def test_post_fields_and_nameless_labels_in_a_labels_mapping_are_refused(ws: Path, tmp_path: Path) -> None:
     table = write_table(tmp_path / "labels.csv", [{"id": "1", "label": "joy", "body": "x"}])
-    code, _, error = label(ws, str(table), "--map", "text=body", "--source", "t")
+    _code, _, error = label(ws, str(table), "--map", "text=body", "--source", "t")
     assert isinstance(error, MappingError) and "not text" in str(error)
-    code, _, error = label(ws, str(table), "--map", "labels.=label", "--source", "t")
+    _code, _, error = label(ws, str(table), "--map", "labels.=label", "--source", "t")
     assert isinstance(error, MappingError) and "a label needs a name" in str(error)
     assert stored_labels(ws) == {"t:1": {}, "t:2": {}, "t:3": {}}
 
 
 def test_no_workspace_is_an_error_not_a_new_workspace(tmp_path: Path) -> None:
     table = write_table(tmp_path / "labels.csv", [{"id": "t:1", "label": "joy"}])
-    code, _, error = label(tmp_path / "nowhere", str(table))
+    _code, _, error = label(tmp_path / "nowhere", str(table))
     assert isinstance(error, WorkspaceError) and not (tmp_path / "nowhere").exists()

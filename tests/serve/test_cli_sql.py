@@ -11,7 +11,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -116,7 +116,7 @@ def test_every_duckdb_type_prints_exactly_as_json(ws: Path) -> None:
     assert row["dec"] == Decimal("123.4560000000") and row["tenth"] == Decimal("0.1")
     assert (row["nan"], row["pinf"], row["ninf"]) == ("NaN", "Infinity", "-Infinity")
     assert duckdb.execute("select ?::blob = '\\x00\\xFF\"abc\\x5C'::blob", [row["blob"]]).fetchone()[0]
-    assert datetime.fromisoformat(row["tstz"]) == datetime(2023, 12, 31, 18, 30, tzinfo=timezone.utc)
+    assert datetime.fromisoformat(row["tstz"]) == datetime(2023, 12, 31, 18, 30, tzinfo=UTC)
     assert row["ts"] == "2024-02-29T12:34:56.789000" and row["bc"] == "5877642-06-25 (BC)"
     assert row["ttz"] == "12:34:56+02:00" and row["iv"] == "3 days, 0:00:00"
     assert row["id"] == "6e4f1d5c-0e3a-4a8b-9a3b-2f0d9c1e7a10"

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -222,9 +222,9 @@ def check_workspace(workspace: Workspace, summary: ImportSummary, records_in: in
         dirty = db.execute(f"SELECT count(*) FROM posts WHERE regexp_matches({column}, ?) "
                            f"OR strpos({column}, chr(0)) > 0", [_CONTROL_PATTERN]).fetchone()[0]
         assert dirty == 0, column
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     low, high = db.execute("SELECT min(created_at), max(created_at) FROM posts").fetchone()
-    assert low is None or low >= datetime(1990, 1, 1, tzinfo=timezone.utc)
+    assert low is None or low >= datetime(1990, 1, 1, tzinfo=UTC)
     assert high is None or high <= now + timedelta(days=1)
 
 

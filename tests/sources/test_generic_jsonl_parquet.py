@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -35,7 +35,7 @@ def test_jsonl_dotted_paths_and_lists(tmp_path: Path) -> None:
     (post,), rejected = run(JsonlImporter(mapping=mapping), data)
     assert rejected == []
     assert post.id == "tweets:99" and post.platform == "twitter" and post.text == "hello"
-    assert post.created_at == datetime(2013, 4, 17, 18, 57, 37, tzinfo=timezone.utc)
+    assert post.created_at == datetime(2013, 4, 17, 18, 57, 37, tzinfo=UTC)
     assert (post.author.id, post.author.handle, post.author.followers, post.author.verified) == ("5", "bob", 12, False)
     assert (post.engagement[0].likes, post.engagement[0].shares) == (4, 1)
     assert [m.kind for m in post.media] == [Modality.IMAGE, Modality.GIF]
@@ -63,7 +63,7 @@ def test_jsonl_non_utf8_line(tmp_path: Path) -> None:
 def test_jsonl_missing_column_checked_before_any_row(tmp_path: Path) -> None:
     data = tmp_path / "t.jsonl"
     write_jsonl(data, [{"id": 1, "text": "a", "user": {"id": 3}}, {"id": 2, "text": "b", "user": {"name": "zed"}}])
-    with pytest.raises(MappingError, match="usr.name"):
+    with pytest.raises(MappingError, match=r"usr\.name"):
         next(JsonlImporter(mapping=ColumnMapping.from_pairs(["author_handle=usr.name"])).iter_records(data))
     # an optional nested key under an existing object is fine even where a row lacks it
     lenient = JsonlImporter(mapping=ColumnMapping.from_pairs(["author_handle=user.screen_name"]))
@@ -124,7 +124,7 @@ def test_parquet(tmp_path: Path) -> None:
     post, undated = posts
     assert undated.id == "posts:c" and undated.created_at is None and undated.origin_line == 3
     assert post.id == "posts:a" and post.text == "hello #pq" and post.hashtags == ["pq"]
-    assert post.created_at == datetime(2021, 1, 1, 12, tzinfo=timezone.utc)
+    assert post.created_at == datetime(2021, 1, 1, 12, tzinfo=UTC)
     assert (post.author.handle, post.author.followers) == ("ann", 3)
     assert post.media[0].source_path == str(tmp_path.resolve() / "p1.jpg")
     assert post.origin_line == 1

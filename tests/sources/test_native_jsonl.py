@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import orjson
@@ -16,7 +16,7 @@ from postlens.types import Author, Engagement, MediaPart, Modality, Post, Reject
 def sample_post(media_dir: Path) -> Post:
     return Post(
         source="demo", native_id="42", platform="twitter",
-        created_at=datetime(2020, 5, 1, 10, 30, 15, 123000, tzinfo=timezone.utc),
+        created_at=datetime(2020, 5, 1, 10, 30, 15, 123000, tzinfo=UTC),
         text="Flood in #Leeds @bob https://x.org", language="en",
         author=Author(id="u1", handle="alice", followers=1200, verified=True),
         hashtags=["Leeds"], mentions=["bob"], urls=["https://x.org"],
@@ -26,8 +26,8 @@ def sample_post(media_dir: Path) -> Post:
             MediaPart(kind=Modality.VIDEO, url="https://cdn.example/v.mp4", duration_s=3.5),
         ],
         engagement=[
-            Engagement(observed_at=datetime(2020, 5, 2, tzinfo=timezone.utc), likes=3, shares=1),
-            Engagement(observed_at=datetime(2020, 5, 3, tzinfo=timezone.utc), likes=9, views=100),
+            Engagement(observed_at=datetime(2020, 5, 2, tzinfo=UTC), likes=3, shares=1),
+            Engagement(observed_at=datetime(2020, 5, 3, tzinfo=UTC), likes=9, views=100),
         ],
         labels={"event": "flood", "label": "real"},
         raw={"original": {"nested": [1, 2, 3]}},
@@ -58,7 +58,7 @@ def test_native_keeps_instants_of_other_timezones(tmp_path: Path) -> None:
     data = tmp_path / "posts.jsonl"
     write_lines(data, [orjson.dumps(post.to_dict())])
     (back,) = NativeImporter().iter_records(data)
-    assert isinstance(back, Post) and back.created_at == datetime(2020, 1, 1, 10, tzinfo=timezone.utc)
+    assert isinstance(back, Post) and back.created_at == datetime(2020, 1, 1, 10, tzinfo=UTC)
 
 
 def test_native_relative_source_path_resolves_against_the_file(tmp_path: Path) -> None:
@@ -98,8 +98,11 @@ def test_native_empty_file(tmp_path: Path) -> None:
 
 def test_native_is_lazy(tmp_path: Path) -> None:
     data = tmp_path / "posts.jsonl"
-    line = lambda i: orjson.dumps(Post(source="s", native_id=str(i), platform="p", created_at=None,  # noqa: E731
-                                       text=f"post {i} with padding").to_dict())
+
+    def line(i: int) -> bytes:
+        return orjson.dumps(Post(source="s", native_id=str(i), platform="p", created_at=None,
+                                 text=f"post {i} with padding").to_dict())
+
     write_lines(data, [line(i) for i in range(10_000)])
     records = NativeImporter().iter_records(data)
     assert isinstance(next(records), Post)

@@ -10,12 +10,20 @@ from typing import Any
 import orjson
 import pytest
 import zstandard
+from _hostile import (
+    LINES,
+    LIST,
+    PROPERTY,
+    Layout,
+    dump,
+    hostile,
+    import_and_check,
+    injected,
+    records_in_document,
+    scratch,
+)
 from hypothesis import given
 from hypothesis import strategies as st
-
-from _hostile import (
-    LINES, LIST, PROPERTY, Layout, dump, hostile, import_and_check, injected, records_in_document, scratch,
-)
 
 
 def tweet_v1(n: int) -> dict[str, Any]:

@@ -14,8 +14,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from _hostile import (
-    CONTROL_TEXT, COUNT_TEXTS, DATE_TEXTS, HUGE_STRING, LINES, PROPERTY, dump, hostile, import_and_check,
-    injected, scratch,
+    CONTROL_TEXT,
+    COUNT_TEXTS,
+    DATE_TEXTS,
+    HUGE_STRING,
+    LINES,
+    PROPERTY,
+    dump,
+    hostile,
+    import_and_check,
+    injected,
+    scratch,
 )
 from hypothesis import given
 from hypothesis import strategies as st

@@ -4,21 +4,27 @@ documented spellings plus properties over any input."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from _hostile import FAST_PROPERTY
 from hypothesis import given
 from hypothesis import strategies as st
 
 from postlens.sources.base import parse_datetime, parse_datetime_noting
 from postlens.types import Author, Engagement, MediaPart, Modality, Post
 from postlens.values import (
-    INT64_MAX, BadValue, FieldNotes, clean_text, json_text, parse_count, repair_post,
+    INT64_MAX,
+    BadValue,
+    FieldNotes,
+    clean_text,
+    json_text,
+    parse_count,
+    repair_post,
 )
-from _hostile import FAST_PROPERTY
 
-NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("value,expected", [
@@ -115,7 +121,7 @@ def test_parse_datetime_gives_an_aware_utc_date_or_a_value_error(value: object) 
 
 
 def test_naive_dates_are_said_to_be_taken_as_utc() -> None:
-    assert parse_datetime_noting("2024-01-01T10:00:00") == (datetime(2024, 1, 1, 10, tzinfo=timezone.utc), True)
+    assert parse_datetime_noting("2024-01-01T10:00:00") == (datetime(2024, 1, 1, 10, tzinfo=UTC), True)
     assert parse_datetime_noting("2024-01-01T10:00:00+02:00")[1] is False
     assert parse_datetime_noting(1_700_000_000)[1] is False  # Unix time is UTC by definition
     with pytest.raises(ValueError):
@@ -123,12 +129,12 @@ def test_naive_dates_are_said_to_be_taken_as_utc() -> None:
 
 
 def test_repair_post_drops_bad_values_into_notes_once() -> None:
-    post = Post(source="s", native_id="1", platform="p", created_at=datetime(2099, 1, 1, tzinfo=timezone.utc),
+    post = Post(source="s", native_id="1", platform="p", created_at=datetime(2099, 1, 1, tzinfo=UTC),
                 text="a\x00b", language=["en"], author=Author(handle="h\x07", followers="1.2K", verified="maybe"),
                 hashtags=["ok", {"x": 1}, "t\x00"], labels={"topic": 5, "bad": {"n": 1}},
                 media=[MediaPart(Modality.IMAGE, url="https://x.org/a.jpg", width=2**40, duration_s=float("nan"))],
                 engagement=[Engagement(NOW, likes=-5, shares="3M"),
-                            Engagement(datetime(1970, 1, 1, tzinfo=timezone.utc), likes=1)])  # type: ignore[arg-type]
+                            Engagement(datetime(1970, 1, 1, tzinfo=UTC), likes=1)])  # type: ignore[arg-type]
     repair_post(post, NOW)
     assert (post.text, post.language, post.author.handle, post.author.followers) == ("ab", None, "h", 1200)
     assert post.author.verified is None and post.created_at is None
@@ -149,9 +155,9 @@ HOSTILE_TEXT = st.one_of(st.none(), st.text(max_size=6), st.sampled_from(["", " 
 CLEAN_TEXT = st.text(alphabet="abc #@", min_size=1, max_size=6).map(str.strip).filter(bool)
 HOSTILE_COUNT = st.one_of(st.none(), st.integers(-(2**64), 2**64), st.floats(), st.sampled_from(["5", "1.2K"]))
 CLEAN_COUNT = st.one_of(st.none(), st.integers(0, 2**63 - 1))
-UTC_DATES = st.datetimes(timezones=st.just(timezone.utc))
+UTC_DATES = st.datetimes(timezones=st.just(UTC))
 HOSTILE_DATE = st.one_of(st.none(), UTC_DATES, st.datetimes(), st.sampled_from(["2024-01-01", 5]))
-CLEAN_DATE = st.one_of(st.none(), st.datetimes(datetime(1990, 1, 2), datetime(2025, 5, 1), timezones=st.just(timezone.utc)))
+CLEAN_DATE = st.one_of(st.none(), st.datetimes(datetime(1990, 1, 2), datetime(2025, 5, 1), timezones=st.just(UTC)))
 
 
 @st.composite
@@ -206,7 +212,7 @@ def test_repair_leaves_every_field_storable(post: Post) -> None:
     for count in [post.author.followers, *(s.likes for s in post.engagement)]:
         assert count is None or (type(count) is int and 0 <= count <= INT64_MAX)
     assert post.created_at is None or post.created_at.tzinfo is None or \
-        datetime(1990, 1, 1, tzinfo=timezone.utc) <= post.created_at <= NOW + timedelta(days=1)
+        datetime(1990, 1, 1, tzinfo=UTC) <= post.created_at <= NOW + timedelta(days=1)
     assert all(part.kind is not Modality.TEXT for part in post.media)
 
 

@@ -6,7 +6,7 @@ Header tests (columns by name, any order, known spellings, refusals) are in test
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -64,7 +64,7 @@ def test_small_folder(tmp_path: Path) -> None:
     assert (first.author.id, first.author.handle, first.author.followers, first.author.verified) == (
         "11", "ann", 120, False)
     assert second.text == 'A quote "not escaped" @bob' and second.mentions == ["bob"]
-    assert second.created_at == datetime(2014, 3, 11, 23, 59, 22, tzinfo=timezone.utc)
+    assert second.created_at == datetime(2014, 3, 11, 23, 59, 22, tzinfo=UTC)
     assert second.engagement == [] and second.author.followers is None and second.author.verified is True
     (missing,) = second.media  # no file: still a part, pointing where the file would be
     assert missing.kind is Modality.IMAGE and not Path(missing.source_path).exists()

@@ -132,7 +132,7 @@ def test_a_file_without_header_line_is_refused_not_guessed(tmp_path: Path) -> No
     write_folder(tmp_path, TEST_ORDER)
     lines = (tmp_path / "posts.txt").read_text().splitlines()[1:]
     (tmp_path / "posts.txt").write_text("\n".join(lines) + "\n")
-    with pytest.raises(SourceError, match="the first line is data, not a header line.*"
+    with pytest.raises(SourceError, match=r"the first line is data, not a header line.*"
                                           "Without a header line .* add your release's header"):
         parse(tmp_path)
 

@@ -11,7 +11,6 @@ from postlens.sources import get_importer
 from postlens.types import Post, Rejected
 
 
-
 def tweet(tweet_id: str, veracity: str | None) -> dict:
     return {"id_str": tweet_id, "created_at": "Wed Jan 07 12:47:00 +0000 2015", "text": f"tweet {tweet_id}",
             "user": {"id_str": "9", "screen_name": "n", "followers_count": 5}, "entities": {},

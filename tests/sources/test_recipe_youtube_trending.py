@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -39,8 +39,8 @@ def test_small_file(tmp_path: Path) -> None:
     assert video_a.hashtags == ["tag two"] and video_a.raw["rows"][0]["tags"] == '"tag one"|tag two'
     assert video_a.author.handle == "Chan A"
     assert [(e.observed_at, e.views, e.likes, e.comments) for e in video_a.engagement] == [
-        (datetime(2017, 9, 13, tzinfo=timezone.utc), 100, 10, 5),
-        (datetime(2017, 9, 14, tzinfo=timezone.utc), 200, 20, 6)]
+        (datetime(2017, 9, 13, tzinfo=UTC), 100, 10, 5),
+        (datetime(2017, 9, 14, tzinfo=UTC), 200, 20, 6)]
     assert video_a.raw["rows"][1]["dislikes"] == "2"
     assert video_b.hashtags == [] and len(video_b.engagement) == 1
     assert [(m.kind, m.url) for m in video_b.media] == [(Modality.IMAGE, "https://i.ytimg.com/vi/b/default.jpg")]
@@ -105,9 +105,9 @@ def test_the_later_kaggle_release_is_read(tmp_path: Path) -> None:
            "video_error_or_removed": "False", "description": "About it"}
     (post,), rejected = parse(write_rows(tmp_path / "USvideos.csv", header, [row]))
     assert rejected == []
-    assert post.created_at == datetime(2017, 11, 13, 17, 13, 1, tzinfo=timezone.utc)
+    assert post.created_at == datetime(2017, 11, 13, 17, 13, 1, tzinfo=UTC)
     assert [(e.observed_at, e.comments) for e in post.engagement] == [
-        (datetime(2017, 11, 14, tzinfo=timezone.utc), 15)]
+        (datetime(2017, 11, 14, tzinfo=UTC), 15)]
     assert post.raw["rows"][0]["description"] == "About it"
 
 

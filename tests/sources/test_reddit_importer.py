@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import zstandard
@@ -59,10 +59,10 @@ def test_submissions_comments_and_bad_lines(tmp_path: Path) -> None:
     s1, c1, s3 = posts
     assert s1.text == "A title & more\n\nBody text u/bob" and s1.mentions == ["bob"]
     assert s1.labels == {"subreddit": "pics", "over_18": "false"}
-    assert s1.created_at == datetime.fromtimestamp(1_500_000_000, tz=timezone.utc)
+    assert s1.created_at == datetime.fromtimestamp(1_500_000_000, tz=UTC)
     (snap,) = s1.engagement
     assert (snap.likes, snap.comments) == (12, 3)
-    assert snap.observed_at == datetime.fromtimestamp(1_500_100_000, tz=timezone.utc)
+    assert snap.observed_at == datetime.fromtimestamp(1_500_100_000, tz=UTC)
     assert s1.author.handle == "alice" and s1.author.id == "t2_a"
     assert c1.urls == ["https://example.org/x"] and c1.labels == {"subreddit": "pics"}
     assert s3.text == "A title & more" and s3.labels["text_status"] == "removed"

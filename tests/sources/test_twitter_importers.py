@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,7 @@ def test_v1_list_file_maps_every_field(tmp_path: Path) -> None:
     first = posts[0]
     assert first.id == "twitter:1" and first.platform == "twitter"
     assert first.text == "tweet 1 & more #Boston @bob http://t.co/x"
-    assert first.created_at == datetime(2013, 4, 17, 18, 57, 37, tzinfo=timezone.utc)
+    assert first.created_at == datetime(2013, 4, 17, 18, 57, 37, tzinfo=UTC)
     assert first.hashtags == ["Boston"] and first.mentions == ["bob"]
     assert first.urls == ["https://example.org/a"]
     assert (first.author.id, first.author.handle, first.author.followers, first.author.verified) == (
@@ -50,7 +50,7 @@ def test_v1_list_file_maps_every_field(tmp_path: Path) -> None:
     assert first.language == "en" and posts[1].language is None
     (snapshot,) = first.engagement
     assert (snapshot.likes, snapshot.shares, snapshot.comments) == (3, 7, None)
-    assert snapshot.observed_at == datetime.fromtimestamp(1_600_000_000, tz=timezone.utc)
+    assert snapshot.observed_at == datetime.fromtimestamp(1_600_000_000, tz=UTC)
     assert first.raw["user"]["screen_name"] == "alice"  # the full dict is kept
 
 

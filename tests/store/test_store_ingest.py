@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from postlens.store.ingest import ingest
 from postlens.store.workspace import Workspace
 from postlens.types import Engagement, MediaPart, Modality, Post, Rejected
 
-T0 = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
 
 class ListImporter:
@@ -51,7 +51,7 @@ def test_reimport_is_idempotent_and_appends_only_new_snapshots(tmp_path: Path) -
         second = ingest(ws, ListImporter(records), [tmp_path], batch_size=7)
         assert (first.imported, second.imported, second.unchanged) == (50, 0, 50)
         assert (count(ws, "posts"), count(ws, "engagement")) == (50, 50)
-        later = [post(str(i), f"post {i}", likes=9, observed=datetime(2024, 5, 2, tzinfo=timezone.utc)) for i in range(50)]
+        later = [post(str(i), f"post {i}", likes=9, observed=datetime(2024, 5, 2, tzinfo=UTC)) for i in range(50)]
         third = ingest(ws, ListImporter(later), [tmp_path])
         assert third.snapshots_added == 50 and count(ws, "engagement") == 100
         assert count(ws, "posts") == 50

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -67,9 +67,9 @@ def test_labels_added_later_give_the_hash_ingest_gives_the_same_labels(tmp_path:
                                         ("s:3", {"label": "fake"})), inputs=["labels.csv"])
         assert (summary.matched, summary.changed) == (3, 3)
         got = ws.db.execute("SELECT id, labels, content_hash FROM posts ORDER BY id").fetchall()
-        assert [(i, dict(l)) for i, l, _ in got] == [(i, dict(l)) for i, l, _ in wanted]
+        assert [(i, dict(lab)) for i, lab, _ in got] == [(i, dict(lab)) for i, lab, _ in wanted]
         assert got == wanted
-        again = ingest(ws, build_importer("csv", mapping_pairs=MAP + ["labels.label=label"], source="s"), [labelled])
+        again = ingest(ws, build_importer("csv", mapping_pairs=[*MAP, "labels.label=label"], source="s"), [labelled])
         assert (again.unchanged, again.updated, again.imported) == (4, 0, 0)
 
 
@@ -203,5 +203,5 @@ def test_the_python_function_reads_a_csv_and_merges(tmp_path: Path) -> None:
 def test_dates_in_the_posts_survive_as_they_were(workspace: Workspace) -> None:
     merge_labels(workspace, rows(("s:1", {"topic": "x"}), ("s:2", {"topic": "y"})), inputs=["labels.csv"])
     created = dict(workspace.db.execute("SELECT id, created_at FROM posts").fetchall())
-    assert created["s:1"] == datetime(2012, 10, 29, 18, tzinfo=timezone.utc)
-    assert created["s:2"] == datetime(2012, 10, 30, 8, 0, 0, 123456, tzinfo=timezone.utc)
+    assert created["s:1"] == datetime(2012, 10, 29, 18, tzinfo=UTC)
+    assert created["s:2"] == datetime(2012, 10, 30, 8, 0, 0, 123456, tzinfo=UTC)

@@ -19,7 +19,6 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from _media_traps import build_tree, jpeg, run_child
 
 REFUSED = {"media_outside_root", "media_not_a_file", "media_bad_name", "media_missing", "media_no_root"}

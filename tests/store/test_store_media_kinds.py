@@ -78,7 +78,7 @@ def test_audio_only_mp4_is_featurized_by_the_audio_encoder(tmp_path: Path) -> No
     class One:
         name = "one"
 
-        def iter_records(self, path: Path):  # noqa: ANN202 - a one-post importer for this test
+        def iter_records(self, path: Path):
             yield post
 
     with Workspace(tmp_path / "ws") as ws:

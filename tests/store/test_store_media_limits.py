@@ -44,7 +44,7 @@ class _Posts:
     def __init__(self, posts: list[Post]) -> None:
         self.posts = posts
 
-    def iter_records(self, path: Path):  # noqa: ANN202
+    def iter_records(self, path: Path):
         yield from self.posts
 
 
@@ -109,7 +109,7 @@ def test_limits_parse_sizes_and_name_the_valid_kinds() -> None:
 
 def test_the_decoders_refuse_at_the_same_limits(tmp_path: Path) -> None:
     """One source of truth: featurize's decoders read the constants the import gate uses."""
-    assert image_decoder.DEFAULT_MAX_BYTES == MAX_MEDIA_BYTES[Modality.IMAGE]
+    assert MAX_MEDIA_BYTES[Modality.IMAGE] == image_decoder.DEFAULT_MAX_BYTES
     big_image = sparse(tmp_path / "big.jpg", MAX_MEDIA_BYTES[Modality.IMAGE] + 1, jpeg_bytes()[:64])
     with pytest.raises(MediaError) as image_error:
         image_decoder.load_image(big_image)

@@ -21,7 +21,7 @@ class _Posts:
     def __init__(self, posts: list[Post]) -> None:
         self.posts = posts
 
-    def iter_records(self, path: Path):  # noqa: ANN202
+    def iter_records(self, path: Path):
         yield from self.posts
 
 

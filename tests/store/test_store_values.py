@@ -4,7 +4,7 @@ quarantined while the rest commits, counts from what was committed, orphaned med
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -17,7 +17,7 @@ from postlens.store.schema import SCHEMA_VERSION
 from postlens.store.workspace import DB_NAME, Workspace
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected
 
-T0 = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
 
 class ListImporter:
@@ -54,7 +54,7 @@ def image(path: Path, color: str) -> Path:
 
 
 def test_values_the_columns_cannot_hold_are_dropped_and_flagged_at_the_door(tmp_path: Path) -> None:
-    bad = post("1", text="nul\x00 and \ud800 here", created_at=datetime(2099, 1, 1, tzinfo=timezone.utc),
+    bad = post("1", text="nul\x00 and \ud800 here", created_at=datetime(2099, 1, 1, tzinfo=UTC),
                author=Author(id="a", followers=10**30),
                engagement=[Engagement(T0, likes=-5, shares=2**63, comments=3, views=1.5)])  # type: ignore[arg-type]
     with Workspace(tmp_path / "ws") as ws:
@@ -78,7 +78,7 @@ def test_a_record_the_database_refuses_is_quarantined_and_the_rest_committed(tmp
     with Workspace(tmp_path / "ws") as ws:
         summary = ingest(ws, ListImporter(records), [tmp_path], batch_size=50)
         assert summary.imported == 19 and summary.notes == {"write_failed": 1}
-        [(code, reason, kept)] = rows(ws, "SELECT code, reason, post_kept FROM quarantine WHERE post_id = 't:7' "
+        [(_code, reason, kept)] = rows(ws, "SELECT code, reason, post_kept FROM quarantine WHERE post_id = 't:7' "
                                           "AND code = 'write_failed'")
         assert "OverflowError" in reason and not kept
         assert rows(ws, "SELECT count(*) FROM posts") == [(19,)]

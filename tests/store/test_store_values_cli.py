@@ -108,7 +108,7 @@ def test_a_corrupt_zst_is_a_one_line_error_when_guessing_the_format(tmp_path: Pa
 def test_a_corrupt_zst_is_one_bad_compression_row_under_a_named_format(tmp_path: Path) -> None:
     data = tmp_path / "RS_2020.ndjson.zst"
     data.write_bytes(b"\x28\xb5\x2f\xfd" + bytes(range(256)) * 4)
-    code, out = ingest(tmp_path / "ws", str(data), "--format", "reddit")
+    _code, out = ingest(tmp_path / "ws", str(data), "--format", "reddit")
     assert "Traceback" not in out and "1 quarantined" in out
     assert query(tmp_path / "ws", "SELECT code, line FROM quarantine") == [("bad_compression", 0)]
 

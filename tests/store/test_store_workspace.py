@@ -169,3 +169,60 @@ def test_a_fresh_read_only_open_leaves_the_connection_free_for_register(tmp_path
     with Workspace(tmp_path / "ws", read_only=True) as ws:
         ws.db.register("_ids", pa.table({"id": ["a"]}))
         assert ws.db.execute("SELECT count(*) FROM _ids").fetchall() == [(1,)]
+
+
+def meta(root: Path) -> dict[str, str]:
+    with duckdb.connect(str(root / DB_NAME), read_only=True) as db:
+        return dict(db.execute("SELECT key, value FROM meta").fetchall())
+
+
+def set_meta(root: Path, key: str, value: str | None) -> None:
+    with duckdb.connect(str(root / DB_NAME)) as db:
+        if value is None:
+            db.execute("DELETE FROM meta WHERE key = ?", [key])
+        else:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+
+def test_the_duckdb_version_that_made_and_last_wrote_the_workspace_is_recorded(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    assert meta(root)["duckdb_created"] == meta(root)["duckdb_written"] == duckdb.__version__
+    set_meta(root, "duckdb_created", "1.2.0")  # made by an older DuckDB, written now by this one
+    set_meta(root, "duckdb_written", "1.2.0")
+    Workspace(root).close()
+    assert (meta(root)["duckdb_created"], meta(root)["duckdb_written"]) == ("1.2.0", duckdb.__version__)
+
+
+def test_a_workspace_from_before_the_record_gets_only_its_last_writer(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    set_meta(root, "duckdb_created", None)
+    set_meta(root, "duckdb_written", None)
+    with Workspace(root, read_only=True):  # reading writes nothing
+        pass
+    assert "duckdb_written" not in meta(root)
+    Workspace(root).close()
+    assert meta(root)["duckdb_written"] == duckdb.__version__ and "duckdb_created" not in meta(root)
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_workspace_written_by_a_newer_duckdb_major_is_refused(tmp_path: Path, read_only: bool) -> None:
+    root = make_workspace(tmp_path / "ws")
+    installed_major = int(duckdb.__version__.split(".")[0])
+    newer = f"{installed_major + 1}.0.0"
+    set_meta(root, "duckdb_written", newer)
+    before = meta(root)
+    with pytest.raises(WorkspaceError) as caught:
+        Workspace(root, read_only=read_only)
+    message = str(caught.value)
+    assert f"DuckDB {newer}" in message and duckdb.__version__ in message and "newer major" in message
+    assert meta(root) == before  # nothing was written, and the refused connection was closed
+
+
+@pytest.mark.parametrize("written", ["{major}.9.9", "0.10.0", "garbled", ""])
+def test_the_same_or_an_older_duckdb_major_or_an_unreadable_record_opens(tmp_path: Path, written: str) -> None:
+    root = make_workspace(tmp_path / "ws")
+    set_meta(root, "duckdb_written", written.format(major=duckdb.__version__.split(".")[0]))
+    with Workspace(root, read_only=True) as ws:
+        assert workspace_stats(ws.db).posts == 0
+    Workspace(root).close()
+    assert meta(root)["duckdb_written"] == duckdb.__version__

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from _segments_fixtures import N_POSTS, DemoCorpus, ingest_and_featurize
 
 

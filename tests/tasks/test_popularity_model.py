@@ -103,7 +103,7 @@ def test_event_id_switch_removes_hour_and_weekday(planted):
 
 def test_unknown_metadata_column_is_named_with_the_valid_ones(planted):
     root, _, _, _, _ = planted
-    with Workspace(root, read_only=True) as ws, pytest.raises(ConfigError, match="hour_sn.*log_followers"):
+    with Workspace(root, read_only=True) as ws, pytest.raises(ConfigError, match=r"hour_sn.*log_followers"):
         load_frame(ws, parse_popularity_config(base_config(exclude_metadata=["hour_sn"])))
 
 

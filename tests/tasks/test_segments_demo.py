@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _segments_fixtures import DemoCorpus, ingest_and_featurize
 
 from postlens.pipeline.segments import assign_segments, fit_segments, show_segments
 from postlens.store.workspace import Workspace
-
-from _segments_fixtures import DemoCorpus, ingest_and_featurize
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]

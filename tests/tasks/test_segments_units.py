@@ -48,7 +48,7 @@ def test_seed_files_in_every_accepted_shape(tmp_path: Path) -> None:
 def test_bad_seed_files_say_what_and_where(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "seeds.yaml"
     path.write_text(content)
-    with pytest.raises(ConfigError, match="seeds.yaml") as caught:
+    with pytest.raises(ConfigError, match=r"seeds\.yaml") as caught:
         read_seed_topics(path)
     assert message in str(caught.value)
 

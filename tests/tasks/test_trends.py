@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -15,11 +15,18 @@ from postlens.errors import ConfigError
 from postlens.store.schema import SCHEMA_VERSION
 from postlens.store.workspace import Workspace
 from postlens.tasks.trends import (
-    LightEntities, Topics, TrendSettings, detect_trends, format_duration, make_sources, parse_duration, trends,
+    LightEntities,
+    Topics,
+    TrendSettings,
+    detect_trends,
+    format_duration,
+    make_sources,
+    parse_duration,
+    trends,
 )
 from postlens.tasks.trends.entities import fill_entity_cache
 
-START = datetime(2026, 3, 2, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, tzinfo=UTC)
 DAYS = 14
 TAGS = [f"tag{i}" for i in range(25)]
 SENSITIVE = TrendSettings(min_count=3, min_share=0.0, z_threshold=5.0, cooldown_seconds=3600)
@@ -179,17 +186,17 @@ def test_settings_and_names_are_checked_with_the_valid_choices_listed(tmp_path: 
     assert parse_duration("1h") == 3600 and parse_duration("7d") == 7 * 86400 and parse_duration("30m") == 1800
     assert format_duration(21600) == "6h"
     for bad in ("7", "1 fortnight", "-1h", "0s", "1e9w"):
-        with pytest.raises(ConfigError, match="duration|out of range"):
+        with pytest.raises(ConfigError, match=r"duration|out of range"):
             parse_duration(bad)
     with pytest.raises(ConfigError, match="poisson, kleinberg"):
         TrendSettings(detector="cusum")
-    with pytest.raises(ConfigError, match="valid: .*min_count"):
+    with pytest.raises(ConfigError, match=r"valid: .*min_count"):
         TrendSettings().with_changes(min_cuont=3)
     with pytest.raises(ConfigError, match="hashtags, entities, topics"):
         make_sources(["emoji"])
     with pytest.raises(ConfigError, match="light, spacy"):
         make_sources(["entities"], entity_extractor="regex")
-    with Workspace(tmp_path / "ws") as w, pytest.raises(ConfigError, match="no post .* has a time"):
+    with Workspace(tmp_path / "ws") as w, pytest.raises(ConfigError, match=r"no post .* has a time"):
         detect_trends(w.db, sources=["hashtags"])
     with Workspace(tmp_path / "ws") as w, pytest.raises(ConfigError, match="wider --bin or a shorter --since"):
         detect_trends(w.db, since="5000w", bin="1m", sources=["hashtags"])

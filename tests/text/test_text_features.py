@@ -121,7 +121,7 @@ def test_word2vec_save_load_round_trip(word2vec: Word2VecFeaturizer, tmp_path: P
 
 def test_fitted_version_changes_with_training_corpus(corpus: list[str]) -> None:
     first = TfidfFeaturizer(min_df=1).fit(corpus[:50])
-    second = TfidfFeaturizer(min_df=1).fit(corpus[50:60] + ["brand new words here"])
+    second = TfidfFeaturizer(min_df=1).fit([*corpus[50:60], "brand new words here"])
     assert cache_key(first) != cache_key(second)
 
 

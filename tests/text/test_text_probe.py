@@ -10,7 +10,7 @@ from postlens.encoders.text.sentence import MiniLMEncoder
 
 @pytest.mark.slow
 @pytest.mark.shared
-def test_minilm_linear_probe_beats_chance_by_far(dataset) -> None:  # noqa: ANN001 - conftest fixture
+def test_minilm_linear_probe_beats_chance_by_far(dataset) -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
 

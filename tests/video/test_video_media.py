@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from video_synth import BLUE, GREEN, RED, Segment
 from PIL import Image
+from video_synth import BLUE, GREEN, RED, Segment
 
 from postlens.errors import MediaError
 from postlens.media.video import probe_video, sample_frames, scene_score

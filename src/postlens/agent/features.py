@@ -231,8 +231,8 @@ class BatchFeatures:
             started = time.perf_counter()
             vectors = dict(zip(distinct, encoders.encode(name, capped)))
             for item in self.items:
-                item.vectors[name] = {f: vectors[t].vector for f, t in item.fields.items()
-                                      if vectors[t].vector is not None and not vectors[t].error}
+                item.vectors[name] = {f: vector for f, t in item.fields.items()
+                                      if (vector := vectors[t].vector) is not None and not vectors[t].error}
             self._timed(name, started)
         started = time.perf_counter()
         capped_of = dict(zip(distinct, capped))

@@ -154,11 +154,10 @@ def _content_id(content: str) -> str:
 def _gate_part(part: MediaPart, position: int, store: MediaStore, media_root: Any,
                problems: list[Problem]) -> GatedMedia | None:
     """A part of a given post: its local file confined to the part's root (or ``media_root``); a URL is not fetched."""
-    if part.source_path is None and not (part.url or "").startswith("file:"):
-        if part.url:
-            problems.append(Problem(code="media_remote", message=f"media part {position + 1} is a URL "
-                                    f"({shown(part.url)}): the agent never fetches URLs; pass the file", part=f"post media[{position}]"))
-            return None
+    if part.source_path is None and part.url and not part.url.startswith("file:"):
+        problems.append(Problem(code="media_remote", message=f"media part {position + 1} is a URL "
+                                f"({shown(part.url)}): the agent never fetches URLs; pass the file", part=f"post media[{position}]"))
+        return None
     root = part.root if part.root is not None else (os.fspath(media_root) if media_root is not None else None)
     copy = MediaPart(kind=part.kind, url=part.url, source_path=part.source_path, root=root)
     try:

@@ -34,7 +34,7 @@ from postlens.tasks.popularity.frame import (  # the loader's own helpers, so bo
 )
 from postlens.tasks.segments.load import _labels, _video_slices
 from postlens.tasks.segments.parts import TEXT_FIELDS, PostParts
-from postlens.types import Modality
+from postlens.types import Features, Modality
 
 IMAGE_KINDS = (Modality.IMAGE, Modality.GIF)
 MODALITY_KINDS = {"image": IMAGE_KINDS, "video": (Modality.VIDEO,), "audio": (Modality.AUDIO,)}
@@ -69,17 +69,17 @@ def post_parts(batch: BatchFeatures, text_encoder: str, times: np.ndarray) -> Po
     for i, (post, item) in enumerate(zip(batch.posts, batch.items)):
         for gated in post.media:
             found = item.media.get(gated.index, {})
-            if gated.kind in IMAGE_KINDS and _usable(found.get("efficientnet")):
-                collected["image"].setdefault(i, []).append(found["efficientnet"].vector)
+            if gated.kind in IMAGE_KINDS and (vector := _usable(found.get("efficientnet"))) is not None:
+                collected["image"].setdefault(i, []).append(vector)
                 labels[i].extend(_labels(found["efficientnet"].info))
-            elif gated.kind == Modality.VIDEO and _usable(found.get("video")) and frame_dim:
-                frames, sound = _video_slices(found["video"].vector, frame_dim)
+            elif gated.kind == Modality.VIDEO and (vector := _usable(found.get("video"))) is not None and frame_dim:
+                frames, sound = _video_slices(vector, frame_dim)
                 if frames is not None:
                     collected["video"].setdefault(i, []).append(frames)
                 if sound is not None:
                     collected["audio"].setdefault(i, []).append(sound)
-            elif gated.kind == Modality.AUDIO and _usable(found.get("audio")):
-                collected["audio"].setdefault(i, []).append(found["audio"].vector)
+            elif gated.kind == Modality.AUDIO and (vector := _usable(found.get("audio"))) is not None:
+                collected["audio"].setdefault(i, []).append(vector)
     for name, by_row in collected.items():
         vectors[name], masks[name] = _stack(n, {i: np.mean(vs, axis=0) for i, vs in by_row.items()})
     texts = ["\n".join(item.fields[f] for f in ("text", "ocr", "transcript", "video_text") if f in item.fields)
@@ -90,8 +90,9 @@ def post_parts(batch: BatchFeatures, text_encoder: str, times: np.ndarray) -> Po
                      texts=texts, languages=languages, times=times)
 
 
-def _usable(features: Any) -> bool:
-    return features is not None and not features.error and features.vector is not None
+def _usable(features: Features | None) -> np.ndarray | None:
+    """The vector of features that have one and no error."""
+    return features.vector if features is not None and not features.error else None
 
 
 def post_rows(posts: Sequence[AgentPost]) -> list[dict[str, Any]]:
@@ -191,7 +192,7 @@ def _post_facts(agent_post: AgentPost) -> dict[str, Any]:
     """What ``frame._post_facts`` reads from the ``posts`` row and its raw record (a Twitter user object)."""
     post = agent_post.post
     raw = post.raw if isinstance(post.raw, dict) else {}
-    user = raw.get("user") if isinstance(raw.get("user"), dict) else {}
+    user = found if isinstance(found := raw.get("user"), dict) else {}
     author = post.author.id or (post.author.handle.lower() if post.author.handle else None) or f"?{post.id}"
 
     def number(name: str) -> float | None:

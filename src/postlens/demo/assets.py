@@ -84,8 +84,8 @@ def _video(rng: np.random.Generator, plan: MediaPlan, media_dir: Path) -> tuple[
         for f in range(n_frames):
             changed = second is not None and change_s is not None and f / VIDEO_FPS >= change_s
             scene_topic, scene_style = (second, second_style) if changed else (topic, style)
-            image = render_scene(scene_topic, scene_style, VIDEO_SIZE, phase=f / n_frames)  # type: ignore[arg-type]
-            draw_caption(image, second_caption if changed else caption)  # type: ignore[arg-type]
+            image = render_scene(scene_topic, scene_style, VIDEO_SIZE, phase=f / n_frames)
+            draw_caption(image, second_caption if changed else caption)
             yield image
 
     audio = synth_tones(rng, topic.tone_hz, duration, VIDEO_SAMPLE_RATE, change_at_s=change_s,

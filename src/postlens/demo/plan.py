@@ -8,7 +8,7 @@ annotated subset and the few videos with a scene change.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,7 @@ class CorpusParams:
 
     n_posts: int = 3000
     n_authors: int = 300
-    start: datetime = datetime(2026, 1, 5, tzinfo=timezone.utc)  # a Monday
+    start: datetime = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
     weeks: int = 6
     mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
     labelled_fraction: float = 0.30

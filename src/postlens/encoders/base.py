@@ -31,9 +31,13 @@ class Encoder(Protocol):
     """name@version identifies cached output: ``settings_version(code revision, output settings)``."""
 
     name: str
-    version: str
     modality: Modality
     dim: int
+
+    @property
+    def version(self) -> str:
+        """Read-only: encoders compute it from their settings (a plain class attribute also fits)."""
+        ...
 
     def encode(self, items: Sequence[str | Path]) -> list[Features]:
         """Text encoders take strings; media encoders take file paths. One Features per item, in order."""

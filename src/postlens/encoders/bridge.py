@@ -107,7 +107,7 @@ class ImageTextBridge:
 
     def fit(
         self, image_vectors: np.ndarray, text_vectors: np.ndarray, zero_shot_vectors: np.ndarray | None = None
-    ) -> "ImageTextBridge":
+    ) -> ImageTextBridge:
         images = np.asarray(image_vectors, dtype=np.float64)
         texts = np.asarray(text_vectors, dtype=np.float64)
         if images.ndim != 2 or texts.ndim != 2 or len(images) != len(texts):
@@ -155,7 +155,7 @@ class ImageTextBridge:
 
     def save(self, path: str | Path) -> Path:
         """A plain .npz (no pickle): safe to load from an untrusted workspace."""
-        if not self.fitted:
+        if self.coef_ is None or self.x_mean_ is None or self.y_mean_ is None:
             raise ValueError("nothing to save: the bridge is not fitted")
         target = Path(path)
         with open(target, "wb") as handle:
@@ -172,7 +172,7 @@ class ImageTextBridge:
         return target
 
     @classmethod
-    def load(cls, path: str | Path, *, embed_texts: EmbedTexts | None = None) -> "ImageTextBridge":
+    def load(cls, path: str | Path, *, embed_texts: EmbedTexts | None = None) -> ImageTextBridge:
         with np.load(Path(path), allow_pickle=False) as data:
             version = int(data["format_version"])
             if version != _FORMAT_VERSION:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Any, Literal, get_args
 
 from postlens.encoders.base import cache_key
@@ -37,7 +37,7 @@ class EncoderIdentity:
         return {"encoder": self.name, "key": self.key, "settings": self.settings}
 
 
-@lru_cache(maxsize=None)
+@cache
 def installed_identity(name: str) -> EncoderIdentity:
     """The encoder ``name`` as configured in this postlens (unknown names raise, listing the known ones)."""
     spec = get_spec(name)

@@ -116,7 +116,7 @@ def summarize_folds(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
     if names:
         out["per_class"] = {}
         for name in dict.fromkeys(names):
-            figures = {}
+            figures: dict[str, Any] = {}
             for key in ("precision", "recall", "f1"):
                 values = np.array([f["per_class"][name][key] for f in per_fold if name in f.get("per_class", {})])
                 figures[key] = {"mean": float(values.mean()),

@@ -139,14 +139,14 @@ def _time_split(rows: np.ndarray, times: np.ndarray, test_size: float, val_size:
     if cut_test is None:
         raise ConfigError(f"every timed post falls in one {unit}: a time split cannot keep test strictly later; "
                           f"use another split strategy{hint}")
-    cut_val = cut_test
+    cut_val: int | None = cut_test
     if n_val > 0:
         cut_val = boundary_cut(buckets, cut_test - n_val, 0, cut_test)
         if cut_val is None:
             raise ConfigError(f"the posts before the test period fall in one {unit}: no validation period "
                               f"strictly before test and after train; set split.val_size: 0{hint}")
     train = np.concatenate([ordered[:cut_val], unknown])
-    info = {"time_boundary": boundary}
+    info: dict[str, Any] = {"time_boundary": boundary}
     if len(unknown):
         info["posts without a time (train only)"] = int(len(unknown))
     return Split(np.sort(train), np.sort(ordered[cut_val:cut_test]), np.sort(ordered[cut_test:]), info)

@@ -119,9 +119,14 @@ def timeline(labels: Sequence[str], lines: Sequence[dict[str, object]], *, title
     plot_w, plot_h = width - pad_l - 10, height - pad_b - pad_t
     n = max(len(labels), 1)
     values = [float(v) for line in lines for v in line["values"] if v is not None]  # type: ignore[attr-defined]
-    top = max(values + [1.0])
-    x_of = (lambda i: pad_l + (i + 0.5) / n * plot_w)
-    y_of = (lambda v: pad_t + (1 - v / top) * plot_h)
+    top = max([*values, 1.0])
+
+    def x_of(i: float) -> float:
+        return pad_l + (i + 0.5) / n * plot_w
+
+    def y_of(v: float) -> float:
+        return pad_t + (1 - v / top) * plot_h
+
     body = []
     for tick in (0.0, 0.5, 1.0):
         y = y_of(top * tick)

@@ -87,7 +87,7 @@ def load_audio(
     with container:
         stream = next((s for s in container.streams if s.type == "audio"), None)
         if stream is None:
-            kinds = sorted({s.type for s in container.streams}) or ["nothing"]
+            kinds: list[str] = sorted({s.type for s in container.streams}) or ["nothing"]
             raise MediaError(f"{path}: has no audio track (streams: {', '.join(kinds)})",
                              code="no_audio")
         if stream.codec_context is None:

@@ -165,7 +165,7 @@ def _too_large(name: str, detail: str) -> MediaError:
 def _orientation(image: Image.Image) -> int:
     try:
         return int(image.getexif().get(_ORIENTATION_TAG, 1))
-    except Exception:  # broken EXIF must not lose an otherwise good image
+    except Exception:  # noqa: BLE001 - broken EXIF must not lose an otherwise good image
         return 1
 
 

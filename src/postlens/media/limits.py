@@ -42,9 +42,10 @@ def media_limits(overrides: Mapping[str | Modality, int] | None = None) -> dict[
     return limits
 
 
-def parse_media_limits(pairs: Iterable[str]) -> dict[Modality, int]:
-    """``["video=500MB", "image=20MiB"]`` -> {kind: bytes}; ``all=SIZE`` sets every kind."""
-    limits: dict[Modality, int] = {}
+def parse_media_limits(pairs: Iterable[str]) -> dict[str, int]:
+    """``["video=500MB", "image=20MiB"]`` -> {kind: bytes}; ``all=SIZE`` sets every kind.
+    Keys are ``Modality`` members (a str), typed as str as ``max_media_bytes`` takes them."""
+    limits: dict[str, int] = {}
     for pair in pairs:
         kind, sep, size = pair.partition("=")
         if not sep:
@@ -74,7 +75,7 @@ def _kind(kind: str | Modality) -> Modality:
     if found not in MEDIA_KINDS:
         names = ", ".join(str(k) for k in MEDIA_KINDS)
         raise ConfigError(f"unknown media kind {kind!r} for a size limit; use one of {names} or all")
-    return found  # type: ignore[return-value]
+    return found
 
 
 def _positive(size: int, what: object) -> int:

@@ -181,7 +181,7 @@ def _mp4_is_truncated(path: str | Path, size: int) -> bool:
 
 def _mp4_boxes(path: str | Path, size: int) -> dict[bytes, int] | None:
     """Payload bytes per top-level box type; None when a box is malformed or runs past the end."""
-    offset, boxes = 0, {}
+    offset, boxes = 0, dict[bytes, int]()
     with open(path, "rb") as handle:
         while offset + 8 <= size:
             handle.seek(offset)
@@ -266,7 +266,7 @@ def _duration(container: Any, stream: Any) -> float:
     return 0.0
 
 
-def _build_info(path: str | Path, sniffed: Sniffed, container: Any, stream: Any, rotation: int) -> VideoInfo:
+def _build_info(path: str | Path, sniffed: Sniffed, container: Any, stream: Any, rotation: float) -> VideoInfo:
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
     fps = float(rate) if rate else 0.0
     duration = _duration(container, stream)
@@ -342,7 +342,7 @@ class _Sampler:
                     score = scene_score(previous_thumb, thumb)
                     baseline = sum(recent) / len(recent) if recent else 0.0
                     cut = score >= self.scene_threshold and score >= _ADAPTIVE_RATIO * baseline
-                    recent = (recent + [score])[-_ADAPTIVE_WINDOW:]
+                    recent = ([*recent, score])[-_ADAPTIVE_WINDOW:]
                 previous_thumb, next_analysis = thumb, timestamp + self.scene_step
                 if cut and not is_target and len(scene_frames) < self.max_scene_frames \
                         and timestamp - last_cut >= self.scene_step:

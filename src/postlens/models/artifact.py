@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -232,14 +232,14 @@ def save_model(folder: str | Path, estimator: Any, *, task: str, classes: list[s
     (folder / STATE_FILE).unlink(missing_ok=True)  # a model saved here before may have had fitted text blocks
     shutil.rmtree(folder / FOLDER, ignore_errors=True)
     estimator.save(folder)
-    from postlens import __version__ as postlens_version  # noqa: PLC0415
+    from postlens import __version__ as postlens_version
 
     description = {
         "format_version": FORMAT_VERSION, "kind": kind, "task": task, "classes": list(classes or []),
         "feature_keys": dict(feature_keys or {}), "meta_names": list(meta_names or []),
         **(inputs or {}), "fitted_text": wrapped, "trained_on": dict(trained_on or {}),
         "fingerprint": fingerprint, "postlens_version": postlens_version,
-        "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     (folder / "model.json").write_text(json.dumps(description, indent=2))
     (folder / "config.json").write_text(json.dumps(config or {}, indent=2, default=str))

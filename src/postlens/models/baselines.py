@@ -69,7 +69,7 @@ class BaselineModel(PostlensEstimator):
             return StandardScaler()
         from sklearn.compose import ColumnTransformer
 
-        at, kept = 0, []  # the columns of those blocks in X.flat(modalities_)
+        at, kept = 0, list[int]()  # the columns of those blocks in X.flat(modalities_)
         for name in self.modalities_:
             if name in self.unscaled:
                 kept += range(at, at + self.dims_[name])

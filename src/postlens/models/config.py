@@ -62,6 +62,13 @@ def _default_modalities() -> dict[str, str | list[str]]:
     return {"text": "minilm", "image": "efficientnet"}
 
 
+TextFieldName = Literal["text", "ocr", "video_text", "transcript"]
+
+
+def _default_text_fields() -> list[TextFieldName]:
+    return ["text"]
+
+
 class FeatureBlock(BaseModel):
     """One encoder's vectors as the models see them: ``name`` (``text``, or ``text:vader`` when the
     modality lists several encoders), the modality and the encoder (registry name or ``name@version``)."""
@@ -88,7 +95,7 @@ class FeaturesConfig(_Strict):
     """
 
     modalities: dict[str, str | list[str]] = Field(default_factory=lambda: _default_modalities())
-    text_fields: list[Literal["text", "ocr", "video_text", "transcript"]] = Field(default_factory=lambda: ["text"])
+    text_fields: list[TextFieldName] = Field(default_factory=_default_text_fields)
     metadata: bool = True
     sequences: list[str] = Field(default_factory=list, description="modalities whose frame sequences feed a temporal encoder")
     waveform: WaveformConfig = Field(default_factory=WaveformConfig)

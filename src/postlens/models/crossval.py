@@ -24,7 +24,7 @@ _BY_STRATEGY = {"random": "plain", "stratified": "stratified", "author": "author
 
 def fold_kind_for(config: TrainConfig, task: str) -> str:
     """``split.fold_kind``, or for ``auto`` the kind that matches ``split.strategy`` (see SplitConfig)."""
-    kind = config.split.fold_kind
+    kind: str = config.split.fold_kind
     if kind == "auto":
         kind = _BY_STRATEGY.get(config.split.strategy, "stratified")
     if kind == "stratified" and task != "classification":

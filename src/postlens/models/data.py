@@ -7,6 +7,7 @@ post lacks (no image, image failed to decode, no transcript) is a False in its m
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,7 +42,7 @@ class TrainingSet:
     notes: dict[str, int] = field(default_factory=dict)  # counts a report should show (posts left out...)
     selection: dict[str, Any] = field(default_factory=dict)  # config.where, posts it matched, posts in the workspace
 
-    def subset(self, rows: np.ndarray) -> "TrainingSet":
+    def subset(self, rows: np.ndarray) -> TrainingSet:
         return TrainingSet(
             data=self.data.subset(rows), y=self.y[rows], task=self.task, classes=self.classes,
             y_value=None if self.y_value is None else self.y_value[rows],
@@ -245,7 +246,7 @@ def _has_table(workspace: Workspace, name: str) -> bool:
 
 
 def _text_vectors(workspace: Workspace, cache: FeatureCache, key: str, rows: list[dict[str, Any]],
-                  fields: list[str]) -> list[np.ndarray | None]:
+                  fields: Sequence[str]) -> list[np.ndarray | None]:
     """Mean of the post's text-field embeddings: its own text (keyed from ``posts`` itself, so a post
     imported since the last featurize is not taken for text-less), plus OCR / transcript if asked
     (from ``text_fields``, which featurize builds)."""

@@ -47,7 +47,7 @@ PREDICTING = ("predict", "predict_proba", "decision_function", "predict_value")
 _INSIDE: ContextVar[frozenset[int]] = ContextVar("postlens_estimator_calls", default=frozenset())
 
 
-class PostlensEstimator(BaseEstimator):  # type: ignore[misc]
+class PostlensEstimator(BaseEstimator):
     """Base of BaselineModel, FusionModel, StudentModel, FineTunedTextModel (see the module docstring).
 
     Subclasses take ``seed`` and ``num_threads`` (None: ``resolve_threads``) and may take ``task``
@@ -61,14 +61,14 @@ class PostlensEstimator(BaseEstimator):  # type: ignore[misc]
         super().__init_subclass__(**kwargs)
         own = cls.__dict__
         if "fit" in own:
-            cls.fit = _public_fit(own["fit"])  # type: ignore[method-assign]
+            cls.fit = _public_fit(own["fit"])
         for name in PREDICTING:
             if name in own:
                 setattr(cls, name, _public_predict(own[name], name))
         if "save" in own:
-            cls.save = _public_save(own["save"])  # type: ignore[attr-defined]
+            cls.save = _public_save(own["save"])
         if isinstance(own.get("load"), classmethod):
-            cls.load = _public_load(own["load"].__func__)  # type: ignore[attr-defined]
+            cls.load = _public_load(own["load"].__func__)
 
     # ------------------------------------------------------------------ scikit-learn
 
@@ -90,7 +90,7 @@ class PostlensEstimator(BaseEstimator):  # type: ignore[misc]
         """Accuracy for classifiers (subset accuracy for multi-label), R^2 for regression: scikit-learn's defaults."""
         from sklearn.metrics import accuracy_score, r2_score
 
-        predicted = self.predict(X)  # type: ignore[attr-defined]
+        predicted = self.predict(X)
         if self._task() == "regression":
             return float(r2_score(y, predicted, sample_weight=sample_weight))
         return float(accuracy_score(y, predicted, sample_weight=sample_weight))
@@ -253,7 +253,7 @@ def _public_save(raw: Callable[..., Any]) -> Callable[..., Any]:
     return save
 
 
-def _public_load(raw: Callable[..., Any]) -> classmethod:  # type: ignore[type-arg]
+def _public_load(raw: Callable[..., Any]) -> classmethod:
     @functools.wraps(raw)
     def load(cls: type[PostlensEstimator], folder: Path) -> PostlensEstimator:
         model = raw(cls, folder)

@@ -28,7 +28,7 @@ class FusionModel(PostlensEstimator):
                  batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-4, dropout: float = 0.1,
                  modality_dropout: float = 0.25, patience: int = 5, loss: str = "ce", focal_gamma: float = 2.0,
                  class_weight: str | None = None, sampler: str = "shuffle", value_weight: float = 0.5,
-                 seed: int = 0, num_threads: int = 1, val_fraction: float = 0.1, verbose: bool = False,
+                 seed: int = 0, num_threads: int | None = 1, val_fraction: float = 0.1, verbose: bool = False,
                  waveform_embed_dim: int = 64, waveform_frontend: str = "sinc") -> None:
         self.task, self.width, self.fusion, self.epochs = task, width, fusion, epochs
         self.batch_size, self.lr, self.weight_decay, self.dropout = batch_size, lr, weight_decay, dropout
@@ -99,7 +99,7 @@ class FusionModel(PostlensEstimator):
     # ------------------------------------------------------------------ fit
 
     def fit(self, data: PostData, y: np.ndarray, *, y_value: np.ndarray | None = None,
-            val: tuple[PostData, np.ndarray, np.ndarray | None] | None = None) -> "FusionModel":
+            val: tuple[PostData, np.ndarray, np.ndarray | None] | None = None) -> FusionModel:
         import torch
         import torch.nn.functional as F
 
@@ -272,7 +272,7 @@ class FusionModel(PostlensEstimator):
         torch.save(self.net_.state_dict(), folder / "weights.pt")
 
     @classmethod
-    def load(cls, folder: Path) -> "FusionModel":
+    def load(cls, folder: Path) -> FusionModel:
         import torch
 
         from postlens.models.fusion_net import FusionNet

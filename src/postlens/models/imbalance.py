@@ -32,8 +32,8 @@ def resample(data: PostData, y: np.ndarray, method: str, *, seed: int = 0,
     if y.ndim != 1:
         raise ConfigError(f"imbalance method {method!r} needs single-label classification, not multi-label")
     if method in ("over", "under"):
-        from imblearn.under_sampling import RandomUnderSampler
         from imblearn.over_sampling import RandomOverSampler
+        from imblearn.under_sampling import RandomUnderSampler
 
         sampler = (RandomOverSampler if method == "over" else RandomUnderSampler)(random_state=seed)
         rows, _ = sampler.fit_resample(np.arange(len(y)).reshape(-1, 1), y)
@@ -64,7 +64,7 @@ def resample(data: PostData, y: np.ndarray, method: str, *, seed: int = 0,
 
 def model_options(method: str, kind: str) -> dict[str, Any]:
     """Estimator keyword arguments for in-training methods; which ones a model kind supports."""
-    if method in ("none",) + RESAMPLING:
+    if method in ("none", *RESAMPLING):
         return {}
     if method == "class_weight":
         return {"class_weight": "balanced"}

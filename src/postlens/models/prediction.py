@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -137,7 +137,7 @@ def _outputs(model: TrainedModel, data: Any, ids: list[str], separator: str) -> 
     except ImportError as exc:
         raise MissingDependency("pandas", "train") from exc
     n = len(ids)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     trained_at = _parse_time(model.saved_at)
     labels: list[str | None] = [None] * n
     values: list[float | None] = [None] * n
@@ -178,4 +178,4 @@ def _parse_time(text: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -319,7 +319,7 @@ def _write_errors(root: Path, errors: _Errors, *, wait_seconds: float = 60.0) ->
     """Record this run's failures (with a post that carries each item) and clear rows of items now computed."""
     if not errors.failures and not errors.succeeded:
         return
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     failures = pa.table({
         "key": [f.key for f in errors.failures],
         "encoder": [f.encoder_key for f in errors.failures],

@@ -12,6 +12,7 @@ decides when to stop, then terminates and joins it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -182,10 +183,8 @@ class EncoderWorker:
     def close(self) -> None:
         """Ask politely, then terminate, then kill; always joined so nothing is left behind."""
         if self.process.is_alive():
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError, OSError):
                 self.conn.send(None)
-            except (BrokenPipeError, ConnectionResetError, OSError):
-                pass
             self.process.join(timeout=0.5)
         if self.process.is_alive():
             self.process.terminate()
@@ -232,7 +231,7 @@ class SupervisedRun:
         self._queue = deque(_Chunk(list(self.items[i : i + size])) for i in range(0, len(self.items), size))
         self._thread = threading.Thread(target=self._guarded, daemon=True, name=f"postlens-{self.spec.name}")
 
-    def start(self) -> "SupervisedRun":
+    def start(self) -> SupervisedRun:
         self._thread.start()
         return self
 

@@ -21,8 +21,8 @@ from typing import Any
 from postlens.errors import ConfigError, MappingError
 from postlens.pipeline.ingest import build_importer
 from postlens.sources.generic import TABLE_FORMATS
-from postlens.sources.rows import raw_text, scalar_text
 from postlens.sources.mapping import ColumnMapping, make_getter
+from postlens.sources.rows import raw_text, scalar_text
 from postlens.store.labels import LabelRow, LabelSummary, merge_labels
 from postlens.store.workspace import Workspace
 from postlens.types import Rejected

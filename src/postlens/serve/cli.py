@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -31,7 +31,7 @@ console = Console()
 err = Console(stderr=True)
 
 WorkspaceOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--workspace", "-w", envvar="POSTLENS_WORKSPACE", help="Workspace folder.", show_default="./postlens-workspace"),
 ]
 
@@ -39,13 +39,13 @@ WorkspaceOpt = Annotated[
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to import.", exists=True)],
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Importer: csv, tsv, jsonl, parquet, postlens, twitter, twitter-v1, twitter-v2, reddit, mastodon. Guessed when omitted (twitter reads either API version).")] = None,
-    recipe: Annotated[Optional[str], typer.Option("--recipe", "-r", help="Named recipe for a public dataset: mediaeval2016, pheme, youtube-trending.")] = None,
-    mapping: Annotated[Optional[Path], typer.Option("--mapping", "-m", help="YAML column mapping for csv/tsv/jsonl/parquet.", exists=True, dir_okay=False)] = None,
-    map_: Annotated[Optional[list[str]], typer.Option("--map", help="Column mapping pair FIELD=COLUMN, repeatable (e.g. --map text=body --map labels.event=event); overrides --mapping.")] = None,
-    media_root: Annotated[Optional[Path], typer.Option("--media-root", help="Folder that relative media names resolve against, and the only folder media files are read from (default: the data file's folder).")] = None,
-    max_media_size: Annotated[Optional[list[str]], typer.Option("--max-media-size", help="Size limit KIND=SIZE for media files, repeatable (e.g. video=500MB, image=20MiB, all=1GB); larger files are quarantined (media_too_large) without being copied. Defaults: " + describe_limits() + ".")] = None,
-    source: Annotated[Optional[str], typer.Option("--source", help="Id namespace for generic files (default: the file name).")] = None,
+    format: Annotated[str | None, typer.Option("--format", "-f", help="Importer: csv, tsv, jsonl, parquet, postlens, twitter, twitter-v1, twitter-v2, reddit, mastodon. Guessed when omitted (twitter reads either API version).")] = None,
+    recipe: Annotated[str | None, typer.Option("--recipe", "-r", help="Named recipe for a public dataset: mediaeval2016, pheme, youtube-trending.")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", "-m", help="YAML column mapping for csv/tsv/jsonl/parquet.", exists=True, dir_okay=False)] = None,
+    map_: Annotated[list[str] | None, typer.Option("--map", help="Column mapping pair FIELD=COLUMN, repeatable (e.g. --map text=body --map labels.event=event); overrides --mapping.")] = None,
+    media_root: Annotated[Path | None, typer.Option("--media-root", help="Folder that relative media names resolve against, and the only folder media files are read from (default: the data file's folder).")] = None,
+    max_media_size: Annotated[list[str] | None, typer.Option("--max-media-size", help="Size limit KIND=SIZE for media files, repeatable (e.g. video=500MB, image=20MiB, all=1GB); larger files are quarantined (media_too_large) without being copied. Defaults: " + describe_limits() + ".")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Id namespace for generic files (default: the file name).")] = None,
     batch_size: Annotated[int, typer.Option(help="Posts per transaction.")] = 2000,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -73,6 +73,47 @@ def ingest(
         raise typer.Exit(code=1)
 
 
+@app.command()
+def collect(
+    source: Annotated[str, typer.Option("--source", "-s", help="Platform API: mastodon, bluesky, reddit, x.")],
+    query: Annotated[str, typer.Option("--query", "-q", help="mastodon: '#tag', 'public', 'local', '@user[@host]'; bluesky: search words or '@handle'; reddit: 'r/sub', 'r/sub:words', 'u/name' or search words; x: a recent-search query.")],
+    since: Annotated[str, typer.Option(help="How far back the first run reads (e.g. 2d, 12h, 1w); later runs resume where the last one stopped.")] = "2d",
+    until_caught_up: Annotated[bool, typer.Option("--until-caught-up", help="Page on until the walk reaches the newest post collected before (or --since), however many pages that takes.")] = False,
+    max_pages: Annotated[int, typer.Option(help="Pages per run when not --until-caught-up (the cursor is saved: the next run goes on).")] = 20,
+    reset: Annotated[bool, typer.Option("--reset", help="Forget where the last collect of this source and query stopped; start again from --since.")] = False,
+    lag_minutes: Annotated[float, typer.Option("--lag-minutes", help="Re-read this much below the last high-water mark (late posts; fresh engagement counts).")] = 15.0,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="API base URL (a Mastodon instance, a Bluesky PDS/AppView...); default from the platform's *_BASE_URL variable or its public host.")] = None,
+    no_media: Annotated[bool, typer.Option("--no-media", help="Keep media URLs without downloading them.")] = False,
+    max_media_size: Annotated[list[str] | None, typer.Option("--max-media-size", help="Size limit KIND=SIZE for downloaded media (e.g. video=200MB); a larger download is stopped at the limit. Defaults: " + describe_limits() + ".")] = None,
+    max_wait: Annotated[float, typer.Option("--max-wait", help="Longest single rate-limit wait in seconds; a longer one stops the run (the cursor is saved).")] = 900.0,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Collect posts from a platform API into the workspace, a page at a time, resumable.
+
+    Credentials come from the environment only (MASTODON_ACCESS_TOKEN; BLUESKY_HANDLE and
+    BLUESKY_APP_PASSWORD; REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET; X_BEARER_TOKEN) and are never
+    printed. Each page is committed before the cursor moves: a killed run loses nothing.
+    """
+    from datetime import timedelta
+
+    from postlens.media.limits import parse_media_limits
+    from postlens.pipeline.collect import run_collect
+    from postlens.serve.render_collect import page_line, print_collect_summary
+
+    def on_wait(seconds: float, why: str) -> None:
+        err.print(Text(f"rate limit: waiting {seconds:,.0f} s ({why})", style="yellow"))
+
+    summary = run_collect(
+        source, query, since=since, until_caught_up=until_caught_up, reset=reset, max_pages=max_pages,
+        lag=timedelta(minutes=lag_minutes), workspace=workspace, base_url=base_url, download_media=not no_media,
+        max_media_bytes=parse_media_limits(max_media_size or []), max_wait=max_wait,
+        progress=lambda s: err.print(Text(page_line(s), style="dim"), soft_wrap=True), on_wait=on_wait,
+    )
+    print_collect_summary(console, summary)
+    if summary.error:
+        raise typer.Exit(code=1)
+
+
 LOCK_HELP = (
     "While an import or featurize is writing to the workspace, this waits up to 10 s for it to finish "
     "(POSTLENS_LOCK_WAIT=seconds changes that), then says which process holds the workspace."
@@ -90,7 +131,7 @@ def _on_lock_wait(message: str) -> None:
 
 
 @contextmanager
-def _read_only_workspace(path: Optional[Path]) -> Iterator[Workspace]:
+def _read_only_workspace(path: Path | None) -> Iterator[Workspace]:
     """A read-only workspace where a damaged database is one clear error, not a DuckDB traceback."""
     import duckdb
 
@@ -147,7 +188,7 @@ def sql(
 
 @app.command(help=f"What was rejected during imports, and why: file, line, code, post id, reason.\n\n{LOCK_HELP}")
 def quarantine(
-    code: Annotated[Optional[str], typer.Option(help="Only this reason code (e.g. bad_json, media_missing).")] = None,
+    code: Annotated[str | None, typer.Option(help="Only this reason code (e.g. bad_json, media_missing).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Rows to show at most; the total is said when there are more.")] = 50,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -170,7 +211,7 @@ def quarantine(
 
 @app.command()
 def featurize(
-    encoders: Annotated[Optional[str], typer.Option("--encoders", "-e", help="Comma-separated encoder names (default: every default encoder). See --list.")] = None,
+    encoders: Annotated[str | None, typer.Option("--encoders", "-e", help="Comma-separated encoder names (default: every default encoder). See --list.")] = None,
     list_encoders: Annotated[bool, typer.Option("--list", help="List the encoders and exit.")] = False,
     batch_size: Annotated[int, typer.Option(help="Media items per model call (text uses at least 64).")] = 32,
     workspace: WorkspaceOpt = None,
@@ -194,7 +235,7 @@ def featurize(
 def train(
     config: Annotated[Path, typer.Option("--config", "-c", help="train.yaml: target, features, split, model, imbalance, seed.", exists=True, dir_okay=False)],
     compare_imbalance: Annotated[bool, typer.Option("--compare-imbalance", help="Also train with every imbalance method on the same split; the method is chosen on validation and only it is scored on the held-out side.")] = False,
-    cv: Annotated[Optional[int], typer.Option("--cv", help="Also run K-fold cross-validation (mean +- std per figure); the fold kind follows split.strategy (see split.fold_kind).", min=2)] = None,
+    cv: Annotated[int | None, typer.Option("--cv", help="Also run K-fold cross-validation (mean +- std per figure); the fold kind follows split.strategy (see split.fold_kind).", min=2)] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Train a model on the workspace's cached features and labels; save a self-describing model folder
@@ -214,15 +255,15 @@ def train(
 
 @app.command()
 def predict(
-    files: Annotated[Optional[list[Path]], typer.Argument(help="Posts files to import first and predict (any format 'postlens ingest' reads). Without files: posts already in the workspace.", exists=True)] = None,
-    model: Annotated[str, typer.Option("--model", help="A model folder name under <workspace>/models/, or a path to a model folder.")] = ...,
-    where: Annotated[Optional[str], typer.Option("--where", help="SQL condition over posts picking the posts to predict, e.g. \"labels['split'] = 'val'\".")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write the predictions to this .parquet or .csv file.")] = None,
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Importer for FILES (guessed when omitted).")] = None,
-    mapping: Annotated[Optional[Path], typer.Option("--mapping", "-m", help="YAML column mapping for csv/tsv/jsonl/parquet FILES.", exists=True, dir_okay=False)] = None,
-    map_: Annotated[Optional[list[str]], typer.Option("--map", help="Column mapping pair FIELD=COLUMN for FILES, repeatable.")] = None,
-    media_root: Annotated[Optional[Path], typer.Option("--media-root", help="Folder that relative media names in FILES resolve against.")] = None,
-    source: Annotated[Optional[str], typer.Option("--source", help="Id namespace for generic FILES (default: the file name).")] = None,
+    files: Annotated[list[Path] | None, typer.Argument(help="Posts files to import first and predict (any format 'postlens ingest' reads). Without files: posts already in the workspace.", exists=True)] = None,
+    model: Annotated[str, typer.Option("--model", help="A model folder name under <workspace>/models/, or a path to a model folder.")] = ...,  # type: ignore[assignment]  # typer: ... = required
+    where: Annotated[str | None, typer.Option("--where", help="SQL condition over posts picking the posts to predict, e.g. \"labels['split'] = 'val'\".")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the predictions to this .parquet or .csv file.")] = None,
+    format: Annotated[str | None, typer.Option("--format", "-f", help="Importer for FILES (guessed when omitted).")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", "-m", help="YAML column mapping for csv/tsv/jsonl/parquet FILES.", exists=True, dir_okay=False)] = None,
+    map_: Annotated[list[str] | None, typer.Option("--map", help="Column mapping pair FIELD=COLUMN for FILES, repeatable.")] = None,
+    media_root: Annotated[Path | None, typer.Option("--media-root", help="Folder that relative media names in FILES resolve against.")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Id namespace for generic FILES (default: the file name).")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Predict posts with a trained model; write the predictions (with probabilities) to the table predictions.
@@ -258,7 +299,7 @@ def demo_data(
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the sample corpus.")] = Path("demo-corpus"),
     seed: Annotated[int, typer.Option(help="Random seed of the sample corpus.")] = 0,
-    posts: Annotated[Optional[int], typer.Option(min=1, help="Number of posts in the sample corpus.", show_default="3000")] = None,
+    posts: Annotated[int | None, typer.Option(min=1, help="Number of posts in the sample corpus.", show_default="3000")] = None,
     featurize: Annotated[bool, typer.Option(help="Extract features from every modality after the import (without it, topics and models are skipped; trends and the report still run).")] = True,
     train: Annotated[bool, typer.Option(help="Train the demo models (topic fusion model with a distilled student, sentiment with imbalance methods compared, popularity).")] = True,
     workspace: WorkspaceOpt = None,
@@ -298,6 +339,34 @@ def cache_compact(workspace: WorkspaceOpt = None) -> None:
     print_compactions(console, FeatureCache(root / "features").compact_all())
 
 
+@app.command()
+def scrape(
+    urls: Annotated[list[str], typer.Argument(help="Page URLs (http or https) to read posts from.")],
+    allow_domain: Annotated[list[str] | None, typer.Option("--allow-domain", help="Domain the scraper may fetch from (its subdomains too), repeatable; default: the domains of the URLs given. A redirect elsewhere is refused.")] = None,
+    contact: Annotated[str | None, typer.Option("--contact", help="URL or mailto: sent in the User-Agent (postlens/<version> (+CONTACT)) so site owners can reach you.")] = None,
+    min_interval: Annotated[float, typer.Option("--min-interval", help="Seconds between two requests to one host (a longer robots.txt Crawl-delay wins).")] = 1.0,
+    max_page_size: Annotated[int, typer.Option("--max-page-bytes", help="Largest page read; a larger one is refused at the limit.")] = 5 * 1024 * 1024,
+    page_seconds: Annotated[float, typer.Option("--page-seconds", help="Longest time for one page.")] = 60.0,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Read posts from web pages that allow it (robots.txt), into the workspace.
+
+    Posts come from JSON-LD and microdata SocialMediaPosting / DiscussionForumPosting / BlogPosting,
+    else the page's OpenGraph / Twitter card. Non-public addresses (loopback, private, link-local,
+    cloud metadata) are refused, after DNS resolution and on every redirect. Every refused page is a
+    quarantine row with its reason. Exits non-zero when no page could be read.
+    """
+    from postlens.pipeline.scrape import run_scrape
+    from postlens.serve.render_scrape import page_line, print_scrape_summary
+
+    summary = run_scrape(urls, allow_domains=allow_domain, workspace=workspace, contact=contact,
+                         min_interval=min_interval, max_page_bytes=max_page_size, page_seconds=page_seconds,
+                         progress=lambda p: err.print(Text(page_line(p), style="dim"), soft_wrap=True))
+    print_scrape_summary(console, summary)
+    if all(p.refused for p in summary.pages):
+        raise typer.Exit(code=1)
+
+
 # ---------------------------------------------------------------- label
 
 label_app = typer.Typer(help="Labels for posts already imported (no re-import).", no_args_is_help=True)
@@ -307,10 +376,10 @@ app.add_typer(label_app, name="label")
 @label_app.command("import")
 def label_import(
     path: Annotated[Path, typer.Argument(help="A table of ids and labels: csv, tsv, jsonl or parquet.", exists=True, dir_okay=False)],
-    map_: Annotated[Optional[list[str]], typer.Option("--map", help="id=<column> and labels.<name>=<column>, repeatable; auto-detected by column name when omitted.")] = None,
-    mapping: Annotated[Optional[Path], typer.Option("--mapping", "-m", help="YAML mapping with id and labels (and delimiter/quoting).", exists=True, dir_okay=False)] = None,
-    source: Annotated[Optional[str], typer.Option("--source", help="Id namespace the posts were imported under; the id column then holds native ids. Without it, ids must be '<source>:<native id>'.")] = None,
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="csv, tsv, jsonl or parquet. Guessed from the name when omitted.")] = None,
+    map_: Annotated[list[str] | None, typer.Option("--map", help="id=<column> and labels.<name>=<column>, repeatable; auto-detected by column name when omitted.")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", "-m", help="YAML mapping with id and labels (and delimiter/quoting).", exists=True, dir_okay=False)] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Id namespace the posts were imported under; the id column then holds native ids. Without it, ids must be '<source>:<native id>'.")] = None,
+    format: Annotated[str | None, typer.Option("--format", "-f", help="csv, tsv, jsonl or parquet. Guessed from the name when omitted.")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Merge labels into posts already imported: a new value for a label a post has replaces the old one.
@@ -330,6 +399,66 @@ def label_import(
         raise typer.Exit(code=1)
 
 
+class LabelExportFormat(str, Enum):
+    label_studio = "label-studio"
+
+
+@label_app.command("export")
+def label_export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The tasks file to write (JSON).", dir_okay=False)],
+    format: Annotated[LabelExportFormat, typer.Option("--format", "-f", help="Task format.")] = LabelExportFormat.label_studio,
+    where: Annotated[str | None, typer.Option("--where", help="SQL condition over posts picking the posts to export, e.g. \"labels['split'] = 'train'\"; all posts without it.")] = None,
+    media_url_prefix: Annotated[str | None, typer.Option("--media-url-prefix", help="Put before a stored file's workspace path (e.g. /data/local-files/?d=postlens-workspace/ for Label Studio local files); absolute paths without it.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Write posts as Label Studio tasks (data.text, data.image/video/audio, data.post_id) to annotate them."""
+    from postlens.pipeline.label_studio import export_label_studio
+
+    summary = export_label_studio(out, where=where, workspace=workspace, media_url_prefix=media_url_prefix,
+                                  format=format.value)
+    console.print(f"wrote {summary.tasks:,} task(s) ({summary.with_media:,} with media) to {summary.path}",
+                  highlight=False)
+
+
+@label_app.command("import-annotations")
+def label_import_annotations(
+    path: Annotated[Path, typer.Argument(help="Label Studio JSON export (a list of tasks with annotations).", exists=True, dir_okay=False)],
+    label: Annotated[str, typer.Option("--label", "-l", help="Label name the annotated choice is stored under.")],
+    from_name: Annotated[str | None, typer.Option("--from-name", help="Only results of this control tag (its name in the labeling config); all choices/labels otherwise.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Store Label Studio annotations as post labels (the newest annotation per task that was not cancelled).
+
+    Several choices are sorted and joined with '|'. Tasks without a post id or an annotation are quarantined.
+    Exits non-zero when no task matched a post.
+    """
+    from postlens.pipeline.label_studio import import_annotations
+    from postlens.serve.render import print_label_summary
+
+    summary = import_annotations(path, label=label, from_name=from_name, workspace=workspace)
+    print_label_summary(console, summary)
+    if summary.matched == 0:
+        raise typer.Exit(code=1)
+
+
+@label_app.command("rules")
+def label_rules(
+    rules: Annotated[Path, typer.Argument(help="YAML: label, on_conflict, classes -> keywords/hashtags/regex.", exists=True, dir_okay=False)],
+    where: Annotated[str | None, typer.Option("--where", help="SQL condition over posts picking the posts to label; all without it.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Weak labels from keyword, hashtag and regex rules, stored as label weak_<label> (see README)."""
+    from postlens.pipeline.label_rules import apply_rules
+    from postlens.serve.render import print_label_summary
+
+    summary = apply_rules(rules, where=where, workspace=workspace)
+    counts = ", ".join(f"{name} {n:,}" for name, n in summary.matched.items())
+    console.print(f"{summary.label}: {summary.posts:,} post(s) checked; matched: {counts}; {summary.conflicts:,} "
+                  f"matched several classes; {summary.unmatched:,} matched none", highlight=False)
+    if summary.merge is not None:
+        print_label_summary(console, summary.merge)
+
+
 # ---------------------------------------------------------------- trends
 
 
@@ -337,14 +466,14 @@ def label_import(
 def trends_command(
     since: Annotated[str, typer.Option(help="Window to report, back from the newest post (or from now with --now): 7d, 36h, 2w.")] = "7d",
     bin: Annotated[str, typer.Option("--bin", help="Bin width (UTC bins): 15m, 1h, 6h, 1d.")] = "1h",
-    source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="What to count, repeatable: hashtags, entities, topics (default: all; topics need a post_topics table).")] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="What to count, repeatable: hashtags, entities, topics (default: all; topics need a post_topics table).")] = None,
     detector: Annotated[str, typer.Option(help="Burst test: poisson (one bin far above the term's own baseline) or kleinberg (two-state automaton, online).")] = "poisson",
     now: Annotated[bool, typer.Option("--now", help="Measure --since back from the current time instead of the newest post.")] = False,
     entities: Annotated[str, typer.Option("--entities", help="Entity extractor: light (capitalised names and @mentions, no extra) or spacy (the 'ner' extra).")] = "light",
     top: Annotated[int, typer.Option(min=1, help="Terms to show per source.")] = 20,
-    min_count: Annotated[Optional[int], typer.Option("--min-count", min=1, help="Posts a term needs in one bin to alert.", show_default="10")] = None,
-    min_share: Annotated[Optional[float], typer.Option("--min-share", min=0.0, max=1.0, help="Share of the bin's posts a term needs to alert (a small corpus or a busy stream may want less).", show_default="0.2")] = None,
-    segmentation: Annotated[Optional[str], typer.Option("--segmentation", help="Count the topics of this named segmentation only (default: every one in post_topics).")] = None,
+    min_count: Annotated[int | None, typer.Option("--min-count", min=1, help="Posts a term needs in one bin to alert.", show_default="10")] = None,
+    min_share: Annotated[float | None, typer.Option("--min-share", min=0.0, max=1.0, help="Share of the bin's posts a term needs to alert (a small corpus or a busy stream may want less).", show_default="0.2")] = None,
+    segmentation: Annotated[str | None, typer.Option("--segmentation", help="Count the topics of this named segmentation only (default: every one in post_topics).")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Counts per time bin of hashtags, named entities and topics; bursts with their state (emerging,
@@ -369,16 +498,16 @@ def trends_command(
 segments_app = typer.Typer(help="Segments (topics) of posts: found in the posts, named by you, or a trained model's classes.",
                            no_args_is_help=True)
 app.add_typer(segments_app, name="segments")
-SegmentNameOpt = Annotated[Optional[str], typer.Option("--name", "-n", help="Segmentation name (default: 'topics'; 'seeds:<file>' with --seed-topics; 'model:<model>' with --model).")]
+SegmentNameOpt = Annotated[str | None, typer.Option("--name", "-n", help="Segmentation name (default: 'topics'; 'seeds:<file>' with --seed-topics; 'model:<model>' with --model).")]
 
 
 @segments_app.command("fit")
 def segments_fit(
-    seed_topics: Annotated[Optional[Path], typer.Option("--seed-topics", help="YAML file of topic names or short descriptions: zero-shot segments.", exists=True, dir_okay=False)] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="A trained classification model (folder name under <workspace>/models/ or a path): its classes are the segments.")] = None,
-    topics: Annotated[Optional[int], typer.Option("--topics", min=1, help="Number of topics (default: chosen from the posts).")] = None,
-    min_topic_size: Annotated[Optional[int], typer.Option("--min-topic-size", min=1, help="Smaller groups join their nearest topic (default: max(10, posts / 500)).")] = None,
-    min_similarity: Annotated[Optional[float], typer.Option("--min-similarity", help="With --seed-topics: posts less similar than this to every seed get no segment.")] = None,
+    seed_topics: Annotated[Path | None, typer.Option("--seed-topics", help="YAML file of topic names or short descriptions: zero-shot segments.", exists=True, dir_okay=False)] = None,
+    model: Annotated[str | None, typer.Option("--model", help="A trained classification model (folder name under <workspace>/models/ or a path): its classes are the segments.")] = None,
+    topics: Annotated[int | None, typer.Option("--topics", min=1, help="Number of topics (default: chosen from the posts).")] = None,
+    min_topic_size: Annotated[int | None, typer.Option("--min-topic-size", min=1, help="Smaller groups join their nearest topic (default: max(10, posts / 500)).")] = None,
+    min_similarity: Annotated[float | None, typer.Option("--min-similarity", help="With --seed-topics: posts less similar than this to every seed get no segment.")] = None,
     name: SegmentNameOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -414,7 +543,7 @@ def segments_assign(
 @segments_app.command("show", help=f"Topics with their words and typical posts, posts per topic over time, and history.\n\n{LOCK_HELP}")
 def segments_show(
     name: Annotated[str, typer.Option("--name", "-n", help="Segmentation name.")] = "topics",
-    topic: Annotated[Optional[int], typer.Option("--topic", help="Only this topic id.")] = None,
+    topic: Annotated[int | None, typer.Option("--topic", help="Only this topic id.")] = None,
     bin: Annotated[str, typer.Option("--bin", help="Time bin for sizes over time: hour, day, week, month, year.")] = "week",
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -433,8 +562,8 @@ app.add_typer(popularity_app, name="popularity")
 
 @popularity_app.command("fit")
 def popularity_fit(
-    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="popularity.yaml: target (metric, horizon_hours), features, split, model, percentile, curve. Default: retweets of every post.", exists=True, dir_okay=False)] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Model folder (default: <workspace>/models/<name>).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="popularity.yaml: target (metric, horizon_hours), features, split, model, percentile, curve. Default: retweets of every post.", exists=True, dir_okay=False)] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Model folder (default: <workspace>/models/<name>).")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Fit a popularity model on a time split and print its test figures next to the followers-only and
@@ -448,8 +577,8 @@ def popularity_fit(
 @popularity_app.command("predict")
 def popularity_predict(
     model: Annotated[str, typer.Option("--model", help="A popularity model folder name under <workspace>/models/, or its path.")] = "popularity",
-    where: Annotated[Optional[str], typer.Option("--where", help="SQL condition over posts picking the posts to predict.")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write the predictions to this .parquet or .csv file.")] = None,
+    where: Annotated[str | None, typer.Option("--where", help="SQL condition over posts picking the posts to predict.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the predictions to this .parquet or .csv file.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Rows to show.")] = 20,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -484,10 +613,10 @@ class AgentOutput(str, Enum):
 @app.command()
 def analyze(
     inputs: Annotated[list[str], typer.Argument(help="A post: a JSON file (.json: one post or a list; .jsonl: one per line) or a JSON object as text; and/or media files (images, GIFs, video, audio).")],
-    text: Annotated[Optional[str], typer.Option("--text", "-t", help="The post's text (with media files, or added to a post's).")] = None,
-    media_root: Annotated[Optional[Path], typer.Option("--media-root", help="Folder a post's media names resolve in, and the only folder they are read from (default: the JSON file's folder; for JSON text: the current folder).")] = None,
+    text: Annotated[str | None, typer.Option("--text", "-t", help="The post's text (with media files, or added to a post's).")] = None,
+    media_root: Annotated[Path | None, typer.Option("--media-root", help="Folder a post's media names resolve in, and the only folder they are read from (default: the JSON file's folder; for JSON text: the current folder).")] = None,
     output: Annotated[AgentOutput, typer.Option("--output", "-o", help="text: a readable summary; json: the Insight JSON.")] = AgentOutput.text,
-    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Trained models to answer with, repeatable (default: every classification model in <workspace>/models).")] = None,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Trained models to answer with, repeatable (default: every classification model in <workspace>/models).")] = None,
     ocr: Annotated[bool, typer.Option(help="Read text inside images (OCR).")] = True,
     similar: Annotated[int, typer.Option(min=0, help="Similar posts to list.")] = 5,
     workspace: WorkspaceOpt = None,
@@ -517,14 +646,14 @@ def analyze(
         raise typer.Exit(code=1)
 
 
-def _analyze_requests(inputs: list[str], text: Optional[str], media_root: Optional[Path]) -> list:
+def _analyze_requests(inputs: list[str], text: str | None, media_root: Path | None) -> list:
     """Positional inputs -> AgentRequests: JSON posts (text or .json / .jsonl files) and media files."""
     import json
 
     from postlens.agent import AgentRequest
     from postlens.errors import InputError
 
-    posts: list[tuple[object, Optional[Path]]] = []
+    posts: list[tuple[Any, Path | None]] = []  # JSON values: the agent checks each is a post
     files: list[str] = []
     for item in inputs:
         if item.lstrip().startswith(("{", "[")):
@@ -557,8 +686,8 @@ def _analyze_requests(inputs: list[str], text: Optional[str], media_root: Option
 
 @app.command()
 def search(
-    query: Annotated[Optional[str], typer.Argument(help="What to look for, in words.")] = None,
-    image: Annotated[Optional[Path], typer.Option("--image", "-i", help="An image to look for (alone or with the words).")] = None,
+    query: Annotated[str | None, typer.Argument(help="What to look for, in words.")] = None,
+    image: Annotated[Path | None, typer.Option("--image", "-i", help="An image to look for (alone or with the words).")] = None,
     k: Annotated[int, typer.Option("--top", "-k", min=1, max=1000, help="Posts to return.")] = 10,
     output: Annotated[AgentOutput, typer.Option("--output", "-o", help="text: a table; json: the SearchResult JSON.")] = AgentOutput.text,
     workspace: WorkspaceOpt = None,
@@ -578,6 +707,51 @@ def search(
     print_search(console, result)
 
 
+# ---------------------------------------------------------------- serving
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (without $POSTLENS_API_KEY: a loopback address only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    max_upload_size: Annotated[str, typer.Option("--max-upload-size", help="Largest request body (all files together): 50MB, 1GiB.")] = "256MiB",
+    max_media_size: Annotated[list[str] | None, typer.Option("--max-media-size", help=f"Per-kind upload limit, KIND=SIZE, repeatable (defaults: {describe_limits()}).")] = None,
+    model_slots: Annotated[int, typer.Option("--model-slots", min=1, help="Model calls run at once (each gets cores / slots threads).")] = 1,
+    max_waiting: Annotated[int, typer.Option("--max-waiting", min=0, help="Requests that may wait for a slot; more are answered 429.")] = 64,
+    wait_seconds: Annotated[float, typer.Option("--wait-seconds", min=0.1, help="Longest wait for a slot; longer is answered 503.")] = 60.0,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Trained models to answer with, repeatable (default: every classification model).")] = None,
+    warm_up: Annotated[bool, typer.Option(help="Load the models before the first request.")] = True,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """The HTTP API (OpenAPI docs at /docs): POST /v1/analyze, GET /v1/search, /v1/segments, /v1/trends,
+    /v1/posts/{id}, /healthz. Requests need the key in $POSTLENS_API_KEY (Authorization: Bearer <key>);
+    without it the server says so and listens on 127.0.0.1 only."""
+    import os
+
+    from postlens.media.limits import parse_media_limits, parse_size
+    from postlens.serve.api import serve as run_server
+    from postlens.serve.api.gate import API_KEY_ENV
+
+    if not os.environ.get(API_KEY_ENV):
+        err.print(f"[yellow]{API_KEY_ENV} is not set: the API has no authentication and listens on 127.0.0.1 only[/]")
+    limits = {str(k): v for k, v in parse_media_limits(max_media_size or []).items()}
+    run_server(workspace, host=host, port=port, max_body_bytes=parse_size(max_upload_size), max_media_bytes=limits,
+               model_slots=model_slots, max_waiting=max_waiting, wait_seconds=wait_seconds, models=model,
+               warm_up=warm_up)
+
+
+@app.command()
+def mcp(
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Trained models to answer with, repeatable (default: every classification model).")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """The MCP server over stdio: tools analyze, search, segments and trends for an LLM client
+    (e.g. {"command": "postlens", "args": ["mcp", "--workspace", "/path/to/ws"]})."""
+    from postlens.serve.mcp_server import run_mcp
+
+    run_mcp(workspace, models=model)
+
+
 # ---------------------------------------------------------------- evaluate
 
 
@@ -587,7 +761,7 @@ def search(
              "time); trend timelines with their bursts; popularity against its baselines. What is absent is said in "
              f"one line.\n\n{LOCK_HELP}")
 def evaluate(
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write evaluation.html and evaluation.json into.", show_default="<workspace>/reports")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder to write evaluation.html and evaluation.json into.", show_default="<workspace>/reports")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     from postlens.pipeline.evaluate import run_evaluate

@@ -32,9 +32,8 @@ def run_featurize(
     root = resolve_workspace_path(workspace)
     if not (root / DB_NAME).exists():
         raise WorkspaceError(f"no workspace at {root}; run 'postlens ingest' first or pass --workspace")
-    with stopping_cleanly(console, root):
-        with Bars(console) as bars:
-            summary = featurize(root, encoders=encoders, batch_size=batch_size, progress=bars.step)
+    with stopping_cleanly(console, root), Bars(console) as bars:
+        summary = featurize(root, encoders=encoders, batch_size=batch_size, progress=bars.step)
     console.print(summary_table(summary))
     return summary
 

@@ -46,8 +46,8 @@ class CsvImporter(TableImporter):
         delimiter = self.mapping.delimiter or self.default_delimiter
         with open_binary(path) as stream:
             text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
-            quoting = csv.QUOTE_MINIMAL if self.mapping.quoting else csv.QUOTE_NONE
-            reader = csv.reader(text, delimiter=delimiter, quoting=quoting)
+            reader = csv.reader(text, delimiter=delimiter,
+                                quoting=csv.QUOTE_MINIMAL if self.mapping.quoting else csv.QUOTE_NONE)
             rows = _rows_with_lines(reader, path)
             header: list[str] | None = None
             for _line, row in rows:

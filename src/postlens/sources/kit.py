@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,7 @@ def file_time_utc(path: Path) -> datetime:
     Using the file (not "now") keeps re-imports of the same file idempotent.
     """
     try:
-        return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+        return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
     except OSError as exc:
         raise SourceError(f"cannot stat {path}: {exc.strerror or exc}") from exc
 

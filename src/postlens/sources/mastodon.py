@@ -29,7 +29,11 @@ from urllib.parse import urlparse
 
 from postlens.sources.base import parse_datetime_noting, register
 from postlens.sources.kit import (
-    finish, id_text, iter_json_records, record_error, snippet,
+    finish,
+    id_text,
+    iter_json_records,
+    record_error,
+    snippet,
 )
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected
 from postlens.values import INT32_MAX, FieldNotes
@@ -59,6 +63,14 @@ class MastodonImporter:
                 yield self._status(*item)
             except Exception as exc:  # noqa: BLE001 - the last net: one record, never the file
                 yield record_error(exc, item[1], item[2], item[3], item[0])
+
+    def status_to_post(self, status: Any, file: Path, line: int | None, where: str,
+                       observed: datetime) -> Post | Rejected:
+        """One status object (as the API returns it) as a Post; the collect connector uses this too."""
+        try:
+            return self._status(status, file, line, where, observed)
+        except Exception as exc:  # noqa: BLE001 - the last net: one record, never the page
+            return record_error(exc, file, line, where, status)
 
     def _status(self, status: Any, file: Path, line: int | None, where: str,
                 observed: datetime) -> Post | Rejected:
@@ -96,8 +108,8 @@ class MastodonImporter:
             language=notes.optional_text("language", status.get("language")),
             author=Author(id=qualified, handle=qualified,
                           followers=notes.count("account.followers_count", account.get("followers_count"))),
-            hashtags=[t.get("name") for t in notes.objs("tags", status.get("tags")) if t.get("name")],
-            mentions=[m.get("acct") for m in notes.objs("mentions", status.get("mentions")) if m.get("acct")],
+            hashtags=[t["name"] for t in notes.objs("tags", status.get("tags")) if t.get("name")],
+            mentions=[m["acct"] for m in notes.objs("mentions", status.get("mentions")) if m.get("acct")],
             urls=converter.links,
             media=[p for a in notes.objs("media_attachments", status.get("media_attachments"))
                    if (p := _attachment(a, notes)) is not None],
@@ -115,7 +127,7 @@ class MastodonImporter:
         match = _MASTODON_URI.search(_path(uri)) if uri else None
         if match:
             return host, match.group(1)
-        account = status.get("account") if isinstance(status.get("account"), dict) else {}
+        account = found if isinstance(found := status.get("account"), dict) else {}
         is_local = "@" not in _text(account.get("acct"))
         if uri and not is_local:
             return host, uri

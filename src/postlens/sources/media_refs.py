@@ -40,13 +40,14 @@ class MediaResolver:
     def parts(self, value: Any, root: Path | str) -> list[MediaPart]:
         if _no_media(value):
             return []
+        items: list[str | None]
         if isinstance(value, (list, tuple)):
             items = [item_name(item) for item in value]
         elif isinstance(value, dict):  # one object such as {"url": ...} (JSON cells)
             items = [item_name(value)]
         else:
             text = str(value)
-            items = text.split(self.separator) if self.separator else [text]
+            items = list(text.split(self.separator)) if self.separator else [text]
         root_text = os.path.abspath(root)
         parts = []
         for item in items:

@@ -17,11 +17,26 @@ from typing import Any
 import orjson
 
 from postlens.sources.base import (
-    CorruptStream, bad_compression, bad_encoding, empty_file_rejection, parse_datetime_noting, register, text_lines,
+    CorruptStream,
+    bad_compression,
+    bad_encoding,
+    empty_file_rejection,
+    parse_datetime_noting,
+    register,
+    text_lines,
 )
 from postlens.sources.kit import record_error, stamp_notes
 from postlens.types import (
-    ENGAGEMENT_COUNTS, INVALID_POST_REASONS, RAW_LIMIT, Author, Engagement, MediaPart, Modality, Post, Rejected, validate_post,
+    ENGAGEMENT_COUNTS,
+    INVALID_POST_REASONS,
+    RAW_LIMIT,
+    Author,
+    Engagement,
+    MediaPart,
+    Modality,
+    Post,
+    Rejected,
+    validate_post,
 )
 from postlens.values import FieldNotes, repair_post
 
@@ -160,7 +175,7 @@ def _labels(labels: dict[str, Any], notes: FieldNotes) -> dict[str, str]:
 def _media(part: Any, media_root: Path | None) -> MediaPart:
     data = _known(_object(part, "media part"), _MEDIA_KEYS)
     try:
-        data["kind"] = Modality(data.get("kind"))
+        data["kind"] = Modality(data.get("kind", ""))
     except ValueError:
         known = ", ".join(m.value for m in Modality)
         raise BadRecord("bad_record", f"media kind {data.get('kind')!r} is not one of {known}") from None

@@ -27,7 +27,11 @@ from urllib.parse import urlparse
 from postlens.media.sniff import kind_from_extension
 from postlens.sources.base import parse_datetime, parse_datetime_noting, register
 from postlens.sources.kit import (
-    finish, id_text, iter_json_records, record_error, snippet,
+    finish,
+    id_text,
+    iter_json_records,
+    record_error,
+    snippet,
 )
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected, extract_entities
 from postlens.values import INT32_MAX, FieldNotes
@@ -56,6 +60,15 @@ class RedditImporter:
                 yield self._record(*item)
             except Exception as exc:  # noqa: BLE001 - the last net: one record, never the file
                 yield record_error(exc, item[1], item[2], item[3], item[0])
+
+    def record_to_post(self, record: Any, file: Path, line: int | None, where: str,
+                       observed: datetime) -> Post | Rejected:
+        """One submission or comment (bare or in the API's ``{"kind", "data"}`` wrapper) as a Post;
+        the collect connector uses this too."""
+        try:
+            return self._record(record, file, line, where, observed)
+        except Exception as exc:  # noqa: BLE001 - the last net: one record, never the page
+            return record_error(exc, file, line, where, record)
 
     def _record(self, record: Any, file: Path, line: int | None, where: str,
                 observed: datetime) -> Post | Rejected:
@@ -162,7 +175,8 @@ def _media(record: dict[str, Any], notes: FieldNotes) -> list[MediaPart]:
         part = _gallery_part(metadata.get(key), notes)
         if part is not None:
             parts.append(part)
-    if not parts and record.get("post_hint") in _PREVIEW_HINTS:
+    hint = record.get("post_hint")
+    if not parts and isinstance(hint, str) and hint in _PREVIEW_HINTS:
         images = notes.objs("preview.images", notes.obj("preview", record.get("preview")).get("images"))
         source = notes.obj("preview.images[0].source", images[0].get("source")) if images else {}
         if isinstance(source.get("url"), str) and source["url"]:

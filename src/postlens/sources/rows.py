@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,14 @@ from postlens.sources.mapping import COLUMN_FIELDS, ColumnMapping, make_getter
 from postlens.sources.media_refs import MediaResolver
 from postlens.sources.media_refs import item_name as _item_name
 from postlens.types import (
-    ENGAGEMENT_COUNTS, INVALID_POST_REASONS, RAW_LIMIT, Author, Engagement, Post, Rejected, extract_entities,
+    ENGAGEMENT_COUNTS,
+    INVALID_POST_REASONS,
+    RAW_LIMIT,
+    Author,
+    Engagement,
+    Post,
+    Rejected,
+    extract_entities,
     validate_post,
 )
 from postlens.values import FieldNotes, json_text, repair_post, show
@@ -58,7 +65,7 @@ def scalar_text(value: Any) -> str | None:
 def to_datetime(value: Any, fmt: str | None) -> tuple[datetime, bool]:
     """``parse_datetime_noting`` plus the plain dates Parquet/pyarrow hand back (midnight, taken as UTC)."""
     if isinstance(value, date) and not isinstance(value, datetime):
-        return datetime.combine(value, time(), tzinfo=timezone.utc), True
+        return datetime.combine(value, time(), tzinfo=UTC), True
     return parse_datetime_noting(value, fmt)
 
 

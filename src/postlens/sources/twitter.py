@@ -23,13 +23,20 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from postlens.sources.base import parse_datetime, parse_datetime_noting, register, to_int
 from postlens.sources.kit import (
-    JSON_SUFFIXES, Document, file_time_utc, finish, id_text, iter_files, iter_json_documents, record_error,
+    JSON_SUFFIXES,
+    Document,
+    file_time_utc,
+    finish,
+    id_text,
+    iter_files,
+    iter_json_documents,
+    record_error,
     snippet,
 )
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected
@@ -150,11 +157,11 @@ def v1_tweet_to_post(tweet: dict[str, Any], file: Path, line: int | None, where:
             followers=notes.count("user.followers_count", user.get("followers_count")),
             verified=notes.flag("user.verified", user.get("verified")),
         ),
-        hashtags=[h.get("text") for h in notes.objs("entities.hashtags", entities.get("hashtags"))
+        hashtags=[h["text"] for h in notes.objs("entities.hashtags", entities.get("hashtags"))
                   if h.get("text")],
-        mentions=[m.get("screen_name") for m in notes.objs("entities.user_mentions", entities.get("user_mentions"))
+        mentions=[m["screen_name"] for m in notes.objs("entities.user_mentions", entities.get("user_mentions"))
                   if m.get("screen_name")],
-        urls=[u.get("expanded_url") or u.get("url") for u in notes.objs("entities.urls", entities.get("urls"))
+        urls=[u.get("expanded_url") or u["url"] for u in notes.objs("entities.urls", entities.get("urls"))
               if u.get("expanded_url") or u.get("url")],
         media=[part for m in media_entities if (part := _v1_media(m, notes)) is not None],
         engagement=_engagement(when, inferred, notes, likes=("favorite_count", tweet.get("favorite_count")),
@@ -176,7 +183,7 @@ def twitter_date(value: object) -> datetime:
             try:
                 hour, minute, second = parts[3].split(":")
                 return datetime(int(parts[5]), _MONTHS[parts[1]], int(parts[2]), int(hour), int(minute),
-                                int(second), tzinfo=timezone.utc)
+                                int(second), tzinfo=UTC)
             except ValueError:
                 pass
     return parse_datetime(value)
@@ -191,7 +198,7 @@ def _twitter_date_noting(value: object) -> tuple[datetime, bool]:
 
 
 def _v1_text(tweet: dict[str, Any], notes: FieldNotes) -> str:
-    extended = tweet.get("extended_tweet") if isinstance(tweet.get("extended_tweet"), dict) else {}
+    extended = found if isinstance(found := tweet.get("extended_tweet"), dict) else {}
     key, value = next(((k, v) for k, v in (("extended_tweet.full_text", extended.get("full_text")),
                                           ("full_text", tweet.get("full_text")), ("text", tweet.get("text")))
                        if v), ("text", None))
@@ -223,7 +230,7 @@ def _v1_media(item: dict[str, Any], notes: FieldNotes) -> MediaPart | None:
     video = notes.obj("media.video_info", item.get("video_info"))
     if kind is not Modality.IMAGE and video:
         url = _best_variant(video.get("variants")) or url
-    sizes = item.get("sizes") if isinstance(item.get("sizes"), dict) else {}
+    sizes = found if isinstance(found := item.get("sizes"), dict) else {}
     size = notes.obj("media.original_info", item.get("original_info") or sizes.get("large"))
     duration_ms = notes.count("media.video_info.duration_millis", video.get("duration_millis"))
     return MediaPart(kind=kind, url=url,
@@ -244,6 +251,12 @@ def _best_variant(variants: Any) -> Any:
 
 
 # ---------------------------------------------------------------- v2
+
+
+def v2_response_to_posts(response: dict[str, Any], file: Path, observed: datetime,
+                         labels: dict[str, str] | None = None) -> list[Post | Rejected]:
+    """The tweets of one API v2 response (``data`` with its ``includes``); the collect connector uses this."""
+    return list(_v2_response(response, Document(response, None, "response"), file, observed, labels or {}))
 
 
 def _v2_response(response: dict[str, Any], doc: Document, file: Path, observed: datetime,
@@ -311,10 +324,10 @@ def _v2_tweet_to_post(tweet: dict[str, Any], users: dict[str, Any], media: dict[
                       followers=notes.count("author.public_metrics.followers_count",
                                             user_metrics.get("followers_count")),
                       verified=notes.flag("author.verified", user.get("verified"))),
-        hashtags=[h.get("tag") for h in notes.objs("entities.hashtags", entities.get("hashtags")) if h.get("tag")],
-        mentions=[m.get("username") for m in notes.objs("entities.mentions", entities.get("mentions"))
+        hashtags=[h["tag"] for h in notes.objs("entities.hashtags", entities.get("hashtags")) if h.get("tag")],
+        mentions=[m["username"] for m in notes.objs("entities.mentions", entities.get("mentions"))
                   if m.get("username")],
-        urls=[u.get("expanded_url") or u.get("url") for u in notes.objs("entities.urls", entities.get("urls"))
+        urls=[u.get("expanded_url") or u["url"] for u in notes.objs("entities.urls", entities.get("urls"))
               if (u.get("expanded_url") or u.get("url")) and not u.get("media_key")],
         media=[part for m in attached if (part := _v2_media(m, notes)) is not None],
         engagement=_engagement(*observed, notes, likes=("public_metrics.like_count", metrics.get("like_count")),
@@ -353,7 +366,7 @@ def _engagement(observed: datetime, inferred: bool, notes: FieldNotes,
     values = {name: notes.count(key, value) for name, (key, value) in counts.items()}
     if all(value is None for value in values.values()):
         return []
-    return [Engagement(observed_at=observed, observed_inferred=inferred, **values)]  # type: ignore[arg-type]
+    return [Engagement(observed_at=observed, observed_inferred=inferred, **values)]
 
 
 def _observed(record: dict[str, Any], fallback: datetime, notes: FieldNotes) -> tuple[datetime, bool]:

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,7 @@ def ingest(
     inputs = [Path(p) for p in inputs]
     workspace.mark_interrupted_runs()
     clear_incoming(workspace.media_dir)
-    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     runs.start_run(workspace.db, run_id, importer.name, [safe_text(str(p)) for p in inputs], options or {})
     writer = _Writer(workspace, run_id, max_media_bytes)
     try:
@@ -146,7 +146,7 @@ class _Writer:
         self._ids_by_file: dict[str, set[str]] = {}
         self._keys_file: str | None = None
         self._keys: dict[tuple[str, int, str, str], int] = {}
-        self._now = datetime.now(timezone.utc)
+        self._now = datetime.now(UTC)
         self._orphan_candidates: set[str] = set()
         self._in_flight: list[_Unit] = []
         # DuckDB releases the GIL while it writes: parse batch n+1 while batch n is written.
@@ -487,3 +487,53 @@ def _plain_row(row: dict[str, Any], run_id: str, now: datetime) -> dict[str, Any
     return {"file": plain(row["file"]), "line": line, "code": plain(row["code"]), "post_id": plain(row["post_id"]),
             "reason": plain(row["reason"]), "raw": None, "run_id": run_id, "quarantined_at": now,
             "post_kept": False, "_kind": row["_kind"]}
+
+
+class IngestSession:
+    """One import run fed in chunks, each committed before :meth:`commit` returns (``postlens collect``).
+
+    A collector must know a page is in the database before it saves its cursor; ``ingest`` writes
+    in the background and commits when it likes, so this drives the same writer one chunk at a time.
+    Use as a context manager: the run is closed as ``done``, or ``failed`` with the exception.
+    """
+
+    def __init__(self, workspace: Workspace, importer_name: str, inputs: list[str], *,
+                 options: dict[str, Any] | None = None, max_media_bytes: Mapping[str, int] | None = None) -> None:
+        workspace.mark_interrupted_runs()
+        clear_incoming(workspace.media_dir)
+        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        runs.start_run(workspace.db, run_id, importer_name, [safe_text(p) for p in inputs], options or {})
+        self._writer = _Writer(workspace, run_id, max_media_bytes)
+
+    @property
+    def summary(self) -> ImportSummary:
+        return self._writer.summary
+
+    def commit(self, records: Iterable[Post | Rejected], label: str) -> None:
+        """Write ``records`` (read from ``label``: an API call, a file) in one go and wait for the commit."""
+        writer = self._writer
+        writer.consume(Path(label), iter(records), batch_size=1 << 30, progress=None)
+        writer.flush()
+        writer.wait()
+
+    def __enter__(self) -> IngestSession:
+        return self
+
+    def __exit__(self, kind: Any, exc: BaseException | None, trace: Any) -> None:
+        writer = self._writer
+        try:
+            if exc is None:
+                writer.flush()
+                writer.wait()
+        except BaseException as failure:
+            exc = failure
+            raise
+        finally:
+            if exc is not None:
+                writer.wait(swallow=True)
+                writer.remove_orphans(everything_in_flight=True)
+            else:
+                writer.remove_orphans()
+            writer.close()
+            runs.finish_run(writer.ws.db, writer.summary, status="failed" if exc is not None else "done",
+                            error=repr(exc)[:2000] if exc is not None else None)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -84,7 +84,7 @@ def merge_labels(
 ) -> LabelSummary:
     """Merge every ``LabelRow`` into its post; quarantine the rest; record the run."""
     workspace.mark_interrupted_runs()
-    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     runs.start_run(workspace.db, run_id, IMPORTER, inputs, options or {})
     merger = _Merger(workspace, LabelSummary(run_id=run_id))
     try:
@@ -112,7 +112,7 @@ class _Merger:
         self.rows: dict[str, LabelRow] = {}  # post id -> first row for it in this batch
         self.quarantine: list[dict[str, Any]] = []
         self.first_line: dict[tuple[str, str], int | None] = {}  # (file, post id) -> line first seen
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
 
     @property
     def pending(self) -> int:

@@ -73,7 +73,7 @@ def storable(value: object) -> str | None:
 def local_name(source_path: object, url: object) -> str | None:
     """The local file a part names: its ``source_path``, else a ``file://`` url as a path; None if remote."""
     if source_path is not None and source_path != "":
-        return source_path if isinstance(source_path, str) else os.fspath(source_path)  # type: ignore[arg-type]
+        return source_path if isinstance(source_path, str) else os.fspath(source_path)  # type: ignore[call-overload]  # any os.PathLike; other objects raise TypeError
     if is_file_url(url):
         path = file_url_path(url)  # type: ignore[arg-type]
         if path is None:
@@ -157,7 +157,7 @@ def _encodable(name: object) -> bytes:
 
 
 def _decoded_root(root: object) -> str:
-    text = root if isinstance(root, str) else os.fspath(root)  # type: ignore[arg-type]
+    text = root if isinstance(root, str) else os.fspath(root)  # type: ignore[call-overload]
     if isinstance(text, bytes):
         text = os.fsdecode(text)
     if "\x00" in text or not text:

@@ -18,7 +18,13 @@ from pathlib import Path
 from postlens.media.limits import media_limits
 from postlens.media.sniff import Sniffed, extension_agrees, kind_from_extension, probe_header, sniff_bytes
 from postlens.store.media_gate import (
-    Confined, MediaProblem, check_size, confine, local_name, open_confined, shown,
+    Confined,
+    MediaProblem,
+    check_size,
+    confine,
+    local_name,
+    open_confined,
+    shown,
 )
 from postlens.types import MediaPart, Modality
 

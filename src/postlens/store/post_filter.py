@@ -90,6 +90,7 @@ def _tokens(expr: str) -> Iterator[tuple[Any, str]]:
 
 def _check_tree(db: duckdb.DuckDBPyConnection, query: str) -> None:
     """One SELECT over workspace tables (and its own CTEs); table functions would read files: refused."""
+    tree: dict[str, Any]
     try:
         row = db.execute("SELECT json_serialize_sql(?)", [query]).fetchone()
         tree = json.loads(row[0]) if row else {"error": True, "error_message": "no parse"}

@@ -22,10 +22,10 @@ from typing import Any
 import duckdb
 
 from postlens.errors import QueryError
-from postlens.store.workspace import Workspace
+from postlens.store.workspace import DuckDBSettings, Workspace
 
 ALLOWED_STATEMENTS = frozenset({duckdb.StatementType.SELECT})
-SANDBOX_CONFIG: dict[str, object] = {"enable_external_access": False, "lock_configuration": True}
+SANDBOX_CONFIG: DuckDBSettings = {"enable_external_access": False, "lock_configuration": True}
 COUNT_CAP = 10_000_000
 MAX_LIMIT = 1_000_000_000
 """The total row count of a result stops here (a query may return billions of rows)."""

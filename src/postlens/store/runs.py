@@ -7,7 +7,7 @@ merger (``labels.py``) report through it, and the table writer needs only its co
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -54,7 +54,7 @@ def start_run(
 ) -> None:
     db.execute(
         "INSERT INTO import_runs (run_id, started_at, status, importer, inputs, options) VALUES (?, ?, 'running', ?, ?, ?)",
-        [run_id, datetime.now(timezone.utc), importer, inputs, json_text(options)],
+        [run_id, datetime.now(UTC), importer, inputs, json_text(options)],
     )
 
 
@@ -63,7 +63,7 @@ def finish_run(db: duckdb.DuckDBPyConnection, summary: ImportSummary, *, status:
         "UPDATE import_runs SET finished_at = ?, status = ?, imported = ?, updated = ?, unchanged = ?, "
         "quarantined = ?, snapshots_added = ?, error = ?, flagged = ?, notes = ? WHERE run_id = ?",
         [
-            datetime.now(timezone.utc), status, summary.imported, summary.updated, summary.unchanged,
+            datetime.now(UTC), status, summary.imported, summary.updated, summary.unchanged,
             summary.quarantined, summary.snapshots_added, safe_text(error) if error else None, summary.flagged,
             orjson.dumps(summary.notes).decode(), summary.run_id,
         ],

@@ -12,21 +12,37 @@ quarantine   what could not be imported and why; (file, line, code, post_id) is 
 features_errors  per-item failures of encoders (filled by featurize)
 predictions  one row per (model, post): the latest prediction of that model for that post, with its
              per-class probabilities (filled by ``postlens predict``)
+collect_cursors  where each ``postlens collect`` source/query stopped (resumed by the next run)
 trend_*, alerts, entity_cache  the incremental state of ``postlens trends`` (see ``TRENDS_DDL``)
 topics, post_topics, topic_history  segments (filled by ``postlens segments``): each named segmentation's
              topics with stable ids, each post's topic (with the post's time, for counts over time), and
              what happened to topics run by run (created, kept, merged, split, retired)
+meta         key/value: schema_version; duckdb_created (the DuckDB version that made the workspace) and
+             duckdb_written (the last that opened it for writing; a newer major than installed is refused)
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 """2: quarantine.post_kept, import_runs.flagged, engagement.observed_inferred (added by ``MIGRATIONS``).
 3: the predictions table.
 4: posts.media_kinds lists attached (stored) media only, not URLs (data fix, no new column).
 5: import_runs.notes (per-run facts such as dates taken as UTC).
 6: the trends tables (``TRENDS_DDL``): trend_streams, trend_state, trend_bins, trend_series, alerts, entity_cache.
-7: the segments tables (``SEGMENTS_DDL``): topics, post_topics, topic_history."""
+7: the segments tables (``SEGMENTS_DDL``): topics, post_topics, topic_history.
+8: collect_cursors (``CURSORS_DDL``): where ``postlens collect`` stopped, per source, endpoint and query."""
+
+CURSORS_DDL = """
+CREATE TABLE IF NOT EXISTS collect_cursors (
+    source VARCHAR NOT NULL,          -- connector: mastodon | bluesky | reddit | x
+    endpoint VARCHAR NOT NULL,        -- the API base URL (never credentials)
+    query VARCHAR NOT NULL,           -- as given to postlens collect (e.g. '#tag', 'r/python')
+    state JSON NOT NULL,              -- high_water (newest time fully collected) and the walk in progress
+    pages BIGINT NOT NULL,            -- pages committed under this cursor, all runs
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (source, endpoint, query)
+);
+"""
 
 PREDICTIONS_DDL = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -244,7 +260,7 @@ CREATE TABLE IF NOT EXISTS feature_errors (
     failed_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (key, encoder)
 );
-""" + PREDICTIONS_DDL + TRENDS_DDL + SEGMENTS_DDL
+""" + PREDICTIONS_DDL + TRENDS_DDL + SEGMENTS_DDL + CURSORS_DDL
 
 MIGRATIONS: dict[int, str] = {
     2: """
@@ -264,6 +280,7 @@ MIGRATIONS: dict[int, str] = {
     """,
     6: TRENDS_DDL,
     7: SEGMENTS_DDL,
+    8: CURSORS_DDL,
 }
 """version -> DDL bringing a workspace of the previous version up to it; columns are appended, so
 the Arrow schemas in ``tables.py`` list them last."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,10 +131,8 @@ def write_batch(
         except duckdb.Error:
             pass  # no transaction left to roll back (BEGIN or COMMIT itself failed): report the first error
         for name in ("_batch_ids", "_posts", "_ids", "_media", "_eng", "_q"):
-            try:
+            with contextlib.suppress(duckdb.Error):
                 db.unregister(name)
-            except duckdb.Error:
-                pass
         raise
     return BatchCounts(new, changed, unchanged, added)
 

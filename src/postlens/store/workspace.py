@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -27,8 +27,32 @@ DB_NAME = "postlens.duckdb"
 LOCK_WAIT_SECONDS = 10.0
 """How long a read-only open waits for a writer (an import, featurize) to release the database;
 ``$POSTLENS_LOCK_WAIT`` (seconds) overrides it."""
-READ_ONLY_CONFIG: dict[str, object] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+DuckDBSettings = Mapping[str, str | int | float | list[str]]
+"""Settings for ``duckdb.connect(config=...)`` (bool is an int)."""
+READ_ONLY_CONFIG: DuckDBSettings = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 """Every read-only open: never fetch or load an extension (DuckDB would try to for a SQLite file)."""
+
+
+_DUCKDB_MAJOR = re.compile(r"v?(\d+)\.")
+
+
+def _duckdb_major(version: object) -> int | None:
+    """2 for "2.0.1" (or "v2.0.1-dev3"); None for anything else (a missing or garbled meta value)."""
+    match = _DUCKDB_MAJOR.match(version) if isinstance(version, str) else None
+    return int(match.group(1)) if match else None
+
+
+def _refuse_newer_duckdb(db: duckdb.DuckDBPyConnection, root: Path) -> None:
+    """A workspace last written by a newer DuckDB major may use a storage format or SQL this DuckDB
+    misreads: refuse it before reading or writing anything (``meta.duckdb_written``, see ``_migrate``)."""
+    row = _first_row(db.execute("SELECT value FROM meta WHERE key = 'duckdb_written'"))
+    written = row[0] if row else None
+    major, installed = _duckdb_major(written), _duckdb_major(duckdb.__version__)
+    if major is not None and installed is not None and major > installed:
+        raise WorkspaceError(
+            f"{root} was written by DuckDB {written}, a newer major version than this one ({duckdb.__version__}); "
+            f"open it with a postlens installed with DuckDB {major}.x, or upgrade postlens and DuckDB"
+        )
 
 
 def _first_row(cursor: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
@@ -38,7 +62,7 @@ def _first_row(cursor: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
     return rows[0] if rows else None
 
 
-def resolve_workspace_path(path: str | Path | None = None) -> Path:
+def resolve_workspace_path(path: str | os.PathLike[str] | None = None) -> Path:
     """``path`` if given, else ``$POSTLENS_WORKSPACE``, else ``./postlens-workspace``."""
     chosen = path or os.environ.get("POSTLENS_WORKSPACE") or DEFAULT_WORKSPACE
     try:
@@ -82,7 +106,7 @@ def _check_readable(root: Path, db_path: Path) -> None:
 
 
 def _connect_read_only(
-    db_path: Path, config: Mapping[str, object], wait: float, on_wait: Callable[[str], None] | None
+    db_path: Path, config: DuckDBSettings, wait: float, on_wait: Callable[[str], None] | None
 ) -> duckdb.DuckDBPyConnection:
     """Open read-only, retrying with backoff for ``wait`` seconds while another process holds the write lock."""
     deadline = time.monotonic() + wait
@@ -154,7 +178,7 @@ class Workspace:
         create: bool = True,
         lock_wait: float | None = None,
         on_lock_wait: Callable[[str], None] | None = None,
-        duckdb_config: Mapping[str, object] | None = None,
+        duckdb_config: DuckDBSettings | None = None,
     ) -> None:
         """``read_only``: never create anything; wait up to ``lock_wait`` seconds (default
         ``lock_wait_seconds()``) while another process writes, calling ``on_lock_wait`` once with a
@@ -217,6 +241,11 @@ class Workspace:
                 f"{self.root} was written by a newer postlens (schema {version}; this one reads up to "
                 f"{SCHEMA_VERSION}); upgrade postlens"
             )
+        try:
+            _refuse_newer_duckdb(self.db, self.root)
+        except WorkspaceError:
+            self.db.close()
+            raise
         return version
 
     def _migrate(self) -> None:
@@ -228,27 +257,39 @@ class Workspace:
             row = _first_row(self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'"))
             version = int(row[0]) if row else None
         if version is not None and version > SCHEMA_VERSION:
+            self.db.close()
             raise WorkspaceError(
                 f"{self.root} was written by a newer postlens (schema {version}); upgrade postlens"
             )
+        if found and found[0]:
+            try:
+                _refuse_newer_duckdb(self.db, self.root)
+            except WorkspaceError:
+                self.db.close()
+                raise
         self.db.execute(DDL)  # new tables; existing ones keep their columns until migrated below
         for step in range(version or SCHEMA_VERSION, SCHEMA_VERSION):
             self.db.execute(MIGRATIONS[step + 1])
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        # meta rows, not columns: no schema change. duckdb_created is known only for workspaces made
+        # since it is recorded; duckdb_written follows every writable open (what _refuse_newer_duckdb reads).
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?), ('duckdb_written', ?)",
+                        [str(SCHEMA_VERSION), duckdb.__version__])
+        if version is None:
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('duckdb_created', ?)", [duckdb.__version__])
 
     def mark_interrupted_runs(self) -> int:
         """Runs still 'running' when a new writer opens were killed midway: say so."""
         rows = self.db.execute(
             "UPDATE import_runs SET status = 'interrupted', finished_at = ? "
             "WHERE status = 'running' RETURNING run_id",
-            [datetime.now(timezone.utc)],
+            [datetime.now(UTC)],
         ).fetchall()
         return len(rows)
 
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "Workspace":
+    def __enter__(self) -> Workspace:
         return self
 
     def __exit__(

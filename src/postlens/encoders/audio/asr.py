@@ -53,7 +53,7 @@ class Transcript:
 
 
 @lru_cache(maxsize=1)
-def load_whisper(cpu_threads: int = 2) -> "WhisperModel":
+def load_whisper(cpu_threads: int = 2) -> WhisperModel:
     """The one shared Whisper tiny.en instance (ASR and embedding use the same weights)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
@@ -67,7 +67,7 @@ def load_whisper(cpu_threads: int = 2) -> "WhisperModel":
                         compute_type="int8", cpu_threads=cpu_threads)
 
 
-def transcribe_speech(model: "WhisperModel", samples: np.ndarray,
+def transcribe_speech(model: WhisperModel, samples: np.ndarray,
                       speech: list[SpeechSegment]) -> Transcript:
     """Transcribe only the speech segments (concatenated, as faster-whisper's vad_filter does).
 

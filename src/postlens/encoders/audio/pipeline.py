@@ -71,7 +71,7 @@ class AudioPipeline:
             clip = load_audio(path, max_seconds=max_seconds or self.max_seconds)
         except MediaError as exc:
             return Features.failed(exc.code, str(exc))
-        except Exception as exc:  # FFmpeg surprises must not stop the batch
+        except Exception as exc:  # noqa: BLE001 - FFmpeg surprises must not stop the batch
             return Features.failed("decode_error", f"{path}: {type(exc).__name__}: {exc}")
         finally:
             self.stage_seconds["decode"] += time.perf_counter() - started
@@ -83,7 +83,7 @@ class AudioPipeline:
             return self._analyse(clip)
         except PostlensError as exc:
             return Features.failed(getattr(exc, "code", "encoder_error"), f"{label}: {exc}")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             return Features.failed("encoder_error", f"{label}: {type(exc).__name__}: {exc}")
 
     def _analyse(self, clip: AudioClip) -> Features:
@@ -137,7 +137,7 @@ class AudioPipeline:
     def _model(self):
         return load_whisper(self.cpu_threads)
 
-    def _stage(self, stage: str) -> "_Timer":
+    def _stage(self, stage: str) -> _Timer:
         return _Timer(self.stage_seconds, stage)
 
 

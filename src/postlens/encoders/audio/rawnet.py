@@ -28,6 +28,9 @@ class SincConv1d(nn.Module):
     its filters stay interpretable as frequency bands. Initialised on the mel scale.
     """
 
+    time: torch.Tensor  # buffers (register_buffer), declared for the type checker
+    window: torch.Tensor
+
     def __init__(self, out_channels: int, kernel_size: int, stride: int = 1,
                  sample_rate: int = SAMPLE_RATE, min_low_hz: float = 30.0, min_band_hz: float = 50.0):
         super().__init__()

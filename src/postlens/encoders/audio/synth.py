@@ -67,6 +67,7 @@ def write_audio(path: str | Path, samples: np.ndarray, sr: int = 16000, *,
     layout = "mono" if samples.shape[0] == 1 else "stereo"
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=rate, layout=layout)
+        assert isinstance(stream, av.AudioStream)  # the codec is a name chosen at run time
         if bit_rate:
             stream.bit_rate = bit_rate
         _mux_audio(container, stream, samples, sr, layout)
@@ -83,6 +84,7 @@ def write_video(path: str | Path, seconds: float, audio: np.ndarray | None = Non
     options = {"movflags": "faststart"} if faststart else {}
     with av.open(str(path), "w", options=options) as container:
         video = container.add_stream(vcodec, rate=fps)
+        assert isinstance(video, av.VideoStream)
         video.width = video.height = size
         video.pix_fmt = "yuv420p"
         astream = None
@@ -96,7 +98,7 @@ def write_video(path: str | Path, seconds: float, audio: np.ndarray | None = Non
                 container.mux(packet)
         for packet in video.encode():
             container.mux(packet)
-        if astream is not None:
+        if audio is not None and astream is not None:
             _mux_audio(container, astream, np.atleast_2d(audio).astype(np.float32), sr, layout)
     return path
 

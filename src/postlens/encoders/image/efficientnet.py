@@ -160,7 +160,7 @@ class EfficientNetEncoder:
         frames = [frame for _, image in chunk for frame in image.frames]
         try:
             embeddings, probabilities = self.forward(efficientnet_array(frames))
-        except Exception as exc:  # a model failure fails this chunk's items, not the whole run
+        except Exception as exc:  # noqa: BLE001 - a model failure fails this chunk's items, not the whole run
             return [(position, Features.failed("encoder_error", f"EfficientNet failed: {exc}")) for position, _ in chunk]
         out = []
         row = 0

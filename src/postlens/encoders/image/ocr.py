@@ -120,7 +120,7 @@ class OCREncoder:
             return [work(item) for item in items]
         try:
             _ = self.models  # load once, before the threads start
-        except Exception as exc:  # every item gets the reason; the batch still returns
+        except Exception as exc:  # noqa: BLE001 - every item gets the reason; the batch still returns
             return [Features.failed("encoder_error", f"RapidOCR could not load: {exc}") for _ in items]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="postlens-ocr") as pool:
             return list(pool.map(work, items))
@@ -136,7 +136,7 @@ class OCREncoder:
         small = shrink_longest_side(image if image.mode == "RGB" else image.convert("RGB"), self.max_side)
         try:
             lines = self.read(np.ascontiguousarray(np.asarray(small)[:, :, ::-1]))  # RGB -> BGR, as cv2 reads
-        except Exception as exc:  # OCR failure on one image must not stop the batch
+        except Exception as exc:  # noqa: BLE001 - OCR failure on one image must not stop the batch
             return Features.failed("encoder_error", f"{label}: RapidOCR failed: {type(exc).__name__}: {exc}")
         scale = max(width, height) / max(small.size)
         texts, boxes, scores = read_in_order([line.text for line in lines], [line.box for line in lines],

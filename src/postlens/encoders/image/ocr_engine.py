@@ -169,7 +169,7 @@ def _candidate_count(probability: np.ndarray, threshold: float, kernel: np.ndarr
     """Connected regions of the (dilated) text map, as RapidOCR's box finder sees them."""
     import cv2
 
-    mask = (probability > threshold).astype(np.uint8)
+    mask: np.ndarray = (probability > threshold).astype(np.uint8)
     if kernel is not None:
         mask = cv2.dilate(mask, kernel)
     count, _labels = cv2.connectedComponents(mask, connectivity=8)

@@ -31,7 +31,7 @@ class ParamsMixin:
                         params[f"{name}__{sub_name}"] = sub_value
         return params
 
-    def set_params(self, **params: Any) -> "ParamsMixin":
+    def set_params(self, **params: Any) -> ParamsMixin:
         known = set(self._param_names())
         for key, value in params.items():
             name, _, sub = key.partition("__")

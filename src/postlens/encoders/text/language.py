@@ -55,7 +55,7 @@ class LanguageDetector(ParamsMixin):
         self.min_letters = min_letters
         self.languages = languages
 
-    def fit(self, texts: Iterable[str] | None = None) -> "LanguageDetector":
+    def fit(self, texts: Iterable[str] | None = None) -> LanguageDetector:
         """Nothing to learn; present so the detector fits in sklearn pipelines."""
         self.identifier_ = self._restricted_identifier()
         return self

@@ -93,14 +93,14 @@ class TextPreprocessor(ParamsMixin):
         self.min_language_confidence = min_language_confidence
 
     @classmethod
-    def for_models(cls, **overrides: Any) -> "TextPreprocessor":
+    def for_models(cls, **overrides: Any) -> TextPreprocessor:
         """Preset for pretrained sentence encoders: keep case and figures, emoji as plain words."""
         settings: dict[str, Any] = dict(numbers=False, emoji="words", lowercase=False)
         settings.update(overrides)
         return cls(**settings)
 
     @classmethod
-    def passthrough(cls) -> "TextPreprocessor":
+    def passthrough(cls) -> TextPreprocessor:
         """Every string step off: the model reads the raw text (for on/off comparisons)."""
         return cls(
             normalize=False, urls=False, mentions=False, numbers=False, hashtags="keep", emoji="keep",
@@ -113,7 +113,7 @@ class TextPreprocessor(ParamsMixin):
         if self.emoji not in norm.EMOJI_MODES:
             raise ValueError(f"emoji={self.emoji!r} is unknown; use one of {', '.join(norm.EMOJI_MODES)}")
 
-    def fit(self, texts: Iterable[str] | None = None, y: Any = None) -> "TextPreprocessor":
+    def fit(self, texts: Iterable[str] | None = None, y: Any = None) -> TextPreprocessor:
         """Validates settings and counts languages seen (``language_counts_``); nothing else to learn."""
         self._check()
         counts: Counter[str] = Counter()

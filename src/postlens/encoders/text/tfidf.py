@@ -60,7 +60,7 @@ class TfidfFeaturizer(ParamsMixin):
         tokens = self.preprocessor_.transform(texts)
         return [with_ngrams(row, self.ngram_range) for row in tokens]
 
-    def fit(self, texts: Iterable[str], y: Any = None) -> "TfidfFeaturizer":
+    def fit(self, texts: Iterable[str], y: Any = None) -> TfidfFeaturizer:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         texts = [text if isinstance(text, str) else "" for text in texts]

@@ -70,7 +70,7 @@ class Word2VecFeaturizer(ParamsMixin):
     def dim(self) -> int:
         return self.vector_size
 
-    def fit(self, texts: Iterable[str], y: Any = None) -> "Word2VecFeaturizer":
+    def fit(self, texts: Iterable[str], y: Any = None) -> Word2VecFeaturizer:
         if self.weighting not in WEIGHTINGS:
             raise ConfigError(f"weighting={self.weighting!r} is unknown; use one of {', '.join(WEIGHTINGS)}")
         try:
@@ -191,7 +191,7 @@ class Word2VecFeaturizer(ParamsMixin):
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Word2VecFeaturizer":
+    def load(cls, path: str | Path) -> Word2VecFeaturizer:
         try:
             with np.load(Path(path), allow_pickle=False) as data:
                 settings = json.loads(str(data["settings"]))

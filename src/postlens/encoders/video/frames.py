@@ -70,7 +70,7 @@ class FrameBatch:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
 
-    def __enter__(self) -> "FrameBatch":
+    def __enter__(self) -> FrameBatch:
         return self
 
     def __exit__(self, *exc: Any) -> None:

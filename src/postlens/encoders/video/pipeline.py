@@ -124,7 +124,7 @@ class VideoPipeline:
                 results.append(self._encode_one(str(item)))
             except MediaError as exc:
                 results.append(Features.failed(exc.code, str(exc)))
-            except Exception as exc:  # a bug or model failure on one video must not lose the batch
+            except Exception as exc:  # noqa: BLE001 - a bug or model failure on one video must not lose the batch
                 results.append(Features.failed("encoder_error", f"{item}: {type(exc).__name__}: {exc}"))
         return results
 

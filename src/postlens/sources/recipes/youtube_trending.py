@@ -37,7 +37,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +150,7 @@ class YoutubeTrendingRecipe:
             return None
         year = 2000 + int(match[1]) if match[1] else self.year
         try:
-            return datetime(year, int(match[3]), int(match[2]), tzinfo=timezone.utc)
+            return datetime(year, int(match[3]), int(match[2]), tzinfo=UTC)
         except ValueError:
             return None
 
@@ -193,8 +193,8 @@ def _split_glued(cells: list[str], width: int) -> Iterator[list[str]]:
     Only for files whose last column is the ``DD.MM`` date: its end is the only safe place to cut.
     """
     while len(cells) > width and (glued := _GLUED_DATE.match(cells[width - 1])) is not None:
-        yield cells[:width - 1] + [glued[1]]
-        cells = [glued[2]] + cells[width:]
+        yield [*cells[:width - 1], glued[1]]
+        cells = [glued[2], *cells[width:]]
     yield cells
 
 

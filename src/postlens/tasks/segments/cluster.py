@@ -158,7 +158,7 @@ class TopicClusterer:
         self.bootstrap = bootstrap
         self.random_state = random_state
 
-    def fit(self, x: np.ndarray, scorer: Scorer | None = None) -> "TopicClusterer":
+    def fit(self, x: np.ndarray, scorer: Scorer | None = None) -> TopicClusterer:
         """``scorer(labels, n_topics, weights)`` rates a candidate cut (e.g. coherence x diversity of its words)."""
         x = np.asarray(x, np.float64)
         usable = np.linalg.norm(x, axis=1) > 1e-12
@@ -227,7 +227,7 @@ class TopicClusterer:
         finite = {k: q for k, q in quality.items() if np.isfinite(q)}
         if scorer is None or not finite or self.bootstrap < 2:
             return {}
-        pool = {k for k in finite if stability[k] is None or stability[k] >= self.min_stability} or set(finite)
+        pool = {k for k in finite if (s := stability[k]) is None or s >= self.min_stability} or set(finite)
         best = max(pool, key=lambda k: (finite[k], -k))
         n_rows = len(next(iter(rated.values())))
         rng = np.random.default_rng([self.random_state, 1])
@@ -244,7 +244,7 @@ class TopicClusterer:
         rated = [c for c in several if c.quality is not None and np.isfinite(c.quality)]
         if rated:
             pool = [c for c in rated if stable(c, self.min_stability)] or rated
-            best = max(pool, key=lambda c: (c.quality, -c.k))  # type: ignore[arg-type, return-value]
+            best = max(pool, key=lambda c: (c.quality, -c.k))
             tied = [c for c in pool if best.quality - c.quality <= TIE * (c.quality_sd or 0.0)]  # type: ignore[operator]
             return max(tied, key=lambda c: (stable(c, self.stable), c.n_topics, -c.k)).k
         finest = [c for c in several if stable(c, self.stable)]

@@ -35,7 +35,7 @@ class EncoderKeys:
     audio: str
 
     @classmethod
-    def installed(cls) -> "EncoderKeys":
+    def installed(cls) -> EncoderKeys:
         return cls(*(installed_identity(n).key for n in (TEXT_ENCODER, IMAGE_ENCODER, "video", "audio")))
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from postlens.encoders.bridge import normalise_rows
-from postlens.tasks.segments.cluster import TopicClusterer
+from postlens.tasks.segments.cluster import Scorer, TopicClusterer
 from postlens.tasks.segments.parts import PostParts
 from postlens.tasks.segments.quality import npmi_columns
 from postlens.tasks.segments.space import EmbedTexts, SharedSpace
@@ -59,7 +59,7 @@ def post_documents(parts: PostParts) -> list[list[str]]:
             for text, labels, language in zip(parts.texts, parts.labels, parts.languages)]
 
 
-def quality_scorer(vocabulary: Vocabulary, top_n: int = 10):  # type: ignore[no-untyped-def]
+def quality_scorer(vocabulary: Vocabulary, top_n: int = 10) -> Scorer:
     """NPMI coherence x diversity of the cut's c-TF-IDF words: the ``TopicClusterer`` scorer."""
 
     def score(labels: np.ndarray, n_topics: int, weights: np.ndarray | None = None) -> float:
@@ -227,7 +227,7 @@ class TopicModel:
         return target
 
     @classmethod
-    def load(cls, folder: str | Path, *, embed_texts: EmbedTexts | None = None) -> "TopicModel":
+    def load(cls, folder: str | Path, *, embed_texts: EmbedTexts | None = None) -> TopicModel:
         source = Path(folder)
         meta = json.loads((source / "topics.json").read_text())
         if meta.get("format_version") != FORMAT_VERSION:
@@ -266,7 +266,7 @@ def _stable_ids(post_ids: list[str], labels: np.ndarray, n_clusters: int, previo
     heirs: dict[int, list[int]] = {}
     for old, counts in overlap.items():
         heirs.setdefault(max(counts, key=lambda c: (counts[c], -c)), []).append(old)
-    ids: dict[int, int] = {}
+    ids = {}
     changes: list[Change] = []
     fresh = max([next_id - 1, *previous.values()]) + 1
     for cluster in order:
@@ -306,7 +306,7 @@ def _concat(a: PostParts, b: PostParts) -> PostParts:
     for name in names:
         va, vb = a.vectors.get(name), b.vectors.get(name)
         dim = max(v.shape[1] for v in (va, vb) if v is not None)
-        pad = lambda v, n: v if v is not None and v.shape[1] == dim else np.zeros((n, dim), np.float32)  # noqa: E731
+        pad = lambda v, n, dim=dim: v if v is not None and v.shape[1] == dim else np.zeros((n, dim), np.float32)  # noqa: E731
         vectors[name] = np.vstack([pad(va, len(a)), pad(vb, len(b))])
         masks[name] = np.concatenate([a.has(name) if va is not None and va.shape[1] == dim else np.zeros(len(a), bool),
                                       b.has(name) if vb is not None and vb.shape[1] == dim else np.zeros(len(b), bool)])

@@ -64,7 +64,7 @@ class PostParts:
     def has(self, name: str) -> np.ndarray:
         return self.masks.get(name, np.zeros(len(self), bool))
 
-    def subset(self, rows: Sequence[int] | np.ndarray) -> "PostParts":
+    def subset(self, rows: Sequence[int] | np.ndarray) -> PostParts:
         rows = np.asarray(rows, dtype=np.int64)
         assert self.times is not None
         return replace(
@@ -75,7 +75,7 @@ class PostParts:
 
     @classmethod
     def from_text_vectors(cls, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str] | None = None,
-                          times: np.ndarray | None = None) -> "PostParts":
+                          times: np.ndarray | None = None) -> PostParts:
         """Text-only posts from one matrix of sentence vectors (a zero row = no text)."""
         matrix = np.asarray(vectors, np.float32)
         present = np.linalg.norm(matrix, axis=1) > 1e-12

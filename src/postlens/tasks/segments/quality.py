@@ -30,15 +30,15 @@ def npmi_columns(vocabulary: Vocabulary, topics: Sequence[Sequence[int | None]],
     """``npmi`` of topics given as vocabulary columns (None: a word the documents lack); one sparse
     product counts the co-occurrences of every topic's words at once."""
     binary = vocabulary.binary_columns
-    n_rows = binary.shape[0]  # type: ignore[attr-defined]
+    n_rows = binary.shape[0]
     if weights is not None and len(weights) != n_rows:
         raise ValueError(f"{len(weights)} weights for {n_rows} documents: align them")
     n_docs = float(n_rows if weights is None else np.sum(weights))
     known = sorted({c for topic in topics for c in topic if c is not None})
     together = np.zeros((0, 0))
     if known and n_docs > 0:
-        sub = binary[:, known]  # type: ignore[index]
-        weighted = sub if weights is None else sub.multiply(np.asarray(weights, np.float64)[:, None]).tocsc()
+        sub = binary[:, known]
+        weighted = sub if weights is None else sub.multiply(np.asarray(weights, np.float64)[:, None]).tocsc()  # type: ignore[attr-defined]  # scipy-stubs: sparse at run time
         together = (sub.T @ weighted).toarray()
     position = {c: i for i, c in enumerate(known)}
     scores: list[float] = []

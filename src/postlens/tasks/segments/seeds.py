@@ -119,7 +119,7 @@ class SeedSegmenter:
         self.min_similarity = min_similarity
         self.refine = refine
 
-    def fit(self, x: np.ndarray, seed_vectors: np.ndarray) -> "SeedSegmenter":
+    def fit(self, x: np.ndarray, seed_vectors: np.ndarray) -> SeedSegmenter:
         x = normalise_rows(np.asarray(x, np.float64)).astype(np.float64)
         seeds = normalise_rows(np.asarray(seed_vectors, np.float64)).astype(np.float64)
         if seeds.shape[1] != x.shape[1]:

@@ -44,7 +44,7 @@ class SharedSpace:
         self.weights_: dict[str, float] = {}
         self.dim_: int | None = None
 
-    def fit(self, parts: PostParts) -> "SharedSpace":
+    def fit(self, parts: PostParts) -> SharedSpace:
         text = self._text_side(parts)
         self.dim_ = text.shape[1]
         has_text = np.linalg.norm(text, axis=1) > 0
@@ -62,7 +62,8 @@ class SharedSpace:
             count = sum(len(x) for x in inputs)
             if count < self.min_pairs:
                 continue
-            zs = np.concatenate(zero_shot) if all(z is not None for z in zero_shot) else None
+            present = [z for z in zero_shot if z is not None]
+            zs = np.concatenate(present) if len(present) == len(zero_shot) else None
             merged = _merge_same_inputs(np.concatenate(inputs), np.concatenate(targets), zs)
             bridge = ImageTextBridge().fit(*merged)
             self.bridges_[bridge_name] = bridge
@@ -92,13 +93,16 @@ class SharedSpace:
             if not len(rows):
                 continue
             zero_shot = self._zero_shot(parts, member, rows)
-            if bridge is None and zero_shot is None:
+            if bridge is not None:
+                fitted = bridge.x_mean_
+                if fitted is not None and parts.vectors[member].shape[1] != fitted.shape[0]:
+                    raise ValueError(f"{member} vectors are {parts.vectors[member].shape[1]}-d, the space was fitted "
+                                     f"on {fitted.shape[0]}-d ones: refit the topics")
+                placed = bridge.transform(parts.vectors[member][rows], zero_shot)
+            elif zero_shot is not None:
+                placed = normalise_rows(zero_shot)
+            else:
                 continue
-            if bridge is not None and parts.vectors[member].shape[1] != bridge.x_mean_.shape[0]:  # type: ignore[union-attr]
-                raise ValueError(f"{member} vectors are {parts.vectors[member].shape[1]}-d, the space was fitted on "
-                                 f"{bridge.x_mean_.shape[0]}-d ones: refit the topics")  # type: ignore[union-attr]
-            placed = (bridge.transform(parts.vectors[member][rows], zero_shot) if bridge is not None
-                      else normalise_rows(zero_shot))  # type: ignore[arg-type]
             block = np.zeros((len(parts), self.dim_), np.float64)
             block[rows] = placed
             found.append((member, self.weights_.get(member, MIN_BRIDGE_WEIGHT) * block))
@@ -148,7 +152,7 @@ class SharedSpace:
             indent=2, sort_keys=True))
 
     @classmethod
-    def load(cls, folder: str | Path, *, embed_texts: EmbedTexts | None = None) -> "SharedSpace":
+    def load(cls, folder: str | Path, *, embed_texts: EmbedTexts | None = None) -> SharedSpace:
         source = Path(folder)
         meta = json.loads((source / "space.json").read_text())
         space = cls(embed_texts=embed_texts, min_pairs=int(meta.get("min_pairs", MIN_PAIRS)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -54,7 +54,7 @@ def write_run(workspace: Workspace, segmentation: str, run_id: str, *, post_ids:
               topics: Sequence[int | None], scores: np.ndarray, novel: np.ndarray, rows: Iterable[TopicRow],
               changes: Sequence[Change], replace_all: bool = False) -> None:
     """Assignments of ``post_ids`` (all of the segmentation's when ``replace_all``), topic rows, history."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     db = workspace.db
     ids = pa.table({"id": pa.array(list(post_ids), pa.string())})
     db.execute("BEGIN TRANSACTION")

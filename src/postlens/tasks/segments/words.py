@@ -11,11 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from postlens.encoders.text.stopwords import stop_words
 from postlens.encoders.text.tokenize import is_punctuation, tokenize_tweet
+
+if TYPE_CHECKING:  # importing this module needs no scipy
+    from scipy.sparse import csc_matrix, csr_matrix
 
 MIN_TOKEN_CHARS = 2
 
@@ -40,10 +44,10 @@ class Vocabulary:
     """Word <-> column; ``doc_terms`` is a sparse (docs x words) count matrix in CSR form."""
 
     words: list[str]
-    doc_terms: "object"  # scipy.sparse.csr_matrix; typed loosely so that importing this module needs no scipy
+    doc_terms: csr_matrix
 
     @classmethod
-    def build(cls, documents: Sequence[Sequence[str]], *, min_df: int = 2) -> "Vocabulary":
+    def build(cls, documents: Sequence[Sequence[str]], *, min_df: int = 2) -> Vocabulary:
         """Words found in at least ``min_df`` documents (rarer ones cannot characterise a topic)."""
         from scipy import sparse
 
@@ -66,16 +70,16 @@ class Vocabulary:
         return cls(words=words, doc_terms=matrix)
 
     @cached_property
-    def binary(self) -> "object":
+    def binary(self) -> csr_matrix:
         """``doc_terms`` clipped at 1 (does the post use the word), CSR; computed once."""
-        binary = self.doc_terms.copy()  # type: ignore[attr-defined]
+        binary = self.doc_terms.copy()
         binary.data = np.minimum(binary.data, 1.0)
         return binary.tocsr()
 
     @cached_property
-    def binary_columns(self) -> "object":
+    def binary_columns(self) -> csc_matrix:
         """``binary`` in CSC form, for slicing words out of it."""
-        return self.binary.tocsc()  # type: ignore[attr-defined]
+        return self.binary.tocsc()
 
 
 def class_tfidf(vocabulary: Vocabulary, assignments: np.ndarray, topics: Sequence[int], *,
@@ -102,7 +106,7 @@ def class_tfidf_scores(vocabulary: Vocabulary, rows: np.ndarray, n_topics: int,
     from scipy import sparse
 
     binary = vocabulary.binary
-    n_docs = binary.shape[0]  # type: ignore[attr-defined]
+    n_docs = binary.shape[0]
     if len(rows) != n_docs:
         raise ValueError(f"{len(rows)} topic assignments for {n_docs} documents: align them")
     if weights is not None and len(weights) != n_docs:

@@ -14,7 +14,7 @@ bins; the result equals a full recompute.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -65,11 +65,11 @@ def detect_trends(
     newest_row = db.execute("SELECT max(created_at) FROM posts").fetchall()[0]
     newest = newest_row[0] if newest_row else None
     if relative_to_now:
-        horizon = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        horizon = (now or datetime.now(UTC)).astimezone(UTC)
     elif newest is None:
         raise ConfigError("no post in this workspace has a time, so there is nothing to bin; import posts with created_at")
     else:
-        horizon = newest.astimezone(timezone.utc)
+        horizon = newest.astimezone(UTC)
     notes: list[str] = []
     stale = forget_stale_streams(db)
     if stale:

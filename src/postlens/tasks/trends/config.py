@@ -96,7 +96,7 @@ class TrendSettings:
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
 
-    def with_changes(self, **changes: Any) -> "TrendSettings":
+    def with_changes(self, **changes: Any) -> TrendSettings:
         """A copy with some settings changed; unknown names are refused with the valid ones listed."""
         valid = set(asdict(self))
         unknown = sorted(set(changes) - valid)

@@ -41,11 +41,11 @@ class StreamState:
     index: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def empty(cls, settings: TrendSettings) -> "StreamState":
+    def empty(cls, settings: TrendSettings) -> StreamState:
         n = settings.n_slots
         return cls(n_slots=n, volume=np.zeros(n), slot_counts=np.zeros((0, n)))
 
-    def copy(self) -> "StreamState":
+    def copy(self) -> StreamState:
         return StreamState(
             n_slots=self.n_slots, volume=self.volume.copy(), terms=list(self.terms),
             slot_counts=self.slot_counts.copy(), level=self.level.copy(), prev_level=self.prev_level.copy(),

@@ -20,13 +20,7 @@ from postlens.errors import ConfigError, MissingDependency
 _TOKEN = re.compile(r"(?:https?://\S+)|(?:[@#]\w+)|(?:[A-Za-z][\w'’.&-]*[\w])|(?:[A-Za-z])|(?:[.!?:;,\"()|…]+)")
 _SENTENCE_END = re.compile(r"^[.!?:;|…\"]+$")
 _NOT_NAMES = frozenset(
-    """a about after all also am an and any are as at be been before but by can could did do does
-    for from had has have he her here him his how i if in into is it its just me more most my new no
-    not now of off on one only or our out over rt so some still than that the their them then there
-    these they this those to too up us via was we were what when where which who why will with would
-    you your yes breaking update news live video photo photos pic watch read report reports says said
-    please pls plz thanks thx omg lol wow via amp just today tonight tomorrow yesterday dr mr mrs ms
-    monday tuesday wednesday thursday friday saturday sunday""".split()
+    ["a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "he", "her", "here", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just", "me", "more", "most", "my", "new", "no", "not", "now", "of", "off", "on", "one", "only", "or", "our", "out", "over", "rt", "so", "some", "still", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "too", "up", "us", "via", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your", "yes", "breaking", "update", "news", "live", "video", "photo", "photos", "pic", "watch", "read", "report", "reports", "says", "said", "please", "pls", "plz", "thanks", "thx", "omg", "lol", "wow", "via", "amp", "just", "today", "tonight", "tomorrow", "yesterday", "dr", "mr", "mrs", "ms", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 )
 MAX_WORDS = 4
 

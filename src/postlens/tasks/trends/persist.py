@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import numpy as np
@@ -17,7 +17,7 @@ TS = pa.timestamp("us", tz="UTC")
 
 
 def bin_time(index: int, settings: TrendSettings) -> datetime:
-    return datetime.fromtimestamp(index * settings.bin_seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(index * settings.bin_seconds, tz=UTC)
 
 
 @dataclass
@@ -74,7 +74,7 @@ def save_state(db: duckdb.DuckDBPyConnection, stream: str, source: str, settings
     db.execute(
         "INSERT INTO trend_streams VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [stream, source, b, json.dumps(settings.to_dict(), sort_keys=True), ts(frontier_bin), ts(state.first_bin),
-         ts(state.last_bin), [float(v) for v in state.volume], datetime.now(timezone.utc)],
+         ts(state.last_bin), [float(v) for v in state.volume], datetime.now(UTC)],
     )
     db.execute("DELETE FROM trend_state WHERE stream = ?", [stream])
     if not state.terms:

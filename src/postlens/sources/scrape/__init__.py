@@ -1,0 +1,1 @@
+"""Scraping web pages that allow it: fetching (robots, limits, SSRF guard) and post extraction."""
