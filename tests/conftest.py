@@ -93,6 +93,18 @@ def hold_write_lock():
 
 
 @pytest.fixture(scope="session")
+def demo_run_300(tmp_path_factory: pytest.TempPathFactory):
+    """``postlens demo`` on a 300-post sample corpus (seed 0), every stage run once: the DemoReport.
+
+    Shared by the report and demo tests; tests that change the workspace say so and leave it valid.
+    """
+    from postlens.pipeline.demo import run_demo
+
+    root = tmp_path_factory.mktemp("demo-300")
+    return run_demo(root / "corpus", seed=0, n_posts=300, workspace=root / "ws")
+
+
+@pytest.fixture(scope="session")
 def agent_workspace(tmp_path_factory: pytest.TempPathFactory):
     """A small real workspace with trained models (``_agent_fixtures.build_agent_workspace``), built once per
     session and shared by the agent, API and MCP tests; read-only use (copy it to change it)."""

@@ -299,16 +299,21 @@ def demo_data(
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the sample corpus.")] = Path("demo-corpus"),
     seed: Annotated[int, typer.Option(help="Random seed of the sample corpus.")] = 0,
-    posts: Annotated[int, typer.Option(help="Number of posts in the sample corpus.")] = 3000,
-    featurize: Annotated[bool, typer.Option(help="Extract features from every modality after the import.")] = True,
-    train: Annotated[bool, typer.Option(help="Train a topic model on the labelled subset after featurizing.")] = True,
+    posts: Annotated[int | None, typer.Option(min=1, help="Number of posts in the sample corpus.", show_default="3000")] = None,
+    featurize: Annotated[bool, typer.Option(help="Extract features from every modality after the import (without it, topics and models are skipped; trends and the report still run).")] = True,
+    train: Annotated[bool, typer.Option(help="Train the demo models (topic fusion model with a distilled student, sentiment with imbalance methods compared, popularity).")] = True,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """The main job on the embedded default: generate the sample corpus, ingest it, featurize every
-    modality, train a topic model, and print what is there. Re-running reuses everything already done."""
+    """The main job on the embedded default: generate the sample corpus, ingest it, featurize every modality,
+    find topics, train models, detect trends and write the evaluation report; then print how to go on.
+
+    Re-running reuses everything already done: the corpus, the import, the feature cache, the topics,
+    the trained models (retrained only when their config or data changed) and the trend state."""
+    from postlens.pipeline.demo import DEMO_POSTS
     from postlens.serve.demo import show_demo
 
-    show_demo(console, out, seed=seed, n_posts=posts, workspace=workspace, featurize=featurize, train=train)
+    show_demo(console, out, seed=seed, n_posts=posts or DEMO_POSTS, workspace=workspace, featurize=featurize,
+              train=train)
 
 
 # ---------------------------------------------------------------- cache
@@ -745,6 +750,24 @@ def mcp(
     from postlens.serve.mcp_server import run_mcp
 
     run_mcp(workspace, models=model)
+
+
+# ---------------------------------------------------------------- evaluate
+
+
+@app.command(help=f"One self-contained HTML report and a metrics JSON over everything the workspace holds: each "
+             "trained model's figures, per-class table, confusion matrix, calibration (reliability and ECE), modality "
+             "ablation, imbalance comparison and distillation; topic quality (NPMI, diversity, outliers, sizes over "
+             "time); trend timelines with their bursts; popularity against its baselines. What is absent is said in "
+             f"one line.\n\n{LOCK_HELP}")
+def evaluate(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder to write evaluation.html and evaluation.json into.", show_default="<workspace>/reports")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    from postlens.pipeline.evaluate import run_evaluate
+    from postlens.serve.demo import print_evaluate_result
+
+    print_evaluate_result(console, run_evaluate(workspace, out=out))
 
 
 def main() -> None:
