@@ -69,10 +69,24 @@ class SplitConfig(_Strict):
     val_size: float = 0.1
 
 
+class LateFusionConfig(_Strict):
+    """``fusion: late``: one expert per modality, pooled with weights chosen on grouped out-of-fold predictions."""
+
+    C: float = Field(1.0, gt=0, description="inverse L2 strength of each modality's logistic / ridge expert")
+    inner_folds: int = Field(5, ge=2, le=20, description="grouped folds inside the training side that fit the pool")
+    metadata: bool = Field(True, description="an expert on the metadata columns (when features.metadata is on)")
+    joint: bool = Field(False, description="the attention network as one more expert (inner_folds + 1 network fits)")
+    pool: Literal["evidence", "mean"] = Field("evidence", description="evidence: agreeing experts may add up")
+
+
 class ModelConfig(_Strict):
     kind: ModelKind = "fusion"
     width: int = 128
-    fusion: Literal["attention", "concat"] = "attention"
+    # late by default: the joint network learns reposted pictures as label ids (bench/fusion_study.py)
+    fusion: Literal["late", "attention", "concat"] = "late"
+    duplicate_weighting: Literal["none", "sqrt", "inverse"] = Field(
+        "inverse", description="weight each post 1/n^p, n = posts sharing its picture: a repost is not a new example")
+    late: LateFusionConfig = Field(default_factory=LateFusionConfig)
     epochs: int = 30
     batch_size: int = 64
     lr: float = 1e-3

@@ -37,7 +37,9 @@ def build_estimator(config: TrainConfig, task: str, imbalance: str | None = None
                            modality_dropout=m.modality_dropout, patience=m.patience, focal_gamma=m.focal_gamma,
                            seed=config.seed, num_threads=config.num_threads,
                            waveform_embed_dim=config.features.waveform.embed_dim,
-                           waveform_frontend=config.features.waveform.frontend, **options)
+                           waveform_frontend=config.features.waveform.frontend,
+                           duplicate_weighting=m.duplicate_weighting, late_C=m.late.C, late_folds=m.late.inner_folds,
+                           late_meta=m.late.metadata, late_joint=m.late.joint, late_pool=m.late.pool, **options)
     from postlens.models.finetune import FineTunedTextModel
 
     if task != "classification":
@@ -56,11 +58,18 @@ def fit(config: TrainConfig, train: TrainingSet, val: TrainingSet, *, imbalance:
     has_val = len(val.y) > 0  # split.val_size 0: the estimator holds out a random slice of train itself
     if config.model.kind in ("fusion",):
         val_value = val.y_value if value is not None else None
-        estimator.fit(data, y, y_value=value, val=(val.data, val.y, val_value) if has_val else None)
+        groups = split_groups(config, train) if len(y) == len(train.y) else None  # None after resampling
+        estimator.fit(data, y, y_value=value, val=(val.data, val.y, val_value) if has_val else None, groups=groups)
     else:  # finetune and LightGBM stop early on validation; logreg ignores it
         estimator.fit(data, y, val=(val.data, val.y) if has_val else None)
     estimator.fit_seconds_ = time.perf_counter() - started
     return estimator
+
+
+def split_groups(config: TrainConfig, train: TrainingSet) -> Any:
+    """The groups the split keeps whole (events, authors), for the model's own inner splits; None otherwise."""
+    strategy = config.split.strategy
+    return train.groups.get("author" if strategy == "author" else "group") if strategy in ("author", "group") else None
 
 
 def evaluate(estimator: Any, test: TrainingSet) -> dict[str, Any]:
