@@ -1,12 +1,12 @@
 """Throughput of the image encoders (prints figures; no assertions).
 
-EfficientNet: images/s of ``encode(paths)`` end to end (read, decode, resize, crop, forward, labels)
-and its ratio to the bare forward pass on the same already-prepared batch (goal >= 0.8; goal >= 30
-images/s on 2 cores). OCR and stats: images/s. Uses the MediaEval images when present, otherwise
+EfficientNet, torch vs ONNX Runtime in one run: images/s of ``encode(paths)`` end to end (read,
+decode, resize, crop, forward, labels) and of the bare forward pass on the same already-prepared
+batches, embedding cosine and top-1 label agreement between the two. OCR and stats: images/s. Uses the MediaEval images when present, otherwise
 synthesised JPEGs. Other processes share the CPU: the load average is printed, each figure is the
 best of a few interleaved repetitions.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/image_encoders.py [--images 256] [--ocr-images 40]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/image_encoders.py [--images 256] [--ocr-images 40] [--threads 1]
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from PIL import Image, ImageDraw, ImageFont
 from postlens.encoders.image import EfficientNetEncoder, ImageStatsEncoder, OCREncoder
 from postlens.media.image import EFFICIENTNET_RESIZE, efficientnet_array, load_image
 
-MEDIAEVAL_IMAGES = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "mediaeval2016" / "images"
+SHARED = Path(os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
+MEDIAEVAL_IMAGES = SHARED / "mediaeval2016" / "images"
 
 
 def pick_images(count: int) -> tuple[list[Path], str]:
@@ -50,38 +51,65 @@ def best_rate(run, items: int, repeats: int) -> float:
         best = min(best, time.perf_counter() - started)
     return items / best
 
+def compare_efficientnet_runtimes(paths: list[Path], threads: int, repeats: int) -> EfficientNetEncoder:
+    """EfficientNet-Lite0 torch (channels-last) vs ONNX Runtime on the same images in ONE run.
+
+    images/s of the bare forward (prepared batches of 32) and of ``encode(paths)`` end to end, in
+    interleaved rounds; ratios are medians of per-round ratios. Agreement: cosine of the 1280-d
+    embeddings and top-1 ImageNet label agreement, ONNX vs torch.
+    """
+    encoders = {runtime: EfficientNetEncoder(batch_size=32, num_threads=threads, runtime=runtime)
+                for runtime in ("torch", "onnx")}
+    for runtime, encoder in encoders.items():
+        started = time.perf_counter()
+        encoder.encode(paths[:2])
+        print(f"EfficientNet {runtime}: load (+ export on a first run) + first batch {time.perf_counter() - started:.2f} s;"
+              f" {type(encoder.model).__name__}, version {encoder.version}", flush=True)
+    frames = [f for p in paths for f in load_image(p, min_side=EFFICIENTNET_RESIZE, max_frames=8).frames]
+    prepared = efficientnet_array(frames)
+    bare_seconds: dict[str, list[float]] = {runtime: [] for runtime in encoders}
+    pipe_seconds: dict[str, list[float]] = {runtime: [] for runtime in encoders}
+    outputs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for _ in range(repeats):  # interleaved so that both see the same neighbours on the CPU
+        for runtime, encoder in encoders.items():
+            started = time.perf_counter()
+            parts = [encoder.forward(prepared[i : i + 32]) for i in range(0, len(prepared), 32)]
+            bare_seconds[runtime].append(time.perf_counter() - started)
+            outputs[runtime] = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+            started = time.perf_counter()
+            encoder.encode(paths)
+            pipe_seconds[runtime].append(time.perf_counter() - started)
+    (torch_vectors, torch_probs), (onnx_vectors, onnx_probs) = outputs["torch"], outputs["onnx"]
+    cosines = (torch_vectors * onnx_vectors).sum(1) / (
+        np.linalg.norm(torch_vectors, axis=1) * np.linalg.norm(onnx_vectors, axis=1))
+    agreement = float((torch_probs.argmax(1) == onnx_probs.argmax(1)).mean())
+    print(f"\n| EfficientNet-Lite0 ({threads} thread(s)) | bare forward images/s | x torch | encode(paths) images/s |"
+          " x torch | end-to-end / bare |")
+    print("|---|---|---|---|---|---|")
+    for runtime in encoders:
+        bare_ratio = sorted(t / r for t, r in zip(bare_seconds["torch"], bare_seconds[runtime]))
+        pipe_ratio = sorted(t / r for t, r in zip(pipe_seconds["torch"], pipe_seconds[runtime]))
+        print(f"| {runtime} | {len(prepared) / min(bare_seconds[runtime]):.1f} | {bare_ratio[len(bare_ratio) // 2]:.2f}x |"
+              f" {len(paths) / min(pipe_seconds[runtime]):.1f} | {pipe_ratio[len(pipe_ratio) // 2]:.2f}x |"
+              f" {min(bare_seconds[runtime]) * len(paths) / len(prepared) / min(pipe_seconds[runtime]):.2f} |")
+    print(f"ONNX vs torch on {len(prepared)} frames: embedding cosine mean {cosines.mean():.6f} min {cosines.min():.6f};"
+          f" top-1 label agreement {agreement:.3f}; load average {os.getloadavg()[0]:.1f}", flush=True)
+    return encoders["onnx"]
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=256)
     parser.add_argument("--ocr-images", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="threads per model")
+    parser.add_argument("--efficientnet-only", action="store_true")
     args = parser.parse_args()
     paths, origin = pick_images(args.images)
     print(f"{len(paths)} images ({origin}); load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-
-    encoder = EfficientNetEncoder(batch_size=32)
-    started = time.perf_counter()
-    encoder.encode(paths[:2])
-    print(f"EfficientNet load + first batch: {time.perf_counter() - started:.2f} s")
-    frames = [f for p in paths for f in load_image(p, min_side=EFFICIENTNET_RESIZE, max_frames=encoder.max_frames).frames]
-    prepared = efficientnet_array(frames)
-
-    def bare() -> None:
-        for start in range(0, len(prepared), encoder.batch_size):
-            encoder.forward(prepared[start : start + encoder.batch_size])
-
-    def pipeline() -> None:
-        encoder.encode(paths)
-
-    rates = {"bare": [], "pipeline": []}
-    for _ in range(args.repeats):  # interleaved so that both see the same neighbours on the CPU
-        rates["bare"].append(best_rate(bare, len(paths), 1))
-        rates["pipeline"].append(best_rate(pipeline, len(paths), 1))
-    bare_rate, pipe_rate = max(rates["bare"]), max(rates["pipeline"])
-    print(f"EfficientNet bare forward (batch 32, prepared input): {bare_rate:6.1f} images/s  runs {np.round(rates['bare'], 1).tolist()}")
-    print(f"EfficientNet encode(paths) end to end:                {pipe_rate:6.1f} images/s  runs {np.round(rates['pipeline'], 1).tolist()}")
-    print(f"  ratio end-to-end / bare forward (best of each):     {pipe_rate / bare_rate:6.2f}")
+    compare_efficientnet_runtimes(paths, args.threads, args.repeats)
+    if args.efficientnet_only:
+        return
     started = time.perf_counter()
     for p in paths:
         load_image(p, min_side=EFFICIENTNET_RESIZE)

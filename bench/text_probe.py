@@ -21,7 +21,8 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "tweeteval" / "emotion"
+SHARED = Path(os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
+DATA = SHARED / "tweeteval" / "emotion"
 
 
 def load_split(split: str) -> tuple[list[str], np.ndarray]:
@@ -131,7 +132,7 @@ def main() -> None:
         report("Word2Vec trained on train, SIF average", w2v.transform(train_text), w2v.transform(val_text),
                time.perf_counter() - start)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"\n| features | val macro-F1 | C | feature time (s) |\n|---|---|---|---|")
+    print("\n| features | val macro-F1 | C | feature time (s) |\n|---|---|---|---|")
     for name, score, c, seconds in rows:
         print(f"| {name} | {score:.3f} | {c:g} | {seconds:.1f} |")
     print(f"(load average {load:.1f} on {os.cpu_count()} cores; reference: TweetEval SVM 64.7 on test)")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = Path(os.environ.get("POSTLENS_SHARED_DATASETS", REPO_ROOT.parent / "shared" / "datasets"))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# ONNX exports of the packaged models land here, not in the home folder; shared by test runs and workers
+os.environ.setdefault("POSTLENS_CACHE_DIR", str(Path(tempfile.gettempdir()) / "postlens-test-cache"))
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Models default to every core of the machine; the shared 2-core test box is under load, where one
+# thread per model is several times faster (see postlens.models.threads). Tests of the default unset it.
+os.environ.setdefault("POSTLENS_NUM_THREADS", "1")
 
 
 def shared_dataset(name: str) -> Path:
@@ -33,3 +41,50 @@ def shared_datasets() -> Path:
 def dataset():
     """``dataset("pheme")`` -> path of that real dataset, or a skip with a message when absent."""
     return shared_dataset
+
+
+_HOLDER = """
+import sys, duckdb
+db = duckdb.connect(sys.argv[1])
+print("held", flush=True)
+sys.stdin.readline()
+db.close()
+print("released", flush=True)
+sys.stdin.readline()
+"""
+
+
+class WriteLockHolder:
+    """A real second process holding DuckDB's write lock on a database file until ``release()``."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", _HOLDER, str(db_path)], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if self.process.stdout.readline().strip() != "held":
+            self.process.kill()
+            raise RuntimeError(f"the lock holder did not start: {self.process.stderr.read()}")
+        self.pid = self.process.pid
+
+    def release(self) -> None:
+        """Close the write connection (the process stays alive, holding nothing)."""
+        self.process.stdin.write("\n")
+        self.process.stdin.flush()
+        assert self.process.stdout.readline().strip() == "released"
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def hold_write_lock():
+    """``hold_write_lock(db_path)`` -> a ``WriteLockHolder``; every holder is stopped after the test."""
+    holders: list[WriteLockHolder] = []
+
+    def start(db_path: Path) -> WriteLockHolder:
+        holders.append(WriteLockHolder(db_path))
+        return holders[-1]
+
+    yield start
+    for holder in holders:
+        holder.stop()

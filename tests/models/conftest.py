@@ -35,3 +35,41 @@ def make_posts(n: int = 400, *, n_classes: int = 3, seed: int = 0, imbalance: fl
 def posts():
     """``posts(n=..., imbalance=...)`` -> (PostData, y)."""
     return make_posts
+
+
+TEXT_KEY = "text-minilm-l6@test"
+
+
+def write_label_workspace(root, posts: list[dict]) -> str:
+    """A real workspace (DuckDB + feature cache) of text-only posts; returns the text cache key.
+
+    Each post: ``labels`` (dict), ``vector`` (its text embedding), optional ``created_at`` and ``author``.
+    """
+    from datetime import datetime, timezone
+
+    from postlens.encoders.base import Features
+    from postlens.pipeline.featurize import text_key
+    from postlens.store.features import FeatureCache
+    from postlens.store.workspace import Workspace
+
+    now = datetime.now(timezone.utc)
+    ws = Workspace(root)
+    texts = [f"post number {i}" for i in range(len(posts))]
+    for i, post in enumerate(posts):
+        keys, values = list(post["labels"]), [str(v) for v in post["labels"].values()]
+        ws.db.execute(
+            "INSERT INTO posts (id, source, native_id, platform, created_at, text, author_id, author_followers, "
+            "hashtags, labels, media_kinds, content_hash, run_id, first_seen, updated_at) "
+            "VALUES (?, 's', ?, 'x', ?, ?, ?, 100, [], MAP(?::VARCHAR[], ?::VARCHAR[]), [], 'h', 'r', ?, ?)",
+            [f"s:{i:04d}", str(i), post.get("created_at"), texts[i], post.get("author", f"a{i % 40}"),
+             keys, values, now, now])
+    FeatureCache(ws.features_dir).write(TEXT_KEY, [text_key(t) for t in texts],
+                                        [Features(vector=np.asarray(p["vector"], np.float32)) for p in posts])
+    ws.close()
+    return TEXT_KEY
+
+
+@pytest.fixture
+def label_workspace():
+    """``label_workspace(root, posts)`` -> the text cache key of a real workspace (see write_label_workspace)."""
+    return write_label_workspace

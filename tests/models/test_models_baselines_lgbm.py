@@ -31,3 +31,26 @@ def test_lightgbm_same_model_at_one_and_two_threads(posts, monkeypatch):
 def test_idle_threads_stays_between_one_and_request():
     assert idle_threads(1) == 1
     assert 1 <= idle_threads(64, window=0.05) <= 64
+
+
+def test_lightgbm_one_tree_early_stop_warns_and_refits_on_every_round(posts):
+    """Validation labels that contradict training make the first tree the best: that model predicts the
+    majority class for every post. It is refitted without early stopping, with a warning."""
+    data, y = posts(n=500, n_classes=2, seed=1)
+    train, val = np.arange(400), np.arange(400, 500)
+    model = BaselineModel(kind="lightgbm", n_estimators=50, num_threads=1)
+    model.fit(data.subset(train), y[train], val=(data.subset(val), 1 - y[val]))
+    assert len(model.warnings_) == 1 and "after 1 tree(s)" in model.warnings_[0]
+    assert model.estimator_.n_estimators_ == 50
+    assert len(np.unique(model.predict(data.subset(val)))) == 2
+    honest = BaselineModel(kind="lightgbm", n_estimators=400, num_threads=1)
+    honest.fit(data.subset(train), y[train], val=(data.subset(val), y[val]))
+    assert honest.warnings_ == [] and honest.epochs_run_ < 400
+
+
+def test_lightgbm_warning_survives_save_and_load(posts, tmp_path):
+    data, y = posts(n=300, n_classes=2, seed=1)
+    model = BaselineModel(kind="lightgbm", n_estimators=20, num_threads=1)
+    model.fit(data.subset(np.arange(250)), y[:250], val=(data.subset(np.arange(250, 300)), 1 - y[250:]))
+    model.save(tmp_path)
+    assert BaselineModel.load(tmp_path).warnings_ == model.warnings_ != []

@@ -92,9 +92,17 @@ def test_popularity_regression_group_split_and_compare(workspace, tmp_path):
     report = run_train(_config(tmp_path, "target: popularity\nmodel: {kind: lightgbm, n_estimators: 30}\n"
                                          "split: {strategy: author}\noutput: pop\n"), workspace=workspace)
     assert report["task"] == "regression" and report["test"]["spearman"] > 0.5
+    import pyarrow.parquet as pq
+
+    held = pq.read_table(tmp_path / "pop" / "predictions_test.parquet")
+    assert held.schema.names == ["post_id", "true_value", "predicted_value"] and held.num_rows == report["sizes"]["test"]
     compared = run_train(_config(tmp_path, "target: label\nmodel: {kind: logreg}\noutput: cmp\n"),
                          workspace=workspace, compare_imbalance=True)
-    assert set(compared["compare_imbalance"]) == {"none", "over", "under", "smote", "class_weight"}
+    compare = compared["compare_imbalance"]
+    assert set(compare["methods"]) == {"none", "over", "under", "smote", "class_weight"}
+    chosen = max(compare["methods"], key=lambda m: compare["methods"][m]["val"]["macro_f1"])
+    assert compare["methods"][compare["chosen"]]["val"]["macro_f1"] == compare["methods"][chosen]["val"]["macro_f1"]
+    assert "macro_f1" in compare["test_of_chosen"]
     assert (tmp_path / "cmp" / "compare.json").exists()
 
 

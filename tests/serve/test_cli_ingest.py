@@ -9,7 +9,9 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from postlens.errors import ConfigError
 from postlens.serve.cli import app
+from postlens.sources.base import known_importers
 
 runner = CliRunner()
 MAP = ["--map", "id=id", "--map", "text=text", "--map", "created_at=created_at", "--map", "media=media"]
@@ -123,8 +125,11 @@ def test_stats_sql_and_quarantine_commands_read_the_workspace(tmp_path: Path) ->
 def test_unknown_format_lists_the_known_ones(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "p.csv", ["1,hello,2024-01-01,"])
     result = runner.invoke(app, ["ingest", "--workspace", str(tmp_path / "ws"), str(data), "--format", "csvv"])
-    assert result.exit_code != 0
-    assert "csv" in str(result.exception) or "csv" in result.output
+    assert result.exit_code != 0 and isinstance(result.exception, ConfigError)
+    message = str(result.exception)
+    assert "'csvv'" in message and "known:" in message
+    listed = [name.strip() for name in message.split("known:", 1)[1].split(",")]
+    assert listed == known_importers() and "csv" in listed  # the real names, not the typo echoed back
 
 
 @pytest.mark.parametrize("command", ["ingest", "stats", "sql", "quarantine", "featurize", "train", "demo-data", "demo"])

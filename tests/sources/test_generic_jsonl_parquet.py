@@ -142,3 +142,25 @@ def test_parquet_without_rows(tmp_path: Path) -> None:
     pq.write_table(pa.table({"id": pa.array([], pa.string()), "text": pa.array([], pa.string())}), data)
     (only,) = list(ParquetImporter().iter_records(data))
     assert isinstance(only, Rejected) and only.code == "empty_file"
+
+
+def test_parquet_row_python_cannot_represent_is_one_rejected_row(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    seconds = [1_700_000_000, 400_000_000_000, 1_700_000_100]  # the middle one is in the year 14645
+    table = pa.table({"id": ["1", "2", "3"], "text": ["a", "b", "c"],
+                      "created_at": pa.array(seconds, type=pa.timestamp("s")), "likes": [5, -5, 2**63 - 1]})
+    pq.write_table(table, tmp_path / "t.parquet")
+    posts, rejected = run(ParquetImporter(), tmp_path / "t.parquet")
+    assert [p.native_id for p in posts] == ["1", "3"] and posts[0].created_at_naive
+    assert [(r.line, r.code) for r in rejected] == [(2, "bad_row")] and "row 2" in rejected[0].reason
+    assert [p.engagement[0].likes for p in posts] == [5, 2**63 - 1]
+
+
+def test_jsonl_empty_objects_are_records_too(tmp_path: Path) -> None:
+    data = tmp_path / "empty-objects.jsonl"
+    data.write_text("{}\n[]\n{}\n")
+    posts, rejected = run(JsonlImporter(), data)
+    assert posts == [] and [(r.line, r.code) for r in rejected] == [(1, "empty_post"), (2, "bad_json"),
+                                                                    (3, "empty_post")]

@@ -115,3 +115,22 @@ def test_media_by_url(tmp_path: Path) -> None:
     assert media["t3_p1"] == [(Modality.IMAGE, "https://preview/p.jpg")]
     assert media["t3_l1"] == [] and posts[-1].urls == ["https://news.example/story"]
     assert posts[2].media[0].duration_s == 12.0
+
+
+def test_bad_values_cost_their_field_not_the_post(tmp_path: Path) -> None:
+    file = tmp_path / "RS.ndjson"
+    file.write_bytes(ndjson([
+        submission("s1", score=-5, num_comments="1.2K", title="nul\u0000 title", preview=[1], over_18="maybe"),
+        submission("s2", score=[1], num_comments=True, author={"name": "x"}),
+    ]))
+    posts, rejected = parse(file)
+    assert rejected == []
+    s1, s2 = posts
+    assert s1.text.startswith("nul title") and (s1.engagement[0].likes, s1.engagement[0].comments) == (None, 1200)
+    assert s1.raw["score"] == -5  # the downvoted score stays in raw
+    reasons = {note.code: note.reason for note in s1.notes}
+    assert set(reasons) == {"bad_count", "bad_text", "bad_value"}
+    assert "score" in reasons["bad_count"] and "negative" in reasons["bad_count"]
+    assert "over_18" in reasons["bad_value"] and all(n.file == str(file) and n.line == 1 for n in s1.notes)
+    assert s2.engagement == [] and s2.author.handle is None
+    assert sorted(n.reason.split(":")[0] for n in s2.notes) == ["author", "num_comments", "score"]

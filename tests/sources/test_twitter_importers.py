@@ -117,8 +117,13 @@ def test_big_list_is_streamed_and_a_broken_element_is_reported(tmp_path: Path,
     broken = tmp_path / "broken.json"
     broken.write_text("[" + json.dumps(v1_tweet("1")) + ", {\"id_str\": 2,, }, " + json.dumps(v1_tweet("3")) + "]")
     posts, rejected = records("twitter-v1", broken)
+    assert [p.native_id for p in posts] == ["1", "3"]  # the broken element alone is lost
+    assert [r.code for r in rejected] == ["bad_json"] and "element 2" in rejected[0].reason
+    unclosed = tmp_path / "unclosed.json"
+    unclosed.write_text("[" + json.dumps(v1_tweet("1")) + ', {"id_str": "2", "text": "never ends]')
+    posts, rejected = records("twitter-v1", unclosed)
     assert [p.native_id for p in posts] == ["1"]
-    assert rejected[0].code == "bad_json" and "element 2" in rejected[0].reason
+    assert [r.code for r in rejected] == ["bad_json"] and "never ends" in rejected[0].reason
 
 
 def v2_response() -> dict:
@@ -182,3 +187,17 @@ def test_twitter_archive_tweets_js(tmp_path: Path) -> None:
     file.write_text("window.YTD.tweets.part0 = " + json.dumps(archive, indent=2))
     (post,), rejected = records("twitter", file)
     assert rejected == [] and post.text == "from my archive" and post.engagement[0].likes == 4
+
+
+def test_wrong_shapes_cost_their_field_and_a_bad_page_is_one_row(tmp_path: Path) -> None:
+    odd = v1_tweet("5", user=["not", "an", "object"], favorite_count="3M", retweet_count=2**63,
+                   entities={"hashtags": ["Boston", {"text": "ok"}]}, id_str={"bad": 1})
+    (tmp_path / "v1.jsonl").write_text(json.dumps(odd) + "\n")
+    (post,), rejected = records("twitter-v1", tmp_path / "v1.jsonl")
+    assert rejected == [] and post.native_id == "5"  # a usable "id" when id_str is an object
+    assert post.author.handle is None and post.hashtags == ["ok"]
+    assert (post.engagement[0].likes, post.engagement[0].shares) == (3_000_000, None)
+    assert sorted(n.code for n in post.notes) == ["bad_count", "bad_value", "bad_value"]
+    (tmp_path / "v2.jsonl").write_text(json.dumps({"data": 7}) + "\n" + json.dumps({"data": None}) + "\n")
+    posts, rejected = records("twitter-v2", tmp_path / "v2.jsonl")
+    assert posts == [] and [(r.line, r.code) for r in rejected] == [(1, "bad_record")]

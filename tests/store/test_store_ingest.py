@@ -96,11 +96,11 @@ def test_media_is_content_addressed_and_problems_are_quarantined(tmp_path: Path)
     _image(liar.with_suffix(".png"))
     liar.write_bytes(liar.with_suffix(".png").read_bytes())
     records = [
-        post("1", media=[MediaPart(Modality.IMAGE, source_path=str(img))], line=1),
-        post("2", media=[MediaPart(Modality.IMAGE, source_path=str(copy))], line=2),
-        post("3", media=[MediaPart(Modality.IMAGE, source_path=str(tmp_path / "nope.jpg"))], line=3),
-        post("4", media=[MediaPart(Modality.VIDEO, source_path=str(liar))], line=4),
-        post("5", "", media=[MediaPart(Modality.IMAGE, source_path=str(tmp_path / "gone.png"))], line=5),
+        post("1", media=[MediaPart(Modality.IMAGE, source_path=str(img), root=str(tmp_path))], line=1),
+        post("2", media=[MediaPart(Modality.IMAGE, source_path=str(copy), root=str(tmp_path))], line=2),
+        post("3", media=[MediaPart(Modality.IMAGE, source_path=str(tmp_path / "nope.jpg"), root=str(tmp_path))], line=3),
+        post("4", media=[MediaPart(Modality.VIDEO, source_path=str(liar), root=str(tmp_path))], line=4),
+        post("5", "", media=[MediaPart(Modality.IMAGE, source_path=str(tmp_path / "gone.png"), root=str(tmp_path))], line=5),
     ]
     with Workspace(tmp_path / "ws") as ws:
         summary = ingest(ws, ListImporter(records), [tmp_path])

@@ -11,7 +11,7 @@ from PIL import Image
 
 from postlens.pipeline import build_importer
 from postlens.pipeline.labels import import_labels
-from postlens.store.ingest import ingest
+from postlens.store.ingest import ImportSummary, ingest
 from postlens.store.labels import LabelRow, LabelSummary, merge_labels
 from postlens.store.workspace import Workspace
 from postlens.types import Rejected
@@ -41,9 +41,9 @@ MAP = ["id=id", "text=text", "created_at=created_at", "author_handle=author", "a
        "author_verified=verified", "hashtags=tags", "media=media", "language=lang"]
 
 
-def ingest_csv(ws: Workspace, path: Path, labels: bool) -> None:
+def ingest_csv(ws: Workspace, path: Path, labels: bool) -> ImportSummary:
     pairs = MAP + (["labels.label=label"] if labels else [])
-    ingest(ws, build_importer("csv", mapping_pairs=pairs, source="s"), [path])
+    return ingest(ws, build_importer("csv", mapping_pairs=pairs, source="s"), [path])
 
 
 def snapshot(ws: Workspace) -> list[tuple]:
@@ -167,15 +167,23 @@ def test_a_failed_run_is_marked_failed_and_its_open_batch_rolled_back(workspace:
         "failed", True)
 
 
-@pytest.mark.xfail(strict=True, reason="ingest replaces posts.labels with the file's: re-ingesting the original "
-                   "file drops labels added by 'label import' (store/tables.py would have to merge labels)")
 def test_re_ingesting_the_unlabelled_file_keeps_imported_labels(tmp_path: Path) -> None:
     posts = write_posts(tmp_path / "data", with_labels=False)
     with Workspace(tmp_path / "ws") as ws:
         ingest_csv(ws, posts, labels=False)
         merge_labels(ws, rows(("s:1", {"label": "fake"})), inputs=["labels.csv"])
-        ingest_csv(ws, posts, labels=False)
+        again = ingest_csv(ws, posts, labels=False)
         assert ws.db.execute("SELECT labels['label'] FROM posts WHERE id = 's:1'").fetchone()[0] == "fake"
+        assert again.updated == 0, "the merged post hashes as stored: the re-import changes nothing"
+
+
+def test_a_file_value_replaces_an_imported_label_and_other_labels_stay(tmp_path: Path) -> None:
+    with Workspace(tmp_path / "ws") as ws:
+        ingest_csv(ws, write_posts(tmp_path / "data", with_labels=False), labels=False)
+        merge_labels(ws, rows(("s:1", {"label": "real", "stance": "pro"})), inputs=["labels.csv"])
+        ingest_csv(ws, write_posts(tmp_path / "data2", with_labels=True), labels=True)  # the file says s:1 is fake
+        stored = dict(ws.db.execute("SELECT labels FROM posts WHERE id = 's:1'").fetchone()[0])
+        assert stored == {"label": "fake", "stance": "pro"}
 
 
 def test_the_python_function_reads_a_csv_and_merges(tmp_path: Path) -> None:

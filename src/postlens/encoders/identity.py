@@ -8,15 +8,19 @@ cache folder is newest. Encoders load their weights lazily, so building one here
 from __future__ import annotations
 
 import hashlib
+import importlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal, get_args
 
 from postlens.encoders.base import cache_key
-from postlens.encoders.registry import SPECS, get_spec
+from postlens.encoders.registry import SPECS, EncoderSpec, get_spec
 
+TextField = Literal["text", "ocr", "video_text", "transcript"]
+TEXT_FIELDS: tuple[str, ...] = get_args(TextField)
+"""The fields of table ``text_fields``: a post's own text, OCR of its images, on-screen text of its videos, speech."""
 TEXT_FIELD_SOURCES: dict[str, str] = {"ocr": "ocr", "video_text": "video", "transcript": "audio"}
-"""Text field (table ``text_fields``) -> the registry encoder whose output it is; ``text`` is the post's own."""
+"""Text field -> the registry encoder whose output it is (every field but ``text``, the post's own)."""
 
 
 @dataclass(frozen=True)
@@ -48,13 +52,20 @@ def cache_prefix(key: str) -> str:
     return key.split("@", 1)[0]
 
 
+def spec_cache_prefix(spec: EncoderSpec) -> str:
+    """The encoder's ``name`` attribute as the cache folder uses it (class attribute: nothing is built or loaded)."""
+    factory = getattr(importlib.import_module(spec.module), spec.factory)
+    return str(getattr(factory, "name", spec.name))
+
+
 def registry_name_of(key: str) -> str | None:
-    """The registry name whose encoder writes cache folders with this key's prefix (None when no encoder does)."""
+    """The registry name whose encoder writes cache folders with this key's prefix (None when no encoder does).
+
+    Read from class attributes: building an encoder can load its model (ONNX runtimes report the
+    runtime they really use in ``version``), which a name lookup must not pay for.
+    """
     prefix = cache_prefix(key)
-    for name in SPECS:
-        if cache_prefix(installed_identity(name).key) == prefix:
-            return name
-    return None
+    return next((name for name, spec in SPECS.items() if spec_cache_prefix(spec) == prefix), None)
 
 
 def text_key(text: str) -> str:

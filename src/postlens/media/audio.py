@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from postlens.errors import MediaError, UnsupportedMedia
+from postlens.media.limits import MAX_AUDIO_BYTES, MAX_MEDIA_BYTES
 from postlens.media.sniff import extension_agrees, kind_from_extension, sniff_file
 from postlens.types import Modality
 
@@ -115,9 +116,13 @@ def _check_file(path: Path) -> None:
     """Cheap checks before FFmpeg sees the file: existence, size, and what its bytes really are."""
     if not path.is_file():
         raise MediaError(f"{path}: no such file", code="not_found")
-    if os.path.getsize(path) == 0:
+    size = os.path.getsize(path)
+    if size == 0:
         raise MediaError(f"{path}: the file is empty (0 bytes)", code="empty")
     sniffed = sniff_file(path)
+    limit = MAX_MEDIA_BYTES.get(sniffed.kind if sniffed else Modality.AUDIO, MAX_AUDIO_BYTES)
+    if size > limit:  # the import gate's limit (media/limits.py): a larger file was never meant to get here
+        raise MediaError(f"{path}: {size:,} bytes is over the {limit:,}-byte limit", code="too_large")
     if sniffed is not None and sniffed.kind in (Modality.IMAGE, Modality.GIF):
         raise MediaError(f"{path}: is really {sniffed.mime}, not audio or video (the extension "
                          f"lies); store it as {sniffed.ext}", code="wrong_type")

@@ -19,12 +19,13 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from postlens.errors import MediaError, UnsupportedMedia
+from postlens.media.limits import MAX_IMAGE_BYTES
 from postlens.media.sniff import sniff_bytes
 from postlens.types import Modality
 
 DEFAULT_MAX_PIXELS = 64_000_000  # 8000x8000: larger than any phone photo, far below a bomb
 DEFAULT_MAX_FRAMES = 8
-DEFAULT_MAX_BYTES = 200 * 1024 * 1024  # a larger "image" is a mistake or an attack; refuse before reading
+DEFAULT_MAX_BYTES = MAX_IMAGE_BYTES  # the import gate's limit too (media/limits.py); refuse before reading
 EFFICIENTNET_RESIZE = 256  # shorter side before the centre crop (the usual 224/0.875)
 EFFICIENTNET_CROP = 224
 

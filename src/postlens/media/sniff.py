@@ -1,7 +1,9 @@
-"""Tell what a media file really is from its first bytes, not from its name.
+"""Tell what a media file really is from its first bytes and its streams, not from its name.
 
 Extensions lie (a PNG saved as .jpg, an HTML error page saved as .mp4); the store must not
-attach such a file under the wrong kind. Only the header is read, so this is cheap.
+attach such a file under the wrong kind. Only the header is read, so this is cheap. Containers
+such as MP4, WebM/Matroska and QuickTime hold video or only sound: ``probe_header`` asks PyAV
+which streams are there, so an audio-only ``.mp4`` is audio and reaches the audio encoder.
 """
 
 from __future__ import annotations
@@ -100,3 +102,77 @@ def extension_agrees(path: str | Path, sniffed: Sniffed) -> bool:
     if claimed == Modality.AUDIO and sniffed.mime in ("video/mp4", "video/webm"):
         return True  # .m4a/.opus written with a video brand
     return claimed == sniffed.kind
+
+
+# Containers whose first bytes do not say whether they hold pictures or only sound:
+# sniffed mime -> (what it is with only audio streams, what it is with a video stream).
+_BY_STREAMS: dict[str, tuple[Sniffed, Sniffed]] = {
+    "video/mp4": (Sniffed(Modality.AUDIO, "audio/mp4", ".m4a"), Sniffed(Modality.VIDEO, "video/mp4", ".mp4")),
+    "audio/mp4": (Sniffed(Modality.AUDIO, "audio/mp4", ".m4a"), Sniffed(Modality.VIDEO, "video/mp4", ".mp4")),
+    "video/quicktime": (Sniffed(Modality.AUDIO, "audio/quicktime", ".mov"),
+                        Sniffed(Modality.VIDEO, "video/quicktime", ".mov")),
+    "video/webm": (Sniffed(Modality.AUDIO, "audio/webm", ".webm"), Sniffed(Modality.VIDEO, "video/webm", ".webm")),
+    "video/x-msvideo": (Sniffed(Modality.AUDIO, "audio/x-msvideo", ".avi"),
+                        Sniffed(Modality.VIDEO, "video/x-msvideo", ".avi")),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """What a media file is after its header was read: kind and mime from the streams, and its size."""
+
+    sniffed: Sniffed
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+
+
+def probe_header(path: str | Path, sniffed: Sniffed) -> Header:
+    """Read the header only (Pillow for pictures, PyAV for the rest); an unreadable one keeps ``sniffed``.
+
+    Featurize reports a file whose header cannot be read; here it only decides the kind.
+    """
+    try:
+        if sniffed.kind in (Modality.IMAGE, Modality.GIF):
+            return _image_header(path, sniffed)
+        return _av_header(path, sniffed)
+    except Exception:  # noqa: BLE001 - any decoder error means "header unknown", never a failed import
+        return Header(sniffed)
+
+
+def _image_header(path: str | Path, sniffed: Sniffed) -> Header:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        duration = None
+        frames = getattr(image, "n_frames", 1)
+        if frames > 1:
+            duration = frames * image.info.get("duration", 100) / 1000.0
+        return Header(sniffed, image.width, image.height, duration)
+
+
+def _av_header(path: str | Path, sniffed: Sniffed) -> Header:
+    import av
+
+    with av.open(str(path), metadata_errors="ignore") as container:
+        duration_s = container.duration / 1_000_000 if container.duration else None
+        pictures = [s for s in container.streams.video if not _is_cover_art(s)]
+        has_audio = any(True for _ in container.streams.audio)
+        choices = _BY_STREAMS.get(sniffed.mime)
+        if choices is not None and (pictures or has_audio):
+            sniffed = choices[1] if pictures else choices[0]
+        if pictures:
+            context = pictures[0].codec_context
+            return Header(sniffed, context.width or None, context.height or None, duration_s)
+        return Header(sniffed, None, None, duration_s)
+
+
+def _is_cover_art(stream: object) -> bool:
+    """An album cover in an audio file is a one-picture "video" stream, not video."""
+    import av
+
+    disposition = getattr(stream, "disposition", 0)
+    try:
+        return bool(disposition & av.stream.Disposition.attached_pic)
+    except TypeError:
+        return False

@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from postlens.errors import MediaError, UnsupportedMedia
+from postlens.media.limits import MAX_VIDEO_BYTES
 from postlens.media.sniff import Sniffed, sniff_file
 from postlens.types import Modality
 
@@ -151,6 +152,8 @@ def _check_file(path: str | Path) -> Sniffed:
         raise MediaError(f"{path}: cannot read the file ({exc})", code="missing") from exc
     if size == 0:
         raise MediaError(f"{path}: the file is empty (0 bytes); re-download it", code="empty")
+    if size > MAX_VIDEO_BYTES:  # the import gate's limit (media/limits.py)
+        raise MediaError(f"{path}: {size:,} bytes is over the {MAX_VIDEO_BYTES:,}-byte video limit", code="too_large")
     sniffed = sniff_file(path)
     if sniffed is None:
         raise MediaError(

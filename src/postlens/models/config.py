@@ -14,6 +14,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from postlens.errors import ConfigError
 
+FITTED_TEXT_ENCODERS: tuple[str, ...] = ("tfidf", "word2vec")
+"""Text encoders fitted on the training posts inside a model (``models/fitted_text.py``), not run by featurize."""
+UNSCALED_ENCODERS: tuple[str, ...] = ("tfidf",)
+"""Blocks logreg reads as they are, not standardised (TF-IDF's sparse term weights)."""
+DEFAULT_EPOCHS: dict[str, int] = {"fusion": 30, "finetune": 3}
+"""``model.epochs`` when the config leaves it out: fine-tuning a pretrained encoder needs a few epochs, a
+network trained from scratch on cached vectors many (early stopping ends it sooner)."""
+TUNED_DEFAULTS: dict[str, float | int] = {"C": 1.0, "num_leaves": 31, "learning_rate": 0.05, "min_child_samples": 20}
+"""Baseline hyper-parameters when they are not tuned (``model.tune: false``, or no validation side)."""
+BLOCK_SEPARATOR = ":"
+"""``text:minilm``: the feature block of one encoder when a modality lists several."""
+
 ModelKind = Literal["logreg", "lightgbm", "fusion", "finetune"]
 ImbalanceMethod = Literal["none", "over", "under", "smote", "class_weight", "focal", "balanced_batch"]
 IMBALANCE_METHODS: tuple[str, ...] = ("none", "over", "under", "smote", "class_weight", "focal", "balanced_batch")
@@ -46,10 +58,36 @@ class WaveformConfig(_Strict):
     embed_dim: int = 64
 
 
-class FeaturesConfig(_Strict):
-    """modality -> encoder (registry name like ``minilm`` or a cache folder ``name@version``)."""
+def _default_modalities() -> dict[str, str | list[str]]:
+    return {"text": "minilm", "image": "efficientnet"}
 
-    modalities: dict[str, str] = Field(default_factory=lambda: {"text": "minilm", "image": "efficientnet"})
+
+class FeatureBlock(BaseModel):
+    """One encoder's vectors as the models see them: ``name`` (``text``, or ``text:vader`` when the
+    modality lists several encoders), the modality and the encoder (registry name or ``name@version``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    modality: str
+    encoder: str
+
+    @property
+    def fitted(self) -> bool:
+        """Fitted on the training posts inside the model (tfidf, word2vec), not read from the feature cache."""
+        return self.encoder in FITTED_TEXT_ENCODERS
+
+
+class FeaturesConfig(_Strict):
+    """modality -> encoder or list of encoders (registry name like ``minilm``, a cache folder
+    ``name@version``, or ``tfidf`` / ``word2vec`` for text: fitted on the training posts).
+
+    One encoder per modality gives one feature block named like the modality (``text``); several give
+    one block each, ``text:minilm``, ``text:vader``: baselines concatenate the blocks, the fusion
+    network gets a token per block.
+    """
+
+    modalities: dict[str, str | list[str]] = Field(default_factory=lambda: _default_modalities())
     text_fields: list[Literal["text", "ocr", "video_text", "transcript"]] = Field(default_factory=lambda: ["text"])
     metadata: bool = True
     sequences: list[str] = Field(default_factory=list, description="modalities whose frame sequences feed a temporal encoder")
@@ -61,12 +99,86 @@ class FeaturesConfig(_Strict):
         """``waveform: true`` means the defaults, switched on."""
         return {"enabled": value} if isinstance(value, bool) else value
 
+    @field_validator("modalities")
+    @classmethod
+    def _encoder_lists(cls, value: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        """A list holds each encoder once; one listed encoder is the same as naming it alone."""
+        out: dict[str, str | list[str]] = {}
+        for modality, named in value.items():
+            names = [named] if isinstance(named, str) else list(named)
+            if not names or any(not n.strip() for n in names):
+                raise ValueError(f"{modality}: name at least one encoder (e.g. minilm), got {named!r}")
+            repeated = sorted({n for n in names if names.count(n) > 1})
+            if repeated:
+                raise ValueError(f"{modality}: encoder {', '.join(repeated)} listed twice")
+            fitted = [n for n in names if n in FITTED_TEXT_ENCODERS]
+            if fitted and modality != "text":
+                raise ValueError(f"{modality}: {', '.join(fitted)} are text encoders (fitted on post texts)")
+            out[modality] = names[0] if len(names) == 1 else names
+        return out
+
+    def blocks(self) -> list[FeatureBlock]:
+        """Every feature block, in config order (see the class docstring for the names)."""
+        out = []
+        for modality, named in self.modalities.items():
+            if isinstance(named, str):
+                out.append(FeatureBlock(name=modality, modality=modality, encoder=named))
+            else:
+                out += [FeatureBlock(name=f"{modality}{BLOCK_SEPARATOR}{n.replace('.', '_')}", modality=modality, encoder=n)
+                        for n in named]  # no '.' in a block name: torch module names and frame columns split on it
+        return out
+
+    def blocks_of(self, modalities: list[str]) -> list[str]:
+        """Block names of these modalities (a block name is kept as is): for students and ablations."""
+        blocks = self.blocks()
+        out = []
+        for name in modalities:
+            found = [b.name for b in blocks if b.modality == name] or [name]
+            out += [b for b in found if b not in out]
+        return out
+
 
 class SplitConfig(_Strict):
-    strategy: Literal["time", "author", "group", "stratified", "random"] = "time"
+    """How posts are divided, and (``folds``) how cross-validation cuts them.
+
+    ``column``: the sides a benchmark ships with, read from the label ``column`` (train / val / test,
+    also training, valid, validation, dev, testing...); other values are left out and counted. With
+    no test rows the column's val rows are the reported held-out side and validation is carved from
+    train (``val_size``). ``time_boundary``: no calendar day (UTC) is on two sides (``day``), or
+    only equal timestamps are kept together (``timestamp``).
+
+    ``folds``: k-fold cross-validation (also ``postlens train --cv K``). ``fold_kind: auto`` follows
+    the strategy: random -> plain, stratified -> stratified, author / group -> grouped by that key,
+    time -> forward chaining, column -> stratified folds of the column's train rows (plain for
+    regression). Validation inside a fold is carved from that fold's training part.
+    """
+
+    strategy: Literal["time", "author", "group", "stratified", "random", "column"] = "time"
     group_label: str = "event"
+    column: str = Field("split", description="label holding train / val / test (strategy: column)")
     test_size: float = 0.2
     val_size: float = 0.1
+    time_boundary: Literal["day", "timestamp"] = "day"
+    folds: int | None = Field(None, ge=2, description="k-fold cross-validation with this many folds")
+    fold_kind: Literal["auto", "plain", "stratified", "author", "group", "time"] = "auto"
+
+
+class TuneGrid(_Strict):
+    """Values tried on the validation side for the baselines (one fit each; LightGBM: every combination)."""
+
+    C: list[float] = Field(default_factory=lambda: [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
+                          min_length=1)
+    num_leaves: list[int] = Field(default_factory=lambda: [7, 15, 31, 63], min_length=1)
+    learning_rate: list[float] = Field(default_factory=lambda: [0.05], min_length=1)
+    min_child_samples: list[int] = Field(default_factory=lambda: [20], min_length=1)
+
+    @field_validator("C", "num_leaves", "learning_rate", "min_child_samples")
+    @classmethod
+    def _positive(cls, values: list[Any]) -> list[Any]:
+        bad = [v for v in values if not v > 0]
+        if bad:
+            raise ValueError(f"grid values must be above 0, got {bad}")
+        return list(dict.fromkeys(values))
 
 
 class LateFusionConfig(_Strict):
@@ -80,6 +192,14 @@ class LateFusionConfig(_Strict):
 
 
 class ModelConfig(_Strict):
+    """``epochs`` None: the kind's default (``DEFAULT_EPOCHS``: fusion 30, finetune 3).
+
+    Baselines: ``C`` (logreg; ridge's alpha = 1/C for regression), ``num_leaves``, ``learning_rate``,
+    ``min_child_samples`` (LightGBM) left None are chosen on the validation side from ``grid`` (macro-F1,
+    Spearman for regression); a value set here is used as is. ``tune: false`` fixes every one left None
+    at ``TUNED_DEFAULTS``.
+    """
+
     kind: ModelKind = "fusion"
     width: int = 128
     # late by default: the joint network learns reposted pictures as label ids (bench/fusion_study.py)
@@ -87,21 +207,33 @@ class ModelConfig(_Strict):
     duplicate_weighting: Literal["none", "sqrt", "inverse"] = Field(
         "inverse", description="weight each post 1/n^p, n = posts sharing its picture: a repost is not a new example")
     late: LateFusionConfig = Field(default_factory=LateFusionConfig)
-    epochs: int = 30
+    epochs: int | None = Field(None, ge=1)
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-4
     dropout: float = 0.1
     modality_dropout: float = 0.25
     patience: int = 5
+    # fusion: no early stop before this many epochs (patience is raised to it). The weights kept are still those
+    # of the best validation epoch, even an earlier one (fusion.py chooses them).
+    min_epochs: int = Field(0, ge=0)
     focal_gamma: float = 2.0
     aux_popularity: bool = False
     # finetune only
     finetune_lr: float = 2e-5
     max_length: int = 64
     # baselines only
-    C: float = 1.0
+    tune: bool = True
+    grid: TuneGrid = Field(default_factory=TuneGrid)
+    C: float | None = Field(None, gt=0)
+    num_leaves: int | None = Field(None, ge=2)
+    learning_rate: float | None = Field(None, gt=0)
+    min_child_samples: int | None = Field(None, ge=1)
     n_estimators: int = 300
+
+    @property
+    def resolved_epochs(self) -> int:
+        return self.epochs if self.epochs is not None else DEFAULT_EPOCHS.get(self.kind, 30)
 
 
 class DistillConfig(_Strict):
@@ -115,6 +247,9 @@ class DistillConfig(_Strict):
 class TrainConfig(_Strict):
     name: str = "model"
     target: str = "label"
+    # A SQL condition over posts (like ``postlens predict --where``): train on the posts it picks only,
+    # e.g. "len(media_kinds) > 0" or "list_contains(media_kinds, 'image')". Checked like --where.
+    where: str | None = None
     task: Literal["auto", "classification", "multilabel", "regression"] = "auto"
     label_separator: str = ","
     min_class_count: int = 2
@@ -123,13 +258,30 @@ class TrainConfig(_Strict):
     split: SplitConfig = Field(default_factory=SplitConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     imbalance: ImbalanceMethod = "none"
+    # Binary targets: the class whose F1 / precision / recall the report names. Default: the rarer
+    # class among the labelled posts (ties: the second name in sorted order, scikit-learn's pos_label=1).
+    positive_class: str | None = None
     distill: DistillConfig = Field(default_factory=DistillConfig)
     seed: int = 0
-    # 1 by default: on the shared 2-core machine (load ~5) 2 torch threads made the fusion network
-    # 13x, the student 3x and RawNet 10x SLOWER per epoch (bench/train.py); LightGBM caps its
-    # threads to the idle cores itself, so raising this is safe for it.
-    num_threads: int = 1
+    # Threads a model trains and predicts with. None: every core this process may use
+    # (os.sched_getaffinity), or $POSTLENS_NUM_THREADS when set. Set it lower on a shared, busy
+    # machine: OpenMP threads spin-wait at barriers, and on a 2-core box under load 2 torch threads
+    # made the fusion network 13x, the student 3x and RawNet 10x SLOWER per epoch than 1
+    # (bench/train.py). LightGBM caps its threads to the idle cores itself.
+    num_threads: int | None = Field(None, ge=1)
     output: str | None = None
+
+    @field_validator("where")
+    @classmethod
+    def _safe_where(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from postlens.store.post_filter import check_where
+
+        try:
+            return check_where(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc).replace("--where", "where")) from None
 
     @property
     def resolved_task(self) -> str:

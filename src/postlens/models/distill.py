@@ -13,24 +13,29 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import ClassifierMixin
 
 from postlens.evaluation.metrics import classification_metrics
+from postlens.models.estimator import PostlensEstimator
 from postlens.models.inputs import PostData
-from postlens.models.torch_utils import seed_everything
+from postlens.models.torch_utils import seeded_generator
 
 
-class StudentModel:
+class StudentModel(ClassifierMixin, PostlensEstimator):
+    """An MLP on the flat features of ``modalities`` (+ metadata), trained on the teacher's logits.
+
+    ``fit(X, y, teacher_logits=...)``; X: anything ``as_post_data`` reads. ``num_threads``: None =
+    every core of this machine (``resolve_threads``).
+    """
+
     kind = "student"
 
-    def __init__(self, *, modalities: tuple[str, ...] = ("text",), hidden: int = 128, temperature: float = 3.0,
-                 alpha: float = 0.7, epochs: int = 40, batch_size: int = 128, lr: float = 2e-3, patience: int = 6,
-                 seed: int = 0, num_threads: int = 1) -> None:
-        self.modalities, self.hidden, self.temperature, self.alpha = tuple(modalities), hidden, temperature, alpha
+    def __init__(self, *, modalities: tuple[str, ...] | list[str] = ("text",), hidden: int = 128,
+                 temperature: float = 3.0, alpha: float = 0.7, epochs: int = 40, batch_size: int = 128,
+                 lr: float = 2e-3, patience: int = 6, seed: int = 0, num_threads: int | None = None) -> None:
+        self.modalities, self.hidden, self.temperature, self.alpha = modalities, hidden, temperature, alpha
         self.epochs, self.batch_size, self.lr, self.patience = epochs, batch_size, lr, patience
         self.seed, self.num_threads = seed, num_threads
-
-    def get_params(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(self).items() if not k.endswith("_")}
 
     def _net(self, n_in: int, n_classes: int) -> Any:
         from torch import nn
@@ -43,13 +48,15 @@ class StudentModel:
 
         return torch.from_numpy(data.flat(list(self.modalities)))
 
-    def fit(self, data: PostData, y: np.ndarray, *, teacher_logits: np.ndarray,
-            val: tuple[PostData, np.ndarray] | None = None) -> "StudentModel":
+    def fit(self, X: PostData, y: np.ndarray, *, teacher_logits: np.ndarray,
+            val: tuple[PostData, np.ndarray] | None = None) -> StudentModel:
         import torch
         import torch.nn.functional as F
 
-        generator = seed_everything(self.seed, self.num_threads)
-        x = self._x(data)
+        generator = seeded_generator(self.seed)
+        self.dims_ = {m: X.dims[m] for m in self.modalities if m in X.dims}
+        self.meta_names_ = list(X.meta_names)
+        x = self._x(X)
         self.n_classes_ = int(teacher_logits.shape[1])
         self.n_in_ = int(x.shape[1])
         self.net_ = self._net(self.n_in_, self.n_classes_)
@@ -84,29 +91,32 @@ class StudentModel:
         self.net_.eval()
         return self
 
-    def predict_proba(self, data: PostData) -> np.ndarray:
+    def predict_proba(self, X: PostData) -> np.ndarray:
         import torch
 
         with torch.no_grad():
-            return torch.softmax(self.net_(self._x(data)), -1).numpy()
+            return torch.softmax(self.net_(self._x(X)), -1).numpy()
 
-    def predict(self, data: PostData) -> np.ndarray:
-        return self.predict_proba(data).argmax(axis=1)
+    def predict(self, X: PostData) -> np.ndarray:
+        return self.predict_proba(X).argmax(axis=1)
 
     def save(self, folder: Path) -> None:
         import torch
 
         (folder / "student.json").write_text(json.dumps(
-            {"params": self.get_params(), "n_in": self.n_in_, "n_classes": self.n_classes_}, indent=2))
+            {"params": self.get_params(), "n_in": self.n_in_, "n_classes": self.n_classes_, "dims": self.dims_,
+             "meta_names": self.meta_names_}, indent=2))
         torch.save(self.net_.state_dict(), folder / "weights.pt")
 
     @classmethod
-    def load(cls, folder: Path) -> "StudentModel":
+    def load(cls, folder: Path) -> StudentModel:
         import torch
 
         state = json.loads((folder / "student.json").read_text())
         model = cls(**state["params"])
         model.n_in_, model.n_classes_ = state["n_in"], state["n_classes"]
+        if "dims" in state:  # older folders: no input check at predict
+            model.dims_, model.meta_names_ = state["dims"], state["meta_names"]
         model.net_ = model._net(model.n_in_, model.n_classes_)
         model.net_.load_state_dict(torch.load(folder / "weights.pt", weights_only=True))
         model.net_.eval()

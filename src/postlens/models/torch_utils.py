@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 
-def seed_everything(seed: int, num_threads: int = 1) -> Any:
-    """Same seed -> same weights, same batches, same metrics (on CPU). Returns a torch Generator."""
+@contextmanager
+def isolated_torch_rng(seed: int) -> Iterator[None]:
+    """Within the block torch's global RNG is seeded with ``seed`` (weight init and dropout draw from
+    it: same seed -> same weights, same metrics on CPU); on exit the process's RNG state is what it
+    was before. ``torch.use_deterministic_algorithms`` is left alone: it is a process-wide switch
+    (and its first call imports torch's compiler, which writes ``TORCHINDUCTOR_CACHE_DIR`` into the
+    environment), and the CPU kernels these models run are deterministic at a given thread count."""
     import torch
 
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
-    torch.set_num_threads(num_threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def seeded_generator(seed: int) -> Any:
+    """A torch Generator of its own (batch order, modality dropout), seeded with ``seed``; fitting
+    runs inside ``isolated_torch_rng`` (``PostlensEstimator.fit`` enters it), so nothing global moves."""
+    import torch
+
     generator = torch.Generator()
     generator.manual_seed(seed)
     return generator

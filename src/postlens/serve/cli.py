@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-from postlens.errors import PostlensError
+from postlens.errors import PostlensError, WorkspaceError
+from postlens.media.limits import describe_limits
+
+if TYPE_CHECKING:
+    from postlens.store.workspace import Workspace
 
 app = typer.Typer(
     help="postlens: build a dataset of social-media posts in every modality, featurize it, and ask about it.\n\n"
@@ -31,11 +39,12 @@ WorkspaceOpt = Annotated[
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to import.", exists=True)],
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Importer: csv, tsv, jsonl, parquet, postlens, twitter-v1, twitter-v2, reddit, mastodon. Guessed when omitted.")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Importer: csv, tsv, jsonl, parquet, postlens, twitter, twitter-v1, twitter-v2, reddit, mastodon. Guessed when omitted (twitter reads either API version).")] = None,
     recipe: Annotated[Optional[str], typer.Option("--recipe", "-r", help="Named recipe for a public dataset: mediaeval2016, pheme, youtube-trending.")] = None,
     mapping: Annotated[Optional[Path], typer.Option("--mapping", "-m", help="YAML column mapping for csv/tsv/jsonl/parquet.", exists=True, dir_okay=False)] = None,
     map_: Annotated[Optional[list[str]], typer.Option("--map", help="Column mapping pair FIELD=COLUMN, repeatable (e.g. --map text=body --map labels.event=event); overrides --mapping.")] = None,
-    media_root: Annotated[Optional[Path], typer.Option("--media-root", help="Folder that relative media names resolve against (default: the data file's folder).")] = None,
+    media_root: Annotated[Optional[Path], typer.Option("--media-root", help="Folder that relative media names resolve against, and the only folder media files are read from (default: the data file's folder).")] = None,
+    max_media_size: Annotated[Optional[list[str]], typer.Option("--max-media-size", help="Size limit KIND=SIZE for media files, repeatable (e.g. video=500MB, image=20MiB, all=1GB); larger files are quarantined (media_too_large) without being copied. Defaults: " + describe_limits() + ".")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Id namespace for generic files (default: the file name).")] = None,
     batch_size: Annotated[int, typer.Option(help="Posts per transaction.")] = 2000,
     workspace: WorkspaceOpt = None,
@@ -45,63 +54,118 @@ def ingest(
     Records that cannot be imported go to the quarantine with file, line and reason; the rest goes on.
     Exits non-zero only when nothing at all could be imported.
     """
-    from postlens.pipeline import run_ingest
+    from postlens.media.limits import parse_media_limits
+    from postlens.pipeline.ingest import importer_name_for, run_ingest
+    from postlens.serve.progress import Bars
     from postlens.serve.render import print_import_summary
 
     if format and recipe:
         raise typer.BadParameter("give --format or --recipe, not both")
-    summary = run_ingest(
-        paths, importer_name=recipe or format, mapping_file=mapping, mapping_pairs=map_ or [],
-        media_root=media_root, source=source, workspace=workspace, batch_size=batch_size, console=err,
-    )
+    name = importer_name_for(paths, recipe or format)
+    with Bars(err) as bars:
+        summary = run_ingest(
+            paths, importer_name=name, mapping_file=mapping, mapping_pairs=map_ or [],
+            media_root=media_root, source=source, workspace=workspace, batch_size=batch_size,
+            progress=bars.records(f"importing ({name})"), max_media_bytes=parse_media_limits(max_media_size or []),
+        )
     print_import_summary(console, summary)
     if summary.posts_written == 0:
         raise typer.Exit(code=1)
 
 
-@app.command()
-def stats(workspace: WorkspaceOpt = None) -> None:
-    """Counts by source, modality, month and label; media stored and missing; recent imports."""
-    from postlens.serve.render import print_stats
-    from postlens.store.queries import workspace_stats
+LOCK_HELP = (
+    "While an import or featurize is writing to the workspace, this waits up to 10 s for it to finish "
+    "(POSTLENS_LOCK_WAIT=seconds changes that), then says which process holds the workspace."
+)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _on_lock_wait(message: str) -> None:
+    err.print(Text(message, style="dim"), soft_wrap=True)
+
+
+@contextmanager
+def _read_only_workspace(path: Optional[Path]) -> Iterator[Workspace]:
+    """A read-only workspace where a damaged database is one clear error, not a DuckDB traceback."""
+    import duckdb
+
+    from postlens.store.readonly_sql import one_line
     from postlens.store.workspace import Workspace
 
-    with Workspace(workspace, read_only=True) as ws:
+    with Workspace(path, read_only=True, on_lock_wait=_on_lock_wait) as ws:
+        try:
+            yield ws
+        except duckdb.ProgrammingError:
+            raise  # a query of postlens's own is wrong: a bug, keep the traceback
+        except duckdb.Error as exc:
+            raise WorkspaceError(f"cannot read {ws.root}: its database is damaged ({one_line(exc)})") from exc
+
+
+@app.command(help=f"Counts by source, modality, month and label; media stored and missing; recent imports.\n\n{LOCK_HELP}")
+def stats(workspace: WorkspaceOpt = None) -> None:
+    from postlens.serve.render import print_stats
+    from postlens.store.queries import workspace_stats
+
+    with _read_only_workspace(workspace) as ws:
         print_stats(console, workspace_stats(ws.db), ws.root)
 
 
-@app.command()
+SQL_HELP = (
+    "Run one read-only DuckDB query over the workspace, e.g. postlens sql \"select labels['event'], count(*) "
+    "from posts group by 1\".\n\n"
+    "Allowed: one SELECT statement, also written as WITH, FROM, VALUES, DESCRIBE, SHOW or SUMMARIZE. Refused "
+    "before anything runs: a second statement after ';', COPY, EXPORT, ATTACH, INSTALL/LOAD, SET, PRAGMA, CALL, "
+    "CREATE/INSERT/UPDATE/DELETE/DROP and transactions. The database is opened read-only with DuckDB's external "
+    "access off, so file and URL readers (read_csv, read_parquet, read_text, glob, 'file.csv', https://...) are "
+    "refused too.\n\n"
+    "Columns with the same name are all kept: a repeated name gets the suffix _2, _3... (the first one free). "
+    "csv: NULL is an empty field, an empty string is \"\". json (one object per line): integers and decimals are "
+    "exact numbers; NaN and infinities are the strings \"NaN\", \"Infinity\", \"-Infinity\"; blobs are text with "
+    "\\xHH escapes; dates and times are ISO 8601; lists, structs and maps are JSON.\n\n" + LOCK_HELP
+)
+
+
+@app.command(help=SQL_HELP)
 def sql(
-    query: Annotated[str, typer.Argument(help="SQL over the tables posts, media, engagement, import_runs, quarantine.")],
-    limit: Annotated[int, typer.Option(help="Rows to show at most.")] = 50,
-    output: Annotated[str, typer.Option("--output", "-o", help="table, csv or json.")] = "table",
+    query: Annotated[str, typer.Argument(help="One SELECT over the tables posts, media, engagement, import_runs, quarantine, feature_errors.")],
+    limit: Annotated[int, typer.Option(min=1, help="Rows to show at most; the total is said when there are more.")] = 50,
+    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table for reading; csv or json (one object per line) for programs.")] = OutputFormat.table,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Run read-only DuckDB SQL over the workspace, e.g. postlens sql "select labels['event'], count(*) from posts group by 1"."""
-    from postlens.serve.render import print_rows
-    from postlens.store.workspace import Workspace
+    from postlens.serve.render import print_row_count, print_rows
+    from postlens.store.readonly_sql import run_read_only_sql
 
-    with Workspace(workspace, read_only=True) as ws:
-        cursor = ws.db.execute(query)
-        columns = [d[0] for d in cursor.description or []]
-        rows = cursor.fetchmany(limit)
-    print_rows(console, columns, rows, output)
+    result = run_read_only_sql(query, workspace=workspace, limit=limit, on_lock_wait=_on_lock_wait)
+    print_rows(console, result.columns, result.rows, output.value)
+    print_row_count(err, len(result.rows), result.total_rows, at_least=result.total_at_least)
 
 
-@app.command()
+@app.command(help=f"What was rejected during imports, and why: file, line, code, post id, reason.\n\n{LOCK_HELP}")
 def quarantine(
     code: Annotated[Optional[str], typer.Option(help="Only this reason code (e.g. bad_json, media_missing).")] = None,
-    limit: Annotated[int, typer.Option(help="Rows to show at most.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="Rows to show at most; the total is said when there are more.")] = 50,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """What was rejected during imports, and why: file, line, code, post id, reason."""
-    from postlens.serve.render import print_quarantine
+    from postlens.serve.render import print_quarantine, print_row_count
     from postlens.store.queries import quarantine_rows, workspace_stats
-    from postlens.store.workspace import Workspace
 
-    with Workspace(workspace, read_only=True) as ws:
+    with _read_only_workspace(workspace) as ws:
         stats = workspace_stats(ws.db)
-        print_quarantine(console, stats.quarantined, stats.flagged, quarantine_rows(ws.db, code=code, limit=limit))
+        rows = quarantine_rows(ws.db, code=code, limit=limit)
+    counts = dict(stats.quarantined)
+    for reason, n in stats.flagged:
+        counts[reason] = counts.get(reason, 0) + n
+    if code is not None and code not in counts:
+        present = ", ".join(sorted(counts)) or "none"
+        err.print(Text(f"no quarantine rows with code {code!r}; codes in this workspace: {present}"), soft_wrap=True)
+        return
+    print_quarantine(console, stats.quarantined, stats.flagged, rows)
+    print_row_count(err, len(rows), counts[code] if code is not None else sum(counts.values()))
 
 
 @app.command()
@@ -117,7 +181,7 @@ def featurize(
     nearly free. OCR text and transcripts join the posts' text fields (table text_fields) and are embedded too.
     Per-item failures are recorded in the table feature_errors; the batch goes on.
     """
-    from postlens.pipeline.featurize_cli import list_encoder_table, run_featurize
+    from postlens.serve.featurize import list_encoder_table, run_featurize
 
     if list_encoders:
         console.print(list_encoder_table())
@@ -129,16 +193,23 @@ def featurize(
 @app.command()
 def train(
     config: Annotated[Path, typer.Option("--config", "-c", help="train.yaml: target, features, split, model, imbalance, seed.", exists=True, dir_okay=False)],
-    compare_imbalance: Annotated[bool, typer.Option("--compare-imbalance", help="Also train with every imbalance method on the same split and compare them.")] = False,
+    compare_imbalance: Annotated[bool, typer.Option("--compare-imbalance", help="Also train with every imbalance method on the same split; the method is chosen on validation and only it is scored on the held-out side.")] = False,
+    cv: Annotated[Optional[int], typer.Option("--cv", help="Also run K-fold cross-validation (mean +- std per figure); the fold kind follows split.strategy (see split.fold_kind).", min=2)] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Train a model on the workspace's cached features and labels; save a self-describing model folder.
+    """Train a model on the workspace's cached features and labels; save a self-describing model folder
+    with per-post predictions (predictions_val.parquet, predictions_test.parquet).
 
-    Run 'postlens featurize' first. The split is by time unless the config says author, group or stratified.
+    Run 'postlens featurize' first. The split is by time unless the config says author, group,
+    stratified, random or column (the train / val / test values of a label, e.g. a benchmark's own split).
     """
     from postlens.pipeline.train import run_train
+    from postlens.serve.progress import dim_lines
+    from postlens.serve.render_train import print_train_report
 
-    run_train(config, workspace=workspace, compare_imbalance=compare_imbalance, console=console)
+    report = run_train(config, workspace=workspace, compare_imbalance=compare_imbalance, cv=cv,
+                       progress=dim_lines(err))
+    print_train_report(console, report)
 
 
 @app.command()
@@ -161,11 +232,13 @@ def predict(
     predicted without it.
     """
     from postlens.pipeline.predict import predict as run_predict
-    from postlens.pipeline.predict import print_report
+    from postlens.serve.progress import Bars
+    from postlens.serve.render_predict import print_report
 
-    report = run_predict(model, workspace=workspace, where=where, files=files or [], importer_name=format,
-                         mapping_file=mapping, mapping_pairs=map_ or [], media_root=media_root, source=source,
-                         out=out, console=err)
+    with Bars(err, transient=True) as bars:
+        report = run_predict(model, workspace=workspace, where=where, files=files or [], importer_name=format,
+                             mapping_file=mapping, mapping_pairs=map_ or [], media_root=media_root, source=source,
+                             out=out, progress=bars.step)
     print_report(console, report)
 
 
@@ -176,9 +249,9 @@ def demo_data(
     posts: Annotated[int, typer.Option(help="Number of posts.")] = 3000,
 ) -> None:
     """Write a sample multimodal corpus with planted topics, engagement and a burst, plus its truth.json."""
-    from postlens.pipeline import run_demo_data
+    from postlens.serve.demo import show_demo_data
 
-    run_demo_data(out, seed=seed, n_posts=posts, console=console)
+    show_demo_data(console, out, seed=seed, n_posts=posts)
 
 
 @app.command()
@@ -192,9 +265,32 @@ def demo(
 ) -> None:
     """The main job on the embedded default: generate the sample corpus, ingest it, featurize every
     modality, train a topic model, and print what is there. Re-running reuses everything already done."""
-    from postlens.pipeline import run_demo
+    from postlens.serve.demo import show_demo
 
-    run_demo(out, seed=seed, n_posts=posts, workspace=workspace, console=console, featurize=featurize, train=train)
+    show_demo(console, out, seed=seed, n_posts=posts, workspace=workspace, featurize=featurize, train=train)
+
+
+# ---------------------------------------------------------------- cache
+
+cache_app = typer.Typer(help="The feature cache (features/<encoder>@<version>/part-*.parquet).", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("compact")
+def cache_compact(workspace: WorkspaceOpt = None) -> None:
+    """Merge the many small parts featurize writes (one per batch) into a few large ones: reads get faster.
+
+    featurize already does this at its end; this is for caches written before, or by an interrupted run.
+    Safe while featurize runs: a part written meanwhile is kept, and no reader ever misses a key.
+    """
+    from postlens.serve.render import print_compactions
+    from postlens.store.features import FeatureCache
+    from postlens.store.workspace import resolve_workspace_path
+
+    root = resolve_workspace_path(workspace)
+    if not (root / "features").is_dir():
+        raise WorkspaceError(f"no feature cache in {root}; run 'postlens featurize' first or pass --workspace")
+    print_compactions(console, FeatureCache(root / "features").compact_all())
 
 
 # ---------------------------------------------------------------- label
@@ -217,22 +313,275 @@ def label_import(
     Rows whose id matches no post are quarantined (label_unknown_post) with file and line. Running the
     same file again changes nothing. Exits non-zero when no row matched a post.
     """
-    from postlens.pipeline.labels import format_label_summary, import_labels
+    from postlens.pipeline.labels import import_labels
+    from postlens.serve.progress import Bars
+    from postlens.serve.render import print_label_summary
 
-    summary = import_labels(path, mapping_pairs=map_ or [], mapping_file=mapping, format=format, source=source,
-                            workspace=workspace, console=err)
-    for line in format_label_summary(summary):
-        console.print(line, highlight=False)
+    with Bars(err) as bars:
+        summary = import_labels(path, mapping_pairs=map_ or [], mapping_file=mapping, format=format, source=source,
+                                workspace=workspace, progress=bars.records("importing labels"))
+    print_label_summary(console, summary)
     if summary.matched == 0:
         raise typer.Exit(code=1)
 
 
+# ---------------------------------------------------------------- trends
+
+
+@app.command(name="trends")
+def trends_command(
+    since: Annotated[str, typer.Option(help="Window to report, back from the newest post (or from now with --now): 7d, 36h, 2w.")] = "7d",
+    bin: Annotated[str, typer.Option("--bin", help="Bin width (UTC bins): 15m, 1h, 6h, 1d.")] = "1h",
+    source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="What to count, repeatable: hashtags, entities, topics (default: all; topics need a post_topics table).")] = None,
+    detector: Annotated[str, typer.Option(help="Burst test: poisson (one bin far above the term's own baseline) or kleinberg (two-state automaton, online).")] = "poisson",
+    now: Annotated[bool, typer.Option("--now", help="Measure --since back from the current time instead of the newest post.")] = False,
+    entities: Annotated[str, typer.Option("--entities", help="Entity extractor: light (capitalised names and @mentions, no extra) or spacy (the 'ner' extra).")] = "light",
+    top: Annotated[int, typer.Option(min=1, help="Terms to show per source.")] = 20,
+    min_count: Annotated[Optional[int], typer.Option("--min-count", min=1, help="Posts a term needs in one bin to alert.", show_default="10")] = None,
+    min_share: Annotated[Optional[float], typer.Option("--min-share", min=0.0, max=1.0, help="Share of the bin's posts a term needs to alert (a small corpus or a busy stream may want less).", show_default="0.2")] = None,
+    segmentation: Annotated[Optional[str], typer.Option("--segmentation", help="Count the topics of this named segmentation only (default: every one in post_topics).")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Counts per time bin of hashtags, named entities and topics; bursts with their state (emerging,
+    peaking, declining, steady), growth and the alerts that fired (table alerts).
+
+    The detector state is saved in the workspace: after a new import, only the new bins are folded in,
+    and the result equals a full recompute. A term is compared with its own share of all posts at that
+    time of day, so a daily cycle or a growing platform does not fire.
+    """
+    from postlens.pipeline.trends import run_trends
+    from postlens.serve.progress import dim_lines
+    from postlens.serve.render_trends import print_trends
+
+    report = run_trends(workspace=workspace, since=since, bin=bin, sources=source, detector=detector,
+                        relative_to_now=now, entity_extractor=entities, top=top, min_count=min_count,
+                        min_share=min_share, segmentation=segmentation, progress=dim_lines(err))
+    print_trends(console, report)
+
+
+# ---------------------------------------------------------------- segments
+
+segments_app = typer.Typer(help="Segments (topics) of posts: found in the posts, named by you, or a trained model's classes.",
+                           no_args_is_help=True)
+app.add_typer(segments_app, name="segments")
+SegmentNameOpt = Annotated[Optional[str], typer.Option("--name", "-n", help="Segmentation name (default: 'topics'; 'seeds:<file>' with --seed-topics; 'model:<model>' with --model).")]
+
+
+@segments_app.command("fit")
+def segments_fit(
+    seed_topics: Annotated[Optional[Path], typer.Option("--seed-topics", help="YAML file of topic names or short descriptions: zero-shot segments.", exists=True, dir_okay=False)] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="A trained classification model (folder name under <workspace>/models/ or a path): its classes are the segments.")] = None,
+    topics: Annotated[Optional[int], typer.Option("--topics", min=1, help="Number of topics (default: chosen from the posts).")] = None,
+    min_topic_size: Annotated[Optional[int], typer.Option("--min-topic-size", min=1, help="Smaller groups join their nearest topic (default: max(10, posts / 500)).")] = None,
+    min_similarity: Annotated[Optional[float], typer.Option("--min-similarity", help="With --seed-topics: posts less similar than this to every seed get no segment.")] = None,
+    name: SegmentNameOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Segment every post over its text, OCR text, transcript and image/video embedding (run featurize first).
+
+    Topic ids stay stable: fitting again keeps an old topic's id for the topic that took most of its posts
+    and records merges and splits in the table topic_history. Results: tables topics and post_topics.
+    """
+    from postlens.pipeline.segments import fit_segments
+    from postlens.serve.render_segments import print_segments_report
+
+    report = fit_segments(workspace, name=name, n_topics=topics, min_topic_size=min_topic_size,
+                          seed_topics=seed_topics, model=model, min_similarity=min_similarity)
+    print_segments_report(console, report)
+
+
+@segments_app.command("assign")
+def segments_assign(
+    name: Annotated[str, typer.Option("--name", "-n", help="Segmentation name.")] = "topics",
+    featurize: Annotated[bool, typer.Option(help="Compute the features new posts lack first.")] = True,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Place posts that have no segment yet (imported since the last fit); every other post keeps its topic.
+
+    New posts far from every topic that form a tight group become a new topic with a new id.
+    """
+    from postlens.pipeline.segments import assign_segments
+    from postlens.serve.render_segments import print_segments_report
+
+    print_segments_report(console, assign_segments(workspace, name=name, featurize_new=featurize))
+
+
+@segments_app.command("show", help=f"Topics with their words and typical posts, posts per topic over time, and history.\n\n{LOCK_HELP}")
+def segments_show(
+    name: Annotated[str, typer.Option("--name", "-n", help="Segmentation name.")] = "topics",
+    topic: Annotated[Optional[int], typer.Option("--topic", help="Only this topic id.")] = None,
+    bin: Annotated[str, typer.Option("--bin", help="Time bin for sizes over time: hour, day, week, month, year.")] = "week",
+    workspace: WorkspaceOpt = None,
+) -> None:
+    from postlens.pipeline.segments import show_segments
+    from postlens.serve.render_segments import print_segments_view
+
+    print_segments_view(console, show_segments(workspace, name=name, topic=topic, bin=bin))
+
+
+# ---------------------------------------------------------------- popularity
+
+popularity_app = typer.Typer(help="Engagement predicted at publish time, its percentile among comparable posts, "
+                             "and its drivers.", no_args_is_help=True)
+app.add_typer(popularity_app, name="popularity")
+
+
+@popularity_app.command("fit")
+def popularity_fit(
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="popularity.yaml: target (metric, horizon_hours), features, split, model, percentile, curve. Default: retweets of every post.", exists=True, dir_okay=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Model folder (default: <workspace>/models/<name>).")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Fit a popularity model on a time split and print its test figures next to the followers-only and
+    author-mean baselines on the same posts. Run 'postlens featurize' first."""
+    from postlens.pipeline.popularity import run_popularity_fit
+    from postlens.serve.render_popularity import print_fit_report
+
+    print_fit_report(console, run_popularity_fit(config, workspace=workspace, output=output))
+
+
+@popularity_app.command("predict")
+def popularity_predict(
+    model: Annotated[str, typer.Option("--model", help="A popularity model folder name under <workspace>/models/, or its path.")] = "popularity",
+    where: Annotated[Optional[str], typer.Option("--where", help="SQL condition over posts picking the posts to predict.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write the predictions to this .parquet or .csv file.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Rows to show.")] = 20,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Predict engagement at publish time (posts without any engagement yet too), with the percentile among
+    posts of the same platform and follower decade; write the predictions table."""
+    from postlens.pipeline.popularity import run_popularity_predict
+    from postlens.serve.render_popularity import print_predictions
+
+    print_predictions(console, run_popularity_predict(model, workspace=workspace, where=where, out=out), limit=limit)
+
+
+@popularity_app.command("explain")
+def popularity_explain(
+    post_ids: Annotated[list[str], typer.Argument(help="Post ids (e.g. twitter:5535...).")],
+    model: Annotated[str, typer.Option("--model", help="A popularity model folder name under <workspace>/models/, or its path.")] = "popularity",
+    top: Annotated[int, typer.Option(min=1, help="Drivers shown per post.")] = 8,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """What pushes each post's predicted engagement up or down: per feature and per modality (base + drivers = prediction)."""
+    from postlens.pipeline.popularity import run_popularity_explain
+    from postlens.serve.render_popularity import print_explanations
+
+    print_explanations(console, run_popularity_explain(model, post_ids, workspace=workspace), top=top)
+
+# ---------------------------------------------------------------- agent (analyze, search)
+
+class AgentOutput(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def analyze(
+    inputs: Annotated[list[str], typer.Argument(help="A post: a JSON file (.json: one post or a list; .jsonl: one per line) or a JSON object as text; and/or media files (images, GIFs, video, audio).")],
+    text: Annotated[Optional[str], typer.Option("--text", "-t", help="The post's text (with media files, or added to a post's).")] = None,
+    media_root: Annotated[Optional[Path], typer.Option("--media-root", help="Folder a post's media names resolve in, and the only folder they are read from (default: the JSON file's folder; for JSON text: the current folder).")] = None,
+    output: Annotated[AgentOutput, typer.Option("--output", "-o", help="text: a readable summary; json: the Insight JSON.")] = AgentOutput.text,
+    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Trained models to answer with, repeatable (default: every classification model in <workspace>/models).")] = None,
+    ocr: Annotated[bool, typer.Option(help="Read text inside images (OCR).")] = True,
+    similar: Annotated[int, typer.Option(min=0, help="Similar posts to list.")] = 5,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Understand a post in any mix of modalities with the workspace's saved models: language, OCR text,
+    transcript, visual labels, segment, labels, sentiment, popularity, trends, similar posts, each modality's part.
+
+    Media go through ingest's gate (confined to their folder, type sniffed from the bytes, size limits);
+    nothing is written to the workspace.
+    """
+    import orjson
+
+    from postlens.agent import Agent
+    from postlens.serve.render_agent import print_insight
+
+    requests = _analyze_requests(inputs, text, media_root)
+    with Agent(workspace, models=model, ocr=ocr, similar=similar) as agent:
+        results = agent.understand_many(requests) if len(requests) > 1 else [agent.understand(
+            requests[0].post, files=requests[0].files, text=requests[0].text, media_root=requests[0].media_root)]
+    if output == AgentOutput.json:
+        dumped = [r.model_dump(mode="json") for r in results]
+        sys.stdout.write(orjson.dumps(dumped[0] if len(dumped) == 1 else dumped, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    for result in results:
+        print_insight(console, result)
+    if any(getattr(r, "kind", None) == "failure" for r in results):
+        raise typer.Exit(code=1)
+
+
+def _analyze_requests(inputs: list[str], text: Optional[str], media_root: Optional[Path]) -> list:
+    """Positional inputs -> AgentRequests: JSON posts (text or .json / .jsonl files) and media files."""
+    import json
+
+    from postlens.agent import AgentRequest
+    from postlens.errors import InputError
+
+    posts: list[tuple[object, Optional[Path]]] = []
+    files: list[str] = []
+    for item in inputs:
+        if item.lstrip().startswith(("{", "[")):
+            posts.append((item, media_root or Path.cwd()))
+            continue
+        path = Path(item)
+        if path.suffix.lower() in (".json", ".jsonl"):
+            if not path.is_file():
+                raise InputError(f"{item}: no such post file", code="bad_input")
+            body = path.read_text(encoding="utf-8")
+            root = media_root or path.resolve().parent
+            if path.suffix.lower() == ".jsonl":
+                posts += [(line, root) for line in body.splitlines() if line.strip()]
+            else:
+                try:
+                    parsed = json.loads(body)
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{item}: not valid JSON: {exc}", code="bad_json") from None
+                posts += [(p, root) for p in (parsed if isinstance(parsed, list) else [parsed])]
+        else:
+            files.append(item)
+    if not posts:
+        return [AgentRequest(files=files, text=text)]
+    if files and len(posts) > 1:
+        raise InputError("media files go with one post; give several posts without extra files", code="bad_input")
+    first = posts[0]
+    requests = [AgentRequest(post=first[0], files=files, text=text, media_root=first[1])]
+    return requests + [AgentRequest(post=p, media_root=r) for p, r in posts[1:]]
+
+
+@app.command()
+def search(
+    query: Annotated[Optional[str], typer.Argument(help="What to look for, in words.")] = None,
+    image: Annotated[Optional[Path], typer.Option("--image", "-i", help="An image to look for (alone or with the words).")] = None,
+    k: Annotated[int, typer.Option("--top", "-k", min=1, max=1000, help="Posts to return.")] = 10,
+    output: Annotated[AgentOutput, typer.Option("--output", "-o", help="text: a table; json: the SearchResult JSON.")] = AgentOutput.text,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Posts nearest a text and/or an image in the workspace's shared space (text, OCR, transcripts and
+    images in one space): image-only posts come back for words about their subject. Needs 'postlens segments fit'."""
+    import orjson
+
+    from postlens.agent import Agent
+    from postlens.serve.render_agent import print_search
+
+    with Agent(workspace, models=[], popularity=False) as agent:
+        result = agent.search(query, image=image, k=k)
+    if output == AgentOutput.json:
+        sys.stdout.write(orjson.dumps(result.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    print_search(console, result)
+
+
 def main() -> None:
-    """Entry point: library errors become one clear line and exit code 2, not a traceback."""
+    """Entry point: library errors become one clear line and exit code 2, not a traceback.
+    (Ctrl-C and a closed pipe, as in postlens sql ... | head, click already ends quietly.)"""
     try:
         app()
     except PostlensError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        from postlens.serve.cells import terminal_safe
+
+        err.print(Text.assemble(("error: ", "bold red"), terminal_safe(str(exc))), soft_wrap=True)
         sys.exit(2)
 
 

@@ -69,25 +69,22 @@ def _detect_json(path: Path) -> str:
 def _starts_with(path: Path, prefix: bytes) -> bool:
     if path.name.endswith((".zst", ".gz")):
         return False
-    with path.open("rb") as handle:
-        return handle.read(4096).lstrip().startswith(prefix)
+    return _head(path, 4096).lstrip().startswith(prefix)
+
+
+def _head(path: Path, size: int) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(size)
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def _first_object(path: Path) -> dict | None:
     """The first JSON object of a JSON-lines or JSON-list file, reading only its start."""
     if path.name.endswith(".zst"):
-        from postlens.sources.base import open_text_lines
-
-        for _, text, _ in open_text_lines(path):
-            if text and text.strip():
-                try:
-                    value = orjson.loads(text)
-                except orjson.JSONDecodeError:
-                    return None
-                return value if isinstance(value, dict) else None
-        return None
-    with path.open("rb") as handle:
-        head = handle.read(1 << 16)
+        return _first_compressed_object(path)
+    head = _head(path, 1 << 16)
     stripped = head.lstrip()
     line = stripped.split(b"\n", 1)[0]
     try:
@@ -103,3 +100,25 @@ def _first_object(path: Path) -> dict | None:
     if isinstance(value, list):
         value = value[0] if value else None
     return value if isinstance(value, dict) else None
+
+
+def _first_compressed_object(path: Path) -> dict | None:
+    """The first line of a ``.zst`` file as an object; a broken stream is a one-line SourceError."""
+    import zstandard
+
+    from postlens.sources.base import open_text_lines
+
+    try:
+        for _, text, _ in open_text_lines(path):
+            if text and text.strip():
+                try:
+                    value = orjson.loads(text)
+                except orjson.JSONDecodeError:
+                    return None
+                return value if isinstance(value, dict) else None
+    except zstandard.ZstdError as exc:
+        raise SourceError(
+            f"{path} is not a readable zstd file ({exc}); check the download, or pass --format to import "
+            "what can be read before the break"
+        ) from None
+    return None

@@ -2,386 +2,33 @@
 
 Every reader streams (one record at a time, memory flat on a 1 GB file) and turns a bad record
 into a ``Rejected`` with a stable code (``bad_encoding``, ``bad_columns``, ``bad_csv``,
-``bad_json``, ``bad_date``, ``missing_id``, ``empty_post``, ``empty_file``) so the batch goes on.
+``bad_json``, ``bad_date``, ``bad_row``, ``missing_id``, ``bad_id``, ``empty_post``, ``empty_file``,
+``bad_compression``) so the batch goes on; a bad value in one field is dropped and noted on the post
+(``Post.notes``, see ``postlens.values``).
 A mapping that names a column the file lacks is a whole-file ``MappingError``, raised before
-any row is read. Rows become posts in ``RowConverter``, shared with recipes built on these readers.
+any row is read. This module only reads each format into record dicts; options and per-file set-up
+are in ``table.py``, and records become posts in ``rows.py`` (``RowConverter``).
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import os
 import re
-from collections.abc import Callable, Iterator
-from datetime import date, datetime, time, timezone
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
 from postlens.errors import SourceError
-from postlens.media.sniff import kind_from_extension
-from postlens.sources.base import (
-    bad_encoding, empty_file_rejection, open_text_lines, parse_datetime, register, to_int,
-)
-from postlens.sources.mapping import COLUMN_FIELDS, ColumnMapping, make_getter, nested_paths
-from postlens.types import (
-    Author, Engagement, MediaPart, Modality, Post, Rejected, extract_entities, validate_post,
-)
+from postlens.sources.base import CorruptStream, bad_encoding, open_binary, register, text_lines
+from postlens.sources.mapping import nested_paths
+from postlens.sources.table import TableImporter
+from postlens.types import RAW_LIMIT, Post, Rejected
 
-# Values that mean "no value" in non-text columns (CSV exports write them for missing cells).
-_NULLS = frozenset({"", "null", "none", "nan", "nat", "n/a", "na", "-"})
 _SURROGATE = re.compile("[\udc80-\udcff]")
-_URL_LIKE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
-_LIST_SPLIT = re.compile(r"[\s,]+")
-_TRUE = frozenset({"true", "1", "yes", "y", "t"})
-_FALSE = frozenset({"false", "0", "no", "n", "f"})
-RAW_LIMIT = 2000  # characters of a rejected record kept for the quarantine
 JSON_SAMPLE_LINES = 1000  # JSONL lines read ahead to learn the columns before checking the mapping
-
-
-def is_null(value: Any) -> bool:
-    if value is None:
-        return True
-    return value.__class__ is str and (not value or value.strip().lower() in _NULLS)
-
-
-def _absent(record: dict[str, Any]) -> None:
-    return None
-
-
-def scalar_text(value: Any) -> str | None:
-    """A cell as a stripped string; None for nulls and for nested objects (a dict is no handle)."""
-    if is_null(value) or isinstance(value, (dict, list, tuple)):
-        return None
-    return str(value).strip()
-
-
-def to_bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower() if value is not None else ""
-    return True if text in _TRUE else False if text in _FALSE else None
-
-
-def to_datetime(value: Any, fmt: str | None) -> datetime:
-    """``parse_datetime`` plus the plain dates Parquet/pyarrow hand back."""
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return datetime.combine(value, time(), tzinfo=timezone.utc)
-    return parse_datetime(value, fmt)
-
-
-def raw_text(record: Any) -> str:
-    """A record as JSON text for the quarantine, cut to ``RAW_LIMIT`` characters."""
-    try:
-        text = orjson.dumps(record, default=str).decode()
-    except (TypeError, orjson.JSONEncodeError):
-        text = repr(record)
-    return text[:RAW_LIMIT]
-
-
-def default_source(path: Path) -> str:
-    """The id namespace when none is given: ``posts.csv.zst`` -> ``posts``."""
-    name = path.name.removesuffix(".zst").removesuffix(".gz")
-    return Path(name).stem or name
-
-
-def file_mtime(path: Path) -> datetime:
-    return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
-
-
-# ---------------------------------------------------------------- media
-
-
-class MediaResolver:
-    """Turns a media cell (names, paths or URLs) into ``MediaPart``s.
-
-    A name with no file behind it (often an id without extension, as in MediaEval) is looked up
-    by stem in an index of the media root, built once per root on first need.
-    """
-
-    def __init__(self, separator: str = ",", kind: str | None = None) -> None:
-        self.separator = separator
-        self.kind = Modality(kind) if kind else None
-        self._indexes: dict[Path, dict[str, Path]] = {}
-        self._resolved: dict[tuple[Path, str], str] = {}  # names repeat a lot (shared images)
-        self._kinds: dict[str, Modality] = {}
-
-    def parts(self, value: Any, root: Path) -> list[MediaPart]:
-        if is_null(value):
-            return []
-        if isinstance(value, (list, tuple)):
-            items = [_item_name(item) for item in value]
-        else:
-            text = str(value)
-            items = text.split(self.separator) if self.separator else [text]
-        parts = []
-        for item in items:
-            item = (item or "").strip()
-            if not item or item.lower() in _NULLS:
-                continue
-            if item.startswith("file://"):
-                item = urlsplit(item).path
-            if _URL_LIKE.match(item):
-                parts.append(MediaPart(kind=self.kind_of(urlsplit(item).path), url=item))
-            else:
-                path = self.resolve(item, root)
-                parts.append(MediaPart(kind=self.kind_of(path), source_path=path))
-        return parts
-
-    def kind_of(self, name: str) -> Modality:
-        """The forced kind, else the extension's; IMAGE when unknown (the store sniffs the bytes)."""
-        if self.kind is not None:
-            return self.kind
-        ext = os.path.splitext(name)[1].lower()
-        kind = self._kinds.get(ext)
-        if kind is None:
-            kind = self._kinds[ext] = kind_from_extension("x" + ext) or Modality.IMAGE
-        return kind
-
-    def resolve(self, name: str, root: Path) -> str:
-        """The file a name points at; a missing one is returned as is for the store to quarantine."""
-        key = (root, name)
-        found = self._resolved.get(key)
-        if found is None:
-            path = os.path.join(root, os.path.expanduser(name))  # an absolute name wins in join
-            if not os.path.isfile(path):
-                hit = self._index(root).get(name.replace("\\", "/"))
-                path = str(hit) if hit is not None else path
-            if len(self._resolved) > 200_000:
-                self._resolved.clear()  # bound memory on files with millions of distinct names
-            found = self._resolved[key] = path
-        return found
-
-    def _index(self, root: Path) -> dict[str, Path]:
-        index = self._indexes.get(root)
-        if index is None:
-            index = {}
-            for folder, dirs, files in os.walk(root):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for file in sorted(files):
-                    full = Path(folder, file)
-                    index.setdefault(full.stem, full)
-                    index.setdefault(full.relative_to(root).with_suffix("").as_posix(), full)
-            self._indexes[root] = index
-        return index
-
-
-def _item_name(item: Any) -> str | None:
-    if isinstance(item, dict):  # e.g. [{"url": ...}] or [{"path": ...}]
-        for key in ("path", "file", "url", "media_url_https", "media_url", "src"):
-            if item.get(key):
-                return str(item[key])
-        return None
-    return None if item is None else str(item)
-
-
-def _entity_list(value: Any) -> list[str]:
-    if is_null(value):
-        return []
-    if isinstance(value, (list, tuple)):
-        items = [_item_name(v) if not isinstance(v, dict) else
-                 next((str(v[k]) for k in ("text", "tag", "name", "screen_name", "username",
-                                           "expanded_url", "url") if v.get(k)), None)
-                 for v in value]
-    else:
-        items = _LIST_SPLIT.split(str(value))
-    return [i.strip().lstrip("#@") for i in items if i and i.strip().lstrip("#@")]
-
-
-# ---------------------------------------------------------------- rows -> posts
-
-
-class RowConverter:
-    """Builds a Post (or a Rejected) from one record dict, for a mapping resolved against one file."""
-
-    def __init__(self, mapping: ColumnMapping, file: Path, *, source: str, media_root: Path,
-                 media: MediaResolver, observed_default: datetime) -> None:
-        self.mapping = mapping
-        self.file = str(file)
-        self.source = source
-        self.media_root = media_root
-        self.media = media
-        self.observed_default = observed_default
-        self.mapped = {f: c for f, c in mapping.column_fields().items() if not f.startswith("labels.")}
-        # every field has a getter (unmapped ones return None): no branching per row
-        self.get: dict[str, Callable[[dict[str, Any]], Any]] = {field: _absent for field in COLUMN_FIELDS}
-        self.get.update({field: make_getter(column) for field, column in self.mapped.items()})
-        self.label_getters = [(name, make_getter(col)) for name, col in mapping.labels.items()]
-        self.counts = [(f, self.get[f]) for f in ("likes", "shares", "comments", "views") if f in self.mapped]
-
-    def value(self, record: dict[str, Any], field: str) -> Any:
-        return self.get[field](record)
-
-    def convert(self, record: dict[str, Any], line: int | None) -> Post | Rejected:
-        get = self.get
-        if "id" in self.mapped:
-            native_id = scalar_text(get["id"](record))
-            if not native_id:
-                return self._reject(line, "missing_id", f"no value in id column {self.mapping.id!r}", record)
-        else:  # no id column at all: a content hash keeps re-imports of the same rows idempotent
-            native_id = "h" + hashlib.blake2b(
-                orjson.dumps(record, default=str, option=orjson.OPT_SORT_KEYS), digest_size=8
-            ).hexdigest()
-        post_id = f"{self.source}:{native_id}"
-        try:
-            created_at = self._date(record, "created_at")
-            observed_at = self._date(record, "observed_at") if "observed_at" in self.mapped else None
-        except ValueError as exc:
-            return self._reject(line, "bad_date", str(exc), record, post_id)
-        text_value = get["text"](record)
-        if text_value is None or isinstance(text_value, (dict, list)) or text_value != text_value:
-            text = ""  # missing, nested, or a NaN from a pandas-written file
-        else:
-            text = str(text_value)
-        hashtags, mentions, urls = extract_entities(text)
-        if "hashtags" in self.mapped:
-            hashtags = _entity_list(get["hashtags"](record))
-        if "mentions" in self.mapped:
-            mentions = _entity_list(get["mentions"](record))
-        if "urls" in self.mapped:
-            urls = _entity_list(get["urls"](record))
-        engagement = []
-        if self.counts:
-            counts = {field: to_int(getter(record)) for field, getter in self.counts}
-            if any(v is not None for v in counts.values()):
-                engagement.append(Engagement(observed_at=observed_at or self.observed_default,
-                                             observed_inferred=observed_at is None, **counts))
-        labels = {}
-        for name, getter in self.label_getters:
-            label = scalar_text(getter(record))
-            if label:
-                labels[name] = label
-        media_value = get["media"](record)
-        post = Post(
-            source=self.source, native_id=native_id, platform=self.mapping.platform,
-            created_at=created_at, text=text, language=scalar_text(get["language"](record)),
-            author=Author(
-                id=scalar_text(get["author_id"](record)),
-                handle=scalar_text(get["author_handle"](record)),
-                followers=to_int(get["author_followers"](record)),
-                verified=to_bool(get["author_verified"](record)),
-            ),
-            hashtags=hashtags, mentions=mentions, urls=urls,
-            media=self.media.parts(media_value, self.media_root) if media_value else [],
-            engagement=engagement, labels=labels, raw=record,
-            origin_file=self.file, origin_line=line,
-        )
-        code = validate_post(post)
-        if code:
-            reason = "the post has neither text nor media" if code == "empty_post" else f"invalid post ({code})"
-            return self._reject(line, code, reason, record, post_id)
-        return post
-
-    def _date(self, record: dict[str, Any], field: str) -> datetime | None:
-        value = self.value(record, field)
-        if is_null(value):
-            return None
-        try:
-            return to_datetime(value, self.mapping.created_at_format if field == "created_at" else None)
-        except (ValueError, OverflowError, OSError) as exc:
-            column = getattr(self.mapping, field)
-            hint = " (set created_at_format, e.g. %d.%m.%Y %H:%M)" if field == "created_at" else ""
-            raise ValueError(f"cannot parse {field} {value!r} in column {column!r}: {exc}{hint}") from None
-
-    def _reject(self, line: int | None, code: str, reason: str, record: Any,
-                post_id: str | None = None) -> Rejected:
-        return Rejected(self.file, line, code, reason, post_id=post_id, raw=raw_text(record))
-
-
-# ---------------------------------------------------------------- importers
-
-
-class TableImporter:
-    """Shared options and per-file set-up of the four table formats."""
-
-    name = "table"
-
-    def __init__(self, mapping: ColumnMapping | dict[str, Any] | str | Path | None = None,
-                 media_root: Path | str | None = None, source: str | None = None) -> None:
-        if isinstance(mapping, (str, Path)):
-            mapping = ColumnMapping.from_yaml(mapping)
-        elif isinstance(mapping, dict):
-            mapping = ColumnMapping.from_dict(mapping)
-        self.mapping = mapping or ColumnMapping()
-        self.media_root = Path(media_root) if media_root is not None else None
-        self.source = source
-        self.media = MediaResolver(self.mapping.media_separator, self.mapping.media_kind)
-
-    def iter_records(self, path: Path) -> Iterator[Post | Rejected]:
-        path = Path(path)
-        empty = empty_file_rejection(path)
-        if empty is not None:
-            yield empty
-            return
-        yield from self._records(path)
-
-    def _records(self, path: Path) -> Iterator[Post | Rejected]:
-        raise NotImplementedError
-
-    def converter(self, path: Path, columns: list[str]) -> RowConverter:
-        """Resolve the mapping against this file's columns (may raise ``MappingError``)."""
-        resolved = self.mapping.resolve(columns, path)
-        return RowConverter(
-            resolved, path,
-            source=self.source or resolved.source or default_source(path),
-            media_root=self.media_root or path.resolve().parent,
-            media=self.media, observed_default=file_mtime(path),
-        )
-
-    def _empty(self, path: Path, why: str) -> Rejected:
-        return Rejected(str(path), None, "empty_file", why)
-
-
-def open_binary(path: Path) -> io.BufferedIOBase:
-    """The file's bytes, decompressing ``.zst`` and ``.gz`` on the fly."""
-    try:
-        raw = path.open("rb")
-    except OSError as exc:
-        raise SourceError(f"cannot open {path}: {exc.strerror or exc}") from exc
-    if path.suffix == ".gz":
-        import gzip
-
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    if path.suffix != ".zst":
-        return raw
-    import zstandard
-
-    reader = zstandard.ZstdDecompressor(max_window_size=2**31).stream_reader(raw, closefd=True)
-    return io.BufferedReader(reader)  # type: ignore[arg-type]
-
-
-def text_lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:
-    """Like ``base.open_text_lines`` (``text`` None for a non-UTF-8 line) but also reads ``.gz``.
-
-    A read error part-way (truncated or corrupt archive) is a whole-file ``SourceError``.
-    """
-    if path.suffix == ".zst":
-        import zstandard
-
-        try:
-            yield from open_text_lines(path)
-        except zstandard.ZstdError as exc:
-            raise SourceError(f"cannot read {path}: the zstd stream is corrupt or truncated ({exc})") from exc
-        return
-    if path.suffix != ".gz":
-        yield from open_text_lines(path)
-        return
-    number = 0
-    with open_binary(path) as handle:
-        try:
-            for number, raw_line in enumerate(handle, start=1):
-                try:
-                    text = raw_line.decode("utf-8")
-                except UnicodeDecodeError:
-                    yield number, None, raw_line
-                    continue
-                yield number, text.rstrip("\r\n"), raw_line
-        except (OSError, EOFError) as exc:
-            raise SourceError(f"cannot read {path} after line {number}: {exc}") from exc
 
 
 @register("csv")
@@ -449,8 +96,9 @@ def _rows_with_lines(reader: Any, path: Path) -> Iterator[tuple[int, list[str] |
             yield previous + 1, Rejected(str(path), previous + 1, "bad_csv", f"malformed CSV record: {exc}")
             previous = reader.line_num
             continue
-        except Exception as exc:  # a corrupt .zst stream or a read error: the file is unreadable
-            raise SourceError(f"cannot read {path} after line {previous}: {exc}") from exc
+        except Exception as exc:  # a corrupt .zst/.gz stream or a read error: the rest is unreadable
+            broken = CorruptStream if path.suffix in (".zst", ".gz") else SourceError
+            raise broken(f"cannot read {path} after line {previous}: {exc}") from exc
         start, previous = previous + 1, reader.line_num
         yield start, row
 
@@ -473,15 +121,23 @@ class JsonlImporter(TableImporter):
         parsed = (self._parse(path, number, text, raw) for number, text, raw in text_lines(path))
         sample: list[tuple[int, dict[str, Any] | Rejected]] = []
         columns: dict[str, None] = {}
-        for item in parsed:
-            if item is None:
-                continue
-            sample.append(item)
-            if isinstance(item[1], dict):
-                columns.update(dict.fromkeys(nested_paths(item[1])))
-            if len(sample) >= JSON_SAMPLE_LINES:
-                break
+        objects = False
+        broken: CorruptStream | None = None
+        try:
+            for item in parsed:
+                if item is None:
+                    continue
+                sample.append(item)
+                if isinstance(item[1], dict):
+                    objects = True
+                    columns.update(dict.fromkeys(nested_paths(item[1])))
+                if len(sample) >= JSON_SAMPLE_LINES:
+                    break
+        except CorruptStream as exc:  # the lines read before the break are still imported
+            broken = exc
         if not sample:
+            if broken is not None:
+                raise broken
             yield self._empty(path, "the file has no JSON lines: nothing to import")
             return
         if columns:
@@ -490,8 +146,8 @@ class JsonlImporter(TableImporter):
             for column in self.mapping.column_fields().values():
                 if "." in column and column.split(".", 1)[0] in columns:
                     columns.setdefault(column, None)
-        convert = self.converter(path, list(columns)).convert if columns else None
-        for chunk in (sample, parsed):
+        convert = self.converter(path, list(columns)).convert if objects else None  # else: every line is a Rejected
+        for chunk in (sample, () if broken else parsed):
             for item in chunk:
                 if item is None:
                     continue
@@ -500,6 +156,8 @@ class JsonlImporter(TableImporter):
                     yield record  # type: ignore[misc]
                 else:
                     yield convert(record, line)
+        if broken is not None:
+            raise broken
 
     @staticmethod
     def _parse(path: Path, number: int, text: str | None,
@@ -542,11 +200,35 @@ class ParquetImporter(TableImporter):
         number = 0
         try:
             for batch in table.iter_batches(batch_size=self.batch_size):
-                for record in batch.to_pylist():
+                for record in _batch_rows(batch):
                     number += 1
-                    yield convert(record, number)
+                    if isinstance(record, Exception):
+                        yield Rejected(str(path), number, "bad_row",
+                                       f"row {number} holds a value Python cannot represent ({record}); "
+                                       "the row was not imported")
+                    else:
+                        yield convert(record, number)
         except (OSError, pa.ArrowException) as exc:
             raise SourceError(f"cannot read {path} after row {number}: {exc}") from exc
+
+
+def _batch_rows(batch: Any) -> Iterator[dict[str, Any] | Exception]:
+    """The rows of a record batch as dicts; a row that cannot be converted (a timestamp past year
+    9999, say) is returned as its exception, so only that row is lost."""
+    try:
+        rows = batch.to_pylist()
+    except (ValueError, OverflowError, ArithmeticError):
+        rows = None
+    if rows is not None:
+        yield from rows
+        return
+    for index in range(batch.num_rows):
+        try:
+            [row] = batch.slice(index, 1).to_pylist()
+        except (ValueError, OverflowError, ArithmeticError) as exc:
+            yield exc
+        else:
+            yield row
 
 
 def _field_paths(field: Any, pa: Any, prefix: str = "") -> Iterator[str]:
@@ -555,3 +237,8 @@ def _field_paths(field: Any, pa: Any, prefix: str = "") -> Iterator[str]:
     if pa.types.is_struct(field.type):
         for child in field.type:
             yield from _field_paths(child, pa, f"{name}.")
+
+
+TABLE_FORMATS: tuple[str, ...] = tuple(importer.name for importer in (CsvImporter, TsvImporter, JsonlImporter,
+                                                                       ParquetImporter))
+"""The generic table formats (each also reads a labels file: ``postlens label import``)."""

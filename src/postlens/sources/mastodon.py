@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from postlens.sources.base import parse_datetime, register, to_int
+from postlens.sources.base import parse_datetime_noting, register
 from postlens.sources.kit import (
-    finish, iter_json_records, snippet,
+    finish, id_text, iter_json_records, record_error, snippet,
 )
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected
+from postlens.values import INT32_MAX, FieldNotes
 
 _MEDIA_KIND = {"image": Modality.IMAGE, "video": Modality.VIDEO, "gifv": Modality.GIF,
                "audio": Modality.AUDIO}
@@ -51,7 +52,13 @@ class MastodonImporter:
 
     def iter_records(self, path: Path) -> Iterator[Post | Rejected]:
         for item in iter_json_records(path):
-            yield item if isinstance(item, Rejected) else self._status(*item)
+            if isinstance(item, Rejected):
+                yield item
+                continue
+            try:
+                yield self._status(*item)
+            except Exception as exc:  # noqa: BLE001 - the last net: one record, never the file
+                yield record_error(exc, item[1], item[2], item[3], item[0])
 
     def _status(self, status: Any, file: Path, line: int | None, where: str,
                 observed: datetime) -> Post | Rejected:
@@ -62,86 +69,107 @@ class MastodonImporter:
                             raw=snippet(status))
         host, native_id = self._identity(status)
         if not native_id:
-            return Rejected(str(file), line, "missing_id", f"{where}: the status has no id/uri",
+            return Rejected(str(file), line, "missing_id", f"{where}: the status has no usable id/uri",
                             raw=snippet(status))
         source = f"mastodon:{host}"
         try:
-            created = parse_datetime(status["created_at"]) if status.get("created_at") else None
+            created, naive = (parse_datetime_noting(status["created_at"]) if status.get("created_at")
+                              else (None, False))
         except ValueError as exc:
             return Rejected(str(file), line, "bad_date", f"{where}: {exc}", post_id=f"{source}:{native_id}",
                             raw=snippet(status))
+        notes = FieldNotes()
         converter = _HtmlToText()
-        converter.feed(str(status.get("content") or ""))
+        converter.feed(notes.text("content", status.get("content")))
         converter.close()
-        spoiler = str(status.get("spoiler_text") or "").strip()
+        spoiler = notes.text("spoiler_text", status.get("spoiler_text")).strip()
         body = converter.text()
-        account = status.get("account") if isinstance(status.get("account"), dict) else {}
+        account = notes.obj("account", status.get("account"))
         labels = dict(self.labels)
-        if account.get("bot") is not None:
-            labels["account_bot"] = "true" if account["bot"] else "false"
+        bot = notes.flag("account.bot", account.get("bot"))
+        if bot is not None:
+            labels["account_bot"] = "true" if bot else "false"
         qualified = _qualified_acct(account, host)
         post = Post(
             source=source, native_id=native_id, platform="mastodon", created_at=created,
             text="\n\n".join(part for part in (spoiler, body) if part),
-            language=status.get("language") or None,
-            author=Author(id=qualified, handle=qualified, followers=to_int(account.get("followers_count"))),
-            hashtags=[str(t.get("name")) for t in status.get("tags") or [] if isinstance(t, dict) and t.get("name")],
-            mentions=[str(m.get("acct")) for m in status.get("mentions") or []
-                      if isinstance(m, dict) and m.get("acct")],
+            language=notes.optional_text("language", status.get("language")),
+            author=Author(id=qualified, handle=qualified,
+                          followers=notes.count("account.followers_count", account.get("followers_count"))),
+            hashtags=[t.get("name") for t in notes.objs("tags", status.get("tags")) if t.get("name")],
+            mentions=[m.get("acct") for m in notes.objs("mentions", status.get("mentions")) if m.get("acct")],
             urls=converter.links,
-            media=[p for a in status.get("media_attachments") or [] if (p := _attachment(a)) is not None],
-            engagement=_engagement(status, observed),
-            labels=labels, raw=status,
+            media=[p for a in notes.objs("media_attachments", status.get("media_attachments"))
+                   if (p := _attachment(a, notes)) is not None],
+            engagement=_engagement(status, observed, notes),
+            labels=labels, raw=status, notes=notes.notes, created_at_naive=naive,
         )
         return finish(post, file, line, where)
 
-    def _identity(self, status: dict[str, Any]) -> tuple[str, str]:
+    def _identity(self, status: dict[str, Any]) -> tuple[str, str | None]:
         """(origin host, id at the origin); see the module docstring."""
-        uri = str(status.get("uri") or "")
-        url = str(status.get("url") or "")
-        host = urlparse(uri).netloc or urlparse(url).netloc or (self.instance or "unknown")
-        local_id = str(status.get("id") or "").strip()
-        match = _MASTODON_URI.search(urlparse(uri).path) if uri else None
+        uri = _text(status.get("uri"))
+        url = _text(status.get("url"))
+        host = _host(uri) or _host(url) or (self.instance or "unknown")
+        local_id = id_text(status.get("id"))
+        match = _MASTODON_URI.search(_path(uri)) if uri else None
         if match:
             return host, match.group(1)
         account = status.get("account") if isinstance(status.get("account"), dict) else {}
-        is_local = "@" not in str(account.get("acct") or "")
+        is_local = "@" not in _text(account.get("acct"))
         if uri and not is_local:
             return host, uri
         return host, local_id
 
 
+def _text(value: Any) -> str:
+    """A string field of the status or account; anything else reads as empty."""
+    return value if isinstance(value, str) else ""
+
+
+def _host(address: str) -> str:
+    try:
+        return urlparse(address).netloc
+    except ValueError:  # e.g. an invalid IPv6 host
+        return ""
+
+
+def _path(address: str) -> str:
+    try:
+        return urlparse(address).path
+    except ValueError:
+        return ""
+
+
 def _qualified_acct(account: dict[str, Any], host: str) -> str | None:
     """``user@host`` for every account: a bare local ``acct`` is ambiguous across instances."""
-    acct = str(account.get("acct") or account.get("username") or "").strip()
+    acct = (_text(account.get("acct")) or _text(account.get("username"))).strip()
     if not acct:
         return None
     if "@" in acct:
         return acct
-    account_host = urlparse(str(account.get("url") or "")).netloc or host
+    account_host = _host(_text(account.get("url"))) or host
     return f"{acct}@{account_host}"
 
 
-def _attachment(item: Any) -> MediaPart | None:
-    if not isinstance(item, dict):
-        return None
+def _attachment(item: dict[str, Any], notes: FieldNotes) -> MediaPart | None:
     kind = _MEDIA_KIND.get(str(item.get("type")))
     url = item.get("url") or item.get("remote_url")
-    if kind is None or not url:
+    if kind is None or not isinstance(url, str) or not url:
         return None  # "unknown" attachments (failed remote fetches) have no usable file
-    original = ((item.get("meta") or {}).get("original") or {}) if isinstance(item.get("meta"), dict) else {}
-    duration = original.get("duration")
-    try:
-        duration_s = float(duration) if duration is not None else None
-    except (TypeError, ValueError):
-        duration_s = None
-    return MediaPart(kind=kind, url=str(url), width=to_int(original.get("width")),
-                     height=to_int(original.get("height")), duration_s=duration_s)
+    meta = notes.obj("media_attachments.meta", item.get("meta"))
+    original = notes.obj("media_attachments.meta.original", meta.get("original"))
+    return MediaPart(kind=kind, url=url,
+                     width=notes.count("media_attachments.meta.original.width", original.get("width"),
+                                       maximum=INT32_MAX),
+                     height=notes.count("media_attachments.meta.original.height", original.get("height"),
+                                        maximum=INT32_MAX),
+                     duration_s=notes.seconds("media_attachments.meta.original.duration", original.get("duration")))
 
 
-def _engagement(status: dict[str, Any], observed: datetime) -> list[Engagement]:
-    counts = {"likes": to_int(status.get("favourites_count")), "shares": to_int(status.get("reblogs_count")),
-              "comments": to_int(status.get("replies_count"))}
+def _engagement(status: dict[str, Any], observed: datetime, notes: FieldNotes) -> list[Engagement]:
+    counts = {field: notes.count(key, status.get(key)) for field, key in
+              (("likes", "favourites_count"), ("shares", "reblogs_count"), ("comments", "replies_count"))}
     if all(v is None for v in counts.values()):
         return []
     return [Engagement(observed_at=observed, observed_inferred=True, **counts)]

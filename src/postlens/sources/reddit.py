@@ -25,11 +25,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 from postlens.media.sniff import kind_from_extension
-from postlens.sources.base import parse_datetime, register, to_int
+from postlens.sources.base import parse_datetime, parse_datetime_noting, register
 from postlens.sources.kit import (
-    finish, iter_json_records, snippet,
+    finish, id_text, iter_json_records, record_error, snippet,
 )
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected, extract_entities
+from postlens.values import INT32_MAX, FieldNotes
 
 _GONE = {"[deleted]", "[removed]"}
 _REDDIT_USER = re.compile(r"(?<![\w/])/?u/([A-Za-z0-9_-]{3,20})")
@@ -48,7 +49,13 @@ class RedditImporter:
 
     def iter_records(self, path: Path) -> Iterator[Post | Rejected]:
         for item in iter_json_records(path):
-            yield item if isinstance(item, Rejected) else self._record(*item)
+            if isinstance(item, Rejected):
+                yield item
+                continue
+            try:
+                yield self._record(*item)
+            except Exception as exc:  # noqa: BLE001 - the last net: one record, never the file
+                yield record_error(exc, item[1], item[2], item[3], item[0])
 
     def _record(self, record: Any, file: Path, line: int | None, where: str,
                 observed: datetime) -> Post | Rejected:
@@ -57,119 +64,131 @@ class RedditImporter:
         if not isinstance(record, dict):
             return Rejected(str(file), line, "bad_record", f"{where}: expected an object",
                             raw=snippet(record))
-        is_comment = "body" in record or str(record.get("name", "")).startswith("t1_")
+        is_comment = "body" in record or str(id_text(record.get("name")) or "").startswith("t1_")
         if not is_comment and "title" not in record:
             return Rejected(str(file), line, "unknown_record",
                             f"{where}: neither a submission (title) nor a comment (body)", raw=snippet(record))
         native_id = _fullname(record, is_comment)
         if native_id is None:
-            return Rejected(str(file), line, "missing_id", f"{where}: no id/name", raw=snippet(record))
+            return Rejected(str(file), line, "missing_id", f"{where}: no usable id/name", raw=snippet(record))
         try:
-            created = parse_datetime(record["created_utc"]) if record.get("created_utc") not in (None, "") else None
+            created, naive = (parse_datetime_noting(record["created_utc"])
+                              if record.get("created_utc") not in (None, "") else (None, False))
         except ValueError as exc:
             return Rejected(str(file), line, "bad_date", f"{where}: {exc}", post_id=f"reddit:{native_id}",
                             raw=snippet(record))
-        text, status = _text(record, is_comment)
+        notes = FieldNotes()
+        text, status = _text(record, is_comment, notes)
         if not text and is_comment and status:
             return Rejected(str(file), line, "removed_post", f"{where}: the comment body is {status}",
                             post_id=f"reddit:{native_id}", raw=snippet(record))
         hashtags, mentions, urls = extract_entities(text)
         mentions += [m for m in _REDDIT_USER.findall(text) if m not in mentions]
-        media = [] if is_comment else _media(record)
+        media = [] if is_comment else _media(record, notes)
         link = record.get("url")
-        if not is_comment and not record.get("is_self") and link and not media and link not in urls:
-            urls.append(str(link))
+        if not is_comment and not record.get("is_self") and isinstance(link, str) and link and not media \
+                and link not in urls:
+            urls.append(link)
         labels = dict(self.labels)
-        if record.get("subreddit"):
-            labels["subreddit"] = str(record["subreddit"])
-        if record.get("over_18") is not None:
-            labels["over_18"] = "true" if record["over_18"] else "false"
+        subreddit = notes.optional_text("subreddit", record.get("subreddit"))
+        if subreddit:
+            labels["subreddit"] = subreddit
+        over_18 = notes.flag("over_18", record.get("over_18"))
+        if over_18 is not None:
+            labels["over_18"] = "true" if over_18 else "false"
         if status:
             labels["text_status"] = status
-        author = record.get("author")
+        author = notes.optional_text("author", record.get("author"))
         post = Post(
             source="reddit", native_id=native_id, platform="reddit", created_at=created, text=text,
-            author=Author(id=_str(record.get("author_fullname")),
-                          handle=None if author in (None, "", "[deleted]") else str(author)),
+            author=Author(id=notes.optional_text("author_fullname", record.get("author_fullname")),
+                          handle=None if author in (None, "[deleted]") else author),
             hashtags=hashtags, mentions=mentions, urls=urls, media=media,
-            engagement=_engagement(record, observed),
-            labels=labels, raw=record,
+            engagement=_engagement(record, observed, notes),
+            labels=labels, raw=record, notes=notes.notes, created_at_naive=naive,
         )
         return finish(post, file, line, where)
 
 
 def _fullname(record: dict[str, Any], is_comment: bool) -> str | None:
-    name = _str(record.get("name"))
+    name = id_text(record.get("name"))
     if name and re.fullmatch(r"t[13]_\w+", name):
         return name
-    bare = _str(record.get("id"))
+    bare = id_text(record.get("id"))
     return f"{'t1' if is_comment else 't3'}_{bare}" if bare else None
 
 
-def _text(record: dict[str, Any], is_comment: bool) -> tuple[str, str | None]:
+def _text(record: dict[str, Any], is_comment: bool, notes: FieldNotes) -> tuple[str, str | None]:
     """The post text, and "deleted"/"removed" when the body was taken down."""
-    body = str(record.get("body" if is_comment else "selftext") or "").strip()
+    key = "body" if is_comment else "selftext"
+    body = notes.text(key, record.get(key)).strip()
     status = body.strip("[]") if body in _GONE else None
     if status:
         body = ""
     body = html.unescape(body)  # Pushshift keeps Reddit's &amp; &lt; &gt; escaping
     if is_comment:
         return body, status
-    title = html.unescape(str(record.get("title") or "").strip())
+    title = html.unescape(notes.text("title", record.get("title")).strip())
     return ("\n\n".join(part for part in (title, body) if part)), status
 
 
-def _engagement(record: dict[str, Any], observed: datetime) -> list[Engagement]:
+def _engagement(record: dict[str, Any], observed: datetime, notes: FieldNotes) -> list[Engagement]:
     when, inferred = observed, True
     for key in _RETRIEVED_KEYS:
         if record.get(key):
             try:
                 when, inferred = parse_datetime(record[key]), False
                 break
-            except ValueError:
-                pass
-    likes = to_int(record.get("score"))
-    if likes is None:
-        likes = to_int(record.get("ups"))
-    comments = to_int(record.get("num_comments"))
+            except ValueError as exc:
+                notes.add("bad_value", key, f"{exc}; the file's time was used", record[key])
+    score_key = "score" if record.get("score") is not None else "ups"
+    likes = notes.count(score_key, record.get(score_key))
+    comments = notes.count("num_comments", record.get("num_comments"))
     if likes is None and comments is None:
         return []
     return [Engagement(observed_at=when, likes=likes, comments=comments, observed_inferred=inferred)]
 
 
-def _media(record: dict[str, Any]) -> list[MediaPart]:
+def _media(record: dict[str, Any], notes: FieldNotes) -> list[MediaPart]:
     parts: list[MediaPart] = []
-    url = str(record.get("url_overridden_by_dest") or record.get("url") or "")
-    direct = _direct_media(url, record)
+    url = record.get("url_overridden_by_dest") or record.get("url")
+    direct = _direct_media(url, record, notes) if isinstance(url, str) else None
     if direct is not None:
         parts.append(direct)
-    metadata = record.get("media_metadata") if isinstance(record.get("media_metadata"), dict) else {}
-    order = [str(i.get("media_id")) for i in (record.get("gallery_data") or {}).get("items") or []
-             if isinstance(i, dict)]
+    metadata = notes.obj("media_metadata", record.get("media_metadata"))
+    gallery = notes.obj("gallery_data", record.get("gallery_data"))
+    order = [str(i.get("media_id")) for i in notes.objs("gallery_data.items", gallery.get("items"))]
     for key in order + [k for k in metadata if k not in order]:
-        part = _gallery_part(metadata.get(key))
+        part = _gallery_part(metadata.get(key), notes)
         if part is not None:
             parts.append(part)
     if not parts and record.get("post_hint") in _PREVIEW_HINTS:
-        images = (record.get("preview") or {}).get("images") or []
-        source = (images[0].get("source") or {}) if images and isinstance(images[0], dict) else {}
-        if source.get("url"):
+        images = notes.objs("preview.images", notes.obj("preview", record.get("preview")).get("images"))
+        source = notes.obj("preview.images[0].source", images[0].get("source")) if images else {}
+        if isinstance(source.get("url"), str) and source["url"]:
             parts.append(MediaPart(kind=Modality.IMAGE, url=html.unescape(source["url"]),
-                                   width=to_int(source.get("width")), height=to_int(source.get("height"))))
+                                   width=notes.count("preview.width", source.get("width"), maximum=INT32_MAX),
+                                   height=notes.count("preview.height", source.get("height"), maximum=INT32_MAX)))
     return parts
 
 
-def _direct_media(url: str, record: dict[str, Any]) -> MediaPart | None:
+def _direct_media(url: str, record: dict[str, Any], notes: FieldNotes) -> MediaPart | None:
     if not url.startswith("http"):
         return None
-    host = urlparse(url).netloc.lower()
+    try:
+        parsed = urlparse(url)
+    except ValueError:  # e.g. an invalid IPv6 host: not a usable address
+        notes.add("bad_value", "url", "not a valid URL; not kept as media", url)
+        return None
+    host = parsed.netloc.lower()
     if host == "v.redd.it":
-        video = ((record.get("secure_media") or record.get("media") or {}).get("reddit_video") or {})
+        container = notes.obj("secure_media", record.get("secure_media") or record.get("media"))
+        video = notes.obj("secure_media.reddit_video", container.get("reddit_video"))
         return MediaPart(kind=Modality.VIDEO, url=video.get("fallback_url") or url,
-                         width=to_int(video.get("width")), height=to_int(video.get("height")),
-                         duration_s=float(video["duration"]) if to_int(video.get("duration")) is not None
-                         else None)
-    path = urlparse(url).path.lower()
+                         width=notes.count("reddit_video.width", video.get("width"), maximum=INT32_MAX),
+                         height=notes.count("reddit_video.height", video.get("height"), maximum=INT32_MAX),
+                         duration_s=notes.seconds("reddit_video.duration", video.get("duration")))
+    path = parsed.path.lower()
     if path.endswith(".gifv"):
         return MediaPart(kind=Modality.GIF, url=url)
     kind = kind_from_extension(path)
@@ -178,18 +197,15 @@ def _direct_media(url: str, record: dict[str, Any]) -> MediaPart | None:
     return MediaPart(kind=kind, url=url) if kind is not None else None
 
 
-def _gallery_part(item: Any) -> MediaPart | None:
+def _gallery_part(item: Any, notes: FieldNotes) -> MediaPart | None:
     if not isinstance(item, dict) or item.get("status", "valid") != "valid":
         return None
-    source = item.get("s") or {}
+    source = notes.obj("media_metadata.s", item.get("s"))
     kind = {"Image": Modality.IMAGE, "AnimatedImage": Modality.GIF, "RedditVideo": Modality.VIDEO}.get(
         str(item.get("e")), Modality.IMAGE)
     url = source.get("u") or source.get("gif") or source.get("mp4")
-    if not url:
+    if not isinstance(url, str) or not url:
         return None
-    return MediaPart(kind=kind, url=html.unescape(str(url)), width=to_int(source.get("x")),
-                     height=to_int(source.get("y")))
-
-
-def _str(value: object) -> str | None:
-    return None if value is None or str(value).strip() == "" else str(value)
+    return MediaPart(kind=kind, url=html.unescape(url),
+                     width=notes.count("media_metadata.s.x", source.get("x"), maximum=INT32_MAX),
+                     height=notes.count("media_metadata.s.y", source.get("y"), maximum=INT32_MAX))

@@ -22,15 +22,18 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from postlens.sources.base import parse_datetime, register, to_int
+from postlens.sources.base import parse_datetime, parse_datetime_noting, register, to_int
 from postlens.sources.kit import (
-    JSON_SUFFIXES, Document, file_time_utc, finish, iter_files, iter_json_documents, snippet,
+    JSON_SUFFIXES, Document, file_time_utc, finish, id_text, iter_files, iter_json_documents, record_error,
+    snippet,
 )
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected
+from postlens.values import INT32_MAX, FieldNotes, show
 
 _MEDIA_KIND = {"photo": Modality.IMAGE, "video": Modality.VIDEO, "animated_gif": Modality.GIF}
 _MONTHS = {name: number for number, name in enumerate(
@@ -71,8 +74,11 @@ class TwitterImporter:
             return
         if self._is_v2(value):
             yield from _v2_response(value, doc, file, observed, labels)
-        else:
+            return
+        try:
             yield v1_tweet_to_post(value, file, doc.line, doc.where, observed, labels)
+        except Exception as exc:  # noqa: BLE001 - the last net: one record, never the file
+            yield record_error(exc, file, doc.line, doc.where, value)
 
     def _is_v2(self, value: dict[str, Any]) -> bool:
         if self.version != "auto":
@@ -114,42 +120,50 @@ class TwitterV2Importer(TwitterImporter):
 def v1_tweet_to_post(tweet: dict[str, Any], file: Path, line: int | None, where: str,
                      observed: datetime, labels: dict[str, str]) -> Post | Rejected:
     """One v1.1 tweet object as a Post (or a Rejected saying why not)."""
-    native_id = str(tweet.get("id_str") or tweet.get("id") or "").strip()
+    given_id = tweet.get("id_str") or tweet.get("id")
+    native_id = id_text(tweet.get("id_str")) or id_text(tweet.get("id"))
     if not native_id:
-        return Rejected(str(file), line, "missing_id", f"{where}: the tweet has no id_str/id",
-                        raw=snippet(tweet))
+        return Rejected(str(file), line, "missing_id", f"{where}: the tweet has no usable id_str/id"
+                        + (f" (got {show(given_id)})" if given_id else ""), raw=snippet(tweet))
     try:
-        created = twitter_date(tweet["created_at"]) if tweet.get("created_at") else None
+        created, naive = _twitter_date_noting(tweet["created_at"]) if tweet.get("created_at") else (None, False)
     except ValueError as exc:
         return Rejected(str(file), line, "bad_date", f"{where}: {exc}", post_id=f"twitter:{native_id}",
                         raw=snippet(tweet))
-    original = tweet.get("retweeted_status") if isinstance(tweet.get("retweeted_status"), dict) else None
+    notes = FieldNotes()
+    retweeted = tweet.get("retweeted_status")
+    original = notes.obj("retweeted_status", retweeted) or None
     content = original or tweet
-    text = _v1_text(content)
+    text = _v1_text(content, notes)
     if original is not None:
-        handle = (original.get("user") or {}).get("screen_name")
-        text = f"RT @{handle}: {text}" if handle else text
-    entities, media_entities = _v1_entities(content)
-    user = tweet.get("user") if isinstance(tweet.get("user"), dict) else {}
+        handle = notes.obj("retweeted_status.user", original.get("user")).get("screen_name")
+        text = f"RT @{handle}: {text}" if isinstance(handle, str) and handle else text
+    entities, media_entities = _v1_entities(content, notes)
+    user = notes.obj("user", tweet.get("user"))
+    when, inferred = _observed(tweet, observed, notes)
     post = Post(
         source="twitter", native_id=native_id, platform="twitter", created_at=created, text=text,
-        language=_language(tweet.get("lang")),
+        language=_language(tweet.get("lang"), notes),
         author=Author(
-            id=_str_or_none(user.get("id_str") or user.get("id")), handle=user.get("screen_name"),
-            followers=to_int(user.get("followers_count")),
-            verified=bool(user["verified"]) if user.get("verified") is not None else None,
+            id=notes.optional_text("user.id", user.get("id_str") or user.get("id")),
+            handle=notes.optional_text("user.screen_name", user.get("screen_name")),
+            followers=notes.count("user.followers_count", user.get("followers_count")),
+            verified=notes.flag("user.verified", user.get("verified")),
         ),
-        hashtags=[h.get("text", "") for h in entities.get("hashtags") or [] if h.get("text")],
-        mentions=[m.get("screen_name", "") for m in entities.get("user_mentions") or []
+        hashtags=[h.get("text") for h in notes.objs("entities.hashtags", entities.get("hashtags"))
+                  if h.get("text")],
+        mentions=[m.get("screen_name") for m in notes.objs("entities.user_mentions", entities.get("user_mentions"))
                   if m.get("screen_name")],
-        urls=[u.get("expanded_url") or u.get("url") for u in entities.get("urls") or []
+        urls=[u.get("expanded_url") or u.get("url") for u in notes.objs("entities.urls", entities.get("urls"))
               if u.get("expanded_url") or u.get("url")],
-        media=[part for m in media_entities if (part := _v1_media(m)) is not None],
-        engagement=_engagement(_collection_time(tweet) or observed, _collection_time(tweet) is None,
-                               likes=tweet.get("favorite_count"), shares=tweet.get("retweet_count"),
-                               comments=tweet.get("reply_count")),
+        media=[part for m in media_entities if (part := _v1_media(m, notes)) is not None],
+        engagement=_engagement(when, inferred, notes, likes=("favorite_count", tweet.get("favorite_count")),
+                               shares=("retweet_count", tweet.get("retweet_count")),
+                               comments=("reply_count", tweet.get("reply_count"))),
         labels=dict(labels),
         raw=tweet,
+        notes=notes.notes,
+        created_at_naive=naive,
     )
     return finish(post, file, line, where)
 
@@ -168,46 +182,60 @@ def twitter_date(value: object) -> datetime:
     return parse_datetime(value)
 
 
-def _v1_text(tweet: dict[str, Any]) -> str:
+def _twitter_date_noting(value: object) -> tuple[datetime, bool]:
+    if isinstance(value, str):
+        parts = value.split(" ")
+        if len(parts) == 6 and parts[4] == "+0000" and parts[1] in _MONTHS and len(parts[3]) == 8:
+            return twitter_date(value), False
+    return parse_datetime_noting(value)
+
+
+def _v1_text(tweet: dict[str, Any], notes: FieldNotes) -> str:
     extended = tweet.get("extended_tweet") if isinstance(tweet.get("extended_tweet"), dict) else {}
-    text = extended.get("full_text") or tweet.get("full_text") or tweet.get("text") or ""
-    return html.unescape(str(text))
+    key, value = next(((k, v) for k, v in (("extended_tweet.full_text", extended.get("full_text")),
+                                          ("full_text", tweet.get("full_text")), ("text", tweet.get("text")))
+                       if v), ("text", None))
+    return html.unescape(notes.text(key, value))
 
 
-def _v1_entities(tweet: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _v1_entities(tweet: dict[str, Any], notes: FieldNotes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Entities and the media list, preferring extended (untruncated, all photos) versions."""
-    extended = tweet.get("extended_tweet") if isinstance(tweet.get("extended_tweet"), dict) else {}
-    entities = extended.get("entities") or tweet.get("entities") or {}
-    media_source = (extended.get("extended_entities") or tweet.get("extended_entities")
-                    or entities or {})
-    media = [m for m in media_source.get("media") or [] if isinstance(m, dict)]
+    extended = notes.obj("extended_tweet", tweet.get("extended_tweet"))
+    entities = notes.obj("entities", extended.get("entities") or tweet.get("entities"))
+    media_source = notes.obj("extended_entities", extended.get("extended_entities")
+                             or tweet.get("extended_entities")) or entities
+    media = notes.objs("extended_entities.media", media_source.get("media"))
     seen: set[str] = set()
     unique = []
     for item in media:
-        key = str(item.get("id_str") or item.get("media_url_https") or item.get("media_url"))
+        key = show(item.get("id_str") or item.get("media_url_https") or item.get("media_url"), 200)
         if key not in seen:
             seen.add(key)
             unique.append(item)
-    return (entities if isinstance(entities, dict) else {}), unique
+    return entities, unique
 
 
-def _v1_media(item: dict[str, Any]) -> MediaPart | None:
+def _v1_media(item: dict[str, Any], notes: FieldNotes) -> MediaPart | None:
     kind = _MEDIA_KIND.get(str(item.get("type", "photo")))
     if kind is None:
         return None
     url = item.get("media_url_https") or item.get("media_url")
-    video = item.get("video_info") if isinstance(item.get("video_info"), dict) else {}
+    video = notes.obj("media.video_info", item.get("video_info"))
     if kind is not Modality.IMAGE and video:
-        url = _best_variant(video.get("variants") or []) or url
-    size = item.get("original_info") or (item.get("sizes") or {}).get("large") or {}
-    duration_ms = to_int(video.get("duration_millis"))
-    return MediaPart(kind=kind, url=url, width=to_int(size.get("width") or size.get("w")),
-                     height=to_int(size.get("height") or size.get("h")),
+        url = _best_variant(video.get("variants")) or url
+    sizes = item.get("sizes") if isinstance(item.get("sizes"), dict) else {}
+    size = notes.obj("media.original_info", item.get("original_info") or sizes.get("large"))
+    duration_ms = notes.count("media.video_info.duration_millis", video.get("duration_millis"))
+    return MediaPart(kind=kind, url=url,
+                     width=notes.count("media.width", size.get("width") or size.get("w"), maximum=INT32_MAX),
+                     height=notes.count("media.height", size.get("height") or size.get("h"), maximum=INT32_MAX),
                      duration_s=duration_ms / 1000 if duration_ms is not None else None)
 
 
-def _best_variant(variants: list[dict[str, Any]]) -> str | None:
+def _best_variant(variants: Any) -> Any:
     """The highest-bitrate MP4 of a video (the m3u8 playlist is not a file)."""
+    if not isinstance(variants, list):
+        return None
     mp4 = [v for v in variants if isinstance(v, dict) and v.get("content_type") == "video/mp4"]
     if not mp4:
         return None
@@ -220,102 +248,126 @@ def _best_variant(variants: list[dict[str, Any]]) -> str | None:
 
 def _v2_response(response: dict[str, Any], doc: Document, file: Path, observed: datetime,
                  labels: dict[str, str]) -> Iterator[Post | Rejected]:
+    shared = FieldNotes()  # problems of the response as a whole, noted on each of its tweets
+    includes: dict[str, Any] = {}
     if "data" not in response:
         tweets: list[Any] = [response]  # a bare v2 tweet object
-        includes: dict[str, Any] = {}
     else:
         data = response.get("data")
+        if not isinstance(data, (list, dict, type(None))):
+            yield Rejected(str(file), doc.line, "bad_record",
+                           f"{doc.where}: 'data' is {show(data)}, not a tweet or a list of tweets",
+                           raw=snippet(response))
+            return
         tweets = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
-        includes = response.get("includes") if isinstance(response.get("includes"), dict) else {}
-    users = {str(u.get("id")): u for u in includes.get("users") or [] if isinstance(u, dict)}
-    media = {str(m.get("media_key")): m for m in includes.get("media") or [] if isinstance(m, dict)}
-    collected = _collection_time(response)
-    when, inferred = (collected, False) if collected is not None else (observed, True)
+        includes = shared.obj("includes", response.get("includes"))
+    users = {show(u.get("id"), 200): u for u in shared.objs("includes.users", includes.get("users"))}
+    media = {show(m.get("media_key"), 200): m for m in shared.objs("includes.media", includes.get("media"))}
+    when, inferred = _observed(response, observed, shared)
     for index, tweet in enumerate(tweets, start=1):
         where = f"{doc.where}, tweet {index}" if len(tweets) > 1 else doc.where
         if not isinstance(tweet, dict):
             yield Rejected(str(file), doc.line, "bad_record", f"{where}: a tweet is not an object",
                            raw=snippet(tweet))
             continue
-        yield _v2_tweet_to_post(tweet, users, media, file, doc.line, where, when, inferred, labels)
+        notes = FieldNotes()
+        notes.notes.extend(replace(note) for note in shared.notes)
+        try:
+            yield _v2_tweet_to_post(tweet, users, media, file, doc.line, where, (when, inferred), labels, notes)
+        except Exception as exc:  # noqa: BLE001 - the last net: one record, never the file
+            yield record_error(exc, file, doc.line, where, tweet)
 
 
 def _v2_tweet_to_post(tweet: dict[str, Any], users: dict[str, Any], media: dict[str, Any], file: Path,
-                      line: int | None, where: str, observed: datetime, inferred: bool,
-                      labels: dict[str, str]) -> Post | Rejected:
-    native_id = str(tweet.get("id") or "").strip()
+                      line: int | None, where: str, observed: tuple[datetime, bool],
+                      labels: dict[str, str], notes: FieldNotes) -> Post | Rejected:
+    given_id = tweet.get("id")
+    native_id = id_text(given_id)
     if not native_id:
-        return Rejected(str(file), line, "missing_id", f"{where}: the tweet has no id", raw=snippet(tweet))
+        return Rejected(str(file), line, "missing_id", f"{where}: the tweet has no usable id"
+                        + (f" (got {show(given_id)})" if given_id else ""), raw=snippet(tweet))
     try:
-        created = parse_datetime(tweet["created_at"]) if tweet.get("created_at") else None
+        created, naive = parse_datetime_noting(tweet["created_at"]) if tweet.get("created_at") else (None, False)
     except ValueError as exc:
         return Rejected(str(file), line, "bad_date", f"{where}: {exc}", post_id=f"twitter:{native_id}",
                         raw=snippet(tweet))
-    user = users.get(str(tweet.get("author_id")), {})
-    keys = ((tweet.get("attachments") or {}).get("media_keys")) or []
-    attached = [media[str(k)] for k in keys if str(k) in media]
-    note = tweet.get("note_tweet") if isinstance(tweet.get("note_tweet"), dict) else {}
-    entities = note.get("entities") or tweet.get("entities") or {}
-    metrics = tweet.get("public_metrics") or {}
-    user_metrics = user.get("public_metrics") or {}
+    if observed[1]:
+        observed = _observed(tweet, observed[0], notes)
+    user = users.get(show(tweet.get("author_id"), 200), {})
+    keys = notes.obj("attachments", tweet.get("attachments")).get("media_keys")
+    keys = keys if isinstance(keys, list) else []
+    attached = [media[show(k, 200)] for k in keys if show(k, 200) in media]
+    note = notes.obj("note_tweet", tweet.get("note_tweet"))
+    entities = notes.obj("entities", note.get("entities") or tweet.get("entities"))
+    metrics = notes.obj("public_metrics", tweet.get("public_metrics"))
+    user_metrics = notes.obj("author.public_metrics", user.get("public_metrics"))
+    text_key = "note_tweet.text" if note.get("text") else "text"
     post = Post(
         source="twitter", native_id=native_id, platform="twitter", created_at=created,
-        text=html.unescape(str(note.get("text") or tweet.get("text") or "")),
-        language=_language(tweet.get("lang")),
-        author=Author(id=_str_or_none(tweet.get("author_id")), handle=user.get("username"),
-                      followers=to_int(user_metrics.get("followers_count")),
-                      verified=bool(user["verified"]) if user.get("verified") is not None else None),
-        hashtags=[h.get("tag", "") for h in entities.get("hashtags") or [] if h.get("tag")],
-        mentions=[m.get("username", "") for m in entities.get("mentions") or [] if m.get("username")],
-        urls=[u.get("expanded_url") or u.get("url") for u in entities.get("urls") or []
+        text=html.unescape(notes.text(text_key, note.get("text") or tweet.get("text"))),
+        language=_language(tweet.get("lang"), notes),
+        author=Author(id=notes.optional_text("author_id", tweet.get("author_id")),
+                      handle=notes.optional_text("author.username", user.get("username")),
+                      followers=notes.count("author.public_metrics.followers_count",
+                                            user_metrics.get("followers_count")),
+                      verified=notes.flag("author.verified", user.get("verified"))),
+        hashtags=[h.get("tag") for h in notes.objs("entities.hashtags", entities.get("hashtags")) if h.get("tag")],
+        mentions=[m.get("username") for m in notes.objs("entities.mentions", entities.get("mentions"))
+                  if m.get("username")],
+        urls=[u.get("expanded_url") or u.get("url") for u in notes.objs("entities.urls", entities.get("urls"))
               if (u.get("expanded_url") or u.get("url")) and not u.get("media_key")],
-        media=[part for m in attached if (part := _v2_media(m)) is not None],
-        engagement=_engagement(observed, inferred, likes=metrics.get("like_count"),
-                               shares=metrics.get("retweet_count"), comments=metrics.get("reply_count"),
-                               views=metrics.get("impression_count")),
+        media=[part for m in attached if (part := _v2_media(m, notes)) is not None],
+        engagement=_engagement(*observed, notes, likes=("public_metrics.like_count", metrics.get("like_count")),
+                               shares=("public_metrics.retweet_count", metrics.get("retweet_count")),
+                               comments=("public_metrics.reply_count", metrics.get("reply_count")),
+                               views=("public_metrics.impression_count", metrics.get("impression_count"))),
         labels=dict(labels),
         raw={"tweet": tweet, "author": user or None, "media": attached,
-             "missing_media_keys": [k for k in keys if str(k) not in media]},
+             "missing_media_keys": [k for k in keys if show(k, 200) not in media]},
+        notes=notes.notes,
+        created_at_naive=naive,
     )
     return finish(post, file, line, where)
 
 
-def _v2_media(item: dict[str, Any]) -> MediaPart | None:
+def _v2_media(item: dict[str, Any], notes: FieldNotes) -> MediaPart | None:
     kind = _MEDIA_KIND.get(str(item.get("type")))
     if kind is None:
         return None
     url = item.get("url")
     if kind is not Modality.IMAGE:
-        url = _best_variant(item.get("variants") or []) or url or item.get("preview_image_url")
-    duration_ms = to_int(item.get("duration_ms"))
-    return MediaPart(kind=kind, url=url, width=to_int(item.get("width")), height=to_int(item.get("height")),
+        url = _best_variant(item.get("variants")) or url or item.get("preview_image_url")
+    duration_ms = notes.count("media.duration_ms", item.get("duration_ms"))
+    return MediaPart(kind=kind, url=url,
+                     width=notes.count("media.width", item.get("width"), maximum=INT32_MAX),
+                     height=notes.count("media.height", item.get("height"), maximum=INT32_MAX),
                      duration_s=duration_ms / 1000 if duration_ms is not None else None)
 
 
 # ---------------------------------------------------------------- shared
 
 
-def _engagement(observed: datetime, inferred: bool, **counts: object) -> list[Engagement]:
-    values = {name: to_int(value) for name, value in counts.items()}
+def _engagement(observed: datetime, inferred: bool, notes: FieldNotes,
+                **counts: tuple[str, object]) -> list[Engagement]:
+    """One snapshot from ``name=(source key, value)`` pairs; bad counts are dropped into ``notes``."""
+    values = {name: notes.count(key, value) for name, (key, value) in counts.items()}
     if all(value is None for value in values.values()):
         return []
     return [Engagement(observed_at=observed, observed_inferred=inferred, **values)]  # type: ignore[arg-type]
 
 
-def _collection_time(record: dict[str, Any]) -> datetime | None:
+def _observed(record: dict[str, Any], fallback: datetime, notes: FieldNotes) -> tuple[datetime, bool]:
+    """The record's collection time, or the file's (inferred); an unreadable one is noted."""
     for key in _COLLECTION_TIME_KEYS:
         if record.get(key):
             try:
-                return parse_datetime(record[key])
-            except ValueError:
-                return None
-    return None
+                return parse_datetime(record[key]), False
+            except ValueError as exc:
+                notes.add("bad_value", key, f"{exc}; the file's time was used", record[key])
+                return fallback, True
+    return fallback, True
 
 
-def _language(value: object) -> str | None:
-    text = str(value or "").strip()
+def _language(value: object, notes: FieldNotes) -> str | None:
+    text = notes.optional_text("lang", value)
     return None if not text or text == "und" else text
-
-
-def _str_or_none(value: object) -> str | None:
-    return None if value is None or value == "" else str(value)

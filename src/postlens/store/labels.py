@@ -14,20 +14,19 @@ same file twice changes no post the second time.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-import orjson
 import pyarrow as pa
 
-from postlens.store import tables
-from postlens.store.ingest import ImportSummary
+from postlens.store import runs, tables
+from postlens.store.post_hash import content_hash
+from postlens.store.runs import ImportSummary
 from postlens.store.workspace import Workspace
-from postlens.types import Rejected
+from postlens.types import RAW_LIMIT, Rejected
 
 IMPORTER = "labels"
 UNKNOWN_POST = "label_unknown_post"
@@ -86,7 +85,7 @@ def merge_labels(
     """Merge every ``LabelRow`` into its post; quarantine the rest; record the run."""
     workspace.mark_interrupted_runs()
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    tables.start_run(workspace.db, run_id, IMPORTER, inputs, options or {})
+    runs.start_run(workspace.db, run_id, IMPORTER, inputs, options or {})
     merger = _Merger(workspace, LabelSummary(run_id=run_id))
     try:
         for record in records:
@@ -99,10 +98,10 @@ def merge_labels(
         if progress:
             progress(merger.summary.rows, merger.summary.quarantined)
     except BaseException as exc:
-        tables.finish_run(workspace.db, merger.summary.as_import_summary(), status="failed",
+        runs.finish_run(workspace.db, merger.summary.as_import_summary(), status="failed",
                           error=repr(exc)[:2000])
         raise
-    tables.finish_run(workspace.db, merger.summary.as_import_summary(), status="done")
+    runs.finish_run(workspace.db, merger.summary.as_import_summary(), status="done")
     return merger.summary
 
 
@@ -142,7 +141,7 @@ class _Merger:
         self.quarantine.append({
             "file": rejected.file, "line": rejected.line or 0, "code": rejected.code,
             "post_id": rejected.post_id or "", "reason": rejected.reason,
-            "raw": rejected.raw[:2000] if rejected.raw else None, "run_id": self.summary.run_id,
+            "raw": rejected.raw[:RAW_LIMIT] if rejected.raw else None, "run_id": self.summary.run_id,
             "quarantined_at": self.now, "post_kept": False,
         })
 
@@ -207,16 +206,22 @@ class _Merger:
 
 @dataclass
 class _StoredPost:
-    """The columns of a stored post that its content hash covers."""
+    """A stored post's row (the columns its content hash covers) and its media parts."""
 
-    identity: list[Any]  # platform ... urls, in ``store/ingest.py``'s order
-    labels: dict[str, str]
-    media: list[list[Any]]
+    row: dict[str, Any]
+    media: list[dict[str, Any]]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(self.row["labels"])
 
     def content_hash_with(self, labels: dict[str, str]) -> str:
-        """The hash ``store/ingest.py`` gives this post carrying ``labels`` (keep the two in step)."""
-        identity = (*self.identity, sorted(labels.items()), self.media)
-        return hashlib.blake2b(orjson.dumps(identity), digest_size=16).hexdigest()
+        """The hash any writer gives this post carrying ``labels`` (``store/post_hash.py``)."""
+        return content_hash({**self.row, "labels": labels}, self.media)
+
+
+_HASHED_COLUMNS = ("platform", "text", "created_at", "language", "author_id", "author_handle",
+                   "author_followers", "author_verified", "hashtags", "mentions", "urls")
 
 
 def _stored_posts(db: Any, ids: list[str]) -> dict[str, _StoredPost]:
@@ -224,25 +229,21 @@ def _stored_posts(db: Any, ids: list[str]) -> dict[str, _StoredPost]:
         return {}
     db.register("_label_ids", pa.table({"id": ids}))
     try:
+        columns = ", ".join(f"p.{name}" for name in _HASHED_COLUMNS)
         posts = db.execute(
-            "SELECT p.id, p.platform, p.text, p.created_at, p.language, p.author_id, p.author_handle, "
-            "p.author_followers, p.author_verified, p.hashtags, p.mentions, p.urls, "
-            "map_keys(p.labels), map_values(p.labels) FROM posts p JOIN _label_ids USING (id)"
+            f"SELECT p.id, {columns}, map_keys(p.labels), map_values(p.labels) FROM posts p JOIN _label_ids USING (id)"
         ).fetchall()
-        media: dict[str, list[list[Any]]] = {}
+        media: dict[str, list[dict[str, Any]]] = {}
         for post_id, kind, status, sha256, url in db.execute(
             "SELECT m.post_id, m.kind, m.status, m.sha256, m.url FROM media m "
             "JOIN _label_ids i ON m.post_id = i.id ORDER BY m.post_id, m.position"
         ).fetchall():
-            media.setdefault(post_id, []).append([kind, status, sha256, url])
+            media.setdefault(post_id, []).append({"kind": kind, "status": status, "sha256": sha256, "url": url})
     finally:
         db.unregister("_label_ids")
     stored = {}
-    for post_id, platform, text, created_at, *rest, keys, values in posts:
-        moment = created_at.astimezone(timezone.utc).isoformat() if created_at is not None else None
-        stored[post_id] = _StoredPost(
-            identity=[platform, text, moment, *rest],
-            labels=dict(zip(keys or [], values or [])),
-            media=media.get(post_id, []),
-        )
+    for post_id, *values, keys, values_ in posts:
+        row = dict(zip(_HASHED_COLUMNS, values))
+        row["labels"] = dict(zip(keys or [], values_ or []))
+        stored[post_id] = _StoredPost(row=row, media=media.get(post_id, []))
     return stored

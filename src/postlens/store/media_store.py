@@ -2,7 +2,8 @@
 
 The same image attached to 500 tweets is stored once; a re-import copies nothing. Files are
 written to a temporary name and renamed, so a killed import never leaves a half-written file
-under a real name.
+under a real name. Every importer's local media comes in through :meth:`MediaStore.add_part`,
+which confines it to the part's root first (``media_gate``): nothing outside it is opened.
 """
 
 from __future__ import annotations
@@ -10,13 +11,21 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from postlens.media.sniff import Sniffed, extension_agrees, sniff_file
-from postlens.types import Modality
+from postlens.media.limits import media_limits
+from postlens.media.sniff import Sniffed, extension_agrees, kind_from_extension, probe_header, sniff_bytes
+from postlens.store.media_gate import (
+    Confined, MediaProblem, check_size, confine, local_name, open_confined, shown,
+)
+from postlens.types import MediaPart, Modality
+
+__all__ = ["MediaProblem", "MediaStore", "StoredMedia", "clear_incoming"]
 
 _CHUNK = 1 << 20
+_HEAD = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,64 +40,67 @@ class StoredMedia:
     duration_s: float | None = None
 
 
-class MediaProblem(Exception):
-    """A referenced media file that cannot be attached; ``code`` goes to the quarantine."""
-
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
 class MediaStore:
-    def __init__(self, workspace_root: Path) -> None:
+    """Copies confined local media into the workspace; ``max_bytes`` overrides the per-kind size limits."""
+
+    def __init__(self, workspace_root: Path, max_bytes: Mapping[str | Modality, int] | None = None) -> None:
         self.root = workspace_root
         self.folder = workspace_root / "media"
-        self._seen: dict[tuple[str, int, int], StoredMedia] = {}
+        self.limits = media_limits(max_bytes)
+        self._largest = max(self.limits.values())
+        self._seen: dict[tuple[str, tuple[int, int, int]], StoredMedia] = {}
 
-    def add_file(self, source: str | Path) -> StoredMedia:
-        """Copy ``source`` in (if not there yet) and describe it; raises MediaProblem."""
-        src = Path(source)
-        try:
-            stat = src.stat()
-        except FileNotFoundError:
-            raise MediaProblem("media_missing", f"media file not found: {src}") from None
-        except OSError as exc:
-            raise MediaProblem("media_unreadable", f"cannot read media file {src}: {exc}") from None
-        if not src.is_file():
-            raise MediaProblem("media_missing", f"media path is not a file: {src}")
-        memo_key = (str(src), stat.st_size, stat.st_mtime_ns)
+    def add_part(self, part: MediaPart) -> StoredMedia | None:
+        """Store the part's local file; None for a remote part (a URL: kept, never fetched). Raises MediaProblem."""
+        name = local_name(part.source_path, part.url)
+        if name is None:
+            if part.url is None or part.url == "":
+                raise MediaProblem("media_missing", "the media part names no file and no URL")
+            return None
+        return self.add_file(name, part.root)
+
+    def add_file(self, name: str | Path, root: str | Path | None) -> StoredMedia:
+        """Copy the file ``name`` (relative to ``root`` or absolute, inside it) in, once; raises MediaProblem."""
+        name = os.fspath(name) if isinstance(name, Path) else name
+        claimed = kind_from_extension(name) if isinstance(name, str) else None
+        found = confine(name, os.fspath(root) if root is not None else None,
+                        self.limits[claimed] if claimed else self._largest, str(claimed or ""))
+        memo_key = (found.real, found.identity)
         if memo_key in self._seen:
             return self._seen[memo_key]
-        if stat.st_size == 0:
-            raise MediaProblem("media_empty", f"media file is empty (0 bytes): {src}")
-        sniffed = sniff_file(src)
-        if sniffed is None:
-            raise MediaProblem(
-                "media_unknown_type", f"{src}: bytes are not a known image, video or audio format"
-            )
-        if not extension_agrees(src, sniffed):
-            raise MediaProblem(
-                "media_mismatch",
-                f"{src}: the name says {src.suffix} but the bytes are {sniffed.mime}",
-            )
-        stored = self._copy_in(src, sniffed)
+        fd = open_confined(found)
+        with os.fdopen(fd, "rb", closefd=True) as handle:
+            sniffed = sniff_bytes(handle.read(_HEAD))
+            if sniffed is None:
+                raise MediaProblem("media_unknown_type",
+                                   f"{shown(found.real)}: bytes are not a known image, video or audio format")
+            if not extension_agrees(found.real, sniffed):
+                raise MediaProblem("media_mismatch", f"{shown(found.real)}: the name says "
+                                                     f"{Path(found.real).suffix} but the bytes are {sniffed.mime}")
+            check_size(found.size, self.limits[sniffed.kind], found.real, str(sniffed.kind))
+            handle.seek(0)
+            stored = self._copy_in(handle, found, sniffed)
         self._seen[memo_key] = stored
         return stored
 
-    def _copy_in(self, src: Path, sniffed: Sniffed) -> StoredMedia:
+    def _copy_in(self, handle: object, found: Confined, sniffed: Sniffed) -> StoredMedia:
+        """Copy while hashing (at most the limit: a file that grows is refused), probe the copy, then name it."""
         digest = hashlib.sha256()
+        limit = self.limits[sniffed.kind]
         self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=self.folder, prefix=".incoming-")
+        fd, tmp_name = tempfile.mkstemp(dir=self.folder, prefix=".incoming-", suffix=sniffed.ext)
         size = 0
         try:
-            with os.fdopen(fd, "wb") as out, src.open("rb") as handle:
-                while chunk := handle.read(_CHUNK):
+            with os.fdopen(fd, "wb") as out:
+                while chunk := handle.read(_CHUNK):  # type: ignore[attr-defined]
+                    size += len(chunk)
+                    check_size(size, limit, found.real, str(sniffed.kind))
                     digest.update(chunk)
                     out.write(chunk)
-                    size += len(chunk)
+            header = probe_header(tmp_name, sniffed)  # the copy, inside the workspace: kind from its streams
+            check_size(size, self.limits[header.sniffed.kind], found.real, str(header.sniffed.kind))
             sha = digest.hexdigest()
-            rel = Path("media") / sha[:2] / f"{sha}{sniffed.ext}"
+            rel = Path("media") / sha[:2] / f"{sha}{header.sniffed.ext}"
             final = self.root / rel
             if final.exists():
                 os.unlink(tmp_name)
@@ -99,32 +111,9 @@ class MediaStore:
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)
             raise
-        width, height, duration = probe_dimensions(final, sniffed.kind)
-        return StoredMedia(sha, rel.as_posix(), sniffed.kind, sniffed.mime, size, width, height, duration)
-
-
-def probe_dimensions(path: Path, kind: Modality) -> tuple[int | None, int | None, float | None]:
-    """Width, height and duration from the header only; (None, None, None) when unreadable."""
-    try:
-        if kind in (Modality.IMAGE, Modality.GIF):
-            from PIL import Image
-
-            with Image.open(path) as image:
-                duration = None
-                frames = getattr(image, "n_frames", 1)
-                if frames > 1:
-                    duration = frames * image.info.get("duration", 100) / 1000.0
-                return image.width, image.height, duration
-        import av
-
-        with av.open(str(path)) as container:
-            duration_s = container.duration / 1_000_000 if container.duration else None
-            video = next(iter(container.streams.video), None)
-            if video is not None:
-                return video.codec_context.width, video.codec_context.height, duration_s
-            return None, None, duration_s
-    except Exception:  # noqa: BLE001 - a header we cannot read is reported by featurize, not here
-        return None, None, None
+        kind = header.sniffed
+        return StoredMedia(sha, rel.as_posix(), kind.kind, kind.mime, size, header.width, header.height,
+                           header.duration_s)
 
 
 def clear_incoming(folder: Path) -> int:
@@ -134,4 +123,3 @@ def clear_incoming(folder: Path) -> int:
         leftover.unlink(missing_ok=True)
         removed += 1
     return removed
-

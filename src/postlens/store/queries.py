@@ -18,6 +18,8 @@ class WorkspaceStats:
     by_month: list[tuple[str, int]] = field(default_factory=list)
     by_label: list[tuple[str, str, int]] = field(default_factory=list)
     media_by_status: list[tuple[str, str, int]] = field(default_factory=list)
+    remote_by_kind: list[tuple[str, int, int]] = field(default_factory=list)
+    """(kind, posts, parts) of media known only by URL: remote, not fetched, so not in ``by_modality``."""
     quarantined: list[tuple[str, int]] = field(default_factory=list)
     """(code, records) of records that were not imported."""
     flagged: list[tuple[str, int]] = field(default_factory=list)
@@ -37,14 +39,17 @@ def workspace_stats(db: duckdb.DuckDBPyConnection, *, label_values: int = 12) ->
         media_files=one("SELECT count(DISTINCT sha256) FROM media WHERE status = 'stored'"),
     )
     stats.by_source = db.execute("SELECT source, count(*) FROM posts GROUP BY 1 ORDER BY 2 DESC").fetchall()
+    # modalities a post really has: text and attached (stored) media; URL-only media are counted apart
     stats.by_modality = db.execute(
         """
         SELECT modality, count(*) FROM (
             SELECT 'text' AS modality FROM posts WHERE length(trim(text)) > 0
             UNION ALL SELECT unnest(media_kinds) FROM posts
-            UNION ALL SELECT 'text only' FROM posts WHERE len(media_kinds) = 0
-            UNION ALL SELECT 'media only' FROM posts WHERE length(trim(text)) = 0
-        ) GROUP BY 1 ORDER BY 2 DESC
+            UNION ALL SELECT 'text only' FROM posts WHERE length(trim(text)) > 0 AND len(media_kinds) = 0
+            UNION ALL SELECT 'media only' FROM posts WHERE length(trim(text)) = 0 AND len(media_kinds) > 0
+            UNION ALL SELECT 'no text, remote media only' FROM posts
+                WHERE length(trim(text)) = 0 AND len(media_kinds) = 0
+        ) GROUP BY 1 ORDER BY 2 DESC, 1
         """
     ).fetchall()
     stats.by_month = db.execute(
@@ -61,6 +66,9 @@ def workspace_stats(db: duckdb.DuckDBPyConnection, *, label_values: int = 12) ->
     ).fetchall()
     stats.media_by_status = db.execute(
         "SELECT kind, status, count(*) FROM media GROUP BY 1, 2 ORDER BY 1, 2"
+    ).fetchall()
+    stats.remote_by_kind = db.execute(
+        "SELECT kind, count(DISTINCT post_id), count(*) FROM media WHERE status = 'remote' GROUP BY 1 ORDER BY 1"
     ).fetchall()
     stats.quarantined = db.execute(
         "SELECT code, count(*) FROM quarantine WHERE NOT post_kept GROUP BY 1 ORDER BY 2 DESC, 1"

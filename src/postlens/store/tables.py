@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
-import orjson
 import pyarrow as pa
 
-if TYPE_CHECKING:
-    from postlens.store.ingest import ImportSummary
+from postlens.store.post_hash import content_hash
 
 _TS = pa.timestamp("us", tz="UTC")
 _STR_LIST = pa.list_(pa.string())
@@ -80,16 +77,22 @@ def write_batch(
         if posts:
             ids = pa.table({"id": [p["id"] for p in posts]})
             db.register("_batch_ids", ids)
-            existing = dict(
-                (row[0], (row[1], row[2]))
+            existing = {
+                row[0]: (row[1], row[2], dict(zip(row[3] or [], row[4] or [])))
                 for row in db.execute(
-                    "SELECT p.id, p.content_hash, p.first_seen FROM posts p JOIN _batch_ids b USING (id)"
+                    "SELECT p.id, p.content_hash, p.first_seen, map_keys(p.labels), map_values(p.labels) "
+                    "FROM posts p JOIN _batch_ids b USING (id)"
                 ).fetchall()
-            )
+            }
             db.unregister("_batch_ids")
+            media_of: dict[str, list[dict[str, Any]]] = {}
+            for part in media:
+                media_of.setdefault(part["post_id"], []).append(part)
             to_write = []
             for post in posts:
                 before = existing.get(post["id"])
+                if before is not None:
+                    _keep_stored_labels(post, before[2], media_of.get(post["id"], []))
                 if before is None:
                     new += 1
                 elif before[0] == post["content_hash"]:
@@ -122,7 +125,15 @@ def write_batch(
             db.unregister("_q")
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        try:
+            db.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # no transaction left to roll back (BEGIN or COMMIT itself failed): report the first error
+        for name in ("_batch_ids", "_posts", "_ids", "_media", "_eng", "_q"):
+            try:
+                db.unregister(name)
+            except duckdb.Error:
+                pass
         raise
     return BatchCounts(new, changed, unchanged, added)
 
@@ -141,29 +152,18 @@ RETURNING post_id
 changes its mtime, not what was observed."""
 
 
+def _keep_stored_labels(post: dict[str, Any], stored: dict[str, str], media_rows: list[dict[str, Any]]) -> None:
+    """A re-import keeps labels the file does not carry (added by ``postlens label import``); the file's
+    value wins for a label it does carry. A label is never deleted by importing a file without it."""
+    merged = {**stored, **post["labels"]}
+    if merged != post["labels"]:
+        post["labels"] = merged
+        post["content_hash"] = content_hash(post, media_rows)
+
+
 def _unique_quarantine(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per key within a batch (INSERT OR REPLACE refuses duplicate keys in one statement)."""
     unique: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
         unique[(row["file"], row["line"], row["code"], row["post_id"])] = row
     return list(unique.values())
-
-
-def start_run(
-    db: duckdb.DuckDBPyConnection, run_id: str, importer: str, inputs: list[str], options: dict[str, Any]
-) -> None:
-    db.execute(
-        "INSERT INTO import_runs (run_id, started_at, status, importer, inputs, options) VALUES (?, ?, 'running', ?, ?, ?)",
-        [run_id, datetime.now(timezone.utc), importer, inputs, orjson.dumps(options, default=str).decode()],
-    )
-
-
-def finish_run(db: duckdb.DuckDBPyConnection, summary: "ImportSummary", *, status: str, error: str | None = None) -> None:
-    db.execute(
-        "UPDATE import_runs SET finished_at = ?, status = ?, imported = ?, updated = ?, unchanged = ?, "
-        "quarantined = ?, snapshots_added = ?, error = ?, flagged = ? WHERE run_id = ?",
-        [
-            datetime.now(timezone.utc), status, summary.imported, summary.updated, summary.unchanged,
-            summary.quarantined, summary.snapshots_added, error, summary.flagged, summary.run_id,
-        ],
-    )

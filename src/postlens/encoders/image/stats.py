@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from postlens.encoders.base import Features
+from postlens.encoders.base import Features, settings_version
 from postlens.encoders.image.phash import difference_hash, perceptual_hash
 from postlens.errors import MediaError
 from postlens.media.image import DEFAULT_MAX_PIXELS, load_image, shrink_longest_side
@@ -60,12 +60,16 @@ class ImageStatsEncoder:
     """Image -> small vector (STATS_FIELDS order) + ``info`` with the same figures, size and hashes."""
 
     name = "image_stats"
-    version = "1"
+    revision = "1"  # bump when the code changes the figures; settings change the version by themselves
     modality = Modality.IMAGE
     dim = len(STATS_FIELDS)
 
     def __init__(self, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         self.max_pixels = max_pixels
+
+    @property
+    def version(self) -> str:
+        return settings_version(self.revision, {"max_pixels": self.max_pixels})
 
     def encode(self, items: Sequence[str | Path]) -> list[Features]:
         return [self._encode_one(item) for item in items]

@@ -1,14 +1,7 @@
-"""Helpers shared by text encoders: a short, stable tag of the settings that change the output."""
+"""Re-export: ``settings_tag`` now lives in :mod:`postlens.encoders.base`, shared by every encoder."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Any
+from postlens.encoders.base import settings_tag, settings_version
 
-
-def settings_tag(settings: dict[str, Any]) -> str:
-    """8 hex digits of the JSON of ``settings``; goes into ``version`` so the feature cache never
-    mixes outputs made with different preprocessing."""
-    payload = json.dumps(settings, sort_keys=True, default=repr).encode()
-    return hashlib.sha256(payload).hexdigest()[:8]
+__all__ = ["settings_tag", "settings_version"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from postlens.encoders.base import Features
+from postlens.encoders.base import Features, package_version, settings_version
 from postlens.encoders.text._batch import check_items, truncate_chars
 from postlens.encoders.text._params import ParamsMixin
 from postlens.encoders.text.normalize import normalize_unicode
@@ -27,7 +27,7 @@ class VaderEncoder(ParamsMixin):
     """``info["sentiment"]`` is positive / negative / neutral by VADER's usual +-0.05 compound cut."""
 
     name = "text-vader"
-    version = "1"
+    revision = "1"  # bump when the code changes the scores; settings change the version by themselves
     modality = Modality.TEXT
     dim = 4
 
@@ -36,6 +36,14 @@ class VaderEncoder(ParamsMixin):
         self.threshold = threshold
         self._analyzer: Any = None
         self._lock = threading.Lock()
+
+    @property
+    def version(self) -> str:
+        """Settings and the lexicon's release (another vaderSentiment may score words differently)."""
+        return settings_version(self.revision, {
+            "max_chars": self.max_chars, "threshold": self.threshold,
+            "vaderSentiment": package_version("vaderSentiment"),
+        })
 
     @property
     def analyzer(self) -> Any:

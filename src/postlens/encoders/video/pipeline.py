@@ -24,7 +24,6 @@ appearance; then, when there is speech, a blank line and the transcript as one p
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -33,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from postlens.encoders.base import Encoder, Features, cache_key
+from postlens.encoders.base import Encoder, Features, cache_key, settings_version
 from postlens.encoders.video.frames import FrameBatch, merge_caption_lines, pick_ocr_frames
 from postlens.errors import MediaError
 from postlens.media.video import Frame, VideoInfo, probe_video, sample_frames
@@ -65,6 +64,7 @@ class VideoPipeline:
     """Encoder for video (and GIF) files; any of the three injected encoders may be None."""
 
     name = "video"
+    revision = "1"  # bump when the code changes the output; settings change the version by themselves
     modality = Modality.VIDEO
 
     def __init__(
@@ -91,7 +91,22 @@ class VideoPipeline:
         self.frame_dim = int(frame_encoder.dim) if frame_encoder is not None else 0
         self.audio_dim = int(audio.dim) if audio is not None else 0
         self.dim = 2 * self.frame_dim + self.audio_dim + len(META_FIELDS)
-        self.version = f"1+{self._config_digest()}"
+
+    @property
+    def version(self) -> str:
+        """Changes whenever an injected encoder's cache key or a sampling setting changes (not ``progress``)."""
+        return settings_version(self.revision, {
+            "frame_encoder": self._key(self.frame_encoder),
+            "ocr": self._key(self.ocr),
+            "audio": self._key(self.audio),
+            "fps": self.fps, "max_frames": self.max_frames, "max_seconds": self.max_seconds,
+            "scene_threshold": self.scene_threshold, "max_ocr_frames": self.max_ocr_frames,
+            "ocr_every_s": self.ocr_every_s, "caption_similarity": self.caption_similarity,
+        })
+
+    @staticmethod
+    def _key(encoder: Encoder | None) -> str | None:
+        return cache_key(encoder) if encoder is not None else None
 
     def layout(self) -> dict[str, slice]:
         """Where each block sits in ``Features.vector`` (see the module docstring)."""
@@ -206,10 +221,3 @@ class VideoPipeline:
     def _report(self, path: str, stage: str) -> None:
         if self.progress is not None:
             self.progress(path, stage, _STAGE_DONE[stage])
-
-    def _config_digest(self) -> str:
-        """Changes whenever an injected encoder or a sampling setting would change the output (cache key)."""
-        parts = [cache_key(e) if e is not None else "-" for e in (self.frame_encoder, self.ocr, self.audio)]
-        parts += [str(v) for v in (self.fps, self.max_frames, self.max_seconds, self.scene_threshold,
-                                   self.max_ocr_frames, self.ocr_every_s, self.caption_similarity)]
-        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:8]

@@ -43,6 +43,7 @@ Choices worth knowing:
 from __future__ import annotations
 
 import html
+import os
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -168,33 +169,47 @@ def event_of(image_id: str) -> str:
 
 
 class ImageIndex:
-    """Every file under ``images/`` by stem, built once; ``.txt`` files are read as video pointers."""
+    """Every file under ``images/`` by stem, built once; ``.txt`` files are read as video pointers.
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    Parts carry the dataset folder as their ``root``: the store reads an image only from inside
+    it. The walk does not follow symlinked folders, and a symlinked file pointing out is refused
+    by the store, so no image id can make the import read a file elsewhere.
+    """
+
+    def __init__(self, root: Path, media_root: Path | None = None) -> None:
+        self.root = root.absolute()
+        self.media_root = str(media_root.absolute() if media_root is not None else self.root.parent)
         self.files: dict[str, Path] = {}
         self.video_urls: dict[str, str] = {}
         self.folders: dict[str, Path] = {}  # "<event>_<fake|real>" -> a folder holding such files
-        if not root.is_dir():
+        if not self.root.is_dir():
             return
-        for file in sorted(root.rglob("*")):
-            if not file.is_file() or file.name.startswith("."):
-                continue
-            if file.suffix.lower() == ".txt":
-                self.video_urls.update(_read_pointer_file(file))
-                continue
-            self.files.setdefault(file.stem, file)
-            self.folders.setdefault(file.stem.rsplit("_", 1)[0], file.parent)
+        for folder, dirs, names in os.walk(self.root, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(names):
+                file = Path(folder, name)
+                if name.startswith(".") or not file.is_file():
+                    continue
+                if file.suffix.lower() == ".txt":
+                    if _inside(os.path.realpath(file), os.path.realpath(self.media_root)):
+                        self.video_urls.update(_read_pointer_file(file))  # read here: never via a link out
+                    continue
+                self.files.setdefault(file.stem, file)
+                self.folders.setdefault(file.stem.rsplit("_", 1)[0], file.parent)
 
     def part(self, image_id: str) -> MediaPart:
         found = self.files.get(image_id)
         if found is not None:
-            return MediaPart(kind=Modality.IMAGE, source_path=str(found))
+            return MediaPart(kind=Modality.IMAGE, source_path=str(found), root=self.media_root)
         if image_id in self.video_urls:
             return MediaPart(kind=Modality.VIDEO, url=self.video_urls[image_id])
         expected = self.folders.get(image_id.rsplit("_", 1)[0], self.root) / image_id
         kind = Modality.VIDEO if "video" in image_id.lower() else Modality.IMAGE
-        return MediaPart(kind=kind, source_path=str(expected))
+        return MediaPart(kind=kind, source_path=str(expected), root=self.media_root)
+
+
+def _inside(path: str, root: str) -> bool:
+    return os.path.commonpath([path, root]) == root
 
 
 def _read_pointer_file(file: Path) -> dict[str, str]:

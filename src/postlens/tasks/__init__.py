@@ -1,0 +1,1 @@
+"""What the agent answers about posts and corpora: segments, popularity, trends, sentiment."""

@@ -1,0 +1,1 @@
+"""Segments (topics) of posts over their fused multimodal representation."""
