@@ -21,7 +21,6 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,9 +42,10 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "postlens"
 CODE = {  # the sources each kind of variant runs: a cached fold result is reused only while they are unchanged
     "logreg": ("models/baselines.py", "models/inputs.py"),
     "net": ("models/fusion.py", "models/fusion_net.py", "models/duplicates.py", "models/inputs.py",
-            "models/torch_utils.py", "evaluation/group_folds.py", "evaluation/image_groups.py"),
+            "models/torch_utils.py", "evaluation/group_folds.py", "evaluation/image_groups.py",
+            "models/late_fusion.py", "models/fusion_select.py"),
 }
-CODE["late"] = CODE["net"] + ("models/late_fusion.py",)
+CODE["late"] = CODE["net"]
 CODE_DIGEST = {kind: hashlib.sha256(b"".join((SRC / name).read_bytes() for name in names)).hexdigest()
                for kind, names in CODE.items()}  # read once, when the code that runs is imported
 NET = {"epochs": 30, "patience": 5, "num_threads": 1, "seed": 0}
@@ -63,16 +63,19 @@ class Study:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-def load_study(path: Path, name: str, target: str, group_label: str | None) -> Study | None:
+def load_study(path: Path, name: str, target: str, group_label: str | None, text: str = "minilm",
+               image: str = "efficientnet", stats_key: str | None = None) -> Study | None:
+    """``text`` / ``image``: encoder names or full cache keys (a workspace featurized by an older runtime)."""
     if not (path / "postlens.duckdb").exists():
         print(f"{name}: workspace {path} absent, skipped (ingest + featurize it first: see the module docstring)")
         return None
-    config = parse_config({"target": target, "features": {"modalities": {"text": "minilm", "image": "efficientnet"},
+    config = parse_config({"target": target, "features": {"modalities": {"text": text, "image": image},
                                                            "metadata": False},
-                           "split": {"strategy": "group", "group_label": group_label or "event"}})
+                           "split": {"strategy": "group", "group_label": group_label} if group_label
+                           else {"strategy": "author"}})
     with Workspace(path, read_only=True) as ws:
         ts = assemble(ws, config)
-        images, facts = workspace_image_groups(ws, ts.data.ids or [])
+        images, facts = workspace_image_groups(ws, ts.data.ids or [], stats_key=stats_key)
     events = ts.groups["group"] if group_label else ts.groups["author"]
     groups = combine_groups(events, images)
     return Study(name, ts.data, ts.y, ts.classes, groups, images, np.asarray(events, dtype=object), facts)
@@ -91,7 +94,7 @@ class Variant:
 
 VARIANTS = [
     Variant("logreg", "logistic regression on [vectors | presence flags] (the baseline)", {"kind": "logreg"}),
-    Variant("net", "joint FusionNet as on main: attention, width 128, modality dropout 0.25, random val slice",
+    Variant("net", "joint FusionNet: attention, width 128, modality dropout 0.25, random 10% val slice (main's)",
             {"fusion": "attention", "legacy_val": True}),
     Variant("net-grouped-val", "net, early stopping on whole groups + identical pictures (inner grouped split)",
             {"fusion": "attention"}),
@@ -110,6 +113,8 @@ VARIANTS = [
             {"fusion": "late", "duplicate_weighting": "inverse"}),
     Variant("late-joint", "late + the joint net (net-dedup) as one more expert",
             {"fusion": "late", "duplicate_weighting": "inverse", "late_joint": True}),
+    Variant("auto", "fusion: auto - late-mean, late or net-dedup chosen per outer fold by grouped 3-fold CV "
+            "inside its training part", {"fusion": "auto", "duplicate_weighting": "inverse"}),
     Variant("net+logreg", "average of net-dedup and logreg probabilities", blend=("net-dedup", "logreg")),
     Variant("late+net", "average of late and net-dedup probabilities", blend=("late", "net-dedup")),
 ]
@@ -155,6 +160,8 @@ def _full_proba(proba: np.ndarray, seen: np.ndarray, n_classes: int) -> np.ndarr
 
 
 def code_kind(variant: Variant) -> str:
+    if variant.blend:
+        return "net" if any(code_kind(BY_NAME[n]) == "net" for n in variant.blend) else "late"
     if variant.params.get("kind") == "logreg":
         return "logreg"
     return "late" if variant.params.get("fusion") == "late" else "net"
@@ -169,15 +176,20 @@ def fingerprint(study: Study, folds: list[np.ndarray], kind: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def run_variant(variant: Variant, study: Study, folds: list[np.ndarray], cache: Path, fresh: bool) -> dict[str, np.ndarray]:
-    """Held-out probabilities of every row (each row predicted by the fold that held it out), per modality set."""
+def run_variant(variant: Variant, study: Study, folds: list[np.ndarray], cache: Path, fresh: bool,
+                net_sets: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Held-out probabilities of every row (each row predicted by the fold that held it out), per modality set.
+    Joint-network variants (slow) run only the sets in ``net_sets`` (empty: all)."""
     out: dict[str, np.ndarray] = {}
     rows = np.arange(len(study.y))
     for mods in SETS:
         label = "+".join(mods)
+        if net_sets and code_kind(variant) == "net" and label not in net_sets:
+            continue
         if variant.blend:
-            parts = [run_variant(BY_NAME[n], study, folds, cache, fresh)[label] for n in variant.blend]
-            out[label] = np.mean(parts, axis=0)
+            parts = [run_variant(BY_NAME[n], study, folds, cache, fresh, net_sets).get(label) for n in variant.blend]
+            if all(p is not None for p in parts):
+                out[label] = np.mean(parts, axis=0)
             continue
         params = json.dumps(variant.params, sort_keys=True)
         key = hashlib.sha256((fingerprint(study, folds, code_kind(variant)) + params).encode()).hexdigest()[:16]
@@ -325,12 +337,15 @@ def variants_table(study: Study, folds: list[np.ndarray], results: dict[str, dic
     for variant in VARIANTS:
         if variant.name not in results:
             continue
-        cells = [summary(fold_scores(study, folds, results[variant.name]["+".join(m)])) for m in SETS]
+        got = results[variant.name]
+        cells = [summary(fold_scores(study, folds, got["+".join(m)])) if "+".join(m) in got else "(not run)"
+                 for m in SETS]
         print(f"   {variant.name:<20} {cells[0]:<16} {cells[1]:<16} {cells[2]:<16} {variant.change}")
 
 
 def study_dataset(study: Study, args: argparse.Namespace, wanted: list[str], diagnosis: bool) -> None:
     folds = stratified_group_folds(study.groups, args.folds, y=study.y, seed=args.seed)
+    net_sets = tuple(args.net_sets.split(",")) if args.net_sets != "all" and study.name == "mediaeval" else ()
     describe(study, folds)
     if diagnosis:
         diagnose(study, folds)
@@ -338,7 +353,7 @@ def study_dataset(study: Study, args: argparse.Namespace, wanted: list[str], dia
     cache.mkdir(parents=True, exist_ok=True)
     results = {}
     for name in wanted:
-        results[name] = run_variant(BY_NAME[name], study, folds, cache, args.fresh)
+        results[name] = run_variant(BY_NAME[name], study, folds, cache, args.fresh, net_sets)
     tables(study, folds, results)
     if args.weights:
         late_weights(study, folds)
@@ -351,6 +366,12 @@ def main() -> None:
     parser.add_argument("--demo-ws", default="/tmp/h-fusion-demo")
     parser.add_argument("--demo-target", default="topic_all", help="label of the sample corpus ('topic' = the annotated 30%%)")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--text", default="minilm", help="text encoder name or full cache key, e.g. text-minilm-l6@1.9d55ef50")
+    parser.add_argument("--image", default="efficientnet", help="image encoder name or cache key, e.g. efficientnet_lite0@1")
+    parser.add_argument("--image-stats", default=None, help="cache key of the image-stats features holding the "
+                        "perceptual hashes (default: this postlens' own), e.g. image_stats@1")
+    parser.add_argument("--net-sets", default="text+image",
+                        help="modality sets the slow joint-network variants run on MediaEval ('all', or e.g. text+image)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", default="main", help="'main' (logreg + the chosen fusion), 'all', or names")
     parser.add_argument("--only", default="mediaeval,demo")
@@ -371,11 +392,11 @@ def main() -> None:
     started = time.perf_counter()
     only = set(args.only.split(","))
     if "mediaeval" in only:
-        study = load_study(Path(args.mediaeval_ws), "mediaeval", "label", "event")
+        study = load_study(Path(args.mediaeval_ws), "mediaeval", "label", "event", args.text, args.image, args.image_stats)
         if study is not None:
             study_dataset(study, args, wanted, not args.no_diagnosis)
     if "demo" in only:
-        study = load_study(Path(args.demo_ws), "demo", args.demo_target, None)
+        study = load_study(Path(args.demo_ws), "demo", args.demo_target, None, args.text, args.image, args.image_stats)
         if study is not None:
             study_dataset(study, args, wanted, False)
     print(f"\n(total {time.perf_counter() - started:.0f} s; machine load {os.getloadavg()[0]:.1f}, "

@@ -194,3 +194,91 @@ def test_joint_network_as_an_expert(posts):
     assert "joint" in model.late_.weights()
     assert classification_metrics(y, model.predict(data))["macro_f1"] > 0.8
     assert model.predict(data.without("text").without("image")).shape == (300,)
+
+
+def test_fusion_auto_chooses_by_grouped_inner_cv_and_refits_the_winner(tmp_path):
+    """``fusion: auto`` scores each candidate on folds of the training rows only (pictures kept whole),
+    keeps the best, refits it on every training row, and saves the choice with the model."""
+    data, y, picture = reposted_pictures(n_pictures=36, reposts_max=25)
+    train, test = np.flatnonzero(picture < 28), np.flatnonzero(picture >= 28)
+    model = FusionModel(fusion="auto", fusion_candidates=("late-mean", "attention"), select_folds=3,
+                        duplicate_weighting="inverse", **FAST_NET)
+    model.fit(data.subset(train), y[train], groups=picture[train].astype(str))
+    record = model.tuning_
+    tried = {entry["params"]["fusion"]: entry for entry in record["candidates"]}
+    assert set(tried) == {"late-mean", "attention"} and all(len(e["folds"]) == 3 for e in tried.values())
+    best = max(tried, key=lambda name: (round(tried[name]["val"], 4), name == "late-mean"))
+    assert record["chosen"] == {"fusion": best} and "training side only" in record["chosen_on"]
+    assert model.get_params()["fusion"] == "auto"  # the constructor's value is untouched (scikit-learn contract)
+    assert (getattr(model, "late_", None) is not None) == (best == "late-mean")
+    held_out = classification_metrics(y[test], model.predict(data.subset(test)))["macro_f1"]
+    assert held_out > 0.6  # the text carries the label on unseen pictures
+    model.save(tmp_path)
+    again = FusionModel.load(tmp_path)
+    assert np.allclose(again.predict_proba(data.subset(test)), model.predict_proba(data.subset(test)))
+
+
+def test_fusion_auto_under_cv_chooses_inside_each_training_fold(tmp_path, monkeypatch, label_workspace):
+    """``postlens train --cv 3`` with ``fusion: auto``: every fold reports its own choice, made on rows of
+    that fold's training part only; the held-out rows never reach the selection."""
+    import postlens.models.fusion as fusion_module
+    from postlens.models import trainer
+    from postlens.pipeline.train import run_train
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(2, 8)) * 2.0
+    posts = []
+    for i in range(240):
+        cls = int(rng.random() < 0.4)
+        posts.append({"labels": {"label": ["real", "fake"][cls], "event": f"e{i % 12}"},
+                      "vector": centres[cls] + rng.normal(size=8)})
+    key = label_workspace(tmp_path / "ws", posts)
+    fits, selections = [], []
+    real_fit, real_select = trainer.fit, fusion_module.select_variant
+
+    def spy_fit(config, train, val, **kw):
+        fits.append(set(train.data.ids) | set(val.data.ids))
+        return real_fit(config, train, val, **kw)
+
+    def spy_select(params, candidates, data, y, **kw):
+        selections.append(set(data.ids))
+        return real_select(params, candidates, data, y, **kw)
+
+    monkeypatch.setattr(trainer, "fit", spy_fit)
+    monkeypatch.setattr(fusion_module, "select_variant", spy_select)
+    config = parse_config({"name": "m", "target": "label", "features": {"modalities": {"text": key}, "metadata": False},
+                           "split": {"strategy": "group", "group_label": "event"}, "num_threads": 1,
+                           "model": {"kind": "fusion", "fusion": "auto", "fusion_candidates": ["late-mean", "attention"],
+                                     "select_folds": 2, "epochs": 4, "width": 16},
+                           "output": str(tmp_path / "model")})
+    report = run_train(config, workspace=tmp_path / "ws", cv=3)
+    assert report["tuning"]["chosen"]["fusion"] in ("late-mean", "attention")
+    folds = report["cv"]["folds"]
+    assert len(folds) == 3 and all(f["tuned"]["fusion"] in ("late-mean", "attention") for f in folds)
+    assert len(selections) == len(fits) == 4  # the single split, then one per fold
+    for seen, chosen_on in zip(fits, selections):
+        assert chosen_on <= seen
+    everyone = {f"s:{i:04d}" for i in range(240)}
+    for seen, fold in zip(fits[1:], folds):
+        assert len(everyone - seen) == fold["sizes"]["test"]
+
+
+def test_fusion_auto_rejects_unknown_candidates():
+    with pytest.raises(ConfigError, match="fusion_candidates"):
+        parse_config({"model": {"fusion": "auto", "fusion_candidates": ["late", "bagging"]}})
+    with pytest.raises(ConfigError, match="known: late, late-mean, late-joint, attention, concat"):
+        FusionModel(fusion="auto", fusion_candidates=("bagging",)).fit(*reposted_pictures(n_pictures=6)[:2])
+
+
+def test_early_stopping_follows_the_trend_not_one_lucky_early_epoch(posts):
+    """A validation figure that jumps at epoch 2 and then climbs past it: training goes on while the
+    mean of the last 3 epochs rises and keeps the best epoch's weights (the old rule stopped at epoch 4
+    with epoch 2's weights). The figures are scripted; the network, data and loop are real."""
+    data, y = posts(n=200)
+    script = iter([0.50, 0.80, 0.60, 0.70, 0.75, 0.82, 0.83, 0.70, 0.60, 0.50, 0.40, 0.30])
+    model = FusionModel(fusion="attention", epochs=12, patience=2, width=16, num_threads=1, seed=0)
+    model._val_score = lambda *args: next(script)
+    model.fit(data, y)
+    assert model.epochs_run_ == 9
+    assert model.best_val_score_ == pytest.approx(0.83)
+    assert [round(h["val_trend"], 3) for h in model.history_[:4]] == [0.5, 0.65, 0.633, 0.7]

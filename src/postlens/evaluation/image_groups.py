@@ -137,9 +137,11 @@ def cluster_sizes(groups: Sequence[object]) -> np.ndarray:
 
 
 def workspace_image_groups(workspace: "Workspace", post_ids: Sequence[str], *,
-                           max_distance: int = DEFAULT_MAX_DISTANCE) -> tuple[np.ndarray, dict[str, int]]:
+                           max_distance: int = DEFAULT_MAX_DISTANCE,
+                           stats_key: str | None = None) -> tuple[np.ndarray, dict[str, int]]:
     """``image_clusters`` for these posts of a workspace, with the perceptual hashes the
-    ``image-stats`` encoder cached; without that cache, copies are grouped by identical file only.
+    ``image-stats`` encoder cached (``stats_key``: a cache key of another version of it, e.g. made by an
+    older postlens); without that cache, copies are grouped by identical file only.
 
     Returns (group key per post, facts: images, images with a hash, clusters).
     """
@@ -154,7 +156,8 @@ def workspace_image_groups(workspace: "Workspace", post_ids: Sequence[str], *,
         per_post[post_id].append(sha)
     images_per_post = [per_post.get(post_id, []) for post_id in post_ids]
     wanted = {image for post in images_per_post for image in post}
-    cached = FeatureCache(workspace.features_dir).read(installed_identity("image-stats").key, wanted)
+    key = stats_key or installed_identity("image-stats").key
+    cached = FeatureCache(workspace.features_dir).read(key, wanted)
     hash_of = {sha: (features.info or {}).get("phash") for sha, features in cached.items()}
     groups = image_clusters(images_per_post, hash_of, max_distance)
     facts = {"images": len(wanted), "hashed": sum(1 for h in hash_of.values() if h),

@@ -202,8 +202,13 @@ class ModelConfig(_Strict):
 
     kind: ModelKind = "fusion"
     width: int = 128
-    # late by default: the joint network learns reposted pictures as label ids (bench/fusion_study.py)
-    fusion: Literal["late", "attention", "concat"] = "late"
+    # late by default: the joint network learns reposted pictures as label ids (bench/fusion_study.py);
+    # auto: one of fusion_candidates, chosen by grouped CV inside the training side (models/fusion_select.py)
+    fusion: Literal["late", "attention", "concat", "auto"] = "late"
+    fusion_candidates: list[Literal["late", "late-mean", "late-joint", "attention", "concat"]] = Field(
+        default_factory=lambda: ["late-mean", "late", "attention"], min_length=1,
+        description="fusion: auto tries these (ties go to the earlier one)")
+    select_folds: int = Field(3, ge=2, le=20, description="grouped inner folds fusion: auto chooses on")
     duplicate_weighting: Literal["none", "sqrt", "inverse"] = Field(
         "inverse", description="weight each post 1/n^p, n = posts sharing its picture: a repost is not a new example")
     late: LateFusionConfig = Field(default_factory=LateFusionConfig)

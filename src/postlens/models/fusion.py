@@ -27,8 +27,13 @@ from postlens.evaluation.image_groups import combine_groups
 from postlens.evaluation.metrics import classification_metrics
 from postlens.models.duplicates import media_keys, post_weights
 from postlens.models.estimator import PostlensEstimator
+from postlens.models.fusion_select import DEFAULT_CANDIDATES, select_variant, variant_params
 from postlens.models.inputs import PostData
 from postlens.models.torch_utils import balanced_batches, balanced_class_weights, focal_loss, seeded_generator
+
+
+TREND_EPOCHS = 3
+"""Early stopping watches the mean of this many latest validation figures (see ``fit``)."""
 
 
 class FusionModel(PostlensEstimator):
@@ -41,7 +46,8 @@ class FusionModel(PostlensEstimator):
                  seed: int = 0, num_threads: int = 1, val_fraction: float = 0.1, verbose: bool = False,
                  waveform_embed_dim: int = 64, waveform_frontend: str = "sinc", duplicate_weighting: str = "none",
                  late_C: float = 1.0, late_folds: int = 5, late_meta: bool = True, late_joint: bool = False,
-                 late_pool: str = "evidence") -> None:
+                 late_pool: str = "evidence", fusion_candidates: tuple[str, ...] | list[str] = DEFAULT_CANDIDATES,
+                 select_folds: int = 3) -> None:
         self.task, self.width, self.fusion, self.epochs = task, width, fusion, epochs
         self.batch_size, self.lr, self.weight_decay, self.dropout = batch_size, lr, weight_decay, dropout
         self.modality_dropout, self.patience, self.loss, self.focal_gamma = modality_dropout, patience, loss, focal_gamma
@@ -50,7 +56,11 @@ class FusionModel(PostlensEstimator):
         self.waveform_embed_dim, self.waveform_frontend = waveform_embed_dim, waveform_frontend
         self.duplicate_weighting = duplicate_weighting
         self.late_C, self.late_folds, self.late_meta, self.late_joint = late_C, late_folds, late_meta, late_joint
-        self.late_pool = late_pool
+        self.late_pool, self.fusion_candidates, self.select_folds = late_pool, fusion_candidates, select_folds
+
+    def _param(self, name: str) -> Any:
+        """A parameter as fitted: the variant ``fusion: auto`` chose overrides the constructor's value."""
+        return self.__dict__.get("variant_", {}).get(name, getattr(self, name))
 
     # ------------------------------------------------------------------ tensors
 
@@ -108,7 +118,7 @@ class FusionModel(PostlensEstimator):
         self.n_classes_ = n_classes
         self.regression_ = regression
         return FusionNet(self.dims_, self.meta_dim_, width=self.width, n_classes=n_classes, regression=regression,
-                         fusion=self.fusion, dropout=self.dropout, sequence_dims=self.sequence_dims_,
+                         fusion=self._param("fusion"), dropout=self.dropout, sequence_dims=self.sequence_dims_,
                          waveform=self.waveform_)
 
     # ------------------------------------------------------------------ fit
@@ -121,7 +131,14 @@ class FusionModel(PostlensEstimator):
         import torch
         import torch.nn.functional as F
 
-        if self.fusion == "late":
+        self.variant_: dict[str, Any] = {}
+        self.__dict__.pop("tuning_", None)
+        if self.fusion == "auto":  # chosen by grouped CV inside these training rows (fusion_select)
+            chosen, self.tuning_ = select_variant(self.get_params(), self.fusion_candidates, data, np.asarray(y),
+                                                  groups=groups, sample_weight=sample_weight, y_value=y_value,
+                                                  folds=self.select_folds)
+            self.variant_ = variant_params(chosen)
+        if self._param("fusion") == "late":
             return self._fit_late(data, y, val, groups, sample_weight, y_value)
         generator = seeded_generator(self.seed)
         rng = np.random.default_rng(self.seed)
@@ -152,7 +169,7 @@ class FusionModel(PostlensEstimator):
         y_t = torch.from_numpy(y.astype(np.int64 if self.task == "classification" else np.float32))
         v_t = None if values is None else torch.from_numpy(((values - self.value_mean_) / self.value_std_).astype(np.float32))
         w_t = None if row_weight is None else torch.from_numpy(row_weight.astype(np.float32))
-        best, best_state, stale = -np.inf, None, 0
+        best, best_state, stale, best_trend = -np.inf, None, 0, -np.inf
         self.history_: list[dict[str, float]] = []
         started = time.perf_counter()
         for epoch in range(self.epochs):
@@ -191,11 +208,17 @@ class FusionModel(PostlensEstimator):
                 optimizer.step()
                 total += float(loss.detach()) * len(rows)
             score = self._val_score(*val)
-            self.history_.append({"epoch": epoch + 1, "train_loss": total / max(1, len(data)), "val_score": score})
+            # stop on the trend (mean of the last TREND_EPOCHS val figures), keep the best single epoch's weights:
+            # one lucky early epoch on a small or coarse (macro-F1) validation side no longer ends training
+            trend = float(np.mean([h["val_score"] for h in self.history_[-(TREND_EPOCHS - 1):]] + [score]))
+            self.history_.append({"epoch": epoch + 1, "train_loss": total / max(1, len(data)), "val_score": score,
+                                  "val_trend": trend})
             if self.verbose:
-                print(f"epoch {epoch + 1}: loss {total / len(data):.4f} val {score:.4f}")
+                print(f"epoch {epoch + 1}: loss {total / len(data):.4f} val {score:.4f} trend {trend:.4f}")
             if score > best + 1e-6:
-                best, best_state, stale = score, copy.deepcopy(self.net_.state_dict()), 0
+                best, best_state = score, copy.deepcopy(self.net_.state_dict())
+            if trend > best_trend + 1e-6:
+                best_trend, stale = trend, 0
             else:
                 stale += 1
                 if stale >= self.patience:
@@ -256,7 +279,8 @@ class FusionModel(PostlensEstimator):
             net.update(loss="ce", class_weight=None, sampler="shuffle")
         self.late_ = LateFusion(task=self.task, C=self.late_C, inner_folds=self.late_folds,
                                 duplicate_weighting=self.duplicate_weighting, use_meta=self.late_meta,
-                                joint=self.late_joint, joint_params=net, pool=self.late_pool, seed=self.seed,
+                                joint=self._param("late_joint"), joint_params=net, pool=self._param("late_pool"),
+                                seed=self.seed,
                                 num_threads=self.num_threads)
         self.late_.fit(data, y, groups=groups, sample_weight=sample_weight,
                        val=None if val is None else (val[0], val[1]))
@@ -372,7 +396,7 @@ class FusionModel(PostlensEstimator):
                  "meta_names": self.meta_names_, "sequence_dims": self.sequence_dims_, "n_classes": self.n_classes_,
                  "waveform": self.waveform_, "waveform_samples": self.waveform_samples_,
                  "regression": self.regression_, "value_mean": getattr(self, "value_mean_", 0.0),
-                 "value_std": getattr(self, "value_std_", 1.0)}
+                 "value_std": getattr(self, "value_std_", 1.0), "variant": getattr(self, "variant_", {})}
         (folder / "fusion.json").write_text(json.dumps(state, indent=2))
         if getattr(self, "late_", None) is not None:
             import joblib
@@ -393,14 +417,15 @@ class FusionModel(PostlensEstimator):
         model.sequence_dims_, model.n_classes_, model.regression_ = state["sequence_dims"], state["n_classes"], state["regression"]
         model.value_mean_, model.value_std_ = state["value_mean"], state["value_std"]
         model.waveform_, model.waveform_samples_ = state.get("waveform", {}), state.get("waveform_samples", 0)
-        if model.fusion == "late":
+        model.variant_ = state.get("variant", {})
+        if model._param("fusion") == "late":
             import joblib
 
             saved = joblib.load(folder / "late.joblib")
             model.late_, model.late_value_ = saved["late"], saved["value"]
             return model
         model.net_ = FusionNet(model.dims_, model.meta_dim_, width=model.width, n_classes=model.n_classes_,
-                               regression=model.regression_, fusion=model.fusion, dropout=model.dropout,
+                               regression=model.regression_, fusion=model._param("fusion"), dropout=model.dropout,
                                sequence_dims=model.sequence_dims_, waveform=model.waveform_)
         model.net_.load_state_dict(torch.load(folder / "weights.pt", weights_only=True))
         model.net_.eval()

@@ -28,7 +28,6 @@ import numpy as np
 
 from postlens.errors import ConfigError
 from postlens.evaluation.group_folds import group_kfold_splits
-from postlens.evaluation.image_groups import combine_groups
 from postlens.models.duplicates import duplicate_weights, post_weights, vector_keys
 from postlens.models.inputs import PostData
 
@@ -49,7 +48,7 @@ class Expert:
         self.task, self.n_outputs, self.C = task, n_outputs, C
 
     def fit(self, x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> "Expert":
-        from sklearn.linear_model import LogisticRegression, Ridge
+        from sklearn.linear_model import Ridge
         from sklearn.preprocessing import StandardScaler
 
         self.scaler_ = StandardScaler().fit(x)
@@ -167,9 +166,9 @@ class LateFusion:
     def inner_groups(self, data: PostData, groups: np.ndarray | None) -> np.ndarray:
         """Caller's groups joined with identical vectors of every modality: a reposted picture or a
         copied text never sits on both sides of an inner fold."""
-        identical = [vector_keys(data.modalities[m], data.masks[m]) for m in sorted(data.modalities)]
-        given = [np.asarray(groups, dtype=object)] if groups is not None else []
-        return combine_groups(*given, *identical)
+        from postlens.models.fusion_select import duplicate_groups
+
+        return duplicate_groups(data, groups)
 
     def _out_of_fold(self, data: PostData, y: np.ndarray, keys: np.ndarray,
                      base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -72,7 +72,8 @@ def _model(config: TrainConfig, task: str, options: dict[str, Any], params: dict
                            waveform_embed_dim=config.features.waveform.embed_dim,
                            waveform_frontend=config.features.waveform.frontend,
                            duplicate_weighting=m.duplicate_weighting, late_C=m.late.C, late_folds=m.late.inner_folds,
-                           late_meta=m.late.metadata, late_joint=m.late.joint, late_pool=m.late.pool, **options)
+                           late_meta=m.late.metadata, late_joint=m.late.joint, late_pool=m.late.pool,
+                           fusion_candidates=tuple(m.fusion_candidates), select_folds=m.select_folds, **options)
     from postlens.models.finetune import FineTunedTextModel
 
     if task != "classification":
