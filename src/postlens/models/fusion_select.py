@@ -60,6 +60,9 @@ def select_variant(params: dict[str, Any], candidates: list[str] | tuple[str, ..
     names = list(dict.fromkeys(candidates))
     for name in names:
         variant_params(name)
+    if any(any(w is not None for w in crops) for crops in data.waveforms.values()):
+        # late fusion reads vectors; raw waveforms train end to end inside the network only
+        names = [n for n in names if FUSION_VARIANTS[n]["fusion"] != "late"] or ["attention"]
     task = str(params.get("task", "classification"))
     keys = duplicate_groups(data, groups)
     k = min(folds, len(np.unique(keys.astype(str))))

@@ -65,7 +65,10 @@ def _model(config: TrainConfig, task: str, options: dict[str, Any], params: dict
     if m.kind == "fusion":
         from postlens.models.fusion import FusionModel
 
-        return FusionModel(task=task, width=m.width, fusion=m.fusion, epochs=m.resolved_epochs, batch_size=m.batch_size,
+        fusion = m.fusion
+        if fusion == "late" and "fusion" not in m.model_fields_set and config.features.waveform.enabled:
+            fusion = "attention"  # the default, late, reads vectors; raw waveforms train end to end in the network
+        return FusionModel(task=task, width=m.width, fusion=fusion, epochs=m.resolved_epochs, batch_size=m.batch_size,
                            lr=m.lr, weight_decay=m.weight_decay, dropout=m.dropout,
                            modality_dropout=m.modality_dropout, patience=max(m.patience, m.min_epochs),
                            focal_gamma=m.focal_gamma, seed=config.seed, num_threads=config.num_threads,
