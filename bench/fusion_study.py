@@ -106,21 +106,21 @@ VARIANTS = [
     Variant("net-concat-dedup", "net-dedup with concat fusion, width 64",
             {"fusion": "concat", "width": 64, "duplicate_weighting": "inverse"}),
     Variant("late-nodedup", "late fusion: per-modality logreg experts, pool on grouped OOF; no duplicate weighting",
-            {"fusion": "late", "duplicate_weighting": "none"}),
-    Variant("late-mean", "late fusion + each picture weighted once; pool = weighted mean of experts (beta 0)",
+            {"fusion": "late", "duplicate_weighting": "none", "late_pool": "evidence"}),
+    Variant("late-mean", "late fusion + each picture weighted once; pool = weighted mean of experts (the default)",
             {"fusion": "late", "duplicate_weighting": "inverse", "late_pool": "mean"}),
-    Variant("late", "late-mean + evidence scale beta (0, 1/2, 1) for posts with several experts (the new default)",
-            {"fusion": "late", "duplicate_weighting": "inverse"}),
+    Variant("late", "late-mean + evidence scale beta (0, 1/2, 1) for posts with several experts",
+            {"fusion": "late", "duplicate_weighting": "inverse", "late_pool": "evidence"}),
     Variant("late-joint", "late + the joint net (net-dedup) as one more expert",
-            {"fusion": "late", "duplicate_weighting": "inverse", "late_joint": True}),
+            {"fusion": "late", "duplicate_weighting": "inverse", "late_joint": True, "late_pool": "evidence"}),
     Variant("auto", "fusion: auto - late-mean, late or net-dedup chosen per outer fold by grouped 3-fold CV "
             "inside its training part", {"fusion": "auto", "duplicate_weighting": "inverse"}),
     Variant("net+logreg", "average of net-dedup and logreg probabilities", blend=("net-dedup", "logreg")),
     Variant("late+net", "average of late and net-dedup probabilities", blend=("late", "net-dedup")),
 ]
 BY_NAME = {v.name: v for v in VARIANTS}
-MAIN = ("logreg", "late")
-CHOSEN = "late"
+MAIN = ("logreg", "late-mean")
+CHOSEN = "late-mean"
 
 
 def fit_predict(variant: Variant, study: Study, mods: tuple[str, ...], train: np.ndarray, test: np.ndarray) -> np.ndarray:

@@ -46,7 +46,7 @@ class FusionModel(PostlensEstimator):
                  seed: int = 0, num_threads: int = 1, val_fraction: float = 0.1, verbose: bool = False,
                  waveform_embed_dim: int = 64, waveform_frontend: str = "sinc", duplicate_weighting: str = "none",
                  late_C: float = 1.0, late_folds: int = 5, late_meta: bool = True, late_joint: bool = False,
-                 late_pool: str = "evidence", fusion_candidates: tuple[str, ...] | list[str] = DEFAULT_CANDIDATES,
+                 late_pool: str = "mean", fusion_candidates: tuple[str, ...] | list[str] = DEFAULT_CANDIDATES,
                  select_folds: int = 3) -> None:
         self.task, self.width, self.fusion, self.epochs = task, width, fusion, epochs
         self.batch_size, self.lr, self.weight_decay, self.dropout = batch_size, lr, weight_decay, dropout

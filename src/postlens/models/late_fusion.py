@@ -100,7 +100,7 @@ class LateFusion:
 
     def __init__(self, *, task: str = "classification", C: float = 1.0, inner_folds: int = 5,
                  duplicate_weighting: str = "inverse", use_meta: bool = True, joint: bool = False,
-                 joint_params: dict[str, Any] | None = None, pool: str = "evidence", seed: int = 0,
+                 joint_params: dict[str, Any] | None = None, pool: str = "mean", seed: int = 0,
                  num_threads: int = 1) -> None:
         if task not in TASKS:
             raise ConfigError(f"late fusion task must be one of {', '.join(TASKS)}, got {task!r}")
@@ -294,6 +294,8 @@ def pool_outputs(outputs: np.ndarray, present: np.ndarray, weights: np.ndarray, 
     return pooled
 
 
+PARSIMONY = 0.005
+"""Out-of-fold macro-F1 an extra expert must add to get any pool weight (see ``fit_pool``)."""
 _LONE = 1e-9  # added to every weight: a zero-weight expert still speaks for a post it alone covers
 BETAS = (0.0, 0.5, 1.0)
 
@@ -324,7 +326,8 @@ def fit_pool(outputs: np.ndarray, present: np.ndarray, y: np.ndarray, row_weight
     user is judged by (weighted macro-F1), not by log-loss: experts on 384-1280 dimensions are
     overconfident, so log-loss rewards whichever is most extreme, not whichever is right (on MediaEval
     it gave the picture expert 0.6-0.96 while text had the better macro-F1). Macro-F1 ties (to 4
-    decimals) go to the lower log-loss, then to the most even weights. Regression: weighted least
+    decimals) go to the lower log-loss, then to the most even weights; but a pool with fewer experts
+    within ``PARSIMONY`` of the best figure wins over a fuller one. Regression: weighted least
     squares over the simplex.
     """
     n_experts = outputs.shape[0]
@@ -332,14 +335,18 @@ def fit_pool(outputs: np.ndarray, present: np.ndarray, y: np.ndarray, row_weight
         return np.full(n_experts, 1.0 / n_experts), 0.0
     if task == "regression":
         return _least_squares_weights(outputs[:, :, 0], present, np.asarray(y, float), row_weights), 0.0
-    best, best_key = (np.full(n_experts, 1.0 / n_experts), 0.0), (-np.inf, -np.inf)
+    scored: list[tuple[tuple[float, float], np.ndarray, float]] = []
     for beta in BETAS if learn_beta else (0.0,):
         for weights in simplex_grid(n_experts):
             pooled = pool_outputs(outputs, present, weights, beta, prior, task)
             key = (round(_score(task, y, pooled, row_weights), 4), -_log_loss(task, y, pooled, row_weights))
-            if key > best_key:
-                best, best_key = (weights, beta), key
-    return best
+            scored.append((key, weights, beta))
+    top = max(key[0] for key, _, _ in scored)
+    # parsimony: an expert joins the pool only if it buys more than PARSIMONY macro-F1 out of fold; smaller
+    # gains did not carry over to held-out events (MediaEval: a 0.1 picture weight cost 0.004 on one fold)
+    eligible = [entry for entry in scored if entry[0][0] >= top - PARSIMONY]
+    key, weights, beta = min(eligible, key=lambda e: (int((e[1] > 0).sum()), -e[0][0], -e[0][1]))
+    return weights, (beta if (weights > 0).sum() > 1 else 0.0)
 
 
 def _log_loss(task: str, y: np.ndarray, pooled: np.ndarray, weights: np.ndarray) -> float:
