@@ -181,6 +181,10 @@ class TuneGrid(_Strict):
         return list(dict.fromkeys(values))
 
 
+FusionVariant = Literal["late", "late-mean", "late-joint", "attention", "concat"]
+DEFAULT_FUSION_CANDIDATES: tuple[FusionVariant, ...] = ("late-mean", "late", "attention")
+
+
 class LateFusionConfig(_Strict):
     """``fusion: late``: one expert per modality, pooled with weights chosen on grouped out-of-fold predictions."""
 
@@ -208,8 +212,8 @@ class ModelConfig(_Strict):
     # late by default: the joint network learns reposted pictures as label ids (bench/fusion_study.py);
     # auto: one of fusion_candidates, chosen by grouped CV inside the training side (models/fusion_select.py)
     fusion: Literal["late", "attention", "concat", "auto"] = "late"
-    fusion_candidates: list[Literal["late", "late-mean", "late-joint", "attention", "concat"]] = Field(
-        default_factory=lambda: ["late-mean", "late", "attention"], min_length=1,
+    fusion_candidates: list[FusionVariant] = Field(
+        default_factory=lambda: list(DEFAULT_FUSION_CANDIDATES), min_length=1,
         description="fusion: auto tries these (ties go to the earlier one)")
     select_folds: int = Field(3, ge=2, le=20, description="grouped inner folds fusion: auto chooses on")
     duplicate_weighting: Literal["none", "sqrt", "inverse"] = Field(

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 
@@ -44,7 +45,7 @@ def duplicate_groups(data: PostData, groups: np.ndarray | None) -> np.ndarray:
     """The caller's groups joined with identical vectors of every modality (a reposted picture, a copied text)."""
     identical = [vector_keys(data.modalities[m], data.masks[m]) for m in sorted(data.modalities)]
     given = [np.asarray(groups, dtype=object)] if groups is not None else []
-    return combine_groups(*given, *identical)
+    return combine_groups(*cast(list[Sequence[object]], given + identical))
 
 
 def select_variant(params: dict[str, Any], candidates: list[str] | tuple[str, ...], data: PostData, y: np.ndarray, *,
