@@ -188,6 +188,23 @@ class TuneGrid(_Strict):
         return list(dict.fromkeys(values))
 
 
+FusionVariant = Literal["late", "late-mean", "late-joint", "attention", "concat"]
+DEFAULT_FUSION_CANDIDATES: tuple[FusionVariant, ...] = ("late-mean", "late", "attention")
+
+
+class LateFusionConfig(_Strict):
+    """``fusion: late``: one expert per modality, pooled with weights chosen on grouped out-of-fold predictions."""
+
+    C: float = Field(1.0, gt=0, description="inverse L2 strength of each modality's logistic / ridge expert")
+    inner_folds: int = Field(5, ge=2, le=20, description="grouped folds inside the training side that fit the pool")
+    metadata: bool = Field(True, description="an expert on the metadata columns (when features.metadata is on)")
+    joint: bool = Field(False, description="the attention network as one more expert (inner_folds + 1 network fits)")
+    # mean by default: on MediaEval the learnt evidence scale cost 0.001 macro-F1 against text alone and
+    # gained nothing on the sample corpus (bench/fusion_study.py)
+    pool: Literal["mean", "evidence"] = Field("mean", description="mean: weighted mean of the experts a post has; "
+                                              "evidence: agreeing experts may add up (scale chosen on OOF)")
+
+
 class ModelConfig(_Strict):
     """``epochs`` None: the kind's default (``DEFAULT_EPOCHS``: fusion 30, finetune 3).
 
@@ -199,7 +216,16 @@ class ModelConfig(_Strict):
 
     kind: ModelKind = "fusion"
     width: int = 128
-    fusion: Literal["attention", "concat"] = "attention"
+    # late by default: the joint network learns reposted pictures as label ids (bench/fusion_study.py);
+    # auto: one of fusion_candidates, chosen by grouped CV inside the training side (models/fusion_select.py)
+    fusion: Literal["late", "attention", "concat", "auto"] = "late"
+    fusion_candidates: list[FusionVariant] = Field(
+        default_factory=lambda: list(DEFAULT_FUSION_CANDIDATES), min_length=1,
+        description="fusion: auto tries these (ties go to the earlier one)")
+    select_folds: int = Field(3, ge=2, le=20, description="grouped inner folds fusion: auto chooses on")
+    duplicate_weighting: Literal["none", "sqrt", "inverse"] = Field(
+        "inverse", description="weight each post 1/n^p, n = posts sharing its picture: a repost is not a new example")
+    late: LateFusionConfig = Field(default_factory=LateFusionConfig)
     epochs: int | None = Field(None, ge=1)
     batch_size: int = 64
     lr: float = 1e-3

@@ -33,8 +33,10 @@ def seeded_generator(seed: int) -> Any:
     return generator
 
 
-def focal_loss(logits: Any, target: Any, *, gamma: float = 2.0, weight: Any = None) -> Any:
-    """Cross-entropy scaled by (1 - p_true)^gamma: easy, frequent examples stop dominating the loss."""
+def focal_loss(logits: Any, target: Any, *, gamma: float = 2.0, weight: Any = None, reduction: str = "mean") -> Any:
+    """Cross-entropy scaled by (1 - p_true)^gamma: easy, frequent examples stop dominating the loss.
+
+    ``reduction="none"`` gives one loss per row (for per-row sample weights)."""
     import torch.nn.functional as F
 
     log_p = F.log_softmax(logits, dim=-1)
@@ -42,7 +44,7 @@ def focal_loss(logits: Any, target: Any, *, gamma: float = 2.0, weight: Any = No
     loss = -((1 - log_p_true.exp()) ** gamma) * log_p_true
     if weight is not None:
         loss = loss * weight[target]
-    return loss.mean()
+    return loss if reduction == "none" else loss.mean()
 
 
 def balanced_class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:

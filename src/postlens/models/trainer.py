@@ -65,12 +65,18 @@ def _model(config: TrainConfig, task: str, options: dict[str, Any], params: dict
     if m.kind == "fusion":
         from postlens.models.fusion import FusionModel
 
-        return FusionModel(task=task, width=m.width, fusion=m.fusion, epochs=m.resolved_epochs, batch_size=m.batch_size,
+        fusion = m.fusion
+        if fusion == "late" and "fusion" not in m.model_fields_set and config.features.waveform.enabled:
+            fusion = "attention"  # the default, late, reads vectors; raw waveforms train end to end in the network
+        return FusionModel(task=task, width=m.width, fusion=fusion, epochs=m.resolved_epochs, batch_size=m.batch_size,
                            lr=m.lr, weight_decay=m.weight_decay, dropout=m.dropout,
                            modality_dropout=m.modality_dropout, patience=max(m.patience, m.min_epochs),
                            focal_gamma=m.focal_gamma, seed=config.seed, num_threads=config.num_threads,
                            waveform_embed_dim=config.features.waveform.embed_dim,
-                           waveform_frontend=config.features.waveform.frontend, **options)
+                           waveform_frontend=config.features.waveform.frontend,
+                           duplicate_weighting=m.duplicate_weighting, late_C=m.late.C, late_folds=m.late.inner_folds,
+                           late_meta=m.late.metadata, late_joint=m.late.joint, late_pool=m.late.pool,
+                           fusion_candidates=tuple(m.fusion_candidates), select_folds=m.select_folds, **options)
     from postlens.models.finetune import FineTunedTextModel
 
     if task != "classification":
@@ -110,11 +116,19 @@ def fit(config: TrainConfig, train: TrainingSet, val: TrainingSet, *, imbalance:
             extra["on_epoch"] = on_epoch
         if config.model.kind == "fusion":
             val_value = val.y_value if value is not None else None
-            estimator.fit(data, y, y_value=value, val=(val.data, val.y, val_value) if has_val else None, **extra)
+            groups = split_groups(config, train) if len(y) == len(train.y) else None  # None after resampling
+            estimator.fit(data, y, y_value=value, val=(val.data, val.y, val_value) if has_val else None,
+                          groups=groups, **extra)
         else:  # finetune stops early on validation
             estimator.fit(data, y, val=(val.data, val.y) if has_val else None, **extra)
     estimator.fit_seconds_ = time.perf_counter() - started
     return estimator
+
+
+def split_groups(config: TrainConfig, train: TrainingSet) -> Any:
+    """The groups the split keeps whole (events, authors), for the model's own inner splits; None otherwise."""
+    strategy = config.split.strategy
+    return train.groups.get("author" if strategy == "author" else "group") if strategy in ("author", "group") else None
 
 
 def _fit_tuned(config: TrainConfig, task: str, method: str, data: PostData, y: np.ndarray,

@@ -68,7 +68,7 @@ def print_train_report(console: Console, report: dict[str, Any]) -> None:
 
 
 def _print_tuning(console: Console, tuning: dict[str, Any]) -> None:
-    chosen = ", ".join(f"{k} {v:g}" for k, v in tuning["chosen"].items())
+    chosen = ", ".join(f"{k} {_value(v)}" for k, v in tuning["chosen"].items())
     if not tuning.get("candidates") or tuning.get("chosen_on") is None:
         why = f" ({tuning['note']})" if tuning.get("note") else ""
         console.print(f"hyper-parameters fixed{why}: {chosen}")
@@ -80,12 +80,17 @@ def _print_tuning(console: Console, tuning: dict[str, Any]) -> None:
     best = {k: tuning["chosen"][k] for k in names}
     for entry in tuning["candidates"]:
         mark = "[bold green]chosen[/]" if entry["params"] == best else ""
-        table.add_row(*[f"{entry['params'][k]:g}" for k in names], _number(entry["val"]),
+        table.add_row(*[_value(entry['params'][k]) for k in names], _number(entry["val"]),
                       *([str(entry.get("rounds") or "-")] if rounds else []), f"{entry['seconds']:.1f}", mark)
     console.print(table)
     fixed = {k: v for k, v in tuning.get("fixed", {}).items() if k not in names}
     if fixed:
-        console.print("fixed by the config: " + ", ".join(f"{k} {v:g}" for k, v in fixed.items()))
+        console.print("fixed by the config: " + ", ".join(f"{k} {_value(v)}" for k, v in fixed.items()))
+
+
+def _value(value: Any) -> str:
+    """A chosen hyper-parameter: numbers compactly (1e-04, 31), names (a fusion variant) as they are."""
+    return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
 def _print_epochs(console: Console, epochs: dict[str, Any], kind: str) -> None:
@@ -210,7 +215,7 @@ def _print_cv(console: Console, cv: dict[str, Any], report: dict[str, Any]) -> N
                       *[_number(f["metrics"]["per_class"].get(name, {}).get("f1")) for f in folds])
     table.add_row("held-out posts", "", *[f"{f['sizes']['test']:,}" for f in folds])
     if any("tuned" in f for f in folds):
-        table.add_row("tuned on its val", "", *[", ".join(f"{k} {v:g}" for k, v in f.get("tuned", {}).items())
+        table.add_row("tuned / chosen in training", "", *[", ".join(f"{k} {_value(v)}" for k, v in f.get("tuned", {}).items())
                                                  for f in folds])
     console.print(table)
     if "confusion" in cv:
