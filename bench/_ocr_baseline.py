@@ -28,14 +28,16 @@ class BaselineOCR(OCREncoder):
         if self._engine is None:
             from rapidocr import RapidOCR
 
-            self._engine = RapidOCR(params={
-                "Global.log_level": "error",
-                "Global.use_cls": self.use_angle_classifier,
-                "Det.limit_type": "max",
-                "Det.limit_side_len": self.max_side,
-                "EngineConfig.onnxruntime.intra_op_num_threads": self.num_threads,
-                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-            })
+            self._engine = RapidOCR(
+                params={
+                    "Global.log_level": "error",
+                    "Global.use_cls": self.use_angle_classifier,
+                    "Det.limit_type": "max",
+                    "Det.limit_side_len": self.max_side,
+                    "EngineConfig.onnxruntime.intra_op_num_threads": self.num_threads,
+                    "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+                }
+            )
             self._engine.detect_and_crop = self._timed(self._engine.detect_and_crop, "detect_s")
             self._engine.recognize_txt = self._timed(self._engine.recognize_txt, "recognise_s")
         return self._engine
@@ -49,6 +51,7 @@ class BaselineOCR(OCREncoder):
                 self.times.add(**{stage: time.process_time() - started})
                 if stage == "recognise_s":
                     self.times.add(lines=len(args[0]))  # every detected line is recognised
+
         return run
 
     def read(self, bgr: np.ndarray) -> list[Line]:

@@ -34,13 +34,26 @@ from PIL import Image, ImageDraw, ImageFont
 
 from postlens.agent import Agent, AgentRequest
 
-TOPICS = [("STORM WARNING", (40, 60, 90)), ("MATCH DAY", (20, 110, 40)), ("NEW RECIPE", (150, 80, 30)),
-          ("LIVE TONIGHT", (90, 30, 120)), ("ELECTION NIGHT", (120, 20, 20)), ("LAUNCH EVENT", (30, 30, 30))]
-TEXTS = ["Heavy rain and wind tonight, stay safe everyone #storm", "What a goal in the second half! #matchday",
-         "Homemade ramen with a slow broth, recipe below #recipe", "The band plays the new album live tonight #concert",
-         "Polls close at eight, go vote #election", "The new phone launches today with a week of battery #tech"]
-SPEECH = ("Breaking news from the coast. A strong storm is moving inland tonight. Officials ask residents "
-          "to stay indoors, charge their phones and keep away from the flooded roads near the harbour.")
+TOPICS = [
+    ("STORM WARNING", (40, 60, 90)),
+    ("MATCH DAY", (20, 110, 40)),
+    ("NEW RECIPE", (150, 80, 30)),
+    ("LIVE TONIGHT", (90, 30, 120)),
+    ("ELECTION NIGHT", (120, 20, 20)),
+    ("LAUNCH EVENT", (30, 30, 30)),
+]
+TEXTS = [
+    "Heavy rain and wind tonight, stay safe everyone #storm",
+    "What a goal in the second half! #matchday",
+    "Homemade ramen with a slow broth, recipe below #recipe",
+    "The band plays the new album live tonight #concert",
+    "Polls close at eight, go vote #election",
+    "The new phone launches today with a week of battery #tech",
+]
+SPEECH = (
+    "Breaking news from the coast. A strong storm is moving inland tonight. Officials ask residents "
+    "to stay indoors, charge their phones and keep away from the flooded roads near the harbour."
+)
 
 
 def load_average() -> str:
@@ -66,11 +79,33 @@ def build_workspace(root: Path) -> Path:
     run_ingest([root / "corpus" / "posts.jsonl"], importer_name="postlens", workspace=ws)
     featurize(ws)
     fit_segments(ws)
-    run_train(parse_config({"name": "demo-topic", "target": "topic", "features": {
-        "modalities": {"text": "minilm", "image": "efficientnet", "video": "video", "audio": "audio"},
-        "text_fields": ["text", "ocr"]}, "split": {"strategy": "stratified"}, "model": {"kind": "logreg"}}), workspace=ws)
-    run_train(parse_config({"name": "demo-sentiment", "target": "sentiment", "features": {"modalities": {"text": "minilm"}},
-                            "split": {"strategy": "stratified"}, "model": {"kind": "logreg"}}), workspace=ws)
+    run_train(
+        parse_config(
+            {
+                "name": "demo-topic",
+                "target": "topic",
+                "features": {
+                    "modalities": {"text": "minilm", "image": "efficientnet", "video": "video", "audio": "audio"},
+                    "text_fields": ["text", "ocr"],
+                },
+                "split": {"strategy": "stratified"},
+                "model": {"kind": "logreg"},
+            }
+        ),
+        workspace=ws,
+    )
+    run_train(
+        parse_config(
+            {
+                "name": "demo-sentiment",
+                "target": "sentiment",
+                "features": {"modalities": {"text": "minilm"}},
+                "split": {"strategy": "stratified"},
+                "model": {"kind": "logreg"},
+            }
+        ),
+        workspace=ws,
+    )
     run_popularity_fit(None, workspace=ws)
     trends(ws, since="60d", bin="1d")
     print(f"built the workspace {ws} in {time.perf_counter() - started:.0f} s")
@@ -112,7 +147,7 @@ def video_30s(path: Path) -> Path:
             with wave.open(str(spoken)) as handle:
                 voice = np.frombuffer(handle.readframes(handle.getnframes()), "<i2").astype(np.float32) / 32768
                 voice = np.interp(np.arange(0, len(voice), handle.getframerate() / rate), np.arange(len(voice)), voice)
-        audio[rate: rate + len(voice[: 28 * rate])] += 0.8 * voice[: 28 * rate]
+        audio[rate : rate + len(voice[: 28 * rate])] += 0.8 * voice[: 28 * rate]
     scenes = [TOPICS[0], ("FLOODED ROADS", (20, 40, 110)), ("STAY INDOORS", (60, 60, 60))]
 
     def frames():
@@ -153,7 +188,12 @@ def latency(agent: Agent, media: Path, repeat: int) -> None:
     rows = [
         ("text only", lambda: agent.understand(text=f"{TEXTS[0]} (update {next(counter)})"), repeat, 0.050),
         ("text + image, no OCR", lambda: agent.understand(text=TEXTS[0], files=[image], ocr=False), repeat, 0.300),
-        ("text + image, OCR", lambda: agent.understand(text=TEXTS[0], files=[image], ocr=True), max(5, repeat // 3), None),
+        (
+            "text + image, OCR",
+            lambda: agent.understand(text=TEXTS[0], files=[image], ocr=True),
+            max(5, repeat // 3),
+            None,
+        ),
         ("30 s video (sound, speech)", lambda: agent.understand(files=[clip], text="storm news"), 5, 5.0),
     ]
     print(f"\nwarm latency per understand() call ({load_average()})")
@@ -186,8 +226,17 @@ def throughput(agent: Agent, media: Path, posts: int, ocr: bool) -> tuple[float,
         caption, colour = TOPICS[i % len(TOPICS)]
         photo(folder / name, f"{caption} {i}", colour, 100 + i)
         text = f"{TEXTS[i % len(TEXTS)]} #{i}"
-        lines.append(orjson.dumps({"source": "bench", "native_id": str(i), "platform": "bench", "text": text,
-                                   "media": [{"kind": "image", "source_path": name}]}))
+        lines.append(
+            orjson.dumps(
+                {
+                    "source": "bench",
+                    "native_id": str(i),
+                    "platform": "bench",
+                    "text": text,
+                    "media": [{"kind": "image", "source_path": name}],
+                }
+            )
+        )
         requests.append(AgentRequest(text=text, files=[folder / name]))
     (folder / "posts.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     ws = media / f"featurize-ws-{posts}-{int(ocr)}"
@@ -215,7 +264,7 @@ def index_scale(rows: int, dim: int = 384, queries: int = 50) -> None:
     for start in range(0, rows, 100_000):
         n = min(100_000, rows - start)
         block = centres[rng.integers(0, len(centres), n)] + 0.8 * rng.normal(size=(n, dim)).astype(np.float32)
-        vectors[start:start + n] = block / np.linalg.norm(block, axis=1, keepdims=True)
+        vectors[start : start + n] = block / np.linalg.norm(block, axis=1, keepdims=True)
     probes = vectors[rng.integers(0, rows, queries)] + 0.05 * rng.normal(size=(queries, dim)).astype(np.float32)
     probes /= np.linalg.norm(probes, axis=1, keepdims=True)
     exact = [np.argsort(-(vectors @ q))[:10] for q in probes[:10]]
@@ -240,7 +289,9 @@ def index_scale(rows: int, dim: int = 384, queries: int = 50) -> None:
         hnsw.search(q[None, :], 10)
     hnsw_ms = 1000 * (time.perf_counter() - started) / queries
     recall = np.mean([len(set(hnsw.search(q[None, :], 10)[1][0]) & set(e)) / 10 for q, e in zip(probes[:10], exact)])
-    print(f"  HNSW (faiss, M=32, efSearch=96): built in {build:.0f} s, {hnsw_ms:.2f} ms per query, recall@10 {recall:.2f}")
+    print(
+        f"  HNSW (faiss, M=32, efSearch=96): built in {build:.0f} s, {hnsw_ms:.2f} ms per query, recall@10 {recall:.2f}"
+    )
     del NeighbourIndex
 
 
@@ -250,8 +301,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--posts", type=int, default=48, help="posts for the throughput comparison")
     parser.add_argument("--index-rows", type=int, default=0, help="also time search over this many synthetic posts")
-    parser.add_argument("--threads", type=int, default=None, help="threads per model (default: the agent's: "
-                        "$POSTLENS_NUM_THREADS or every core)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads per model (default: the agent's: $POSTLENS_NUM_THREADS or every core)",
+    )
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
     ws = build_workspace(args.workspace)
@@ -264,15 +319,19 @@ def main() -> None:
     started = time.perf_counter()
     agent = Agent(ws, num_threads=args.threads)
     agent.warm_up()
-    print(f"agent over {ws}: loaded and warmed in {time.perf_counter() - started:.1f} s; models "
-          f"{[m.name for m in agent.models]}, popularity {agent.popularity_name}, {agent.threads} thread(s) per model")
+    print(
+        f"agent over {ws}: loaded and warmed in {time.perf_counter() - started:.1f} s; models "
+        f"{[m.name for m in agent.models]}, popularity {agent.popularity_name}, {agent.threads} thread(s) per model"
+    )
     latency(agent, media, args.repeat)
     print(f"\nunderstand_many vs featurize, the same {args.posts} text + image posts ({load_average()})")
     for ocr in () if args.skip_throughput else (False, True):
         mine, theirs = throughput(agent, media, args.posts, ocr)
         encoders = "minilm, vader, efficientnet" + (", ocr" if ocr else "")
-        print(f"  {encoders:<34} understand_many {mine:6.2f} posts/s, featurize {theirs:6.2f} posts/s: "
-              f"{mine / theirs:.2f}x (goal >= 0.8x)")
+        print(
+            f"  {encoders:<34} understand_many {mine:6.2f} posts/s, featurize {theirs:6.2f} posts/s: "
+            f"{mine / theirs:.2f}x (goal >= 0.8x)"
+        )
     agent.close()
     if args.index_rows:
         index_scale(args.index_rows)

@@ -37,22 +37,32 @@ def mixed(lines: list[tuple[str, str]], n: int) -> list[Request]:
     out: list[Request] = []
     for i in range(n):
         post_id, line = lines[i % len(lines)]
-        out.append([("POST", "/v1/analyze", {"content": line, "headers": {"Content-Type": "application/json"}}),
-                    ("GET", "/v1/search", {"params": {"q": f"post {i} about the weather and the match", "k": 5}}),
-                    ("GET", "/v1/segments", {}), ("GET", "/v1/trends", {}), ("GET", f"/v1/posts/{post_id}", {}),
-                    ("GET", "/healthz", {})][i % 6])
+        out.append(
+            [
+                ("POST", "/v1/analyze", {"content": line, "headers": {"Content-Type": "application/json"}}),
+                ("GET", "/v1/search", {"params": {"q": f"post {i} about the weather and the match", "k": 5}}),
+                ("GET", "/v1/segments", {}),
+                ("GET", "/v1/trends", {}),
+                ("GET", f"/v1/posts/{post_id}", {}),
+                ("GET", "/healthz", {}),
+            ][i % 6]
+        )
     return out
 
 
 def analyze_only(lines: list[tuple[str, str]], n: int) -> list[Request]:
-    return [("POST", "/v1/analyze", {"content": lines[i % len(lines)][1], "headers": {"Content-Type": "application/json"}})
-            for i in range(n)]
+    return [
+        ("POST", "/v1/analyze", {"content": lines[i % len(lines)][1], "headers": {"Content-Type": "application/json"}})
+        for i in range(n)
+    ]
 
 
 async def burst(url: str, key: str, requests: list[Request]) -> tuple[float, list[tuple[int, float]]]:
     limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=len(requests))
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=1800,
-                                 limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=1800, limits=limits
+    ) as client:
+
         async def one(method: str, path: str, options: dict) -> tuple[int, float]:
             response = await client.request(method, path, **options)
             return response.status_code, time.perf_counter() - started
@@ -67,9 +77,11 @@ def report(name: str, wall: float, results: list[tuple[int, float]]) -> bool:
     statuses = Counter(status for status, _ in results)
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
     server_errors = sum(n for s, n in statuses.items() if s >= 500)
-    print(f"{name}: {len(results)} requests at once in {wall:.2f} s = {len(results) / wall:.1f} requests/s; "
-          f"latency p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max "
-          f"{latencies[-1] * 1000:.0f} ms; statuses {dict(sorted(statuses.items()))}; 5xx: {server_errors}")
+    print(
+        f"{name}: {len(results)} requests at once in {wall:.2f} s = {len(results) / wall:.1f} requests/s; "
+        f"latency p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max "
+        f"{latencies[-1] * 1000:.0f} ms; statuses {dict(sorted(statuses.items()))}; 5xx: {server_errors}"
+    )
     return server_errors == 0
 
 
@@ -81,18 +93,32 @@ def main() -> None:
     parser.add_argument("--max-waiting", type=int, default=256)
     args = parser.parse_args()
     ws = build_workspace(args.workspace)
-    lines = [(json.loads(line)["id"], line) for line in (args.workspace / "corpus" / "posts.jsonl").read_text().splitlines()
-             if '"media":[]' in line]  # a post's own media names are refused over HTTP: upload files instead
+    lines = [
+        (json.loads(line)["id"], line)
+        for line in (args.workspace / "corpus" / "posts.jsonl").read_text().splitlines()
+        if '"media":[]' in line
+    ]  # a post's own media names are refused over HTTP: upload files instead
     key = secrets.token_urlsafe(24)
     with tempfile.TemporaryDirectory(prefix="postlens-bench-api-") as scratch:
         started = time.perf_counter()
-        server = ApiServer(ws, "--model-slots", str(args.model_slots), "--max-waiting", str(args.max_waiting),
-                           "--wait-seconds", "600", key=key, log=Path(scratch) / "serve.log")
+        server = ApiServer(
+            ws,
+            "--model-slots",
+            str(args.model_slots),
+            "--max-waiting",
+            str(args.max_waiting),
+            "--wait-seconds",
+            "600",
+            key=key,
+            log=Path(scratch) / "serve.log",
+        )
         try:
             print(f"server up (models warmed) in {time.perf_counter() - started:.1f} s; {load_average()}")
             asyncio.run(burst(server.url, key, mixed(lines, 12)))  # every endpoint once warm
-            ok = report("mixed burst (analyze, search, segments, trends, posts, healthz)",
-                        *asyncio.run(burst(server.url, key, mixed(lines, args.requests))))
+            ok = report(
+                "mixed burst (analyze, search, segments, trends, posts, healthz)",
+                *asyncio.run(burst(server.url, key, mixed(lines, args.requests))),
+            )
             ok &= report("analyze-only burst", *asyncio.run(burst(server.url, key, analyze_only(lines, args.requests))))
             print(f"server alive after the bursts: {server.alive()}; {load_average()}")
         finally:

@@ -54,8 +54,7 @@ def make_clips(folder: Path) -> list[tuple[Path, str | None]]:
             padded = np.concatenate([np.zeros(16000, np.float32), speech, np.zeros(16000, np.float32)])
             clips.append((folder / f"s{i}.wav", sentence))
             clips.append((write_audio(folder / f"s{i}.mp3", padded[None, :] * 0.5), sentence))
-            clips.append((write_video(folder / f"s{i}.mp4", len(padded) / 16000, padded[None, :] * 0.3),
-                          sentence))
+            clips.append((write_video(folder / f"s{i}.mp4", len(padded) / 16000, padded[None, :] * 0.3), sentence))
         for voice, sentence in FOREIGN:
             clips.append((speak(folder / f"foreign_{voice}.wav", sentence, voice=voice), f"[{voice}]"))
     else:
@@ -90,10 +89,14 @@ def main() -> None:
         audio = pipeline.audio_seconds
         errors = [r.error for r in results if r.error]
         print(f"\n{len(clips)} clips, {audio:.1f} s of audio ({len(errors)} errors)")
-        print(f"wall {wall:.2f} s -> {audio / wall:.1f}x real time;  CPU {cpu:.2f} s -> "
-              f"{audio / cpu:.1f}x real time per CPU-second (2 threads)")
-        print(f"load average {load_before:.1f} -> {load_after:.1f} on {os.cpu_count()} cores "
-              "(other jobs share the CPU: wall figures are pessimistic)")
+        print(
+            f"wall {wall:.2f} s -> {audio / wall:.1f}x real time;  CPU {cpu:.2f} s -> "
+            f"{audio / cpu:.1f}x real time per CPU-second (2 threads)"
+        )
+        print(
+            f"load average {load_before:.1f} -> {load_after:.1f} on {os.cpu_count()} cores "
+            "(other jobs share the CPU: wall figures are pessimistic)"
+        )
         total = sum(pipeline.stage_seconds.values()) or 1.0
         print("\nstage        seconds   share")
         for stage, seconds in pipeline.stage_seconds.items():
@@ -116,13 +119,18 @@ def main() -> None:
             caught = sum(bool(f.info.get("language_flag")) for _, f in foreign)
             print(f"foreign-language clips flagged: {caught}/{len(foreign)}")
             for ref, f in foreign:
-                print(f"  {ref:<5} logprob={f.info['asr_avg_logprob']:.2f} "
-                      f"no_speech={f.info['asr_no_speech_prob']:.2f} flag={f.info.get('language_flag')!r}"
-                      f"  text={f.text[:90]!r}")
+                print(
+                    f"  {ref:<5} logprob={f.info['asr_avg_logprob']:.2f} "
+                    f"no_speech={f.info['asr_no_speech_prob']:.2f} flag={f.info.get('language_flag')!r}"
+                    f"  text={f.text[:90]!r}"
+                )
         non_speech = [f for (_, ref), f in zip(clips, results) if ref is None and not f.error]
-        print("non-speech clips: speech_ratio "
-              + ", ".join(f"{f.info['speech_ratio']:.2f}" for f in non_speech)
-              + "; transcripts empty: " + str(all(not f.text for f in non_speech)))
+        print(
+            "non-speech clips: speech_ratio "
+            + ", ".join(f"{f.info['speech_ratio']:.2f}" for f in non_speech)
+            + "; transcripts empty: "
+            + str(all(not f.text for f in non_speech))
+        )
         if args.three_hours:
             three_hours(folder)
 
@@ -133,9 +141,11 @@ def three_hours(folder: Path) -> None:
     written = time.perf_counter() - started
     started = time.perf_counter()
     clip = load_audio(path)
-    print(f"\n3 h mp3 ({path.stat().st_size / 1e6:.1f} MB, written in {written:.1f} s): decoded "
-          f"{clip.decoded_s:.0f} s of {clip.duration_s:.0f} s in {time.perf_counter() - started:.2f} s, "
-          f"truncated={clip.truncated}")
+    print(
+        f"\n3 h mp3 ({path.stat().st_size / 1e6:.1f} MB, written in {written:.1f} s): decoded "
+        f"{clip.decoded_s:.0f} s of {clip.duration_s:.0f} s in {time.perf_counter() - started:.2f} s, "
+        f"truncated={clip.truncated}"
+    )
 
 
 if __name__ == "__main__":

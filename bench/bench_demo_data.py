@@ -33,8 +33,10 @@ def main() -> None:
     started, cpu = time.perf_counter(), time.process_time()
     summary = generate_corpus(args.out, seed=args.seed, n_posts=args.posts)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(f"posts={summary.n_posts} wall={wall:.1f}s cpu={cpu:.1f}s media_files={summary.n_media_files} "
-          f"media_MB={summary.media_bytes / 1e6:.1f} labelled={summary.labelled}")
+    print(
+        f"posts={summary.n_posts} wall={wall:.1f}s cpu={cpu:.1f}s media_files={summary.n_media_files} "
+        f"media_MB={summary.media_bytes / 1e6:.1f} labelled={summary.labelled}"
+    )
     print("by_kind", summary.by_kind)
     posts = [orjson.loads(line) for line in summary.posts_path.read_bytes().splitlines()]
     truth = orjson.loads(summary.truth_path.read_bytes())
@@ -43,8 +45,11 @@ def main() -> None:
     print(f"spearman(final likes, expected_log_likes)={spearman(likes, [t['expected_log_likes'] for t in rows]):.3f}")
     start = datetime.fromisoformat(truth["params"]["start"])
     burst = truth["burst"]
-    weekly = Counter((datetime.fromisoformat(p["created_at"]) - start).days // 7
-                     for p, t in zip(posts, rows) if t["topic"] == burst["topic"])
+    weekly = Counter(
+        (datetime.fromisoformat(p["created_at"]) - start).days // 7
+        for p, t in zip(posts, rows)
+        if t["topic"] == burst["topic"]
+    )
     print(f"burst topic={burst['topic']} week={burst['week_index']} weekly counts={dict(sorted(weekly.items()))}")
     try:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -62,8 +67,10 @@ def main() -> None:
     except ImportError:
         print("vaderSentiment not installed: sentiment figure skipped")
     scenes = sum(1 for t in rows for m in t["media"] if m.get("scene_change_s") is not None)
-    print(f"videos with a scene change={scenes} noise_sigma={truth['engagement']['noise_sigma']}"
-          f" sqrt(mean noise^2)={math.sqrt(np.mean([t['noise'] ** 2 for t in rows])):.3f}")
+    print(
+        f"videos with a scene change={scenes} noise_sigma={truth['engagement']['noise_sigma']}"
+        f" sqrt(mean noise^2)={math.sqrt(np.mean([t['noise'] ** 2 for t in rows])):.3f}"
+    )
 
 
 if __name__ == "__main__":

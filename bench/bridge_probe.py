@@ -93,8 +93,14 @@ def split_images(events: np.ndarray, seed: int, test_share: float = 0.3) -> np.n
     return test
 
 
-def evaluate(projected: np.ndarray, image_events: list[str], image_ids: list[str], pool_vectors: np.ndarray,
-             pool_events: list[str], pool_images: list[set[str]]) -> dict[str, float]:
+def evaluate(
+    projected: np.ndarray,
+    image_events: list[str],
+    image_ids: list[str],
+    pool_vectors: np.ndarray,
+    pool_events: list[str],
+    pool_images: list[set[str]],
+) -> dict[str, float]:
     scores = projected @ pool_vectors.T
     top = np.argsort(-scores, axis=1)[:, :TOP_K]
     pool_events_arr = np.array(pool_events)
@@ -108,7 +114,9 @@ def evaluate(projected: np.ndarray, image_events: list[str], image_ids: list[str
     return _summarise(per_image)
 
 
-def chance(image_events: list[str], image_ids: list[str], pool_events: list[str], pool_images: list[set[str]]) -> dict[str, float]:
+def chance(
+    image_events: list[str], image_ids: list[str], pool_events: list[str], pool_images: list[set[str]]
+) -> dict[str, float]:
     size = len(pool_events)
     counts = Counter(pool_events)
     carriers = Counter(i for images in pool_images for i in images)
@@ -175,9 +183,14 @@ def one_split(data: MediaEvalImages, posts, embed, seed: int) -> dict[str, dict[
         "learned ridge only": evaluate(bridge.project(x_test), *args),
         "combined": evaluate(bridge.transform(x_test, zero_shot[test_rows]), *args),
     }
-    results["_info"] = {"train_pairs": len(train_rows), "train_images": len(set(train_rows)),
-                        "test_images": len(test_rows), "pool_posts": len(pool_texts),
-                        "alpha": bridge.alpha_, "learned_weight": bridge.weight_}
+    results["_info"] = {
+        "train_pairs": len(train_rows),
+        "train_images": len(set(train_rows)),
+        "test_images": len(test_rows),
+        "pool_posts": len(pool_texts),
+        "alpha": bridge.alpha_,
+        "learned_weight": bridge.weight_,
+    }
     return results
 
 
@@ -193,8 +206,10 @@ def main() -> None:
     posts = read_posts()
     embed = make_embedder()
     runs = [one_split(data, posts, embed, seed) for seed in range(args.seeds)]
-    print(f"MediaEval 2016, {len(image_index())} images, {args.seeds} image-disjoint 70/30 splits "
-          f"(mean +- sd over splits), {time.perf_counter() - started:.0f} s")
+    print(
+        f"MediaEval 2016, {len(image_index())} images, {args.seeds} image-disjoint 70/30 splits "
+        f"(mean +- sd over splits), {time.perf_counter() - started:.0f} s"
+    )
     for key in ("train_pairs", "train_images", "test_images", "pool_posts", "alpha", "learned_weight"):
         values = [run["_info"][key] for run in runs]
         print(f"  {key}: {values}")

@@ -29,10 +29,19 @@ def main() -> None:
     vectors = rng.normal(size=(args.posts, args.dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     ids = [f"p:{i}" for i in range(args.posts)]
-    meta = pa.table({"post_id": ids, "signature": ["s"] * args.posts, "text": ["a post about something"] * args.posts,
-                     "created_at": [None] * args.posts, "media_kinds": [[]] * args.posts,
-                     "topic_id": [i % 12 for i in range(args.posts)], "labels": ["{}"] * args.posts,
-                     "has_vector": [True] * args.posts}, schema=META_SCHEMA)
+    meta = pa.table(
+        {
+            "post_id": ids,
+            "signature": ["s"] * args.posts,
+            "text": ["a post about something"] * args.posts,
+            "created_at": [None] * args.posts,
+            "media_kinds": [[]] * args.posts,
+            "topic_id": [i % 12 for i in range(args.posts)],
+            "labels": ["{}"] * args.posts,
+            "has_vector": [True] * args.posts,
+        },
+        schema=META_SCHEMA,
+    )
     with tempfile.TemporaryDirectory() as folder:
         index = NeighbourIndex(Path(folder) / "index", fingerprint="bench", dim=args.dim, kind="exact")
         index.sync({i: "s" for i in ids}, NewRows(vectors, meta))
@@ -42,11 +51,22 @@ def main() -> None:
             sampled = time.perf_counter()
             xy = pca_2d(sample)
             done = time.perf_counter()
-            payload = json.dumps([{"id": i, "x": round(float(x), 4), "y": round(float(y), 4), "topic": 0,
-                                   "text": "a post about something"} for i, (x, y) in
-                                  zip(sample_meta.column("post_id").to_pylist(), xy)])
-            print(f"{args.posts:,} posts, limit {limit:>6,}: sample {1000 * (sampled - started):7.1f} ms, "
-                  f"PCA {1000 * (done - sampled):7.1f} ms, JSON {len(payload) / 1e6:5.2f} MB")
+            payload = json.dumps(
+                [
+                    {
+                        "id": i,
+                        "x": round(float(x), 4),
+                        "y": round(float(y), 4),
+                        "topic": 0,
+                        "text": "a post about something",
+                    }
+                    for i, (x, y) in zip(sample_meta.column("post_id").to_pylist(), xy)
+                ]
+            )
+            print(
+                f"{args.posts:,} posts, limit {limit:>6,}: sample {1000 * (sampled - started):7.1f} ms, "
+                f"PCA {1000 * (done - sampled):7.1f} ms, JSON {len(payload) / 1e6:5.2f} MB"
+            )
 
 
 if __name__ == "__main__":

@@ -38,14 +38,20 @@ def measure(cache: FeatureCache, repeats: int) -> None:
         ordered = sorted(keys)
         t_read, rows = best(lambda key=key, ordered=ordered: cache.read(key, ordered), repeats)
         has_vectors = any(f.vector is not None for f in rows.values())
-        t_vec = best(lambda key=key, ordered=ordered: cache.vectors(key, ordered), repeats)[0] if has_vectors else float("nan")
+        t_vec = (
+            best(lambda key=key, ordered=ordered: cache.vectors(key, ordered), repeats)[0]
+            if has_vectors
+            else float("nan")
+        )
         print(f"{key:<30}{len(parts):>6}{size:>8.1f}{len(rows):>8,}{t_keys:>14.3f}{t_read:>9.3f}{t_vec:>11.3f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("workspace", type=Path)
-    parser.add_argument("--compact", action="store_true", help="compact the parts (changes the workspace!) and measure again")
+    parser.add_argument(
+        "--compact", action="store_true", help="compact the parts (changes the workspace!) and measure again"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     cache = FeatureCache(args.workspace / "features")
@@ -53,8 +59,10 @@ def main() -> None:
     if args.compact:
         started = time.perf_counter()
         results = cache.compact_all()
-        print(f"compacted in {time.perf_counter() - started:.2f} s: "
-              + "; ".join(f"{r.encoder_key} {r.parts_before} -> {r.parts_after} parts" for r in results))
+        print(
+            f"compacted in {time.perf_counter() - started:.2f} s: "
+            + "; ".join(f"{r.encoder_key} {r.parts_before} -> {r.parts_after} parts" for r in results)
+        )
         measure(cache, args.repeats)
 
 

@@ -23,14 +23,43 @@ from pathlib import Path
 
 import psutil
 
-WORDS = ["the", "storm", "hit", "the", "coast", "last", "night", "and", "people", "shared", "photos", "of", "flooded", "streets", "breaking", "news", "#flood", "@mayor", "says", "stay", "home", "https://example.com/report", "😱", "ok"]
+WORDS = [
+    "the",
+    "storm",
+    "hit",
+    "the",
+    "coast",
+    "last",
+    "night",
+    "and",
+    "people",
+    "shared",
+    "photos",
+    "of",
+    "flooded",
+    "streets",
+    "breaking",
+    "news",
+    "#flood",
+    "@mayor",
+    "says",
+    "stay",
+    "home",
+    "https://example.com/report",
+    "😱",
+    "ok",
+]
 SHAPES = {
     "words": WORDS,  # social text: hashtags, mentions, a URL, an emoji (Python holds it 4 bytes a character)
     "ascii": [w for w in WORDS if w.isascii()],  # plain English words only
     "nospace": None,  # one 50 MB "word": nothing to cut at
 }
-NORMAL = ["Flooded streets downtown, stay safe everyone", "Great match tonight! #football",
-          "New phone, who dis", "The council meets on Tuesday about the bridge"]
+NORMAL = [
+    "Flooded streets downtown, stay safe everyone",
+    "Great match tonight! #football",
+    "New phone, who dis",
+    "The council meets on Tuesday about the bridge",
+]
 
 
 def write_corpus(path: Path, megabytes: int, shape: str = "words", seed: int = 0) -> int:
@@ -104,19 +133,24 @@ def main() -> None:
         data, ws = root / "posts.jsonl", root / "ws"
         chars = write_corpus(data, args.mb, args.shape)
         code, ingest_rss, _, ingest_s = run_measured(
-            postlens("ingest", str(data), "--map", "id=id", "--map", "text=text", "--workspace", str(ws)))
+            postlens("ingest", str(data), "--map", "id=id", "--map", "text=text", "--workspace", str(ws))
+        )
         if code != 0:
             raise SystemExit(f"ingest failed with exit code {code}")
-        print(f"workspace: {ws} (one post of {chars:,} characters ({args.shape}) + {len(NORMAL)} normal posts; "
-              f"ingest peak RSS {ingest_rss / 2**20:,.0f} MB, {ingest_s:.1f} s)")
+        print(
+            f"workspace: {ws} (one post of {chars:,} characters ({args.shape}) + {len(NORMAL)} normal posts; "
+            f"ingest peak RSS {ingest_rss / 2**20:,.0f} MB, {ingest_s:.1f} s)"
+        )
         command = postlens("featurize", "--workspace", str(ws))
         if args.encoders:
             command += ["--encoders", args.encoders]
         code, peak, tree_peak, seconds = run_measured(command)
         verdict = "OK" if peak <= 1.5 * 2**30 else "OVER the 1.5 GB goal"
         print(f"featurize: exit {code}, {seconds:.1f} s")
-        print(f"featurize peak RSS: {peak / 2**20:,.0f} MB (largest process); "
-              f"{tree_peak / 2**20:,.0f} MB (whole process tree, sampled)  -> {verdict}")
+        print(
+            f"featurize peak RSS: {peak / 2**20:,.0f} MB (largest process); "
+            f"{tree_peak / 2**20:,.0f} MB (whole process tree, sampled)  -> {verdict}"
+        )
 
 
 if __name__ == "__main__":

@@ -41,13 +41,23 @@ SETS: tuple[tuple[str, ...], ...] = (("text",), ("image",), ("text", "image"))
 SRC = Path(__file__).resolve().parents[1] / "src" / "postlens"
 CODE = {  # the sources each kind of variant runs: a cached fold result is reused only while they are unchanged
     "logreg": ("models/baselines.py", "models/inputs.py"),
-    "net": ("models/fusion.py", "models/fusion_net.py", "models/duplicates.py", "models/inputs.py",
-            "models/torch_utils.py", "evaluation/group_folds.py", "evaluation/image_groups.py",
-            "models/late_fusion.py", "models/fusion_select.py"),
+    "net": (
+        "models/fusion.py",
+        "models/fusion_net.py",
+        "models/duplicates.py",
+        "models/inputs.py",
+        "models/torch_utils.py",
+        "evaluation/group_folds.py",
+        "evaluation/image_groups.py",
+        "models/late_fusion.py",
+        "models/fusion_select.py",
+    ),
 }
 CODE["late"] = CODE["net"]
-CODE_DIGEST = {kind: hashlib.sha256(b"".join((SRC / name).read_bytes() for name in names)).hexdigest()
-               for kind, names in CODE.items()}  # read once, when the code that runs is imported
+CODE_DIGEST = {
+    kind: hashlib.sha256(b"".join((SRC / name).read_bytes() for name in names)).hexdigest()
+    for kind, names in CODE.items()
+}  # read once, when the code that runs is imported
 NET = {"epochs": 30, "patience": 5, "num_threads": 1, "seed": 0}
 
 
@@ -63,16 +73,26 @@ class Study:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-def load_study(path: Path, name: str, target: str, group_label: str | None, text: str = "minilm",
-               image: str = "efficientnet", stats_key: str | None = None) -> Study | None:
+def load_study(
+    path: Path,
+    name: str,
+    target: str,
+    group_label: str | None,
+    text: str = "minilm",
+    image: str = "efficientnet",
+    stats_key: str | None = None,
+) -> Study | None:
     """``text`` / ``image``: encoder names or full cache keys (a workspace featurized by an older runtime)."""
     if not (path / "postlens.duckdb").exists():
         print(f"{name}: workspace {path} absent, skipped (ingest + featurize it first: see the module docstring)")
         return None
-    config = parse_config({"target": target, "features": {"modalities": {"text": text, "image": image},
-                                                           "metadata": False},
-                           "split": {"strategy": "group", "group_label": group_label} if group_label
-                           else {"strategy": "author"}})
+    config = parse_config(
+        {
+            "target": target,
+            "features": {"modalities": {"text": text, "image": image}, "metadata": False},
+            "split": {"strategy": "group", "group_label": group_label} if group_label else {"strategy": "author"},
+        }
+    )
     with Workspace(path, read_only=True) as ws:
         ts = assemble(ws, config)
         images, facts = workspace_image_groups(ws, ts.data.ids or [], stats_key=stats_key)
@@ -94,27 +114,62 @@ class Variant:
 
 VARIANTS = [
     Variant("logreg", "logistic regression on [vectors | presence flags] (the baseline)", {"kind": "logreg"}),
-    Variant("net", "joint FusionNet: attention, width 128, modality dropout 0.25, random 10% val slice (main's)",
-            {"fusion": "attention", "legacy_val": True}),
-    Variant("net-grouped-val", "net, early stopping on whole groups + identical pictures (inner grouped split)",
-            {"fusion": "attention"}),
-    Variant("net-dedup", "net-grouped-val + each picture weighted once (duplicate_weighting inverse)",
-            {"fusion": "attention", "duplicate_weighting": "inverse"}),
-    Variant("net-dedup-sqrt", "net-grouped-val + weight 1/sqrt(reposts)", {"fusion": "attention", "duplicate_weighting": "sqrt"}),
-    Variant("net-dedup-drop0.6", "net-dedup + modality dropout 0.6",
-            {"fusion": "attention", "duplicate_weighting": "inverse", "modality_dropout": 0.6}),
-    Variant("net-concat-dedup", "net-dedup with concat fusion, width 64",
-            {"fusion": "concat", "width": 64, "duplicate_weighting": "inverse"}),
-    Variant("late-nodedup", "late fusion: per-modality logreg experts, pool on grouped OOF; no duplicate weighting",
-            {"fusion": "late", "duplicate_weighting": "none", "late_pool": "evidence"}),
-    Variant("late-mean", "late fusion + each picture weighted once; pool = weighted mean of experts (the default)",
-            {"fusion": "late", "duplicate_weighting": "inverse", "late_pool": "mean"}),
-    Variant("late", "late-mean + evidence scale beta (0, 1/2, 1) for posts with several experts",
-            {"fusion": "late", "duplicate_weighting": "inverse", "late_pool": "evidence"}),
-    Variant("late-joint", "late + the joint net (net-dedup) as one more expert",
-            {"fusion": "late", "duplicate_weighting": "inverse", "late_joint": True, "late_pool": "evidence"}),
-    Variant("auto", "fusion: auto - late-mean, late or net-dedup chosen per outer fold by grouped 3-fold CV "
-            "inside its training part", {"fusion": "auto", "duplicate_weighting": "inverse"}),
+    Variant(
+        "net",
+        "joint FusionNet: attention, width 128, modality dropout 0.25, random 10% val slice (main's)",
+        {"fusion": "attention", "legacy_val": True},
+    ),
+    Variant(
+        "net-grouped-val",
+        "net, early stopping on whole groups + identical pictures (inner grouped split)",
+        {"fusion": "attention"},
+    ),
+    Variant(
+        "net-dedup",
+        "net-grouped-val + each picture weighted once (duplicate_weighting inverse)",
+        {"fusion": "attention", "duplicate_weighting": "inverse"},
+    ),
+    Variant(
+        "net-dedup-sqrt",
+        "net-grouped-val + weight 1/sqrt(reposts)",
+        {"fusion": "attention", "duplicate_weighting": "sqrt"},
+    ),
+    Variant(
+        "net-dedup-drop0.6",
+        "net-dedup + modality dropout 0.6",
+        {"fusion": "attention", "duplicate_weighting": "inverse", "modality_dropout": 0.6},
+    ),
+    Variant(
+        "net-concat-dedup",
+        "net-dedup with concat fusion, width 64",
+        {"fusion": "concat", "width": 64, "duplicate_weighting": "inverse"},
+    ),
+    Variant(
+        "late-nodedup",
+        "late fusion: per-modality logreg experts, pool on grouped OOF; no duplicate weighting",
+        {"fusion": "late", "duplicate_weighting": "none", "late_pool": "evidence"},
+    ),
+    Variant(
+        "late-mean",
+        "late fusion + each picture weighted once; pool = weighted mean of experts (the default)",
+        {"fusion": "late", "duplicate_weighting": "inverse", "late_pool": "mean"},
+    ),
+    Variant(
+        "late",
+        "late-mean + evidence scale beta (0, 1/2, 1) for posts with several experts",
+        {"fusion": "late", "duplicate_weighting": "inverse", "late_pool": "evidence"},
+    ),
+    Variant(
+        "late-joint",
+        "late + the joint net (net-dedup) as one more expert",
+        {"fusion": "late", "duplicate_weighting": "inverse", "late_joint": True, "late_pool": "evidence"},
+    ),
+    Variant(
+        "auto",
+        "fusion: auto - late-mean, late or net-dedup chosen per outer fold by grouped 3-fold CV "
+        "inside its training part",
+        {"fusion": "auto", "duplicate_weighting": "inverse"},
+    ),
     Variant("net+logreg", "average of net-dedup and logreg probabilities", blend=("net-dedup", "logreg")),
     Variant("late+net", "average of late and net-dedup probabilities", blend=("late", "net-dedup")),
 ]
@@ -123,7 +178,9 @@ MAIN = ("logreg", "late-mean")
 CHOSEN = "late-mean"
 
 
-def fit_predict(variant: Variant, study: Study, mods: tuple[str, ...], train: np.ndarray, test: np.ndarray) -> np.ndarray:
+def fit_predict(
+    variant: Variant, study: Study, mods: tuple[str, ...], train: np.ndarray, test: np.ndarray
+) -> np.ndarray:
     data = study.data.select(list(mods), meta=False)
     params = dict(variant.params)
     if params.pop("kind", None) == "logreg":
@@ -176,8 +233,9 @@ def fingerprint(study: Study, folds: list[np.ndarray], kind: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def run_variant(variant: Variant, study: Study, folds: list[np.ndarray], cache: Path, fresh: bool,
-                net_sets: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+def run_variant(
+    variant: Variant, study: Study, folds: list[np.ndarray], cache: Path, fresh: bool, net_sets: tuple[str, ...] = ()
+) -> dict[str, np.ndarray]:
     """Held-out probabilities of every row (each row predicted by the fold that held it out), per modality set.
     Joint-network variants (slow) run only the sets in ``net_sets`` (empty: all)."""
     out: dict[str, np.ndarray] = {}
@@ -203,8 +261,11 @@ def run_variant(variant: Variant, study: Study, folds: list[np.ndarray], cache: 
             train = np.setdiff1d(rows, held)
             proba[held] = fit_predict(variant, study, mods, train, held)
         np.save(file, proba)
-        print(f"    ({study.name}: {variant.name} {label} fitted on {len(folds)} folds in "
-              f"{time.perf_counter() - started:.0f} s)", flush=True)
+        print(
+            f"    ({study.name}: {variant.name} {label} fitted on {len(folds)} folds in "
+            f"{time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
         out[label] = proba
     return out
 
@@ -222,11 +283,15 @@ def summary(scores: list[float]) -> str:
 
 
 def describe(study: Study, folds: list[np.ndarray]) -> None:
-    print(f"\n## {study.name}: {len(study.y)} posts, classes {study.classes} "
-          f"(counts {np.bincount(study.y, minlength=len(study.classes)).tolist()}), "
-          f"text present {study.data.masks['text'].mean():.2f}, image present {study.data.masks['image'].mean():.2f}")
-    print(f"   images: {study.facts.get('images')} distinct files, {study.facts.get('hashed')} with a perceptual "
-          f"hash, {study.facts.get('clusters')} near-duplicate clusters; {len(set(study.groups))} fold groups")
+    print(
+        f"\n## {study.name}: {len(study.y)} posts, classes {study.classes} "
+        f"(counts {np.bincount(study.y, minlength=len(study.classes)).tolist()}), "
+        f"text present {study.data.masks['text'].mean():.2f}, image present {study.data.masks['image'].mean():.2f}"
+    )
+    print(
+        f"   images: {study.facts.get('images')} distinct files, {study.facts.get('hashed')} with a perceptual "
+        f"hash, {study.facts.get('clusters')} near-duplicate clusters; {len(set(study.groups))} fold groups"
+    )
     for i, fold in enumerate(folds, 1):
         counts = np.bincount(study.y[fold], minlength=len(study.classes)).tolist()
         events = sorted({str(e) for e in study.events[fold]})
@@ -246,12 +311,16 @@ def diagnose(study: Study, folds: list[np.ndarray]) -> None:
         spans += len({str(e) for e in study.events[rows]}) > 1
     ordered = np.sort(counts)[::-1]
     print("\n### Diagnosis: reposted pictures")
-    print(f"   {has.sum()} posts with a picture, {len(keys)} near-duplicate clusters; posts per cluster: max "
-          f"{ordered[0]}, top 5 {ordered[:5].tolist()}, median {np.median(counts):.0f}; clusters with >= 100 posts: "
-          f"{(counts >= 100).sum()} (holding {ordered[ordered >= 100].sum() / has.sum():.0%} of picture posts); "
-          f"single-post clusters: {(counts == 1).sum()}")
-    print(f"   label purity per cluster: mean {np.mean(purity):.3f}, clusters with one label only "
-          f"{np.mean(np.array(purity) == 1):.1%}; clusters spanning more than one group (event): {spans}")
+    print(
+        f"   {has.sum()} posts with a picture, {len(keys)} near-duplicate clusters; posts per cluster: max "
+        f"{ordered[0]}, top 5 {ordered[:5].tolist()}, median {np.median(counts):.0f}; clusters with >= 100 posts: "
+        f"{(counts >= 100).sum()} (holding {ordered[ordered >= 100].sum() / has.sum():.0%} of picture posts); "
+        f"single-post clusters: {(counts == 1).sum()}"
+    )
+    print(
+        f"   label purity per cluster: mean {np.mean(purity):.3f}, clusters with one label only "
+        f"{np.mean(np.array(purity) == 1):.1%}; clusters spanning more than one group (event): {spans}"
+    )
     from postlens.models.fusion import FusionModel
 
     rows = np.arange(len(study.y))
@@ -268,12 +337,16 @@ def diagnose(study: Study, folds: list[np.ndarray]) -> None:
     blind = (model.predict(part.without("image")) == study.y[pictured]).mean()
     test = data.subset(held)
     f1 = classification_metrics(study.y[held], model.predict(test), len(study.classes))["macro_f1"]
-    f1_blind = classification_metrics(study.y[held], model.predict(test.without("image")), len(study.classes))["macro_f1"]
-    print(f"   joint net (main's default) trained on the {len(train)} posts outside the largest fold, on its "
-          f"{len(pictured)} training posts with a picture: train accuracy {fit:.3f}; picture alone (text "
-          f"removed) {alone:.3f}; text alone {blind:.3f}; share of the logit variance explained by picture "
-          f"identity (eta^2) {eta_squared(margin, study.image_groups[pictured]):.3f}; best epoch "
-          f"{int(np.argmax([h['val_score'] for h in model.history_])) + 1} of {model.epochs_run_}")
+    f1_blind = classification_metrics(study.y[held], model.predict(test.without("image")), len(study.classes))[
+        "macro_f1"
+    ]
+    print(
+        f"   joint net (main's default) trained on the {len(train)} posts outside the largest fold, on its "
+        f"{len(pictured)} training posts with a picture: train accuracy {fit:.3f}; picture alone (text "
+        f"removed) {alone:.3f}; text alone {blind:.3f}; share of the logit variance explained by picture "
+        f"identity (eta^2) {eta_squared(margin, study.image_groups[pictured]):.3f}; best epoch "
+        f"{int(np.argmax([h['val_score'] for h in model.history_])) + 1} of {model.epochs_run_}"
+    )
     print(f"   on the held-out fold: macro-F1 {f1:.3f}, {f1_blind:.3f} with the picture removed")
 
 
@@ -295,12 +368,17 @@ def late_weights(study: Study, folds: list[np.ndarray]) -> None:
     lines = []
     for i, held in enumerate(folds, 1):
         train = np.setdiff1d(rows, held)
-        model = FusionModel(**{**NET, **BY_NAME[CHOSEN].params}).fit(data.subset(train), study.y[train],
-                                                                   groups=study.groups[train])
+        model = FusionModel(**{**NET, **BY_NAME[CHOSEN].params}).fit(
+            data.subset(train), study.y[train], groups=study.groups[train]
+        )
         w = model.late_.weights()
         oof = model.late_.oof_scores_
-        lines.append(f"fold {i}: " + ", ".join(f"{k} {v:.2f}" for k, v in w.items())
-                     + " | inner OOF macro-F1 " + ", ".join(f"{k} {v:.3f}" for k, v in oof.items()))
+        lines.append(
+            f"fold {i}: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in w.items())
+            + " | inner OOF macro-F1 "
+            + ", ".join(f"{k} {v:.3f}" for k, v in oof.items())
+        )
     print(f"\n### {study.name}: pool weights of '{CHOSEN}' (text+image) per outer fold")
     for line in lines:
         print("   " + line)
@@ -308,11 +386,14 @@ def late_weights(study: Study, folds: list[np.ndarray]) -> None:
 
 def tables(study: Study, folds: list[np.ndarray], results: dict[str, dict[str, np.ndarray]]) -> None:
     chosen = results[CHOSEN]
-    rows = [(f"text only ({CHOSEN})", chosen["text"]), (f"image only ({CHOSEN})", chosen["image"]),
-            (f"FUSION text+image ({CHOSEN})", chosen["text+image"]),
-            ("logistic regression text+image (concat)", results["logreg"]["text+image"]),
-            ("logistic regression text only", results["logreg"]["text"]),
-            ("logistic regression image only", results["logreg"]["image"])]
+    rows = [
+        (f"text only ({CHOSEN})", chosen["text"]),
+        (f"image only ({CHOSEN})", chosen["image"]),
+        (f"FUSION text+image ({CHOSEN})", chosen["text+image"]),
+        ("logistic regression text+image (concat)", results["logreg"]["text+image"]),
+        ("logistic regression text only", results["logreg"]["text"]),
+        ("logistic regression image only", results["logreg"]["image"]),
+    ]
     print(f"\n### {study.name}: {len(folds)} grouped folds, macro-F1 per held-out fold")
     print(f"   {'model':<42} {'mean +/- std':<16} {'pooled':>7}  per fold")
     scored = {}
@@ -324,11 +405,13 @@ def tables(study: Study, folds: list[np.ndarray], results: dict[str, dict[str, n
     fusion = scored[f"FUSION text+image ({CHOSEN})"]
     others = {k: v for k, v in scored.items() if not k.startswith("FUSION")}
     best = max(others, key=others.get)
-    print(f"   goal fusion >= best other ({best}, {others[best]:.3f}): "
-          f"{'MET' if fusion >= others[best] - 1e-9 else 'NOT MET'} ({fusion - others[best]:+.3f}); "
-          f"fusion text+image >= fusion text only: "
-          f"{'MET' if fusion >= scored[f'text only ({CHOSEN})'] - 1e-9 else 'NOT MET'} "
-          f"({fusion - scored[f'text only ({CHOSEN})']:+.3f})")
+    print(
+        f"   goal fusion >= best other ({best}, {others[best]:.3f}): "
+        f"{'MET' if fusion >= others[best] - 1e-9 else 'NOT MET'} ({fusion - others[best]:+.3f}); "
+        f"fusion text+image >= fusion text only: "
+        f"{'MET' if fusion >= scored[f'text only ({CHOSEN})'] - 1e-9 else 'NOT MET'} "
+        f"({fusion - scored[f'text only ({CHOSEN})']:+.3f})"
+    )
 
 
 def variants_table(study: Study, folds: list[np.ndarray], results: dict[str, dict[str, np.ndarray]]) -> None:
@@ -338,8 +421,9 @@ def variants_table(study: Study, folds: list[np.ndarray], results: dict[str, dic
         if variant.name not in results:
             continue
         got = results[variant.name]
-        cells = [summary(fold_scores(study, folds, got["+".join(m)])) if "+".join(m) in got else "(not run)"
-                 for m in SETS]
+        cells = [
+            summary(fold_scores(study, folds, got["+".join(m)])) if "+".join(m) in got else "(not run)" for m in SETS
+        ]
         print(f"   {variant.name:<20} {cells[0]:<16} {cells[1]:<16} {cells[2]:<16} {variant.change}")
 
 
@@ -364,14 +448,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mediaeval-ws", default="/work/ws/mediaeval")
     parser.add_argument("--demo-ws", default="/tmp/h-fusion-demo")
-    parser.add_argument("--demo-target", default="topic_all", help="label of the sample corpus ('topic' = the annotated 30%%)")
+    parser.add_argument(
+        "--demo-target", default="topic_all", help="label of the sample corpus ('topic' = the annotated 30%%)"
+    )
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--text", default="minilm", help="text encoder name or full cache key, e.g. text-minilm-l6@1.9d55ef50")
-    parser.add_argument("--image", default="efficientnet", help="image encoder name or cache key, e.g. efficientnet_lite0@1")
-    parser.add_argument("--image-stats", default=None, help="cache key of the image-stats features holding the "
-                        "perceptual hashes (default: this postlens' own), e.g. image_stats@1")
-    parser.add_argument("--net-sets", default="text+image",
-                        help="modality sets the slow joint-network variants run on MediaEval ('all', or e.g. text+image)")
+    parser.add_argument(
+        "--text", default="minilm", help="text encoder name or full cache key, e.g. text-minilm-l6@1.9d55ef50"
+    )
+    parser.add_argument(
+        "--image", default="efficientnet", help="image encoder name or cache key, e.g. efficientnet_lite0@1"
+    )
+    parser.add_argument(
+        "--image-stats",
+        default=None,
+        help="cache key of the image-stats features holding the "
+        "perceptual hashes (default: this postlens' own), e.g. image_stats@1",
+    )
+    parser.add_argument(
+        "--net-sets",
+        default="text+image",
+        help="modality sets the slow joint-network variants run on MediaEval ('all', or e.g. text+image)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", default="main", help="'main' (logreg + the chosen fusion), 'all', or names")
     parser.add_argument("--only", default="mediaeval,demo")
@@ -392,15 +489,19 @@ def main() -> None:
     started = time.perf_counter()
     only = set(args.only.split(","))
     if "mediaeval" in only:
-        study = load_study(Path(args.mediaeval_ws), "mediaeval", "label", "event", args.text, args.image, args.image_stats)
+        study = load_study(
+            Path(args.mediaeval_ws), "mediaeval", "label", "event", args.text, args.image, args.image_stats
+        )
         if study is not None:
             study_dataset(study, args, wanted, not args.no_diagnosis)
     if "demo" in only:
         study = load_study(Path(args.demo_ws), "demo", args.demo_target, None, args.text, args.image, args.image_stats)
         if study is not None:
             study_dataset(study, args, wanted, False)
-    print(f"\n(total {time.perf_counter() - started:.0f} s; machine load {os.getloadavg()[0]:.1f}, "
-          f"{len(os.sched_getaffinity(0))} cores)")
+    print(
+        f"\n(total {time.perf_counter() - started:.0f} s; machine load {os.getloadavg()[0]:.1f}, "
+        f"{len(os.sched_getaffinity(0))} cores)"
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ from PIL import Image, ImageDraw, ImageFont
 from postlens.encoders.image import EfficientNetEncoder, ImageStatsEncoder, OCREncoder
 from postlens.media.image import EFFICIENTNET_RESIZE, efficientnet_array, load_image
 
-SHARED = Path(os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
+SHARED = Path(
+    os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets")
+)
 MEDIAEVAL_IMAGES = SHARED / "mediaeval2016" / "images"
 
 
@@ -51,6 +53,7 @@ def best_rate(run, items: int, repeats: int) -> float:
         best = min(best, time.perf_counter() - started)
     return items / best
 
+
 def compare_efficientnet_runtimes(paths: list[Path], threads: int, repeats: int) -> EfficientNetEncoder:
     """EfficientNet-Lite0 torch (channels-last) vs ONNX Runtime on the same images in ONE run.
 
@@ -58,13 +61,18 @@ def compare_efficientnet_runtimes(paths: list[Path], threads: int, repeats: int)
     interleaved rounds; ratios are medians of per-round ratios. Agreement: cosine of the 1280-d
     embeddings and top-1 ImageNet label agreement, ONNX vs torch.
     """
-    encoders = {runtime: EfficientNetEncoder(batch_size=32, num_threads=threads, runtime=runtime)
-                for runtime in ("torch", "onnx")}
+    encoders = {
+        runtime: EfficientNetEncoder(batch_size=32, num_threads=threads, runtime=runtime)
+        for runtime in ("torch", "onnx")
+    }
     for runtime, encoder in encoders.items():
         started = time.perf_counter()
         encoder.encode(paths[:2])
-        print(f"EfficientNet {runtime}: load (+ export on a first run) + first batch {time.perf_counter() - started:.2f} s;"
-              f" {type(encoder.model).__name__}, version {encoder.version}", flush=True)
+        print(
+            f"EfficientNet {runtime}: load (+ export on a first run) + first batch {time.perf_counter() - started:.2f} s;"
+            f" {type(encoder.model).__name__}, version {encoder.version}",
+            flush=True,
+        )
     frames = [f for p in paths for f in load_image(p, min_side=EFFICIENTNET_RESIZE, max_frames=8).frames]
     prepared = efficientnet_array(frames)
     bare_seconds: dict[str, list[float]] = {runtime: [] for runtime in encoders}
@@ -81,19 +89,27 @@ def compare_efficientnet_runtimes(paths: list[Path], threads: int, repeats: int)
             pipe_seconds[runtime].append(time.perf_counter() - started)
     (torch_vectors, torch_probs), (onnx_vectors, onnx_probs) = outputs["torch"], outputs["onnx"]
     cosines = (torch_vectors * onnx_vectors).sum(1) / (
-        np.linalg.norm(torch_vectors, axis=1) * np.linalg.norm(onnx_vectors, axis=1))
+        np.linalg.norm(torch_vectors, axis=1) * np.linalg.norm(onnx_vectors, axis=1)
+    )
     agreement = float((torch_probs.argmax(1) == onnx_probs.argmax(1)).mean())
-    print(f"\n| EfficientNet-Lite0 ({threads} thread(s)) | bare forward images/s | x torch | encode(paths) images/s |"
-          " x torch | end-to-end / bare |")
+    print(
+        f"\n| EfficientNet-Lite0 ({threads} thread(s)) | bare forward images/s | x torch | encode(paths) images/s |"
+        " x torch | end-to-end / bare |"
+    )
     print("|---|---|---|---|---|---|")
     for runtime in encoders:
         bare_ratio = sorted(t / r for t, r in zip(bare_seconds["torch"], bare_seconds[runtime]))
         pipe_ratio = sorted(t / r for t, r in zip(pipe_seconds["torch"], pipe_seconds[runtime]))
-        print(f"| {runtime} | {len(prepared) / min(bare_seconds[runtime]):.1f} | {bare_ratio[len(bare_ratio) // 2]:.2f}x |"
-              f" {len(paths) / min(pipe_seconds[runtime]):.1f} | {pipe_ratio[len(pipe_ratio) // 2]:.2f}x |"
-              f" {min(bare_seconds[runtime]) * len(paths) / len(prepared) / min(pipe_seconds[runtime]):.2f} |")
-    print(f"ONNX vs torch on {len(prepared)} frames: embedding cosine mean {cosines.mean():.6f} min {cosines.min():.6f};"
-          f" top-1 label agreement {agreement:.3f}; load average {os.getloadavg()[0]:.1f}", flush=True)
+        print(
+            f"| {runtime} | {len(prepared) / min(bare_seconds[runtime]):.1f} | {bare_ratio[len(bare_ratio) // 2]:.2f}x |"
+            f" {len(paths) / min(pipe_seconds[runtime]):.1f} | {pipe_ratio[len(pipe_ratio) // 2]:.2f}x |"
+            f" {min(bare_seconds[runtime]) * len(paths) / len(prepared) / min(pipe_seconds[runtime]):.2f} |"
+        )
+    print(
+        f"ONNX vs torch on {len(prepared)} frames: embedding cosine mean {cosines.mean():.6f} min {cosines.min():.6f};"
+        f" top-1 label agreement {agreement:.3f}; load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     return encoders["onnx"]
 
 
@@ -125,7 +141,9 @@ def main() -> None:
     texts = ocr.encode(subset)
     elapsed = time.perf_counter() - started
     with_text = sum(1 for f in texts if f.text)
-    print(f"OCREncoder: {len(subset) / elapsed:6.2f} images/s ({elapsed / len(subset):.2f} s/image; {with_text}/{len(subset)} had text)")
+    print(
+        f"OCREncoder: {len(subset) / elapsed:6.2f} images/s ({elapsed / len(subset):.2f} s/image; {with_text}/{len(subset)} had text)"
+    )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

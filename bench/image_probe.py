@@ -65,8 +65,16 @@ def load_features(root: Path = MEDIAEVAL, *, with_ocr: bool = True, verbose: boo
         if with_ocr and meta.get("ocr") is None:
             meta["ocr"] = _ocr_all(OCREncoder(), paths, verbose)
             meta_file.write_text(json.dumps(meta))
-        return MediaEvalImages(ids, [index[i][0] for i in ids], paths, data["vectors"], meta["labels"],
-                               meta.get("ocr") or [""] * len(ids), data["stats"], meta["phash"])
+        return MediaEvalImages(
+            ids,
+            [index[i][0] for i in ids],
+            paths,
+            data["vectors"],
+            meta["labels"],
+            meta.get("ocr") or [""] * len(ids),
+            data["stats"],
+            meta["phash"],
+        )
     started = time.perf_counter()
     vectors_out = EfficientNetEncoder().encode(paths)
     stats_out = ImageStatsEncoder().encode(paths)
@@ -79,7 +87,9 @@ def load_features(root: Path = MEDIAEVAL, *, with_ocr: bool = True, verbose: boo
     ocr = _ocr_all(OCREncoder(), paths, verbose) if with_ocr else None
     np.savez(cache, vectors=vectors, stats=stats)
     meta_file.write_text(json.dumps({"labels": labels, "phash": phash, "ocr": ocr}))
-    return MediaEvalImages(ids, [index[i][0] for i in ids], paths, vectors, labels, ocr or [""] * len(ids), stats, phash)
+    return MediaEvalImages(
+        ids, [index[i][0] for i in ids], paths, vectors, labels, ocr or [""] * len(ids), stats, phash
+    )
 
 
 def _ocr_all(encoder, paths: list[Path], verbose: bool) -> list[str]:
@@ -126,9 +136,12 @@ def event_probe(data: MediaEvalImages, *, folds: int = 5, seed: int = 0) -> dict
     x_all = np.hstack([x_cnn, data.stats[keep]])
     y = events[keep]
     groups = near_duplicate_groups([h for h, k in zip(data.phash, keep) if k])
-    results: dict[str, float] = {"images": int(keep.sum()), "events": len(set(y)),
-                                 "dropped_events": sorted(str(e) for e, c in counts.items() if c < MIN_IMAGES_PER_EVENT),
-                                 "near_duplicate_images": int(len(groups) - len(set(groups)))}
+    results: dict[str, float] = {
+        "images": int(keep.sum()),
+        "events": len(set(y)),
+        "dropped_events": sorted(str(e) for e, c in counts.items() if c < MIN_IMAGES_PER_EVENT),
+        "near_duplicate_images": int(len(groups) - len(set(groups))),
+    }
     splitters = {
         "by_image": StratifiedKFold(folds, shuffle=True, random_state=seed).split(x_cnn, y),
         "by_near_duplicate_group": StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(x_cnn, y, groups),
@@ -136,17 +149,25 @@ def event_probe(data: MediaEvalImages, *, folds: int = 5, seed: int = 0) -> dict
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small classes warn in every fold
         for split_name, splits in splitters.items():
-            predictions = {"cnn": np.empty(len(y), dtype=object), "cnn+stats": np.empty(len(y), dtype=object),
-                           "chance_stratified": np.empty(len(y), dtype=object), "chance_majority": np.empty(len(y), dtype=object)}
+            predictions = {
+                "cnn": np.empty(len(y), dtype=object),
+                "cnn+stats": np.empty(len(y), dtype=object),
+                "chance_stratified": np.empty(len(y), dtype=object),
+                "chance_majority": np.empty(len(y), dtype=object),
+            }
             for train, test in splits:
                 for name, x in (("cnn", x_cnn), ("cnn+stats", x_all)):
-                    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=3000, class_weight="balanced"))
+                    model = make_pipeline(
+                        StandardScaler(), LogisticRegression(C=0.05, max_iter=3000, class_weight="balanced")
+                    )
                     predictions[name][test] = model.fit(x[train], y[train]).predict(x[test])
                 for name, strategy in (("chance_stratified", "stratified"), ("chance_majority", "most_frequent")):
                     dummy = DummyClassifier(strategy=strategy, random_state=seed).fit(x_cnn[train], y[train])
                     predictions[name][test] = dummy.predict(x_cnn[test])
             for name, predicted in predictions.items():
-                results[f"{split_name}/{name}/macro_f1"] = round(float(f1_score(y, predicted.astype(str), average="macro")), 4)
+                results[f"{split_name}/{name}/macro_f1"] = round(
+                    float(f1_score(y, predicted.astype(str), average="macro")), 4
+                )
                 results[f"{split_name}/{name}/accuracy"] = round(float(np.mean(predicted.astype(str) == y)), 4)
     return results
 

@@ -27,7 +27,9 @@ def main() -> None:
     args = parser.parse_args()
     if not args.datasets.exists():
         raise SystemExit(f"no datasets at {args.datasets}: nothing to measure")
-    print(f"{'recipe':<18}{'posts':>8}{'quarantined':>13}{'first run s':>13}{'posts/s':>10}{'re-run s':>10}{'posts/s':>10}")
+    print(
+        f"{'recipe':<18}{'posts':>8}{'quarantined':>13}{'first run s':>13}{'posts/s':>10}{'re-run s':>10}{'posts/s':>10}"
+    )
     for recipe, folder in CASES:
         path = args.datasets / folder
         with tempfile.TemporaryDirectory() as tmp, Workspace(Path(tmp) / "ws") as ws:
@@ -38,7 +40,9 @@ def main() -> None:
                 timings.append((time.perf_counter() - started, summary))
             (t1, s1), (t2, s2) = timings
             n = s1.posts_written
-            print(f"{recipe:<18}{n:>8,}{s1.quarantined:>13,}{t1:>13.2f}{n / t1:>10,.0f}{t2:>10.2f}{s2.posts_written / t2:>10,.0f}")
+            print(
+                f"{recipe:<18}{n:>8,}{s1.quarantined:>13,}{t1:>13.2f}{n / t1:>10,.0f}{t2:>10.2f}{s2.posts_written / t2:>10,.0f}"
+            )
 
 
 if __name__ == "__main__":

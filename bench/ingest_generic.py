@@ -25,8 +25,28 @@ from postlens.sources.generic import CsvImporter, JsonlImporter
 from postlens.sources.native import NativeImporter
 from postlens.types import Post
 
-WORDS = ("flood", "storm", "breaking", "news", "photo", "video", "today", "city", "people", "wow",
-         "water", "rescue", "road", "closed", "stay", "safe", "amazing", "look", "this", "fake")
+WORDS = (
+    "flood",
+    "storm",
+    "breaking",
+    "news",
+    "photo",
+    "video",
+    "today",
+    "city",
+    "people",
+    "wow",
+    "water",
+    "rescue",
+    "road",
+    "closed",
+    "stay",
+    "safe",
+    "amazing",
+    "look",
+    "this",
+    "fake",
+)
 
 
 def rss_mb() -> float:
@@ -77,9 +97,14 @@ def write_native(path: Path, rows: int) -> None:
     """``Post.to_dict`` lines, built directly so the file does not depend on the CSV importer."""
     with path.open("wb") as handle:
         for row in fake_rows(rows):
-            post = Post(source="bench", native_id=row["id"], platform="generic",
-                        created_at=datetime.fromisoformat(row["created_at"]), text=row["text"],
-                        labels={"label": row["label"]})
+            post = Post(
+                source="bench",
+                native_id=row["id"],
+                platform="generic",
+                created_at=datetime.fromisoformat(row["created_at"]),
+                text=row["text"],
+                labels={"label": row["label"]},
+            )
             handle.write(orjson.dumps(post.to_dict()) + b"\n")
 
 
@@ -91,8 +116,10 @@ def measure(name: str, importer: object, path: Path) -> None:
         posts += isinstance(record, Post)
     elapsed = time.perf_counter() - started
     size_mb = path.stat().st_size / 2**20
-    print(f"{name:9s} {records:>8,} records ({posts:,} posts) {size_mb:7.1f} MB  "
-          f"{elapsed:6.2f} s  {records / elapsed:>9,.0f} rows/s  peak RSS {rss_mb():6.1f} MB")
+    print(
+        f"{name:9s} {records:>8,} records ({posts:,} posts) {size_mb:7.1f} MB  "
+        f"{elapsed:6.2f} s  {records / elapsed:>9,.0f} rows/s  peak RSS {rss_mb():6.1f} MB"
+    )
 
 
 def main() -> None:

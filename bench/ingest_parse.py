@@ -36,15 +36,22 @@ def measure(name: str, path: Path, repeats: int = 3) -> None:
             else:
                 rejected += 1
         best = min(best, time.perf_counter() - start)
-    print(f"{name:18s} {posts:6d} posts {rejected:3d} rejected  best of {repeats}: {best:6.2f} s  "
-          f"{posts / best:9.0f} posts/s")
+    print(
+        f"{name:18s} {posts:6d} posts {rejected:3d} rejected  best of {repeats}: {best:6.2f} s  "
+        f"{posts / best:9.0f} posts/s"
+    )
 
 
 def synthetic(megabytes: int) -> None:
-    tweet = {"id_str": "0", "created_at": "Wed Jan 07 12:47:00 +0000 2015", "text": "x " * 100,
-             "user": {"id_str": "9", "screen_name": "n", "followers_count": 5, "description": "d" * 400},
-             "entities": {"hashtags": [{"text": "a"}], "user_mentions": [], "urls": []},
-             "retweet_count": 1, "favorite_count": 2}
+    tweet = {
+        "id_str": "0",
+        "created_at": "Wed Jan 07 12:47:00 +0000 2015",
+        "text": "x " * 100,
+        "user": {"id_str": "9", "screen_name": "n", "followers_count": 5, "description": "d" * 400},
+        "entities": {"hashtags": [{"text": "a"}], "user_mentions": [], "urls": []},
+        "retweet_count": 1,
+        "favorite_count": 2,
+    }
     with tempfile.TemporaryDirectory() as folder:
         file = Path(folder) / "big.json"
         count = 0
@@ -66,8 +73,10 @@ def synthetic(megabytes: int) -> None:
                 peak = max(peak, process.memory_info().rss / 2**20)
         elapsed = time.perf_counter() - start
         mode = "streamed" if file.stat().st_size >= importer_kit.WHOLE_FILE_LIMIT else "whole-file"
-        print(f"synthetic list {size_mb:.0f} MB ({mode}): {posts} posts in {elapsed:.1f} s = "
-              f"{posts / elapsed:.0f} posts/s; RSS {before:.0f} MB before, peak {peak:.0f} MB while parsing")
+        print(
+            f"synthetic list {size_mb:.0f} MB ({mode}): {posts} posts in {elapsed:.1f} s = "
+            f"{posts / elapsed:.0f} posts/s; RSS {before:.0f} MB before, peak {peak:.0f} MB while parsing"
+        )
 
 
 def main() -> None:

@@ -62,8 +62,10 @@ def ocr_section(args: argparse.Namespace) -> None:
 
 def ocr_figures(args: argparse.Namespace, sample: list[Path]) -> None:
     cores = default_threads()
-    print(f"\nOCR: {len(sample)} images ({args.ocr_memes} rendered memes/screenshots/posters, "
-          f"{len(sample) - args.ocr_memes} MediaEval); {cores} cores; load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"\nOCR: {len(sample)} images ({args.ocr_memes} rendered memes/screenshots/posters, "
+        f"{len(sample) - args.ocr_memes} MediaEval); {cores} cores; load average {os.getloadavg()[0]:.2f}"
+    )
     old, new = BaselineOCR(num_threads=1), OCREncoder(num_threads=1)
     for encoder in (old, new):  # load the models and warm up outside the timings
         encoder.encode(sample[:1])
@@ -88,8 +90,10 @@ def ocr_figures(args: argparse.Namespace, sample: list[Path]) -> None:
         print(f"  {'':44s} {old_cpu:8.2f} {new_cpu:8.2f} {new_cpu / old_cpu:6.2f}  images per CPU-second")
     for name, encoder in (("old", old), ("new", new)):
         t = encoder.times
-        print(f"  {name}: detection {t.detect_s:6.1f} CPU-s, recognition {t.recognise_s:6.1f} CPU-s, "
-              f"{t.lines} lines; full-size re-detections {t.full_size_detections}/{t.images}")
+        print(
+            f"  {name}: detection {t.detect_s:6.1f} CPU-s, recognition {t.recognise_s:6.1f} CPU-s, "
+            f"{t.lines} lines; full-size re-detections {t.full_size_detections}/{t.images}"
+        )
     cer, errors, chars = character_error_rate(old_texts, [text for text, _, _ in runs["new"]])
     print(f"  CER new vs old on the fixed sample: {100 * cer:.2f}% ({errors} edits / {chars} characters; goal <= 1%)")
 
@@ -108,10 +112,14 @@ def ocr_figures(args: argparse.Namespace, sample: list[Path]) -> None:
                 parallel_texts = [f.text or "" for f in out]
     old_rate, new_rate = len(heavy_paths) / best["old"], len(heavy_paths) / best["new"]
     old_single = rate("old", heavy)[0]
-    print(f"defaults, text-heavy images: old (2 ONNX threads) {old_rate:.2f} images/s, new ({new_default.num_threads} "
-          f"image threads) {new_rate:.2f} images/s, ratio {new_rate / old_rate:.2f}")
-    print(f"  new on every core vs old on the featurize worker's one thread: {new_rate:.2f} / {old_single:.2f} = "
-          f"{new_rate / old_single:.2f} (wall; meaningful only on an otherwise idle machine)")
+    print(
+        f"defaults, text-heavy images: old (2 ONNX threads) {old_rate:.2f} images/s, new ({new_default.num_threads} "
+        f"image threads) {new_rate:.2f} images/s, ratio {new_rate / old_rate:.2f}"
+    )
+    print(
+        f"  new on every core vs old on the featurize worker's one thread: {new_rate:.2f} / {old_single:.2f} = "
+        f"{new_rate / old_single:.2f} (wall; meaningful only on an otherwise idle machine)"
+    )
     same = parallel_texts == [runs["new"][i][0] for i in heavy]
     print(f"  new output with {new_default.num_threads} threads identical to one thread: {same}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")

@@ -45,14 +45,18 @@ from postlens.tasks.popularity.curve import evaluate_curve, load_series
 from postlens.tasks.popularity.evaluate import followers_only
 from postlens.tasks.popularity.frame import PopularityFrame
 
-DATASETS = Path(os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
+DATASETS = Path(
+    os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets")
+)
 CACHE = Path(os.environ.get("POSTLENS_BENCH_CACHE", "/tmp/postlens-bench-cache"))
 STEP4_FOLLOWERS = 0.665
 
 
 def _row(name: str, figures: dict[str, Any], extra: str = "") -> None:
-    print(f"  {name:<34} Spearman {figures['spearman']:.3f}  MAE {figures['mae']:.3f}  n {figures['n']:>4} {extra}",
-          flush=True)
+    print(
+        f"  {name:<34} Spearman {figures['spearman']:.3f}  MAE {figures['mae']:.3f}  n {figures['n']:>4} {extra}",
+        flush=True,
+    )
 
 
 def _workspace(path: Path, recipe: str, dataset: str) -> Path | None:
@@ -78,7 +82,9 @@ def _events(ws: Workspace, frame: PopularityFrame) -> np.ndarray:
 
 def _within(events: np.ndarray, y: np.ndarray, predicted: np.ndarray) -> float:
     """Mean Spearman inside each event with at least 30 test posts."""
-    values = [spearmanr(predicted[events == e], y[events == e]).statistic for e in set(events) if (events == e).sum() >= 30]
+    values = [
+        spearmanr(predicted[events == e], y[events == e]).statistic for e in set(events) if (events == e).sum() >= 30
+    ]
     return float(np.mean(values)) if values else float("nan")
 
 
@@ -97,24 +103,39 @@ def pheme(path: Path) -> None:
     seconds = time.perf_counter() - started
     split, model = result.split, result.model
     test = frame.subset(split.test)
-    print(f"  split {split.sizes()}; test events {sorted(set(events[split.test]))}; {result.notes['trees']} trees; "
-          f"fit {seconds:.1f}s; {result.notes['test posts whose author was seen in training']} test posts by authors seen before")
-    predictions = {"learned (prior + trees)": result.test_predictions,
-                   "followers only (linear)": followers_only(frame, split.train, split.test),
-                   "prior + author history": model.prior(test) + np.nan_to_num(model.history_.features(test.author)[:, 0])}
+    print(
+        f"  split {split.sizes()}; test events {sorted(set(events[split.test]))}; {result.notes['trees']} trees; "
+        f"fit {seconds:.1f}s; {result.notes['test posts whose author was seen in training']} test posts by authors seen before"
+    )
+    predictions = {
+        "learned (prior + trees)": result.test_predictions,
+        "followers only (linear)": followers_only(frame, split.train, split.test),
+        "prior + author history": model.prior(test) + np.nan_to_num(model.history_.features(test.author)[:, 0]),
+    }
     for name, predicted in predictions.items():
-        _row(name, regression_metrics(test.y, predicted), f"| within-event mean Spearman {_within(events[split.test], test.y, predicted):.3f}")
+        _row(
+            name,
+            regression_metrics(test.y, predicted),
+            f"| within-event mean Spearman {_within(events[split.test], test.y, predicted):.3f}",
+        )
     _row("author mean", result.figures["author mean"])
     learned = result.figures["learned (prior + trees)"]["spearman"]
     followers = result.figures["followers only (linear)"]["spearman"]
-    print(f"  step 4 reported {STEP4_FOLLOWERS} for followers-only; on this workspace step 4's own path (assemble + "
-          f"split_training_set) gives the same test posts and {followers:.3f}")
-    print(f"  test period: learned {learned:.3f} vs followers-only {followers:.3f}: "
-          f"{'beats it' if learned > followers else 'does NOT beat it'} by {learned - followers:+.3f}")
+    print(
+        f"  step 4 reported {STEP4_FOLLOWERS} for followers-only; on this workspace step 4's own path (assemble + "
+        f"split_training_set) gives the same test posts and {followers:.3f}"
+    )
+    print(
+        f"  test period: learned {learned:.3f} vs followers-only {followers:.3f}: "
+        f"{'beats it' if learned > followers else 'does NOT beat it'} by {learned - followers:+.3f}"
+    )
     forward_learned, forward_followers = _forward_check(frame, config, split)
     held = learned > followers and forward_learned > forward_followers
-    print(f"  VERDICT: {'the learned model beats followers-only' if held else 'NOT a reliable win over followers-only'}"
-          f" (test {learned - followers:+.3f}, forward check {forward_learned - forward_followers:+.3f})")
+    print(
+        f"  VERDICT: {'the learned model beats followers-only' if held else 'NOT a reliable win over followers-only'}"
+        f" (test {learned - followers:+.3f}, forward check {forward_learned - forward_followers:+.3f})"
+    )
+
     def reload(variant: Any) -> PopularityFrame:
         with Workspace(found, read_only=True) as ws:
             return load_frame(ws, variant)
@@ -126,17 +147,26 @@ def pheme(path: Path) -> None:
 def _forward_check(frame: PopularityFrame, config: Any, split: Any) -> tuple[float, float]:
     """3 forward-chaining folds over the train + val period: does the gain hold before the test period?"""
     fitted = np.sort(np.concatenate([split.train, split.val]))
-    folds = make_folds("time", len(fitted), 3, times=frame.times[fitted], val_size=config.split.val_size,
-                       seed=config.seed, time_boundary=config.split.time_boundary)
+    folds = make_folds(
+        "time",
+        len(fitted),
+        3,
+        times=frame.times[fitted],
+        val_size=config.split.val_size,
+        seed=config.seed,
+        time_boundary=config.split.time_boundary,
+    )
     learned, followers = [], []
     for fold in folds:
         train, val, test = fitted[fold.train], fitted[fold.val], fitted[fold.test]
         model = PopularityModel(config).fit(frame, train, val)
         learned.append(spearmanr(model.predict(frame.subset(test)), frame.y[test]).statistic)
         followers.append(spearmanr(followers_only(frame, train, test), frame.y[test]).statistic)
-    print(f"  forward check over the training period (3 folds, test period untouched): Spearman learned "
-          f"{np.round(learned, 3).tolist()} mean {np.mean(learned):.3f}, followers-only {np.round(followers, 3).tolist()} "
-          f"mean {np.mean(followers):.3f}")
+    print(
+        f"  forward check over the training period (3 folds, test period untouched): Spearman learned "
+        f"{np.round(learned, 3).tolist()} mean {np.mean(learned):.3f}, followers-only {np.round(followers, 3).tolist()} "
+        f"mean {np.mean(followers):.3f}"
+    )
     return float(np.mean(learned)), float(np.mean(followers))
 
 
@@ -147,13 +177,25 @@ def _switch_and_ablation(frame: PopularityFrame, config: Any, split: Any, reload
     kept = parse_popularity_config({**data, "features": {**data["features"], "drop_event_id_metadata": False}})
     kept_frame = reload(kept)
     variants: list[tuple[str, Any, PopularityFrame]] = [
-        (f"switch off: keep {', '.join(c for c in kept_frame.blocks['metadata'].columns if c in EVENT_ID_METADATA)[:40]}...",
-         kept, kept_frame)]
-    for block, said in (("text", "text embedding"), ("sentiment", "sentiment"), ("author", "author facts"),
-                        ("post", "post facts")):
-        variants.append((f"without {said}", config, replace(frame, blocks={k: v for k, v in frame.blocks.items() if k != block})))
+        (
+            f"switch off: keep {', '.join(c for c in kept_frame.blocks['metadata'].columns if c in EVENT_ID_METADATA)[:40]}...",
+            kept,
+            kept_frame,
+        )
+    ]
+    for block, said in (
+        ("text", "text embedding"),
+        ("sentiment", "sentiment"),
+        ("author", "author facts"),
+        ("post", "post facts"),
+    ):
+        variants.append(
+            (f"without {said}", config, replace(frame, blocks={k: v for k, v in frame.blocks.items() if k != block}))
+        )
     for key, value, said in (("tag_components", 0, "tags"), ("author_history", False, "author history")):
-        variants.append((f"without {said}", parse_popularity_config({**data, "features": {**data["features"], key: value}}), frame))
+        variants.append(
+            (f"without {said}", parse_popularity_config({**data, "features": {**data["features"], key: value}}), frame)
+        )
     for name, variant, view in variants:
         model = PopularityModel(variant).fit(view, split.train, split.val)
         _row(name, regression_metrics(view.y[split.test], model.predict(view.subset(split.test))))
@@ -168,13 +210,17 @@ def _examples(model: PopularityModel, test: PopularityFrame, texts: dict[str, st
     for i in picks:
         text = terminal_safe(" ".join(texts[test.ids[i]].split()))[:110]
         prior = model.prior(test.subset(np.array([i])))[0]
-        print(f"\n  {test.ids[i]}  \"{text}\"")
-        print(f"    followers {test.followers[i]:,.0f}; observed {np.expm1(test.y[i]):,.0f} retweets; predicted "
-              f"{np.expm1(explanation.prediction[i]):,.0f} (x{np.exp(explanation.prediction[i] - prior):.2f} the follower "
-              f"prior); percentile {percentile[i]:.0f} among '{groups[i]}'")
+        print(f'\n  {test.ids[i]}  "{text}"')
+        print(
+            f"    followers {test.followers[i]:,.0f}; observed {np.expm1(test.y[i]):,.0f} retweets; predicted "
+            f"{np.expm1(explanation.prediction[i]):,.0f} (x{np.exp(explanation.prediction[i] - prior):.2f} the follower "
+            f"prior); percentile {percentile[i]:.0f} among '{groups[i]}'"
+        )
         total = explanation.base + explanation.values[i].sum()
-        print(f"    log scale: base {explanation.base:.3f} + drivers {explanation.values[i].sum():+.3f} = {total:.3f} "
-              f"(prediction {explanation.prediction[i]:.3f})")
+        print(
+            f"    log scale: base {explanation.base:.3f} + drivers {explanation.values[i].sum():+.3f} = {total:.3f} "
+            f"(prediction {explanation.prediction[i]:.3f})"
+        )
         kinds, summed = explanation.by_modality()
         print("    by modality: " + ", ".join(f"{k} {v:+.3f}" for k, v in zip(kinds, summed[i])))
         for name, modality, effect in explanation.top(i, 6):
@@ -187,28 +233,37 @@ def youtube(path: Path) -> None:
     if found is None:
         return
     for horizon, what in ((0.0, "views on the day it entered trending"), (None, "views at its last trending day")):
-        config = parse_popularity_config({"name": "youtube", "target": {"metric": "views", "horizon_hours": horizon},
-                                          "curve": {"enabled": False}})
+        config = parse_popularity_config(
+            {"name": "youtube", "target": {"metric": "views", "horizon_hours": horizon}, "curve": {"enabled": False}}
+        )
         with Workspace(found, read_only=True) as ws:
             frame = load_frame(ws, config)
         result = evaluate(frame, config)
-        print(f"  target: {what}; split {result.split.sizes()}; {result.notes['test posts whose author was seen in training']} "
-              f"test videos from channels seen before")
+        print(
+            f"  target: {what}; split {result.split.sizes()}; {result.notes['test posts whose author was seen in training']} "
+            f"test videos from channels seen before"
+        )
         for name, figures in result.figures.items():
             _row(name.replace("author mean", "channel mean"), figures)
     with Workspace(found, read_only=True) as ws:
         series = load_series(ws, "views")
     report = evaluate_curve(series, metric="views")
-    print(f"  curve: each test video's last snapshot from its first; {report['test_pairs']} test videos, median gap "
-          f"{report['median_gap_days']:.1f} days; trees kept: {report['trees_kept']}")
+    print(
+        f"  curve: each test video's last snapshot from its first; {report['test_pairs']} test videos, median gap "
+        f"{report['median_gap_days']:.1f} days; trees kept: {report['trees_kept']}"
+    )
     for name, figures in report["figures"].items():
         _row(name, figures)
     curve = report["curve"]
     example = max((s for s in series if len(s.times) >= 5), key=lambda s: s.times[0])
     days = (example.times - example.times[0]) / 86400
     predicted = curve.curve(example, list(days * 24))
-    print(f"  example curve {example.post_id}: " + ", ".join(
-        f"day {d:.0f} {o:,.0f} (pred {p:,.0f})" for d, o, p in zip(days, example.counts['views'], predicted)))
+    print(
+        f"  example curve {example.post_id}: "
+        + ", ".join(
+            f"day {d:.0f} {o:,.0f} (pred {p:,.0f})" for d, o, p in zip(days, example.counts["views"], predicted)
+        )
+    )
 
 
 def main() -> None:
@@ -216,7 +271,9 @@ def main() -> None:
     parser.add_argument("--pheme-ws", type=Path, default=CACHE / "popularity-pheme")
     parser.add_argument("--youtube-ws", type=Path, default=CACHE / "popularity-youtube")
     args = parser.parse_args()
-    print(f"machine: {len(os.sched_getaffinity(0))} cores, load average {os.getloadavg()[0]:.1f} (shared with other work)")
+    print(
+        f"machine: {len(os.sched_getaffinity(0))} cores, load average {os.getloadavg()[0]:.1f} (shared with other work)"
+    )
     started = time.perf_counter()
     pheme(args.pheme_ws)
     youtube(args.youtube_ws)

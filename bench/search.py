@@ -93,8 +93,10 @@ def main() -> None:
     agent = Agent(args.workspace, models=[], popularity=False)
     loaded = time.perf_counter() - started
     index = agent._loaded.index
-    print(f"workspace {args.workspace}: {len(event_of):,} posts, {index.live:,} indexed ({index.mode}); agent "
-          f"loaded in {loaded:.1f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine)")
+    print(
+        f"workspace {args.workspace}: {len(event_of):,} posts, {index.live:,} indexed ({index.mode}); agent "
+        f"loaded in {loaded:.1f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine)"
+    )
 
     def precision(hits: list, event: str) -> float:
         return sum(event_of.get(h.post_id) == event for h in hits[:K]) / K
@@ -112,8 +114,10 @@ def main() -> None:
         print(f"{event:<20}{sha[:12]:<14}{len(carriers):>9,}{row[0]:>7.2f}{row[1]:>8.2f}{row[2]:>7.2f}{row[3]:>8.2f}")
     n = IMAGE_QUERIES
     print(f"{'mean':<43}{totals[0] / n:>7.3f}{totals[1] / n:>8.3f}{totals[2] / n:>7.3f}{totals[3] / n:>8.3f}")
-    print("  all: every post counts; others: posts carrying the query picture left out ((max): the best\n"
-          "  precision possible then, when the event has fewer than 10 other posts)")
+    print(
+        "  all: every post counts; others: posts carrying the query picture left out ((max): the best\n"
+        "  precision possible then, when the event has fewer than 10 other posts)"
+    )
 
     print(f"\ntext queries: precision@{K}")
     print(f"{'event':<20}{'query':<70}{'p@10':>6}{'chance':>8}")
@@ -128,8 +132,10 @@ def main() -> None:
         print(f"{event:<20}{query[:68]:<70}{value:>6.2f}{share[event]:>8.2f}")
     print(f"{'mean':<90}{text_total / len(TEXT_QUERIES):>6.3f}{chance_total / len(TEXT_QUERIES):>8.3f}")
     ordered = sorted(seconds)
-    print(f"\ntext search latency: p50 {1000 * ordered[len(ordered) // 2]:.1f} ms, max {1000 * ordered[-1]:.1f} ms "
-          f"(embed the query + exact search over {index.live:,} posts)")
+    print(
+        f"\ntext search latency: p50 {1000 * ordered[len(ordered) // 2]:.1f} ms, max {1000 * ordered[-1]:.1f} ms "
+        f"(embed the query + exact search over {index.live:,} posts)"
+    )
     agent.close()
 
 

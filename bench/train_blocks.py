@@ -26,7 +26,9 @@ from postlens.models.data import assemble
 from postlens.pipeline.train import train_from_config
 from postlens.store.workspace import Workspace
 
-DATASETS = Path(os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
+DATASETS = Path(
+    os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets")
+)
 FOLDER = DATASETS / "tweeteval" / "emotion"
 
 
@@ -45,16 +47,25 @@ def build_workspace(root: Path) -> None:
             labels = (FOLDER / f"{side}_labels.txt").read_text().split()
             texts = (FOLDER / f"{side}_text.txt").read_text(encoding="utf-8").split("\n")[: len(labels)]
             writer.writerows([f"{side}{i}", t, names[int(y)], side] for i, (t, y) in enumerate(zip(texts, labels)))
-    run_ingest([table], importer_name="csv", workspace=root / "ws", source="tweeteval",
-               mapping_pairs=["text=text", "id=id", "labels.emotion=emotion", "labels.split=split"])
+    run_ingest(
+        [table],
+        importer_name="csv",
+        workspace=root / "ws",
+        source="tweeteval",
+        mapping_pairs=["text=text", "id=id", "labels.emotion=emotion", "labels.split=split"],
+    )
     with Workspace(root / "ws") as ws:
         featurize(ws, encoders=["minilm", "vader"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workspace", type=Path, default=Path("/tmp/tweeteval-emotion-bench"),
-                        help="folder holding (or to hold) the featurized workspace in ws/")
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        default=Path("/tmp/tweeteval-emotion-bench"),
+        help="folder holding (or to hold) the featurized workspace in ws/",
+    )
     parser.add_argument("--lightgbm", action="store_true", help="also LightGBM on minilm+vader, fixed vs tuned")
     args = parser.parse_args()
     if not FOLDER.exists():
@@ -62,28 +73,51 @@ def main() -> None:
         return
     if not (args.workspace / "ws" / "postlens.duckdb").exists():
         build_workspace(args.workspace)
-    base = {"target": "emotion", "split": {"strategy": "column", "column": "split", "val_size": 0.1},
-            "seed": 0, "num_threads": 1, "features": {"metadata": False}}
-    encoders = [["minilm"], ["vader"], ["tfidf"], ["word2vec"], ["minilm", "vader"], ["minilm", "tfidf"],
-                ["minilm", "vader", "tfidf"], ["minilm", "vader", "word2vec"]]
+    base = {
+        "target": "emotion",
+        "split": {"strategy": "column", "column": "split", "val_size": 0.1},
+        "seed": 0,
+        "num_threads": 1,
+        "features": {"metadata": False},
+    }
+    encoders = [
+        ["minilm"],
+        ["vader"],
+        ["tfidf"],
+        ["word2vec"],
+        ["minilm", "vader"],
+        ["minilm", "tfidf"],
+        ["minilm", "vader", "tfidf"],
+        ["minilm", "vader", "word2vec"],
+    ]
     runs = [(e, "logreg", fixed) for e in encoders for fixed in (True, False)]
     if args.lightgbm:
         runs += [(["minilm", "vader"], "lightgbm", fixed) for fixed in (True, False)]
     print(f"{'model':<9} {'text encoders':<22} {'hyper-parameters':<40} {'val (tuning)':>12} {'held-out':>9} {'s':>6}")
     with Workspace(args.workspace / "ws", read_only=True) as ws:
         for names, kind, fixed in runs:
-            config = parse_config({**base, "features": {**base["features"], "modalities": {"text": names}},
-                                   "model": {"kind": kind, "tune": not fixed}})
+            config = parse_config(
+                {
+                    **base,
+                    "features": {**base["features"], "modalities": {"text": names}},
+                    "model": {"kind": kind, "tune": not fixed},
+                }
+            )
             data = assemble(ws, config)
             started = time.perf_counter()
             report = train_from_config(config, data)
             tuning = report.get("tuning", {})
             chosen = ", ".join(f"{k}={v:g}" for k, v in tuning.get("chosen", {}).items())
             how = f"fixed {chosen}" if fixed else f"tuned -> {chosen} ({len(tuning.get('candidates', []))} tried)"
-            print(f"{kind:<9} {'+'.join(names):<22} {how:<40} {report['val']['macro_f1']:>12.3f} "
-                  f"{report['test']['macro_f1']:>9.3f} {time.perf_counter() - started:>6.1f}", flush=True)
-    print(f"held-out = TweetEval emotion's validation file ({report['sizes']['test']} posts); val (tuning) = "
-          f"{report['sizes']['val']} posts carved from its train file; train {report['sizes']['train']}")
+            print(
+                f"{kind:<9} {'+'.join(names):<22} {how:<40} {report['val']['macro_f1']:>12.3f} "
+                f"{report['test']['macro_f1']:>9.3f} {time.perf_counter() - started:>6.1f}",
+                flush=True,
+            )
+    print(
+        f"held-out = TweetEval emotion's validation file ({report['sizes']['test']} posts); val (tuning) = "
+        f"{report['sizes']['val']} posts carved from its train file; train {report['sizes']['train']}"
+    )
 
 
 if __name__ == "__main__":

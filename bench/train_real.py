@@ -66,13 +66,19 @@ def tweeteval(with_frozen: bool, with_finetune: bool, finetune_epochs: int) -> N
     classes = (DATASETS / "tweeteval" / "emotion" / "mapping.txt").read_text().split()[1::2]
     train_texts, train_y = _tweeteval("train")
     val_texts, val_y = _tweeteval("val")
-    print(f"TweetEval emotion: train {len(train_y)}, val {len(val_y)}, classes {classes}, "
-          f"train counts {np.bincount(train_y).tolist()}")
+    print(
+        f"TweetEval emotion: train {len(train_y)}, val {len(val_y)}, classes {classes}, "
+        f"train counts {np.bincount(train_y).tolist()}"
+    )
     x_train, x_val = _minilm(train_texts, "tweeteval_emotion_train"), _minilm(val_texts, "tweeteval_emotion_val")
 
     def as_set(x, y, texts):
-        data = PostData(modalities={"text": x}, masks={"text": np.ones(len(y), bool)},
-                        meta=np.zeros((len(y), 0), np.float32), texts=texts)
+        data = PostData(
+            modalities={"text": x},
+            masks={"text": np.ones(len(y), bool)},
+            meta=np.zeros((len(y), 0), np.float32),
+            texts=texts,
+        )
         return TrainingSet(data=data, y=y, task="classification", classes=classes)
 
     full = as_set(x_train, train_y, train_texts)
@@ -82,12 +88,27 @@ def tweeteval(with_frozen: bool, with_finetune: bool, finetune_epochs: int) -> N
     if with_frozen:
         frozen(full, fit_set, stop_set, val)
     if with_finetune:
-        config = parse_config({"model": {"kind": "finetune", "epochs": finetune_epochs, "batch_size": 32,
-                                         "finetune_lr": 3e-5, "max_length": 64}, "num_threads": 2, "seed": 0})
+        config = parse_config(
+            {
+                "model": {
+                    "kind": "finetune",
+                    "epochs": finetune_epochs,
+                    "batch_size": 32,
+                    "finetune_lr": 3e-5,
+                    "max_length": 64,
+                },
+                "num_threads": 2,
+                "seed": 0,
+            }
+        )
         model = trainer.fit(config, fit_set, stop_set)
         per_epoch = ", ".join(f"{s:.0f}s" for s in model.epoch_seconds_)
-        _row(f"fine-tuned MiniLM ({finetune_epochs} ep)", trainer.evaluate(model, val), model.fit_seconds_,
-             f"(epochs: {per_epoch})")
+        _row(
+            f"fine-tuned MiniLM ({finetune_epochs} ep)",
+            trainer.evaluate(model, val),
+            model.fit_seconds_,
+            f"(epochs: {per_epoch})",
+        )
 
 
 def frozen(full: TrainingSet, fit_set: TrainingSet, stop_set: TrainingSet, val: TrainingSet) -> None:

@@ -103,11 +103,17 @@ def evaluate(path: Path, *, bin_text: str, detector: str, extractor: str, change
             update_stream(db, source, settings, horizon=horizon)
         seconds_rerun = time.perf_counter() - started
         b = settings.bin_seconds
-        events = db.execute("SELECT labels['event'], min(created_at) FROM posts WHERE labels['event'] IS NOT NULL "
-                            "AND created_at IS NOT NULL GROUP BY 1 ORDER BY 2").fetchall()
-        post_bins = {r[0] for r in db.execute(
-            f"SELECT DISTINCT CAST(floor(epoch_ms(created_at) / {b * 1000.0}) AS BIGINT) FROM posts "
-            "WHERE created_at IS NOT NULL").fetchall()}
+        events = db.execute(
+            "SELECT labels['event'], min(created_at) FROM posts WHERE labels['event'] IS NOT NULL "
+            "AND created_at IS NOT NULL GROUP BY 1 ORDER BY 2"
+        ).fetchall()
+        post_bins = {
+            r[0]
+            for r in db.execute(
+                f"SELECT DISTINCT CAST(floor(epoch_ms(created_at) / {b * 1000.0}) AS BIGINT) FROM posts "
+                "WHERE created_at IS NOT NULL"
+            ).fetchall()
+        }
         attributed: list[tuple[str, datetime, datetime, str]] = []
         for source in sources:
             rows = db.execute(
@@ -118,7 +124,9 @@ def evaluate(path: Path, *, bin_text: str, detector: str, extractor: str, change
                 FROM a JOIN pairs q ON q.term = a.term JOIN posts p ON p.id = q.post_id
                  AND p.created_at >= a.bin_start AND p.created_at < a.bin_start + to_seconds({b})
                 GROUP BY ALL
-                """, [stream_key(source, settings)]).fetchall()
+                """,
+                [stream_key(source, settings)],
+            ).fetchall()
             votes: dict[tuple[str, datetime, datetime], Counter[str]] = defaultdict(Counter)
             for term, start, fired, event, n in rows:
                 votes[(term, start, fired)][event or "none"] += n
@@ -126,9 +134,15 @@ def evaluate(path: Path, *, bin_text: str, detector: str, extractor: str, change
                 ranked = counter.most_common(2)
                 winner = ranked[0][0] if len(ranked) == 1 or ranked[0][1] > ranked[1][1] else "mixed"
                 attributed.append((f"{source.name}:{term}", start, fired, winner))
-        event_posts = {e: [r[0] for r in db.execute(
-            "SELECT created_at FROM posts WHERE labels['event'] = ? ORDER BY created_at", [e]).fetchall()]
-            for e, _ in events}
+        event_posts = {
+            e: [
+                r[0]
+                for r in db.execute(
+                    "SELECT created_at FROM posts WHERE labels['event'] = ? ORDER BY created_at", [e]
+                ).fetchall()
+            ]
+            for e, _ in events
+        }
     onset_bins: set[int] = set()
     for _, onset in events:
         first = int(onset.timestamp() // b)
@@ -141,8 +155,9 @@ def evaluate(path: Path, *, bin_text: str, detector: str, extractor: str, change
     scored = 0
     for i, (event, onset) in enumerate(events):
         onset_bin = int(onset.timestamp() // b)
-        hits = sorted((a for a in attributed if a[3] == event and int(a[1].timestamp() // b) >= onset_bin),
-                      key=lambda a: a[2])
+        hits = sorted(
+            (a for a in attributed if a[3] == event and int(a[1].timestamp() // b) >= onset_bin), key=lambda a: a[2]
+        )
         note = "warm-up" if i == 0 else ""
         per_bin = Counter(int(t.timestamp() // b) for t in event_posts[event])
         busy = min((k for k, n in per_bin.items() if n >= settings.min_count), default=None)
@@ -158,39 +173,74 @@ def evaluate(path: Path, *, bin_text: str, detector: str, extractor: str, change
         if i > 0:
             scored += 1
             within += int(delay_bins is not None and delay_bins <= 1)
-        per_event.append((event, onset, len(event_posts[event]), term + (f" ({note})" if note else ""),
-                          delay_bins, delay_h, before, busy is not None, from_busy))
+        per_event.append(
+            (
+                event,
+                onset,
+                len(event_posts[event]),
+                term + (f" ({note})" if note else ""),
+                delay_bins,
+                delay_h,
+                before,
+                busy is not None,
+                from_busy,
+            )
+        )
     top_false = Counter(a[0] for a in false_alarms).most_common(5)
     false_by_event = Counter(a[3] for a in false_alarms).most_common()
-    label = f"bin {bin_text:<3} {detector:<9} entities {extractor:<5}" + "".join(f" {k}={v:g}" for k, v in changes.items())
-    return Outcome(label, per_event, within, scored, len(false_alarms), len(quiet) * b / (7 * 86400),
-                   len(attributed), top_false, false_by_event, seconds_full, seconds_rerun)
+    label = f"bin {bin_text:<3} {detector:<9} entities {extractor:<5}" + "".join(
+        f" {k}={v:g}" for k, v in changes.items()
+    )
+    return Outcome(
+        label,
+        per_event,
+        within,
+        scored,
+        len(false_alarms),
+        len(quiet) * b / (7 * 86400),
+        len(attributed),
+        top_false,
+        false_by_event,
+        seconds_full,
+        seconds_rerun,
+    )
 
 
 def print_outcome(name: str, outcome: Outcome, *, events: bool) -> None:
     rate = outcome.false_alarms / outcome.quiet_weeks if outcome.quiet_weeks else float("nan")
-    print(f"  {name:<9} {outcome.label}  within 1 bin: {outcome.detected_in_one_bin}/{outcome.events_scored} events"
-          f"  false alarms {outcome.false_alarms} in {outcome.quiet_weeks:.2f} quiet weeks = {rate:.2f}/week"
-          f"  (alerts {outcome.alerts}; full {outcome.seconds_full:.1f}s, re-run {outcome.seconds_rerun:.1f}s)", flush=True)
+    print(
+        f"  {name:<9} {outcome.label}  within 1 bin: {outcome.detected_in_one_bin}/{outcome.events_scored} events"
+        f"  false alarms {outcome.false_alarms} in {outcome.quiet_weeks:.2f} quiet weeks = {rate:.2f}/week"
+        f"  (alerts {outcome.alerts}; full {outcome.seconds_full:.1f}s, re-run {outcome.seconds_rerun:.1f}s)",
+        flush=True,
+    )
     if outcome.top_false:
         print("            most false alarms: " + ", ".join(f"{t} x{n}" for t, n in outcome.top_false))
-        print("            false alarms by the event of their posts: "
-              + ", ".join(f"{e} {n}" for e, n in outcome.false_by_event))
+        print(
+            "            false alarms by the event of their posts: "
+            + ", ".join(f"{e} {n}" for e, n in outcome.false_by_event)
+        )
     if not events:
         return
-    print(f"    {'event':<20} {'onset (UTC)':<17} {'posts':>6} {'delay bins':>10} {'delay h':>8} {'posts before':>12}"
-          f" {'from busy bin':>13}  first alert")
+    print(
+        f"    {'event':<20} {'onset (UTC)':<17} {'posts':>6} {'delay bins':>10} {'delay h':>8} {'posts before':>12}"
+        f" {'from busy bin':>13}  first alert"
+    )
     for event, onset, n, term, delay_bins, delay_h, before, has_busy, from_busy in outcome.per_event:
         db_txt = "-" if delay_bins is None else str(delay_bins)
         dh_txt = "-" if delay_h is None else f"{delay_h:.1f}"
         busy_txt = "no busy bin" if not has_busy else ("-" if from_busy is None else str(from_busy))
-        print(f"    {event:<20} {onset:%Y-%m-%d %H:%M} {n:>6} {db_txt:>10} {dh_txt:>8} {before:>12} {busy_txt:>13}  {term}")
+        print(
+            f"    {event:<20} {onset:%Y-%m-%d %H:%M} {n:>6} {db_txt:>10} {dh_txt:>8} {before:>12} {busy_txt:>13}  {term}"
+        )
     delays = [row[4] for row in outcome.per_event[1:] if row[4] is not None]
     if delays:
         print(f"    median delay {statistics.median(delays):.1f} bins over {len(delays)} detected events")
     busy_rows = [row for row in outcome.per_event[1:] if row[7]]
     prompt = sum(1 for row in busy_rows if row[8] is not None and row[8] <= 1)
-    print(f"    events with a busy bin (>= min_count posts in one bin): {len(busy_rows)}; alerted within one bin of it: {prompt}")
+    print(
+        f"    events with a busy bin (>= min_count posts in one bin): {len(busy_rows)}; alerted within one bin of it: {prompt}"
+    )
 
 
 def main() -> None:
@@ -200,8 +250,13 @@ def main() -> None:
     parser.add_argument("--bins", default="1h,1d")
     parser.add_argument("--detectors", default="poisson,kleinberg")
     parser.add_argument("--entities", default="light,spacy")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=V1[,V2..]",
-                        help="detector settings to try (TrendSettings names), e.g. --set min_count=5,10")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=V1[,V2..]",
+        help="detector settings to try (TrendSettings names), e.g. --set min_count=5,10",
+    )
     parser.add_argument("--events", action="store_true", help="print the per-event table of every setting")
     args = parser.parse_args()
     grid: list[dict[str, float]] = [{}]
@@ -225,14 +280,18 @@ def main() -> None:
                     ws.db.execute("DELETE FROM entity_cache WHERE extractor = ?", [source.extractor.name])  # type: ignore[attr-defined]
                     started = time.perf_counter()
                     count = fill_entity_cache(ws.db, source.extractor)  # type: ignore[attr-defined]
-                    print(f"  entities {extractor}: {count:,} distinct texts extracted in "
-                          f"{time.perf_counter() - started:.1f} s", flush=True)
+                    print(
+                        f"  entities {extractor}: {count:,} distinct texts extracted in "
+                        f"{time.perf_counter() - started:.1f} s",
+                        flush=True,
+                    )
                 for bin_text in args.bins.split(","):
                     for detector in args.detectors.split(","):
                         for changes in grid:
                             try:
-                                outcome = evaluate(path, bin_text=bin_text, detector=detector, extractor=extractor,
-                                                   changes=changes)
+                                outcome = evaluate(
+                                    path, bin_text=bin_text, detector=detector, extractor=extractor, changes=changes
+                                )
                             except (ImportError, MissingDependency) as exc:
                                 print(f"  {extractor}: {exc}")
                                 break

@@ -30,11 +30,18 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 CACHE = Path(tempfile.gettempdir()) / "postlens-bench-video"
-CAPTIONS = ["FLOOD WARNING FOR THE RIVER VALLEY", "ROADS CLOSED NORTH OF THE BRIDGE", "SHELTERS OPEN AT SCHOOLS",
-            "MAYOR: STAY INDOORS TONIGHT", "RAIN EASES BY FRIDAY"]
-SPEECH = ("Good evening. The river has burst its banks after three days of heavy rain. Roads north of the "
-          "bridge are closed and shelters are open at the two schools. The mayor asks everyone to stay indoors "
-          "tonight. Forecasters expect the rain to ease by Friday.")
+CAPTIONS = [
+    "FLOOD WARNING FOR THE RIVER VALLEY",
+    "ROADS CLOSED NORTH OF THE BRIDGE",
+    "SHELTERS OPEN AT SCHOOLS",
+    "MAYOR: STAY INDOORS TONIGHT",
+    "RAIN EASES BY FRIDAY",
+]
+SPEECH = (
+    "Good evening. The river has burst its banks after three days of heavy rain. Roads north of the "
+    "bridge are closed and shelters are open at the two schools. The mayor asks everyone to stay indoors "
+    "tonight. Forecasters expect the rain to ease by Friday."
+)
 SIZE, FPS = (640, 360), 30
 
 
@@ -158,8 +165,10 @@ def bench_long_video() -> None:
     started = time.perf_counter()
     frames = sample_frames(path, max_frames=32, stats=stats)
     seconds = time.perf_counter() - started
-    print(f"3-hour video (64x36, 1 fps, keyframe every 250 s): {len(frames)} frames in {seconds:.2f} s, "
-          f"{stats['decoded']} of 10800 frames decoded, {stats['seeks']} seeks")
+    print(
+        f"3-hour video (64x36, 1 fps, keyframe every 250 s): {len(frames)} frames in {seconds:.2f} s, "
+        f"{stats['decoded']} of 10800 frames decoded, {stats['seeks']} seeks"
+    )
 
 
 def _cpu_seconds() -> float:
@@ -209,13 +218,18 @@ def main() -> None:
         for stage, seconds in result.info.get("cpu_s", {}).items():
             cpu_stages[stage] += seconds
     media_seconds = args.clips * args.seconds
-    print(f"video: {args.clips} clips x {args.seconds} s, 640x360 30 fps H.264+AAC; torch threads=2; "
-          f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared with other work)")
+    print(
+        f"video: {args.clips} clips x {args.seconds} s, 640x360 30 fps H.264+AAC; torch threads=2; "
+        f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared with other work)"
+    )
     print(f"models loaded + warm-up: {load_seconds:.1f} s")
-    print(f"throughput: {media_seconds / wall:.1f}x real time ({wall:.1f} s for {media_seconds} s of video; "
-          f"goal >= 5x)")
-    print(f"CPU time used: {cpu:.1f} s (user+sys, all threads) -> {media_seconds / (cpu / 2):.1f}x real time "
-          f"if both cores were ours alone")
+    print(
+        f"throughput: {media_seconds / wall:.1f}x real time ({wall:.1f} s for {media_seconds} s of video; goal >= 5x)"
+    )
+    print(
+        f"CPU time used: {cpu:.1f} s (user+sys, all threads) -> {media_seconds / (cpu / 2):.1f}x real time "
+        f"if both cores were ours alone"
+    )
     total = sum(stages.values()) or 1.0
     print("share of wall time: " + ", ".join(f"{k} {v / total:.0%} ({v:.1f} s)" for k, v in stages.items()))
     total_cpu = sum(cpu_stages.values()) or 1.0
@@ -223,9 +237,11 @@ def main() -> None:
     for clip, result in zip(clips, results):
         if result.error is None:
             info = result.info
-            print(f"  {clip.name}: {len(info['frame_timestamps'])} frames, {len(info['scene_changes'])} cuts, "
-                  f"{len(info['ocr_frames'])} OCR frames, {len(info['onscreen_text'])} caption lines, "
-                  f"transcript {len(info['transcript'].split())} words")
+            print(
+                f"  {clip.name}: {len(info['frame_timestamps'])} frames, {len(info['scene_changes'])} cuts, "
+                f"{len(info['ocr_frames'])} OCR frames, {len(info['onscreen_text'])} caption lines, "
+                f"transcript {len(info['transcript'].split())} words"
+            )
     first = next((r for r in results if r.error is None), None)
     if first is not None:
         print("  on-screen text of clip 0:", first.info["onscreen_text"])

@@ -12,12 +12,25 @@ from typing import Any
 import orjson
 
 N_POSTS = 300
-TOPIC_MODEL = {"name": "demo-topic", "target": "topic",
-               "features": {"modalities": {"text": "minilm", "image": "efficientnet", "video": "video", "audio": "audio"},
-                            "text_fields": ["text", "ocr"]},
-               "split": {"strategy": "stratified"}, "model": {"kind": "logreg"}, "seed": 0}
-SENTIMENT_MODEL = {"name": "demo-sentiment", "target": "sentiment", "features": {"modalities": {"text": "minilm"}},
-                   "split": {"strategy": "stratified"}, "model": {"kind": "logreg"}, "seed": 0}
+TOPIC_MODEL = {
+    "name": "demo-topic",
+    "target": "topic",
+    "features": {
+        "modalities": {"text": "minilm", "image": "efficientnet", "video": "video", "audio": "audio"},
+        "text_fields": ["text", "ocr"],
+    },
+    "split": {"strategy": "stratified"},
+    "model": {"kind": "logreg"},
+    "seed": 0,
+}
+SENTIMENT_MODEL = {
+    "name": "demo-sentiment",
+    "target": "sentiment",
+    "features": {"modalities": {"text": "minilm"}},
+    "split": {"strategy": "stratified"},
+    "model": {"kind": "logreg"},
+    "seed": 0,
+}
 
 
 @dataclass
@@ -28,7 +41,9 @@ class AgentWorkspace:
 
     def lines(self) -> dict[str, str]:
         """post id -> its JSON line in the corpus."""
-        return {orjson.loads(line)["id"]: line for line in (self.corpus / "posts.jsonl").read_text().splitlines() if line}
+        return {
+            orjson.loads(line)["id"]: line for line in (self.corpus / "posts.jsonl").read_text().splitlines() if line
+        }
 
     def kind_of(self) -> dict[str, str]:
         return {p["id"]: p["kind"] for p in self.truth["posts"]}

@@ -60,8 +60,13 @@ class WriteLockHolder:
     """A real second process holding DuckDB's write lock on a database file until ``release()``."""
 
     def __init__(self, db_path: Path) -> None:
-        self.process = subprocess.Popen([sys.executable, "-c", _HOLDER, str(db_path)], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _HOLDER, str(db_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         if self.process.stdout.readline().strip() != "held":
             self.process.kill()
             raise RuntimeError(f"the lock holder did not start: {self.process.stderr.read()}")

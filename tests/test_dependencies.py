@@ -70,9 +70,11 @@ def distributions_of(module: str, installed: dict[str, list[str]]) -> set[str]:
 
 
 def undeclared(imports: dict[str, list[str]], declared: set[str], installed: dict[str, list[str]]) -> list[str]:
-    return [f"{module} ({', '.join(sorted(distributions_of(module, installed)))}) imported at {where[0]}"
-            for module, where in sorted(imports.items())
-            if not distributions_of(module, installed) & declared]
+    return [
+        f"{module} ({', '.join(sorted(distributions_of(module, installed)))}) imported at {where[0]}"
+        for module, where in sorted(imports.items())
+        if not distributions_of(module, installed) & declared
+    ]
 
 
 def test_every_third_party_import_of_src_is_declared() -> None:
@@ -86,11 +88,17 @@ def test_every_third_party_import_of_src_is_declared() -> None:
 def test_an_import_missing_from_pyproject_is_reported(tmp_path: Path) -> None:
     package = tmp_path / "pkg"
     package.mkdir()
-    (package / "a.py").write_text("import os\nimport numpy as np\nfrom sklearn.linear_model import Ridge\n"
-                                  "from . import b\n\ndef f():\n    import yaml\n")
-    pyproject = {"project": {"name": "pkg", "dependencies": ["numpy>=1.26"],
-                             "optional-dependencies": {"train": ["scikit-learn>=1.5; python_version>'3'"],
-                                                       "bench": ["PyYAML"]}}}
+    (package / "a.py").write_text(
+        "import os\nimport numpy as np\nfrom sklearn.linear_model import Ridge\n"
+        "from . import b\n\ndef f():\n    import yaml\n"
+    )
+    pyproject = {
+        "project": {
+            "name": "pkg",
+            "dependencies": ["numpy>=1.26"],
+            "optional-dependencies": {"train": ["scikit-learn>=1.5; python_version>'3'"], "bench": ["PyYAML"]},
+        }
+    }
     imports = third_party_imports(package)
     assert set(imports) == {"numpy", "sklearn", "yaml"}
     missing = undeclared(imports, declared_distributions(pyproject), {})

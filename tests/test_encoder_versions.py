@@ -83,11 +83,20 @@ print(json.dumps({"keys": keys, "loads": while_building, "control": control}))
 
 
 def _keys_in_fresh_process(mode: str, hash_seed: str) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-           "PYTHONHASHSEED": hash_seed, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        "PYTHONHASHSEED": hash_seed,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
     done = subprocess.run(
         [sys.executable, "-c", _SCRIPT, mode, json.dumps(CHANGED_SETTING), json.dumps(LOADERS)],
-        capture_output=True, text=True, env=env, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -126,8 +126,12 @@ def edges_of(path: Path, root: Path) -> list[Edge]:
                 continue
             for alias in node.names:  # ``from postlens import sources`` names a package
                 add(node.lineno, f"{module}.{alias.name}" if alias.name != "*" else module)
-        elif (isinstance(node, ast.Constant) and isinstance(node.value, str) and _MODULE_PATH.fullmatch(node.value)
-              and resolve_target(node.value, root) != root.name):  # a real module path, not prose
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and _MODULE_PATH.fullmatch(node.value)
+            and resolve_target(node.value, root) != root.name
+        ):  # a real module path, not prose
             add(node.lineno, node.value)
     return list(dict.fromkeys(found))
 
@@ -137,8 +141,11 @@ def all_edges(root: Path) -> list[Edge]:
 
 
 def units_of(root: Path) -> set[str]:
-    return {p.stem if p.is_file() else p.name for p in root.iterdir()
-            if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()} | {"postlens"}
+    return {
+        p.stem if p.is_file() else p.name
+        for p in root.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
+    } | {"postlens"}
 
 
 def layer_violations(edges: list[Edge]) -> list[str]:
@@ -156,9 +163,11 @@ def layer_violations(edges: list[Edge]) -> list[str]:
 
 
 def terminal_violations(edges: list[Edge]) -> list[str]:
-    return [f"{edge} (terminal output lives in serve/)" for edge in edges
-            if edge.unit is None and edge.target.split(".")[0] in TERMINAL_LIBRARIES
-            and edge.source not in TERMINAL_UNITS]
+    return [
+        f"{edge} (terminal output lives in serve/)"
+        for edge in edges
+        if edge.unit is None and edge.target.split(".")[0] in TERMINAL_LIBRARIES and edge.source not in TERMINAL_UNITS
+    ]
 
 
 # ---------------------------------------------------------------- the rules, on src/postlens

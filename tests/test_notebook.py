@@ -58,7 +58,9 @@ def test_posts_frame_has_labels_and_latest_engagement(workspace: Path) -> None:
     assert "label.topic" in posts.columns and posts["label.topic"].notna().any()
     assert str(posts["created_at"].dt.tz) == "UTC"
     with Workspace(workspace / "ws", read_only=True) as db:
-        latest = dict(db.db.execute("SELECT post_id, arg_max(likes, observed_at) FROM engagement GROUP BY 1").fetchall())
+        latest = dict(
+            db.db.execute("SELECT post_id, arg_max(likes, observed_at) FROM engagement GROUP BY 1").fetchall()
+        )
         stored = dict(db.db.execute("SELECT id, labels['topic'] FROM posts").fetchall())
     assert {k: int(v) for k, v in posts["likes"].dropna().items()} == {k: v for k, v in latest.items() if v is not None}
     assert posts["label.topic"].to_dict() == stored
@@ -94,7 +96,9 @@ def test_features_align_with_posts_and_mark_missing_rows(workspace: Path) -> Non
     with pytest.raises(ConfigError, match=r"'ocr' writes text, not vectors.*text_fields=\['text', 'ocr'\]"):
         ws.features("ocr")
     with_ocr = ws.features("minilm", on=labelled, text_fields=["text", "ocr"])
-    assert with_ocr.index.equals(labelled.index) and postlens.present(with_ocr)["minilm"].sum() >= present["minilm"].sum()
+    assert (
+        with_ocr.index.equals(labelled.index) and postlens.present(with_ocr)["minilm"].sum() >= present["minilm"].sum()
+    )
 
 
 def test_grid_search_over_postlens_estimators_predicts_held_out_posts(workspace: Path) -> None:
@@ -102,32 +106,50 @@ def test_grid_search_over_postlens_estimators_predicts_held_out_posts(workspace:
     posts = ws.posts()
     labelled = posts[posts["label.topic"].notna()]
     train, test = _time_split(labelled)
-    X_train, X_test = ws.features(["minilm", "efficientnet", "metadata"], on=train), ws.features(
-        ["minilm", "efficientnet", "metadata"], on=test)
+    X_train, X_test = (
+        ws.features(["minilm", "efficientnet", "metadata"], on=train),
+        ws.features(["minilm", "efficientnet", "metadata"], on=test),
+    )
     y_train, y_test = train["label.topic"], test["label.topic"]
-    chance = f1_score(y_test, DummyClassifier(strategy="stratified", random_state=0).fit(X_train.fillna(0), y_train)
-                      .predict(X_test.fillna(0)), average="macro")
+    chance = f1_score(
+        y_test,
+        DummyClassifier(strategy="stratified", random_state=0)
+        .fit(X_train.fillna(0), y_train)
+        .predict(X_test.fillna(0)),
+        average="macro",
+    )
 
     search = GridSearchCV(postlens.BaselineModel(), {"C": [0.05, 1.0]}, cv=3, scoring="f1_macro").fit(X_train, y_train)
     predicted = search.predict(X_test)
     assert set(predicted) <= set(y_train) and search.best_params_["C"] in (0.05, 1.0)
     assert f1_score(y_test, predicted, average="macro") > chance + 0.2
 
-    fusion = GridSearchCV(postlens.FusionModel(epochs=15, patience=5, batch_size=32), {"width": [16, 32]}, cv=2,
-                          scoring="f1_macro").fit(X_train, y_train)
+    fusion = GridSearchCV(
+        postlens.FusionModel(epochs=15, patience=5, batch_size=32), {"width": [16, 32]}, cv=2, scoring="f1_macro"
+    ).fit(X_train, y_train)
     assert fusion.best_estimator_.width in (16, 32)
     assert f1_score(y_test, fusion.predict(X_test), average="macro") > chance + 0.2
     assert fusion.predict_proba(X_test).shape == (len(test), len(fusion.classes_))
 
-    plain = make_pipeline(SimpleImputer(strategy="constant", fill_value=0, add_indicator=True), StandardScaler(),
-                          LogisticRegression(max_iter=2000)).fit(X_train, y_train)
+    plain = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value=0, add_indicator=True),
+        StandardScaler(),
+        LogisticRegression(max_iter=2000),
+    ).fit(X_train, y_train)
     assert f1_score(y_test, plain.predict(X_test), average="macro") > chance + 0.2
 
 
 def test_train_then_predict_held_out_posts_with_the_saved_model(workspace: Path) -> None:
     ws = postlens.open(workspace / "ws")
-    report = ws.train({"name": "nb-topic", "target": "topic", "features": {"modalities": BLOCKS},
-                       "split": {"strategy": "stratified"}, "model": {"kind": "logreg"}})
+    report = ws.train(
+        {
+            "name": "nb-topic",
+            "target": "topic",
+            "features": {"modalities": BLOCKS},
+            "split": {"strategy": "stratified"},
+            "model": {"kind": "logreg"},
+        }
+    )
     assert "nb-topic" in ws.models() and report["test"]["macro_f1"] > 0
     posts = ws.posts()
     held_out = posts[posts["label.topic"].isna()].head(25)

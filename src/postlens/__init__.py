@@ -22,11 +22,19 @@ if TYPE_CHECKING:
     from postlens.models.inputs import PostData, as_post_data
 
 _LAZY = {
-    "Agent": "postlens.agent", "AgentRequest": "postlens.agent", "Insight": "postlens.agent", "MediaInput": "postlens.agent",
-    "open": "postlens.library", "present": "postlens.library", "WorkspaceHandle": "postlens.library",
-    "BaselineModel": "postlens.models.baselines", "FusionModel": "postlens.models.fusion",
-    "StudentModel": "postlens.models.distill", "FineTunedTextModel": "postlens.models.finetune",
-    "PostData": "postlens.models.inputs", "as_post_data": "postlens.models.inputs",
+    "Agent": "postlens.agent",
+    "AgentRequest": "postlens.agent",
+    "Insight": "postlens.agent",
+    "MediaInput": "postlens.agent",
+    "open": "postlens.library",
+    "present": "postlens.library",
+    "WorkspaceHandle": "postlens.library",
+    "BaselineModel": "postlens.models.baselines",
+    "FusionModel": "postlens.models.fusion",
+    "StudentModel": "postlens.models.distill",
+    "FineTunedTextModel": "postlens.models.finetune",
+    "PostData": "postlens.models.inputs",
+    "as_post_data": "postlens.models.inputs",
 }
 
 __all__ = [

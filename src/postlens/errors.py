@@ -98,9 +98,7 @@ class MissingDependency(PostlensError):
     code = "missing_dependency"
 
     def __init__(self, module: str, extra: str) -> None:
-        super().__init__(
-            f"{module} is not installed; install the '{extra}' extra: pip install 'postlens[{extra}]'"
-        )
+        super().__init__(f"{module} is not installed; install the '{extra}' extra: pip install 'postlens[{extra}]'")
         self.module = module
         self.extra = extra
 

@@ -108,8 +108,9 @@ class WorkspaceHandle:
             if ids is None:
                 frame = ws.db.execute(_POSTS_SQL + " ORDER BY p.id").df()
             else:
-                frame = ws.db.execute(_POSTS_SQL + " WHERE p.id IN (SELECT unnest(?::VARCHAR[])) ORDER BY p.id",
-                                      [ids]).df()
+                frame = ws.db.execute(
+                    _POSTS_SQL + " WHERE p.id IN (SELECT unnest(?::VARCHAR[])) ORDER BY p.id", [ids]
+                ).df()
         frame = frame.set_index(INDEX_NAME)
         if on is not None and where is None and ids is not None:
             missing = [i for i in dict.fromkeys(ids) if i not in frame.index]
@@ -125,8 +126,9 @@ class WorkspaceHandle:
             frame[f"{LABEL_PREFIX}{name}"] = pd.Series([m.get(name) for m in labels], index=frame.index, dtype=object)
         return frame
 
-    def features(self, names: str | Sequence[str] | Mapping[str, str], on: Ids = None, *,
-                 text_fields: Sequence[str] = ("text",)) -> pd.DataFrame:
+    def features(
+        self, names: str | Sequence[str] | Mapping[str, str], on: Ids = None, *, text_fields: Sequence[str] = ("text",)
+    ) -> pd.DataFrame:
         """Cached features for the posts ``on`` (a DataFrame from ``posts()``, ids, or None = all), in that order.
 
         ``names``: encoder names (``minilm``, ``efficientnet``, a cache key ``name@version``) or
@@ -141,7 +143,11 @@ class WorkspaceHandle:
         from postlens.models.config import parse_config
         from postlens.models.data import load_post_data
 
-        blocks_wanted = dict(names) if isinstance(names, Mapping) else {n: n for n in ([names] if isinstance(names, str) else names)}
+        blocks_wanted = (
+            dict(names)
+            if isinstance(names, Mapping)
+            else {n: n for n in ([names] if isinstance(names, str) else names)}
+        )
         listed = names if isinstance(names, (Mapping, str)) else list(names)
         if not blocks_wanted or (isinstance(listed, list) and len(set(listed)) != len(listed)):
             raise ConfigError(f"name each feature once, e.g. ws.features(['minilm', 'efficientnet']); got {names!r}")
@@ -153,8 +159,11 @@ class WorkspaceHandle:
                 ids = [r[0] for r in ws.db.execute("SELECT id FROM posts ORDER BY id").fetchall()]
             for block, name in blocks_wanted.items():
                 modality = METADATA if name == METADATA else _modality_of(name)
-                features = {"modalities": {} if modality == METADATA else {modality: name},
-                            "text_fields": list(text_fields), "metadata": modality == METADATA}
+                features = {
+                    "modalities": {} if modality == METADATA else {modality: name},
+                    "text_fields": list(text_fields),
+                    "metadata": modality == METADATA,
+                }
                 data, _ = load_post_data(ws, parse_config({"features": features}, source="ws.features"), ids)
                 if modality == METADATA:
                     blocks.append(data.meta)
@@ -178,16 +187,31 @@ class WorkspaceHandle:
 
     # ------------------------------------------------------------------ pipeline steps
 
-    def ingest(self, paths: Sequence[str | Path], *, importer: str | None = None, mapping: str | Path | None = None,
-               map_pairs: Sequence[str] = (), media_root: str | Path | None = None,
-               source: str | None = None, progress: Callable[[int, int], None] | None = None) -> ImportSummary:
+    def ingest(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        importer: str | None = None,
+        mapping: str | Path | None = None,
+        map_pairs: Sequence[str] = (),
+        media_root: str | Path | None = None,
+        source: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportSummary:
         """``postlens ingest``: import files (format guessed from the first unless ``importer`` names it);
         ``progress(records seen, quarantined)`` after each batch."""
         from postlens.pipeline.ingest import run_ingest
 
-        return run_ingest([Path(p) for p in paths], importer_name=importer, mapping_file=Path(mapping) if mapping else None,
-                          mapping_pairs=map_pairs, media_root=Path(media_root) if media_root else None, source=source,
-                          workspace=self.path, progress=progress)
+        return run_ingest(
+            [Path(p) for p in paths],
+            importer_name=importer,
+            mapping_file=Path(mapping) if mapping else None,
+            mapping_pairs=map_pairs,
+            media_root=Path(media_root) if media_root else None,
+            source=source,
+            workspace=self.path,
+            progress=progress,
+        )
 
     def collect(self, source: str, query: str, **options: Any) -> CollectSummary:
         """``postlens collect``: posts from a platform API (mastodon, bluesky, reddit, x), resumable; the
@@ -203,8 +227,14 @@ class WorkspaceHandle:
 
         return run_scrape(urls, workspace=self.path, **options)
 
-    def featurize(self, encoders: Sequence[str] | None = None, *, on: Ids = None, batch_size: int = 32,
-                  progress: Callable[[str, int, int], None] | None = None) -> FeaturizeSummary:
+    def featurize(
+        self,
+        encoders: Sequence[str] | None = None,
+        *,
+        on: Ids = None,
+        batch_size: int = 32,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> FeaturizeSummary:
         """``postlens featurize``: compute what the feature cache lacks (default encoders when None),
         for all posts or those ``on``."""
         from postlens.pipeline.featurize import featurize
@@ -213,8 +243,14 @@ class WorkspaceHandle:
         # readers (this notebook's own ws.posts() in another thread, postlens stats) are not locked out
         return featurize(self.path, encoders=encoders, batch_size=batch_size, progress=progress, post_ids=post_ids(on))
 
-    def train(self, config: Mapping[str, Any] | TrainConfig | str | Path, *, cv: int | None = None,
-              compare_imbalance: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    def train(
+        self,
+        config: Mapping[str, Any] | TrainConfig | str | Path,
+        *,
+        cv: int | None = None,
+        compare_imbalance: bool = False,
+        progress: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
         """``postlens train``: ``config`` is a dict of ``train.yaml``'s keys, a TrainConfig or a YAML path.
         Returns the report (figures, sizes, where the model folder went)."""
         from postlens.models.config import parse_config
@@ -259,15 +295,18 @@ def post_ids(on: Ids) -> list[str] | None:
         else:
             column = next((c for c in (INDEX_NAME, "id") if c in on.columns), None)
             if column is None:
-                raise ConfigError(f"cannot tell which posts this DataFrame holds: name its index {INDEX_NAME!r} "
-                                  f"(as ws.posts() does) or give it a {INDEX_NAME!r} column; it has index "
-                                  f"{on.index.name!r} and columns {list(on.columns)[:8]}")
+                raise ConfigError(
+                    f"cannot tell which posts this DataFrame holds: name its index {INDEX_NAME!r} "
+                    f"(as ws.posts() does) or give it a {INDEX_NAME!r} column; it has index "
+                    f"{on.index.name!r} and columns {list(on.columns)[:8]}"
+                )
             values = on[column]
     else:
         values = on
         if getattr(getattr(on, "dtype", None), "kind", "") == "b":
-            raise ConfigError("on= takes post ids or a DataFrame of posts, not a True/False mask: "
-                              "pass posts[mask] instead")
+            raise ConfigError(
+                "on= takes post ids or a DataFrame of posts, not a True/False mask: pass posts[mask] instead"
+            )
     return [str(v) for v in values]
 
 
@@ -289,15 +328,18 @@ def _modality_of(name: str) -> str:
 
     registry = registry_name_of(name) if "@" in name else name
     if registry is None:
-        raise ConfigError(f"no encoder of this postlens writes {name!r}; known encoders: {', '.join(SPECS)} "
-                          f"(or {METADATA!r})")
+        raise ConfigError(
+            f"no encoder of this postlens writes {name!r}; known encoders: {', '.join(SPECS)} (or {METADATA!r})"
+        )
     if registry not in SPECS:
         raise ConfigError(f"unknown feature {name!r}; known: {', '.join(SPECS)}, {METADATA}")
     spec = get_spec(registry)
     if getattr(getattr(import_module(spec.module), spec.factory), "dim", None) == 0:
         fields = [f for f, source in TEXT_FIELD_SOURCES.items() if source == registry]
-        raise ConfigError(f"encoder {name!r} writes text, not vectors: read that text through a text encoder, e.g. "
-                          f"ws.features('minilm', text_fields=['text', {fields[0] if fields else 'ocr'!r}])")
+        raise ConfigError(
+            f"encoder {name!r} writes text, not vectors: read that text through a text encoder, e.g. "
+            f"ws.features('minilm', text_fields=['text', {fields[0] if fields else 'ocr'!r}])"
+        )
     return spec.modality.value
 
 

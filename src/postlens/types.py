@@ -232,7 +232,7 @@ MAX_ID_CHARS = 1024
 INVALID_POST_REASONS = {
     "missing_id": "the record has no id",
     "bad_id": "the id (or source, or platform) holds control characters or lone surrogates, is not text, "
-              f"or is longer than {MAX_ID_CHARS} characters",
+    f"or is longer than {MAX_ID_CHARS} characters",
     "empty_post": "the post has neither text nor media",
     "naive_datetime": "created_at has no time zone (an importer bug: dates must be UTC-aware)",
     "bad_text": "the text is not a string",

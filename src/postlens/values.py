@@ -337,10 +337,14 @@ def _repair_fields(post: Post, now: datetime) -> Post:
     post.urls = _strings(notes, "urls", post.urls)
     post.labels = _labels(notes, post.labels)
     post.created_at = _created_at(notes, post.created_at, now)
-    post.media = [_media_part(notes, f"media[{i}]", part) for i, part in enumerate(post.media)
-                  if _is_part(notes, f"media[{i}]", part)]
-    post.engagement = [snap for i, snap in enumerate(post.engagement)
-                       if _snapshot(notes, f"engagement[{i}]", snap, now)]
+    post.media = [
+        _media_part(notes, f"media[{i}]", part)
+        for i, part in enumerate(post.media)
+        if _is_part(notes, f"media[{i}]", part)
+    ]
+    post.engagement = [
+        snap for i, snap in enumerate(post.engagement) if _snapshot(notes, f"engagement[{i}]", snap, now)
+    ]
     post.notes.extend(notes.notes)
     return post
 
@@ -348,8 +352,15 @@ def _repair_fields(post: Post, now: datetime) -> Post:
 def _looks_clean(post: Post, now: datetime) -> bool:
     """True when no field needs repair (the common case, checked quickly); False means "look closer"."""
     author = post.author
-    strings = [post.text, post.language or "", author.id or "", author.handle or "", *post.hashtags,
-               *post.mentions, *post.urls]
+    strings = [
+        post.text,
+        post.language or "",
+        author.id or "",
+        author.handle or "",
+        *post.hashtags,
+        *post.mentions,
+        *post.urls,
+    ]
     labels = post.labels
     if type(labels) is not dict:
         return False
@@ -371,11 +382,12 @@ def _looks_clean(post: Post, now: datetime) -> bool:
             return False
     if type(post.hashtags) is not list or type(post.mentions) is not list or type(post.urls) is not list:
         return False
-    if not all(strings[4:4 + len(post.hashtags) + len(post.mentions) + len(post.urls)]):
+    if not all(strings[4 : 4 + len(post.hashtags) + len(post.mentions) + len(post.urls)]):
         return False
     moment = post.created_at
-    if moment is not None and (not isinstance(moment, datetime) or moment.tzinfo is None
-                               or plausible_date(moment, now) is not None):
+    if moment is not None and (
+        not isinstance(moment, datetime) or moment.tzinfo is None or plausible_date(moment, now) is not None
+    ):
         return False
     if post.media:
         return False  # parts are few and varied: the full check
@@ -481,8 +493,11 @@ def _snapshot(notes: FieldNotes, field: str, snap: Any, now: datetime) -> bool:
     if not snap.observed_inferred:
         why = plausible_date(snap.observed_at, now)
         if why:
-            notes.add("implausible_date", f"{field}.observed_at",
-                      f"{why}; the snapshot (likes={snap.likes}, shares={snap.shares}, comments={snap.comments}, "
-                      f"views={snap.views}) was dropped")
+            notes.add(
+                "implausible_date",
+                f"{field}.observed_at",
+                f"{why}; the snapshot (likes={snap.likes}, shares={snap.shares}, comments={snap.comments}, "
+                f"views={snap.views}) was dropped",
+            )
             return False
     return any(getattr(snap, n) is not None for n in ENGAGEMENT_COUNTS)

@@ -33,7 +33,9 @@ def check_common(insight: Insight, workspace: AgentWorkspace, present: set[str])
     assert set(label.missing_modalities) == MODALITIES - read
     assert set(label.contributions) == read  # one drop-the-modality figure per input the post has
     assert insight.popularity is not None and insight.popularity.model == "popularity"
-    assert insight.popularity.predicted >= 0 and 0 <= insight.popularity.percentile <= 100 and insight.popularity.drivers
+    assert (
+        insight.popularity.predicted >= 0 and 0 <= insight.popularity.percentile <= 100 and insight.popularity.drivers
+    )
     known = {p for (p,) in stored(workspace, "SELECT id FROM posts")}
     assert len(insight.similar) == 5 and {s.post_id for s in insight.similar} <= known
     assert [s.similarity for s in insight.similar] == sorted((s.similarity for s in insight.similar), reverse=True)
@@ -43,18 +45,27 @@ def check_common(insight: Insight, workspace: AgentWorkspace, present: set[str])
 
 
 def test_text_only_post(agent: Agent, agent_workspace: AgentWorkspace) -> None:
-    insight = agent.understand(text="Final score at Riverside Park: the Falcons 3-1 Harbor FC. What a goal! 😍 #matchday #football")
+    insight = agent.understand(
+        text="Final score at Riverside Park: the Falcons 3-1 Harbor FC. What a goal! 😍 #matchday #football"
+    )
     check_common(insight, agent_workspace, {"text"})
     assert insight.language == "en" and insight.language_confidence > 0.5
     assert "matchday football" in insight.cleaned_text and "smiling face with heart eyes" in insight.cleaned_text
     assert insight.hashtags == ["matchday", "football"] and insight.ocr_text is None and not insight.media
     assert next(lab for lab in insight.labels if lab.model == "demo-topic").label == "sports"
     assert insight.sentiment.vader is not None and insight.sentiment.vader.compound > 0.05
-    assert insight.sentiment.source == "model:demo-sentiment" and insight.sentiment.model.label in {"positive", "negative", "neutral"}
+    assert insight.sentiment.source == "model:demo-sentiment" and insight.sentiment.model.label in {
+        "positive",
+        "negative",
+        "neutral",
+    }
     assert [c.part for c in insight.contributions] == ["text"]
     terms = {(t.source, t.term): t for t in insight.trends}
     assert terms[("hashtags", "#matchday")].state in {"emerging", "peaking", "declining", "steady"}
-    assert terms[("hashtags", "#matchday")].bin_seconds == 86400 and ("topics", f"topics:{insight.topic.topic_id}") in terms
+    assert (
+        terms[("hashtags", "#matchday")].bin_seconds == 86400
+        and ("topics", f"topics:{insight.topic.topic_id}") in terms
+    )
     sports = {p for p, t in agent_workspace.topic_of().items() if t == "sports"}
     assert sum(s.post_id in sports for s in insight.similar) >= 4
 
@@ -121,19 +132,25 @@ def test_a_post_reads_as_the_workspace_reads_it_once_imported(agent: Agent, agen
     for name, p in label.probabilities.items():
         assert p == pytest.approx(expected[f"proba_{name}"], abs=2e-4)
     assigned = TopicModel.load(root / "segments" / "topics").assign(parts)
-    assert insight.topic.topic_id == assigned.topics[0] and insight.topic.similarity == pytest.approx(assigned.scores[0], abs=2e-4)
+    assert insight.topic.topic_id == assigned.topics[0] and insight.topic.similarity == pytest.approx(
+        assigned.scores[0], abs=2e-4
+    )
     assert insight.popularity.predicted_log == pytest.approx(expected_pop["predicted_log"], abs=2e-4)
     assert insight.popularity.percentile == pytest.approx(expected_pop["percentile"], abs=0.5)
 
 
-def test_understand_many_batches_and_keeps_going_past_a_bad_input(agent: Agent, agent_workspace: AgentWorkspace) -> None:
+def test_understand_many_batches_and_keeps_going_past_a_bad_input(
+    agent: Agent, agent_workspace: AgentWorkspace
+) -> None:
     from postlens.agent import AgentRequest
 
     image = agent_workspace.media(".png")[0]
-    inputs = [AgentRequest(text="Cooking ramen with a homemade broth tonight #recipe"),
-              AgentRequest(text="not a post", post="{broken json"),
-              AgentRequest(files=[image], text="dinner"),
-              {"text": "Vote early, the election is on Sunday #vote", "author": {"followers": 5000}}]
+    inputs = [
+        AgentRequest(text="Cooking ramen with a homemade broth tonight #recipe"),
+        AgentRequest(text="not a post", post="{broken json"),
+        AgentRequest(files=[image], text="dinner"),
+        {"text": "Vote early, the election is on Sunday #vote", "author": {"followers": 5000}},
+    ]
     results = agent.understand_many(inputs)
     assert len(results) == 4 and isinstance(results[1], Failure)
     assert results[1].index == 1 and results[1].code == "bad_json"
@@ -145,7 +162,9 @@ def test_understand_many_batches_and_keeps_going_past_a_bad_input(agent: Agent, 
     assert results[3].popularity.followers_prior > results[0].popularity.followers_prior  # 5,000 followers vs unknown
 
 
-def test_search_finds_image_only_posts_for_words_about_their_subject(agent: Agent, agent_workspace: AgentWorkspace) -> None:
+def test_search_finds_image_only_posts_for_words_about_their_subject(
+    agent: Agent, agent_workspace: AgentWorkspace
+) -> None:
     kinds, topics = agent_workspace.kind_of(), agent_workspace.topic_of()
     hits = agent.search("live music concert with the band on stage", k=10).hits
     assert len(hits) == 10 and sum(topics[h.post_id] == "music" for h in hits) >= 8
@@ -173,7 +192,12 @@ def test_new_posts_reach_the_index_incrementally(workspace_copy, agent_workspace
     index = agent._loaded.index
     parts_before = len(list(index.folder.glob("part-*.npy")))
     assert index.live == 300
-    post = {"source": "late", "native_id": "1", "platform": "demo", "text": "Unboxing the zephyrphone quantum gadget, battery lasts a week"}
+    post = {
+        "source": "late",
+        "native_id": "1",
+        "platform": "demo",
+        "text": "Unboxing the zephyrphone quantum gadget, battery lasts a week",
+    }
     (workspace_copy.parent / "late.jsonl").write_bytes(orjson.dumps(post) + b"\n")
     run_ingest([workspace_copy.parent / "late.jsonl"], importer_name="postlens", workspace=workspace_copy)
     featurize(workspace_copy, encoders=["minilm"], post_ids=["late:1"])

@@ -31,7 +31,9 @@ def test_a_file_that_is_not_media_is_refused_by_its_bytes(agent: Agent, tmp_path
     assert "photo.jpg" in str(error) and "not a known image, video or audio format" in str(error)
 
 
-def test_a_file_that_lies_about_its_type_is_refused(agent: Agent, agent_workspace: AgentWorkspace, tmp_path: Path) -> None:
+def test_a_file_that_lies_about_its_type_is_refused(
+    agent: Agent, agent_workspace: AgentWorkspace, tmp_path: Path
+) -> None:
     liar = tmp_path / "clip.mp4"
     liar.write_bytes(agent_workspace.media(".png")[0].read_bytes())  # a PNG named .mp4
     error = refused(agent, "media_mismatch", files=[liar])
@@ -54,7 +56,9 @@ def test_a_huge_file_is_refused_before_it_is_read(agent: Agent, tmp_path: Path) 
         refused(strict, "media_too_large", files=[small])
 
 
-def test_paths_outside_what_was_given_are_never_opened(agent: Agent, agent_workspace: AgentWorkspace, tmp_path: Path) -> None:
+def test_paths_outside_what_was_given_are_never_opened(
+    agent: Agent, agent_workspace: AgentWorkspace, tmp_path: Path
+) -> None:
     outside = tmp_path / "secret.png"
     outside.write_bytes(agent_workspace.media(".png")[0].read_bytes())
     given = tmp_path / "given"
@@ -64,8 +68,12 @@ def test_paths_outside_what_was_given_are_never_opened(agent: Agent, agent_works
     assert "outside" in str(error)
     post = {"text": "see attached", "media": [{"kind": "image", "source_path": "../secret.png"}]}
     refused(agent, "media_outside_root", post=post, media_root=given)
-    refused(agent, "media_outside_root", post={**post, "media": [{"kind": "image", "source_path": str(outside)}]},
-            media_root=given)
+    refused(
+        agent,
+        "media_outside_root",
+        post={**post, "media": [{"kind": "image", "source_path": str(outside)}]},
+        media_root=given,
+    )
     refused(agent, "media_no_root", post=post)  # a post's local file needs a media root
     os.mkfifo(given / "pipe.png")
     refused(agent, "media_not_a_file", files=[given / "pipe.png"])  # would block forever if opened

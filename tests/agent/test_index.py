@@ -20,10 +20,22 @@ def unit(rows: np.ndarray) -> np.ndarray:
 
 def new_rows(ids: list[str], vectors: np.ndarray, signature: str = "s1") -> NewRows:
     n = len(ids)
-    return NewRows(vectors, pa.table({
-        "post_id": ids, "signature": [signature] * n, "text": [f"text of {i}" for i in ids], "created_at": [None] * n,
-        "media_kinds": [["image"]] * n, "topic_id": [1] * n, "labels": [json.dumps({"event": i[-1]}) for i in ids],
-        "has_vector": [bool(np.any(v)) for v in vectors]}, schema=META_SCHEMA))
+    return NewRows(
+        vectors,
+        pa.table(
+            {
+                "post_id": ids,
+                "signature": [signature] * n,
+                "text": [f"text of {i}" for i in ids],
+                "created_at": [None] * n,
+                "media_kinds": [["image"]] * n,
+                "topic_id": [1] * n,
+                "labels": [json.dumps({"event": i[-1]}) for i in ids],
+                "has_vector": [bool(np.any(v)) for v in vectors],
+            },
+            schema=META_SCHEMA,
+        ),
+    )
 
 
 def brute(vectors: np.ndarray, ids: list[str], query: np.ndarray, k: int) -> list[str]:
@@ -84,7 +96,9 @@ def test_compaction_rewrites_live_rows_once_dead_ones_pass_a_quarter(tmp_path: P
     index.sync(kept, None)  # 200 of 500 gone: 40% dead -> compacted
     assert index.rows == 300 and index.live == 300
     assert len(list(folder.glob("part-*.npy"))) == 1
-    assert [h.record["post_id"] for h in index.search(vectors[5], 5)[0]] == brute(vectors[:300], ids[:300], vectors[5], 5)
+    assert [h.record["post_id"] for h in index.search(vectors[5], 5)[0]] == brute(
+        vectors[:300], ids[:300], vectors[5], 5
+    )
 
 
 def test_a_folder_that_cannot_be_written_keeps_the_index_in_memory(tmp_path: Path, data) -> None:
@@ -114,8 +128,12 @@ def test_hnsw_finds_what_exact_search_finds(tmp_path: Path) -> None:
     index.sync({i: "s1" for i in ids}, new_rows(ids[2000:], vectors[2000:]))  # extends the saved graph
     assert index.mode == "hnsw" and index.rows == 3000
     queries = vectors[rng.integers(0, 3000, 50)]
-    recall = np.mean([len(set(h.record["post_id"] for h in index.search(q, 10)[0]) & set(brute(vectors, ids, q, 10))) / 10
-                      for q in queries])
+    recall = np.mean(
+        [
+            len(set(h.record["post_id"] for h in index.search(q, 10)[0]) & set(brute(vectors, ids, q, 10))) / 10
+            for q in queries
+        ]
+    )
     assert recall >= 0.9
     reopened = NeighbourIndex(tmp_path / "index", fingerprint="f", dim=48, kind="auto", hnsw_threshold=1000)
     assert reopened.mode == "hnsw" and reopened.rows == 3000

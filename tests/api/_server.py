@@ -35,8 +35,19 @@ class ApiServer:
             env["POSTLENS_API_KEY"] = key
         self.log = log
         self._log_handle = open(log, "wb")  # noqa: SIM115 - open for the server's life, closed in stop()
-        command = [sys.executable, "-c", "from postlens.serve.cli import main; main()", "serve", "--workspace",
-                   str(workspace), "--host", "127.0.0.1", "--port", str(self.port), *args]
+        command = [
+            sys.executable,
+            "-c",
+            "from postlens.serve.cli import main; main()",
+            "serve",
+            "--workspace",
+            str(workspace),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            *args,
+        ]
         self.process = subprocess.Popen(command, env=env, stdout=self._log_handle, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + ready_seconds
         while time.monotonic() < deadline:

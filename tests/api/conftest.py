@@ -19,10 +19,23 @@ def api_key() -> str:
 
 
 @pytest.fixture(scope="session")
-def api_server(agent_workspace: AgentWorkspace, api_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+def api_server(
+    agent_workspace: AgentWorkspace, api_key: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiServer]:
     log = tmp_path_factory.mktemp("api") / "serve.log"
-    server = ApiServer(agent_workspace.root, "--max-upload-size", f"{MAX_UPLOAD}", "--max-media-size",
-                       f"image={MAX_IMAGE}", "--max-waiting", "256", "--wait-seconds", "600", key=api_key, log=log)
+    server = ApiServer(
+        agent_workspace.root,
+        "--max-upload-size",
+        f"{MAX_UPLOAD}",
+        "--max-media-size",
+        f"image={MAX_IMAGE}",
+        "--max-waiting",
+        "256",
+        "--wait-seconds",
+        "600",
+        key=api_key,
+        log=log,
+    )
     yield server
     server.stop()
     assert api_key not in log.read_text(errors="replace"), "the API key was written to the server log"

@@ -52,16 +52,18 @@ def test_a_missing_or_wrong_key_is_refused_before_the_body_is_read(api_server: A
     wrong = httpx.get(f"{api_server.url}/v1/segments", headers={"Authorization": f"Bearer {api_key[:-1]}x"})
     assert_problem(wrong, 401, "unauthorized", "not valid")
     assert_problem(httpx.get(f"{api_server.url}/v1/segments", headers={"X-API-Key": ""}), 401, "unauthorized")
-    big = httpx.post(f"{api_server.url}/v1/analyze", content=b"x" * (MAX_UPLOAD * 2),
-                     headers={"Content-Type": "application/json"})
+    big = httpx.post(
+        f"{api_server.url}/v1/analyze", content=b"x" * (MAX_UPLOAD * 2), headers={"Content-Type": "application/json"}
+    )
     assert_problem(big, 401, "unauthorized")  # the key first: an anonymous client learns nothing about limits
     assert httpx.get(f"{api_server.url}/v1/segments", headers={"X-API-Key": api_key}).status_code == 200
 
 
 def test_analyze_a_json_post(client: httpx.Client, agent_workspace: AgentWorkspace) -> None:
     post_id, line = next((i, line) for i, line in agent_workspace.lines().items() if '"media":[]' in line)
-    answer = client.post("/v1/analyze", content=line, headers={"Content-Type": "application/json"},
-                         params={"similar": 3})
+    answer = client.post(
+        "/v1/analyze", content=line, headers={"Content-Type": "application/json"}, params={"similar": 3}
+    )
     assert answer.status_code == 200, answer.text
     insight = Insight.model_validate(answer.json())
     assert insight.post_id == post_id and insight.topic is not None and len(insight.similar) == 3
@@ -70,8 +72,11 @@ def test_analyze_a_json_post(client: httpx.Client, agent_workspace: AgentWorkspa
 
 def test_analyze_uploaded_media_plus_text(client: httpx.Client, agent_workspace: AgentWorkspace) -> None:
     image = agent_workspace.media(".png")[0]
-    answer = client.post("/v1/analyze", data={"text": "Dinner at the night market #streetfood"},
-                         files=[("files", ("../../../etc/dinner.png", image.read_bytes(), "image/png"))])
+    answer = client.post(
+        "/v1/analyze",
+        data={"text": "Dinner at the night market #streetfood"},
+        files=[("files", ("../../../etc/dinner.png", image.read_bytes(), "image/png"))],
+    )
     assert answer.status_code == 200, answer.text
     insight = Insight.model_validate(answer.json())
     assert insight.modalities == ["text", "image"] and insight.hashtags == ["streetfood"]
@@ -81,8 +86,13 @@ def test_analyze_uploaded_media_plus_text(client: httpx.Client, agent_workspace:
 
 def test_malformed_json_is_a_clear_400(client: httpx.Client) -> None:
     headers = {"Content-Type": "application/json"}
-    assert_problem(client.post("/v1/analyze", content=b'{"text": "unclosed', headers=headers), 400, "bad_json",
-                   "not valid JSON", "line 1")
+    assert_problem(
+        client.post("/v1/analyze", content=b'{"text": "unclosed', headers=headers),
+        400,
+        "bad_json",
+        "not valid JSON",
+        "line 1",
+    )
     assert_problem(client.post("/v1/analyze", content=b"\xff\xfe{}", headers=headers), 400, "bad_json")
     assert_problem(client.post("/v1/analyze", content=b"[1, 2]", headers=headers), 422, "bad_json", "JSON object")
     assert_problem(client.post("/v1/analyze", content=b"[" * 100_000, headers=headers), 400, "bad_json")
@@ -90,8 +100,11 @@ def test_malformed_json_is_a_clear_400(client: httpx.Client) -> None:
     assert_problem(client.post("/v1/analyze", json={"text": "   "}), 422, "empty_post")
     form = client.post("/v1/analyze", data={"text": "hello", "post": "{oops"})
     assert_problem(form, 400, "bad_json", "'post' field")
-    assert_problem(client.post("/v1/analyze", content=b"text=hi", headers={"Content-Type": "text/plain"}), 415,
-                   "unsupported_content_type")
+    assert_problem(
+        client.post("/v1/analyze", content=b"text=hi", headers={"Content-Type": "text/plain"}),
+        415,
+        "unsupported_content_type",
+    )
 
 
 def test_oversized_bodies_and_files_are_refused(api_server: ApiServer, client: httpx.Client) -> None:
@@ -107,7 +120,9 @@ def test_oversized_bodies_and_files_are_refused(api_server: ApiServer, client: h
 
     streamed = client.post("/v1/analyze", content=chunks(), headers={"Content-Type": "application/json"})
     assert_problem(streamed, 413, "body_too_large")
-    image = client.post("/v1/analyze", files=[("files", ("photo.png", PNG_HEAD + b"\0" * (MAX_IMAGE + 1), "image/png"))])
+    image = client.post(
+        "/v1/analyze", files=[("files", ("photo.png", PNG_HEAD + b"\0" * (MAX_IMAGE + 1), "image/png"))]
+    )
     body = assert_problem(image, 413, "media_too_large", "photo.png", f"{MAX_IMAGE:,}")
     assert body["file"] == "photo.png"
     many = client.post("/v1/analyze", files=[("files", (f"{i}.png", PNG_HEAD, "image/png")) for i in range(20)])
@@ -119,7 +134,9 @@ def test_files_of_the_wrong_type_are_refused_by_their_bytes(client: httpx.Client
     assert_problem(text, 415, "media_unknown_type", "notes.txt", "not a known image")
     script = client.post("/v1/analyze", files=[("files", ("cat.gif", b"#!/bin/sh\nrm -rf /\n", "image/gif"))])
     assert_problem(script, 415, "media_unknown_type", "cat.gif")
-    svg = client.post("/v1/analyze", files=[("files", ("logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml"))])
+    svg = client.post(
+        "/v1/analyze", files=[("files", ("logo.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml"))]
+    )
     assert_problem(svg, 415, "unsupported", "logo.svg", "SVG")
     empty = client.post("/v1/analyze", files=[("files", ("nothing.png", b"", "image/png"))])
     assert empty.status_code == 415 and empty.json()["code"] == "media_unknown_type"
@@ -129,18 +146,26 @@ def test_a_file_that_lies_about_its_type_is_refused(client: httpx.Client, agent_
     png = agent_workspace.media(".png")[0].read_bytes()
     for name in ("clip.mp4", "song.mp3", "../../voice.wav"):  # the name alone says so (no Content-Type)
         by_name = client.post("/v1/analyze", files=[("files", (name, png, "application/octet-stream"))])
-        assert_problem(by_name, 415, "media_mismatch", Path(name).name, f"the name says {Path(name).suffix}", "image/png")
+        assert_problem(
+            by_name, 415, "media_mismatch", Path(name).name, f"the name says {Path(name).suffix}", "image/png"
+        )
     by_header = client.post("/v1/analyze", files=[("files", ("upload", png, "audio/mpeg"))])
     assert_problem(by_header, 415, "media_mismatch", "audio/mpeg", "image/png")
     truncated = client.post("/v1/analyze", files=[("files", ("photo.png", png[:200], "image/png"))])
     assert 400 <= truncated.status_code < 500 or truncated.json()["problems"], truncated.text
-    header_only = client.post("/v1/analyze", files=[("files", ("fake.jpg", b"\xff\xd8\xff" + b"GIF89a" * 100, "image/jpeg"))])
+    header_only = client.post(
+        "/v1/analyze", files=[("files", ("fake.jpg", b"\xff\xd8\xff" + b"GIF89a" * 100, "image/jpeg"))]
+    )
     assert_problem(header_only, 422, "media_corrupt", "fake.jpg", "image/jpeg")
-    fake_video = client.post("/v1/analyze", files=[("files", ("clip.mp4", b"\0\0\0\x18ftypmp42" + b"\0" * 5000, "video/mp4"))])
+    fake_video = client.post(
+        "/v1/analyze", files=[("files", ("clip.mp4", b"\0\0\0\x18ftypmp42" + b"\0" * 5000, "video/mp4"))]
+    )
     assert_problem(fake_video, 422, "media_corrupt", "clip.mp4")
 
 
-def test_a_post_never_reads_files_of_the_server(client: httpx.Client, agent_workspace: AgentWorkspace, tmp_path: Path) -> None:
+def test_a_post_never_reads_files_of_the_server(
+    client: httpx.Client, agent_workspace: AgentWorkspace, tmp_path: Path
+) -> None:
     secret = tmp_path / "secret.png"
     secret.write_bytes(agent_workspace.media(".png")[0].read_bytes())
     for name in (str(secret), "../../../../../../" + str(secret), f"file://{secret}"):
@@ -151,16 +176,22 @@ def test_a_post_never_reads_files_of_the_server(client: httpx.Client, agent_work
 
 
 def test_search_segments_trends_and_posts(client: httpx.Client, agent_workspace: AgentWorkspace) -> None:
-    found = SearchResult.model_validate(client.get("/v1/search", params={"q": "live concert with the band", "k": 5}).json())
+    found = SearchResult.model_validate(
+        client.get("/v1/search", params={"q": "live concert with the band", "k": 5}).json()
+    )
     topics = agent_workspace.topic_of()
     assert len(found.hits) == 5 and sum(topics[h.post_id] == "music" for h in found.hits) >= 4
     assert_problem(client.get("/v1/search"), 422, "invalid_request", "q")
     image = agent_workspace.media(".png")[0]
-    by_image = client.post("/v1/search", data={"k": "3"}, files=[("image", ("../" + image.name, image.read_bytes(), "image/png"))])
+    by_image = client.post(
+        "/v1/search", data={"k": "3"}, files=[("image", ("../" + image.name, image.read_bytes(), "image/png"))]
+    )
     assert by_image.status_code == 200, by_image.text
     pictured = SearchResult.model_validate(by_image.json())
     assert pictured.query_image == image.name and len(pictured.hits) == 3 and pictured.hits[0].similarity > 0.5
-    assert_problem(client.post("/v1/search", files=[("image", ("a.txt", b"hello", "text/plain"))]), 415, "media_unknown_type")
+    assert_problem(
+        client.post("/v1/search", files=[("image", ("a.txt", b"hello", "text/plain"))]), 415, "media_unknown_type"
+    )
     segments = client.get("/v1/segments", params={"examples": 2}).json()
     assert segments["segmentation"] == "topics" and segments["topics"]
     assert sum(t["size"] for t in segments["topics"]) + segments["outliers"] == len(topics)

@@ -25,8 +25,13 @@ def burst_requests(agent_workspace: AgentWorkspace, n: int) -> list[tuple[str, s
         post_id, line = lines[i % len(lines)]
         kind = i % 6
         if kind == 0:
-            out.append(("POST", "/v1/analyze", {"content": line, "headers": {"Content-Type": "application/json"},
-                                                "params": {"similar": 3}}))
+            out.append(
+                (
+                    "POST",
+                    "/v1/analyze",
+                    {"content": line, "headers": {"Content-Type": "application/json"}, "params": {"similar": 3}},
+                )
+            )
         elif kind == 1:
             out.append(("GET", "/v1/search", {"params": {"q": f"post number {i} about the weather", "k": 5}}))
         elif kind == 2:
@@ -42,13 +47,15 @@ def burst_requests(agent_workspace: AgentWorkspace, n: int) -> list[tuple[str, s
 
 async def fire(url: str, key: str, requests: list[tuple[str, str, dict]]) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=len(requests))
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=900,
-                                 limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=900, limits=limits
+    ) as client:
         return list(await asyncio.gather(*(client.request(m, p, **kw) for m, p, kw in requests)))
 
 
-def test_a_burst_of_200_concurrent_requests_has_no_server_error(api_server: ApiServer, api_key: str,
-                                                                 agent_workspace: AgentWorkspace) -> None:
+def test_a_burst_of_200_concurrent_requests_has_no_server_error(
+    api_server: ApiServer, api_key: str, agent_workspace: AgentWorkspace
+) -> None:
     responses = asyncio.run(fire(api_server.url, api_key, burst_requests(agent_workspace, BURST)))
     statuses = Counter(r.status_code for r in responses)
     assert len(responses) == BURST and not [s for s in statuses if s >= 500], statuses

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.slow
 
 def test_without_a_key_only_a_loopback_address_is_allowed(tmp_path: Path) -> None:
     for host in ("0.0.0.0", "192.168.1.20", "example.org"):
-        result = CliRunner().invoke(app, ["serve", "-w", str(tmp_path / "ws"), "--host", host],
-                                    env={"POSTLENS_API_KEY": ""})
+        result = CliRunner().invoke(
+            app, ["serve", "-w", str(tmp_path / "ws"), "--host", host], env={"POSTLENS_API_KEY": ""}
+        )
         assert isinstance(result.exception, ConfigError), result.output
         assert "POSTLENS_API_KEY is not set" in str(result.exception) and host in str(result.exception)
     assert not (tmp_path / "ws").exists()  # refused before the workspace is touched

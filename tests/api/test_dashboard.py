@@ -18,13 +18,22 @@ from _agent_fixtures import AgentWorkspace
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PAGES = ("overview", "inspect", "search", "segments", "trends", "popularity", "models")
 WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}
 
 
-def test_the_dashboard_page_and_scripts_are_public_but_its_data_needs_the_key(api_server: ApiServer, api_key: str) -> None:
+def test_the_dashboard_page_and_scripts_are_public_but_its_data_needs_the_key(
+    api_server: ApiServer, api_key: str
+) -> None:
     page = httpx.get(f"{api_server.url}/ui")
     assert page.status_code == 200 and "postlens dashboard" in page.text
     assert "default-src 'none'" in page.headers["content-security-policy"]
@@ -47,7 +56,9 @@ def test_the_dashboard_page_and_scripts_are_public_but_its_data_needs_the_key(ap
 def browser() -> Iterator[object]:
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install -y chromium): the dashboard's browser tests skip")
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    playwright_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
+    )
     with playwright_api.sync_playwright() as play:
         launched = play.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
@@ -89,8 +100,9 @@ class Watched:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_every_page_loads_offline_with_data_and_no_console_error(browser: object, api_server: ApiServer, api_key: str,
-                                                                 shots: Path, width: str) -> None:
+def test_every_page_loads_offline_with_data_and_no_console_error(
+    browser: object, api_server: ApiServer, api_key: str, shots: Path, width: str
+) -> None:
     watched = Watched(browser, api_server.url, WIDTHS[width])
     try:
         watched.enter(api_key)
@@ -99,10 +111,14 @@ def test_every_page_loads_offline_with_data_and_no_console_error(browser: object
         for name in PAGES:
             watched.open(name)
             watched.page.screenshot(path=str(shots / f"{width}-{name}.png"), full_page=True)
-        assert watched.page.evaluate("document.querySelectorAll('#chart-map .scatterlayer, #chart-map canvas').length") > 0
+        assert (
+            watched.page.evaluate("document.querySelectorAll('#chart-map .scatterlayer, #chart-map canvas').length") > 0
+        )
         points = watched.page.evaluate("document.getElementById('chart-map').data.reduce((n, t) => n + t.x.length, 0)")
         assert points > 0
-        lines = watched.page.evaluate("document.getElementById('chart-trends').data.filter(t => t.mode === 'lines+markers').length")
+        lines = watched.page.evaluate(
+            "document.getElementById('chart-trends').data.filter(t => t.mode === 'lines+markers').length"
+        )
         assert lines > 0 and watched.page.locator("#table-alerts thead th").count() == 7
         assert watched.page.locator("#models-list li").count() >= 2
         assert watched.errors == [], watched.errors
@@ -124,8 +140,9 @@ def test_a_wrong_key_is_said_plainly(browser: object, api_server: ApiServer, api
         watched.close()
 
 
-def test_upload_an_image_and_see_the_insight(browser: object, api_server: ApiServer, api_key: str,
-                                             agent_workspace: AgentWorkspace, shots: Path) -> None:
+def test_upload_an_image_and_see_the_insight(
+    browser: object, api_server: ApiServer, api_key: str, agent_workspace: AgentWorkspace, shots: Path
+) -> None:
     watched = Watched(browser, api_server.url, WIDTHS["desktop"])
     try:
         watched.enter(api_key)
@@ -156,8 +173,9 @@ def test_upload_an_image_and_see_the_insight(browser: object, api_server: ApiSer
         watched.close()
 
 
-def test_a_click_on_the_segments_map_filters_the_post_list(browser: object, api_server: ApiServer, api_key: str,
-                                                           shots: Path) -> None:
+def test_a_click_on_the_segments_map_filters_the_post_list(
+    browser: object, api_server: ApiServer, api_key: str, shots: Path
+) -> None:
     watched = Watched(browser, api_server.url, WIDTHS["desktop"])
     try:
         watched.enter(api_key)
@@ -167,7 +185,8 @@ def test_a_click_on_the_segments_map_filters_the_post_list(browser: object, api_
             "(() => { const gd = document.getElementById('chart-map');"
             " const t = gd.data.find(d => d.customdata[0] !== '');"
             " const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();"
-            " return [t.customdata[0], box.left + xa._offset + xa.l2p(t.x[0]), box.top + ya._offset + ya.l2p(t.y[0])]; })()")
+            " return [t.customdata[0], box.left + xa._offset + xa.l2p(t.x[0]), box.top + ya._offset + ya.l2p(t.y[0])]; })()"
+        )
         watched.page.mouse.click(x, y)
         watched.page.wait_for_selector("#segments-filter:has-text('in topic')", timeout=60_000)
         shown_topic = watched.page.locator("#segments-topic").input_value()
@@ -180,8 +199,9 @@ def test_a_click_on_the_segments_map_filters_the_post_list(browser: object, api_
         watched.close()
 
 
-def test_upload_a_video_and_see_it_previewed_and_understood(browser: object, api_server: ApiServer, api_key: str,
-                                                            agent_workspace: AgentWorkspace, shots: Path) -> None:
+def test_upload_a_video_and_see_it_previewed_and_understood(
+    browser: object, api_server: ApiServer, api_key: str, agent_workspace: AgentWorkspace, shots: Path
+) -> None:
     watched = Watched(browser, api_server.url, WIDTHS["phone"])
     try:
         watched.enter(api_key)
@@ -209,6 +229,9 @@ def test_the_pages_are_reached_with_the_keyboard(browser: object, api_server: Ap
         watched.page.keyboard.press("Enter")
         watched.page.wait_for_selector("body[data-page=trends]", timeout=120_000)
         assert watched.page.locator("button.tab[data-page=trends]").get_attribute("aria-current") == "page"
-        assert watched.page.locator("#page-trends").is_visible() and not watched.page.locator("#page-overview").is_visible()
+        assert (
+            watched.page.locator("#page-trends").is_visible()
+            and not watched.page.locator("#page-overview").is_visible()
+        )
     finally:
         watched.close()

@@ -24,22 +24,35 @@ PASSED_ENV = ("POSTLENS_CACHE_DIR", "POSTLENS_NUM_THREADS", "HF_HUB_OFFLINE", "T
 def server(workspace: Path) -> StdioServerParameters:
     env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])
-    return StdioServerParameters(command=sys.executable, env=env, args=[
-        "-c", "from postlens.serve.cli import main; main()", "mcp", "--workspace", str(workspace)])
+    return StdioServerParameters(
+        command=sys.executable,
+        env=env,
+        args=["-c", "from postlens.serve.cli import main; main()", "mcp", "--workspace", str(workspace)],
+    )
 
 
 async def session(workspace: Path, image: Path, liar: Path) -> dict[str, Any]:
     async with Client(server(workspace)) as client:
         tools = (await client.list_tools()).tools
-        analyzed = await client.call_tool("analyze", {"text": "Dinner at the night market #streetfood",
-                                                      "files": [str(image)], "similar": 3}, read_timeout_seconds=600)
+        analyzed = await client.call_tool(
+            "analyze",
+            {"text": "Dinner at the night market #streetfood", "files": [str(image)], "similar": 3},
+            read_timeout_seconds=600,
+        )
         searched = await client.call_tool("search", {"query": "live concert with the band", "k": 5})
         segments = await client.call_tool("segments", {"examples": 1})
         trends = await client.call_tool("trends", {"top": 3})
         refused = await client.call_tool("analyze", {"files": [str(liar)]})
         after = await client.call_tool("analyze", {"text": "still here? #question"})
-        return {"tools": tools, "analyzed": analyzed, "searched": searched, "segments": segments, "trends": trends,
-                "refused": refused, "after": after}
+        return {
+            "tools": tools,
+            "analyzed": analyzed,
+            "searched": searched,
+            "segments": segments,
+            "trends": trends,
+            "refused": refused,
+            "after": after,
+        }
 
 
 def test_the_mcp_server_over_stdio(agent_workspace: AgentWorkspace, tmp_path: Path) -> None:

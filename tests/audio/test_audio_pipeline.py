@@ -19,11 +19,14 @@ pytestmark = pytest.mark.slow  # loads Whisper tiny.en (~1 s) and runs it
 
 # espeak-ng's robotic voice + Whisper tiny.en: typical sentences come out at 0-15% WER; a few
 # tongue-twisters ("the quick brown fox") swing between 12% and 44% with the codec (see bench/audio.py).
-SENTENCE = ("I can't believe how crowded the beach was this weekend, everyone should stay home. "
-            "Social media posts often contain short videos with people talking about the news of the day.")
+SENTENCE = (
+    "I can't believe how crowded the beach was this weekend, everyone should stay home. "
+    "Social media posts often contain short videos with people talking about the news of the day."
+)
 needs_espeak = pytest.mark.skipif(
     not espeak_available(),
-    reason="espeak-ng is not installed (apt-get install -y espeak-ng); speech tests need it to synthesise speech")
+    reason="espeak-ng is not installed (apt-get install -y espeak-ng); speech tests need it to synthesise speech",
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +44,17 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
     if espeak_available():
         out["speech"] = speak(folder / "speech.wav", SENTENCE)
-        out["german"] = speak(folder / "german.wav", "Guten Morgen, heute sprechen wir über das "
-                              "Wetter in Berlin und die Nachrichten des Tages. Es wird morgen regnen.",
-                              voice="de")
-        out["french"] = speak(folder / "french.wav", "Bonjour à tous, aujourd'hui nous parlons de la "
-                              "météo à Paris et des nouvelles du jour.", voice="fr")
+        out["german"] = speak(
+            folder / "german.wav",
+            "Guten Morgen, heute sprechen wir über das "
+            "Wetter in Berlin und die Nachrichten des Tages. Es wird morgen regnen.",
+            voice="de",
+        )
+        out["french"] = speak(
+            folder / "french.wav",
+            "Bonjour à tous, aujourd'hui nous parlons de la météo à Paris et des nouvelles du jour.",
+            voice="fr",
+        )
         speech = load_audio(out["speech"]).samples
         padded = np.concatenate([np.zeros(16000 * 2, np.float32), speech, np.zeros(16000 * 3, np.float32)])
         out["speech_mp4"] = write_video(folder / "talk.mp4", len(padded) / 16000, padded[None, :] * 0.3)
@@ -103,8 +112,7 @@ def test_music_and_tones_are_not_transcribed(pipeline: AudioPipeline, media) -> 
 
 @needs_espeak
 @pytest.mark.parametrize("language", ["german", "french"])
-def test_foreign_speech_is_flagged_not_silently_mistranscribed(pipeline: AudioPipeline, media,
-                                                               language: str) -> None:
+def test_foreign_speech_is_flagged_not_silently_mistranscribed(pipeline: AudioPipeline, media, language: str) -> None:
     [features] = pipeline.encode([media[language]])
     assert features.error is None
     assert features.info["speech_ratio"] > 0.5
@@ -114,8 +122,7 @@ def test_foreign_speech_is_flagged_not_silently_mistranscribed(pipeline: AudioPi
 
 @needs_espeak
 def test_embedding_puts_speech_closer_to_speech_than_to_music(pipeline: AudioPipeline, media) -> None:
-    speech, video, music, pure = pipeline.encode([media["speech"], media["speech_mp4"], media["music"],
-                                                  media["tone"]])
+    speech, video, music, pure = pipeline.encode([media["speech"], media["speech_mp4"], media["music"], media["tone"]])
     whisper = [f.vector[:384] for f in (speech, video, music, pure)]
     assert all(abs(np.linalg.norm(v) - 1) < 1e-4 for v in whisper)
     assert whisper[0] @ whisper[1] > whisper[0] @ whisper[2] + 0.1
@@ -132,8 +139,9 @@ def test_mixed_batch_keeps_going_with_per_item_errors(pipeline: AudioPipeline, m
     liar = tmp_path / "liar.mp3"
     liar.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
     corrupt = tmp_path / "corrupt.flac"
-    corrupt.write_bytes(write_audio(tmp_path / "ok.flac", tone(1.0, 440.0)).read_bytes()[:200]
-                        + np.random.default_rng(2).bytes(30_000))
+    corrupt.write_bytes(
+        write_audio(tmp_path / "ok.flac", tone(1.0, 440.0)).read_bytes()[:200] + np.random.default_rng(2).bytes(30_000)
+    )
     long = write_audio(tmp_path / "long.mp3", tone(600.0, 150.0, amp=0.05), rate=8000, bit_rate=8000)
     batch = [media["silence"], cut, mute, empty, liar, corrupt, long, media["music"]]
     results = AudioPipeline(max_seconds=30.0).encode(batch)
@@ -146,22 +154,35 @@ def test_mixed_batch_keeps_going_with_per_item_errors(pipeline: AudioPipeline, m
 
 
 def test_language_flag_rules() -> None:
-    english = Transcript("I can't believe how crowded the beach was this weekend", avg_logprob=-0.3,
-                         no_speech_prob=0.05, compression_ratio=1.2)
+    english = Transcript(
+        "I can't believe how crowded the beach was this weekend",
+        avg_logprob=-0.3,
+        no_speech_prob=0.05,
+        compression_ratio=1.2,
+    )
     assert language_flag(english, 4.0) is None
-    echo = Transcript("I'm not sure if I can go, I'm not sure at all", avg_logprob=-1.0, no_speech_prob=0.5,
-                      compression_ratio=2.1)
+    echo = Transcript(
+        "I'm not sure if I can go, I'm not sure at all", avg_logprob=-1.0, no_speech_prob=0.5, compression_ratio=2.1
+    )
     assert "repetitive_text" in language_flag(echo, 4.0)
     loop = Transcript("I'm not sure if I can. " * 3, avg_logprob=-0.3, compression_ratio=1.5)
     assert "hallucination_loop" in language_flag(loop, 6.0)
     assert "hallucination_loop" in language_flag(Transcript("Why not? " * 5, avg_logprob=-0.4), 5.0)
     assert "speech_but_no_words" in language_flag(Transcript(""), 4.0)
-    spanish_text = Transcript("hoy hablamos sobre el tiempo en madrid y las noticias del dia",
-                              avg_logprob=-0.4, no_speech_prob=0.1, compression_ratio=1.1)
+    spanish_text = Transcript(
+        "hoy hablamos sobre el tiempo en madrid y las noticias del dia",
+        avg_logprob=-0.4,
+        no_speech_prob=0.1,
+        compression_ratio=1.1,
+    )
     assert "text_reads_as=es" in language_flag(spanish_text, 5.0)
     assert language_flag(Transcript(""), 0.5) is None  # too little speech to judge
-    pseudo = Transcript("Go to Morgan, hoiter, schmesh, and lee, and schmesh, meter, and I'll see you next time.",
-                        avg_logprob=-0.7, no_speech_prob=0.3, compression_ratio=1.3)
+    pseudo = Transcript(
+        "Go to Morgan, hoiter, schmesh, and lee, and schmesh, meter, and I'll see you next time.",
+        avg_logprob=-0.7,
+        no_speech_prob=0.3,
+        compression_ratio=1.3,
+    )
     flag = language_flag(pseudo, 5.8)
     assert "non_english_words" in flag and "stock_phrase" in flag
 

@@ -26,8 +26,7 @@ def test_a_few_steps_on_two_tone_classes_reduce_the_loss(frontend: str) -> None:
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     samples = 4000  # 0.25 s keeps the test quick; 4 s crops work the same way
-    x = torch.from_numpy(np.concatenate([_tones(rng, 8, 150, 400, samples),
-                                         _tones(rng, 8, 1500, 3000, samples)]))
+    x = torch.from_numpy(np.concatenate([_tones(rng, 8, 150, 400, samples), _tones(rng, 8, 1500, 3000, samples)]))
     y = torch.tensor([0] * 8 + [1] * 8)
     model = RawNetEncoder(32, n_classes=2, frontend=frontend, channels=(16, 32, 32), gru_hidden=32)
     optimiser = torch.optim.Adam(model.parameters(), lr=2e-3)

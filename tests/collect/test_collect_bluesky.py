@@ -37,12 +37,17 @@ def post_count(workspace: Path) -> tuple[int, int]:
     return rows(workspace, "SELECT count(*), count(DISTINCT id) FROM posts")[0]
 
 
-def collect(server: ApiServer, workspace: Path, query: str = "python", sleeps: list[float] | None = None,
-            **options):
+def collect(server: ApiServer, workspace: Path, query: str = "python", sleeps: list[float] | None = None, **options):
     options.setdefault("page_size", 4)
     options.setdefault("environ", {})
-    return run_collect("bluesky", query, workspace=workspace, base_url=server.base_url,
-                       sleep=(sleeps if sleeps is not None else []).append, **options)
+    return run_collect(
+        "bluesky",
+        query,
+        workspace=workspace,
+        base_url=server.base_url,
+        sleep=(sleeps if sleeps is not None else []).append,
+        **options,
+    )
 
 
 def test_search_pages_by_cursor_from_the_floor_and_maps_post_views(server, tmp_path):
@@ -54,12 +59,17 @@ def test_search_pages_by_cursor_from_the_floor_and_maps_post_views(server, tmp_p
     assert summary.error is None and summary.caught_up and summary.pages == 3  # 4 + 4 + 2, no cursor after
     sent = server.requests_to(SEARCH)
     assert [r.query.get("cursor") for r in sent] == [None, "4", "8"]
-    assert all(r.query["sort"] == "latest" and r.query["q"] == "python" and r.query["since"].endswith("Z")
-               for r in sent)
+    assert all(
+        r.query["sort"] == "latest" and r.query["q"] == "python" and r.query["since"].endswith("Z") for r in sent
+    )
     assert post_count(tmp_path) == (10, 10)
-    native_id, handle, hashtags, language, likes, inferred = rows(tmp_path, (
-        "SELECT p.native_id, p.author_handle, p.hashtags, p.language, e.likes, e.observed_inferred "
-        "FROM posts p JOIN engagement e ON e.post_id = p.id ORDER BY p.created_at DESC LIMIT 1"))[0]
+    native_id, handle, hashtags, language, likes, inferred = rows(
+        tmp_path,
+        (
+            "SELECT p.native_id, p.author_handle, p.hashtags, p.language, e.likes, e.observed_inferred "
+            "FROM posts p JOIN engagement e ON e.post_id = p.id ORDER BY p.created_at DESC LIMIT 1"
+        ),
+    )[0]
     assert native_id == "at://did:plc:alice/app.bsky.feed.post/3k1010"
     assert (handle, hashtags, language, likes, inferred) == ("alice.bsky.social", ["python"], "en", 0, False)
     assert rows(tmp_path, "SELECT count(*) FROM media WHERE status = 'stored'")[0][0] == 10
@@ -114,9 +124,17 @@ def test_rate_limit_headers_429_and_500_are_waited_out(server, tmp_path):
         return reply
 
     server.route("GET", SEARCH, exhausted_window)
-    server.script(SEARCH, [Reply.json({"error": "RateLimitExceeded"}, 429,
-                                      {"RateLimit-Reset": str(int(time.time()) + 20), "RateLimit-Remaining": "0"}),
-                           Reply.json({"error": "InternalServerError"}, 502)])
+    server.script(
+        SEARCH,
+        [
+            Reply.json(
+                {"error": "RateLimitExceeded"},
+                429,
+                {"RateLimit-Reset": str(int(time.time()) + 20), "RateLimit-Remaining": "0"},
+            ),
+            Reply.json({"error": "InternalServerError"}, 502),
+        ],
+    )
     sleeps: list[float] = []
 
     summary = collect(server, tmp_path, sleeps=sleeps, until_caught_up=True)
@@ -175,7 +193,8 @@ def test_unknown_source_and_bad_since_list_what_is_accepted(tmp_path):
 
 
 def test_a_kill_between_storing_a_page_and_saving_the_cursor_refetches_that_page_without_duplicates(
-        server, tmp_path, monkeypatch):
+    server, tmp_path, monkeypatch
+):
     import postlens.pipeline.collect as collect_module
 
     install_bluesky(server, make_posts(12))

@@ -48,8 +48,7 @@ def collect(server: ApiServer, workspace: Path, sleeps: list[float] | None = Non
     options.setdefault("page_size", 5)
     options.setdefault("environ", {})
     query = options.pop("query", "#python")
-    return run_collect("mastodon", query, workspace=workspace, base_url=server.base_url,
-                       sleep=record.append, **options)
+    return run_collect("mastodon", query, workspace=workspace, base_url=server.base_url, sleep=record.append, **options)
 
 
 def test_pages_through_the_tag_timeline_stores_posts_media_and_a_cursor(server, tmp_path):
@@ -69,7 +68,8 @@ def test_pages_through_the_tag_timeline_stores_posts_media_and_a_cursor(server, 
     db = duckdb.connect(str(tmp_path / "postlens.duckdb"), read_only=True)
     text, hashtags, observed_inferred = db.execute(
         "SELECT p.text, p.hashtags, e.observed_inferred FROM posts p JOIN engagement e ON e.post_id = p.id "
-        "WHERE p.native_id = '1012'").fetchone()
+        "WHERE p.native_id = '1012'"
+    ).fetchone()
     source, query, pages, state = db.execute("SELECT source, query, pages, state FROM collect_cursors").fetchone()
     db.close()
     assert text == "post number 1012 about #python" and hashtags == ["python"] and observed_inferred is False
@@ -107,8 +107,10 @@ def test_a_second_pass_reads_down_to_the_high_water_mark_and_appends_engagement_
 def test_429_waits_retry_after_and_a_500_is_retried_with_bounded_backoff(server, tmp_path):
     install_mastodon(server, make_posts(7))
     serve_media(server)
-    server.script(TAG_PATH, [Reply.json({"error": "Too many requests"}, 429, {"Retry-After": "7"}),
-                             Reply.json({"error": "boom"}, 500)])
+    server.script(
+        TAG_PATH,
+        [Reply.json({"error": "Too many requests"}, 429, {"Retry-After": "7"}), Reply.json({"error": "boom"}, 500)],
+    )
     sleeps: list[float] = []
 
     summary = collect(server, tmp_path, sleeps, until_caught_up=True)
@@ -186,10 +188,16 @@ def test_media_over_the_limit_is_refused_at_the_limit_without_reading_it_all(ser
     serve_media(server)
     png_head = b"\x89PNG\r\n\x1a\n"
     total = 64 * 1024 * 1024
-    server.route("GET", f"/media/{posts[0].number}.png",
-                 lambda r: Reply(200, endless(total=total, head=png_head), {"Content-Type": "image/png"}))
-    server.route("GET", f"/media/{posts[1].number}.png",
-                 lambda r: Reply(200, png_head + b"\0" * (300 * 1024), {"Content-Type": "image/png"}))
+    server.route(
+        "GET",
+        f"/media/{posts[0].number}.png",
+        lambda r: Reply(200, endless(total=total, head=png_head), {"Content-Type": "image/png"}),
+    )
+    server.route(
+        "GET",
+        f"/media/{posts[1].number}.png",
+        lambda r: Reply(200, png_head + b"\0" * (300 * 1024), {"Content-Type": "image/png"}),
+    )
 
     summary = collect(server, tmp_path, until_caught_up=True, max_media_bytes={"image": 256 * 1024})
 
@@ -211,8 +219,9 @@ def test_media_on_a_private_address_is_not_fetched_when_the_api_is_public(tmp_pa
     from postlens.types import MediaPart, Modality, Post
 
     downloader = MediaDownloader(tmp_path / "in", resolver=lambda host: ["10.0.0.7"])
-    post = Post("mastodon:x", "1", "mastodon", None, "hi",
-                media=[MediaPart(Modality.IMAGE, url="https://cdn.example/a.png")])
+    post = Post(
+        "mastodon:x", "1", "mastodon", None, "hi", media=[MediaPart(Modality.IMAGE, url="https://cdn.example/a.png")]
+    )
     downloader.attach(post)
     downloader.close()
     assert post.media[0].source_path is None and post.notes[0].code == "media_private_host"
@@ -233,13 +242,30 @@ def test_a_killed_collect_resumes_with_no_post_lost_or_duplicated(server, tmp_pa
         return original(request)
 
     server.route("GET", TAG_PATH, slow_third_page)
-    command = [sys.executable, "-c", "from postlens.serve.cli import main; main()", "collect",
-               "--source", "mastodon", "--query", "#python", "--until-caught-up", "--base-url", server.base_url,
-               "--workspace", str(tmp_path)]
+    command = [
+        sys.executable,
+        "-c",
+        "from postlens.serve.cli import main; main()",
+        "collect",
+        "--source",
+        "mastodon",
+        "--query",
+        "#python",
+        "--until-caught-up",
+        "--base-url",
+        server.base_url,
+        "--workspace",
+        str(tmp_path),
+    ]
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     env.pop("MASTODON_ACCESS_TOKEN", None)
-    process = subprocess.Popen([*command, "--max-pages", "100"], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, start_new_session=True)
+    process = subprocess.Popen(
+        [*command, "--max-pages", "100"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         assert blocked.wait(120), process.stderr.read().decode() if process.poll() is not None else "not blocked"
         process.send_signal(signal.SIGKILL)
@@ -264,8 +290,9 @@ def test_an_account_query_looks_the_account_up_and_reset_starts_again_from_since
     serve_media(server)
 
     first = collect(server, tmp_path, until_caught_up=True, download_media=False, query="@alice@127.0.0.1")
-    again = collect(server, tmp_path, until_caught_up=True, download_media=False, query="@alice@127.0.0.1",
-                    reset=True, since="1h")
+    again = collect(
+        server, tmp_path, until_caught_up=True, download_media=False, query="@alice@127.0.0.1", reset=True, since="1h"
+    )
 
     assert server.requests_to("/api/v1/accounts/lookup")[0].query["acct"] == "alice@127.0.0.1"
     assert len(server.requests_to("/api/v1/accounts/1/statuses")) == 4  # two walks of 4 + an empty page
@@ -280,6 +307,13 @@ def test_a_notebook_collects_through_the_workspace_handle(server, tmp_path):
 
     install_mastodon(server, make_posts(8))
     collect(server, tmp_path, max_pages=1, download_media=False)  # postlens.open needs a workspace
-    summary = postlens.open(tmp_path).collect("mastodon", "#python", base_url=server.base_url, environ={},
-                                              page_size=5, download_media=False, until_caught_up=True)
+    summary = postlens.open(tmp_path).collect(
+        "mastodon",
+        "#python",
+        base_url=server.base_url,
+        environ={},
+        page_size=5,
+        download_media=False,
+        until_caught_up=True,
+    )
     assert summary.resumed and summary.caught_up and counts(tmp_path)["posts"] == 8

@@ -16,28 +16,36 @@ from postlens.sources.connectors.ratelimit import exhausted_for, reset_in, retry
 NOW = 1_800_000_000.0
 
 
-@pytest.mark.parametrize(("headers", "expected"), [
-    ({"Retry-After": "120"}, 120.0),
-    ({"retry-after": format_datetime(datetime.fromtimestamp(NOW + 90, UTC), usegmt=True)}, 90.0),
-    ({"Retry-After": "soon"}, None),
-    ({"Retry-After": "-5"}, None),
-    ({"Retry-After": "nan"}, None),
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Retry-After": "120"}, 120.0),
+        ({"retry-after": format_datetime(datetime.fromtimestamp(NOW + 90, UTC), usegmt=True)}, 90.0),
+        ({"Retry-After": "soon"}, None),
+        ({"Retry-After": "-5"}, None),
+        ({"Retry-After": "nan"}, None),
+        ({}, None),
+    ],
+)
 def test_retry_after_reads_seconds_and_http_dates_and_ignores_garbage(headers, expected):
     assert retry_after(headers, NOW) == expected
 
 
-@pytest.mark.parametrize(("headers", "expected"), [
-    ({"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(NOW) + 30)}, 30.0),  # X: Unix seconds
-    ({"X-RateLimit-Remaining": "0",
-      "X-RateLimit-Reset": datetime.fromtimestamp(NOW + 45, UTC).isoformat()}, 45.0),  # Mastodon: ISO
-    ({"X-Ratelimit-Remaining": "0.0", "X-Ratelimit-Reset": "12"}, 12.0),  # Reddit: seconds from now
-    ({"RateLimit-Remaining": "0", "RateLimit-Reset": str(int(NOW) + 5)}, 5.0),  # Bluesky: Unix seconds
-    ({"RateLimit-Remaining": "3", "RateLimit-Reset": str(int(NOW) + 5)}, None),  # calls left: no wait
-    ({"RateLimit-Remaining": "zero", "RateLimit-Reset": "5"}, None),
-    ({"RateLimit-Remaining": "0", "RateLimit-Reset": str(int(NOW) - 50)}, 0.0),  # a reset in the past
-])
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(NOW) + 30)}, 30.0),  # X: Unix seconds
+        (
+            {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": datetime.fromtimestamp(NOW + 45, UTC).isoformat()},
+            45.0,
+        ),  # Mastodon: ISO
+        ({"X-Ratelimit-Remaining": "0.0", "X-Ratelimit-Reset": "12"}, 12.0),  # Reddit: seconds from now
+        ({"RateLimit-Remaining": "0", "RateLimit-Reset": str(int(NOW) + 5)}, 5.0),  # Bluesky: Unix seconds
+        ({"RateLimit-Remaining": "3", "RateLimit-Reset": str(int(NOW) + 5)}, None),  # calls left: no wait
+        ({"RateLimit-Remaining": "zero", "RateLimit-Reset": "5"}, None),
+        ({"RateLimit-Remaining": "0", "RateLimit-Reset": str(int(NOW) - 50)}, 0.0),  # a reset in the past
+    ],
+)
 def test_an_exhausted_window_waits_until_its_reset_in_each_platforms_dialect(headers, expected):
     assert exhausted_for(headers, NOW) == expected
 
@@ -70,9 +78,16 @@ def test_a_walk_goes_down_to_its_floor_then_raises_the_high_water_mark():
     assert walk.floor == now - timedelta(minutes=15)  # the next walk stops at the mark minus the lag
 
 
-@pytest.mark.parametrize(("text", "expected"), [("2d", timedelta(days=2)), ("12h", timedelta(hours=12)),
-                                                ("90s", timedelta(seconds=90)), ("1w", timedelta(weeks=1)),
-                                                (" 1.5 H ", timedelta(hours=1.5))])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2d", timedelta(days=2)),
+        ("12h", timedelta(hours=12)),
+        ("90s", timedelta(seconds=90)),
+        ("1w", timedelta(weeks=1)),
+        (" 1.5 H ", timedelta(hours=1.5)),
+    ],
+)
 def test_since_reads_a_number_and_a_unit(text, expected):
     assert parse_since(text) == expected
 
@@ -83,8 +98,10 @@ def test_since_refuses_what_it_cannot_read(text):
         parse_since(text)
 
 
-@pytest.mark.parametrize("url", ["https://user:pw@mastodon.example", "https://m.example/?access_token=x",
-                                 "ftp://m.example", "mastodon.example"])
+@pytest.mark.parametrize(
+    "url",
+    ["https://user:pw@mastodon.example", "https://m.example/?access_token=x", "ftp://m.example", "mastodon.example"],
+)
 def test_a_base_url_with_credentials_or_no_scheme_is_refused(url, tmp_path):
     with pytest.raises(ConfigError, match="base URL"):
         run_collect("mastodon", "#tag", base_url=url, workspace=tmp_path)

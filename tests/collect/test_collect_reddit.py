@@ -12,8 +12,11 @@ from _platforms import install_reddit, make_posts, serve_media
 from postlens.pipeline.collect import run_collect
 
 NEW = "/r/python/new"
-CREDENTIALS = {"REDDIT_CLIENT_ID": "app-id", "REDDIT_CLIENT_SECRET": "app-secret-xyz",
-               "REDDIT_USER_AGENT": "postlens-tests/1.0 by u/tester"}
+CREDENTIALS = {
+    "REDDIT_CLIENT_ID": "app-id",
+    "REDDIT_CLIENT_SECRET": "app-secret-xyz",
+    "REDDIT_USER_AGENT": "postlens-tests/1.0 by u/tester",
+}
 
 
 @pytest.fixture
@@ -35,12 +38,17 @@ def post_count(workspace: Path) -> tuple[int, int]:
     return rows(workspace, "SELECT count(*), count(DISTINCT id) FROM posts")[0]
 
 
-def collect(server: ApiServer, workspace: Path, query: str = "r/python", sleeps: list[float] | None = None,
-            **options):
+def collect(server: ApiServer, workspace: Path, query: str = "r/python", sleeps: list[float] | None = None, **options):
     options.setdefault("page_size", 4)
     options.setdefault("environ", CREDENTIALS)
-    return run_collect("reddit", query, workspace=workspace, base_url=server.base_url,
-                       sleep=(sleeps if sleeps is not None else []).append, **options)
+    return run_collect(
+        "reddit",
+        query,
+        workspace=workspace,
+        base_url=server.base_url,
+        sleep=(sleeps if sleeps is not None else []).append,
+        **options,
+    )
 
 
 def test_listing_pages_by_after_with_an_app_token_and_maps_submissions(server, tmp_path):
@@ -52,14 +60,22 @@ def test_listing_pages_by_after_with_an_app_token_and_maps_submissions(server, t
     assert summary.error is None and summary.caught_up and summary.pages == 3
     sent = server.requests_to(NEW)
     assert [r.query.get("after") for r in sent] == [None, "t3_x1007", "t3_x1003"]
-    assert all(r.headers["authorization"] == "bearer reddit-token-1-abcdef" and r.query["raw_json"] == "1"
-               and r.headers["user-agent"] == "postlens-tests/1.0 by u/tester" for r in sent)
+    assert all(
+        r.headers["authorization"] == "bearer reddit-token-1-abcdef"
+        and r.query["raw_json"] == "1"
+        and r.headers["user-agent"] == "postlens-tests/1.0 by u/tester"
+        for r in sent
+    )
     token_call = server.requests_to("/api/v1/access_token")[0]
     assert b"grant_type=client_credentials" in token_call.body
     assert post_count(tmp_path) == (10, 10)
-    native_id, subreddit, likes, comments, inferred = rows(tmp_path, (
-        "SELECT p.native_id, p.labels['subreddit'], e.likes, e.comments, e.observed_inferred "
-        "FROM posts p JOIN engagement e ON e.post_id = p.id ORDER BY p.created_at DESC LIMIT 1"))[0]
+    native_id, subreddit, likes, comments, inferred = rows(
+        tmp_path,
+        (
+            "SELECT p.native_id, p.labels['subreddit'], e.likes, e.comments, e.observed_inferred "
+            "FROM posts p JOIN engagement e ON e.post_id = p.id ORDER BY p.created_at DESC LIMIT 1"
+        ),
+    )[0]
     assert (native_id, subreddit, likes, comments, inferred) == ("t3_x1010", "python", 0, 2, False)
     assert rows(tmp_path, "SELECT count(*) FROM media WHERE status = 'stored'")[0][0] == 10
 

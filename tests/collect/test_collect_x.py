@@ -36,12 +36,19 @@ def post_count(workspace: Path) -> tuple[int, int]:
     return rows(workspace, "SELECT count(*), count(DISTINCT id) FROM posts")[0]
 
 
-def collect(server: ApiServer, workspace: Path, query: str = "#python -is:retweet",
-            sleeps: list[float] | None = None, **options):
+def collect(
+    server: ApiServer, workspace: Path, query: str = "#python -is:retweet", sleeps: list[float] | None = None, **options
+):
     options.setdefault("page_size", 10)
     options.setdefault("environ", TOKEN)
-    return run_collect("x", query, workspace=workspace, base_url=server.base_url,
-                       sleep=(sleeps if sleeps is not None else []).append, **options)
+    return run_collect(
+        "x",
+        query,
+        workspace=workspace,
+        base_url=server.base_url,
+        sleep=(sleeps if sleeps is not None else []).append,
+        **options,
+    )
 
 
 def test_recent_search_pages_by_next_token_with_expansions_and_a_clamped_start_time(server, tmp_path):
@@ -58,9 +65,13 @@ def test_recent_search_pages_by_next_token_with_expansions_and_a_clamped_start_t
     start = datetime.strptime(first["start_time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert datetime.now(UTC) - start < timedelta(days=7)  # recent search reaches back 7 days only
     assert post_count(tmp_path) == (25, 25)
-    source, handle, followers, hashtags, views, inferred = rows(tmp_path, (
-        "SELECT p.source, p.author_handle, p.author_followers, p.hashtags, e.views, e.observed_inferred "
-        "FROM posts p JOIN engagement e ON e.post_id = p.id ORDER BY p.created_at DESC LIMIT 1"))[0]
+    source, handle, followers, hashtags, views, inferred = rows(
+        tmp_path,
+        (
+            "SELECT p.source, p.author_handle, p.author_followers, p.hashtags, e.views, e.observed_inferred "
+            "FROM posts p JOIN engagement e ON e.post_id = p.id ORDER BY p.created_at DESC LIMIT 1"
+        ),
+    )[0]
     assert (source, handle, followers, hashtags, views, inferred) == ("twitter", "alice", 7, ["python"], 100, False)
     assert rows(tmp_path, "SELECT count(*) FROM media WHERE status = 'stored'")[0][0] == 25
 
@@ -81,9 +92,17 @@ def test_429_waits_for_the_window_reset_and_a_500_then_success(server, tmp_path)
     install_x(server, make_posts(12))
     serve_media(server)
     reset = int(time.time()) + 40
-    server.script(SEARCH, [Reply.json({"title": "Too Many Requests", "status": 429}, 429,
-                                      {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}),
-                           Reply.json({"title": "Internal Error"}, 500)])
+    server.script(
+        SEARCH,
+        [
+            Reply.json(
+                {"title": "Too Many Requests", "status": 429},
+                429,
+                {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)},
+            ),
+            Reply.json({"title": "Internal Error"}, 500),
+        ],
+    )
     sleeps: list[float] = []
 
     summary = collect(server, tmp_path, sleeps=sleeps, until_caught_up=True)
@@ -97,8 +116,11 @@ def test_a_malformed_tweet_is_quarantined_oversized_media_refused_and_a_kill_res
     posts[3].extra = {"created_at": "last tuesday"}
     install_x(server, posts)
     serve_media(server)
-    server.route("GET", f"/media/{posts[0].number}.png",
-                 lambda r: Reply(200, endless(total=32 * 1024 * 1024, head=b"\x89PNG\r\n\x1a\n")))
+    server.route(
+        "GET",
+        f"/media/{posts[0].number}.png",
+        lambda r: Reply(200, endless(total=32 * 1024 * 1024, head=b"\x89PNG\r\n\x1a\n")),
+    )
 
     def interrupt(summary):
         if summary.pages == 1:

@@ -116,7 +116,7 @@ def test_wav_clips_are_readable_tones_at_the_topic_pitch(demo_corpus, demo_posts
             samples = np.frombuffer(reader.readframes(n), dtype="<i2").astype(np.float32) / 32768
         assert n / rate == pytest.approx(truth["duration_s"], abs=0.01)
         # The first quarter is one note: the fundamental times one of the planted ratios.
-        note = samples[int(0.05 * n): int(0.2 * n)]
+        note = samples[int(0.05 * n) : int(0.2 * n)]
         peak = dominant_hz(note, rate)
         ratios = np.array([1.0, 1.25, 1.5, 2.0]) * truth["tone_hz"]
         assert np.min(np.abs(ratios - peak) / ratios) < 0.03, (part["source_path"], peak, ratios)

@@ -16,12 +16,16 @@ from postlens.types import Author, Engagement, MediaPart, Modality, Post, extrac
 def rebuild(record: dict) -> Post:
     """Turn a line back into a Post, as the native importer would, to check the contract holds."""
     return Post(
-        source=record["source"], native_id=record["native_id"], platform=record["platform"],
-        created_at=datetime.fromisoformat(record["created_at"]), text=record["text"],
+        source=record["source"],
+        native_id=record["native_id"],
+        platform=record["platform"],
+        created_at=datetime.fromisoformat(record["created_at"]),
+        text=record["text"],
         author=Author(**record["author"]),
         media=[MediaPart(**{**m, "kind": Modality(m["kind"])}) for m in record["media"]],
-        engagement=[Engagement(**{**e, "observed_at": datetime.fromisoformat(e["observed_at"])})
-                    for e in record["engagement"]],
+        engagement=[
+            Engagement(**{**e, "observed_at": datetime.fromisoformat(e["observed_at"])}) for e in record["engagement"]
+        ],
     )
 
 
@@ -53,8 +57,14 @@ def test_modality_mix_is_near_the_requested_one(demo_corpus, demo_truth):
 
 
 def test_media_parts_match_the_post_kind(demo_posts, demo_truth):
-    expected = {"text": set(), "image": {"image"}, "image_only": {"image"}, "video": {"video"},
-                "audio": {"audio"}, "gif": {"gif"}}
+    expected = {
+        "text": set(),
+        "image": {"image"},
+        "image_only": {"image"},
+        "video": {"video"},
+        "audio": {"audio"},
+        "gif": {"gif"},
+    }
     for record, truth in zip(demo_posts, demo_truth["posts"], strict=True):
         assert record["id"] == truth["id"]
         assert {m["kind"] for m in record["media"]} == expected[truth["kind"]]
@@ -107,7 +117,8 @@ def test_engagement_snapshots_grow_over_time(demo_posts, demo_truth):
         created = datetime.fromisoformat(record["created_at"])
         snaps = record["engagement"]
         assert [datetime.fromisoformat(s["observed_at"]) - created for s in snaps] == [
-            timedelta(hours=h) for h in hours]
+            timedelta(hours=h) for h in hours
+        ]
         for field in ("likes", "shares", "comments", "views"):
             series = [s[field] for s in snaps]
             assert series == sorted(series), (record["id"], field, series)

@@ -22,7 +22,8 @@ def test_burst_is_visible_in_weekly_counts(demo_posts, demo_truth):
     burst = demo_truth["burst"]
     weekly = Counter(
         week_of(p["created_at"], start)
-        for p, t in zip(demo_posts, demo_truth["posts"], strict=True) if t["topic"] == burst["topic"]
+        for p, t in zip(demo_posts, demo_truth["posts"], strict=True)
+        if t["topic"] == burst["topic"]
     )
     others = [weekly[w] for w in range(demo_truth["params"]["weeks"]) if w != burst["week_index"]]
     assert weekly[burst["week_index"]] >= 2.5 * np.median(others), (burst, weekly)
@@ -33,8 +34,7 @@ def test_burst_is_visible_in_weekly_counts(demo_posts, demo_truth):
 
 
 def test_burst_topic_and_week_can_be_chosen(tmp_path):
-    summary = generate_corpus(tmp_path / "b", seed=2, n_posts=40,
-                              params=CorpusParams(burst_topic="food", burst_week=4))
+    summary = generate_corpus(tmp_path / "b", seed=2, n_posts=40, params=CorpusParams(burst_topic="food", burst_week=4))
     assert summary.burst["topic"] == "food" and summary.burst["week_index"] == 4
 
 
@@ -58,12 +58,14 @@ def test_truth_formula_recomputes_every_expected_value(demo_posts, demo_truth):
         author = record["author"]
         created = datetime.fromisoformat(record["created_at"])
         value = (
-            c["intercept"] + c["topic_effects"][truth["topic"]]
+            c["intercept"]
+            + c["topic_effects"][truth["topic"]]
             + c["log_followers"] * math.log1p(author["followers"])
             + (c["verified"] if author["verified"] else 0.0)
             + c["hour_amplitude"] * math.cos(2 * math.pi * (created.hour - c["peak_hour_utc"]) / 24)
             + (c["weekend"] if created.weekday() >= 5 else 0.0)
-            + c["kind_effects"][truth["kind"]] + c["sentiment_effects"][truth["sentiment"]]
+            + c["kind_effects"][truth["kind"]]
+            + c["sentiment_effects"][truth["sentiment"]]
         )
         assert value == pytest.approx(truth["expected_log_likes"], abs=1e-5)
 

@@ -9,12 +9,25 @@ from postlens.errors import ConfigError
 from postlens.evaluation.splits import NO_VALUE, column_split, make_split, side_of
 
 
-@pytest.mark.parametrize("value, side", [
-    ("train", "train"), (" Training ", "train"), ("TRN", "train"),
-    ("val", "val"), ("Validation", "val"), ("dev", "val"), ("valid", "val"), ("development", "val"),
-    ("test", "test"), ("Testing", "test"),
-    ("holdout", None), ("", None), (None, None), (3, None),
-])
+@pytest.mark.parametrize(
+    "value, side",
+    [
+        ("train", "train"),
+        (" Training ", "train"),
+        ("TRN", "train"),
+        ("val", "val"),
+        ("Validation", "val"),
+        ("dev", "val"),
+        ("valid", "val"),
+        ("development", "val"),
+        ("test", "test"),
+        ("Testing", "test"),
+        ("holdout", None),
+        ("", None),
+        (None, None),
+        (3, None),
+    ],
+)
 def test_side_spellings(value, side):
     assert side_of(value) == side
 
@@ -53,11 +66,14 @@ def test_train_and_test_only_carves_validation_from_train():
     assert len(column_split(values, val_size=0.0).val) == 0
 
 
-@pytest.mark.parametrize("counts, message", [
-    ({"val": 10, "test": 10}, "no train rows"),
-    ({"train": 10, "other": 5}, "no val or test rows"),
-    ({"TRAINING-SET": 10, "test": 3}, "no train rows.*'TRAINING-SET': 10.*accepted spellings"),
-])
+@pytest.mark.parametrize(
+    "counts, message",
+    [
+        ({"val": 10, "test": 10}, "no train rows"),
+        ({"train": 10, "other": 5}, "no val or test rows"),
+        ({"TRAINING-SET": 10, "test": 3}, "no train rows.*'TRAINING-SET': 10.*accepted spellings"),
+    ],
+)
 def test_an_empty_side_is_a_clear_error(counts, message):
     with pytest.raises(ConfigError, match=message):
         column_split(_values(counts))

@@ -62,7 +62,9 @@ def test_forward_chaining_trains_on_the_past_only():
     for fold in folds:
         _check_fold_sides(fold)
         known_train = fold.train[~np.isnan(times[fold.train])]
-        assert np.nanmax(day(known_train)) < np.min(day(fold.val)) < np.min(day(fold.test))  # val after train, test after both
+        assert (
+            np.nanmax(day(known_train)) < np.min(day(fold.val)) < np.min(day(fold.test))
+        )  # val after train, test after both
         assert np.min(times[fold.test]) > previous_end  # held-out periods follow each other, disjoint
         previous_end = np.max(times[fold.test])
         assert set(range(7)) <= set(fold.train)  # untimed posts only train

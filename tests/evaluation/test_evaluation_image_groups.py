@@ -32,8 +32,10 @@ def _picture(seed: int) -> Image.Image:
     draw = ImageDraw.Draw(image)
     for _ in range(12):
         x, y = rng.integers(0, 300), rng.integers(0, 220)
-        draw.rectangle([x, y, x + rng.integers(10, 120), y + rng.integers(10, 90)],
-                       fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
+        draw.rectangle(
+            [x, y, x + rng.integers(10, 120), y + rng.integers(10, 90)],
+            fill=tuple(int(v) for v in rng.integers(0, 255, 3)),
+        )
     return image
 
 
@@ -123,8 +125,16 @@ def test_combine_groups_merges_events_sharing_a_picture():
 
 def test_grouped_folds_keep_groups_whole_and_every_class_in_every_fold():
     """MediaEval's shape: one giant mixed event, one large one-class event, smaller ones."""
-    sizes = {"giant": (500, 450), "oneclass": (180, 0), "a": (60, 100), "b": (70, 35), "c": (60, 15), "d": (7, 7),
-             "e": (30, 0), "f": (0, 20)}
+    sizes = {
+        "giant": (500, 450),
+        "oneclass": (180, 0),
+        "a": (60, 100),
+        "b": (70, 35),
+        "c": (60, 15),
+        "d": (7, 7),
+        "e": (30, 0),
+        "f": (0, 20),
+    }
     groups, y = [], []
     for name, (fake, real) in sizes.items():
         groups += [name] * (fake + real)
@@ -148,13 +158,22 @@ def test_workspace_image_groups_reads_cached_hashes(tmp_path):
     for number, (post_id, images) in enumerate(shas.items()):
         ws.db.execute(
             "INSERT INTO posts (id, source, native_id, platform, text, content_hash, run_id, first_seen, updated_at) "
-            "VALUES (?, 's', ?, 'x', 'text', 'h', 'r', ?, ?)", [post_id, str(number), now, now])
+            "VALUES (?, 's', ?, 'x', 'text', 'h', 'r', ?, ?)",
+            [post_id, str(number), now, now],
+        )
         for position, sha in enumerate(images):
-            ws.db.execute("INSERT INTO media (post_id, position, kind, status, sha256) VALUES (?, ?, 'image', 'stored', ?)",
-                          [post_id, position, sha])
-    FeatureCache(ws.features_dir).write(installed_identity("image-stats").key, ["sha-a", "sha-a2", "sha-b"], [
-        Features(vector=np.zeros(7, np.float32), info={"phash": h})
-        for h in ("00ff00ff00ff00ff", "00ff00ff00ff00fe", "ff00ff00ff00ff00")])
+            ws.db.execute(
+                "INSERT INTO media (post_id, position, kind, status, sha256) VALUES (?, ?, 'image', 'stored', ?)",
+                [post_id, position, sha],
+            )
+    FeatureCache(ws.features_dir).write(
+        installed_identity("image-stats").key,
+        ["sha-a", "sha-a2", "sha-b"],
+        [
+            Features(vector=np.zeros(7, np.float32), info={"phash": h})
+            for h in ("00ff00ff00ff00ff", "00ff00ff00ff00fe", "ff00ff00ff00ff00")
+        ],
+    )
     groups, facts = workspace_image_groups(ws, list(shas))
     ws.close()
     assert groups[0] == groups[1] != groups[2]

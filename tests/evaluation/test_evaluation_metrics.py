@@ -61,8 +61,10 @@ def test_multilabel_per_class():
 
 
 def test_fold_summary_mean_std_and_summed_confusion():
-    folds = [classification_metrics(np.array([0, 1, 1, 0]), np.array(p), classes=["a", "b"])
-             for p in ([0, 1, 1, 0], [0, 1, 0, 0], [1, 1, 0, 0])]
+    folds = [
+        classification_metrics(np.array([0, 1, 1, 0]), np.array(p), classes=["a", "b"])
+        for p in ([0, 1, 1, 0], [0, 1, 0, 0], [1, 1, 0, 0])
+    ]
     summary = summarize_folds(folds)
     values = [f["macro_f1"] for f in folds]
     assert summary["mean"]["macro_f1"] == pytest.approx(np.mean(values))

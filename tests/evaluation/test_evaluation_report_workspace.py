@@ -34,7 +34,8 @@ def _models(report: dict) -> dict[str, dict]:
 def test_every_section_is_present_with_what_each_model_measured(evaluated) -> None:
     report = evaluated.report
     assert {k: report[k]["status"] for k in ("models", "topics", "trends", "popularity")} == dict.fromkeys(
-        ("models", "topics", "trends", "popularity"), "present")
+        ("models", "topics", "trends", "popularity"), "present"
+    )
     models = _models(report)
     assert set(models) == {"demo-topic", "demo-sentiment"}
     topic, sentiment = models["demo-topic"], models["demo-sentiment"]
@@ -42,11 +43,22 @@ def test_every_section_is_present_with_what_each_model_measured(evaluated) -> No
     def status(model: dict) -> dict[str, str]:
         return {k: v["status"] for k, v in model.items() if isinstance(v, dict) and "status" in v}
 
-    assert status(topic) == {"figures": "present", "per_class": "present", "confusion": "present",
-                             "calibration": "present", "ablation": "present", "imbalance_comparison": "absent",
-                             "distillation": "present", "cross_validation": "absent"}
-    assert status(sentiment) == {**status(topic), "ablation": "absent", "imbalance_comparison": "present",
-                                 "distillation": "absent"}
+    assert status(topic) == {
+        "figures": "present",
+        "per_class": "present",
+        "confusion": "present",
+        "calibration": "present",
+        "ablation": "present",
+        "imbalance_comparison": "absent",
+        "distillation": "present",
+        "cross_validation": "absent",
+    }
+    assert status(sentiment) == {
+        **status(topic),
+        "ablation": "absent",
+        "imbalance_comparison": "present",
+        "distillation": "absent",
+    }
     removed = {row["inputs"] for row in topic["ablation"]["rows"][1:]}
     assert {"without text", "without image"} <= removed
     assert [r["model"] for r in topic["distillation"]["rows"]] == ["teacher", "student"]
@@ -74,21 +86,25 @@ def test_figures_agree_with_the_model_folders_and_the_tables(evaluated, demo_run
             "SELECT (SELECT count(*) FROM topics WHERE segmentation = 'topics' AND status = 'active'), "
             "(SELECT count(*) FROM post_topics WHERE segmentation = 'topics' AND topic_id IS NULL), "
             "(SELECT count(*) FROM post_topics WHERE segmentation = 'topics' AND topic_id IS NOT NULL "
-            "AND created_at IS NOT NULL)").fetchone()
+            "AND created_at IS NOT NULL)"
+        ).fetchone()
     assert segmentation["topics"] == active and segmentation["outliers"] == outliers
     assert sum(sum(s["counts"]) for s in segmentation["over_time"]["series"]) == timed
     assert -1.0 <= segmentation["npmi_mean"] <= 1.0 and 0.0 < segmentation["diversity"] <= 1.0
 
 
-def test_topic_coherence_is_counted_over_every_post_or_a_fixed_sample(evaluated, demo_run_300: DemoReport,
-                                                                      tmp_path: Path, monkeypatch) -> None:
+def test_topic_coherence_is_counted_over_every_post_or_a_fixed_sample(
+    evaluated, demo_run_300: DemoReport, tmp_path: Path, monkeypatch
+) -> None:
     with Workspace(demo_run_300.workspace, read_only=True) as ws:  # 300, or more after the demo tests added posts
         posts = ws.db.execute("SELECT count(*) FROM posts").fetchone()[0]
     assert evaluated.report["topics"]["items"][0]["npmi_posts"] == posts >= 300
     monkeypatch.setattr("postlens.pipeline.evaluate.QUALITY_POSTS", 120)
     sampled = run_evaluate(demo_run_300.workspace, out=tmp_path).report["topics"]["items"][0]
     assert sampled["npmi_posts"] == 120 and -1.0 <= sampled["npmi_mean"] <= 1.0
-    assert [t["topic_id"] for t in sampled["table"]] == [t["topic_id"] for t in evaluated.report["topics"]["items"][0]["table"]]
+    assert [t["topic_id"] for t in sampled["table"]] == [
+        t["topic_id"] for t in evaluated.report["topics"]["items"][0]["table"]
+    ]
 
 
 def test_the_html_is_one_self_contained_file(evaluated) -> None:
@@ -129,15 +145,23 @@ def test_a_workspace_without_features_marks_what_needs_them_absent(tmp_path: Pat
     report = json.loads((tmp_path / "r" / "evaluation.json").read_text())
     assert report["posts"] == 40
     assert {k: report[k]["status"] for k in ("models", "topics", "trends", "popularity")} == {
-        "models": "absent", "topics": "absent", "trends": "present", "popularity": "absent"}
+        "models": "absent",
+        "topics": "absent",
+        "trends": "present",
+        "popularity": "absent",
+    }
     assert "models: no trained model" in out.output and "evaluation.html" in out.output
     html = (tmp_path / "r" / "evaluation.html").read_text()
     assert "postlens segments fit" in html and "postlens popularity fit" in html
 
 
-def test_evaluate_refuses_a_file_as_out_folder_and_a_missing_workspace(demo_run_300: DemoReport, tmp_path: Path) -> None:
+def test_evaluate_refuses_a_file_as_out_folder_and_a_missing_workspace(
+    demo_run_300: DemoReport, tmp_path: Path
+) -> None:
     (tmp_path / "file").write_text("x")
-    wrong = CliRunner().invoke(app, ["evaluate", "--workspace", str(demo_run_300.workspace), "--out", str(tmp_path / "file")])
+    wrong = CliRunner().invoke(
+        app, ["evaluate", "--workspace", str(demo_run_300.workspace), "--out", str(tmp_path / "file")]
+    )
     assert wrong.exit_code != 0 and "is a file" in str(wrong.exception)
     missing = CliRunner().invoke(app, ["evaluate", "--workspace", str(tmp_path / "nowhere")])
     assert missing.exit_code != 0 and "no workspace" in str(missing.exception)

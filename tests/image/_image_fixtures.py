@@ -21,21 +21,38 @@ def huge_png_header(width: int, height: int) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def draw_clock(size: int = 400) -> Image.Image:
     image = Image.new("RGB", (size, size), "white")
     draw = ImageDraw.Draw(image)
     centre, radius = size / 2, size * 0.4
-    draw.ellipse((centre - radius, centre - radius, centre + radius, centre + radius), outline="black", width=12, fill=(250, 250, 240))
+    draw.ellipse(
+        (centre - radius, centre - radius, centre + radius, centre + radius),
+        outline="black",
+        width=12,
+        fill=(250, 250, 240),
+    )
     font = ImageFont.load_default(size=36)
     for hour in range(1, 13):
         angle = math.radians(hour * 30 - 90)
-        draw.text((centre + 130 * math.cos(angle), centre + 130 * math.sin(angle)), str(hour), fill="black", font=font, anchor="mm")
+        draw.text(
+            (centre + 130 * math.cos(angle), centre + 130 * math.sin(angle)),
+            str(hour),
+            fill="black",
+            font=font,
+            anchor="mm",
+        )
     for degrees, length, width in ((-30, 90, 10), (100, 120, 6)):
         angle = math.radians(degrees)
-        draw.line((centre, centre, centre + length * math.cos(angle), centre + length * math.sin(angle)), fill="black", width=width)
+        draw.line(
+            (centre, centre, centre + length * math.cos(angle), centre + length * math.sin(angle)),
+            fill="black",
+            width=width,
+        )
     return image
 
 

@@ -17,9 +17,21 @@ from postlens.encoders.image.stats import STATS_FIELDS, ImageStatsEncoder, colou
 def test_imagenet_names_are_in_standard_order() -> None:
     names = imagenet_class_names()
     assert len(names) == 1000
-    known = {0: "tench", 1: "goldfish", 2: "great white shark", 281: "tabby", 409: "analog clock",
-             918: "crossword puzzle", 948: "Granny Smith", 999: "toilet tissue", 151: "Chihuahua",
-             340: "zebra", 530: "digital clock", 892: "wall clock", 954: "banana"}
+    known = {
+        0: "tench",
+        1: "goldfish",
+        2: "great white shark",
+        281: "tabby",
+        409: "analog clock",
+        918: "crossword puzzle",
+        948: "Granny Smith",
+        999: "toilet tissue",
+        151: "Chihuahua",
+        340: "zebra",
+        530: "digital clock",
+        892: "wall clock",
+        954: "banana",
+    }
     for index, name in known.items():
         assert names[index] == name, index
     assert len(set(names)) == 998  # the standard list repeats "crane" and "maillot"

@@ -53,10 +53,16 @@ def _screenshot(path: Path, lines: list[str]) -> Path:
 # ------------------------------------------------------------------ settings (no model)
 
 
-@pytest.mark.parametrize("setting", [
-    {"min_score": 0.8}, {"max_side": 1600}, {"det_side": 512}, {"use_angle_classifier": True},
-    {"max_pixels": 10_000_000},
-])
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"min_score": 0.8},
+        {"max_side": 1600},
+        {"det_side": 512},
+        {"use_angle_classifier": True},
+        {"max_pixels": 10_000_000},
+    ],
+)
 def test_every_output_setting_changes_the_cache_key(setting: dict[str, object]) -> None:
     assert cache_key(OCREncoder(**setting)) != cache_key(OCREncoder())
 
@@ -73,10 +79,15 @@ def test_a_changed_setting_after_construction_changes_the_key() -> None:
     assert cache_key(encoder) != before
 
 
-@pytest.mark.parametrize("setting, word", [
-    ({"min_score": 1.5}, "min_score"), ({"det_side": 8}, "det_side"), ({"max_side": 0}, "max_side"),
-    ({"num_threads": 0}, "num_threads"),
-])
+@pytest.mark.parametrize(
+    "setting, word",
+    [
+        ({"min_score": 1.5}, "min_score"),
+        ({"det_side": 8}, "det_side"),
+        ({"max_side": 0}, "max_side"),
+        ({"num_threads": 0}, "num_threads"),
+    ],
+)
 def test_bad_settings_are_refused_by_name(setting: dict[str, object], word: str) -> None:
     with pytest.raises(ConfigError, match=word):
         OCREncoder(**setting)
@@ -146,8 +157,10 @@ def test_small_print_missed_at_detection_size_is_found_at_full_size(tmp_path: Pa
 
 @pytest.mark.slow
 def test_output_does_not_depend_on_threads_or_on_the_other_images_of_the_call(tmp_path: Path) -> None:
-    paths = [_meme(tmp_path / f"m{i}.jpg", top, "SHARE IF YOU AGREE", seed=i)
-             for i, top in enumerate(["NOBODY TOLD ME", "THIS IS FINE", "COFFEE FIRST"])]
+    paths = [
+        _meme(tmp_path / f"m{i}.jpg", top, "SHARE IF YOU AGREE", seed=i)
+        for i, top in enumerate(["NOBODY TOLD ME", "THIS IS FINE", "COFFEE FIRST"])
+    ]
     paths.append(_screenshot(tmp_path / "s.png", ["one weird trick", "teachers hate him"]))
     alone = [OCREncoder(num_threads=1).encode([p])[0] for p in paths]
     together = OCREncoder(num_threads=1).encode(paths)

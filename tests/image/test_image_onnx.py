@@ -53,7 +53,8 @@ def test_onnx_matches_torch_on_real_images(dataset, images: list[Path], cache_di
     onnx_vectors, onnx_labels = _vectors(onnx_encoder, paths)
     torch_vectors, torch_labels = _vectors(EfficientNetEncoder(runtime="torch"), paths)
     cosines = (onnx_vectors * torch_vectors).sum(1) / (
-        np.linalg.norm(onnx_vectors, axis=1) * np.linalg.norm(torch_vectors, axis=1))
+        np.linalg.norm(onnx_vectors, axis=1) * np.linalg.norm(torch_vectors, axis=1)
+    )
     assert len(cosines) == len(paths) and cosines.min() >= 0.999
     assert onnx_labels == torch_labels
     assert onnx_labels[1] == 918  # the drawn crossword is still a crossword puzzle

@@ -28,7 +28,9 @@ def test_event_from_image_features_beats_chance(tmp_path: Path, monkeypatch: pyt
     data = probe.load_features(with_ocr=False, verbose=False)
     assert len(data.ids) >= 400
     results = probe.event_probe(data, folds=5)
-    chance = max(results["by_near_duplicate_group/chance_stratified/macro_f1"],
-                 results["by_near_duplicate_group/chance_majority/macro_f1"])
+    chance = max(
+        results["by_near_duplicate_group/chance_stratified/macro_f1"],
+        results["by_near_duplicate_group/chance_majority/macro_f1"],
+    )
     assert results["by_near_duplicate_group/cnn/macro_f1"] > max(0.4, 4 * chance)
     assert results["by_image/cnn/macro_f1"] > max(0.4, 4 * chance)

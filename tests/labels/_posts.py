@@ -19,11 +19,26 @@ def make_workspace(root: Path) -> Path:
     files.mkdir(parents=True)
     Image.new("RGB", (8, 8), "blue").save(files / "pic.png")
     posts = [
-        Post("s", "1", "mastodon", WHEN, "River flooding downtown #flood", hashtags=["flood"],
-             media=[MediaPart(kind=Modality.IMAGE, source_path="pic.png", root=str(files))], labels={"split": "train"}),
+        Post(
+            "s",
+            "1",
+            "mastodon",
+            WHEN,
+            "River flooding downtown #flood",
+            hashtags=["flood"],
+            media=[MediaPart(kind=Modality.IMAGE, source_path="pic.png", root=str(files))],
+            labels={"split": "train"},
+        ),
         Post("s", "2", "mastodon", WHEN, "Wildfire smoke and high water on the coast", labels={"split": "train"}),
-        Post("s", "3", "bluesky", WHEN, "Lovely calm day", labels={"split": "test"},
-             media=[MediaPart(kind=Modality.VIDEO, url="https://cdn.example.org/v.mp4")]),
+        Post(
+            "s",
+            "3",
+            "bluesky",
+            WHEN,
+            "Lovely calm day",
+            labels={"split": "test"},
+            media=[MediaPart(kind=Modality.VIDEO, url="https://cdn.example.org/v.mp4")],
+        ),
         Post("s", "4", "bluesky", WHEN, "Water levels rising #FLOOD", hashtags=["FLOOD"], labels={"split": "test"}),
     ]
     for post in posts:

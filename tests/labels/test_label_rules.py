@@ -53,14 +53,17 @@ def test_keywords_are_whole_words_and_where_limits_the_posts(ws: Path, tmp_path:
     assert summary.posts == 2
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("label: x\nclasses:\n  a:\n    regex: ['(']\n", "class 'a': regex"),
-    ("label: x\nclasses:\n  a:\n    words: [b]\n", "unknown key"),
-    ("label: x\nclasses:\n  a: {}\n", "needs at least one"),
-    ("label: 'bad name!'\nclasses:\n  a:\n    keywords: [b]\n", "'label' must be"),
-    ("label: x\non_conflict: vote\nclasses:\n  a:\n    keywords: [b]\n", "first, all, skip"),
-    ("- just a list\n", "expected a mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("label: x\nclasses:\n  a:\n    regex: ['(']\n", "class 'a': regex"),
+        ("label: x\nclasses:\n  a:\n    words: [b]\n", "unknown key"),
+        ("label: x\nclasses:\n  a: {}\n", "needs at least one"),
+        ("label: 'bad name!'\nclasses:\n  a:\n    keywords: [b]\n", "'label' must be"),
+        ("label: x\non_conflict: vote\nclasses:\n  a:\n    keywords: [b]\n", "first, all, skip"),
+        ("- just a list\n", "expected a mapping"),
+    ],
+)
 def test_bad_rules_files_say_what_is_wrong(tmp_path: Path, text, message):
     with pytest.raises(ConfigError, match=message):
         load_rules(rules_file(tmp_path, text))

@@ -10,13 +10,14 @@ import pytest
 from postlens.models.inputs import PostData
 
 
-def make_posts(n: int = 400, *, n_classes: int = 3, seed: int = 0, imbalance: float | None = None,
-               missing_image: float = 0.3) -> tuple[PostData, np.ndarray]:
+def make_posts(
+    n: int = 400, *, n_classes: int = 3, seed: int = 0, imbalance: float | None = None, missing_image: float = 0.3
+) -> tuple[PostData, np.ndarray]:
     rng = np.random.default_rng(seed)
     if imbalance is None:
         y = rng.integers(0, n_classes, n)
     else:  # class 0 frequent, the last class rare
-        probs = np.array([imbalance ** i for i in range(n_classes)], float)
+        probs = np.array([imbalance**i for i in range(n_classes)], float)
         y = rng.choice(n_classes, size=n, p=probs / probs.sum())
     centres_text = rng.normal(size=(n_classes, 16)) * 1.5
     centres_image = rng.normal(size=(n_classes, 24)) * 1.5
@@ -28,7 +29,9 @@ def make_posts(n: int = 400, *, n_classes: int = 3, seed: int = 0, imbalance: fl
     data = PostData(
         modalities={"text": text, "image": image},
         masks={"text": np.ones(n, bool), "image": image_mask},
-        meta=meta, meta_names=["noise", "weak_signal"], ids=[f"p{i}" for i in range(n)],
+        meta=meta,
+        meta_names=["noise", "weak_signal"],
+        ids=[f"p{i}" for i in range(n)],
     )
     return data, y
 
@@ -63,10 +66,21 @@ def write_label_workspace(root, posts: list[dict]) -> str:
             "INSERT INTO posts (id, source, native_id, platform, created_at, text, author_id, author_followers, "
             "hashtags, labels, media_kinds, content_hash, run_id, first_seen, updated_at) "
             "VALUES (?, 's', ?, 'x', ?, ?, ?, 100, [], MAP(?::VARCHAR[], ?::VARCHAR[]), [], 'h', 'r', ?, ?)",
-            [f"s:{i:04d}", str(i), post.get("created_at"), texts[i], post.get("author", f"a{i % 40}"),
-             keys, values, now, now])
-    FeatureCache(ws.features_dir).write(TEXT_KEY, [text_key(t) for t in texts],
-                                        [Features(vector=np.asarray(p["vector"], np.float32)) for p in posts])
+            [
+                f"s:{i:04d}",
+                str(i),
+                post.get("created_at"),
+                texts[i],
+                post.get("author", f"a{i % 40}"),
+                keys,
+                values,
+                now,
+                now,
+            ],
+        )
+    FeatureCache(ws.features_dir).write(
+        TEXT_KEY, [text_key(t) for t in texts], [Features(vector=np.asarray(p["vector"], np.float32)) for p in posts]
+    )
     ws.close()
     return TEXT_KEY
 

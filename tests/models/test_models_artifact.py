@@ -24,10 +24,17 @@ def test_round_trip_predicts_identically(tmp_path, posts, kind):
         model = StudentModel(epochs=3, num_threads=1).fit(data, y, teacher_logits=teacher.decision_function(data))
     else:
         model = BaselineModel(kind=kind, n_estimators=20).fit(data, y)
-    folder = save_model(tmp_path / "m", model, task="classification", classes=["a", "b", "c"],
-                        feature_keys={"text": "minilm@1"}, meta_names=data.meta_names,
-                        fingerprint=data.fingerprint(["minilm@1"]), metrics={"test": {"macro_f1": 0.5}},
-                        config={"seed": 0})
+    folder = save_model(
+        tmp_path / "m",
+        model,
+        task="classification",
+        classes=["a", "b", "c"],
+        feature_keys={"text": "minilm@1"},
+        meta_names=data.meta_names,
+        fingerprint=data.fingerprint(["minilm@1"]),
+        metrics={"test": {"macro_f1": 0.5}},
+        config={"seed": 0},
+    )
     loaded = load_model(folder)
     assert np.allclose(loaded.predict_proba(data), model.predict_proba(data), atol=1e-6)
     assert loaded.predict_labels(data.subset(np.arange(3)))[0] in {"a", "b", "c"}
@@ -45,7 +52,8 @@ def test_student_learns_from_teacher_and_is_faster(posts):
     data, y = posts(n=400)
     teacher = FusionModel(epochs=8, width=32, num_threads=1).fit(data, y)
     student = StudentModel(modalities=("text",), epochs=20, num_threads=1).fit(
-        data, y, teacher_logits=teacher.decision_function(data))
+        data, y, teacher_logits=teacher.decision_function(data)
+    )
     agreement = (student.predict(data) == teacher.predict(data)).mean()
     assert agreement > 0.7
     assert set(per_post_latency(student, data, n=10)) == {"ms_per_post_single", "ms_per_post_batched"}

@@ -28,11 +28,24 @@ from postlens.pipeline.predict import predict
 from postlens.pipeline.train import run_train, train_from_config
 from postlens.store.workspace import Workspace
 
-TOPICS = {"food": ["pizza", "pasta", "soup", "burger", "salad"], "travel": ["flight", "hotel", "beach", "train", "trip"]}
-MOOD = {"up": ["love", "wonderful", "great", "amazing", "happy"], "down": ["hate", "awful", "terrible", "horrible", "sad"]}
+TOPICS = {
+    "food": ["pizza", "pasta", "soup", "burger", "salad"],
+    "travel": ["flight", "hotel", "beach", "train", "trip"],
+}
+MOOD = {
+    "up": ["love", "wonderful", "great", "amazing", "happy"],
+    "down": ["hate", "awful", "terrible", "horrible", "sad"],
+}
 FILLER = ["today", "again", "with", "friends", "really", "just", "the", "this", "so", "my"]
-CONFIG = {"name": "blocks", "target": "kind", "features": {"modalities": {"text": ["vader", "tfidf"]}},
-          "split": {"strategy": "stratified"}, "model": {"kind": "logreg"}, "seed": 0, "num_threads": 1}
+CONFIG = {
+    "name": "blocks",
+    "target": "kind",
+    "features": {"modalities": {"text": ["vader", "tfidf"]}},
+    "split": {"strategy": "stratified"},
+    "model": {"kind": "logreg"},
+    "seed": 0,
+    "num_threads": 1,
+}
 
 
 def _post(rng: np.random.Generator, i: int, prefix: str) -> dict[str, str]:
@@ -61,8 +74,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     new[0]["text"] += " zeppelin"
     _write(root / "train.csv", old)
     _write(root / "new.csv", [{**r, "kind": ""} for r in new])
-    run_ingest([root / "train.csv"], importer_name="csv", workspace=root / "ws", source="s",
-               mapping_pairs=["id=id", "text=text", "labels.kind=kind"])
+    run_ingest(
+        [root / "train.csv"],
+        importer_name="csv",
+        workspace=root / "ws",
+        source="s",
+        mapping_pairs=["id=id", "text=text", "labels.kind=kind"],
+    )
     with Workspace(root / "ws") as ws:
         featurize(ws, encoders=["vader"])
     report = run_train(parse_config(CONFIG), workspace=root / "ws")
@@ -87,7 +105,11 @@ def test_tfidf_vocabulary_comes_from_the_training_posts_only(trained):
     from postlens.encoders.text.tfidf import TfidfFeaturizer
 
     model = load_model(trained["folder"])
-    held = {p for side in ("val", "test") for p in pd.read_parquet(trained["folder"] / f"predictions_{side}.parquet")["post_id"]}
+    held = {
+        p
+        for side in ("val", "test")
+        for p in pd.read_parquet(trained["folder"] / f"predictions_{side}.parquet")["post_id"]
+    }
     with Workspace(trained["ws"], read_only=True) as ws:
         rows = ws.db.execute("SELECT id, text FROM posts ORDER BY id").fetchall()
     train_texts = [text for post_id, text in rows if post_id not in held]
@@ -98,8 +120,13 @@ def test_tfidf_vocabulary_comes_from_the_training_posts_only(trained):
 
 
 def test_predict_featurizes_new_posts_and_applies_the_same_vocabulary(trained):
-    report = predict("blocks", workspace=trained["ws"], files=[trained["root"] / "new.csv"],
-                     mapping_pairs=["id=id", "text=text", "labels.kind=kind"], source="s")
+    report = predict(
+        "blocks",
+        workspace=trained["ws"],
+        files=[trained["root"] / "new.csv"],
+        mapping_pairs=["id=id", "text=text", "labels.kind=kind"],
+        source="s",
+    )
     frame = report.predictions.frame.set_index("post_id")
     ids = [f"s:{r['id']}" for r in trained["new"]]
     assert sorted(frame.index) == sorted(ids) and report.predictions.featurized == 30  # VADER on the new texts
@@ -123,7 +150,9 @@ def test_a_tampered_fitted_encoder_is_refused(trained, tmp_path):
 
     copy = tmp_path / "copy"
     shutil.copytree(trained["folder"], copy)
-    joblib.dump(TfidfFeaturizer().fit(["some other corpus", "another other text"] * 3), copy / "fitted_text" / "tfidf.joblib")
+    joblib.dump(
+        TfidfFeaturizer().fit(["some other corpus", "another other text"] * 3), copy / "fitted_text" / "tfidf.joblib"
+    )
     with pytest.raises(ConfigError, match="not the ones this model was trained with"):
         load_model(copy)
 
@@ -136,18 +165,34 @@ def _synthetic(n: int = 240, seed: int = 0) -> TrainingSet:
     minilm = (a[y % 2] + rng.normal(size=(n, 8))).astype(np.float32)
     vader = (b[y // 2] + rng.normal(size=(n, 4))).astype(np.float32)
     texts = [f"{['pizza', 'flight'][c % 2]} {['love', 'hate'][c // 2]} post {i}" for i, c in enumerate(y)]
-    data = PostData(modalities={"text:minilm": minilm, "text:vader": vader},
-                    masks={"text:minilm": np.ones(n, bool), "text:vader": np.ones(n, bool)},
-                    meta=np.zeros((n, 0), np.float32), texts=texts, ids=[f"p{i}" for i in range(n)])
+    data = PostData(
+        modalities={"text:minilm": minilm, "text:vader": vader},
+        masks={"text:minilm": np.ones(n, bool), "text:vader": np.ones(n, bool)},
+        meta=np.zeros((n, 0), np.float32),
+        texts=texts,
+        ids=[f"p{i}" for i in range(n)],
+    )
     sides = np.array(["train", "train", "train", "val", "test"] * (n // 5), object)
-    return TrainingSet(data=data, y=y, task="classification", classes=["a", "b", "c", "d"], groups={"column": sides},
-                       feature_keys={"text:minilm": "m@1", "text:vader": "v@1"})
+    return TrainingSet(
+        data=data,
+        y=y,
+        task="classification",
+        classes=["a", "b", "c", "d"],
+        groups={"column": sides},
+        feature_keys={"text:minilm": "m@1", "text:vader": "v@1"},
+    )
 
 
 def test_fusion_gets_one_token_per_block_and_reports_each_block_and_the_modality_missing(tmp_path):
-    config = parse_config({"features": {"modalities": {"text": ["minilm", "vader"]}, "metadata": False},
-                           "split": {"strategy": "column"}, "num_threads": 1, "output": str(tmp_path / "f"),
-                           "model": {"kind": "fusion", "epochs": 4, "width": 16}})
+    config = parse_config(
+        {
+            "features": {"modalities": {"text": ["minilm", "vader"]}, "metadata": False},
+            "split": {"strategy": "column"},
+            "num_threads": 1,
+            "output": str(tmp_path / "f"),
+            "model": {"kind": "fusion", "epochs": 4, "width": 16},
+        }
+    )
     report = train_from_config(config, _synthetic(), output=tmp_path / "f")
     assert set(report["test_missing"]) == {"without_text:minilm", "without_text:vader", "without_text"}
     assert report["test"]["macro_f1"] > report["test_missing"]["without_text"]["macro_f1"]
@@ -176,34 +221,46 @@ def test_fitted_text_is_a_scikit_learn_estimator_that_round_trips(tmp_path, enco
 
 
 def test_config_lists_encoders_per_modality():
-    features = parse_config({"features": {"modalities": {"text": ["minilm", "vader"], "image": ["efficientnet"]}}}).features
+    features = parse_config(
+        {"features": {"modalities": {"text": ["minilm", "vader"], "image": ["efficientnet"]}}}
+    ).features
     assert [(b.name, b.modality, b.encoder) for b in features.blocks()] == [
-        ("text:minilm", "text", "minilm"), ("text:vader", "text", "vader"), ("image", "image", "efficientnet")]
+        ("text:minilm", "text", "minilm"),
+        ("text:vader", "text", "vader"),
+        ("image", "image", "efficientnet"),
+    ]
     assert features.modalities["image"] == "efficientnet"  # one listed encoder = that encoder alone
     pinned = parse_config({"features": {"modalities": {"text": ["text-minilm-l6@1.9d55ef50", "vader"]}}}).features
     assert pinned.blocks()[0].name == "text:text-minilm-l6@1_9d55ef50"  # torch module names may not hold '.'
     assert pinned.blocks()[0].encoder == "text-minilm-l6@1.9d55ef50"
     assert features.blocks_of(["text"]) == ["text:minilm", "text:vader"] and features.blocks_of(["image"]) == ["image"]
-    for bad, message in (({"text": ["minilm", "minilm"]}, "listed twice"), ({"text": []}, "at least one encoder"),
-                         ({"image": ["tfidf"]}, "are text encoders")):
+    for bad, message in (
+        ({"text": ["minilm", "minilm"]}, "listed twice"),
+        ({"text": []}, "at least one encoder"),
+        ({"image": ["tfidf"]}, "are text encoders"),
+    ):
         with pytest.raises(ConfigError, match=message):
             parse_config({"features": {"modalities": bad}})
 
 
 def test_smote_and_finetune_refuse_fitted_text_blocks_clearly():
-    config = parse_config({"features": {"modalities": {"text": ["tfidf"]}}, "imbalance": "smote",
-                           "model": {"kind": "logreg"}})
+    config = parse_config(
+        {"features": {"modalities": {"text": ["tfidf"]}}, "imbalance": "smote", "model": {"kind": "logreg"}}
+    )
     data = _synthetic()
     with pytest.raises(ConfigError, match=r"SMOTE|smote.*without text"):
         trainer.fit(config, data.subset(np.arange(100)), data.subset(np.arange(100, 140)))
     with pytest.raises(ConfigError, match=r"finetune.*reads raw text itself"):
-        trainer.build_estimator(parse_config({"features": {"modalities": {"text": ["tfidf"]}},
-                                              "model": {"kind": "finetune"}}), "classification")
+        trainer.build_estimator(
+            parse_config({"features": {"modalities": {"text": ["tfidf"]}}, "model": {"kind": "finetune"}}),
+            "classification",
+        )
 
 
 def test_assemble_reads_each_cached_block(tmp_path, label_workspace):
-    key = label_workspace(tmp_path / "ws", [{"labels": {"label": "ab"[i % 2]}, "vector": np.full(3, i, float)}
-                                            for i in range(30)])
+    key = label_workspace(
+        tmp_path / "ws", [{"labels": {"label": "ab"[i % 2]}, "vector": np.full(3, i, float)} for i in range(30)]
+    )
     config = parse_config({"features": {"modalities": {"text": [key, "tfidf"]}}})
     with Workspace(tmp_path / "ws", read_only=True) as ws:
         data = assemble(ws, config)
@@ -219,8 +276,9 @@ def test_logreg_reads_tfidf_blocks_unscaled_and_everything_else_standardised():
     fitted = model.fit(data.data, data.y)
     flat = fitted.estimator_.estimator_
     transformer = flat.steps[0][1]
-    x = PostData(modalities={**data.data.modalities}, masks=dict(data.data.masks), meta=data.data.meta,
-                 texts=data.data.texts)
+    x = PostData(
+        modalities={**data.data.modalities}, masks=dict(data.data.masks), meta=data.data.meta, texts=data.data.texts
+    )
     from postlens.models.fitted_text import with_text_blocks
 
     blocks = with_text_blocks(fitted.featurizers_, x, "test")
@@ -228,5 +286,5 @@ def test_logreg_reads_tfidf_blocks_unscaled_and_everything_else_standardised():
     out = transformer.transform(columns)
     tfidf = blocks.modalities["text:tfidf"]
     assert np.allclose(out[:, : tfidf.shape[1]], tfidf)  # passed through as they are, first
-    assert np.allclose(out[:, tfidf.shape[1]:].mean(axis=0), 0, atol=1e-5)  # the rest standardised
+    assert np.allclose(out[:, tfidf.shape[1] :].mean(axis=0), 0, atol=1e-5)  # the rest standardised
     assert trainer.build_estimator(parse_config({"model": {"kind": "logreg"}}), "classification").unscaled == ()

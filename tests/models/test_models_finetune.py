@@ -42,11 +42,27 @@ def test_finetune_reports_every_epoch_with_its_val_figure_and_defaults_to_three_
     y = np.array(([0] * 4 + [1] * 4) * 3)
     sides = np.array(["train"] * 16 + ["val"] * 4 + ["test"] * 4, object)
     order = np.r_[np.arange(0, 24, 3), np.arange(1, 24, 3), np.arange(2, 24, 3)]  # each side holds both classes
-    data = TrainingSet(data=PostData(modalities={}, masks={}, meta=np.zeros((24, 0), np.float32),
-                                     texts=[texts[i] for i in order], ids=[f"p{i}" for i in range(24)]),
-                       y=y[order], task="classification", classes=["happy", "sad"], groups={"column": sides})
-    config = parse_config({"split": {"strategy": "column"}, "num_threads": 1, "features": {"metadata": False},
-                           "model": {"kind": "finetune", "batch_size": 8, "finetune_lr": 5e-5}})
+    data = TrainingSet(
+        data=PostData(
+            modalities={},
+            masks={},
+            meta=np.zeros((24, 0), np.float32),
+            texts=[texts[i] for i in order],
+            ids=[f"p{i}" for i in range(24)],
+        ),
+        y=y[order],
+        task="classification",
+        classes=["happy", "sad"],
+        groups={"column": sides},
+    )
+    config = parse_config(
+        {
+            "split": {"strategy": "column"},
+            "num_threads": 1,
+            "features": {"metadata": False},
+            "model": {"kind": "finetune", "batch_size": 8, "finetune_lr": 5e-5},
+        }
+    )
     messages: list[str] = []
     report = train_from_config(config, data, progress=messages.append)
     epochs = [m for m in messages if m.startswith("epoch ")]

@@ -40,7 +40,9 @@ def test_missing_token_replaces_absent_modality(posts):
 
     tokens = model.net_.tokens(
         {"image": torch.zeros(1, 24), "text": torch.zeros(1, 16)},
-        {"image": torch.tensor([False]), "text": torch.tensor([True])}, torch.zeros(1, 2))
+        {"image": torch.tensor([False]), "text": torch.tensor([True])},
+        torch.zeros(1, 2),
+    )
     expected = model.net_.missing["image"] + model.net_.kind["image"]
     image_slot = model.net_.names.index("image")
     assert torch.allclose(tokens[0, image_slot], expected)
@@ -91,8 +93,10 @@ def test_multilabel(posts):
 def test_temporal_encoder_runs_on_sequences(posts):
     data, y = posts(n=120)
     rng = np.random.default_rng(0)
-    data.sequences["image"] = [rng.normal(size=(rng.integers(2, 6), 24)).astype(np.float32) + y[i]
-                               if data.masks["image"][i] else None for i in range(120)]
+    data.sequences["image"] = [
+        rng.normal(size=(rng.integers(2, 6), 24)).astype(np.float32) + y[i] if data.masks["image"][i] else None
+        for i in range(120)
+    ]
     model = FusionModel(**{**FAST, "epochs": 3}).fit(data, y)
     assert "image" in model.net_.temporal
     assert model.predict(data.without("image")).shape == (120,)

@@ -38,16 +38,29 @@ def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _cv_macro_f1(workspace: Path, modalities: dict[str, str], tmp_path: Path, name: str) -> dict:
-    config = parse_config({"name": name, "target": "topic_all", "features": {"modalities": modalities, "metadata": False},
-                           "split": {"strategy": "author"}, "model": {"kind": "fusion"}, "num_threads": 1,
-                           "output": str(tmp_path / name)})
+    config = parse_config(
+        {
+            "name": name,
+            "target": "topic_all",
+            "features": {"modalities": modalities, "metadata": False},
+            "split": {"strategy": "author"},
+            "model": {"kind": "fusion"},
+            "num_threads": 1,
+            "output": str(tmp_path / name),
+        }
+    )
     return run_train(config, workspace=workspace, cv=3)["cv"]
 
 
 def test_fusion_at_least_matches_the_best_single_modality_on_the_sample_corpus(demo_workspace, tmp_path):
-    scores = {name: _cv_macro_f1(demo_workspace, modalities, tmp_path, name)
-              for name, modalities in (("text", {"text": "tfidf"}), ("image", {"image": "image-stats"}),
-                                       ("both", {"text": "tfidf", "image": "image-stats"}))}
+    scores = {
+        name: _cv_macro_f1(demo_workspace, modalities, tmp_path, name)
+        for name, modalities in (
+            ("text", {"text": "tfidf"}),
+            ("image", {"image": "image-stats"}),
+            ("both", {"text": "tfidf", "image": "image-stats"}),
+        )
+    }
     means = {name: cv["mean"]["macro_f1"] for name, cv in scores.items()}
     print(f"sample corpus, 3 author-grouped folds, macro-F1 mean: {means}")
     assert means["image"] > 1 / 6 + 0.05, means  # the colours carry signal of their own (6 topics)

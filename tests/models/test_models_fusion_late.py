@@ -17,7 +17,9 @@ from postlens.models.trainer import build_estimator
 FAST_NET = dict(epochs=8, batch_size=64, width=32, patience=20, seed=3, num_threads=1)
 
 
-def reposted_pictures(n_pictures: int = 60, *, seed: int = 0, reposts_max: int = 60) -> tuple[PostData, np.ndarray, np.ndarray]:
+def reposted_pictures(
+    n_pictures: int = 60, *, seed: int = 0, reposts_max: int = 60
+) -> tuple[PostData, np.ndarray, np.ndarray]:
     """MediaEval in miniature: each picture has one label and is reposted 1..reposts_max times; its
     look says nothing about the label (random vector), the text does (class centre + noise).
     Returns data, labels, the picture id of each post."""
@@ -29,9 +31,12 @@ def reposted_pictures(n_pictures: int = 60, *, seed: int = 0, reposts_max: int =
     y = picture_label[picture]
     centres = rng.normal(size=(2, 16)) * 0.9
     text = (centres[y] + rng.normal(size=(len(y), 16))).astype(np.float32)
-    data = PostData(modalities={"text": text, "image": picture_vector[picture]},
-                    masks={"text": np.ones(len(y), bool), "image": np.ones(len(y), bool)},
-                    meta=np.zeros((len(y), 0), np.float32), ids=[f"p{i}" for i in range(len(y))])
+    data = PostData(
+        modalities={"text": text, "image": picture_vector[picture]},
+        masks={"text": np.ones(len(y), bool), "image": np.ones(len(y), bool)},
+        meta=np.zeros((len(y), 0), np.float32),
+        ids=[f"p{i}" for i in range(len(y))],
+    )
     return data, y, picture
 
 
@@ -48,8 +53,11 @@ def test_duplicate_weights_count_each_picture_once():
     assert np.allclose(duplicate_weights(keys, "none"), 1.0)
     with pytest.raises(ConfigError, match="known: none, sqrt, inverse"):
         duplicate_weights(keys, "once")
-    data = PostData(modalities={"image": vectors, "text": np.ones((6, 3), np.float32)},
-                    masks={"image": mask, "text": np.ones(6, bool)}, meta=np.zeros((6, 0), np.float32))
+    data = PostData(
+        modalities={"image": vectors, "text": np.ones((6, 3), np.float32)},
+        masks={"image": mask, "text": np.ones(6, bool)},
+        meta=np.zeros((6, 0), np.float32),
+    )
     assert np.allclose(post_weights(data, "inverse"), inverse)  # text repeats are not media reposts
 
 
@@ -59,10 +67,12 @@ def test_late_fusion_gives_no_weight_to_pictures_that_only_identify_their_label(
     data, y, picture = reposted_pictures()
     test_pictures = picture >= 45
     train, test = np.flatnonzero(~test_pictures), np.flatnonzero(test_pictures)
-    fusion = FusionModel(fusion="late", duplicate_weighting="inverse").fit(data.subset(train), y[train],
-                                                                            groups=picture[train].astype(str))
-    text_only = FusionModel(fusion="late").fit(data.select(["text"]).subset(train), y[train],
-                                              groups=picture[train].astype(str))
+    fusion = FusionModel(fusion="late", duplicate_weighting="inverse").fit(
+        data.subset(train), y[train], groups=picture[train].astype(str)
+    )
+    text_only = FusionModel(fusion="late").fit(
+        data.select(["text"]).subset(train), y[train], groups=picture[train].astype(str)
+    )
     weights = fusion.late_.weights()
     assert weights["image"] <= 0.2 < weights["text"]
     fused = classification_metrics(y[test], fusion.predict(data.subset(test)))["macro_f1"]
@@ -79,8 +89,11 @@ def test_late_fusion_beats_each_modality_when_both_carry_signal(posts):
     data.modalities["text"][no_text] = 0
     train, test = np.arange(600), np.arange(600, 900)
     scores = {}
-    for name, view in (("text", data.select(["text"], meta=False)), ("image", data.select(["image"], meta=False)),
-                       ("both", data.select(["text", "image"], meta=False))):
+    for name, view in (
+        ("text", data.select(["text"], meta=False)),
+        ("image", data.select(["image"], meta=False)),
+        ("both", data.select(["text", "image"], meta=False)),
+    ):
         model = FusionModel(fusion="late").fit(view.subset(train), y[train])
         scores[name] = classification_metrics(y[test], model.predict(view.subset(test)))["macro_f1"]
     assert scores["both"] > max(scores["text"], scores["image"]) + 0.02, scores
@@ -201,8 +214,13 @@ def test_fusion_auto_chooses_by_grouped_inner_cv_and_refits_the_winner(tmp_path)
     keeps the best, refits it on every training row, and saves the choice with the model."""
     data, y, picture = reposted_pictures(n_pictures=36, reposts_max=25)
     train, test = np.flatnonzero(picture < 28), np.flatnonzero(picture >= 28)
-    model = FusionModel(fusion="auto", fusion_candidates=("late-mean", "attention"), select_folds=3,
-                        duplicate_weighting="inverse", **FAST_NET)
+    model = FusionModel(
+        fusion="auto",
+        fusion_candidates=("late-mean", "attention"),
+        select_folds=3,
+        duplicate_weighting="inverse",
+        **FAST_NET,
+    )
     model.fit(data.subset(train), y[train], groups=picture[train].astype(str))
     record = model.tuning_
     tried = {entry["params"]["fusion"]: entry for entry in record["candidates"]}
@@ -230,8 +248,12 @@ def test_fusion_auto_under_cv_chooses_inside_each_training_fold(tmp_path, monkey
     posts = []
     for i in range(240):
         cls = int(rng.random() < 0.4)
-        posts.append({"labels": {"label": ["real", "fake"][cls], "event": f"e{i % 12}"},
-                      "vector": centres[cls] + rng.normal(size=8)})
+        posts.append(
+            {
+                "labels": {"label": ["real", "fake"][cls], "event": f"e{i % 12}"},
+                "vector": centres[cls] + rng.normal(size=8),
+            }
+        )
     key = label_workspace(tmp_path / "ws", posts)
     fits, selections = [], []
     real_fit, real_select = trainer.fit, fusion_module.select_variant
@@ -246,11 +268,24 @@ def test_fusion_auto_under_cv_chooses_inside_each_training_fold(tmp_path, monkey
 
     monkeypatch.setattr(trainer, "fit", spy_fit)
     monkeypatch.setattr(fusion_module, "select_variant", spy_select)
-    config = parse_config({"name": "m", "target": "label", "features": {"modalities": {"text": key}, "metadata": False},
-                           "split": {"strategy": "group", "group_label": "event"}, "num_threads": 1,
-                           "model": {"kind": "fusion", "fusion": "auto", "fusion_candidates": ["late-mean", "attention"],
-                                     "select_folds": 2, "epochs": 4, "width": 16},
-                           "output": str(tmp_path / "model")})
+    config = parse_config(
+        {
+            "name": "m",
+            "target": "label",
+            "features": {"modalities": {"text": key}, "metadata": False},
+            "split": {"strategy": "group", "group_label": "event"},
+            "num_threads": 1,
+            "model": {
+                "kind": "fusion",
+                "fusion": "auto",
+                "fusion_candidates": ["late-mean", "attention"],
+                "select_folds": 2,
+                "epochs": 4,
+                "width": 16,
+            },
+            "output": str(tmp_path / "model"),
+        }
+    )
     report = run_train(config, workspace=tmp_path / "ws", cv=3)
     assert report["tuning"]["chosen"]["fusion"] in ("late-mean", "attention")
     folds = report["cv"]["folds"]

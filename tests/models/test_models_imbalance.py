@@ -23,7 +23,7 @@ def test_over_under_smote_balance_classes(posts):
     smote_data, smote_y, value = resample(data, y, "smote", y_value=np.zeros(len(y)))
     assert len(set(np.bincount(smote_y))) == 1
     assert len(smote_data) == len(smote_y) == len(value)
-    assert np.isnan(value[len(y):]).all()
+    assert np.isnan(value[len(y) :]).all()
     new_rows = smote_data.subset(np.arange(len(y), len(smote_y)))
     assert not np.isin(new_rows.modalities["text"][:, 0], data.modalities["text"][:, 0]).all()
     assert (new_rows.modalities["image"][~new_rows.masks["image"]] == 0).all()

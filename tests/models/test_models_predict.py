@@ -29,17 +29,29 @@ N = 120
 
 def _insert_post(ws: Workspace, i: int, label: str | None, text: str, image_sha: str | None) -> None:
     now = datetime.now(UTC)
-    labels = ([["label"], [label]] if label else [[], []])
+    labels = [["label"], [label]] if label else [[], []]
     ws.db.execute(
         "INSERT INTO posts (id, source, native_id, platform, created_at, text, author_id, author_followers, hashtags, "
         "labels, media_kinds, content_hash, run_id, first_seen, updated_at) "
         "VALUES (?, 's', ?, 'x', ?, ?, ?, 100, [], MAP(?, ?), ?, 'h', 'r', ?, ?)",
-        [f"s:{i:04d}", str(i), datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=i), text, f"a{i % 9}",
-         labels[0], labels[1], ["image"] if image_sha else [], now, now],
+        [
+            f"s:{i:04d}",
+            str(i),
+            datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=i),
+            text,
+            f"a{i % 9}",
+            labels[0],
+            labels[1],
+            ["image"] if image_sha else [],
+            now,
+            now,
+        ],
     )
     if image_sha:
-        ws.db.execute("INSERT INTO media (post_id, position, kind, status, sha256) VALUES (?, 0, 'image', 'stored', ?)",
-                      [f"s:{i:04d}", image_sha])
+        ws.db.execute(
+            "INSERT INTO media (post_id, position, kind, status, sha256) VALUES (?, 0, 'image', 'stored', ?)",
+            [f"s:{i:04d}", image_sha],
+        )
 
 
 @pytest.fixture
@@ -57,17 +69,28 @@ def workspace(tmp_path):
         _insert_post(ws, i, ["dogs", "cats"][y[i]] if i < N else None, text, sha)
         texts.append(text)
         shas.append(sha)
-    cache.write(installed_identity("minilm").key, [text_key(t) for t in texts],
-                [Features(vector=(centres[y[i]] + rng.normal(size=8)).astype(np.float32)) for i in range(N + 10)])
+    cache.write(
+        installed_identity("minilm").key,
+        [text_key(t) for t in texts],
+        [Features(vector=(centres[y[i]] + rng.normal(size=8)).astype(np.float32)) for i in range(N + 10)],
+    )
     with_image = [i for i, s in enumerate(shas) if s]
-    cache.write(installed_identity("efficientnet").key, [shas[i] for i in with_image],
-                [Features(vector=(y[i] + rng.normal(size=4)).astype(np.float32)) for i in with_image])
+    cache.write(
+        installed_identity("efficientnet").key,
+        [shas[i] for i in with_image],
+        [Features(vector=(y[i] + rng.normal(size=4)).astype(np.float32)) for i in with_image],
+    )
     ws.close()
     return tmp_path / "ws"
 
 
-CONFIG = {"name": "m", "target": "label", "features": {"modalities": {"text": "minilm", "image": "efficientnet"}},
-          "split": {"strategy": "stratified"}, "model": {"kind": "logreg"}}
+CONFIG = {
+    "name": "m",
+    "target": "label",
+    "features": {"modalities": {"text": "minilm", "image": "efficientnet"}},
+    "split": {"strategy": "stratified"},
+    "model": {"kind": "logreg"},
+}
 
 
 @pytest.fixture
@@ -99,7 +122,9 @@ def test_resolve_picks_the_installed_version_not_the_newest_folder(workspace):
     assert resolve_encoder_key(cache, "minilm") == installed
     assert resolve_encoder_key(cache, other) == other  # named explicitly: that one
     shutil.rmtree(cache.folder(installed))
-    with pytest.raises(ConfigError, match=r"as configured here .*featurize --encoders minilm.*Other versions.*0\.older"):
+    with pytest.raises(
+        ConfigError, match=r"as configured here .*featurize --encoders minilm.*Other versions.*0\.older"
+    ):
         resolve_encoder_key(cache, "minilm")
 
 
@@ -115,8 +140,10 @@ def test_predict_posts_equals_predict_on_training_arrays(workspace, trained):
     frame = result.frame.set_index("post_id")
     train_ids = arrays.data.ids
     assert frame.loc[train_ids, "label"].tolist() == model.predict_labels(arrays.data)
-    assert np.allclose(frame.loc[train_ids, ["proba_cats", "proba_dogs"]].to_numpy(),
-                       model.predict_proba(arrays.data)[:, [model.classes.index("cats"), model.classes.index("dogs")]])
+    assert np.allclose(
+        frame.loc[train_ids, ["proba_cats", "proba_dogs"]].to_numpy(),
+        model.predict_proba(arrays.data)[:, [model.classes.index("cats"), model.classes.index("dogs")]],
+    )
     assert frame.loc[unlabelled.ids, "label"].tolist() == model.predict_labels(unlabelled)
     assert stored == (N + 10, 1) and result.written == N + 10
     assert first[1] == "classification" and first[0] == pytest.approx(frame.loc["s:0001", "proba_cats"])
@@ -143,8 +170,12 @@ def test_repredicting_replaces_only_that_models_rows(workspace, trained, tmp_pat
 def test_where_selects_posts(workspace, trained):
     model = load_model(trained)
     with Workspace(workspace) as ws:
-        result = model.predict_posts(ws, where="labels['label'] IS NULL OR id IN (SELECT post_id FROM media "
-                                                "WHERE kind = 'image' AND post_id < 's:0004')", save=False)
+        result = model.predict_posts(
+            ws,
+            where="labels['label'] IS NULL OR id IN (SELECT post_id FROM media "
+            "WHERE kind = 'image' AND post_id < 's:0004')",
+            save=False,
+        )
         none = model.predict_posts(ws, where="labels['label'] = 'no such label'", save=False)
         assert ws.db.execute("SELECT count(*) FROM predictions").fetchone() == (0,)
     assert sorted(result.frame["post_id"]) == ["s:0001", "s:0003"] + [f"s:{i:04d}" for i in range(N, N + 10)]
@@ -178,7 +209,9 @@ def test_a_model_trained_on_another_encoder_version_is_refused_before_anything(w
 def test_data_read_from_other_keys_is_refused(trained):
     model = load_model(trained)
     keys = dict(model.feature_keys, image="efficientnet_lite0@0.other")
-    with pytest.raises(ConfigError, match=r"image inputs were 'efficientnet_lite0@1.*' at training.*'efficientnet_lite0@0.other'"):
+    with pytest.raises(
+        ConfigError, match=r"image inputs were 'efficientnet_lite0@1.*' at training.*'efficientnet_lite0@0.other'"
+    ):
         model.check_feature_keys(keys)
     model.check_feature_keys(dict(model.feature_keys))
 
@@ -194,8 +227,11 @@ def test_unfeaturized_posts_are_refused_without_a_featurizer_and_featurized_with
 
         def fake_featurize(w, encoders, post_ids):  # what the pipeline's featurize would cache
             seen.append((encoders, post_ids))
-            FeatureCache(w.features_dir).write(model.feature_keys["text"], [text_key("a brand new post nobody embedded")],
-                                               [Features(vector=np.ones(8, np.float32))])
+            FeatureCache(w.features_dir).write(
+                model.feature_keys["text"],
+                [text_key("a brand new post nobody embedded")],
+                [Features(vector=np.ones(8, np.float32))],
+            )
             return 1
 
         result = model.predict_posts(ws, post_ids=["s:0999"], featurizer=fake_featurize)
@@ -229,11 +265,18 @@ def test_format_1_model_folders_still_load(trained):
 
 
 def test_text_read_from_media_records_and_checks_the_encoder_that_read_it(workspace, tmp_path):
-    config = {**CONFIG, "features": {**CONFIG["features"], "text_fields": ["text", "ocr"]}, "output": str(tmp_path / "o")}
+    config = {
+        **CONFIG,
+        "features": {**CONFIG["features"], "text_fields": ["text", "ocr"]},
+        "output": str(tmp_path / "o"),
+    }
     run_train(parse_config(config), workspace=workspace)
     info = json.loads((tmp_path / "o" / "model.json").read_text())
     assert info["text_fields"] == ["text", "ocr"]
-    assert info["text_sources"]["ocr"]["encoder"] == "ocr" and info["text_sources"]["ocr"]["key"] == installed_identity("ocr").key
+    assert (
+        info["text_sources"]["ocr"]["encoder"] == "ocr"
+        and info["text_sources"]["ocr"]["key"] == installed_identity("ocr").key
+    )
     model = load_model(tmp_path / "o")
     assert model.encoder_names() == ["minilm", "efficientnet", "ocr"]
     _edit_model_json(tmp_path / "o", text_sources__ocr__key="rapidocr@0")
@@ -243,19 +286,45 @@ def test_text_read_from_media_records_and_checks_the_encoder_that_read_it(worksp
 
 def test_multilabel_and_regression_models_write_their_kind_of_prediction(workspace, tmp_path):
     with Workspace(workspace) as ws:
-        ws.db.execute("UPDATE posts SET labels = MAP(['tags'], [CASE WHEN labels['label'] = 'cats' THEN 'cats;pets' "
-                      "ELSE 'dogs' END]) WHERE labels['label'] IS NOT NULL")
-        ws.db.execute("INSERT INTO engagement (post_id, observed_at, likes, shares, comments, views, run_id) "
-                      "SELECT id, TIMESTAMPTZ '2024-03-01 00:00:00+00', 1, length(text), 0, 0, 'r' FROM posts")
-    run_train(parse_config({**CONFIG, "target": "tags", "task": "multilabel", "label_separator": ";",
-                            "split": {"strategy": "random"}, "output": str(tmp_path / "tags")}), workspace=workspace)
-    run_train(parse_config({**CONFIG, "target": "popularity", "split": {"strategy": "random"},
-                            "model": {"kind": "lightgbm", "n_estimators": 20}, "output": str(tmp_path / "pop")}),
-              workspace=workspace)
+        ws.db.execute(
+            "UPDATE posts SET labels = MAP(['tags'], [CASE WHEN labels['label'] = 'cats' THEN 'cats;pets' "
+            "ELSE 'dogs' END]) WHERE labels['label'] IS NOT NULL"
+        )
+        ws.db.execute(
+            "INSERT INTO engagement (post_id, observed_at, likes, shares, comments, views, run_id) "
+            "SELECT id, TIMESTAMPTZ '2024-03-01 00:00:00+00', 1, length(text), 0, 0, 'r' FROM posts"
+        )
+    run_train(
+        parse_config(
+            {
+                **CONFIG,
+                "target": "tags",
+                "task": "multilabel",
+                "label_separator": ";",
+                "split": {"strategy": "random"},
+                "output": str(tmp_path / "tags"),
+            }
+        ),
+        workspace=workspace,
+    )
+    run_train(
+        parse_config(
+            {
+                **CONFIG,
+                "target": "popularity",
+                "split": {"strategy": "random"},
+                "model": {"kind": "lightgbm", "n_estimators": 20},
+                "output": str(tmp_path / "pop"),
+            }
+        ),
+        workspace=workspace,
+    )
     with Workspace(workspace) as ws:
         tags = load_model(tmp_path / "tags").predict_posts(ws, post_ids=["s:0000", "s:0001"])
         pop = load_model(tmp_path / "pop").predict_posts(ws, post_ids=["s:0000", "s:0001"])
-        stored = ws.db.execute("SELECT model, label, value, probabilities FROM predictions ORDER BY model, post_id").fetchall()
+        stored = ws.db.execute(
+            "SELECT model, label, value, probabilities FROM predictions ORDER BY model, post_id"
+        ).fetchall()
     assert set(tags.frame.columns) >= {"label", "proba_cats", "proba_dogs", "proba_pets"}
     assert all(set(label.split(";")) <= {"cats", "dogs", "pets"} for label in tags.frame["label"])
     assert sum(tags.label_counts().values()) >= 1 and "value" not in tags.frame

@@ -18,7 +18,9 @@ def ws(tmp_path):
     for i, split in enumerate(["train", "val", "val", "test", "train;x"]):
         workspace.db.execute(
             "INSERT INTO posts (id, source, native_id, platform, text, labels, content_hash, run_id, first_seen, updated_at) "
-            "VALUES (?, 's', ?, 'x', ?, MAP(['split'], [?]), 'h', 'r', ?, ?)", [f"s:{i}", str(i), f"text {i}", split, now, now])
+            "VALUES (?, 's', ?, 'x', ?, MAP(['split'], [?]), 'h', 'r', ?, ?)",
+            [f"s:{i}", str(i), f"text {i}", split, now, now],
+        )
     workspace.db.execute("INSERT INTO media (post_id, position, kind, status) VALUES ('s:2', 0, 'image', 'stored')")
     yield workspace
     workspace.close()
@@ -33,29 +35,32 @@ def test_conditions_pick_posts(ws):
     assert select_post_ids(ws.db, "id IN (WITH v AS (SELECT 's:3' AS i) SELECT i FROM v)") == ["s:3"]
 
 
-@pytest.mark.parametrize("attack, said", [
-    ("true; DROP TABLE posts", "';'"),
-    ("true); DROP TABLE posts; SELECT (1", "closes a bracket"),
-    ("'a' = 'a'; DROP TABLE posts", "';'"),
-    ("1=1) OR (1=1", "closes a bracket"),
-    ("(1=1", "bracket"),
-    ("true -- and the rest", "comment"),
-    ("true /* hidden */", "comment"),
-    ("id IN (SELECT column0 FROM read_csv('/etc/passwd'))", "table function read_csv"),
-    ("exists (SELECT * FROM glob('/etc/*'))", "table function glob"),
-    ("id IN (SELECT name FROM sqlite_master)", "workspace tables only"),
-    ("id IN (SELECT table_name FROM information_schema.tables)", "workspace tables only"),
-    ("true) UNION SELECT 'x' FROM (SELECT 1", "closes a bracket"),
-    ("id IN (COPY posts TO '/tmp/x.csv')", "COPY"),
-    ("", "empty"),
-    ("   ", "empty"),
-    ("a\x00b", "NUL"),
-    ("x" * 10_001, "characters"),
-    ("no_such_column = 1", "posts has columns: id, source"),
-    ("labels['split'] = ", "not a valid condition"),
-    ("(" * 3000 + "true" + ")" * 3000, "depth"),
-    ("id IN (SELECT * FROM query('DROP TABLE posts'))", "table function query"),
-])
+@pytest.mark.parametrize(
+    "attack, said",
+    [
+        ("true; DROP TABLE posts", "';'"),
+        ("true); DROP TABLE posts; SELECT (1", "closes a bracket"),
+        ("'a' = 'a'; DROP TABLE posts", "';'"),
+        ("1=1) OR (1=1", "closes a bracket"),
+        ("(1=1", "bracket"),
+        ("true -- and the rest", "comment"),
+        ("true /* hidden */", "comment"),
+        ("id IN (SELECT column0 FROM read_csv('/etc/passwd'))", "table function read_csv"),
+        ("exists (SELECT * FROM glob('/etc/*'))", "table function glob"),
+        ("id IN (SELECT name FROM sqlite_master)", "workspace tables only"),
+        ("id IN (SELECT table_name FROM information_schema.tables)", "workspace tables only"),
+        ("true) UNION SELECT 'x' FROM (SELECT 1", "closes a bracket"),
+        ("id IN (COPY posts TO '/tmp/x.csv')", "COPY"),
+        ("", "empty"),
+        ("   ", "empty"),
+        ("a\x00b", "NUL"),
+        ("x" * 10_001, "characters"),
+        ("no_such_column = 1", "posts has columns: id, source"),
+        ("labels['split'] = ", "not a valid condition"),
+        ("(" * 3000 + "true" + ")" * 3000, "depth"),
+        ("id IN (SELECT * FROM query('DROP TABLE posts'))", "table function query"),
+    ],
+)
 def test_anything_but_a_condition_is_refused(ws, attack, said):
     with pytest.raises(ConfigError) as error:
         select_post_ids(ws.db, attack)

@@ -69,11 +69,15 @@ def test_task_decides_classifier_or_regressor():
     assert is_classifier(FusionModel(task="multilabel"))
 
 
-@pytest.mark.parametrize("make", [
-    lambda: BaselineModel(num_threads=1),
-    lambda: BaselineModel(kind="lightgbm", n_estimators=20, num_threads=1),
-    lambda: FusionModel(num_threads=1, **FAST_FUSION),
-], ids=["logreg", "lightgbm", "fusion"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: BaselineModel(num_threads=1),
+        lambda: BaselineModel(kind="lightgbm", n_estimators=20, num_threads=1),
+        lambda: FusionModel(num_threads=1, **FAST_FUSION),
+    ],
+    ids=["logreg", "lightgbm", "fusion"],
+)
 def test_fit_returns_self_learns_only_underscore_attributes_and_speaks_labels(make, posts):
     data, y = posts(n=240)
     labels = np.array(["cats", "dogs", "eels"])[y]
@@ -104,8 +108,10 @@ def test_a_dataframe_and_the_postdata_it_shows_predict_alike(posts):
 
 
 def test_converter_refuses_what_it_cannot_read_and_says_where():
-    frame = pd.DataFrame({"t.0": [1.0, np.nan, np.nan], "t.1": [2.0, 3.0, np.nan], "likes": [1, 2, 3]},
-                         index=pd.Index(["a", "b", "c"], name="post_id"))
+    frame = pd.DataFrame(
+        {"t.0": [1.0, np.nan, np.nan], "t.1": [2.0, 3.0, np.nan], "likes": [1, 2, 3]},
+        index=pd.Index(["a", "b", "c"], name="post_id"),
+    )
     with pytest.raises(ValueError, match=r"post 'b': its 't' block is partly NaN"):
         as_post_data(frame)
     frame.loc["b", "t.0"] = 0.5
@@ -158,8 +164,9 @@ def test_saved_models_keep_their_labels(posts, tmp_path):
 def test_a_class_seen_only_in_validation_keeps_its_output(posts):
     data, y = posts(n=200)
     train, val = np.flatnonzero(y != 2), np.flatnonzero(y == 2)
-    model = FusionModel(num_threads=1, **FAST_FUSION).fit(data.subset(train), y[train],
-                                                          val=(data.subset(val), y[val], None))
+    model = FusionModel(num_threads=1, **FAST_FUSION).fit(
+        data.subset(train), y[train], val=(data.subset(val), y[val], None)
+    )
     assert list(model.classes_) == [0, 1, 2] and model.predict_proba(data).shape == (200, 3)
     with pytest.raises(ValueError, match=r"y has 1 missing labels"):
         BaselineModel(num_threads=1).fit(data.subset(np.arange(3)), np.array(["a", None, "b"], object))
@@ -169,8 +176,12 @@ def _process_state() -> dict:
     import torch
     from threadpoolctl import threadpool_info
 
-    return {"torch_threads": torch.get_num_threads(), "rng": torch.random.get_rng_state().clone(),
-            "environ": dict(os.environ), "pools": [(p["filepath"], p["num_threads"]) for p in threadpool_info()]}
+    return {
+        "torch_threads": torch.get_num_threads(),
+        "rng": torch.random.get_rng_state().clone(),
+        "environ": dict(os.environ),
+        "pools": [(p["filepath"], p["num_threads"]) for p in threadpool_info()],
+    }
 
 
 @pytest.mark.slow
@@ -183,7 +194,8 @@ def test_fit_and_predict_change_no_process_wide_state(posts):
     torch.set_num_threads(2)  # a count each model's num_threads=1 has to change and give back
     teacher = FusionModel(num_threads=1, **FAST_FUSION).fit(data, y)
     models = [
-        (BaselineModel(num_threads=1), {}), (BaselineModel(kind="lightgbm", n_estimators=10, num_threads=1), {}),
+        (BaselineModel(num_threads=1), {}),
+        (BaselineModel(kind="lightgbm", n_estimators=10, num_threads=1), {}),
         (FusionModel(num_threads=1, **FAST_FUSION), {}),
         (StudentModel(epochs=2, num_threads=1), {"teacher_logits": teacher.decision_function(data)}),
         (FineTunedTextModel(epochs=1, batch_size=16, num_threads=1), {}),

@@ -37,7 +37,9 @@ def test_time_split_by_day_shares_no_calendar_day(seed):
     day = lambda rows: set(np.floor(times[rows][~np.isnan(times[rows])] / 86400))  # noqa: E731
     assert not day(split.train) & day(split.val) and not day(split.val) & day(split.test)
     assert not day(split.train) & day(split.test)
-    assert np.nanmax(times[split.train]) < np.min(times[split.val]) < np.max(times[split.val]) < np.min(times[split.test])
+    assert (
+        np.nanmax(times[split.train]) < np.min(times[split.val]) < np.max(times[split.val]) < np.min(times[split.test])
+    )
     assert 0.1 * n <= len(split.test) <= 0.3 * n  # the boundary moved to a day edge, not far
 
 

@@ -35,21 +35,43 @@ def workspace(tmp_path):
             "INSERT INTO posts (id, source, native_id, platform, created_at, text, author_id, author_followers, "
             "hashtags, labels, media_kinds, content_hash, run_id, first_seen, updated_at) "
             "VALUES (?, 's', ?, 'x', ?, ?, ?, ?, ?, MAP(['label','event'], [?, ?]), ?, 'h', 'r', ?, ?)",
-            [f"s:{i}", str(i), start + timedelta(hours=i), texts[i], f"a{i % 30}", int(10 ** rng.uniform(1, 5)),
-             ["tag"] * (i % 3), ["fake", "real"][y[i]], f"e{i % 7}", ["image"] if i % 3 else [], now, now],
+            [
+                f"s:{i}",
+                str(i),
+                start + timedelta(hours=i),
+                texts[i],
+                f"a{i % 30}",
+                int(10 ** rng.uniform(1, 5)),
+                ["tag"] * (i % 3),
+                ["fake", "real"][y[i]],
+                f"e{i % 7}",
+                ["image"] if i % 3 else [],
+                now,
+                now,
+            ],
         )
-        ws.db.execute("INSERT INTO engagement (post_id, observed_at, likes, shares, comments, views, run_id) "
-                      "VALUES (?, ?, ?, ?, 0, 0, 'r')",
-                      [f"s:{i}", start + timedelta(days=30), int(y[i] * 50 + i % 5), int(y[i] * 10)])
+        ws.db.execute(
+            "INSERT INTO engagement (post_id, observed_at, likes, shares, comments, views, run_id) "
+            "VALUES (?, ?, ?, ?, 0, 0, 'r')",
+            [f"s:{i}", start + timedelta(days=30), int(y[i] * 50 + i % 5), int(y[i] * 10)],
+        )
         if i % 3:
-            ws.db.execute("INSERT INTO media (post_id, position, kind, status, sha256) VALUES (?, 0, 'image', 'stored', ?)",
-                          [f"s:{i}", f"sha{i}"])
+            ws.db.execute(
+                "INSERT INTO media (post_id, position, kind, status, sha256) VALUES (?, 0, 'image', 'stored', ?)",
+                [f"s:{i}", f"sha{i}"],
+            )
     centres = rng.normal(size=(2, 8)) * 2
-    cache.write(TEXT_KEY, [text_key(t) for t in texts],
-                [Features(vector=(centres[y[i]] + rng.normal(size=8)).astype(np.float32)) for i in range(n)])
+    cache.write(
+        TEXT_KEY,
+        [text_key(t) for t in texts],
+        [Features(vector=(centres[y[i]] + rng.normal(size=8)).astype(np.float32)) for i in range(n)],
+    )
     image_ids = [i for i in range(n) if i % 3]
-    cache.write(IMAGE_KEY, [f"sha{i}" for i in image_ids],
-                [Features(vector=(y[i] + rng.normal(size=4)).astype(np.float32)) for i in image_ids])
+    cache.write(
+        IMAGE_KEY,
+        [f"sha{i}" for i in image_ids],
+        [Features(vector=(y[i] + rng.normal(size=4)).astype(np.float32)) for i in image_ids],
+    )
     ws.close()
     return tmp_path / "ws"
 
@@ -73,8 +95,10 @@ def test_assembled_arrays(workspace, tmp_path):
 
 
 def test_run_train_same_seed_same_metrics_and_artifact(workspace, tmp_path):
-    body = ("target: label\nsplit: {strategy: time}\nseed: 1\nnum_threads: 1\n"
-            "model: {kind: fusion, epochs: 6, width: 16, aux_popularity: true}\n")
+    body = (
+        "target: label\nsplit: {strategy: time}\nseed: 1\nnum_threads: 1\n"
+        "model: {kind: fusion, epochs: 6, width: 16, aux_popularity: true}\n"
+    )
     first = run_train(_config(tmp_path, body + "output: m1\n"), workspace=workspace)
     second = run_train(_config(tmp_path, body + "output: m2\n"), workspace=workspace)
     assert first["test"] == second["test"] and first["val"] == second["val"]
@@ -89,15 +113,25 @@ def test_run_train_same_seed_same_metrics_and_artifact(workspace, tmp_path):
 
 
 def test_popularity_regression_group_split_and_compare(workspace, tmp_path):
-    report = run_train(_config(tmp_path, "target: popularity\nmodel: {kind: lightgbm, n_estimators: 30}\n"
-                                         "split: {strategy: author}\noutput: pop\n"), workspace=workspace)
+    report = run_train(
+        _config(
+            tmp_path,
+            "target: popularity\nmodel: {kind: lightgbm, n_estimators: 30}\nsplit: {strategy: author}\noutput: pop\n",
+        ),
+        workspace=workspace,
+    )
     assert report["task"] == "regression" and report["test"]["spearman"] > 0.5
     import pyarrow.parquet as pq
 
     held = pq.read_table(tmp_path / "pop" / "predictions_test.parquet")
-    assert held.schema.names == ["post_id", "true_value", "predicted_value"] and held.num_rows == report["sizes"]["test"]
-    compared = run_train(_config(tmp_path, "target: label\nmodel: {kind: logreg}\noutput: cmp\n"),
-                         workspace=workspace, compare_imbalance=True)
+    assert (
+        held.schema.names == ["post_id", "true_value", "predicted_value"] and held.num_rows == report["sizes"]["test"]
+    )
+    compared = run_train(
+        _config(tmp_path, "target: label\nmodel: {kind: logreg}\noutput: cmp\n"),
+        workspace=workspace,
+        compare_imbalance=True,
+    )
     compare = compared["compare_imbalance"]
     assert set(compare["methods"]) == {"none", "over", "under", "smote", "class_weight"}
     chosen = max(compare["methods"], key=lambda m: compare["methods"][m]["val"]["macro_f1"])

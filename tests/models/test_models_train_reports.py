@@ -28,16 +28,25 @@ def _posts(n: int, *, seed: int = 0, n_classes: int = 3, labels=None) -> list[di
     out = []
     for i in range(n):
         cls = int(rng.choice(n_classes, p=[0.5, 0.3, 0.2] if n_classes == 3 else [0.65, 0.35]))
-        post = {"labels": {"label": CLASSES[cls] if n_classes == 3 else ["real", "fake"][cls]},
-                "vector": centres[cls] + rng.normal(size=8), "created_at": START + timedelta(hours=5 * i)}
+        post = {
+            "labels": {"label": CLASSES[cls] if n_classes == 3 else ["real", "fake"][cls]},
+            "vector": centres[cls] + rng.normal(size=8),
+            "created_at": START + timedelta(hours=5 * i),
+        }
         post["labels"].update(labels(i, cls) if labels else {})
         out.append(post)
     return out
 
 
 def _config(key: str, tmp_path, **settings):
-    base = {"name": "m", "target": "label", "features": {"modalities": {"text": key}}, "model": {"kind": "logreg"},
-            "output": str(tmp_path / "model"), "num_threads": 1}
+    base = {
+        "name": "m",
+        "target": "label",
+        "features": {"modalities": {"text": key}},
+        "model": {"kind": "logreg"},
+        "output": str(tmp_path / "model"),
+        "num_threads": 1,
+    }
     for name, value in settings.items():
         base[name] = {**base.get(name, {}), **value} if isinstance(value, dict) else value
     return parse_config(base)
@@ -64,7 +73,15 @@ def test_column_split_reports_names_per_class_confusion_and_writes_predictions(t
     assert test["minority_class"] in CLASSES and test["macro_f1"] > 0.8
     table = pq.read_table(tmp_path / "model" / "predictions_test.parquet").to_pylist()
     assert len(table) == report["sizes"]["test"] and {r["source_split"] for r in table} == {"TEST"}
-    assert set(table[0]) == {"post_id", "true_label", "predicted_label", "proba_anger", "proba_joy", "proba_sadness", "source_split"}
+    assert set(table[0]) == {
+        "post_id",
+        "true_label",
+        "predicted_label",
+        "proba_anger",
+        "proba_joy",
+        "proba_sadness",
+        "source_split",
+    }
     assert all(abs(r["proba_anger"] + r["proba_joy"] + r["proba_sadness"] - 1) < 1e-6 for r in table)
     recomputed = f1_score([r["true_label"] for r in table], [r["predicted_label"] for r in table], average="macro")
     assert recomputed == pytest.approx(test["macro_f1"])
@@ -85,7 +102,9 @@ def test_column_split_with_train_and_val_only_reports_on_val(tmp_path, label_wor
 
 def test_column_split_errors_name_the_problem(tmp_path, label_workspace):
     key = label_workspace(tmp_path / "ws", _posts(100, labels=lambda i, c: {"part": "train"}))
-    with pytest.raises(ConfigError, match=r"split.column 'split' is missing.*label keys in this workspace: \['label', 'part'\]"):
+    with pytest.raises(
+        ConfigError, match=r"split.column 'split' is missing.*label keys in this workspace: \['label', 'part'\]"
+    ):
         run_train(_config(key, tmp_path, split={"strategy": "column"}), workspace=tmp_path / "ws")
     with pytest.raises(ConfigError, match="no val or test rows"):
         run_train(_config(key, tmp_path, split={"strategy": "column", "column": "part"}), workspace=tmp_path / "ws")
@@ -95,21 +114,28 @@ def test_column_split_errors_name_the_problem(tmp_path, label_workspace):
 
 def test_missing_group_label_names_label_count_and_keys(tmp_path, label_workspace):
     key = label_workspace(tmp_path / "ws", _posts(120, labels=lambda i, c: {"topic": f"t{i % 5}"}))
-    with pytest.raises(ConfigError, match=r"split.group_label 'event' is missing on all 120 posts with target 'label'; "
-                                          r"label keys in this workspace: \['label', 'topic'\]"):
+    with pytest.raises(
+        ConfigError,
+        match=r"split.group_label 'event' is missing on all 120 posts with target 'label'; "
+        r"label keys in this workspace: \['label', 'topic'\]",
+    ):
         run_train(_config(key, tmp_path, split={"strategy": "group"}), workspace=tmp_path / "ws")
 
 
 def test_partly_missing_group_label_is_counted_and_each_such_post_its_own_group(tmp_path, label_workspace):
-    key = label_workspace(tmp_path / "ws", _posts(200, labels=lambda i, c: {} if i % 10 == 0 else {"event": f"e{i % 9}"}))
+    key = label_workspace(
+        tmp_path / "ws", _posts(200, labels=lambda i, c: {} if i % 10 == 0 else {"event": f"e{i % 9}"})
+    )
     report = run_train(_config(key, tmp_path, split={"strategy": "group"}), workspace=tmp_path / "ws")
     assert report["split"]["notes"]["posts without group label 'event' (each its own group)"] == 20
 
 
 def test_group_split_that_would_leave_one_class_in_training_says_which(tmp_path, label_workspace):
     """Each event holds one class: the error names the class (this message used to raise IndexError)."""
+
     def event(i, cls):
         return {"event": f"e{cls}"}
+
     key = label_workspace(tmp_path / "ws", _posts(150, n_classes=2, labels=event))
     with pytest.raises(ConfigError, match=r"one class only in training \('(real|fake)' of \['fake', 'real'\]\)"):
         run_train(_config(key, tmp_path, split={"strategy": "group", "val_size": 0.0}), workspace=tmp_path / "ws")
@@ -132,13 +158,17 @@ def test_binary_positive_class_default_is_the_rarer_and_can_be_set(tmp_path, lab
         run_train(_config(key, tmp_path, positive_class="hate"), workspace=ws)
 
 
-@pytest.mark.parametrize("strategy, kind", [("stratified", "stratified"), ("random", "plain"), ("group", "group"),
-                                            ("author", "author"), ("time", "time")])
+@pytest.mark.parametrize(
+    "strategy, kind",
+    [("stratified", "stratified"), ("random", "plain"), ("group", "group"), ("author", "author"), ("time", "time")],
+)
 def test_cross_validation_kinds_mean_std_and_clean_validation(tmp_path, monkeypatch, strategy, kind, label_workspace):
     """Every kind reports mean and std per figure; each fold's validation rows are training rows of that
     fold, never held-out ones; grouped folds keep a group (event or author) on one side."""
+
     def extra(i, cls):
         return {"event": f"e{i % 13}"}
+
     posts = _posts(360, labels=extra)
     for i, p in enumerate(posts):  # several posts per day, 15 days
         p["created_at"] = START + timedelta(hours=i)
@@ -152,8 +182,9 @@ def test_cross_validation_kinds_mean_std_and_clean_validation(tmp_path, monkeypa
         return real_fit(config, train, val, **kw)
 
     monkeypatch.setattr(trainer, "fit", spy)
-    report = run_train(_config(key, tmp_path, split={"strategy": strategy, "val_size": 0.15}),
-                       workspace=tmp_path / "ws", cv=3)
+    report = run_train(
+        _config(key, tmp_path, split={"strategy": strategy, "val_size": 0.15}), workspace=tmp_path / "ws", cv=3
+    )
     cv = report["cv"]
     assert cv["kind"] == kind and cv["k"] == 3 and len(cv["folds"]) == 3
     for figure in ("macro_f1", "balanced_accuracy", "accuracy", "minority_recall"):
@@ -208,7 +239,9 @@ def test_compare_imbalance_chooses_on_validation_and_scores_test_once(posts, mon
     full = TrainingSet(data=data, y=y, task="classification", classes=["a", "b"])
     train, val, test = full.subset(np.arange(120)), full.subset(np.arange(120, 160)), full.subset(np.arange(160, 200))
     good_on = {"under": set(ids[120:160]), "over": set(ids[160:200])}  # "under" wins val, "over" would win test
-    monkeypatch.setattr(trainer, "fit", lambda config, tr, va, imbalance=None: _FakeEstimator(imbalance, truth, good_on))
+    monkeypatch.setattr(
+        trainer, "fit", lambda config, tr, va, imbalance=None: _FakeEstimator(imbalance, truth, good_on)
+    )
     config = parse_config({"model": {"kind": "logreg"}})
     result = train_pipeline.compare_imbalance_methods(config, train, val, test)
     assert result["chosen"] == "under" and result["chosen_on"] == "val macro_f1"
@@ -226,8 +259,13 @@ def test_lightgbm_that_stops_at_one_tree_is_refitted_and_the_report_warns(posts)
     times = np.arange(500, dtype=float) * 3600
     y[350:400] = 1 - y[350:400]  # the validation period (70-80%) says the opposite of training
     full = TrainingSet(data=data, y=y, task="classification", classes=["no", "yes"], times=times)
-    config = parse_config({"model": {"kind": "lightgbm", "n_estimators": 60}, "num_threads": 1,
-                           "split": {"strategy": "time", "time_boundary": "timestamp"}})
+    config = parse_config(
+        {
+            "model": {"kind": "lightgbm", "n_estimators": 60},
+            "num_threads": 1,
+            "split": {"strategy": "time", "time_boundary": "timestamp"},
+        }
+    )
     report = train_from_config(config, full)
     assert any("early stopping found the best validation loss after" in w for w in report["warnings"])
     assert report["epochs_run"] == 60
@@ -245,8 +283,10 @@ def test_cli_train_prints_names_figures_and_cv(tmp_path, label_workspace, monkey
 
     key = label_workspace(tmp_path / "ws", _posts(300, labels=lambda i, c: {"split": "dev" if i % 4 == 0 else "train"}))
     config = tmp_path / "train.yaml"
-    config.write_text(f"target: label\nfeatures: {{modalities: {{text: '{key}'}}}}\nsplit: {{strategy: column}}\n"
-                      "model: {kind: logreg}\nnum_threads: 1\n")
+    config.write_text(
+        f"target: label\nfeatures: {{modalities: {{text: '{key}'}}}}\nsplit: {{strategy: column}}\n"
+        "model: {kind: logreg}\nnum_threads: 1\n"
+    )
     result = CliRunner().invoke(app, ["train", "--config", str(config), "--cv", "3", "-w", str(tmp_path / "ws")])
     assert result.exit_code == 0, result.output
     out = result.output

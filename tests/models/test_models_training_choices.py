@@ -34,9 +34,15 @@ def _posts(n: int, *, seed: int = 0) -> list[dict]:
 
 
 def _config(key: str, tmp_path, **settings) -> object:
-    base = {"name": "m", "target": "label", "features": {"modalities": {"text": key}, "metadata": False},
-            "split": {"strategy": "stratified"}, "model": {"kind": "logreg"}, "output": str(tmp_path / "model"),
-            "num_threads": 1}
+    base = {
+        "name": "m",
+        "target": "label",
+        "features": {"modalities": {"text": key}, "metadata": False},
+        "split": {"strategy": "stratified"},
+        "model": {"kind": "logreg"},
+        "output": str(tmp_path / "model"),
+        "num_threads": 1,
+    }
     for name, value in settings.items():
         base[name] = {**base.get(name, {}), **value} if isinstance(value, dict) else value
     return parse_config(base)
@@ -48,8 +54,12 @@ def _config(key: str, tmp_path, **settings) -> object:
 def test_where_trains_on_the_posts_it_picks_and_the_model_folder_records_it(tmp_path, label_workspace):
     key = label_workspace(tmp_path / "ws", _posts(450))
     report = run_train(_config(key, tmp_path, where="labels['keep'] = 'yes'"), workspace=tmp_path / "ws")
-    assert report["where"] == {"where": "labels['keep'] = 'yes'", "posts_matching": 150, "posts_in_workspace": 450,
-                               "posts_labelled": 150}
+    assert report["where"] == {
+        "where": "labels['keep'] = 'yes'",
+        "posts_matching": 150,
+        "posts_in_workspace": 450,
+        "posts_labelled": 150,
+    }
     assert sum(report["sizes"].values()) == 150
     predicted = {r for side in ("val", "test") for r in _ids(tmp_path / "model" / f"predictions_{side}.parquet")}
     assert predicted and all(int(p.split(":")[1]) % 3 == 0 for p in predicted)  # only picked posts took part
@@ -67,11 +77,14 @@ def _ids(path) -> list[str]:
     return pq.read_table(path).column("post_id").to_pylist()
 
 
-@pytest.mark.parametrize("where, message", [
-    ("1 = 1; DROP TABLE posts", "may not contain ';'"),
-    ("id IN (SELECT id FROM read_csv('/etc/passwd'))", None),  # refused when run: no table functions
-    ("", "empty"),
-])
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        ("1 = 1; DROP TABLE posts", "may not contain ';'"),
+        ("id IN (SELECT id FROM read_csv('/etc/passwd'))", None),  # refused when run: no table functions
+        ("", "empty"),
+    ],
+)
 def test_a_where_that_is_more_than_a_condition_is_refused(tmp_path, label_workspace, where, message):
     key = label_workspace(tmp_path / "ws", _posts(60))
     if message is not None:
@@ -101,15 +114,26 @@ def _column_set(n: int = 600, *, seed: int = 0, noise_dims: int = 60) -> Trainin
     centres = rng.normal(size=(3, 4)) * 0.9
     x = np.hstack([centres[y] + rng.normal(size=(n, 4)), rng.normal(size=(n, noise_dims))]).astype(np.float32)
     sides = np.array(["train"] * (n // 2) + ["val"] * (n // 4) + ["test"] * (n - n // 2 - n // 4), object)
-    data = PostData(modalities={"text": x}, masks={"text": np.ones(n, bool)}, meta=np.zeros((n, 0), np.float32),
-                    ids=[f"p{i}" for i in range(n)])
-    return TrainingSet(data=data, y=y, task="classification", classes=CLASSES,
-                       groups={"column": sides}, times=np.arange(n, dtype=float))
+    data = PostData(
+        modalities={"text": x},
+        masks={"text": np.ones(n, bool)},
+        meta=np.zeros((n, 0), np.float32),
+        ids=[f"p{i}" for i in range(n)],
+    )
+    return TrainingSet(
+        data=data,
+        y=y,
+        task="classification",
+        classes=CLASSES,
+        groups={"column": sides},
+        times=np.arange(n, dtype=float),
+    )
 
 
 def _tuning_config(**model) -> object:
-    return parse_config({"target": "label", "split": {"strategy": "column"}, "num_threads": 1,
-                         "model": {"kind": "logreg", **model}})
+    return parse_config(
+        {"target": "label", "split": {"strategy": "column"}, "num_threads": 1, "model": {"kind": "logreg", **model}}
+    )
 
 
 def test_c_is_chosen_on_validation_and_never_sees_a_held_out_row(monkeypatch):
@@ -144,8 +168,10 @@ def test_c_is_chosen_on_validation_and_never_sees_a_held_out_row(monkeypatch):
     assert seen["fit"] and not (seen["fit"] | seen["predict"]) & test_ids
     assert seen["predict"] == val_ids  # every candidate is scored on the validation rows, and only on them
     record = report["tuning"]
-    assert record["chosen_on"] == "val macro_f1" and [c["params"]["C"] for c in record["candidates"]] == \
-        parse_config({}).model.grid.C
+    assert (
+        record["chosen_on"] == "val macro_f1"
+        and [c["params"]["C"] for c in record["candidates"]] == parse_config({}).model.grid.C
+    )
     best = max(record["candidates"], key=lambda c: c["val"])["val"]
     first_best = next(c for c in record["candidates"] if c["val"] == best)
     assert record["chosen"] == {"C": first_best["params"]["C"]}  # ties: the earlier, more regularised C
@@ -155,9 +181,19 @@ def test_c_is_chosen_on_validation_and_never_sees_a_held_out_row(monkeypatch):
 def test_the_held_out_side_cannot_change_the_choice():
     data = _column_set(seed=3)
     test = data.groups["column"] == "test"
-    scrambled = TrainingSet(data=PostData(modalities={"text": data.data.modalities["text"].copy()},
-                                          masks=data.data.masks, meta=data.data.meta, ids=data.data.ids),
-                            y=data.y.copy(), task=data.task, classes=data.classes, groups=data.groups, times=data.times)
+    scrambled = TrainingSet(
+        data=PostData(
+            modalities={"text": data.data.modalities["text"].copy()},
+            masks=data.data.masks,
+            meta=data.data.meta,
+            ids=data.data.ids,
+        ),
+        y=data.y.copy(),
+        task=data.task,
+        classes=data.classes,
+        groups=data.groups,
+        times=data.times,
+    )
     rng = np.random.default_rng(9)
     scrambled.data.modalities["text"][test] = rng.normal(size=(int(test.sum()), 64)) * 5
     scrambled.y[test] = rng.integers(0, 3, int(test.sum()))
@@ -197,14 +233,17 @@ def test_a_value_set_in_the_config_is_fixed_and_the_grid_can_be_replaced():
 
 def test_lightgbm_leaves_are_tuned_per_combination_and_early_stopping_uses_validation():
     data = _column_set(n=300, noise_dims=8)
-    report = train_from_config(_tuning_config(kind="lightgbm", n_estimators=40,
-                                              grid={"num_leaves": [4, 16], "min_child_samples": [5, 30]}), data)
+    report = train_from_config(
+        _tuning_config(kind="lightgbm", n_estimators=40, grid={"num_leaves": [4, 16], "min_child_samples": [5, 30]}),
+        data,
+    )
     record = report["tuning"]
     assert [c["params"] for c in record["candidates"]] == [
         {"num_leaves": 4, "learning_rate": 0.05, "min_child_samples": 5},
         {"num_leaves": 4, "learning_rate": 0.05, "min_child_samples": 30},
         {"num_leaves": 16, "learning_rate": 0.05, "min_child_samples": 5},
-        {"num_leaves": 16, "learning_rate": 0.05, "min_child_samples": 30}]
+        {"num_leaves": 16, "learning_rate": 0.05, "min_child_samples": 30},
+    ]
     assert record["chosen"] in [c["params"] for c in record["candidates"]]
     assert all(1 <= c["rounds"] <= 40 for c in record["candidates"])
 
@@ -212,8 +251,14 @@ def test_lightgbm_leaves_are_tuned_per_combination_and_early_stopping_uses_valid
 def test_without_a_validation_side_nothing_is_tuned_and_the_report_says_why():
     data = _column_set(n=300)
     data.groups["column"] = np.where(data.groups["column"] == "val", "train", data.groups["column"])
-    config = parse_config({"target": "label", "split": {"strategy": "column", "val_size": 0}, "num_threads": 1,
-                           "model": {"kind": "logreg"}})
+    config = parse_config(
+        {
+            "target": "label",
+            "split": {"strategy": "column", "val_size": 0},
+            "num_threads": 1,
+            "model": {"kind": "logreg"},
+        }
+    )
     report = train_from_config(config, data)
     assert report["tuning"]["note"] == "no validation side (split.val_size is 0)"
     assert report["tuning"]["chosen"] == {"C": 1.0} and report["sizes"]["val"] == 0
@@ -225,8 +270,10 @@ def test_regression_is_tuned_on_spearman():
     x = rng.normal(size=(n, 30)).astype(np.float32)
     values = x[:, 0] * 2 + rng.normal(size=n)
     data = PostData(modalities={"text": x}, masks={"text": np.ones(n, bool)}, meta=np.zeros((n, 0), np.float32))
-    train, val = (TrainingSet(data=data.subset(np.arange(a, b)), y=values[a:b], task="regression")
-                  for a, b in ((0, 200), (200, 300)))
+    train, val = (
+        TrainingSet(data=data.subset(np.arange(a, b)), y=values[a:b], task="regression")
+        for a, b in ((0, 200), (200, 300))
+    )
     model = trainer.fit(_tuning_config(), train, val)
     assert model.tuning_["chosen_on"] == "val spearman" and len(model.tuning_["candidates"]) == 13
 

@@ -40,20 +40,36 @@ def tone_workspace(tmp_path_factory):
             "INSERT INTO posts (id, source, native_id, platform, created_at, text, author_id, author_followers, "
             "hashtags, labels, media_kinds, content_hash, run_id, first_seen, updated_at) "
             "VALUES (?, 's', ?, 'x', ?, ?, ?, 100, [], MAP(['pitch'], [?]), ?, 'h', 'r', ?, ?)",
-            [f"s:{i:03d}", str(i), start + timedelta(hours=int(rng.integers(0, 2000))), texts[i], f"a{i % 9}",
-             label, ["audio"] if has_audio else [], now, now])
+            [
+                f"s:{i:03d}",
+                str(i),
+                start + timedelta(hours=int(rng.integers(0, 2000))),
+                texts[i],
+                f"a{i % 9}",
+                label,
+                ["audio"] if has_audio else [],
+                now,
+                now,
+            ],
+        )
         if has_audio:
             seconds = float(rng.uniform(0.3, 1.2))  # shorter than a crop sometimes: tiled
             samples = tone(seconds, PITCHES[label] * rng.uniform(0.95, 1.05), amp=float(rng.uniform(0.05, 0.5)))
             samples = samples + rng.normal(scale=0.02, size=samples.shape).astype(np.float32)
             write_audio(root / "media" / f"{i}.wav", samples)
-            ws.db.execute("INSERT INTO media (post_id, position, kind, status, path, sha256) "
-                          "VALUES (?, 0, 'audio', 'stored', ?, ?)", [f"s:{i:03d}", f"media/{i}.wav", f"sha{i}"])
-    ws.db.execute("INSERT INTO media (post_id, position, kind, status, path, sha256) "
-                  "VALUES ('s:004', 1, 'audio', 'stored', 'media/broken.wav', 'bad')")
+            ws.db.execute(
+                "INSERT INTO media (post_id, position, kind, status, path, sha256) "
+                "VALUES (?, 0, 'audio', 'stored', ?, ?)",
+                [f"s:{i:03d}", f"media/{i}.wav", f"sha{i}"],
+            )
+    ws.db.execute(
+        "INSERT INTO media (post_id, position, kind, status, path, sha256) "
+        "VALUES ('s:004', 1, 'audio', 'stored', 'media/broken.wav', 'bad')"
+    )
     (root / "media" / "broken.wav").write_bytes(b"RIFF not really a wav")
-    FeatureCache(ws.features_dir).write(TEXT_KEY, [text_key(t) for t in texts],
-                                        [Features(vector=rng.normal(size=8).astype(np.float32)) for _ in texts])
+    FeatureCache(ws.features_dir).write(
+        TEXT_KEY, [text_key(t) for t in texts], [Features(vector=rng.normal(size=8).astype(np.float32)) for _ in texts]
+    )
     ws.close()
     return root
 
@@ -65,8 +81,10 @@ def _config(tmp_path, body: str):
 
 
 WAVE = "  waveform: {enabled: true, seconds: 0.5, max_crops: 3}\n"
-MODEL = ("target: pitch\nsplit: {strategy: stratified, test_size: 0.3, val_size: 0.15}\nseed: 4\nnum_threads: 1\n"
-         "model: {kind: fusion, width: 32, epochs: 12, patience: 12, batch_size: 32, lr: 0.003, modality_dropout: 0.1}\n")
+MODEL = (
+    "target: pitch\nsplit: {strategy: stratified, test_size: 0.3, val_size: 0.15}\nseed: 4\nnum_threads: 1\n"
+    "model: {kind: fusion, width: 32, epochs: 12, patience: 12, batch_size: 32, lr: 0.003, modality_dropout: 0.1}\n"
+)
 
 
 def test_waveform_crops_loaded_per_post_and_broken_files_skipped(tone_workspace, tmp_path):

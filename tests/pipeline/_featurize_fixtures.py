@@ -14,8 +14,28 @@ from postlens.store.ingest import ingest
 from postlens.store.workspace import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-WORDS = ["harbour", "flood", "bridge", "market", "thunder", "garden", "station", "winter", "museum", "festival",
-         "river", "castle", "summit", "parade", "candle", "orchard", "lantern", "meadow", "tunnel", "village"]
+WORDS = [
+    "harbour",
+    "flood",
+    "bridge",
+    "market",
+    "thunder",
+    "garden",
+    "station",
+    "winter",
+    "museum",
+    "festival",
+    "river",
+    "castle",
+    "summit",
+    "parade",
+    "candle",
+    "orchard",
+    "lantern",
+    "meadow",
+    "tunnel",
+    "village",
+]
 
 
 def caption_image(path: Path, text: str) -> Path:
@@ -56,8 +76,7 @@ def postlens_command(*args: str) -> list[str]:
 
 def child_env() -> dict[str, str]:
     src = str(REPO_ROOT / "src")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]),
-            "COLUMNS": "120"}
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]), "COLUMNS": "120"}
 
 
 HOLD_OCR = '''

@@ -31,8 +31,7 @@ pytestmark = pytest.mark.slow
 
 def _worker_pids() -> list[int]:
     """Spawned multiprocessing workers of this process (not the resource tracker)."""
-    return [p.pid for p in psutil.Process().children(recursive=True)
-            if "spawn_main" in " ".join(p.cmdline())]
+    return [p.pid for p in psutil.Process().children(recursive=True) if "spawn_main" in " ".join(p.cmdline())]
 
 
 def _image_keys(ws_path: Path) -> dict[str, str]:
@@ -102,7 +101,8 @@ def test_image_that_crashes_ocr_every_time_fails_alone(tmp_path: Path, monkeypat
     keys = _image_keys(ws_path)
     with Workspace(ws_path, read_only=True) as ws:
         poison_sha, poison_path = ws.db.execute(
-            "SELECT sha256, path FROM media WHERE post_id = 'posts:p003'").fetchone()
+            "SELECT sha256, path FROM media WHERE post_id = 'posts:p003'"
+        ).fetchone()
     mods = tmp_path / "mods"
     mods.mkdir()
     (mods / "crashy_ocr.py").write_text(CRASHY_OCR)
@@ -110,7 +110,9 @@ def test_image_that_crashes_ocr_every_time_fails_alone(tmp_path: Path, monkeypat
     poison_list.write_text(Path(poison_path).name)
     monkeypatch.syspath_prepend(str(mods))  # spawn hands sys.path and the environment to the worker
     monkeypatch.setenv("POISON_LIST", str(poison_list))
-    monkeypatch.setitem(SPECS, "ocr", EncoderSpec("ocr", SPECS["ocr"].modality, "crashy_ocr", "CrashyOCR", "image", "test"))
+    monkeypatch.setitem(
+        SPECS, "ocr", EncoderSpec("ocr", SPECS["ocr"].modality, "crashy_ocr", "CrashyOCR", "image", "test")
+    )
     crashy_key = cache_key(SPECS["ocr"].build())  # "crashy-ocr@<OCR's settings version>"
 
     crashy_key = f"crashy-ocr@{OCREncoder().version}"  # CrashyOCR keeps OCR's settings, hence its version

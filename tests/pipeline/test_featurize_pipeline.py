@@ -28,7 +28,9 @@ def test_every_modality_is_featurized(featurized: tuple[Path, object, object]) -
     ws_path, first, _ = featurized
     runs = {r.encoder: r for r in first.runs}
     with Workspace(ws_path, read_only=True) as ws:
-        kinds = dict(ws.db.execute("SELECT kind, count(DISTINCT sha256) FROM media WHERE status='stored' GROUP BY 1").fetchall())
+        kinds = dict(
+            ws.db.execute("SELECT kind, count(DISTINCT sha256) FROM media WHERE status='stored' GROUP BY 1").fetchall()
+        )
     assert runs["efficientnet"].items == kinds.get("image", 0) + kinds.get("gif", 0) > 0
     assert runs["video"].items == kinds.get("video", 0)
     assert runs["audio"].items == kinds.get("audio", 0)

@@ -50,7 +50,11 @@ def _start_featurize(ws_path: Path) -> subprocess.Popen[str]:
     env, _ = held_ocr_env(ws_path.parent / "hold")
     return subprocess.Popen(
         postlens_command("featurize", "--workspace", str(ws_path), "--encoders", "ocr", "--batch-size", "4"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
     )
 
 
@@ -76,9 +80,12 @@ def _cached_keys(ws_path: Path) -> list[str]:
     return [k for part in _parts(ws_path) for k in pq.read_table(part, columns=["key"]).column("key").to_pylist()]
 
 
-@pytest.mark.parametrize(("sig", "exit_code", "said"), [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")])
-def test_signal_stops_featurize_and_a_rerun_resumes(ws_path: Path, sig: signal.Signals, exit_code: int,
-                                                    said: str) -> None:
+@pytest.mark.parametrize(
+    ("sig", "exit_code", "said"), [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")]
+)
+def test_signal_stops_featurize_and_a_rerun_resumes(
+    ws_path: Path, sig: signal.Signals, exit_code: int, said: str
+) -> None:
     proc = _start_featurize(ws_path)
     workers = _wait_for_model_work(proc, ws_path)
     assert workers, "OCR runs in a worker process"
@@ -91,8 +98,9 @@ def test_signal_stops_featurize_and_a_rerun_resumes(ws_path: Path, sig: signal.S
     assert proc.returncode == exit_code, (out, err)
     assert f"featurize stopped ({said})" in out and "saved in the feature cache" in out
     assert "leaked" not in err and "Traceback" not in err, err
-    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-                   for pid in workers), "the worker was terminated"
+    assert not any(
+        psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in workers
+    ), "the worker was terminated"
     saved = _cached_keys(ws_path)
     assert 0 < len(saved) < N_IMAGES, "stopped partway, with what was done kept"
     said_saved = re.search(r"the ([\d,]+) items computed before it are saved", " ".join(out.split()))
@@ -100,7 +108,10 @@ def test_signal_stops_featurize_and_a_rerun_resumes(ws_path: Path, sig: signal.S
 
     rerun = subprocess.run(
         postlens_command("featurize", "--workspace", str(ws_path), "--encoders", "ocr", "--batch-size", "4"),
-        capture_output=True, text=True, env=child_env(), timeout=900,
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=900,
     )
     assert rerun.returncode == 0, rerun.stderr
     keys = _cached_keys(ws_path)
@@ -113,10 +124,20 @@ def test_stats_and_sql_work_while_featurize_runs(large_workspace: Path) -> None:
     proc = _start_featurize(ws_path)
     try:
         _wait_for_model_work(proc, ws_path)
-        stats = subprocess.run(postlens_command("stats", "--workspace", str(ws_path)),
-                               capture_output=True, text=True, env=child_env(), timeout=300)
-        sql = subprocess.run(postlens_command("sql", "select count(*) as n from posts", "--workspace", str(ws_path)),
-                             capture_output=True, text=True, env=child_env(), timeout=300)
+        stats = subprocess.run(
+            postlens_command("stats", "--workspace", str(ws_path)),
+            capture_output=True,
+            text=True,
+            env=child_env(),
+            timeout=300,
+        )
+        sql = subprocess.run(
+            postlens_command("sql", "select count(*) as n from posts", "--workspace", str(ws_path)),
+            capture_output=True,
+            text=True,
+            env=child_env(),
+            timeout=300,
+        )
         still_running = proc.poll() is None
         os.killpg(proc.pid, signal.SIGINT)  # the readers are what this test is about: stop it here
         _out, err = proc.communicate(timeout=300)

@@ -22,8 +22,11 @@ from postlens.store.ingest import ingest
 from postlens.store.workspace import Workspace
 
 LONG = " ".join(f"word{i % 997} is great today" for i in range(20_000))  # ~470,000 characters
-SHORT = {"posts:a": "What a lovely day 😀 in the park", "posts:b": "café naïve façade — terrible service!!",
-         "posts:c": "Ünïcödé ✓ text with ties: 東京 and ﬁ ligatures"}
+SHORT = {
+    "posts:a": "What a lovely day 😀 in the park",
+    "posts:b": "café naïve façade — terrible service!!",
+    "posts:c": "Ünïcödé ✓ text with ties: 東京 and ﬁ ligatures",
+}
 
 
 def _text_workspace(root: Path) -> Path:
@@ -69,12 +72,17 @@ def test_failures_name_a_post_that_carries_the_item(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"garbage" * 50)
-    posts = [{"id": "zed", "text": "two posts", "image": "broken.png"},
-             {"id": "abe", "text": "share one broken image", "image": "broken.png"}]
+    posts = [
+        {"id": "zed", "text": "two posts", "image": "broken.png"},
+        {"id": "abe", "text": "share one broken image", "image": "broken.png"},
+    ]
     (data / "posts.jsonl").write_text("".join(json.dumps(p) + "\n" for p in posts))
     with Workspace(tmp_path / "ws") as ws:
-        ingest(ws, build_importer("jsonl", mapping_pairs=["id=id", "text=text", "media=image"], media_root=data),
-               [data / "posts.jsonl"])
+        ingest(
+            ws,
+            build_importer("jsonl", mapping_pairs=["id=id", "text=text", "media=image"], media_root=data),
+            [data / "posts.jsonl"],
+        )
         stored = ws.db.execute("SELECT count(*) FROM media WHERE status = 'stored'").fetchone()
     assert stored == (2,), "the corrupt file is stored (only its header is checked at import)"
     summary = featurize(tmp_path / "ws", encoders=["image-stats"])
@@ -97,8 +105,12 @@ def test_database_is_not_held_while_models_run(tmp_path: Path) -> None:
     def progress(name: str, done: int, total: int) -> None:
         if done > 0 and name not in probed:
             probed.add(name)
-            probe = subprocess.run([sys.executable, "-c", f"import duckdb; duckdb.connect({str(db_file)!r}).close()"],
-                                   capture_output=True, text=True, timeout=120)
+            probe = subprocess.run(
+                [sys.executable, "-c", f"import duckdb; duckdb.connect({str(db_file)!r}).close()"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             opened.append(probe.returncode)
             assert probe.returncode == 0, probe.stderr
 

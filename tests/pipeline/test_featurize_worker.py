@@ -19,7 +19,7 @@ from postlens.encoders.registry import EncoderSpec
 from postlens.pipeline.featurize_worker import CRASHED, RAISED, SupervisedRun
 from postlens.types import Modality
 
-CRASHY = textwrap.dedent('''
+CRASHY = textwrap.dedent("""
     import os
     import signal
     import time
@@ -54,7 +54,7 @@ CRASHY = textwrap.dedent('''
                     os._exit(3)
                 out.append(Features(text=Path(item).read_text().splitlines()[0]))
             return out
-''')
+""")
 
 
 @pytest.fixture
@@ -73,8 +73,9 @@ def _items(folder: Path, names: list[str]) -> list[tuple[str, Any]]:
     return [(name, str(folder / name)) for name in names]
 
 
-def _run(spec: EncoderSpec, items: list[tuple[str, Any]], chunk: int,
-         **options: Any) -> tuple[dict[str, Features], SupervisedRun]:
+def _run(
+    spec: EncoderSpec, items: list[tuple[str, Any]], chunk: int, **options: Any
+) -> tuple[dict[str, Features], SupervisedRun]:
     got: dict[str, Features] = {}
     lock = threading.Lock()
 

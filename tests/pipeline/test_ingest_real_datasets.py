@@ -31,7 +31,10 @@ def test_mediaeval2016_posts_images_events_and_idempotence(tmp_path: Path, datas
         posts = one(ws, "SELECT count(*) FROM posts")
         rejected_posts = one(ws, "SELECT count(DISTINCT (file, line)) FROM quarantine WHERE NOT post_kept")
         assert posts + rejected_posts == 15_629
-        assert one(ws, "SELECT count(DISTINCT post_id) FROM media WHERE status = 'stored' AND kind IN ('image', 'gif')") == 13_416
+        assert (
+            one(ws, "SELECT count(DISTINCT post_id) FROM media WHERE status = 'stored' AND kind IN ('image', 'gif')")
+            == 13_416
+        )
         assert one(ws, "SELECT count(*) FROM posts WHERE labels['event'] IS NULL OR labels['label'] IS NULL") == 0
         assert one(ws, "SELECT count(DISTINCT labels['event']) FROM posts") >= 15
         assert one(ws, "SELECT count(*) FROM engagement WHERE shares IS NOT NULL") > 15_000
@@ -46,9 +49,10 @@ def test_pheme_posts_have_retweets_favourites_and_followers(tmp_path: Path, data
         ingest(ws, build_importer("pheme"), [data])
         assert one(ws, "SELECT count(*) FROM posts") == 4_804
         assert one(ws, "SELECT count(*) FROM posts WHERE author_followers IS NULL") == 0
-        assert one(
-            ws, "SELECT count(DISTINCT post_id) FROM engagement WHERE shares IS NOT NULL AND likes IS NOT NULL"
-        ) == 4_804
+        assert (
+            one(ws, "SELECT count(DISTINCT post_id) FROM engagement WHERE shares IS NOT NULL AND likes IS NOT NULL")
+            == 4_804
+        )
         assert one(ws, "SELECT count(DISTINCT labels['event']) FROM posts") >= 8
         before = counts(ws)
         ingest(ws, build_importer("pheme"), [data])

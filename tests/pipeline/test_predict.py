@@ -30,9 +30,14 @@ from postlens.store.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 
-CONFIG = {"name": "topic", "target": "topic",
-          "features": {"modalities": {"text": "minilm", "image": "efficientnet"}},
-          "split": {"strategy": "stratified"}, "model": {"kind": "logreg"}, "seed": 0}
+CONFIG = {
+    "name": "topic",
+    "target": "topic",
+    "features": {"modalities": {"text": "minilm", "image": "efficientnet"}},
+    "split": {"strategy": "stratified"},
+    "model": {"kind": "logreg"},
+    "seed": 0,
+}
 N_NEW = 40
 
 
@@ -69,8 +74,12 @@ def test_new_posts_from_a_file_are_predicted_like_training_arrays(trained: dict[
     with Workspace(trained["ws"], read_only=True) as ws:
         arrays, facts = load_post_data(ws, config, ids, dims=model.dims)  # the training path: registry names
         cache = FeatureCache(ws.features_dir)
-        texts = [t for (t,) in ws.db.execute(
-            "SELECT text FROM posts WHERE id IN (SELECT unnest(?)) AND length(trim(text)) > 0 ORDER BY id", [ids]).fetchall()]
+        texts = [
+            t
+            for (t,) in ws.db.execute(
+                "SELECT text FROM posts WHERE id IN (SELECT unnest(?)) AND length(trim(text)) > 0 ORDER BY id", [ids]
+            ).fetchall()
+        ]
         cached = cache.read(model.feature_keys["text"], [text_key(t) for t in texts])
     model.check_feature_keys(facts["feature_keys"])
     frame = p.frame.set_index("post_id").loc[ids]
@@ -80,7 +89,9 @@ def test_new_posts_from_a_file_are_predicted_like_training_arrays(trained: dict[
     assert np.allclose(frame[proba_columns].sum(axis=1), 1.0)
     # the vectors computed on the fly are MiniLM's own for those texts
     direct = get_spec("minilm").build().encode(texts)
-    assert np.allclose(np.stack([cached[text_key(t)].vector for t in texts]), np.stack([f.vector for f in direct]), atol=1e-5)
+    assert np.allclose(
+        np.stack([cached[text_key(t)].vector for t in texts]), np.stack([f.vector for f in direct]), atol=1e-5
+    )
     # posts without an image were predicted anyway, and counted
     assert 0 < p.lacking["image"] < N_NEW and p.lacking["text"] == N_NEW - len(texts)
     written = pd.read_parquet(out)
@@ -88,7 +99,9 @@ def test_new_posts_from_a_file_are_predicted_like_training_arrays(trained: dict[
     again = predict("topic", workspace=trained["ws"], files=[trained["new"]])
     assert again.predictions.featurized == 0  # everything is cached now
     with Workspace(trained["ws"], read_only=True) as ws:
-        rows = ws.db.execute("SELECT count(*), count(DISTINCT post_id) FROM predictions WHERE model = 'topic'").fetchone()
+        rows = ws.db.execute(
+            "SELECT count(*), count(DISTINCT post_id) FROM predictions WHERE model = 'topic'"
+        ).fetchone()
     assert rows == (N_NEW, N_NEW)  # re-predicting replaced the rows
 
 
@@ -113,27 +126,47 @@ def test_a_model_of_another_encoder_version_is_refused_before_importing(trained:
     extra.write_text(trained["new"].read_text().replace('"id":"demo:', '"id":"demo:x'))
     with Workspace(trained["ws"], read_only=True) as ws:
         before = ws.db.execute("SELECT count(*) FROM posts").fetchone()
-    with pytest.raises(ConfigError, match=rf"image features: trained on {old} .*this postlens computes "
-                                          rf"{installed_identity('efficientnet').key}.*Retrain"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"image features: trained on {old} .*this postlens computes "
+        rf"{installed_identity('efficientnet').key}.*Retrain",
+    ):
         predict(folder, workspace=trained["ws"], files=[extra])
     with Workspace(trained["ws"], read_only=True) as ws:
         assert ws.db.execute("SELECT count(*) FROM posts").fetchone() == before  # nothing was imported
-    done = subprocess.run([sys.executable, "-m", "postlens.serve.cli", "predict", "--model", str(folder),
-                           "-w", str(trained["ws"])], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "postlens.serve.cli", "predict", "--model", str(folder), "-w", str(trained["ws"])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 2 and "install postlens" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_cli_where_and_csv(trained: dict[str, Path]) -> None:
     out = trained["root"] / "labelled.csv"
-    result = CliRunner().invoke(app, ["predict", "--model", "topic", "--where", "labels['topic'] IS NOT NULL",
-                                      "--out", str(out), "-w", str(trained["ws"])])
+    result = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            "--model",
+            "topic",
+            "--where",
+            "labels['topic'] IS NOT NULL",
+            "--out",
+            str(out),
+            "-w",
+            str(trained["ws"]),
+        ],
+    )
     assert result.exit_code == 0, result.output
     with Workspace(trained["ws"], read_only=True) as ws:
         labelled = ws.db.execute("SELECT count(*) FROM posts WHERE labels['topic'] IS NOT NULL").fetchone()[0]
     assert f"predicted {labelled:,} posts" in result.output and "predictions table" in result.output
     assert len(pd.read_csv(out)) == labelled
-    bad = CliRunner().invoke(app, ["predict", "--model", "topic", "--where", "true; DROP TABLE posts",
-                                   "-w", str(trained["ws"])])
+    bad = CliRunner().invoke(
+        app, ["predict", "--model", "topic", "--where", "true; DROP TABLE posts", "-w", str(trained["ws"])]
+    )
     assert isinstance(bad.exception, ConfigError) and "';'" in str(bad.exception)
     unknown = CliRunner().invoke(app, ["predict", "--model", "nope", "-w", str(trained["ws"])])
     assert isinstance(unknown.exception, ConfigError) and "models there: topic" in str(unknown.exception)

@@ -17,8 +17,11 @@ ALLOWED = frozenset({"127.0.0.1"})
 
 def html(body: str, status: int = 200, charset: str | None = "utf-8", headers: dict[str, str] | None = None) -> Reply:
     kind = "text/html" + (f"; charset={charset}" if charset else "")
-    return Reply(status, body.encode(charset if charset and charset != "bogus" else "utf-8"),
-                 {"Content-Type": kind, **(headers or {})})
+    return Reply(
+        status,
+        body.encode(charset if charset and charset != "bogus" else "utf-8"),
+        {"Content-Type": kind, **(headers or {})},
+    )
 
 
 def raw(body: bytes, content_type: str, status: int = 200) -> Reply:

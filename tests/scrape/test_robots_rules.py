@@ -25,19 +25,22 @@ Disallow: /everything-for-star
 """
 
 
-@pytest.mark.parametrize(("path", "allowed"), [
-    ("/", True),
-    ("/private", False),
-    ("/private/x", False),
-    ("/private/open", True),          # the longer Allow wins
-    ("/private/open/deeper", True),
-    ("/doc.pdf", False),              # $ anchors the end
-    ("/doc.pdf?x=1", True),
-    ("/files/a/b.html", True),        # /files/*.html (13 chars) beats /files/ (7)
-    ("/files/a/b.txt", False),
-    ("/everything-for-star", True),   # our group applies, not *
-    ("/robots.txt", True),
-])
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/", True),
+        ("/private", False),
+        ("/private/x", False),
+        ("/private/open", True),  # the longer Allow wins
+        ("/private/open/deeper", True),
+        ("/doc.pdf", False),  # $ anchors the end
+        ("/doc.pdf?x=1", True),
+        ("/files/a/b.html", True),  # /files/*.html (13 chars) beats /files/ (7)
+        ("/files/a/b.txt", False),
+        ("/everything-for-star", True),  # our group applies, not *
+        ("/robots.txt", True),
+    ],
+)
 def test_our_group_with_longest_match(path, allowed):
     rules = parse_robots(FILE, "postlens")
     assert rules.verdict(f"https://example.org{path}")[0] is allowed
@@ -51,7 +54,9 @@ def test_star_group_applies_when_no_group_names_us():
 
 
 def test_groups_naming_us_twice_are_merged():
-    text = "User-agent: postlens\nDisallow: /a\n\nUser-agent: other\nDisallow: /\n\nUser-agent: postlens\nDisallow: /b\n"
+    text = (
+        "User-agent: postlens\nDisallow: /a\n\nUser-agent: other\nDisallow: /\n\nUser-agent: postlens\nDisallow: /b\n"
+    )
     rules = parse_robots(text, "postlens")
     assert [rules.verdict(f"http://h{p}")[0] for p in ("/a", "/b", "/c")] == [False, False, True]
 

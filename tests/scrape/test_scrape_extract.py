@@ -60,13 +60,17 @@ TWITTER = """<html><head>
 
 def posts(tmp_path) -> dict[str, dict]:
     with duckdb.connect(str(tmp_path / "ws" / "postlens.duckdb"), read_only=True) as db:
-        rows = db.execute("SELECT id, platform, text, author_handle, author_id, created_at, hashtags, raw, origin_file "
-                          "FROM posts ORDER BY id").fetchall()
+        rows = db.execute(
+            "SELECT id, platform, text, author_handle, author_id, created_at, hashtags, raw, origin_file "
+            "FROM posts ORDER BY id"
+        ).fetchall()
         media = db.execute("SELECT post_id, kind, url FROM media ORDER BY post_id, position").fetchall()
         engagement = db.execute("SELECT post_id, likes, shares FROM engagement").fetchall()
     out = {}
     for row in rows:
-        post = dict(zip(["id", "platform", "text", "handle", "author_id", "created_at", "hashtags", "raw", "origin"], row))
+        post = dict(
+            zip(["id", "platform", "text", "handle", "author_id", "created_at", "hashtags", "raw", "origin"], row)
+        )
         post["raw"] = json.loads(post["raw"])
         post["media"] = [(k, u) for pid, k, u in media if pid == post["id"]]
         post["engagement"] = [(likes, shares) for pid, likes, shares in engagement if pid == post["id"]]
@@ -135,10 +139,12 @@ def test_scraping_twice_updates_nothing(site: Site, scrape, tmp_path):
 def test_broken_and_hostile_jsonld_is_quarantined_and_the_page_goes_on(site: Site, scrape, tmp_path):
     deep = "[" * 5000 + "]" * 5000
     nested = '{"a":' * 200 + '{"@type": "SocialMediaPosting", "text": "buried"}' + "}" * 200
-    page = (f'<script type="application/ld+json">{{"@type": "SocialMediaPosting", "text": "good one", '
-            f'"url": "/ok"}}</script><script type="application/ld+json">{{not json</script>'
-            f'<script type="application/ld+json">{deep}</script>'
-            f'<script type="application/ld+json">{nested}</script>')
+    page = (
+        f'<script type="application/ld+json">{{"@type": "SocialMediaPosting", "text": "good one", '
+        f'"url": "/ok"}}</script><script type="application/ld+json">{{not json</script>'
+        f'<script type="application/ld+json">{deep}</script>'
+        f'<script type="application/ld+json">{nested}</script>'
+    )
     site.page("/hostile", html(page))
     summary = scrape([site.url("/hostile")])
     assert summary.pages[0].posts == 1 and summary.imported == 1
@@ -147,8 +153,10 @@ def test_broken_and_hostile_jsonld_is_quarantined_and_the_page_goes_on(site: Sit
 
 
 def test_deeply_nested_and_unclosed_html_does_not_crash(site: Site, scrape):
-    body = "<div>" * 20000 + '<span itemscope itemtype="https://schema.org/SocialMediaPosting">' \
-           '<p itemprop="text">deep</p></span>' + "<b><i><table><tr>" * 100
+    body = (
+        "<div>" * 20000 + '<span itemscope itemtype="https://schema.org/SocialMediaPosting">'
+        '<p itemprop="text">deep</p></span>' + "<b><i><table><tr>" * 100
+    )
     head = '<meta property="og:description" content="outer card">'
     site.page("/deep", html(head + body))
     summary = scrape([site.url("/deep")])
@@ -182,8 +190,10 @@ def test_a_huge_jsonld_script_and_many_postings_are_bounded(site: Site, scrape, 
 
     huge = '{"@type": "SocialMediaPosting", "text": "' + "x" * (MAX_SCRIPT_CHARS + 10) + '"}'
     many = json.dumps([{"@type": "SocialMediaPosting", "text": f"post {n}"} for n in range(MAX_POSTS + 20)])
-    site.page("/huge", html(f'<script type="application/ld+json">{huge}</script>'
-                            f'<script type="application/ld+json">{many}</script>'))
+    site.page(
+        "/huge",
+        html(f'<script type="application/ld+json">{huge}</script><script type="application/ld+json">{many}</script>'),
+    )
     summary = scrape([site.url("/huge")])
     assert summary.pages[0].posts == MAX_POSTS
     rows = quarantine(tmp_path)
@@ -199,7 +209,8 @@ def test_the_notebook_facade_scrapes_too(site: Site, clock, tmp_path):
 
     site.page("/og", html(OPENGRAPH))
     handle = postlens.open(tmp_path / "ws", create=True)
-    summary = handle.scrape([site.url("/og")], allow_private=ALLOWED, resolver=site.resolve, sleep=clock.sleep,
-                            clock=clock)
+    summary = handle.scrape(
+        [site.url("/og")], allow_private=ALLOWED, resolver=site.resolve, sleep=clock.sleep, clock=clock
+    )
     assert summary.imported == 1
     assert handle.posts()["text"].tolist() == ["Sunset at the pier #sunset"]

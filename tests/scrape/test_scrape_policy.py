@@ -44,8 +44,14 @@ def test_robots_unavailable_allows_all_but_unreachable_disallows_all(site: Site,
 def test_robots_is_cached_per_host_until_its_ttl(site: Site, clock: FakeClock):
     site.page("/robots.txt", robots("User-agent: *\nDisallow: /x\n"))
     site.page("/p", html(CARD))
-    fetcher = PageFetcher([HOST], policy=ScrapePolicy(min_interval=0, robots_ttl=100), allow_private=ALLOWED,
-                          resolver=site.resolve, sleep=clock.sleep, clock=clock)
+    fetcher = PageFetcher(
+        [HOST],
+        policy=ScrapePolicy(min_interval=0, robots_ttl=100),
+        allow_private=ALLOWED,
+        resolver=site.resolve,
+        sleep=clock.sleep,
+        clock=clock,
+    )
     try:
         fetcher.fetch(site.url("/p"))
         fetcher.fetch(site.url("/p"))
@@ -67,20 +73,34 @@ def test_user_agent_names_postlens_version_and_contact(site: Site, scrape):
     assert {r.headers["host"] for r in site.server.log} == {f"{HOST}:{site.port}"}  # the name, sent to the checked IP
 
 
-@pytest.mark.parametrize("target", [
-    "http://169.254.169.254/latest/meta-data/",
-    "http://10.0.0.7/admin",
-    "http://[::ffff:127.0.0.1]:{port}/p",
-    "http://[::1]:{port}/p",
-    "http://0.0.0.0:{port}/p",
-    "http://100.64.1.1/p",
-    "http://224.0.0.1/p",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.7/admin",
+        "http://[::ffff:127.0.0.1]:{port}/p",
+        "http://[::1]:{port}/p",
+        "http://0.0.0.0:{port}/p",
+        "http://100.64.1.1/p",
+        "http://224.0.0.1/p",
+    ],
+)
 def test_redirect_to_a_non_public_address_is_refused(site: Site, scrape, target):
     site.page("/go", Reply(302, b"", {"Location": target.format(port=site.port)}))
     site.page("/p", html(CARD))
-    summary = scrape([site.url("/go")], allow_domains=[HOST, "169.254.169.254", "10.0.0.7", "::ffff:127.0.0.1",
-                                                       "::1", "0.0.0.0", "100.64.1.1", "224.0.0.1"])
+    summary = scrape(
+        [site.url("/go")],
+        allow_domains=[
+            HOST,
+            "169.254.169.254",
+            "10.0.0.7",
+            "::ffff:127.0.0.1",
+            "::1",
+            "0.0.0.0",
+            "100.64.1.1",
+            "224.0.0.1",
+        ],
+    )
     assert summary.pages[0].refused == "scrape_private_host", summary.pages[0].reason
     assert site.requests_to("/p") == []
 
@@ -117,8 +137,9 @@ def test_localhost_is_refused_by_default(site: Site, tmp_path):
 
 
 def test_urls_with_credentials_or_other_schemes_are_refused(site: Site, scrape):
-    summary = scrape([f"http://user:pw@{HOST}:{site.port}/p", "file:///etc/passwd", "ftp://site.test/x"],
-                     allow_domains=[HOST])
+    summary = scrape(
+        [f"http://user:pw@{HOST}:{site.port}/p", "file:///etc/passwd", "ftp://site.test/x"], allow_domains=[HOST]
+    )
     assert [p.refused for p in summary.pages] == ["scrape_bad_url"] * 3
     assert site.server.log == []
 
@@ -184,8 +205,9 @@ def test_guard_is_total_over_unresolvable_names(site: Site, scrape):
 
 
 def test_fetcher_raises_refused_for_python_callers(site: Site, clock: FakeClock):
-    fetcher = PageFetcher(["elsewhere.org"], allow_private=ALLOWED, resolver=site.resolve, sleep=clock.sleep,
-                          clock=clock)
+    fetcher = PageFetcher(
+        ["elsewhere.org"], allow_private=ALLOWED, resolver=site.resolve, sleep=clock.sleep, clock=clock
+    )
     try:
         with pytest.raises(Refused) as info:
             fetcher.fetch(site.url("/p"))
@@ -203,8 +225,14 @@ def test_a_page_slower_than_page_seconds_is_cut_off(site: Site):
     ticking = Ticking()
     site.page("/robots.txt", robots("", status=404))
     site.page("/slow", Reply(200, endless(chunk=64 * 1024, total=4 * 1024 * 1024), {"Content-Type": "text/html"}))
-    fetcher = PageFetcher([HOST], policy=ScrapePolicy(min_interval=0, page_seconds=25), allow_private=ALLOWED,
-                          resolver=site.resolve, sleep=ticking.sleep, clock=ticking)
+    fetcher = PageFetcher(
+        [HOST],
+        policy=ScrapePolicy(min_interval=0, page_seconds=25),
+        allow_private=ALLOWED,
+        resolver=site.resolve,
+        sleep=ticking.sleep,
+        clock=ticking,
+    )
     try:
         with pytest.raises(Refused) as info:
             fetcher.fetch(site.url("/slow"))
@@ -216,8 +244,14 @@ def test_a_page_slower_than_page_seconds_is_cut_off(site: Site):
 def test_odd_urls_are_refused_or_read_never_a_crash(site: Site, scrape):
     site.names["xn--bcher-kva.test"] = ["127.0.0.1"]
     site.page("/p", html(CARD))
-    odd = [f"http://bücher.test:{site.port}/p", f"http://{HOST}:99999/p", "http://[::1/p", f"http://{'a' * 300}.test/p",
-           "http:///nohost", "   "]
+    odd = [
+        f"http://bücher.test:{site.port}/p",
+        f"http://{HOST}:99999/p",
+        "http://[::1/p",
+        f"http://{'a' * 300}.test/p",
+        "http:///nohost",
+        "   ",
+    ]
     summary = scrape(odd, allow_domains=[HOST, "bücher.test", "xn--bcher-kva.test"])
     assert summary.pages[0].posts == 1  # an IDN host is resolved and sent as its ASCII form
     assert site.server.log[-1].headers["host"] == f"xn--bcher-kva.test:{site.port}"
@@ -235,7 +269,9 @@ def test_cli_refuses_localhost_and_exits_non_zero(site: Site, tmp_path):
     assert "scrape_private_host" in result.output and site.server.log == []
 
 
-@pytest.mark.parametrize("location", ["https:///nohost", "ftp://site.test/robots.txt", "http://[::1", "http://10.0.0.1/r"])
+@pytest.mark.parametrize(
+    "location", ["https:///nohost", "ftp://site.test/robots.txt", "http://[::1", "http://10.0.0.1/r"]
+)
 def test_a_robots_redirect_to_a_bad_or_private_url_disallows_all(site: Site, scrape, location):
     site.page("/robots.txt", Reply(302, b"", {"Location": location}))
     site.page("/p", html(CARD))

@@ -23,9 +23,28 @@ def tls_site(tmp_path: Path):
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed: cannot make a test certificate")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", f"/CN={HOST}", "-addext", f"subjectAltName=DNS:{HOST}"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={HOST}",
+            "-addext",
+            f"subjectAltName=DNS:{HOST}",
+        ],
+        check=True,
+        capture_output=True,
+    )
     server = ApiServer()
     names: list[str | None] = []
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -42,8 +61,15 @@ def tls_site(tmp_path: Path):
 def fetcher_for(server: ApiServer, cert: Path) -> PageFetcher:
     clock = FakeClock()
     transport = httpx.HTTPTransport(verify=ssl.create_default_context(cafile=str(cert)))
-    return PageFetcher([HOST], policy=ScrapePolicy(min_interval=0), allow_private=ALLOWED, transport=transport,
-                       resolver=lambda host: ["127.0.0.1"] if host == HOST else [], sleep=clock.sleep, clock=clock)
+    return PageFetcher(
+        [HOST],
+        policy=ScrapePolicy(min_interval=0),
+        allow_private=ALLOWED,
+        transport=transport,
+        resolver=lambda host: ["127.0.0.1"] if host == HOST else [],
+        sleep=clock.sleep,
+        clock=clock,
+    )
 
 
 def test_https_goes_to_the_checked_address_with_the_name_as_sni_and_for_the_certificate(tls_site):

@@ -48,7 +48,9 @@ def test_malformed_json_line_is_quarantined_and_the_rest_imports(tmp_path: Path)
 
 
 def test_csv_row_with_wrong_number_of_columns(tmp_path: Path) -> None:
-    data = write_csv(tmp_path / "p.csv", ["1,hello,2024-01-01T00:00:00Z,", "2,too,many,columns,here", "3,bye,2024-01-02,"])
+    data = write_csv(
+        tmp_path / "p.csv", ["1,hello,2024-01-01T00:00:00Z,", "2,too,many,columns,here", "3,bye,2024-01-02,"]
+    )
     code, _out = ingest(tmp_path / "ws", str(data), *MAP)
     assert code == 0 and posts(tmp_path / "ws") == 2
     assert [(r[1], r[2]) for r in quarantine(tmp_path / "ws")] == [(3, "bad_columns")]

@@ -77,16 +77,32 @@ def test_the_acceptance_path_stats_second_run_and_unknown_id(ws: Path, tmp_path:
     assert code == 0 and "(0 changed, 3 unchanged)" in out and "0 added, 0 replaced" in out
     assert query(ws, "SELECT * FROM posts ORDER BY id") == before
     assert query(ws, "SELECT file, line, code, post_id FROM quarantine") == [
-        (str(table), 5, "label_unknown_post", "t:404")]
-    assert query(ws, "SELECT importer, updated, unchanged, quarantined FROM import_runs "
-                     "WHERE importer = 'labels' ORDER BY started_at") == [("labels", 3, 0, 1), ("labels", 0, 3, 1)]
+        (str(table), 5, "label_unknown_post", "t:404")
+    ]
+    assert query(
+        ws,
+        "SELECT importer, updated, unchanged, quarantined FROM import_runs "
+        "WHERE importer = 'labels' ORDER BY started_at",
+    ) == [("labels", 3, 0, 1), ("labels", 0, 3, 1)]
 
 
 def test_a_new_value_replaces_the_old_one_and_the_summary_says_so(ws: Path, tmp_path: Path) -> None:
-    label(ws, str(write_table(tmp_path / "a.csv", [{"id": "1", "emotion": "joy"}])), "--source", "t",
-          "--map", "labels.emotion=emotion")
-    code, out, _ = label(ws, str(write_table(tmp_path / "b.csv", [{"id": "1", "emotion": "anger"}])),
-                         "--source", "t", "--map", "labels.emotion=emotion")
+    label(
+        ws,
+        str(write_table(tmp_path / "a.csv", [{"id": "1", "emotion": "joy"}])),
+        "--source",
+        "t",
+        "--map",
+        "labels.emotion=emotion",
+    )
+    code, out, _ = label(
+        ws,
+        str(write_table(tmp_path / "b.csv", [{"id": "1", "emotion": "anger"}])),
+        "--source",
+        "t",
+        "--map",
+        "labels.emotion=emotion",
+    )
     assert code == 0 and "0 added, 1 replaced (a new value for a label the post already has replaces" in out
     assert stored_labels(ws)["t:1"] == {"emotion": "anger"}
 

@@ -22,13 +22,17 @@ def default(function: Callable[..., Any], name: str) -> Any:
     return inspect.signature(function).parameters[name].default
 
 
-@pytest.mark.parametrize(("constant", "functions"), [
-    (BATCH_SIZE, [cli.ingest, run_ingest, ingest]),
-    (MEDIA_BATCH, [cli.featurize, run_featurize, featurize, WorkspaceHandle.featurize]),
-])
+@pytest.mark.parametrize(
+    ("constant", "functions"),
+    [
+        (BATCH_SIZE, [cli.ingest, run_ingest, ingest]),
+        (MEDIA_BATCH, [cli.featurize, run_featurize, featurize, WorkspaceHandle.featurize]),
+    ],
+)
 def test_batch_size_defaults_are_one_value(constant: int, functions: list[Callable[..., Any]]) -> None:
-    assert {f.__qualname__: default(f, "batch_size") for f in functions} == {f.__qualname__: constant for f in functions}
-
+    assert {f.__qualname__: default(f, "batch_size") for f in functions} == {
+        f.__qualname__: constant for f in functions
+    }
 
 
 def test_ingest_help_names_every_importer_and_only_those() -> None:
@@ -40,8 +44,10 @@ def test_ingest_help_names_every_importer_and_only_those() -> None:
 
     command = typer.main.get_command(cli.app).commands["ingest"]  # type: ignore[attr-defined]
     helps = {param.name: param.help for param in command.params}
-    listed = {option: re.search(r":\s*([a-z0-9, -]+)\.", helps[option]).group(1).split(", ")  # type: ignore[union-attr]
-              for option in ("format", "recipe")}
+    listed = {
+        option: re.search(r":\s*([a-z0-9, -]+)\.", helps[option]).group(1).split(", ")  # type: ignore[union-attr]
+        for option in ("format", "recipe")
+    }
     recipes = set(known_recipes())
     assert recipes and recipes < set(known_importers())
     assert set(listed["recipe"]) == recipes

@@ -35,8 +35,11 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace with 3 posts and 2 quarantine rows (one record not imported, one post flagged)."""
     folder = tmp_path_factory.mktemp("sql")
     data = folder / "p.csv"
-    data.write_text("id,text,created_at,media\n1,hello,2024-01-01,\n2,bye,2024-02-03,gone.jpg\n"
-                    "3,third,2024-02-04,\n4,,2024-02-05,\n", encoding="utf-8")
+    data.write_text(
+        "id,text,created_at,media\n1,hello,2024-01-01,\n2,bye,2024-02-03,gone.jpg\n"
+        "3,third,2024-02-04,\n4,,2024-02-05,\n",
+        encoding="utf-8",
+    )
     mapping = ["--map", "id=id", "--map", "text=text", "--map", "created_at=created_at", "--map", "media=media"]
     result = runner.invoke(app, ["ingest", "-w", str(folder / "ws"), str(data), *mapping])
     assert result.exit_code == 0, result.output
@@ -49,8 +52,13 @@ def sql(ws: Path, query: str, *args: str):
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real entry point (main()) in a new process, with this checkout's sources."""
-    return subprocess.run([sys.executable, "-m", "postlens.serve.cli", *args], capture_output=True, text=True,
-                          env=cli_env(env), timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "postlens.serve.cli", *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(env),
+        timeout=600,
+    )
 
 
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -142,8 +150,11 @@ def test_every_duckdb_type_prints_as_csv_and_table(ws: Path) -> None:
 
 
 def test_table_shows_values_literally_and_escapes_control_characters(ws: Path) -> None:
-    result = sql(ws, "select '[bold]x[/]' as markup, '[/oops]' as broken, chr(27) || ']0;title' || chr(7) as esc, "
-                 "'[red]' as \"[red]\"")
+    result = sql(
+        ws,
+        "select '[bold]x[/]' as markup, '[/oops]' as broken, chr(27) || ']0;title' || chr(7) as esc, "
+        "'[red]' as \"[red]\"",
+    )
     assert result.exit_code == 0, result.output
     assert "[bold]x[/]" in result.stdout and "[/oops]" in result.stdout and "[red]" in result.stdout
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout and "\\x1b]0;title\\x07" in result.stdout
@@ -152,12 +163,15 @@ def test_table_shows_values_literally_and_escapes_control_characters(ws: Path) -
 # ---------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize(("query", "duckdb_says"), [
-    ("selec 1", 'syntax error at or near "selec"'),
-    ("select * from postss", "Table with name postss does not exist"),
-    ("select $1", "Values were not provided"),
-    ("select [1, 2][/x]", "Referenced column \"x\" was not found"),  # [/x] is printed, not read as markup
-])
+@pytest.mark.parametrize(
+    ("query", "duckdb_says"),
+    [
+        ("selec 1", 'syntax error at or near "selec"'),
+        ("select * from postss", "Table with name postss does not exist"),
+        ("select $1", "Values were not provided"),
+        ("select [1, 2][/x]", 'Referenced column "x" was not found'),  # [/x] is printed, not read as markup
+    ],
+)
 def test_bad_sql_is_one_line_and_exit_2(ws: Path, query: str, duckdb_says: str) -> None:
     done = cli("sql", query, "-w", str(ws))
     assert done.returncode == 2 and done.stdout == ""
@@ -175,20 +189,44 @@ def refused_queries(tmp: Path) -> list[str]:
         f"export database '{tmp}/out-db'",
         f"explain analyze copy posts to '{tmp}/out-explain.csv'",
         f"attach '{tmp}/out-attached.duckdb' as other",
-        "install httpfs", "load httpfs", "force install httpfs",
-        "create table t as select 1", "create temp table t as select 1", "create macro m() as 1",
-        "insert into posts (id) values ('x')", "update posts set text = ''", "delete from posts",
-        "drop table posts", "alter table posts add column z int", "vacuum", "checkpoint", "begin transaction",
-        "set enable_external_access = true", "set threads = 1", "reset threads", "set variable x = 1",
-        "pragma enable_profiling", "call pragma_table_info('posts')", "prepare p as select 1", "use memory",
-        "detach postlens", "pivot posts on source",
-        "select * from read_csv('/etc/passwd')", "select * from read_text('/etc/hostname')",
-        "select * from read_blob('/etc/hostname')", "select * from glob('/*')", f"select * from '{outside}'",
+        "install httpfs",
+        "load httpfs",
+        "force install httpfs",
+        "create table t as select 1",
+        "create temp table t as select 1",
+        "create macro m() as 1",
+        "insert into posts (id) values ('x')",
+        "update posts set text = ''",
+        "delete from posts",
+        "drop table posts",
+        "alter table posts add column z int",
+        "vacuum",
+        "checkpoint",
+        "begin transaction",
+        "set enable_external_access = true",
+        "set threads = 1",
+        "reset threads",
+        "set variable x = 1",
+        "pragma enable_profiling",
+        "call pragma_table_info('posts')",
+        "prepare p as select 1",
+        "use memory",
+        "detach postlens",
+        "pivot posts on source",
+        "select * from read_csv('/etc/passwd')",
+        "select * from read_text('/etc/hostname')",
+        "select * from read_blob('/etc/hostname')",
+        "select * from glob('/*')",
+        f"select * from '{outside}'",
         f"with x as (select * from read_csv('{outside}')) select * from x",
         "select * from read_parquet('https://127.0.0.1:9/x.parquet')",
         f"from query('copy posts to ''{tmp}/out-query.csv''')",
-        "select 1; drop table posts", f"select 1; copy posts to '{tmp}/out-second.csv'", "select 1;select 2",
-        "", "  ;  ", "/* nothing but a comment */",
+        "select 1; drop table posts",
+        f"select 1; copy posts to '{tmp}/out-second.csv'",
+        "select 1;select 2",
+        "",
+        "  ;  ",
+        "/* nothing but a comment */",
     ]
 
 
@@ -209,9 +247,20 @@ def test_refusal_is_one_line_exit_2(ws: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "x.csv").exists()
 
 
-@pytest.mark.parametrize("query", ["select * from posts", "from posts", "with x as (select * from posts) select * from x",
-                                   "describe posts", "show tables", "summarize posts", "values (1), (2)",
-                                   "select * from posts; -- the end", "table posts"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "select * from posts",
+        "from posts",
+        "with x as (select * from posts) select * from x",
+        "describe posts",
+        "show tables",
+        "summarize posts",
+        "values (1), (2)",
+        "select * from posts; -- the end",
+        "table posts",
+    ],
+)
 def test_read_only_forms_that_are_allowed(ws: Path, query: str) -> None:
     result = sql(ws, query, "-o", "json")
     assert result.exit_code == 0, (query, result.exception)
@@ -220,15 +269,28 @@ def test_read_only_forms_that_are_allowed(ws: Path, query: str) -> None:
 
 def test_help_says_what_is_allowed_and_how_long_it_waits() -> None:
     result = runner.invoke(app, ["sql", "--help"], env={"COLUMNS": "200"})
-    for word in ("SELECT", "COPY", "ATTACH", "INSTALL/LOAD", "read_csv", "_2", "POSTLENS_LOCK_WAIT",
-                 f"{LOCK_WAIT_SECONDS:g} s"):
+    for word in (
+        "SELECT",
+        "COPY",
+        "ATTACH",
+        "INSTALL/LOAD",
+        "read_csv",
+        "_2",
+        "POSTLENS_LOCK_WAIT",
+        f"{LOCK_WAIT_SECONDS:g} s",
+    ):
         assert word in result.output, word
 
 
-@pytest.mark.parametrize(("args", "complaint"), [
-    (["--limit", "0"], "--limit"), (["--limit", "-3"], "--limit"), (["--limit", "many"], "--limit"),
-    (["-o", "xml"], "table"),
-])
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--limit", "0"], "--limit"),
+        (["--limit", "-3"], "--limit"),
+        (["--limit", "many"], "--limit"),
+        (["-o", "xml"], "table"),
+    ],
+)
 def test_limit_and_output_are_validated(ws: Path, args: list[str], complaint: str) -> None:
     result = sql(ws, "select 1", *args)
     assert result.exit_code == 2 and complaint in result.output
@@ -293,7 +355,7 @@ def test_damage_inside_the_file_is_a_clear_error_or_harmless(tmp_path: Path, whe
         )
     data = bytearray((root / DB_NAME).read_bytes())
     start = int(len(data) * where)
-    data[start:start + len(data) // 5] = os.urandom(len(data) // 5)
+    data[start : start + len(data) // 5] = os.urandom(len(data) // 5)
     (root / DB_NAME).write_bytes(bytes(data))
     result = runner.invoke(app, ["stats", "-w", str(root)])
     assert result.exit_code == 0 or isinstance(result.exception, WorkspaceError), result.exception
@@ -302,9 +364,24 @@ def test_damage_inside_the_file_is_a_clear_error_or_harmless(tmp_path: Path, whe
 
 
 def test_output_closed_early_is_not_a_traceback(ws: Path) -> None:
-    process = subprocess.Popen([sys.executable, "-m", "postlens.serve.cli", "sql", "select * from range(200000)",
-                                "--limit", "200000", "-o", "csv", "-w", str(ws)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env())
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "postlens.serve.cli",
+            "sql",
+            "select * from range(200000)",
+            "--limit",
+            "200000",
+            "-o",
+            "csv",
+            "-w",
+            str(ws),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
     assert process.stdout.readline() == b"range\n"
     process.stdout.close()
     stderr = process.stderr.read().decode()
@@ -328,9 +405,13 @@ def test_locked_workspace_fails_clearly_after_the_wait(ws: Path, command: list[s
 @pytest.mark.parametrize("command", [["stats"], ["sql", "select count(*) as n from posts", "-o", "csv"]])
 def test_locked_workspace_is_read_once_the_writer_lets_go(ws: Path, command: list[str], hold_write_lock) -> None:
     holder = hold_write_lock(ws / DB_NAME)
-    reader = subprocess.Popen([sys.executable, "-m", "postlens.serve.cli", *command, "-w", str(ws)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=cli_env({"POSTLENS_LOCK_WAIT": "300"}))
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "postlens.serve.cli", *command, "-w", str(ws)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env({"POSTLENS_LOCK_WAIT": "300"}),
+    )
     waiting = reader.stderr.readline()
     assert "waiting" in waiting and str(holder.pid) in waiting, waiting
     holder.release()

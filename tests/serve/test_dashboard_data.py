@@ -18,9 +18,11 @@ def test_overview_counts_modalities_runs_and_quarantine(tmp_path: Path) -> None:
     generate_corpus(corpus, seed=3, n_posts=40)
     lines = (corpus / "posts.jsonl").read_text().splitlines()
     posts = [orjson.loads(line) for line in lines]
-    with_image = next(p for p in posts if p.get("text", "").strip() and any(m.get("kind") == "image" for m in p.get("media", [])))
+    with_image = next(
+        p for p in posts if p.get("text", "").strip() and any(m.get("kind") == "image" for m in p.get("media", []))
+    )
     (corpus / with_image["media"][0]["source_path"]).unlink()
-    (corpus / "posts.jsonl").write_text("\n".join([*lines, '{"id": "broken", "text": '] ) + "\n")
+    (corpus / "posts.jsonl").write_text("\n".join([*lines, '{"id": "broken", "text": ']) + "\n")
     run_ingest([corpus / "posts.jsonl"], importer_name="postlens", workspace=ws)
 
     shown = data.overview(ws, None)

@@ -21,8 +21,12 @@ def _training_set(n: int = 400) -> TrainingSet:
     rng = np.random.default_rng(0)
     y = rng.choice(4, n, p=[0.4, 0.3, 0.2, 0.1])
     text = (rng.normal(size=(4, 8))[y] * 2 + rng.normal(size=(n, 8))).astype(np.float32)
-    data = PostData(modalities={"text": text}, masks={"text": np.ones(n, bool)}, meta=np.zeros((n, 0), np.float32),
-                    ids=[f"p{i}" for i in range(n)])
+    data = PostData(
+        modalities={"text": text},
+        masks={"text": np.ones(n, bool)},
+        meta=np.zeros((n, 0), np.float32),
+        ids=[f"p{i}" for i in range(n)],
+    )
     return TrainingSet(data=data, y=y, task="classification", classes=CLASSES)
 
 

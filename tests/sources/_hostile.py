@@ -33,8 +33,9 @@ from postlens.store.workspace import Workspace
 EXAMPLES = int(os.environ.get("POSTLENS_HYPOTHESIS_EXAMPLES", "15"))
 """Examples per property that imports into a real workspace (each holds up to 8 records); raise it
 (e.g. POSTLENS_HYPOTHESIS_EXAMPLES=500) for a long hunt."""
-PROPERTY = settings(max_examples=EXAMPLES, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROPERTY = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 FAST_PROPERTY = settings(max_examples=10 * EXAMPLES, deadline=None)
 """For properties of pure functions (no workspace)."""
 BUG_CODES = {"record_error", "importer_failed", "write_failed"}
@@ -48,13 +49,64 @@ HUGE_STRING = "x" * 200_000
 KEY_ALPHABET = "abxyz09_"
 """Keys of generated objects: they can never spell a real field name (no accidental local media path)."""
 
-COUNT_TEXTS = ["1.2K", "3M", "2B", "1,234", "1 234", "1\u00a0234", "12.0", "1e3", "1e30", "-5", "+7", "abc",
-               "", "null", "NaN", "inf", "-inf", "0x10", "1,5K", "12,34", "\u0661\u0662", "\u00bd", " 42 ", "9" * 30]
-DATE_TEXTS = ["2099-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "0001-01-01T00:00:00+05:00", "2024-01-01T00:00:00",
-              "9999-12-31T23:59:59-14:00", "Wed Apr 17 18:57:37 +0000 2999", "1e30", "0", "-62135596800",
-              "2024-02-30", "yesterday", "1700000000", "1700000000000"]
-SPECIAL_NUMBERS = [0, -1, -5, 2**31, 2**31 - 1, 2**63 - 1, 2**63, -(2**63), 2**64, 10**30, 1e30, -0.0, 1.5,
-                   1e308, 5e-324]
+COUNT_TEXTS = [
+    "1.2K",
+    "3M",
+    "2B",
+    "1,234",
+    "1 234",
+    "1\u00a0234",
+    "12.0",
+    "1e3",
+    "1e30",
+    "-5",
+    "+7",
+    "abc",
+    "",
+    "null",
+    "NaN",
+    "inf",
+    "-inf",
+    "0x10",
+    "1,5K",
+    "12,34",
+    "\u0661\u0662",
+    "\u00bd",
+    " 42 ",
+    "9" * 30,
+]
+DATE_TEXTS = [
+    "2099-01-01T00:00:00Z",
+    "1970-01-01T00:00:00Z",
+    "0001-01-01T00:00:00+05:00",
+    "2024-01-01T00:00:00",
+    "9999-12-31T23:59:59-14:00",
+    "Wed Apr 17 18:57:37 +0000 2999",
+    "1e30",
+    "0",
+    "-62135596800",
+    "2024-02-30",
+    "yesterday",
+    "1700000000",
+    "1700000000000",
+]
+SPECIAL_NUMBERS = [
+    0,
+    -1,
+    -5,
+    2**31,
+    2**31 - 1,
+    2**63 - 1,
+    2**63,
+    -(2**63),
+    2**64,
+    10**30,
+    1e30,
+    -0.0,
+    1.5,
+    1e308,
+    5e-324,
+]
 """Numbers JSON can hold (NaN and infinities, which JSON cannot, are among the unreadable values)."""
 
 
@@ -64,8 +116,12 @@ def _text(alphabet: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[s
 
 CONTROL_TEXT = _text(st.characters(categories=["Cc"]))
 SURROGATE_TEXT = _text(st.characters(categories=["Cs"]))
-MIXED_TEXT = st.builds(lambda a, b, c: a + b + c, _text(), st.sampled_from(["\x00", "\x07", "\x1b", "\x7f",
-                                                                          "\x85", "\ud800", "\udfff", "\t\n"]), _text())
+MIXED_TEXT = st.builds(
+    lambda a, b, c: a + b + c,
+    _text(),
+    st.sampled_from(["\x00", "\x07", "\x1b", "\x7f", "\x85", "\ud800", "\udfff", "\t\n"]),
+    _text(),
+)
 
 
 def leaves(*, breakers: bool = True) -> st.SearchStrategy[Any]:
@@ -74,13 +130,23 @@ def leaves(*, breakers: bool = True) -> st.SearchStrategy[Any]:
     most records reach the importer's field handling."""
     unreadable: list[st.SearchStrategy[Any]] = [
         st.sampled_from([float("nan"), float("inf"), float("-inf"), 2**64, 10**30, -(2**70)]),
-        st.integers(min_value=2**64), SURROGATE_TEXT, MIXED_TEXT, st.just(DEEP_MARK.format(2000)),
+        st.integers(min_value=2**64),
+        SURROGATE_TEXT,
+        MIXED_TEXT,
+        st.just(DEEP_MARK.format(2000)),
     ]
     options: list[st.SearchStrategy[Any]] = [
-        st.none(), st.booleans(), st.integers(min_value=-(2**64), max_value=2**64 - 1),
-        st.sampled_from(SPECIAL_NUMBERS), st.floats(allow_nan=False, allow_infinity=False),
-        st.sampled_from(COUNT_TEXTS), _text(), CONTROL_TEXT, st.sampled_from(DATE_TEXTS),
-        st.sampled_from([0, -1, 4102444800, 1e30, -1e12, 253402300800]), st.builds(lambda: HUGE_STRING),
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**64), max_value=2**64 - 1),
+        st.sampled_from(SPECIAL_NUMBERS),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.sampled_from(COUNT_TEXTS),
+        _text(),
+        CONTROL_TEXT,
+        st.sampled_from(DATE_TEXTS),
+        st.sampled_from([0, -1, 4102444800, 1e30, -1e12, 253402300800]),
+        st.builds(lambda: HUGE_STRING),
         MIXED_TEXT.map(lambda s: s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")),
         st.just(DEEP_MARK.format(300)),
     ]
@@ -93,8 +159,10 @@ def hostile(*, breakers: bool = True) -> st.SearchStrategy[Any]:
     """A hostile JSON-ish value: a leaf, or small lists/objects of them."""
     return st.recursive(
         leaves(breakers=breakers),
-        lambda children: st.lists(children, max_size=3)
-        | st.dictionaries(st.text(alphabet=KEY_ALPHABET, max_size=4), children, max_size=3),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(st.text(alphabet=KEY_ALPHABET, max_size=4), children, max_size=3)
+        ),
         max_leaves=6,
     )
 
@@ -118,8 +186,7 @@ def set_path(record: Any, path: tuple[Any, ...], value: Any) -> None:
 
 
 @st.composite
-def injected(draw: st.DrawFn, base: dict[str, Any], values: st.SearchStrategy[Any], *,
-             whole: bool = True) -> Any:
+def injected(draw: st.DrawFn, base: dict[str, Any], values: st.SearchStrategy[Any], *, whole: bool = True) -> Any:
     """``base`` with hostile values at a few of its paths (sometimes the whole record replaced)."""
     if whole and draw(st.integers(0, 11)) == 0:
         return draw(values)
@@ -210,8 +277,9 @@ def check_workspace(workspace: Workspace, summary: ImportSummary, records_in: in
     assert not [r for r in rows if r[0] in BUG_CODES], [r for r in rows if r[0] in BUG_CODES]
     assert all(reason and reason.strip() for _, reason, _ in rows)
     assert posts + len(record_rows) == records_in, (posts, sorted(r[0] for r in record_rows), records_in)
-    run = db.execute("SELECT imported + updated + unchanged, quarantined, flagged, notes, status "
-                     "FROM import_runs").fetchone()
+    run = db.execute(
+        "SELECT imported + updated + unchanged, quarantined, flagged, notes, status FROM import_runs"
+    ).fetchone()
     assert run[0] == posts and run[1] == sum(1 for r in rows if not r[2]) and run[2] == sum(1 for r in rows if r[2])
     assert run[4] == "done" and "records_not_recorded" not in orjson.loads(run[3] or "{}")
     assert (summary.posts_written, summary.quarantined, summary.flagged) == (run[0], run[1], run[2])
@@ -219,8 +287,10 @@ def check_workspace(workspace: Workspace, summary: ImportSummary, records_in: in
     assert negative[0] == 0
     assert db.execute("SELECT count(*) FROM posts WHERE author_followers < 0").fetchone()[0] == 0
     for column in ("text", "author_handle", "author_id", "language"):
-        dirty = db.execute(f"SELECT count(*) FROM posts WHERE regexp_matches({column}, ?) "
-                           f"OR strpos({column}, chr(0)) > 0", [_CONTROL_PATTERN]).fetchone()[0]
+        dirty = db.execute(
+            f"SELECT count(*) FROM posts WHERE regexp_matches({column}, ?) OR strpos({column}, chr(0)) > 0",
+            [_CONTROL_PATTERN],
+        ).fetchone()[0]
         assert dirty == 0, column
     now = datetime.now(UTC)
     low, high = db.execute("SELECT min(created_at), max(created_at) FROM posts").fetchone()
@@ -240,8 +310,10 @@ def import_and_check(importer: str, path: Path, records_in: int, **options: Any)
 
 
 def flagged_reasons(workspace: Workspace, code: str) -> list[str]:
-    return [r[0] for r in workspace.db.execute(
-        "SELECT reason FROM quarantine WHERE post_kept AND code = ?", [code]).fetchall()]
+    return [
+        r[0]
+        for r in workspace.db.execute("SELECT reason FROM quarantine WHERE post_kept AND code = ?", [code]).fetchall()
+    ]
 
 
 Builder = Callable[[str, Any], dict[str, Any]]

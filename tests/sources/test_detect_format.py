@@ -50,7 +50,13 @@ def test_short_numbers_and_words_are_not_dates(value: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["2013-04-17T18:57:37Z", "Wed Apr 17 18:57:37 +0000 2013", "Wed Apr 17 18: 57: 37 +0000 2013", "1366225057", 1366225057000],
+    [
+        "2013-04-17T18:57:37Z",
+        "Wed Apr 17 18:57:37 +0000 2013",
+        "Wed Apr 17 18: 57: 37 +0000 2013",
+        "1366225057",
+        1366225057000,
+    ],
 )
 def test_common_date_formats_parse_to_the_same_utc_moment(value: object) -> None:
     moment = parse_datetime(value)

@@ -18,8 +18,13 @@ def run(importer: object, path: Path) -> tuple[list[Post], list[Rejected]]:
 
 
 def test_registered_names() -> None:
-    for name, cls in (("csv", "CsvImporter"), ("tsv", "TsvImporter"), ("jsonl", "JsonlImporter"),
-                      ("parquet", "ParquetImporter"), ("postlens", "NativeImporter")):
+    for name, cls in (
+        ("csv", "CsvImporter"),
+        ("tsv", "TsvImporter"),
+        ("jsonl", "JsonlImporter"),
+        ("parquet", "ParquetImporter"),
+        ("postlens", "NativeImporter"),
+    ):
         assert type(get_importer(name)).__name__ == cls
 
 
@@ -34,7 +39,12 @@ def test_csv_fields_and_provenance(tmp_path: Path) -> None:
     assert rejected == []
     assert post.id == "demo:7" and post.platform == "generic"
     assert post.created_at is not None and post.created_at.utcoffset() is not None
-    assert (post.author.id, post.author.handle, post.author.followers, post.author.verified) == ("u1", "alice", 1200, True)
+    assert (post.author.id, post.author.handle, post.author.followers, post.author.verified) == (
+        "u1",
+        "alice",
+        1200,
+        True,
+    )
     assert post.language == "en"
     assert (post.hashtags, post.mentions, post.urls) == (["news"], ["bob"], ["https://x.org/a"])
     assert post.labels == {"event": "sandy"}
@@ -77,7 +87,11 @@ def test_created_at_format(tmp_path: Path) -> None:
     data.write_text("id,text,when\n1,a,13.09.2017\n")
     mapping = ColumnMapping.from_pairs(["created_at=when", "created_at_format=%d.%m.%Y"])
     (post,), _ = run(CsvImporter(mapping=mapping), data)
-    assert post.created_at is not None and (post.created_at.year, post.created_at.month, post.created_at.day) == (2017, 9, 13)
+    assert post.created_at is not None and (post.created_at.year, post.created_at.month, post.created_at.day) == (
+        2017,
+        9,
+        13,
+    )
 
 
 def test_non_utf8_line_is_rejected_and_the_rest_imports(tmp_path: Path) -> None:

@@ -25,12 +25,21 @@ def write_jsonl(path: Path, rows: list[object]) -> None:
 
 def test_jsonl_dotted_paths_and_lists(tmp_path: Path) -> None:
     data = tmp_path / "tweets.jsonl"
-    write_jsonl(data, [{
-        "id_str": "99", "full_text": "hello", "created_at": "Wed Apr 17 18:57:37 +0000 2013",
-        "user": {"id_str": "5", "screen_name": "bob", "followers_count": 12, "verified": False},
-        "favorite_count": 4, "retweet_count": 1, "photos": ["https://t.co/a.jpg", "https://t.co/b.gif"],
-        "tags": ["one", "#two"],
-    }])
+    write_jsonl(
+        data,
+        [
+            {
+                "id_str": "99",
+                "full_text": "hello",
+                "created_at": "Wed Apr 17 18:57:37 +0000 2013",
+                "user": {"id_str": "5", "screen_name": "bob", "followers_count": 12, "verified": False},
+                "favorite_count": 4,
+                "retweet_count": 1,
+                "photos": ["https://t.co/a.jpg", "https://t.co/b.gif"],
+                "tags": ["one", "#two"],
+            }
+        ],
+    )
     mapping = ColumnMapping.from_pairs(["id=id_str", "media=photos", "hashtags=tags", "platform=twitter"])
     (post,), rejected = run(JsonlImporter(mapping=mapping), data)
     assert rejected == []
@@ -107,19 +116,22 @@ def test_parquet(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.table({
-        "post_id": ["a", "b", "c", None],
-        "body": ["hello #pq", "", "bad date", "no id"],
-        "ts": pa.array([datetime(2021, 1, 1, 12), datetime(2021, 1, 2), None, None], pa.timestamp("s")),
-        "when_text": ["x", "y", "not a date", "z"],
-        "user": [{"name": "ann", "followers": 3}, {"name": "bo", "followers": None}, None, None],
-        "images": [["p1.jpg"], [], [], []],
-        "likes": [1, 2, 3, 4],
-    })
+    table = pa.table(
+        {
+            "post_id": ["a", "b", "c", None],
+            "body": ["hello #pq", "", "bad date", "no id"],
+            "ts": pa.array([datetime(2021, 1, 1, 12), datetime(2021, 1, 2), None, None], pa.timestamp("s")),
+            "when_text": ["x", "y", "not a date", "z"],
+            "user": [{"name": "ann", "followers": 3}, {"name": "bo", "followers": None}, None, None],
+            "images": [["p1.jpg"], [], [], []],
+            "likes": [1, 2, 3, 4],
+        }
+    )
     data = tmp_path / "posts.parquet"
     pq.write_table(table, data, row_group_size=2)
-    mapping = ColumnMapping.from_pairs(["text=body", "created_at=ts", "author_handle=user.name",
-                                        "author_followers=user.followers", "media=images"])
+    mapping = ColumnMapping.from_pairs(
+        ["text=body", "created_at=ts", "author_handle=user.name", "author_followers=user.followers", "media=images"]
+    )
     posts, rejected = run(ParquetImporter(mapping=mapping), data)
     post, undated = posts
     assert undated.id == "posts:c" and undated.created_at is None and undated.origin_line == 3
@@ -149,8 +161,14 @@ def test_parquet_row_python_cannot_represent_is_one_rejected_row(tmp_path: Path)
     import pyarrow.parquet as pq
 
     seconds = [1_700_000_000, 400_000_000_000, 1_700_000_100]  # the middle one is in the year 14645
-    table = pa.table({"id": ["1", "2", "3"], "text": ["a", "b", "c"],
-                      "created_at": pa.array(seconds, type=pa.timestamp("s")), "likes": [5, -5, 2**63 - 1]})
+    table = pa.table(
+        {
+            "id": ["1", "2", "3"],
+            "text": ["a", "b", "c"],
+            "created_at": pa.array(seconds, type=pa.timestamp("s")),
+            "likes": [5, -5, 2**63 - 1],
+        }
+    )
     pq.write_table(table, tmp_path / "t.parquet")
     posts, rejected = run(ParquetImporter(), tmp_path / "t.parquet")
     assert [p.native_id for p in posts] == ["1", "3"] and posts[0].created_at_naive
@@ -162,5 +180,8 @@ def test_jsonl_empty_objects_are_records_too(tmp_path: Path) -> None:
     data = tmp_path / "empty-objects.jsonl"
     data.write_text("{}\n[]\n{}\n")
     posts, rejected = run(JsonlImporter(), data)
-    assert posts == [] and [(r.line, r.code) for r in rejected] == [(1, "empty_post"), (2, "bad_json"),
-                                                                    (3, "empty_post")]
+    assert posts == [] and [(r.line, r.code) for r in rejected] == [
+        (1, "empty_post"),
+        (2, "bad_json"),
+        (3, "empty_post"),
+    ]

@@ -22,10 +22,19 @@ def need(path: Path) -> Path:
 @pytest.mark.shared
 def test_mediaeval_posts_as_raw_tsv_with_extensionless_image_ids(shared_datasets: Path) -> None:
     folder = need(shared_datasets / "mediaeval2016")
-    mapping = ColumnMapping.from_pairs([
-        "id=post_id", "text=post_text", "media=image_id(s)", "author_id=user_id", "author_handle=username",
-        "created_at=timestamp", "labels.label=label", "platform=twitter", "quoting=false",
-    ])
+    mapping = ColumnMapping.from_pairs(
+        [
+            "id=post_id",
+            "text=post_text",
+            "media=image_id(s)",
+            "author_id=user_id",
+            "author_handle=username",
+            "created_at=timestamp",
+            "labels.label=label",
+            "platform=twitter",
+            "quoting=false",
+        ]
+    )
     records = list(TsvImporter(mapping=mapping, source="mediaeval2016").iter_records(folder / "posts.txt"))
     posts = [r for r in records if isinstance(r, Post)]
     assert len(records) == 15_629

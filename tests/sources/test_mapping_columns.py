@@ -71,8 +71,7 @@ def test_missing_column_names_column_file_and_existing(tmp_path: Path) -> None:
 def test_auto_detection_of_common_names(tmp_path: Path) -> None:
     data = tmp_path / "export.csv"
     data.write_text(
-        "Tweet_ID,Content,Timestamp,username,retweet_count,label\n"
-        "42,hi #there,2021-03-04T05:06:07+02:00,alice,7,fake\n"
+        "Tweet_ID,Content,Timestamp,username,retweet_count,label\n42,hi #there,2021-03-04T05:06:07+02:00,alice,7,fake\n"
     )
     (post,) = list(CsvImporter().iter_records(data))
     assert isinstance(post, Post)

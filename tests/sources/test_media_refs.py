@@ -33,8 +33,12 @@ def test_parts_carry_the_absolute_root_and_names_are_found_by_stem(root: Path, m
     monkeypatch.chdir(root.parent)
     parts = MediaResolver().parts("good.jpg, inner, sub/inner, nothing", Path("media"))
     assert [p.root for p in parts] == [str(root)] * 4
-    assert [p.source_path for p in parts] == [str(root / "good.jpg"), str(root / "sub" / "inner.png"),
-                                              str(root / "sub" / "inner.png"), str(root / "nothing")]
+    assert [p.source_path for p in parts] == [
+        str(root / "good.jpg"),
+        str(root / "sub" / "inner.png"),
+        str(root / "sub" / "inner.png"),
+        str(root / "nothing"),
+    ]
     assert [p.kind for p in parts] == [Modality.IMAGE] * 4
 
 
@@ -62,15 +66,29 @@ def test_names_outside_the_root_are_not_even_looked_at(root: Path, monkeypatch: 
 def test_urls_remote_and_file(root: Path) -> None:
     resolver = MediaResolver()
     remote, broken, local, spaced, other_host = resolver.parts(
-        ["https://cdn.example/v/clip.mp4?x=1", "http://[", "file://" + str(root / "good.jpg"),
-         "file://" + str(root) + "/sub/inner%2Epng", "file://evil.example/etc/passwd"], root)
+        [
+            "https://cdn.example/v/clip.mp4?x=1",
+            "http://[",
+            "file://" + str(root / "good.jpg"),
+            "file://" + str(root) + "/sub/inner%2Epng",
+            "file://evil.example/etc/passwd",
+        ],
+        root,
+    )
     assert (remote.url, remote.kind, remote.root, remote.source_path) == (
-        "https://cdn.example/v/clip.mp4?x=1", Modality.VIDEO, None, None)
+        "https://cdn.example/v/clip.mp4?x=1",
+        Modality.VIDEO,
+        None,
+        None,
+    )
     assert broken.url == "http://[" and broken.source_path is None
     assert (local.source_path, local.url, local.root) == (str(root / "good.jpg"), None, str(root))
     assert spaced.source_path == str(root / "sub" / "inner.png")  # percent-decoded
     assert (other_host.url, other_host.root, other_host.source_path) == (
-        "file://evil.example/etc/passwd", str(root), None)  # the store refuses it with a reason
+        "file://evil.example/etc/passwd",
+        str(root),
+        None,
+    )  # the store refuses it with a reason
 
 
 def test_cells_with_nulls_lists_dicts_and_a_forced_kind(root: Path) -> None:
@@ -79,6 +97,8 @@ def test_cells_with_nulls_lists_dicts_and_a_forced_kind(root: Path) -> None:
     assert resolver.parts(" null ", root) == [] and resolver.parts("n/a|-|", root) == []
     parts = resolver.parts([{"path": "good.jpg"}, {"url": "https://x.example/a"}, None, {"other": 1}], root)
     assert [(p.kind, p.source_path, p.url) for p in parts] == [
-        (Modality.AUDIO, str(root / "good.jpg"), None), (Modality.AUDIO, None, "https://x.example/a")]
+        (Modality.AUDIO, str(root / "good.jpg"), None),
+        (Modality.AUDIO, None, "https://x.example/a"),
+    ]
     (single,) = resolver.parts({"file": "sub/inner.png"}, root)
     assert single.source_path == str(root / "sub" / "inner.png")

@@ -31,18 +31,52 @@ from hypothesis import strategies as st
 
 from postlens.values import BadValue, parse_count
 
-COLUMNS = ["id", "text", "created_at", "likes", "shares", "comments", "views", "followers", "handle",
-           "language", "verified", "topic"]
-MAPPING = {"id": "id", "text": "text", "created_at": "created_at", "likes": "likes", "shares": "shares",
-           "comments": "comments", "views": "views", "author_followers": "followers", "author_handle": "handle",
-           "language": "language", "author_verified": "verified", "labels": {"topic": "topic"},
-           "auto_detect": False}
+COLUMNS = [
+    "id",
+    "text",
+    "created_at",
+    "likes",
+    "shares",
+    "comments",
+    "views",
+    "followers",
+    "handle",
+    "language",
+    "verified",
+    "topic",
+]
+MAPPING = {
+    "id": "id",
+    "text": "text",
+    "created_at": "created_at",
+    "likes": "likes",
+    "shares": "shares",
+    "comments": "comments",
+    "views": "views",
+    "author_followers": "followers",
+    "author_handle": "handle",
+    "language": "language",
+    "author_verified": "verified",
+    "labels": {"topic": "topic"},
+    "auto_detect": False,
+}
 
 
 def base_row(n: int) -> dict[str, str]:
-    return {"id": str(n), "text": f"row {n} #tag", "created_at": "2024-03-01T10:00:00Z", "likes": "5",
-            "shares": "1,234", "comments": "1.2K", "views": "3M", "followers": "10", "handle": "alice",
-            "language": "en", "verified": "true", "topic": "cats"}
+    return {
+        "id": str(n),
+        "text": f"row {n} #tag",
+        "created_at": "2024-03-01T10:00:00Z",
+        "likes": "5",
+        "shares": "1,234",
+        "comments": "1.2K",
+        "views": "3M",
+        "followers": "10",
+        "handle": "alice",
+        "language": "en",
+        "verified": "true",
+        "topic": "cats",
+    }
 
 
 # ---------------------------------------------------------------- csv and tsv: every cell is text
@@ -50,8 +84,13 @@ def base_row(n: int) -> dict[str, str]:
 # \udc80-\udcff are written as the raw (non-UTF-8) bytes they stand for: a bad_encoding row
 RAW_BYTES_TEXT = st.text(alphabet=st.characters(min_codepoint=0xDC80, max_codepoint=0xDCFF), min_size=1, max_size=3)
 CELL = st.one_of(
-    st.text(max_size=15), CONTROL_TEXT, st.sampled_from(COUNT_TEXTS + DATE_TEXTS), st.builds(lambda: HUGE_STRING),
-    st.integers().map(str), st.floats().map(str), RAW_BYTES_TEXT,
+    st.text(max_size=15),
+    CONTROL_TEXT,
+    st.sampled_from(COUNT_TEXTS + DATE_TEXTS),
+    st.builds(lambda: HUGE_STRING),
+    st.integers().map(str),
+    st.floats().map(str),
+    RAW_BYTES_TEXT,
     st.sampled_from(['"', '""', "a,b", "a\tb", "line\nbreak", "\r", "\\", "NULL", "n/a", "-", " "]),
 )
 
@@ -99,13 +138,15 @@ def test_a_csv_count_is_stored_parsed_or_flagged(values: list[str]) -> None:
 
 def _check_count(ws: Any, post_id: str, value: Any, field: str) -> None:
     if ws.db.execute("SELECT count(*) FROM posts WHERE id = ?", [post_id]).fetchone()[0] == 0:
-        reasons = ws.db.execute("SELECT code FROM quarantine WHERE post_id IN (?, '') AND NOT post_kept",
-                                [post_id]).fetchall()
+        reasons = ws.db.execute(
+            "SELECT code FROM quarantine WHERE post_id IN (?, '') AND NOT post_kept", [post_id]
+        ).fetchall()
         assert reasons, (post_id, value)  # the record itself was refused (e.g. not UTF-8), with a row
         return
     stored = ws.db.execute(f"SELECT max({field}) FROM engagement WHERE post_id = ?", [post_id]).fetchone()[0]
-    flags = ws.db.execute("SELECT reason FROM quarantine WHERE post_id = ? AND post_kept AND code = 'bad_count'",
-                          [post_id]).fetchall()
+    flags = ws.db.execute(
+        "SELECT reason FROM quarantine WHERE post_id = ? AND post_kept AND code = 'bad_count'", [post_id]
+    ).fetchall()
     try:
         expected = parse_count(value)
     except BadValue:
@@ -146,8 +187,10 @@ COLUMN_TYPES: dict[str, tuple[pa.DataType, st.SearchStrategy[Any]]] = {
     "int64": (pa.int64(), st.integers(-(2**63), 2**63 - 1)),
     "uint64": (pa.uint64(), st.integers(0, 2**64 - 1)),
     "float64": (pa.float64(), st.floats()),
-    "decimal": (pa.decimal128(38, 3), st.decimals(min_value=-(10**30), max_value=10**30, places=3,
-                                                 allow_nan=False, allow_infinity=False)),
+    "decimal": (
+        pa.decimal128(38, 3),
+        st.decimals(min_value=-(10**30), max_value=10**30, places=3, allow_nan=False, allow_infinity=False),
+    ),
     "bool": (pa.bool_(), st.booleans()),
     "string": (pa.string(), st.one_of(st.text(max_size=12), CONTROL_TEXT, st.sampled_from(COUNT_TEXTS + DATE_TEXTS))),
     "binary": (pa.binary(), st.binary(max_size=12)),
@@ -184,8 +227,15 @@ def parquet_table(draw: st.DrawFn) -> pa.Table:
     return pa.table(arrays, names=names)
 
 
-PARQUET_MAPPING = {"id": "id", "text": "text", "created_at": "created_at", "likes": "likes",
-                   "author_followers": "followers", "author_handle": "handle", "auto_detect": False}
+PARQUET_MAPPING = {
+    "id": "id",
+    "text": "text",
+    "created_at": "created_at",
+    "likes": "likes",
+    "author_followers": "followers",
+    "author_handle": "handle",
+    "auto_detect": False,
+}
 
 
 @PROPERTY
@@ -195,8 +245,9 @@ def test_any_parquet_value_is_a_post_or_a_quarantine_row(table: pa.Table) -> Non
         data = folder / "data.parquet"
         pq.write_table(table, data)
         with import_and_check("parquet", data, table.num_rows, mapping=PARQUET_MAPPING) as ws:
-            if pa.types.is_integer(table.schema.field("likes").type) or \
-                    pa.types.is_decimal(table.schema.field("likes").type):
+            if pa.types.is_integer(table.schema.field("likes").type) or pa.types.is_decimal(
+                table.schema.field("likes").type
+            ):
                 ids = [i.strip() if isinstance(i, str) else None for i in table.column("id").to_pylist()]
                 for post_id, value in zip(ids, table.column("likes").to_pylist()):
                     if post_id and ids.count(post_id) == 1:

@@ -27,22 +27,82 @@ from postlens.values import (
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("value,expected", [
-    (5, 5), (0, 0), (INT64_MAX, INT64_MAX), (12.0, 12), ("42", 42), (" 42 ", 42), ("+7", 7), ("-0", 0),
-    ("1,234", 1234), ("1,234,567", 1234567), ("1 234", 1234), ("1\u00a0234", 1234), ("1\u202f234", 1234),
-    ("12.0", 12), ("1e3", 1000), ("1.2K", 1200), ("1.2k", 1200), ("3M", 3_000_000), ("2B", 2_000_000_000),
-    ("1.2345K", 1235), ("0.5k", 500), ("1,234K", 1_234_000), (Decimal("7.000"), 7), (b"12", 12),
-    (None, None), ("", None), ("null", None), ("NaN", None), ("n/a", None), ("-", None), ("NaT", None),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        (5, 5),
+        (0, 0),
+        (INT64_MAX, INT64_MAX),
+        (12.0, 12),
+        ("42", 42),
+        (" 42 ", 42),
+        ("+7", 7),
+        ("-0", 0),
+        ("1,234", 1234),
+        ("1,234,567", 1234567),
+        ("1 234", 1234),
+        ("1\u00a0234", 1234),
+        ("1\u202f234", 1234),
+        ("12.0", 12),
+        ("1e3", 1000),
+        ("1.2K", 1200),
+        ("1.2k", 1200),
+        ("3M", 3_000_000),
+        ("2B", 2_000_000_000),
+        ("1.2345K", 1235),
+        ("0.5k", 500),
+        ("1,234K", 1_234_000),
+        (Decimal("7.000"), 7),
+        (b"12", 12),
+        (None, None),
+        ("", None),
+        ("null", None),
+        ("NaN", None),
+        ("n/a", None),
+        ("-", None),
+        ("NaT", None),
+    ],
+)
 def test_documented_count_spellings(value: object, expected: int | None) -> None:
     assert parse_count(value) == expected
 
 
-@pytest.mark.parametrize("value", [
-    -5, -1, 2**63, 10**30, 1e30, 1.5, float("inf"), float("nan"), True, False, [], [3], {}, {"n": 1}, "abc",
-    "-5", "inf", "1e30", "1,5K", "12,34", "1.234", "1,23,456", "\u0661\u0662", "\u00bd", "0x10", "9" * 41,
-    "1e999999999", Decimal("1.5"), Decimal("-3"), Decimal("NaN"), object(),
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        -5,
+        -1,
+        2**63,
+        10**30,
+        1e30,
+        1.5,
+        float("inf"),
+        float("nan"),
+        True,
+        False,
+        [],
+        [3],
+        {},
+        {"n": 1},
+        "abc",
+        "-5",
+        "inf",
+        "1e30",
+        "1,5K",
+        "12,34",
+        "1.234",
+        "1,23,456",
+        "\u0661\u0662",
+        "\u00bd",
+        "0x10",
+        "9" * 41,
+        "1e999999999",
+        Decimal("1.5"),
+        Decimal("-3"),
+        Decimal("NaN"),
+        object(),
+    ],
+)
 def test_values_that_are_not_counts_are_refused_with_a_reason(value: object) -> None:
     with pytest.raises(BadValue) as refused:
         parse_count(value)
@@ -56,8 +116,17 @@ def test_every_count_in_range_round_trips_through_text(number: int) -> None:
 
 
 @FAST_PROPERTY
-@given(st.one_of(st.integers(), st.floats(), st.text(max_size=30), st.binary(max_size=10), st.booleans(),
-                 st.lists(st.integers(), max_size=2), st.decimals()))
+@given(
+    st.one_of(
+        st.integers(),
+        st.floats(),
+        st.text(max_size=30),
+        st.binary(max_size=10),
+        st.booleans(),
+        st.lists(st.integers(), max_size=2),
+        st.decimals(),
+    )
+)
 def test_a_count_is_in_range_or_refused_never_anything_else(value: object) -> None:
     try:
         number = parse_count(value)
@@ -85,15 +154,20 @@ def test_clean_text_leaves_only_storable_text_and_says_what_it_did(text: str) ->
 
 def test_clean_text_keeps_tabs_newlines_and_real_surrogate_pairs() -> None:
     assert clean_text("a\tb\nc\r\n") == ("a\tb\nc\r\n", None)
-    assert clean_text("a\x00b\ud83d\ude00\ud800") == ("ab\U0001F600\ufffd",
-                                                     "replaced 1 lone surrogate(s) with U+FFFD; "
-                                                     "removed 1 control character(s) (U+0000)")
+    assert clean_text("a\x00b\ud83d\ude00\ud800") == (
+        "ab\U0001f600\ufffd",
+        "replaced 1 lone surrogate(s) with U+FFFD; removed 1 control character(s) (U+0000)",
+    )
 
 
 @FAST_PROPERTY
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
-                    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.integers() | st.text(), c, max_size=3),
-                    max_leaves=10))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.integers() | st.text(), c, max_size=3),
+        max_leaves=10,
+    )
+)
 def test_json_text_writes_any_value(value: object) -> None:
     json.loads(json_text(value))
 
@@ -106,9 +180,26 @@ def test_json_text_survives_depth_and_odd_types() -> None:
 
 
 @FAST_PROPERTY
-@given(st.one_of(st.text(max_size=40), st.integers(), st.floats(), st.none(), st.booleans(),
-                 st.sampled_from(["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-14:00", "1e400", "1" * 400,
-                                  "Wed Apr 17 18:57:37 +0000 2013", "2024-01-01T00:00:00", "2024-02-30"])))
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.integers(),
+        st.floats(),
+        st.none(),
+        st.booleans(),
+        st.sampled_from(
+            [
+                "0001-01-01T00:00:00+05:00",
+                "9999-12-31T23:59:59-14:00",
+                "1e400",
+                "1" * 400,
+                "Wed Apr 17 18:57:37 +0000 2013",
+                "2024-01-01T00:00:00",
+                "2024-02-30",
+            ]
+        ),
+    )
+)
 def test_parse_datetime_gives_an_aware_utc_date_or_a_value_error(value: object) -> None:
     try:
         moment, naive = parse_datetime_noting(value)
@@ -129,12 +220,19 @@ def test_naive_dates_are_said_to_be_taken_as_utc() -> None:
 
 
 def test_repair_post_drops_bad_values_into_notes_once() -> None:
-    post = Post(source="s", native_id="1", platform="p", created_at=datetime(2099, 1, 1, tzinfo=UTC),
-                text="a\x00b", language=["en"], author=Author(handle="h\x07", followers="1.2K", verified="maybe"),
-                hashtags=["ok", {"x": 1}, "t\x00"], labels={"topic": 5, "bad": {"n": 1}},
-                media=[MediaPart(Modality.IMAGE, url="https://x.org/a.jpg", width=2**40, duration_s=float("nan"))],
-                engagement=[Engagement(NOW, likes=-5, shares="3M"),
-                            Engagement(datetime(1970, 1, 1, tzinfo=UTC), likes=1)])  # type: ignore[arg-type]
+    post = Post(
+        source="s",
+        native_id="1",
+        platform="p",
+        created_at=datetime(2099, 1, 1, tzinfo=UTC),
+        text="a\x00b",
+        language=["en"],
+        author=Author(handle="h\x07", followers="1.2K", verified="maybe"),
+        hashtags=["ok", {"x": 1}, "t\x00"],
+        labels={"topic": 5, "bad": {"n": 1}},
+        media=[MediaPart(Modality.IMAGE, url="https://x.org/a.jpg", width=2**40, duration_s=float("nan"))],
+        engagement=[Engagement(NOW, likes=-5, shares="3M"), Engagement(datetime(1970, 1, 1, tzinfo=UTC), likes=1)],
+    )  # type: ignore[arg-type]
     repair_post(post, NOW)
     assert (post.text, post.language, post.author.handle, post.author.followers) == ("ab", None, "h", 1200)
     assert post.author.verified is None and post.created_at is None
@@ -142,16 +240,34 @@ def test_repair_post_drops_bad_values_into_notes_once() -> None:
     assert (post.media[0].width, post.media[0].duration_s) == (None, None)
     assert [(s.likes, s.shares) for s in post.engagement] == [(None, 3_000_000)]
     codes = sorted(note.code for note in post.notes)
-    assert codes == ["bad_count", "bad_text", "bad_text", "bad_text", "bad_value", "bad_value", "bad_value",
-                     "bad_value", "bad_value", "bad_value", "implausible_date", "implausible_date"]
+    assert codes == [
+        "bad_count",
+        "bad_text",
+        "bad_text",
+        "bad_text",
+        "bad_value",
+        "bad_value",
+        "bad_value",
+        "bad_value",
+        "bad_value",
+        "bad_value",
+        "implausible_date",
+        "implausible_date",
+    ]
     assert all(note.post_kept and note.reason for note in post.notes)
     before = len(post.notes)
     repair_post(post, NOW)
     assert len(post.notes) == before
 
 
-HOSTILE_TEXT = st.one_of(st.none(), st.text(max_size=6), st.sampled_from(["", " ", "a\x00", "\ud800", " x ", "\x85"]),
-                        st.integers(-3, 3), st.booleans(), st.lists(st.text(max_size=2), max_size=1))
+HOSTILE_TEXT = st.one_of(
+    st.none(),
+    st.text(max_size=6),
+    st.sampled_from(["", " ", "a\x00", "\ud800", " x ", "\x85"]),
+    st.integers(-3, 3),
+    st.booleans(),
+    st.lists(st.text(max_size=2), max_size=1),
+)
 CLEAN_TEXT = st.text(alphabet="abc #@", min_size=1, max_size=6).map(str.strip).filter(bool)
 HOSTILE_COUNT = st.one_of(st.none(), st.integers(-(2**64), 2**64), st.floats(), st.sampled_from(["5", "1.2K"]))
 CLEAN_COUNT = st.one_of(st.none(), st.integers(0, 2**63 - 1))
@@ -170,20 +286,48 @@ def posts(draw: st.DrawFn) -> Post:
         return draw(hostile if hostile_everywhere or index in odd_fields else clean)
 
     return Post(
-        source="s", native_id="1", platform="p", created_at=pick(0, CLEAN_DATE, HOSTILE_DATE),
-        text=pick(1, CLEAN_TEXT, HOSTILE_TEXT), language=pick(2, st.none() | CLEAN_TEXT, HOSTILE_TEXT),
-        author=Author(id=pick(3, st.none() | CLEAN_TEXT, HOSTILE_TEXT), handle=pick(4, CLEAN_TEXT, HOSTILE_TEXT),
-                      followers=pick(5, CLEAN_COUNT, HOSTILE_COUNT),
-                      verified=pick(6, st.none() | st.booleans(), st.sampled_from(["yes", 1, None]))),
+        source="s",
+        native_id="1",
+        platform="p",
+        created_at=pick(0, CLEAN_DATE, HOSTILE_DATE),
+        text=pick(1, CLEAN_TEXT, HOSTILE_TEXT),
+        language=pick(2, st.none() | CLEAN_TEXT, HOSTILE_TEXT),
+        author=Author(
+            id=pick(3, st.none() | CLEAN_TEXT, HOSTILE_TEXT),
+            handle=pick(4, CLEAN_TEXT, HOSTILE_TEXT),
+            followers=pick(5, CLEAN_COUNT, HOSTILE_COUNT),
+            verified=pick(6, st.none() | st.booleans(), st.sampled_from(["yes", 1, None])),
+        ),
         hashtags=pick(7, st.lists(CLEAN_TEXT, max_size=2), st.lists(HOSTILE_TEXT, max_size=2) | st.just("tag")),
-        labels=pick(8, st.dictionaries(CLEAN_TEXT, CLEAN_TEXT, max_size=2),
-                    st.dictionaries(st.text(max_size=2), HOSTILE_TEXT, max_size=2) | st.just([])),
-        media=pick(9, st.just([]), st.lists(st.builds(MediaPart, kind=st.sampled_from([Modality.IMAGE, Modality.TEXT]),
-                                                      width=HOSTILE_COUNT, url=HOSTILE_TEXT), max_size=1)),
-        engagement=pick(10, st.lists(st.builds(Engagement, observed_at=UTC_DATES, likes=CLEAN_COUNT,
-                                               observed_inferred=st.just(True)), max_size=2),
-                        st.lists(st.builds(Engagement, observed_at=UTC_DATES, likes=HOSTILE_COUNT,
-                                           observed_inferred=st.booleans()), max_size=2)),
+        labels=pick(
+            8,
+            st.dictionaries(CLEAN_TEXT, CLEAN_TEXT, max_size=2),
+            st.dictionaries(st.text(max_size=2), HOSTILE_TEXT, max_size=2) | st.just([]),
+        ),
+        media=pick(
+            9,
+            st.just([]),
+            st.lists(
+                st.builds(
+                    MediaPart,
+                    kind=st.sampled_from([Modality.IMAGE, Modality.TEXT]),
+                    width=HOSTILE_COUNT,
+                    url=HOSTILE_TEXT,
+                ),
+                max_size=1,
+            ),
+        ),
+        engagement=pick(
+            10,
+            st.lists(
+                st.builds(Engagement, observed_at=UTC_DATES, likes=CLEAN_COUNT, observed_inferred=st.just(True)),
+                max_size=2,
+            ),
+            st.lists(
+                st.builds(Engagement, observed_at=UTC_DATES, likes=HOSTILE_COUNT, observed_inferred=st.booleans()),
+                max_size=2,
+            ),
+        ),
     )
 
 
@@ -206,13 +350,23 @@ def test_the_quick_check_never_passes_a_post_the_full_repair_would_change(post: 
 @given(POSTS)
 def test_repair_leaves_every_field_storable(post: Post) -> None:
     repair_post(post, NOW)
-    texts = [post.text, post.language, post.author.id, post.author.handle, *post.hashtags, *post.labels,
-             *post.labels.values()]
+    texts = [
+        post.text,
+        post.language,
+        post.author.id,
+        post.author.handle,
+        *post.hashtags,
+        *post.labels,
+        *post.labels.values(),
+    ]
     assert all(t is None or (type(t) is str and clean_text(t)[1] is None) for t in texts)
     for count in [post.author.followers, *(s.likes for s in post.engagement)]:
         assert count is None or (type(count) is int and 0 <= count <= INT64_MAX)
-    assert post.created_at is None or post.created_at.tzinfo is None or \
-        datetime(1990, 1, 1, tzinfo=UTC) <= post.created_at <= NOW + timedelta(days=1)
+    assert (
+        post.created_at is None
+        or post.created_at.tzinfo is None
+        or datetime(1990, 1, 1, tzinfo=UTC) <= post.created_at <= NOW + timedelta(days=1)
+    )
     assert all(part.kind is not Modality.TEXT for part in post.media)
 
 
@@ -220,6 +374,8 @@ def test_field_notes_name_the_field_and_the_value() -> None:
     notes = FieldNotes()
     assert notes.count("likes", "-5") is None and notes.count("views", "1,234") == 1234
     assert notes.text("text", {"a": 1}) == "" and notes.obj("user", [1]) == {}
-    assert [n.reason for n in notes.notes] == ["likes: '-5' is negative; dropped",
-                                               "text: expected text, got dict; dropped",
-                                               "user: expected an object, got list; ignored"]
+    assert [n.reason for n in notes.notes] == [
+        "likes: '-5' is negative; dropped",
+        "text: expected text, got dict; dropped",
+        "user: expected an object, got list; ignored",
+    ]

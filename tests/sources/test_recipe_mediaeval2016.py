@@ -21,18 +21,18 @@ HEADER = "post_id\tpost_text\tuser_id\timage_id(s)\tusername\ttimestamp\tlabel"
 def make_folder(root: Path) -> Path:
     rows = [
         HEADER,
-        "1\tShe said \\\"run\\\"\\nnow &amp; here #Sandy http:\\/\\/t.co\\/x\t11\tsandy_fake_01,sandy_fake_02\tann\t"
+        '1\tShe said \\"run\\"\\nnow &amp; here #Sandy http:\\/\\/t.co\\/x\t11\tsandy_fake_01,sandy_fake_02\tann\t'
         "Mon Oct 29 20:00:00 +0000 2012\tfake",
-        "2\tA quote \"not escaped\" @bob\t12\tboston_real_05\tbob\tTue Mar 11 23: 59: 22 +0000 2014\treal",
+        '2\tA quote "not escaped" @bob\t12\tboston_real_05\tbob\tTue Mar 11 23: 59: 22 +0000 2014\treal',
         "3\tvideo tweet\t13\tsyrianboy_1\tcat\tWed Nov 12 10:00:00 +0000 2014\tfake",
         "4\tonly three\tcolumns",
         "5\tbad date\t15\tsandy_fake_01\teve\tnot a date\tfake",
     ]
     (root / "posts.txt").write_text("\n".join(rows), encoding="utf-8")  # no final newline, like the real file
-    (root / "post_features.txt").write_text(
-        "post_id, num_words, num_retweets\n1,5,7\n2\n2,4,null\n3,2,0\n")
+    (root / "post_features.txt").write_text("post_id, num_words, num_retweets\n1,5,7\n2\n2,4,null\n3,2,0\n")
     (root / "user_features.txt").write_text(
-        "post_id, num_friends, num_followers, is_verified\n1,3,120,false\n2,1,null,true\n")
+        "post_id, num_friends, num_followers, is_verified\n1,3,120,false\n2,1,null,true\n"
+    )
     fakes = root / "images" / "Hurricane Sandy" / "fakes"
     fakes.mkdir(parents=True)
     Image.new("RGB", (8, 8), "red").save(fakes / "sandy_fake_01.jpg")
@@ -62,7 +62,11 @@ def test_small_folder(tmp_path: Path) -> None:
     assert [Path(m.source_path).name for m in first.media] == ["sandy_fake_01.jpg", "sandy_fake_02.png"]
     assert first.engagement[0].shares == 7
     assert (first.author.id, first.author.handle, first.author.followers, first.author.verified) == (
-        "11", "ann", 120, False)
+        "11",
+        "ann",
+        120,
+        False,
+    )
     assert second.text == 'A quote "not escaped" @bob' and second.mentions == ["bob"]
     assert second.created_at == datetime(2014, 3, 11, 23, 59, 22, tzinfo=UTC)
     assert second.engagement == [] and second.author.followers is None and second.author.verified is True
@@ -70,7 +74,8 @@ def test_small_folder(tmp_path: Path) -> None:
     assert missing.kind is Modality.IMAGE and not Path(missing.source_path).exists()
     assert Path(missing.source_path).parent.name == "reals"
     assert [(m.kind, m.url, m.source_path) for m in third.media] == [
-        (Modality.VIDEO, "https://www.youtube.com/watch?v=abc", None)]
+        (Modality.VIDEO, "https://www.youtube.com/watch?v=abc", None)
+    ]
     assert third.labels["event"] == "syrianboy"
 
 
@@ -85,9 +90,15 @@ def test_real_mediaeval2016(dataset) -> None:
     posts, rejected = parse(folder)
     assert len(posts) == 15_629 and rejected == []
     with_image = sum(
-        any(m.kind is Modality.IMAGE and m.source_path and Path(m.source_path).is_file()
-            and not m.source_path.endswith(".txt") for m in post.media)
-        for post in posts)
+        any(
+            m.kind is Modality.IMAGE
+            and m.source_path
+            and Path(m.source_path).is_file()
+            and not m.source_path.endswith(".txt")
+            for m in post.media
+        )
+        for post in posts
+    )
     assert with_image == 13_416
     assert all(post.labels.get("event") for post in posts)
     assert len({post.labels["event"] for post in posts}) == 17

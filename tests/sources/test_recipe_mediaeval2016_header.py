@@ -21,19 +21,33 @@ from postlens.types import Post, Rejected
 
 # one value per canonical column, per post
 POSTS = [
-    {"post_id": "101", "post_text": "Storm photo #Sandy", "user_id": "11", "image_id(s)": "sandy_fake_01",
-     "username": "ann", "timestamp": "Mon Oct 29 20:00:00 +0000 2012", "label": "fake"},
-    {"post_id": "102", "post_text": "Paris tonight", "user_id": "12", "image_id(s)": "attacks_paris_1",
-     "username": "bob_fake_2", "timestamp": "Sat Nov 14 00:58:52 +0000 2015", "label": "Real"},
+    {
+        "post_id": "101",
+        "post_text": "Storm photo #Sandy",
+        "user_id": "11",
+        "image_id(s)": "sandy_fake_01",
+        "username": "ann",
+        "timestamp": "Mon Oct 29 20:00:00 +0000 2012",
+        "label": "fake",
+    },
+    {
+        "post_id": "102",
+        "post_text": "Paris tonight",
+        "user_id": "12",
+        "image_id(s)": "attacks_paris_1",
+        "username": "bob_fake_2",
+        "timestamp": "Sat Nov 14 00:58:52 +0000 2015",
+        "label": "Real",
+    },
 ]
-SPELLINGS_2015 = {"post_id": "tweetId", "post_text": "tweetText", "user_id": "userId",
-                  "image_id(s)": "imageId(s)"}
+SPELLINGS_2015 = {"post_id": "tweetId", "post_text": "tweetText", "user_id": "userId", "image_id(s)": "imageId(s)"}
 SPELLINGS_2016_TEST = {"image_id(s)": "image_id"}
 TEST_ORDER = ["post_id", "post_text", "user_id", "username", "image_id(s)", "timestamp", "label"]
 
 
-def write_folder(root: Path, order: list[str], spellings: dict[str, str] | None = None,
-                 posts: list[dict[str, str]] = POSTS) -> Path:
+def write_folder(
+    root: Path, order: list[str], spellings: dict[str, str] | None = None, posts: list[dict[str, str]] = POSTS
+) -> Path:
     """A MediaEval-style folder whose posts.txt has the columns in ``order`` (named per ``spellings``)."""
     root.mkdir(parents=True, exist_ok=True)
     spellings = spellings or {}
@@ -55,18 +69,32 @@ def parse(path: Path) -> tuple[list[Post], list[Rejected]]:
 
 def summary(posts: list[Post]) -> list[tuple]:
     """What a misread column would change: id, text, author, images, labels, time."""
-    return [(p.id, p.text, p.author.id, p.author.handle, [Path(m.source_path or "").name for m in p.media],
-             p.labels, p.created_at) for p in posts]
+    return [
+        (
+            p.id,
+            p.text,
+            p.author.id,
+            p.author.handle,
+            [Path(m.source_path or "").name for m in p.media],
+            p.labels,
+            p.created_at,
+        )
+        for p in posts
+    ]
 
 
 @pytest.fixture(scope="module")
 def canonical(tmp_path_factory: pytest.TempPathFactory) -> list[tuple]:
     posts, rejected = parse(write_folder(tmp_path_factory.mktemp("dev"), list(POSTS[0])))
     assert rejected == []
-    assert [p.labels for p in posts] == [{"label": "fake", "event": "sandy"},
-                                         {"label": "real", "event": "attacks_paris"}]
-    assert [[Path(m.source_path).name for m in p.media] for p in posts] == [["sandy_fake_01.jpg"],
-                                                                            ["attacks_paris_1.jpg"]]
+    assert [p.labels for p in posts] == [
+        {"label": "fake", "event": "sandy"},
+        {"label": "real", "event": "attacks_paris"},
+    ]
+    assert [[Path(m.source_path).name for m in p.media] for p in posts] == [
+        ["sandy_fake_01.jpg"],
+        ["attacks_paris_1.jpg"],
+    ]
     assert all(Path(m.source_path).is_file() for p in posts for m in p.media)
     return summary(posts)
 
@@ -108,8 +136,10 @@ def test_raw_keeps_the_row_under_the_files_own_column_names(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("header", "problem"),
     [
-        (["post_id", "post_text", "user_id", "image_id(s)", "username", "timestamp", "lable"],
-         "unknown column(s) 'lable'"),
+        (
+            ["post_id", "post_text", "user_id", "image_id(s)", "username", "timestamp", "lable"],
+            "unknown column(s) 'lable'",
+        ),
         (["post_id", "post_text", "user_id", "username", "timestamp", "label"], "missing image_id(s)"),
         (["tweetId", "post_id", "post_text", "image_id", "timestamp"], "'tweetId' and 'post_id' both name post_id"),
         (["id", "text", "images", "time"], "missing post_id, post_text, image_id(s), timestamp"),
@@ -132,8 +162,11 @@ def test_a_file_without_header_line_is_refused_not_guessed(tmp_path: Path) -> No
     write_folder(tmp_path, TEST_ORDER)
     lines = (tmp_path / "posts.txt").read_text().splitlines()[1:]
     (tmp_path / "posts.txt").write_text("\n".join(lines) + "\n")
-    with pytest.raises(SourceError, match=r"the first line is data, not a header line.*"
-                                          "Without a header line .* add your release's header"):
+    with pytest.raises(
+        SourceError,
+        match=r"the first line is data, not a header line.*"
+        "Without a header line .* add your release's header",
+    ):
         parse(tmp_path)
 
 
@@ -163,8 +196,10 @@ def test_feature_tables_are_joined_by_their_id_column_in_any_order(tmp_path: Pat
 
 @pytest.mark.parametrize(
     ("content", "problem"),
-    [("num_words, num_retweets\n3, 7\n", "missing post_id"),
-     ("101, 3, 7\n102, 4, 0\n", "the first line is data, not a header line")],
+    [
+        ("num_words, num_retweets\n3, 7\n", "missing post_id"),
+        ("101, 3, 7\n102, 4, 0\n", "the first line is data, not a header line"),
+    ],
     ids=["no_id_column", "no_header"],
 )
 def test_a_feature_table_without_id_column_is_refused(tmp_path: Path, content: str, problem: str) -> None:
@@ -176,10 +211,17 @@ def test_a_feature_table_without_id_column_is_refused(tmp_path: Path, content: s
 
 @pytest.mark.parametrize(
     ("image_id", "event"),
-    [("sandy_fake_12", "sandy"), ("columbianChemicals_fake_05", "columbianChemicals"),
-     ("eclipse_video_01", "eclipse"), ("syrianboy_1", "syrianboy"), ("varoufakis_1", "varoufakis"),
-     ("american_soldier_quran_1", "american_soldier_quran"), ("airstrikes_1", "airstrikes"),
-     ("boston_REAL_3", "boston"), ("nepal", "nepal")],
+    [
+        ("sandy_fake_12", "sandy"),
+        ("columbianChemicals_fake_05", "columbianChemicals"),
+        ("eclipse_video_01", "eclipse"),
+        ("syrianboy_1", "syrianboy"),
+        ("varoufakis_1", "varoufakis"),
+        ("american_soldier_quran_1", "american_soldier_quran"),
+        ("airstrikes_1", "airstrikes"),
+        ("boston_REAL_3", "boston"),
+        ("nepal", "nepal"),
+    ],
 )
 def test_event_is_the_image_id_without_class_and_number(image_id: str, event: str) -> None:
     assert event_of(image_id) == event

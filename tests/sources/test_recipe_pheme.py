@@ -12,9 +12,16 @@ from postlens.types import Post, Rejected
 
 
 def tweet(tweet_id: str, veracity: str | None) -> dict:
-    return {"id_str": tweet_id, "created_at": "Wed Jan 07 12:47:00 +0000 2015", "text": f"tweet {tweet_id}",
-            "user": {"id_str": "9", "screen_name": "n", "followers_count": 5}, "entities": {},
-            "retweet_count": 1, "favorite_count": 2, "VERACITY": veracity}
+    return {
+        "id_str": tweet_id,
+        "created_at": "Wed Jan 07 12:47:00 +0000 2015",
+        "text": f"tweet {tweet_id}",
+        "user": {"id_str": "9", "screen_name": "n", "followers_count": 5},
+        "entities": {},
+        "retweet_count": 1,
+        "favorite_count": 2,
+        "VERACITY": veracity,
+    }
 
 
 def parse(path: Path) -> tuple[list[Post], list[Rejected]]:
@@ -41,8 +48,7 @@ def test_real_pheme(dataset) -> None:
     folder = dataset("pheme")
     posts, rejected = parse(folder)
     assert len(posts) == 4_804 and rejected == []
-    assert all(p.engagement and p.engagement[0].shares is not None and p.engagement[0].likes is not None
-               for p in posts)
+    assert all(p.engagement and p.engagement[0].shares is not None and p.engagement[0].likes is not None for p in posts)
     assert all(p.author.followers is not None for p in posts)
     file_events = {f.name.split("-all-rnr-threads")[0] for f in folder.glob("*.json") if f.stat().st_size > 2}
     assert {p.labels["event"] for p in posts} == file_events

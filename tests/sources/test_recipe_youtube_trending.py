@@ -22,10 +22,10 @@ def test_small_file(tmp_path: Path) -> None:
     rows = [
         HEADER,
         'aaaaaaaaaaa,"Old title, #fun",Chan A,24,"""tag one""|tag two",100,10,1,5,'
-        'https://i.ytimg.com/vi/a/default.jpg,13.09',
+        "https://i.ytimg.com/vi/a/default.jpg,13.09",
         # two records glued together: the newline before bbbbbbbbbbb is missing
-        'aaaaaaaaaaa,New title,Chan A,22,tag two,200,20,2,6,https://i.ytimg.com/vi/a/default.jpg,14.09'
-        'bbbbbbbbbbb,Other,Chan B,10,[none],7,1,0,0,https://i.ytimg.com/vi/b/default.jpg,14.09',
+        "aaaaaaaaaaa,New title,Chan A,22,tag two,200,20,2,6,https://i.ytimg.com/vi/a/default.jpg,14.09"
+        "bbbbbbbbbbb,Other,Chan B,10,[none],7,1,0,0,https://i.ytimg.com/vi/b/default.jpg,14.09",
         "ccccccccccc,Too,few,cells",
         "ddddddddddd,Bad date,Chan D,1,[none],1,1,1,1,https://i.ytimg.com/vi/d/default.jpg,31.02",
     ]
@@ -40,7 +40,8 @@ def test_small_file(tmp_path: Path) -> None:
     assert video_a.author.handle == "Chan A"
     assert [(e.observed_at, e.views, e.likes, e.comments) for e in video_a.engagement] == [
         (datetime(2017, 9, 13, tzinfo=UTC), 100, 10, 5),
-        (datetime(2017, 9, 14, tzinfo=UTC), 200, 20, 6)]
+        (datetime(2017, 9, 14, tzinfo=UTC), 200, 20, 6),
+    ]
     assert video_a.raw["rows"][1]["dislikes"] == "2"
     assert video_b.hashtags == [] and len(video_b.engagement) == 1
     assert [(m.kind, m.url) for m in video_b.media] == [(Modality.IMAGE, "https://i.ytimg.com/vi/b/default.jpg")]
@@ -69,18 +70,48 @@ def write_rows(path: Path, header: list[str], rows: list[dict[str, str]]) -> Pat
 
 
 ROWS = [
-    {"video_id": "aaaaaaaaaaa", "title": "First day", "channel_title": "Chan A", "category_id": "24",
-     "tags": "x|y", "views": "100", "likes": "10", "dislikes": "1", "comment_total": "5",
-     "thumbnail_link": "https://i.ytimg.com/vi/a/default.jpg", "date": "13.09"},
-    {"video_id": "aaaaaaaaaaa", "title": "Second day", "channel_title": "Chan A", "category_id": "24",
-     "tags": "y", "views": "200", "likes": "20", "dislikes": "2", "comment_total": "6",
-     "thumbnail_link": "https://i.ytimg.com/vi/a/default.jpg", "date": "14.09"},
+    {
+        "video_id": "aaaaaaaaaaa",
+        "title": "First day",
+        "channel_title": "Chan A",
+        "category_id": "24",
+        "tags": "x|y",
+        "views": "100",
+        "likes": "10",
+        "dislikes": "1",
+        "comment_total": "5",
+        "thumbnail_link": "https://i.ytimg.com/vi/a/default.jpg",
+        "date": "13.09",
+    },
+    {
+        "video_id": "aaaaaaaaaaa",
+        "title": "Second day",
+        "channel_title": "Chan A",
+        "category_id": "24",
+        "tags": "y",
+        "views": "200",
+        "likes": "20",
+        "dislikes": "2",
+        "comment_total": "6",
+        "thumbnail_link": "https://i.ytimg.com/vi/a/default.jpg",
+        "date": "14.09",
+    },
 ]
 
 
 def shape(posts: list[Post]) -> list[tuple]:
-    return [(p.id, p.text, p.author.handle, p.hashtags, p.labels, [m.url for m in p.media],
-             [(e.observed_at, e.views, e.likes, e.comments) for e in p.engagement]) for p in posts]
+    return [
+        (
+            p.id,
+            p.text,
+            p.author.handle,
+            p.hashtags,
+            p.labels,
+            [m.url for m in p.media],
+            [(e.observed_at, e.views, e.likes, e.comments) for e in p.engagement],
+        )
+        for p in posts
+    ]
 
 
 def test_columns_are_read_by_name_in_any_order(tmp_path: Path) -> None:
@@ -97,25 +128,52 @@ def test_columns_are_read_by_name_in_any_order(tmp_path: Path) -> None:
 
 def test_the_later_kaggle_release_is_read(tmp_path: Path) -> None:
     """USvideos.csv and kin after 2018: trending_date YY.DD.MM, comment_count, publish_time, description."""
-    header = ["video_id", "trending_date", "title", "channel_title", "category_id", "publish_time", "tags",
-              "views", "likes", "dislikes", "comment_count", "thumbnail_link", "comments_disabled",
-              "ratings_disabled", "video_error_or_removed", "description"]
-    row = {**ROWS[0], "trending_date": "17.14.11", "publish_time": "2017-11-13T17:13:01.000Z",
-           "comment_count": "15", "comments_disabled": "False", "ratings_disabled": "False",
-           "video_error_or_removed": "False", "description": "About it"}
+    header = [
+        "video_id",
+        "trending_date",
+        "title",
+        "channel_title",
+        "category_id",
+        "publish_time",
+        "tags",
+        "views",
+        "likes",
+        "dislikes",
+        "comment_count",
+        "thumbnail_link",
+        "comments_disabled",
+        "ratings_disabled",
+        "video_error_or_removed",
+        "description",
+    ]
+    row = {
+        **ROWS[0],
+        "trending_date": "17.14.11",
+        "publish_time": "2017-11-13T17:13:01.000Z",
+        "comment_count": "15",
+        "comments_disabled": "False",
+        "ratings_disabled": "False",
+        "video_error_or_removed": "False",
+        "description": "About it",
+    }
     (post,), rejected = parse(write_rows(tmp_path / "USvideos.csv", header, [row]))
     assert rejected == []
     assert post.created_at == datetime(2017, 11, 13, 17, 13, 1, tzinfo=UTC)
-    assert [(e.observed_at, e.comments) for e in post.engagement] == [
-        (datetime(2017, 11, 14, tzinfo=UTC), 15)]
+    assert [(e.observed_at, e.comments) for e in post.engagement] == [(datetime(2017, 11, 14, tzinfo=UTC), 15)]
     assert post.raw["rows"][0]["description"] == "About it"
 
 
 @pytest.mark.parametrize(
     ("header", "problem"),
-    [(HEADER + ",channel_id", "unknown column(s) 'channel_id'"), ("video_id,title,views", "missing date"),
-     ("jt2OHQh0HoQ,Live Apple Event,Apple Event,28,apple events|iphone 8,7426393,78240,13548,705,"
-      "https://i.ytimg.com/vi/jt2OHQh0HoQ/default_live.jpg,13.09", "the first line is data")],
+    [
+        (HEADER + ",channel_id", "unknown column(s) 'channel_id'"),
+        ("video_id,title,views", "missing date"),
+        (
+            "jt2OHQh0HoQ,Live Apple Event,Apple Event,28,apple events|iphone 8,7426393,78240,13548,705,"
+            "https://i.ytimg.com/vi/jt2OHQh0HoQ/default_live.jpg,13.09",
+            "the first line is data",
+        ),
+    ],
     ids=["unknown", "missing", "no_header"],
 )
 def test_a_header_it_does_not_know_is_refused(tmp_path: Path, header: str, problem: str) -> None:

@@ -13,18 +13,38 @@ from postlens.types import Modality, Post, Rejected
 
 
 def submission(sid: str, **extra: object) -> dict:
-    record = {"id": sid, "name": f"t3_{sid}", "author": "alice", "author_fullname": "t2_a",
-              "created_utc": 1_500_000_000, "title": "A title &amp; more", "selftext": "Body text u/bob",
-              "subreddit": "pics", "score": 12, "num_comments": 3, "over_18": False, "is_self": True,
-              "url": f"https://www.reddit.com/r/pics/comments/{sid}/", "permalink": f"/r/pics/comments/{sid}/",
-              "retrieved_on": 1_500_100_000}
+    record = {
+        "id": sid,
+        "name": f"t3_{sid}",
+        "author": "alice",
+        "author_fullname": "t2_a",
+        "created_utc": 1_500_000_000,
+        "title": "A title &amp; more",
+        "selftext": "Body text u/bob",
+        "subreddit": "pics",
+        "score": 12,
+        "num_comments": 3,
+        "over_18": False,
+        "is_self": True,
+        "url": f"https://www.reddit.com/r/pics/comments/{sid}/",
+        "permalink": f"/r/pics/comments/{sid}/",
+        "retrieved_on": 1_500_100_000,
+    }
     record.update(extra)
     return record
 
 
 def comment(cid: str, body: str, **extra: object) -> dict:
-    record = {"id": cid, "author": "carol", "created_utc": "1500000500", "body": body,
-              "subreddit": "pics", "score": 2, "link_id": "t3_s1", "parent_id": "t3_s1"}
+    record = {
+        "id": cid,
+        "author": "carol",
+        "created_utc": "1500000500",
+        "body": body,
+        "subreddit": "pics",
+        "score": 2,
+        "link_id": "t3_s1",
+        "parent_id": "t3_s1",
+    }
     record.update(extra)
     return record
 
@@ -67,7 +87,12 @@ def test_submissions_comments_and_bad_lines(tmp_path: Path) -> None:
     assert c1.urls == ["https://example.org/x"] and c1.labels == {"subreddit": "pics"}
     assert s3.text == "A title & more" and s3.labels["text_status"] == "removed"
     assert [(r.code, r.line) for r in rejected] == [
-        ("bad_json", 3), ("removed_post", 4), ("bad_encoding", 6), ("bad_date", 7), ("unknown_record", 8)]
+        ("bad_json", 3),
+        ("removed_post", 4),
+        ("bad_encoding", 6),
+        ("bad_date", 7),
+        ("unknown_record", 8),
+    ]
 
 
 def test_zst_file_is_read_line_by_line(tmp_path: Path) -> None:
@@ -88,19 +113,47 @@ def test_media_by_url(tmp_path: Path) -> None:
     records = [
         submission("i1", is_self=False, selftext="", url="https://i.redd.it/abc.jpg"),
         submission("i2", is_self=False, selftext="", url="https://i.redd.it/anim.gif"),
-        submission("v1", is_self=False, selftext="", url="https://v.redd.it/xyz",
-                   secure_media={"reddit_video": {"fallback_url": "https://v.redd.it/xyz/DASH_720.mp4",
-                                                  "duration": 12, "width": 1280, "height": 720}}),
-        submission("g1", is_self=False, selftext="", url="https://www.reddit.com/gallery/g1",
-                   gallery_data={"items": [{"media_id": "b"}, {"media_id": "a"}]},
-                   media_metadata={
-                       "a": {"status": "valid", "e": "Image",
-                             "s": {"u": "https://preview/a.jpg?x=1&amp;y=2", "x": 5, "y": 6}},
-                       "b": {"status": "valid", "e": "AnimatedImage", "s": {"gif": "https://preview/b.gif"}}}),
-        submission("p1", is_self=False, selftext="", url="https://imgur.com/page", post_hint="image",
-                   preview={"images": [{"source": {"url": "https://preview/p.jpg", "width": 9, "height": 8}}]}),
-        submission("l1", is_self=False, selftext="", url="https://news.example/story", post_hint="link",
-                   preview={"images": [{"source": {"url": "https://preview/card.jpg"}}]}),
+        submission(
+            "v1",
+            is_self=False,
+            selftext="",
+            url="https://v.redd.it/xyz",
+            secure_media={
+                "reddit_video": {
+                    "fallback_url": "https://v.redd.it/xyz/DASH_720.mp4",
+                    "duration": 12,
+                    "width": 1280,
+                    "height": 720,
+                }
+            },
+        ),
+        submission(
+            "g1",
+            is_self=False,
+            selftext="",
+            url="https://www.reddit.com/gallery/g1",
+            gallery_data={"items": [{"media_id": "b"}, {"media_id": "a"}]},
+            media_metadata={
+                "a": {"status": "valid", "e": "Image", "s": {"u": "https://preview/a.jpg?x=1&amp;y=2", "x": 5, "y": 6}},
+                "b": {"status": "valid", "e": "AnimatedImage", "s": {"gif": "https://preview/b.gif"}},
+            },
+        ),
+        submission(
+            "p1",
+            is_self=False,
+            selftext="",
+            url="https://imgur.com/page",
+            post_hint="image",
+            preview={"images": [{"source": {"url": "https://preview/p.jpg", "width": 9, "height": 8}}]},
+        ),
+        submission(
+            "l1",
+            is_self=False,
+            selftext="",
+            url="https://news.example/story",
+            post_hint="link",
+            preview={"images": [{"source": {"url": "https://preview/card.jpg"}}]},
+        ),
     ]
     file = tmp_path / "media.jsonl"
     file.write_bytes(ndjson(records))
@@ -110,8 +163,10 @@ def test_media_by_url(tmp_path: Path) -> None:
     assert media["t3_i1"] == [(Modality.IMAGE, "https://i.redd.it/abc.jpg")]
     assert media["t3_i2"] == [(Modality.GIF, "https://i.redd.it/anim.gif")]
     assert media["t3_v1"] == [(Modality.VIDEO, "https://v.redd.it/xyz/DASH_720.mp4")]
-    assert media["t3_g1"] == [(Modality.GIF, "https://preview/b.gif"),
-                              (Modality.IMAGE, "https://preview/a.jpg?x=1&y=2")]
+    assert media["t3_g1"] == [
+        (Modality.GIF, "https://preview/b.gif"),
+        (Modality.IMAGE, "https://preview/a.jpg?x=1&y=2"),
+    ]
     assert media["t3_p1"] == [(Modality.IMAGE, "https://preview/p.jpg")]
     assert media["t3_l1"] == [] and posts[-1].urls == ["https://news.example/story"]
     assert posts[2].media[0].duration_s == 12.0
@@ -119,10 +174,14 @@ def test_media_by_url(tmp_path: Path) -> None:
 
 def test_bad_values_cost_their_field_not_the_post(tmp_path: Path) -> None:
     file = tmp_path / "RS.ndjson"
-    file.write_bytes(ndjson([
-        submission("s1", score=-5, num_comments="1.2K", title="nul\u0000 title", preview=[1], over_18="maybe"),
-        submission("s2", score=[1], num_comments=True, author={"name": "x"}),
-    ]))
+    file.write_bytes(
+        ndjson(
+            [
+                submission("s1", score=-5, num_comments="1.2K", title="nul\u0000 title", preview=[1], over_18="maybe"),
+                submission("s2", score=[1], num_comments=True, author={"name": "x"}),
+            ]
+        )
+    )
     posts, rejected = parse(file)
     assert rejected == []
     s1, s2 = posts

@@ -17,12 +17,19 @@ from postlens.types import Modality, Post, Rejected
 
 def v1_tweet(tweet_id: str, **extra: object) -> dict:
     tweet = {
-        "id": int(tweet_id), "id_str": tweet_id, "created_at": "Wed Apr 17 18:57:37 +0000 2013",
-        "text": f"tweet {tweet_id} &amp; more #Boston @bob http://t.co/x", "lang": "en",
+        "id": int(tweet_id),
+        "id_str": tweet_id,
+        "created_at": "Wed Apr 17 18:57:37 +0000 2013",
+        "text": f"tweet {tweet_id} &amp; more #Boston @bob http://t.co/x",
+        "lang": "en",
         "user": {"id_str": "42", "screen_name": "alice", "followers_count": 1200, "verified": False},
-        "entities": {"hashtags": [{"text": "Boston"}], "user_mentions": [{"screen_name": "bob"}],
-                     "urls": [{"url": "http://t.co/x", "expanded_url": "https://example.org/a"}]},
-        "retweet_count": 7, "favorite_count": 3,
+        "entities": {
+            "hashtags": [{"text": "Boston"}],
+            "user_mentions": [{"screen_name": "bob"}],
+            "urls": [{"url": "http://t.co/x", "expanded_url": "https://example.org/a"}],
+        },
+        "retweet_count": 7,
+        "favorite_count": 3,
     }
     tweet.update(extra)
     return tweet
@@ -46,7 +53,11 @@ def test_v1_list_file_maps_every_field(tmp_path: Path) -> None:
     assert first.hashtags == ["Boston"] and first.mentions == ["bob"]
     assert first.urls == ["https://example.org/a"]
     assert (first.author.id, first.author.handle, first.author.followers, first.author.verified) == (
-        "42", "alice", 1200, False)
+        "42",
+        "alice",
+        1200,
+        False,
+    )
     assert first.language == "en" and posts[1].language is None
     (snapshot,) = first.engagement
     assert (snapshot.likes, snapshot.shares, snapshot.comments) == (3, 7, None)
@@ -56,8 +67,14 @@ def test_v1_list_file_maps_every_field(tmp_path: Path) -> None:
 
 def test_v1_json_lines_with_a_malformed_line_rejects_only_that_line(tmp_path: Path) -> None:
     file = tmp_path / "stream.jsonl"
-    lines = [json.dumps(v1_tweet("1")), "{not json", "", json.dumps(v1_tweet("3", created_at="yesterday")),
-             json.dumps({"text": "no id"}), json.dumps(v1_tweet("5"))]
+    lines = [
+        json.dumps(v1_tweet("1")),
+        "{not json",
+        "",
+        json.dumps(v1_tweet("3", created_at="yesterday")),
+        json.dumps({"text": "no id"}),
+        json.dumps(v1_tweet("5")),
+    ]
     file.write_text("\n".join(lines) + "\n")
     posts, rejected = records("twitter-v1", file)
     assert [p.native_id for p in posts] == ["1", "5"]
@@ -74,27 +91,55 @@ def test_v1_json_lines_without_extension_and_single_pretty_object(tmp_path: Path
 
 def test_v1_extended_text_media_kinds_and_retweets(tmp_path: Path) -> None:
     media = [
-        {"id_str": "m1", "type": "photo", "media_url_https": "https://pbs.twimg.com/a.jpg",
-         "sizes": {"large": {"w": 800, "h": 600}}},
-        {"id_str": "m2", "type": "video", "media_url_https": "https://pbs.twimg.com/thumb.jpg",
-         "video_info": {"duration_millis": 4500, "variants": [
-             {"content_type": "application/x-mpegURL", "url": "https://v/pl.m3u8"},
-             {"content_type": "video/mp4", "bitrate": 320000, "url": "https://v/low.mp4"},
-             {"content_type": "video/mp4", "bitrate": 2176000, "url": "https://v/high.mp4"}]}},
-        {"id_str": "m3", "type": "animated_gif", "media_url_https": "https://pbs.twimg.com/g.jpg",
-         "video_info": {"variants": [{"content_type": "video/mp4", "bitrate": 0, "url": "https://v/g.mp4"}]}},
+        {
+            "id_str": "m1",
+            "type": "photo",
+            "media_url_https": "https://pbs.twimg.com/a.jpg",
+            "sizes": {"large": {"w": 800, "h": 600}},
+        },
+        {
+            "id_str": "m2",
+            "type": "video",
+            "media_url_https": "https://pbs.twimg.com/thumb.jpg",
+            "video_info": {
+                "duration_millis": 4500,
+                "variants": [
+                    {"content_type": "application/x-mpegURL", "url": "https://v/pl.m3u8"},
+                    {"content_type": "video/mp4", "bitrate": 320000, "url": "https://v/low.mp4"},
+                    {"content_type": "video/mp4", "bitrate": 2176000, "url": "https://v/high.mp4"},
+                ],
+            },
+        },
+        {
+            "id_str": "m3",
+            "type": "animated_gif",
+            "media_url_https": "https://pbs.twimg.com/g.jpg",
+            "video_info": {"variants": [{"content_type": "video/mp4", "bitrate": 0, "url": "https://v/g.mp4"}]},
+        },
     ]
-    long_tweet = v1_tweet("1", truncated=True, text="short…", extended_tweet={
-        "full_text": "the whole long text", "entities": {"hashtags": [{"text": "Long"}]},
-        "extended_entities": {"media": media}})
-    retweet = v1_tweet("2", text="RT @orig: cut…", retweeted_status=v1_tweet(
-        "99", full_text="original full text", user={"screen_name": "orig"}))
+    long_tweet = v1_tweet(
+        "1",
+        truncated=True,
+        text="short…",
+        extended_tweet={
+            "full_text": "the whole long text",
+            "entities": {"hashtags": [{"text": "Long"}]},
+            "extended_entities": {"media": media},
+        },
+    )
+    retweet = v1_tweet(
+        "2",
+        text="RT @orig: cut…",
+        retweeted_status=v1_tweet("99", full_text="original full text", user={"screen_name": "orig"}),
+    )
     (tmp_path / "t.json").write_text(json.dumps([long_tweet, retweet]))
     posts, _ = records("twitter-v1", tmp_path)
     assert posts[0].text == "the whole long text" and posts[0].hashtags == ["Long"]
     assert [(m.kind, m.url) for m in posts[0].media] == [
-        (Modality.IMAGE, "https://pbs.twimg.com/a.jpg"), (Modality.VIDEO, "https://v/high.mp4"),
-        (Modality.GIF, "https://v/g.mp4")]
+        (Modality.IMAGE, "https://pbs.twimg.com/a.jpg"),
+        (Modality.VIDEO, "https://v/high.mp4"),
+        (Modality.GIF, "https://v/g.mp4"),
+    ]
     assert (posts[0].media[0].width, posts[0].media[1].duration_s) == (800, 4.5)
     assert posts[1].native_id == "2" and posts[1].text == "RT @orig: original full text"
 
@@ -106,8 +151,7 @@ def test_empty_list_and_empty_file(tmp_path: Path) -> None:
     assert posts == [] and [r.code for r in rejected] == ["empty_file"]
 
 
-def test_big_list_is_streamed_and_a_broken_element_is_reported(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_big_list_is_streamed_and_a_broken_element_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importer_kit, "WHOLE_FILE_LIMIT", 0)
     monkeypatch.setattr(importer_kit, "STREAM_CHUNK", 97)  # many elements cross chunk boundaries
     good = tmp_path / "good.json"
@@ -115,7 +159,7 @@ def test_big_list_is_streamed_and_a_broken_element_is_reported(tmp_path: Path,
     posts, rejected = records("twitter-v1", good)
     assert [p.native_id for p in posts] == [str(i) for i in range(1, 40)] and rejected == []
     broken = tmp_path / "broken.json"
-    broken.write_text("[" + json.dumps(v1_tweet("1")) + ", {\"id_str\": 2,, }, " + json.dumps(v1_tweet("3")) + "]")
+    broken.write_text("[" + json.dumps(v1_tweet("1")) + ', {"id_str": 2,, }, ' + json.dumps(v1_tweet("3")) + "]")
     posts, rejected = records("twitter-v1", broken)
     assert [p.native_id for p in posts] == ["1", "3"]  # the broken element alone is lost
     assert [r.code for r in rejected] == ["bad_json"] and "element 2" in rejected[0].reason
@@ -129,21 +173,40 @@ def test_big_list_is_streamed_and_a_broken_element_is_reported(tmp_path: Path,
 def v2_response() -> dict:
     return {
         "data": [
-            {"id": "10", "text": "hello #x", "author_id": "u1", "created_at": "2023-01-02T03:04:05.000Z",
-             "lang": "en", "attachments": {"media_keys": ["3_a", "7_b", "9_missing"]},
-             "entities": {"hashtags": [{"tag": "x"}], "mentions": [{"username": "zed"}],
-                          "urls": [{"expanded_url": "https://e.org"}]},
-             "public_metrics": {"retweet_count": 1, "reply_count": 2, "like_count": 3, "quote_count": 4,
-                                "impression_count": 500}},
+            {
+                "id": "10",
+                "text": "hello #x",
+                "author_id": "u1",
+                "created_at": "2023-01-02T03:04:05.000Z",
+                "lang": "en",
+                "attachments": {"media_keys": ["3_a", "7_b", "9_missing"]},
+                "entities": {
+                    "hashtags": [{"tag": "x"}],
+                    "mentions": [{"username": "zed"}],
+                    "urls": [{"expanded_url": "https://e.org"}],
+                },
+                "public_metrics": {
+                    "retweet_count": 1,
+                    "reply_count": 2,
+                    "like_count": 3,
+                    "quote_count": 4,
+                    "impression_count": 500,
+                },
+            },
             {"id": "11", "text": "no media", "author_id": "u2", "created_at": "2023-01-02T05:00:00Z"},
         ],
         "includes": {
-            "media": [{"media_key": "3_a", "type": "photo", "url": "https://pbs/a.jpg", "width": 10, "height": 20},
-                      {"media_key": "7_b", "type": "video", "preview_image_url": "https://pbs/p.jpg",
-                       "duration_ms": 2000, "variants": [{"content_type": "video/mp4", "bitrate": 1,
-                                                          "url": "https://v/b.mp4"}]}],
-            "users": [{"id": "u1", "username": "ann", "verified": True,
-                       "public_metrics": {"followers_count": 99}}],
+            "media": [
+                {"media_key": "3_a", "type": "photo", "url": "https://pbs/a.jpg", "width": 10, "height": 20},
+                {
+                    "media_key": "7_b",
+                    "type": "video",
+                    "preview_image_url": "https://pbs/p.jpg",
+                    "duration_ms": 2000,
+                    "variants": [{"content_type": "video/mp4", "bitrate": 1, "url": "https://v/b.mp4"}],
+                },
+            ],
+            "users": [{"id": "u1", "username": "ann", "verified": True, "public_metrics": {"followers_count": 99}}],
         },
     }
 
@@ -156,8 +219,10 @@ def test_v2_includes_are_joined_by_author_and_media_keys(tmp_path: Path) -> None
     first, second = posts
     assert first.id == "twitter:10" and first.author.handle == "ann" and first.author.followers == 99
     assert first.author.verified is True
-    assert [(m.kind, m.url) for m in first.media] == [(Modality.IMAGE, "https://pbs/a.jpg"),
-                                                     (Modality.VIDEO, "https://v/b.mp4")]
+    assert [(m.kind, m.url) for m in first.media] == [
+        (Modality.IMAGE, "https://pbs/a.jpg"),
+        (Modality.VIDEO, "https://v/b.mp4"),
+    ]
     assert first.raw["missing_media_keys"] == ["9_missing"]
     (snap,) = first.engagement
     assert (snap.likes, snap.shares, snap.comments, snap.views) == (3, 1, 2, 500)
@@ -180,9 +245,18 @@ def test_missing_path_raises_source_error(tmp_path: Path) -> None:
 
 
 def test_twitter_archive_tweets_js(tmp_path: Path) -> None:
-    archive = [{"tweet": {"id_str": "7", "full_text": "from my archive", "created_at":
-                          "Sat Jan 02 10:00:00 +0000 2021", "favorite_count": "4", "retweet_count": "1",
-                          "entities": {"hashtags": [], "user_mentions": [], "urls": []}}}]
+    archive = [
+        {
+            "tweet": {
+                "id_str": "7",
+                "full_text": "from my archive",
+                "created_at": "Sat Jan 02 10:00:00 +0000 2021",
+                "favorite_count": "4",
+                "retweet_count": "1",
+                "entities": {"hashtags": [], "user_mentions": [], "urls": []},
+            }
+        }
+    ]
     file = tmp_path / "tweets.js"
     file.write_text("window.YTD.tweets.part0 = " + json.dumps(archive, indent=2))
     (post,), rejected = records("twitter", file)
@@ -190,8 +264,14 @@ def test_twitter_archive_tweets_js(tmp_path: Path) -> None:
 
 
 def test_wrong_shapes_cost_their_field_and_a_bad_page_is_one_row(tmp_path: Path) -> None:
-    odd = v1_tweet("5", user=["not", "an", "object"], favorite_count="3M", retweet_count=2**63,
-                   entities={"hashtags": ["Boston", {"text": "ok"}]}, id_str={"bad": 1})
+    odd = v1_tweet(
+        "5",
+        user=["not", "an", "object"],
+        favorite_count="3M",
+        retweet_count=2**63,
+        entities={"hashtags": ["Boston", {"text": "ok"}]},
+        id_str={"bad": 1},
+    )
     (tmp_path / "v1.jsonl").write_text(json.dumps(odd) + "\n")
     (post,), rejected = records("twitter-v1", tmp_path / "v1.jsonl")
     assert rejected == [] and post.native_id == "5"  # a usable "id" when id_str is an object

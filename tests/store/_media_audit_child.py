@@ -48,14 +48,24 @@ from typing import Any  # noqa: E402
 def _allow(paths: list[str]) -> None:
     import postlens
 
-    base = [sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(postlens.__file__).parents[1]),
-            "/proc/self", "/dev/null", "/dev/urandom", "/usr/share/zoneinfo", "/etc/localtime"]
+    base = [
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        str(Path(postlens.__file__).parents[1]),
+        "/proc/self",
+        "/dev/null",
+        "/dev/urandom",
+        "/usr/share/zoneinfo",
+        "/etc/localtime",
+    ]
     _ALLOWED.extend(os.path.realpath(p) for p in [*paths, *base])
 
 
 def _quarantine(ws: Any, run_id: str) -> list[dict[str, Any]]:
-    rows = ws.db.execute("SELECT line, code, post_id, reason, post_kept FROM quarantine WHERE run_id = ? "
-                         "ORDER BY line, code", [run_id]).fetchall()
+    rows = ws.db.execute(
+        "SELECT line, code, post_id, reason, post_kept FROM quarantine WHERE run_id = ? ORDER BY line, code", [run_id]
+    ).fetchall()
     return [dict(zip(("line", "code", "post_id", "reason", "post_kept"), r)) for r in rows]
 
 
@@ -73,8 +83,11 @@ def run_imports(spec: dict[str, Any]) -> dict[str, Any]:
         results["control"] = sorted(set(OUTSIDE))
     with Workspace(spec["workspace"]) as ws:
         for run in spec["runs"]:
-            importer = build_importer(run["importer"], mapping_pairs=run.get("map", []),
-                                      media_root=Path(run["media_root"]) if run.get("media_root") else None)
+            importer = build_importer(
+                run["importer"],
+                mapping_pairs=run.get("map", []),
+                media_root=Path(run["media_root"]) if run.get("media_root") else None,
+            )
             OUTSIDE.clear()
             _STATE["active"] = True
             try:
@@ -83,10 +96,14 @@ def run_imports(spec: dict[str, Any]) -> dict[str, Any]:
                 _STATE["active"] = False
             media = ws.db.execute("SELECT post_id, position, status, kind FROM media ORDER BY 1, 2").fetchall()
             results[run["name"]] = {
-                "posts_written": summary.posts_written, "quarantined": summary.quarantined,
-                "flagged": summary.flagged, "media_stored": summary.media_stored,
-                "media_problems": summary.media_problems, "quarantine": _quarantine(ws, summary.run_id),
-                "media": [list(row) for row in media], "outside": sorted(set(OUTSIDE)),
+                "posts_written": summary.posts_written,
+                "quarantined": summary.quarantined,
+                "flagged": summary.flagged,
+                "media_stored": summary.media_stored,
+                "media_problems": summary.media_problems,
+                "quarantine": _quarantine(ws, summary.run_id),
+                "media": [list(row) for row in media],
+                "outside": sorted(set(OUTSIDE)),
             }
     return results
 
@@ -105,15 +122,35 @@ def run_property(spec: dict[str, Any]) -> dict[str, Any]:
     from postlens.types import MediaPart, Modality, Post
 
     root, data = Path(spec["root"]), Path(spec["data"])
-    prefixes = st.sampled_from(["", "../", "../../", "/", "~/", "~/..", "file://", "file:///", "sub/", "sub/../",
-                                "link/", "dirlink/", "pipe.jpg/", "\\..\\", "./", str(root) + "/",
-                                str(root.parent) + "/"])
+    prefixes = st.sampled_from(
+        [
+            "",
+            "../",
+            "../../",
+            "/",
+            "~/",
+            "~/..",
+            "file://",
+            "file:///",
+            "sub/",
+            "sub/../",
+            "link/",
+            "dirlink/",
+            "pipe.jpg/",
+            "\\..\\",
+            "./",
+            str(root) + "/",
+            str(root.parent) + "/",
+        ]
+    )
     surrogates = st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=4)
     middle = st.text(max_size=300) | st.builds(str.__add__, st.text(max_size=20), surrogates)  # lone surrogates too
-    names = st.builds(lambda p, t, s: p + t + s, prefixes, middle,
-                      st.sampled_from(["", ".jpg", ".mp4", ".wav", "/..", "\x00"]))
-    names = names | st.sampled_from(["good.jpg", "link.jpg", "pipe.jpg", "sub", "dirlink/secret.jpg",
-                                     "dangling.jpg", "x" * 5000, "a/" * 3000])
+    names = st.builds(
+        lambda p, t, s: p + t + s, prefixes, middle, st.sampled_from(["", ".jpg", ".mp4", ".wav", "/..", "\x00"])
+    )
+    names = names | st.sampled_from(
+        ["good.jpg", "link.jpg", "pipe.jpg", "sub", "dirlink/secret.jpg", "dangling.jpg", "x" * 5000, "a/" * 3000]
+    )
     seen: dict[str, Any] = {"examples": 0, "imports": 0, "stored": 0, "problems": {}}
 
     class OnePost:
@@ -123,16 +160,34 @@ def run_property(spec: dict[str, Any]) -> dict[str, Any]:
             self.part = MediaPart(Modality.IMAGE, source_path=name, root=str(root))
 
         def iter_records(self, path: Path) -> Iterator[Post]:
-            yield Post(source="prop", native_id="1", platform="test", created_at=None, text="kept",
-                       media=[self.part], origin_file=str(path), origin_line=1)
+            yield Post(
+                source="prop",
+                native_id="1",
+                platform="test",
+                created_at=None,
+                text="kept",
+                media=[self.part],
+                origin_file=str(path),
+                origin_line=1,
+            )
 
     def files(n: int, value: str) -> list[Path]:
         """One record per file; JSON escapes lone surrogates, CSV writes them as the bytes they stand for."""
         table = data / f"t{n}.jsonl"
         table.write_text(json.dumps({"id": str(n), "text": "kept", "media": [value]}) + "\n")
         native = root / f"n{n}.jsonl"  # postlens JSONL: the media root is the file's folder
-        native.write_text(json.dumps({"source": "n", "native_id": str(n), "platform": "t", "text": "kept",
-                                      "media": [{"kind": "image", "source_path": value}]}) + "\n")
+        native.write_text(
+            json.dumps(
+                {
+                    "source": "n",
+                    "native_id": str(n),
+                    "platform": "t",
+                    "text": "kept",
+                    "media": [{"kind": "image", "source_path": value}],
+                }
+            )
+            + "\n"
+        )
         rows = io.StringIO()
         csv.writer(rows).writerows([["id", "text", "media"], [str(n), "kept", value]])
         sheet = data / f"c{n}.csv"
@@ -144,8 +199,13 @@ def run_property(spec: dict[str, Any]) -> dict[str, Any]:
         jsonl, sheet = (build_importer(f, mapping_pairs=mapping, media_root=root) for f in ("jsonl", "csv"))
         native = build_importer("postlens")
 
-        @settings(max_examples=spec["examples"], deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=spec["examples"],
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(name=names, as_url=st.booleans())
         def check(name: str, as_url: bool) -> None:
             seen["examples"] += 1

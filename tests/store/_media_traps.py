@@ -22,10 +22,13 @@ def run_child(spec: dict[str, Any], tmp_path: Path, timeout: float = 600) -> dic
     """Run the audited imports in a subprocess (a FIFO opened by mistake would hang it: timeout)."""
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(json.dumps(spec))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(postlens.__file__).parents[1]),
-                                                       os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, str(CHILD), str(spec_file)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(Path(postlens.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]),
+    )
+    done = subprocess.run(
+        [sys.executable, str(CHILD), str(spec_file)], capture_output=True, text=True, timeout=timeout, env=env
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
     return json.loads(line.removeprefix("RESULT "))

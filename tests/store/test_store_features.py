@@ -14,7 +14,9 @@ def test_round_trip_keeps_vectors_sequences_text_info_and_errors(tmp_path: Path)
     cache = FeatureCache(tmp_path)
     seq = np.arange(6, dtype=np.float32).reshape(3, 2)
     feats = [
-        Features(vector=np.array([1, 2, 3], np.float32), sequence=seq, text="hi", info={"labels": ["cat"], "n": np.int64(3)}),
+        Features(
+            vector=np.array([1, 2, 3], np.float32), sequence=seq, text="hi", info={"labels": ["cat"], "n": np.int64(3)}
+        ),
         Features.failed("corrupt", "truncated PNG"),
     ]
     cache.write("enc@1", ["a", "b"], feats)

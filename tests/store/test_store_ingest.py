@@ -31,12 +31,26 @@ class ListImporter:
         yield from self.records
 
 
-def post(native_id: str, text: str = "hello #world", *, media: list[MediaPart] | None = None,
-         likes: int = 1, observed: datetime = T0, line: int | None = None) -> Post:
+def post(
+    native_id: str,
+    text: str = "hello #world",
+    *,
+    media: list[MediaPart] | None = None,
+    likes: int = 1,
+    observed: datetime = T0,
+    line: int | None = None,
+) -> Post:
     return Post(
-        source="t", native_id=native_id, platform="test", created_at=T0, text=text,
-        hashtags=["world"], media=media or [], engagement=[Engagement(observed, likes=likes)],
-        origin_file="data.jsonl", origin_line=line,
+        source="t",
+        native_id=native_id,
+        platform="test",
+        created_at=T0,
+        text=text,
+        hashtags=["world"],
+        media=media or [],
+        engagement=[Engagement(observed, likes=likes)],
+        origin_file="data.jsonl",
+        origin_line=line,
     )
 
 
@@ -98,9 +112,16 @@ def test_media_is_content_addressed_and_problems_are_quarantined(tmp_path: Path)
     records = [
         post("1", media=[MediaPart(Modality.IMAGE, source_path=str(img), root=str(tmp_path))], line=1),
         post("2", media=[MediaPart(Modality.IMAGE, source_path=str(copy), root=str(tmp_path))], line=2),
-        post("3", media=[MediaPart(Modality.IMAGE, source_path=str(tmp_path / "nope.jpg"), root=str(tmp_path))], line=3),
+        post(
+            "3", media=[MediaPart(Modality.IMAGE, source_path=str(tmp_path / "nope.jpg"), root=str(tmp_path))], line=3
+        ),
         post("4", media=[MediaPart(Modality.VIDEO, source_path=str(liar), root=str(tmp_path))], line=4),
-        post("5", "", media=[MediaPart(Modality.IMAGE, source_path=str(tmp_path / "gone.png"), root=str(tmp_path))], line=5),
+        post(
+            "5",
+            "",
+            media=[MediaPart(Modality.IMAGE, source_path=str(tmp_path / "gone.png"), root=str(tmp_path))],
+            line=5,
+        ),
     ]
     with Workspace(tmp_path / "ws") as ws:
         summary = ingest(ws, ListImporter(records), [tmp_path])
@@ -111,8 +132,12 @@ def test_media_is_content_addressed_and_problems_are_quarantined(tmp_path: Path)
         statuses = dict(ws.db.execute("SELECT post_id, status FROM media").fetchall())
         assert statuses == {"t:1": "stored", "t:2": "stored", "t:3": "missing", "t:4": "rejected"}
         codes = ws.db.execute("SELECT post_id, code FROM quarantine ORDER BY post_id, code").fetchall()
-        assert codes == [("t:3", "media_missing"), ("t:4", "media_mismatch"),
-                         ("t:5", "empty_post"), ("t:5", "media_missing")]
+        assert codes == [
+            ("t:3", "media_missing"),
+            ("t:4", "media_mismatch"),
+            ("t:5", "empty_post"),
+            ("t:5", "media_missing"),
+        ]
 
 
 KILL_SCRIPT = textwrap.dedent(

@@ -37,8 +37,17 @@ def write_posts(folder: Path, *, with_labels: bool) -> Path:
     return path
 
 
-MAP = ["id=id", "text=text", "created_at=created_at", "author_handle=author", "author_followers=followers",
-       "author_verified=verified", "hashtags=tags", "media=media", "language=lang"]
+MAP = [
+    "id=id",
+    "text=text",
+    "created_at=created_at",
+    "author_handle=author",
+    "author_followers=followers",
+    "author_verified=verified",
+    "hashtags=tags",
+    "media=media",
+    "language=lang",
+]
 
 
 def ingest_csv(ws: Workspace, path: Path, labels: bool) -> ImportSummary:
@@ -63,8 +72,11 @@ def test_labels_added_later_give_the_hash_ingest_gives_the_same_labels(tmp_path:
     with Workspace(tmp_path / "later") as ws:
         ingest_csv(ws, write_posts(tmp_path / "c", with_labels=False), labels=False)
         ws.db.execute("SET TimeZone = 'Asia/Kolkata'")  # dates come back in the session's zone: must not matter
-        summary = merge_labels(ws, rows(("s:1", {"label": "fake"}), ("s:2", {"label": "real"}),
-                                        ("s:3", {"label": "fake"})), inputs=["labels.csv"])
+        summary = merge_labels(
+            ws,
+            rows(("s:1", {"label": "fake"}), ("s:2", {"label": "real"}), ("s:3", {"label": "fake"})),
+            inputs=["labels.csv"],
+        )
         assert (summary.matched, summary.changed) == (3, 3)
         got = ws.db.execute("SELECT id, labels, content_hash FROM posts ORDER BY id").fetchall()
         assert [(i, dict(lab)) for i, lab, _ in got] == [(i, dict(lab)) for i, lab, _ in wanted]
@@ -83,17 +95,25 @@ def workspace(tmp_path: Path) -> Iterator[Workspace]:
 
 def test_merge_adds_replaces_and_keeps_labels_and_says_which(workspace: Workspace) -> None:
     before = {r[0]: r for r in snapshot(workspace)}
-    summary = merge_labels(workspace, rows(
-        ("s:1", {"label": "real", "topic": "weather"}),  # replaces label, adds topic
-        ("s:2", {"label": "real"}),                      # same value: unchanged
-        ("s:4", {"topic": "news"}),                      # adds to a post with no labels
-        ("s:9", {"label": "fake"}),                      # no such post
-    ), inputs=["labels.csv"])
+    summary = merge_labels(
+        workspace,
+        rows(
+            ("s:1", {"label": "real", "topic": "weather"}),  # replaces label, adds topic
+            ("s:2", {"label": "real"}),  # same value: unchanged
+            ("s:4", {"topic": "news"}),  # adds to a post with no labels
+            ("s:9", {"label": "fake"}),  # no such post
+        ),
+        inputs=["labels.csv"],
+    )
     assert (summary.rows, summary.matched, summary.changed, summary.unchanged) == (4, 3, 2, 1)
     assert (summary.added, summary.replaced, summary.unknown, summary.quarantined) == (2, 1, 1, 1)
     labels = dict(workspace.db.execute("SELECT id, labels FROM posts").fetchall())
-    assert labels == {"s:1": {"label": "real", "topic": "weather"}, "s:2": {"label": "real"},
-                      "s:3": {"label": "fake"}, "s:4": {"topic": "news"}}
+    assert labels == {
+        "s:1": {"label": "real", "topic": "weather"},
+        "s:2": {"label": "real"},
+        "s:3": {"label": "fake"},
+        "s:4": {"topic": "news"},
+    }
     after = {r[0]: r for r in snapshot(workspace)}
     changed = {pid for pid in after if after[pid] != before[pid]}
     assert changed == {"s:1", "s:4"}
@@ -104,14 +124,19 @@ def test_merge_adds_replaces_and_keeps_labels_and_says_which(workspace: Workspac
 
 
 def test_unknown_ids_are_quarantined_with_file_and_line_and_counted(workspace: Workspace) -> None:
-    summary = merge_labels(workspace, rows(("s:1", {"label": "x"}), ("s:404", {"label": "y"}),
-                                           ("other:1", {"label": "z"})), inputs=["labels.csv"])
+    summary = merge_labels(
+        workspace,
+        rows(("s:1", {"label": "x"}), ("s:404", {"label": "y"}), ("other:1", {"label": "z"})),
+        inputs=["labels.csv"],
+    )
     assert summary.rows == summary.matched + summary.quarantined
     found = workspace.db.execute(
-        "SELECT file, line, code, post_id, post_kept, run_id FROM quarantine WHERE file = 'labels.csv' "
-        "ORDER BY line").fetchall()
-    assert found == [("labels.csv", 3, "label_unknown_post", "s:404", False, summary.run_id),
-                     ("labels.csv", 4, "label_unknown_post", "other:1", False, summary.run_id)]
+        "SELECT file, line, code, post_id, post_kept, run_id FROM quarantine WHERE file = 'labels.csv' ORDER BY line"
+    ).fetchall()
+    assert found == [
+        ("labels.csv", 3, "label_unknown_post", "s:404", False, summary.run_id),
+        ("labels.csv", 4, "label_unknown_post", "other:1", False, summary.run_id),
+    ]
     assert summary.reasons == {"label_unknown_post": 2}
 
 
@@ -127,20 +152,24 @@ def test_a_second_run_changes_nothing(workspace: Workspace) -> None:
 
 
 def test_later_rows_for_the_same_id_in_one_file_are_quarantined_first_kept(workspace: Workspace) -> None:
-    summary = merge_labels(workspace, rows(("s:2", {"label": "first"}), ("s:2", {"label": "second"})),
-                           inputs=["labels.csv"])
+    summary = merge_labels(
+        workspace, rows(("s:2", {"label": "first"}), ("s:2", {"label": "second"})), inputs=["labels.csv"]
+    )
     assert workspace.db.execute("SELECT labels['label'] FROM posts WHERE id = 's:2'").fetchone()[0] == "first"
     assert summary.reasons == {"duplicate_id": 1} and summary.rows == summary.matched + summary.quarantined
 
 
 def test_reader_rejections_are_quarantined_and_the_run_is_recorded(workspace: Workspace) -> None:
-    records: list[LabelRow | Rejected] = [Rejected("labels.csv", 3, "bad_columns", "expected 2 columns, got 3"),
-                                          *rows(("s:3", {"label": "real"}))]
+    records: list[LabelRow | Rejected] = [
+        Rejected("labels.csv", 3, "bad_columns", "expected 2 columns, got 3"),
+        *rows(("s:3", {"label": "real"})),
+    ]
     summary = merge_labels(workspace, records, inputs=["labels.csv"], options={"source": "s"}, batch_size=1)
     assert (summary.quarantined, summary.changed) == (1, 1)
     run = workspace.db.execute(
-        "SELECT importer, status, inputs, imported, updated, unchanged, quarantined FROM import_runs "
-        "WHERE run_id = ?", [summary.run_id]).fetchone()
+        "SELECT importer, status, inputs, imported, updated, unchanged, quarantined FROM import_runs WHERE run_id = ?",
+        [summary.run_id],
+    ).fetchone()
     assert run == ("labels", "done", ["labels.csv"], 0, 1, 0, 1)
 
 
@@ -163,8 +192,8 @@ def test_a_failed_run_is_marked_failed_and_its_open_batch_rolled_back(workspace:
         merge_labels(workspace, broken(), inputs=["labels.csv"])
     assert snapshot(workspace) == before
     assert workspace.db.execute(
-        "SELECT status, error LIKE '%disk went away%' FROM import_runs WHERE importer = 'labels'").fetchone() == (
-        "failed", True)
+        "SELECT status, error LIKE '%disk went away%' FROM import_runs WHERE importer = 'labels'"
+    ).fetchone() == ("failed", True)
 
 
 def test_re_ingesting_the_unlabelled_file_keeps_imported_labels(tmp_path: Path) -> None:
@@ -196,8 +225,9 @@ def test_the_python_function_reads_a_csv_and_merges(tmp_path: Path) -> None:
     summary = import_labels(table, mapping_pairs=["id=id", "labels.stance=stance"], source="s", workspace=root)
     assert (summary.matched, summary.changed, summary.added) == (2, 2, 2)
     with Workspace(root, read_only=True) as ws:
-        assert dict(ws.db.execute("SELECT id, labels['stance'] FROM posts WHERE labels['stance'] IS NOT NULL")
-                    .fetchall()) == {"s:1": "pro", "s:2": "anti"}
+        assert dict(
+            ws.db.execute("SELECT id, labels['stance'] FROM posts WHERE labels['stance'] IS NOT NULL").fetchall()
+        ) == {"s:1": "pro", "s:2": "anti"}
 
 
 def test_dates_in_the_posts_survive_as_they_were(workspace: Workspace) -> None:

@@ -58,8 +58,9 @@ def hostile_values(tree: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
-def check_run(result: dict[str, Any], expected: list[tuple[str, str]], records: int, tree: dict[str, Any],
-              post_prefix: str) -> None:
+def check_run(
+    result: dict[str, Any], expected: list[tuple[str, str]], records: int, tree: dict[str, Any], post_prefix: str
+) -> None:
     """Every record is a post or quarantined; good parts stored, hostile parts refused with a reason."""
     assert result["outside"] == [], f"files opened outside the root: {result['outside']}"
     assert result["posts_written"] + result["quarantined"] == records
@@ -90,8 +91,10 @@ def write_corpus(tmp_path: Path) -> dict[str, Any]:
     values = hostile_values(tree)
     data = tmp_path / "data"
     data.mkdir()
-    rows = [{"id": str(i), "text": f"post {i} ({label})", "media": value}
-            for i, (label, value, _) in enumerate(values, start=1)]
+    rows = [
+        {"id": str(i), "text": f"post {i} ({label})", "media": value}
+        for i, (label, value, _) in enumerate(values, start=1)
+    ]
     with (data / "csv.csv").open("w", encoding="utf-8", newline="") as out:
         import csv
 
@@ -101,12 +104,28 @@ def write_corpus(tmp_path: Path) -> dict[str, Any]:
     (data / "jsonl.jsonl").write_bytes(b"".join(orjson.dumps({**r, "media": [r["media"]]}) + b"\n" for r in rows))
     pq.write_table(pa.Table.from_pylist(rows), data / "parquet.parquet")
     native = tree["root"] / "posts.jsonl"  # the native format's root is its own folder
-    native.write_bytes(b"".join(orjson.dumps({
-        "source": "n", "native_id": r["id"], "platform": "test", "text": r["text"],
-        # a record may not widen its own root: "root" keys are ignored
-        "media": [{"kind": "image", "root": "/", **({"url": r["media"]} if r["media"].startswith("file:")
-                                                    else {"source_path": r["media"]})}],
-    }) + b"\n" for r in rows))
+    native.write_bytes(
+        b"".join(
+            orjson.dumps(
+                {
+                    "source": "n",
+                    "native_id": r["id"],
+                    "platform": "test",
+                    "text": r["text"],
+                    # a record may not widen its own root: "root" keys are ignored
+                    "media": [
+                        {
+                            "kind": "image",
+                            "root": "/",
+                            **({"url": r["media"]} if r["media"].startswith("file:") else {"source_path": r["media"]}),
+                        }
+                    ],
+                }
+            )
+            + b"\n"
+            for r in rows
+        )
+    )
     return {"tree": tree, "values": values, "data": data, "native": native, "tmp": tmp_path}
 
 
@@ -120,10 +139,20 @@ def audit_spec(corpus: dict[str, Any]) -> dict[str, Any]:
         "control": str(tree["outside"] / "passwd"),
         "runs": [
             {"name": "csv", "importer": "csv", "paths": [str(data / "csv.csv")], "map": table, "media_root": root},
-            {"name": "jsonl", "importer": "jsonl", "paths": [str(data / "jsonl.jsonl")], "map": table,
-             "media_root": root},
-            {"name": "parquet", "importer": "parquet", "paths": [str(data / "parquet.parquet")], "map": table,
-             "media_root": root},
+            {
+                "name": "jsonl",
+                "importer": "jsonl",
+                "paths": [str(data / "jsonl.jsonl")],
+                "map": table,
+                "media_root": root,
+            },
+            {
+                "name": "parquet",
+                "importer": "parquet",
+                "paths": [str(data / "parquet.parquet")],
+                "map": table,
+                "media_root": root,
+            },
             {"name": "postlens", "importer": "postlens", "paths": [str(corpus["native"])]},
         ],
     }
@@ -156,15 +185,29 @@ def test_mediaeval_folder_with_traps_reads_only_its_own_images(tmp_path: Path) -
     (images / "evil").symlink_to(outside, target_is_directory=True)  # holds sandy_fake_03.jpg
     os.mkfifo(images / "sandy_fake_04.jpg")
     (images / "ptr.txt").symlink_to(outside / "ptr.txt")  # a pointer file that is really outside
-    ids = ["sandy_fake_01", "sandy_fake_02", "sandy_fake_03", "sandy_fake_04", "../../../outside/secret",
-           "sandy_video_1", "/etc/passwd", "sandy_fake_01,../../outside/passwd", "sandy\x00fake_01", "z" * 5000,
-           "evil/sandy_fake_03"]
+    ids = [
+        "sandy_fake_01",
+        "sandy_fake_02",
+        "sandy_fake_03",
+        "sandy_fake_04",
+        "../../../outside/secret",
+        "sandy_video_1",
+        "/etc/passwd",
+        "sandy_fake_01,../../outside/passwd",
+        "sandy\x00fake_01",
+        "z" * 5000,
+        "evil/sandy_fake_03",
+    ]
     header = "post_id\tpost_text\tuser_id\timage_id(s)\tusername\ttimestamp\tlabel"
-    lines = [header] + [f"{n}\tpost {n}\t9\t{image}\tann\tMon Oct 29 20:00:00 +0000 2012\tfake"
-                        for n, image in enumerate(ids, start=1)]
+    lines = [header] + [
+        f"{n}\tpost {n}\t9\t{image}\tann\tMon Oct 29 20:00:00 +0000 2012\tfake" for n, image in enumerate(ids, start=1)
+    ]
     (folder / "posts.txt").write_text("\n".join(lines) + "\n")
-    spec = {"workspace": str(tmp_path / "ws"), "allowed": [str(folder), str(tmp_path / "ws")],
-            "runs": [{"name": "mediaeval2016", "importer": "mediaeval2016", "paths": [str(folder)]}]}
+    spec = {
+        "workspace": str(tmp_path / "ws"),
+        "allowed": [str(folder), str(tmp_path / "ws")],
+        "runs": [{"name": "mediaeval2016", "importer": "mediaeval2016", "paths": [str(folder)]}],
+    }
     result = run_child(spec, tmp_path)["mediaeval2016"]
     assert result["outside"] == []
     assert result["posts_written"] == len(ids) and result["quarantined"] == 0
@@ -184,21 +227,40 @@ def test_platform_formats_carry_urls_and_a_file_url_there_has_no_root(tmp_path: 
     """twitter/reddit/mastodon give URLs only; a ``file://`` URL in such data is refused, never opened."""
     tree = build_tree(tmp_path)
     tweets = []
-    for n, url in enumerate(["file:///etc/passwd", "file://" + str(tree["outside"] / "secret.jpg"),
-                             "file://" + str(tree["root"] / "good.jpg"), "https://pbs.example/media/a.jpg"],
-                            start=1):
-        tweets.append({"id_str": str(n), "text": f"tweet {n}", "created_at": "Wed Apr 17 18:57:37 +0000 2013",
-                       "user": {"id_str": "42", "screen_name": "alice"},
-                       "entities": {"media": [{"id_str": f"m{n}", "type": "photo", "media_url_https": url}]}})
+    for n, url in enumerate(
+        [
+            "file:///etc/passwd",
+            "file://" + str(tree["outside"] / "secret.jpg"),
+            "file://" + str(tree["root"] / "good.jpg"),
+            "https://pbs.example/media/a.jpg",
+        ],
+        start=1,
+    ):
+        tweets.append(
+            {
+                "id_str": str(n),
+                "text": f"tweet {n}",
+                "created_at": "Wed Apr 17 18:57:37 +0000 2013",
+                "user": {"id_str": "42", "screen_name": "alice"},
+                "entities": {"media": [{"id_str": f"m{n}", "type": "photo", "media_url_https": url}]},
+            }
+        )
     data = tmp_path / "data"
     data.mkdir()
     (data / "tweets.jsonl").write_bytes(b"".join(orjson.dumps(t) + b"\n" for t in tweets))
-    spec = {"workspace": str(tmp_path / "ws"), "allowed": [str(data), str(tmp_path / "ws")],
-            "runs": [{"name": "twitter", "importer": "twitter-v1", "paths": [str(data / "tweets.jsonl")]}]}
+    spec = {
+        "workspace": str(tmp_path / "ws"),
+        "allowed": [str(data), str(tmp_path / "ws")],
+        "runs": [{"name": "twitter", "importer": "twitter-v1", "paths": [str(data / "tweets.jsonl")]}],
+    }
     result = run_child(spec, tmp_path)["twitter"]
     assert result["outside"] == []
     assert result["posts_written"] == 4 and result["media_stored"] == 0
     statuses = {pid: status for pid, _pos, status, _kind in result["media"]}
-    assert statuses == {"twitter:1": "rejected", "twitter:2": "rejected", "twitter:3": "rejected",
-                        "twitter:4": "remote"}
+    assert statuses == {
+        "twitter:1": "rejected",
+        "twitter:2": "rejected",
+        "twitter:3": "rejected",
+        "twitter:4": "remote",
+    }
     assert {q["code"] for q in result["quarantine"]} == {"media_no_root"}

@@ -59,8 +59,9 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize(("name", "code"), HOSTILE, ids=[repr(n[:40]) for n, _ in HOSTILE])
-def test_hostile_names_are_refused_with_a_code_and_nothing_is_copied(tree: dict[str, Any], name: str,
-                                                                     code: str) -> None:
+def test_hostile_names_are_refused_with_a_code_and_nothing_is_copied(
+    tree: dict[str, Any], name: str, code: str
+) -> None:
     store: MediaStore = tree["store"]
     with pytest.raises(MediaProblem) as caught:
         store.add_part(MediaPart(Modality.IMAGE, source_path=name, root=str(tree["root"])))
@@ -75,8 +76,17 @@ def test_device_node_inside_the_root_is_refused(tree: dict[str, Any]) -> None:
     assert caught.value.code in ("media_not_a_file", "media_outside_root")  # a node, or a link to /dev/null
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "FILE:///etc/passwd", "file://localhost/etc/passwd",
-                                 "file://evil.example/x.jpg", "file://[", "file://"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "FILE:///etc/passwd",
+        "file://localhost/etc/passwd",
+        "file://evil.example/x.jpg",
+        "file://[",
+        "file://",
+    ],
+)
 def test_file_urls_are_local_names_under_the_same_rule(tree: dict[str, Any], url: str) -> None:
     with pytest.raises(MediaProblem) as caught:
         tree["store"].add_part(MediaPart(Modality.IMAGE, url=url, root=str(tree["root"])))
@@ -137,8 +147,16 @@ def test_a_folder_swapped_for_a_link_out_is_caught_after_the_open(tree: dict[str
 
 
 def _post(native_id: str, parts: list[MediaPart], line: int) -> Post:
-    return Post(source="t", native_id=native_id, platform="test", created_at=None, text=f"post {native_id}",
-                media=parts, origin_file="data.jsonl", origin_line=line)
+    return Post(
+        source="t",
+        native_id=native_id,
+        platform="test",
+        created_at=None,
+        text=f"post {native_id}",
+        media=parts,
+        origin_file="data.jsonl",
+        origin_line=line,
+    )
 
 
 class _Posts:
@@ -155,12 +173,22 @@ def test_odd_names_in_an_import_keep_the_post_and_say_why(tree: dict[str, Any], 
     """A NUL byte once raised ValueError in the store and imported 0 posts; now each part is a reason."""
     root = str(tree["root"])
     names = ["a\x00.jpg", "\udcff.jpg", "x" * 5000, "pipe.jpg", "sub", "dangling.jpg", "/etc/passwd"]
-    posts = [_post(str(i), [MediaPart(Modality.IMAGE, source_path=name, root=root)], i)
-             for i, name in enumerate(names, start=1)]
+    posts = [
+        _post(str(i), [MediaPart(Modality.IMAGE, source_path=name, root=root)], i)
+        for i, name in enumerate(names, start=1)
+    ]
     # two bad parts with the same problem in one post: one quarantine row naming both, one count
-    posts.append(_post("twice", [MediaPart(Modality.IMAGE, source_path="/etc/passwd", root=root),
-                                 MediaPart(Modality.IMAGE, source_path="good.jpg", root=root),
-                                 MediaPart(Modality.IMAGE, source_path="../outside/passwd", root=root)], 99))
+    posts.append(
+        _post(
+            "twice",
+            [
+                MediaPart(Modality.IMAGE, source_path="/etc/passwd", root=root),
+                MediaPart(Modality.IMAGE, source_path="good.jpg", root=root),
+                MediaPart(Modality.IMAGE, source_path="../outside/passwd", root=root),
+            ],
+            99,
+        )
+    )
     with Workspace(tmp_path / "ws2") as ws:
         summary = ingest(ws, _Posts(posts), [tmp_path])
         assert summary.posts_written == len(posts) and summary.quarantined == 0

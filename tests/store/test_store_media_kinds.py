@@ -28,14 +28,16 @@ def write_audio_only(path: Path, container_format: str, codec: str, samples: np.
     """A container that usually holds video (mp4, webm, mov) with one audio stream and nothing else."""
     rate = 48000 if codec == "libopus" else SR
     if rate != SR:
-        samples = np.interp(np.arange(int(len(samples) * rate / SR)) * SR / rate, np.arange(len(samples)),
-                            samples).astype(np.float32)
+        samples = np.interp(
+            np.arange(int(len(samples) * rate / SR)) * SR / rate, np.arange(len(samples)), samples
+        ).astype(np.float32)
     with av.open(str(path), "w", format=container_format) as container:
         stream = container.add_stream(codec, rate=rate, layout="mono")
         frame_size = 960 if codec == "libopus" else 1024
         for start in range(0, len(samples) - frame_size + 1, frame_size):
-            frame = av.AudioFrame.from_ndarray(samples[None, start:start + frame_size], format=_fmt(codec),
-                                               layout="mono")
+            frame = av.AudioFrame.from_ndarray(
+                samples[None, start : start + frame_size], format=_fmt(codec), layout="mono"
+            )
             frame.sample_rate, frame.pts = rate, start
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
@@ -46,14 +48,18 @@ def _fmt(codec: str) -> str:
     return "flt" if codec == "libopus" else "fltp"
 
 
-@pytest.mark.parametrize(("name", "fmt", "codec", "mime", "ext"), [
-    ("voice.mp4", "mp4", "aac", "audio/mp4", ".m4a"),
-    ("voice.mov", "mov", "aac", "audio/quicktime", ".mov"),
-    ("voice.webm", "webm", "libopus", "audio/webm", ".webm"),
-    ("voice.mkv", "matroska", "aac", "audio/webm", ".webm"),
-])
-def test_audio_only_containers_are_stored_as_audio(tmp_path: Path, name: str, fmt: str, codec: str, mime: str,
-                                                    ext: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "fmt", "codec", "mime", "ext"),
+    [
+        ("voice.mp4", "mp4", "aac", "audio/mp4", ".m4a"),
+        ("voice.mov", "mov", "aac", "audio/quicktime", ".mov"),
+        ("voice.webm", "webm", "libopus", "audio/webm", ".webm"),
+        ("voice.mkv", "matroska", "aac", "audio/webm", ".webm"),
+    ],
+)
+def test_audio_only_containers_are_stored_as_audio(
+    tmp_path: Path, name: str, fmt: str, codec: str, mime: str, ext: str
+) -> None:
     write_audio_only(tmp_path / name, fmt, codec, tone())
     stored = MediaStore(tmp_path / "ws").add_file(name, tmp_path)
     assert (stored.kind, stored.mime, Path(stored.path).suffix) == (Modality.AUDIO, mime, ext)
@@ -72,8 +78,15 @@ def test_audio_only_mp4_is_featurized_by_the_audio_encoder(tmp_path: Path) -> No
     from postlens.pipeline.featurize import featurize
 
     write_audio_only(tmp_path / "voice.mp4", "mp4", "aac", tone(2.0))
-    post = Post(source="t", native_id="1", platform="test", created_at=None, text="listen",
-                media=[MediaPart(Modality.VIDEO, source_path="voice.mp4", root=str(tmp_path))], origin_line=1)
+    post = Post(
+        source="t",
+        native_id="1",
+        platform="test",
+        created_at=None,
+        text="listen",
+        media=[MediaPart(Modality.VIDEO, source_path="voice.mp4", root=str(tmp_path))],
+        origin_line=1,
+    )
 
     class One:
         name = "one"

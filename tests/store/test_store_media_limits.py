@@ -52,9 +52,18 @@ class _Posts:
 def test_a_sparse_512_mb_jpg_is_refused_at_ingest_without_copying(tmp_path: Path, head: bytes | None) -> None:
     sparse(tmp_path / "big.jpg", 512 * 1024 * 1024, jpeg_bytes()[:64] if head is None else head)
     (tmp_path / "ok.jpg").write_bytes(jpeg_bytes())
-    post = Post(source="t", native_id="1", platform="test", created_at=None, text="big picture", origin_line=1,
-                media=[MediaPart(Modality.IMAGE, source_path="big.jpg", root=str(tmp_path)),
-                       MediaPart(Modality.IMAGE, source_path="ok.jpg", root=str(tmp_path))])
+    post = Post(
+        source="t",
+        native_id="1",
+        platform="test",
+        created_at=None,
+        text="big picture",
+        origin_line=1,
+        media=[
+            MediaPart(Modality.IMAGE, source_path="big.jpg", root=str(tmp_path)),
+            MediaPart(Modality.IMAGE, source_path="ok.jpg", root=str(tmp_path)),
+        ],
+    )
     with Workspace(tmp_path / "ws") as ws:
         summary = ingest(ws, _Posts([post]), [tmp_path])
         assert summary.posts_written == 1 and summary.media_stored == 1
@@ -86,12 +95,34 @@ def test_the_user_sets_limits_per_kind_in_python_and_on_the_command_line(tmp_pat
         summary = ingest(ws, importer, [data / "posts.csv"], max_media_bytes={"image": 100})
         assert summary.reasons == {"media_too_large": 1} and summary.posts_written == 1
     runner = CliRunner()
-    result = runner.invoke(app, ["ingest", str(data / "posts.csv"), "--map", "media=media", "-w",
-                                 str(tmp_path / "ws-cli"), "--max-media-size", "image=100"])
+    result = runner.invoke(
+        app,
+        [
+            "ingest",
+            str(data / "posts.csv"),
+            "--map",
+            "media=media",
+            "-w",
+            str(tmp_path / "ws-cli"),
+            "--max-media-size",
+            "image=100",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "media_too_large 1" in result.output
-    result = runner.invoke(app, ["ingest", str(data / "posts.csv"), "--map", "media=media", "-w",
-                                 str(tmp_path / "ws-cli"), "--max-media-size", "all=1MB"])
+    result = runner.invoke(
+        app,
+        [
+            "ingest",
+            str(data / "posts.csv"),
+            "--map",
+            "media=media",
+            "-w",
+            str(tmp_path / "ws-cli"),
+            "--max-media-size",
+            "all=1MB",
+        ],
+    )
     assert result.exit_code == 0 and "1 attached" in result.output, result.output
 
 

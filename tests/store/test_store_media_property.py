@@ -18,8 +18,14 @@ def test_any_media_name_gives_a_post_or_a_quarantine_row_and_opens_nothing_outsi
     tree = build_tree(tmp_path)
     data = tmp_path / "data"
     data.mkdir()
-    spec = {"property": True, "examples": 120, "root": str(tree["root"]), "data": str(data),
-            "workspace": str(tmp_path / "ws"), "allowed": [str(tree["root"]), str(data), str(tmp_path / "ws")]}
+    spec = {
+        "property": True,
+        "examples": 120,
+        "root": str(tree["root"]),
+        "data": str(data),
+        "workspace": str(tmp_path / "ws"),
+        "allowed": [str(tree["root"]), str(data), str(tmp_path / "ws")],
+    }
     seen = run_child(spec, tmp_path, timeout=1200)
     assert seen["examples"] >= 120 and seen["imports"] == 4 * seen["examples"]
     assert seen["stored"] > 0  # good names were among the examples, and were attached

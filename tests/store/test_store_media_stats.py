@@ -26,8 +26,15 @@ class _Posts:
 
 
 def _post(native_id: str, text: str, parts: list[MediaPart]) -> Post:
-    return Post(source="t", native_id=native_id, platform="test", created_at=None, text=text, media=parts,
-                origin_line=int(native_id))
+    return Post(
+        source="t",
+        native_id=native_id,
+        platform="test",
+        created_at=None,
+        text=text,
+        media=parts,
+        origin_line=int(native_id),
+    )
 
 
 def corpus(tmp_path: Path) -> list[Post]:

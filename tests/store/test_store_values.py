@@ -36,9 +36,17 @@ class ListImporter:
 
 
 def post(native_id: str, *, line: int | None = None, media: list[MediaPart] | None = None, **fields: object) -> Post:
-    made = Post(source="t", native_id=native_id, platform="test", created_at=T0, text=f"post {native_id}",
-                engagement=[Engagement(T0, likes=1)], media=media or [], origin_file="data.jsonl",
-                origin_line=int(native_id) if line is None else line)
+    made = Post(
+        source="t",
+        native_id=native_id,
+        platform="test",
+        created_at=T0,
+        text=f"post {native_id}",
+        engagement=[Engagement(T0, likes=1)],
+        media=media or [],
+        origin_file="data.jsonl",
+        origin_line=int(native_id) if line is None else line,
+    )
     for name, value in fields.items():
         setattr(made, name, value)
     return made
@@ -54,16 +62,21 @@ def image(path: Path, color: str) -> Path:
 
 
 def test_values_the_columns_cannot_hold_are_dropped_and_flagged_at_the_door(tmp_path: Path) -> None:
-    bad = post("1", text="nul\x00 and \ud800 here", created_at=datetime(2099, 1, 1, tzinfo=UTC),
-               author=Author(id="a", followers=10**30),
-               engagement=[Engagement(T0, likes=-5, shares=2**63, comments=3, views=1.5)])  # type: ignore[arg-type]
+    bad = post(
+        "1",
+        text="nul\x00 and \ud800 here",
+        created_at=datetime(2099, 1, 1, tzinfo=UTC),
+        author=Author(id="a", followers=10**30),
+        engagement=[Engagement(T0, likes=-5, shares=2**63, comments=3, views=1.5)],
+    )  # type: ignore[arg-type]
     with Workspace(tmp_path / "ws") as ws:
         summary = ingest(ws, ListImporter([bad, post("2")]), [tmp_path])
         assert (summary.imported, summary.quarantined) == (2, 0)
         [(text, created, followers)] = rows(ws, "SELECT text, created_at, author_followers FROM posts WHERE id = 't:1'")
         assert (text, created, followers) == ("nul and \ufffd here", None, None)
         assert rows(ws, "SELECT likes, shares, comments, views FROM engagement WHERE post_id = 't:1'") == [
-            (None, None, 3, None)]
+            (None, None, 3, None)
+        ]
         flagged = dict(rows(ws, "SELECT code, reason FROM quarantine WHERE post_kept"))
         assert set(flagged) == {"bad_count", "bad_text", "implausible_date"} and summary.flagged == 3
         for field in ("likes", "shares", "views", "author.followers"):
@@ -78,8 +91,9 @@ def test_a_record_the_database_refuses_is_quarantined_and_the_rest_committed(tmp
     with Workspace(tmp_path / "ws") as ws:
         summary = ingest(ws, ListImporter(records), [tmp_path], batch_size=50)
         assert summary.imported == 19 and summary.notes == {"write_failed": 1}
-        [(_code, reason, kept)] = rows(ws, "SELECT code, reason, post_kept FROM quarantine WHERE post_id = 't:7' "
-                                          "AND code = 'write_failed'")
+        [(_code, reason, kept)] = rows(
+            ws, "SELECT code, reason, post_kept FROM quarantine WHERE post_id = 't:7' AND code = 'write_failed'"
+        )
         assert "OverflowError" in reason and not kept
         assert rows(ws, "SELECT count(*) FROM posts") == [(19,)]
         [run] = rows(ws, "SELECT imported, quarantined, flagged, status, notes FROM import_runs")
@@ -92,8 +106,14 @@ def test_media_stored_only_for_records_that_were_not_committed_is_removed(tmp_pa
     only_refused = image(tmp_path / "red.png", "red")
     shared = image(tmp_path / "blue.png", "blue")
     records: list[Post | Rejected] = [
-        post("1", line=2**64, media=[MediaPart(Modality.IMAGE, source_path=str(only_refused), root=str(tmp_path)),
-                                     MediaPart(Modality.IMAGE, source_path=str(shared), root=str(tmp_path))]),
+        post(
+            "1",
+            line=2**64,
+            media=[
+                MediaPart(Modality.IMAGE, source_path=str(only_refused), root=str(tmp_path)),
+                MediaPart(Modality.IMAGE, source_path=str(shared), root=str(tmp_path)),
+            ],
+        ),
         post("2", media=[MediaPart(Modality.IMAGE, source_path=str(shared), root=str(tmp_path))]),
     ]
     with Workspace(tmp_path / "ws") as ws:
@@ -105,9 +125,14 @@ def test_media_stored_only_for_records_that_were_not_committed_is_removed(tmp_pa
 
 def test_a_failed_run_counts_only_what_was_committed_and_removes_media_of_the_rest(tmp_path: Path) -> None:
     late = image(tmp_path / "late.png", "green")
-    records: list[Post | Rejected] = [post("1"), post("2"), Rejected("data.jsonl", 3, "bad_json", "no"),
-                                      post("4"), post("5", media=[MediaPart(Modality.IMAGE, source_path=str(late), root=str(tmp_path))]),
-                                      Rejected("data.jsonl", 6, "bad_json", "no")]
+    records: list[Post | Rejected] = [
+        post("1"),
+        post("2"),
+        Rejected("data.jsonl", 3, "bad_json", "no"),
+        post("4"),
+        post("5", media=[MediaPart(Modality.IMAGE, source_path=str(late), root=str(tmp_path))]),
+        Rejected("data.jsonl", 6, "bad_json", "no"),
+    ]
     with Workspace(tmp_path / "ws") as ws:
         with pytest.raises(KeyboardInterrupt):
             ingest(ws, ListImporter(records, fail_with=KeyboardInterrupt()), [tmp_path], batch_size=4)
@@ -135,12 +160,17 @@ def test_an_importer_that_breaks_part_way_ends_its_input_with_one_row_and_the_ru
 def test_several_rows_with_one_key_are_all_kept(tmp_path: Path) -> None:
     # elements of one JSON list line, all without id: same file, line and code
     rejected = [Rejected("list.json", None, "bad_record", f"element {i}: not an object") for i in range(1, 4)]
-    media = [MediaPart(Modality.IMAGE, source_path=str(tmp_path / f"missing{i}.png"), root=str(tmp_path)) for i in range(2)]
+    media = [
+        MediaPart(Modality.IMAGE, source_path=str(tmp_path / f"missing{i}.png"), root=str(tmp_path)) for i in range(2)
+    ]
     with Workspace(tmp_path / "ws") as ws:
         summary = ingest(ws, ListImporter([*rejected, post("1", media=media)]), [tmp_path])
         assert summary.quarantined == 3 and summary.flagged == 1
         assert rows(ws, "SELECT post_id FROM quarantine WHERE code = 'bad_record' ORDER BY post_id") == [
-            ("",), ("#2",), ("#3",)]
+            ("",),
+            ("#2",),
+            ("#3",),
+        ]
         # the media store gives one row per post and code, naming every part it concerns
         [(reason,)] = rows(ws, "SELECT reason FROM quarantine WHERE code = 'media_missing' AND post_kept")
         assert "missing0.png" in reason and "missing1.png" in reason
@@ -182,7 +212,9 @@ def test_a_v2_workspace_gains_the_run_notes_column(tmp_path: Path) -> None:
 def test_a_post_the_writer_cannot_prepare_costs_only_that_post(tmp_path: Path) -> None:
     # a NUL in a media name made the media store raise ValueError; whatever the media store does
     # with it, the other posts are imported and this one is accounted for
-    nul = post("2", media=[MediaPart(Modality.IMAGE, source_path=str(tmp_path / "a\x00b.png"), root=str(tmp_path))], text="")
+    nul = post(
+        "2", media=[MediaPart(Modality.IMAGE, source_path=str(tmp_path / "a\x00b.png"), root=str(tmp_path))], text=""
+    )
     with Workspace(tmp_path / "ws") as ws:
         summary = ingest(ws, ListImporter([post("1"), nul, post("3")]), [tmp_path])
         assert rows(ws, "SELECT id FROM posts WHERE id <> 't:2' ORDER BY id") == [("t:1",), ("t:3",)]

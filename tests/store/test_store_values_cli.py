@@ -38,8 +38,12 @@ def test_csv_row_with_an_out_of_range_value_in_every_numeric_field(tmp_path: Pat
     data = tmp_path / "posts.csv"
     header = "id,text,created_at,likes,shares,comments,views,followers"
     good = [f"{i},post {i},2024-01-0{i}T00:00:00Z,1,2,3,4,5" for i in (1, 2, 4)]
-    data.write_text("\n".join([header, good[0], good[1], f"3,the odd one,2024-01-03T00:00:00Z,{bad},{bad},{bad},"
-                               f"{bad},{bad}", good[2]]) + "\n")
+    data.write_text(
+        "\n".join(
+            [header, good[0], good[1], f"3,the odd one,2024-01-03T00:00:00Z,{bad},{bad},{bad},{bad},{bad}", good[2]]
+        )
+        + "\n"
+    )
     code, out = ingest(tmp_path / "ws", str(data), "--map", "author_followers=followers")
     assert code == 0 and "4 imported" in out and "0 quarantined" in out and "1 flagged" in out, out
     assert query(tmp_path / "ws", "SELECT count(*) FROM posts") == [(4,)]
@@ -53,19 +57,34 @@ def test_csv_row_with_an_out_of_range_value_in_every_numeric_field(tmp_path: Pat
 def test_tweet_with_an_out_of_range_value_in_every_numeric_field(tmp_path: Path) -> None:
     def tweet(i: int, bad: object = None) -> dict:
         number = 5 if bad is None else bad
-        return {"id_str": str(i), "text": f"tweet {i}", "created_at": "Wed Apr 17 18:57:37 +0000 2013",
-                "favorite_count": number, "retweet_count": number, "reply_count": number,
-                "user": {"screen_name": "a", "followers_count": number},
-                "extended_entities": {"media": [{"type": "video", "media_url_https": "https://x.org/a.jpg",
-                                                 "sizes": {"large": {"w": number, "h": number}},
-                                                 "video_info": {"duration_millis": number}}]}}
+        return {
+            "id_str": str(i),
+            "text": f"tweet {i}",
+            "created_at": "Wed Apr 17 18:57:37 +0000 2013",
+            "favorite_count": number,
+            "retweet_count": number,
+            "reply_count": number,
+            "user": {"screen_name": "a", "followers_count": number},
+            "extended_entities": {
+                "media": [
+                    {
+                        "type": "video",
+                        "media_url_https": "https://x.org/a.jpg",
+                        "sizes": {"large": {"w": number, "h": number}},
+                        "video_info": {"duration_millis": number},
+                    }
+                ]
+            },
+        }
 
     data = tmp_path / "tweets.jsonl"
     data.write_text("\n".join(json.dumps(t) for t in [tweet(1), tweet(2, 10**30), tweet(3)]) + "\n")
     code, out = ingest(tmp_path / "ws", str(data), "--format", "twitter-v1")
     assert code == 0 and "3 imported" in out and "0 quarantined" in out, out
-    [(reason,)] = query(tmp_path / "ws", "SELECT reason FROM quarantine WHERE post_kept AND code = 'bad_count' "
-                                         "AND post_id = 'twitter:2'")
+    [(reason,)] = query(
+        tmp_path / "ws",
+        "SELECT reason FROM quarantine WHERE post_kept AND code = 'bad_count' AND post_id = 'twitter:2'",
+    )
     for field in ("favorite_count", "retweet_count", "reply_count", "followers_count", "duration_millis"):
         assert field in reason
     assert query(tmp_path / "ws", "SELECT count(*) FROM quarantine WHERE post_kept AND code = 'bad_value'") == [(1,)]
@@ -76,8 +95,13 @@ def records_for(importer: str, i: int) -> dict:
     if importer == "reddit":
         return {"id": f"s{i}", "title": f"title {i}", "selftext": "", "created_utc": 1_500_000_000, "score": 1}
     if importer == "mastodon":
-        return {"id": str(i), "uri": f"https://m.social/users/a/statuses/{i}", "content": f"<p>hi {i}</p>",
-                "created_at": "2023-05-01T10:00:00Z", "account": {"acct": "a"}}
+        return {
+            "id": str(i),
+            "uri": f"https://m.social/users/a/statuses/{i}",
+            "content": f"<p>hi {i}</p>",
+            "created_at": "2023-05-01T10:00:00Z",
+            "account": {"acct": "a"},
+        }
     return {"id_str": str(i), "text": f"tweet {i}", "created_at": "Wed Apr 17 18:57:37 +0000 2013"}
 
 
@@ -97,9 +121,21 @@ def test_a_corrupt_zst_is_a_one_line_error_when_guessing_the_format(tmp_path: Pa
     data = tmp_path / "RS_2020.ndjson.zst"
     data.write_bytes(b"\x28\xb5\x2f\xfd" + bytes(range(256)) * 4)  # a zstd magic number, then garbage
     env = {**os.environ, "COLUMNS": "400"}  # one line: rich would wrap at 80 columns
-    done = subprocess.run([sys.executable, "-c", "from postlens.serve.cli import main; main()", "ingest",
-                           "--workspace", str(tmp_path / "ws"), str(data)], capture_output=True, text=True, env=env,
-                          timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from postlens.serve.cli import main; main()",
+            "ingest",
+            "--workspace",
+            str(tmp_path / "ws"),
+            str(data),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("error:") and "not a readable zstd file" in line and "RS_2020.ndjson.zst" in line
@@ -116,10 +152,12 @@ def test_a_corrupt_zst_is_one_bad_compression_row_under_a_named_format(tmp_path:
 @pytest.mark.parametrize("importer", ["reddit", "jsonl", "postlens"])
 def test_a_truncated_zst_keeps_what_comes_before_the_break(tmp_path: Path, importer: str) -> None:
     words = random.Random(0).choices(["cat", "dog", "sun", "rain", "tree", "sea", "hill"], k=60_000)
-    text = [" ".join(words[i * 12:(i + 1) * 12]) for i in range(5000)]
+    text = [" ".join(words[i * 12 : (i + 1) * 12]) for i in range(5000)]
     if importer == "postlens":
-        records = [{"id": f"d:{i}", "source": "d", "native_id": str(i), "platform": "demo", "text": text[i]}
-                   for i in range(5000)]
+        records = [
+            {"id": f"d:{i}", "source": "d", "native_id": str(i), "platform": "demo", "text": text[i]}
+            for i in range(5000)
+        ]
     else:
         records = [dict(records_for("reddit", i), text=text[i]) for i in range(5000)]
     whole = zstandard.ZstdCompressor().compress("".join(json.dumps(r) + "\n" for r in records).encode())

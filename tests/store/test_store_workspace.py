@@ -55,14 +55,21 @@ UNUSABLE: dict[str, tuple[Callable[[Path], None], str]] = {
     "database path is a folder": (lambda root: (root / DB_NAME).mkdir(), "is not a file"),
     "zero-byte database": (lambda root: (root / DB_NAME).write_bytes(b""), "not a DuckDB database"),
     "random bytes": (lambda root: (root / DB_NAME).write_bytes(os.urandom(4096)), "not a DuckDB database"),
-    "truncated DuckDB header": (lambda root: (root / DB_NAME).write_bytes(b"\0" * 8 + b"DUCK"), "not a DuckDB database"),
+    "truncated DuckDB header": (
+        lambda root: (root / DB_NAME).write_bytes(b"\0" * 8 + b"DUCK"),
+        "not a DuckDB database",
+    ),
     "half a real database (copy cut short)": (truncated_copy, "not a DuckDB database"),
     "SQLite file": (sqlite_file, "SQLite database"),
     "DuckDB file of another program": (foreign_duckdb, "not a postlens workspace"),
-    "newer schema": (lambda root: (make_workspace(root), set_schema_version(root, str(SCHEMA_VERSION + 1))),
-                     "newer postlens"),
-    "unreadable schema version": (lambda root: (make_workspace(root), set_schema_version(root, "two")),
-                                  "not a postlens workspace"),
+    "newer schema": (
+        lambda root: (make_workspace(root), set_schema_version(root, str(SCHEMA_VERSION + 1))),
+        "newer postlens",
+    ),
+    "unreadable schema version": (
+        lambda root: (make_workspace(root), set_schema_version(root, "two")),
+        "not a postlens workspace",
+    ),
 }
 
 
@@ -83,11 +90,14 @@ def test_unusable_folder_is_a_clear_error_and_nothing_is_created(tmp_path: Path,
     assert listing(root) == before
 
 
-@pytest.mark.parametrize(("path", "words"), [
-    ("missing/deeper", "no workspace at"),
-    ("a-file", "is a file, not a workspace folder"),
-    ("nul\0byte", "cannot use"),
-])
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("missing/deeper", "no workspace at"),
+        ("a-file", "is a file, not a workspace folder"),
+        ("nul\0byte", "cannot use"),
+    ],
+)
 def test_path_that_is_not_a_folder(tmp_path: Path, path: str, words: str) -> None:
     (tmp_path / "a-file").write_text("x")
     with pytest.raises(WorkspaceError, match=words):
@@ -120,8 +130,9 @@ def test_an_older_schema_is_upgraded_then_read(tmp_path: Path) -> None:
 def test_read_only_connection_never_fetches_extensions(tmp_path: Path) -> None:
     root = make_workspace(tmp_path / "ws")
     with Workspace(root, read_only=True) as ws:
-        settings = ws.db.execute("SELECT current_setting('autoinstall_known_extensions'), "
-                                 "current_setting('autoload_known_extensions')").fetchone()
+        settings = ws.db.execute(
+            "SELECT current_setting('autoinstall_known_extensions'), current_setting('autoload_known_extensions')"
+        ).fetchone()
     assert settings == (False, False)
 
 

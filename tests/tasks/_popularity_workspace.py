@@ -27,9 +27,11 @@ START = datetime(2024, 1, 1, tzinfo=UTC)
 
 def base_config(**features: object) -> dict:
     """A popularity config reading the planted text vectors (no encoder runs in these tests)."""
-    return {"target": {"metric": "shares"}, "features": {"modalities": {"text": TEXT_KEY}, "sentiment": None,
-                                                         "embedding_components": 4, **features},
-            "model": {"min_child_samples": 10}}
+    return {
+        "target": {"metric": "shares"},
+        "features": {"modalities": {"text": TEXT_KEY}, "sentiment": None, "embedding_components": 4, **features},
+        "model": {"min_child_samples": 10},
+    }
 
 
 def build(root: Path, *, n: int = 500, fresh: int = 5, other_platform: int = 30, seed: int = 0) -> list[str]:
@@ -48,15 +50,23 @@ def build(root: Path, *, n: int = 500, fresh: int = 5, other_platform: int = 30,
             followers = None if platform == "other" else followers_of[author]
             created = START + timedelta(hours=i)
             tags = list(rng.choice(TAGS, size=int(rng.integers(0, 3)), replace=False))
-            raw = {"user": {"listed_count": int((followers or 0) ** 0.5), "statuses_count": int(rng.integers(10, 10000)),
-                            "friends_count": int(rng.integers(10, 5000)), "favourites_count": 10,
-                            "created_at": "Sat Oct 18 02:39:23 +0000 2008"}, "in_reply_to_status_id_str": None}
+            raw = {
+                "user": {
+                    "listed_count": int((followers or 0) ** 0.5),
+                    "statuses_count": int(rng.integers(10, 10000)),
+                    "friends_count": int(rng.integers(10, 5000)),
+                    "favourites_count": 10,
+                    "created_at": "Sat Oct 18 02:39:23 +0000 2008",
+                },
+                "in_reply_to_status_id_str": None,
+            }
             post_id = f"t:{i:04d}"
             ws.db.execute(
                 "INSERT INTO posts (id, source, native_id, platform, created_at, text, author_id, author_followers, "
                 "author_verified, hashtags, mentions, urls, labels, media_kinds, raw, content_hash, run_id, first_seen, "
                 "updated_at) VALUES (?, 't', ?, ?, ?, ?, ?, ?, false, ?, [], [], MAP(), [], ?, 'h', 'r', ?, ?)",
-                [post_id, str(i), platform, created, texts[i], author, followers, tags, json.dumps(raw), now, now])
+                [post_id, str(i), platform, created, texts[i], author, followers, tags, json.dumps(raw), now, now],
+            )
             if i >= n - fresh:
                 fresh_ids.append(post_id)
                 continue
@@ -65,9 +75,11 @@ def build(root: Path, *, n: int = 500, fresh: int = 5, other_platform: int = 30,
             shares = int(round(math.expm1(max(y, 0.0))))
             views = math.exp(7 + 0.5 * float(vectors[i, 1]) + rng.normal(scale=0.3))
             for day in range(4):
-                ws.db.execute("INSERT INTO engagement (post_id, observed_at, shares, views, run_id, observed_inferred) "
-                              "VALUES (?, ?, ?, ?, 'r', false)",
-                              [post_id, created + timedelta(days=day, hours=1), shares, int(views * (1 + 0.8 * day))])
+                ws.db.execute(
+                    "INSERT INTO engagement (post_id, observed_at, shares, views, run_id, observed_inferred) "
+                    "VALUES (?, ?, ?, ?, 'r', false)",
+                    [post_id, created + timedelta(days=day, hours=1), shares, int(views * (1 + 0.8 * day))],
+                )
     finally:
         ws.close()
     FeatureCache(root / "features").write(TEXT_KEY, [text_key(t) for t in texts], [Features(vector=v) for v in vectors])

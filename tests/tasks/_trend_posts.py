@@ -14,8 +14,15 @@ from postlens.pipeline.ingest import run_ingest
 
 
 def post(native_id: str, at: datetime, text: str, tags: Sequence[str] = ()) -> dict[str, Any]:
-    return {"id": f"syn:{native_id}", "source": "syn", "native_id": native_id, "platform": "syn",
-            "created_at": at.isoformat(), "text": text, "hashtags": list(tags)}
+    return {
+        "id": f"syn:{native_id}",
+        "source": "syn",
+        "native_id": native_id,
+        "platform": "syn",
+        "created_at": at.isoformat(),
+        "text": text,
+        "hashtags": list(tags),
+    }
 
 
 def import_posts(records: Iterable[dict[str, Any]], folder: Path, name: str, workspace: Path) -> int:
@@ -47,8 +54,11 @@ def trend_tables(workspace: Path, bin_text: str) -> dict[str, list[tuple]]:
     its wall-clock column)."""
     like = f"%|{bin_text}|%"
     with duckdb.connect(str(workspace / "postlens.duckdb"), read_only=True) as db:
-        out = {name: db.execute(f"SELECT * FROM {name} WHERE stream LIKE ? ORDER BY {order}", [like]).fetchall()
-               for name, order in TABLES.items()}
+        out = {
+            name: db.execute(f"SELECT * FROM {name} WHERE stream LIKE ? ORDER BY {order}", [like]).fetchall()
+            for name, order in TABLES.items()
+        }
         out["trend_streams"] = db.execute(
-            "SELECT * EXCLUDE (updated_at) FROM trend_streams WHERE stream LIKE ? ORDER BY stream", [like]).fetchall()
+            "SELECT * EXCLUDE (updated_at) FROM trend_streams WHERE stream LIKE ? ORDER BY stream", [like]
+        ).fetchall()
     return out

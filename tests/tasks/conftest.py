@@ -20,7 +20,9 @@ def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> DemoCorpus:
 
     root = tmp_path_factory.mktemp("segments-demo")
     generate_corpus(root / "corpus", seed=0, n_posts=N_POSTS)
-    corpus = DemoCorpus(root / "corpus", orjson.loads((root / "corpus" / "truth.json").read_bytes()), root / "ws" / "features")
+    corpus = DemoCorpus(
+        root / "corpus", orjson.loads((root / "corpus" / "truth.json").read_bytes()), root / "ws" / "features"
+    )
     ingest_and_featurize(corpus, corpus.corpus / "posts.jsonl", root / "ws")
     return corpus
 

@@ -35,7 +35,9 @@ def test_predict_writes_the_table_and_a_file_for_posts_without_engagement(fitted
     ws, fresh = fitted
     out = tmp_path / "p.parquet"
     where = "id IN (" + ", ".join(f"'{p}'" for p in fresh) + ")"
-    result = runner.invoke(app, ["popularity", "predict", "--model", "pop", "--where", where, "--out", str(out), "-w", str(ws)])
+    result = runner.invoke(
+        app, ["popularity", "predict", "--model", "pop", "--where", where, "--out", str(out), "-w", str(ws)]
+    )
     assert result.exit_code == 0, result.output
     import pandas as pd
 
@@ -51,7 +53,9 @@ def test_predict_writes_the_table_and_a_file_for_posts_without_engagement(fitted
 
 def test_explain_prints_base_and_drivers(fitted):
     ws, fresh = fitted
-    result = runner.invoke(app, ["popularity", "explain", fresh[0], "t:0300", "--model", "pop", "--top", "4", "-w", str(ws)])
+    result = runner.invoke(
+        app, ["popularity", "explain", fresh[0], "t:0300", "--model", "pop", "--top", "4", "-w", str(ws)]
+    )
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert text.count("= base") == 2 and "by modality:" in text and "text" in text

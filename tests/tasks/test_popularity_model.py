@@ -90,8 +90,9 @@ def test_event_id_switch_removes_hour_and_weekday(planted):
     with Workspace(root, read_only=True) as ws:
         dropped = load_frame(ws, parse_popularity_config(base_config(drop_event_id_metadata=True)))
         kept = load_frame(ws, parse_popularity_config(base_config(drop_event_id_metadata=False)))
-        narrower = load_frame(ws, parse_popularity_config(base_config(drop_event_id_metadata=False,
-                                                                      exclude_metadata=["hour_sin"])))
+        narrower = load_frame(
+            ws, parse_popularity_config(base_config(drop_event_id_metadata=False, exclude_metadata=["hour_sin"]))
+        )
     assert not set(EVENT_ID_METADATA) & set(dropped.blocks["metadata"].columns)
     assert set(EVENT_ID_METADATA) <= set(kept.blocks["metadata"].columns)
     assert "hour_sin" not in narrower.blocks["metadata"].columns and "hour_cos" in narrower.blocks["metadata"].columns

@@ -34,16 +34,24 @@ def nmi(a: list[object], b: list[object]) -> float:
 
 def assigned(workspace: Path, name: str = "topics") -> dict[str, int | None]:
     with Workspace(workspace, read_only=True) as ws:
-        return dict(ws.db.execute("SELECT post_id, topic_id FROM post_topics WHERE segmentation = ?", [name]).fetchall())
+        return dict(
+            ws.db.execute("SELECT post_id, topic_id FROM post_topics WHERE segmentation = ?", [name]).fetchall()
+        )
 
 
-def test_planted_topics_are_recovered_and_image_only_posts_get_one(demo_corpus: DemoCorpus, demo_workspace: Path) -> None:
+def test_planted_topics_are_recovered_and_image_only_posts_get_one(
+    demo_corpus: DemoCorpus, demo_workspace: Path
+) -> None:
     report = fit_segments(demo_workspace)
     topics = assigned(demo_workspace)
     truth, kinds = demo_corpus.topic_of(), demo_corpus.kind_of()
     with Workspace(demo_workspace, read_only=True) as ws:  # featurized here: text and images, not video or audio
-        blank = {r[0] for r in ws.db.execute(
-            "SELECT id FROM posts WHERE length(trim(text)) = 0 AND NOT list_has_any(media_kinds, ['image', 'gif'])").fetchall()}
+        blank = {
+            r[0]
+            for r in ws.db.execute(
+                "SELECT id FROM posts WHERE length(trim(text)) = 0 AND NOT list_has_any(media_kinds, ['image', 'gif'])"
+            ).fetchall()
+        }
     assert set(topics) == set(truth) and {p for p, t in topics.items() if t is None} == blank
     topics = {p: t for p, t in topics.items() if p not in blank}
     score = nmi([truth[p] for p in topics], [topics[p] for p in topics])
@@ -52,8 +60,10 @@ def test_planted_topics_are_recovered_and_image_only_posts_get_one(demo_corpus: 
     image_only = [p for p in truth if kinds[p] == "image_only"]
     assert image_only and all(topics[p] is not None for p in image_only)
     # an image-only post lands in the topic most posts of its planted topic are in
-    home = {t: Counter(topics[p] for p in topics if truth[p] == t and kinds[p] != "image_only").most_common(1)[0][0]
-            for t in set(truth.values())}
+    home = {
+        t: Counter(topics[p] for p in topics if truth[p] == t and kinds[p] != "image_only").most_common(1)[0][0]
+        for t in set(truth.values())
+    }
     agree = np.mean([topics[p] == home[truth[p]] for p in image_only])
     print(f"image-only posts in their planted topic's cluster: {agree:.2f} of {len(image_only)}")
     assert agree >= 0.8
@@ -74,7 +84,9 @@ def test_refit_keeps_topic_ids(demo_workspace: Path) -> None:
     assert "kept" in {c.event for c in report.changes}
 
 
-def test_a_new_week_with_a_new_topic_gets_a_new_id_and_old_posts_keep_theirs(demo_corpus: DemoCorpus, tmp_path: Path) -> None:
+def test_a_new_week_with_a_new_topic_gets_a_new_id_and_old_posts_keep_theirs(
+    demo_corpus: DemoCorpus, tmp_path: Path
+) -> None:
     times = {p["id"]: p for p in demo_corpus.truth["posts"]}
     created = _created_at(demo_corpus)
     cut = sorted(created.values())[int(0.75 * len(created))]
@@ -100,7 +112,7 @@ def test_a_new_week_with_a_new_topic_gets_a_new_id_and_old_posts_keep_theirs(dem
     assert np.mean([after[p] in old_ids for p in others]) >= 0.9
     with Workspace(workspace, read_only=True) as ws:
         history = ws.db.execute("SELECT event, topic_id FROM topic_history WHERE event = 'created'").fetchall()
-    assert (("created", top) in history)
+    assert ("created", top) in history
 
 
 def test_seed_topics_assign_posts_to_the_named_seeds(demo_corpus: DemoCorpus, demo_workspace: Path) -> None:
@@ -109,9 +121,12 @@ def test_seed_topics_assign_posts_to_the_named_seeds(demo_corpus: DemoCorpus, de
     with Workspace(demo_workspace, read_only=True) as ws:
         rows = ws.db.execute(
             "SELECT p.post_id, t.name FROM post_topics p JOIN topics t USING (segmentation, topic_id) "
-            "WHERE p.segmentation = ?", [report.segmentation]).fetchall()
-        placed = ws.db.execute("SELECT count(*) FROM post_topics WHERE segmentation = ? AND topic_id IS NOT NULL",
-                               [report.segmentation]).fetchone()
+            "WHERE p.segmentation = ?",
+            [report.segmentation],
+        ).fetchall()
+        placed = ws.db.execute(
+            "SELECT count(*) FROM post_topics WHERE segmentation = ? AND topic_id IS NOT NULL", [report.segmentation]
+        ).fetchone()
     truth = demo_corpus.topic_of()
     accuracy = np.mean([truth[p] == name for p, name in rows])
     print(f"seed topics: {accuracy:.3f} of {len(rows)} posts under the seed named like their planted topic")
@@ -121,5 +136,8 @@ def test_seed_topics_assign_posts_to_the_named_seeds(demo_corpus: DemoCorpus, de
 def _created_at(corpus: DemoCorpus) -> dict[str, str]:
     import orjson
 
-    return {orjson.loads(line)["id"]: orjson.loads(line)["created_at"]
-            for line in (corpus.corpus / "posts.jsonl").read_bytes().splitlines() if line.strip()}
+    return {
+        orjson.loads(line)["id"]: orjson.loads(line)["created_at"]
+        for line in (corpus.corpus / "posts.jsonl").read_bytes().splitlines()
+        if line.strip()
+    }

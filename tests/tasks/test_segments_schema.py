@@ -23,8 +23,10 @@ def test_a_schema_4_workspace_gets_the_segments_tables(tmp_path: Path) -> None:
     for table in SEGMENT_TABLES:
         db.execute(f"DROP TABLE {table}")
     db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
-    db.execute("INSERT INTO posts (id, source, native_id, platform, text, content_hash, run_id, first_seen, updated_at) "
-               "VALUES ('x:1', 'x', '1', 'x', 'hello', 'h', 'r', now(), now())")
+    db.execute(
+        "INSERT INTO posts (id, source, native_id, platform, text, content_hash, run_id, first_seen, updated_at) "
+        "VALUES ('x:1', 'x', '1', 'x', 'hello', 'h', 'r', now(), now())"
+    )
     db.close()
     assert SCHEMA_VERSION >= 5 and 5 in MIGRATIONS
     with Workspace(root, read_only=True) as ws:  # a read-only open upgrades first, as every command does

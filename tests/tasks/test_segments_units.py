@@ -16,7 +16,9 @@ from postlens.tasks.segments.seeds import SeedSegmenter, parse_seed_topics, read
 from postlens.tasks.segments.words import Vocabulary, class_tfidf, topic_tokens
 
 
-def blobs(n_per: int = 60, centres: int = 4, dim: int = 32, spread: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def blobs(
+    n_per: int = 60, centres: int = 4, dim: int = 32, spread: float = 0.25, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     means = rng.normal(size=(centres, dim))
     y = np.repeat(np.arange(centres), n_per)
@@ -37,14 +39,17 @@ def test_seed_files_in_every_accepted_shape(tmp_path: Path) -> None:
     assert seed.prompt() == "tech: phones and software. ai, app"
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("topics: []\n", "non-empty list"),
-    ("- name: a\n- name: A\n", "unique"),
-    ("- name: a\n  colour: red\n", "unknown keys ['colour']"),
-    ("- {description: no name}\n", "non-empty name"),
-    ("- name: [1, 2]\n", "name must be text"),
-    ("topics: [\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("topics: []\n", "non-empty list"),
+        ("- name: a\n- name: A\n", "unique"),
+        ("- name: a\n  colour: red\n", "unknown keys ['colour']"),
+        ("- {description: no name}\n", "non-empty name"),
+        ("- name: [1, 2]\n", "name must be text"),
+        ("topics: [\n", "not valid YAML"),
+    ],
+)
 def test_bad_seed_files_say_what_and_where(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "seeds.yaml"
     path.write_text(content)

@@ -52,12 +52,24 @@ def quiet_stream(seed: int = 3) -> list[dict]:
             volume = rng.poisson(20 * (1 + 0.5 * day / DAYS) * _cycle(hour))
             for k in range(volume):
                 tags = list(dict.fromkeys(TAGS[i] for i in rng.choice(len(TAGS), size=2, p=weights)))
-                records.append(post(f"{day}-{hour}-{k}", at + timedelta(seconds=int(rng.integers(3600))),
-                                    "just posting " + " ".join("#" + t for t in tags), tags))
+                records.append(
+                    post(
+                        f"{day}-{hour}-{k}",
+                        at + timedelta(seconds=int(rng.integers(3600))),
+                        "just posting " + " ".join("#" + t for t in tags),
+                        tags,
+                    )
+                )
             if hour in (6, 7, 8):
                 for k in range(rng.poisson(12)):
-                    records.append(post(f"gm-{day}-{hour}-{k}", at + timedelta(seconds=int(rng.integers(3600))),
-                                        "good morning all #goodmorning", ["goodmorning"]))
+                    records.append(
+                        post(
+                            f"gm-{day}-{hour}-{k}",
+                            at + timedelta(seconds=int(rng.integers(3600))),
+                            "good morning all #goodmorning",
+                            ["goodmorning"],
+                        )
+                    )
     return records
 
 
@@ -84,8 +96,10 @@ def test_without_its_own_daily_baseline_the_morning_ritual_would_fire(quiet_work
 def test_a_new_term_bursting_in_one_hour_is_alerted_in_that_hour(tmp_path: Path) -> None:
     records = quiet_stream(seed=5)
     burst_at = START + timedelta(days=10, hours=14)
-    records += [post(f"b{k}", burst_at + timedelta(minutes=3 * k), "the bridge is closed #bridgeclosed", ["bridgeclosed"])
-                for k in range(12)]
+    records += [
+        post(f"b{k}", burst_at + timedelta(minutes=3 * k), "the bridge is closed #bridgeclosed", ["bridgeclosed"])
+        for k in range(12)
+    ]
     import_posts(records, tmp_path, "burst", tmp_path / "ws")
     report = trends(tmp_path / "ws", since="14d", bin="1h", sources=["hashtags"], settings=SENSITIVE)
     fired = [a for a in report.alerts if a.term == "#bridgeclosed"]
@@ -93,8 +107,9 @@ def test_a_new_term_bursting_in_one_hour_is_alerted_in_that_hour(tmp_path: Path)
     assert fired[0].fired_at == burst_at + timedelta(hours=1) and fired[0].count == 12
     assert {a.term for a in report.alerts} == {"#bridgeclosed"}
     with duckdb.connect(str(tmp_path / "ws" / "postlens.duckdb"), read_only=True) as db:
-        state = db.execute("SELECT state FROM trend_series WHERE term = '#bridgeclosed' AND bin_start = ?",
-                           [burst_at]).fetchall()
+        state = db.execute(
+            "SELECT state FROM trend_series WHERE term = '#bridgeclosed' AND bin_start = ?", [burst_at]
+        ).fetchall()
     assert state == [("emerging",)]
 
 
@@ -119,8 +134,10 @@ def test_topics_come_from_post_topics_when_it_exists(tmp_path: Path) -> None:
     absent = trends(ws, since="3d", bin="1h", sources=["topics"])
     assert any("no post has a topic yet" in note for note in absent.notes)
     with Workspace(ws) as w:
-        w.db.execute("INSERT INTO post_topics (segmentation, post_id, topic_id, novel, assigned_at, run_id) "
-                     "SELECT 'topics', id, CAST(native_id[2:] AS INTEGER) % 3, false, now(), 'r' FROM posts")
+        w.db.execute(
+            "INSERT INTO post_topics (segmentation, post_id, topic_id, novel, assigned_at, run_id) "
+            "SELECT 'topics', id, CAST(native_id[2:] AS INTEGER) % 3, false, now(), 'r' FROM posts"
+        )
     present = trends(ws, since="3d", bin="1h", sources=["topics"])
     assert not present.notes
     assert {t.term: t.total for t in present.terms} == {"topics:0": 20, "topics:1": 20, "topics:2": 20}
@@ -132,14 +149,20 @@ def test_topics_of_named_segmentations_are_kept_apart(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     import_posts(records, tmp_path, "posts", ws)
     with Workspace(ws) as w:
-        w.db.execute("INSERT INTO post_topics (segmentation, post_id, topic_id, novel, assigned_at, run_id) "
-                     "SELECT 'topics', id, CASE WHEN CAST(native_id[2:] AS INTEGER) < 30 THEN 7 END, false, now(), 'r' "
-                     "FROM posts")
-        w.db.execute("INSERT INTO post_topics (segmentation, post_id, topic_id, novel, assigned_at, run_id) "
-                     "SELECT 'seeds.yaml', id, 1, false, now(), 'r' FROM posts")
-        w.db.execute("INSERT INTO topics (segmentation, topic_id, kind, name, size, status, created_at, updated_at) "
-                     "VALUES ('topics', 7, 'cluster', NULL, 30, 'active', now(), now()), "
-                     "('seeds.yaml', 1, 'seed', 'football', 40, 'active', now(), now())")
+        w.db.execute(
+            "INSERT INTO post_topics (segmentation, post_id, topic_id, novel, assigned_at, run_id) "
+            "SELECT 'topics', id, CASE WHEN CAST(native_id[2:] AS INTEGER) < 30 THEN 7 END, false, now(), 'r' "
+            "FROM posts"
+        )
+        w.db.execute(
+            "INSERT INTO post_topics (segmentation, post_id, topic_id, novel, assigned_at, run_id) "
+            "SELECT 'seeds.yaml', id, 1, false, now(), 'r' FROM posts"
+        )
+        w.db.execute(
+            "INSERT INTO topics (segmentation, topic_id, kind, name, size, status, created_at, updated_at) "
+            "VALUES ('topics', 7, 'cluster', NULL, 30, 'active', now(), now()), "
+            "('seeds.yaml', 1, 'seed', 'football', 40, 'active', now(), now())"
+        )
     both = trends(ws, since="3d", bin="1h", sources=[Topics()])
     assert {t.term: t.total for t in both.terms} == {"topics:7": 30, "seeds.yaml:football": 40}
     one = trends(ws, since="3d", bin="1h", sources=[Topics(segmentation="topics")])
@@ -149,8 +172,10 @@ def test_topics_of_named_segmentations_are_kept_apart(tmp_path: Path) -> None:
 
 
 def test_entities_are_extracted_once_per_text(tmp_path: Path) -> None:
-    records = [post(f"e{k}", START + timedelta(hours=k), "Police near Parliament Hill in Ottawa, says @cbcnews")
-               for k in range(5)] + [post("x", START, "nothing named here")]
+    records = [
+        post(f"e{k}", START + timedelta(hours=k), "Police near Parliament Hill in Ottawa, says @cbcnews")
+        for k in range(5)
+    ] + [post("x", START, "nothing named here")]
     ws = tmp_path / "ws"
     import_posts(records, tmp_path, "posts", ws)
     calls: list[int] = []
@@ -163,19 +188,23 @@ def test_entities_are_extracted_once_per_text(tmp_path: Path) -> None:
     with Workspace(ws) as w:
         assert fill_entity_cache(w.db, Counting()) == 2  # two distinct texts
         assert fill_entity_cache(w.db, Counting()) == 0
-        cached = dict(w.db.execute("SELECT text_md5 = md5('nothing named here'), entities FROM entity_cache").fetchall())
+        cached = dict(
+            w.db.execute("SELECT text_md5 = md5('nothing named here'), entities FROM entity_cache").fetchall()
+        )
     assert calls == [2]
     assert sorted(cached[False]) == ["@cbcnews", "ottawa", "parliament hill"]
     assert cached[True] == []
 
 
 def test_light_entities_keep_names_and_drop_sentence_openers() -> None:
-    found = LightEntities()([
-        "BREAKING: Police say Darren Wilson shot Michael Brown in Ferguson. http://t.co/x The NYPD is ready",
-        "Watching Harbor FC tonight. Loved it",
-        "Video Shows Mysterious Boots Behind The Samurai Armour via @dailymirror",
-        "#illridewithyou offers solidarity with Sydney's Muslims after the Lindt Cafe siege",
-    ])
+    found = LightEntities()(
+        [
+            "BREAKING: Police say Darren Wilson shot Michael Brown in Ferguson. http://t.co/x The NYPD is ready",
+            "Watching Harbor FC tonight. Loved it",
+            "Video Shows Mysterious Boots Behind The Samurai Armour via @dailymirror",
+            "#illridewithyou offers solidarity with Sydney's Muslims after the Lindt Cafe siege",
+        ]
+    )
     assert found[0] == ["darren wilson", "ferguson", "michael brown", "nypd"]
     assert found[1] == ["harbor fc"]
     assert found[2] == ["@dailymirror"]  # a title-cased headline: its capitals name nothing
@@ -233,13 +262,17 @@ def test_spacy_entities_when_the_ner_extra_is_installed() -> None:
 def test_a_burst_goes_emerging_then_peaking_then_declining(tmp_path: Path) -> None:
     records = quiet_stream(seed=7)
     burst_at = START + timedelta(days=9, hours=12)
-    records += [post(f"s{h}-{k}", burst_at + timedelta(hours=h, minutes=4 * k), "storm warning #storm", ["storm"])
-                for h in range(6) for k in range(12)]
+    records += [
+        post(f"s{h}-{k}", burst_at + timedelta(hours=h, minutes=4 * k), "storm warning #storm", ["storm"])
+        for h in range(6)
+        for k in range(12)
+    ]
     import_posts(records, tmp_path, "storm", tmp_path / "ws")
     trends(tmp_path / "ws", since="14d", bin="1h", sources=["hashtags"], settings=SENSITIVE)
     with duckdb.connect(str(tmp_path / "ws" / "postlens.duckdb"), read_only=True) as db:
-        rows = db.execute("SELECT bin_start, count, state, growth FROM trend_series WHERE term = '#storm' "
-                          "ORDER BY bin_start").fetchall()
+        rows = db.execute(
+            "SELECT bin_start, count, state, growth FROM trend_series WHERE term = '#storm' ORDER BY bin_start"
+        ).fetchall()
     states = [r[2] for r in rows]
     assert rows[0][0] == burst_at and states[0] == "emerging"
     first_peak = states.index("peaking")
@@ -257,10 +290,14 @@ def test_states_saved_by_another_detector_version_are_dropped(tmp_path: Path) ->
         (current,) = w.db.execute("SELECT stream FROM trend_streams").fetchall()[0]
         old = current.replace("poisson@", "poisson@0")
         for table in ("trend_streams", "trend_series", "trend_state", "trend_bins"):
-            w.db.execute(f"INSERT INTO {table} SELECT * REPLACE (? AS stream) FROM {table} WHERE stream = ?", [old, current])
+            w.db.execute(
+                f"INSERT INTO {table} SELECT * REPLACE (? AS stream) FROM {table} WHERE stream = ?", [old, current]
+            )
     report = trends(ws, since="2d", bin="1h", sources=["hashtags"])
     assert any("dropped 1 saved trend state" in n for n in report.notes)
     with duckdb.connect(str(ws / "postlens.duckdb"), read_only=True) as db:
-        left = {t: db.execute(f"SELECT count(*) FROM {t} WHERE stream = ?", [old]).fetchall()[0][0]
-                for t in ("trend_streams", "trend_series", "trend_state", "trend_bins")}
+        left = {
+            t: db.execute(f"SELECT count(*) FROM {t} WHERE stream = ?", [old]).fetchall()[0][0]
+            for t in ("trend_streams", "trend_series", "trend_state", "trend_bins")
+        }
     assert left == dict.fromkeys(left, 0)

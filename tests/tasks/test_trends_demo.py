@@ -28,7 +28,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, Any
 
 
 @pytest.fixture(scope="module")
-def full_workspace(corpus: tuple[list[dict[str, Any]], dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def full_workspace(
+    corpus: tuple[list[dict[str, Any]], dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     folder = tmp_path_factory.mktemp("full")
     import_posts(corpus[0], folder, "all", folder / "ws")
     return folder / "ws"
@@ -103,8 +105,9 @@ def test_a_new_import_continues_from_the_saved_state(corpus, tmp_path: Path) -> 
 
 
 def test_cli_prints_terms_states_and_alerts(full_workspace: Path) -> None:
-    result = CliRunner().invoke(app, ["trends", "--since", "60d", "--bin", "1d", "--source", "hashtags",
-                                      "--workspace", str(full_workspace)])
+    result = CliRunner().invoke(
+        app, ["trends", "--since", "60d", "--bin", "1d", "--source", "hashtags", "--workspace", str(full_workspace)]
+    )
     assert result.exit_code == 0, result.output
     assert "#festivalweekend" in result.output
     assert "alerts (" in result.output and "fired at (UTC)" in result.output

@@ -89,7 +89,18 @@ def test_rewrite_hashtags_modes() -> None:
 def test_tokenizer_keeps_social_units_whole() -> None:
     tokens = tokenize_tweet("I don't like it :-) #BostonStrong @bob_1 http://t.co/abc, yes!!! <url>")
     assert tokens == [
-        "I", "don't", "like", "it", ":-)", "#BostonStrong", "@bob_1", "http://t.co/abc", ",", "yes", "!!!", "<url>",
+        "I",
+        "don't",
+        "like",
+        "it",
+        ":-)",
+        "#BostonStrong",
+        "@bob_1",
+        "http://t.co/abc",
+        ",",
+        "yes",
+        "!!!",
+        "<url>",
     ]
 
 

@@ -14,15 +14,35 @@ TWEET = "Soooo happy!!! 😂 #BostonStrong @bob see https://t.co/x 100 times :-)
 def test_default_tokens_apply_every_default_step() -> None:
     tokens = TextPreprocessor().fit([TWEET]).transform([TWEET])[0]
     assert tokens == [
-        "soo", "happy", "!!!", "😂", "face_with_tears_of_joy", "boston", "strong", "<user>", "see", "<url>",
-        "<num>", "times", ":-)", "i", "don't", "care",
+        "soo",
+        "happy",
+        "!!!",
+        "😂",
+        "face_with_tears_of_joy",
+        "boston",
+        "strong",
+        "<user>",
+        "see",
+        "<url>",
+        "<num>",
+        "times",
+        ":-)",
+        "i",
+        "don't",
+        "care",
     ]
 
 
 def test_every_step_can_be_switched_off() -> None:
     off = TextPreprocessor(
-        normalize=False, urls=False, mentions=False, numbers=False, hashtags="keep", emoji="keep",
-        elongation=False, lowercase=False,
+        normalize=False,
+        urls=False,
+        mentions=False,
+        numbers=False,
+        hashtags="keep",
+        emoji="keep",
+        elongation=False,
+        lowercase=False,
     )
     assert off.preprocess(TWEET) == TWEET
     assert TextPreprocessor.passthrough().get_params() == off.get_params()
@@ -70,8 +90,13 @@ def test_stopwords_lemmas_and_stems_follow_each_texts_language() -> None:
 
 
 NEGATIONS = {
-    "en": {"not", "no", "never", "nor"}, "fr": {"ne", "pas", "jamais", "non"}, "de": {"nicht", "kein", "nie"},
-    "es": {"no", "nunca"}, "it": {"non", "mai"}, "pt": {"não", "nunca"}, "nl": {"niet", "geen", "nooit"},
+    "en": {"not", "no", "never", "nor"},
+    "fr": {"ne", "pas", "jamais", "non"},
+    "de": {"nicht", "kein", "nie"},
+    "es": {"no", "nunca"},
+    "it": {"non", "mai"},
+    "pt": {"não", "nunca"},
+    "nl": {"niet", "geen", "nooit"},
 }
 
 

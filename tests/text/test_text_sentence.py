@@ -107,7 +107,9 @@ def test_router_auto_keeps_spaces_apart(minilm: MiniLMEncoder, e5: E5Encoder) ->
     assert empty.error is not None
     assert english.vector is not None and french.vector is not None
     assert not english.vector[384:].any() and not french.vector[:384].any()
-    assert np.allclose(english.vector[:384], minilm.encode(["This is a post about the football game"])[0].vector, atol=1e-5)
+    assert np.allclose(
+        english.vector[:384], minilm.encode(["This is a post about the football game"])[0].vector, atol=1e-5
+    )
 
 
 @pytest.mark.slow

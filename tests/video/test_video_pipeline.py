@@ -67,8 +67,12 @@ class FakeAudio:
     name, version, modality, dim = "fake-audio", "1", Modality.AUDIO, 4
 
     def encode(self, items: Sequence[str | Path]) -> list[Features]:
-        return [Features(vector=np.ones(4, np.float32), text="residents were told to stay indoors",
-                         info={"speech_ratio": 0.8}) for _ in items]
+        return [
+            Features(
+                vector=np.ones(4, np.float32), text="residents were told to stay indoors", info={"speech_ratio": 0.8}
+            )
+            for _ in items
+        ]
 
 
 @pytest.fixture
@@ -98,7 +102,9 @@ def test_vector_layout_and_dim_with_audio(news_video: Path) -> None:
 
 def test_text_merges_repeated_captions_and_appends_transcript(news_video: Path) -> None:
     ocr = FakeOCR()
-    [result] = VideoPipeline(FakeFrameEncoder(), ocr, FakeAudio(), max_ocr_frames=6, ocr_every_s=1.0).encode([news_video])
+    [result] = VideoPipeline(FakeFrameEncoder(), ocr, FakeAudio(), max_ocr_frames=6, ocr_every_s=1.0).encode(
+        [news_video]
+    )
     assert ocr.frames_read >= 3  # the captions were read several times...
     assert result.info["onscreen_text"] == [CAPTIONS["red"], "@newsdesk", CAPTIONS["blue"]]  # ...kept once
     assert result.text == "\n".join(result.info["onscreen_text"]) + "\n\nresidents were told to stay indoors"

@@ -26,6 +26,19 @@ from postlens.agent.insight import (
 )
 
 __all__ = [
-    "SCHEMA_VERSION", "Agent", "AgentRequest", "Contribution", "Failure", "Insight", "LabelInsight", "MediaInput",
-    "PopularityInsight", "Problem", "SearchResult", "Sentiment", "SimilarPost", "TopicInsight", "TrendInsight",
+    "SCHEMA_VERSION",
+    "Agent",
+    "AgentRequest",
+    "Contribution",
+    "Failure",
+    "Insight",
+    "LabelInsight",
+    "MediaInput",
+    "PopularityInsight",
+    "Problem",
+    "SearchResult",
+    "Sentiment",
+    "SimilarPost",
+    "TopicInsight",
+    "TrendInsight",
 ]

@@ -103,12 +103,25 @@ class Agent:
     ``<workspace>/models``); ``popularity``: a popularity model name (default: the workspace's, if one;
     False: none); ``segmentation``: whose topics and shared space (default ``topics``)."""
 
-    def __init__(self, workspace: str | os.PathLike[str] | None = None, *, models: Sequence[str] | None = None,
-                 popularity: str | bool | None = None, segmentation: str | None = None,
-                 sentiment_targets: Sequence[str] = ("sentiment",), emotion_targets: Sequence[str] = ("emotion",),
-                 ocr: bool = True, similar: int = 10, index: str = "auto", hnsw_threshold: int = HNSW_THRESHOLD,
-                 max_concurrency: int = 1, queue_timeout: float | None = None, num_threads: int | None = None,
-                 refresh_seconds: float = 5.0, max_media_bytes: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        workspace: str | os.PathLike[str] | None = None,
+        *,
+        models: Sequence[str] | None = None,
+        popularity: str | bool | None = None,
+        segmentation: str | None = None,
+        sentiment_targets: Sequence[str] = ("sentiment",),
+        emotion_targets: Sequence[str] = ("emotion",),
+        ocr: bool = True,
+        similar: int = 10,
+        index: str = "auto",
+        hnsw_threshold: int = HNSW_THRESHOLD,
+        max_concurrency: int = 1,
+        queue_timeout: float | None = None,
+        num_threads: int | None = None,
+        refresh_seconds: float = 5.0,
+        max_media_bytes: Mapping[str, int] | None = None,
+    ) -> None:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be >= 1, got {max_concurrency}")
         self.root = resolve_workspace_path(workspace)
@@ -129,7 +142,9 @@ class Agent:
             ws.db.execute("SELECT 1").fetchall()
             kinds = dict(ws.db.execute("SELECT segmentation, any_value(kind) FROM topics GROUP BY 1").fetchall())
         self.models, model_notes = load_models(self.root, models, self.encoders, sentiment_targets, emotion_targets)
-        self.popularity_model, self.popularity_info, self.popularity_name, pop_notes = load_popularity(self.root, popularity, self.threads)
+        self.popularity_model, self.popularity_info, self.popularity_name, pop_notes = load_popularity(
+            self.root, popularity, self.threads
+        )
         self.segmentation, seg_notes = pick_segmentation(kinds, segmentation)
         self.notes += model_notes + pop_notes + seg_notes
         self._checked_at = time.monotonic()
@@ -148,7 +163,11 @@ class Agent:
                     with self._embed_lock:
                         self._prompts[text] = found.vector
         dim = self.encoders.get(SPACE_TEXT_ENCODER).dim
-        return np.stack([self._prompts.get(t, np.zeros(dim, np.float32)) for t in texts]) if texts else np.zeros((0, dim), np.float32)
+        return (
+            np.stack([self._prompts.get(t, np.zeros(dim, np.float32)) for t in texts])
+            if texts
+            else np.zeros((0, dim), np.float32)
+        )
 
     def _load(self, previous: _Loaded | None, lock_wait: float | None = None) -> _Loaded:
         """Read the tables once (read-only, briefly), place the topic model, bring the index up to date."""
@@ -160,27 +179,35 @@ class Agent:
             if self.segmentation is not None and snapshot.kinds.get(self.segmentation) in ("cluster", "seed"):
                 folder = self.root / "segments" / self.segmentation.replace(":", "__")
                 if segmenter is None or _folder_stamp(folder) != stamp:
-                    segmenter = Segmenter(self.segmentation, snapshot.kinds[self.segmentation], folder, self._embed_prompts)
+                    segmenter = Segmenter(
+                        self.segmentation, snapshot.kinds[self.segmentation], folder, self._embed_prompts
+                    )
                     stamp = _folder_stamp(folder)
             else:
                 segmenter = None
             index = self._sync_index(ws, segmenter, previous.index if previous else None, notes) if segmenter else None
         return _Loaded(segmenter, index, snapshot, notes, stamp)
 
-    def _sync_index(self, ws: Workspace, segmenter: Segmenter, index: NeighbourIndex | None,
-                    notes: list[str]) -> NeighbourIndex:
+    def _sync_index(
+        self, ws: Workspace, segmenter: Segmenter, index: NeighbourIndex | None, notes: list[str]
+    ) -> NeighbourIndex:
         from postlens.tasks.segments.load import EncoderKeys
 
         fingerprint = segmenter.fingerprint(repr(EncoderKeys.installed()))
         if index is None or index.fingerprint != fingerprint:
-            index = NeighbourIndex(segmenter.folder / "index", fingerprint=fingerprint, dim=segmenter.dim,
-                                   kind=self.index_kind, hnsw_threshold=self.hnsw_threshold)
+            index = NeighbourIndex(
+                segmenter.folder / "index",
+                fingerprint=fingerprint,
+                dim=segmenter.dim,
+                kind=self.index_kind,
+                hnsw_threshold=self.hnsw_threshold,
+            )
         current = post_signatures(ws, segmenter.name)
         stale = index.stale(current)
         if not stale:
             index.sync(current, None)
         for start in range(0, len(stale), INDEX_CHUNK):
-            index.sync(current, index_rows(ws, stale[start:start + INDEX_CHUNK], segmenter, current))
+            index.sync(current, index_rows(ws, stale[start : start + INDEX_CHUNK], segmenter, current))
         notes += index.notes
         return index
 
@@ -201,7 +228,9 @@ class Agent:
         if time.monotonic() - self._checked_at < self.refresh_seconds:
             return
         self._checked_at = time.monotonic()
-        if database_stamp(self.root) == self._loaded.snapshot.stamp or (self._refreshing and self._refreshing.is_alive()):
+        if database_stamp(self.root) == self._loaded.snapshot.stamp or (
+            self._refreshing and self._refreshing.is_alive()
+        ):
             return
 
         def run() -> None:
@@ -219,8 +248,9 @@ class Agent:
         with self._refresh_lock:
             if self._loaded.index is not None and self._loaded.index.folder is not None:
                 shutil.rmtree(self._loaded.index.folder, ignore_errors=True)
-            self._loaded = self._load(_Loaded(self._loaded.segmenter, None, self._loaded.snapshot, [],
-                                              self._loaded.segment_stamp))
+            self._loaded = self._load(
+                _Loaded(self._loaded.segmenter, None, self._loaded.snapshot, [], self._loaded.segment_stamp)
+            )
 
     def warm_up(self, *, image: bool = True) -> None:
         """Load the models now (the first call otherwise pays for it): text cleaning (hashtag segmentation,
@@ -251,23 +281,32 @@ class Agent:
 
     # ------------------------------------------------------------------ answers
 
-    def understand(self, post: PostInput = None, *, files: Sequence[FileInput] = (), text: str | None = None,
-                   media_root: str | os.PathLike[str] | None = None, ocr: bool | None = None,
-                   similar: int | None = None) -> Insight:
+    def understand(
+        self,
+        post: PostInput = None,
+        *,
+        files: Sequence[FileInput] = (),
+        text: str | None = None,
+        media_root: str | os.PathLike[str] | None = None,
+        ocr: bool | None = None,
+        similar: int | None = None,
+    ) -> Insight:
         """One post: a Post, a dict / JSON text in postlens' native shape, and/or media files plus text.
         Raises InputError or MediaError (with ``code``) when the post or a file cannot be used."""
         result = self._run([AgentRequest(post, files, text, media_root)], ocr, similar, raise_errors=True)[0]
         assert isinstance(result, Insight)
         return result
 
-    def understand_many(self, inputs: Sequence[AgentRequest | PostInput], *, ocr: bool | None = None,
-                        similar: int | None = None) -> list[Insight | Failure]:
+    def understand_many(
+        self, inputs: Sequence[AgentRequest | PostInput], *, ocr: bool | None = None, similar: int | None = None
+    ) -> list[Insight | Failure]:
         """Many posts with one call per model; an input that cannot be read becomes a ``Failure`` in its place."""
         requests = [i if isinstance(i, AgentRequest) else AgentRequest(post=i) for i in inputs]
         return self._run(requests, ocr, similar, raise_errors=False)
 
-    def search(self, text: str | None = None, *, image: FileInput | None = None, k: int = 10,
-               exclude: Collection[str] = ()) -> SearchResult:
+    def search(
+        self, text: str | None = None, *, image: FileInput | None = None, k: int = 10, exclude: Collection[str] = ()
+    ) -> SearchResult:
         """Posts nearest a text and/or an image in the shared space (image-only posts included);
         ``exclude``: post ids to leave out (the post a "more like this" starts from)."""
         if not (text and text.strip()) and image is None:
@@ -281,13 +320,24 @@ class Agent:
             raise ConfigError(f"no shared space to search in {self.root}: run 'postlens segments fit' first")
         with self._slot(), self._request_store() as store:
             agent_post = read_input(None, files=[image] if image is not None else [], text=text, store=store)
-            batch = BatchFeatures(self.encoders, [agent_post], text_encoders=[SPACE_TEXT_ENCODER], ocr=False,
-                                  detector=self._detector, cleaner=self._cleaner)
+            batch = BatchFeatures(
+                self.encoders,
+                [agent_post],
+                text_encoders=[SPACE_TEXT_ENCODER],
+                ocr=False,
+                detector=self._detector,
+                cleaner=self._cleaner,
+            )
             fused = loaded.segmenter.fuse(post_parts(batch, SPACE_TEXT_ENCODER, np.full(1, np.nan)))
             hits = loaded.index.search(fused, k, [set(exclude)])[0]
-        return SearchResult(query_text=text, query_image=_file_name(image), hits=[_similar(h) for h in hits],
-                            index=loaded.index.mode, indexed_posts=loaded.index.live,
-                            timings_ms={"total": round(1000 * (time.perf_counter() - started), 2)})
+        return SearchResult(
+            query_text=text,
+            query_image=_file_name(image),
+            hits=[_similar(h) for h in hits],
+            index=loaded.index.mode,
+            indexed_posts=loaded.index.live,
+            timings_ms={"total": round(1000 * (time.perf_counter() - started), 2)},
+        )
 
     def space_sample(self, limit: int, seed: int = 0) -> SpaceSample | None:
         """Up to ``limit`` posts of the shared space (unit vectors, metadata, the topics they belong to), for a
@@ -307,8 +357,9 @@ class Agent:
     def _request_store(self) -> _RequestStore:
         return _RequestStore(self._scratch / uuid.uuid4().hex[:12], self.max_media_bytes)
 
-    def _run(self, requests: list[AgentRequest], ocr: bool | None, similar: int | None,
-             raise_errors: bool) -> list[Insight | Failure]:
+    def _run(
+        self, requests: list[AgentRequest], ocr: bool | None, similar: int | None, raise_errors: bool
+    ) -> list[Insight | Failure]:
         started = time.perf_counter()
         self._refresh_soon()
         loaded = self._loaded
@@ -319,20 +370,35 @@ class Agent:
             rows: list[int] = []
             for i, request in enumerate(requests):
                 try:
-                    posts.append(read_input(request.post, files=request.files, text=request.text,
-                                            media_root=request.media_root, store=store))
+                    posts.append(
+                        read_input(
+                            request.post,
+                            files=request.files,
+                            text=request.text,
+                            media_root=request.media_root,
+                            store=store,
+                        )
+                    )
                     rows.append(i)
                 except PostlensError as exc:
                     if raise_errors:
                         raise
                     results[i] = Failure(index=i, code=exc.code, message=str(exc))
             read_seconds = time.perf_counter() - read_at
-            insights = self._answer(posts, loaded, self.ocr if ocr is None else ocr,
-                                    self.similar if similar is None else similar) if posts else []
+            insights = (
+                self._answer(
+                    posts, loaded, self.ocr if ocr is None else ocr, self.similar if similar is None else similar
+                )
+                if posts
+                else []
+            )
         share = 1000.0 / max(len(posts), 1)
         for row, insight in zip(rows, insights):
-            insight.timings_ms = {"read": round(read_seconds * share, 2), **insight.timings_ms,
-                                  "total": round((time.perf_counter() - started) * share, 2)}
+            insight.timings_ms = {
+                "read": round(read_seconds * share, 2),
+                **insight.timings_ms,
+                "total": round((time.perf_counter() - started) * share, 2),
+            }
             results[row] = insight
         return [r for r in results if r is not None]
 
@@ -340,8 +406,9 @@ class Agent:
         n = len(posts)
         share = 1000.0 / n
         text_encoders = list(dict.fromkeys([SPACE_TEXT_ENCODER, *self._model_text_encoders()]))
-        batch = BatchFeatures(self.encoders, posts, text_encoders=text_encoders, ocr=ocr, detector=self._detector,
-                              cleaner=self._cleaner)
+        batch = BatchFeatures(
+            self.encoders, posts, text_encoders=text_encoders, ocr=ocr, detector=self._detector, cleaner=self._cleaner
+        )
         timings = {stage: seconds * share for stage, seconds in batch.seconds.items()}
         insights = [self._base_insight(batch, i) for i in range(n)]
         clock = time.perf_counter()
@@ -350,8 +417,11 @@ class Agent:
             parts = post_parts(batch, SPACE_TEXT_ENCODER, times)
             fused = loaded.segmenter.fuse(parts)
             placement = loaded.segmenter.place(parts, fused, _seed_ids(loaded))
-            for insight, topic, parts_of in zip(insights, answers.topics(loaded.segmenter, placement, loaded.snapshot),
-                                                answers.contributions(loaded.segmenter, parts)):
+            for insight, topic, parts_of in zip(
+                insights,
+                answers.topics(loaded.segmenter, placement, loaded.snapshot),
+                answers.contributions(loaded.segmenter, parts),
+            ):
                 insight.topic, insight.contributions = topic, parts_of
             timings["segment"] = (time.perf_counter() - clock) * share
             clock = time.perf_counter()
@@ -362,15 +432,18 @@ class Agent:
             timings["similar"] = (time.perf_counter() - clock) * share
         else:
             for insight in insights:
-                insight.notes.append(f"no segmentation to place posts in ({self.segmentation or 'none fitted'}): "
-                                     "run 'postlens segments fit'")
+                insight.notes.append(
+                    f"no segmentation to place posts in ({self.segmentation or 'none fitted'}): "
+                    "run 'postlens segments fit'"
+                )
         clock = time.perf_counter()
         self._labels(batch, insights)
         timings["models"] = (time.perf_counter() - clock) * share
         clock = time.perf_counter()
         if self.popularity_model is not None:
-            for insight, answer in zip(insights, answers.popularity(self.popularity_model, self.popularity_info,
-                                                                    self.popularity_name, batch)):
+            for insight, answer in zip(
+                insights, answers.popularity(self.popularity_model, self.popularity_info, self.popularity_name, batch)
+            ):
                 insight.popularity = answer
         timings["popularity"] = (time.perf_counter() - clock) * share
         clock = time.perf_counter()
@@ -397,14 +470,18 @@ class Agent:
                 answered = answers.model_labels(loaded_model, batch)
             except (PostlensError, ValueError) as exc:
                 for insight in insights:
-                    insight.problems.append(Problem(code="model_failed", message=str(exc), part=f"model {loaded_model.name}"))
+                    insight.problems.append(
+                        Problem(code="model_failed", message=str(exc), part=f"model {loaded_model.name}")
+                    )
                 continue
             for row, (insight, label) in enumerate(zip(insights, answered)):
                 if loaded_model.role == "label":
                     insight.labels.append(label)
                 elif loaded_model.role == "emotion" and insight.emotion is None:
                     insight.emotion = label
-                elif loaded_model.role == "sentiment" and (insight.sentiment is None or insight.sentiment.model is None):
+                elif loaded_model.role == "sentiment" and (
+                    insight.sentiment is None or insight.sentiment.model is None
+                ):
                     insight.sentiment = answers.sentiment(batch, row, label)
         for i, insight in enumerate(insights):
             if insight.sentiment is None:
@@ -418,22 +495,48 @@ class Agent:
         for gated in agent_post.media:
             for encoder, found in item.media.get(gated.index, {}).items():
                 if found.error and not found.error.startswith("no_audio"):
-                    problems.append(Problem(code=found.error.split(":", 1)[0], message=found.error,
-                                            part=f"media[{gated.index}] {gated.name} ({encoder})"))
+                    problems.append(
+                        Problem(
+                            code=found.error.split(":", 1)[0],
+                            message=found.error,
+                            part=f"media[{gated.index}] {gated.name} ({encoder})",
+                        )
+                    )
         return Insight(
-            post_id=post.id, platform=post.platform, created_at=post.created_at,
+            post_id=post.id,
+            platform=post.platform,
+            created_at=post.created_at,
             language=post.language or (item.language.code if item.language else None),
             language_confidence=round(item.language.confidence, 4) if item.language else None,
-            text=post.text, cleaned_text=item.cleaned_text, ocr_text=item.fields.get("ocr"),
+            text=post.text,
+            cleaned_text=item.cleaned_text,
+            ocr_text=item.fields.get("ocr"),
             video_text=_joined(f.info.get("onscreen_text") for f in _outputs(item, agent_post, "video")),
-            transcript=_joined([f.text for f in _outputs(item, agent_post, "audio")]
-                               + [f.info.get("transcript") for f in _outputs(item, agent_post, "video")]),
-            hashtags=list(post.hashtags), mentions=list(post.mentions), modalities=present,
+            transcript=_joined(
+                [f.text for f in _outputs(item, agent_post, "audio")]
+                + [f.info.get("transcript") for f in _outputs(item, agent_post, "video")]
+            ),
+            hashtags=list(post.hashtags),
+            mentions=list(post.mentions),
+            modalities=present,
             missing_modalities=[m for m in answers.MODALITIES if m not in present],
-            media=[MediaSummary(index=g.index, kind=str(g.kind), name=g.name, sha256=g.stored.sha256, mime=g.stored.mime,
-                                bytes=g.stored.bytes, width=g.stored.width, height=g.stored.height,
-                                duration_s=g.stored.duration_s) for g in agent_post.media],
-            visual_labels=answers.visual_labels(batch, row), problems=problems)
+            media=[
+                MediaSummary(
+                    index=g.index,
+                    kind=str(g.kind),
+                    name=g.name,
+                    sha256=g.stored.sha256,
+                    mime=g.stored.mime,
+                    bytes=g.stored.bytes,
+                    width=g.stored.width,
+                    height=g.stored.height,
+                    duration_s=g.stored.duration_s,
+                )
+                for g in agent_post.media
+            ],
+            visual_labels=answers.visual_labels(batch, row),
+            problems=problems,
+        )
 
 
 class _Slot:
@@ -465,9 +568,15 @@ class _RequestStore:
 
 def _similar(hit: Any) -> SimilarPost:
     record = hit.record
-    return SimilarPost(post_id=record["post_id"], similarity=round(hit.similarity, 4), text=record["text"] or "",
-                       created_at=record["created_at"], media_kinds=list(record["media_kinds"] or []),
-                       topic_id=record["topic_id"], labels=record["labels"])
+    return SimilarPost(
+        post_id=record["post_id"],
+        similarity=round(hit.similarity, 4),
+        text=record["text"] or "",
+        created_at=record["created_at"],
+        media_kinds=list(record["media_kinds"] or []),
+        topic_id=record["topic_id"],
+        labels=record["labels"],
+    )
 
 
 def _outputs(item: Any, agent_post: AgentPost, encoder: str) -> list[Any]:
@@ -480,7 +589,7 @@ def _joined(texts: Any) -> str | None:
     """Non-empty texts (or lists of lines) one per line; None when there are none."""
     lines: list[str] = []
     for text in texts:
-        for line in (text if isinstance(text, list) else [text]):
+        for line in text if isinstance(text, list) else [text]:
             if isinstance(line, str) and line.strip() and line.strip() not in lines:
                 lines.append(line.strip())
     return "\n".join(lines) or None
@@ -500,5 +609,10 @@ def _folder_stamp(folder: Path) -> tuple[Any, ...]:
     """Changes when ``segments fit`` rewrites the segmentation's files (not when the index is updated)."""
     if not folder.is_dir():
         return ()
-    return tuple(sorted((str(p.relative_to(folder)), p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*")
-                        if p.is_file() and "index" not in p.relative_to(folder).parts))
+    return tuple(
+        sorted(
+            (str(p.relative_to(folder)), p.stat().st_mtime_ns, p.stat().st_size)
+            for p in folder.rglob("*")
+            if p.is_file() and "index" not in p.relative_to(folder).parts
+        )
+    )

@@ -28,11 +28,15 @@ from postlens.pipeline.featurize_worker import build_encoder
 from postlens.types import Modality
 
 MEDIA_ENCODERS: dict[Modality, tuple[str, ...]] = {
-    Modality.IMAGE: ("efficientnet", "ocr"), Modality.GIF: ("efficientnet", "ocr"),
-    Modality.VIDEO: ("video",), Modality.AUDIO: ("audio",),
+    Modality.IMAGE: ("efficientnet", "ocr"),
+    Modality.GIF: ("efficientnet", "ocr"),
+    Modality.VIDEO: ("video",),
+    Modality.AUDIO: ("audio",),
 }
 """Which media encoders read which kind (as featurize's MEDIA_KINDS_FOR)."""
-DERIVED_FIELDS = tuple(TEXT_FIELD_OF.items())  # (media encoder, text field): ocr -> ocr, video -> video_text, audio -> transcript
+DERIVED_FIELDS = tuple(
+    TEXT_FIELD_OF.items()
+)  # (media encoder, text field): ocr -> ocr, video -> video_text, audio -> transcript
 
 
 class EncoderSet:
@@ -61,8 +65,11 @@ class EncoderSet:
             from postlens.encoders.video.pipeline import VideoPipeline
 
             self.frames = _Recording(self._built.get("efficientnet") or self._unlocked("efficientnet"))
-            shared = VideoPipeline(self.frames, self._built.get("ocr") or self._unlocked("ocr"),
-                                   self._built.get("audio") or self._unlocked("audio"))
+            shared = VideoPipeline(
+                self.frames,
+                self._built.get("ocr") or self._unlocked("ocr"),
+                self._built.get("audio") or self._unlocked("audio"),
+            )
             if cache_key(shared) == installed_identity("video").key:
                 return shared
             self.frames = None
@@ -165,15 +172,28 @@ class PostFeatures:
     cleaned_text: str = ""
 
     def media_vectors(self, agent_post: AgentPost, kinds: Sequence[Modality], encoder: str) -> list[np.ndarray]:
-        return [f.vector for m in agent_post.media if m.kind in kinds
-                for f in [self.media.get(m.index, {}).get(encoder)] if f is not None and f.vector is not None and not f.error]
+        return [
+            f.vector
+            for m in agent_post.media
+            if m.kind in kinds
+            for f in [self.media.get(m.index, {}).get(encoder)]
+            if f is not None and f.vector is not None and not f.error
+        ]
 
 
 class BatchFeatures:
     """Features of a batch of posts, computed with one call per encoder; ``seconds`` per stage."""
 
-    def __init__(self, encoders: EncoderSet, posts: Sequence[AgentPost], *, text_encoders: Sequence[str],
-                 ocr: bool, detector: LanguageDetector, cleaner: TextPreprocessor) -> None:
+    def __init__(
+        self,
+        encoders: EncoderSet,
+        posts: Sequence[AgentPost],
+        *,
+        text_encoders: Sequence[str],
+        ocr: bool,
+        detector: LanguageDetector,
+        cleaner: TextPreprocessor,
+    ) -> None:
         self.posts = list(posts)
         self.items = [PostFeatures() for _ in self.posts]
         self.seconds: dict[str, float] = {}
@@ -188,8 +208,7 @@ class BatchFeatures:
         for name in ("efficientnet", "ocr", "video", "audio"):
             if name == "ocr" and not ocr:
                 continue
-            jobs = [(i, m) for i, p in enumerate(self.posts) for m in p.media
-                    if name in MEDIA_ENCODERS.get(m.kind, ())]
+            jobs = [(i, m) for i, p in enumerate(self.posts) for m in p.media if name in MEDIA_ENCODERS.get(m.kind, ())]
             if not jobs:
                 continue
             started = time.perf_counter()
@@ -217,8 +236,9 @@ class BatchFeatures:
                 if texts:
                     item.fields[text_field] = "\n".join(texts)
 
-    def _texts(self, encoders: EncoderSet, names: Sequence[str], detector: LanguageDetector,
-               cleaner: TextPreprocessor) -> None:
+    def _texts(
+        self, encoders: EncoderSet, names: Sequence[str], detector: LanguageDetector, cleaner: TextPreprocessor
+    ) -> None:
         started = time.perf_counter()
         for post, item in zip(self.posts, self.items):
             own = post.post.text
@@ -231,8 +251,11 @@ class BatchFeatures:
             started = time.perf_counter()
             vectors = dict(zip(distinct, encoders.encode(name, capped)))
             for item in self.items:
-                item.vectors[name] = {f: vector for f, t in item.fields.items()
-                                      if (vector := vectors[t].vector) is not None and not vectors[t].error}
+                item.vectors[name] = {
+                    f: vector
+                    for f, t in item.fields.items()
+                    if (vector := vectors[t].vector) is not None and not vectors[t].error
+                }
             self._timed(name, started)
         started = time.perf_counter()
         capped_of = dict(zip(distinct, capped))

@@ -37,9 +37,18 @@ HNSW_THRESHOLD = 200_000
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 96
 COMPACT_DEAD_SHARE = 0.25
 SNIPPET_CHARS = 280
-META_SCHEMA = pa.schema([("post_id", pa.string()), ("signature", pa.string()), ("text", pa.string()),
-                         ("created_at", pa.timestamp("us", tz="UTC")), ("media_kinds", pa.list_(pa.string())),
-                         ("topic_id", pa.int32()), ("labels", pa.string()), ("has_vector", pa.bool_())])
+META_SCHEMA = pa.schema(
+    [
+        ("post_id", pa.string()),
+        ("signature", pa.string()),
+        ("text", pa.string()),
+        ("created_at", pa.timestamp("us", tz="UTC")),
+        ("media_kinds", pa.list_(pa.string())),
+        ("topic_id", pa.int32()),
+        ("labels", pa.string()),
+        ("has_vector", pa.bool_()),
+    ]
+)
 
 
 @dataclass
@@ -83,8 +92,15 @@ class NeighbourIndex:
     """Thread-safe: a search reads one immutable view; ``sync`` builds the next view and swaps it in
     (one writer at a time); adding rows to the HNSW graph waits for searches of it to finish."""
 
-    def __init__(self, folder: Path | None, *, fingerprint: str, dim: int, kind: str = "auto",
-                 hnsw_threshold: int = HNSW_THRESHOLD) -> None:
+    def __init__(
+        self,
+        folder: Path | None,
+        *,
+        fingerprint: str,
+        dim: int,
+        kind: str = "auto",
+        hnsw_threshold: int = HNSW_THRESHOLD,
+    ) -> None:
         if kind not in INDEX_KINDS:
             raise ConfigError(f"unknown index kind {kind!r}; known: {', '.join(INDEX_KINDS)}")
         self.folder, self.fingerprint, self.dim = folder, fingerprint, dim
@@ -115,8 +131,11 @@ class NeighbourIndex:
             return
         try:
             described = json.loads((self.folder / "index.json").read_text())
-            if described.get("format") != FORMAT_VERSION or described.get("fingerprint") != self.fingerprint \
-                    or described.get("dim") != self.dim:
+            if (
+                described.get("format") != FORMAT_VERSION
+                or described.get("fingerprint") != self.fingerprint
+                or described.get("dim") != self.dim
+            ):
                 self.notes.append("the saved neighbour index was made for another shared space: rebuilt")
                 return
             parts = [self._read_part(name) for name in described["parts"]]
@@ -162,8 +181,12 @@ class NeighbourIndex:
         with self._lock:
             parts = list(self._view.parts)
             if rows is not None and len(rows.vectors):
-                part = _Part(f"part-{uuid.uuid4().hex[:12]}", np.ascontiguousarray(rows.vectors, np.float32),
-                             rows.meta, rows.meta.column("post_id").to_pylist())
+                part = _Part(
+                    f"part-{uuid.uuid4().hex[:12]}",
+                    np.ascontiguousarray(rows.vectors, np.float32),
+                    rows.meta,
+                    rows.meta.column("post_id").to_pylist(),
+                )
                 parts.append(self._saved(part))
             view = self._installed(parts, current, self._view.hnsw)
             if view.rows and (view.rows - int(view.alive.sum())) > COMPACT_DEAD_SHARE * view.rows:
@@ -176,13 +199,17 @@ class NeighbourIndex:
         vectors, metas, ids = [], [], []
         at = 0
         for part in view.parts:
-            keep = np.flatnonzero(view.alive[at: at + len(part.vectors)])
+            keep = np.flatnonzero(view.alive[at : at + len(part.vectors)])
             at += len(part.vectors)
             vectors.append(np.asarray(part.vectors)[keep])
             metas.append(part.meta.take(pa.array(keep)))
             ids += [part.ids[i] for i in keep]
-        merged = _Part(f"part-{uuid.uuid4().hex[:12]}", np.concatenate(vectors) if vectors else np.zeros((0, self.dim), np.float32),
-                       pa.concat_tables(metas) if metas else META_SCHEMA.empty_table(), ids)
+        merged = _Part(
+            f"part-{uuid.uuid4().hex[:12]}",
+            np.concatenate(vectors) if vectors else np.zeros((0, self.dim), np.float32),
+            pa.concat_tables(metas) if metas else META_SCHEMA.empty_table(),
+            ids,
+        )
         self._hnsw_rows = 0
         return self._installed([self._saved(merged)], {p: s for p, (_, s) in view.signatures.items()}, None)
 
@@ -195,7 +222,9 @@ class NeighbourIndex:
             _atomic(self.folder / f"{part.name}.npy", lambda handle: np.save(handle, part.vectors, allow_pickle=False))
             _atomic(self.folder / f"{part.name}.arrow", lambda handle: _write_arrow(handle, part.meta))
         except OSError as exc:
-            self.notes.append(f"the neighbour index is kept in memory only: {self.folder} is not writable ({exc.strerror})")
+            self.notes.append(
+                f"the neighbour index is kept in memory only: {self.folder} is not writable ({exc.strerror})"
+            )
             self.folder = None
         return part
 
@@ -203,8 +232,13 @@ class NeighbourIndex:
         if self.folder is None:
             return
         parts = self._view.parts
-        description = {"format": FORMAT_VERSION, "fingerprint": self.fingerprint, "dim": self.dim,
-                       "parts": [p.name for p in parts], "hnsw_rows": self._hnsw_rows if self._view.hnsw is not None else 0}
+        description = {
+            "format": FORMAT_VERSION,
+            "fingerprint": self.fingerprint,
+            "dim": self.dim,
+            "parts": [p.name for p in parts],
+            "hnsw_rows": self._hnsw_rows if self._view.hnsw is not None else 0,
+        }
         _atomic(self.folder / "index.json", lambda handle: handle.write(json.dumps(description, indent=1).encode()))
         known = {f"{p.name}.npy" for p in parts} | {f"{p.name}.arrow" for p in parts}
         self._remove_files([f.name.rsplit(".", 1)[0] for f in self.folder.glob("part-*") if f.name not in known])
@@ -259,7 +293,7 @@ class NeighbourIndex:
             graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
             self._hnsw_rows = 0
         if self._hnsw_rows < view.rows:
-            added = np.ascontiguousarray(_all_vectors(view.parts, self.dim)[self._hnsw_rows:], np.float32)
+            added = np.ascontiguousarray(_all_vectors(view.parts, self.dim)[self._hnsw_rows :], np.float32)
             with self._graph_lock:
                 graph.add(added)
             self._hnsw_rows = view.rows
@@ -312,7 +346,7 @@ class NeighbourIndex:
         want = k + len(skip)
         for part in parts:
             sims = np.asarray(part.vectors) @ query
-            sims = np.where(alive[at: at + len(sims)], sims, -np.inf)
+            sims = np.where(alive[at : at + len(sims)], sims, -np.inf)
             top = np.argpartition(-sims, min(want, len(sims) - 1))[:want] if len(sims) > want else np.arange(len(sims))
             scores.append(sims[top])
             positions.append(top + at)
@@ -321,8 +355,9 @@ class NeighbourIndex:
             return []
         return self._hits(parts, np.concatenate(positions), np.concatenate(scores), k, skip)
 
-    def _hnsw_search(self, hnsw: Any, query: np.ndarray, k: int, alive: np.ndarray, skip: set[str],
-                     parts: list[_Part]) -> list[Hit] | None:
+    def _hnsw_search(
+        self, hnsw: Any, query: np.ndarray, k: int, alive: np.ndarray, skip: set[str], parts: list[_Part]
+    ) -> list[Hit] | None:
         hnsw.hnsw.efSearch = max(HNSW_EF_SEARCH, 4 * k)
         dead = len(alive) - int(alive.sum())
         want = min(len(alive), 2 * (k + len(skip)) + min(dead, 10 * k))

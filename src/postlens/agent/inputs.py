@@ -70,8 +70,14 @@ PostInput = Post | Mapping[str, Any] | str | None
 FileInput = str | os.PathLike[str] | MediaInput
 
 
-def read_input(post: PostInput = None, *, files: Sequence[FileInput] = (), text: str | None = None,
-               media_root: str | os.PathLike[str] | None = None, store: MediaStore) -> AgentPost:
+def read_input(
+    post: PostInput = None,
+    *,
+    files: Sequence[FileInput] = (),
+    text: str | None = None,
+    media_root: str | os.PathLike[str] | None = None,
+    store: MediaStore,
+) -> AgentPost:
     """One ``AgentPost``; raises InputError (the post cannot be read) or MediaError (a file refused, with its code)."""
     base, named = _as_post(post, text, media_root)
     if text is not None and post is not None:
@@ -85,17 +91,30 @@ def read_input(post: PostInput = None, *, files: Sequence[FileInput] = (), text:
             out.media.append(gated)
     for extra in files:
         out.media.append(_gate_file(extra, len(base.media) + len(out.media), store))
-    base.media = [MediaPart(kind=m.kind, path=m.stored.path, sha256=m.stored.sha256, mime=m.stored.mime,
-                            bytes=m.stored.bytes, width=m.stored.width, height=m.stored.height,
-                            duration_s=m.stored.duration_s, source_path=m.name) for m in out.media]
+    base.media = [
+        MediaPart(
+            kind=m.kind,
+            path=m.stored.path,
+            sha256=m.stored.sha256,
+            mime=m.stored.mime,
+            bytes=m.stored.bytes,
+            width=m.stored.width,
+            height=m.stored.height,
+            duration_s=m.stored.duration_s,
+            source_path=m.name,
+        )
+        for m in out.media
+    ]
     for i, gated in enumerate(out.media):
         gated.index = i
     if not named:  # an id from the content: text and every file's bytes
         base.native_id = _content_id("\n".join([base.text, *(m.stored.sha256 for m in out.media)]))
     if not base.text.strip() and not out.media:
-        raise InputError("the post has neither text nor a readable media file: give text, a post, or media files"
-                         + (f" ({'; '.join(p.message for p in out.problems)})" if out.problems else ""),
-                         code="empty_post")
+        raise InputError(
+            "the post has neither text nor a readable media file: give text, a post, or media files"
+            + (f" ({'; '.join(p.message for p in out.problems)})" if out.problems else ""),
+            code="empty_post",
+        )
     return out
 
 
@@ -104,8 +123,14 @@ def _as_post(post: PostInput, text: str | None, media_root: Any) -> tuple[Post, 
     if post is None:
         return Post(source=AGENT_SOURCE, native_id="", platform="unknown", created_at=None, text=text or ""), False
     if isinstance(post, Post):
-        copy = replace(post, media=list(post.media), hashtags=list(post.hashtags), mentions=list(post.mentions),
-                       urls=list(post.urls), labels=dict(post.labels))
+        copy = replace(
+            post,
+            media=list(post.media),
+            hashtags=list(post.hashtags),
+            mentions=list(post.mentions),
+            urls=list(post.urls),
+            labels=dict(post.labels),
+        )
         return _checked(copy), True
     if isinstance(post, str):
         if len(post) > MAX_JSON_CHARS:
@@ -151,12 +176,19 @@ def _content_id(content: str) -> str:
     return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def _gate_part(part: MediaPart, position: int, store: MediaStore, media_root: Any,
-               problems: list[Problem]) -> GatedMedia | None:
+def _gate_part(
+    part: MediaPart, position: int, store: MediaStore, media_root: Any, problems: list[Problem]
+) -> GatedMedia | None:
     """A part of a given post: its local file confined to the part's root (or ``media_root``); a URL is not fetched."""
     if part.source_path is None and part.url and not part.url.startswith("file:"):
-        problems.append(Problem(code="media_remote", message=f"media part {position + 1} is a URL "
-                                f"({shown(part.url)}): the agent never fetches URLs; pass the file", part=f"post media[{position}]"))
+        problems.append(
+            Problem(
+                code="media_remote",
+                message=f"media part {position + 1} is a URL "
+                f"({shown(part.url)}): the agent never fetches URLs; pass the file",
+                part=f"post media[{position}]",
+            )
+        )
         return None
     root = part.root if part.root is not None else (os.fspath(media_root) if media_root is not None else None)
     copy = MediaPart(kind=part.kind, url=part.url, source_path=part.source_path, root=root)
@@ -188,8 +220,10 @@ def _gate_bytes(item: MediaInput, position: int, store: MediaStore) -> GatedMedi
     largest = max(store.limits.values())
     safe_name = Path(item.filename.replace("\\", "/")).name or "upload"
     if len(item.data) > largest:
-        raise MediaError(f"upload {shown(safe_name)} is {len(item.data):,} bytes, over the largest media limit "
-                         f"of {largest:,} bytes", code="media_too_large")
+        raise MediaError(
+            f"upload {shown(safe_name)} is {len(item.data):,} bytes, over the largest media limit of {largest:,} bytes",
+            code="media_too_large",
+        )
     inbox = store.root / "uploads"
     inbox.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(item.data).hexdigest()

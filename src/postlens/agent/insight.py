@@ -64,8 +64,11 @@ class TopicInsight(_Model):
     label: str | None = None
     words: list[str] = Field(default_factory=list)
     similarity: float | None = Field(None, description="cosine to the topic in the shared space")
-    confidence: float | None = Field(None, description="share of the topic's own posts that are less similar to it "
-                                                       "than this post (0..1; 0.5 = as typical as its median post)")
+    confidence: float | None = Field(
+        None,
+        description="share of the topic's own posts that are less similar to it "
+        "than this post (0..1; 0.5 = as typical as its median post)",
+    )
     novel: bool = Field(False, description="further from its topic than 95% of that topic's fitted posts")
     runner_up: TopicAlternative | None = None
 
@@ -82,7 +85,9 @@ class LabelInsight(_Model):
     value: float | None = Field(None, description="regression models")
     probability: float | None = None
     probabilities: dict[str, float] = Field(default_factory=dict)
-    missing_modalities: list[str] = Field(default_factory=list, description="inputs the model reads that the post lacks")
+    missing_modalities: list[str] = Field(
+        default_factory=list, description="inputs the model reads that the post lacks"
+    )
     contributions: dict[str, float] = Field(default_factory=dict)
 
 
@@ -188,8 +193,9 @@ class Insight(_Model):
     contributions: list[Contribution] = Field(default_factory=list)
     problems: list[Problem] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
-    timings_ms: dict[str, float] = Field(default_factory=dict, description="wall time per stage (batched stages: "
-                                                                             "the batch's time shared per post)")
+    timings_ms: dict[str, float] = Field(
+        default_factory=dict, description="wall time per stage (batched stages: the batch's time shared per post)"
+    )
 
 
 class Failure(_Model):

@@ -15,16 +15,26 @@ DEFAULT_TASKS = ("classification", "multilabel")
 DEFAULT_SEGMENTATION = "topics"
 
 
-def load_models(root: Path, names: Sequence[str] | None, encoders: EncoderSet, sentiment_targets: Sequence[str],
-                emotion_targets: Sequence[str]) -> tuple[list[LoadedModel], list[str]]:
+def load_models(
+    root: Path,
+    names: Sequence[str] | None,
+    encoders: EncoderSet,
+    sentiment_targets: Sequence[str],
+    emotion_targets: Sequence[str],
+) -> tuple[list[LoadedModel], list[str]]:
     """The named models (each must load and read inputs this postlens computes alike), or by default every
     classification model in ``<workspace>/models`` (one that cannot is left out, with a note)."""
     from postlens.models.artifact import load_model
     from postlens.pipeline.predict import resolve_model_folder
 
     folder = root / "models"
-    chosen = list(names) if names is not None else sorted(
-        p.name for p in folder.iterdir() if (p / "model.json").is_file()) if folder.is_dir() else []
+    chosen = (
+        list(names)
+        if names is not None
+        else sorted(p.name for p in folder.iterdir() if (p / "model.json").is_file())
+        if folder.is_dir()
+        else []
+    )
     loaded: list[LoadedModel] = []
     notes: list[str] = []
     for name in chosen:
@@ -53,8 +63,9 @@ def _check_agent_encoders(model: Any, encoders: EncoderSet) -> None:
     for what, entry in [*model.encoders.items(), *model.text_sources.items()]:
         name = entry.get("encoder")
         if name and entry.get("key") and encoders.key(name) != entry["key"]:
-            raise ConfigError(f"its {what} input was made by {entry['key']}, the agent's {name} encoder is "
-                              f"{encoders.key(name)}")
+            raise ConfigError(
+                f"its {what} input was made by {entry['key']}, the agent's {name} encoder is {encoders.key(name)}"
+            )
 
 
 class _ThreadedBooster:
@@ -73,7 +84,9 @@ class _ThreadedBooster:
         return getattr(self.booster, name)
 
 
-def load_popularity(root: Path, popularity: str | bool | None, threads: int = 1) -> tuple[Any, dict[str, Any], str, list[str]]:
+def load_popularity(
+    root: Path, popularity: str | bool | None, threads: int = 1
+) -> tuple[Any, dict[str, Any], str, list[str]]:
     """(model, description, name, notes); the model is None when there is none or ``popularity`` is False."""
     from postlens.pipeline.popularity import resolve_popularity_model
     from postlens.tasks.popularity import load_popularity_model
@@ -87,7 +100,11 @@ def load_popularity(root: Path, popularity: str | bool | None, threads: int = 1)
         return None, {}, "", []
     if popularity is None or popularity is True:
         folder = root / "models"
-        found = sorted((p for p in folder.iterdir() if (p / DESCRIPTION).is_file()), key=_saved_at) if folder.is_dir() else []
+        found = (
+            sorted((p for p in folder.iterdir() if (p / DESCRIPTION).is_file()), key=_saved_at)
+            if folder.is_dir()
+            else []
+        )
         if not found:
             note = [] if popularity is None else ["no popularity model in the workspace: run 'postlens popularity fit'"]
             if popularity is True:
@@ -95,8 +112,11 @@ def load_popularity(root: Path, popularity: str | bool | None, threads: int = 1)
             return None, {}, "", note
         named = [p for p in found if p.name == "popularity"]
         chosen = named[0] if named else found[-1]
-        notes = [f"{len(found)} popularity models; answering with {chosen.name} (pass popularity=NAME for another)"] \
-            if len(found) > 1 and not named else []
+        notes = (
+            [f"{len(found)} popularity models; answering with {chosen.name} (pass popularity=NAME for another)"]
+            if len(found) > 1 and not named
+            else []
+        )
     else:
         chosen, notes = resolve_popularity_model(popularity, root), []
     model, info = load_popularity_model(chosen)
@@ -123,11 +143,15 @@ def pick_segmentation(kinds: dict[str, str], requested: str | None) -> tuple[str
     else the first found segmentation with a space (cluster, then seed)."""
     if requested is not None:
         if requested not in kinds:
-            raise ConfigError(f"no segmentation {requested!r} in the workspace; segmentations there: "
-                              f"{', '.join(sorted(kinds)) or 'none (run postlens segments fit)'}")
+            raise ConfigError(
+                f"no segmentation {requested!r} in the workspace; segmentations there: "
+                f"{', '.join(sorted(kinds)) or 'none (run postlens segments fit)'}"
+            )
         if kinds[requested] not in ("cluster", "seed"):
-            raise ConfigError(f"segmentation {requested!r} holds a trained model's classes, which have no shared space; "
-                              "pass that model in models=[...] and a cluster or seed segmentation here")
+            raise ConfigError(
+                f"segmentation {requested!r} holds a trained model's classes, which have no shared space; "
+                "pass that model in models=[...] and a cluster or seed segmentation here"
+            )
         return requested, []
     if kinds.get(DEFAULT_SEGMENTATION) in ("cluster", "seed"):
         return DEFAULT_SEGMENTATION, []

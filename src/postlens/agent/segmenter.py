@@ -38,8 +38,10 @@ class Segmenter:
 
     def __init__(self, name: str, kind: str, folder: Path, embed: EmbedTexts) -> None:
         if kind not in SPACE_KINDS:
-            raise ConfigError(f"segmentation {name!r} is of kind {kind!r}; the agent places posts in "
-                              f"{' or '.join(SPACE_KINDS)} segmentations")
+            raise ConfigError(
+                f"segmentation {name!r} is of kind {kind!r}; the agent places posts in "
+                f"{' or '.join(SPACE_KINDS)} segmentations"
+            )
         self.name, self.kind, self.folder = name, kind, folder
         if kind == "cluster":
             from postlens.tasks.segments.model import TopicModel
@@ -85,17 +87,24 @@ class Segmenter:
             ids = seed_topic_ids or {}
             topics = [ids.get(self.seed_names[i]) if i >= 0 else None for i in labels]
             novel = np.zeros(len(parts), bool)
-        return Placement(list(topics), np.asarray(scores, float), np.asarray(novel, bool),
-                         self._runner_up(fused, topics, seed_topic_ids))
+        return Placement(
+            list(topics),
+            np.asarray(scores, float),
+            np.asarray(novel, bool),
+            self._runner_up(fused, topics, seed_topic_ids),
+        )
 
-    def _runner_up(self, fused: np.ndarray, topics: list[int | None],
-                   seed_topic_ids: dict[str, int] | None) -> list[tuple[int, float] | None]:
+    def _runner_up(
+        self, fused: np.ndarray, topics: list[int | None], seed_topic_ids: dict[str, int] | None
+    ) -> list[tuple[int, float] | None]:
         out: list[tuple[int, float] | None] = []
         sims = fused @ np.asarray(self.centres, np.float64).T if len(self.centres) else np.zeros((len(fused), 0))
         for row, topic in enumerate(topics):
             best: dict[int, float] = {}
             for centre, value in zip(self.centre_topics, sims[row]):
-                tid = int(centre) if self.kind == "cluster" else (seed_topic_ids or {}).get(self.seed_names[int(centre)])
+                tid = (
+                    int(centre) if self.kind == "cluster" else (seed_topic_ids or {}).get(self.seed_names[int(centre)])
+                )
                 if tid is not None and tid != topic and value > best.get(tid, -np.inf):
                     best[tid] = float(value)
             out.append(max(best.items(), key=lambda kv: kv[1]) if best and np.any(fused[row]) else None)

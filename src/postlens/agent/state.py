@@ -96,16 +96,23 @@ def read_snapshot(ws: Workspace, segmentation: str | None) -> Snapshot:
 
 
 def _has(db: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(db.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchall()[0][0])
+    return bool(
+        db.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchall()[0][0]
+    )
 
 
 def _topics(db: duckdb.DuckDBPyConnection, segmentation: str) -> dict[int, TopicRow]:
-    rows = db.execute("SELECT topic_id, label, name, words, status FROM topics WHERE segmentation = ?",
-                      [segmentation]).fetchall()
-    topics = {int(t): TopicRow(int(t), label, name, list(words or []), status) for t, label, name, words, status in rows}
+    rows = db.execute(
+        "SELECT topic_id, label, name, words, status FROM topics WHERE segmentation = ?", [segmentation]
+    ).fetchall()
+    topics = {
+        int(t): TopicRow(int(t), label, name, list(words or []), status) for t, label, name, words, status in rows
+    }
     for topic_id, scores in db.execute(
-            "SELECT topic_id, list_sort(list(score)) FROM post_topics WHERE segmentation = ? AND topic_id IS NOT NULL "
-            "AND score IS NOT NULL AND isfinite(score) GROUP BY topic_id", [segmentation]).fetchall():
+        "SELECT topic_id, list_sort(list(score)) FROM post_topics WHERE segmentation = ? AND topic_id IS NOT NULL "
+        "AND score IS NOT NULL AND isfinite(score) GROUP BY topic_id",
+        [segmentation],
+    ).fetchall():
         if int(topic_id) in topics:
             topics[int(topic_id)].scores = [float(s) for s in scores]
     return topics
@@ -115,19 +122,25 @@ def _trends(db: duckdb.DuckDBPyConnection) -> dict[str, TrendStream]:
     """Per source, the most recently updated stream, and each of its terms' newest row."""
     out: dict[str, TrendStream] = {}
     for stream, source, bin_seconds in db.execute(
-            "SELECT stream, source, bin_seconds FROM trend_streams ORDER BY updated_at DESC, stream").fetchall():
+        "SELECT stream, source, bin_seconds FROM trend_streams ORDER BY updated_at DESC, stream"
+    ).fetchall():
         if source in out:
             continue
         newest = db.execute("SELECT max(bin_start) FROM trend_series WHERE stream = ?", [stream]).fetchall()[0][0]
-        alerts = dict(db.execute("SELECT term, max(fired_at) FROM alerts WHERE stream = ? GROUP BY term", [stream]).fetchall())
+        alerts = dict(
+            db.execute("SELECT term, max(fired_at) FROM alerts WHERE stream = ? GROUP BY term", [stream]).fetchall()
+        )
         terms: dict[str, TermState] = {}
         for term, state, count, expected, growth, at in db.execute(
-                "SELECT term, arg_max(state, bin_start), arg_max(count, bin_start), arg_max(expected, bin_start), "
-                "arg_max(growth, bin_start), max(bin_start) FROM trend_series WHERE stream = ? AND count > 0 "
-                "GROUP BY term", [stream]).fetchall():
+            "SELECT term, arg_max(state, bin_start), arg_max(count, bin_start), arg_max(expected, bin_start), "
+            "arg_max(growth, bin_start), max(bin_start) FROM trend_series WHERE stream = ? AND count > 0 "
+            "GROUP BY term",
+            [stream],
+        ).fetchall():
             current = at == newest
-            terms[term] = TermState(state if current else "steady", int(count), expected, growth if current else None,
-                                    at, alerts.get(term))
+            terms[term] = TermState(
+                state if current else "steady", int(count), expected, growth if current else None, at, alerts.get(term)
+            )
         version = stream.split("|", 1)[0].split("@", 1)[1] if "@" in stream.split("|", 1)[0] else ""
         out[source] = TrendStream(source, version, stream, int(bin_seconds), terms)
     return out
@@ -137,17 +150,26 @@ def post_signatures(ws: Workspace, segmentation: str | None) -> dict[str, str]:
     """post id -> md5 of what its fused vector and index record are made of (text fields and their
     cache keys, stored media, labels, topic): a changed post gets a new signature."""
     db = ws.db
-    fields = ("(SELECT post_id, string_agg(field || ':' || key, ',' ORDER BY field, key) AS k FROM text_fields GROUP BY post_id)"
-              if _has(db, "text_fields") else "(SELECT NULL::VARCHAR AS post_id, NULL::VARCHAR AS k WHERE false)")
-    topics = ("(SELECT post_id, topic_id FROM post_topics WHERE segmentation = $seg)" if _has(db, "post_topics")
-              else "(SELECT NULL::VARCHAR AS post_id, NULL::INTEGER AS topic_id WHERE false)")
-    rows = db.execute(f"""
+    fields = (
+        "(SELECT post_id, string_agg(field || ':' || key, ',' ORDER BY field, key) AS k FROM text_fields GROUP BY post_id)"
+        if _has(db, "text_fields")
+        else "(SELECT NULL::VARCHAR AS post_id, NULL::VARCHAR AS k WHERE false)"
+    )
+    topics = (
+        "(SELECT post_id, topic_id FROM post_topics WHERE segmentation = $seg)"
+        if _has(db, "post_topics")
+        else "(SELECT NULL::VARCHAR AS post_id, NULL::INTEGER AS topic_id WHERE false)"
+    )
+    rows = db.execute(
+        f"""
         WITH m AS (SELECT post_id, string_agg(kind || ':' || sha256, ',' ORDER BY position) AS s FROM media
                    WHERE status = 'stored' GROUP BY post_id)
         SELECT p.id, md5(coalesce(tf.k, md5(p.text)) || '#' || coalesce(m.s, '') || '#' ||
                          coalesce(CAST(t.topic_id AS VARCHAR), '-') || '#' || coalesce(CAST(p.labels AS VARCHAR), ''))
         FROM posts p LEFT JOIN {fields} tf ON tf.post_id = p.id LEFT JOIN m ON m.post_id = p.id
-        LEFT JOIN {topics} t ON t.post_id = p.id ORDER BY p.id""", {"seg": segmentation or ""} if "$seg" in topics else {}).fetchall()
+        LEFT JOIN {topics} t ON t.post_id = p.id ORDER BY p.id""",
+        {"seg": segmentation or ""} if "$seg" in topics else {},
+    ).fetchall()
     return dict(rows)
 
 
@@ -159,21 +181,34 @@ def index_rows(ws: Workspace, ids: list[str], segmenter: Segmenter, signatures: 
     vectors = segmenter.fuse(parts).astype(np.float32)
     ws.db.register("_agent_ids", pa.table({"id": pa.array(ids, pa.string())}))
     try:
-        topic_sql = ("(SELECT post_id, topic_id FROM post_topics WHERE segmentation = ?)" if _has(ws.db, "post_topics")
-                     else "(SELECT NULL::VARCHAR AS post_id, NULL::INTEGER AS topic_id WHERE ? IS NULL)")
-        facts = {r[0]: r[1:] for r in ws.db.execute(
-            f"SELECT p.id, p.created_at, p.media_kinds, CAST(to_json(p.labels) AS VARCHAR), t.topic_id FROM posts p "
-            f"LEFT JOIN {topic_sql} t ON t.post_id = p.id WHERE p.id IN (SELECT id FROM _agent_ids)",
-            [segmenter.name]).fetchall()}
+        topic_sql = (
+            "(SELECT post_id, topic_id FROM post_topics WHERE segmentation = ?)"
+            if _has(ws.db, "post_topics")
+            else "(SELECT NULL::VARCHAR AS post_id, NULL::INTEGER AS topic_id WHERE ? IS NULL)"
+        )
+        facts = {
+            r[0]: r[1:]
+            for r in ws.db.execute(
+                f"SELECT p.id, p.created_at, p.media_kinds, CAST(to_json(p.labels) AS VARCHAR), t.topic_id FROM posts p "
+                f"LEFT JOIN {topic_sql} t ON t.post_id = p.id WHERE p.id IN (SELECT id FROM _agent_ids)",
+                [segmenter.name],
+            ).fetchall()
+        }
     finally:
         ws.db.unregister("_agent_ids")
-    meta = pa.table({
-        "post_id": ids, "signature": [signatures.get(p, "") for p in ids],
-        "text": [t[:SNIPPET_CHARS] for t in parts.texts],
-        "created_at": [facts[p][0] for p in ids], "media_kinds": [list(facts[p][1] or []) for p in ids],
-        "topic_id": [facts[p][3] for p in ids], "labels": [_labels_json(facts[p][2]) for p in ids],
-        "has_vector": [bool(np.any(v)) for v in vectors],
-    }, schema=META_SCHEMA)
+    meta = pa.table(
+        {
+            "post_id": ids,
+            "signature": [signatures.get(p, "") for p in ids],
+            "text": [t[:SNIPPET_CHARS] for t in parts.texts],
+            "created_at": [facts[p][0] for p in ids],
+            "media_kinds": [list(facts[p][1] or []) for p in ids],
+            "topic_id": [facts[p][3] for p in ids],
+            "labels": [_labels_json(facts[p][2]) for p in ids],
+            "has_vector": [bool(np.any(v)) for v in vectors],
+        },
+        schema=META_SCHEMA,
+    )
     return NewRows(vectors, meta)
 
 

@@ -60,8 +60,11 @@ def post_parts(batch: BatchFeatures, text_encoder: str, times: np.ndarray) -> Po
     vectors: dict[str, np.ndarray] = {}
     masks: dict[str, np.ndarray] = {}
     for name in TEXT_FIELDS:
-        rows = {i: item.vectors.get(text_encoder, {})[name] for i, item in enumerate(batch.items)
-                if name in item.vectors.get(text_encoder, {})}
+        rows = {
+            i: item.vectors.get(text_encoder, {})[name]
+            for i, item in enumerate(batch.items)
+            if name in item.vectors.get(text_encoder, {})
+        }
         vectors[name], masks[name] = _stack(n, rows)
     frame_dim = installed_identity("efficientnet").dim or 0
     collected: dict[str, dict[int, list[np.ndarray]]] = {"image": {}, "video": {}, "audio": {}}
@@ -82,12 +85,22 @@ def post_parts(batch: BatchFeatures, text_encoder: str, times: np.ndarray) -> Po
                 collected["audio"].setdefault(i, []).append(vector)
     for name, by_row in collected.items():
         vectors[name], masks[name] = _stack(n, {i: np.mean(vs, axis=0) for i, vs in by_row.items()})
-    texts = ["\n".join(item.fields[f] for f in ("text", "ocr", "transcript", "video_text") if f in item.fields)
-             for item in batch.items]
-    languages = [p.post.language or (item.language.code if item.language else None)
-                 for p, item in zip(batch.posts, batch.items)]
-    return PostParts(ids=[p.post.id for p in batch.posts], vectors=vectors, masks=masks, labels=labels,
-                     texts=texts, languages=languages, times=times)
+    texts = [
+        "\n".join(item.fields[f] for f in ("text", "ocr", "transcript", "video_text") if f in item.fields)
+        for item in batch.items
+    ]
+    languages = [
+        p.post.language or (item.language.code if item.language else None) for p, item in zip(batch.posts, batch.items)
+    ]
+    return PostParts(
+        ids=[p.post.id for p in batch.posts],
+        vectors=vectors,
+        masks=masks,
+        labels=labels,
+        texts=texts,
+        languages=languages,
+        times=times,
+    )
 
 
 def _usable(features: Features | None) -> np.ndarray | None:
@@ -97,10 +110,19 @@ def _usable(features: Features | None) -> np.ndarray | None:
 
 def post_rows(posts: Sequence[AgentPost]) -> list[dict[str, Any]]:
     """Each post as a ``posts`` table row (what ``metadata_matrix`` reads)."""
-    return [{"id": p.post.id, "created_at": p.post.created_at, "text": p.post.text,
-             "author_id": p.post.author.id, "author_followers": p.post.author.followers,
-             "hashtags": list(p.post.hashtags), "labels": dict(p.post.labels),
-             "media_kinds": [str(m.kind) for m in p.media]} for p in posts]
+    return [
+        {
+            "id": p.post.id,
+            "created_at": p.post.created_at,
+            "text": p.post.text,
+            "author_id": p.post.author.id,
+            "author_followers": p.post.author.followers,
+            "hashtags": list(p.post.hashtags),
+            "labels": dict(p.post.labels),
+            "media_kinds": [str(m.kind) for m in p.media],
+        }
+        for p in posts
+    ]
 
 
 def model_inputs(model: Any, config: Any, batch: BatchFeatures) -> PostData:
@@ -113,17 +135,26 @@ def model_inputs(model: Any, config: Any, batch: BatchFeatures) -> PostData:
     for modality, entry in model.encoders.items():
         encoder = entry.get("encoder")
         if modality == "text":
-            rows = [_mean([item.vectors.get(encoder, {})[f] for f in model.text_fields
-                           if f in item.vectors.get(encoder, {})]) for item in batch.items]
+            rows = [
+                _mean(
+                    [item.vectors.get(encoder, {})[f] for f in model.text_fields if f in item.vectors.get(encoder, {})]
+                )
+                for item in batch.items
+            ]
         else:
-            rows = [_mean(item.media_vectors(post, MODALITY_KINDS[modality], MEDIA_ENCODER[modality]))
-                    for post, item in zip(batch.posts, batch.items)]
+            rows = [
+                _mean(item.media_vectors(post, MODALITY_KINDS[modality], MEDIA_ENCODER[modality]))
+                for post, item in zip(batch.posts, batch.items)
+            ]
             if modality in config.features.sequences:
-                sequences[modality] = [_first_sequence(post, item, modality) for post, item in zip(batch.posts, batch.items)]
+                sequences[modality] = [
+                    _first_sequence(post, item, modality) for post, item in zip(batch.posts, batch.items)
+                ]
         dim = dims.get(modality) or next((len(v) for v in rows if v is not None), 1)
         modalities[modality], masks[modality] = stack_present(rows, dim)
-    meta, names = (metadata_matrix(post_rows(batch.posts)) if config.features.metadata
-                   else (np.zeros((n, 0), np.float32), []))
+    meta, names = (
+        metadata_matrix(post_rows(batch.posts)) if config.features.metadata else (np.zeros((n, 0), np.float32), [])
+    )
     waveforms: dict[str, list[np.ndarray | None]] = {}
     if config.features.waveform.enabled:
         from postlens.agent.waveforms import crops_of
@@ -131,8 +162,16 @@ def model_inputs(model: Any, config: Any, batch: BatchFeatures) -> PostData:
 
         waveforms[WAVEFORM] = crops_of(batch.posts, config.features.waveform)
         masks[WAVEFORM] = np.array([w is not None for w in waveforms[WAVEFORM]], bool)
-    return PostData(modalities=modalities, masks=masks, meta=meta, meta_names=names, sequences=sequences,
-                    texts=[p.post.text for p in batch.posts], ids=[p.post.id for p in batch.posts], waveforms=waveforms)
+    return PostData(
+        modalities=modalities,
+        masks=masks,
+        meta=meta,
+        meta_names=names,
+        sequences=sequences,
+        texts=[p.post.text for p in batch.posts],
+        ids=[p.post.id for p in batch.posts],
+        waveforms=waveforms,
+    )
 
 
 def _first_sequence(post: AgentPost, item: PostFeatures, modality: str) -> np.ndarray | None:
@@ -154,14 +193,22 @@ def popularity_frame(model: Any, info: dict[str, Any], batch: BatchFeatures) -> 
         if modality == "text":
             rows = [item.vectors.get(encoder, {}).get("text") for item in batch.items]
         else:
-            rows = [_mean(item.media_vectors(post, MODALITY_KINDS[modality], MEDIA_ENCODER[modality]))
-                    for post, item in zip(batch.posts, batch.items)]
-        blocks[modality] = Block(modality, _nan_matrix(rows, int(dims.get(modality) or 1)),
-                                 [f"{modality}_{j}" for j in range(int(dims.get(modality) or 1))], EMBEDDING)
+            rows = [
+                _mean(item.media_vectors(post, MODALITY_KINDS[modality], MEDIA_ENCODER[modality]))
+                for post, item in zip(batch.posts, batch.items)
+            ]
+        blocks[modality] = Block(
+            modality,
+            _nan_matrix(rows, int(dims.get(modality) or 1)),
+            [f"{modality}_{j}" for j in range(int(dims.get(modality) or 1))],
+            EMBEDDING,
+        )
     if config.features.sentiment:
         width = int(dims.get("sentiment") or 4)
         rows = [None if item.vader is None or item.vader.error else item.vader.vector for item in batch.items]
-        blocks["sentiment"] = Block("sentiment", _nan_matrix(rows, width), _sentiment_names(config.features.sentiment, width), NAMED)
+        blocks["sentiment"] = Block(
+            "sentiment", _nan_matrix(rows, width), _sentiment_names(config.features.sentiment, width), NAMED
+        )
     times = np.array([p.post.created_at.timestamp() if p.post.created_at else np.nan for p in batch.posts])
     meta, names = metadata_matrix(post_rows(batch.posts))
     kept = model.block_columns_.get("metadata", names)
@@ -169,15 +216,32 @@ def popularity_frame(model: Any, info: dict[str, Any], batch: BatchFeatures) -> 
     extra = [_post_facts(p) for p in batch.posts]
     if config.features.author_facts:
         blocks["author"] = Block("author", _author_matrix(extra, times), list(AUTHOR_FACTS), NAMED)
-        blocks["post"] = Block("post", np.array([[e["is_reply"], e["n_mentions"], e["n_urls"]] for e in extra],
-                                                np.float32).reshape(n, len(POST_FACTS)), list(POST_FACTS), NAMED)
-    followers = np.array([np.nan if p.post.author.followers is None or p.post.author.followers < 0
-                          else float(p.post.author.followers) for p in batch.posts])
+        blocks["post"] = Block(
+            "post",
+            np.array([[e["is_reply"], e["n_mentions"], e["n_urls"]] for e in extra], np.float32).reshape(
+                n, len(POST_FACTS)
+            ),
+            list(POST_FACTS),
+            NAMED,
+        )
+    followers = np.array(
+        [
+            np.nan if p.post.author.followers is None or p.post.author.followers < 0 else float(p.post.author.followers)
+            for p in batch.posts
+        ]
+    )
     return PopularityFrame(
-        ids=[p.post.id for p in batch.posts], platform=np.array([p.post.platform for p in batch.posts], object),
-        author=np.array([e["author_key"] for e in extra], object), followers=followers, times=times,
-        y=np.full(n, np.nan), blocks=blocks, tags=[list(p.post.hashtags) for p in batch.posts],
-        feature_keys=dict(info.get("feature_keys", {})), dims=dict(dims))
+        ids=[p.post.id for p in batch.posts],
+        platform=np.array([p.post.platform for p in batch.posts], object),
+        author=np.array([e["author_key"] for e in extra], object),
+        followers=followers,
+        times=times,
+        y=np.full(n, np.nan),
+        blocks=blocks,
+        tags=[list(p.post.hashtags) for p in batch.posts],
+        feature_keys=dict(info.get("feature_keys", {})),
+        dims=dict(dims),
+    )
 
 
 def _nan_matrix(rows: Sequence[np.ndarray | None], width: int) -> np.ndarray:
@@ -203,9 +267,17 @@ def _post_facts(agent_post: AgentPost) -> dict[str, Any]:
             return None
 
     since = user.get("created_at")
-    return {"platform": post.platform, "author_key": f"{post.platform}:{author}", "verified": post.author.verified,
-            "n_mentions": float(len(post.mentions)), "n_urls": float(len(post.urls)), "listed": number("listed_count"),
-            "statuses": number("statuses_count"), "friends": number("friends_count"),
-            "favourites": number("favourites_count"),
-            "account_since": _twitter_time(since) if isinstance(since, str) else None,
-            "is_reply": float(raw.get("in_reply_to_status_id_str") is not None), "created_at": post.created_at}
+    return {
+        "platform": post.platform,
+        "author_key": f"{post.platform}:{author}",
+        "verified": post.author.verified,
+        "n_mentions": float(len(post.mentions)),
+        "n_urls": float(len(post.urls)),
+        "listed": number("listed_count"),
+        "statuses": number("statuses_count"),
+        "friends": number("friends_count"),
+        "favourites": number("favourites_count"),
+        "account_since": _twitter_time(since) if isinstance(since, str) else None,
+        "is_reply": float(raw.get("in_reply_to_status_id_str") is not None),
+        "created_at": post.created_at,
+    }

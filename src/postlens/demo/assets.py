@@ -58,10 +58,20 @@ def _image(rng: np.random.Generator, topic: Topic, media_dir: Path, name: str) -
         image.save(media_dir / file_name, format="JPEG", quality=88)
     else:
         image.save(media_dir / file_name, format="PNG", compress_level=3)
-    part = MediaPart(kind=Modality.IMAGE, mime="image/jpeg" if jpeg else "image/png",
-                     source_path=f"media/{file_name}", width=size[0], height=size[1])
-    truth = {"path": part.source_path, "kind": "image", "caption": box.text,
-             "caption_band": [box.top, box.bottom], "font_size": box.font_size}
+    part = MediaPart(
+        kind=Modality.IMAGE,
+        mime="image/jpeg" if jpeg else "image/png",
+        source_path=f"media/{file_name}",
+        width=size[0],
+        height=size[1],
+    )
+    truth = {
+        "path": part.source_path,
+        "kind": "image",
+        "caption": box.text,
+        "caption_band": [box.top, box.bottom],
+        "font_size": box.font_size,
+    }
     return part, truth
 
 
@@ -88,15 +98,33 @@ def _video(rng: np.random.Generator, plan: MediaPlan, media_dir: Path) -> tuple[
             draw_caption(image, second_caption if changed else caption)
             yield image
 
-    audio = synth_tones(rng, topic.tone_hz, duration, VIDEO_SAMPLE_RATE, change_at_s=change_s,
-                        second_hz=second.tone_hz if second else None)
+    audio = synth_tones(
+        rng,
+        topic.tone_hz,
+        duration,
+        VIDEO_SAMPLE_RATE,
+        change_at_s=change_s,
+        second_hz=second.tone_hz if second else None,
+    )
     file_name = f"vid_{plan.index:06d}.mp4"
     write_mp4(media_dir / file_name, frames(), audio, fps=VIDEO_FPS, size=VIDEO_SIZE)
-    part = MediaPart(kind=Modality.VIDEO, mime="video/mp4", source_path=f"media/{file_name}",
-                     width=VIDEO_SIZE[0], height=VIDEO_SIZE[1], duration_s=duration)
-    truth: dict[str, Any] = {"path": part.source_path, "kind": "video", "caption": caption,
-                             "duration_s": duration, "fps": VIDEO_FPS, "tone_hz": topic.tone_hz,
-                             "scene_change_s": change_s}
+    part = MediaPart(
+        kind=Modality.VIDEO,
+        mime="video/mp4",
+        source_path=f"media/{file_name}",
+        width=VIDEO_SIZE[0],
+        height=VIDEO_SIZE[1],
+        duration_s=duration,
+    )
+    truth: dict[str, Any] = {
+        "path": part.source_path,
+        "kind": "video",
+        "caption": caption,
+        "duration_s": duration,
+        "fps": VIDEO_FPS,
+        "tone_hz": topic.tone_hz,
+        "scene_change_s": change_s,
+    }
     if second is not None:
         truth["second_topic"] = second.name
         truth["second_caption"] = second_caption
@@ -111,8 +139,13 @@ def _audio(rng: np.random.Generator, plan: MediaPlan, media_dir: Path) -> tuple[
     file_name = f"aud_{plan.index:06d}.wav"
     write_wav(media_dir / file_name, samples, WAV_SAMPLE_RATE)
     part = MediaPart(kind=Modality.AUDIO, mime="audio/wav", source_path=f"media/{file_name}", duration_s=duration)
-    return part, {"path": part.source_path, "kind": "audio", "duration_s": duration, "tone_hz": topic.tone_hz,
-                  "sample_rate": WAV_SAMPLE_RATE}
+    return part, {
+        "path": part.source_path,
+        "kind": "audio",
+        "duration_s": duration,
+        "tone_hz": topic.tone_hz,
+        "sample_rate": WAV_SAMPLE_RATE,
+    }
 
 
 def _gif(rng: np.random.Generator, plan: MediaPlan, media_dir: Path) -> tuple[MediaPart, dict[str, Any]]:
@@ -127,10 +160,22 @@ def _gif(rng: np.random.Generator, plan: MediaPlan, media_dir: Path) -> tuple[Me
     file_name = f"gif_{plan.index:06d}.gif"
     write_gif(media_dir / file_name, frames, frame_ms=GIF_FRAME_MS)
     duration = GIF_FRAMES * GIF_FRAME_MS / 1000
-    part = MediaPart(kind=Modality.GIF, mime="image/gif", source_path=f"media/{file_name}",
-                     width=GIF_SIZE[0], height=GIF_SIZE[1], duration_s=duration)
-    return part, {"path": part.source_path, "kind": "gif", "caption": caption, "frames": GIF_FRAMES,
-                  "caption_band": [box.top, box.bottom], "duration_s": duration}
+    part = MediaPart(
+        kind=Modality.GIF,
+        mime="image/gif",
+        source_path=f"media/{file_name}",
+        width=GIF_SIZE[0],
+        height=GIF_SIZE[1],
+        duration_s=duration,
+    )
+    return part, {
+        "path": part.source_path,
+        "kind": "gif",
+        "caption": caption,
+        "frames": GIF_FRAMES,
+        "caption_band": [box.top, box.bottom],
+        "duration_s": duration,
+    }
 
 
 def render_media(rng: np.random.Generator, plan: MediaPlan, out_dir: Path) -> RenderedMedia:

@@ -13,12 +13,48 @@ import numpy as np
 from postlens.demo.topics import TOPICS
 
 _ADJECTIVES = (
-    "sunny", "quiet", "brave", "lucky", "rapid", "misty", "urban", "cosmic", "golden", "silver",
-    "wild", "calm", "bold", "swift", "lunar", "polar", "rusty", "velvet", "amber", "neon",
+    "sunny",
+    "quiet",
+    "brave",
+    "lucky",
+    "rapid",
+    "misty",
+    "urban",
+    "cosmic",
+    "golden",
+    "silver",
+    "wild",
+    "calm",
+    "bold",
+    "swift",
+    "lunar",
+    "polar",
+    "rusty",
+    "velvet",
+    "amber",
+    "neon",
 )
 _NOUNS = (
-    "falcon", "otter", "maple", "river", "pixel", "comet", "harbor", "fox", "cedar", "lynx",
-    "robin", "delta", "ember", "willow", "tiger", "koala", "raven", "orbit", "meadow", "badger",
+    "falcon",
+    "otter",
+    "maple",
+    "river",
+    "pixel",
+    "comet",
+    "harbor",
+    "fox",
+    "cedar",
+    "lynx",
+    "robin",
+    "delta",
+    "ember",
+    "willow",
+    "tiger",
+    "koala",
+    "raven",
+    "orbit",
+    "meadow",
+    "badger",
 )
 
 FOLLOWERS_LOG_MEAN = 6.0
@@ -81,6 +117,7 @@ def author_choice_weights(authors: list[DemoAuthor], topic_index: int) -> np.nda
     away_mass = weights[~at_home].sum()
     # Normalise each side separately so the home share is HOME_TOPIC_AFFINITY whatever the group sizes.
     if at_home.any() and away_mass > 0:
-        weights = np.where(at_home, weights / home_mass * HOME_TOPIC_AFFINITY,
-                           weights / away_mass * (1.0 - HOME_TOPIC_AFFINITY))
+        weights = np.where(
+            at_home, weights / home_mass * HOME_TOPIC_AFFINITY, weights / away_mass * (1.0 - HOME_TOPIC_AFFINITY)
+        )
     return weights / weights.sum()

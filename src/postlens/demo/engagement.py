@@ -38,12 +38,23 @@ class EngagementModel:
     hour_amplitude: float = 0.3
     peak_hour_utc: int = 19
     weekend: float = 0.15
-    kind_effects: dict[str, float] = field(default_factory=lambda: {
-        "text": 0.0, "image": 0.35, "image_only": 0.25, "video": 0.6, "audio": -0.1, "gif": 0.3,
-    })
-    sentiment_effects: dict[str, float] = field(default_factory=lambda: {
-        "positive": 0.1, "neutral": 0.0, "negative": 0.25,
-    })
+    kind_effects: dict[str, float] = field(
+        default_factory=lambda: {
+            "text": 0.0,
+            "image": 0.35,
+            "image_only": 0.25,
+            "video": 0.6,
+            "audio": -0.1,
+            "gif": 0.3,
+        }
+    )
+    sentiment_effects: dict[str, float] = field(
+        default_factory=lambda: {
+            "positive": 0.1,
+            "neutral": 0.0,
+            "negative": 0.25,
+        }
+    )
     noise_sigma: float = 0.45
     share_rate: float = 0.15
     comment_rate: float = 0.08

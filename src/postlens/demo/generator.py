@@ -57,12 +57,21 @@ class CorpusSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "out_dir": str(self.out_dir), "posts_path": str(self.posts_path),
-            "truth_path": str(self.truth_path), "readme_path": str(self.readme_path),
-            "media_dir": str(self.media_dir), "seed": self.seed, "n_posts": self.n_posts,
-            "n_authors": self.n_authors, "by_kind": dict(self.by_kind), "by_modality": dict(self.by_modality),
-            "n_media_files": self.n_media_files, "media_bytes": self.media_bytes, "burst": dict(self.burst),
-            "labelled": self.labelled, "duration_s": self.duration_s,
+            "out_dir": str(self.out_dir),
+            "posts_path": str(self.posts_path),
+            "truth_path": str(self.truth_path),
+            "readme_path": str(self.readme_path),
+            "media_dir": str(self.media_dir),
+            "seed": self.seed,
+            "n_posts": self.n_posts,
+            "n_authors": self.n_authors,
+            "by_kind": dict(self.by_kind),
+            "by_modality": dict(self.by_modality),
+            "n_media_files": self.n_media_files,
+            "media_bytes": self.media_bytes,
+            "burst": dict(self.burst),
+            "labelled": self.labelled,
+            "duration_s": self.duration_s,
         }
 
 
@@ -88,38 +97,73 @@ def _prepare_out_dir(out: Path) -> None:
 
 
 def _build_post(
-    seed: int, planned: PlannedPost, authors: list[DemoAuthor], model: EngagementModel, out: Path,
+    seed: int,
+    planned: PlannedPost,
+    authors: list[DemoAuthor],
+    model: EngagementModel,
+    out: Path,
 ) -> tuple[Post, dict[str, Any], int]:
     topic = TOPICS[planned.topic]
     author = authors[planned.author]
     text, hard_sentiment = "", False
     if planned.has_text:
         handles = [a.handle for a in authors if a.id != author.id]
-        text, hard_sentiment = compose_text(post_rng(seed, _STREAM_TEXT, planned.index), topic, planned.sentiment,
-                            other_handles=handles, in_burst=planned.in_burst)
+        text, hard_sentiment = compose_text(
+            post_rng(seed, _STREAM_TEXT, planned.index),
+            topic,
+            planned.sentiment,
+            other_handles=handles,
+            in_burst=planned.in_burst,
+        )
     media = render_media(
         post_rng(seed, _STREAM_MEDIA, planned.index),
-        MediaPlan(index=planned.index + 1, kind=planned.kind, topic=planned.topic,
-                  scene_change_topic=planned.scene_change_topic),
+        MediaPlan(
+            index=planned.index + 1,
+            kind=planned.kind,
+            topic=planned.topic,
+            scene_change_topic=planned.scene_change_topic,
+        ),
         out,
     )
-    log_mu = model.log_mu(topic_effect=topic.effect, followers=author.followers, verified=author.verified,
-                          created_at=planned.created_at, kind=planned.kind, sentiment=planned.sentiment)
-    noise, snapshots = sample_engagement(post_rng(seed, _STREAM_ENGAGEMENT, planned.index), model, log_mu,
-                                         planned.sentiment, planned.created_at)
+    log_mu = model.log_mu(
+        topic_effect=topic.effect,
+        followers=author.followers,
+        verified=author.verified,
+        created_at=planned.created_at,
+        kind=planned.kind,
+        sentiment=planned.sentiment,
+    )
+    noise, snapshots = sample_engagement(
+        post_rng(seed, _STREAM_ENGAGEMENT, planned.index), model, log_mu, planned.sentiment, planned.created_at
+    )
     hashtags, mentions, urls = extract_entities(text)
     post = Post(
-        source=SOURCE, native_id=f"{planned.index + 1:06d}", platform=PLATFORM, created_at=planned.created_at,
-        text=text, language=LANGUAGE if text else None,
+        source=SOURCE,
+        native_id=f"{planned.index + 1:06d}",
+        platform=PLATFORM,
+        created_at=planned.created_at,
+        text=text,
+        language=LANGUAGE if text else None,
         author=Author(id=author.id, handle=author.handle, followers=author.followers, verified=author.verified),
-        hashtags=hashtags, mentions=mentions, urls=urls, media=media.parts, engagement=snapshots,
+        hashtags=hashtags,
+        mentions=mentions,
+        urls=urls,
+        media=media.parts,
+        engagement=snapshots,
         labels={"topic": topic.name, "sentiment": planned.sentiment} if planned.labelled else {},
     )
     truth = {
-        "id": post.id, "topic": topic.name, "sentiment": planned.sentiment,
-        "sentiment_hard": hard_sentiment, "kind": planned.kind,
-        "labelled": planned.labelled, "in_burst": planned.in_burst, "author": author.id,
-        "expected_log_likes": r6(log_mu), "noise": r6(noise), "media": media.truth,
+        "id": post.id,
+        "topic": topic.name,
+        "sentiment": planned.sentiment,
+        "sentiment_hard": hard_sentiment,
+        "kind": planned.kind,
+        "labelled": planned.labelled,
+        "in_burst": planned.in_burst,
+        "author": author.id,
+        "expected_log_likes": r6(log_mu),
+        "noise": r6(noise),
+        "media": media.truth,
     }
     return post, truth, media.bytes_written
 
@@ -176,9 +220,19 @@ def generate_corpus(
     readme_path = out / "README.txt"
     write_readme(readme_path, truth, model)
     return CorpusSummary(
-        out_dir=out, posts_path=posts_path, truth_path=truth_path, readme_path=readme_path,
-        media_dir=out / "media", seed=seed, n_posts=len(planned), n_authors=len(authors),
-        by_kind=dict(sorted(by_kind.items())), by_modality=dict(sorted(by_modality.items())),
-        n_media_files=n_files, media_bytes=media_bytes, burst=truth["burst"],
-        duration_s=round(time.perf_counter() - started, 3), labelled=labelled,
+        out_dir=out,
+        posts_path=posts_path,
+        truth_path=truth_path,
+        readme_path=readme_path,
+        media_dir=out / "media",
+        seed=seed,
+        n_posts=len(planned),
+        n_authors=len(authors),
+        by_kind=dict(sorted(by_kind.items())),
+        by_modality=dict(sorted(by_modality.items())),
+        n_media_files=n_files,
+        media_bytes=media_bytes,
+        burst=truth["burst"],
+        duration_s=round(time.perf_counter() - started, 3),
+        labelled=labelled,
     )

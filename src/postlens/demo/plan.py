@@ -17,7 +17,12 @@ from postlens.demo.authors import DemoAuthor, author_choice_weights
 from postlens.demo.topics import SENTIMENTS, TOPICS
 
 DEFAULT_MIX: dict[str, float] = {
-    "text": 0.45, "image": 0.30, "image_only": 0.08, "video": 0.08, "audio": 0.05, "gif": 0.04,
+    "text": 0.45,
+    "image": 0.30,
+    "image_only": 0.08,
+    "video": 0.08,
+    "audio": 0.05,
+    "gif": 0.04,
 }
 WEEKDAY_WEIGHTS = (1.0, 1.0, 1.0, 1.05, 1.1, 0.85, 0.8)  # Monday first
 
@@ -47,9 +52,14 @@ class CorpusParams:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "n_posts": self.n_posts, "n_authors": self.n_authors, "start": self.start.isoformat(),
-            "weeks": self.weeks, "mix": dict(self.mix), "labelled_fraction": self.labelled_fraction,
-            "media_only_rate": self.media_only_rate, "burst_multiplier": self.burst_multiplier,
+            "n_posts": self.n_posts,
+            "n_authors": self.n_authors,
+            "start": self.start.isoformat(),
+            "weeks": self.weeks,
+            "mix": dict(self.mix),
+            "labelled_fraction": self.labelled_fraction,
+            "media_only_rate": self.media_only_rate,
+            "burst_multiplier": self.burst_multiplier,
             "scene_change_rate": self.scene_change_rate,
         }
 
@@ -92,7 +102,9 @@ def choose_burst(rng: np.random.Generator, params: CorpusParams) -> Burst:
     return Burst(topic=topic, week=week, multiplier=params.burst_multiplier)
 
 
-def plan_posts(rng: np.random.Generator, params: CorpusParams, authors: list[DemoAuthor], burst: Burst) -> list[PlannedPost]:
+def plan_posts(
+    rng: np.random.Generator, params: CorpusParams, authors: list[DemoAuthor], burst: Burst
+) -> list[PlannedPost]:
     """Every post's plan, sorted by time; ``index`` is the position in that order."""
     volumes = np.array([t.volume for t in TOPICS])
     cells = np.tile(volumes, (params.weeks, 1))
@@ -110,14 +122,20 @@ def plan_posts(rng: np.random.Generator, params: CorpusParams, authors: list[Dem
             for _ in range(int(counts[week, topic])):
                 day = int(rng.choice(7, p=day_p))
                 moment = params.start + timedelta(
-                    days=7 * week + day, hours=int(rng.choice(24, p=hour_p)),
-                    minutes=int(rng.integers(60)), seconds=int(rng.integers(60)),
+                    days=7 * week + day,
+                    hours=int(rng.choice(24, p=hour_p)),
+                    minutes=int(rng.integers(60)),
+                    seconds=int(rng.integers(60)),
                 )
                 kind = kinds[int(rng.choice(len(kinds), p=mix))]
                 sentiment = SENTIMENTS[int(rng.choice(3, p=np.array(TOPICS[topic].sentiment_mix)))]
                 media_only = kind in ("video", "audio", "gif") and rng.random() < params.media_only_rate
                 post = PlannedPost(
-                    index=-1, created_at=moment, topic=topic, kind=kind, sentiment=sentiment,
+                    index=-1,
+                    created_at=moment,
+                    topic=topic,
+                    kind=kind,
+                    sentiment=sentiment,
                     author=int(rng.choice(len(authors), p=author_weights[topic])),
                     labelled=bool(rng.random() < params.labelled_fraction),
                     in_burst=(week == burst.week and topic == burst.topic),

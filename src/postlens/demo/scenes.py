@@ -131,8 +131,7 @@ def _podium(draw: ImageDraw.ImageDraw, w: int, h: int, s: SceneStyle, phase: flo
     cx = int(w * s.anchor_x)
     pw = int(w * 0.22 * s.scale)
     top = int(h * 0.45)
-    draw.polygon([(cx - pw, h), (cx - int(pw * 0.7), top), (cx + int(pw * 0.7), top), (cx + pw, h)],
-                 fill=(90, 60, 40))
+    draw.polygon([(cx - pw, h), (cx - int(pw * 0.7), top), (cx + int(pw * 0.7), top), (cx + pw, h)], fill=(90, 60, 40))
     mic_y = top - int(h * 0.12 * (1 + 0.2 * math.sin(phase * 2 * math.pi)))
     draw.line([cx, top, cx, mic_y], fill=(40, 40, 40), width=3)
     draw.ellipse([cx - 6, mic_y - 8, cx + 6, mic_y + 4], fill=(30, 30, 30))
@@ -146,16 +145,21 @@ def _equalizer(draw: ImageDraw.ImageDraw, w: int, h: int, s: SceneStyle, phase: 
     for i, base in enumerate(heights):
         level = base * (0.6 + 0.4 * abs(math.sin(phase * 2 * math.pi + i)))
         x0 = int(w * 0.08 + i * bw * 1.5)
-        draw.rectangle([x0, int(h * (1 - level * s.scale * 0.8)), int(x0 + bw), h],
-                       fill=s.accent if i % 2 == 0 else s.secondary)
+        draw.rectangle(
+            [x0, int(h * (1 - level * s.scale * 0.8)), int(x0 + bw), h], fill=s.accent if i % 2 == 0 else s.secondary
+        )
     nx, ny = int(w * s.anchor_x), int(h * 0.25)
     draw.ellipse([nx - 10, ny, nx + 6, ny + 12], fill=(255, 255, 255))
     draw.line([nx + 5, ny + 6, nx + 5, ny - 24], fill=(255, 255, 255), width=3)
 
 
 _MOTIFS = {
-    "field": _field, "plate": _plate, "mountains": _mountains,
-    "circuit": _circuit, "podium": _podium, "equalizer": _equalizer,
+    "field": _field,
+    "plate": _plate,
+    "mountains": _mountains,
+    "circuit": _circuit,
+    "podium": _podium,
+    "equalizer": _equalizer,
 }
 
 
@@ -181,8 +185,7 @@ def caption_band(text: str, width: int, band: int) -> tuple[Image.Image, int]:
     and many images repeat the same caption, and text rendering dominates a small frame's cost."""
     image = Image.new("RGB", (width, band), CAPTION_BAND_RGB)
     size = fit_font_size(text, width, band)
-    ImageDraw.Draw(image).text((width / 2, band / 2), text, font=caption_font(size), fill=CAPTION_TEXT_RGB,
-                               anchor="mm")
+    ImageDraw.Draw(image).text((width / 2, band / 2), text, font=caption_font(size), fill=CAPTION_TEXT_RGB, anchor="mm")
     return image, size
 
 

@@ -50,8 +50,13 @@ def fill_template(rng: np.random.Generator, topic: Topic) -> str:
     num = int(rng.integers(1, 10))
     num2 = int(rng.integers(0, 10))
     text = template.format(
-        entity=entity, entity2=entity2, place=pick(rng, topic.places),
-        noun=noun, noun2=noun2, num=num, num2=num2,
+        entity=entity,
+        entity2=entity2,
+        place=pick(rng, topic.places),
+        noun=noun,
+        noun2=noun2,
+        num=num,
+        num2=num2,
     )
     return text[0].upper() + text[1:]
 

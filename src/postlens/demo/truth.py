@@ -56,8 +56,13 @@ def build_truth(
         "authors": {
             "followers_lognormal": {"mu": FOLLOWERS_LOG_MEAN, "sigma": FOLLOWERS_LOG_SIGMA},
             "list": [
-                {"id": a.id, "handle": a.handle, "followers": a.followers, "verified": a.verified,
-                 "home_topic": TOPICS[a.home_topic].name}
+                {
+                    "id": a.id,
+                    "handle": a.handle,
+                    "followers": a.followers,
+                    "verified": a.verified,
+                    "home_topic": TOPICS[a.home_topic].name,
+                }
                 for a in authors
             ],
         },
@@ -110,10 +115,21 @@ Modality mix requested: {mix}
 def write_readme(path: Path, truth: dict[str, Any], model: EngagementModel) -> None:
     params = truth["params"]
     burst = truth["burst"]
-    path.write_text(README.format(
-        seed=truth["seed"], n_posts=len(truth["posts"]), video_fps=VIDEO_FPS, n_topics=len(truth["topics"]),
-        burst_topic=burst["topic"], burst_multiplier=burst["multiplier"], burst_week=burst["week_index"],
-        burst_start=burst["week_start"], labelled_pct=int(round(params["labelled_fraction"] * 100)),
-        n_snapshots=len(model.snapshot_hours), snapshot_hours="/+".join(str(h) for h in model.snapshot_hours),
-        formula=model.to_dict({})["formula"].replace("; ", ";\n  "), mix=params["mix"],
-    ), encoding="utf-8")
+    path.write_text(
+        README.format(
+            seed=truth["seed"],
+            n_posts=len(truth["posts"]),
+            video_fps=VIDEO_FPS,
+            n_topics=len(truth["topics"]),
+            burst_topic=burst["topic"],
+            burst_multiplier=burst["multiplier"],
+            burst_week=burst["week_index"],
+            burst_start=burst["week_start"],
+            labelled_pct=int(round(params["labelled_fraction"] * 100)),
+            n_snapshots=len(model.snapshot_hours),
+            snapshot_hours="/+".join(str(h) for h in model.snapshot_hours),
+            formula=model.to_dict({})["formula"].replace("; ", ";\n  "),
+            mix=params["mix"],
+        ),
+        encoding="utf-8",
+    )

@@ -23,8 +23,7 @@ from typing import Any, Protocol
 from postlens.machine import available_cores
 from postlens.types import Features, Modality
 
-__all__ = ["Encoder", "Features", "cache_key", "default_threads", "package_version", "settings_tag",
-           "settings_version"]
+__all__ = ["Encoder", "Features", "cache_key", "default_threads", "package_version", "settings_tag", "settings_version"]
 
 
 class Encoder(Protocol):

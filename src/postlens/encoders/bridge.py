@@ -177,7 +177,9 @@ class ImageTextBridge:
             version = int(data["format_version"])
             if version != _FORMAT_VERSION:
                 raise ValueError(f"{path}: bridge format {version}, this postlens reads {_FORMAT_VERSION}; refit it")
-            bridge = cls(alphas=tuple(data["alphas"].tolist()), learned_weight=float(data["weight"]), embed_texts=embed_texts)
+            bridge = cls(
+                alphas=tuple(data["alphas"].tolist()), learned_weight=float(data["weight"]), embed_texts=embed_texts
+            )
             bridge.coef_, bridge.x_mean_, bridge.y_mean_ = data["coef"], data["x_mean"], data["y_mean"]
             bridge.alpha_ = float(data["alpha"])
         return bridge

@@ -43,8 +43,13 @@ def installed_identity(name: str) -> EncoderIdentity:
     spec = get_spec(name)
     encoder = spec.build()
     dim = getattr(encoder, "dim", None)
-    return EncoderIdentity(name=name, key=cache_key(encoder), modality=str(spec.modality),
-                           settings=encoder_settings(encoder), dim=int(dim) if isinstance(dim, int) else None)
+    return EncoderIdentity(
+        name=name,
+        key=cache_key(encoder),
+        modality=str(spec.modality),
+        settings=encoder_settings(encoder),
+        dim=int(dim) if isinstance(dim, int) else None,
+    )
 
 
 def cache_prefix(key: str) -> str:
@@ -75,9 +80,11 @@ def text_key(text: str) -> str:
 
 def encoder_settings(encoder: Any) -> dict[str, Any]:
     """The encoder's constructor settings as JSON-able values (nested encoders by their cache key)."""
-    params = encoder.get_params(deep=False) if hasattr(encoder, "get_params") else {
-        k: v for k, v in vars(encoder).items() if not k.startswith("_")
-    }
+    params = (
+        encoder.get_params(deep=False)
+        if hasattr(encoder, "get_params")
+        else {k: v for k, v in vars(encoder).items() if not k.startswith("_")}
+    )
     return {k: _jsonable(v) for k, v in params.items() if not callable(v) or hasattr(v, "encode")}
 
 

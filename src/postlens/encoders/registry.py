@@ -37,22 +37,66 @@ class EncoderSpec:
 SPECS: dict[str, EncoderSpec] = {
     spec.name: spec
     for spec in [
-        EncoderSpec("minilm", Modality.TEXT, "postlens.encoders.text.sentence", "MiniLMEncoder", "text",
-                    "English sentence embedding, 384-d (all-MiniLM-L6-v2)"),
-        EncoderSpec("e5", Modality.TEXT, "postlens.encoders.text.sentence", "E5Encoder", "text",
-                    "multilingual sentence embedding, 384-d (multilingual-e5-small, 4-bit)", default=False),
-        EncoderSpec("vader", Modality.TEXT, "postlens.encoders.text.lexicon", "VaderEncoder", "text",
-                    "lexicon sentiment: neg, neu, pos, compound"),
-        EncoderSpec("efficientnet", Modality.IMAGE, "postlens.encoders.image.efficientnet", "EfficientNetEncoder",
-                    "image", "EfficientNet-Lite0 1280-d embedding + top-5 ImageNet labels"),
-        EncoderSpec("ocr", Modality.IMAGE, "postlens.encoders.image.ocr", "OCREncoder", "image",
-                    "text inside images (RapidOCR)"),
-        EncoderSpec("image-stats", Modality.IMAGE, "postlens.encoders.image.stats", "ImageStatsEncoder", "image",
-                    "perceptual hash, brightness, colourfulness, aspect"),
-        EncoderSpec("audio", Modality.AUDIO, "postlens.encoders.audio.pipeline", "AudioPipeline", "audio",
-                    "decode + voice activity + Whisper transcript + audio embedding"),
-        EncoderSpec("video", Modality.VIDEO, "postlens.encoders.video.factory", "build_video_pipeline", "image",
-                    "frames, per-frame embeddings, key-frame OCR, audio track, pooled embedding"),
+        EncoderSpec(
+            "minilm",
+            Modality.TEXT,
+            "postlens.encoders.text.sentence",
+            "MiniLMEncoder",
+            "text",
+            "English sentence embedding, 384-d (all-MiniLM-L6-v2)",
+        ),
+        EncoderSpec(
+            "e5",
+            Modality.TEXT,
+            "postlens.encoders.text.sentence",
+            "E5Encoder",
+            "text",
+            "multilingual sentence embedding, 384-d (multilingual-e5-small, 4-bit)",
+            default=False,
+        ),
+        EncoderSpec(
+            "vader",
+            Modality.TEXT,
+            "postlens.encoders.text.lexicon",
+            "VaderEncoder",
+            "text",
+            "lexicon sentiment: neg, neu, pos, compound",
+        ),
+        EncoderSpec(
+            "efficientnet",
+            Modality.IMAGE,
+            "postlens.encoders.image.efficientnet",
+            "EfficientNetEncoder",
+            "image",
+            "EfficientNet-Lite0 1280-d embedding + top-5 ImageNet labels",
+        ),
+        EncoderSpec(
+            "ocr", Modality.IMAGE, "postlens.encoders.image.ocr", "OCREncoder", "image", "text inside images (RapidOCR)"
+        ),
+        EncoderSpec(
+            "image-stats",
+            Modality.IMAGE,
+            "postlens.encoders.image.stats",
+            "ImageStatsEncoder",
+            "image",
+            "perceptual hash, brightness, colourfulness, aspect",
+        ),
+        EncoderSpec(
+            "audio",
+            Modality.AUDIO,
+            "postlens.encoders.audio.pipeline",
+            "AudioPipeline",
+            "audio",
+            "decode + voice activity + Whisper transcript + audio embedding",
+        ),
+        EncoderSpec(
+            "video",
+            Modality.VIDEO,
+            "postlens.encoders.video.factory",
+            "build_video_pipeline",
+            "image",
+            "frames, per-frame embeddings, key-frame OCR, audio track, pooled embedding",
+        ),
     ]
 }
 

@@ -41,8 +41,13 @@ def reliability(confidence: np.ndarray, correct: np.ndarray, *, bins: int = DEFA
     for b in range(bins):
         inside = index == b
         n = int(inside.sum())
-        row: dict[str, Any] = {"lower": float(edges[b]), "upper": float(edges[b + 1]), "n": n,
-                               "confidence": None, "accuracy": None}
+        row: dict[str, Any] = {
+            "lower": float(edges[b]),
+            "upper": float(edges[b + 1]),
+            "n": n,
+            "confidence": None,
+            "accuracy": None,
+        }
         if n:
             mean_confidence, accuracy = float(confidence[inside].mean()), float(correct[inside].mean())
             row.update(confidence=mean_confidence, accuracy=accuracy)
@@ -51,9 +56,14 @@ def reliability(confidence: np.ndarray, correct: np.ndarray, *, bins: int = DEFA
             mce = max(mce, gap)
         rows.append(row)
     total = len(confidence)
-    return {"n": int(total), "bins": rows, "ece": float(ece) if total else None, "mce": float(mce) if total else None,
-            "accuracy": float(correct.mean()) if total else None,
-            "mean_confidence": float(confidence.mean()) if total else None}
+    return {
+        "n": int(total),
+        "bins": rows,
+        "ece": float(ece) if total else None,
+        "mce": float(mce) if total else None,
+        "accuracy": float(correct.mean()) if total else None,
+        "mean_confidence": float(confidence.mean()) if total else None,
+    }
 
 
 def calibration_of_predictions(table: pa.Table, *, bins: int = DEFAULT_BINS) -> dict[str, Any] | None:
@@ -66,7 +76,7 @@ def calibration_of_predictions(table: pa.Table, *, bins: int = DEFAULT_BINS) -> 
     proba_columns = [c for c in names if c.startswith(PROBA_PREFIX)]
     if "true_label" not in names or "predicted_label" not in names or not proba_columns:
         return None
-    classes = [c[len(PROBA_PREFIX):] for c in proba_columns]
+    classes = [c[len(PROBA_PREFIX) :] for c in proba_columns]
     proba = np.column_stack([np.asarray(table[c].to_numpy(zero_copy_only=False), float) for c in proba_columns])
     true = table["true_label"].to_pylist()
     predicted = table["predicted_label"].to_pylist()

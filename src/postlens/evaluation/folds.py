@@ -41,9 +41,18 @@ class Fold:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
 
-def make_folds(kind: str, n: int, k: int, *, y: np.ndarray | None = None, groups: np.ndarray | None = None,
-               times: np.ndarray | None = None, val_size: float = 0.1, seed: int = 0,
-               time_boundary: str = "day") -> list[Fold]:
+def make_folds(
+    kind: str,
+    n: int,
+    k: int,
+    *,
+    y: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+    times: np.ndarray | None = None,
+    val_size: float = 0.1,
+    seed: int = 0,
+    time_boundary: str = "day",
+) -> list[Fold]:
     """``k`` folds over rows ``0..n-1``; the held-out parts are disjoint (and, except for "time",
     cover every row once)."""
     if kind not in FOLD_KINDS:
@@ -73,21 +82,39 @@ def make_folds(kind: str, n: int, k: int, *, y: np.ndarray | None = None, groups
     folds = []
     for test in held_out:
         rest = np.setdiff1d(rows, test)
-        train, val = carve_validation(kind, rest, val_size, y=y, groups=groups, times=times, seed=seed,
-                                      time_boundary=time_boundary)
+        train, val = carve_validation(
+            kind, rest, val_size, y=y, groups=groups, times=times, seed=seed, time_boundary=time_boundary
+        )
         folds.append(Fold(train, val, test))
     return folds
 
 
-def carve_validation(kind: str, rows: np.ndarray, val_size: float, *, y: np.ndarray | None = None,
-                     groups: np.ndarray | None = None, times: np.ndarray | None = None, seed: int = 0,
-                     time_boundary: str = "day") -> tuple[np.ndarray, np.ndarray]:
+def carve_validation(
+    kind: str,
+    rows: np.ndarray,
+    val_size: float,
+    *,
+    y: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+    times: np.ndarray | None = None,
+    seed: int = 0,
+    time_boundary: str = "day",
+) -> tuple[np.ndarray, np.ndarray]:
     """Split ``rows`` (one fold's training part) into rows to fit on and rows to stop early on."""
     if val_size <= 0:
         return np.sort(rows), np.array([], int)
     pick = lambda a: None if a is None else np.asarray(a)[rows]  # noqa: E731
-    inner = make_split(_INNER_STRATEGY[kind], len(rows), y=pick(y), groups=pick(groups), times=pick(times),
-                       test_size=val_size, val_size=0.0, seed=seed, time_boundary=time_boundary)
+    inner = make_split(
+        _INNER_STRATEGY[kind],
+        len(rows),
+        y=pick(y),
+        groups=pick(groups),
+        times=pick(times),
+        test_size=val_size,
+        val_size=0.0,
+        seed=seed,
+        time_boundary=time_boundary,
+    )
     return np.sort(rows[inner.train]), np.sort(rows[inner.test])
 
 
@@ -131,8 +158,10 @@ def _forward_chaining(times: np.ndarray, k: int, val_size: float, boundary: str)
         cut = boundary_cut(buckets, wanted, cuts[-1], len(ordered))
         if cut is None:
             unit = "calendar days (UTC)" if boundary == "day" else "distinct timestamps"
-            raise ConfigError(f"the timed posts span too few {unit} for {k} forward-chaining folds; "
-                              "use fewer folds" + (" or split.time_boundary: timestamp" if boundary == "day" else ""))
+            raise ConfigError(
+                f"the timed posts span too few {unit} for {k} forward-chaining folds; "
+                "use fewer folds" + (" or split.time_boundary: timestamp" if boundary == "day" else "")
+            )
         cuts.append(cut)
     cuts.append(len(ordered))
     folds = []

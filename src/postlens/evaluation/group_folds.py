@@ -14,7 +14,9 @@ import numpy as np
 from postlens.errors import ConfigError
 
 
-def stratified_group_folds(groups: np.ndarray, k: int, *, y: np.ndarray | None = None, seed: int = 0) -> list[np.ndarray]:
+def stratified_group_folds(
+    groups: np.ndarray, k: int, *, y: np.ndarray | None = None, seed: int = 0
+) -> list[np.ndarray]:
     """``k`` disjoint, sorted arrays of row indices covering every row; a group is never split."""
     keys = np.array(["" if g is None else str(g) for g in groups], dtype=object)
     unique, inverse = np.unique(keys, return_inverse=True)
@@ -39,8 +41,9 @@ def stratified_group_folds(groups: np.ndarray, k: int, *, y: np.ndarray | None =
     return [np.flatnonzero(fold_of[inverse] == f) for f in range(k)]
 
 
-def group_kfold_splits(groups: np.ndarray, k: int, *, y: np.ndarray | None = None,
-                       seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+def group_kfold_splits(
+    groups: np.ndarray, k: int, *, y: np.ndarray | None = None, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train rows, held-out rows) per fold, from ``stratified_group_folds``."""
     rows = np.arange(len(groups))
     return [(np.setdiff1d(rows, held), held) for held in stratified_group_folds(groups, k, y=y, seed=seed)]

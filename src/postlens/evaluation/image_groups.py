@@ -73,8 +73,10 @@ def cluster_hashes(hashes: Sequence[str | None], max_distance: int = DEFAULT_MAX
         for members in buckets.values():
             for i, first in enumerate(members):
                 for second in members[i + 1 :]:
-                    if forest.find(first) != forest.find(second) and \
-                            (values[first] ^ values[second]).bit_count() <= max_distance:
+                    if (
+                        forest.find(first) != forest.find(second)
+                        and (values[first] ^ values[second]).bit_count() <= max_distance
+                    ):
                         forest.union(first, second)
     root_of = {h: forest.find(i) for i, h in enumerate(distinct)}
     numbering: dict[object, int] = {}
@@ -85,8 +87,9 @@ def cluster_hashes(hashes: Sequence[str | None], max_distance: int = DEFAULT_MAX
     return out
 
 
-def image_clusters(images_per_post: Sequence[Sequence[str]], hash_of: dict[str, str | None],
-                   max_distance: int = DEFAULT_MAX_DISTANCE) -> np.ndarray:
+def image_clusters(
+    images_per_post: Sequence[Sequence[str]], hash_of: dict[str, str | None], max_distance: int = DEFAULT_MAX_DISTANCE
+) -> np.ndarray:
     """Group key per post: posts whose images are near-duplicates (or the same file) share a key.
 
     ``images_per_post`` lists each post's image ids (sha256); ``hash_of`` maps an image id to its
@@ -100,8 +103,9 @@ def image_clusters(images_per_post: Sequence[Sequence[str]], hash_of: dict[str, 
     for post in images_per_post:
         for image in post[1:]:
             forest.union(cluster_of[post[0]], cluster_of[image])
-    return np.array([f"img{forest.find(cluster_of[post[0]])}" if post else NO_IMAGE for post in images_per_post],
-                    dtype=object)
+    return np.array(
+        [f"img{forest.find(cluster_of[post[0]])}" if post else NO_IMAGE for post in images_per_post], dtype=object
+    )
 
 
 def combine_groups(*groupings: Sequence[object] | np.ndarray) -> np.ndarray:
@@ -137,9 +141,13 @@ def cluster_sizes(groups: Sequence[object]) -> np.ndarray:
     return out
 
 
-def workspace_image_groups(workspace: Workspace, post_ids: Sequence[str], *,
-                           max_distance: int = DEFAULT_MAX_DISTANCE,
-                           stats_key: str | None = None) -> tuple[np.ndarray, dict[str, int]]:
+def workspace_image_groups(
+    workspace: Workspace,
+    post_ids: Sequence[str],
+    *,
+    max_distance: int = DEFAULT_MAX_DISTANCE,
+    stats_key: str | None = None,
+) -> tuple[np.ndarray, dict[str, int]]:
     """``image_clusters`` for these posts of a workspace, with the perceptual hashes the
     ``image-stats`` encoder cached (``stats_key``: a cache key of another version of it, e.g. made by an
     older postlens); without that cache, copies are grouped by identical file only.
@@ -151,7 +159,8 @@ def workspace_image_groups(workspace: Workspace, post_ids: Sequence[str], *,
 
     links = workspace.db.execute(
         "SELECT post_id, sha256 FROM media WHERE status = 'stored' AND kind IN ('image', 'gif') "
-        "ORDER BY post_id, position").fetchall()
+        "ORDER BY post_id, position"
+    ).fetchall()
     per_post: dict[str, list[str]] = defaultdict(list)
     for post_id, sha in links:
         per_post[post_id].append(sha)
@@ -161,6 +170,9 @@ def workspace_image_groups(workspace: Workspace, post_ids: Sequence[str], *,
     cached = FeatureCache(workspace.features_dir).read(key, wanted)
     hash_of = {sha: (features.info or {}).get("phash") for sha, features in cached.items()}
     groups = image_clusters(images_per_post, hash_of, max_distance)
-    facts = {"images": len(wanted), "hashed": sum(1 for h in hash_of.values() if h),
-             "clusters": len({g for g in groups if g != NO_IMAGE})}
+    facts = {
+        "images": len(wanted),
+        "hashed": sum(1 for h in hash_of.values() if h),
+        "clusters": len({g for g in groups if g != NO_IMAGE}),
+    }
     return groups, facts

@@ -23,8 +23,14 @@ from sklearn.metrics import (
 SCALAR_SKIP = ("n",)  # counts, not figures to average across folds
 
 
-def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None, *,
-                           classes: list[str] | None = None, positive: int | None = None) -> dict[str, Any]:
+def classification_metrics(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    n_classes: int | None = None,
+    *,
+    classes: list[str] | None = None,
+    positive: int | None = None,
+) -> dict[str, Any]:
     """Macro-F1 (every class counts), balanced accuracy, accuracy, recall of the rarest class,
     per-class precision / recall / F1 / support and the confusion matrix (rows true, columns predicted).
 
@@ -48,12 +54,20 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: in
     with warnings.catch_warnings():  # a small validation set may lack a predicted class
         warnings.simplefilter("ignore", UserWarning)
         balanced = float(balanced_accuracy_score(y_true, y_pred))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0)
-    per_class = {names[i]: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
-                            "support": int(support[i])} for i in range(len(labels))}
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    per_class = {
+        names[i]: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i in range(len(labels))
+    }
     out: dict[str, Any] = {
-        "macro_f1": float(f1_score(y_true, y_pred, average="macro", labels=np.union1d(y_true, y_pred), zero_division=0)),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, average="macro", labels=np.union1d(y_true, y_pred), zero_division=0)
+        ),
         "balanced_accuracy": balanced,
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "minority_recall": per_class[names[int(np.flatnonzero(labels == minority)[0])]]["recall"],
@@ -61,12 +75,15 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: in
     }
     if len(labels) == 2:
         index = 1 if positive is None else int(positive)
-        out.update(positive_class=names[index], positive_f1=float(f1[index]),
-                   positive_precision=float(precision[index]), positive_recall=float(recall[index]))
+        out.update(
+            positive_class=names[index],
+            positive_f1=float(f1[index]),
+            positive_precision=float(precision[index]),
+            positive_recall=float(recall[index]),
+        )
     out["n"] = int(len(y_true))
     out["per_class"] = per_class
-    out["confusion"] = {"labels": names,
-                        "matrix": confusion_matrix(y_true, y_pred, labels=labels).astype(int).tolist()}
+    out["confusion"] = {"labels": names, "matrix": confusion_matrix(y_true, y_pred, labels=labels).astype(int).tolist()}
     return out
 
 
@@ -80,8 +97,15 @@ def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str
     if len(y_true):
         names = list(classes) if classes is not None else [str(i) for i in range(y_true.shape[1])]
         precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, zero_division=0)
-        out["per_class"] = {names[i]: {"precision": float(precision[i]), "recall": float(recall[i]),
-                                       "f1": float(f1[i]), "support": int(support[i])} for i in range(len(names))}
+        out["per_class"] = {
+            names[i]: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i in range(len(names))
+        }
     return out
 
 
@@ -105,8 +129,14 @@ def summarize_folds(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
     Per-class F1 / precision / recall are summarised per class name; confusion matrices are summed,
     which for disjoint held-out folds is the matrix of every post predicted once.
     """
-    scalars = sorted({k for f in per_fold for k, v in f.items()
-                      if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in SCALAR_SKIP})
+    scalars = sorted(
+        {
+            k
+            for f in per_fold
+            for k, v in f.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in SCALAR_SKIP
+        }
+    )
     out: dict[str, Any] = {"mean": {}, "std": {}}
     for key in scalars:
         values = np.array([f[key] for f in per_fold if key in f], float)
@@ -119,10 +149,13 @@ def summarize_folds(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
             figures: dict[str, Any] = {}
             for key in ("precision", "recall", "f1"):
                 values = np.array([f["per_class"][name][key] for f in per_fold if name in f.get("per_class", {})])
-                figures[key] = {"mean": float(values.mean()),
-                                "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
-            figures["support"] = int(sum(f["per_class"][name]["support"] for f in per_fold
-                                         if name in f.get("per_class", {})))
+                figures[key] = {
+                    "mean": float(values.mean()),
+                    "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                }
+            figures["support"] = int(
+                sum(f["per_class"][name]["support"] for f in per_fold if name in f.get("per_class", {}))
+            )
             out["per_class"][name] = figures
     confusions = [f["confusion"] for f in per_fold if "confusion" in f]
     if confusions:

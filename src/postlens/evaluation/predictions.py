@@ -18,8 +18,9 @@ import pyarrow.parquet as pq
 PROBA_PREFIX = "proba_"  # the same prefix as the predictions `postlens predict` writes
 
 
-def prediction_table(task: str, ids: list[str], y: np.ndarray, predicted: np.ndarray, proba: np.ndarray | None,
-                     classes: list[str]) -> pa.Table:
+def prediction_table(
+    task: str, ids: list[str], y: np.ndarray, predicted: np.ndarray, proba: np.ndarray | None, classes: list[str]
+) -> pa.Table:
     columns: dict[str, pa.Array] = {"post_id": pa.array(list(ids), pa.string())}
     if task == "regression":
         columns["true_value"] = pa.array(np.asarray(y, float))

@@ -26,8 +26,16 @@ from postlens.evaluation.report_tasks import (
 )
 
 REPORT_VERSION = 1
-__all__ = ["ModelRun", "PopularityRun", "ReportInputs", "SegmentationRun", "TrendStream", "absent", "build_report",
-           "json_ready"]
+__all__ = [
+    "ModelRun",
+    "PopularityRun",
+    "ReportInputs",
+    "SegmentationRun",
+    "TrendStream",
+    "absent",
+    "build_report",
+    "json_ready",
+]
 
 
 @dataclass
@@ -96,8 +104,11 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
         "workspace": inputs.workspace,
         "generated_at": inputs.generated_at,
         "posts": inputs.posts,
-        "models": ({"status": "present", "items": [model_section(m) for m in inputs.models]} if inputs.models else
-                   absent("no trained model in the workspace: run 'postlens train --config ...'")),
+        "models": (
+            {"status": "present", "items": [model_section(m) for m in inputs.models]}
+            if inputs.models
+            else absent("no trained model in the workspace: run 'postlens train --config ...'")
+        ),
         "topics": topics_section(inputs.segmentations),
         "trends": trends_section(inputs.trends),
         "popularity": popularity_section(inputs.popularity),

@@ -16,9 +16,17 @@ from typing import Any
 
 from postlens.evaluation import svg
 
-TITLES = {"macro_f1": "macro-F1", "balanced_accuracy": "balanced acc", "accuracy": "accuracy",
-          "minority_recall": "minority recall", "positive_f1": "positive F1", "micro_f1": "micro-F1",
-          "spearman": "Spearman", "mae": "MAE", "rmse": "RMSE"}
+TITLES = {
+    "macro_f1": "macro-F1",
+    "balanced_accuracy": "balanced acc",
+    "accuracy": "accuracy",
+    "minority_recall": "minority recall",
+    "positive_f1": "positive F1",
+    "micro_f1": "micro-F1",
+    "spearman": "Spearman",
+    "mae": "MAE",
+    "rmse": "RMSE",
+}
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;color:#222;max-width:1180px;margin:0 auto;padding:16px 24px 60px}
 h1{font-size:22px;margin:8px 0}h2{font-size:19px;border-bottom:2px solid #4e79a7;padding-bottom:3px;margin-top:36px}
@@ -36,24 +44,35 @@ td.text,th.text{text-align:left}.tl{width:550px}.caption{font-size:12px;color:#5
 
 
 def render_html(report: dict[str, Any]) -> str:
-    sections = [("models", "Models", _models), ("topics", "Topics (segments)", _topics),
-                ("trends", "Trends", _trends), ("popularity", "Popularity", _popularity)]
+    sections = [
+        ("models", "Models", _models),
+        ("topics", "Topics (segments)", _topics),
+        ("trends", "Trends", _trends),
+        ("popularity", "Popularity", _popularity),
+    ]
     nav = " ".join(f'<a href="#{key}">{escape(title)}</a>' for key, title, _ in sections)
-    body = [(f"<h1>postlens evaluation</h1><p class=meta>workspace <code>{escape(str(report.get('workspace')))}</code>"
-             f" &middot; {_int(report.get('posts'))} posts &middot; generated {escape(_time(report.get('generated_at')))}"
-             f"</p><nav>{nav}</nav>")]
+    body = [
+        (
+            f"<h1>postlens evaluation</h1><p class=meta>workspace <code>{escape(str(report.get('workspace')))}</code>"
+            f" &middot; {_int(report.get('posts'))} posts &middot; generated {escape(_time(report.get('generated_at')))}"
+            f"</p><nav>{nav}</nav>"
+        )
+    ]
     for problem in report.get("problems") or []:
         body.append(f"<p class=warn>problem: {escape(str(problem))}</p>")
     for key, title, draw in sections:
         section = report.get(key) or {"status": "absent", "reason": "not in this report"}
         body.append(f'<h2 id="{key}">{escape(title)}</h2>')
         body.append(_absent(section) if section.get("status") != "present" else draw(section))
-    return ("<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>postlens evaluation</title>"
-            f"<meta name=viewport content='width=device-width, initial-scale=1'><style>{CSS}</style></head>"
-            f"<body>{''.join(body)}</body></html>\n")
+    return (
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>postlens evaluation</title>"
+        f"<meta name=viewport content='width=device-width, initial-scale=1'><style>{CSS}</style></head>"
+        f"<body>{''.join(body)}</body></html>\n"
+    )
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def _absent(section: dict[str, Any]) -> str:
     return f"<p class=absent>{escape(str(section.get('reason') or 'absent'))}</p>"
@@ -92,10 +111,17 @@ def _day(value: Any, bin_seconds: int = 86400) -> str:
     return moment.strftime("%m-%d" if bin_seconds >= 86400 else "%m-%d %H:%M")
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, classes: Sequence[str] = (), small: bool = False,
-           text: Sequence[int] = ()) -> str:
+def _table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    classes: Sequence[str] = (),
+    small: bool = False,
+    text: Sequence[int] = (),
+) -> str:
     """Cells are HTML already (escaped by the caller); ``classes`` per row (e.g. 'chosen'); ``text``: columns
     of words, aligned left (numbers align right)."""
+
     def align(j: int) -> str:
         return " class=text" if j in text else ""
 
@@ -104,7 +130,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, classes: Se
     for i, row in enumerate(rows):
         css = f' class="{classes[i]}"' if i < len(classes) and classes[i] else ""
         lines.append(f"<tr{css}>" + "".join(f"<td{align(j)}>{cell}</td>" for j, cell in enumerate(row)) + "</tr>")
-    return f'<table{" class=small" if small else ""}><tr>{head}</tr>{"".join(lines)}</table>'
+    return f"<table{' class=small' if small else ''}><tr>{head}</tr>{''.join(lines)}</table>"
 
 
 def _sub(title: str, section: dict[str, Any], draw: Any) -> str:
@@ -114,6 +140,7 @@ def _sub(title: str, section: dict[str, Any], draw: Any) -> str:
 
 # ---------------------------------------------------------------- models
 
+
 def _models(section: dict[str, Any]) -> str:
     return "".join(_model(m) for m in section["items"])
 
@@ -121,22 +148,35 @@ def _models(section: dict[str, Any]) -> str:
 def _model(m: dict[str, Any]) -> str:
     sizes = m.get("sizes") or {}
     split = m.get("split") or {}
-    facts = [(f"{escape(str(m.get('kind')))} &middot; {escape(str(m.get('task')))} of "
-              f"<code>{escape(str(m.get('target')))}</code>"),
-             (f"split {escape(str(split.get('strategy', '?')))}: train {_int(sizes.get('train'))} / val "
-              f"{_int(sizes.get('val'))} / held-out {_int(sizes.get('test'))}"),
-             f"trained in {_num(m.get('train_seconds'), 1)} s" + (f", {m['epochs_run']} epochs"
-                                                                  if m.get("kind") in ("fusion", "finetune") else ""),
-             f"saved {escape(_time(m.get('saved_at')))}"]
+    facts = [
+        (
+            f"{escape(str(m.get('kind')))} &middot; {escape(str(m.get('task')))} of "
+            f"<code>{escape(str(m.get('target')))}</code>"
+        ),
+        (
+            f"split {escape(str(split.get('strategy', '?')))}: train {_int(sizes.get('train'))} / val "
+            f"{_int(sizes.get('val'))} / held-out {_int(sizes.get('test'))}"
+        ),
+        f"trained in {_num(m.get('train_seconds'), 1)} s"
+        + (f", {m['epochs_run']} epochs" if m.get("kind") in ("fusion", "finetune") else ""),
+        f"saved {escape(_time(m.get('saved_at')))}",
+    ]
     if m.get("imbalance") not in (None, "none"):
         facts.append(f"imbalance {escape(str(m['imbalance']))}")
     inputs = ", ".join(f"{escape(k)} <code>{escape(str(v))}</code>" for k, v in (m.get("inputs") or {}).items())
-    parts = [f'<div class=card id="model-{escape(m["name"])}"><h3>{escape(m["name"])}</h3>'
-             f"<p class=meta>{' &middot; '.join(facts)}</p>" + (f"<p class=meta>inputs: {inputs}</p>" if inputs else "")]
+    parts = [
+        f'<div class=card id="model-{escape(m["name"])}"><h3>{escape(m["name"])}</h3>'
+        f"<p class=meta>{' &middot; '.join(facts)}</p>" + (f"<p class=meta>inputs: {inputs}</p>" if inputs else "")
+    ]
     parts += [f"<p class=warn>warning: {escape(str(w))}</p>" for w in m.get("warnings") or []]
     parts.append(_sub("figures", m["figures"], _figures))
-    parts.append('<div class=grid><div>' + _sub("per class (held-out)", m["per_class"], _per_class) + "</div><div>"
-                 + _sub("confusion matrix (held-out)", m["confusion"], _confusion) + "</div></div>")
+    parts.append(
+        "<div class=grid><div>"
+        + _sub("per class (held-out)", m["per_class"], _per_class)
+        + "</div><div>"
+        + _sub("confusion matrix (held-out)", m["confusion"], _confusion)
+        + "</div></div>"
+    )
     parts.append(_sub("calibration", m["calibration"], _calibration))
     parts.append(_sub("modality ablation (held-out, one modality removed at a time)", m["ablation"], _ablation))
     parts.append(_sub("imbalance methods (chosen on validation)", m["imbalance_comparison"], _imbalance))
@@ -147,92 +187,176 @@ def _model(m: dict[str, Any]) -> str:
 
 def _figures(s: dict[str, Any]) -> str:
     keys = s["keys"]
-    rows = [[{"val": "validation (tuning)", "test": "held-out"}.get(r["side"], escape(r["side"])), _num(r.get("n")),
-             *[_num(r.get(k)) for k in keys]] for r in s["rows"]]
+    rows = [
+        [
+            {"val": "validation (tuning)", "test": "held-out"}.get(r["side"], escape(r["side"])),
+            _num(r.get("n")),
+            *[_num(r.get(k)) for k in keys],
+        ]
+        for r in s["rows"]
+    ]
     return _table(["side", "n", *[TITLES.get(k, k) for k in keys]], rows)
 
 
 def _per_class(s: dict[str, Any]) -> str:
-    rows = [[escape(str(r["class"])), _num(r["precision"]), _num(r["recall"]), _num(r["f1"]), _num(r["support"])]
-            for r in s["rows"]]
+    rows = [
+        [escape(str(r["class"])), _num(r["precision"]), _num(r["recall"]), _num(r["f1"]), _num(r["support"])]
+        for r in s["rows"]
+    ]
     chart = svg.bars([(str(r["class"]), r["f1"]) for r in s["rows"]], title="F1 per class", low=0.0, high=1.0)
     return _table(["class", "precision", "recall", "F1", "support"], rows) + chart
 
 
 def _confusion(s: dict[str, Any]) -> str:
-    return svg.heatmap(s["labels"], s["matrix"], s["row_shares"], title="confusion matrix, rows true, columns predicted")
+    return svg.heatmap(
+        s["labels"], s["matrix"], s["row_shares"], title="confusion matrix, rows true, columns predicted"
+    )
 
 
 def _calibration(s: dict[str, Any]) -> str:
     charts, rows = [], []
     for side, c in s["sides"].items():
         name = "validation" if side == "val" else "held-out"
-        charts.append(f"<div>{svg.reliability_diagram(c['bins'], title=f'reliability, {name}')}"
-                      f"<div class=caption>{escape(name)}, ECE {_num(c['ece'])}</div></div>")
-        rows.append([name, _num(c["n"]), _num(c["ece"]), _num(c["mce"]), _num(c.get("brier")), _num(c["accuracy"]),
-                     _num(c["mean_confidence"])])
+        charts.append(
+            f"<div>{svg.reliability_diagram(c['bins'], title=f'reliability, {name}')}"
+            f"<div class=caption>{escape(name)}, ECE {_num(c['ece'])}</div></div>"
+        )
+        rows.append(
+            [
+                name,
+                _num(c["n"]),
+                _num(c["ece"]),
+                _num(c["mce"]),
+                _num(c.get("brier")),
+                _num(c["accuracy"]),
+                _num(c["mean_confidence"]),
+            ]
+        )
     table = _table(["side", "n", "ECE", "MCE", "Brier", "accuracy", "mean confidence"], rows)
-    return (f"{table}<div class=grid>{''.join(charts)}</div><p class=legend>Bars: accuracy of the posts in each "
-            "confidence bin; dots: their mean confidence; dashes: perfect calibration; grey: posts per bin. ECE: the "
-            "mean gap between accuracy and confidence, weighted by posts.</p>")
+    return (
+        f"{table}<div class=grid>{''.join(charts)}</div><p class=legend>Bars: accuracy of the posts in each "
+        "confidence bin; dots: their mean confidence; dashes: perfect calibration; grey: posts per bin. ECE: the "
+        "mean gap between accuracy and confidence, weighted by posts.</p>"
+    )
 
 
 def _ablation(s: dict[str, Any]) -> str:
     keys = [k for k in s["rows"][0] if k in TITLES]
-    rows = [[escape(r["inputs"]), _num(r["n"]), *[_num(r.get(k)) for k in keys], _num(r.get("delta"))] for r in s["rows"]]
-    chart = svg.bars([(r["inputs"], r.get("delta")) for r in s["rows"][1:]],
-                     title=f"change of {TITLES.get(s['figure'], s['figure'])} when a modality is removed")
-    return _table(["inputs", "n", *[TITLES[k] for k in keys], f"change of {TITLES.get(s['figure'], s['figure'])}"], rows) + chart
+    rows = [
+        [escape(r["inputs"]), _num(r["n"]), *[_num(r.get(k)) for k in keys], _num(r.get("delta"))] for r in s["rows"]
+    ]
+    chart = svg.bars(
+        [(r["inputs"], r.get("delta")) for r in s["rows"][1:]],
+        title=f"change of {TITLES.get(s['figure'], s['figure'])} when a modality is removed",
+    )
+    return (
+        _table(["inputs", "n", *[TITLES[k] for k in keys], f"change of {TITLES.get(s['figure'], s['figure'])}"], rows)
+        + chart
+    )
 
 
 def _imbalance(s: dict[str, Any]) -> str:
-    rows = [[escape(r["method"]), _num(r["macro_f1"]), _num(r["balanced_accuracy"]),
-             f"{_num(r['minority_recall'])} ({escape(str(r.get('minority_class')))})", _num(r.get("train_seconds"), 1),
-             "chosen" if r["chosen"] else ""] for r in s["rows"]]
+    rows = [
+        [
+            escape(r["method"]),
+            _num(r["macro_f1"]),
+            _num(r["balanced_accuracy"]),
+            f"{_num(r['minority_recall'])} ({escape(str(r.get('minority_class')))})",
+            _num(r.get("train_seconds"), 1),
+            "chosen" if r["chosen"] else "",
+        ]
+        for r in s["rows"]
+    ]
     test = s.get("test_of_chosen") or {}
-    note = (f"<p class=meta>held-out figures of the chosen method only ({escape(str(s.get('chosen')))}), scored once: "
-            f"macro-F1 {_num(test.get('macro_f1'))}, balanced acc {_num(test.get('balanced_accuracy'))}, minority recall "
-            f"{_num(test.get('minority_recall'))} on {_int(test.get('n'))} posts</p>")
-    return _table(["method", "val macro-F1", "val balanced acc", "val minority recall", "train s", ""], rows,
-                  classes=["chosen" if r["chosen"] else "" for r in s["rows"]]) + note
+    note = (
+        f"<p class=meta>held-out figures of the chosen method only ({escape(str(s.get('chosen')))}), scored once: "
+        f"macro-F1 {_num(test.get('macro_f1'))}, balanced acc {_num(test.get('balanced_accuracy'))}, minority recall "
+        f"{_num(test.get('minority_recall'))} on {_int(test.get('n'))} posts</p>"
+    )
+    return (
+        _table(
+            ["method", "val macro-F1", "val balanced acc", "val minority recall", "train s", ""],
+            rows,
+            classes=["chosen" if r["chosen"] else "" for r in s["rows"]],
+        )
+        + note
+    )
 
 
 def _distillation(s: dict[str, Any]) -> str:
-    rows = [[escape(r["model"]), _num(r["macro_f1"]), _num(r["balanced_accuracy"]), _num(r["accuracy"]),
-             _num(r["ms_per_post_single"], 2), _num(r["ms_per_post_batched"], 3)] for r in s["rows"]]
-    return (_table(["model", "macro-F1", "balanced acc", "accuracy", "ms/post, one at a time", "ms/post, batched"], rows)
-            + f"<p class=meta>speed-up one post at a time: x{_num(s.get('speedup_single'), 1)}</p>")
+    rows = [
+        [
+            escape(r["model"]),
+            _num(r["macro_f1"]),
+            _num(r["balanced_accuracy"]),
+            _num(r["accuracy"]),
+            _num(r["ms_per_post_single"], 2),
+            _num(r["ms_per_post_batched"], 3),
+        ]
+        for r in s["rows"]
+    ]
+    return (
+        _table(["model", "macro-F1", "balanced acc", "accuracy", "ms/post, one at a time", "ms/post, batched"], rows)
+        + f"<p class=meta>speed-up one post at a time: x{_num(s.get('speedup_single'), 1)}</p>"
+    )
 
 
 def _cross_validation(s: dict[str, Any]) -> str:
     n = max((len(r["folds"]) for r in s["rows"]), default=0)
-    rows = [[TITLES.get(r["figure"], escape(r["figure"])), f"{_num(r['mean'])} &plusmn; {_num(r['std'])}",
-             *[_num(v) for v in r["folds"]]] for r in s["rows"]]
-    return (f"<p class=meta>{_int(s.get('k'))} {escape(str(s.get('kind')))} folds over {escape(str(s.get('over')))}</p>"
-            + _table(["figure", "mean \u00b1 std", *[f"fold {i + 1}" for i in range(n)]], rows))
+    rows = [
+        [
+            TITLES.get(r["figure"], escape(r["figure"])),
+            f"{_num(r['mean'])} &plusmn; {_num(r['std'])}",
+            *[_num(v) for v in r["folds"]],
+        ]
+        for r in s["rows"]
+    ]
+    return (
+        f"<p class=meta>{_int(s.get('k'))} {escape(str(s.get('kind')))} folds over {escape(str(s.get('over')))}</p>"
+        + _table(["figure", "mean \u00b1 std", *[f"fold {i + 1}" for i in range(n)]], rows)
+    )
 
 
 # ---------------------------------------------------------------- tasks
 
+
 def _topics(section: dict[str, Any]) -> str:
     out = []
     for s in section["items"]:
-        facts = _table(["topics", "posts", "outliers", "outlier rate", "mean NPMI", "diversity"],
-                       [[_num(s["topics"]), _num(s["posts"]), _num(s["outliers"]), _num(s["outlier_rate"]),
-                         _num(s["npmi_mean"]), _num(s["diversity"])]])
-        rows = [[_num(t["topic_id"]), escape(t["label"]), _num(t["size"]), _num(t["npmi"]), escape(", ".join(t["words"]))]
-                for t in s["table"]]
-        sizes = svg.bars([(f"{t['topic_id']}: {t['label']}", float(t["size"])) for t in s["table"][:20]],
-                         title="posts per topic", digits=0)
+        facts = _table(
+            ["topics", "posts", "outliers", "outlier rate", "mean NPMI", "diversity"],
+            [
+                [
+                    _num(s["topics"]),
+                    _num(s["posts"]),
+                    _num(s["outliers"]),
+                    _num(s["outlier_rate"]),
+                    _num(s["npmi_mean"]),
+                    _num(s["diversity"]),
+                ]
+            ],
+        )
+        rows = [
+            [_num(t["topic_id"]), escape(t["label"]), _num(t["size"]), _num(t["npmi"]), escape(", ".join(t["words"]))]
+            for t in s["table"]
+        ]
+        sizes = svg.bars(
+            [(f"{t['topic_id']}: {t['label']}", float(t["size"])) for t in s["table"][:20]],
+            title="posts per topic",
+            digits=0,
+        )
         history = ", ".join(f"{escape(k)} {v:,}" for k, v in s["history"].items())
-        out.append(f"<div class=card><h3>{escape(s['name'])} <span class=meta>({escape(s['kind'])})</span></h3>{facts}"
-                   f"<p class=meta>NPMI: mean pairwise coherence of each topic's top words over "
-                   f"{_int(s.get('npmi_posts'))} posts (-1 to 1); "
-                   f"diversity: share of distinct words among all topics' top 10.</p>"
-                   + (f"<p class=meta>history: {history}</p>" if history else "")
-                   + f"<div class=grid><div>{_table(['id', 'label', 'posts', 'NPMI', 'top words'], rows, small=True, text=(1, 4))}"
-                   f"</div><div>{sizes}</div></div>" + _sub("posts per topic over time", s["over_time"], _topics_over_time(s))
-                   + "</div>")
+        out.append(
+            f"<div class=card><h3>{escape(s['name'])} <span class=meta>({escape(s['kind'])})</span></h3>{facts}"
+            f"<p class=meta>NPMI: mean pairwise coherence of each topic's top words over "
+            f"{_int(s.get('npmi_posts'))} posts (-1 to 1); "
+            f"diversity: share of distinct words among all topics' top 10.</p>"
+            + (f"<p class=meta>history: {history}</p>" if history else "")
+            + f"<div class=grid><div>{_table(['id', 'label', 'posts', 'NPMI', 'top words'], rows, small=True, text=(1, 4))}"
+            f"</div><div>{sizes}</div></div>"
+            + _sub("posts per topic over time", s["over_time"], _topics_over_time(s))
+            + "</div>"
+        )
     return "".join(out)
 
 
@@ -240,11 +364,16 @@ def _topics_over_time(s: dict[str, Any]) -> Any:
     labels = {t["topic_id"]: t["label"] for t in s["table"]}
 
     def draw(o: dict[str, Any]) -> str:
-        names = [f"{t}: {labels.get(t, '')}" if t is not None else "other topics" for t in (x["topic_id"] for x in o["series"])]
+        names = [
+            f"{t}: {labels.get(t, '')}" if t is not None else "other topics"
+            for t in (x["topic_id"] for x in o["series"])
+        ]
         lines = [{"name": name, "values": x["counts"]} for name, x in zip(names, o["series"])]
         ticks = [_day(b, 86400) for b in o["bins"]]
-        return (svg.timeline(ticks, lines, title=f"posts per topic per {o['bin']}", width=900, height=220)
-                + svg.legend(names))
+        return svg.timeline(ticks, lines, title=f"posts per topic per {o['bin']}", width=900, height=220) + svg.legend(
+            names
+        )
+
     return draw
 
 
@@ -256,21 +385,42 @@ def _trends(section: dict[str, Any]) -> str:
         charts = []
         for line in s["timelines"]:
             term = line["term"] + (f" ({line['label']})" if line.get("label") else "")
-            lines = [{"name": f"{term} (posts)", "values": line["counts"]},
-                     {"name": "expected", "values": line["expected"], "dashed": True, "color": svg.MUTED}]
-            chart = svg.timeline(ticks, lines, title=f"{term} per bin", width=540, height=150,
-                                 markers=[(0, i) for i in line["alerts"]])
-            charts.append(f"<div class=tl><b>{escape(term)}</b> <span class=meta>{line['total']:,} in all; "
-                          f"{len(line['alerts'])} burst(s); last state {escape(str(line['state'] or '-'))}</span>{chart}</div>")
-        alerts = [[escape(str(a["term"]) + (f" ({a['label']})" if a.get("label") else "")), escape(_time(a["bin_start"])), _num(a["count"]), _num(a["expected"], 1),
-                   _num(a["score"], 1)] for a in s["alerts"]]
+            lines = [
+                {"name": f"{term} (posts)", "values": line["counts"]},
+                {"name": "expected", "values": line["expected"], "dashed": True, "color": svg.MUTED},
+            ]
+            chart = svg.timeline(
+                ticks, lines, title=f"{term} per bin", width=540, height=150, markers=[(0, i) for i in line["alerts"]]
+            )
+            charts.append(
+                f"<div class=tl><b>{escape(term)}</b> <span class=meta>{line['total']:,} in all; "
+                f"{len(line['alerts'])} burst(s); last state {escape(str(line['state'] or '-'))}</span>{chart}</div>"
+            )
+        alerts = [
+            [
+                escape(str(a["term"]) + (f" ({a['label']})" if a.get("label") else "")),
+                escape(_time(a["bin_start"])),
+                _num(a["count"]),
+                _num(a["expected"], 1),
+                _num(a["score"], 1),
+            ]
+            for a in s["alerts"]
+        ]
         dropped = f"; the {s['bins_dropped']:,} oldest bins are not drawn" if s["bins_dropped"] else ""
-        out.append(f"<div class=card><h3>{escape(s['source'])}</h3><p class=meta>{s['terms']:,} terms, "
-                   f"{len(s['bins']):,} bins of {_duration(width)}, detector {escape(str(s['detector']))}{dropped}. "
-                   "Lines: posts per bin; dashes: the count expected from the term's own history; red dots: bursts "
-                   "that raised an alert.</p><div class=grid>" + "".join(charts) + "</div><h4>alerts</h4>"
-                   + (_table(["term", "bin", "posts", "expected", "score"], alerts, small=True, text=(0, 1)) if alerts
-                      else "<p class=absent>no alert fired</p>") + "</div>")
+        out.append(
+            f"<div class=card><h3>{escape(s['source'])}</h3><p class=meta>{s['terms']:,} terms, "
+            f"{len(s['bins']):,} bins of {_duration(width)}, detector {escape(str(s['detector']))}{dropped}. "
+            "Lines: posts per bin; dashes: the count expected from the term's own history; red dots: bursts "
+            "that raised an alert.</p><div class=grid>"
+            + "".join(charts)
+            + "</div><h4>alerts</h4>"
+            + (
+                _table(["term", "bin", "posts", "expected", "score"], alerts, small=True, text=(0, 1))
+                if alerts
+                else "<p class=absent>no alert fired</p>"
+            )
+            + "</div>"
+        )
     return "".join(out)
 
 
@@ -287,21 +437,37 @@ def _popularity(section: dict[str, Any]) -> str:
     for p in section["items"]:
         sizes = p.get("sizes") or {}
         horizon = "latest snapshot" if p.get("horizon_hours") is None else f"within {p['horizon_hours']:g} h"
-        head = (f"<div class=card><h3>{escape(p['name'])}</h3><p class=meta>log1p({escape(str(p.get('metric')))}), "
-                f"{escape(horizon)}; time split train {_int(sizes.get('train'))} / val {_int(sizes.get('val'))} / "
-                f"test {_int(sizes.get('test'))}; saved {escape(_time(p.get('saved_at')))}</p>")
-        out.append(head + _sub("test period: the learned model and its baselines", p["figures"], _popularity_figures)
-                   + _sub("engagement curve", p["curve"], _popularity_curve) + "</div>")
+        head = (
+            f"<div class=card><h3>{escape(p['name'])}</h3><p class=meta>log1p({escape(str(p.get('metric')))}), "
+            f"{escape(horizon)}; time split train {_int(sizes.get('train'))} / val {_int(sizes.get('val'))} / "
+            f"test {_int(sizes.get('test'))}; saved {escape(_time(p.get('saved_at')))}</p>"
+        )
+        out.append(
+            head
+            + _sub("test period: the learned model and its baselines", p["figures"], _popularity_figures)
+            + _sub("engagement curve", p["curve"], _popularity_curve)
+            + "</div>"
+        )
     return "".join(out)
 
 
 def _popularity_figures(s: dict[str, Any]) -> str:
-    rows = [[escape(r["model"]), _num(r["spearman"]), _num(r["mae"]), _num(r.get("rmse")), _num(r["n"])] for r in s["rows"]]
+    rows = [
+        [escape(r["model"]), _num(r["spearman"]), _num(r["mae"]), _num(r.get("rmse")), _num(r["n"])] for r in s["rows"]
+    ]
     chart = svg.bars([(r["model"], r["spearman"]) for r in s["rows"]], title="Spearman on the test period")
-    return _table(["model", "Spearman", "MAE", "RMSE", "n"], rows,
-                  classes=["chosen" if r["learned"] else "" for r in s["rows"]]) + chart
+    return (
+        _table(
+            ["model", "Spearman", "MAE", "RMSE", "n"],
+            rows,
+            classes=["chosen" if r["learned"] else "" for r in s["rows"]],
+        )
+        + chart
+    )
 
 
 def _popularity_curve(s: dict[str, Any]) -> str:
-    return _table(["model", "Spearman", "MAE", "n"],
-                  [[escape(r["model"]), _num(r["spearman"]), _num(r["mae"]), _num(r["n"])] for r in s["rows"]])
+    return _table(
+        ["model", "Spearman", "MAE", "n"],
+        [[escape(r["model"]), _num(r["spearman"]), _num(r["mae"]), _num(r["n"])] for r in s["rows"]],
+    )

@@ -31,8 +31,11 @@ def model_section(run: ModelRun) -> dict[str, Any]:
     metrics, description = run.metrics, run.description
     task = str(metrics.get("task") or description.get("task") or "classification")
     keys = [k for k in HEADLINE.get(task, ()) if k in (metrics.get("test") or metrics.get("val") or {})]
-    sides = [{"side": side, "n": figures.get("n", 0), **{k: figures.get(k) for k in keys}}
-             for side in ("val", "test") if (figures := metrics.get(side))]
+    sides = [
+        {"side": side, "n": figures.get("n", 0), **{k: figures.get(k) for k in keys}}
+        for side in ("val", "test")
+        if (figures := metrics.get(side))
+    ]
     return {
         "name": run.name,
         "kind": description.get("kind") or metrics.get("model"),
@@ -51,7 +54,9 @@ def model_section(run: ModelRun) -> dict[str, Any]:
         "fingerprint": description.get("fingerprint") or metrics.get("fingerprint"),
         "inputs": {m: e.get("key") for m, e in (description.get("encoders") or {}).items()},
         "warnings": list(metrics.get("warnings", [])),
-        "figures": present(keys=keys, rows=sides) if sides else absent("metrics.json holds no validation or test figures"),
+        "figures": present(keys=keys, rows=sides)
+        if sides
+        else absent("metrics.json holds no validation or test figures"),
         "per_class": _per_class(metrics, task),
         "confusion": _confusion(metrics, task),
         "calibration": _calibration(run, task),
@@ -66,16 +71,21 @@ def _per_class(metrics: dict[str, Any], task: str) -> dict[str, Any]:
     per_class = (metrics.get("test") or {}).get("per_class")
     if not per_class:
         return absent(f"no per-class figures ({task} model without test figures per class)")
-    rows = [{"class": name, **{k: f.get(k) for k in ("precision", "recall", "f1", "support")}}
-            for name, f in per_class.items()]
+    rows = [
+        {"class": name, **{k: f.get(k) for k in ("precision", "recall", "f1", "support")}}
+        for name, f in per_class.items()
+    ]
     return present(side="test", rows=rows)
 
 
 def _confusion(metrics: dict[str, Any], task: str) -> dict[str, Any]:
     confusion = (metrics.get("test") or {}).get("confusion")
     if not confusion:
-        return absent(f"no confusion matrix: {task} models have none" if task != "classification"
-                      else "no confusion matrix in metrics.json (retrain with this postlens to get one)")
+        return absent(
+            f"no confusion matrix: {task} models have none"
+            if task != "classification"
+            else "no confusion matrix in metrics.json (retrain with this postlens to get one)"
+        )
     matrix = [[int(v) for v in row] for row in confusion["matrix"]]
     shares = [[v / sum(row) if sum(row) else None for v in row] for row in matrix]
     return present(side="test", labels=list(confusion["labels"]), matrix=matrix, row_shares=shares)
@@ -90,8 +100,10 @@ def _calibration(run: ModelRun, task: str) -> dict[str, Any]:
         if table is not None and (figures := calibration_of_predictions(table)) is not None:
             sides[side] = figures
     if not sides:
-        return absent("no predictions file with class probabilities (predictions_val/test.parquet); "
-                      "retrain with this postlens to write them")
+        return absent(
+            "no predictions file with class probabilities (predictions_val/test.parquet); "
+            "retrain with this postlens to write them"
+        )
     return present(bins=len(next(iter(sides.values()))["bins"]), sides=sides)
 
 
@@ -107,26 +119,46 @@ def _ablation(metrics: dict[str, Any], task: str, keys: list[str]) -> dict[str, 
     for name, figures in missing.items():
         value = figures.get(main)
         delta = value - reference if isinstance(value, (int, float)) and isinstance(reference, (int, float)) else None
-        rows.append({"inputs": name.replace("_", " "), "n": figures.get("n", 0), **{k: figures.get(k) for k in keys},
-                     "delta": delta})
+        rows.append(
+            {
+                "inputs": name.replace("_", " "),
+                "n": figures.get("n", 0),
+                **{k: figures.get(k) for k in keys},
+                "delta": delta,
+            }
+        )
     return present(figure=main, rows=rows)
 
 
 def _imbalance(run: ModelRun, task: str) -> dict[str, Any]:
     compare = run.compare or run.metrics.get("compare_imbalance")
     if not compare:
-        return absent("imbalance methods not compared: train with --compare-imbalance" if task == "classification"
-                      else f"imbalance methods apply to single-label classification, not {task}")
+        return absent(
+            "imbalance methods not compared: train with --compare-imbalance"
+            if task == "classification"
+            else f"imbalance methods apply to single-label classification, not {task}"
+        )
     rows = []
     for method, entry in compare.get("methods", {}).items():
         val = entry.get("val", {})
-        rows.append({"method": method, "chosen": method == compare.get("chosen"),
-                     **{k: val.get(k) for k in ("macro_f1", "balanced_accuracy", "minority_recall")},
-                     "minority_class": val.get("minority_class"), "train_seconds": entry.get("train_seconds")})
+        rows.append(
+            {
+                "method": method,
+                "chosen": method == compare.get("chosen"),
+                **{k: val.get(k) for k in ("macro_f1", "balanced_accuracy", "minority_recall")},
+                "minority_class": val.get("minority_class"),
+                "train_seconds": entry.get("train_seconds"),
+            }
+        )
     test = compare.get("test_of_chosen") or {}
-    return present(chosen=compare.get("chosen"), chosen_on=compare.get("chosen_on"), rows=rows,
-                   test_of_chosen={k: test.get(k) for k in ("n", "macro_f1", "balanced_accuracy", "minority_recall",
-                                                            "minority_class")})
+    return present(
+        chosen=compare.get("chosen"),
+        chosen_on=compare.get("chosen_on"),
+        rows=rows,
+        test_of_chosen={
+            k: test.get(k) for k in ("n", "macro_f1", "balanced_accuracy", "minority_recall", "minority_class")
+        },
+    )
 
 
 def _distillation(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -136,9 +168,14 @@ def _distillation(metrics: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for role in ("teacher", "student"):
         figures, latency = distill.get(role) or {}, distill.get(f"{role}_latency") or {}
-        rows.append({"model": role, **{k: figures.get(k) for k in ("macro_f1", "balanced_accuracy", "accuracy")},
-                     "ms_per_post_single": latency.get("ms_per_post_single"),
-                     "ms_per_post_batched": latency.get("ms_per_post_batched")})
+        rows.append(
+            {
+                "model": role,
+                **{k: figures.get(k) for k in ("macro_f1", "balanced_accuracy", "accuracy")},
+                "ms_per_post_single": latency.get("ms_per_post_single"),
+                "ms_per_post_batched": latency.get("ms_per_post_batched"),
+            }
+        )
     return present(rows=rows, speedup_single=distill.get("speedup_single"))
 
 
@@ -146,6 +183,14 @@ def _cross_validation(metrics: dict[str, Any], keys: list[str]) -> dict[str, Any
     cv = metrics.get("cv")
     if not cv:
         return absent("no cross-validation: train with --cv K")
-    rows = [{"figure": k, "mean": cv["mean"].get(k), "std": cv["std"].get(k),
-             "folds": [f["metrics"].get(k) for f in cv.get("folds", [])]} for k in keys if k in cv.get("mean", {})]
+    rows = [
+        {
+            "figure": k,
+            "mean": cv["mean"].get(k),
+            "std": cv["std"].get(k),
+            "folds": [f["metrics"].get(k) for f in cv.get("folds", [])],
+        }
+        for k in keys
+        if k in cv.get("mean", {})
+    ]
     return present(k=cv.get("k"), kind=cv.get("kind"), over=cv.get("over"), rows=rows)

@@ -31,15 +31,29 @@ def _segmentation(run: SegmentationRun) -> dict[str, Any]:
     active = [t for t in run.topics if t.get("status", "active") == "active"]
     scores = [run.npmi.get(int(t["topic_id"])) for t in active]
     finite = [s for s in scores if s is not None and np.isfinite(s)]
-    topics: list[dict[str, Any]] = [{"topic_id": int(t["topic_id"]), "label": t.get("label") or f"topic {t['topic_id']}",
-               "size": int(t.get("size") or 0), "npmi": run.npmi.get(int(t["topic_id"])),
-               "words": list(t.get("words") or [])[:10]} for t in sorted(active, key=lambda t: -int(t.get("size") or 0))]
+    topics: list[dict[str, Any]] = [
+        {
+            "topic_id": int(t["topic_id"]),
+            "label": t.get("label") or f"topic {t['topic_id']}",
+            "size": int(t.get("size") or 0),
+            "npmi": run.npmi.get(int(t["topic_id"])),
+            "words": list(t.get("words") or [])[:10],
+        }
+        for t in sorted(active, key=lambda t: -int(t.get("size") or 0))
+    ]
     return {
-        "name": run.name, "kind": run.kind, "topics": len(active), "posts": run.posts, "outliers": run.outliers,
+        "name": run.name,
+        "kind": run.kind,
+        "topics": len(active),
+        "posts": run.posts,
+        "outliers": run.outliers,
         "outlier_rate": run.outliers / run.posts if run.posts else None,
-        "npmi_mean": float(np.mean(finite)) if finite else None, "npmi_posts": run.quality_posts,
+        "npmi_mean": float(np.mean(finite)) if finite else None,
+        "npmi_posts": run.quality_posts,
         "diversity": run.diversity,
-        "table": topics, "over_time": _over_time(run, [t["topic_id"] for t in topics]), "history": dict(run.history),
+        "table": topics,
+        "over_time": _over_time(run, [t["topic_id"] for t in topics]),
+        "history": dict(run.history),
     }
 
 
@@ -77,9 +91,20 @@ def _stream(stream: TrendStream) -> dict[str, Any]:
     for alert in stream.alerts:
         best_alert[alert["term"]] = max(best_alert.get(alert["term"], -np.inf), float(alert["score"]))
     chosen = sorted(best_alert, key=lambda t: -best_alert[t])[:TIMELINE_TERMS]
-    chosen += [t for t in sorted(totals, key=lambda t: (-totals[t], t)) if t not in chosen][:TIMELINE_TERMS - len(chosen)]
-    lines: dict[str, dict[str, Any]] = {t: {"term": t, "total": totals.get(t, 0), "counts": [0] * len(bins), "expected": [None] * len(bins),
-                 "alerts": [], "state": None} for t in chosen}
+    chosen += [t for t in sorted(totals, key=lambda t: (-totals[t], t)) if t not in chosen][
+        : TIMELINE_TERMS - len(chosen)
+    ]
+    lines: dict[str, dict[str, Any]] = {
+        t: {
+            "term": t,
+            "total": totals.get(t, 0),
+            "counts": [0] * len(bins),
+            "expected": [None] * len(bins),
+            "alerts": [],
+            "state": None,
+        }
+        for t in chosen
+    }
     for row in stream.series:
         line = lines.get(row["term"])
         if line is None or row["bin_start"] not in position:
@@ -93,9 +118,14 @@ def _stream(stream: TrendStream) -> dict[str, Any]:
             lines[alert["term"]]["alerts"].append(position[alert["bin_start"]])
     alerts = sorted(stream.alerts, key=lambda a: (a["bin_start"], -float(a["score"])))
     return {
-        "stream": stream.stream, "source": stream.source, "bin_seconds": stream.bin_seconds,
-        "detector": stream.settings.get("detector"), "terms": max(stream.n_terms, len(totals)), "bins": bins,
-        "bins_dropped": cut, "timelines": [lines[t] for t in chosen],
+        "stream": stream.stream,
+        "source": stream.source,
+        "bin_seconds": stream.bin_seconds,
+        "detector": stream.settings.get("detector"),
+        "terms": max(stream.n_terms, len(totals)),
+        "bins": bins,
+        "bins_dropped": cut,
+        "timelines": [lines[t] for t in chosen],
         "alerts": [{k: a.get(k) for k in ("term", "bin_start", "count", "expected", "score")} for a in alerts],
     }
 
@@ -134,15 +164,35 @@ def _popularity(run: PopularityRun) -> dict[str, Any]:
     config = description.get("config") or {}
     figures = description.get("figures") or {}
     target = config.get("target") or {}
-    rows = [{"model": name, **{k: f.get(k) for k in ("spearman", "mae", "rmse", "n")},
-             "learned": name.startswith("learned")} for name, f in (figures.get("publish_time") or {}).items()]
+    rows = [
+        {
+            "model": name,
+            **{k: f.get(k) for k in ("spearman", "mae", "rmse", "n")},
+            "learned": name.startswith("learned"),
+        }
+        for name, f in (figures.get("publish_time") or {}).items()
+    ]
     curve = figures.get("curve") or {}
-    curve_section = (absent(f"curve skipped: {curve['skipped']}") if "skipped" in curve else
-                     present(rows=[{"model": name, **{k: f.get(k) for k in ("spearman", "mae", "n")}}
-                                   for name, f in (curve.get("figures") or {}).items()]) if curve.get("figures") else
-                     absent("no engagement curve fitted"))
+    curve_section = (
+        absent(f"curve skipped: {curve['skipped']}")
+        if "skipped" in curve
+        else present(
+            rows=[
+                {"model": name, **{k: f.get(k) for k in ("spearman", "mae", "n")}}
+                for name, f in (curve.get("figures") or {}).items()
+            ]
+        )
+        if curve.get("figures")
+        else absent("no engagement curve fitted")
+    )
     split = figures.get("split") or {}
-    return {"name": run.name, "metric": target.get("metric"), "horizon_hours": target.get("horizon_hours"),
-            "saved_at": description.get("saved_at"), "sizes": split.get("sizes", {}), "trees": split.get("trees"),
-            "figures": present(rows=rows) if rows else absent("popularity.json holds no test figures"),
-            "curve": curve_section}
+    return {
+        "name": run.name,
+        "metric": target.get("metric"),
+        "horizon_hours": target.get("horizon_hours"),
+        "saved_at": description.get("saved_at"),
+        "sizes": split.get("sizes", {}),
+        "trees": split.get("trees"),
+        "figures": present(rows=rows) if rows else absent("popularity.json holds no test figures"),
+        "curve": curve_section,
+    }

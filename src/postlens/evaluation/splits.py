@@ -81,7 +81,9 @@ def make_split(
     rows = np.arange(n)
     if strategy == "time":
         if times is None:
-            raise ConfigError("split 'time' needs post times; the posts have no created_at: use 'group' or 'stratified'")
+            raise ConfigError(
+                "split 'time' needs post times; the posts have no created_at: use 'group' or 'stratified'"
+            )
         if time_boundary not in TIME_BOUNDARIES:
             raise unknown_name("time boundary", time_boundary, TIME_BOUNDARIES)
         return _time_split(rows, np.asarray(times, dtype=float), test_size, val_size, time_boundary)
@@ -137,14 +139,18 @@ def _time_split(rows: np.ndarray, times: np.ndarray, test_size: float, val_size:
     hint = " or set split.time_boundary: timestamp" if boundary == "day" else ""
     cut_test = boundary_cut(buckets, len(ordered) - n_test, 0, len(ordered))
     if cut_test is None:
-        raise ConfigError(f"every timed post falls in one {unit}: a time split cannot keep test strictly later; "
-                          f"use another split strategy{hint}")
+        raise ConfigError(
+            f"every timed post falls in one {unit}: a time split cannot keep test strictly later; "
+            f"use another split strategy{hint}"
+        )
     cut_val: int | None = cut_test
     if n_val > 0:
         cut_val = boundary_cut(buckets, cut_test - n_val, 0, cut_test)
         if cut_val is None:
-            raise ConfigError(f"the posts before the test period fall in one {unit}: no validation period "
-                              f"strictly before test and after train; set split.val_size: 0{hint}")
+            raise ConfigError(
+                f"the posts before the test period fall in one {unit}: no validation period "
+                f"strictly before test and after train; set split.val_size: 0{hint}"
+            )
     train = np.concatenate([ordered[:cut_val], unknown])
     info: dict[str, Any] = {"time_boundary": boundary}
     if len(unknown):
@@ -159,17 +165,28 @@ def _group_split(rows: np.ndarray, groups: np.ndarray, test_size: float, val_siz
     unique, counts = np.unique(keys, return_counts=True)
     need = 3 if val_size > 0 else 2
     if len(unique) < need:
-        raise ConfigError(f"a group split with {'train, val and test' if need == 3 else 'train and test'} needs "
-                          f"at least {need} groups, found {len(unique)}: {_group_sizes(unique, counts)}")
+        raise ConfigError(
+            f"a group split with {'train, val and test' if need == 3 else 'train and test'} needs "
+            f"at least {need} groups, found {len(unique)}: {_group_sizes(unique, counts)}"
+        )
     order = np.random.default_rng(seed).permutation(len(unique))
     n = len(rows)
     test_groups = _fill(unique, counts, order, test_size * n, set(), reserve=need - 1)
     val_groups = _fill(unique, counts, order, val_size * n, test_groups, reserve=1) if val_size > 0 else set()
     in_test = np.array([k in test_groups for k in keys])
     in_val = np.array([k in val_groups for k in keys])
-    split = Split(rows[~in_test & ~in_val], rows[in_val], rows[in_test],
-                  {"groups": {"train": len(unique) - len(test_groups) - len(val_groups),
-                              "val": len(val_groups), "test": len(test_groups)}})
+    split = Split(
+        rows[~in_test & ~in_val],
+        rows[in_val],
+        rows[in_test],
+        {
+            "groups": {
+                "train": len(unique) - len(test_groups) - len(val_groups),
+                "val": len(val_groups),
+                "test": len(test_groups),
+            }
+        },
+    )
     if len(split.train) == 0:  # cannot happen with the reserve above; kept as the guard the message needs
         raise ConfigError(f"the group split left no post for training; groups: {_group_sizes(unique, counts)}")
     return split
@@ -181,8 +198,9 @@ def _group_sizes(unique: np.ndarray, counts: np.ndarray, limit: int = 8) -> str:
     return "{" + shown + (", ..." if len(unique) > limit else "") + "}"
 
 
-def _fill(unique: np.ndarray, counts: np.ndarray, order: np.ndarray, target: float, taken: set[str], *,
-          reserve: int) -> set[str]:
+def _fill(
+    unique: np.ndarray, counts: np.ndarray, order: np.ndarray, target: float, taken: set[str], *, reserve: int
+) -> set[str]:
     """Groups (in shuffled order) whose sizes add up to about ``target`` rows, never overshooting by
     more than half: one giant event must not swallow the test side. Always at least one group;
     never so many that fewer than ``reserve`` groups are left for the sides still to fill."""
@@ -237,27 +255,40 @@ def column_split(values: np.ndarray, *, val_size: float = 0.1, y: np.ndarray | N
     """
     sides = np.array([side_of(v) for v in values], dtype=object)
     found = {side: np.flatnonzero(sides == side) for side in SIDE_SPELLINGS}
-    left_out = Counter(NO_VALUE if v is None or str(v).strip() == "" else str(v) for v, s in zip(values, sides) if s is None)
+    left_out = Counter(
+        NO_VALUE if v is None or str(v).strip() == "" else str(v) for v, s in zip(values, sides) if s is None
+    )
     seen = dict(Counter(NO_VALUE if v is None or str(v).strip() == "" else str(v) for v in values).most_common(10))
     spellings = "; ".join(f"{side}: {', '.join(names)}" for side, names in SIDE_SPELLINGS.items())
     if len(found["train"]) == 0:
-        raise ConfigError(f"the split column has no train rows; values seen (count): {seen}; "
-                          f"accepted spellings: {spellings}")
+        raise ConfigError(
+            f"the split column has no train rows; values seen (count): {seen}; accepted spellings: {spellings}"
+        )
     if len(found["test"]) == 0 and len(found["val"]) == 0:
-        raise ConfigError(f"the split column has train rows but no val or test rows to report on; "
-                          f"values seen (count): {seen}; accepted spellings: {spellings}")
+        raise ConfigError(
+            f"the split column has train rows but no val or test rows to report on; "
+            f"values seen (count): {seen}; accepted spellings: {spellings}"
+        )
     info: dict[str, Any] = {"column_sides": {s: int(len(r)) for s, r in found.items()}, "left_out": dict(left_out)}
     train, val, test = found["train"], found["val"], found["test"]
     if len(test) == 0:
         info["held_out"] = "val"
-        info["note"] = ("the split column has no test rows: its val rows are the reported held-out side; "
-                        "validation for early stopping is carved from train")
+        info["note"] = (
+            "the split column has no test rows: its val rows are the reported held-out side; "
+            "validation for early stopping is carved from train"
+        )
         test, val = val, np.array([], int)
     else:
         info["held_out"] = "test"
     if len(val) == 0 and val_size > 0:
-        carved = make_split("stratified" if y is not None else "random", len(train),
-                            y=None if y is None else np.asarray(y)[train], test_size=val_size, val_size=0.0, seed=seed)
+        carved = make_split(
+            "stratified" if y is not None else "random",
+            len(train),
+            y=None if y is None else np.asarray(y)[train],
+            test_size=val_size,
+            val_size=0.0,
+            seed=seed,
+        )
         info["val_from"] = f"{val_size:.0%} of train"
         train, val = train[carved.train], train[carved.test]
     else:

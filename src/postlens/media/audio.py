@@ -80,32 +80,36 @@ def load_audio(
         container = av.open(str(path), metadata_errors="ignore")
     except av.error.FFmpegError as exc:
         if _iso_is_cut_off(path):
-            raise MediaError(f"{path}: the file is truncated (cut off mid-download?): {exc}; "
-                             "download it again", code="truncated") from exc
-        raise MediaError(f"{path}: FFmpeg cannot open it as media ({exc}); the file is corrupt "
-                         "or not audio", code="corrupt") from exc
+            raise MediaError(
+                f"{path}: the file is truncated (cut off mid-download?): {exc}; download it again", code="truncated"
+            ) from exc
+        raise MediaError(
+            f"{path}: FFmpeg cannot open it as media ({exc}); the file is corrupt or not audio", code="corrupt"
+        ) from exc
     with container:
         stream = next((s for s in container.streams if s.type == "audio"), None)
         if stream is None:
             kinds: list[str] = sorted({s.type for s in container.streams}) or ["nothing"]
-            raise MediaError(f"{path}: has no audio track (streams: {', '.join(kinds)})",
-                             code="no_audio")
+            raise MediaError(f"{path}: has no audio track (streams: {', '.join(kinds)})", code="no_audio")
         if stream.codec_context is None:
-            raise UnsupportedMedia(f"{path}: its audio codec is unknown to the bundled FFmpeg (no "
-                                   "decoder); convert it to mp3/aac/opus/flac/wav")
+            raise UnsupportedMedia(
+                f"{path}: its audio codec is unknown to the bundled FFmpeg (no "
+                "decoder); convert it to mp3/aac/opus/flac/wav"
+            )
         clip = _decode_stream(container, stream, path, sr=sr, max_seconds=max_seconds, offset=offset)
     if len(clip.samples) == 0:
         if clip.warnings or clip.duration_s > 0:
             reason = clip.warnings[0] if clip.warnings else f"header claims {clip.duration_s:.1f} s"
-            raise MediaError(f"{path}: no audio could be decoded ({reason}); the stream is corrupt",
-                             code="corrupt")
+            raise MediaError(f"{path}: no audio could be decoded ({reason}); the stream is corrupt", code="corrupt")
         raise MediaError(f"{path}: the audio track has no samples (0 seconds)", code="empty")
     if _iso_is_cut_off(path):
         if not allow_partial:
-            raise MediaError(f"{path}: the file is truncated (cut off mid-download?); only "
-                             f"{clip.seconds:.1f} of {clip.duration_s:.1f} s are present. Download it "
-                             "again, or pass allow_partial=True to keep what is there",
-                             code="truncated")
+            raise MediaError(
+                f"{path}: the file is truncated (cut off mid-download?); only "
+                f"{clip.seconds:.1f} of {clip.duration_s:.1f} s are present. Download it "
+                "again, or pass allow_partial=True to keep what is there",
+                code="truncated",
+            )
         clip.warnings.append("container is cut off (truncated file); decoded what was there")
     if normalize:
         clip.samples, clip.gain_db = normalize_loudness(clip.samples, sr)
@@ -124,24 +128,25 @@ def _check_file(path: Path) -> None:
     if size > limit:  # the import gate's limit (media/limits.py): a larger file was never meant to get here
         raise MediaError(f"{path}: {size:,} bytes is over the {limit:,}-byte limit", code="too_large")
     if sniffed is not None and sniffed.kind in (Modality.IMAGE, Modality.GIF):
-        raise MediaError(f"{path}: is really {sniffed.mime}, not audio or video (the extension "
-                         f"lies); store it as {sniffed.ext}", code="wrong_type")
+        raise MediaError(
+            f"{path}: is really {sniffed.mime}, not audio or video (the extension lies); store it as {sniffed.ext}",
+            code="wrong_type",
+        )
     if sniffed is not None and not extension_agrees(path, sniffed):
         claimed = kind_from_extension(path)
         if claimed not in (Modality.AUDIO, Modality.VIDEO):
-            raise MediaError(f"{path}: is really {sniffed.mime}; store it as {sniffed.ext}",
-                             code="wrong_type")
+            raise MediaError(f"{path}: is really {sniffed.mime}; store it as {sniffed.ext}", code="wrong_type")
         # audio named as video or the reverse: the sound track is still what we want
     if sniffed is None:
         with open(path, "rb") as handle:
             head = handle.read(64).lstrip().lower()
         if head.startswith((b"<!doctype", b"<html", b"{", b"[", b"<?xml")):
-            raise MediaError(f"{path}: is a text/HTML document, not media (an error page saved "
-                             "as a media file?)", code="not_media")
+            raise MediaError(
+                f"{path}: is a text/HTML document, not media (an error page saved as a media file?)", code="not_media"
+            )
 
 
-def _decode_stream(container, stream, path: Path, *, sr: int, max_seconds: float,
-                   offset: float) -> AudioClip:
+def _decode_stream(container, stream, path: Path, *, sr: int, max_seconds: float, offset: float) -> AudioClip:
     """Streaming decode + resample; stops as soon as ``max_seconds`` of output exist."""
     import av
 
@@ -197,10 +202,19 @@ def _decode_stream(container, stream, path: Path, *, sr: int, max_seconds: float
     truncated = stopped_early and duration > offset + decoded_s + 0.05
     if bad_packets:
         warnings.append(f"{bad_packets} undecodable packet(s) skipped")
-    return AudioClip(samples=np.nan_to_num(samples), sr=sr, original_sr=original_sr,
-                     channels=channels, codec=ctx.name, container=container.format.name,
-                     duration_s=float(duration), offset_s=offset, decoded_s=have / sr, truncated=truncated,
-                     warnings=warnings)
+    return AudioClip(
+        samples=np.nan_to_num(samples),
+        sr=sr,
+        original_sr=original_sr,
+        channels=channels,
+        codec=ctx.name,
+        container=container.format.name,
+        duration_s=float(duration),
+        offset_s=offset,
+        decoded_s=have / sr,
+        truncated=truncated,
+        warnings=warnings,
+    )
 
 
 def _container_duration(container, stream) -> float | None:
@@ -211,8 +225,11 @@ def _container_duration(container, stream) -> float | None:
     return None
 
 
-def normalize_loudness(samples: np.ndarray, sr: int, target_dbfs: float = TARGET_RMS_DBFS,
-                       ) -> tuple[np.ndarray, float]:
+def normalize_loudness(
+    samples: np.ndarray,
+    sr: int,
+    target_dbfs: float = TARGET_RMS_DBFS,
+) -> tuple[np.ndarray, float]:
     """Gated RMS normalisation (a simple stand-in for LUFS) with a peak limit.
 
     Quiet pauses are gated out so that a sentence followed by silence is not over-amplified;

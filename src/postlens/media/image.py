@@ -95,7 +95,9 @@ def load_image(
     except Image.DecompressionBombError as exc:
         raise _too_large(name, str(exc)) from exc
     except UnidentifiedImageError as exc:
-        raise UnsupportedMedia(f"{name}: not an image format postlens reads ({exc}); convert it to JPEG or PNG") from exc
+        raise UnsupportedMedia(
+            f"{name}: not an image format postlens reads ({exc}); convert it to JPEG or PNG"
+        ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise MediaError(f"{name}: corrupt image header ({exc}); re-download the file", code="corrupt") from exc
     with image:
@@ -121,7 +123,9 @@ def load_image(
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             text = str(exc)
             code = "truncated" if "truncated" in text or isinstance(exc, EOFError) else "corrupt"
-            raise MediaError(f"{name}: cannot decode the {fmt} pixels ({text}); re-download or re-export it", code=code) from exc
+            raise MediaError(
+                f"{name}: cannot decode the {fmt} pixels ({text}); re-download or re-export it", code=code
+            ) from exc
     return DecodedImage(frames, width, height, fmt, frame_count, name, indices)
 
 

@@ -22,13 +22,31 @@ class Sniffed:
 
 
 _EXT_KIND: dict[str, Modality] = {
-    ".jpg": Modality.IMAGE, ".jpeg": Modality.IMAGE, ".png": Modality.IMAGE, ".webp": Modality.IMAGE,
-    ".bmp": Modality.IMAGE, ".tif": Modality.IMAGE, ".tiff": Modality.IMAGE, ".gif": Modality.GIF,
-    ".svg": Modality.IMAGE, ".heic": Modality.IMAGE, ".heif": Modality.IMAGE, ".avif": Modality.IMAGE,
-    ".mp4": Modality.VIDEO, ".m4v": Modality.VIDEO, ".mov": Modality.VIDEO, ".webm": Modality.VIDEO,
-    ".mkv": Modality.VIDEO, ".avi": Modality.VIDEO,
-    ".mp3": Modality.AUDIO, ".m4a": Modality.AUDIO, ".aac": Modality.AUDIO, ".wav": Modality.AUDIO,
-    ".ogg": Modality.AUDIO, ".opus": Modality.AUDIO, ".flac": Modality.AUDIO,
+    ".jpg": Modality.IMAGE,
+    ".jpeg": Modality.IMAGE,
+    ".png": Modality.IMAGE,
+    ".webp": Modality.IMAGE,
+    ".bmp": Modality.IMAGE,
+    ".tif": Modality.IMAGE,
+    ".tiff": Modality.IMAGE,
+    ".gif": Modality.GIF,
+    ".svg": Modality.IMAGE,
+    ".heic": Modality.IMAGE,
+    ".heif": Modality.IMAGE,
+    ".avif": Modality.IMAGE,
+    ".mp4": Modality.VIDEO,
+    ".m4v": Modality.VIDEO,
+    ".mov": Modality.VIDEO,
+    ".webm": Modality.VIDEO,
+    ".mkv": Modality.VIDEO,
+    ".avi": Modality.VIDEO,
+    ".mp3": Modality.AUDIO,
+    ".m4a": Modality.AUDIO,
+    ".aac": Modality.AUDIO,
+    ".wav": Modality.AUDIO,
+    ".ogg": Modality.AUDIO,
+    ".opus": Modality.AUDIO,
+    ".flac": Modality.AUDIO,
 }
 
 
@@ -109,11 +127,15 @@ def extension_agrees(path: str | Path, sniffed: Sniffed) -> bool:
 _BY_STREAMS: dict[str, tuple[Sniffed, Sniffed]] = {
     "video/mp4": (Sniffed(Modality.AUDIO, "audio/mp4", ".m4a"), Sniffed(Modality.VIDEO, "video/mp4", ".mp4")),
     "audio/mp4": (Sniffed(Modality.AUDIO, "audio/mp4", ".m4a"), Sniffed(Modality.VIDEO, "video/mp4", ".mp4")),
-    "video/quicktime": (Sniffed(Modality.AUDIO, "audio/quicktime", ".mov"),
-                        Sniffed(Modality.VIDEO, "video/quicktime", ".mov")),
+    "video/quicktime": (
+        Sniffed(Modality.AUDIO, "audio/quicktime", ".mov"),
+        Sniffed(Modality.VIDEO, "video/quicktime", ".mov"),
+    ),
     "video/webm": (Sniffed(Modality.AUDIO, "audio/webm", ".webm"), Sniffed(Modality.VIDEO, "video/webm", ".webm")),
-    "video/x-msvideo": (Sniffed(Modality.AUDIO, "audio/x-msvideo", ".avi"),
-                        Sniffed(Modality.VIDEO, "video/x-msvideo", ".avi")),
+    "video/x-msvideo": (
+        Sniffed(Modality.AUDIO, "audio/x-msvideo", ".avi"),
+        Sniffed(Modality.VIDEO, "video/x-msvideo", ".avi"),
+    ),
 }
 
 

@@ -113,10 +113,17 @@ def sample_frames(
     with _open(path) as container:
         stream = _video_stream(container, path)
         sampler = _Sampler(
-            container, stream, str(path), fps=fps, max_frames=max_frames,
+            container,
+            stream,
+            str(path),
+            fps=fps,
+            max_frames=max_frames,
             scene_threshold=scene_threshold,
             max_scene_frames=max_frames // 2 if max_scene_frames is None else max_scene_frames,
-            max_seconds=max_seconds, max_side=max_side, scene_fps=scene_fps, seek_gap_s=seek_gap_s,
+            max_seconds=max_seconds,
+            max_side=max_side,
+            scene_fps=scene_fps,
+            seek_gap_s=seek_gap_s,
         )
         frames = sampler.run()
     if stats is not None:
@@ -158,7 +165,8 @@ def _check_file(path: str | Path) -> Sniffed:
     if sniffed is None:
         raise MediaError(
             f"{path}: the bytes are no known media format (an HTML error page or a text file saved "
-            f"as '{Path(path).suffix}'?); re-download it", code="not_media",
+            f"as '{Path(path).suffix}'?); re-download it",
+            code="not_media",
         )
     if sniffed.kind not in (Modality.VIDEO, Modality.GIF) and sniffed.mime not in _FTYP_MIMES:
         raise MediaError(
@@ -168,7 +176,8 @@ def _check_file(path: str | Path) -> Sniffed:
     if sniffed.mime in _FTYP_MIMES and _mp4_is_truncated(path, size):
         raise MediaError(
             f"{path}: the MP4 is cut off (a box runs past the end of the file or the index 'moov' "
-            f"is missing); the download was incomplete, fetch it again", code="truncated",
+            f"is missing); the download was incomplete, fetch it again",
+            code="truncated",
         )
     return sniffed
 
@@ -202,7 +211,9 @@ def _open(path: str | Path) -> Any:
     try:
         return av.open(str(path), metadata_errors="ignore")
     except av.FFmpegError as exc:
-        raise MediaError(f"{path}: FFmpeg cannot open the container ({exc}); the file is damaged", code="corrupt") from exc
+        raise MediaError(
+            f"{path}: FFmpeg cannot open the container ({exc}); the file is damaged", code="corrupt"
+        ) from exc
 
 
 def _video_stream(container: Any, path: str | Path) -> Any:
@@ -210,8 +221,11 @@ def _video_stream(container: Any, path: str | Path) -> Any:
         if container.streams.audio:
             raise MediaError(f"{path}: no video track, only audio; encode it as audio", code="no_video")
         if _holds_media_data(path):
-            raise MediaError(f"{path}: the container has media data but no readable stream; the index "
-                             f"is damaged, re-download or repair the file", code="corrupt")
+            raise MediaError(
+                f"{path}: the container has media data but no readable stream; the index "
+                f"is damaged, re-download or repair the file",
+                code="corrupt",
+            )
         raise MediaError(f"{path}: the container holds no video (0 seconds)", code="empty")
     stream = container.streams.video[0]
     if stream.codec_context is None:
@@ -277,11 +291,19 @@ def _build_info(path: str | Path, sniffed: Sniffed, container: Any, stream: Any,
     audio = container.streams.audio[0] if container.streams.audio else None
     frames = stream.frames or int(round(duration * fps))
     return VideoInfo(
-        path=str(path), mime=sniffed.mime, container=container.format.name, duration_s=round(duration, 3),
-        fps=round(fps, 3), width=width, height=height, rotation=rotation, has_audio=audio is not None,
+        path=str(path),
+        mime=sniffed.mime,
+        container=container.format.name,
+        duration_s=round(duration, 3),
+        fps=round(fps, 3),
+        width=width,
+        height=height,
+        rotation=rotation,
+        has_audio=audio is not None,
         video_codec=stream.codec_context.name,
         audio_codec=audio.codec_context.name if audio is not None and audio.codec_context else None,
-        frame_count=int(frames), bit_rate=container.bit_rate or None,
+        frame_count=int(frames),
+        bit_rate=container.bit_rate or None,
     )
 
 
@@ -291,9 +313,21 @@ def _build_info(path: str | Path, sniffed: Sniffed, container: Any, stream: Any,
 class _Sampler:
     """One pass over a video: forward decoding between near targets, seeks across long gaps."""
 
-    def __init__(self, container: Any, stream: Any, path: str, *, fps: float, max_frames: int,
-                 scene_threshold: float, max_scene_frames: int, max_seconds: float | None,
-                 max_side: int, scene_fps: float, seek_gap_s: float) -> None:
+    def __init__(
+        self,
+        container: Any,
+        stream: Any,
+        path: str,
+        *,
+        fps: float,
+        max_frames: int,
+        scene_threshold: float,
+        max_scene_frames: int,
+        max_seconds: float | None,
+        max_side: int,
+        scene_fps: float,
+        seek_gap_s: float,
+    ) -> None:
         self.container, self.stream, self.path = container, stream, path
         self.max_frames, self.max_scene_frames = max_frames, max_scene_frames
         self.scene_threshold, self.max_side = scene_threshold, max_side
@@ -344,8 +378,12 @@ class _Sampler:
                     cut = score >= self.scene_threshold and score >= _ADAPTIVE_RATIO * baseline
                     recent = ([*recent, score])[-_ADAPTIVE_WINDOW:]
                 previous_thumb, next_analysis = thumb, timestamp + self.scene_step
-                if cut and not is_target and len(scene_frames) < self.max_scene_frames \
-                        and timestamp - last_cut >= self.scene_step:
+                if (
+                    cut
+                    and not is_target
+                    and len(scene_frames) < self.max_scene_frames
+                    and timestamp - last_cut >= self.scene_step
+                ):
                     scene_frames.append(Frame(timestamp, self._image(frame), True))
                 if cut:
                     last_cut = timestamp

@@ -66,8 +66,12 @@ def _model_class(kind: str) -> Any:
     raise ConfigError(f"unknown model kind {kind!r} in artifact; known: logreg, lightgbm, fusion, student, finetune")
 
 
-def describe_inputs(features: FeaturesConfig, feature_keys: dict[str, str], dims: dict[str, int],
-                    fitted: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def describe_inputs(
+    features: FeaturesConfig,
+    feature_keys: dict[str, str],
+    dims: dict[str, int],
+    fitted: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """What ``model.json`` records about the inputs of a model trained on ``feature_keys``.
 
     ``encoders``: feature block -> {modality, encoder (registry name or None), key, settings (None
@@ -86,7 +90,9 @@ def describe_inputs(features: FeaturesConfig, feature_keys: dict[str, str], dims
         entry["modality"] = block.modality
         entry["dim"] = entry.get("dim") or dims.get(block.name)
         encoders[block.name] = entry
-    sources = {f: _describe_encoder(TEXT_FIELD_SOURCES[f], None) for f in features.text_fields if f in TEXT_FIELD_SOURCES}
+    sources = {
+        f: _describe_encoder(TEXT_FIELD_SOURCES[f], None) for f in features.text_fields if f in TEXT_FIELD_SOURCES
+    }
     return {"encoders": encoders, "text_fields": list(features.text_fields), "text_sources": sources}
 
 
@@ -125,7 +131,9 @@ class TrainedModel:
         """X as the estimator reads it (PostData, or a frame of blocks named like the model's modalities)."""
         data = as_post_data(X)
         if self.meta_names and list(data.meta_names) != self.meta_names:
-            raise ConfigError(f"metadata columns differ from training: got {data.meta_names}, expected {self.meta_names}")
+            raise ConfigError(
+                f"metadata columns differ from training: got {data.meta_names}, expected {self.meta_names}"
+            )
         return data
 
     def predict(self, data: Any) -> np.ndarray:
@@ -151,8 +159,11 @@ class TrainedModel:
     def encoder_names(self) -> list[str]:
         """Registry names of every encoder whose cached output this model reads (blocks, then text
         sources): what featurize must run. Fitted blocks (tfidf, word2vec) travel in the model folder."""
-        names = [e["encoder"] for e in [*self.encoders.values(), *self.text_sources.values()]
-                 if e.get("encoder") and not e.get("fitted")]
+        names = [
+            e["encoder"]
+            for e in [*self.encoders.values(), *self.text_sources.values()]
+            if e.get("encoder") and not e.get("fitted")
+        ]
         return list(dict.fromkeys(names))
 
     def modality_of(self, block: str) -> str:
@@ -162,8 +173,10 @@ class TrainedModel:
     def check_installed_encoders(self) -> None:
         """Refuse, naming each one, inputs this postlens would compute differently from training."""
         problems = []
-        for what, entry in [*((f"{m} features", e) for m, e in self.encoders.items() if not e.get("fitted")),
-                            *((f"{f} text (read by)", e) for f, e in self.text_sources.items())]:
+        for what, entry in [
+            *((f"{m} features", e) for m, e in self.encoders.items() if not e.get("fitted")),
+            *((f"{f} text (read by)", e) for f, e in self.text_sources.items()),
+        ]:
             trained = entry.get("key")
             if not entry.get("encoder"):
                 problems.append(f"{what} come from {trained}, which no encoder of this postlens computes")
@@ -174,14 +187,16 @@ class TrainedModel:
                 problems.append(f"{what}: {exc}")
                 continue
             if trained is not None and installed != trained:
-                problems.append(f"{what}: trained on {trained} (encoder {entry['encoder']!r}), "
-                                f"this postlens computes {installed}")
+                problems.append(
+                    f"{what}: trained on {trained} (encoder {entry['encoder']!r}), this postlens computes {installed}"
+                )
         if problems:
             raise ConfigError(
                 f"model {self.name or '?'} cannot predict here: " + "; ".join(problems) + ". Vectors of another "
                 f"encoder version would be read as if they were the ones it learnt from. Retrain the model with this "
                 f"postlens ('postlens train --config ...'), or install postlens {self.postlens_version or '?'} "
-                "(named in model.json) to predict with it")
+                "(named in model.json) to predict with it"
+            )
 
     def check_feature_keys(self, keys: dict[str, str]) -> None:
         """Refuse data whose features came from other cache keys than the model's (per modality)."""
@@ -191,7 +206,8 @@ class TrainedModel:
                 raise ConfigError(
                     f"model {self.name or '?'}: its {modality} inputs were {trained!r} at training, the data holds "
                     f"{available!r}. Read the data with load_post_data(..., feature_keys=model.feature_keys) after "
-                    f"'postlens featurize --encoders {','.join(self.encoder_names()) or '...'}', or retrain")
+                    f"'postlens featurize --encoders {','.join(self.encoder_names()) or '...'}', or retrain"
+                )
 
     def training_config(self) -> Any:
         """The TrainConfig this model was trained with (how its inputs are read)."""
@@ -201,8 +217,15 @@ class TrainedModel:
             raise ConfigError(f"model {self.name or '?'} has no config.json; it cannot read posts from a workspace")
         return parse_config(self.config, source=f"{self.name or 'model'}/config.json")
 
-    def predict_posts(self, workspace: Workspace, post_ids: Sequence[str] | None = None, where: str | None = None,
-                      *, featurizer: Featurizer | None = None, save: bool = True) -> Predictions:
+    def predict_posts(
+        self,
+        workspace: Workspace,
+        post_ids: Sequence[str] | None = None,
+        where: str | None = None,
+        *,
+        featurizer: Featurizer | None = None,
+        save: bool = True,
+    ) -> Predictions:
         """Predict posts of ``workspace`` (all, ``post_ids``, and/or a ``where`` SQL condition over posts).
 
         ``featurizer`` fills the cache for the posts first (``postlens.pipeline.predict`` passes
@@ -211,14 +234,25 @@ class TrainedModel:
         """
         from postlens.models.prediction import predict_workspace_posts
 
-        return predict_workspace_posts(self, workspace, post_ids=post_ids, where=where, featurizer=featurizer, save=save)
+        return predict_workspace_posts(
+            self, workspace, post_ids=post_ids, where=where, featurizer=featurizer, save=save
+        )
 
 
-def save_model(folder: str | Path, estimator: Any, *, task: str, classes: list[str] | None = None,
-               feature_keys: dict[str, str] | None = None, meta_names: list[str] | None = None,
-               fingerprint: str = "", metrics: dict[str, Any] | None = None,
-               config: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
-               trained_on: dict[str, Any] | None = None) -> Path:
+def save_model(
+    folder: str | Path,
+    estimator: Any,
+    *,
+    task: str,
+    classes: list[str] | None = None,
+    feature_keys: dict[str, str] | None = None,
+    meta_names: list[str] | None = None,
+    fingerprint: str = "",
+    metrics: dict[str, Any] | None = None,
+    config: dict[str, Any] | None = None,
+    inputs: dict[str, Any] | None = None,
+    trained_on: dict[str, Any] | None = None,
+) -> Path:
     """Write the model folder; ``inputs`` is ``describe_inputs(...)`` (what prediction must read alike),
     ``trained_on`` which posts it learnt from (the config's ``where``, posts kept)."""
     import shutil
@@ -235,10 +269,17 @@ def save_model(folder: str | Path, estimator: Any, *, task: str, classes: list[s
     from postlens import __version__ as postlens_version
 
     description = {
-        "format_version": FORMAT_VERSION, "kind": kind, "task": task, "classes": list(classes or []),
-        "feature_keys": dict(feature_keys or {}), "meta_names": list(meta_names or []),
-        **(inputs or {}), "fitted_text": wrapped, "trained_on": dict(trained_on or {}),
-        "fingerprint": fingerprint, "postlens_version": postlens_version,
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "task": task,
+        "classes": list(classes or []),
+        "feature_keys": dict(feature_keys or {}),
+        "meta_names": list(meta_names or []),
+        **(inputs or {}),
+        "fitted_text": wrapped,
+        "trained_on": dict(trained_on or {}),
+        "fingerprint": fingerprint,
+        "postlens_version": postlens_version,
         "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     (folder / "model.json").write_text(json.dumps(description, indent=2))
@@ -251,7 +292,9 @@ def load_model(folder: str | Path) -> TrainedModel:
     folder = Path(folder)
     described = folder / "model.json"
     if not described.exists():
-        raise ConfigError(f"{folder} is not a postlens model folder (no model.json); pass the folder 'postlens train' wrote")
+        raise ConfigError(
+            f"{folder} is not a postlens model folder (no model.json); pass the folder 'postlens train' wrote"
+        )
     try:
         info = json.loads(described.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -267,11 +310,21 @@ def load_model(folder: str | Path) -> TrainedModel:
     config = json.loads(config_file.read_text()) if config_file.exists() else {}
     encoders, text_fields, sources = _recorded_inputs(info, config)
     return TrainedModel(
-        estimator=estimator, kind=info["kind"], task=info["task"], classes=info["classes"],
-        feature_keys=info["feature_keys"], meta_names=info["meta_names"], fingerprint=info["fingerprint"],
-        metrics=json.loads(metrics_file.read_text()) if metrics_file.exists() else {}, config=config,
-        encoders=encoders, text_fields=text_fields, text_sources=sources, name=folder.resolve().name,
-        saved_at=info.get("saved_at"), postlens_version=info.get("postlens_version"),
+        estimator=estimator,
+        kind=info["kind"],
+        task=info["task"],
+        classes=info["classes"],
+        feature_keys=info["feature_keys"],
+        meta_names=info["meta_names"],
+        fingerprint=info["fingerprint"],
+        metrics=json.loads(metrics_file.read_text()) if metrics_file.exists() else {},
+        config=config,
+        encoders=encoders,
+        text_fields=text_fields,
+        text_sources=sources,
+        name=folder.resolve().name,
+        saved_at=info.get("saved_at"),
+        postlens_version=info.get("postlens_version"),
         trained_on=dict(info.get("trained_on") or {}),
     )
 
@@ -282,6 +335,9 @@ def _recorded_inputs(info: dict[str, Any], config: dict[str, Any]) -> tuple[dict
     if "encoders" in info:
         return info["encoders"], list(info.get("text_fields", ["text"])), dict(info.get("text_sources", {}))
     modalities = (config.get("features") or {}).get("modalities") or {}
-    encoders = {m: {"encoder": registry_name_of(k), "key": k, "settings": None, "dim": None}
-                for m, k in info.get("feature_keys", {}).items() if m in modalities}
+    encoders = {
+        m: {"encoder": registry_name_of(k), "key": k, "settings": None, "dim": None}
+        for m, k in info.get("feature_keys", {}).items()
+        if m in modalities
+    }
     return encoders, list((config.get("features") or {}).get("text_fields") or ["text"]), {}

@@ -49,11 +49,24 @@ class BaselineModel(PostlensEstimator):
 
     uses_torch = False
 
-    def __init__(self, *, kind: str = "logreg", task: str = "classification", C: float = 1.0,
-                 n_estimators: int = 300, num_leaves: int = 31, learning_rate: float = 0.05,
-                 min_child_samples: int = 20, class_weight: str | None = None, seed: int = 0,
-                 num_threads: int | None = None, early_stopping_rounds: int = 30, max_bin: int = 63,
-                 min_rounds: int = 10, unscaled: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        kind: str = "logreg",
+        task: str = "classification",
+        C: float = 1.0,
+        n_estimators: int = 300,
+        num_leaves: int = 31,
+        learning_rate: float = 0.05,
+        min_child_samples: int = 20,
+        class_weight: str | None = None,
+        seed: int = 0,
+        num_threads: int | None = None,
+        early_stopping_rounds: int = 30,
+        max_bin: int = 63,
+        min_rounds: int = 10,
+        unscaled: tuple[str, ...] = (),
+    ) -> None:
         self.kind, self.task, self.C, self.n_estimators = kind, task, C, n_estimators
         self.num_leaves, self.learning_rate, self.min_child_samples = num_leaves, learning_rate, min_child_samples
         self.class_weight, self.seed, self.num_threads = class_weight, seed, num_threads
@@ -90,10 +103,20 @@ class BaselineModel(PostlensEstimator):
 
             self.threads_used_ = idle_threads(self._threads())
             common: dict[str, Any] = {
-                "n_estimators": self.n_estimators, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
-                "min_child_samples": self.min_child_samples, "subsample": 0.8,
-                "subsample_freq": 1, "colsample_bytree": 0.5, "random_state": self.seed, "n_jobs": self.threads_used_,
-                "verbose": -1, "deterministic": True, "force_col_wise": True, "max_bin": self.max_bin}
+                "n_estimators": self.n_estimators,
+                "learning_rate": self.learning_rate,
+                "num_leaves": self.num_leaves,
+                "min_child_samples": self.min_child_samples,
+                "subsample": 0.8,
+                "subsample_freq": 1,
+                "colsample_bytree": 0.5,
+                "random_state": self.seed,
+                "n_jobs": self.threads_used_,
+                "verbose": -1,
+                "deterministic": True,
+                "force_col_wise": True,
+                "max_bin": self.max_bin,
+            }
             if self.task == "regression":
                 return lgb.LGBMRegressor(**common)
             base = lgb.LGBMClassifier(class_weight=self.class_weight, **common)
@@ -103,8 +126,9 @@ class BaselineModel(PostlensEstimator):
             base = OneVsRestClassifier(base)
         return make_pipeline(self._scaler(), base) if self.kind == "logreg" else base
 
-    def fit(self, X: PostData, y: np.ndarray, *, val: tuple[PostData, np.ndarray] | None = None,
-            **unused: Any) -> BaselineModel:
+    def fit(
+        self, X: PostData, y: np.ndarray, *, val: tuple[PostData, np.ndarray] | None = None, **unused: Any
+    ) -> BaselineModel:
         """``val`` (LightGBM only): stop adding trees once the validation loss stops improving."""
         if self.kind not in KINDS:
             raise ValueError(f"baseline kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
@@ -142,7 +166,8 @@ class BaselineModel(PostlensEstimator):
             f"LightGBM early stopping found the best validation loss after {best} tree(s) (fewer than "
             f"min_rounds={self.min_rounds}), which predicts little more than the majority class: refitted "
             f"without early stopping on all {self.n_estimators} rounds. Validation disagrees with training "
-            "(a later period? too few posts?): read the per-class figures")
+            "(a later period? too few posts?): read the per-class figures"
+        )
 
     def predict(self, X: PostData) -> np.ndarray:
         return np.asarray(self.estimator_.predict(X.flat(self.modalities_)))
@@ -164,9 +189,18 @@ class BaselineModel(PostlensEstimator):
         import joblib
 
         joblib.dump(self.estimator_, folder / "model.joblib")
-        (folder / "baseline.json").write_text(json.dumps(
-            {"params": self.get_params(), "modalities": self.modalities_, "dims": self.dims_,
-             "meta_names": self.meta_names_, "warnings": getattr(self, "warnings_", [])}, indent=2))
+        (folder / "baseline.json").write_text(
+            json.dumps(
+                {
+                    "params": self.get_params(),
+                    "modalities": self.modalities_,
+                    "dims": self.dims_,
+                    "meta_names": self.meta_names_,
+                    "warnings": getattr(self, "warnings_", []),
+                },
+                indent=2,
+            )
+        )
 
     @classmethod
     def load(cls, folder: Path) -> BaselineModel:

@@ -97,7 +97,9 @@ class FeaturesConfig(_Strict):
     modalities: dict[str, str | list[str]] = Field(default_factory=lambda: _default_modalities())
     text_fields: list[TextFieldName] = Field(default_factory=_default_text_fields)
     metadata: bool = True
-    sequences: list[str] = Field(default_factory=list, description="modalities whose frame sequences feed a temporal encoder")
+    sequences: list[str] = Field(
+        default_factory=list, description="modalities whose frame sequences feed a temporal encoder"
+    )
     waveform: WaveformConfig = Field(default_factory=WaveformConfig)
 
     @field_validator("waveform", mode="before")
@@ -131,8 +133,10 @@ class FeaturesConfig(_Strict):
             if isinstance(named, str):
                 out.append(FeatureBlock(name=modality, modality=modality, encoder=named))
             else:
-                out += [FeatureBlock(name=f"{modality}{BLOCK_SEPARATOR}{n.replace('.', '_')}", modality=modality, encoder=n)
-                        for n in named]  # no '.' in a block name: torch module names and frame columns split on it
+                out += [
+                    FeatureBlock(name=f"{modality}{BLOCK_SEPARATOR}{n.replace('.', '_')}", modality=modality, encoder=n)
+                    for n in named
+                ]  # no '.' in a block name: torch module names and frame columns split on it
         return out
 
     def blocks_of(self, modalities: list[str]) -> list[str]:
@@ -173,8 +177,10 @@ class SplitConfig(_Strict):
 class TuneGrid(_Strict):
     """Values tried on the validation side for the baselines (one fit each; LightGBM: every combination)."""
 
-    C: list[float] = Field(default_factory=lambda: [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
-                          min_length=1)
+    C: list[float] = Field(
+        default_factory=lambda: [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
+        min_length=1,
+    )
     num_leaves: list[int] = Field(default_factory=lambda: [7, 15, 31, 63], min_length=1)
     learning_rate: list[float] = Field(default_factory=lambda: [0.05], min_length=1)
     min_child_samples: list[int] = Field(default_factory=lambda: [20], min_length=1)
@@ -201,8 +207,11 @@ class LateFusionConfig(_Strict):
     joint: bool = Field(False, description="the attention network as one more expert (inner_folds + 1 network fits)")
     # mean by default: on MediaEval the learnt evidence scale cost 0.001 macro-F1 against text alone and
     # gained nothing on the sample corpus (bench/fusion_study.py)
-    pool: Literal["mean", "evidence"] = Field("mean", description="mean: weighted mean of the experts a post has; "
-                                              "evidence: agreeing experts may add up (scale chosen on OOF)")
+    pool: Literal["mean", "evidence"] = Field(
+        "mean",
+        description="mean: weighted mean of the experts a post has; "
+        "evidence: agreeing experts may add up (scale chosen on OOF)",
+    )
 
 
 class ModelConfig(_Strict):
@@ -220,11 +229,14 @@ class ModelConfig(_Strict):
     # auto: one of fusion_candidates, chosen by grouped CV inside the training side (models/fusion_select.py)
     fusion: Literal["late", "attention", "concat", "auto"] = "late"
     fusion_candidates: list[FusionVariant] = Field(
-        default_factory=lambda: list(DEFAULT_FUSION_CANDIDATES), min_length=1,
-        description="fusion: auto tries these (ties go to the earlier one)")
+        default_factory=lambda: list(DEFAULT_FUSION_CANDIDATES),
+        min_length=1,
+        description="fusion: auto tries these (ties go to the earlier one)",
+    )
     select_folds: int = Field(3, ge=2, le=20, description="grouped inner folds fusion: auto chooses on")
     duplicate_weighting: Literal["none", "sqrt", "inverse"] = Field(
-        "inverse", description="weight each post 1/n^p, n = posts sharing its picture: a repost is not a new example")
+        "inverse", description="weight each post 1/n^p, n = posts sharing its picture: a repost is not a new example"
+    )
     late: LateFusionConfig = Field(default_factory=LateFusionConfig)
     epochs: int | None = Field(None, ge=1)
     batch_size: int = 64

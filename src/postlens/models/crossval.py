@@ -40,14 +40,28 @@ def folds_for(config: TrainConfig, data: TrainingSet, k: int) -> tuple[list[Fold
         groups = data.groups.get(kind)
         if groups is None:
             raise ConfigError(f"no {kind} key per post for grouped folds")
-    folds = make_folds("group" if kind == "author" else kind, len(data.y), k,
-                       y=data.y if data.task == "classification" else None, groups=groups, times=data.times,
-                       val_size=config.split.val_size, seed=config.seed, time_boundary=config.split.time_boundary)
+    folds = make_folds(
+        "group" if kind == "author" else kind,
+        len(data.y),
+        k,
+        y=data.y if data.task == "classification" else None,
+        groups=groups,
+        times=data.times,
+        val_size=config.split.val_size,
+        seed=config.seed,
+        time_boundary=config.split.time_boundary,
+    )
     return folds, kind
 
 
-def cross_validate(config: TrainConfig, data: TrainingSet, folds: list[Fold], *, positive: int | None = None,
-                   on_fold: Callable[[int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def cross_validate(
+    config: TrainConfig,
+    data: TrainingSet,
+    folds: list[Fold],
+    *,
+    positive: int | None = None,
+    on_fold: Callable[[int, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """Fit ``config`` on each fold's training part (early stopping and baseline tuning on its
     validation part: nested, the held-out part never chooses), score its held-out part. Returns ``{"folds": [...], "mean": {...}, "std": {...}, "per_class": ...}``."""
     per_fold: list[dict[str, Any]] = []
@@ -58,9 +72,13 @@ def cross_validate(config: TrainConfig, data: TrainingSet, folds: list[Fold], *,
         estimator = trainer.fit(config, train, data.subset(fold.val))
         held_out = data.subset(fold.test)
         predicted, _ = trainer.predict_side(estimator, held_out)
-        entry = {"fold": number, "sizes": fold.sizes(), "train_seconds": round(estimator.fit_seconds_, 3),
-                 "metrics": trainer.score(data.task, held_out.y, predicted, data.classes, positive=positive),
-                 "warnings": trainer.model_warnings(estimator, {"held-out": (held_out, predicted)})}
+        entry = {
+            "fold": number,
+            "sizes": fold.sizes(),
+            "train_seconds": round(estimator.fit_seconds_, 3),
+            "metrics": trainer.score(data.task, held_out.y, predicted, data.classes, positive=positive),
+            "warnings": trainer.model_warnings(estimator, {"held-out": (held_out, predicted)}),
+        }
         tuning = getattr(estimator, "tuning_", None)
         if tuning is not None:  # chosen on this fold's validation part, from its training part
             entry["tuned"] = tuning["chosen"]

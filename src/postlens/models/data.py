@@ -44,10 +44,15 @@ class TrainingSet:
 
     def subset(self, rows: np.ndarray) -> TrainingSet:
         return TrainingSet(
-            data=self.data.subset(rows), y=self.y[rows], task=self.task, classes=self.classes,
+            data=self.data.subset(rows),
+            y=self.y[rows],
+            task=self.task,
+            classes=self.classes,
             y_value=None if self.y_value is None else self.y_value[rows],
             times=None if self.times is None else self.times[rows],
-            groups={k: v[rows] for k, v in self.groups.items()}, feature_keys=self.feature_keys, notes=self.notes,
+            groups={k: v[rows] for k, v in self.groups.items()},
+            feature_keys=self.feature_keys,
+            notes=self.notes,
             selection=self.selection,
         )
 
@@ -65,16 +70,31 @@ def resolve_encoder_key(cache: FeatureCache, name: str) -> str:
     key = installed_identity(name).key
     if cache.parts(key):
         return key
-    others = sorted(f.name for f in cache.root.glob(f"{cache_prefix(key)}@*") if f.name != key and any(f.glob("part-*.parquet")))
-    hint = (f". Other versions of it are cached ({', '.join(others)}), made with other settings or another "
-            f"postlens; to train on one, name it in features.modalities (e.g. '{others[-1]}')") if others else ""
-    raise ConfigError(f"no cached features of encoder {name!r} as configured here ({key}) in {cache.root}; "
-                      f"run 'postlens featurize --encoders {name}' first{hint}")
+    others = sorted(
+        f.name for f in cache.root.glob(f"{cache_prefix(key)}@*") if f.name != key and any(f.glob("part-*.parquet"))
+    )
+    hint = (
+        (
+            f". Other versions of it are cached ({', '.join(others)}), made with other settings or another "
+            f"postlens; to train on one, name it in features.modalities (e.g. '{others[-1]}')"
+        )
+        if others
+        else ""
+    )
+    raise ConfigError(
+        f"no cached features of encoder {name!r} as configured here ({key}) in {cache.root}; "
+        f"run 'postlens featurize --encoders {name}' first{hint}"
+    )
 
 
-def load_post_data(workspace: Workspace, config: TrainConfig, post_ids: list[str] | None = None, *,
-                   feature_keys: dict[str, str] | None = None,
-                   dims: dict[str, int] | None = None) -> tuple[PostData, dict[str, Any]]:
+def load_post_data(
+    workspace: Workspace,
+    config: TrainConfig,
+    post_ids: list[str] | None = None,
+    *,
+    feature_keys: dict[str, str] | None = None,
+    dims: dict[str, int] | None = None,
+) -> tuple[PostData, dict[str, Any]]:
     """Inputs for the given posts (all posts when None), with facts used for targets and splits.
 
     One matrix per feature block (``FeaturesConfig.blocks``: ``text``, or ``text:minilm`` and
@@ -104,8 +124,14 @@ def load_post_data(workspace: Workspace, config: TrainConfig, post_ids: list[str
         if block.modality == "text":
             vectors = _text_vectors(workspace, cache, key, rows, config.features.text_fields)
         elif block.modality in MODALITY_MEDIA:
-            vectors, seqs = _media_vectors(workspace, cache, key, ids, MODALITY_MEDIA[block.modality],
-                                           with_sequences=block.modality in config.features.sequences)
+            vectors, seqs = _media_vectors(
+                workspace,
+                cache,
+                key,
+                ids,
+                MODALITY_MEDIA[block.modality],
+                with_sequences=block.modality in config.features.sequences,
+            )
             if seqs is not None:
                 sequences[block.name] = seqs
         else:
@@ -120,16 +146,26 @@ def load_post_data(workspace: Workspace, config: TrainConfig, post_ids: list[str
         waveforms[WAVEFORM], keys[WAVEFORM] = load_waveforms(workspace, ids, config.features.waveform)
         masks[WAVEFORM] = np.array([w is not None for w in waveforms[WAVEFORM]], bool)
     meta, meta_names = metadata_matrix(rows) if config.features.metadata else (np.zeros((len(rows), 0), np.float32), [])
-    data = PostData(modalities=modalities, masks=masks, meta=meta, meta_names=meta_names,
-                    sequences=sequences, texts=[r["text"] or "" for r in rows], ids=ids, waveforms=waveforms)
+    data = PostData(
+        modalities=modalities,
+        masks=masks,
+        meta=meta,
+        meta_names=meta_names,
+        sequences=sequences,
+        texts=[r["text"] or "" for r in rows],
+        ids=ids,
+        waveforms=waveforms,
+    )
     return data, {"rows": rows, "feature_keys": keys}
 
 
 def _check_width(vectors: list[np.ndarray | None], ids: list[str], modality: str, key: str, dim: int) -> None:
     for post_id, vector in zip(ids, vectors):
         if vector is not None and len(vector) != dim:
-            raise ConfigError(f"post {post_id!r}: its {modality} vector from {key} has {len(vector)} values where "
-                              f"{dim} are expected; the cache folder mixes encoders: delete it and run featurize again")
+            raise ConfigError(
+                f"post {post_id!r}: its {modality} vector from {key} has {len(vector)} values where "
+                f"{dim} are expected; the cache folder mixes encoders: delete it and run featurize again"
+            )
 
 
 def assemble(workspace: Workspace, config: TrainConfig) -> TrainingSet:
@@ -140,29 +176,48 @@ def assemble(workspace: Workspace, config: TrainConfig) -> TrainingSet:
     if config.where is not None:
         chosen = select_post_ids(workspace.db, config.where)
         total = workspace.db.execute("SELECT count(*) FROM posts").fetchone()
-        selection = {"where": config.where, "posts_matching": len(chosen), "posts_in_workspace": int(total[0] if total else 0)}
+        selection = {
+            "where": config.where,
+            "posts_matching": len(chosen),
+            "posts_in_workspace": int(total[0] if total else 0),
+        }
         if not chosen:
-            raise ConfigError(f"where {config.where!r} matches none of the {selection['posts_in_workspace']:,} posts "
-                              "in the workspace; loosen the condition")
+            raise ConfigError(
+                f"where {config.where!r} matches none of the {selection['posts_in_workspace']:,} posts "
+                "in the workspace; loosen the condition"
+            )
     data, facts = load_post_data(workspace, config, chosen)
     rows = facts["rows"]
     task = config.resolved_task
     if config.split.strategy == "column" and config.split.column == config.target:
-        raise ConfigError(f"split.column {config.split.column!r} is also the target: name the label that holds "
-                          "train / val / test in split.column")
+        raise ConfigError(
+            f"split.column {config.split.column!r} is also the target: name the label that holds "
+            "train / val / test in split.column"
+        )
     popularity = _popularity(workspace, rows, config)
     keep, y, classes = _targets(rows, config, task, popularity)
     if keep.sum() < 10:
         among = f" among the {len(rows):,} posts where {config.where!r} picks" if config.where else ""
-        raise ConfigError(f"only {int(keep.sum())} posts have target {config.target!r}{among}; label more posts "
-                          "or pick another target")
+        raise ConfigError(
+            f"only {int(keep.sum())} posts have target {config.target!r}{among}; label more posts "
+            "or pick another target"
+        )
     index = np.flatnonzero(keep)
     times = np.array([_seconds(r["created_at"]) for r in rows], float)
     groups, notes = _groups(rows, keep, config)
     if len(rows) > len(index):
         notes[f"posts without a usable {config.target!r} (left out)"] = len(rows) - len(index)
-    full = TrainingSet(data=data, y=np.zeros(len(rows)), task=task, classes=classes, y_value=popularity,
-                       times=times, groups=groups, feature_keys=facts["feature_keys"], selection=selection)
+    full = TrainingSet(
+        data=data,
+        y=np.zeros(len(rows)),
+        task=task,
+        classes=classes,
+        y_value=popularity,
+        times=times,
+        groups=groups,
+        feature_keys=facts["feature_keys"],
+        selection=selection,
+    )
     out = full.subset(index)
     out.y, out.notes = y, notes
     return out
@@ -172,7 +227,9 @@ def _label_keys(rows: list[dict[str, Any]]) -> list[str]:
     return sorted({k for r in rows for k in (r["labels"] or {})})
 
 
-def _groups(rows: list[dict[str, Any]], keep: np.ndarray, config: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+def _groups(
+    rows: list[dict[str, Any]], keep: np.ndarray, config: TrainConfig
+) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Per-row split keys. The group label must exist where a split uses it: a post without it is its
     own group (counted); when no kept post has it, the error names the label and the keys that exist."""
     split = config.split
@@ -183,9 +240,11 @@ def _groups(rows: list[dict[str, Any]], keep: np.ndarray, config: TrainConfig) -
     if split.strategy == "group" or split.fold_kind == "group":
         lacking, total = int(missing[keep].sum()), int(keep.sum())
         if lacking == total:
-            raise ConfigError(f"split.group_label {label!r} is missing on all {total} posts with target "
-                              f"{config.target!r}; label keys in this workspace: {_label_keys(rows)}; "
-                              "set split.group_label to one of them")
+            raise ConfigError(
+                f"split.group_label {label!r} is missing on all {total} posts with target "
+                f"{config.target!r}; label keys in this workspace: {_label_keys(rows)}; "
+                "set split.group_label to one of them"
+            )
         if lacking:
             notes[f"posts without group label {label!r} (each its own group)"] = lacking
     groups = {
@@ -195,19 +254,25 @@ def _groups(rows: list[dict[str, Any]], keep: np.ndarray, config: TrainConfig) -
     if split.strategy == "column":
         column = [(r["labels"] or {}).get(split.column) for r in rows]
         if all(v is None for v, k in zip(column, keep) if k):
-            raise ConfigError(f"split.column {split.column!r} is missing on every post with target {config.target!r}; "
-                              f"label keys in this workspace: {_label_keys(rows)}")
+            raise ConfigError(
+                f"split.column {split.column!r} is missing on every post with target {config.target!r}; "
+                f"label keys in this workspace: {_label_keys(rows)}"
+            )
         groups["column"] = np.array(column, object)
     return groups, notes
 
 
-def _targets(rows: list[dict[str, Any]], config: TrainConfig, task: str, popularity: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _targets(
+    rows: list[dict[str, Any]], config: TrainConfig, task: str, popularity: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     if task == "regression":
         keep = ~np.isnan(popularity)
         return keep, popularity[keep].astype(np.float32), []
     values = [(r["labels"] or {}).get(config.target) for r in rows]
     if task == "multilabel":
-        sets = [None if v is None else {s.strip() for s in v.split(config.label_separator) if s.strip()} for v in values]
+        sets = [
+            None if v is None else {s.strip() for s in v.split(config.label_separator) if s.strip()} for v in values
+        ]
         classes = sorted(set().union(*[s for s in sets if s]))
         keep = np.array([s is not None for s in sets])
         y = np.array([[c in s for c in classes] for s in sets if s is not None], np.float32)
@@ -219,7 +284,9 @@ def _targets(rows: list[dict[str, Any]], config: TrainConfig, task: str, popular
     classes = sorted(c for c, k in counts.items() if k >= config.min_class_count)
     if len(classes) < 2:
         known = _label_keys(rows)
-        raise ConfigError(f"target {config.target!r} has {len(classes)} usable classes; label keys in this workspace: {known}")
+        raise ConfigError(
+            f"target {config.target!r} has {len(classes)} usable classes; label keys in this workspace: {known}"
+        )
     lookup = {c: i for i, c in enumerate(classes)}
     keep = np.array([v in lookup for v in values])
     y = np.array([lookup[v] for v in values if v in lookup], np.int64)
@@ -227,7 +294,7 @@ def _targets(rows: list[dict[str, Any]], config: TrainConfig, task: str, popular
 
 
 def _post_rows(workspace: Workspace, post_ids: list[str] | None) -> list[dict[str, Any]]:
-    sql = ("SELECT id, created_at, text, author_id, author_followers, hashtags, labels, media_kinds FROM posts")
+    sql = "SELECT id, created_at, text, author_id, author_followers, hashtags, labels, media_kinds FROM posts"
     cursor = workspace.db.execute(sql + " ORDER BY id")
     columns = [d[0] for d in cursor.description]
     rows = [dict(zip(columns, r)) for r in cursor.fetchall()]
@@ -241,12 +308,15 @@ def _post_rows(workspace: Workspace, post_ids: list[str] | None) -> list[dict[st
 
 
 def _has_table(workspace: Workspace, name: str) -> bool:
-    found = workspace.db.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
+    found = workspace.db.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()
     return bool(found and found[0])
 
 
-def _text_vectors(workspace: Workspace, cache: FeatureCache, key: str, rows: list[dict[str, Any]],
-                  fields: Sequence[str]) -> list[np.ndarray | None]:
+def _text_vectors(
+    workspace: Workspace, cache: FeatureCache, key: str, rows: list[dict[str, Any]], fields: Sequence[str]
+) -> list[np.ndarray | None]:
     """Mean of the post's text-field embeddings: its own text (keyed from ``posts`` itself, so a post
     imported since the last featurize is not taken for text-less), plus OCR / transcript if asked
     (from ``text_fields``, which featurize builds)."""
@@ -259,7 +329,8 @@ def _text_vectors(workspace: Workspace, cache: FeatureCache, key: str, rows: lis
     if derived and _has_table(workspace, "text_fields"):
         links = workspace.db.execute(
             f"SELECT post_id, key FROM text_fields WHERE field IN ({', '.join('?' for _ in derived)}) "
-            "ORDER BY post_id, field", list(derived),
+            "ORDER BY post_id, field",
+            list(derived),
         ).fetchall()
         for post_id, text_key_ in links:
             per_post.setdefault(post_id, []).append(text_key_)
@@ -267,12 +338,14 @@ def _text_vectors(workspace: Workspace, cache: FeatureCache, key: str, rows: lis
     return [_mean([found[k].vector for k in per_post.get(r["id"], []) if k in found]) for r in rows]
 
 
-def _media_vectors(workspace: Workspace, cache: FeatureCache, key: str, ids: list[str], kinds: tuple[str, ...],
-                   *, with_sequences: bool) -> tuple[list[np.ndarray | None], list[np.ndarray | None] | None]:
+def _media_vectors(
+    workspace: Workspace, cache: FeatureCache, key: str, ids: list[str], kinds: tuple[str, ...], *, with_sequences: bool
+) -> tuple[list[np.ndarray | None], list[np.ndarray | None] | None]:
     """Mean of the post's stored media vectors; the first item's sequence when asked."""
     links = workspace.db.execute(
         f"SELECT post_id, sha256 FROM media WHERE status = 'stored' AND kind IN ({', '.join('?' for _ in kinds)}) "
-        "ORDER BY post_id, position", list(kinds),
+        "ORDER BY post_id, position",
+        list(kinds),
     ).fetchall()
     per_post: dict[str, list[str]] = {}
     for post_id, sha in links:
@@ -281,8 +354,10 @@ def _media_vectors(workspace: Workspace, cache: FeatureCache, key: str, ids: lis
     vectors = [_mean([found[s].vector for s in per_post.get(pid, []) if s in found]) for pid in ids]
     if not with_sequences:
         return vectors, None
-    seqs = [next((found[s].sequence for s in per_post.get(pid, []) if s in found and found[s].sequence is not None), None)
-            for pid in ids]
+    seqs = [
+        next((found[s].sequence for s in per_post.get(pid, []) if s in found and found[s].sequence is not None), None)
+        for pid in ids
+    ]
     return vectors, seqs
 
 
@@ -301,7 +376,10 @@ def metadata_matrix(rows: list[dict[str, Any]]) -> tuple[np.ndarray, list[str]]:
         followers = r["author_followers"]
         created: datetime | None = r["created_at"]
         kinds = r["media_kinds"] or []
-        values = [math.log1p(followers) if followers is not None and followers >= 0 else 0.0, float(followers is not None)]
+        values = [
+            math.log1p(followers) if followers is not None and followers >= 0 else 0.0,
+            float(followers is not None),
+        ]
         if created is not None:
             angle = 2 * math.pi * (created.hour + created.minute / 60) / 24
             values += [math.sin(angle), math.cos(angle), 1.0]

@@ -30,9 +30,20 @@ class StudentModel(ClassifierMixin, PostlensEstimator):
 
     kind = "student"
 
-    def __init__(self, *, modalities: tuple[str, ...] | list[str] = ("text",), hidden: int = 128,
-                 temperature: float = 3.0, alpha: float = 0.7, epochs: int = 40, batch_size: int = 128,
-                 lr: float = 2e-3, patience: int = 6, seed: int = 0, num_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        modalities: tuple[str, ...] | list[str] = ("text",),
+        hidden: int = 128,
+        temperature: float = 3.0,
+        alpha: float = 0.7,
+        epochs: int = 40,
+        batch_size: int = 128,
+        lr: float = 2e-3,
+        patience: int = 6,
+        seed: int = 0,
+        num_threads: int | None = None,
+    ) -> None:
         self.modalities, self.hidden, self.temperature, self.alpha = modalities, hidden, temperature, alpha
         self.epochs, self.batch_size, self.lr, self.patience = epochs, batch_size, lr, patience
         self.seed, self.num_threads = seed, num_threads
@@ -40,16 +51,22 @@ class StudentModel(ClassifierMixin, PostlensEstimator):
     def _net(self, n_in: int, n_classes: int) -> Any:
         from torch import nn
 
-        return nn.Sequential(nn.LayerNorm(n_in), nn.Linear(n_in, self.hidden), nn.GELU(), nn.Dropout(0.1),
-                             nn.Linear(self.hidden, n_classes))
+        return nn.Sequential(
+            nn.LayerNorm(n_in),
+            nn.Linear(n_in, self.hidden),
+            nn.GELU(),
+            nn.Dropout(0.1),
+            nn.Linear(self.hidden, n_classes),
+        )
 
     def _x(self, data: PostData) -> Any:
         import torch
 
         return torch.from_numpy(data.flat(list(self.modalities)))
 
-    def fit(self, X: PostData, y: np.ndarray, *, teacher_logits: np.ndarray,
-            val: tuple[PostData, np.ndarray] | None = None) -> StudentModel:
+    def fit(
+        self, X: PostData, y: np.ndarray, *, teacher_logits: np.ndarray, val: tuple[PostData, np.ndarray] | None = None
+    ) -> StudentModel:
         import torch
         import torch.nn.functional as F
 
@@ -103,9 +120,18 @@ class StudentModel(ClassifierMixin, PostlensEstimator):
     def save(self, folder: Path) -> None:
         import torch
 
-        (folder / "student.json").write_text(json.dumps(
-            {"params": self.get_params(), "n_in": self.n_in_, "n_classes": self.n_classes_, "dims": self.dims_,
-             "meta_names": self.meta_names_}, indent=2))
+        (folder / "student.json").write_text(
+            json.dumps(
+                {
+                    "params": self.get_params(),
+                    "n_in": self.n_in_,
+                    "n_classes": self.n_classes_,
+                    "dims": self.dims_,
+                    "meta_names": self.meta_names_,
+                },
+                indent=2,
+            )
+        )
         torch.save(self.net_.state_dict(), folder / "weights.pt")
 
     @classmethod

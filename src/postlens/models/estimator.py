@@ -101,8 +101,9 @@ class PostlensEstimator(BaseEstimator):
         data = as_post_data(X)
         task = self._task()
         val = fit_params.get("val")
-        target, classes = prepare_targets(y, task, fit_params.pop("classes", None), len(data),
-                                          also=None if val is None else val[1])
+        target, classes = prepare_targets(
+            y, task, fit_params.pop("classes", None), len(data), also=None if val is None else val[1]
+        )
         if val is not None:
             val_y = np.asarray(val[1])
             if classes is not None and task == "classification":
@@ -123,8 +124,9 @@ class PostlensEstimator(BaseEstimator):
             self.__dict__.pop("classes_", None)
             raise
 
-    def _predict_public(self, raw: Callable[..., Any], name: str, X: Any, args: tuple[Any, ...],
-                        kwargs: dict[str, Any]) -> Any:
+    def _predict_public(
+        self, raw: Callable[..., Any], name: str, X: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         check_is_fitted(self)
         data = as_post_data(X)
         self._check_blocks(data)
@@ -147,19 +149,28 @@ class PostlensEstimator(BaseEstimator):
         """X must hold every feature block the model was fitted on, as wide, and as many metadata columns."""
         dims: dict[str, int] = getattr(self, "dims_", None) or {}
         missing = [m for m in dims if m not in data.modalities]
-        wrong = [f"{m} has {data.dims[m]} columns, not {d}" for m, d in dims.items()
-                 if m in data.modalities and data.dims[m] != d]
+        wrong = [
+            f"{m} has {data.dims[m]} columns, not {d}"
+            for m, d in dims.items()
+            if m in data.modalities and data.dims[m] != d
+        ]
         if missing or wrong:
-            raise ValueError(f"X does not match the features this model was fitted on ({dims}): "
-                             + "; ".join([f"no block {m!r}" for m in missing] + wrong)
-                             + f". X has blocks {data.dims}")
+            raise ValueError(
+                f"X does not match the features this model was fitted on ({dims}): "
+                + "; ".join([f"no block {m!r}" for m in missing] + wrong)
+                + f". X has blocks {data.dims}"
+            )
         meta_names = getattr(self, "meta_names_", None)
         if meta_names is not None and data.meta.shape[1] != len(meta_names):
-            raise ValueError(f"X has {data.meta.shape[1]} metadata columns ({data.meta_names}); the model was fitted "
-                             f"on {len(meta_names)} ({meta_names})")
+            raise ValueError(
+                f"X has {data.meta.shape[1]} metadata columns ({data.meta_names}); the model was fitted "
+                f"on {len(meta_names)} ({meta_names})"
+            )
 
 
-def prepare_targets(y: Any, task: str, classes: Any, n: int, *, also: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
+def prepare_targets(
+    y: Any, task: str, classes: Any, n: int, *, also: Any = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """(what the model trains on, ``classes_`` or None): class indices for classification.
 
     ``classes_``: ``classes`` when given (every label must be one), else the labels of ``y`` and
@@ -193,8 +204,10 @@ def encode_labels(y: Any, classes: np.ndarray, *, what: str) -> np.ndarray:
     lookup = {label: i for i, label in enumerate(np.asarray(classes).tolist())}
     unknown = sorted({str(v) for v in values.tolist() if v not in lookup})
     if unknown:
-        raise ValueError(f"{what} has labels that are not classes of this fit: {unknown[:8]}; classes: "
-                         f"{list(np.asarray(classes).tolist())[:20]} (pass fit(..., classes=[...]) to add some)")
+        raise ValueError(
+            f"{what} has labels that are not classes of this fit: {unknown[:8]}; classes: "
+            f"{list(np.asarray(classes).tolist())[:20]} (pass fit(..., classes=[...]) to add some)"
+        )
     return np.array([lookup[v] for v in values.tolist()], dtype=np.int64)
 
 
@@ -206,8 +219,10 @@ def _refuse_missing(values: np.ndarray) -> None:
     else:
         return
     if missing.any():
-        raise ValueError(f"y has {int(missing.sum())} missing labels (first at row {int(np.flatnonzero(missing)[0])}); "
-                         "keep labelled posts only, e.g. posts[posts['label.topic'].notna()]")
+        raise ValueError(
+            f"y has {int(missing.sum())} missing labels (first at row {int(np.flatnonzero(missing)[0])}); "
+            "keep labelled posts only, e.g. posts[posts['label.topic'].notna()]"
+        )
 
 
 def _guarded(method: Callable[..., Any], public: Callable[..., Any]) -> Callable[..., Any]:

@@ -30,11 +30,34 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
 
     kind = "finetune"
 
-    def __init__(self, *, epochs: int = 3, batch_size: int = 32, lr: float = 2e-5, head_lr: float = 1e-3,
-                 max_length: int = 64, class_weight: str | None = None, loss: str = "ce", sampler: str = "shuffle",
-                 seed: int = 0, num_threads: int | None = None) -> None:
-        self.epochs, self.batch_size, self.lr, self.head_lr, self.max_length = epochs, batch_size, lr, head_lr, max_length
-        self.class_weight, self.loss, self.sampler, self.seed, self.num_threads = class_weight, loss, sampler, seed, num_threads
+    def __init__(
+        self,
+        *,
+        epochs: int = 3,
+        batch_size: int = 32,
+        lr: float = 2e-5,
+        head_lr: float = 1e-3,
+        max_length: int = 64,
+        class_weight: str | None = None,
+        loss: str = "ce",
+        sampler: str = "shuffle",
+        seed: int = 0,
+        num_threads: int | None = None,
+    ) -> None:
+        self.epochs, self.batch_size, self.lr, self.head_lr, self.max_length = (
+            epochs,
+            batch_size,
+            lr,
+            head_lr,
+            max_length,
+        )
+        self.class_weight, self.loss, self.sampler, self.seed, self.num_threads = (
+            class_weight,
+            loss,
+            sampler,
+            seed,
+            num_threads,
+        )
 
     @staticmethod
     def _prepare(texts: list[str]) -> list[str]:
@@ -59,8 +82,15 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
         features = self.encoder_.tokenize(texts)
         return self.encoder_(features)["sentence_embedding"]
 
-    def fit(self, X: PostData, y: np.ndarray, *, val: tuple[PostData, np.ndarray] | None = None,
-            on_epoch: Callable[[dict[str, Any]], None] | None = None, **unused: Any) -> FineTunedTextModel:
+    def fit(
+        self,
+        X: PostData,
+        y: np.ndarray,
+        *,
+        val: tuple[PostData, np.ndarray] | None = None,
+        on_epoch: Callable[[dict[str, Any]], None] | None = None,
+        **unused: Any,
+    ) -> FineTunedTextModel:
         """``val``: the weights of the epoch with the best validation macro-F1 are kept. ``on_epoch``
         is called after each epoch with {"epoch", "epochs", "seconds", "train_loss", "val", "metric",
         "best"} (``val`` None without a validation side): fine-tuning is slow on a CPU, so show it."""
@@ -68,19 +98,26 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
         import torch.nn.functional as F
 
         if X.texts is None:
-            raise ConfigError("fine-tuning needs raw texts: pass a Series or list of strings, a DataFrame with a "
-                              "'text' column, or PostData with texts")
+            raise ConfigError(
+                "fine-tuning needs raw texts: pass a Series or list of strings, a DataFrame with a "
+                "'text' column, or PostData with texts"
+            )
         generator = seeded_generator(self.seed)
         texts = self._prepare(X.texts)
         val_texts = self._prepare(val[0].texts) if val is not None and val[0].texts is not None else None
         self.encoder_ = self._load_encoder()
         self.n_classes_ = len(self.classes_)  # set by PostlensEstimator.fit (labels of y and val)
         self.head_ = torch.nn.Linear(_embedding_dim(self.encoder_), self.n_classes_)
-        optimizer = torch.optim.AdamW([
-            {"params": self.encoder_.parameters(), "lr": self.lr},
-            {"params": self.head_.parameters(), "lr": self.head_lr},
-        ], weight_decay=0.01)
-        weight = torch.from_numpy(balanced_class_weights(y, self.n_classes_)) if self.class_weight == "balanced" else None
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": self.encoder_.parameters(), "lr": self.lr},
+                {"params": self.head_.parameters(), "lr": self.head_lr},
+            ],
+            weight_decay=0.01,
+        )
+        weight = (
+            torch.from_numpy(balanced_class_weights(y, self.n_classes_)) if self.class_weight == "balanced" else None
+        )
         y_t = torch.from_numpy(np.asarray(y, np.int64))
         rng = np.random.default_rng(self.seed)
         best, best_state = -np.inf, None
@@ -98,20 +135,33 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
             for rows in batches:
                 logits = self.head_(self._embed([texts[i] for i in rows]) * 10.0)  # unit vectors: scale up
                 target = y_t[torch.from_numpy(np.asarray(rows))]
-                loss = focal_loss(logits, target, weight=weight) if self.loss == "focal" else F.cross_entropy(logits, target, weight=weight)
+                loss = (
+                    focal_loss(logits, target, weight=weight)
+                    if self.loss == "focal"
+                    else F.cross_entropy(logits, target, weight=weight)
+                )
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 total, seen = total + float(loss.detach()) * len(rows), seen + len(rows)
             score, improved = None, False
             if val is not None and val_texts is not None:
-                score = classification_metrics(val[1], self._predict_texts(val_texts).argmax(1), self.n_classes_)["macro_f1"]
+                score = classification_metrics(val[1], self._predict_texts(val_texts).argmax(1), self.n_classes_)[
+                    "macro_f1"
+                ]
                 if score > best:
                     best, improved = score, True
                     best_state = (copy.deepcopy(self.encoder_.state_dict()), copy.deepcopy(self.head_.state_dict()))
             self.epoch_seconds_.append(time.perf_counter() - started)
-            entry = {"epoch": epoch + 1, "epochs": self.epochs, "seconds": round(self.epoch_seconds_[-1], 3),
-                     "train_loss": total / max(seen, 1), "val": score, "metric": "macro_f1", "best": improved}
+            entry = {
+                "epoch": epoch + 1,
+                "epochs": self.epochs,
+                "seconds": round(self.epoch_seconds_[-1], 3),
+                "train_loss": total / max(seen, 1),
+                "val": score,
+                "metric": "macro_f1",
+                "best": improved,
+            }
             self.history_.append(entry)
             if on_epoch is not None:
                 on_epoch(dict(entry))
@@ -135,8 +185,10 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
 
     def predict_proba(self, X: PostData) -> np.ndarray:
         if X.texts is None:
-            raise ConfigError("this fine-tuned text model needs raw texts (a Series or list of strings, a 'text' "
-                              "column, or PostData with texts)")
+            raise ConfigError(
+                "this fine-tuned text model needs raw texts (a Series or list of strings, a 'text' "
+                "column, or PostData with texts)"
+            )
         return self._predict_texts(self._prepare(X.texts))
 
     def predict(self, X: PostData) -> np.ndarray:
@@ -147,7 +199,9 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
 
         self.encoder_.save(str(folder / "encoder"))
         torch.save(self.head_.state_dict(), folder / "head.pt")
-        (folder / "finetune.json").write_text(json.dumps({"params": self.get_params(), "n_classes": self.n_classes_}, indent=2))
+        (folder / "finetune.json").write_text(
+            json.dumps({"params": self.get_params(), "n_classes": self.n_classes_}, indent=2)
+        )
 
     @classmethod
     def load(cls, folder: Path) -> FineTunedTextModel:

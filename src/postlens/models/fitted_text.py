@@ -30,8 +30,10 @@ from postlens.models.inputs import PostData
 
 FOLDER = "fitted_text"
 STATE_FILE = "fitted_text.json"
-_FACTORIES = {"tfidf": ("postlens.encoders.text.tfidf", "TfidfFeaturizer"),
-              "word2vec": ("postlens.encoders.text.word2vec", "Word2VecFeaturizer")}
+_FACTORIES = {
+    "tfidf": ("postlens.encoders.text.tfidf", "TfidfFeaturizer"),
+    "word2vec": ("postlens.encoders.text.word2vec", "Word2VecFeaturizer"),
+}
 assert set(_FACTORIES) == set(FITTED_TEXT_ENCODERS)
 
 
@@ -56,8 +58,14 @@ class FittedTextFeatures(PostlensEstimator):
 
     uses_torch = False  # the wrapped model sets up its own threads and RNG in its own fit
 
-    def __init__(self, *, estimator: Any = None, encoders: dict[str, str] | None = None, seed: int = 0,
-                 num_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        estimator: Any = None,
+        encoders: dict[str, str] | None = None,
+        seed: int = 0,
+        num_threads: int | None = None,
+    ) -> None:
         self.estimator, self.encoders, self.seed, self.num_threads = estimator, encoders, seed, num_threads
 
     def _task(self) -> str:
@@ -74,7 +82,9 @@ class FittedTextFeatures(PostlensEstimator):
         from sklearn.base import clone
 
         if self.estimator is None or not self.encoders:
-            raise ValueError("FittedTextFeatures needs estimator= (a postlens model) and encoders= (block -> tfidf | word2vec)")
+            raise ValueError(
+                "FittedTextFeatures needs estimator= (a postlens model) and encoders= (block -> tfidf | word2vec)"
+            )
         featurizers = fit_text_encoders(self.encoders, X, seed=self.seed)
         val = fit_params.get("val")
         if val is not None:
@@ -92,8 +102,15 @@ class FittedTextFeatures(PostlensEstimator):
         self.meta_names_ = list(getattr(inner, "meta_names_", []))
 
     @classmethod
-    def from_parts(cls, inner: Any, featurizers: dict[str, Any], *, encoders: dict[str, str], seed: int = 0,
-                   num_threads: int | None = None) -> FittedTextFeatures:
+    def from_parts(
+        cls,
+        inner: Any,
+        featurizers: dict[str, Any],
+        *,
+        encoders: dict[str, str],
+        seed: int = 0,
+        num_threads: int | None = None,
+    ) -> FittedTextFeatures:
         """The fitted wrapper of ``inner``, already fitted on blocks ``featurizers`` made from the
         training texts (how the trainer tries several baselines on one fit of TF-IDF)."""
         from sklearn.base import clone
@@ -137,14 +154,21 @@ class FittedTextFeatures(PostlensEstimator):
             name = (self.encoders or {})[block]  # each fitted encoder appears once per model (config validation)
             joblib.dump(featurizer, folder / FOLDER / f"{name}.joblib")
             files[block] = f"{FOLDER}/{name}.joblib"
-        state = {"encoders": self.encoders, "seed": self.seed, "num_threads": self.num_threads, "files": files,
-                 "keys": self.keys()}
+        state = {
+            "encoders": self.encoders,
+            "seed": self.seed,
+            "num_threads": self.num_threads,
+            "files": files,
+            "keys": self.keys(),
+        }
         (folder / STATE_FILE).write_text(json.dumps(state, indent=2))
 
     @classmethod
     def load(cls, folder: Path) -> FittedTextFeatures:
-        raise ConfigError(f"{folder}: load a model folder with postlens.models.artifact.load_model (it loads the "
-                          "wrapped model first, then FittedTextFeatures.around)")
+        raise ConfigError(
+            f"{folder}: load a model folder with postlens.models.artifact.load_model (it loads the "
+            "wrapped model first, then FittedTextFeatures.around)"
+        )
 
     @classmethod
     def around(cls, inner: Any, folder: Path) -> FittedTextFeatures:
@@ -157,12 +181,15 @@ class FittedTextFeatures(PostlensEstimator):
         found = {block: cache_key(featurizer) for block, featurizer in featurizers.items()}
         changed = sorted(b for b, k in found.items() if k != state["keys"].get(b))
         if changed:
-            raise ConfigError(f"{folder}: fitted text encoders {changed} are not the ones this model was trained "
-                              f"with (recorded {[state['keys'].get(b) for b in changed]}, found "
-                              f"{[found[b] for b in changed]}); the folder was altered: retrain the model")
+            raise ConfigError(
+                f"{folder}: fitted text encoders {changed} are not the ones this model was trained "
+                f"with (recorded {[state['keys'].get(b) for b in changed]}, found "
+                f"{[found[b] for b in changed]}); the folder was altered: retrain the model"
+            )
         # estimator.json holds the wrapper's labels (written last), which the loaded model now carries
-        return cls.from_parts(inner, featurizers, encoders=state["encoders"], seed=state["seed"],
-                              num_threads=state["num_threads"])
+        return cls.from_parts(
+            inner, featurizers, encoders=state["encoders"], seed=state["seed"], num_threads=state["num_threads"]
+        )
 
 
 def fit_text_encoders(encoders: dict[str, str], X: PostData, *, seed: int = 0) -> dict[str, Any]:
@@ -180,15 +207,25 @@ def with_text_blocks(featurizers: dict[str, Any], X: PostData, what: str) -> Pos
         matrix = np.asarray(_dense(featurizer.transform(texts)), np.float32)
         matrix[~present] = 0.0
         modalities[block], masks[block] = matrix, present
-    return PostData(modalities=modalities, masks=masks, meta=X.meta, meta_names=list(X.meta_names),
-                    sequences=X.sequences, texts=X.texts, waveforms=X.waveforms, ids=X.ids)
+    return PostData(
+        modalities=modalities,
+        masks=masks,
+        meta=X.meta,
+        meta_names=list(X.meta_names),
+        sequences=X.sequences,
+        texts=X.texts,
+        waveforms=X.waveforms,
+        ids=X.ids,
+    )
 
 
 def _texts(X: PostData, what: str) -> list[str]:
     if X.texts is None:
-        raise ConfigError(f"{what}: tfidf / word2vec blocks are computed from raw texts and X has none; pass PostData "
-                          "with texts or a DataFrame with a 'text' column (SMOTE's synthetic posts have no text: "
-                          "use over or class_weight)")
+        raise ConfigError(
+            f"{what}: tfidf / word2vec blocks are computed from raw texts and X has none; pass PostData "
+            "with texts or a DataFrame with a 'text' column (SMOTE's synthetic posts have no text: "
+            "use over or class_weight)"
+        )
     return [t if isinstance(t, str) else "" for t in X.texts]
 
 

@@ -38,18 +38,47 @@ TREND_EPOCHS = 3
 class FusionModel(PostlensEstimator):
     kind = "fusion"
 
-    def __init__(self, *, task: str = "classification", width: int = 128, fusion: str = "attention", epochs: int = 30,
-                 batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-4, dropout: float = 0.1,
-                 modality_dropout: float = 0.25, patience: int = 5, loss: str = "ce", focal_gamma: float = 2.0,
-                 class_weight: str | None = None, sampler: str = "shuffle", value_weight: float = 0.5,
-                 seed: int = 0, num_threads: int | None = None, val_fraction: float = 0.1, verbose: bool = False,
-                 waveform_embed_dim: int = 64, waveform_frontend: str = "sinc", duplicate_weighting: str = "none",
-                 late_C: float = 1.0, late_folds: int = 5, late_meta: bool = True, late_joint: bool = False,
-                 late_pool: str = "mean", fusion_candidates: tuple[str, ...] | list[str] = DEFAULT_CANDIDATES,
-                 select_folds: int = 3) -> None:
+    def __init__(
+        self,
+        *,
+        task: str = "classification",
+        width: int = 128,
+        fusion: str = "attention",
+        epochs: int = 30,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        dropout: float = 0.1,
+        modality_dropout: float = 0.25,
+        patience: int = 5,
+        loss: str = "ce",
+        focal_gamma: float = 2.0,
+        class_weight: str | None = None,
+        sampler: str = "shuffle",
+        value_weight: float = 0.5,
+        seed: int = 0,
+        num_threads: int | None = None,
+        val_fraction: float = 0.1,
+        verbose: bool = False,
+        waveform_embed_dim: int = 64,
+        waveform_frontend: str = "sinc",
+        duplicate_weighting: str = "none",
+        late_C: float = 1.0,
+        late_folds: int = 5,
+        late_meta: bool = True,
+        late_joint: bool = False,
+        late_pool: str = "mean",
+        fusion_candidates: tuple[str, ...] | list[str] = DEFAULT_CANDIDATES,
+        select_folds: int = 3,
+    ) -> None:
         self.task, self.width, self.fusion, self.epochs = task, width, fusion, epochs
         self.batch_size, self.lr, self.weight_decay, self.dropout = batch_size, lr, weight_decay, dropout
-        self.modality_dropout, self.patience, self.loss, self.focal_gamma = modality_dropout, patience, loss, focal_gamma
+        self.modality_dropout, self.patience, self.loss, self.focal_gamma = (
+            modality_dropout,
+            patience,
+            loss,
+            focal_gamma,
+        )
         self.class_weight, self.sampler, self.value_weight = class_weight, sampler, value_weight
         self.seed, self.num_threads, self.val_fraction, self.verbose = seed, num_threads, val_fraction, verbose
         self.waveform_embed_dim, self.waveform_frontend = waveform_embed_dim, waveform_frontend
@@ -69,10 +98,18 @@ class FusionModel(PostlensEstimator):
         from postlens.encoders.video.temporal import pad_sequences
 
         part = data if rows is None else data.subset(rows)
-        inputs = {m: torch.from_numpy(np.ascontiguousarray(part.modalities[m], np.float32)) for m in self.dims_ if m in part.modalities}
+        inputs = {
+            m: torch.from_numpy(np.ascontiguousarray(part.modalities[m], np.float32))
+            for m in self.dims_
+            if m in part.modalities
+        }
         names = list(self.dims_) + list(getattr(self, "waveform_", {}))
         masks = {m: torch.from_numpy(part.masks[m].astype(bool)) for m in names if m in part.masks}
-        meta = torch.from_numpy(np.ascontiguousarray(part.meta, np.float32)) if self.meta_dim_ else torch.zeros(len(part), 0)
+        meta = (
+            torch.from_numpy(np.ascontiguousarray(part.meta, np.float32))
+            if self.meta_dim_
+            else torch.zeros(len(part), 0)
+        )
         sequences = {}
         for m, dim in self.sequence_dims_.items():
             seqs = part.sequences.get(m)
@@ -84,8 +121,9 @@ class FusionModel(PostlensEstimator):
         waveforms = {m: part.waveforms.get(m) or [None] * len(part) for m in getattr(self, "waveform_", {})}
         return {"inputs": inputs, "masks": masks, "meta": meta, "sequences": sequences or None, "waveforms": waveforms}
 
-    def _waveform_batch(self, lists: dict[str, list[np.ndarray | None]], masks: dict[str, Any], rows: np.ndarray,
-                        generator: Any = None) -> dict[str, tuple[Any, Any]] | None:
+    def _waveform_batch(
+        self, lists: dict[str, list[np.ndarray | None]], masks: dict[str, Any], rows: np.ndarray, generator: Any = None
+    ) -> dict[str, tuple[Any, Any]] | None:
         """RawNet input for ``rows``: one random crop per present row when training, all crops at eval."""
         import torch
 
@@ -108,23 +146,41 @@ class FusionModel(PostlensEstimator):
         self.dims_ = data.dims
         self.meta_dim_ = int(data.meta.shape[1])
         self.meta_names_ = list(data.meta_names)
-        self.sequence_dims_ = {m: self.dims_[m] for m, s in data.sequences.items()
-                               if any(x is not None for x in s)}
-        self.waveform_ = {m: {"embed_dim": self.waveform_embed_dim, "frontend": self.waveform_frontend}
-                          for m, w in data.waveforms.items() if any(x is not None for x in w)}
-        self.waveform_samples_ = next((int(np.atleast_2d(x).shape[1]) for w in data.waveforms.values()
-                                       for x in w if x is not None), 0)
+        self.sequence_dims_ = {m: self.dims_[m] for m, s in data.sequences.items() if any(x is not None for x in s)}
+        self.waveform_ = {
+            m: {"embed_dim": self.waveform_embed_dim, "frontend": self.waveform_frontend}
+            for m, w in data.waveforms.items()
+            if any(x is not None for x in w)
+        }
+        self.waveform_samples_ = next(
+            (int(np.atleast_2d(x).shape[1]) for w in data.waveforms.values() for x in w if x is not None), 0
+        )
         self.n_classes_ = n_classes
         self.regression_ = regression
-        return FusionNet(self.dims_, self.meta_dim_, width=self.width, n_classes=n_classes, regression=regression,
-                         fusion=self._param("fusion"), dropout=self.dropout, sequence_dims=self.sequence_dims_,
-                         waveform=self.waveform_)
+        return FusionNet(
+            self.dims_,
+            self.meta_dim_,
+            width=self.width,
+            n_classes=n_classes,
+            regression=regression,
+            fusion=self._param("fusion"),
+            dropout=self.dropout,
+            sequence_dims=self.sequence_dims_,
+            waveform=self.waveform_,
+        )
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, data: PostData, y: np.ndarray, *, y_value: np.ndarray | None = None,
-            val: tuple[PostData, np.ndarray, np.ndarray | None] | None = None,
-            groups: np.ndarray | None = None, sample_weight: np.ndarray | None = None) -> FusionModel:
+    def fit(
+        self,
+        data: PostData,
+        y: np.ndarray,
+        *,
+        y_value: np.ndarray | None = None,
+        val: tuple[PostData, np.ndarray, np.ndarray | None] | None = None,
+        groups: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None,
+    ) -> FusionModel:
         """``groups`` (event, author...): kept whole in late fusion's inner folds and in the
         early-stopping slice carved when ``val`` is None; ``sample_weight`` multiplies each row's loss."""
         import torch
@@ -133,9 +189,16 @@ class FusionModel(PostlensEstimator):
         self.variant_: dict[str, Any] = {}
         self.__dict__.pop("tuning_", None)
         if self.fusion == "auto":  # chosen by grouped CV inside these training rows (fusion_select)
-            chosen, self.tuning_ = select_variant(self.get_params(), self.fusion_candidates, data, np.asarray(y),
-                                                  groups=groups, sample_weight=sample_weight, y_value=y_value,
-                                                  folds=self.select_folds)
+            chosen, self.tuning_ = select_variant(
+                self.get_params(),
+                self.fusion_candidates,
+                data,
+                np.asarray(y),
+                groups=groups,
+                sample_weight=sample_weight,
+                y_value=y_value,
+                folds=self.select_folds,
+            )
             self.variant_ = variant_params(chosen)
         if self._param("fusion") == "late":
             return self._fit_late(data, y, val, groups, sample_weight, y_value)
@@ -166,7 +229,11 @@ class FusionModel(PostlensEstimator):
         optimizer = torch.optim.AdamW(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         tensors = self._tensors(data)
         y_t = torch.from_numpy(y.astype(np.int64 if self.task == "classification" else np.float32))
-        v_t = None if values is None else torch.from_numpy(((values - self.value_mean_) / self.value_std_).astype(np.float32))
+        v_t = (
+            None
+            if values is None
+            else torch.from_numpy(((values - self.value_mean_) / self.value_std_).astype(np.float32))
+        )
         w_t = None if row_weight is None else torch.from_numpy(row_weight.astype(np.float32))
         best, best_state, stale, best_trend = -np.inf, None, 0, -np.inf
         self.history_: list[dict[str, float]] = []
@@ -189,11 +256,14 @@ class FusionModel(PostlensEstimator):
                     if self.task == "multilabel":
                         per_row = F.binary_cross_entropy_with_logits(logits, y_t[rows_t], reduction="none").mean(1)
                     elif self.loss == "focal":
-                        per_row = focal_loss(logits, y_t[rows_t], gamma=self.focal_gamma, weight=weight, reduction="none")
+                        per_row = focal_loss(
+                            logits, y_t[rows_t], gamma=self.focal_gamma, weight=weight, reduction="none"
+                        )
                     else:
                         per_row = F.cross_entropy(logits, y_t[rows_t], weight=weight, reduction="none")
-                    loss = _reduce(per_row, w_rows, None if self.task == "multilabel" or weight is None
-                                   else weight[y_t[rows_t]])
+                    loss = _reduce(
+                        per_row, w_rows, None if self.task == "multilabel" or weight is None else weight[y_t[rows_t]]
+                    )
                 if value is not None and v_t is not None:
                     target = v_t[rows_t]
                     known = ~torch.isnan(target)
@@ -209,9 +279,10 @@ class FusionModel(PostlensEstimator):
             score = self._val_score(*val)
             # stop on the trend (mean of the last TREND_EPOCHS val figures), keep the best single epoch's weights:
             # one lucky early epoch on a small or coarse (macro-F1) validation side no longer ends training
-            trend = float(np.mean([h["val_score"] for h in self.history_[-(TREND_EPOCHS - 1):]] + [score]))
-            self.history_.append({"epoch": epoch + 1, "train_loss": total / max(1, len(data)), "val_score": score,
-                                  "val_trend": trend})
+            trend = float(np.mean([h["val_score"] for h in self.history_[-(TREND_EPOCHS - 1) :]] + [score]))
+            self.history_.append(
+                {"epoch": epoch + 1, "train_loss": total / max(1, len(data)), "val_score": score, "val_trend": trend}
+            )
             if self.verbose:
                 print(f"epoch {epoch + 1}: loss {total / len(data):.4f} val {score:.4f} trend {trend:.4f}")
             if score > best + 1e-6:
@@ -237,8 +308,9 @@ class FusionModel(PostlensEstimator):
         weights = post_weights(data, self.duplicate_weighting)
         return weights if sample_weight is None else weights * np.asarray(sample_weight, float)
 
-    def _carve_val(self, data: PostData, y: np.ndarray, groups: np.ndarray | None,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def _carve_val(
+        self, data: PostData, y: np.ndarray, groups: np.ndarray | None, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Rows to fit and rows to stop early on, about ``val_fraction`` of them; whole groups and
         identical media (one picture's reposts) stay on one side, so early stopping does not
         reward memorising a picture. Falls back to a random slice when there are no two groups."""
@@ -258,42 +330,81 @@ class FusionModel(PostlensEstimator):
         n_val = max(1, int(len(data) * self.val_fraction))
         return np.sort(order[n_val:]), np.sort(order[:n_val])
 
-    def _fit_late(self, data: PostData, y: np.ndarray, val: tuple[PostData, np.ndarray, np.ndarray | None] | None,
-                  groups: np.ndarray | None, sample_weight: np.ndarray | None,
-                  y_value: np.ndarray | None) -> FusionModel:
+    def _fit_late(
+        self,
+        data: PostData,
+        y: np.ndarray,
+        val: tuple[PostData, np.ndarray, np.ndarray | None] | None,
+        groups: np.ndarray | None,
+        sample_weight: np.ndarray | None,
+        y_value: np.ndarray | None,
+    ) -> FusionModel:
         """Late fusion; a classifier asked to learn popularity too (``y_value``) gets a second, regression
         late fusion on the posts whose popularity is known (no shared network to put a second head on)."""
         from postlens.models.late_fusion import LateFusion
 
         y = np.asarray(y)
-        net = {k: getattr(self, k) for k in ("width", "epochs", "batch_size", "lr", "weight_decay", "dropout",
-                                             "modality_dropout", "patience", "loss", "focal_gamma", "class_weight",
-                                             "sampler", "val_fraction")}
-        if self.task == "classification" and (self.class_weight == "balanced" or self.loss == "focal"
-                                              or self.sampler == "balanced"):
+        net = {
+            k: getattr(self, k)
+            for k in (
+                "width",
+                "epochs",
+                "batch_size",
+                "lr",
+                "weight_decay",
+                "dropout",
+                "modality_dropout",
+                "patience",
+                "loss",
+                "focal_gamma",
+                "class_weight",
+                "sampler",
+                "val_fraction",
+            )
+        }
+        if self.task == "classification" and (
+            self.class_weight == "balanced" or self.loss == "focal" or self.sampler == "balanced"
+        ):
             # the linear experts' nearest equivalent of every in-training imbalance method: balanced class
             # weights (given to the optional joint network too, instead of its own method)
             balanced = balanced_class_weights(y.astype(int), int(y.max()) + 1)[y.astype(int)]
             sample_weight = balanced if sample_weight is None else balanced * np.asarray(sample_weight, float)
             net.update(loss="ce", class_weight=None, sampler="shuffle")
-        self.late_ = LateFusion(task=self.task, C=self.late_C, inner_folds=self.late_folds,
-                                duplicate_weighting=self.duplicate_weighting, use_meta=self.late_meta,
-                                joint=self._param("late_joint"), joint_params=net, pool=self._param("late_pool"),
-                                seed=self.seed,
-                                num_threads=self._threads())
-        self.late_.fit(data, y, groups=groups, sample_weight=sample_weight,
-                       val=None if val is None else (val[0], val[1]))
+        self.late_ = LateFusion(
+            task=self.task,
+            C=self.late_C,
+            inner_folds=self.late_folds,
+            duplicate_weighting=self.duplicate_weighting,
+            use_meta=self.late_meta,
+            joint=self._param("late_joint"),
+            joint_params=net,
+            pool=self._param("late_pool"),
+            seed=self.seed,
+            num_threads=self._threads(),
+        )
+        self.late_.fit(
+            data, y, groups=groups, sample_weight=sample_weight, val=None if val is None else (val[0], val[1])
+        )
         self.late_value_ = None
         if y_value is not None and self.task != "regression":
             known = np.flatnonzero(~np.isnan(np.asarray(y_value, float)))
             if len(known) < 2:
                 raise ConfigError("popularity is known for fewer than 2 training posts; drop aux_popularity")
-            self.late_value_ = LateFusion(task="regression", C=self.late_C, inner_folds=self.late_folds,
-                                          duplicate_weighting=self.duplicate_weighting, use_meta=self.late_meta,
-                                          seed=self.seed, num_threads=self._threads())
-            self.late_value_.fit(data.subset(known), np.asarray(y_value, float)[known],
-                                 groups=None if groups is None else np.asarray(groups, dtype=object)[known],
-                                 sample_weight=None if sample_weight is None else np.asarray(sample_weight)[known])
+            self.late_value_ = LateFusion(
+                task="regression",
+                C=self.late_C,
+                inner_folds=self.late_folds,
+                duplicate_weighting=self.duplicate_weighting,
+                use_meta=self.late_meta,
+                seed=self.seed,
+                num_threads=self._threads(),
+            )
+            self.late_value_.fit(
+                data.subset(known),
+                np.asarray(y_value, float)[known],
+                groups=None if groups is None else np.asarray(groups, dtype=object)[known],
+                sample_weight=None if sample_weight is None else np.asarray(sample_weight)[known],
+            )
         self.dims_, self.meta_dim_, self.meta_names_ = data.dims, int(data.meta.shape[1]), list(data.meta_names)
         self.sequence_dims_, self.waveform_, self.waveform_samples_ = {}, {}, 0
         self.regression_ = self.task == "regression" or self.late_value_ is not None
@@ -311,8 +422,10 @@ class FusionModel(PostlensEstimator):
 
         masks = {m: mask[rows] for m, mask in tensors["masks"].items()}
         if train and self.modality_dropout > 0:
-            masks = {m: mask & (torch.rand(len(rows), generator=generator) >= self.modality_dropout)
-                     for m, mask in masks.items()}
+            masks = {
+                m: mask & (torch.rand(len(rows), generator=generator) >= self.modality_dropout)
+                for m, mask in masks.items()
+            }
         sequences = None
         if tensors["sequences"]:
             sequences = {}
@@ -320,8 +433,13 @@ class FusionModel(PostlensEstimator):
                 sub_len = lengths[rows]
                 sequences[m] = (padded[rows][:, : int(sub_len.max())], sub_len)
         waveforms = self._waveform_batch(tensors["waveforms"], masks, rows.numpy(), generator if train else None)
-        return {"inputs": {m: x[rows] for m, x in tensors["inputs"].items()}, "masks": masks,
-                "meta": tensors["meta"][rows], "sequences": sequences, "waveforms": waveforms}
+        return {
+            "inputs": {m: x[rows] for m, x in tensors["inputs"].items()},
+            "masks": masks,
+            "meta": tensors["meta"][rows],
+            "sequences": sequences,
+            "waveforms": waveforms,
+        }
 
     def _val_score(self, data: PostData, y: np.ndarray, y_value: np.ndarray | None) -> float:
         """Macro-F1 for classifiers (what imbalance-aware users care about), minus MAE for regression."""
@@ -391,11 +509,20 @@ class FusionModel(PostlensEstimator):
     def save(self, folder: Path) -> None:
         import torch
 
-        state = {"params": self.get_params(), "dims": self.dims_, "meta_dim": self.meta_dim_,
-                 "meta_names": self.meta_names_, "sequence_dims": self.sequence_dims_, "n_classes": self.n_classes_,
-                 "waveform": self.waveform_, "waveform_samples": self.waveform_samples_,
-                 "regression": self.regression_, "value_mean": getattr(self, "value_mean_", 0.0),
-                 "value_std": getattr(self, "value_std_", 1.0), "variant": getattr(self, "variant_", {})}
+        state = {
+            "params": self.get_params(),
+            "dims": self.dims_,
+            "meta_dim": self.meta_dim_,
+            "meta_names": self.meta_names_,
+            "sequence_dims": self.sequence_dims_,
+            "n_classes": self.n_classes_,
+            "waveform": self.waveform_,
+            "waveform_samples": self.waveform_samples_,
+            "regression": self.regression_,
+            "value_mean": getattr(self, "value_mean_", 0.0),
+            "value_std": getattr(self, "value_std_", 1.0),
+            "variant": getattr(self, "variant_", {}),
+        }
         (folder / "fusion.json").write_text(json.dumps(state, indent=2))
         if getattr(self, "late_", None) is not None:
             import joblib
@@ -413,7 +540,11 @@ class FusionModel(PostlensEstimator):
         state = json.loads((folder / "fusion.json").read_text())
         model = cls(**state["params"])
         model.dims_, model.meta_dim_, model.meta_names_ = state["dims"], state["meta_dim"], state["meta_names"]
-        model.sequence_dims_, model.n_classes_, model.regression_ = state["sequence_dims"], state["n_classes"], state["regression"]
+        model.sequence_dims_, model.n_classes_, model.regression_ = (
+            state["sequence_dims"],
+            state["n_classes"],
+            state["regression"],
+        )
         model.value_mean_, model.value_std_ = state["value_mean"], state["value_std"]
         model.waveform_, model.waveform_samples_ = state.get("waveform", {}), state.get("waveform_samples", 0)
         model.variant_ = state.get("variant", {})
@@ -423,9 +554,17 @@ class FusionModel(PostlensEstimator):
             saved = joblib.load(folder / "late.joblib")
             model.late_, model.late_value_ = saved["late"], saved["value"]
             return model
-        model.net_ = FusionNet(model.dims_, model.meta_dim_, width=model.width, n_classes=model.n_classes_,
-                               regression=model.regression_, fusion=model._param("fusion"), dropout=model.dropout,
-                               sequence_dims=model.sequence_dims_, waveform=model.waveform_)
+        model.net_ = FusionNet(
+            model.dims_,
+            model.meta_dim_,
+            width=model.width,
+            n_classes=model.n_classes_,
+            regression=model.regression_,
+            fusion=model._param("fusion"),
+            dropout=model.dropout,
+            sequence_dims=model.sequence_dims_,
+            waveform=model.waveform_,
+        )
         model.net_.load_state_dict(torch.load(folder / "weights.pt", weights_only=True))
         model.net_.eval()
         return model

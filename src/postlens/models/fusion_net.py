@@ -20,8 +20,9 @@ def waveform_encoder(width: int, dropout: float, *, embed_dim: int = 64, fronten
     """RawNet (raw samples -> embedding) followed by a projection to the token width."""
     from postlens.encoders.audio.rawnet import RawNetEncoder
 
-    return nn.Sequential(RawNetEncoder(embed_dim, frontend=frontend), nn.GELU(), nn.Linear(embed_dim, width),
-                         nn.Dropout(dropout))
+    return nn.Sequential(
+        RawNetEncoder(embed_dim, frontend=frontend), nn.GELU(), nn.Linear(embed_dim, width), nn.Dropout(dropout)
+    )
 
 
 class FusionNet(nn.Module):
@@ -46,34 +47,43 @@ class FusionNet(nn.Module):
         self.width = width
         self.fusion = fusion
         self.sequence_names = sorted(sequence_dims or {})
-        self.project = nn.ModuleDict({
-            m: nn.Sequential(nn.LayerNorm(d), nn.Linear(d, width), nn.GELU(), nn.Dropout(dropout))
-            for m, d in dims.items()
-        })
+        self.project = nn.ModuleDict(
+            {
+                m: nn.Sequential(nn.LayerNorm(d), nn.Linear(d, width), nn.GELU(), nn.Dropout(dropout))
+                for m, d in dims.items()
+            }
+        )
         self.temporal = nn.ModuleDict()
         for m, d in (sequence_dims or {}).items():
             from postlens.encoders.video.temporal import TemporalEncoder
 
             self.temporal[m] = TemporalEncoder(input_dim=d, hidden_dim=width, output_dim=width, dropout=dropout)
-        self.waveform = nn.ModuleDict({m: waveform_encoder(width, dropout, **options)
-                                       for m, options in (waveform or {}).items()})
+        self.waveform = nn.ModuleDict(
+            {m: waveform_encoder(width, dropout, **options) for m, options in (waveform or {}).items()}
+        )
         self.missing = nn.ParameterDict({m: nn.Parameter(torch.randn(width) * 0.02) for m in self.names})
         self.kind = nn.ParameterDict({m: nn.Parameter(torch.randn(width) * 0.02) for m in self.names})
-        self.meta = (nn.Sequential(nn.LayerNorm(meta_dim), nn.Linear(meta_dim, width), nn.GELU()) if meta_dim else None)
+        self.meta = nn.Sequential(nn.LayerNorm(meta_dim), nn.Linear(meta_dim, width), nn.GELU()) if meta_dim else None
         n_tokens = len(self.names) + (1 if self.meta is not None else 0)
         if fusion == "attention":
             self.cls = nn.Parameter(torch.randn(width) * 0.02)
-            self.mixer = nn.TransformerEncoderLayer(width, heads, dim_feedforward=2 * width, dropout=dropout,
-                                                    batch_first=True, norm_first=True)
+            self.mixer = nn.TransformerEncoderLayer(
+                width, heads, dim_feedforward=2 * width, dropout=dropout, batch_first=True, norm_first=True
+            )
             self.out_norm = nn.LayerNorm(width)
         else:
             self.concat = nn.Sequential(nn.Linear(n_tokens * width, width), nn.GELU(), nn.Dropout(dropout))
         self.class_head = nn.Linear(width, n_classes) if n_classes else None
         self.value_head = nn.Linear(width, 1) if regression else None
 
-    def tokens(self, inputs: dict[str, torch.Tensor], masks: dict[str, torch.Tensor], meta: torch.Tensor,
-               sequences: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
-               waveforms: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:
+    def tokens(
+        self,
+        inputs: dict[str, torch.Tensor],
+        masks: dict[str, torch.Tensor],
+        meta: torch.Tensor,
+        sequences: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
+        waveforms: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
+    ) -> torch.Tensor:
         """(B, n_tokens, width): a projected vector where the modality is present, else its missing token."""
         batch = meta.shape[0]
         out = []
@@ -94,8 +104,9 @@ class FusionNet(nn.Module):
             out.append(self.meta(meta))
         return torch.stack(out, dim=1)
 
-    def _waveform_token(self, m: str, crops: torch.Tensor | None, owners: torch.Tensor | None,
-                        batch: int) -> torch.Tensor:
+    def _waveform_token(
+        self, m: str, crops: torch.Tensor | None, owners: torch.Tensor | None, batch: int
+    ) -> torch.Tensor:
         """Mean RawNet embedding of each row's crops; rows without crops get zeros (then masked)."""
         token = torch.zeros(batch, self.width)
         if crops is None or owners is None or len(crops) == 0:
@@ -105,10 +116,14 @@ class FusionNet(nn.Module):
         counts = torch.zeros(batch).index_add(0, owners, torch.ones(len(owners)))
         return token.index_add(0, owners, embedded) / counts.clamp_min(1)[:, None]
 
-    def forward(self, inputs: dict[str, torch.Tensor], masks: dict[str, torch.Tensor], meta: torch.Tensor,
-                sequences: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
-                waveforms: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
-                ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    def forward(
+        self,
+        inputs: dict[str, torch.Tensor],
+        masks: dict[str, torch.Tensor],
+        meta: torch.Tensor,
+        sequences: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
+        waveforms: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         tokens = self.tokens(inputs, masks, meta, sequences, waveforms)
         if self.fusion == "attention":
             cls = self.cls.expand(tokens.shape[0], 1, -1)

@@ -48,9 +48,17 @@ def duplicate_groups(data: PostData, groups: np.ndarray | None) -> np.ndarray:
     return combine_groups(*cast(list[Sequence[object]], given + identical))
 
 
-def select_variant(params: dict[str, Any], candidates: list[str] | tuple[str, ...], data: PostData, y: np.ndarray, *,
-                   groups: np.ndarray | None, sample_weight: np.ndarray | None, y_value: np.ndarray | None,
-                   folds: int) -> tuple[str, dict[str, Any]]:
+def select_variant(
+    params: dict[str, Any],
+    candidates: list[str] | tuple[str, ...],
+    data: PostData,
+    y: np.ndarray,
+    *,
+    groups: np.ndarray | None,
+    sample_weight: np.ndarray | None,
+    y_value: np.ndarray | None,
+    folds: int,
+) -> tuple[str, dict[str, Any]]:
     """(chosen variant, record in the shape of ``models.tuning.choose``'s) from grouped inner CV.
 
     ``params``: the FusionModel's own parameters; each candidate overrides them with its variant.
@@ -70,8 +78,13 @@ def select_variant(params: dict[str, Any], candidates: list[str] | tuple[str, ..
     metric = "macro_f1" if task != "regression" else "spearman"
     if len(names) == 1 or k < 2:
         note = "one candidate" if len(names) == 1 else "fewer than 2 groups in training: no inner folds"
-        return names[0], {"chosen_on": None, "note": note, "chosen": {"fusion": names[0]}, "fixed": {},
-                          "candidates": []}
+        return names[0], {
+            "chosen_on": None,
+            "note": note,
+            "chosen": {"fusion": names[0]},
+            "fixed": {},
+            "candidates": [],
+        }
     splits = group_kfold_splits(keys, k, y=y if task == "classification" else None, seed=int(params.get("seed", 0)))
     classes = [str(i) for i in range(int(np.max(y)) + 1)] if task == "classification" else []
     tried: list[dict[str, Any]] = []
@@ -81,17 +94,33 @@ def select_variant(params: dict[str, Any], candidates: list[str] | tuple[str, ..
         scores = []
         for train_rows, held_rows in splits:
             model = FusionModel(**{**params, **variant_params(name)})
-            model.fit(data.subset(train_rows), y[train_rows], groups=keys[train_rows],
-                      y_value=None if y_value is None else y_value[train_rows],
-                      sample_weight=None if sample_weight is None else np.asarray(sample_weight)[train_rows])
+            model.fit(
+                data.subset(train_rows),
+                y[train_rows],
+                groups=keys[train_rows],
+                y_value=None if y_value is None else y_value[train_rows],
+                sample_weight=None if sample_weight is None else np.asarray(sample_weight)[train_rows],
+            )
             predicted = np.asarray(model.predict(data.subset(held_rows)))
             scores.append(val_score(task, y[held_rows], predicted, classes))
         value = float(np.nanmean(scores)) if not all(math.isnan(s) for s in scores) else math.nan
-        tried.append({"params": {"fusion": name}, "val": value, "folds": [round(float(s), 4) for s in scores],
-                      "seconds": round(time.perf_counter() - started, 3), "rounds": None})
+        tried.append(
+            {
+                "params": {"fusion": name},
+                "val": value,
+                "folds": [round(float(s), 4) for s in scores],
+                "seconds": round(time.perf_counter() - started, 3),
+                "rounds": None,
+            }
+        )
         rank = -math.inf if math.isnan(value) else round(value, 4)
         if best is None or rank > best[0]:
             best = (rank, name)
     assert best is not None
-    return best[1], {"chosen_on": f"grouped inner {k}-fold CV {metric} (training side only)", "note": None,
-                     "chosen": {"fusion": best[1]}, "fixed": {}, "candidates": tried}
+    return best[1], {
+        "chosen_on": f"grouped inner {k}-fold CV {metric} (training side only)",
+        "note": None,
+        "chosen": {"fusion": best[1]},
+        "fixed": {},
+        "candidates": tried,
+    }

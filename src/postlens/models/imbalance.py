@@ -17,8 +17,9 @@ from postlens.models.inputs import PostData
 RESAMPLING = ("over", "under", "smote")
 
 
-def resample(data: PostData, y: np.ndarray, method: str, *, seed: int = 0,
-             y_value: np.ndarray | None = None) -> tuple[PostData, np.ndarray, np.ndarray | None]:
+def resample(
+    data: PostData, y: np.ndarray, method: str, *, seed: int = 0, y_value: np.ndarray | None = None
+) -> tuple[PostData, np.ndarray, np.ndarray | None]:
     """Rows to train on under ``method``; other methods return the input unchanged.
 
     Over/under-sampling pick existing rows (sequences and texts follow along); SMOTE interpolates
@@ -69,8 +70,10 @@ def model_options(method: str, kind: str) -> dict[str, Any]:
     if method == "class_weight":
         return {"class_weight": "balanced"}
     if kind not in ("fusion", "finetune"):
-        raise ConfigError(f"imbalance {method!r} needs a neural model (fusion or finetune), not {kind!r}; "
-                          "use over, under, smote or class_weight with baselines")
+        raise ConfigError(
+            f"imbalance {method!r} needs a neural model (fusion or finetune), not {kind!r}; "
+            "use over, under, smote or class_weight with baselines"
+        )
     if method == "focal":
         return {"loss": "focal"}
     return {"sampler": "balanced"}

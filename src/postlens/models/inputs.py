@@ -118,8 +118,9 @@ class PostData:
             masks[m] = flat[:, at] >= 0.5
             matrices[m][~masks[m]] = 0.0
             at += 1
-        return cls(modalities=matrices, masks=masks, meta=flat[:, at:].astype(np.float32),
-                   meta_names=list(template.meta_names))
+        return cls(
+            modalities=matrices, masks=masks, meta=flat[:, at:].astype(np.float32), meta_names=list(template.meta_names)
+        )
 
     def fingerprint(self, feature_keys: list[str] | None = None) -> str:
         """sha256 of the post ids (or the arrays when there are none) and the encoder keys used."""
@@ -178,17 +179,22 @@ def as_post_data(X: Any) -> PostData:
     if array.ndim == 1 and array.dtype.kind in "UO":
         return _from_texts(array.tolist(), None)
     if array.ndim != 2:
-        raise ValueError(f"X must be 2-D (posts x features), a DataFrame from ws.features(...) or texts; got shape {array.shape}")
+        raise ValueError(
+            f"X must be 2-D (posts x features), a DataFrame from ws.features(...) or texts; got shape {array.shape}"
+        )
     if array.dtype.kind not in "biuf":
         raise ValueError(f"X holds {array.dtype} values; features must be numbers")
     matrix, mask = _block(array.astype(np.float32), ARRAY_BLOCK, None)
-    return PostData(modalities={ARRAY_BLOCK: matrix}, masks={ARRAY_BLOCK: mask}, meta=np.zeros((len(array), 0), np.float32))
+    return PostData(
+        modalities={ARRAY_BLOCK: matrix}, masks={ARRAY_BLOCK: mask}, meta=np.zeros((len(array), 0), np.float32)
+    )
 
 
 def _from_texts(texts: list[Any], ids: list[str] | None) -> PostData:
     n = len(texts)
-    return PostData(modalities={}, masks={}, meta=np.zeros((n, 0), np.float32),
-                    texts=[_text(t) for t in texts], ids=ids)
+    return PostData(
+        modalities={}, masks={}, meta=np.zeros((n, 0), np.float32), texts=[_text(t) for t in texts], ids=ids
+    )
 
 
 def _text(value: Any) -> str:
@@ -217,21 +223,30 @@ def _from_frame(frame: Any) -> PostData:
         else:
             rejected.append(str(column))
     if rejected:
-        raise ValueError(f"X has non-numeric columns {rejected[:8]}: pass feature columns (ws.features(...)), optionally "
-                         "joined with numeric post columns, and a 'text' column only for models that read raw text")
+        raise ValueError(
+            f"X has non-numeric columns {rejected[:8]}: pass feature columns (ws.features(...)), optionally "
+            "joined with numeric post columns, and a 'text' column only for models that read raw text"
+        )
     modalities: dict[str, np.ndarray] = {}
     masks: dict[str, np.ndarray] = {}
     for name, columns in blocks.items():
         ordered = [c for _, c in sorted(columns)]
         modalities[name], masks[name] = _block(frame[ordered].to_numpy(np.float32, na_value=np.nan), name, ids)
-    meta = frame[meta_columns].to_numpy(np.float32, na_value=np.nan) if meta_columns else np.zeros((len(frame), 0), np.float32)
+    meta = (
+        frame[meta_columns].to_numpy(np.float32, na_value=np.nan)
+        if meta_columns
+        else np.zeros((len(frame), 0), np.float32)
+    )
     bad = np.isnan(meta)
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise ValueError(f"metadata column {meta_columns[col]!r} is NaN for {int(bad[:, col].sum())} posts (e.g. post "
-                         f"{ids[row]!r}); fill or drop it (only feature blocks '<name>.<i>' may be NaN: missing modality)")
-    return PostData(modalities=modalities, masks=masks, meta=meta, meta_names=[str(c) for c in meta_columns],
-                    texts=texts, ids=ids)
+        raise ValueError(
+            f"metadata column {meta_columns[col]!r} is NaN for {int(bad[:, col].sum())} posts (e.g. post "
+            f"{ids[row]!r}); fill or drop it (only feature blocks '<name>.<i>' may be NaN: missing modality)"
+        )
+    return PostData(
+        modalities=modalities, masks=masks, meta=meta, meta_names=[str(c) for c in meta_columns], texts=texts, ids=ids
+    )
 
 
 def _block(matrix: np.ndarray, name: str, ids: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -242,7 +257,9 @@ def _block(matrix: np.ndarray, name: str, ids: list[str] | None) -> tuple[np.nda
     if partial.any():
         row = int(np.flatnonzero(partial)[0])
         who = f"post {ids[row]!r}" if ids else f"row {row}"
-        raise ValueError(f"{who}: its {name!r} block is partly NaN ({int(nan[row].sum())} of {matrix.shape[1]} values); "
-                         f"a block is all numbers (present) or all NaN (missing). {int(partial.sum())} rows are like this")
+        raise ValueError(
+            f"{who}: its {name!r} block is partly NaN ({int(nan[row].sum())} of {matrix.shape[1]} values); "
+            f"a block is all numbers (present) or all NaN (missing). {int(partial.sum())} rows are like this"
+        )
     out = np.where(nan, np.float32(0), matrix).astype(np.float32, copy=False)
     return out, ~absent

@@ -98,10 +98,20 @@ def _binary_logit(model: Any, z: np.ndarray) -> np.ndarray:
 class LateFusion:
     """Per-modality experts + a learnt log-linear pool (see the module docstring)."""
 
-    def __init__(self, *, task: str = "classification", C: float = 1.0, inner_folds: int = 5,
-                 duplicate_weighting: str = "inverse", use_meta: bool = True, joint: bool = False,
-                 joint_params: dict[str, Any] | None = None, pool: str = "mean", seed: int = 0,
-                 num_threads: int = 1) -> None:
+    def __init__(
+        self,
+        *,
+        task: str = "classification",
+        C: float = 1.0,
+        inner_folds: int = 5,
+        duplicate_weighting: str = "inverse",
+        use_meta: bool = True,
+        joint: bool = False,
+        joint_params: dict[str, Any] | None = None,
+        pool: str = "mean",
+        seed: int = 0,
+        num_threads: int = 1,
+    ) -> None:
         if task not in TASKS:
             raise ConfigError(f"late fusion task must be one of {', '.join(TASKS)}, got {task!r}")
         if pool not in POOLS:
@@ -134,12 +144,20 @@ class LateFusion:
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, data: PostData, y: np.ndarray, *, groups: np.ndarray | None = None,
-            sample_weight: np.ndarray | None = None,
-            val: tuple[PostData, np.ndarray] | None = None) -> LateFusion:
+    def fit(
+        self,
+        data: PostData,
+        y: np.ndarray,
+        *,
+        groups: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None,
+        val: tuple[PostData, np.ndarray] | None = None,
+    ) -> LateFusion:
         """``groups`` (event, author...) are kept whole inside the inner folds, with identical media and texts."""
         if any(any(w is not None for w in crops) for crops in data.waveforms.values()):
-            raise ConfigError("late fusion reads vectors only; waveforms train end to end: use model.fusion 'attention'")
+            raise ConfigError(
+                "late fusion reads vectors only; waveforms train end to end: use model.fusion 'attention'"
+            )
         started = time.perf_counter()
         y = np.asarray(y)
         self.n_outputs_ = self._n_outputs(y)
@@ -152,13 +170,21 @@ class LateFusion:
         outputs, present = self._out_of_fold(data, y, keys, base)
         row_weights = base * post_weights(data, self.duplicate_weighting)
         self.prior_ = output_prior(y, base, self.task, self.n_outputs_)  # the posts' shares: what a post is a priori
-        self.weights_, self.beta_ = fit_pool(outputs, present, y, row_weights, self.task, self.prior_,
-                                             learn_beta=self.pool == "evidence")
-        self.oof_scores_ = {name: _score(self.task, y, pool_outputs(outputs[[i]], present[:, [i]], np.ones(1), 0.0,
-                                                                      self.prior_, self.task), row_weights)
-                            for i, name in enumerate(self.names_)}
-        self.oof_scores_["pool"] = _score(self.task, y, pool_outputs(outputs, present, self.weights_, self.beta_,
-                                                                     self.prior_, self.task), row_weights)
+        self.weights_, self.beta_ = fit_pool(
+            outputs, present, y, row_weights, self.task, self.prior_, learn_beta=self.pool == "evidence"
+        )
+        self.oof_scores_ = {
+            name: _score(
+                self.task,
+                y,
+                pool_outputs(outputs[[i]], present[:, [i]], np.ones(1), 0.0, self.prior_, self.task),
+                row_weights,
+            )
+            for i, name in enumerate(self.names_)
+        }
+        self.oof_scores_["pool"] = _score(
+            self.task, y, pool_outputs(outputs, present, self.weights_, self.beta_, self.prior_, self.task), row_weights
+        )
         self.experts_ = self._fit_experts(data, y, base, val, groups=keys)
         self.train_seconds_ = time.perf_counter() - started
         return self
@@ -170,8 +196,9 @@ class LateFusion:
 
         return duplicate_groups(data, groups)
 
-    def _out_of_fold(self, data: PostData, y: np.ndarray, keys: np.ndarray,
-                     base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _out_of_fold(
+        self, data: PostData, y: np.ndarray, keys: np.ndarray, base: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         k = min(self.inner_folds, len(np.unique(keys.astype(str))))
         outputs = np.zeros((len(self.names_), len(y), self.n_outputs_))
         present = np.zeros((len(y), len(self.names_)), bool)
@@ -181,13 +208,21 @@ class LateFusion:
             return outputs, present & False  # one group only: no honest estimate, equal weights
         folds = group_kfold_splits(keys, k, y=y if self.task == "classification" else None, seed=self.seed)
         for train_rows, held_rows in folds:
-            experts = self._fit_experts(data.subset(train_rows), y[train_rows], base[train_rows], None,
-                                        groups=keys[train_rows])
+            experts = self._fit_experts(
+                data.subset(train_rows), y[train_rows], base[train_rows], None, groups=keys[train_rows]
+            )
             outputs[:, held_rows] = self._outputs(experts, data.subset(held_rows))
         return outputs, present
 
-    def _fit_experts(self, data: PostData, y: np.ndarray, base: np.ndarray,
-                     val: tuple[PostData, np.ndarray] | None, *, groups: np.ndarray | None = None) -> dict[str, Any]:
+    def _fit_experts(
+        self,
+        data: PostData,
+        y: np.ndarray,
+        base: np.ndarray,
+        val: tuple[PostData, np.ndarray] | None,
+        *,
+        groups: np.ndarray | None = None,
+    ) -> dict[str, Any]:
         experts: dict[str, Any] = {}
         for name in self.names_:
             if name == JOINT:
@@ -197,24 +232,45 @@ class LateFusion:
             if not mask.any():
                 experts[name] = None
                 continue
-            weights = base[mask] * duplicate_weights(vector_keys(x[mask], np.ones(mask.sum(), bool)),
-                                                     self.duplicate_weighting)
+            weights = base[mask] * duplicate_weights(
+                vector_keys(x[mask], np.ones(mask.sum(), bool)), self.duplicate_weighting
+            )
             experts[name] = Expert(self.task, self.n_outputs_, self.C).fit(x[mask], y[mask], weights)
         return experts
 
-    def _fit_joint(self, data: PostData, y: np.ndarray, base: np.ndarray, val: tuple[PostData, np.ndarray] | None,
-                   groups: np.ndarray | None) -> Any:
+    def _fit_joint(
+        self,
+        data: PostData,
+        y: np.ndarray,
+        base: np.ndarray,
+        val: tuple[PostData, np.ndarray] | None,
+        groups: np.ndarray | None,
+    ) -> Any:
         from postlens.models.fusion import FusionModel
 
-        params = {"fusion": "attention", "seed": self.seed, "num_threads": self.num_threads,
-                  "duplicate_weighting": self.duplicate_weighting, **self.joint_params, "task": self.task}
+        params = {
+            "fusion": "attention",
+            "seed": self.seed,
+            "num_threads": self.num_threads,
+            "duplicate_weighting": self.duplicate_weighting,
+            **self.joint_params,
+            "task": self.task,
+        }
         model = FusionModel(**params)
         if val is None:  # early stopping on whole groups of the training part
             keys = self.inner_groups(data, groups)
-            fit_rows, stop_rows = group_kfold_splits(keys, min(5, len(np.unique(keys.astype(str)))),
-                                                     y=y if self.task == "classification" else None, seed=self.seed)[0]
-            return model.fit(data.subset(fit_rows), y[fit_rows], val=(data.subset(stop_rows), y[stop_rows], None),
-                             sample_weight=base[fit_rows])
+            fit_rows, stop_rows = group_kfold_splits(
+                keys,
+                min(5, len(np.unique(keys.astype(str)))),
+                y=y if self.task == "classification" else None,
+                seed=self.seed,
+            )[0]
+            return model.fit(
+                data.subset(fit_rows),
+                y[fit_rows],
+                val=(data.subset(stop_rows), y[stop_rows], None),
+                sample_weight=base[fit_rows],
+            )
         return model.fit(data, y, val=(val[0], val[1], None), sample_weight=base)
 
     def _outputs(self, experts: dict[str, Any], data: PostData) -> np.ndarray:
@@ -239,7 +295,9 @@ class LateFusion:
     def _present(self, data: PostData) -> np.ndarray:
         present = np.zeros((len(data), len(self.names_)), bool)
         for i, name in enumerate(self.names_):
-            present[:, i] = True if name == JOINT else (self._input(data, name)[1] & (self.experts_.get(name) is not None))
+            present[:, i] = (
+                True if name == JOINT else (self._input(data, name)[1] & (self.experts_.get(name) is not None))
+            )
         return present
 
     # ------------------------------------------------------------------ predict
@@ -250,8 +308,9 @@ class LateFusion:
 
     def decision(self, data: PostData) -> np.ndarray:
         """Pooled log-probabilities (classification), logits (multi-label) or values (n, 1)."""
-        return pool_outputs(self._outputs(self.experts_, data), self._present(data), self.weights_, self.beta_,
-                            self.prior_, self.task)
+        return pool_outputs(
+            self._outputs(self.experts_, data), self._present(data), self.weights_, self.beta_, self.prior_, self.task
+        )
 
 
 def output_prior(y: np.ndarray, weights: np.ndarray, task: str, n_outputs: int) -> np.ndarray:
@@ -266,8 +325,9 @@ def output_prior(y: np.ndarray, weights: np.ndarray, task: str, n_outputs: int) 
     return np.array([float(np.sum(np.asarray(y, float) * weights))])
 
 
-def pool_outputs(outputs: np.ndarray, present: np.ndarray, weights: np.ndarray, beta: float, prior: np.ndarray,
-                 task: str) -> np.ndarray:
+def pool_outputs(
+    outputs: np.ndarray, present: np.ndarray, weights: np.ndarray, beta: float, prior: np.ndarray, task: str
+) -> np.ndarray:
     """Pool expert outputs (experts, n, d) over each row's present experts (n, experts).
 
     Classification / multi-label: ``(1 + beta (k - 1)) mean - beta (k - 1) prior``, ``mean`` being
@@ -318,8 +378,16 @@ def simplex_grid(n_experts: int) -> np.ndarray:
     return grid[np.argsort(-evenness, kind="stable")]
 
 
-def fit_pool(outputs: np.ndarray, present: np.ndarray, y: np.ndarray, row_weights: np.ndarray, task: str,
-             prior: np.ndarray, *, learn_beta: bool = True) -> tuple[np.ndarray, float]:
+def fit_pool(
+    outputs: np.ndarray,
+    present: np.ndarray,
+    y: np.ndarray,
+    row_weights: np.ndarray,
+    task: str,
+    prior: np.ndarray,
+    *,
+    learn_beta: bool = True,
+) -> tuple[np.ndarray, float]:
     """(weights, beta) of the pool that scores best on out-of-fold outputs.
 
     Classifiers: a grid over the weight simplex (and beta in 0, 1/2, 1), scored by the figure the
@@ -357,12 +425,15 @@ def _log_loss(task: str, y: np.ndarray, pooled: np.ndarray, weights: np.ndarray)
     return float(np.average(per_row, weights=weights))
 
 
-def _least_squares_weights(values: np.ndarray, present: np.ndarray, y: np.ndarray, row_weights: np.ndarray) -> np.ndarray:
+def _least_squares_weights(
+    values: np.ndarray, present: np.ndarray, y: np.ndarray, row_weights: np.ndarray
+) -> np.ndarray:
     """Simplex weights minimising the weighted squared error of the pooled value (grid, most even first)."""
     best, best_error = None, np.inf
     for weights in simplex_grid(values.shape[0]):
-        pooled = pool_outputs(values[:, :, None], present, weights, 0.0, np.array([np.average(y, weights=row_weights)]),
-                              "regression")[:, 0]
+        pooled = pool_outputs(
+            values[:, :, None], present, weights, 0.0, np.array([np.average(y, weights=row_weights)]), "regression"
+        )[:, 0]
         error = float(np.average((pooled - y) ** 2, weights=row_weights))
         if error < best_error - 1e-12:
             best, best_error = weights, error

@@ -52,14 +52,22 @@ class Predictions:
             return {}
         counts: dict[str, int] = {}
         for label in self.frame["label"]:
-            for part in ([label] if self.task == "classification" else [p for p in str(label).split(self.label_separator) if p]):
+            for part in (
+                [label] if self.task == "classification" else [p for p in str(label).split(self.label_separator) if p]
+            ):
                 counts[part] = counts.get(part, 0) + 1
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def predict_workspace_posts(model: TrainedModel, workspace: Workspace, *, post_ids: Sequence[str] | None = None,
-                            where: str | None = None, featurizer: Featurizer | None = None,
-                            save: bool = True) -> Predictions:
+def predict_workspace_posts(
+    model: TrainedModel,
+    workspace: Workspace,
+    *,
+    post_ids: Sequence[str] | None = None,
+    where: str | None = None,
+    featurizer: Featurizer | None = None,
+    save: bool = True,
+) -> Predictions:
     """See ``TrainedModel.predict_posts``."""
     model.check_installed_encoders()  # before anything is computed or written
     config = model.training_config()
@@ -75,8 +83,15 @@ def predict_workspace_posts(model: TrainedModel, workspace: Workspace, *, post_i
     frame, rows = _outputs(model, data, ids, config.label_separator)
     written = write_predictions(workspace.db, rows) if save and rows.num_rows else 0
     lacking = {m: int((~mask).sum()) for m, mask in data.masks.items()}
-    return Predictions(frame=frame, model=model.name, task=model.task, lacking=lacking, featurized=featurized,
-                       written=written, label_separator=config.label_separator)
+    return Predictions(
+        frame=frame,
+        model=model.name,
+        task=model.task,
+        lacking=lacking,
+        featurized=featurized,
+        written=written,
+        label_separator=config.label_separator,
+    )
 
 
 def _chosen_posts(workspace: Workspace, post_ids: Sequence[str] | None, where: str | None) -> list[str]:
@@ -84,7 +99,10 @@ def _chosen_posts(workspace: Workspace, post_ids: Sequence[str] | None, where: s
         ids = list(dict.fromkeys(str(p) for p in post_ids))
         workspace.db.register("_wanted", pa.table({"id": pa.array(ids, pa.string())}))
         try:
-            known = {r[0] for r in workspace.db.execute("SELECT id FROM posts WHERE id IN (SELECT id FROM _wanted)").fetchall()}
+            known = {
+                r[0]
+                for r in workspace.db.execute("SELECT id FROM posts WHERE id IN (SELECT id FROM _wanted)").fetchall()
+            }
         finally:
             workspace.db.unregister("_wanted")
         missing = [p for p in ids if p not in known]
@@ -109,13 +127,19 @@ def _refuse_unfeaturized(model: TrainedModel, workspace: Workspace, ids: list[st
             if entry.get("fitted"):
                 continue  # computed from the post's text by the model itself
             if modality == "text" and "text" in model.text_fields:
-                items = [(pid, text_key(t)) for pid, t in workspace.db.execute(
-                    "SELECT id, text FROM posts WHERE id IN (SELECT id FROM _ids) AND length(trim(text)) > 0").fetchall()]
+                items = [
+                    (pid, text_key(t))
+                    for pid, t in workspace.db.execute(
+                        "SELECT id, text FROM posts WHERE id IN (SELECT id FROM _ids) AND length(trim(text)) > 0"
+                    ).fetchall()
+                ]
             elif modality in MODALITY_MEDIA:
                 kinds = MODALITY_MEDIA[modality]
                 items = workspace.db.execute(
                     f"SELECT post_id, sha256 FROM media WHERE status = 'stored' AND kind IN ({', '.join('?' for _ in kinds)}) "
-                    "AND post_id IN (SELECT id FROM _ids)", list(kinds)).fetchall()
+                    "AND post_id IN (SELECT id FROM _ids)",
+                    list(kinds),
+                ).fetchall()
             else:
                 continue
             known = cache.known_keys(key)
@@ -126,8 +150,10 @@ def _refuse_unfeaturized(model: TrainedModel, workspace: Workspace, ids: list[st
         workspace.db.unregister("_ids")
     if lacking:
         said = ", ".join(f"{n} posts lack {m} features ({model.encoders[m]['key']})" for m, n in lacking.items())
-        raise ConfigError(f"{said}; run 'postlens featurize --encoders {','.join(model.encoder_names())}' first, or "
-                          "predict with postlens.pipeline.predict.predict (it featurizes what is missing)")
+        raise ConfigError(
+            f"{said}; run 'postlens featurize --encoders {','.join(model.encoder_names())}' first, or "
+            "predict with postlens.pipeline.predict.predict (it featurizes what is missing)"
+        )
 
 
 def _outputs(model: TrainedModel, data: Any, ids: list[str], separator: str) -> tuple[pd.DataFrame, pa.Table]:
@@ -157,17 +183,31 @@ def _outputs(model: TrainedModel, data: Any, ids: list[str], separator: str) -> 
         for j, name in enumerate(model.classes):
             columns[f"{PROBA_PREFIX}{name}"] = proba[:, j] if proba.size else np.zeros(n)
     columns["missing_modalities"] = [",".join(m) for m in missing]
-    columns |= {"model": [model.name] * n, "model_fingerprint": [model.fingerprint] * n,
-                "trained_at": pd.Series([trained_at] * n, dtype="datetime64[us, UTC]"),
-                "predicted_at": pd.Series([now] * n, dtype="datetime64[us, UTC]")}
+    columns |= {
+        "model": [model.name] * n,
+        "model_fingerprint": [model.fingerprint] * n,
+        "trained_at": pd.Series([trained_at] * n, dtype="datetime64[us, UTC]"),
+        "predicted_at": pd.Series([now] * n, dtype="datetime64[us, UTC]"),
+    }
     frame = pd.DataFrame(columns)
-    probabilities = [None if model.task == "regression" else list(zip(model.classes, map(float, proba[i])))
-                     for i in range(n)]
-    rows = pa.table({
-        "model": [model.name] * n, "model_fingerprint": [model.fingerprint] * n, "trained_at": [trained_at] * n,
-        "post_id": ids, "task": [model.task] * n, "label": labels, "value": values, "probabilities": probabilities,
-        "missing_modalities": missing, "predicted_at": [now] * n,
-    }, schema=PREDICTIONS_SCHEMA)
+    probabilities = [
+        None if model.task == "regression" else list(zip(model.classes, map(float, proba[i]))) for i in range(n)
+    ]
+    rows = pa.table(
+        {
+            "model": [model.name] * n,
+            "model_fingerprint": [model.fingerprint] * n,
+            "trained_at": [trained_at] * n,
+            "post_id": ids,
+            "task": [model.task] * n,
+            "label": labels,
+            "value": values,
+            "probabilities": probabilities,
+            "missing_modalities": missing,
+            "predicted_at": [now] * n,
+        },
+        schema=PREDICTIONS_SCHEMA,
+    )
     return frame, rows
 
 

@@ -32,7 +32,9 @@ def resolve_threads(requested: int | None) -> int:
     """``requested`` if given (at least 1), else ``$POSTLENS_NUM_THREADS``, else ``available_cores()``."""
     if requested is not None:
         if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
-            raise ValueError(f"num_threads must be a whole number >= 1 or None (the machine's cores), got {requested!r}")
+            raise ValueError(
+                f"num_threads must be a whole number >= 1 or None (the machine's cores), got {requested!r}"
+            )
         return requested
     raw = os.environ.get(THREADS_ENV, "").strip()
     if not raw:

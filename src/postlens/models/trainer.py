@@ -25,8 +25,9 @@ EpochCallback = Callable[[dict[str, Any]], None]
 """Called after each epoch of a model that reports them: {"epoch", "epochs", "seconds", "train_loss", "val", "metric", "best"}."""
 
 
-def build_estimator(config: TrainConfig, task: str, imbalance: str | None = None, *,
-                    params: dict[str, Any] | None = None) -> Any:
+def build_estimator(
+    config: TrainConfig, task: str, imbalance: str | None = None, *, params: dict[str, Any] | None = None
+) -> Any:
     """The estimator ``config`` describes; ``params`` (tuned baseline hyper-parameters) override the config's.
     Tfidf / word2vec text blocks wrap it in ``FittedTextFeatures`` (fitted on the training texts)."""
     method = config.imbalance if imbalance is None else imbalance
@@ -35,8 +36,9 @@ def build_estimator(config: TrainConfig, task: str, imbalance: str | None = None
     if not fitted:
         return estimator
     if config.model.kind == "finetune":
-        raise ConfigError(f"model kind 'finetune' reads raw text itself; drop {sorted(fitted.values())} from "
-                          "features.modalities.text")
+        raise ConfigError(
+            f"model kind 'finetune' reads raw text itself; drop {sorted(fitted.values())} from features.modalities.text"
+        )
     from postlens.models.fitted_text import FittedTextFeatures
 
     return FittedTextFeatures(estimator=estimator, encoders=fitted, seed=config.seed, num_threads=config.num_threads)
@@ -60,29 +62,61 @@ def _model(config: TrainConfig, task: str, options: dict[str, Any], params: dict
         from postlens.models.baselines import BaselineModel
 
         unscaled = tuple(b.name for b in config.features.blocks() if b.encoder in UNSCALED_ENCODERS)
-        return BaselineModel(kind=m.kind, task=task, n_estimators=m.n_estimators, seed=config.seed,
-                             num_threads=config.num_threads, unscaled=unscaled, **_baseline_params(m, params), **options)
+        return BaselineModel(
+            kind=m.kind,
+            task=task,
+            n_estimators=m.n_estimators,
+            seed=config.seed,
+            num_threads=config.num_threads,
+            unscaled=unscaled,
+            **_baseline_params(m, params),
+            **options,
+        )
     if m.kind == "fusion":
         from postlens.models.fusion import FusionModel
 
         fusion = m.fusion
         if fusion == "late" and "fusion" not in m.model_fields_set and config.features.waveform.enabled:
             fusion = "attention"  # the default, late, reads vectors; raw waveforms train end to end in the network
-        return FusionModel(task=task, width=m.width, fusion=fusion, epochs=m.resolved_epochs, batch_size=m.batch_size,
-                           lr=m.lr, weight_decay=m.weight_decay, dropout=m.dropout,
-                           modality_dropout=m.modality_dropout, patience=max(m.patience, m.min_epochs),
-                           focal_gamma=m.focal_gamma, seed=config.seed, num_threads=config.num_threads,
-                           waveform_embed_dim=config.features.waveform.embed_dim,
-                           waveform_frontend=config.features.waveform.frontend,
-                           duplicate_weighting=m.duplicate_weighting, late_C=m.late.C, late_folds=m.late.inner_folds,
-                           late_meta=m.late.metadata, late_joint=m.late.joint, late_pool=m.late.pool,
-                           fusion_candidates=tuple(m.fusion_candidates), select_folds=m.select_folds, **options)
+        return FusionModel(
+            task=task,
+            width=m.width,
+            fusion=fusion,
+            epochs=m.resolved_epochs,
+            batch_size=m.batch_size,
+            lr=m.lr,
+            weight_decay=m.weight_decay,
+            dropout=m.dropout,
+            modality_dropout=m.modality_dropout,
+            patience=max(m.patience, m.min_epochs),
+            focal_gamma=m.focal_gamma,
+            seed=config.seed,
+            num_threads=config.num_threads,
+            waveform_embed_dim=config.features.waveform.embed_dim,
+            waveform_frontend=config.features.waveform.frontend,
+            duplicate_weighting=m.duplicate_weighting,
+            late_C=m.late.C,
+            late_folds=m.late.inner_folds,
+            late_meta=m.late.metadata,
+            late_joint=m.late.joint,
+            late_pool=m.late.pool,
+            fusion_candidates=tuple(m.fusion_candidates),
+            select_folds=m.select_folds,
+            **options,
+        )
     from postlens.models.finetune import FineTunedTextModel
 
     if task != "classification":
         raise ConfigError("model kind 'finetune' supports single-label classification only")
-    return FineTunedTextModel(epochs=m.resolved_epochs, batch_size=m.batch_size, lr=m.finetune_lr,
-                              max_length=m.max_length, seed=config.seed, num_threads=config.num_threads, **options)
+    return FineTunedTextModel(
+        epochs=m.resolved_epochs,
+        batch_size=m.batch_size,
+        lr=m.finetune_lr,
+        max_length=m.max_length,
+        seed=config.seed,
+        num_threads=config.num_threads,
+        **options,
+    )
 
 
 def _baseline_params(m: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -92,8 +126,14 @@ def _baseline_params(m: Any, params: dict[str, Any]) -> dict[str, Any]:
     return out | {k: v for k, v in params.items() if k in names}
 
 
-def fit(config: TrainConfig, train: TrainingSet, val: TrainingSet, *, imbalance: str | None = None,
-        on_epoch: EpochCallback | None = None) -> Any:
+def fit(
+    config: TrainConfig,
+    train: TrainingSet,
+    val: TrainingSet,
+    *,
+    imbalance: str | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> Any:
     """Resample (if the method does), then fit with validation-based early stopping.
 
     Baselines try ``model.grid`` on the validation side (``models/tuning.py``); the estimator's
@@ -101,8 +141,10 @@ def fit(config: TrainConfig, train: TrainingSet, val: TrainingSet, *, imbalance:
     (fine-tuning; fusion once it reports epochs)."""
     method = config.imbalance if imbalance is None else imbalance
     if method == "smote" and fitted_blocks(config):
-        raise ConfigError("imbalance 'smote' makes synthetic posts without text, and tfidf / word2vec blocks are "
-                          "computed from text: use over or class_weight")
+        raise ConfigError(
+            "imbalance 'smote' makes synthetic posts without text, and tfidf / word2vec blocks are "
+            "computed from text: use over or class_weight"
+        )
     value = train.y_value if config.model.aux_popularity and train.task != "regression" else None
     data, y, value = resample(train.data, train.y, method, seed=config.seed, y_value=value)
     started = time.perf_counter()
@@ -117,8 +159,9 @@ def fit(config: TrainConfig, train: TrainingSet, val: TrainingSet, *, imbalance:
         if config.model.kind == "fusion":
             val_value = val.y_value if value is not None else None
             groups = split_groups(config, train) if len(y) == len(train.y) else None  # None after resampling
-            estimator.fit(data, y, y_value=value, val=(val.data, val.y, val_value) if has_val else None,
-                          groups=groups, **extra)
+            estimator.fit(
+                data, y, y_value=value, val=(val.data, val.y, val_value) if has_val else None, groups=groups, **extra
+            )
         else:  # finetune stops early on validation
             estimator.fit(data, y, val=(val.data, val.y) if has_val else None, **extra)
     estimator.fit_seconds_ = time.perf_counter() - started
@@ -131,8 +174,9 @@ def split_groups(config: TrainConfig, train: TrainingSet) -> Any:
     return train.groups.get("author" if strategy == "author" else "group") if strategy in ("author", "group") else None
 
 
-def _fit_tuned(config: TrainConfig, task: str, method: str, data: PostData, y: np.ndarray,
-               val: TrainingSet | None) -> Any:
+def _fit_tuned(
+    config: TrainConfig, task: str, method: str, data: PostData, y: np.ndarray, val: TrainingSet | None
+) -> Any:
     """A baseline per combination of ``model.grid`` on the training rows, the best on ``val`` kept
     (``tuning_`` records them). TF-IDF / Word2Vec blocks are fitted once, on the training texts."""
     options = _options(config, task, method)
@@ -151,8 +195,9 @@ def _fit_tuned(config: TrainConfig, task: str, method: str, data: PostData, y: n
         model.fit(train_data, y, val=None if val is None else (val_data, val.y))  # LightGBM stops early on val
         if not featurizers:
             return model
-        return FittedTextFeatures.from_parts(model, featurizers, encoders=fitted, seed=config.seed,
-                                             num_threads=config.num_threads)
+        return FittedTextFeatures.from_parts(
+            model, featurizers, encoders=fitted, seed=config.seed, num_threads=config.num_threads
+        )
 
     def score_val(estimator: Any) -> float:
         assert val is not None  # several combinations are tried only with a validation side
@@ -164,8 +209,9 @@ def _fit_tuned(config: TrainConfig, task: str, method: str, data: PostData, y: n
     return estimator
 
 
-def score(task: str, y: np.ndarray, predicted: np.ndarray, classes: list[str], *,
-          positive: int | None = None) -> dict[str, Any]:
+def score(
+    task: str, y: np.ndarray, predicted: np.ndarray, classes: list[str], *, positive: int | None = None
+) -> dict[str, Any]:
     """The figures for ``task`` from true and predicted values (class names for classifiers)."""
     if task == "classification":
         return classification_metrics(y, predicted, classes=classes, positive=positive)
@@ -195,7 +241,9 @@ def degradation(estimator: Any, test: TrainingSet, *, positive: int | None = Non
     """Figures with each feature block removed at test time, and each modality of several blocks
     (``text:minilm`` + ``text:vader`` -> also ``without_text``): how gracefully the model copes."""
     out = {}
-    blocks = sorted(name for name in set(test.data.modalities) | set(test.data.waveforms) if test.data.masks[name].any())
+    blocks = sorted(
+        name for name in set(test.data.modalities) | set(test.data.waveforms) if test.data.masks[name].any()
+    )
     groups: dict[str, list[str]] = {name: [name] for name in blocks}
     for name in blocks:
         modality, separator, _ = name.partition(BLOCK_SEPARATOR)
@@ -215,13 +263,16 @@ def positive_index(config: TrainConfig, data: TrainingSet) -> int | None:
     among the labelled posts (ties: index 1, scikit-learn's pos_label). None unless binary."""
     if data.task != "classification" or len(data.classes) != 2:
         if config.positive_class is not None:
-            raise ConfigError(f"positive_class applies to two-class targets; {config.target!r} is {data.task} "
-                              f"with classes {data.classes}")
+            raise ConfigError(
+                f"positive_class applies to two-class targets; {config.target!r} is {data.task} "
+                f"with classes {data.classes}"
+            )
         return None
     if config.positive_class is not None:
         if config.positive_class not in data.classes:
-            raise ConfigError(f"positive_class {config.positive_class!r} is not a class of {config.target!r}; "
-                              f"classes: {data.classes}")
+            raise ConfigError(
+                f"positive_class {config.positive_class!r} is not a class of {config.target!r}; classes: {data.classes}"
+            )
         return data.classes.index(config.positive_class)
     counts = np.bincount(np.asarray(data.y, int), minlength=2)
     return 0 if counts[0] < counts[1] else 1

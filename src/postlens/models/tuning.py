@@ -47,30 +47,54 @@ def plan(model: ModelConfig, *, has_val: bool) -> tuple[list[dict[str, Any]], di
     return [dict(zip(free, values)) for values in itertools.product(*grids)], fixed, note
 
 
-def choose(candidates: list[dict[str, Any]], fixed: dict[str, Any], fit_one: Callable[[dict[str, Any]], Any],
-           score_val: Callable[[Any], float], *, metric: str, note: str | None = None) -> tuple[Any, dict[str, Any]]:
+def choose(
+    candidates: list[dict[str, Any]],
+    fixed: dict[str, Any],
+    fit_one: Callable[[dict[str, Any]], Any],
+    score_val: Callable[[Any], float],
+    *,
+    metric: str,
+    note: str | None = None,
+) -> tuple[Any, dict[str, Any]]:
     """Fit every candidate (with ``fixed``), keep the best on validation; returns (fitted estimator, record).
 
     ``fit_one(params)`` fits on the training rows; ``score_val(estimator)`` scores the validation rows only.
     """
     if not candidates:
         estimator = fit_one(dict(fixed))
-        return estimator, {"chosen_on": None, "note": note, "chosen": dict(fixed), "fixed": dict(fixed), "candidates": []}
+        return estimator, {
+            "chosen_on": None,
+            "note": note,
+            "chosen": dict(fixed),
+            "fixed": dict(fixed),
+            "candidates": [],
+        }
     tried: list[dict[str, Any]] = []
     best: tuple[float, int, Any] | None = None
     for index, params in enumerate(candidates):
         started = time.perf_counter()
         estimator = fit_one({**fixed, **params})
         value = float(score_val(estimator)) if len(candidates) > 1 else math.nan
-        tried.append({"params": params, "val": value, "seconds": round(time.perf_counter() - started, 3),
-                      "rounds": getattr(estimator, "epochs_run_", None)})
+        tried.append(
+            {
+                "params": params,
+                "val": value,
+                "seconds": round(time.perf_counter() - started, 3),
+                "rounds": getattr(estimator, "epochs_run_", None),
+            }
+        )
         rank = -math.inf if math.isnan(value) else value
         if best is None or rank > best[0]:
             best = (rank, index, estimator)
     assert best is not None
     chosen = {**fixed, **candidates[best[1]]}
-    return best[2], {"chosen_on": f"val {metric}" if len(candidates) > 1 else None, "note": note,
-                     "chosen": chosen, "fixed": dict(fixed), "candidates": tried}
+    return best[2], {
+        "chosen_on": f"val {metric}" if len(candidates) > 1 else None,
+        "note": note,
+        "chosen": chosen,
+        "fixed": dict(fixed),
+        "candidates": tried,
+    }
 
 
 def val_score(task: str, y: np.ndarray, predicted: np.ndarray, classes: list[str]) -> float:

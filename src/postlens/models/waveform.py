@@ -26,8 +26,9 @@ def waveform_key(config: WaveformConfig) -> str:
     return f"rawnet-crops@{config.seconds:g}s-x{config.max_crops}-{source}"
 
 
-def load_waveforms(workspace: Workspace, ids: list[str], config: WaveformConfig,
-                   errors: list[str] | None = None) -> tuple[list[np.ndarray | None], str]:
+def load_waveforms(
+    workspace: Workspace, ids: list[str], config: WaveformConfig, errors: list[str] | None = None
+) -> tuple[list[np.ndarray | None], str]:
     """(n_crops, samples) float16 crops of each post's first decodable stored audio, or None.
 
     Audio files come before video sound tracks (a post's own audio is the intended sound). A file
@@ -41,7 +42,8 @@ def load_waveforms(workspace: Workspace, ids: list[str], config: WaveformConfig,
     rows = workspace.db.execute(
         f"SELECT post_id, path FROM media WHERE status = 'stored' AND path IS NOT NULL "
         f"AND kind IN ({', '.join('?' for _ in kinds)}) "
-        "ORDER BY post_id, CASE kind WHEN 'audio' THEN 0 ELSE 1 END, position", kinds,
+        "ORDER BY post_id, CASE kind WHEN 'audio' THEN 0 ELSE 1 END, position",
+        kinds,
     ).fetchall()
     per_post: dict[str, list[Path]] = {}
     for post_id, path in rows:
@@ -67,8 +69,9 @@ def _crops_by_path(cache: Any, paths: list[Path], errors: list[str] | None) -> d
     return found
 
 
-def pick_crops(crops: list[np.ndarray | None], present: np.ndarray, rng_values: np.ndarray | None,
-               samples: int) -> tuple[np.ndarray, np.ndarray]:
+def pick_crops(
+    crops: list[np.ndarray | None], present: np.ndarray, rng_values: np.ndarray | None, samples: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Crops to encode and the batch row each belongs to.
 
     Training (``rng_values`` in [0, 1) per row): one crop per present row, chosen by the value,

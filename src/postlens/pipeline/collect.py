@@ -85,8 +85,9 @@ def parse_since(value: str | timedelta) -> timedelta:
     else:
         match = _DURATION.match(value)
         if match is None:
-            raise ConfigError(f"cannot read the duration {value!r}: write a number and a unit (s, m, h, d, w), "
-                              "e.g. 2d or 12h")
+            raise ConfigError(
+                f"cannot read the duration {value!r}: write a number and a unit (s, m, h, d, w), e.g. 2d or 12h"
+            )
         span = timedelta(**{_UNIT[match.group(2).lower()]: float(match.group(1))})
     if span <= timedelta(0):
         raise ConfigError(f"the duration must be positive, got {value!r}")
@@ -129,9 +130,16 @@ def run_collect(
     _check_base_url(base_url)
     if max_pages < 1 and not until_caught_up:
         raise ConfigError(f"max_pages must be at least 1, got {max_pages}")
-    options = ConnectorOptions(base_url=base_url, environ=dict(os.environ if environ is None else environ),
-                               transport=transport, sleep=sleep, on_wait=on_wait, page_size=page_size,
-                               max_wait=max_wait, max_attempts=max_attempts)
+    options = ConnectorOptions(
+        base_url=base_url,
+        environ=dict(os.environ if environ is None else environ),
+        transport=transport,
+        sleep=sleep,
+        on_wait=on_wait,
+        page_size=page_size,
+        max_wait=max_wait,
+        max_attempts=max_attempts,
+    )
     connector = get_connector(source, options)
     try:
         connector.check_query(query)
@@ -142,12 +150,31 @@ def run_collect(
             if reset:
                 delete_cursor(ws.db, source, connector.endpoint, query)
             incoming = ws.root / INCOMING / uuid.uuid4().hex[:12]
-            downloader = MediaDownloader(incoming, max_bytes=max_media_bytes, allow_private=private,
-                                         transport=media_transport,
-                                         redactor=connector.client.redactor) if download_media else None
+            downloader = (
+                MediaDownloader(
+                    incoming,
+                    max_bytes=max_media_bytes,
+                    allow_private=private,
+                    transport=media_transport,
+                    redactor=connector.client.redactor,
+                )
+                if download_media
+                else None
+            )
             try:
-                _walk(ws, connector, query, span, lag, until_caught_up, max_pages, downloader, summary, progress,
-                      max_media_bytes)
+                _walk(
+                    ws,
+                    connector,
+                    query,
+                    span,
+                    lag,
+                    until_caught_up,
+                    max_pages,
+                    downloader,
+                    summary,
+                    progress,
+                    max_media_bytes,
+                )
             finally:
                 if downloader is not None:
                     downloader.close()
@@ -161,17 +188,38 @@ def run_collect(
         connector.close()
 
 
-def _walk(ws: Workspace, connector: Any, query: str, span: timedelta, lag: timedelta, until_caught_up: bool,
-          max_pages: int, downloader: MediaDownloader | None, summary: CollectSummary,
-          progress: CollectProgress | None, max_media_bytes: Mapping[str, int] | None) -> None:
+def _walk(
+    ws: Workspace,
+    connector: Any,
+    query: str,
+    span: timedelta,
+    lag: timedelta,
+    until_caught_up: bool,
+    max_pages: int,
+    downloader: MediaDownloader | None,
+    summary: CollectSummary,
+    progress: CollectProgress | None,
+    max_media_bytes: Mapping[str, int] | None,
+) -> None:
     key = (summary.source, connector.endpoint, query)
     state = CursorState.from_json(load_cursor(ws.db, *key))
     walk, summary.resumed = state.begin(datetime.now(UTC), span, lag)
     summary.floor, summary.high_water = walk.floor, state.high_water
-    options = {"source": summary.source, "query": query, "endpoint": connector.endpoint,
-               "since": str(span), "until_caught_up": until_caught_up, "max_pages": max_pages}
-    with IngestSession(ws, f"collect:{summary.source}", [f"{summary.source} {connector.endpoint} {query}"],
-                       options=options, max_media_bytes=max_media_bytes) as session:
+    options = {
+        "source": summary.source,
+        "query": query,
+        "endpoint": connector.endpoint,
+        "since": str(span),
+        "until_caught_up": until_caught_up,
+        "max_pages": max_pages,
+    }
+    with IngestSession(
+        ws,
+        f"collect:{summary.source}",
+        [f"{summary.source} {connector.endpoint} {query}"],
+        options=options,
+        max_media_bytes=max_media_bytes,
+    ) as session:
         summary.run_id = session.summary.run_id
         while until_caught_up or summary.pages < max_pages:
             try:
@@ -225,8 +273,11 @@ def _older(record: Post | Rejected, floor: datetime) -> bool:
 def _take_counts(summary: CollectSummary, session: IngestSession) -> None:
     counts = session.summary
     summary.imported, summary.updated, summary.unchanged = counts.imported, counts.updated, counts.unchanged
-    summary.snapshots_added, summary.quarantined, summary.flagged = (counts.snapshots_added, counts.quarantined,
-                                                                     counts.flagged)
+    summary.snapshots_added, summary.quarantined, summary.flagged = (
+        counts.snapshots_added,
+        counts.quarantined,
+        counts.flagged,
+    )
     summary.reasons = dict(counts.reasons)
 
 
@@ -240,8 +291,10 @@ def _check_base_url(base_url: str | None) -> None:
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"the base URL must be http(s)://host[:port][/path], got {base_url[:200]!r}")
     if parts.username or parts.password or parts.query:
-        raise ConfigError("the base URL holds credentials or a query string; give only the host (and path) and "
-                          "put credentials in the environment (see postlens collect --help)")
+        raise ConfigError(
+            "the base URL holds credentials or a query string; give only the host (and path) and "
+            "put credentials in the environment (see postlens collect --help)"
+        )
 
 
 def _is_private(endpoint: str) -> bool:

@@ -29,8 +29,10 @@ DEMO_POSTS = 3000
 DEMO_TOPIC: dict[str, Any] = {
     "name": "demo-topic",
     "target": "topic",
-    "features": {"modalities": {"text": "minilm", "image": "efficientnet", "video": "video", "audio": "audio"},
-                 "text_fields": ["text", "ocr"]},
+    "features": {
+        "modalities": {"text": "minilm", "image": "efficientnet", "video": "video", "audio": "audio"},
+        "text_fields": ["text", "ocr"],
+    },
     "split": {"strategy": "time"},
     "model": {"kind": "fusion", "epochs": 20},
     "distill": {"enabled": True},
@@ -105,17 +107,25 @@ class DemoHooks:
     on_failed: Callable[[str, BaseException, float], None] | None = None
 
 
-def run_demo_data(out: Path, *, seed: int = 0, n_posts: int = DEMO_POSTS,
-                  progress: Callable[[int, int], None] | None = None) -> Any:
+def run_demo_data(
+    out: Path, *, seed: int = 0, n_posts: int = DEMO_POSTS, progress: Callable[[int, int], None] | None = None
+) -> Any:
     """Write the sample corpus into ``out``; returns its ``CorpusSummary`` (truth in ``out/truth.json``)."""
     from postlens.demo import generate_corpus
 
     return generate_corpus(out, seed=seed, n_posts=n_posts, progress=progress)
 
 
-def run_demo(out: str | Path = "demo-corpus", *, seed: int = 0, n_posts: int = DEMO_POSTS,
-             workspace: str | Path | None = None, featurize: bool = True, train: bool = True,
-             hooks: DemoHooks | None = None) -> DemoReport:
+def run_demo(
+    out: str | Path = "demo-corpus",
+    *,
+    seed: int = 0,
+    n_posts: int = DEMO_POSTS,
+    workspace: str | Path | None = None,
+    featurize: bool = True,
+    train: bool = True,
+    hooks: DemoHooks | None = None,
+) -> DemoReport:
     """Run every stage on the sample corpus in ``out`` and the workspace; returns what each stage did.
 
     ``featurize=False`` skips every stage that needs features (segments, models): the import, trends
@@ -149,8 +159,11 @@ def run_demo(out: str | Path = "demo-corpus", *, seed: int = 0, n_posts: int = D
         stage("segments", "topics over the fused space", lambda: _segments(root))
         if train:
             for config, compare in ((DEMO_TOPIC, False), (DEMO_SENTIMENT, True)):
-                stage("train", f"{config['name']} ({config['model']['kind']})",
-                      _bind(_train, root, config, compare, hooks.training))
+                stage(
+                    "train",
+                    f"{config['name']} ({config['model']['kind']})",
+                    _bind(_train, root, config, compare, hooks.training),
+                )
             stage("popularity", "engagement at publish time vs its baselines", lambda: _popularity(root))
     stage("trends", "hashtags, entities and topics per day, with bursts", lambda: _trends(root))
     report = stage("evaluate", "the evaluation report", lambda: _evaluate(root))
@@ -185,8 +198,13 @@ def _generate(out: Path, seed: int, n_posts: int, progress: Callable[[int, int],
     if corpus_matches(out, seed, n_posts):
         return StageResult("generate", 0, True, f"reused {out} ({n_posts:,} posts, seed {seed})")
     summary = run_demo_data(out, seed=seed, n_posts=n_posts, progress=progress)
-    return StageResult("generate", 0, False, f"wrote {n_posts:,} posts with their media to {out} (seed {seed}); "
-                                             f"truth in {out / 'truth.json'}", summary)
+    return StageResult(
+        "generate",
+        0,
+        False,
+        f"wrote {n_posts:,} posts with their media to {out} (seed {seed}); truth in {out / 'truth.json'}",
+        summary,
+    )
 
 
 def _ingest(out: Path, root: Path, progress: Callable[[int, int], None] | None) -> StageResult:
@@ -194,10 +212,14 @@ def _ingest(out: Path, root: Path, progress: Callable[[int, int], None] | None) 
 
     summary = run_ingest([out], importer_name="postlens", workspace=root, progress=progress)
     changed = summary.imported + summary.updated + summary.snapshots_added
-    return StageResult("ingest", 0, changed == 0 and summary.quarantined == 0,
-                       f"{summary.imported:,} imported, {summary.updated:,} updated, {summary.unchanged:,} unchanged, "
-                       f"{summary.quarantined:,} quarantined; {summary.snapshots_added:,} engagement snapshots added",
-                       summary)
+    return StageResult(
+        "ingest",
+        0,
+        changed == 0 and summary.quarantined == 0,
+        f"{summary.imported:,} imported, {summary.updated:,} updated, {summary.unchanged:,} unchanged, "
+        f"{summary.quarantined:,} quarantined; {summary.snapshots_added:,} engagement snapshots added",
+        summary,
+    )
 
 
 def _featurize(root: Path, progress: Callable[[str, int, int], None] | None) -> StageResult:
@@ -205,9 +227,14 @@ def _featurize(root: Path, progress: Callable[[str, int, int], None] | None) -> 
 
     summary = featurize(root, progress=progress)
     items = sum(r.items for r in summary.runs)
-    return StageResult("featurize", 0, summary.computed == 0,
-                       f"{summary.computed:,} items computed, {items - summary.computed:,} read from the cache "
-                       f"({', '.join(r.encoder for r in summary.runs)})", summary)
+    return StageResult(
+        "featurize",
+        0,
+        summary.computed == 0,
+        f"{summary.computed:,} items computed, {items - summary.computed:,} read from the cache "
+        f"({', '.join(r.encoder for r in summary.runs)})",
+        summary,
+    )
 
 
 def _segments(root: Path) -> StageResult:
@@ -216,22 +243,34 @@ def _segments(root: Path) -> StageResult:
 
     with Workspace(root, read_only=True) as ws:
         fitted = any(row[0] == DEFAULT_NAME for row in tables.segmentations(ws))
-        row = ws.db.execute("SELECT count(*) FROM posts p WHERE NOT EXISTS (SELECT 1 FROM post_topics t "
-                            "WHERE t.segmentation = ? AND t.post_id = p.id)", [DEFAULT_NAME]).fetchone()
+        row = ws.db.execute(
+            "SELECT count(*) FROM posts p WHERE NOT EXISTS (SELECT 1 FROM post_topics t "
+            "WHERE t.segmentation = ? AND t.post_id = p.id)",
+            [DEFAULT_NAME],
+        ).fetchone()
         unplaced = int(row[0]) if row else 0
     if fitted and not unplaced:
-        return StageResult("segments", 0, True, f"every post already has its place in '{DEFAULT_NAME}'; nothing to assign")
+        return StageResult(
+            "segments", 0, True, f"every post already has its place in '{DEFAULT_NAME}'; nothing to assign"
+        )
     if fitted:
         report = assign_segments(root, name=DEFAULT_NAME, featurize_new=False)
-        return StageResult("segments", 0, False,
-                           f"{report.posts:,} new posts placed; {len(report.topics)} topics", report)
+        return StageResult(
+            "segments", 0, False, f"{report.posts:,} new posts placed; {len(report.topics)} topics", report
+        )
     report = fit_segments(root, name=DEFAULT_NAME)
-    return StageResult("segments", 0, False, f"{len(report.topics)} topics found over {report.posts:,} posts "
-                                             f"({report.outliers:,} outliers)", report)
+    return StageResult(
+        "segments",
+        0,
+        False,
+        f"{len(report.topics)} topics found over {report.posts:,} posts ({report.outliers:,} outliers)",
+        report,
+    )
 
 
-def _train(root: Path, config_dict: dict[str, Any], compare: bool,
-           progress: Callable[[str], None] | None) -> StageResult:
+def _train(
+    root: Path, config_dict: dict[str, Any], compare: bool, progress: Callable[[str], None] | None
+) -> StageResult:
     from postlens.models.config import parse_config
     from postlens.pipeline.train import run_train
 
@@ -242,15 +281,26 @@ def _train(root: Path, config_dict: dict[str, Any], compare: bool,
     if saved is not None and _state(root).get(config.name) == {"inputs": stamp, "saved_at": saved["saved_at"]}:
         metrics = json.loads((folder / "metrics.json").read_text())
         report = {**metrics, "classes": saved.get("classes", []), "output": str(folder)}
-        return StageResult("train", 0, True, f"{config.name}: reused (config and data unchanged since it was trained "
-                                             f"at {saved['saved_at']})", report)
+        return StageResult(
+            "train",
+            0,
+            True,
+            f"{config.name}: reused (config and data unchanged since it was trained at {saved['saved_at']})",
+            report,
+        )
     report = run_train(config, workspace=root, compare_imbalance=compare, progress=progress)
     saved = _saved_model(folder)
     if saved is not None:
         _remember(root, config.name, {"inputs": stamp, "saved_at": saved["saved_at"]})
     main = (report.get("test") or {}).get("macro_f1")
-    return StageResult("train", 0, False, f"{config.name}: trained in {report['train_seconds']:.1f}s"
-                       + (f", held-out macro-F1 {main:.3f}" if main is not None else ""), report)
+    return StageResult(
+        "train",
+        0,
+        False,
+        f"{config.name}: trained in {report['train_seconds']:.1f}s"
+        + (f", held-out macro-F1 {main:.3f}" if main is not None else ""),
+        report,
+    )
 
 
 def _saved_model(folder: Path) -> dict[str, Any] | None:
@@ -284,8 +334,9 @@ def _popularity(root: Path) -> StageResult:
     saved_at = json.loads((folder / DESCRIPTION).read_text()).get("saved_at")
     _remember(root, config.name, {"inputs": stamp, "saved_at": saved_at})
     learned: dict[str, Any] = next(iter((report.get("publish_time") or {}).values()), {})
-    return StageResult("popularity", 0, False, f"{config.name}: fitted; test Spearman {learned.get('spearman', 0):.3f}",
-                       report)
+    return StageResult(
+        "popularity", 0, False, f"{config.name}: fitted; test Spearman {learned.get('spearman', 0):.3f}", report
+    )
 
 
 def _trends(root: Path) -> StageResult:
@@ -299,8 +350,13 @@ def _trends(root: Path) -> StageResult:
     before = folded()
     report = run_trends(workspace=root, since=DEMO_TRENDS_SINCE, bin=DEMO_TRENDS_BIN)
     new = folded() - before
-    return StageResult("trends", 0, new == 0, f"{new:,} new complete bins folded; {len(report.alerts)} alerts in the "
-                                              f"last {DEMO_TRENDS_SINCE}", report)
+    return StageResult(
+        "trends",
+        0,
+        new == 0,
+        f"{new:,} new complete bins folded; {len(report.alerts)} alerts in the last {DEMO_TRENDS_SINCE}",
+        report,
+    )
 
 
 def _evaluate(root: Path) -> StageResult:
@@ -312,21 +368,27 @@ def _evaluate(root: Path) -> StageResult:
 
 # ---------------------------------------------------------------- reuse
 
+
 def _stamp(root: Path, settings: dict[str, Any], *, labels: bool = True) -> str:
     """A digest of ``settings``, this postlens's version and everything a model reads from the workspace:
     posts (content, times, followers and, unless ``labels`` is False, labels), engagement snapshots, media,
     text fields, feature files."""
     from postlens import __version__
 
-    digest = hashlib.sha256(json.dumps({"settings": settings, "postlens": __version__}, sort_keys=True,
-                                       default=str).encode())
+    digest = hashlib.sha256(
+        json.dumps({"settings": settings, "postlens": __version__}, sort_keys=True, default=str).encode()
+    )
     with Workspace(root, read_only=True) as ws:
         label_column = "labels" if labels else "NULL"
-        for sql in ((f"SELECT count(*), bit_xor(hash(id, content_hash, {label_column}, created_at, author_followers, "
-                     "media_kinds, language)) FROM posts"),
-                    "SELECT count(*), bit_xor(hash(e)) FROM engagement e",
-                    "SELECT count(*), bit_xor(hash(post_id, position, status, sha256)) FROM media",
-                    "SELECT count(*), bit_xor(hash(post_id, field, key)) FROM text_fields"):
+        for sql in (
+            (
+                f"SELECT count(*), bit_xor(hash(id, content_hash, {label_column}, created_at, author_followers, "
+                "media_kinds, language)) FROM posts"
+            ),
+            "SELECT count(*), bit_xor(hash(e)) FROM engagement e",
+            "SELECT count(*), bit_xor(hash(post_id, position, status, sha256)) FROM media",
+            "SELECT count(*), bit_xor(hash(post_id, field, key)) FROM text_fields",
+        ):
             digest.update(repr(ws.db.execute(sql).fetchone()).encode())
         features = ws.features_dir
     if features.is_dir():

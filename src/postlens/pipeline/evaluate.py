@@ -46,8 +46,9 @@ class EvaluateResult:
     report: dict[str, Any]
 
 
-def run_evaluate(workspace: str | Path | None = None, *, out: str | Path | None = None,
-                 now: datetime | None = None) -> EvaluateResult:
+def run_evaluate(
+    workspace: str | Path | None = None, *, out: str | Path | None = None, now: datetime | None = None
+) -> EvaluateResult:
     """Write ``evaluation.html`` and ``evaluation.json`` into ``out`` (default ``<workspace>/reports``)."""
     root = resolve_workspace_path(workspace)
     if not (root / DB_NAME).exists():
@@ -68,9 +69,14 @@ def collect_inputs(ws: Workspace, *, now: datetime | None = None) -> ReportInput
     models, popularity = _model_folders(ws.root / "models", problems)
     posts = ws.db.execute("SELECT count(*) FROM posts").fetchone()
     return ReportInputs(
-        workspace=str(ws.root), generated_at=now or datetime.now(UTC), posts=int(posts[0]) if posts else 0,
-        models=models, segmentations=_segmentations(ws, problems), trends=_trend_streams(ws),
-        popularity=popularity, problems=problems,
+        workspace=str(ws.root),
+        generated_at=now or datetime.now(UTC),
+        posts=int(posts[0]) if posts else 0,
+        models=models,
+        segmentations=_segmentations(ws, problems),
+        trends=_trend_streams(ws),
+        popularity=popularity,
+        problems=problems,
     )
 
 
@@ -126,19 +132,33 @@ def _segmentations(ws: Workspace, problems: list[str]) -> list[SegmentationRun]:
     runs = []
     for name, kind, _active, posts in found:
         known = tables.known_topics(ws, name)
-        outliers = ws.db.execute("SELECT count(*) FROM post_topics WHERE segmentation = ? AND topic_id IS NULL",
-                                 [name]).fetchone()
-        history = dict(ws.db.execute("SELECT event, count(*) FROM topic_history WHERE segmentation = ? GROUP BY 1",
-                                     [name]).fetchall())
+        outliers = ws.db.execute(
+            "SELECT count(*) FROM post_topics WHERE segmentation = ? AND topic_id IS NULL", [name]
+        ).fetchone()
+        history = dict(
+            ws.db.execute(
+                "SELECT event, count(*) FROM topic_history WHERE segmentation = ? GROUP BY 1", [name]
+            ).fetchall()
+        )
         active = {t: r for t, r in known.items() if r["status"] == "active"}
         npmi, diversity = quality.of({t: list(r["words"] or []) for t, r in active.items()})
         quality_posts = quality.documents if npmi else None
         bin = _time_bin(ws, name)
-        runs.append(SegmentationRun(
-            name=name, kind=kind, posts=int(posts), outliers=int(outliers[0]) if outliers else 0,
-            topics=[{k: r[k] for k in ("topic_id", "label", "size", "words", "status")} for r in known.values()],
-            npmi=npmi, diversity=diversity, over_time=tables.sizes_over_time(ws, name, bin), bin=bin,
-            history={str(k): int(v) for k, v in history.items()}, quality_posts=quality_posts))
+        runs.append(
+            SegmentationRun(
+                name=name,
+                kind=kind,
+                posts=int(posts),
+                outliers=int(outliers[0]) if outliers else 0,
+                topics=[{k: r[k] for k in ("topic_id", "label", "size", "words", "status")} for r in known.values()],
+                npmi=npmi,
+                diversity=diversity,
+                over_time=tables.sizes_over_time(ws, name, bin),
+                bin=bin,
+                history={str(k): int(v) for k, v in history.items()},
+                quality_posts=quality_posts,
+            )
+        )
     return runs
 
 
@@ -170,8 +190,12 @@ class _TopicQuality:
             total = self.ws.db.execute("SELECT count(*) FROM posts").fetchone()
             sample = None
             if total and total[0] > QUALITY_POSTS:
-                sample = [r[0] for r in self.ws.db.execute(
-                    "SELECT id FROM posts ORDER BY hash(id), id LIMIT ?", [QUALITY_POSTS]).fetchall()]
+                sample = [
+                    r[0]
+                    for r in self.ws.db.execute(
+                        "SELECT id FROM posts ORDER BY hash(id), id LIMIT ?", [QUALITY_POSTS]
+                    ).fetchall()
+                ]
             try:
                 documents = post_documents(load_parts(self.ws, sample))
                 self.vocabulary, self.documents = Vocabulary.build(documents, min_df=2), len(documents)
@@ -183,8 +207,10 @@ class _TopicQuality:
 
 def _time_bin(ws: Workspace, segmentation: str) -> str:
     """Day bins for up to four months of posts, weeks up to three years, then months."""
-    span = ws.db.execute("SELECT date_diff('day', min(created_at), max(created_at)) FROM post_topics "
-                         "WHERE segmentation = ?", [segmentation]).fetchone()
+    span = ws.db.execute(
+        "SELECT date_diff('day', min(created_at), max(created_at)) FROM post_topics WHERE segmentation = ?",
+        [segmentation],
+    ).fetchone()
     days = span[0] if span and span[0] is not None else 0
     return "day" if days <= 120 else "week" if days <= 3 * 365 else "month"
 
@@ -194,26 +220,40 @@ def _trend_streams(ws: Workspace) -> list[TrendStream]:
     every term that alerted and the most counted ones."""
     rows = ws.db.execute(
         "SELECT stream, source, bin_seconds, settings FROM trend_streams "
-        "QUALIFY row_number() OVER (PARTITION BY source ORDER BY updated_at DESC, stream) = 1 ORDER BY source").fetchall()
+        "QUALIFY row_number() OVER (PARTITION BY source ORDER BY updated_at DESC, stream) = 1 ORDER BY source"
+    ).fetchall()
     streams = []
     for stream, source, bin_seconds, settings in rows:
-        alerts = _dicts(ws, "SELECT term, bin_start, count, expected, score FROM alerts WHERE stream = ? "
-                            "ORDER BY bin_start, term", [stream])
-        top = [r[0] for r in ws.db.execute(
-            "SELECT term FROM trend_series WHERE stream = ? GROUP BY term ORDER BY sum(count) DESC, term LIMIT ?",
-            [stream, TIMELINE_TERMS]).fetchall()]
+        alerts = _dicts(
+            ws,
+            "SELECT term, bin_start, count, expected, score FROM alerts WHERE stream = ? ORDER BY bin_start, term",
+            [stream],
+        )
+        top = [
+            r[0]
+            for r in ws.db.execute(
+                "SELECT term FROM trend_series WHERE stream = ? GROUP BY term ORDER BY sum(count) DESC, term LIMIT ?",
+                [stream, TIMELINE_TERMS],
+            ).fetchall()
+        ]
         terms = sorted({a["term"] for a in alerts} | set(top))
         n_terms = ws.db.execute("SELECT count(DISTINCT term) FROM trend_series WHERE stream = ?", [stream]).fetchone()
-        series = _dicts(ws, "SELECT bin_start, term, count, expected, score, state FROM trend_series "
-                            "WHERE stream = ? AND list_contains(?, term) AND bin_start >= (SELECT max(bin_start) "
-                            "FROM trend_series WHERE stream = ?) - to_seconds(? * ?) ORDER BY bin_start, term",
-                        [stream, terms, stream, int(bin_seconds), MAX_BINS])
+        series = _dicts(
+            ws,
+            "SELECT bin_start, term, count, expected, score, state FROM trend_series "
+            "WHERE stream = ? AND list_contains(?, term) AND bin_start >= (SELECT max(bin_start) "
+            "FROM trend_series WHERE stream = ?) - to_seconds(? * ?) ORDER BY bin_start, term",
+            [stream, terms, stream, int(bin_seconds), MAX_BINS],
+        )
         try:
             parsed = json.loads(settings) if isinstance(settings, str) else dict(settings or {})
         except json.JSONDecodeError:
             parsed = {}
-        streams.append(TrendStream(stream, source, int(bin_seconds), parsed, series, alerts,
-                                   n_terms=int(n_terms[0]) if n_terms else 0))
+        streams.append(
+            TrendStream(
+                stream, source, int(bin_seconds), parsed, series, alerts, n_terms=int(n_terms[0]) if n_terms else 0
+            )
+        )
     return streams
 
 
@@ -234,5 +274,7 @@ def check_out_folder(out: str | Path) -> Path:
     """``out`` as a folder the report can be written into (created when missing), or a clear error."""
     folder = Path(out).expanduser()
     if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"--out {folder} is a file; name a folder (the report writes {REPORT_HTML} and {REPORT_JSON})")
+        raise ConfigError(
+            f"--out {folder} is a file; name a folder (the report writes {REPORT_HTML} and {REPORT_JSON})"
+        )
     return folder

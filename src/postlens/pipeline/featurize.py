@@ -42,8 +42,16 @@ from postlens.store.features import FeatureCache
 from postlens.store.workspace import Workspace, open_briefly, resolve_workspace_path
 from postlens.types import MEDIA_KINDS_OF, Modality
 
-__all__ = ["TEXT_MAX_CHARS", "EncoderRun", "FeaturizeInterrupted", "FeaturizeSummary", "build_text_fields",
-           "featurize", "spec_cache_prefix", "text_key"]
+__all__ = [
+    "TEXT_MAX_CHARS",
+    "EncoderRun",
+    "FeaturizeInterrupted",
+    "FeaturizeSummary",
+    "build_text_fields",
+    "featurize",
+    "spec_cache_prefix",
+    "text_key",
+]
 
 LOG = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -140,7 +148,9 @@ def featurize(
         if media_specs:
             _media_stage(root, cache, media_specs, batch_size, progress, parallel_ocr, post_ids, summary)
         text_specs = [s for s in specs if s.modality == Modality.TEXT]
-        _text_stage(root, cache, text_specs, max(batch_size, TEXT_BATCH_MIN), progress, post_ids, text_max_chars, summary)
+        _text_stage(
+            root, cache, text_specs, max(batch_size, TEXT_BATCH_MIN), progress, post_ids, text_max_chars, summary
+        )
         for encoder_key in sorted(cache.written):  # one part per batch was written: merge them for fast reads
             cache.compact(encoder_key)
     except KeyboardInterrupt as exc:
@@ -154,13 +164,22 @@ def featurize(
 # ------------------------------------------------------------------ media
 
 
-def _media_stage(root: Path, cache: FeatureCache, specs: list[EncoderSpec], batch_size: int,
-                 progress: Progress | None, parallel_ocr: bool, post_ids: Sequence[str] | None,
-                 summary: FeaturizeSummary) -> None:
+def _media_stage(
+    root: Path,
+    cache: FeatureCache,
+    specs: list[EncoderSpec],
+    batch_size: int,
+    progress: Progress | None,
+    parallel_ocr: bool,
+    post_ids: Sequence[str] | None,
+    summary: FeaturizeSummary,
+) -> None:
     errors = _Errors()
     with open_briefly(root) as ws:  # one short read; the database is closed while models run
-        items = {spec.name: _media_items(ws.db, root, MEDIA_KINDS_OF[spec.modality], post_ids, errors.carriers)
-                 for spec in specs}
+        items = {
+            spec.name: _media_items(ws.db, root, MEDIA_KINDS_OF[spec.modality], post_ids, errors.carriers)
+            for spec in specs
+        }
     ocr_spec = next((s for s in specs if s.name == "ocr"), None) if parallel_ocr else None
     background: _Background | None = None
     try:
@@ -188,8 +207,13 @@ def _media_stage(root: Path, cache: FeatureCache, specs: list[EncoderSpec], batc
     _write_errors(root, errors)
 
 
-def _media_items(db: duckdb.DuckDBPyConnection, root: Path, kinds: Sequence[str],
-                 post_ids: Sequence[str] | None, carriers: dict[str, str]) -> list[tuple[str, str]]:
+def _media_items(
+    db: duckdb.DuckDBPyConnection,
+    root: Path,
+    kinds: Sequence[str],
+    post_ids: Sequence[str] | None,
+    carriers: dict[str, str],
+) -> list[tuple[str, str]]:
     """(sha256, absolute path) of each distinct stored medium of these kinds (of ``post_ids`` only, if given)."""
     with _only_posts(db, post_ids) as where:
         rows = db.execute(
@@ -214,8 +238,15 @@ def _only_posts(db: duckdb.DuckDBPyConnection, post_ids: Sequence[str] | None) -
         db.unregister("_only_ids")
 
 
-def _run(encoder: Encoder, run: EncoderRun, items: list[tuple[str, Any]], cache: FeatureCache,
-         batch_size: int, progress: Progress | None, errors: _Errors) -> None:
+def _run(
+    encoder: Encoder,
+    run: EncoderRun,
+    items: list[tuple[str, Any]],
+    cache: FeatureCache,
+    batch_size: int,
+    progress: Progress | None,
+    errors: _Errors,
+) -> None:
     """Encode in this process what the cache lacks, a batch at a time, caching each batch as it returns."""
     key = cache_key(encoder)
     todo_keys = set(cache.missing(key, [k for k, _ in items]))
@@ -273,8 +304,15 @@ def _raised(feat: Features) -> bool:
 class _Background:
     """One media encoder (OCR) in a supervised worker process; each chunk is cached as it returns."""
 
-    def __init__(self, spec: EncoderSpec, items: list[tuple[str, Any]], cache: FeatureCache,
-                 batch_size: int, progress: Progress | None, errors: _Errors) -> None:
+    def __init__(
+        self,
+        spec: EncoderSpec,
+        items: list[tuple[str, Any]],
+        cache: FeatureCache,
+        batch_size: int,
+        progress: Progress | None,
+        errors: _Errors,
+    ) -> None:
         self.key = cache_key(spec.build())
         self.cache, self.errors, self.progress = cache, errors, progress
         todo_keys = set(cache.missing(self.key, [k for k, _ in items]))
@@ -320,18 +358,31 @@ def _write_errors(root: Path, errors: _Errors, *, wait_seconds: float = 60.0) ->
     if not errors.failures and not errors.succeeded:
         return
     now = datetime.now(UTC)
-    failures = pa.table({
-        "key": [f.key for f in errors.failures],
-        "encoder": [f.encoder_key for f in errors.failures],
-        "post_id": [errors.carriers.get(f.key) for f in errors.failures],
-        "error": [f.error for f in errors.failures],
-        "failed_at": pa.array([now] * len(errors.failures), pa.timestamp("us", tz="UTC")),
-    }, schema=pa.schema([("key", pa.string()), ("encoder", pa.string()), ("post_id", pa.string()),
-                         ("error", pa.string()), ("failed_at", pa.timestamp("us", tz="UTC"))]))
-    done = pa.table({
-        "encoder": [enc for enc, keys in errors.succeeded.items() for _ in keys],
-        "key": [k for keys in errors.succeeded.values() for k in keys],
-    }, schema=pa.schema([("encoder", pa.string()), ("key", pa.string())]))
+    failures = pa.table(
+        {
+            "key": [f.key for f in errors.failures],
+            "encoder": [f.encoder_key for f in errors.failures],
+            "post_id": [errors.carriers.get(f.key) for f in errors.failures],
+            "error": [f.error for f in errors.failures],
+            "failed_at": pa.array([now] * len(errors.failures), pa.timestamp("us", tz="UTC")),
+        },
+        schema=pa.schema(
+            [
+                ("key", pa.string()),
+                ("encoder", pa.string()),
+                ("post_id", pa.string()),
+                ("error", pa.string()),
+                ("failed_at", pa.timestamp("us", tz="UTC")),
+            ]
+        ),
+    )
+    done = pa.table(
+        {
+            "encoder": [enc for enc, keys in errors.succeeded.items() for _ in keys],
+            "key": [k for keys in errors.succeeded.values() for k in keys],
+        },
+        schema=pa.schema([("encoder", pa.string()), ("key", pa.string())]),
+    )
     with open_briefly(root, wait_seconds=wait_seconds) as ws:
         db = ws.db
         db.register("_failed", failures)
@@ -351,38 +402,54 @@ def _write_errors_anyway(root: Path, errors: _Errors) -> None:
     try:
         _write_errors(root, errors, wait_seconds=10.0)
     except Exception as exc:  # noqa: BLE001 - the original exception matters more
-        warnings.warn(f"featurize could not record {len(errors.failures):,} item failures in feature_errors: {exc}",
-                      stacklevel=2)
+        warnings.warn(
+            f"featurize could not record {len(errors.failures):,} item failures in feature_errors: {exc}", stacklevel=2
+        )
 
 
 # ------------------------------------------------------------------ text
 
 
-def _text_stage(root: Path, cache: FeatureCache, specs: list[EncoderSpec], batch_size: int,
-                progress: Progress | None, post_ids: Sequence[str] | None, max_chars: int,
-                summary: FeaturizeSummary) -> None:
+def _text_stage(
+    root: Path,
+    cache: FeatureCache,
+    specs: list[EncoderSpec],
+    batch_size: int,
+    progress: Progress | None,
+    post_ids: Sequence[str] | None,
+    max_chars: int,
+    summary: FeaturizeSummary,
+) -> None:
     encoders = [(spec, spec.build()) for spec in specs]
     errors = _Errors()
     with tempfile.TemporaryDirectory(prefix="postlens-featurize-") as tmp:
         items_file = Path(tmp) / "texts.parquet"
         with open_briefly(root) as ws:  # rebuild text_fields, export the capped texts to encode, close
             summary.text_fields = build_text_fields(ws.db, cache)
-            todo = export_text_items(ws.db, items_file, [cache_key(e) for _, e in encoders], cache,
-                                     post_ids, max_chars)
+            todo = export_text_items(ws.db, items_file, [cache_key(e) for _, e in encoders], cache, post_ids, max_chars)
         try:
             for spec, encoder in encoders:
                 run = EncoderRun(spec.name, items=todo.items)
                 summary.runs.append(run)
-                _run_text(encoder, run, items_file, todo.missing[cache_key(encoder)], cache, batch_size,
-                          progress, errors)
+                _run_text(
+                    encoder, run, items_file, todo.missing[cache_key(encoder)], cache, batch_size, progress, errors
+                )
         except BaseException:
             _write_errors_anyway(root, errors)
             raise
         _write_errors(root, errors)
 
 
-def _run_text(encoder: Encoder, run: EncoderRun, items_file: Path, todo: set[str], cache: FeatureCache,
-              batch_size: int, progress: Progress | None, errors: _Errors) -> None:
+def _run_text(
+    encoder: Encoder,
+    run: EncoderRun,
+    items_file: Path,
+    todo: set[str],
+    cache: FeatureCache,
+    batch_size: int,
+    progress: Progress | None,
+    errors: _Errors,
+) -> None:
     """Stream the exported texts, encode those this encoder lacks; texts cut by the cap say so in ``info``."""
     key = cache_key(encoder)
     started = time.perf_counter()

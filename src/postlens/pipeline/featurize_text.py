@@ -33,8 +33,7 @@ language-identified and tokenized whole. A text cut here gets ``info["truncated"
 TEXT_FIELD_OF = {encoder: text_field for text_field, encoder in TEXT_FIELD_SOURCES.items()}
 """Media encoder -> the text field its text becomes (the inverse of ``TEXT_FIELD_SOURCES``)."""
 
-_ITEMS_SCHEMA = pa.schema([("key", pa.string()), ("text", pa.string()), ("cut", pa.bool_()),
-                           ("post_id", pa.string())])
+_ITEMS_SCHEMA = pa.schema([("key", pa.string()), ("text", pa.string()), ("cut", pa.bool_()), ("post_id", pa.string())])
 
 
 def build_text_fields(db: duckdb.DuckDBPyConnection, cache: FeatureCache) -> int:
@@ -61,16 +60,24 @@ def build_text_fields(db: duckdb.DuckDBPyConnection, cache: FeatureCache) -> int
             if text and text not in per_post.setdefault(post_id, []):
                 per_post[post_id].append(text)
         media_rows.extend((pid, field_name, "\n".join(texts)) for pid, texts in per_post.items() if texts)
-    table = pa.table({"post_id": [r[0] for r in media_rows], "field": [r[1] for r in media_rows],
-                      "text": [r[2] for r in media_rows]},
-                     schema=pa.schema([("post_id", pa.string()), ("field", pa.string()), ("text", pa.string())]))
+    table = pa.table(
+        {
+            "post_id": [r[0] for r in media_rows],
+            "field": [r[1] for r in media_rows],
+            "text": [r[2] for r in media_rows],
+        },
+        schema=pa.schema([("post_id", pa.string()), ("field", pa.string()), ("text", pa.string())]),
+    )
     db.register("_media_text", table)
     try:
         db.execute("BEGIN")
         try:
-            db.execute("CREATE OR REPLACE TABLE text_fields (post_id VARCHAR, field VARCHAR, text VARCHAR, key VARCHAR)")
-            db.execute("INSERT INTO text_fields SELECT id, 'text', text, sha256(text) FROM posts "
-                       "WHERE length(trim(text)) > 0")
+            db.execute(
+                "CREATE OR REPLACE TABLE text_fields (post_id VARCHAR, field VARCHAR, text VARCHAR, key VARCHAR)"
+            )
+            db.execute(
+                "INSERT INTO text_fields SELECT id, 'text', text, sha256(text) FROM posts WHERE length(trim(text)) > 0"
+            )
             db.execute("INSERT INTO text_fields SELECT post_id, field, text, sha256(text) FROM _media_text")
             db.execute("COMMIT")
         except BaseException:
@@ -98,8 +105,14 @@ class TextTodo:
     missing: dict[str, set[str]] = field(default_factory=dict)
 
 
-def export_text_items(db: duckdb.DuckDBPyConnection, out: Path, encoder_keys: Sequence[str], cache: FeatureCache,
-                      post_ids: Sequence[str] | None, max_chars: int) -> TextTodo:
+def export_text_items(
+    db: duckdb.DuckDBPyConnection,
+    out: Path,
+    encoder_keys: Sequence[str],
+    cache: FeatureCache,
+    post_ids: Sequence[str] | None,
+    max_chars: int,
+) -> TextTodo:
     """Write (key, first ``max_chars`` characters, cut?, one post id) of every text some encoder lacks to ``out``.
 
     Streams from DuckDB in record batches, so memory holds at most one batch of capped texts.
@@ -124,8 +137,11 @@ def export_text_items(db: duckdb.DuckDBPyConnection, out: Path, encoder_keys: Se
             ).to_arrow_reader(1024)
             with pq.ParquetWriter(out, _ITEMS_SCHEMA) as writer:
                 for batch in reader:
-                    writer.write_batch(pa.RecordBatch.from_arrays(
-                        [batch.column(i).cast(_ITEMS_SCHEMA.field(i).type) for i in range(4)], schema=_ITEMS_SCHEMA))
+                    writer.write_batch(
+                        pa.RecordBatch.from_arrays(
+                            [batch.column(i).cast(_ITEMS_SCHEMA.field(i).type) for i in range(4)], schema=_ITEMS_SCHEMA
+                        )
+                    )
         finally:
             db.unregister("_wanted")
         return todo

@@ -149,8 +149,9 @@ class EncoderWorker:
         if status == "raised":
             raise WorkerCrashed(f"the {self.spec.name} encoder raised {value}", RAISED)
         if len(value) != len(payloads):
-            raise WorkerCrashed(f"the {self.spec.name} worker returned {len(value)} results for {len(payloads)} items",
-                                RAISED)
+            raise WorkerCrashed(
+                f"the {self.spec.name} worker returned {len(value)} results for {len(payloads)} items", RAISED
+            )
         return list(value)
 
     def _receive(self, stop: threading.Event, timeout: float, doing: str) -> tuple[str, Any]:
@@ -163,8 +164,9 @@ class EncoderWorker:
             if time.monotonic() > deadline:  # a decoder stuck in a loop is a crash that never ends
                 self.process.kill()
                 self.process.join()
-                raise WorkerCrashed(f"the {self.spec.name} worker took more than {timeout:,.0f} s {doing} "
-                                    "and was stopped")
+                raise WorkerCrashed(
+                    f"the {self.spec.name} worker took more than {timeout:,.0f} s {doing} and was stopped"
+                )
         reply: tuple[str, Any] = self.conn.recv()
         return reply
 
@@ -316,5 +318,6 @@ class SupervisedRun:
             self._queue.appendleft(_Chunk(chunk.items, attempts))
         else:
             key = chunk.items[0][0]
-            self.failed.append((key, f"{crash.code}: {crash} on this item {attempts} times; "
-                                     "not cached, a later featurize retries it"))
+            self.failed.append(
+                (key, f"{crash.code}: {crash} on this item {attempts} times; not cached, a later featurize retries it")
+            )

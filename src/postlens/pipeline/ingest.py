@@ -26,8 +26,11 @@ def build_importer(
     """
     from postlens.sources.base import get_importer, importers_taking
 
-    given = {"media_root": media_root is not None, "mapping": bool(mapping_file or mapping_pairs),
-             "source": source is not None}
+    given = {
+        "media_root": media_root is not None,
+        "mapping": bool(mapping_file or mapping_pairs),
+        "source": source is not None,
+    }
     for option, flag, why in _OPTIONS:
         takers = importers_taking(option)
         if given[option] and name not in takers:
@@ -84,9 +87,21 @@ def run_ingest(
     importer = build_importer(
         name, mapping_file=mapping_file, mapping_pairs=mapping_pairs, media_root=media_root, source=source
     )
-    options = {"importer": name, "mapping": str(mapping_file) if mapping_file else None,
-               "map": list(mapping_pairs), "media_root": str(media_root) if media_root else None,
-               "source": source, "max_media_bytes": {str(k): v for k, v in (max_media_bytes or {}).items()}}
+    options = {
+        "importer": name,
+        "mapping": str(mapping_file) if mapping_file else None,
+        "map": list(mapping_pairs),
+        "media_root": str(media_root) if media_root else None,
+        "source": source,
+        "max_media_bytes": {str(k): v for k, v in (max_media_bytes or {}).items()},
+    }
     with Workspace(workspace) as ws:
-        return ingest(ws, importer, paths, batch_size=batch_size, progress=progress, options=options,
-                      max_media_bytes=max_media_bytes)
+        return ingest(
+            ws,
+            importer,
+            paths,
+            batch_size=batch_size,
+            progress=progress,
+            options=options,
+            max_media_bytes=max_media_bytes,
+        )

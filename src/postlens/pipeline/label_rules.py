@@ -47,8 +47,10 @@ class ClassRule:
     hashtags: frozenset[str]
 
     def matches(self, text: str, hashtags: list[str]) -> bool:
-        if self.hashtags and (self.hashtags & {h.lower().lstrip("#") for h in hashtags}
-                              or self.hashtags & {t.lower() for t in re.findall(r"#(\w+)", text)}):
+        if self.hashtags and (
+            self.hashtags & {h.lower().lstrip("#") for h in hashtags}
+            or self.hashtags & {t.lower() for t in re.findall(r"#(\w+)", text)}
+        ):
             return True
         return any(p.search(text) for p in self.patterns)
 
@@ -111,8 +113,10 @@ def _class_rule(path: Path, name: str, rule: Any) -> ClassRule:
         raise ConfigError(f"{path}: class {name!r} needs at least one of {', '.join(sorted(_KEYS))}")
     unknown = set(rule) - _KEYS
     if unknown:
-        raise ConfigError(f"{path}: class {name!r} has unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
-                          f"known: {', '.join(sorted(_KEYS))}")
+        raise ConfigError(
+            f"{path}: class {name!r} has unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+            f"known: {', '.join(sorted(_KEYS))}"
+        )
     lists = {}
     for key in _KEYS:
         value = rule.get(key) or []
@@ -139,18 +143,26 @@ def apply_rules(rules_path: str | Path, *, where: str | None = None, workspace: 
     with Workspace(workspace, create=False) as ws:
         ids = set(select_post_ids(ws.db, where)) if where else None
         rows = _rows(ws, rules, ids, summary, str(rules_path))
-        summary.merge = merge_labels(ws, rows, inputs=[str(rules_path)],
-                                     options={"rules": str(rules_path), "label": rules.stored_name, "where": where,
-                                              "on_conflict": rules.on_conflict})
+        summary.merge = merge_labels(
+            ws,
+            rows,
+            inputs=[str(rules_path)],
+            options={
+                "rules": str(rules_path),
+                "label": rules.stored_name,
+                "where": where,
+                "on_conflict": rules.on_conflict,
+            },
+        )
     return summary
 
 
-def _rows(ws: Workspace, rules: Rules, ids: set[str] | None, summary: RulesSummary,
-          file: str) -> Iterator[LabelRow]:
+def _rows(ws: Workspace, rules: Rules, ids: set[str] | None, summary: RulesSummary, file: str) -> Iterator[LabelRow]:
     last = ""
     while True:  # keyset pages, each read whole before merge_labels writes between them
-        batch = ws.db.execute("SELECT id, text, hashtags FROM posts WHERE id > ? ORDER BY id LIMIT ?",
-                              [last, _BATCH]).fetchall()
+        batch = ws.db.execute(
+            "SELECT id, text, hashtags FROM posts WHERE id > ? ORDER BY id LIMIT ?", [last, _BATCH]
+        ).fetchall()
         if not batch:
             return
         last = batch[-1][0]

@@ -52,8 +52,14 @@ class ExportSummary:
     with_media: int
 
 
-def export_label_studio(out: str | Path, *, where: str | None = None, workspace: Any = None,
-                        media_url_prefix: str | None = None, format: str = "label-studio") -> ExportSummary:
+def export_label_studio(
+    out: str | Path,
+    *,
+    where: str | None = None,
+    workspace: Any = None,
+    media_url_prefix: str | None = None,
+    format: str = "label-studio",
+) -> ExportSummary:
     """Write the posts picked by ``where`` (all without it) to ``out`` as Label Studio tasks."""
     if format not in FORMATS:
         raise ConfigError(f"unknown export format {format!r}; known: {', '.join(FORMATS)}")
@@ -74,11 +80,16 @@ def export_label_studio(out: str | Path, *, where: str | None = None, workspace:
 
 
 def _tasks(ws: Workspace, ids: list[str] | None, prefix: str | None) -> Iterator[dict[str, Any]]:
-    query = ("SELECT id, text, platform, created_at, map_keys(labels), map_values(labels) FROM posts"
-             + (" WHERE id IN (SELECT id FROM _export_ids)" if ids is not None else "") + " ORDER BY id")
-    media_query = ("SELECT post_id, kind, status, path, url FROM media"
-                   + (" WHERE post_id IN (SELECT id FROM _export_ids)" if ids is not None else "")
-                   + " ORDER BY post_id, position")
+    query = (
+        "SELECT id, text, platform, created_at, map_keys(labels), map_values(labels) FROM posts"
+        + (" WHERE id IN (SELECT id FROM _export_ids)" if ids is not None else "")
+        + " ORDER BY id"
+    )
+    media_query = (
+        "SELECT post_id, kind, status, path, url FROM media"
+        + (" WHERE post_id IN (SELECT id FROM _export_ids)" if ids is not None else "")
+        + " ORDER BY post_id, position"
+    )
     if ids is not None:
         ws.db.register("_export_ids", pa.table({"id": pa.array(ids, pa.string())}))
     try:
@@ -92,15 +103,18 @@ def _tasks(ws: Workspace, ids: list[str] | None, prefix: str | None) -> Iterator
         if ids is not None:
             ws.db.unregister("_export_ids")
     for number, (post_id, text, platform, created_at, keys, values) in enumerate(rows, 1):
-        data: dict[str, Any] = {"post_id": post_id, "text": text, "platform": platform,
-                                "created_at": created_at.isoformat() if created_at else None}
+        data: dict[str, Any] = {
+            "post_id": post_id,
+            "text": text,
+            "platform": platform,
+            "created_at": created_at.isoformat() if created_at else None,
+        }
         parts = media.get(post_id, [])
         for kind, ref in parts:
             data.setdefault(kind, ref)
         if parts:
             data["media"] = [{"kind": kind, "src": ref} for kind, ref in parts]
-        yield {"id": number, "data": data,
-               "meta": {"post_id": post_id, "labels": dict(zip(keys or [], values or []))}}
+        yield {"id": number, "data": data, "meta": {"post_id": post_id, "labels": dict(zip(keys or [], values or []))}}
 
 
 def _media_ref(root: Path, status: str, path: str | None, url: str | None, prefix: str | None) -> str | None:
@@ -112,8 +126,9 @@ def _media_ref(root: Path, status: str, path: str | None, url: str | None, prefi
 # ------------------------------------------------------------------ annotations back in
 
 
-def import_annotations(path: str | Path, *, label: str, from_name: str | None = None, workspace: Any = None,
-                       batch_size: int = 5000) -> LabelSummary:
+def import_annotations(
+    path: str | Path, *, label: str, from_name: str | None = None, workspace: Any = None, batch_size: int = 5000
+) -> LabelSummary:
     """Merge the annotations of a Label Studio JSON export into label ``label`` of the posts."""
     path = Path(path)
     if not label.strip():
@@ -121,8 +136,13 @@ def import_annotations(path: str | Path, *, label: str, from_name: str | None = 
     tasks = _read_export(path)
     options = {"format": "label-studio", "label": label, "from_name": from_name}
     with Workspace(workspace, create=False) as ws:
-        return merge_labels(ws, annotation_rows(tasks, path, label=label, from_name=from_name),
-                            inputs=[str(path)], options=options, batch_size=batch_size)
+        return merge_labels(
+            ws,
+            annotation_rows(tasks, path, label=label, from_name=from_name),
+            inputs=[str(path)],
+            options=options,
+            batch_size=batch_size,
+        )
 
 
 def _read_export(path: Path) -> list[Any]:
@@ -137,8 +157,9 @@ def _read_export(path: Path) -> list[Any]:
     return document
 
 
-def annotation_rows(tasks: list[Any], path: Path, *, label: str,
-                    from_name: str | None = None) -> Iterator[LabelRow | Rejected]:
+def annotation_rows(
+    tasks: list[Any], path: Path, *, label: str, from_name: str | None = None
+) -> Iterator[LabelRow | Rejected]:
     """One ``LabelRow`` per annotated task, or a ``Rejected`` naming the task's position (``line``)."""
     file = str(path)
     for position, task in enumerate(tasks, 1):
@@ -148,17 +169,28 @@ def annotation_rows(tasks: list[Any], path: Path, *, label: str,
             continue
         post_id = _post_id(task)
         if post_id is None:
-            yield Rejected(file, position, "missing_id", f"task {position} (Label Studio id {task.get('id')!r}) has "
-                                                         "no data.post_id (export the tasks with "
-                                                         "'postlens label export')", raw=raw)
+            yield Rejected(
+                file,
+                position,
+                "missing_id",
+                f"task {position} (Label Studio id {task.get('id')!r}) has "
+                "no data.post_id (export the tasks with "
+                "'postlens label export')",
+                raw=raw,
+            )
             continue
         annotation = _latest(task.get("annotations"))
         values = _values(annotation, from_name) if annotation is not None else []
         if not values:
             whose = f" from control {from_name!r}" if from_name else ""
-            yield Rejected(file, position, "no_annotation", f"task {position} ({post_id}) has no annotation "
-                                                            f"with choices or labels{whose} that was not cancelled",
-                           post_id=post_id, raw=raw)
+            yield Rejected(
+                file,
+                position,
+                "no_annotation",
+                f"task {position} ({post_id}) has no annotation with choices or labels{whose} that was not cancelled",
+                post_id=post_id,
+                raw=raw,
+            )
             continue
         value = MULTI_SEPARATOR.join(sorted(set(values))) if len(set(values)) > 1 else values[0]
         yield LabelRow(post_id, {label: value}, file, position, raw)
@@ -174,8 +206,11 @@ def _post_id(task: dict[str, Any]) -> str | None:
 
 
 def _latest(annotations: Any) -> dict[str, Any] | None:
-    usable = [(i, a) for i, a in enumerate(annotations if isinstance(annotations, list) else [])
-              if isinstance(a, dict) and not a.get("was_cancelled")]
+    usable = [
+        (i, a)
+        for i, a in enumerate(annotations if isinstance(annotations, list) else [])
+        if isinstance(a, dict) and not a.get("was_cancelled")
+    ]
     if not usable:
         return None
 

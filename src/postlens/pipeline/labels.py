@@ -55,26 +55,41 @@ def import_labels(
     path = Path(path)
     name = format or detect_format(path)
     if name not in FORMATS:
-        raise ConfigError(f"labels are read from a table: format {name!r} is not one; known: {', '.join(FORMATS)} "
-                          "(pass --format when the file name does not say)")
+        raise ConfigError(
+            f"labels are read from a table: format {name!r} is not one; known: {', '.join(FORMATS)} "
+            "(pass --format when the file name does not say)"
+        )
     reader = label_reader(name, mapping_pairs=mapping_pairs, mapping_file=mapping_file, source=source)
-    options = {"format": name, "map": list(mapping_pairs), "mapping": str(mapping_file) if mapping_file else None,
-               "source": source}
+    options = {
+        "format": name,
+        "map": list(mapping_pairs),
+        "mapping": str(mapping_file) if mapping_file else None,
+        "source": source,
+    }
     with Workspace(workspace, create=False) as ws:
-        return merge_labels(ws, _checked(reader.iter_records(path), path), inputs=[str(path)], options=options,
-                            batch_size=batch_size, progress=progress)
+        return merge_labels(
+            ws,
+            _checked(reader.iter_records(path), path),
+            inputs=[str(path)],
+            options=options,
+            batch_size=batch_size,
+            progress=progress,
+        )
 
 
-def label_reader(name: str, *, mapping_pairs: Sequence[str] = (), mapping_file: str | Path | None = None,
-                 source: str | None = None) -> Any:
+def label_reader(
+    name: str, *, mapping_pairs: Sequence[str] = (), mapping_file: str | Path | None = None, source: str | None = None
+) -> Any:
     """The generic importer ``name`` reading ``LabelRow``s instead of posts (same parsing, same mapping)."""
-    table = build_importer(name, mapping_file=Path(mapping_file) if mapping_file else None,
-                           mapping_pairs=mapping_pairs, source=source)
+    table = build_importer(
+        name, mapping_file=Path(mapping_file) if mapping_file else None, mapping_pairs=mapping_pairs, source=source
+    )
     extra = sorted(table.mapping.model_fields_set - MAPPING_KEYS)
     if extra:
         allowed = ", ".join(sorted(MAPPING_KEYS - {"id", "labels"}))
-        raise MappingError(f"a labels file maps only id and labels.<name> (and the reading options {allowed}); "
-                           f"not {', '.join(extra)}")
+        raise MappingError(
+            f"a labels file maps only id and labels.<name> (and the reading options {allowed}); not {', '.join(extra)}"
+        )
     reader_class = type(f"Label{type(table).__name__}", (_LabelColumns, type(table)), {})
     return reader_class(mapping=table.mapping, source=source)
 
@@ -91,8 +106,9 @@ class _LabelColumns:
         if not resolved.id:
             raise MappingError(f"{path}: no id column found; give --map id=<column>. Columns in the file: {shown}")
         if not resolved.labels:
-            raise MappingError(f"{path}: no label column found; give --map labels.<name>=<column>. "
-                               f"Columns in the file: {shown}")
+            raise MappingError(
+                f"{path}: no label column found; give --map labels.<name>=<column>. Columns in the file: {shown}"
+            )
         if any(not name.strip() for name in resolved.labels):
             raise MappingError("a label needs a name: --map labels.<name>=<column> (e.g. labels.emotion=label)")
         return LabelConverter(resolved, path, source=self.source or resolved.source)
@@ -112,13 +128,19 @@ class LabelConverter:
     def convert(self, record: dict[str, Any], line: int | None) -> LabelRow | Rejected:
         value = scalar_text(self.get_id(record))
         if not value:
-            return Rejected(self.file, line, "missing_id", f"no value in id column {self.id_column!r}",
-                            raw=raw_text(record))
+            return Rejected(
+                self.file, line, "missing_id", f"no value in id column {self.id_column!r}", raw=raw_text(record)
+            )
         post_id = full_post_id(value, self.source)
         if post_id is None:
-            return Rejected(self.file, line, "missing_source",
-                            f"id {value!r} names no source: pass --source (the namespace the posts were "
-                            "imported under) or write ids as '<source>:<native id>'", raw=raw_text(record))
+            return Rejected(
+                self.file,
+                line,
+                "missing_source",
+                f"id {value!r} names no source: pass --source (the namespace the posts were "
+                "imported under) or write ids as '<source>:<native id>'",
+                raw=raw_text(record),
+            )
         labels = {}
         for label, getter in self.getters:
             text = scalar_text(getter(record))
@@ -141,5 +163,6 @@ def _checked(records: Iterator[Any], path: Path) -> Iterator[LabelRow | Rejected
         if isinstance(record, (LabelRow, Rejected)):
             yield record
         else:
-            yield Rejected(str(path), None, "bad_record", f"not a table row: {raw_text(record)[:200]}",
-                           raw=raw_text(record))
+            yield Rejected(
+                str(path), None, "bad_record", f"not a table row: {raw_text(record)[:200]}", raw=raw_text(record)
+            )

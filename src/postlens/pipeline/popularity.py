@@ -31,8 +31,12 @@ from postlens.tasks.popularity import (
 from postlens.tasks.popularity.artifact import DESCRIPTION
 
 
-def run_popularity_fit(config: str | Path | PopularityConfig | None = None, *, workspace: str | Path | None = None,
-                       output: str | Path | None = None) -> dict[str, Any]:
+def run_popularity_fit(
+    config: str | Path | PopularityConfig | None = None,
+    *,
+    workspace: str | Path | None = None,
+    output: str | Path | None = None,
+) -> dict[str, Any]:
     """Fit and save; returns the report (``serve.render_popularity.print_fit_report`` prints it).
 
     ``config``: a popularity.yaml, an already parsed config, or None for the defaults (retweets of
@@ -45,13 +49,23 @@ def run_popularity_fit(config: str | Path | PopularityConfig | None = None, *, w
     root = resolve_workspace_path(workspace)
     with Workspace(root, read_only=True) as ws:
         result = fit_popularity(ws, parsed)
-    chosen = Path(output) if output is not None else Path(parsed.output) if parsed.output else root / "models" / parsed.name
+    chosen = (
+        Path(output) if output is not None else Path(parsed.output) if parsed.output else root / "models" / parsed.name
+    )
     folder = chosen if chosen.is_absolute() else (Path.cwd() if output is not None else base) / chosen
-    save_popularity_model(result.model, folder, feature_keys=result.feature_keys, dims=result.dims,
-                          figures=result.figures())
-    return {"name": parsed.name, "folder": str(folder), "metric": parsed.target.metric,
-            "horizon_hours": parsed.target.horizon_hours, **result.figures(), "notes": result.notes,
-            "importance": result.importance, "modality_importance": result.modality_importance}
+    save_popularity_model(
+        result.model, folder, feature_keys=result.feature_keys, dims=result.dims, figures=result.figures()
+    )
+    return {
+        "name": parsed.name,
+        "folder": str(folder),
+        "metric": parsed.target.metric,
+        "horizon_hours": parsed.target.horizon_hours,
+        **result.figures(),
+        "notes": result.notes,
+        "importance": result.importance,
+        "modality_importance": result.modality_importance,
+    }
 
 
 def resolve_popularity_model(model: str | Path, workspace_root: Path) -> Path:
@@ -65,8 +79,10 @@ def resolve_popularity_model(model: str | Path, workspace_root: Path) -> Path:
             return folder.resolve()
     models = workspace_root / "models"
     known = sorted(p.name for p in models.iterdir() if (p / DESCRIPTION).is_file()) if models.is_dir() else []
-    raise ConfigError(f"no popularity model {text!r}: not a folder with {DESCRIPTION}, nor one in {models}; "
-                      f"popularity models there: {', '.join(known) or 'none (run postlens popularity fit first)'}")
+    raise ConfigError(
+        f"no popularity model {text!r}: not a folder with {DESCRIPTION}, nor one in {models}; "
+        f"popularity models there: {', '.join(known) or 'none (run postlens popularity fit first)'}"
+    )
 
 
 @dataclass
@@ -82,9 +98,15 @@ def _featurize(ws: Workspace, encoders: list[str], post_ids: list[str]) -> int:
     return featurize(ws, encoders=encoders, post_ids=post_ids).computed
 
 
-def run_popularity_predict(model: str | Path, *, workspace: str | Path | None = None, where: str | None = None,
-                           post_ids: Sequence[str] | None = None, out: str | Path | None = None,
-                           save: bool = True) -> PopularityRun:
+def run_popularity_predict(
+    model: str | Path,
+    *,
+    workspace: str | Path | None = None,
+    where: str | None = None,
+    post_ids: Sequence[str] | None = None,
+    out: str | Path | None = None,
+    save: bool = True,
+) -> PopularityRun:
     """Predict posts (all of the model's platforms, ``post_ids``, and/or those a ``where`` SQL condition picks)."""
     if out is not None and Path(out).suffix.lower() not in OUT_FORMATS:
         raise ConfigError(f"--out {out}: write .parquet or .csv (got {Path(out).suffix or 'no extension'!r})")
@@ -99,17 +121,21 @@ def run_popularity_predict(model: str | Path, *, workspace: str | Path | None = 
     with Workspace(root) as ws:
         if ids is not None:
             _check_known(ws, ids)
-        predictions = predict_popularity(trained, info, ws, ids, featurizer=_featurize, save=save, model_name=folder.name)
+        predictions = predict_popularity(
+            trained, info, ws, ids, featurizer=_featurize, save=save, model_name=folder.name
+        )
     written = None
     if out is not None:
         written = _write_out(predictions, Path(out))
     return PopularityRun(predictions=predictions, model_folder=folder, out=written)
 
 
-def run_popularity_explain(model: str | Path, post_ids: Sequence[str], *, workspace: str | Path | None = None) -> PopularityRun:
+def run_popularity_explain(
+    model: str | Path, post_ids: Sequence[str], *, workspace: str | Path | None = None
+) -> PopularityRun:
     """Drivers of these posts' predictions (nothing written except missing features)."""
     if not post_ids:
-        raise ConfigError("name at least one post id to explain (postlens sql \"select id from posts limit 5\")")
+        raise ConfigError('name at least one post id to explain (postlens sql "select id from posts limit 5")')
     return run_popularity_predict(model, workspace=workspace, post_ids=post_ids, save=False)
 
 

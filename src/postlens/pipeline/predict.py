@@ -47,8 +47,10 @@ def resolve_model_folder(model: str | Path, workspace_root: Path) -> Path:
             return folder.resolve()
     models = workspace_root / "models"
     known = sorted(p.name for p in models.iterdir() if (p / "model.json").is_file()) if models.is_dir() else []
-    raise ConfigError(f"no model {text!r}: not a folder with model.json, nor a model in {models}; "
-                      f"models there: {', '.join(known) or 'none (run postlens train first)'}")
+    raise ConfigError(
+        f"no model {text!r}: not a folder with model.json, nor a model in {models}; "
+        f"models there: {', '.join(known) or 'none (run postlens train first)'}"
+    )
 
 
 def predict(
@@ -89,9 +91,15 @@ def predict(
     report_imported: ImportSummary | None = None
     ids: list[str] | None = None if post_ids is None else list(post_ids)
     if files:
-        report_imported, ids = _import_files(files, workspace=root, importer_name=importer_name,
-                                             mapping_file=mapping_file, mapping_pairs=mapping_pairs,
-                                             media_root=media_root, source=source)
+        report_imported, ids = _import_files(
+            files,
+            workspace=root,
+            importer_name=importer_name,
+            mapping_file=mapping_file,
+            mapping_pairs=mapping_pairs,
+            media_root=media_root,
+            source=source,
+        )
     file_posts = len(ids or []) if files else 0
     if where is not None:
         with Workspace(root, read_only=True) as ws:  # the user's SQL runs on a read-only connection
@@ -100,8 +108,13 @@ def predict(
         predictions = trained.predict_posts(ws, post_ids=ids, featurizer=_featurizer(progress), save=save)
     if out is not None:
         write_out(predictions, Path(out))
-    return PredictReport(predictions=predictions, model_folder=folder, out=Path(out) if out else None,
-                         imported=report_imported, file_posts=file_posts)
+    return PredictReport(
+        predictions=predictions,
+        model_folder=folder,
+        out=Path(out) if out else None,
+        imported=report_imported,
+        file_posts=file_posts,
+    )
 
 
 class _RecordingImporter:
@@ -124,16 +137,33 @@ class _RecordingImporter:
             yield record
 
 
-def _import_files(files: Sequence[Path], *, workspace: Path, importer_name: str | None, mapping_file: Path | None,
-                  mapping_pairs: Sequence[str], media_root: Path | None, source: str | None) -> tuple[ImportSummary, list[str]]:
+def _import_files(
+    files: Sequence[Path],
+    *,
+    workspace: Path,
+    importer_name: str | None,
+    mapping_file: Path | None,
+    mapping_pairs: Sequence[str],
+    media_root: Path | None,
+    source: str | None,
+) -> tuple[ImportSummary, list[str]]:
     from postlens.pipeline.ingest import build_importer
     from postlens.sources.detect import detect_format
 
     name = importer_name or detect_format(Path(files[0]))
-    importer = _RecordingImporter(build_importer(name, mapping_file=mapping_file, mapping_pairs=mapping_pairs,
-                                                 media_root=media_root, source=source))
-    options = {"importer": name, "mapping": str(mapping_file) if mapping_file else None, "map": list(mapping_pairs),
-               "media_root": str(media_root) if media_root else None, "source": source, "for": "predict"}
+    importer = _RecordingImporter(
+        build_importer(
+            name, mapping_file=mapping_file, mapping_pairs=mapping_pairs, media_root=media_root, source=source
+        )
+    )
+    options = {
+        "importer": name,
+        "mapping": str(mapping_file) if mapping_file else None,
+        "map": list(mapping_pairs),
+        "media_root": str(media_root) if media_root else None,
+        "source": source,
+        "for": "predict",
+    }
     with Workspace(workspace) as ws:
         summary = ingest(ws, importer, [Path(f) for f in files], options=options)
         ws.db.register("_file_ids", _id_table(list(importer.ids)))
@@ -141,8 +171,10 @@ def _import_files(files: Sequence[Path], *, workspace: Path, importer_name: str 
         ws.db.unregister("_file_ids")
     ids = [i for i in importer.ids if i in stored]
     if not ids:
-        raise ConfigError(f"no post of {', '.join(str(f) for f in files)} could be imported "
-                          f"({summary.quarantined} quarantined: see 'postlens quarantine')")
+        raise ConfigError(
+            f"no post of {', '.join(str(f) for f in files)} could be imported "
+            f"({summary.quarantined} quarantined: see 'postlens quarantine')"
+        )
     return summary, ids
 
 

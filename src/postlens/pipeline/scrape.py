@@ -77,18 +77,28 @@ def run_scrape(
         raise ConfigError(f"min_interval must be >= 0 seconds, got {min_interval}")
     domains = list(allow_domains or []) or sorted({h for h in (_host(u) for u in urls) if h})
     default = ScrapePolicy()
-    policy = ScrapePolicy(contact=contact, min_interval=min_interval,
-                          max_page_bytes=max_page_bytes or default.max_page_bytes,
-                          page_seconds=page_seconds or default.page_seconds)
+    policy = ScrapePolicy(
+        contact=contact,
+        min_interval=min_interval,
+        max_page_bytes=max_page_bytes or default.max_page_bytes,
+        page_seconds=page_seconds or default.page_seconds,
+    )
     extra: dict[str, Any] = {k: v for k, v in (("sleep", sleep), ("clock", clock)) if v is not None}
-    fetcher = PageFetcher(domains, policy=policy, allow_private=allow_private, resolver=resolver,
-                          transport=transport, **extra)
+    fetcher = PageFetcher(
+        domains, policy=policy, allow_private=allow_private, resolver=resolver, transport=transport, **extra
+    )
     summary = ScrapeSummary()
-    options = {"allow_domains": domains, "contact": contact, "min_interval": min_interval,
-               "max_page_bytes": policy.max_page_bytes}
+    options = {
+        "allow_domains": domains,
+        "contact": contact,
+        "min_interval": min_interval,
+        "max_page_bytes": policy.max_page_bytes,
+    }
     try:
-        with Workspace(workspace) as ws, IngestSession(ws, "scrape", [fetcher.shown(u) for u in urls],
-                                                       options=options) as session:
+        with (
+            Workspace(workspace) as ws,
+            IngestSession(ws, "scrape", [fetcher.shown(u) for u in urls], options=options) as session,
+        ):
             summary.run_id = session.summary.run_id
             for url in dict.fromkeys(u.strip() for u in urls):
                 outcome, records = _one_page(fetcher, url)
@@ -116,15 +126,23 @@ def _one_page(fetcher: PageFetcher, url: str) -> tuple[PageOutcome, list[Post | 
         records = page_posts(markup, page.url, label_of(fetcher.shown(page.url)), datetime.now(UTC))
     except Refused as refused:
         return PageOutcome(url, refused=refused.code, reason=str(refused)), [
-            Rejected(label, None, refused.code, str(refused))]
+            Rejected(label, None, refused.code, str(refused))
+        ]
     except Exception as exc:  # noqa: BLE001 - the last net: a page the reader cannot handle is quarantined, the run goes on
         reason = f"{fetcher.shown(url)} could not be read ({type(exc).__name__}: {str(exc)[:200]})"
         return PageOutcome(url, refused="scrape_page_error", reason=reason), [
-            Rejected(label, None, "scrape_page_error", reason)]
+            Rejected(label, None, "scrape_page_error", reason)
+        ]
     posts = sum(isinstance(r, Post) for r in records)
     if posts == 0 and not records:
-        records = [Rejected(label, None, "scrape_no_posts", f"{fetcher.shown(page.url)} has no post markup "
-                                                            "(JSON-LD, microdata, OpenGraph or Twitter card)")]
+        records = [
+            Rejected(
+                label,
+                None,
+                "scrape_no_posts",
+                f"{fetcher.shown(page.url)} has no post markup (JSON-LD, microdata, OpenGraph or Twitter card)",
+            )
+        ]
     return PageOutcome(url, posts=posts), records
 
 

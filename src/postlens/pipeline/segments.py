@@ -49,16 +49,32 @@ class SegmentsReport:
     notes: list[str] = field(default_factory=list)
 
 
-def fit_segments(workspace: str | Path | None = None, *, name: str | None = None, n_topics: int | None = None,
-                 min_topic_size: int | None = None, seed_topics: Path | None = None, model: str | None = None,
-                 min_similarity: float | None = None, random_state: int = 0) -> SegmentsReport:
+def fit_segments(
+    workspace: str | Path | None = None,
+    *,
+    name: str | None = None,
+    n_topics: int | None = None,
+    min_topic_size: int | None = None,
+    seed_topics: Path | None = None,
+    model: str | None = None,
+    min_similarity: float | None = None,
+    random_state: int = 0,
+) -> SegmentsReport:
     """Segment every post: clusters (default), zero-shot ``seed_topics`` (a YAML file) or a trained ``model``."""
     if seed_topics is not None and model is not None:
         raise ConfigError("give --seed-topics or --model, not both")
     started = time.perf_counter()
     kind = "seed" if seed_topics is not None else "class" if model is not None else "cluster"
-    name = check_name(name or (f"seeds:{Path(seed_topics).stem}" if seed_topics is not None
-                               else f"model:{Path(str(model)).name}" if model is not None else DEFAULT_NAME))
+    name = check_name(
+        name
+        or (
+            f"seeds:{Path(seed_topics).stem}"
+            if seed_topics is not None
+            else f"model:{Path(str(model)).name}"
+            if model is not None
+            else DEFAULT_NAME
+        )
+    )
     root = resolve_workspace_path(workspace)
     with Workspace(root, create=False) as ws:
         _refuse_other_kind(ws, name, kind)
@@ -73,19 +89,30 @@ def fit_segments(workspace: str | Path | None = None, *, name: str | None = None
             assert seed_topics is not None
             seeds = read_seed_topics(seed_topics)
             space = SharedSpace(embed_texts=embed).fit(parts)
-            segmenter = SeedSegmenter(min_similarity=min_similarity).fit(space.transform(parts), embed(seed_prompts(seeds)))
+            segmenter = SeedSegmenter(min_similarity=min_similarity).fit(
+                space.transform(parts), embed(seed_prompts(seeds))
+            )
             ids = _ids_by_name(ws, name, [s.name for s in seeds])
             topics = [ids[seeds[i].name] if i >= 0 else None for i in segmenter.labels_]
-            result = Assignment(parts.ids, topics, segmenter.scores_, np.zeros(len(parts), bool),
-                                [Change("created", ids[s.name], detail=s.prompt()) for s in seeds
-                                 if ids[s.name] not in tables.known_topics(ws, name)])
+            result = Assignment(
+                parts.ids,
+                topics,
+                segmenter.scores_,
+                np.zeros(len(parts), bool),
+                [
+                    Change("created", ids[s.name], detail=s.prompt())
+                    for s in seeds
+                    if ids[s.name] not in tables.known_topics(ws, name)
+                ],
+            )
             _save_seeds(_folder(ws, name), space, seeds, segmenter)
             names = {ids[s.name]: s.name for s in seeds}
         else:
             previous = {p: t for p, t in tables.assignments(ws, name).items() if t is not None}
             known = tables.known_topics(ws, name)
-            topic_model = TopicModel(n_topics=n_topics, min_topic_size=min_topic_size, random_state=random_state,
-                                     embed_texts=embed)
+            topic_model = TopicModel(
+                n_topics=n_topics, min_topic_size=min_topic_size, random_state=random_state, embed_texts=embed
+            )
             result = topic_model.fit(parts, previous, max(known, default=0) + 1)
             topic_model.save(_folder(ws, name))
             names = {}
@@ -94,13 +121,24 @@ def fit_segments(workspace: str | Path | None = None, *, name: str | None = None
         rows = [tables.TopicRow(s, kind, names.get(t)) for t, s in summaries.items()]
         if kind == "seed":
             rows += [tables.TopicRow(TopicSummary(t, 0), kind, n) for t, n in names.items() if t not in summaries]
-        tables.write_run(ws, name, run_id, post_ids=result.ids, topics=result.topics, scores=result.scores,
-                         novel=result.novel, rows=rows, changes=result.changes, replace_all=True)
+        tables.write_run(
+            ws,
+            name,
+            run_id,
+            post_ids=result.ids,
+            topics=result.topics,
+            scores=result.scores,
+            novel=result.novel,
+            rows=rows,
+            changes=result.changes,
+            replace_all=True,
+        )
         return _report(ws, name, kind, result, started)
 
 
-def assign_segments(workspace: str | Path | None = None, *, name: str = DEFAULT_NAME,
-                    featurize_new: bool = True) -> SegmentsReport:
+def assign_segments(
+    workspace: str | Path | None = None, *, name: str = DEFAULT_NAME, featurize_new: bool = True
+) -> SegmentsReport:
     """Place posts that have no segment yet in ``name`` (and retry its outliers); old posts keep their topic."""
     started = time.perf_counter()
     name = check_name(name)
@@ -108,12 +146,17 @@ def assign_segments(workspace: str | Path | None = None, *, name: str = DEFAULT_
     with Workspace(root, create=False) as ws:
         kinds = {row[0]: row[1] for row in tables.segmentations(ws)}
         if name not in kinds:
-            raise ConfigError(f"no segmentation {name!r} in {root}; run 'postlens segments fit' first. "
-                              f"Segmentations there: {', '.join(sorted(kinds)) or 'none'}")
+            raise ConfigError(
+                f"no segmentation {name!r} in {root}; run 'postlens segments fit' first. "
+                f"Segmentations there: {', '.join(sorted(kinds)) or 'none'}"
+            )
         kind = kinds[name]
         done = tables.assignments(ws, name)
-        new = [r[0] for r in ws.db.execute("SELECT id FROM posts ORDER BY created_at NULLS LAST, id").fetchall()
-               if r[0] not in done]
+        new = [
+            r[0]
+            for r in ws.db.execute("SELECT id FROM posts ORDER BY created_at NULLS LAST, id").fetchall()
+            if r[0] not in done
+        ]
         pending = [p for p, t in done.items() if t is None]
         run_id = _run_id()
         if kind == "class":
@@ -126,28 +169,46 @@ def assign_segments(workspace: str | Path | None = None, *, name: str = DEFAULT_
         if kind == "seed":
             space, seed_names, segmenter = _load_seeds(_folder(ws, name), embed)
             ids = _ids_by_name(ws, name, seed_names)
-            labels, scores = segmenter.predict(space.transform(parts)) if len(parts) else (np.zeros(0, int), np.zeros(0))
-            result = Assignment(parts.ids, [ids[seed_names[i]] if i >= 0 else None for i in labels], scores,
-                                np.zeros(len(parts), bool))
+            labels, scores = (
+                segmenter.predict(space.transform(parts)) if len(parts) else (np.zeros(0, int), np.zeros(0))
+            )
+            result = Assignment(
+                parts.ids, [ids[seed_names[i]] if i >= 0 else None for i in labels], scores, np.zeros(len(parts), bool)
+            )
         else:
             topic_model = TopicModel.load(_folder(ws, name), embed_texts=embed)
             result = topic_model.update(parts, load_parts(ws, pending) if pending else None)
             topic_model.save(_folder(ws, name))
         everything = load_parts(ws)
         current = {**{p: t for p, t in done.items()}, **dict(zip(result.ids, result.topics))}
-        score_of = dict(ws.db.execute("SELECT post_id, score FROM post_topics WHERE segmentation = ?", [name]).fetchall())
+        score_of = dict(
+            ws.db.execute("SELECT post_id, score FROM post_topics WHERE segmentation = ?", [name]).fetchall()
+        )
         score_of.update(zip(result.ids, result.scores))
-        summaries = describe_topics(everything, [current.get(p) for p in everything.ids],
-                                    np.array([score_of.get(p) if score_of.get(p) is not None else np.nan for p in everything.ids], float))
+        summaries = describe_topics(
+            everything,
+            [current.get(p) for p in everything.ids],
+            np.array([score_of.get(p) if score_of.get(p) is not None else np.nan for p in everything.ids], float),
+        )
         known = tables.known_topics(ws, name)
         rows = [tables.TopicRow(s, kind, (known.get(t) or {}).get("name")) for t, s in summaries.items()]
-        tables.write_run(ws, name, run_id, post_ids=result.ids, topics=result.topics, scores=result.scores,
-                         novel=result.novel, rows=rows, changes=result.changes)
+        tables.write_run(
+            ws,
+            name,
+            run_id,
+            post_ids=result.ids,
+            topics=result.topics,
+            scores=result.scores,
+            novel=result.novel,
+            rows=rows,
+            changes=result.changes,
+        )
         return _report(ws, name, kind, result, started)
 
 
-def _fit_supervised(ws: Workspace, name: str, model: str, run_id: str, started: float,
-                    post_ids: Sequence[str] | None = None) -> SegmentsReport:
+def _fit_supervised(
+    ws: Workspace, name: str, model: str, run_id: str, started: float, post_ids: Sequence[str] | None = None
+) -> SegmentsReport:
     """The classes a trained model predicts as segments (``postlens predict`` underneath)."""
     from postlens.models.artifact import load_model
     from postlens.pipeline.predict import resolve_model_folder
@@ -159,16 +220,25 @@ def _fit_supervised(ws: Workspace, name: str, model: str, run_id: str, started: 
     if post_ids is not None and not post_ids:
         result = Assignment([], [], np.zeros(0), np.zeros(0, bool))
     else:
-        predictions = trained.predict_posts(ws, post_ids=post_ids,
-                                            featurizer=lambda w, encoders, ids: _featurize(w, ids, encoders))
+        predictions = trained.predict_posts(
+            ws, post_ids=post_ids, featurizer=lambda w, encoders, ids: _featurize(w, ids, encoders)
+        )
         frame = predictions.frame
         classes = sorted(str(c) for c in frame["label"].dropna().unique())
         ids = _ids_by_name(ws, name, classes)
         probability = [float(row.get(f"proba_{row['label']}", np.nan)) for row in frame.to_dict("records")]
         known = tables.known_topics(ws, name)
-        result = Assignment(list(frame["post_id"]), [ids[str(v)] for v in frame["label"]], np.array(probability),
-                            np.zeros(len(frame), bool), [Change("created", ids[c], detail=f"class {c!r} of model {trained.name}")
-                                                         for c in classes if ids[c] not in known])
+        result = Assignment(
+            list(frame["post_id"]),
+            [ids[str(v)] for v in frame["label"]],
+            np.array(probability),
+            np.zeros(len(frame), bool),
+            [
+                Change("created", ids[c], detail=f"class {c!r} of model {trained.name}")
+                for c in classes
+                if ids[c] not in known
+            ],
+        )
     _count_created(result)
     folder = _folder(ws, name)
     (folder / "model.json").write_text(json.dumps({"model": model}))
@@ -177,8 +247,18 @@ def _fit_supervised(ws: Workspace, name: str, model: str, run_id: str, started: 
     summaries = describe_topics(everything, [assigned.get(p) for p in everything.ids], np.full(len(everything), np.nan))
     names = {topic_id: label for label, topic_id in ids.items()}
     rows = [tables.TopicRow(s, "class", names.get(t)) for t, s in summaries.items()]
-    tables.write_run(ws, name, run_id, post_ids=result.ids, topics=result.topics, scores=result.scores,
-                     novel=result.novel, rows=rows, changes=result.changes, replace_all=post_ids is None)
+    tables.write_run(
+        ws,
+        name,
+        run_id,
+        post_ids=result.ids,
+        topics=result.topics,
+        scores=result.scores,
+        novel=result.novel,
+        rows=rows,
+        changes=result.changes,
+        replace_all=post_ids is None,
+    )
     return _report(ws, name, "class", result, started)
 
 
@@ -191,10 +271,22 @@ def _count_created(result: Assignment) -> None:
 
 def _report(ws: Workspace, name: str, kind: str, result: Assignment, started: float) -> SegmentsReport:
     known = tables.known_topics(ws, name)
-    summaries = [TopicSummary(t, int(r["size"]), list(zip(r["words"] or [], r["word_scores"] or [])),
-                              list(r["representatives"] or [])) for t, r in known.items() if r["status"] == "active"]
-    return SegmentsReport(name, kind, len(result.ids), sum(t is None for t in result.topics), summaries,
-                          result.changes, time.perf_counter() - started)
+    summaries = [
+        TopicSummary(
+            t, int(r["size"]), list(zip(r["words"] or [], r["word_scores"] or [])), list(r["representatives"] or [])
+        )
+        for t, r in known.items()
+        if r["status"] == "active"
+    ]
+    return SegmentsReport(
+        name,
+        kind,
+        len(result.ids),
+        sum(t is None for t in result.topics),
+        summaries,
+        result.changes,
+        time.perf_counter() - started,
+    )
 
 
 def _ids_by_name(ws: Workspace, name: str, names: Sequence[str]) -> dict[str, int]:
@@ -230,8 +322,10 @@ def _refuse_other_kind(ws: Workspace, name: str, kind: str) -> None:
 
 def check_name(name: str) -> str:
     if not _NAME.match(name or ""):
-        raise ConfigError(f"segmentation name {name!r}: use 1-100 letters, digits, '_', '.', ':' or '-', "
-                          "starting with a letter or digit")
+        raise ConfigError(
+            f"segmentation name {name!r}: use 1-100 letters, digits, '_', '.', ':' or '-', "
+            "starting with a letter or digit"
+        )
     return name
 
 
@@ -249,8 +343,16 @@ def _save_seeds(folder: Path, space: SharedSpace, seeds: Any, segmenter: SeedSeg
     space.save(folder / "space")
     with open(folder / "seeds.npz", "wb") as handle:
         np.savez(handle, centres=segmenter.centres_)
-    (folder / "seeds.json").write_text(json.dumps({"names": [s.name for s in seeds], "prompts": seed_prompts(seeds),
-                                                   "min_similarity": segmenter.min_similarity}, indent=2))
+    (folder / "seeds.json").write_text(
+        json.dumps(
+            {
+                "names": [s.name for s in seeds],
+                "prompts": seed_prompts(seeds),
+                "min_similarity": segmenter.min_similarity,
+            },
+            indent=2,
+        )
+    )
 
 
 def _load_seeds(folder: Path, embed: Any) -> tuple[SharedSpace, list[str], SeedSegmenter]:
@@ -274,15 +376,23 @@ class SegmentsView:
     outliers: int
 
 
-def show_segments(workspace: str | Path | None = None, *, name: str = DEFAULT_NAME, topic: int | None = None,
-                  bin: str = "week", examples: int = 3) -> SegmentsView:
+def show_segments(
+    workspace: str | Path | None = None,
+    *,
+    name: str = DEFAULT_NAME,
+    topic: int | None = None,
+    bin: str = "week",
+    examples: int = 3,
+) -> SegmentsView:
     """Read-only: the segmentation ``name`` (one ``topic`` when given)."""
     name = check_name(name)
     with Workspace(workspace, read_only=True) as ws:
         every = tables.segmentations(ws)
         if name not in {row[0] for row in every}:
-            raise ConfigError(f"no segmentation {name!r} in {ws.root}; segmentations there: "
-                              f"{', '.join(row[0] for row in every) or 'none (run postlens segments fit)'}")
+            raise ConfigError(
+                f"no segmentation {name!r} in {ws.root}; segmentations there: "
+                f"{', '.join(row[0] for row in every) or 'none (run postlens segments fit)'}"
+            )
         known = tables.known_topics(ws, name)
         if topic is not None and topic not in known:
             raise ConfigError(f"segmentation {name!r} has no topic {topic}; its topics: {', '.join(map(str, known))}")
@@ -290,13 +400,25 @@ def show_segments(workspace: str | Path | None = None, *, name: str = DEFAULT_NA
         texts: dict[int, list[str]] = {}
         for row in chosen:
             ids = list(row["representatives"] or [])[:examples]
-            found = dict(ws.db.execute(
-                "SELECT post_id, string_agg(text, ' | ' ORDER BY field = 'text' DESC, field) FROM text_fields "
-                "WHERE list_contains(?, post_id) GROUP BY post_id", [ids]).fetchall()) if ids else {}
+            found = (
+                dict(
+                    ws.db.execute(
+                        "SELECT post_id, string_agg(text, ' | ' ORDER BY field = 'text' DESC, field) FROM text_fields "
+                        "WHERE list_contains(?, post_id) GROUP BY post_id",
+                        [ids],
+                    ).fetchall()
+                )
+                if ids
+                else {}
+            )
             texts[row["topic_id"]] = [found.get(i) or "" for i in ids]
         over_time = [r for r in tables.sizes_over_time(ws, name, bin) if topic is None or r[1] == topic]
         history = ws.db.execute(
             "SELECT happened_at, event, topic_id, other_topic_ids, posts, detail FROM topic_history "
-            "WHERE segmentation = ? AND (? IS NULL OR topic_id = ?) ORDER BY happened_at, topic_id", [name, topic, topic]).fetchall()
-        outliers = ws.db.execute("SELECT count(*) FROM post_topics WHERE segmentation = ? AND topic_id IS NULL", [name]).fetchone()
+            "WHERE segmentation = ? AND (? IS NULL OR topic_id = ?) ORDER BY happened_at, topic_id",
+            [name, topic, topic],
+        ).fetchall()
+        outliers = ws.db.execute(
+            "SELECT count(*) FROM post_topics WHERE segmentation = ? AND topic_id IS NULL", [name]
+        ).fetchone()
     return SegmentsView(name, every, chosen, texts, over_time, history, int(outliers[0]) if outliers else 0)

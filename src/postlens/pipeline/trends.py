@@ -34,6 +34,14 @@ def run_trends(
     if segmentation is not None:  # count one named topic set only
         chosen = [Topics(segmentation) if s == "topics" else s for s in chosen]
     with open_briefly(resolve_workspace_path(workspace)) as ws:
-        return detect_trends(ws.db, since=since, bin=bin, sources=chosen, settings=settings,
-                             relative_to_now=relative_to_now, entity_extractor=entity_extractor, top=top,
-                             progress=progress)
+        return detect_trends(
+            ws.db,
+            since=since,
+            bin=bin,
+            sources=chosen,
+            settings=settings,
+            relative_to_now=relative_to_now,
+            entity_extractor=entity_extractor,
+            top=top,
+            progress=progress,
+        )

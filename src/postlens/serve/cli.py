@@ -32,20 +32,61 @@ err = Console(stderr=True)
 
 WorkspaceOpt = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", envvar="POSTLENS_WORKSPACE", help="Workspace folder.", show_default="./postlens-workspace"),
+    typer.Option(
+        "--workspace", "-w", envvar="POSTLENS_WORKSPACE", help="Workspace folder.", show_default="./postlens-workspace"
+    ),
 ]
 
 
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to import.", exists=True)],
-    format: Annotated[str | None, typer.Option("--format", "-f", help="Importer: csv, tsv, jsonl, parquet, postlens, twitter, twitter-v1, twitter-v2, reddit, mastodon. Guessed when omitted (twitter reads either API version).")] = None,
-    recipe: Annotated[str | None, typer.Option("--recipe", "-r", help="Named recipe for a public dataset: mediaeval2016, pheme, youtube-trending.")] = None,
-    mapping: Annotated[Path | None, typer.Option("--mapping", "-m", help="YAML column mapping for csv/tsv/jsonl/parquet.", exists=True, dir_okay=False)] = None,
-    map_: Annotated[list[str] | None, typer.Option("--map", help="Column mapping pair FIELD=COLUMN, repeatable (e.g. --map text=body --map labels.event=event); overrides --mapping.")] = None,
-    media_root: Annotated[Path | None, typer.Option("--media-root", help="Folder that relative media names resolve against, and the only folder media files are read from (default: the data file's folder).")] = None,
-    max_media_size: Annotated[list[str] | None, typer.Option("--max-media-size", help="Size limit KIND=SIZE for media files, repeatable (e.g. video=500MB, image=20MiB, all=1GB); larger files are quarantined (media_too_large) without being copied. Defaults: " + describe_limits() + ".")] = None,
-    source: Annotated[str | None, typer.Option("--source", help="Id namespace for generic files (default: the file name).")] = None,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Importer: csv, tsv, jsonl, parquet, postlens, twitter, twitter-v1, twitter-v2, reddit, mastodon. Guessed when omitted (twitter reads either API version).",
+        ),
+    ] = None,
+    recipe: Annotated[
+        str | None,
+        typer.Option(
+            "--recipe", "-r", help="Named recipe for a public dataset: mediaeval2016, pheme, youtube-trending."
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping", "-m", help="YAML column mapping for csv/tsv/jsonl/parquet.", exists=True, dir_okay=False
+        ),
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="Column mapping pair FIELD=COLUMN, repeatable (e.g. --map text=body --map labels.event=event); overrides --mapping.",
+        ),
+    ] = None,
+    media_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--media-root",
+            help="Folder that relative media names resolve against, and the only folder media files are read from (default: the data file's folder).",
+        ),
+    ] = None,
+    max_media_size: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--max-media-size",
+            help="Size limit KIND=SIZE for media files, repeatable (e.g. video=500MB, image=20MiB, all=1GB); larger files are quarantined (media_too_large) without being copied. Defaults: "
+            + describe_limits()
+            + ".",
+        ),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Id namespace for generic files (default: the file name).")
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Posts per transaction.")] = 2000,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -64,9 +105,16 @@ def ingest(
     name = importer_name_for(paths, recipe or format)
     with Bars(err) as bars:
         summary = run_ingest(
-            paths, importer_name=name, mapping_file=mapping, mapping_pairs=map_ or [],
-            media_root=media_root, source=source, workspace=workspace, batch_size=batch_size,
-            progress=bars.records(f"importing ({name})"), max_media_bytes=parse_media_limits(max_media_size or []),
+            paths,
+            importer_name=name,
+            mapping_file=mapping,
+            mapping_pairs=map_ or [],
+            media_root=media_root,
+            source=source,
+            workspace=workspace,
+            batch_size=batch_size,
+            progress=bars.records(f"importing ({name})"),
+            max_media_bytes=parse_media_limits(max_media_size or []),
         )
     print_import_summary(console, summary)
     if summary.posts_written == 0:
@@ -76,16 +124,67 @@ def ingest(
 @app.command()
 def collect(
     source: Annotated[str, typer.Option("--source", "-s", help="Platform API: mastodon, bluesky, reddit, x.")],
-    query: Annotated[str, typer.Option("--query", "-q", help="mastodon: '#tag', 'public', 'local', '@user[@host]'; bluesky: search words or '@handle'; reddit: 'r/sub', 'r/sub:words', 'u/name' or search words; x: a recent-search query.")],
-    since: Annotated[str, typer.Option(help="How far back the first run reads (e.g. 2d, 12h, 1w); later runs resume where the last one stopped.")] = "2d",
-    until_caught_up: Annotated[bool, typer.Option("--until-caught-up", help="Page on until the walk reaches the newest post collected before (or --since), however many pages that takes.")] = False,
-    max_pages: Annotated[int, typer.Option(help="Pages per run when not --until-caught-up (the cursor is saved: the next run goes on).")] = 20,
-    reset: Annotated[bool, typer.Option("--reset", help="Forget where the last collect of this source and query stopped; start again from --since.")] = False,
-    lag_minutes: Annotated[float, typer.Option("--lag-minutes", help="Re-read this much below the last high-water mark (late posts; fresh engagement counts).")] = 15.0,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="API base URL (a Mastodon instance, a Bluesky PDS/AppView...); default from the platform's *_BASE_URL variable or its public host.")] = None,
+    query: Annotated[
+        str,
+        typer.Option(
+            "--query",
+            "-q",
+            help="mastodon: '#tag', 'public', 'local', '@user[@host]'; bluesky: search words or '@handle'; reddit: 'r/sub', 'r/sub:words', 'u/name' or search words; x: a recent-search query.",
+        ),
+    ],
+    since: Annotated[
+        str,
+        typer.Option(
+            help="How far back the first run reads (e.g. 2d, 12h, 1w); later runs resume where the last one stopped."
+        ),
+    ] = "2d",
+    until_caught_up: Annotated[
+        bool,
+        typer.Option(
+            "--until-caught-up",
+            help="Page on until the walk reaches the newest post collected before (or --since), however many pages that takes.",
+        ),
+    ] = False,
+    max_pages: Annotated[
+        int, typer.Option(help="Pages per run when not --until-caught-up (the cursor is saved: the next run goes on).")
+    ] = 20,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset", help="Forget where the last collect of this source and query stopped; start again from --since."
+        ),
+    ] = False,
+    lag_minutes: Annotated[
+        float,
+        typer.Option(
+            "--lag-minutes",
+            help="Re-read this much below the last high-water mark (late posts; fresh engagement counts).",
+        ),
+    ] = 15.0,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="API base URL (a Mastodon instance, a Bluesky PDS/AppView...); default from the platform's *_BASE_URL variable or its public host.",
+        ),
+    ] = None,
     no_media: Annotated[bool, typer.Option("--no-media", help="Keep media URLs without downloading them.")] = False,
-    max_media_size: Annotated[list[str] | None, typer.Option("--max-media-size", help="Size limit KIND=SIZE for downloaded media (e.g. video=200MB); a larger download is stopped at the limit. Defaults: " + describe_limits() + ".")] = None,
-    max_wait: Annotated[float, typer.Option("--max-wait", help="Longest single rate-limit wait in seconds; a longer one stops the run (the cursor is saved).")] = 900.0,
+    max_media_size: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--max-media-size",
+            help="Size limit KIND=SIZE for downloaded media (e.g. video=200MB); a larger download is stopped at the limit. Defaults: "
+            + describe_limits()
+            + ".",
+        ),
+    ] = None,
+    max_wait: Annotated[
+        float,
+        typer.Option(
+            "--max-wait",
+            help="Longest single rate-limit wait in seconds; a longer one stops the run (the cursor is saved).",
+        ),
+    ] = 900.0,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Collect posts from a platform API into the workspace, a page at a time, resumable.
@@ -104,10 +203,20 @@ def collect(
         err.print(Text(f"rate limit: waiting {seconds:,.0f} s ({why})", style="yellow"))
 
     summary = run_collect(
-        source, query, since=since, until_caught_up=until_caught_up, reset=reset, max_pages=max_pages,
-        lag=timedelta(minutes=lag_minutes), workspace=workspace, base_url=base_url, download_media=not no_media,
-        max_media_bytes=parse_media_limits(max_media_size or []), max_wait=max_wait,
-        progress=lambda s: err.print(Text(page_line(s), style="dim"), soft_wrap=True), on_wait=on_wait,
+        source,
+        query,
+        since=since,
+        until_caught_up=until_caught_up,
+        reset=reset,
+        max_pages=max_pages,
+        lag=timedelta(minutes=lag_minutes),
+        workspace=workspace,
+        base_url=base_url,
+        download_media=not no_media,
+        max_media_bytes=parse_media_limits(max_media_size or []),
+        max_wait=max_wait,
+        progress=lambda s: err.print(Text(page_line(s), style="dim"), soft_wrap=True),
+        on_wait=on_wait,
     )
     print_collect_summary(console, summary)
     if summary.error:
@@ -147,7 +256,9 @@ def _read_only_workspace(path: Path | None) -> Iterator[Workspace]:
             raise WorkspaceError(f"cannot read {ws.root}: its database is damaged ({one_line(exc)})") from exc
 
 
-@app.command(help=f"Counts by source, modality, month and label; media stored and missing; recent imports.\n\n{LOCK_HELP}")
+@app.command(
+    help=f"Counts by source, modality, month and label; media stored and missing; recent imports.\n\n{LOCK_HELP}"
+)
 def stats(workspace: WorkspaceOpt = None) -> None:
     from postlens.serve.render import print_stats
     from postlens.store.queries import workspace_stats
@@ -158,24 +269,34 @@ def stats(workspace: WorkspaceOpt = None) -> None:
 
 SQL_HELP = (
     "Run one read-only DuckDB query over the workspace, e.g. postlens sql \"select labels['event'], count(*) "
-    "from posts group by 1\".\n\n"
+    'from posts group by 1".\n\n'
     "Allowed: one SELECT statement, also written as WITH, FROM, VALUES, DESCRIBE, SHOW or SUMMARIZE. Refused "
     "before anything runs: a second statement after ';', COPY, EXPORT, ATTACH, INSTALL/LOAD, SET, PRAGMA, CALL, "
     "CREATE/INSERT/UPDATE/DELETE/DROP and transactions. The database is opened read-only with DuckDB's external "
     "access off, so file and URL readers (read_csv, read_parquet, read_text, glob, 'file.csv', https://...) are "
     "refused too.\n\n"
     "Columns with the same name are all kept: a repeated name gets the suffix _2, _3... (the first one free). "
-    "csv: NULL is an empty field, an empty string is \"\". json (one object per line): integers and decimals are "
-    "exact numbers; NaN and infinities are the strings \"NaN\", \"Infinity\", \"-Infinity\"; blobs are text with "
+    'csv: NULL is an empty field, an empty string is "". json (one object per line): integers and decimals are '
+    'exact numbers; NaN and infinities are the strings "NaN", "Infinity", "-Infinity"; blobs are text with '
     "\\xHH escapes; dates and times are ISO 8601; lists, structs and maps are JSON.\n\n" + LOCK_HELP
 )
 
 
 @app.command(help=SQL_HELP)
 def sql(
-    query: Annotated[str, typer.Argument(help="One SELECT over the tables posts, media, engagement, import_runs, quarantine, feature_errors.")],
-    limit: Annotated[int, typer.Option(min=1, help="Rows to show at most; the total is said when there are more.")] = 50,
-    output: Annotated[OutputFormat, typer.Option("--output", "-o", help="table for reading; csv or json (one object per line) for programs.")] = OutputFormat.table,
+    query: Annotated[
+        str,
+        typer.Argument(
+            help="One SELECT over the tables posts, media, engagement, import_runs, quarantine, feature_errors."
+        ),
+    ],
+    limit: Annotated[
+        int, typer.Option(min=1, help="Rows to show at most; the total is said when there are more.")
+    ] = 50,
+    output: Annotated[
+        OutputFormat,
+        typer.Option("--output", "-o", help="table for reading; csv or json (one object per line) for programs."),
+    ] = OutputFormat.table,
     workspace: WorkspaceOpt = None,
 ) -> None:
     from postlens.serve.render import print_row_count, print_rows
@@ -189,7 +310,9 @@ def sql(
 @app.command(help=f"What was rejected during imports, and why: file, line, code, post id, reason.\n\n{LOCK_HELP}")
 def quarantine(
     code: Annotated[str | None, typer.Option(help="Only this reason code (e.g. bad_json, media_missing).")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="Rows to show at most; the total is said when there are more.")] = 50,
+    limit: Annotated[
+        int, typer.Option(min=1, help="Rows to show at most; the total is said when there are more.")
+    ] = 50,
     workspace: WorkspaceOpt = None,
 ) -> None:
     from postlens.serve.render import print_quarantine, print_row_count
@@ -211,7 +334,12 @@ def quarantine(
 
 @app.command()
 def featurize(
-    encoders: Annotated[str | None, typer.Option("--encoders", "-e", help="Comma-separated encoder names (default: every default encoder). See --list.")] = None,
+    encoders: Annotated[
+        str | None,
+        typer.Option(
+            "--encoders", "-e", help="Comma-separated encoder names (default: every default encoder). See --list."
+        ),
+    ] = None,
     list_encoders: Annotated[bool, typer.Option("--list", help="List the encoders and exit.")] = False,
     batch_size: Annotated[int, typer.Option(help="Media items per model call (text uses at least 64).")] = 32,
     workspace: WorkspaceOpt = None,
@@ -233,9 +361,31 @@ def featurize(
 
 @app.command()
 def train(
-    config: Annotated[Path, typer.Option("--config", "-c", help="train.yaml: target, features, split, model, imbalance, seed.", exists=True, dir_okay=False)],
-    compare_imbalance: Annotated[bool, typer.Option("--compare-imbalance", help="Also train with every imbalance method on the same split; the method is chosen on validation and only it is scored on the held-out side.")] = False,
-    cv: Annotated[int | None, typer.Option("--cv", help="Also run K-fold cross-validation (mean +- std per figure); the fold kind follows split.strategy (see split.fold_kind).", min=2)] = None,
+    config: Annotated[
+        Path,
+        typer.Option(
+            "--config",
+            "-c",
+            help="train.yaml: target, features, split, model, imbalance, seed.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    compare_imbalance: Annotated[
+        bool,
+        typer.Option(
+            "--compare-imbalance",
+            help="Also train with every imbalance method on the same split; the method is chosen on validation and only it is scored on the held-out side.",
+        ),
+    ] = False,
+    cv: Annotated[
+        int | None,
+        typer.Option(
+            "--cv",
+            help="Also run K-fold cross-validation (mean +- std per figure); the fold kind follows split.strategy (see split.fold_kind).",
+            min=2,
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Train a model on the workspace's cached features and labels; save a self-describing model folder
@@ -248,22 +398,49 @@ def train(
     from postlens.serve.progress import dim_lines
     from postlens.serve.render_train import print_train_report
 
-    report = run_train(config, workspace=workspace, compare_imbalance=compare_imbalance, cv=cv,
-                       progress=dim_lines(err))
+    report = run_train(config, workspace=workspace, compare_imbalance=compare_imbalance, cv=cv, progress=dim_lines(err))
     print_train_report(console, report)
 
 
 @app.command()
 def predict(
-    files: Annotated[list[Path] | None, typer.Argument(help="Posts files to import first and predict (any format 'postlens ingest' reads). Without files: posts already in the workspace.", exists=True)] = None,
-    model: Annotated[str, typer.Option("--model", help="A model folder name under <workspace>/models/, or a path to a model folder.")] = ...,  # type: ignore[assignment]  # typer: ... = required
-    where: Annotated[str | None, typer.Option("--where", help="SQL condition over posts picking the posts to predict, e.g. \"labels['split'] = 'val'\".")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the predictions to this .parquet or .csv file.")] = None,
-    format: Annotated[str | None, typer.Option("--format", "-f", help="Importer for FILES (guessed when omitted).")] = None,
-    mapping: Annotated[Path | None, typer.Option("--mapping", "-m", help="YAML column mapping for csv/tsv/jsonl/parquet FILES.", exists=True, dir_okay=False)] = None,
-    map_: Annotated[list[str] | None, typer.Option("--map", help="Column mapping pair FIELD=COLUMN for FILES, repeatable.")] = None,
-    media_root: Annotated[Path | None, typer.Option("--media-root", help="Folder that relative media names in FILES resolve against.")] = None,
-    source: Annotated[str | None, typer.Option("--source", help="Id namespace for generic FILES (default: the file name).")] = None,
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Posts files to import first and predict (any format 'postlens ingest' reads). Without files: posts already in the workspace.",
+            exists=True,
+        ),
+    ] = None,
+    model: Annotated[
+        str, typer.Option("--model", help="A model folder name under <workspace>/models/, or a path to a model folder.")
+    ] = ...,  # type: ignore[assignment]  # typer: ... = required
+    where: Annotated[
+        str | None,
+        typer.Option(
+            "--where", help="SQL condition over posts picking the posts to predict, e.g. \"labels['split'] = 'val'\"."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Also write the predictions to this .parquet or .csv file.")
+    ] = None,
+    format: Annotated[
+        str | None, typer.Option("--format", "-f", help="Importer for FILES (guessed when omitted).")
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping", "-m", help="YAML column mapping for csv/tsv/jsonl/parquet FILES.", exists=True, dir_okay=False
+        ),
+    ] = None,
+    map_: Annotated[
+        list[str] | None, typer.Option("--map", help="Column mapping pair FIELD=COLUMN for FILES, repeatable.")
+    ] = None,
+    media_root: Annotated[
+        Path | None, typer.Option("--media-root", help="Folder that relative media names in FILES resolve against.")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Id namespace for generic FILES (default: the file name).")
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Predict posts with a trained model; write the predictions (with probabilities) to the table predictions.
@@ -277,9 +454,19 @@ def predict(
     from postlens.serve.render_predict import print_report
 
     with Bars(err, transient=True) as bars:
-        report = run_predict(model, workspace=workspace, where=where, files=files or [], importer_name=format,
-                             mapping_file=mapping, mapping_pairs=map_ or [], media_root=media_root, source=source,
-                             out=out, progress=bars.step)
+        report = run_predict(
+            model,
+            workspace=workspace,
+            where=where,
+            files=files or [],
+            importer_name=format,
+            mapping_file=mapping,
+            mapping_pairs=map_ or [],
+            media_root=media_root,
+            source=source,
+            out=out,
+            progress=bars.step,
+        )
     print_report(console, report)
 
 
@@ -299,9 +486,21 @@ def demo_data(
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the sample corpus.")] = Path("demo-corpus"),
     seed: Annotated[int, typer.Option(help="Random seed of the sample corpus.")] = 0,
-    posts: Annotated[int | None, typer.Option(min=1, help="Number of posts in the sample corpus.", show_default="3000")] = None,
-    featurize: Annotated[bool, typer.Option(help="Extract features from every modality after the import (without it, topics and models are skipped; trends and the report still run).")] = True,
-    train: Annotated[bool, typer.Option(help="Train the demo models (topic fusion model with a distilled student, sentiment with imbalance methods compared, popularity).")] = True,
+    posts: Annotated[
+        int | None, typer.Option(min=1, help="Number of posts in the sample corpus.", show_default="3000")
+    ] = None,
+    featurize: Annotated[
+        bool,
+        typer.Option(
+            help="Extract features from every modality after the import (without it, topics and models are skipped; trends and the report still run)."
+        ),
+    ] = True,
+    train: Annotated[
+        bool,
+        typer.Option(
+            help="Train the demo models (topic fusion model with a distilled student, sentiment with imbalance methods compared, popularity)."
+        ),
+    ] = True,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """The main job on the embedded default: generate the sample corpus, ingest it, featurize every modality,
@@ -312,8 +511,9 @@ def demo(
     from postlens.pipeline.demo import DEMO_POSTS
     from postlens.serve.demo import show_demo
 
-    show_demo(console, out, seed=seed, n_posts=posts or DEMO_POSTS, workspace=workspace, featurize=featurize,
-              train=train)
+    show_demo(
+        console, out, seed=seed, n_posts=posts or DEMO_POSTS, workspace=workspace, featurize=featurize, train=train
+    )
 
 
 # ---------------------------------------------------------------- cache
@@ -342,10 +542,29 @@ def cache_compact(workspace: WorkspaceOpt = None) -> None:
 @app.command()
 def scrape(
     urls: Annotated[list[str], typer.Argument(help="Page URLs (http or https) to read posts from.")],
-    allow_domain: Annotated[list[str] | None, typer.Option("--allow-domain", help="Domain the scraper may fetch from (its subdomains too), repeatable; default: the domains of the URLs given. A redirect elsewhere is refused.")] = None,
-    contact: Annotated[str | None, typer.Option("--contact", help="URL or mailto: sent in the User-Agent (postlens/<version> (+CONTACT)) so site owners can reach you.")] = None,
-    min_interval: Annotated[float, typer.Option("--min-interval", help="Seconds between two requests to one host (a longer robots.txt Crawl-delay wins).")] = 1.0,
-    max_page_size: Annotated[int, typer.Option("--max-page-bytes", help="Largest page read; a larger one is refused at the limit.")] = 5 * 1024 * 1024,
+    allow_domain: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-domain",
+            help="Domain the scraper may fetch from (its subdomains too), repeatable; default: the domains of the URLs given. A redirect elsewhere is refused.",
+        ),
+    ] = None,
+    contact: Annotated[
+        str | None,
+        typer.Option(
+            "--contact",
+            help="URL or mailto: sent in the User-Agent (postlens/<version> (+CONTACT)) so site owners can reach you.",
+        ),
+    ] = None,
+    min_interval: Annotated[
+        float,
+        typer.Option(
+            "--min-interval", help="Seconds between two requests to one host (a longer robots.txt Crawl-delay wins)."
+        ),
+    ] = 1.0,
+    max_page_size: Annotated[
+        int, typer.Option("--max-page-bytes", help="Largest page read; a larger one is refused at the limit.")
+    ] = 5 * 1024 * 1024,
     page_seconds: Annotated[float, typer.Option("--page-seconds", help="Longest time for one page.")] = 60.0,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -359,9 +578,16 @@ def scrape(
     from postlens.pipeline.scrape import run_scrape
     from postlens.serve.render_scrape import page_line, print_scrape_summary
 
-    summary = run_scrape(urls, allow_domains=allow_domain, workspace=workspace, contact=contact,
-                         min_interval=min_interval, max_page_bytes=max_page_size, page_seconds=page_seconds,
-                         progress=lambda p: err.print(Text(page_line(p), style="dim"), soft_wrap=True))
+    summary = run_scrape(
+        urls,
+        allow_domains=allow_domain,
+        workspace=workspace,
+        contact=contact,
+        min_interval=min_interval,
+        max_page_bytes=max_page_size,
+        page_seconds=page_seconds,
+        progress=lambda p: err.print(Text(page_line(p), style="dim"), soft_wrap=True),
+    )
     print_scrape_summary(console, summary)
     if all(p.refused for p in summary.pages):
         raise typer.Exit(code=1)
@@ -375,11 +601,37 @@ app.add_typer(label_app, name="label")
 
 @label_app.command("import")
 def label_import(
-    path: Annotated[Path, typer.Argument(help="A table of ids and labels: csv, tsv, jsonl or parquet.", exists=True, dir_okay=False)],
-    map_: Annotated[list[str] | None, typer.Option("--map", help="id=<column> and labels.<name>=<column>, repeatable; auto-detected by column name when omitted.")] = None,
-    mapping: Annotated[Path | None, typer.Option("--mapping", "-m", help="YAML mapping with id and labels (and delimiter/quoting).", exists=True, dir_okay=False)] = None,
-    source: Annotated[str | None, typer.Option("--source", help="Id namespace the posts were imported under; the id column then holds native ids. Without it, ids must be '<source>:<native id>'.")] = None,
-    format: Annotated[str | None, typer.Option("--format", "-f", help="csv, tsv, jsonl or parquet. Guessed from the name when omitted.")] = None,
+    path: Annotated[
+        Path, typer.Argument(help="A table of ids and labels: csv, tsv, jsonl or parquet.", exists=True, dir_okay=False)
+    ],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="id=<column> and labels.<name>=<column>, repeatable; auto-detected by column name when omitted.",
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            "-m",
+            help="YAML mapping with id and labels (and delimiter/quoting).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="Id namespace the posts were imported under; the id column then holds native ids. Without it, ids must be '<source>:<native id>'.",
+        ),
+    ] = None,
+    format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="csv, tsv, jsonl or parquet. Guessed from the name when omitted."),
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Merge labels into posts already imported: a new value for a label a post has replaces the old one.
@@ -392,8 +644,15 @@ def label_import(
     from postlens.serve.render import print_label_summary
 
     with Bars(err) as bars:
-        summary = import_labels(path, mapping_pairs=map_ or [], mapping_file=mapping, format=format, source=source,
-                                workspace=workspace, progress=bars.records("importing labels"))
+        summary = import_labels(
+            path,
+            mapping_pairs=map_ or [],
+            mapping_file=mapping,
+            format=format,
+            source=source,
+            workspace=workspace,
+            progress=bars.records("importing labels"),
+        )
     print_label_summary(console, summary)
     if summary.matched == 0:
         raise typer.Exit(code=1)
@@ -406,25 +665,52 @@ class LabelExportFormat(str, Enum):
 @label_app.command("export")
 def label_export(
     out: Annotated[Path, typer.Option("--out", "-o", help="The tasks file to write (JSON).", dir_okay=False)],
-    format: Annotated[LabelExportFormat, typer.Option("--format", "-f", help="Task format.")] = LabelExportFormat.label_studio,
-    where: Annotated[str | None, typer.Option("--where", help="SQL condition over posts picking the posts to export, e.g. \"labels['split'] = 'train'\"; all posts without it.")] = None,
-    media_url_prefix: Annotated[str | None, typer.Option("--media-url-prefix", help="Put before a stored file's workspace path (e.g. /data/local-files/?d=postlens-workspace/ for Label Studio local files); absolute paths without it.")] = None,
+    format: Annotated[
+        LabelExportFormat, typer.Option("--format", "-f", help="Task format.")
+    ] = LabelExportFormat.label_studio,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            "--where",
+            help="SQL condition over posts picking the posts to export, e.g. \"labels['split'] = 'train'\"; all posts without it.",
+        ),
+    ] = None,
+    media_url_prefix: Annotated[
+        str | None,
+        typer.Option(
+            "--media-url-prefix",
+            help="Put before a stored file's workspace path (e.g. /data/local-files/?d=postlens-workspace/ for Label Studio local files); absolute paths without it.",
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Write posts as Label Studio tasks (data.text, data.image/video/audio, data.post_id) to annotate them."""
     from postlens.pipeline.label_studio import export_label_studio
 
-    summary = export_label_studio(out, where=where, workspace=workspace, media_url_prefix=media_url_prefix,
-                                  format=format.value)
-    console.print(f"wrote {summary.tasks:,} task(s) ({summary.with_media:,} with media) to {summary.path}",
-                  highlight=False)
+    summary = export_label_studio(
+        out, where=where, workspace=workspace, media_url_prefix=media_url_prefix, format=format.value
+    )
+    console.print(
+        f"wrote {summary.tasks:,} task(s) ({summary.with_media:,} with media) to {summary.path}", highlight=False
+    )
 
 
 @label_app.command("import-annotations")
 def label_import_annotations(
-    path: Annotated[Path, typer.Argument(help="Label Studio JSON export (a list of tasks with annotations).", exists=True, dir_okay=False)],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="Label Studio JSON export (a list of tasks with annotations).", exists=True, dir_okay=False
+        ),
+    ],
     label: Annotated[str, typer.Option("--label", "-l", help="Label name the annotated choice is stored under.")],
-    from_name: Annotated[str | None, typer.Option("--from-name", help="Only results of this control tag (its name in the labeling config); all choices/labels otherwise.")] = None,
+    from_name: Annotated[
+        str | None,
+        typer.Option(
+            "--from-name",
+            help="Only results of this control tag (its name in the labeling config); all choices/labels otherwise.",
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Store Label Studio annotations as post labels (the newest annotation per task that was not cancelled).
@@ -443,8 +729,15 @@ def label_import_annotations(
 
 @label_app.command("rules")
 def label_rules(
-    rules: Annotated[Path, typer.Argument(help="YAML: label, on_conflict, classes -> keywords/hashtags/regex.", exists=True, dir_okay=False)],
-    where: Annotated[str | None, typer.Option("--where", help="SQL condition over posts picking the posts to label; all without it.")] = None,
+    rules: Annotated[
+        Path,
+        typer.Argument(
+            help="YAML: label, on_conflict, classes -> keywords/hashtags/regex.", exists=True, dir_okay=False
+        ),
+    ],
+    where: Annotated[
+        str | None, typer.Option("--where", help="SQL condition over posts picking the posts to label; all without it.")
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Weak labels from keyword, hashtag and regex rules, stored as label weak_<label> (see README)."""
@@ -453,8 +746,11 @@ def label_rules(
 
     summary = apply_rules(rules, where=where, workspace=workspace)
     counts = ", ".join(f"{name} {n:,}" for name, n in summary.matched.items())
-    console.print(f"{summary.label}: {summary.posts:,} post(s) checked; matched: {counts}; {summary.conflicts:,} "
-                  f"matched several classes; {summary.unmatched:,} matched none", highlight=False)
+    console.print(
+        f"{summary.label}: {summary.posts:,} post(s) checked; matched: {counts}; {summary.conflicts:,} "
+        f"matched several classes; {summary.unmatched:,} matched none",
+        highlight=False,
+    )
     if summary.merge is not None:
         print_label_summary(console, summary.merge)
 
@@ -464,16 +760,56 @@ def label_rules(
 
 @app.command(name="trends")
 def trends_command(
-    since: Annotated[str, typer.Option(help="Window to report, back from the newest post (or from now with --now): 7d, 36h, 2w.")] = "7d",
+    since: Annotated[
+        str, typer.Option(help="Window to report, back from the newest post (or from now with --now): 7d, 36h, 2w.")
+    ] = "7d",
     bin: Annotated[str, typer.Option("--bin", help="Bin width (UTC bins): 15m, 1h, 6h, 1d.")] = "1h",
-    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="What to count, repeatable: hashtags, entities, topics (default: all; topics need a post_topics table).")] = None,
-    detector: Annotated[str, typer.Option(help="Burst test: poisson (one bin far above the term's own baseline) or kleinberg (two-state automaton, online).")] = "poisson",
-    now: Annotated[bool, typer.Option("--now", help="Measure --since back from the current time instead of the newest post.")] = False,
-    entities: Annotated[str, typer.Option("--entities", help="Entity extractor: light (capitalised names and @mentions, no extra) or spacy (the 'ner' extra).")] = "light",
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source",
+            "-s",
+            help="What to count, repeatable: hashtags, entities, topics (default: all; topics need a post_topics table).",
+        ),
+    ] = None,
+    detector: Annotated[
+        str,
+        typer.Option(
+            help="Burst test: poisson (one bin far above the term's own baseline) or kleinberg (two-state automaton, online)."
+        ),
+    ] = "poisson",
+    now: Annotated[
+        bool, typer.Option("--now", help="Measure --since back from the current time instead of the newest post.")
+    ] = False,
+    entities: Annotated[
+        str,
+        typer.Option(
+            "--entities",
+            help="Entity extractor: light (capitalised names and @mentions, no extra) or spacy (the 'ner' extra).",
+        ),
+    ] = "light",
     top: Annotated[int, typer.Option(min=1, help="Terms to show per source.")] = 20,
-    min_count: Annotated[int | None, typer.Option("--min-count", min=1, help="Posts a term needs in one bin to alert.", show_default="10")] = None,
-    min_share: Annotated[float | None, typer.Option("--min-share", min=0.0, max=1.0, help="Share of the bin's posts a term needs to alert (a small corpus or a busy stream may want less).", show_default="0.2")] = None,
-    segmentation: Annotated[str | None, typer.Option("--segmentation", help="Count the topics of this named segmentation only (default: every one in post_topics).")] = None,
+    min_count: Annotated[
+        int | None,
+        typer.Option("--min-count", min=1, help="Posts a term needs in one bin to alert.", show_default="10"),
+    ] = None,
+    min_share: Annotated[
+        float | None,
+        typer.Option(
+            "--min-share",
+            min=0.0,
+            max=1.0,
+            help="Share of the bin's posts a term needs to alert (a small corpus or a busy stream may want less).",
+            show_default="0.2",
+        ),
+    ] = None,
+    segmentation: Annotated[
+        str | None,
+        typer.Option(
+            "--segmentation",
+            help="Count the topics of this named segmentation only (default: every one in post_topics).",
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Counts per time bin of hashtags, named entities and topics; bursts with their state (emerging,
@@ -487,27 +823,73 @@ def trends_command(
     from postlens.serve.progress import dim_lines
     from postlens.serve.render_trends import print_trends
 
-    report = run_trends(workspace=workspace, since=since, bin=bin, sources=source, detector=detector,
-                        relative_to_now=now, entity_extractor=entities, top=top, min_count=min_count,
-                        min_share=min_share, segmentation=segmentation, progress=dim_lines(err))
+    report = run_trends(
+        workspace=workspace,
+        since=since,
+        bin=bin,
+        sources=source,
+        detector=detector,
+        relative_to_now=now,
+        entity_extractor=entities,
+        top=top,
+        min_count=min_count,
+        min_share=min_share,
+        segmentation=segmentation,
+        progress=dim_lines(err),
+    )
     print_trends(console, report)
 
 
 # ---------------------------------------------------------------- segments
 
-segments_app = typer.Typer(help="Segments (topics) of posts: found in the posts, named by you, or a trained model's classes.",
-                           no_args_is_help=True)
+segments_app = typer.Typer(
+    help="Segments (topics) of posts: found in the posts, named by you, or a trained model's classes.",
+    no_args_is_help=True,
+)
 app.add_typer(segments_app, name="segments")
-SegmentNameOpt = Annotated[str | None, typer.Option("--name", "-n", help="Segmentation name (default: 'topics'; 'seeds:<file>' with --seed-topics; 'model:<model>' with --model).")]
+SegmentNameOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--name",
+        "-n",
+        help="Segmentation name (default: 'topics'; 'seeds:<file>' with --seed-topics; 'model:<model>' with --model).",
+    ),
+]
 
 
 @segments_app.command("fit")
 def segments_fit(
-    seed_topics: Annotated[Path | None, typer.Option("--seed-topics", help="YAML file of topic names or short descriptions: zero-shot segments.", exists=True, dir_okay=False)] = None,
-    model: Annotated[str | None, typer.Option("--model", help="A trained classification model (folder name under <workspace>/models/ or a path): its classes are the segments.")] = None,
-    topics: Annotated[int | None, typer.Option("--topics", min=1, help="Number of topics (default: chosen from the posts).")] = None,
-    min_topic_size: Annotated[int | None, typer.Option("--min-topic-size", min=1, help="Smaller groups join their nearest topic (default: max(10, posts / 500)).")] = None,
-    min_similarity: Annotated[float | None, typer.Option("--min-similarity", help="With --seed-topics: posts less similar than this to every seed get no segment.")] = None,
+    seed_topics: Annotated[
+        Path | None,
+        typer.Option(
+            "--seed-topics",
+            help="YAML file of topic names or short descriptions: zero-shot segments.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="A trained classification model (folder name under <workspace>/models/ or a path): its classes are the segments.",
+        ),
+    ] = None,
+    topics: Annotated[
+        int | None, typer.Option("--topics", min=1, help="Number of topics (default: chosen from the posts).")
+    ] = None,
+    min_topic_size: Annotated[
+        int | None,
+        typer.Option(
+            "--min-topic-size", min=1, help="Smaller groups join their nearest topic (default: max(10, posts / 500))."
+        ),
+    ] = None,
+    min_similarity: Annotated[
+        float | None,
+        typer.Option(
+            "--min-similarity", help="With --seed-topics: posts less similar than this to every seed get no segment."
+        ),
+    ] = None,
     name: SegmentNameOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -519,8 +901,15 @@ def segments_fit(
     from postlens.pipeline.segments import fit_segments
     from postlens.serve.render_segments import print_segments_report
 
-    report = fit_segments(workspace, name=name, n_topics=topics, min_topic_size=min_topic_size,
-                          seed_topics=seed_topics, model=model, min_similarity=min_similarity)
+    report = fit_segments(
+        workspace,
+        name=name,
+        n_topics=topics,
+        min_topic_size=min_topic_size,
+        seed_topics=seed_topics,
+        model=model,
+        min_similarity=min_similarity,
+    )
     print_segments_report(console, report)
 
 
@@ -540,11 +929,15 @@ def segments_assign(
     print_segments_report(console, assign_segments(workspace, name=name, featurize_new=featurize))
 
 
-@segments_app.command("show", help=f"Topics with their words and typical posts, posts per topic over time, and history.\n\n{LOCK_HELP}")
+@segments_app.command(
+    "show", help=f"Topics with their words and typical posts, posts per topic over time, and history.\n\n{LOCK_HELP}"
+)
 def segments_show(
     name: Annotated[str, typer.Option("--name", "-n", help="Segmentation name.")] = "topics",
     topic: Annotated[int | None, typer.Option("--topic", help="Only this topic id.")] = None,
-    bin: Annotated[str, typer.Option("--bin", help="Time bin for sizes over time: hour, day, week, month, year.")] = "week",
+    bin: Annotated[
+        str, typer.Option("--bin", help="Time bin for sizes over time: hour, day, week, month, year.")
+    ] = "week",
     workspace: WorkspaceOpt = None,
 ) -> None:
     from postlens.pipeline.segments import show_segments
@@ -555,15 +948,28 @@ def segments_show(
 
 # ---------------------------------------------------------------- popularity
 
-popularity_app = typer.Typer(help="Engagement predicted at publish time, its percentile among comparable posts, "
-                             "and its drivers.", no_args_is_help=True)
+popularity_app = typer.Typer(
+    help="Engagement predicted at publish time, its percentile among comparable posts, and its drivers.",
+    no_args_is_help=True,
+)
 app.add_typer(popularity_app, name="popularity")
 
 
 @popularity_app.command("fit")
 def popularity_fit(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="popularity.yaml: target (metric, horizon_hours), features, split, model, percentile, curve. Default: retweets of every post.", exists=True, dir_okay=False)] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Model folder (default: <workspace>/models/<name>).")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="popularity.yaml: target (metric, horizon_hours), features, split, model, percentile, curve. Default: retweets of every post.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Model folder (default: <workspace>/models/<name>).")
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Fit a popularity model on a time split and print its test figures next to the followers-only and
@@ -576,9 +982,15 @@ def popularity_fit(
 
 @popularity_app.command("predict")
 def popularity_predict(
-    model: Annotated[str, typer.Option("--model", help="A popularity model folder name under <workspace>/models/, or its path.")] = "popularity",
-    where: Annotated[str | None, typer.Option("--where", help="SQL condition over posts picking the posts to predict.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the predictions to this .parquet or .csv file.")] = None,
+    model: Annotated[
+        str, typer.Option("--model", help="A popularity model folder name under <workspace>/models/, or its path.")
+    ] = "popularity",
+    where: Annotated[
+        str | None, typer.Option("--where", help="SQL condition over posts picking the posts to predict.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Also write the predictions to this .parquet or .csv file.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Rows to show.")] = 20,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -593,7 +1005,9 @@ def popularity_predict(
 @popularity_app.command("explain")
 def popularity_explain(
     post_ids: Annotated[list[str], typer.Argument(help="Post ids (e.g. twitter:5535...).")],
-    model: Annotated[str, typer.Option("--model", help="A popularity model folder name under <workspace>/models/, or its path.")] = "popularity",
+    model: Annotated[
+        str, typer.Option("--model", help="A popularity model folder name under <workspace>/models/, or its path.")
+    ] = "popularity",
     top: Annotated[int, typer.Option(min=1, help="Drivers shown per post.")] = 8,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -603,7 +1017,9 @@ def popularity_explain(
 
     print_explanations(console, run_popularity_explain(model, post_ids, workspace=workspace), top=top)
 
+
 # ---------------------------------------------------------------- agent (analyze, search)
+
 
 class AgentOutput(str, Enum):
     text = "text"
@@ -612,11 +1028,33 @@ class AgentOutput(str, Enum):
 
 @app.command()
 def analyze(
-    inputs: Annotated[list[str], typer.Argument(help="A post: a JSON file (.json: one post or a list; .jsonl: one per line) or a JSON object as text; and/or media files (images, GIFs, video, audio).")],
-    text: Annotated[str | None, typer.Option("--text", "-t", help="The post's text (with media files, or added to a post's).")] = None,
-    media_root: Annotated[Path | None, typer.Option("--media-root", help="Folder a post's media names resolve in, and the only folder they are read from (default: the JSON file's folder; for JSON text: the current folder).")] = None,
-    output: Annotated[AgentOutput, typer.Option("--output", "-o", help="text: a readable summary; json: the Insight JSON.")] = AgentOutput.text,
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Trained models to answer with, repeatable (default: every classification model in <workspace>/models).")] = None,
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="A post: a JSON file (.json: one post or a list; .jsonl: one per line) or a JSON object as text; and/or media files (images, GIFs, video, audio)."
+        ),
+    ],
+    text: Annotated[
+        str | None, typer.Option("--text", "-t", help="The post's text (with media files, or added to a post's).")
+    ] = None,
+    media_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--media-root",
+            help="Folder a post's media names resolve in, and the only folder they are read from (default: the JSON file's folder; for JSON text: the current folder).",
+        ),
+    ] = None,
+    output: Annotated[
+        AgentOutput, typer.Option("--output", "-o", help="text: a readable summary; json: the Insight JSON.")
+    ] = AgentOutput.text,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Trained models to answer with, repeatable (default: every classification model in <workspace>/models).",
+        ),
+    ] = None,
     ocr: Annotated[bool, typer.Option(help="Read text inside images (OCR).")] = True,
     similar: Annotated[int, typer.Option(min=0, help="Similar posts to list.")] = 5,
     workspace: WorkspaceOpt = None,
@@ -634,11 +1072,20 @@ def analyze(
 
     requests = _analyze_requests(inputs, text, media_root)
     with Agent(workspace, models=model, ocr=ocr, similar=similar) as agent:
-        results = agent.understand_many(requests) if len(requests) > 1 else [agent.understand(
-            requests[0].post, files=requests[0].files, text=requests[0].text, media_root=requests[0].media_root)]
+        results = (
+            agent.understand_many(requests)
+            if len(requests) > 1
+            else [
+                agent.understand(
+                    requests[0].post, files=requests[0].files, text=requests[0].text, media_root=requests[0].media_root
+                )
+            ]
+        )
     if output == AgentOutput.json:
         dumped = [r.model_dump(mode="json") for r in results]
-        sys.stdout.write(orjson.dumps(dumped[0] if len(dumped) == 1 else dumped, option=orjson.OPT_INDENT_2).decode() + "\n")
+        sys.stdout.write(
+            orjson.dumps(dumped[0] if len(dumped) == 1 else dumped, option=orjson.OPT_INDENT_2).decode() + "\n"
+        )
         return
     for result in results:
         print_insight(console, result)
@@ -687,9 +1134,13 @@ def _analyze_requests(inputs: list[str], text: str | None, media_root: Path | No
 @app.command()
 def search(
     query: Annotated[str | None, typer.Argument(help="What to look for, in words.")] = None,
-    image: Annotated[Path | None, typer.Option("--image", "-i", help="An image to look for (alone or with the words).")] = None,
+    image: Annotated[
+        Path | None, typer.Option("--image", "-i", help="An image to look for (alone or with the words).")
+    ] = None,
     k: Annotated[int, typer.Option("--top", "-k", min=1, max=1000, help="Posts to return.")] = 10,
-    output: Annotated[AgentOutput, typer.Option("--output", "-o", help="text: a table; json: the SearchResult JSON.")] = AgentOutput.text,
+    output: Annotated[
+        AgentOutput, typer.Option("--output", "-o", help="text: a table; json: the SearchResult JSON.")
+    ] = AgentOutput.text,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Posts nearest a text and/or an image in the workspace's shared space (text, OCR, transcripts and
@@ -712,14 +1163,34 @@ def search(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on (without $POSTLENS_API_KEY: a loopback address only).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (without $POSTLENS_API_KEY: a loopback address only).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
-    max_upload_size: Annotated[str, typer.Option("--max-upload-size", help="Largest request body (all files together): 50MB, 1GiB.")] = "256MiB",
-    max_media_size: Annotated[list[str] | None, typer.Option("--max-media-size", help=f"Per-kind upload limit, KIND=SIZE, repeatable (defaults: {describe_limits()}).")] = None,
-    model_slots: Annotated[int, typer.Option("--model-slots", min=1, help="Model calls run at once (each gets cores / slots threads).")] = 1,
-    max_waiting: Annotated[int, typer.Option("--max-waiting", min=0, help="Requests that may wait for a slot; more are answered 429.")] = 64,
-    wait_seconds: Annotated[float, typer.Option("--wait-seconds", min=0.1, help="Longest wait for a slot; longer is answered 503.")] = 60.0,
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Trained models to answer with, repeatable (default: every classification model).")] = None,
+    max_upload_size: Annotated[
+        str, typer.Option("--max-upload-size", help="Largest request body (all files together): 50MB, 1GiB.")
+    ] = "256MiB",
+    max_media_size: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--max-media-size", help=f"Per-kind upload limit, KIND=SIZE, repeatable (defaults: {describe_limits()})."
+        ),
+    ] = None,
+    model_slots: Annotated[
+        int, typer.Option("--model-slots", min=1, help="Model calls run at once (each gets cores / slots threads).")
+    ] = 1,
+    max_waiting: Annotated[
+        int, typer.Option("--max-waiting", min=0, help="Requests that may wait for a slot; more are answered 429.")
+    ] = 64,
+    wait_seconds: Annotated[
+        float, typer.Option("--wait-seconds", min=0.1, help="Longest wait for a slot; longer is answered 503.")
+    ] = 60.0,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model", "-m", help="Trained models to answer with, repeatable (default: every classification model)."
+        ),
+    ] = None,
     warm_up: Annotated[bool, typer.Option(help="Load the models before the first request.")] = True,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -735,14 +1206,28 @@ def serve(
     if not os.environ.get(API_KEY_ENV):
         err.print(f"[yellow]{API_KEY_ENV} is not set: the API has no authentication and listens on 127.0.0.1 only[/]")
     limits = {str(k): v for k, v in parse_media_limits(max_media_size or []).items()}
-    run_server(workspace, host=host, port=port, max_body_bytes=parse_size(max_upload_size), max_media_bytes=limits,
-               model_slots=model_slots, max_waiting=max_waiting, wait_seconds=wait_seconds, models=model,
-               warm_up=warm_up)
+    run_server(
+        workspace,
+        host=host,
+        port=port,
+        max_body_bytes=parse_size(max_upload_size),
+        max_media_bytes=limits,
+        model_slots=model_slots,
+        max_waiting=max_waiting,
+        wait_seconds=wait_seconds,
+        models=model,
+        warm_up=warm_up,
+    )
 
 
 @app.command()
 def mcp(
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Trained models to answer with, repeatable (default: every classification model).")] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model", "-m", help="Trained models to answer with, repeatable (default: every classification model)."
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """The MCP server over stdio: tools analyze, search, segments and trends for an LLM client
@@ -755,13 +1240,23 @@ def mcp(
 # ---------------------------------------------------------------- evaluate
 
 
-@app.command(help=f"One self-contained HTML report and a metrics JSON over everything the workspace holds: each "
-             "trained model's figures, per-class table, confusion matrix, calibration (reliability and ECE), modality "
-             "ablation, imbalance comparison and distillation; topic quality (NPMI, diversity, outliers, sizes over "
-             "time); trend timelines with their bursts; popularity against its baselines. What is absent is said in "
-             f"one line.\n\n{LOCK_HELP}")
+@app.command(
+    help=f"One self-contained HTML report and a metrics JSON over everything the workspace holds: each "
+    "trained model's figures, per-class table, confusion matrix, calibration (reliability and ECE), modality "
+    "ablation, imbalance comparison and distillation; topic quality (NPMI, diversity, outliers, sizes over "
+    "time); trend timelines with their bursts; popularity against its baselines. What is absent is said in "
+    f"one line.\n\n{LOCK_HELP}"
+)
 def evaluate(
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder to write evaluation.html and evaluation.json into.", show_default="<workspace>/reports")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder to write evaluation.html and evaluation.json into.",
+            show_default="<workspace>/reports",
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     from postlens.pipeline.evaluate import run_evaluate

@@ -23,14 +23,24 @@ if TYPE_CHECKING:
 def show_demo_data(console: Console, out: Path, *, seed: int = 0, n_posts: int = DEMO_POSTS) -> Any:
     with Bars(console) as bars:
         summary = run_demo_data(out, seed=seed, n_posts=n_posts, progress=bars.counted("generating"))
-    console.print(f"wrote the sample corpus to [bold]{escape(str(out))}[/] ({n_posts:,} posts, seed {seed}); "
-                  f"truth in {escape(str(out / 'truth.json'))}")
+    console.print(
+        f"wrote the sample corpus to [bold]{escape(str(out))}[/] ({n_posts:,} posts, seed {seed}); "
+        f"truth in {escape(str(out / 'truth.json'))}"
+    )
     return summary
 
 
-def show_demo(console: Console, out: Path, *, seed: int = 0, n_posts: int = DEMO_POSTS,
-              workspace: Path | None = None, featurize: bool = True, train: bool = True,
-              details: bool = True) -> DemoReport:
+def show_demo(
+    console: Console,
+    out: Path,
+    *,
+    seed: int = 0,
+    n_posts: int = DEMO_POSTS,
+    workspace: Path | None = None,
+    featurize: bool = True,
+    train: bool = True,
+    details: bool = True,
+) -> DemoReport:
     """Run the demo with live progress; ``details`` also prints each computed stage's own report
     (featurize table, topics, training, popularity). Ends with the stage table and the next steps."""
     bars = Bars(console, transient=True)
@@ -48,15 +58,25 @@ def show_demo(console: Console, out: Path, *, seed: int = 0, n_posts: int = DEMO
     def on_failed(name: str, error: BaseException, seconds: float) -> None:
         bars.close()
         what = "stopped" if isinstance(error, KeyboardInterrupt) else "failed"
-        console.print(f"  [red]{what}[/] after {seconds:.1f}s in stage {escape(name)}; what earlier stages did is "
-                      "kept: run 'postlens demo' again to go on from there", highlight=False)
+        console.print(
+            f"  [red]{what}[/] after {seconds:.1f}s in stage {escape(name)}; what earlier stages did is "
+            "kept: run 'postlens demo' again to go on from there",
+            highlight=False,
+        )
 
-    hooks = DemoHooks(generating=bars.counted("generating"), importing=bars.records("importing"),
-                      featurizing=bars.step, training=dim_lines(console), on_start=on_start, on_stage=on_stage,
-                      on_failed=on_failed)
+    hooks = DemoHooks(
+        generating=bars.counted("generating"),
+        importing=bars.records("importing"),
+        featurizing=bars.step,
+        training=dim_lines(console),
+        on_start=on_start,
+        on_stage=on_stage,
+        on_failed=on_failed,
+    )
     with stopping_cleanly(console, resolve_workspace_path(workspace)), bars:
-        result = run_demo(out, seed=seed, n_posts=n_posts, workspace=workspace, featurize=featurize, train=train,
-                          hooks=hooks)
+        result = run_demo(
+            out, seed=seed, n_posts=n_posts, workspace=workspace, featurize=featurize, train=train, hooks=hooks
+        )
     print_demo_summary(console, result)
     return result
 
@@ -83,12 +103,20 @@ def print_demo_summary(console: Console, result: DemoReport) -> None:
     for column in ("stage", "seconds", "CPU s", "", "what"):
         table.add_column(column, justify="right" if column in ("seconds", "CPU s") else "left", overflow="fold")
     for stage in result.stages:
-        table.add_row(stage.name, f"{stage.seconds:.1f}", f"{stage.cpu_seconds:.1f}",
-                      "reused" if stage.reused else "computed", escape(stage.summary))
+        table.add_row(
+            stage.name,
+            f"{stage.seconds:.1f}",
+            f"{stage.cpu_seconds:.1f}",
+            "reused" if stage.reused else "computed",
+            escape(stage.summary),
+        )
     console.print(table)
     total, cpu = sum(s.seconds for s in result.stages), sum(s.cpu_seconds for s in result.stages)
-    again = ("nothing was recomputed" if not result.recomputed
-             else f"computed: {', '.join(dict.fromkeys(result.recomputed))}")
+    again = (
+        "nothing was recomputed"
+        if not result.recomputed
+        else f"computed: {', '.join(dict.fromkeys(result.recomputed))}"
+    )
     console.print(f"{total:.1f}s in all ({cpu:.1f} CPU s); {again}", highlight=False)
     if result.report_html is not None:
         print_next_steps(console, result)
@@ -96,13 +124,18 @@ def print_demo_summary(console: Console, result: DemoReport) -> None:
 
 def print_next_steps(console: Console, result: DemoReport) -> None:
     workspace = str(result.workspace)
-    console.print(f"\n[bold]report[/]: {escape(str(result.report_html))}\n"
-                  f"[bold]metrics JSON[/]: {escape(str(result.report_json))}\n\n[bold]next[/]:", highlight=False)
-    steps = [("open the report in a browser", str(result.report_html)),
-             ("start the HTTP API (OpenAPI docs at /docs)", f"postlens serve --workspace {workspace}"),
-             ("start the MCP server (stdio, for LLM clients)", f"postlens mcp --workspace {workspace}"),
-             ("understand one post with the trained models", f"postlens analyze --workspace {workspace} post.json"),
-             ("rebuild the report after more work", f"postlens evaluate --workspace {workspace}")]
+    console.print(
+        f"\n[bold]report[/]: {escape(str(result.report_html))}\n"
+        f"[bold]metrics JSON[/]: {escape(str(result.report_json))}\n\n[bold]next[/]:",
+        highlight=False,
+    )
+    steps = [
+        ("open the report in a browser", str(result.report_html)),
+        ("start the HTTP API (OpenAPI docs at /docs)", f"postlens serve --workspace {workspace}"),
+        ("start the MCP server (stdio, for LLM clients)", f"postlens mcp --workspace {workspace}"),
+        ("understand one post with the trained models", f"postlens analyze --workspace {workspace} post.json"),
+        ("rebuild the report after more work", f"postlens evaluate --workspace {workspace}"),
+    ]
     for what, command in steps:
         console.print(f"  {escape(what)}:\n    {escape(command)}", highlight=False, soft_wrap=True)
 
@@ -114,11 +147,15 @@ def print_evaluate_result(console: Console, result: EvaluateResult) -> None:
     lines.append(f"models: {len(models['items'])}" if models["status"] == "present" else f"models: {models['reason']}")
     for key in ("topics", "trends", "popularity"):
         section = report[key]
-        lines.append(f"{key}: {len(section['items'])} shown" if section["status"] == "present"
-                     else f"{key}: {section['reason']}")
+        lines.append(
+            f"{key}: {len(section['items'])} shown" if section["status"] == "present" else f"{key}: {section['reason']}"
+        )
     for line in lines:
         console.print(f"  {escape(line)}", highlight=False)
     for problem in report.get("problems") or []:
         console.print(f"  [yellow]problem:[/] {escape(problem)}", highlight=False)
-    console.print(f"[bold]report[/]: {escape(str(result.html))}\n[bold]metrics JSON[/]: {escape(str(result.json))}",
-                  highlight=False, soft_wrap=True)
+    console.print(
+        f"[bold]report[/]: {escape(str(result.html))}\n[bold]metrics JSON[/]: {escape(str(result.json))}",
+        highlight=False,
+        soft_wrap=True,
+    )

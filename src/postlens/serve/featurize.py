@@ -20,7 +20,10 @@ from postlens.store.workspace import DB_NAME, resolve_workspace_path
 
 
 def run_featurize(
-    *, workspace: Path | None = None, encoders: Sequence[str] | None = None, batch_size: int = MEDIA_BATCH,
+    *,
+    workspace: Path | None = None,
+    encoders: Sequence[str] | None = None,
+    batch_size: int = MEDIA_BATCH,
     console: Console | None = None,
 ) -> FeaturizeSummary:
     """Featurize with a progress bar and a summary table; the workspace database is not held open meanwhile.
@@ -77,8 +80,11 @@ def _sigterm_as_interrupt(stopped_by: list[int]) -> Iterator[None]:
 
 def summary_table(summary: FeaturizeSummary) -> Table:
     state = " (interrupted)" if summary.interrupted else ""
-    table = Table(title=f"featurize{state}: {summary.computed:,} items computed in {summary.seconds:.1f} s "
-                        f"({summary.text_fields:,} text fields)", title_justify="left")
+    table = Table(
+        title=f"featurize{state}: {summary.computed:,} items computed in {summary.seconds:.1f} s "
+        f"({summary.text_fields:,} text fields)",
+        title_justify="left",
+    )
     restarts = any(run.restarts for run in summary.runs)
     columns = ("encoder", "items", "computed now", "errors", "seconds") + (("worker restarts",) if restarts else ())
     for col in columns:

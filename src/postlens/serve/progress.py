@@ -64,8 +64,9 @@ class Bars:
     def __enter__(self) -> Bars:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.close()
 
     def _show(self, kind: str) -> Progress:
@@ -73,11 +74,21 @@ class Bars:
             return self._live
         self.close()
         if kind == "records":
-            columns = (SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} records"),
-                       TextColumn("{task.fields[q]:,} quarantined"), TimeElapsedColumn())
+            columns = (
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TextColumn("{task.completed:,} records"),
+                TextColumn("{task.fields[q]:,} quarantined"),
+                TimeElapsedColumn(),
+            )
         else:
-            columns = (TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),  # type: ignore[assignment]
-                       TimeElapsedColumn(), TimeRemainingColumn())
+            columns = (
+                TextColumn("{task.description:<14}"),
+                BarColumn(),
+                MofNCompleteColumn(),  # type: ignore[assignment]
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+            )
         self._live = Progress(*columns, console=self.console, transient=self.transient)
         self._live.start()
         self._kind = kind

@@ -58,10 +58,16 @@ def print_compactions(console: Console, done: list[Compaction]) -> None:
     if not done:
         console.print("nothing to compact: every encoder folder already has at most one small part")
         return
-    rows = [(c.encoder_key, c.parts_before, c.parts_after, c.rows, c.duplicates_dropped, f"{c.seconds:.1f}")
-            for c in done]
-    console.print(_table("feature cache compacted", ["encoder folder", "parts before", "parts after", "rows merged",
-                                                     "duplicates dropped", "seconds"], rows))
+    rows = [
+        (c.encoder_key, c.parts_before, c.parts_after, c.rows, c.duplicates_dropped, f"{c.seconds:.1f}") for c in done
+    ]
+    console.print(
+        _table(
+            "feature cache compacted",
+            ["encoder folder", "parts before", "parts after", "rows merged", "duplicates dropped", "seconds"],
+            rows,
+        )
+    )
 
 
 def import_notes(notes: dict[str, int]) -> list[str]:
@@ -80,8 +86,9 @@ def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) ->
     for i, header in enumerate(headers):
         table.add_column(header, justify="right" if i == len(headers) - 1 else "left", overflow="fold")
     for row in rows:
-        table.add_row(*[Text(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else terminal_safe(str(v)))
-                        for v in row])
+        table.add_row(
+            *[Text(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else terminal_safe(str(v))) for v in row]
+        )
     return table
 
 
@@ -102,15 +109,27 @@ def print_stats(console: Console, stats: WorkspaceStats, root: Path) -> None:
         console.print(_table("by label (top values)", ["label", "value", "posts"], stats.by_label))
     if stats.media_by_status:
         shown = [(kind, _STATUS_SHOWN.get(status, status), n) for kind, status, n in stats.media_by_status]
-        console.print(_table("media parts (missing = referenced, not found; rejected = refused, see quarantine)",
-                             ["kind", "status", "parts"], shown))
+        console.print(
+            _table(
+                "media parts (missing = referenced, not found; rejected = refused, see quarantine)",
+                ["kind", "status", "parts"],
+                shown,
+            )
+        )
     if stats.quarantined:
         console.print(_table("quarantine: records not imported", ["reason", "records"], stats.quarantined))
     if stats.flagged:
-        console.print(_table("flagged: posts imported without a bad field or media part", ["reason", "rows"], stats.flagged))
+        console.print(
+            _table("flagged: posts imported without a bad field or media part", ["reason", "rows"], stats.flagged)
+        )
     if stats.runs:
-        console.print(_table("recent imports", ["run", "importer", "status", "imported", "updated", "unchanged",
-                                                "quarantined", "flagged"], stats.runs))
+        console.print(
+            _table(
+                "recent imports",
+                ["run", "importer", "status", "imported", "updated", "unchanged", "quarantined", "flagged"],
+                stats.runs,
+            )
+        )
 
 
 OUTPUTS = ("table", "csv", "json")
@@ -163,19 +182,24 @@ def print_row_count(console: Console, shown: int, total: int, *, at_least: bool 
         console.print(f"showing {shown:,} of {of} rows; --limit shows more", highlight=False)
 
 
-def print_quarantine(console: Console, totals: list[tuple[str, int]], flagged: list[tuple[str, int]],
-                     rows: list[tuple[Any, ...]]) -> None:
+def print_quarantine(
+    console: Console, totals: list[tuple[str, int]], flagged: list[tuple[str, int]], rows: list[tuple[Any, ...]]
+) -> None:
     if not totals and not flagged:
         console.print("the quarantine is empty")
         return
     if totals:
         console.print(_table("records not imported, by reason", ["reason", "records"], totals))
     if flagged:
-        console.print(_table("posts imported with a field or media part dropped, by reason", ["reason", "rows"], flagged))
+        console.print(
+            _table("posts imported with a field or media part dropped, by reason", ["reason", "rows"], flagged)
+        )
     folders = sorted({str(Path(row[0]).parent) for row in rows})
     console.print(Text(terminal_safe(f"in {', '.join(folders)}")))
-    shown = [(f"{Path(file).name}:{line}", code, post, "kept" if kept else "not imported", reason)
-             for file, line, code, post, reason, kept in rows]
+    shown = [
+        (f"{Path(file).name}:{line}", code, post, "kept" if kept else "not imported", reason)
+        for file, line, code, post, reason, kept in rows
+    ]
     table = Table(show_edge=False, pad_edge=False)
     for header in ("file:line", "code", "post", "post", "reason"):
         table.add_column(header, overflow="fold")

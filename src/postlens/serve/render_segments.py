@@ -14,13 +14,17 @@ MAX_TEXT = 110
 
 
 def print_segments_report(console: Console, report: SegmentsReport) -> None:
-    console.print(f"[bold]{report.segmentation}[/] ({report.kind}): {report.posts:,} posts placed, "
-                  f"{report.outliers:,} without a segment; {len(report.topics)} active topics; {report.seconds:.1f} s")
+    console.print(
+        f"[bold]{report.segmentation}[/] ({report.kind}): {report.posts:,} posts placed, "
+        f"{report.outliers:,} without a segment; {len(report.topics)} active topics; {report.seconds:.1f} s"
+    )
     events = [c for c in report.changes if c.event != "kept"]
     for change in events[:20]:
         others = f" -> {', '.join(map(str, change.others))}" if change.others else ""
-        console.print(f"  {change.event} topic {change.topic_id}{others}: {change.posts:,} posts {terminal_safe(change.detail)}",
-                      highlight=False)
+        console.print(
+            f"  {change.event} topic {change.topic_id}{others}: {change.posts:,} posts {terminal_safe(change.detail)}",
+            highlight=False,
+        )
     if len(events) > 20:
         console.print(f"  ... and {len(events) - 20} more changes (postlens segments show)")
     table = Table("id", "posts", "words", title=None, show_lines=False)
@@ -44,8 +48,11 @@ def print_segments_view(console: Console, view: SegmentsView) -> None:
         counts: dict[int, dict[object, int]] = defaultdict(dict)
         for b, topic, n in view.over_time:
             counts[topic][b] = n
-        grid = Table("id", *[b.strftime("%Y-%m-%d %H:%M")[:16] if hasattr(b, "strftime") else str(b) for b in bins[-12:]],
-                     title="posts per topic over time (latest bins)")
+        grid = Table(
+            "id",
+            *[b.strftime("%Y-%m-%d %H:%M")[:16] if hasattr(b, "strftime") else str(b) for b in bins[-12:]],
+            title="posts per topic over time (latest bins)",
+        )
         for topic in sorted(counts):
             grid.add_row(str(topic), *[str(counts[topic].get(b, "")) for b in bins[-12:]])
         console.print(grid)
@@ -54,8 +61,10 @@ def print_segments_view(console: Console, view: SegmentsView) -> None:
         console.print("history:")
         for at, event, topic, others, posts, detail in events[-20:]:
             extra = f" -> {', '.join(map(str, others))}" if others else ""
-            console.print(f"  {at:%Y-%m-%d %H:%M} {event} topic {topic}{extra} ({posts or 0:,} posts) {terminal_safe(detail or '')}",
-                          highlight=False)
+            console.print(
+                f"  {at:%Y-%m-%d %H:%M} {event} topic {topic}{extra} ({posts or 0:,} posts) {terminal_safe(detail or '')}",
+                highlight=False,
+            )
 
 
 def _short(text: str) -> str:

@@ -13,8 +13,13 @@ from rich.console import Console
 from rich.table import Table
 
 HEADLINE = {  # report key -> column title, in the order shown
-    "macro_f1": "macro-F1", "balanced_accuracy": "balanced acc", "accuracy": "accuracy",
-    "micro_f1": "micro-F1", "spearman": "Spearman", "mae": "MAE", "rmse": "RMSE",
+    "macro_f1": "macro-F1",
+    "balanced_accuracy": "balanced acc",
+    "accuracy": "accuracy",
+    "micro_f1": "micro-F1",
+    "spearman": "Spearman",
+    "mae": "MAE",
+    "rmse": "RMSE",
 }
 
 
@@ -22,15 +27,19 @@ def print_train_report(console: Console, report: dict[str, Any]) -> None:
     held = _held_out_name(report)
     sizes = report["sizes"]
     target = f" of {report['target']!r}" if report.get("target") else ""
-    console.print(f"[bold]{report['name']}[/]: {report['model']} ({report['task']}{target}), "
-                  f"train {sizes['train']:,} / val {sizes['val']:,} / held-out {sizes['test']:,} ({held}), "
-                  f"trained in {report['train_seconds']:.1f}s")
+    console.print(
+        f"[bold]{report['name']}[/]: {report['model']} ({report['task']}{target}), "
+        f"train {sizes['train']:,} / val {sizes['val']:,} / held-out {sizes['test']:,} ({held}), "
+        f"trained in {report['train_seconds']:.1f}s"
+    )
     if "where" in report:
         w = report["where"]
-        console.print(f"trained on the posts where {w['where']!r}: {w['posts_matching']:,} of "
-                      f"{w['posts_in_workspace']:,} posts match, {w.get('posts_labelled', 0):,} of them labelled")
+        console.print(
+            f"trained on the posts where {w['where']!r}: {w['posts_matching']:,} of "
+            f"{w['posts_in_workspace']:,} posts match, {w.get('posts_labelled', 0):,} of them labelled"
+        )
     blocks = report.get("blocks") or {}
-    if len(blocks) > len({name.split(':')[0] for name in blocks}):
+    if len(blocks) > len({name.split(":")[0] for name in blocks}):
         console.print("feature blocks: " + ", ".join(f"{name} ({encoder})" for name, encoder in blocks.items()))
     _print_split(console, report.get("split", {}))
     if "tuning" in report:
@@ -42,11 +51,19 @@ def print_train_report(console: Console, report: dict[str, Any]) -> None:
     table = _table("figures", ["side", "n", *_headline_titles(report), *_extra_titles(report)])
     for side, title in (("val", "val (tuning)"), ("test", f"held-out: {held}")):
         if report.get(side):
-            table.add_row(title, f"{report[side].get('n', 0):,}", *_headline_cells(report, report[side]),
-                          *_extra_cells(report[side]))
+            table.add_row(
+                title,
+                f"{report[side].get('n', 0):,}",
+                *_headline_cells(report, report[side]),
+                *_extra_cells(report[side]),
+            )
     for name, figures in report.get("test_missing", {}).items():
-        table.add_row(f"held-out {name.replace('_', ' ')}", f"{figures.get('n', 0):,}",
-                      *_headline_cells(report, figures), *_extra_cells(figures))
+        table.add_row(
+            f"held-out {name.replace('_', ' ')}",
+            f"{figures.get('n', 0):,}",
+            *_headline_cells(report, figures),
+            *_extra_cells(figures),
+        )
     console.print(table)
     test = report.get("test", {})
     if "per_class" in test:
@@ -59,8 +76,10 @@ def print_train_report(console: Console, report: dict[str, Any]) -> None:
         _print_cv(console, report["cv"], report)
     if "distill" in report:
         d = report["distill"]
-        console.print(f"distillation: teacher macro-F1 {d['teacher']['macro_f1']:.3f}, student "
-                      f"{d['student']['macro_f1']:.3f}, speed-up per post x{d['speedup_single']:.1f}")
+        console.print(
+            f"distillation: teacher macro-F1 {d['teacher']['macro_f1']:.3f}, student "
+            f"{d['student']['macro_f1']:.3f}, speed-up per post x{d['speedup_single']:.1f}"
+        )
     for side, path in report.get("predictions", {}).items():
         console.print(f"predictions, {'val (tuning)' if side == 'val' else f'held-out ({held})'}: {path}")
     if "output" in report:
@@ -75,13 +94,20 @@ def _print_tuning(console: Console, tuning: dict[str, Any]) -> None:
         return
     names = list(tuning["candidates"][0]["params"])
     rounds = any((entry.get("rounds") or 0) > 1 for entry in tuning["candidates"])  # LightGBM's trees
-    table = _table(f"hyper-parameters chosen on validation ({tuning['chosen_on']}; the held-out side takes no part)",
-                   [*names, tuning["chosen_on"], *(["trees"] if rounds else []), "s", ""])
+    table = _table(
+        f"hyper-parameters chosen on validation ({tuning['chosen_on']}; the held-out side takes no part)",
+        [*names, tuning["chosen_on"], *(["trees"] if rounds else []), "s", ""],
+    )
     best = {k: tuning["chosen"][k] for k in names}
     for entry in tuning["candidates"]:
         mark = "[bold green]chosen[/]" if entry["params"] == best else ""
-        table.add_row(*[_value(entry['params'][k]) for k in names], _number(entry["val"]),
-                      *([str(entry.get("rounds") or "-")] if rounds else []), f"{entry['seconds']:.1f}", mark)
+        table.add_row(
+            *[_value(entry["params"][k]) for k in names],
+            _number(entry["val"]),
+            *([str(entry.get("rounds") or "-")] if rounds else []),
+            f"{entry['seconds']:.1f}",
+            mark,
+        )
     console.print(table)
     fixed = {k: v for k, v in tuning.get("fixed", {}).items() if k not in names}
     if fixed:
@@ -184,39 +210,66 @@ def _short(name: str, width: int = 14) -> str:
 
 
 def _print_compare(console: Console, compare: dict[str, Any], report: dict[str, Any], held: str) -> None:
-    table = _table(f"imbalance methods, chosen on validation ({compare['chosen_on']})",
-                   ["method", "val macro-F1", "val balanced acc", "val minority recall", "train s", ""])
+    table = _table(
+        f"imbalance methods, chosen on validation ({compare['chosen_on']})",
+        ["method", "val macro-F1", "val balanced acc", "val minority recall", "train s", ""],
+    )
     for method, entry in compare["methods"].items():
         if "skipped" in entry:
             table.add_row(method, "-", "-", "-", "-", f"skipped: {entry['skipped']}")
             continue
         f = entry["val"]
         mark = "[bold green]chosen[/]" if method == compare["chosen"] else ""
-        table.add_row(method, _number(f["macro_f1"]), _number(f["balanced_accuracy"]),
-                      f"{_number(f['minority_recall'])} ({f['minority_class']})", f"{entry['train_seconds']:.1f}", mark)
+        table.add_row(
+            method,
+            _number(f["macro_f1"]),
+            _number(f["balanced_accuracy"]),
+            f"{_number(f['minority_recall'])} ({f['minority_class']})",
+            f"{entry['train_seconds']:.1f}",
+            mark,
+        )
     console.print(table)
     chosen = compare["test_of_chosen"]
-    console.print(f"held-out ({held}) figures of the chosen method only, {compare['chosen']!r}: macro-F1 "
-                  f"{chosen['macro_f1']:.3f}, balanced acc {chosen['balanced_accuracy']:.3f}, minority recall "
-                  f"{chosen['minority_recall']:.3f} ({chosen['minority_class']})"
-                  + (f"; set imbalance: {compare['chosen']} to train with it" if compare["chosen"] != report.get("imbalance") else ""))
+    console.print(
+        f"held-out ({held}) figures of the chosen method only, {compare['chosen']!r}: macro-F1 "
+        f"{chosen['macro_f1']:.3f}, balanced acc {chosen['balanced_accuracy']:.3f}, minority recall "
+        f"{chosen['minority_recall']:.3f} ({chosen['minority_class']})"
+        + (
+            f"; set imbalance: {compare['chosen']} to train with it"
+            if compare["chosen"] != report.get("imbalance")
+            else ""
+        )
+    )
 
 
 def _print_cv(console: Console, cv: dict[str, Any], report: dict[str, Any]) -> None:
     folds = cv["folds"]
-    console.print(f"[bold]cross-validation[/]: {cv['k']} {cv['kind']} folds over {cv['over']} "
-                  f"({cv['rows']:,} posts); validation for early stopping inside each fold comes from its training part")
-    table = _table("mean +- std (sample std across folds)", ["figure", "mean +- std", *[f"fold {f['fold']}" for f in folds]])
+    console.print(
+        f"[bold]cross-validation[/]: {cv['k']} {cv['kind']} folds over {cv['over']} "
+        f"({cv['rows']:,} posts); validation for early stopping inside each fold comes from its training part"
+    )
+    table = _table(
+        "mean +- std (sample std across folds)", ["figure", "mean +- std", *[f"fold {f['fold']}" for f in folds]]
+    )
     for key in [k for k in (*HEADLINE, "minority_recall", "positive_f1") if k in cv["mean"]]:
-        table.add_row(HEADLINE.get(key, key.replace("_", " ")), f"{cv['mean'][key]:.3f} +- {cv['std'][key]:.3f}",
-                      *[_number(f["metrics"].get(key)) for f in folds])
+        table.add_row(
+            HEADLINE.get(key, key.replace("_", " ")),
+            f"{cv['mean'][key]:.3f} +- {cv['std'][key]:.3f}",
+            *[_number(f["metrics"].get(key)) for f in folds],
+        )
     for name, figures in cv.get("per_class", {}).items():
-        table.add_row(f"F1 {name}", f"{figures['f1']['mean']:.3f} +- {figures['f1']['std']:.3f}",
-                      *[_number(f["metrics"]["per_class"].get(name, {}).get("f1")) for f in folds])
+        table.add_row(
+            f"F1 {name}",
+            f"{figures['f1']['mean']:.3f} +- {figures['f1']['std']:.3f}",
+            *[_number(f["metrics"]["per_class"].get(name, {}).get("f1")) for f in folds],
+        )
     table.add_row("held-out posts", "", *[f"{f['sizes']['test']:,}" for f in folds])
     if any("tuned" in f for f in folds):
-        table.add_row("tuned / chosen in training", "", *[", ".join(f"{k} {_value(v)}" for k, v in f.get("tuned", {}).items())
-                                                 for f in folds])
+        table.add_row(
+            "tuned / chosen in training",
+            "",
+            *[", ".join(f"{k} {_value(v)}" for k, v in f.get("tuned", {}).items()) for f in folds],
+        )
     console.print(table)
     if "confusion" in cv:
         console.print(confusion_table(cv["confusion"], "confusion matrix summed over the held-out folds"))

@@ -38,29 +38,58 @@ def print_trends(console: Console, report: TrendsReport, *, width: int | None = 
         console.print(Text(f"note: {note}", style="dim"), soft_wrap=True)
     if report.terms:
         shown = min(width, len(report.bins))
-        table = Table(title=f"terms (counts per bin, last {shown} bins)", title_justify="left", show_edge=False, pad_edge=False)
+        table = Table(
+            title=f"terms (counts per bin, last {shown} bins)", title_justify="left", show_edge=False, pad_edge=False
+        )
         longest = max(len(t.term) for t in report.terms)
         for header in ("source", "term", "count", "per bin", "state", "growth/bin", "last alert"):
-            table.add_column(header, justify="right" if header in ("count", "growth/bin") else "left", overflow="fold",
-                             no_wrap=header == "per bin", min_width=min(longest, 24) if header == "term" else None)
+            table.add_column(
+                header,
+                justify="right" if header in ("count", "growth/bin") else "left",
+                overflow="fold",
+                no_wrap=header == "per bin",
+                min_width=min(longest, 24) if header == "term" else None,
+            )
         for t in report.terms:
             growth = "-" if t.growth is None else f"{t.growth:+.0%}"
-            table.add_row(t.source, Text(terminal_safe(t.term)), f"{t.total:,}", sparkline(t.counts, width),
-                          Text(t.state, style=_STYLE.get(t.state, "")), growth, _time(t.last_alert))
+            table.add_row(
+                t.source,
+                Text(terminal_safe(t.term)),
+                f"{t.total:,}",
+                sparkline(t.counts, width),
+                Text(t.state, style=_STYLE.get(t.state, "")),
+                growth,
+                _time(t.last_alert),
+            )
         console.print(table)
     else:
         console.print("no term was counted in this window")
     if not report.alerts:
         console.print("no alert fired in this window")
         return
-    table = Table(title=f"alerts ({len(report.alerts):,}): fired at the end of the alerting bin; * = at the newest post, "
-                        "the bin is not complete yet", title_justify="left", show_edge=False, pad_edge=False)
+    table = Table(
+        title=f"alerts ({len(report.alerts):,}): fired at the end of the alerting bin; * = at the newest post, "
+        "the bin is not complete yet",
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
     longest = max(len(a.term) for a in report.alerts)
     for header in ("fired at (UTC)", "source", "term", "count", "expected", "score"):
-        table.add_column(header, justify="right" if header in ("count", "expected", "score") else "left", overflow="fold",
-                         min_width=min(longest, 24) if header == "term" else None)
+        table.add_column(
+            header,
+            justify="right" if header in ("count", "expected", "score") else "left",
+            overflow="fold",
+            min_width=min(longest, 24) if header == "term" else None,
+        )
     for a in report.alerts:
-        table.add_row(_time(a.fired_at) + ("*" if a.provisional else ""), a.source,
-                      Text(terminal_safe(a.term)), f"{a.count:,}", f"{a.expected:.2f}", f"{a.score:.1f}")
+        table.add_row(
+            _time(a.fired_at) + ("*" if a.provisional else ""),
+            a.source,
+            Text(terminal_safe(a.term)),
+            f"{a.count:,}",
+            f"{a.expected:.2f}",
+            f"{a.score:.1f}",
+        )
     console.print(table)
-    console.print("[dim]every alert since the first post: postlens sql \"select * from alerts order by fired_at\"[/]")
+    console.print('[dim]every alert since the first post: postlens sql "select * from alerts order by fired_at"[/]')

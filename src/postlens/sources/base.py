@@ -61,8 +61,11 @@ def known_recipes() -> list[str]:
     """The importers that read one public dataset's folder (``sources/recipes/``), not a format."""
     from postlens import sources  # noqa: F401
 
-    return sorted(name for name, factory in _REGISTRY.items()
-                  if getattr(factory, "__module__", "").startswith("postlens.sources.recipes."))
+    return sorted(
+        name
+        for name, factory in _REGISTRY.items()
+        if getattr(factory, "__module__", "").startswith("postlens.sources.recipes.")
+    )
 
 
 def importer_options(name: str) -> frozenset[str]:
@@ -144,7 +147,7 @@ class _ZstdFrames(io.RawIOBase):
                 return 0
             self._out, self._at = self._decompress(chunk), 0
         size = min(len(buffer), len(self._out) - self._at)
-        buffer[:size] = self._out[self._at:self._at + size]
+        buffer[:size] = self._out[self._at : self._at + size]
         self._at += size
         return size
 
@@ -183,14 +186,20 @@ class CorruptStream(SourceError):
 def bad_compression(path: Path, exc: BaseException) -> Rejected:
     """The file-level quarantine row for a compressed stream that breaks: what was read before stays."""
     cause = exc.__cause__ or exc
-    return Rejected(str(path), None, "bad_compression",
-                    f"the compressed stream is corrupt or truncated ({type(cause).__name__}: {cause}); "
-                    "lines after the break were not read")
+    return Rejected(
+        str(path),
+        None,
+        "bad_compression",
+        f"the compressed stream is corrupt or truncated ({type(cause).__name__}: {cause}); "
+        "lines after the break were not read",
+    )
 
 
 def bad_encoding(path: Path, line: int, raw: bytes) -> Rejected:
     return Rejected(
-        str(path), line, "bad_encoding",
+        str(path),
+        line,
+        "bad_encoding",
         "line is not valid UTF-8; re-encode the file as UTF-8",
         raw=raw[:500].decode("utf-8", errors="replace"),
     )
@@ -305,8 +314,9 @@ def text_lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:
             for number, text, raw in open_text_lines(path):
                 yield number, text, raw
         except zstandard.ZstdError as exc:
-            raise CorruptStream(f"cannot read {path} after line {number}: the zstd stream is corrupt or "
-                                f"truncated ({exc})") from exc
+            raise CorruptStream(
+                f"cannot read {path} after line {number}: the zstd stream is corrupt or truncated ({exc})"
+            ) from exc
         return
     if path.suffix != ".gz":
         yield from open_text_lines(path)

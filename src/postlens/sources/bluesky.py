@@ -31,8 +31,9 @@ _EXTERNAL = "app.bsky.embed.external#view"
 _WITH_MEDIA = "app.bsky.embed.recordWithMedia#view"
 
 
-def post_view_to_post(view: Any, file: Path, line: int | None, where: str, observed: datetime,
-                      *, observed_inferred: bool = False) -> Post | Rejected:
+def post_view_to_post(
+    view: Any, file: Path, line: int | None, where: str, observed: datetime, *, observed_inferred: bool = False
+) -> Post | Rejected:
     """One ``app.bsky.feed.defs#postView`` (or a ``feedViewPost`` wrapping one) as a Post."""
     if isinstance(view, dict) and isinstance(view.get("post"), dict):
         view = view["post"]  # getAuthorFeed's feedViewPost: a repost shows the original post
@@ -59,17 +60,34 @@ def post_view_to_post(view: Any, file: Path, line: int | None, where: str, obser
     media, links = _embed(notes.obj("embed", view.get("embed")), notes)
     urls += [link for link in links if link not in urls]
     langs = record.get("langs")
-    counts = {name: notes.count(key, view.get(key)) for name, key in
-              (("likes", "likeCount"), ("shares", "repostCount"), ("comments", "replyCount"))}
-    engagement = [] if all(v is None for v in counts.values()) else \
-        [Engagement(observed_at=observed, observed_inferred=observed_inferred, **counts)]
+    counts = {
+        name: notes.count(key, view.get(key))
+        for name, key in (("likes", "likeCount"), ("shares", "repostCount"), ("comments", "replyCount"))
+    }
+    engagement = (
+        []
+        if all(v is None for v in counts.values())
+        else [Engagement(observed_at=observed, observed_inferred=observed_inferred, **counts)]
+    )
     post = Post(
-        source="bluesky", native_id=uri, platform="bluesky", created_at=created, text=text,
+        source="bluesky",
+        native_id=uri,
+        platform="bluesky",
+        created_at=created,
+        text=text,
         language=langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
-        author=Author(id=notes.optional_text("author.did", author.get("did")),
-                      handle=notes.optional_text("author.handle", author.get("handle"))),
-        hashtags=hashtags, mentions=mentions, urls=urls, media=media, engagement=engagement,
-        raw=view, notes=notes.notes, created_at_naive=naive,
+        author=Author(
+            id=notes.optional_text("author.did", author.get("did")),
+            handle=notes.optional_text("author.handle", author.get("handle")),
+        ),
+        hashtags=hashtags,
+        mentions=mentions,
+        urls=urls,
+        media=media,
+        engagement=engagement,
+        raw=view,
+        notes=notes.notes,
+        created_at_naive=naive,
     )
     return finish(post, file, line, where)
 
@@ -81,13 +99,18 @@ def _facets(record: dict[str, Any], notes: FieldNotes) -> tuple[list[str], list[
     for facet in notes.objs("record.facets", record.get("facets")):
         for feature in notes.objs("record.facets.features", facet.get("features")):
             kind = feature.get("$type")
-            value = {"app.bsky.richtext.facet#tag": feature.get("tag"),
-                     "app.bsky.richtext.facet#mention": feature.get("did"),
-                     "app.bsky.richtext.facet#link": feature.get("uri")}.get(str(kind))
+            value = {
+                "app.bsky.richtext.facet#tag": feature.get("tag"),
+                "app.bsky.richtext.facet#mention": feature.get("did"),
+                "app.bsky.richtext.facet#link": feature.get("uri"),
+            }.get(str(kind))
             if not isinstance(value, str) or not value:
                 continue
-            target = {"app.bsky.richtext.facet#tag": hashtags, "app.bsky.richtext.facet#mention": mentions,
-                      "app.bsky.richtext.facet#link": urls}[str(kind)]
+            target = {
+                "app.bsky.richtext.facet#tag": hashtags,
+                "app.bsky.richtext.facet#mention": mentions,
+                "app.bsky.richtext.facet#link": urls,
+            }[str(kind)]
             if value not in target:
                 target.append(value)
     return hashtags, mentions, urls
@@ -104,10 +127,14 @@ def _embed(embed: dict[str, Any], notes: FieldNotes) -> tuple[list[MediaPart], l
             url = image.get("fullsize") or image.get("thumb")
             if isinstance(url, str) and url:
                 ratio = notes.obj("embed.images.aspectRatio", image.get("aspectRatio"))
-                parts.append(MediaPart(kind=Modality.IMAGE, url=url,
-                                       width=notes.count("aspectRatio.width", ratio.get("width"), maximum=INT32_MAX),
-                                       height=notes.count("aspectRatio.height", ratio.get("height"),
-                                                          maximum=INT32_MAX)))
+                parts.append(
+                    MediaPart(
+                        kind=Modality.IMAGE,
+                        url=url,
+                        width=notes.count("aspectRatio.width", ratio.get("width"), maximum=INT32_MAX),
+                        height=notes.count("aspectRatio.height", ratio.get("height"), maximum=INT32_MAX),
+                    )
+                )
         return parts, []
     if kind == _VIDEO:
         url = embed.get("playlist")

@@ -46,8 +46,9 @@ class CsvImporter(TableImporter):
         delimiter = self.mapping.delimiter or self.default_delimiter
         with open_binary(path) as stream:
             text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
-            reader = csv.reader(text, delimiter=delimiter,
-                                quoting=csv.QUOTE_MINIMAL if self.mapping.quoting else csv.QUOTE_NONE)
+            reader = csv.reader(
+                text, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL if self.mapping.quoting else csv.QUOTE_NONE
+            )
             rows = _rows_with_lines(reader, path)
             header: list[str] | None = None
             for _line, row in rows:
@@ -70,10 +71,14 @@ class CsvImporter(TableImporter):
                     continue  # blank line
                 seen = True
                 if len(row) != width:
-                    yield Rejected(str(path), line, "bad_columns",
-                                   f"expected {width} columns (from the header), got {len(row)}; "
-                                   f"check the delimiter {delimiter!r} and quoting",
-                                   raw=delimiter.join(row)[:RAW_LIMIT])
+                    yield Rejected(
+                        str(path),
+                        line,
+                        "bad_columns",
+                        f"expected {width} columns (from the header), got {len(row)}; "
+                        f"check the delimiter {delimiter!r} and quoting",
+                        raw=delimiter.join(row)[:RAW_LIMIT],
+                    )
                     continue
                 joined = "\x1f".join(row)
                 if not joined.isascii() and _SURROGATE.search(joined):
@@ -160,8 +165,7 @@ class JsonlImporter(TableImporter):
             raise broken
 
     @staticmethod
-    def _parse(path: Path, number: int, text: str | None,
-               raw: bytes) -> tuple[int, dict[str, Any] | Rejected] | None:
+    def _parse(path: Path, number: int, text: str | None, raw: bytes) -> tuple[int, dict[str, Any] | Rejected] | None:
         if text is None:
             return number, bad_encoding(path, number, raw)
         if not text.strip():
@@ -171,9 +175,13 @@ class JsonlImporter(TableImporter):
         except orjson.JSONDecodeError as exc:
             return number, Rejected(str(path), number, "bad_json", f"malformed JSON: {exc}", raw=text[:RAW_LIMIT])
         if not isinstance(record, dict):
-            return number, Rejected(str(path), number, "bad_json",
-                                    f"expected a JSON object per line, got {type(record).__name__}",
-                                    raw=text[:RAW_LIMIT])
+            return number, Rejected(
+                str(path),
+                number,
+                "bad_json",
+                f"expected a JSON object per line, got {type(record).__name__}",
+                raw=text[:RAW_LIMIT],
+            )
         return number, record
 
 
@@ -203,9 +211,12 @@ class ParquetImporter(TableImporter):
                 for record in _batch_rows(batch):
                     number += 1
                     if isinstance(record, Exception):
-                        yield Rejected(str(path), number, "bad_row",
-                                       f"row {number} holds a value Python cannot represent ({record}); "
-                                       "the row was not imported")
+                        yield Rejected(
+                            str(path),
+                            number,
+                            "bad_row",
+                            f"row {number} holds a value Python cannot represent ({record}); the row was not imported",
+                        )
                     else:
                         yield convert(record, number)
         except (OSError, pa.ArrowException) as exc:
@@ -239,6 +250,7 @@ def _field_paths(field: Any, pa: Any, prefix: str = "") -> Iterator[str]:
             yield from _field_paths(child, pa, f"{name}.")
 
 
-TABLE_FORMATS: tuple[str, ...] = tuple(importer.name for importer in (CsvImporter, TsvImporter, JsonlImporter,
-                                                                       ParquetImporter))
+TABLE_FORMATS: tuple[str, ...] = tuple(
+    importer.name for importer in (CsvImporter, TsvImporter, JsonlImporter, ParquetImporter)
+)
 """The generic table formats (each also reads a labels file: ``postlens label import``)."""

@@ -102,8 +102,14 @@ def finish(post: Post, file: Path, line: int | None, where: str = "") -> Post | 
         stamp_notes(post, str(file), line, where)
         return post
     reason = INVALID_POST_REASONS.get(code, code) + (f" ({where})" if where else "")
-    return Rejected(str(file), line, code, reason, post_id=post.id if post.native_id and code != "bad_id" else None,
-                    raw=snippet(post.raw))
+    return Rejected(
+        str(file),
+        line,
+        code,
+        reason,
+        post_id=post.id if post.native_id and code != "bad_id" else None,
+        raw=snippet(post.raw),
+    )
 
 
 def stamp_notes(post: Post, file: str, line: int | None, where: str = "") -> None:
@@ -127,9 +133,14 @@ def id_text(value: Any) -> str | None:
 
 def record_error(exc: BaseException, file: Path, line: int | None, where: str, record: Any) -> Rejected:
     """The last net under one record: an unexpected failure quarantines the record, the file goes on."""
-    return Rejected(str(file), line, "record_error",
-                    f"{where}: the record could not be read ({type(exc).__name__}: {str(exc)[:300]}); "
-                    "please report this postlens bug with the record", raw=snippet(record))
+    return Rejected(
+        str(file),
+        line,
+        "record_error",
+        f"{where}: the record could not be read ({type(exc).__name__}: {str(exc)[:300]}); "
+        "please report this postlens bug with the record",
+        raw=snippet(record),
+    )
 
 
 def iter_json_records(path: Path) -> Iterator[tuple[Any, Path, int | None, str, datetime] | Rejected]:
@@ -217,8 +228,7 @@ def _json_lines_unguarded(path: Path) -> Iterator[Document | Rejected]:
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            yield Rejected(str(path), number, "bad_json", f"line {number} is not valid JSON: {exc}",
-                           raw=snippet(text))
+            yield Rejected(str(path), number, "bad_json", f"line {number} is not valid JSON: {exc}", raw=snippet(text))
             continue
         yield Document(value, number, f"line {number}")
 
@@ -283,8 +293,7 @@ def _stream_json_list(path: Path) -> Iterator[Document | Rejected]:
     with handle:
         buffer = _strip_archive_prefix_text(handle.read(STREAM_CHUNK)).lstrip("\ufeff \t\r\n")
         if not buffer.startswith("["):
-            yield Rejected(str(path), None, "bad_json", "expected a JSON list starting with '['",
-                           raw=buffer[:500])
+            yield Rejected(str(path), None, "bad_json", "expected a JSON list starting with '['", raw=buffer[:500])
             return
         position, index, eof = 1, 0, False
         while True:
@@ -299,10 +308,14 @@ def _stream_json_list(path: Path) -> Iterator[Document | Rejected]:
             end = _value_end(buffer, position, eof)
             if end is None:  # the element goes on in the next chunk
                 if eof or len(buffer) - position > MAX_ELEMENT_BYTES:
-                    yield Rejected(str(path), None, "bad_json",
-                                   f"element {index + 1} never ends (an unclosed string or bracket); the rest "
-                                   "of the file cannot be split reliably and was skipped",
-                                   raw=buffer[position:position + 500])
+                    yield Rejected(
+                        str(path),
+                        None,
+                        "bad_json",
+                        f"element {index + 1} never ends (an unclosed string or bracket); the rest "
+                        "of the file cannot be split reliably and was skipped",
+                        raw=buffer[position : position + 500],
+                    )
                     return
                 buffer, position, eof = _read_more(handle, buffer, position)
                 continue
@@ -312,8 +325,9 @@ def _stream_json_list(path: Path) -> Iterator[Document | Rejected]:
             try:
                 value = orjson.loads(text)
             except orjson.JSONDecodeError as exc:
-                yield Rejected(str(path), None, "bad_json", f"element {index} is not valid JSON ({exc})",
-                               raw=text[:500])
+                yield Rejected(
+                    str(path), None, "bad_json", f"element {index} is not valid JSON ({exc})", raw=text[:500]
+                )
                 continue
             yield Document(value, None, f"element {index}")
 

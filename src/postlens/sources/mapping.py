@@ -23,33 +23,109 @@ from postlens.types import ENGAGEMENT_COUNTS
 
 # Fields whose value is a column name (labels are a dict of them, handled apart).
 COLUMN_FIELDS: tuple[str, ...] = (
-    "id", "text", "created_at", "author_id", "author_handle", "author_followers",
-    "author_verified", "language", "media", *ENGAGEMENT_COUNTS, "observed_at", "hashtags", "mentions", "urls",
+    "id",
+    "text",
+    "created_at",
+    "author_id",
+    "author_handle",
+    "author_followers",
+    "author_verified",
+    "language",
+    "media",
+    *ENGAGEMENT_COUNTS,
+    "observed_at",
+    "hashtags",
+    "mentions",
+    "urls",
 )
 
 # Auto-detection: for each field, candidate column names in order of preference. Matching ignores
 # case and treats spaces/hyphens as underscores. Dotted names match nested JSON (Twitter v1.1 shape).
 AUTO_DETECT: dict[str, tuple[str, ...]] = {
     "id": ("id", "post_id", "tweet_id", "id_str", "status_id", "message_id", "video_id", "uuid"),
-    "text": ("text", "body", "content", "post_text", "full_text", "tweet_text", "tweet",
-             "message", "caption", "selftext", "title"),
-    "created_at": ("created_at", "timestamp", "date", "time", "datetime", "created",
-                   "created_utc", "posted_at", "published_at", "publish_time", "date_time"),
+    "text": (
+        "text",
+        "body",
+        "content",
+        "post_text",
+        "full_text",
+        "tweet_text",
+        "tweet",
+        "message",
+        "caption",
+        "selftext",
+        "title",
+    ),
+    "created_at": (
+        "created_at",
+        "timestamp",
+        "date",
+        "time",
+        "datetime",
+        "created",
+        "created_utc",
+        "posted_at",
+        "published_at",
+        "publish_time",
+        "date_time",
+    ),
     "author_id": ("author_id", "user_id", "user.id_str", "user.id", "account.id"),
-    "author_handle": ("user.screen_name", "account.acct", "author", "author_handle", "username",
-                      "user_name", "screen_name", "handle", "user", "channel_title"),
-    "author_followers": ("author_followers", "followers", "followers_count", "user_followers",
-                         "user.followers_count", "account.followers_count"),
+    "author_handle": (
+        "user.screen_name",
+        "account.acct",
+        "author",
+        "author_handle",
+        "username",
+        "user_name",
+        "screen_name",
+        "handle",
+        "user",
+        "channel_title",
+    ),
+    "author_followers": (
+        "author_followers",
+        "followers",
+        "followers_count",
+        "user_followers",
+        "user.followers_count",
+        "account.followers_count",
+    ),
     "author_verified": ("author_verified", "verified", "user_verified", "user.verified"),
     "language": ("language", "lang"),
-    "media": ("media", "media_paths", "media_urls", "media_files", "images", "image",
-              "image_path", "image_url", "image_file", "video", "video_path", "attachments"),
-    "likes": ("likes", "like_count", "likes_count", "favorite_count", "favourites_count",
-              "favorites", "num_likes", "score"),
-    "shares": ("shares", "share_count", "retweets", "retweet_count", "reblogs_count",
-               "num_retweets", "reposts"),
-    "comments": ("comments", "comment_count", "comment_total", "num_comments", "replies",
-                 "reply_count", "replies_count"),
+    "media": (
+        "media",
+        "media_paths",
+        "media_urls",
+        "media_files",
+        "images",
+        "image",
+        "image_path",
+        "image_url",
+        "image_file",
+        "video",
+        "video_path",
+        "attachments",
+    ),
+    "likes": (
+        "likes",
+        "like_count",
+        "likes_count",
+        "favorite_count",
+        "favourites_count",
+        "favorites",
+        "num_likes",
+        "score",
+    ),
+    "shares": ("shares", "share_count", "retweets", "retweet_count", "reblogs_count", "num_retweets", "reposts"),
+    "comments": (
+        "comments",
+        "comment_count",
+        "comment_total",
+        "num_comments",
+        "replies",
+        "reply_count",
+        "replies_count",
+    ),
     "views": ("views", "view_count", "views_count", "impressions", "num_views"),
     "observed_at": ("observed_at", "scraped_at", "collected_at", "crawled_at"),
     "hashtags": ("hashtags",),
@@ -132,9 +208,7 @@ class ColumnMapping(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in exc.errors()
-            )
+            problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in exc.errors())
             raise MappingError(f"{origin}: invalid mapping: {problems}") from None
 
     @classmethod

@@ -38,8 +38,7 @@ from postlens.sources.kit import (
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected
 from postlens.values import INT32_MAX, FieldNotes
 
-_MEDIA_KIND = {"image": Modality.IMAGE, "video": Modality.VIDEO, "gifv": Modality.GIF,
-               "audio": Modality.AUDIO}
+_MEDIA_KIND = {"image": Modality.IMAGE, "video": Modality.VIDEO, "gifv": Modality.GIF, "audio": Modality.AUDIO}
 _MASTODON_URI = re.compile(r"/users/[^/]+/statuses/([^/?#]+)$")
 _BLOCK_TAGS = {"p", "div", "blockquote", "li", "ul", "ol", "pre", "h1", "h2", "h3", "h4", "h5", "h6"}
 
@@ -64,32 +63,32 @@ class MastodonImporter:
             except Exception as exc:  # noqa: BLE001 - the last net: one record, never the file
                 yield record_error(exc, item[1], item[2], item[3], item[0])
 
-    def status_to_post(self, status: Any, file: Path, line: int | None, where: str,
-                       observed: datetime) -> Post | Rejected:
+    def status_to_post(
+        self, status: Any, file: Path, line: int | None, where: str, observed: datetime
+    ) -> Post | Rejected:
         """One status object (as the API returns it) as a Post; the collect connector uses this too."""
         try:
             return self._status(status, file, line, where, observed)
         except Exception as exc:  # noqa: BLE001 - the last net: one record, never the page
             return record_error(exc, file, line, where, status)
 
-    def _status(self, status: Any, file: Path, line: int | None, where: str,
-                observed: datetime) -> Post | Rejected:
+    def _status(self, status: Any, file: Path, line: int | None, where: str, observed: datetime) -> Post | Rejected:
         if isinstance(status, dict) and isinstance(status.get("reblog"), dict):
             status = status["reblog"]
         if not isinstance(status, dict):
-            return Rejected(str(file), line, "bad_record", f"{where}: expected a status object",
-                            raw=snippet(status))
+            return Rejected(str(file), line, "bad_record", f"{where}: expected a status object", raw=snippet(status))
         host, native_id = self._identity(status)
         if not native_id:
-            return Rejected(str(file), line, "missing_id", f"{where}: the status has no usable id/uri",
-                            raw=snippet(status))
+            return Rejected(
+                str(file), line, "missing_id", f"{where}: the status has no usable id/uri", raw=snippet(status)
+            )
         source = f"mastodon:{host}"
         try:
-            created, naive = (parse_datetime_noting(status["created_at"]) if status.get("created_at")
-                              else (None, False))
+            created, naive = parse_datetime_noting(status["created_at"]) if status.get("created_at") else (None, False)
         except ValueError as exc:
-            return Rejected(str(file), line, "bad_date", f"{where}: {exc}", post_id=f"{source}:{native_id}",
-                            raw=snippet(status))
+            return Rejected(
+                str(file), line, "bad_date", f"{where}: {exc}", post_id=f"{source}:{native_id}", raw=snippet(status)
+            )
         notes = FieldNotes()
         converter = _HtmlToText()
         converter.feed(notes.text("content", status.get("content")))
@@ -103,18 +102,30 @@ class MastodonImporter:
             labels["account_bot"] = "true" if bot else "false"
         qualified = _qualified_acct(account, host)
         post = Post(
-            source=source, native_id=native_id, platform="mastodon", created_at=created,
+            source=source,
+            native_id=native_id,
+            platform="mastodon",
+            created_at=created,
             text="\n\n".join(part for part in (spoiler, body) if part),
             language=notes.optional_text("language", status.get("language")),
-            author=Author(id=qualified, handle=qualified,
-                          followers=notes.count("account.followers_count", account.get("followers_count"))),
+            author=Author(
+                id=qualified,
+                handle=qualified,
+                followers=notes.count("account.followers_count", account.get("followers_count")),
+            ),
             hashtags=[t["name"] for t in notes.objs("tags", status.get("tags")) if t.get("name")],
             mentions=[m["acct"] for m in notes.objs("mentions", status.get("mentions")) if m.get("acct")],
             urls=converter.links,
-            media=[p for a in notes.objs("media_attachments", status.get("media_attachments"))
-                   if (p := _attachment(a, notes)) is not None],
+            media=[
+                p
+                for a in notes.objs("media_attachments", status.get("media_attachments"))
+                if (p := _attachment(a, notes)) is not None
+            ],
             engagement=_engagement(status, observed, notes),
-            labels=labels, raw=status, notes=notes.notes, created_at_naive=naive,
+            labels=labels,
+            raw=status,
+            notes=notes.notes,
+            created_at_naive=naive,
         )
         return finish(post, file, line, where)
 
@@ -171,17 +182,20 @@ def _attachment(item: dict[str, Any], notes: FieldNotes) -> MediaPart | None:
         return None  # "unknown" attachments (failed remote fetches) have no usable file
     meta = notes.obj("media_attachments.meta", item.get("meta"))
     original = notes.obj("media_attachments.meta.original", meta.get("original"))
-    return MediaPart(kind=kind, url=url,
-                     width=notes.count("media_attachments.meta.original.width", original.get("width"),
-                                       maximum=INT32_MAX),
-                     height=notes.count("media_attachments.meta.original.height", original.get("height"),
-                                        maximum=INT32_MAX),
-                     duration_s=notes.seconds("media_attachments.meta.original.duration", original.get("duration")))
+    return MediaPart(
+        kind=kind,
+        url=url,
+        width=notes.count("media_attachments.meta.original.width", original.get("width"), maximum=INT32_MAX),
+        height=notes.count("media_attachments.meta.original.height", original.get("height"), maximum=INT32_MAX),
+        duration_s=notes.seconds("media_attachments.meta.original.duration", original.get("duration")),
+    )
 
 
 def _engagement(status: dict[str, Any], observed: datetime, notes: FieldNotes) -> list[Engagement]:
-    counts = {field: notes.count(key, status.get(key)) for field, key in
-              (("likes", "favourites_count"), ("shares", "reblogs_count"), ("comments", "replies_count"))}
+    counts = {
+        field: notes.count(key, status.get(key))
+        for field, key in (("likes", "favourites_count"), ("shares", "reblogs_count"), ("comments", "replies_count"))
+    }
     if all(v is None for v in counts.values()):
         return []
     return [Engagement(observed_at=observed, observed_inferred=True, **counts)]

@@ -98,8 +98,13 @@ class NativeImporter:
         except orjson.JSONDecodeError as exc:
             return Rejected(str(path), number, "bad_json", f"malformed JSON: {exc}", raw=text[:RAW_LIMIT])
         if not isinstance(record, dict):
-            return Rejected(str(path), number, "bad_json",
-                            f"expected a JSON object per line, got {type(record).__name__}", raw=text[:RAW_LIMIT])
+            return Rejected(
+                str(path),
+                number,
+                "bad_json",
+                f"expected a JSON object per line, got {type(record).__name__}",
+                raw=text[:RAW_LIMIT],
+            )
         post_id = record.get("id") if isinstance(record.get("id"), str) else None
         try:
             post = post_from_dict(record, root)
@@ -109,8 +114,9 @@ class NativeImporter:
         code = validate_post(post)
         if code:
             reason = INVALID_POST_REASONS.get(code, code)
-            return Rejected(str(path), number, code, reason, post_id=post.id if code != "bad_id" else None,
-                            raw=text[:RAW_LIMIT])
+            return Rejected(
+                str(path), number, code, reason, post_id=post.id if code != "bad_id" else None, raw=text[:RAW_LIMIT]
+            )
         post.origin_file, post.origin_line = str(path), number
         stamp_notes(post, str(path), number)
         return post
@@ -131,8 +137,9 @@ def post_from_dict(record: dict[str, Any], media_root: Path | None = None) -> Po
     source, native_id = str(record["source"]), str(record["native_id"])
     given_id = record.get("id")
     if given_id is not None and given_id != f"{source}:{native_id}":
-        raise BadRecord("bad_record", f"id {str(given_id)[:200]!r} disagrees with source:native_id "
-                                      f"{source[:100]}:{native_id[:100]}")
+        raise BadRecord(
+            "bad_record", f"id {str(given_id)[:200]!r} disagrees with source:native_id {source[:100]}:{native_id[:100]}"
+        )
     notes = FieldNotes()
     created = record.get("created_at")
     created_at, naive = (None, False) if created is None else _date(created, "created_at")
@@ -151,8 +158,10 @@ def post_from_dict(record: dict[str, Any], media_root: Path | None = None) -> Po
         mentions=_list(record.get("mentions"), "mentions"),
         urls=_list(record.get("urls"), "urls"),
         media=[_media(part, media_root) for part in _list(record.get("media"), "media")],
-        engagement=[_engagement(snap, f"engagement[{i}]", notes)
-                    for i, snap in enumerate(_list(record.get("engagement"), "engagement"))],
+        engagement=[
+            _engagement(snap, f"engagement[{i}]", notes)
+            for i, snap in enumerate(_list(record.get("engagement"), "engagement"))
+        ],
         labels=_labels(_object(record.get("labels"), "labels"), notes),
         raw=record.get("raw"),
         run_id=_string(record.get("run_id"), "run_id"),

@@ -61,8 +61,9 @@ class RedditImporter:
             except Exception as exc:  # noqa: BLE001 - the last net: one record, never the file
                 yield record_error(exc, item[1], item[2], item[3], item[0])
 
-    def record_to_post(self, record: Any, file: Path, line: int | None, where: str,
-                       observed: datetime) -> Post | Rejected:
+    def record_to_post(
+        self, record: Any, file: Path, line: int | None, where: str, observed: datetime
+    ) -> Post | Rejected:
         """One submission or comment (bare or in the API's ``{"kind", "data"}`` wrapper) as a Post;
         the collect connector uses this too."""
         try:
@@ -70,37 +71,56 @@ class RedditImporter:
         except Exception as exc:  # noqa: BLE001 - the last net: one record, never the page
             return record_error(exc, file, line, where, record)
 
-    def _record(self, record: Any, file: Path, line: int | None, where: str,
-                observed: datetime) -> Post | Rejected:
+    def _record(self, record: Any, file: Path, line: int | None, where: str, observed: datetime) -> Post | Rejected:
         if isinstance(record, dict) and isinstance(record.get("data"), dict) and "kind" in record:
             record = record["data"]  # the live API's {"kind": "t3", "data": {...}} wrapper
         if not isinstance(record, dict):
-            return Rejected(str(file), line, "bad_record", f"{where}: expected an object",
-                            raw=snippet(record))
+            return Rejected(str(file), line, "bad_record", f"{where}: expected an object", raw=snippet(record))
         is_comment = "body" in record or str(id_text(record.get("name")) or "").startswith("t1_")
         if not is_comment and "title" not in record:
-            return Rejected(str(file), line, "unknown_record",
-                            f"{where}: neither a submission (title) nor a comment (body)", raw=snippet(record))
+            return Rejected(
+                str(file),
+                line,
+                "unknown_record",
+                f"{where}: neither a submission (title) nor a comment (body)",
+                raw=snippet(record),
+            )
         native_id = _fullname(record, is_comment)
         if native_id is None:
             return Rejected(str(file), line, "missing_id", f"{where}: no usable id/name", raw=snippet(record))
         try:
-            created, naive = (parse_datetime_noting(record["created_utc"])
-                              if record.get("created_utc") not in (None, "") else (None, False))
+            created, naive = (
+                parse_datetime_noting(record["created_utc"])
+                if record.get("created_utc") not in (None, "")
+                else (None, False)
+            )
         except ValueError as exc:
-            return Rejected(str(file), line, "bad_date", f"{where}: {exc}", post_id=f"reddit:{native_id}",
-                            raw=snippet(record))
+            return Rejected(
+                str(file), line, "bad_date", f"{where}: {exc}", post_id=f"reddit:{native_id}", raw=snippet(record)
+            )
         notes = FieldNotes()
         text, status = _text(record, is_comment, notes)
         if not text and is_comment and status:
-            return Rejected(str(file), line, "removed_post", f"{where}: the comment body is {status}",
-                            post_id=f"reddit:{native_id}", raw=snippet(record))
+            return Rejected(
+                str(file),
+                line,
+                "removed_post",
+                f"{where}: the comment body is {status}",
+                post_id=f"reddit:{native_id}",
+                raw=snippet(record),
+            )
         hashtags, mentions, urls = extract_entities(text)
         mentions += [m for m in _REDDIT_USER.findall(text) if m not in mentions]
         media = [] if is_comment else _media(record, notes)
         link = record.get("url")
-        if not is_comment and not record.get("is_self") and isinstance(link, str) and link and not media \
-                and link not in urls:
+        if (
+            not is_comment
+            and not record.get("is_self")
+            and isinstance(link, str)
+            and link
+            and not media
+            and link not in urls
+        ):
             urls.append(link)
         labels = dict(self.labels)
         subreddit = notes.optional_text("subreddit", record.get("subreddit"))
@@ -113,12 +133,24 @@ class RedditImporter:
             labels["text_status"] = status
         author = notes.optional_text("author", record.get("author"))
         post = Post(
-            source="reddit", native_id=native_id, platform="reddit", created_at=created, text=text,
-            author=Author(id=notes.optional_text("author_fullname", record.get("author_fullname")),
-                          handle=None if author in (None, "[deleted]") else author),
-            hashtags=hashtags, mentions=mentions, urls=urls, media=media,
+            source="reddit",
+            native_id=native_id,
+            platform="reddit",
+            created_at=created,
+            text=text,
+            author=Author(
+                id=notes.optional_text("author_fullname", record.get("author_fullname")),
+                handle=None if author in (None, "[deleted]") else author,
+            ),
+            hashtags=hashtags,
+            mentions=mentions,
+            urls=urls,
+            media=media,
             engagement=_engagement(record, observed, notes),
-            labels=labels, raw=record, notes=notes.notes, created_at_naive=naive,
+            labels=labels,
+            raw=record,
+            notes=notes.notes,
+            created_at_naive=naive,
         )
         return finish(post, file, line, where)
 
@@ -180,9 +212,14 @@ def _media(record: dict[str, Any], notes: FieldNotes) -> list[MediaPart]:
         images = notes.objs("preview.images", notes.obj("preview", record.get("preview")).get("images"))
         source = notes.obj("preview.images[0].source", images[0].get("source")) if images else {}
         if isinstance(source.get("url"), str) and source["url"]:
-            parts.append(MediaPart(kind=Modality.IMAGE, url=html.unescape(source["url"]),
-                                   width=notes.count("preview.width", source.get("width"), maximum=INT32_MAX),
-                                   height=notes.count("preview.height", source.get("height"), maximum=INT32_MAX)))
+            parts.append(
+                MediaPart(
+                    kind=Modality.IMAGE,
+                    url=html.unescape(source["url"]),
+                    width=notes.count("preview.width", source.get("width"), maximum=INT32_MAX),
+                    height=notes.count("preview.height", source.get("height"), maximum=INT32_MAX),
+                )
+            )
     return parts
 
 
@@ -198,10 +235,13 @@ def _direct_media(url: str, record: dict[str, Any], notes: FieldNotes) -> MediaP
     if host == "v.redd.it":
         container = notes.obj("secure_media", record.get("secure_media") or record.get("media"))
         video = notes.obj("secure_media.reddit_video", container.get("reddit_video"))
-        return MediaPart(kind=Modality.VIDEO, url=video.get("fallback_url") or url,
-                         width=notes.count("reddit_video.width", video.get("width"), maximum=INT32_MAX),
-                         height=notes.count("reddit_video.height", video.get("height"), maximum=INT32_MAX),
-                         duration_s=notes.seconds("reddit_video.duration", video.get("duration")))
+        return MediaPart(
+            kind=Modality.VIDEO,
+            url=video.get("fallback_url") or url,
+            width=notes.count("reddit_video.width", video.get("width"), maximum=INT32_MAX),
+            height=notes.count("reddit_video.height", video.get("height"), maximum=INT32_MAX),
+            duration_s=notes.seconds("reddit_video.duration", video.get("duration")),
+        )
     path = parsed.path.lower()
     if path.endswith(".gifv"):
         return MediaPart(kind=Modality.GIF, url=url)
@@ -216,10 +256,14 @@ def _gallery_part(item: Any, notes: FieldNotes) -> MediaPart | None:
         return None
     source = notes.obj("media_metadata.s", item.get("s"))
     kind = {"Image": Modality.IMAGE, "AnimatedImage": Modality.GIF, "RedditVideo": Modality.VIDEO}.get(
-        str(item.get("e")), Modality.IMAGE)
+        str(item.get("e")), Modality.IMAGE
+    )
     url = source.get("u") or source.get("gif") or source.get("mp4")
     if not isinstance(url, str) or not url:
         return None
-    return MediaPart(kind=kind, url=html.unescape(url),
-                     width=notes.count("media_metadata.s.x", source.get("x"), maximum=INT32_MAX),
-                     height=notes.count("media_metadata.s.y", source.get("y"), maximum=INT32_MAX))
+    return MediaPart(
+        kind=kind,
+        url=html.unescape(url),
+        width=notes.count("media_metadata.s.x", source.get("x"), maximum=INT32_MAX),
+        height=notes.count("media_metadata.s.y", source.get("y"), maximum=INT32_MAX),
+    )

@@ -86,10 +86,19 @@ def _entity_list(value: Any) -> list[str]:
     if is_null(value):
         return []
     if isinstance(value, (list, tuple)):
-        items = [_item_name(v) if not isinstance(v, dict) else
-                 next((str(v[k]) for k in ("text", "tag", "name", "screen_name", "username",
-                                           "expanded_url", "url") if v.get(k)), None)
-                 for v in value]
+        items = [
+            _item_name(v)
+            if not isinstance(v, dict)
+            else next(
+                (
+                    str(v[k])
+                    for k in ("text", "tag", "name", "screen_name", "username", "expanded_url", "url")
+                    if v.get(k)
+                ),
+                None,
+            )
+            for v in value
+        ]
     else:
         items = _LIST_SPLIT.split(str(value))
     return [i.strip().lstrip("#@") for i in items if i and i.strip().lstrip("#@")]
@@ -98,8 +107,16 @@ def _entity_list(value: Any) -> list[str]:
 class RowConverter:
     """Builds a Post (or a Rejected) from one record dict, for a mapping resolved against one file."""
 
-    def __init__(self, mapping: ColumnMapping, file: Path, *, source: str, media_root: Path,
-                 media: MediaResolver, observed_default: datetime) -> None:
+    def __init__(
+        self,
+        mapping: ColumnMapping,
+        file: Path,
+        *,
+        source: str,
+        media_root: Path,
+        media: MediaResolver,
+        observed_default: datetime,
+    ) -> None:
         self.mapping = mapping
         self.file = str(file)
         self.source = source
@@ -151,11 +168,17 @@ class RowConverter:
             urls = _entity_list(get["urls"](record))
         engagement = []
         if self.counts:
-            counts = {field: notes.count(self._named(field), self._scalar(getter(record)))
-                      for field, getter in self.counts}
+            counts = {
+                field: notes.count(self._named(field), self._scalar(getter(record))) for field, getter in self.counts
+            }
             if any(v is not None for v in counts.values()):
-                engagement.append(Engagement(observed_at=observed_at or self.observed_default,
-                                             observed_inferred=observed_at is None, **counts))
+                engagement.append(
+                    Engagement(
+                        observed_at=observed_at or self.observed_default,
+                        observed_inferred=observed_at is None,
+                        **counts,
+                    )
+                )
         labels = {}
         for name, getter in self.label_getters:
             label = self._short_text(notes, f"labels[{name}] (column {self.mapping.labels[name]!r})", getter(record))
@@ -163,8 +186,11 @@ class RowConverter:
                 labels[name] = label
         media_value = get["media"](record)
         post = Post(
-            source=self.source, native_id=native_id, platform=self.mapping.platform,
-            created_at=created_at, text=text,
+            source=self.source,
+            native_id=native_id,
+            platform=self.mapping.platform,
+            created_at=created_at,
+            text=text,
             language=self._short_text(notes, self._named("language"), get["language"](record)),
             author=Author(
                 id=self._short_text(notes, self._named("author_id"), get["author_id"](record)),
@@ -172,10 +198,17 @@ class RowConverter:
                 followers=notes.count(self._named("author_followers"), self._scalar(get["author_followers"](record))),
                 verified=notes.flag(self._named("author_verified"), self._scalar(get["author_verified"](record))),
             ),
-            hashtags=hashtags, mentions=mentions, urls=urls,
+            hashtags=hashtags,
+            mentions=mentions,
+            urls=urls,
             media=self.media.parts(media_value, self.media_root) if media_value else [],
-            engagement=engagement, labels=labels, raw=record,
-            origin_file=self.file, origin_line=line, notes=notes.notes, created_at_naive=naive,
+            engagement=engagement,
+            labels=labels,
+            raw=record,
+            origin_file=self.file,
+            origin_line=line,
+            notes=notes.notes,
+            created_at_naive=naive,
         )
         repair_post(post)
         code = validate_post(post)
@@ -212,6 +245,5 @@ class RowConverter:
             hint = " (set created_at_format, e.g. %d.%m.%Y %H:%M)" if field == "created_at" else ""
             raise ValueError(f"cannot parse {field} in column {column!r}: {exc}{hint}") from None
 
-    def _reject(self, line: int | None, code: str, reason: str, record: Any,
-                post_id: str | None = None) -> Rejected:
+    def _reject(self, line: int | None, code: str, reason: str, record: Any, post_id: str | None = None) -> Rejected:
         return Rejected(self.file, line, code, reason, post_id=post_id, raw=raw_text(record))

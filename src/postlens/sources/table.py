@@ -24,8 +24,12 @@ class TableImporter:
 
     name = "table"
 
-    def __init__(self, mapping: ColumnMapping | dict[str, Any] | str | Path | None = None,
-                 media_root: Path | str | None = None, source: str | None = None) -> None:
+    def __init__(
+        self,
+        mapping: ColumnMapping | dict[str, Any] | str | Path | None = None,
+        media_root: Path | str | None = None,
+        source: str | None = None,
+    ) -> None:
         if isinstance(mapping, (str, Path)):
             mapping = ColumnMapping.from_yaml(mapping)
         elif isinstance(mapping, dict):
@@ -53,10 +57,12 @@ class TableImporter:
         """Resolve the mapping against this file's columns (may raise ``MappingError``)."""
         resolved = self.mapping.resolve(columns, path)
         return RowConverter(
-            resolved, path,
+            resolved,
+            path,
             source=self.source or resolved.source or default_source(path),
             media_root=self.media_root or path.resolve().parent,
-            media=self.media, observed_default=file_time_utc(path),
+            media=self.media,
+            observed_default=file_time_utc(path),
         )
 
     def _empty(self, path: Path, why: str) -> Rejected:

@@ -43,8 +43,12 @@ from postlens.types import Author, Engagement, MediaPart, Modality, Post, Reject
 from postlens.values import INT32_MAX, FieldNotes, show
 
 _MEDIA_KIND = {"photo": Modality.IMAGE, "video": Modality.VIDEO, "animated_gif": Modality.GIF}
-_MONTHS = {name: number for number, name in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1
+    )
+}
 _COLLECTION_TIME_KEYS = ("collected_at", "retrieved_at", "retrieved_on", "observed_at")
 
 
@@ -69,15 +73,20 @@ class TwitterImporter:
                 continue
             yield from self._document(item, file, observed, labels)
 
-    def _document(self, doc: Document, file: Path, observed: datetime,
-                  labels: dict[str, str]) -> Iterator[Post | Rejected]:
+    def _document(
+        self, doc: Document, file: Path, observed: datetime, labels: dict[str, str]
+    ) -> Iterator[Post | Rejected]:
         value = doc.value
         if isinstance(value, dict) and isinstance(value.get("tweet"), dict) and len(value) == 1:
             value = value["tweet"]  # Twitter archive export wraps each tweet
         if not isinstance(value, dict):
-            yield Rejected(str(file), doc.line, "bad_record",
-                           f"{doc.where}: expected a tweet object, got {type(value).__name__}",
-                           raw=snippet(value))
+            yield Rejected(
+                str(file),
+                doc.line,
+                "bad_record",
+                f"{doc.where}: expected a tweet object, got {type(value).__name__}",
+                raw=snippet(value),
+            )
             return
         if self._is_v2(value):
             yield from _v2_response(value, doc, file, observed, labels)
@@ -92,8 +101,10 @@ class TwitterImporter:
             return self.version == "v2"
         if "data" in value or "includes" in value:
             return True
-        return "user" not in value and "id_str" not in value and (
-            "author_id" in value or "public_metrics" in value or "edit_history_tweet_ids" in value
+        return (
+            "user" not in value
+            and "id_str" not in value
+            and ("author_id" in value or "public_metrics" in value or "edit_history_tweet_ids" in value)
         )
 
 
@@ -124,19 +135,26 @@ class TwitterV2Importer(TwitterImporter):
 # ---------------------------------------------------------------- v1.1
 
 
-def v1_tweet_to_post(tweet: dict[str, Any], file: Path, line: int | None, where: str,
-                     observed: datetime, labels: dict[str, str]) -> Post | Rejected:
+def v1_tweet_to_post(
+    tweet: dict[str, Any], file: Path, line: int | None, where: str, observed: datetime, labels: dict[str, str]
+) -> Post | Rejected:
     """One v1.1 tweet object as a Post (or a Rejected saying why not)."""
     given_id = tweet.get("id_str") or tweet.get("id")
     native_id = id_text(tweet.get("id_str")) or id_text(tweet.get("id"))
     if not native_id:
-        return Rejected(str(file), line, "missing_id", f"{where}: the tweet has no usable id_str/id"
-                        + (f" (got {show(given_id)})" if given_id else ""), raw=snippet(tweet))
+        return Rejected(
+            str(file),
+            line,
+            "missing_id",
+            f"{where}: the tweet has no usable id_str/id" + (f" (got {show(given_id)})" if given_id else ""),
+            raw=snippet(tweet),
+        )
     try:
         created, naive = _twitter_date_noting(tweet["created_at"]) if tweet.get("created_at") else (None, False)
     except ValueError as exc:
-        return Rejected(str(file), line, "bad_date", f"{where}: {exc}", post_id=f"twitter:{native_id}",
-                        raw=snippet(tweet))
+        return Rejected(
+            str(file), line, "bad_date", f"{where}: {exc}", post_id=f"twitter:{native_id}", raw=snippet(tweet)
+        )
     notes = FieldNotes()
     retweeted = tweet.get("retweeted_status")
     original = notes.obj("retweeted_status", retweeted) or None
@@ -149,7 +167,11 @@ def v1_tweet_to_post(tweet: dict[str, Any], file: Path, line: int | None, where:
     user = notes.obj("user", tweet.get("user"))
     when, inferred = _observed(tweet, observed, notes)
     post = Post(
-        source="twitter", native_id=native_id, platform="twitter", created_at=created, text=text,
+        source="twitter",
+        native_id=native_id,
+        platform="twitter",
+        created_at=created,
+        text=text,
         language=_language(tweet.get("lang"), notes),
         author=Author(
             id=notes.optional_text("user.id", user.get("id_str") or user.get("id")),
@@ -157,16 +179,26 @@ def v1_tweet_to_post(tweet: dict[str, Any], file: Path, line: int | None, where:
             followers=notes.count("user.followers_count", user.get("followers_count")),
             verified=notes.flag("user.verified", user.get("verified")),
         ),
-        hashtags=[h["text"] for h in notes.objs("entities.hashtags", entities.get("hashtags"))
-                  if h.get("text")],
-        mentions=[m["screen_name"] for m in notes.objs("entities.user_mentions", entities.get("user_mentions"))
-                  if m.get("screen_name")],
-        urls=[u.get("expanded_url") or u["url"] for u in notes.objs("entities.urls", entities.get("urls"))
-              if u.get("expanded_url") or u.get("url")],
+        hashtags=[h["text"] for h in notes.objs("entities.hashtags", entities.get("hashtags")) if h.get("text")],
+        mentions=[
+            m["screen_name"]
+            for m in notes.objs("entities.user_mentions", entities.get("user_mentions"))
+            if m.get("screen_name")
+        ],
+        urls=[
+            u.get("expanded_url") or u["url"]
+            for u in notes.objs("entities.urls", entities.get("urls"))
+            if u.get("expanded_url") or u.get("url")
+        ],
         media=[part for m in media_entities if (part := _v1_media(m, notes)) is not None],
-        engagement=_engagement(when, inferred, notes, likes=("favorite_count", tweet.get("favorite_count")),
-                               shares=("retweet_count", tweet.get("retweet_count")),
-                               comments=("reply_count", tweet.get("reply_count"))),
+        engagement=_engagement(
+            when,
+            inferred,
+            notes,
+            likes=("favorite_count", tweet.get("favorite_count")),
+            shares=("retweet_count", tweet.get("retweet_count")),
+            comments=("reply_count", tweet.get("reply_count")),
+        ),
         labels=dict(labels),
         raw=tweet,
         notes=notes.notes,
@@ -182,8 +214,9 @@ def twitter_date(value: object) -> datetime:
         if len(parts) == 6 and parts[4] == "+0000" and parts[1] in _MONTHS and len(parts[3]) == 8:
             try:
                 hour, minute, second = parts[3].split(":")
-                return datetime(int(parts[5]), _MONTHS[parts[1]], int(parts[2]), int(hour), int(minute),
-                                int(second), tzinfo=UTC)
+                return datetime(
+                    int(parts[5]), _MONTHS[parts[1]], int(parts[2]), int(hour), int(minute), int(second), tzinfo=UTC
+                )
             except ValueError:
                 pass
     return parse_datetime(value)
@@ -199,9 +232,18 @@ def _twitter_date_noting(value: object) -> tuple[datetime, bool]:
 
 def _v1_text(tweet: dict[str, Any], notes: FieldNotes) -> str:
     extended = found if isinstance(found := tweet.get("extended_tweet"), dict) else {}
-    key, value = next(((k, v) for k, v in (("extended_tweet.full_text", extended.get("full_text")),
-                                          ("full_text", tweet.get("full_text")), ("text", tweet.get("text")))
-                       if v), ("text", None))
+    key, value = next(
+        (
+            (k, v)
+            for k, v in (
+                ("extended_tweet.full_text", extended.get("full_text")),
+                ("full_text", tweet.get("full_text")),
+                ("text", tweet.get("text")),
+            )
+            if v
+        ),
+        ("text", None),
+    )
     return html.unescape(notes.text(key, value))
 
 
@@ -209,8 +251,9 @@ def _v1_entities(tweet: dict[str, Any], notes: FieldNotes) -> tuple[dict[str, An
     """Entities and the media list, preferring extended (untruncated, all photos) versions."""
     extended = notes.obj("extended_tweet", tweet.get("extended_tweet"))
     entities = notes.obj("entities", extended.get("entities") or tweet.get("entities"))
-    media_source = notes.obj("extended_entities", extended.get("extended_entities")
-                             or tweet.get("extended_entities")) or entities
+    media_source = (
+        notes.obj("extended_entities", extended.get("extended_entities") or tweet.get("extended_entities")) or entities
+    )
     media = notes.objs("extended_entities.media", media_source.get("media"))
     seen: set[str] = set()
     unique = []
@@ -233,10 +276,13 @@ def _v1_media(item: dict[str, Any], notes: FieldNotes) -> MediaPart | None:
     sizes = found if isinstance(found := item.get("sizes"), dict) else {}
     size = notes.obj("media.original_info", item.get("original_info") or sizes.get("large"))
     duration_ms = notes.count("media.video_info.duration_millis", video.get("duration_millis"))
-    return MediaPart(kind=kind, url=url,
-                     width=notes.count("media.width", size.get("width") or size.get("w"), maximum=INT32_MAX),
-                     height=notes.count("media.height", size.get("height") or size.get("h"), maximum=INT32_MAX),
-                     duration_s=duration_ms / 1000 if duration_ms is not None else None)
+    return MediaPart(
+        kind=kind,
+        url=url,
+        width=notes.count("media.width", size.get("width") or size.get("w"), maximum=INT32_MAX),
+        height=notes.count("media.height", size.get("height") or size.get("h"), maximum=INT32_MAX),
+        duration_s=duration_ms / 1000 if duration_ms is not None else None,
+    )
 
 
 def _best_variant(variants: Any) -> Any:
@@ -253,14 +299,16 @@ def _best_variant(variants: Any) -> Any:
 # ---------------------------------------------------------------- v2
 
 
-def v2_response_to_posts(response: dict[str, Any], file: Path, observed: datetime,
-                         labels: dict[str, str] | None = None) -> list[Post | Rejected]:
+def v2_response_to_posts(
+    response: dict[str, Any], file: Path, observed: datetime, labels: dict[str, str] | None = None
+) -> list[Post | Rejected]:
     """The tweets of one API v2 response (``data`` with its ``includes``); the collect connector uses this."""
     return list(_v2_response(response, Document(response, None, "response"), file, observed, labels or {}))
 
 
-def _v2_response(response: dict[str, Any], doc: Document, file: Path, observed: datetime,
-                 labels: dict[str, str]) -> Iterator[Post | Rejected]:
+def _v2_response(
+    response: dict[str, Any], doc: Document, file: Path, observed: datetime, labels: dict[str, str]
+) -> Iterator[Post | Rejected]:
     shared = FieldNotes()  # problems of the response as a whole, noted on each of its tweets
     includes: dict[str, Any] = {}
     if "data" not in response:
@@ -268,9 +316,13 @@ def _v2_response(response: dict[str, Any], doc: Document, file: Path, observed: 
     else:
         data = response.get("data")
         if not isinstance(data, (list, dict, type(None))):
-            yield Rejected(str(file), doc.line, "bad_record",
-                           f"{doc.where}: 'data' is {show(data)}, not a tweet or a list of tweets",
-                           raw=snippet(response))
+            yield Rejected(
+                str(file),
+                doc.line,
+                "bad_record",
+                f"{doc.where}: 'data' is {show(data)}, not a tweet or a list of tweets",
+                raw=snippet(response),
+            )
             return
         tweets = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
         includes = shared.obj("includes", response.get("includes"))
@@ -280,8 +332,7 @@ def _v2_response(response: dict[str, Any], doc: Document, file: Path, observed: 
     for index, tweet in enumerate(tweets, start=1):
         where = f"{doc.where}, tweet {index}" if len(tweets) > 1 else doc.where
         if not isinstance(tweet, dict):
-            yield Rejected(str(file), doc.line, "bad_record", f"{where}: a tweet is not an object",
-                           raw=snippet(tweet))
+            yield Rejected(str(file), doc.line, "bad_record", f"{where}: a tweet is not an object", raw=snippet(tweet))
             continue
         notes = FieldNotes()
         notes.notes.extend(replace(note) for note in shared.notes)
@@ -291,19 +342,33 @@ def _v2_response(response: dict[str, Any], doc: Document, file: Path, observed: 
             yield record_error(exc, file, doc.line, where, tweet)
 
 
-def _v2_tweet_to_post(tweet: dict[str, Any], users: dict[str, Any], media: dict[str, Any], file: Path,
-                      line: int | None, where: str, observed: tuple[datetime, bool],
-                      labels: dict[str, str], notes: FieldNotes) -> Post | Rejected:
+def _v2_tweet_to_post(
+    tweet: dict[str, Any],
+    users: dict[str, Any],
+    media: dict[str, Any],
+    file: Path,
+    line: int | None,
+    where: str,
+    observed: tuple[datetime, bool],
+    labels: dict[str, str],
+    notes: FieldNotes,
+) -> Post | Rejected:
     given_id = tweet.get("id")
     native_id = id_text(given_id)
     if not native_id:
-        return Rejected(str(file), line, "missing_id", f"{where}: the tweet has no usable id"
-                        + (f" (got {show(given_id)})" if given_id else ""), raw=snippet(tweet))
+        return Rejected(
+            str(file),
+            line,
+            "missing_id",
+            f"{where}: the tweet has no usable id" + (f" (got {show(given_id)})" if given_id else ""),
+            raw=snippet(tweet),
+        )
     try:
         created, naive = parse_datetime_noting(tweet["created_at"]) if tweet.get("created_at") else (None, False)
     except ValueError as exc:
-        return Rejected(str(file), line, "bad_date", f"{where}: {exc}", post_id=f"twitter:{native_id}",
-                        raw=snippet(tweet))
+        return Rejected(
+            str(file), line, "bad_date", f"{where}: {exc}", post_id=f"twitter:{native_id}", raw=snippet(tweet)
+        )
     if observed[1]:
         observed = _observed(tweet, observed[0], notes)
     user = users.get(show(tweet.get("author_id"), 200), {})
@@ -316,27 +381,43 @@ def _v2_tweet_to_post(tweet: dict[str, Any], users: dict[str, Any], media: dict[
     user_metrics = notes.obj("author.public_metrics", user.get("public_metrics"))
     text_key = "note_tweet.text" if note.get("text") else "text"
     post = Post(
-        source="twitter", native_id=native_id, platform="twitter", created_at=created,
+        source="twitter",
+        native_id=native_id,
+        platform="twitter",
+        created_at=created,
         text=html.unescape(notes.text(text_key, note.get("text") or tweet.get("text"))),
         language=_language(tweet.get("lang"), notes),
-        author=Author(id=notes.optional_text("author_id", tweet.get("author_id")),
-                      handle=notes.optional_text("author.username", user.get("username")),
-                      followers=notes.count("author.public_metrics.followers_count",
-                                            user_metrics.get("followers_count")),
-                      verified=notes.flag("author.verified", user.get("verified"))),
+        author=Author(
+            id=notes.optional_text("author_id", tweet.get("author_id")),
+            handle=notes.optional_text("author.username", user.get("username")),
+            followers=notes.count("author.public_metrics.followers_count", user_metrics.get("followers_count")),
+            verified=notes.flag("author.verified", user.get("verified")),
+        ),
         hashtags=[h["tag"] for h in notes.objs("entities.hashtags", entities.get("hashtags")) if h.get("tag")],
-        mentions=[m["username"] for m in notes.objs("entities.mentions", entities.get("mentions"))
-                  if m.get("username")],
-        urls=[u.get("expanded_url") or u["url"] for u in notes.objs("entities.urls", entities.get("urls"))
-              if (u.get("expanded_url") or u.get("url")) and not u.get("media_key")],
+        mentions=[
+            m["username"] for m in notes.objs("entities.mentions", entities.get("mentions")) if m.get("username")
+        ],
+        urls=[
+            u.get("expanded_url") or u["url"]
+            for u in notes.objs("entities.urls", entities.get("urls"))
+            if (u.get("expanded_url") or u.get("url")) and not u.get("media_key")
+        ],
         media=[part for m in attached if (part := _v2_media(m, notes)) is not None],
-        engagement=_engagement(*observed, notes, likes=("public_metrics.like_count", metrics.get("like_count")),
-                               shares=("public_metrics.retweet_count", metrics.get("retweet_count")),
-                               comments=("public_metrics.reply_count", metrics.get("reply_count")),
-                               views=("public_metrics.impression_count", metrics.get("impression_count"))),
+        engagement=_engagement(
+            *observed,
+            notes,
+            likes=("public_metrics.like_count", metrics.get("like_count")),
+            shares=("public_metrics.retweet_count", metrics.get("retweet_count")),
+            comments=("public_metrics.reply_count", metrics.get("reply_count")),
+            views=("public_metrics.impression_count", metrics.get("impression_count")),
+        ),
         labels=dict(labels),
-        raw={"tweet": tweet, "author": user or None, "media": attached,
-             "missing_media_keys": [k for k in keys if show(k, 200) not in media]},
+        raw={
+            "tweet": tweet,
+            "author": user or None,
+            "media": attached,
+            "missing_media_keys": [k for k in keys if show(k, 200) not in media],
+        },
         notes=notes.notes,
         created_at_naive=naive,
     )
@@ -351,17 +432,21 @@ def _v2_media(item: dict[str, Any], notes: FieldNotes) -> MediaPart | None:
     if kind is not Modality.IMAGE:
         url = _best_variant(item.get("variants")) or url or item.get("preview_image_url")
     duration_ms = notes.count("media.duration_ms", item.get("duration_ms"))
-    return MediaPart(kind=kind, url=url,
-                     width=notes.count("media.width", item.get("width"), maximum=INT32_MAX),
-                     height=notes.count("media.height", item.get("height"), maximum=INT32_MAX),
-                     duration_s=duration_ms / 1000 if duration_ms is not None else None)
+    return MediaPart(
+        kind=kind,
+        url=url,
+        width=notes.count("media.width", item.get("width"), maximum=INT32_MAX),
+        height=notes.count("media.height", item.get("height"), maximum=INT32_MAX),
+        duration_s=duration_ms / 1000 if duration_ms is not None else None,
+    )
 
 
 # ---------------------------------------------------------------- shared
 
 
-def _engagement(observed: datetime, inferred: bool, notes: FieldNotes,
-                **counts: tuple[str, object]) -> list[Engagement]:
+def _engagement(
+    observed: datetime, inferred: bool, notes: FieldNotes, **counts: tuple[str, object]
+) -> list[Engagement]:
     """One snapshot from ``name=(source key, value)`` pairs; bad counts are dropped into ``notes``."""
     values = {name: notes.count(key, value) for name, (key, value) in counts.items()}
     if all(value is None for value in values.values()):

@@ -27,8 +27,9 @@ def load_cursor(db: duckdb.DuckDBPyConnection, source: str, endpoint: str, query
     return state if isinstance(state, dict) else None
 
 
-def save_cursor(db: duckdb.DuckDBPyConnection, source: str, endpoint: str, query: str,
-                state: dict[str, Any], *, pages: int = 1) -> None:
+def save_cursor(
+    db: duckdb.DuckDBPyConnection, source: str, endpoint: str, query: str, state: dict[str, Any], *, pages: int = 1
+) -> None:
     """Store ``state`` and add ``pages`` to the page count (one statement: atomic on its own)."""
     db.execute(
         "INSERT INTO collect_cursors VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, endpoint, query) DO UPDATE "
@@ -39,23 +40,38 @@ def save_cursor(db: duckdb.DuckDBPyConnection, source: str, endpoint: str, query
 
 def delete_cursor(db: duckdb.DuckDBPyConnection, source: str, endpoint: str, query: str) -> bool:
     """Forget where (source, endpoint, query) stopped; the next collect starts from ``--since``."""
-    rows = db.execute("DELETE FROM collect_cursors WHERE source = ? AND endpoint = ? AND query = ? RETURNING 1",
-                      [source, endpoint, query]).fetchall()
+    rows = db.execute(
+        "DELETE FROM collect_cursors WHERE source = ? AND endpoint = ? AND query = ? RETURNING 1",
+        [source, endpoint, query],
+    ).fetchall()
     return bool(rows)
 
 
 def list_cursors(db: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Every saved cursor, most recently updated first (for ``postlens collect --list``)."""
-    rows = db.execute("SELECT source, endpoint, query, state, pages, updated_at FROM collect_cursors "
-                      "ORDER BY updated_at DESC").fetchall()
-    return [{"source": r[0], "endpoint": r[1], "query": r[2], "state": orjson.loads(r[3]), "pages": r[4],
-             "updated_at": r[5]} for r in rows]
+    rows = db.execute(
+        "SELECT source, endpoint, query, state, pages, updated_at FROM collect_cursors ORDER BY updated_at DESC"
+    ).fetchall()
+    return [
+        {
+            "source": r[0],
+            "endpoint": r[1],
+            "query": r[2],
+            "state": orjson.loads(r[3]),
+            "pages": r[4],
+            "updated_at": r[5],
+        }
+        for r in rows
+    ]
 
 
 def stored_media_paths(db: duckdb.DuckDBPyConnection, urls: list[str]) -> dict[str, str]:
     """URL -> workspace-relative path of media already stored from that URL (a later pass need not download it)."""
     if not urls:
         return {}
-    rows = db.execute("SELECT url, any_value(path) FROM media WHERE status = 'stored' AND path IS NOT NULL "
-                      "AND url IN (SELECT unnest(?)) GROUP BY url", [sorted(set(urls))]).fetchall()
+    rows = db.execute(
+        "SELECT url, any_value(path) FROM media WHERE status = 'stored' AND path IS NOT NULL "
+        "AND url IN (SELECT unnest(?)) GROUP BY url",
+        [sorted(set(urls))],
+    ).fetchall()
     return {url: path for url, path in rows}

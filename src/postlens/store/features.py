@@ -123,8 +123,9 @@ class FeatureCache:
         matrix[mask] = found[index[mask]]
         return matrix, mask
 
-    def _table(self, encoder_key: str, columns: list[str], *, keys: Iterable[str] | None = None,
-               where: Any = None) -> pa.Table | None:
+    def _table(
+        self, encoder_key: str, columns: list[str], *, keys: Iterable[str] | None = None, where: Any = None
+    ) -> pa.Table | None:
         """The rows of every part (those of ``keys`` only, when given) as one table, or None without parts."""
         condition = where
         if keys is not None:
@@ -189,8 +190,9 @@ class FeatureCache:
                 rows, dropped = rows + written, dropped + skipped
                 for part in group:  # only after the merged part is in place: no key is ever missing
                     part.unlink(missing_ok=True)
-        return Compaction(encoder_key, len(before), len(self.parts(encoder_key)), rows, dropped,
-                          time.perf_counter() - started)
+        return Compaction(
+            encoder_key, len(before), len(self.parts(encoder_key)), rows, dropped, time.perf_counter() - started
+        )
 
     def compact_all(self) -> list[Compaction]:
         """``compact`` every encoder folder; the folders that changed."""
@@ -213,8 +215,13 @@ def _features_by_key(table: pa.Table) -> dict[str, Features]:
     for i, key in enumerate(keys):  # a key found twice: the last copy wins, as before compaction
         flat = flat_sequences[i]
         sequence = flat.reshape(int(seq_len[i]), -1) if flat is not None and seq_len[i] else None
-        out[key] = Features(vector=vectors[i], sequence=sequence, text=texts[i],
-                            info=orjson.loads(infos[i]) if infos[i] else {}, error=errors[i])
+        out[key] = Features(
+            vector=vectors[i],
+            sequence=sequence,
+            text=texts[i],
+            info=orjson.loads(infos[i]) if infos[i] else {},
+            error=errors[i],
+        )
     return out
 
 
@@ -236,7 +243,7 @@ def _rows(column: pa.ChunkedArray) -> list[np.ndarray | None]:
             out.extend(next(rows) if ok else None for ok in valid)
             continue
         ends = np.cumsum(lengths)
-        out.extend(values[end - n:end] if ok else None for ok, n, end in zip(valid, lengths, ends))
+        out.extend(values[end - n : end] if ok else None for ok, n, end in zip(valid, lengths, ends))
     return out
 
 
@@ -245,8 +252,10 @@ def _fixed_matrix(column: pa.ChunkedArray, encoder_key: str) -> np.ndarray:
     array = column.combine_chunks()
     lengths = pc.list_value_length(array).to_numpy(zero_copy_only=False)
     if len(lengths) and not (lengths == lengths[0]).all():
-        raise ValueError(f"the cached vectors of {encoder_key} differ in length ({sorted(set(lengths.tolist()))[:5]}); "
-                         "delete that folder and run 'postlens featurize' again")
+        raise ValueError(
+            f"the cached vectors of {encoder_key} differ in length ({sorted(set(lengths.tolist()))[:5]}); "
+            "delete that folder and run 'postlens featurize' again"
+        )
     values = array.flatten().to_numpy(zero_copy_only=False)
     return values.reshape(len(array), int(lengths[0]) if len(lengths) else 0)
 

@@ -40,8 +40,13 @@ BATCH_SIZE = 2000
 Progress = Callable[[int, int], None]
 """Called with (records seen so far, quarantined so far) after each batch."""
 
-_FATAL = (MemoryError, duckdb.OperationalError, duckdb.FatalException, duckdb.InternalException,
-          duckdb.InterruptException)
+_FATAL = (
+    MemoryError,
+    duckdb.OperationalError,
+    duckdb.FatalException,
+    duckdb.InternalException,
+    duckdb.InterruptException,
+)
 """Failures of the database itself (disk, memory, a closed connection): the run stops, nothing is split."""
 NAIVE_DATES = "created_at_naive_as_utc"
 WRITE_FAILED = "write_failed"
@@ -127,9 +132,13 @@ def _guarded(path: Path, records: Iterable[Post | Rejected]) -> Iterator[Post | 
         except PostlensError:
             raise
         except Exception as exc:  # noqa: BLE001
-            yield Rejected(str(path), None, "importer_failed",
-                           f"the importer stopped after {count} records of this input ({type(exc).__name__}: "
-                           f"{str(exc)[:300]}); the rest was not read. Please report this postlens bug.")
+            yield Rejected(
+                str(path),
+                None,
+                "importer_failed",
+                f"the importer stopped after {count} records of this input ({type(exc).__name__}: "
+                f"{str(exc)[:300]}); the rest was not read. Please report this postlens bug.",
+            )
             return
         count += 1
         yield record
@@ -161,17 +170,36 @@ class _Writer:
             if isinstance(record, Rejected):
                 self._queue(_Unit(quarantine=[self._row(record, "record")]))
             elif not isinstance(record, Post):
-                self._queue(_Unit(quarantine=[self._row(Rejected(
-                    str(path), None, "record_error", f"the importer yielded {show(record)} ({type(record).__name__}), "
-                    "not a post; please report this postlens bug", raw=json_text(record)[:RAW_LIMIT]), "record")]))
+                self._queue(
+                    _Unit(
+                        quarantine=[
+                            self._row(
+                                Rejected(
+                                    str(path),
+                                    None,
+                                    "record_error",
+                                    f"the importer yielded {show(record)} ({type(record).__name__}), "
+                                    "not a post; please report this postlens bug",
+                                    raw=json_text(record)[:RAW_LIMIT],
+                                ),
+                                "record",
+                            )
+                        ]
+                    )
+                )
             else:
                 try:
                     self._accept(record, default_file=str(path))
                 except Exception as exc:  # noqa: BLE001 - the last net: one post, never the file
-                    self._queue(self._problem(
-                        record, record.origin_file or str(path), "record_error",
-                        f"the post could not be prepared for storing ({type(exc).__name__}: {str(exc)[:300]}); "
-                        "please report this postlens bug"))
+                    self._queue(
+                        self._problem(
+                            record,
+                            record.origin_file or str(path),
+                            "record_error",
+                            f"the post could not be prepared for storing ({type(exc).__name__}: {str(exc)[:300]}); "
+                            "please report this postlens bug",
+                        )
+                    )
             if len(self.units) >= batch_size:
                 self.flush()
                 if progress:
@@ -224,8 +252,9 @@ class _Writer:
             return
         ids = self._ids_by_file.setdefault(file, set())
         if post.id in ids:
-            self._queue(self._problem(post, file, "duplicate_id",
-                                      f"id {post.id} appears earlier in this file; kept the first"))
+            self._queue(
+                self._problem(post, file, "duplicate_id", f"id {post.id} appears earlier in this file; kept the first")
+            )
             return
         ids.add(post.id)
         media_rows, media_problems = self._attach_media(post, file)
@@ -237,16 +266,25 @@ class _Writer:
             self._orphan_candidates.update(stored)
             self._queue(unit)
             return
-        unit = _Unit(post=_post_row(post, media_rows, self.summary.run_id, file, self._now), media=media_rows,
-                     naive=post.created_at_naive, stored_paths=stored)
+        unit = _Unit(
+            post=_post_row(post, media_rows, self.summary.run_id, file, self._now),
+            media=media_rows,
+            naive=post.created_at_naive,
+            stored_paths=stored,
+        )
         unit.quarantine = [self._row(problem, "kept") for problem in media_problems]
         unit.quarantine += [self._row(note, "kept") for note in _merged_notes(post, file)]
         snapshots = {}
         for snap in post.engagement:
             snapshots[snap.observed_at] = {
-                "post_id": post.id, "observed_at": snap.observed_at, "likes": snap.likes,
-                "shares": snap.shares, "comments": snap.comments, "views": snap.views,
-                "run_id": self.summary.run_id, "observed_inferred": snap.observed_inferred,
+                "post_id": post.id,
+                "observed_at": snap.observed_at,
+                "likes": snap.likes,
+                "shares": snap.shares,
+                "comments": snap.comments,
+                "views": snap.views,
+                "run_id": self.summary.run_id,
+                "observed_inferred": snap.observed_inferred,
             }
         unit.engagement = list(snapshots.values())
         self._queue(unit)
@@ -261,8 +299,13 @@ class _Writer:
         problems: dict[str, list[str]] = {}
         for position, part in enumerate(post.media):
             row: dict[str, Any] = {
-                "post_id": post.id, "position": position, "kind": str(part.kind), "status": "remote",
-                "path": None, "url": storable(part.url), "source_path": storable(part.source_path),
+                "post_id": post.id,
+                "position": position,
+                "kind": str(part.kind),
+                "status": "remote",
+                "path": None,
+                "url": storable(part.url),
+                "source_path": storable(part.source_path),
                 **self._claimed_facts(part),
             }
             try:
@@ -275,20 +318,29 @@ class _Writer:
                 if stored is not None:
                     self.summary.media_stored += 1
                     row.update(
-                        status="stored", path=stored.path, sha256=stored.sha256, mime=stored.mime,
-                        bytes=stored.bytes, kind=str(stored.kind), width=stored.width,
-                        height=stored.height, duration_s=stored.duration_s,
+                        status="stored",
+                        path=stored.path,
+                        sha256=stored.sha256,
+                        mime=stored.mime,
+                        bytes=stored.bytes,
+                        kind=str(stored.kind),
+                        width=stored.width,
+                        height=stored.height,
+                        duration_s=stored.duration_s,
                     )
             rows.append(row)
         # one row per code: the quarantine key is (file, line, code, post), so two parts with the
         # same problem share a row (and a count) instead of one silently replacing the other
-        rejected = [Rejected(file, post.origin_line, code, "; ".join(reasons), post_id=post.id)
-                    for code, reasons in problems.items()]
+        rejected = [
+            Rejected(file, post.origin_line, code, "; ".join(reasons), post_id=post.id)
+            for code, reasons in problems.items()
+        ]
         return rows, rejected
 
     @staticmethod
     def _claimed_facts(part: Any) -> dict[str, Any]:
         """What the source says about a part it did not give us (a URL): kept only when the column can hold it."""
+
         def count(value: Any, bits: int = 31) -> int | None:
             ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**bits
             return value if ok else None
@@ -298,9 +350,14 @@ class _Writer:
 
         duration = part.duration_s
         finite = isinstance(duration, (int, float)) and not isinstance(duration, bool) and 0 <= duration < 1e9
-        return {"sha256": text(part.sha256), "mime": text(part.mime), "bytes": count(part.bytes, 63),
-                "width": count(part.width), "height": count(part.height),
-                "duration_s": float(duration) if finite else None}
+        return {
+            "sha256": text(part.sha256),
+            "mime": text(part.mime),
+            "bytes": count(part.bytes, 63),
+            "width": count(part.width),
+            "height": count(part.height),
+            "duration_s": float(duration) if finite else None,
+        }
 
     def flush(self) -> None:
         units, self.units = self.units, []
@@ -379,11 +436,20 @@ class _Writer:
         if unit.post is not None:
             written.failed.append(unit)
             post = unit.post
-            rows = [{"file": post["origin_file"] or "", "line": post["origin_line"] or 0, "code": WRITE_FAILED,
-                     "post_id": post["id"], "reason": f"the database refused this record ({type(exc).__name__}: "
-                     f"{safe_text(str(exc))[:300]})", "raw": (post["raw"] or "")[:RAW_LIMIT] or None,
-                     "run_id": self.summary.run_id, "quarantined_at": self._now, "post_kept": False,
-                     "_kind": "record"}]
+            rows = [
+                {
+                    "file": post["origin_file"] or "",
+                    "line": post["origin_line"] or 0,
+                    "code": WRITE_FAILED,
+                    "post_id": post["id"],
+                    "reason": f"the database refused this record ({type(exc).__name__}: {safe_text(str(exc))[:300]})",
+                    "raw": (post["raw"] or "")[:RAW_LIMIT] or None,
+                    "run_id": self.summary.run_id,
+                    "quarantined_at": self._now,
+                    "post_kept": False,
+                    "_kind": "record",
+                }
+            ]
             rows += [dict(row, post_kept=False, _kind="detail") for row in unit.quarantine]
         if not rows:
             return
@@ -411,8 +477,12 @@ class _Writer:
             return
         try:
             self.ws.db.register("_orphans", pa.table({"path": sorted(candidates)}))
-            used = {row[0] for row in self.ws.db.execute(
-                "SELECT DISTINCT m.path FROM media m JOIN _orphans o USING (path)").fetchall()}
+            used = {
+                row[0]
+                for row in self.ws.db.execute(
+                    "SELECT DISTINCT m.path FROM media m JOIN _orphans o USING (path)"
+                ).fetchall()
+            }
             self.ws.db.unregister("_orphans")
         except duckdb.Error:
             return  # a broken database cannot say which files are used: keep them all
@@ -431,14 +501,28 @@ def _post_row(post: Post, media_rows: list[dict[str, Any]], run_id: str, file: s
     kinds = sorted({r["kind"] for r in media_rows if r["status"] == "stored"})  # attached media only, not URLs
     labels = {str(k): str(v) for k, v in post.labels.items()}
     row = {
-        "id": post.id, "source": post.source, "native_id": str(post.native_id), "platform": post.platform,
-        "created_at": post.created_at, "text": post.text, "language": post.language,
-        "author_id": post.author.id, "author_handle": post.author.handle,
-        "author_followers": post.author.followers, "author_verified": post.author.verified,
-        "hashtags": list(post.hashtags), "mentions": list(post.mentions), "urls": list(post.urls),
-        "labels": labels, "media_kinds": kinds, "raw": _raw_json(post.raw),
-        "run_id": run_id, "origin_file": safe_text(file), "origin_line": post.origin_line,
-        "first_seen": now, "updated_at": now,
+        "id": post.id,
+        "source": post.source,
+        "native_id": str(post.native_id),
+        "platform": post.platform,
+        "created_at": post.created_at,
+        "text": post.text,
+        "language": post.language,
+        "author_id": post.author.id,
+        "author_handle": post.author.handle,
+        "author_followers": post.author.followers,
+        "author_verified": post.author.verified,
+        "hashtags": list(post.hashtags),
+        "mentions": list(post.mentions),
+        "urls": list(post.urls),
+        "labels": labels,
+        "media_kinds": kinds,
+        "raw": _raw_json(post.raw),
+        "run_id": run_id,
+        "origin_file": safe_text(file),
+        "origin_line": post.origin_line,
+        "first_seen": now,
+        "updated_at": now,
     }
     row["content_hash"] = content_hash(row, media_rows)
     return row
@@ -460,8 +544,15 @@ def _merged_notes(post: Post, file: str) -> list[Rejected]:
     for note in post.notes:
         found = merged.get(note.code)
         if found is None:
-            merged[note.code] = Rejected(note.file or file, post.origin_line if note.line is None else note.line,
-                                         note.code, note.reason, post_id=post.id, raw=note.raw, post_kept=True)
+            merged[note.code] = Rejected(
+                note.file or file,
+                post.origin_line if note.line is None else note.line,
+                note.code,
+                note.reason,
+                post_id=post.id,
+                raw=note.raw,
+                post_kept=True,
+            )
         else:
             found.reason += "; " + note.reason
             if note.raw:
@@ -484,9 +575,18 @@ def _plain_row(row: dict[str, Any], run_id: str, now: datetime) -> dict[str, Any
         return str(text).encode("ascii", "backslashreplace").decode()[:2000]
 
     line = row["line"] if isinstance(row["line"], int) and abs(row["line"]) < 2**62 else 0
-    return {"file": plain(row["file"]), "line": line, "code": plain(row["code"]), "post_id": plain(row["post_id"]),
-            "reason": plain(row["reason"]), "raw": None, "run_id": run_id, "quarantined_at": now,
-            "post_kept": False, "_kind": row["_kind"]}
+    return {
+        "file": plain(row["file"]),
+        "line": line,
+        "code": plain(row["code"]),
+        "post_id": plain(row["post_id"]),
+        "reason": plain(row["reason"]),
+        "raw": None,
+        "run_id": run_id,
+        "quarantined_at": now,
+        "post_kept": False,
+        "_kind": row["_kind"],
+    }
 
 
 class IngestSession:
@@ -497,8 +597,15 @@ class IngestSession:
     Use as a context manager: the run is closed as ``done``, or ``failed`` with the exception.
     """
 
-    def __init__(self, workspace: Workspace, importer_name: str, inputs: list[str], *,
-                 options: dict[str, Any] | None = None, max_media_bytes: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        importer_name: str,
+        inputs: list[str],
+        *,
+        options: dict[str, Any] | None = None,
+        max_media_bytes: Mapping[str, int] | None = None,
+    ) -> None:
         workspace.mark_interrupted_runs()
         clear_incoming(workspace.media_dir)
         run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -535,5 +642,9 @@ class IngestSession:
             else:
                 writer.remove_orphans()
             writer.close()
-            runs.finish_run(writer.ws.db, writer.summary, status="failed" if exc is not None else "done",
-                            error=repr(exc)[:2000] if exc is not None else None)
+            runs.finish_run(
+                writer.ws.db,
+                writer.summary,
+                status="failed" if exc is not None else "done",
+                error=repr(exc)[:2000] if exc is not None else None,
+            )

@@ -69,8 +69,13 @@ class LabelSummary:
 
     def as_import_summary(self) -> ImportSummary:
         """The counts in ``import_runs``' columns: changed posts are 'updated'."""
-        return ImportSummary(run_id=self.run_id, updated=self.changed, unchanged=self.unchanged,
-                             quarantined=self.quarantined, reasons=dict(self.reasons))
+        return ImportSummary(
+            run_id=self.run_id,
+            updated=self.changed,
+            unchanged=self.unchanged,
+            quarantined=self.quarantined,
+            reasons=dict(self.reasons),
+        )
 
 
 def merge_labels(
@@ -98,8 +103,7 @@ def merge_labels(
         if progress:
             progress(merger.summary.rows, merger.summary.quarantined)
     except BaseException as exc:
-        runs.finish_run(workspace.db, merger.summary.as_import_summary(), status="failed",
-                          error=repr(exc)[:2000])
+        runs.finish_run(workspace.db, merger.summary.as_import_summary(), status="failed", error=repr(exc)[:2000])
         raise
     runs.finish_run(workspace.db, merger.summary.as_import_summary(), status="done")
     return merger.summary
@@ -126,9 +130,16 @@ class _Merger:
         key = (record.file, record.post_id)
         if key in self.first_line:
             first = self.first_line[key]
-            self._reject(Rejected(record.file, record.line, "duplicate_id",
-                                  f"id {record.post_id} appears earlier in this file (line {first}); kept the first",
-                                  post_id=record.post_id, raw=record.raw))
+            self._reject(
+                Rejected(
+                    record.file,
+                    record.line,
+                    "duplicate_id",
+                    f"id {record.post_id} appears earlier in this file (line {first}); kept the first",
+                    post_id=record.post_id,
+                    raw=record.raw,
+                )
+            )
             return
         self.first_line[key] = record.line
         if record.post_id in self.rows:  # the same id from another file in this batch: apply in order
@@ -138,12 +149,19 @@ class _Merger:
     def _reject(self, rejected: Rejected) -> None:
         self.summary.quarantined += 1
         self.summary.reasons[rejected.code] = self.summary.reasons.get(rejected.code, 0) + 1
-        self.quarantine.append({
-            "file": rejected.file, "line": rejected.line or 0, "code": rejected.code,
-            "post_id": rejected.post_id or "", "reason": rejected.reason,
-            "raw": rejected.raw[:RAW_LIMIT] if rejected.raw else None, "run_id": self.summary.run_id,
-            "quarantined_at": self.now, "post_kept": False,
-        })
+        self.quarantine.append(
+            {
+                "file": rejected.file,
+                "line": rejected.line or 0,
+                "code": rejected.code,
+                "post_id": rejected.post_id or "",
+                "reason": rejected.reason,
+                "raw": rejected.raw[:RAW_LIMIT] if rejected.raw else None,
+                "run_id": self.summary.run_id,
+                "quarantined_at": self.now,
+                "post_kept": False,
+            }
+        )
 
     def flush(self) -> None:
         """Apply the batch in one transaction: read the posts, merge, write the changed ones."""
@@ -158,11 +176,17 @@ class _Merger:
                 post = stored.get(post_id)
                 if post is None:
                     self.summary.unknown += 1
-                    self._reject(Rejected(
-                        row.file, row.line, UNKNOWN_POST,
-                        f"no post {post_id!r} in the workspace: import the posts first, or check the id "
-                        "(ids are '<source>:<native id>'; give --source for native ids)",
-                        post_id=post_id, raw=row.raw))
+                    self._reject(
+                        Rejected(
+                            row.file,
+                            row.line,
+                            UNKNOWN_POST,
+                            f"no post {post_id!r} in the workspace: import the posts first, or check the id "
+                            "(ids are '<source>:<native id>'; give --source for native ids)",
+                            post_id=post_id,
+                            raw=row.raw,
+                        )
+                    )
                     continue
                 self.summary.matched += 1
                 merged = {**post.labels, **row.labels}
@@ -172,13 +196,15 @@ class _Merger:
                 self.summary.changed += 1
                 self.summary.added += sum(1 for name in row.labels if name not in post.labels)
                 self.summary.replaced += sum(
-                    1 for name, value in row.labels.items() if name in post.labels and post.labels[name] != value)
+                    1 for name, value in row.labels.items() if name in post.labels and post.labels[name] != value
+                )
                 updates.append((post_id, merged, post.content_hash_with(merged)))
             if updates:
                 self._write(updates)
             if self.quarantine:
-                self.db.register("_q", tables._table(tables._unique_quarantine(self.quarantine),
-                                                     tables.QUARANTINE_SCHEMA))
+                self.db.register(
+                    "_q", tables._table(tables._unique_quarantine(self.quarantine), tables.QUARANTINE_SCHEMA)
+                )
                 self.db.execute("INSERT OR REPLACE INTO quarantine SELECT * FROM _q")
                 self.db.unregister("_q")
             self.db.execute("COMMIT")
@@ -189,13 +215,15 @@ class _Merger:
             self.quarantine = []
 
     def _write(self, updates: list[tuple[str, dict[str, str], str]]) -> None:
-        table = pa.table({
-            "id": [u[0] for u in updates],
-            "labels": pa.array([list(u[1].items()) for u in updates], type=_LABELS),
-            "content_hash": [u[2] for u in updates],
-            "updated_at": pa.array([self.now] * len(updates), type=_TS),
-            "run_id": [self.summary.run_id] * len(updates),
-        })
+        table = pa.table(
+            {
+                "id": [u[0] for u in updates],
+                "labels": pa.array([list(u[1].items()) for u in updates], type=_LABELS),
+                "content_hash": [u[2] for u in updates],
+                "updated_at": pa.array([self.now] * len(updates), type=_TS),
+                "run_id": [self.summary.run_id] * len(updates),
+            }
+        )
         self.db.register("_labels", table)
         self.db.execute(
             "UPDATE posts SET labels = u.labels, content_hash = u.content_hash, updated_at = u.updated_at, "
@@ -220,8 +248,19 @@ class _StoredPost:
         return content_hash({**self.row, "labels": labels}, self.media)
 
 
-_HASHED_COLUMNS = ("platform", "text", "created_at", "language", "author_id", "author_handle",
-                   "author_followers", "author_verified", "hashtags", "mentions", "urls")
+_HASHED_COLUMNS = (
+    "platform",
+    "text",
+    "created_at",
+    "language",
+    "author_id",
+    "author_handle",
+    "author_followers",
+    "author_verified",
+    "hashtags",
+    "mentions",
+    "urls",
+)
 
 
 def _stored_posts(db: Any, ids: list[str]) -> dict[str, _StoredPost]:

@@ -28,8 +28,13 @@ from postlens.media.urls import file_url_path, is_file_url
 NAME_MAX = 255  # bytes per path component (Linux, macOS)
 PATH_MAX = 4096
 SHOWN_CHARS = 300  # of a hostile name, in a quarantine reason
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | \
-    getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NOCTTY", 0)
+)
 _PROC_FD = "/proc/self/fd"
 
 
@@ -77,8 +82,10 @@ def local_name(source_path: object, url: object) -> str | None:
     if is_file_url(url):
         path = file_url_path(url)  # type: ignore[arg-type]
         if path is None:
-            raise MediaProblem("media_bad_name", f"the file URL {shown(url)} names another host; "
-                                                 "only local files under the media root are read")
+            raise MediaProblem(
+                "media_bad_name",
+                f"the file URL {shown(url)} names another host; only local files under the media root are read",
+            )
         return path
     return None
 
@@ -87,8 +94,11 @@ def confine(name: str, root: str | None, max_bytes: int, kind: str = "") -> Conf
     """Resolve ``name`` (relative to ``root``, or absolute) inside ``root``; raises ``MediaProblem``."""
     encoded = _encodable(name)
     if root is None:
-        raise MediaProblem("media_no_root", f"local media file {shown(name)} was given without a media root; "
-                                            "pass --media-root (files are read only from inside it)")
+        raise MediaProblem(
+            "media_no_root",
+            f"local media file {shown(name)} was given without a media root; "
+            "pass --media-root (files are read only from inside it)",
+        )
     root_real = os.path.realpath(_decoded_root(root))
     if len(encoded) > PATH_MAX or any(len(c) > NAME_MAX for c in encoded.split(b"/")):
         raise MediaProblem("media_bad_name", f"media name {shown(name)} is longer than the system allows")
@@ -97,8 +107,10 @@ def confine(name: str, root: str | None, max_bytes: int, kind: str = "") -> Conf
     except (OSError, ValueError) as exc:
         raise MediaProblem("media_bad_name", f"media name {shown(name)} cannot be resolved: {exc}") from None
     if not _inside(real, root_real):
-        raise MediaProblem("media_outside_root", f"media {shown(name)} resolves to {shown(real)}, outside the "
-                                                 f"media root {shown(root_real)}: not read")
+        raise MediaProblem(
+            "media_outside_root",
+            f"media {shown(name)} resolves to {shown(real)}, outside the media root {shown(root_real)}: not read",
+        )
     try:
         info = os.lstat(real)
     except (FileNotFoundError, NotADirectoryError):
@@ -123,12 +135,17 @@ def open_confined(found: Confined) -> int:
     try:
         info = os.fstat(fd)
         if (info.st_dev, info.st_ino, info.st_mtime_ns) != found.identity or not stat.S_ISREG(info.st_mode):
-            raise MediaProblem("media_changed", f"media file {shown(found.real)} changed while it was being "
-                                                "opened (replaced or rewritten); run the import again")
+            raise MediaProblem(
+                "media_changed",
+                f"media file {shown(found.real)} changed while it was being "
+                "opened (replaced or rewritten); run the import again",
+            )
         opened = _opened_path(fd)
         if opened is not None and not _inside(opened, found.root):
-            raise MediaProblem("media_outside_root", f"media {shown(found.real)} was opened as {shown(opened)}, "
-                                                     f"outside the media root {shown(found.root)}")
+            raise MediaProblem(
+                "media_outside_root",
+                f"media {shown(found.real)} was opened as {shown(opened)}, outside the media root {shown(found.root)}",
+            )
     except BaseException:
         os.close(fd)
         raise
@@ -138,8 +155,11 @@ def open_confined(found: Confined) -> int:
 def check_size(size: int, limit: int, name: str, kind: str) -> None:
     if size > limit:
         what = f"{kind} limit" if kind else "limit"
-        raise MediaProblem("media_too_large", f"media file {shown(name)} is {size:,} bytes, over the {what} "
-                                              f"of {limit:,} bytes (raise it with --max-media-size); not copied")
+        raise MediaProblem(
+            "media_too_large",
+            f"media file {shown(name)} is {size:,} bytes, over the {what} "
+            f"of {limit:,} bytes (raise it with --max-media-size); not copied",
+        )
 
 
 def _encodable(name: object) -> bytes:
@@ -152,8 +172,9 @@ def _encodable(name: object) -> bytes:
     try:
         return os.fsencode(name)
     except UnicodeError:
-        raise MediaProblem("media_bad_name", f"media name {shown(name)} is not a valid file name "
-                                             "(undecodable characters)") from None
+        raise MediaProblem(
+            "media_bad_name", f"media name {shown(name)} is not a valid file name (undecodable characters)"
+        ) from None
 
 
 def _decoded_root(root: object) -> str:
@@ -179,9 +200,14 @@ def _opened_path(fd: int) -> str | None:
 
 
 def _what(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link that cannot be resolved")):
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISLNK, "a symbolic link that cannot be resolved"),
+    ):
         if test(mode):
             return name
     return "not a regular file"

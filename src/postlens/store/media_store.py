@@ -69,8 +69,12 @@ class MediaStore:
         """Copy the file ``name`` (relative to ``root`` or absolute, inside it) in, once; raises MediaProblem."""
         name = os.fspath(name) if isinstance(name, Path) else name
         claimed = kind_from_extension(name) if isinstance(name, str) else None
-        found = confine(name, os.fspath(root) if root is not None else None,
-                        self.limits[claimed] if claimed else self._largest, str(claimed or ""))
+        found = confine(
+            name,
+            os.fspath(root) if root is not None else None,
+            self.limits[claimed] if claimed else self._largest,
+            str(claimed or ""),
+        )
         memo_key = (found.real, found.identity)
         if memo_key in self._seen:
             return self._seen[memo_key]
@@ -78,11 +82,14 @@ class MediaStore:
         with os.fdopen(fd, "rb", closefd=True) as handle:
             sniffed = sniff_bytes(handle.read(_HEAD))
             if sniffed is None:
-                raise MediaProblem("media_unknown_type",
-                                   f"{shown(found.real)}: bytes are not a known image, video or audio format")
+                raise MediaProblem(
+                    "media_unknown_type", f"{shown(found.real)}: bytes are not a known image, video or audio format"
+                )
             if not extension_agrees(found.real, sniffed):
-                raise MediaProblem("media_mismatch", f"{shown(found.real)}: the name says "
-                                                     f"{Path(found.real).suffix} but the bytes are {sniffed.mime}")
+                raise MediaProblem(
+                    "media_mismatch",
+                    f"{shown(found.real)}: the name says {Path(found.real).suffix} but the bytes are {sniffed.mime}",
+                )
             check_size(found.size, self.limits[sniffed.kind], found.real, str(sniffed.kind))
             handle.seek(0)
             stored = self._copy_in(handle, found, sniffed)
@@ -118,8 +125,9 @@ class MediaStore:
                 os.unlink(tmp_name)
             raise
         kind = header.sniffed
-        return StoredMedia(sha, rel.as_posix(), kind.kind, kind.mime, size, header.width, header.height,
-                           header.duration_s)
+        return StoredMedia(
+            sha, rel.as_posix(), kind.kind, kind.mime, size, header.width, header.height, header.duration_s
+        )
 
 
 def clear_incoming(folder: Path) -> int:

@@ -19,11 +19,37 @@ import pyarrow as pa
 from postlens.errors import ConfigError
 
 MAX_CHARS = 10_000
-STATEMENT_KEYWORDS = frozenset({
-    "ALTER", "ATTACH", "BEGIN", "CALL", "CHECKPOINT", "COMMIT", "COPY", "CREATE", "DELETE", "DETACH", "DROP",
-    "EXPORT", "FORCE", "GRANT", "IMPORT", "INSERT", "INSTALL", "LOAD", "PRAGMA", "RESET", "REVOKE", "ROLLBACK",
-    "SET", "TRUNCATE", "UPDATE", "USE", "VACUUM",
-})
+STATEMENT_KEYWORDS = frozenset(
+    {
+        "ALTER",
+        "ATTACH",
+        "BEGIN",
+        "CALL",
+        "CHECKPOINT",
+        "COMMIT",
+        "COPY",
+        "CREATE",
+        "DELETE",
+        "DETACH",
+        "DROP",
+        "EXPORT",
+        "FORCE",
+        "GRANT",
+        "IMPORT",
+        "INSERT",
+        "INSTALL",
+        "LOAD",
+        "PRAGMA",
+        "RESET",
+        "REVOKE",
+        "ROLLBACK",
+        "SET",
+        "TRUNCATE",
+        "UPDATE",
+        "USE",
+        "VACUUM",
+    }
+)
 _HINT = "--where takes a condition over posts, e.g. \"labels['split'] = 'val'\" or \"created_at >= '2024-01-01'\""
 
 
@@ -43,7 +69,9 @@ def check_where(expr: str) -> str:
         if kind == duckdb.token_type.string_const or (kind == duckdb.token_type.identifier and text.startswith('"')):
             continue  # quoted: brackets and semicolons inside are data
         if ";" in text:
-            raise ConfigError(f"the --where condition may not contain ';': it is one condition, not statements; {_HINT}")
+            raise ConfigError(
+                f"the --where condition may not contain ';': it is one condition, not statements; {_HINT}"
+            )
         if kind == duckdb.token_type.keyword and text.strip().upper() in STATEMENT_KEYWORDS:
             raise ConfigError(f"the --where condition may not contain {text.strip().upper()}: it is read-only; {_HINT}")
         for char in text:
@@ -100,19 +128,31 @@ def _check_tree(db: duckdb.DuckDBPyConnection, query: str) -> None:
         raise ConfigError(f"--where is not a valid condition: {tree.get('error_message', 'parse error')}; {_HINT}")
     statements = tree.get("statements", [])
     node = statements[0].get("node", {}) if len(statements) == 1 else {}
-    if node.get("type") != "SELECT_NODE" or node.get("modifiers") or (node.get("from_table") or {}).get("table_name") != "posts":
+    if (
+        node.get("type") != "SELECT_NODE"
+        or node.get("modifiers")
+        or (node.get("from_table") or {}).get("table_name") != "posts"
+    ):
         raise ConfigError(f"--where must be a single condition over posts; {_HINT}")
-    tables = {r[0] for r in db.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    tables = {
+        r[0]
+        for r in db.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()
+    }
     allowed = tables | set(_cte_names(tree))
     for ref in _walk(tree):
         if ref.get("type") == "TABLE_FUNCTION":
             name = (ref.get("function") or {}).get("function_name", "?")
-            raise ConfigError(f"--where may not call the table function {name}(): it reads workspace tables only "
-                              f"({', '.join(sorted(tables))})")
-        if ref.get("type") == "BASE_TABLE" and (ref.get("table_name") not in allowed
-                                               or ref.get("catalog_name") not in ("", None)):
-            raise ConfigError(f"--where may read the workspace tables only ({', '.join(sorted(tables))}), "
-                              f"not {ref.get('table_name')!r}")
+            raise ConfigError(
+                f"--where may not call the table function {name}(): it reads workspace tables only "
+                f"({', '.join(sorted(tables))})"
+            )
+        if ref.get("type") == "BASE_TABLE" and (
+            ref.get("table_name") not in allowed or ref.get("catalog_name") not in ("", None)
+        ):
+            raise ConfigError(
+                f"--where may read the workspace tables only ({', '.join(sorted(tables))}), "
+                f"not {ref.get('table_name')!r}"
+            )
 
 
 def _walk(node: Any) -> Iterator[dict[str, Any]]:
@@ -133,8 +173,9 @@ def _cte_names(tree: Any) -> Iterator[str]:
 
 
 def _post_columns(db: duckdb.DuckDBPyConnection) -> str:
-    rows = db.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'posts' "
-                      "ORDER BY ordinal_position").fetchall()
+    rows = db.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'posts' ORDER BY ordinal_position"
+    ).fetchall()
     return ", ".join(r[0] for r in rows)
 
 

@@ -18,9 +18,17 @@ def content_hash(row: Mapping[str, Any], media_rows: Sequence[Mapping[str, Any]]
     """blake2b of the post's stored fields (a ``posts`` row as a dict) and its media parts."""
     created = row["created_at"]
     identity = (
-        row["platform"], row["text"], created.astimezone(UTC).isoformat() if created else None,
-        row["language"], row["author_id"], row["author_handle"], row["author_followers"], row["author_verified"],
-        list(row["hashtags"] or []), list(row["mentions"] or []), list(row["urls"] or []),
+        row["platform"],
+        row["text"],
+        created.astimezone(UTC).isoformat() if created else None,
+        row["language"],
+        row["author_id"],
+        row["author_handle"],
+        row["author_followers"],
+        row["author_verified"],
+        list(row["hashtags"] or []),
+        list(row["mentions"] or []),
+        list(row["urls"] or []),
         sorted((str(k), str(v)) for k, v in (row["labels"] or {}).items()),
         [(m["kind"], m["status"], m["sha256"], m["url"]) for m in media_rows],
     )

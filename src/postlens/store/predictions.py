@@ -9,12 +9,20 @@ import duckdb
 import pyarrow as pa
 
 _TS = pa.timestamp("us", tz="UTC")
-PREDICTIONS_SCHEMA = pa.schema([
-    ("model", pa.string()), ("model_fingerprint", pa.string()), ("trained_at", _TS), ("post_id", pa.string()),
-    ("task", pa.string()), ("label", pa.string()), ("value", pa.float64()),
-    ("probabilities", pa.map_(pa.string(), pa.float64())), ("missing_modalities", pa.list_(pa.string())),
-    ("predicted_at", _TS),
-])
+PREDICTIONS_SCHEMA = pa.schema(
+    [
+        ("model", pa.string()),
+        ("model_fingerprint", pa.string()),
+        ("trained_at", _TS),
+        ("post_id", pa.string()),
+        ("task", pa.string()),
+        ("label", pa.string()),
+        ("value", pa.float64()),
+        ("probabilities", pa.map_(pa.string(), pa.float64())),
+        ("missing_modalities", pa.list_(pa.string())),
+        ("predicted_at", _TS),
+    ]
+)
 """Column order of the table (store/schema.py ``PREDICTIONS_DDL``)."""
 
 

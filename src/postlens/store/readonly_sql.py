@@ -58,8 +58,9 @@ def check_read_only_sql(query: str) -> duckdb.Statement:
         raise QueryError(f"no SQL statement given; postlens sql runs {ALLOWED_HELP}")
     kinds = [_SHOWN_KIND.get(s.type.name, s.type.name) for s in statements]
     if len(statements) > 1:
-        raise QueryError(f"one statement at a time: found {len(statements)} ({', '.join(kinds)}); "
-                         f"postlens sql runs {ALLOWED_HELP}")
+        raise QueryError(
+            f"one statement at a time: found {len(statements)} ({', '.join(kinds)}); postlens sql runs {ALLOWED_HELP}"
+        )
     if statements[0].type not in ALLOWED_STATEMENTS:
         raise QueryError(f"{kinds[0]} statements are not allowed: postlens sql is read-only and runs {ALLOWED_HELP}")
     return statements[0]
@@ -77,8 +78,9 @@ def run_read_only_sql(
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError(f"limit must be between 1 and {MAX_LIMIT:,}, got {limit:,}")
     statement = check_read_only_sql(query)
-    with Workspace(workspace, read_only=True, lock_wait=lock_wait, on_lock_wait=on_lock_wait,
-                   duckdb_config=SANDBOX_CONFIG) as ws:
+    with Workspace(
+        workspace, read_only=True, lock_wait=lock_wait, on_lock_wait=on_lock_wait, duckdb_config=SANDBOX_CONFIG
+    ) as ws:
         _require_sandbox(ws.db)
         try:
             cursor = ws.db.execute(statement)
@@ -122,16 +124,21 @@ def one_line(exc: BaseException) -> str:
 
 def _require_sandbox(db: duckdb.DuckDBPyConnection) -> None:
     """Refuse to run anything if DuckDB handed back a connection without the sandbox settings."""
-    row = db.execute("SELECT current_setting('enable_external_access'), current_setting('lock_configuration')").fetchone()
+    row = db.execute(
+        "SELECT current_setting('enable_external_access'), current_setting('lock_configuration')"
+    ).fetchone()
     if row is None or tuple(row) != (False, True):
-        raise QueryError("the read-only connection could not be locked down (external access still on); "
-                         "close this process's other connections to the workspace and retry")
+        raise QueryError(
+            "the read-only connection could not be locked down (external access still on); "
+            "close this process's other connections to the workspace and retry"
+        )
 
 
 def _query_error(exc: duckdb.Error) -> QueryError:
     if isinstance(exc, duckdb.PermissionException):
-        return QueryError("postlens sql reads only the workspace's tables; files, URLs and extensions are "
-                          f"refused ({one_line(exc)})")
+        return QueryError(
+            f"postlens sql reads only the workspace's tables; files, URLs and extensions are refused ({one_line(exc)})"
+        )
     return QueryError(one_line(exc))
 
 

@@ -63,8 +63,16 @@ def finish_run(db: duckdb.DuckDBPyConnection, summary: ImportSummary, *, status:
         "UPDATE import_runs SET finished_at = ?, status = ?, imported = ?, updated = ?, unchanged = ?, "
         "quarantined = ?, snapshots_added = ?, error = ?, flagged = ?, notes = ? WHERE run_id = ?",
         [
-            datetime.now(UTC), status, summary.imported, summary.updated, summary.unchanged,
-            summary.quarantined, summary.snapshots_added, safe_text(error) if error else None, summary.flagged,
-            orjson.dumps(summary.notes).decode(), summary.run_id,
+            datetime.now(UTC),
+            status,
+            summary.imported,
+            summary.updated,
+            summary.unchanged,
+            summary.quarantined,
+            summary.snapshots_added,
+            safe_text(error) if error else None,
+            summary.flagged,
+            orjson.dumps(summary.notes).decode(),
+            summary.run_id,
         ],
     )

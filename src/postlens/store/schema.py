@@ -163,7 +163,8 @@ CREATE TABLE IF NOT EXISTS entity_cache (
 );
 """
 
-DDL = """
+DDL = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 
 CREATE TABLE IF NOT EXISTS posts (
@@ -260,7 +261,12 @@ CREATE TABLE IF NOT EXISTS feature_errors (
     failed_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (key, encoder)
 );
-""" + PREDICTIONS_DDL + TRENDS_DDL + SEGMENTS_DDL + CURSORS_DDL
+"""
+    + PREDICTIONS_DDL
+    + TRENDS_DDL
+    + SEGMENTS_DDL
+    + CURSORS_DDL
+)
 
 MIGRATIONS: dict[int, str] = {
     2: """

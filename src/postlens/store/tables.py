@@ -16,34 +16,70 @@ _STR_LIST = pa.list_(pa.string())
 
 POSTS_SCHEMA = pa.schema(
     [
-        ("id", pa.string()), ("source", pa.string()), ("native_id", pa.string()), ("platform", pa.string()),
-        ("created_at", _TS), ("text", pa.string()), ("language", pa.string()), ("author_id", pa.string()),
-        ("author_handle", pa.string()), ("author_followers", pa.int64()), ("author_verified", pa.bool_()),
-        ("hashtags", _STR_LIST), ("mentions", _STR_LIST), ("urls", _STR_LIST),
-        ("labels", pa.map_(pa.string(), pa.string())), ("media_kinds", _STR_LIST), ("raw", pa.string()),
-        ("content_hash", pa.string()), ("run_id", pa.string()), ("origin_file", pa.string()),
-        ("origin_line", pa.int64()), ("first_seen", _TS), ("updated_at", _TS),
+        ("id", pa.string()),
+        ("source", pa.string()),
+        ("native_id", pa.string()),
+        ("platform", pa.string()),
+        ("created_at", _TS),
+        ("text", pa.string()),
+        ("language", pa.string()),
+        ("author_id", pa.string()),
+        ("author_handle", pa.string()),
+        ("author_followers", pa.int64()),
+        ("author_verified", pa.bool_()),
+        ("hashtags", _STR_LIST),
+        ("mentions", _STR_LIST),
+        ("urls", _STR_LIST),
+        ("labels", pa.map_(pa.string(), pa.string())),
+        ("media_kinds", _STR_LIST),
+        ("raw", pa.string()),
+        ("content_hash", pa.string()),
+        ("run_id", pa.string()),
+        ("origin_file", pa.string()),
+        ("origin_line", pa.int64()),
+        ("first_seen", _TS),
+        ("updated_at", _TS),
     ]
 )
 MEDIA_SCHEMA = pa.schema(
     [
-        ("post_id", pa.string()), ("position", pa.int32()), ("kind", pa.string()), ("status", pa.string()),
-        ("path", pa.string()), ("url", pa.string()), ("sha256", pa.string()), ("mime", pa.string()),
-        ("bytes", pa.int64()), ("width", pa.int32()), ("height", pa.int32()), ("duration_s", pa.float64()),
+        ("post_id", pa.string()),
+        ("position", pa.int32()),
+        ("kind", pa.string()),
+        ("status", pa.string()),
+        ("path", pa.string()),
+        ("url", pa.string()),
+        ("sha256", pa.string()),
+        ("mime", pa.string()),
+        ("bytes", pa.int64()),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+        ("duration_s", pa.float64()),
         ("source_path", pa.string()),
     ]
 )
 ENGAGEMENT_SCHEMA = pa.schema(
     [
-        ("post_id", pa.string()), ("observed_at", _TS), ("likes", pa.int64()), ("shares", pa.int64()),
-        ("comments", pa.int64()), ("views", pa.int64()), ("run_id", pa.string()),
+        ("post_id", pa.string()),
+        ("observed_at", _TS),
+        ("likes", pa.int64()),
+        ("shares", pa.int64()),
+        ("comments", pa.int64()),
+        ("views", pa.int64()),
+        ("run_id", pa.string()),
         ("observed_inferred", pa.bool_()),
     ]
 )
 QUARANTINE_SCHEMA = pa.schema(
     [
-        ("file", pa.string()), ("line", pa.int64()), ("code", pa.string()), ("post_id", pa.string()),
-        ("reason", pa.string()), ("raw", pa.string()), ("run_id", pa.string()), ("quarantined_at", _TS),
+        ("file", pa.string()),
+        ("line", pa.int64()),
+        ("code", pa.string()),
+        ("post_id", pa.string()),
+        ("reason", pa.string()),
+        ("raw", pa.string()),
+        ("run_id", pa.string()),
+        ("quarantined_at", _TS),
         ("post_kept", pa.bool_()),
     ]
 )

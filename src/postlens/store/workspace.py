@@ -95,8 +95,10 @@ def _check_readable(root: Path, db_path: Path) -> None:
         if not os.access(root, os.R_OK | os.X_OK):
             raise WorkspaceError(f"no permission to read the workspace folder {root}")
         if not db_path.exists():
-            raise WorkspaceError(f"{root} has no {DB_NAME}, so it is not a postlens workspace (yet); "
-                                 "run 'postlens ingest' first or pass --workspace")
+            raise WorkspaceError(
+                f"{root} has no {DB_NAME}, so it is not a postlens workspace (yet); "
+                "run 'postlens ingest' first or pass --workspace"
+            )
         if not db_path.is_file():
             raise WorkspaceError(f"{db_path} is not a file, so {root} is not a postlens workspace")
     except OSError as exc:
@@ -139,7 +141,9 @@ _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (
 def _lock_holder(exc: BaseException) -> str | None:
     """Who holds the lock, from DuckDB's message ("another process" if it does not say); None if not a lock conflict."""
     message = str(exc)
-    if not isinstance(exc, duckdb.IOException) or ("Could not set lock" not in message and "Conflicting lock" not in message):
+    if not isinstance(exc, duckdb.IOException) or (
+        "Could not set lock" not in message and "Conflicting lock" not in message
+    ):
         return None
     found = _LOCK_HOLDER.search(message)
     return f"process {found['pid']} ({found['program']})" if found else "another process"
@@ -159,11 +163,14 @@ def _open_error(db_path: Path, exc: duckdb.Error) -> WorkspaceError:
     if isinstance(exc, (duckdb.SerializationException, duckdb.InternalException)) or any(
         sign in message.lower() for sign in _DAMAGED
     ):
-        return WorkspaceError(f"{db_path} is not a DuckDB database this postlens can read (damaged, cut short, "
-                              f"written by a newer DuckDB, or another program's file): {message}")
+        return WorkspaceError(
+            f"{db_path} is not a DuckDB database this postlens can read (damaged, cut short, "
+            f"written by a newer DuckDB, or another program's file): {message}"
+        )
     if isinstance(exc, duckdb.ConnectionException):
-        return WorkspaceError(f"cannot open {db_path}: {message}. Close this process's other connections "
-                              "to the workspace first")
+        return WorkspaceError(
+            f"cannot open {db_path}: {message}. Close this process's other connections to the workspace first"
+        )
     return WorkspaceError(f"cannot open {db_path}: {message}")
 
 
@@ -201,9 +208,7 @@ class Workspace:
             return
         if not self.root.exists():
             if not create:
-                raise WorkspaceError(
-                    f"no workspace at {self.root}; run 'postlens ingest' first or pass --workspace"
-                )
+                raise WorkspaceError(f"no workspace at {self.root}; run 'postlens ingest' first or pass --workspace")
             self.root.mkdir(parents=True)
         elif not self.root.is_dir():
             raise WorkspaceError(f"{self.root} is a file, not a workspace folder")
@@ -218,14 +223,22 @@ class Workspace:
     def _schema_version_read_only(self, db_path: Path) -> int:
         """The stored schema version; refuses a DuckDB file that is not a postlens workspace or is newer."""
         try:
-            has_meta = _first_row(self.db.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta' AND table_schema = 'main'"
-            ))
-            row = _first_row(self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'")) if has_meta and has_meta[0] else None
+            has_meta = _first_row(
+                self.db.execute(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta' AND table_schema = 'main'"
+                )
+            )
+            row = (
+                _first_row(self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'"))
+                if has_meta and has_meta[0]
+                else None
+            )
             version = int(row[0]) if row and row[0] is not None else None
         except (duckdb.ProgrammingError, ValueError) as exc:  # a meta table, but not postlens's
             self.db.close()
-            raise WorkspaceError(f"{db_path} is not a postlens workspace: its schema version cannot be read ({exc})") from exc
+            raise WorkspaceError(
+                f"{db_path} is not a postlens workspace: its schema version cannot be read ({exc})"
+            ) from exc
         except duckdb.Error as exc:  # damaged pages
             self.db.close()
             raise _open_error(db_path, exc) from exc
@@ -249,18 +262,14 @@ class Workspace:
         return version
 
     def _migrate(self) -> None:
-        found = _first_row(self.db.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-        ))
+        found = _first_row(self.db.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"))
         version = None
         if found and found[0]:
             row = _first_row(self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'"))
             version = int(row[0]) if row else None
         if version is not None and version > SCHEMA_VERSION:
             self.db.close()
-            raise WorkspaceError(
-                f"{self.root} was written by a newer postlens (schema {version}); upgrade postlens"
-            )
+            raise WorkspaceError(f"{self.root} was written by a newer postlens (schema {version}); upgrade postlens")
         if found and found[0]:
             try:
                 _refuse_newer_duckdb(self.db, self.root)
@@ -272,16 +281,17 @@ class Workspace:
             self.db.execute(MIGRATIONS[step + 1])
         # meta rows, not columns: no schema change. duckdb_created is known only for workspaces made
         # since it is recorded; duckdb_written follows every writable open (what _refuse_newer_duckdb reads).
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?), ('duckdb_written', ?)",
-                        [str(SCHEMA_VERSION), duckdb.__version__])
+        self.db.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?), ('duckdb_written', ?)",
+            [str(SCHEMA_VERSION), duckdb.__version__],
+        )
         if version is None:
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('duckdb_created', ?)", [duckdb.__version__])
 
     def mark_interrupted_runs(self) -> int:
         """Runs still 'running' when a new writer opens were killed midway: say so."""
         rows = self.db.execute(
-            "UPDATE import_runs SET status = 'interrupted', finished_at = ? "
-            "WHERE status = 'running' RETURNING run_id",
+            "UPDATE import_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running' RETURNING run_id",
             [datetime.now(UTC)],
         ).fetchall()
         return len(rows)

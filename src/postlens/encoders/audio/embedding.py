@@ -21,8 +21,9 @@ WINDOW_FRAMES = 3000  # 30 s of 10 ms mel frames: Whisper's positional range
 MIN_WINDOW_FRAMES = 100  # a trailing window shorter than 1 s adds noise, not information
 
 
-def whisper_embedding(model: WhisperModel, samples: np.ndarray, *, max_windows: int = 8,
-                      pad_to_30s: bool = False) -> tuple[np.ndarray, int]:
+def whisper_embedding(
+    model: WhisperModel, samples: np.ndarray, *, max_windows: int = 8, pad_to_30s: bool = False
+) -> tuple[np.ndarray, int]:
     """Mean of encoder states over the clip's real frames; returns (vector (384,), windows used).
 
     Long clips are covered by at most ``max_windows`` evenly spaced 30 s windows, so cost is bounded.

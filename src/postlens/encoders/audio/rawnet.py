@@ -31,15 +31,21 @@ class SincConv1d(nn.Module):
     time: torch.Tensor  # buffers (register_buffer), declared for the type checker
     window: torch.Tensor
 
-    def __init__(self, out_channels: int, kernel_size: int, stride: int = 1,
-                 sample_rate: int = SAMPLE_RATE, min_low_hz: float = 30.0, min_band_hz: float = 50.0):
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        sample_rate: int = SAMPLE_RATE,
+        min_low_hz: float = 30.0,
+        min_band_hz: float = 50.0,
+    ):
         super().__init__()
         if kernel_size % 2 == 0:
             kernel_size += 1
         self.kernel_size, self.stride, self.sample_rate = kernel_size, stride, sample_rate
         self.min_low_hz, self.min_band_hz = min_low_hz, min_band_hz
-        mel = np.linspace(_hz_to_mel(min_low_hz), _hz_to_mel(sample_rate / 2 - min_band_hz),
-                          out_channels + 1)
+        mel = np.linspace(_hz_to_mel(min_low_hz), _hz_to_mel(sample_rate / 2 - min_band_hz), out_channels + 1)
         hz = _mel_to_hz(mel)
         self.low_hz = nn.Parameter(torch.tensor(hz[:-1], dtype=torch.float32).unsqueeze(1))
         self.band_hz = nn.Parameter(torch.tensor(np.diff(hz), dtype=torch.float32).unsqueeze(1))
@@ -49,8 +55,7 @@ class SincConv1d(nn.Module):
 
     def filters(self) -> torch.Tensor:
         low = self.min_low_hz + self.low_hz.abs()
-        high = torch.clamp(low + self.min_band_hz + self.band_hz.abs(), self.min_low_hz,
-                           self.sample_rate / 2)
+        high = torch.clamp(low + self.min_band_hz + self.band_hz.abs(), self.min_low_hz, self.sample_rate / 2)
 
         def lowpass(cut: torch.Tensor) -> torch.Tensor:
             return 2 * cut * torch.special.sinc(2 * cut * self.time)
@@ -108,15 +113,27 @@ class RawNetEncoder(nn.Module):
     Waveforms are standardised per example inside the model, so loudness does not leak in.
     """
 
-    def __init__(self, embed_dim: int = 128, *, n_classes: int | None = None, frontend: str = "sinc",
-                 filters: int = 32, channels: tuple[int, ...] = (32, 64, 64, 64), gru_hidden: int = 128,
-                 frontend_kernel: int = 129, frontend_stride: int = 4):
+    def __init__(
+        self,
+        embed_dim: int = 128,
+        *,
+        n_classes: int | None = None,
+        frontend: str = "sinc",
+        filters: int = 32,
+        channels: tuple[int, ...] = (32, 64, 64, 64),
+        gru_hidden: int = 128,
+        frontend_kernel: int = 129,
+        frontend_stride: int = 4,
+    ):
         super().__init__()
         if frontend not in ("sinc", "conv"):
             raise ValueError(f"frontend must be 'sinc' or 'conv', not {frontend!r}")
         self.embed_dim = embed_dim
-        self.frontend = (SincConv1d(filters, frontend_kernel, stride=frontend_stride) if frontend == "sinc"
-                         else ConvFrontend(filters, frontend_kernel, stride=frontend_stride))
+        self.frontend = (
+            SincConv1d(filters, frontend_kernel, stride=frontend_stride)
+            if frontend == "sinc"
+            else ConvFrontend(filters, frontend_kernel, stride=frontend_stride)
+        )
         self.frontend_norm = nn.BatchNorm1d(filters)
         blocks, width = [], filters
         for out in channels:
@@ -143,8 +160,9 @@ class RawNetEncoder(nn.Module):
         return self.head(F.leaky_relu(self.forward(waveform), 0.3))
 
 
-def waveform_crops(samples: np.ndarray, *, seconds: float = 4.0, sr: int = SAMPLE_RATE,
-                   max_crops: int = 4) -> np.ndarray:
+def waveform_crops(
+    samples: np.ndarray, *, seconds: float = 4.0, sr: int = SAMPLE_RATE, max_crops: int = 4
+) -> np.ndarray:
     """Fixed-length crops (n, seconds*sr), evenly spread over the clip; short clips are tiled.
 
     Tiling (repeating) a short clip keeps its real content instead of padding with silence,
@@ -175,8 +193,9 @@ class CropCache:
     files miss it. Bad files come back with ``error`` set; the batch goes on.
     """
 
-    def __init__(self, folder: str | Path, *, seconds: float = 4.0, max_crops: int = 4,
-                 max_decode_seconds: float = 120.0):
+    def __init__(
+        self, folder: str | Path, *, seconds: float = 4.0, max_crops: int = 4, max_decode_seconds: float = 120.0
+    ):
         self.folder = Path(folder)
         self.seconds, self.max_crops, self.max_decode_seconds = seconds, max_crops, max_decode_seconds
 

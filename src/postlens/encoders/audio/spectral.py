@@ -30,8 +30,7 @@ class SpectralFeatures:
 
 
 @lru_cache(maxsize=8)
-def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float = 0.0,
-                   fmax: float | None = None) -> np.ndarray:
+def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
     """Triangular HTK-mel filters, shape (n_mels, n_fft // 2 + 1), area-normalised (Slaney)."""
     fmax = fmax or sr / 2
 
@@ -47,21 +46,31 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int, fmin: float = 0.0,
     rising = (bins_hz - lower) / np.maximum(centre - lower, _EPS)
     falling = (upper - bins_hz) / np.maximum(upper - centre, _EPS)
     filters = np.maximum(0.0, np.minimum(rising, falling))
-    filters *= (2.0 / (upper - lower))  # equal area, so wide high bands do not dominate
+    filters *= 2.0 / (upper - lower)  # equal area, so wide high bands do not dominate
     return filters.astype(np.float32)
 
 
 def _frames(samples: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     """Centre-padded overlapping frames (frames, n_fft) as a strided view, no copy of the clip."""
-    padded = np.pad(samples.astype(np.float32, copy=False), (n_fft // 2, n_fft // 2), mode="reflect"
-                    if len(samples) > n_fft // 2 else "constant")
+    padded = np.pad(
+        samples.astype(np.float32, copy=False),
+        (n_fft // 2, n_fft // 2),
+        mode="reflect" if len(samples) > n_fft // 2 else "constant",
+    )
     if len(padded) < n_fft:
         padded = np.pad(padded, (0, n_fft - len(padded)))
     return np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]
 
 
-def analyse(samples: np.ndarray, sr: int = 16000, *, n_mels: int = N_MELS, n_mfcc: int = N_MFCC,
-            win_seconds: float = 0.025, hop_seconds: float = 0.010) -> SpectralFeatures:
+def analyse(
+    samples: np.ndarray,
+    sr: int = 16000,
+    *,
+    n_mels: int = N_MELS,
+    n_mfcc: int = N_MFCC,
+    win_seconds: float = 0.025,
+    hop_seconds: float = 0.010,
+) -> SpectralFeatures:
     """All frame-level spectral features of a mono clip in one STFT pass."""
     from scipy.fft import dct  # scipy.fft costs ~0.3 s to import: only when features are made
 
@@ -82,8 +91,14 @@ def analyse(samples: np.ndarray, sr: int = 16000, *, n_mels: int = N_MELS, n_mfc
     centroid = (bins_hz[:, None] * power).sum(axis=0) / total
     flatness = np.exp(np.mean(np.log(power + _EPS), axis=0)) / (np.mean(power, axis=0) + _EPS)
     frame_rms = np.sqrt(np.mean(frames.astype(np.float32) ** 2, axis=1))
-    return SpectralFeatures(log_mel.astype(np.float32), mfcc.astype(np.float32), frame_rms,
-                            centroid.astype(np.float32), flatness.astype(np.float32), hop / sr)
+    return SpectralFeatures(
+        log_mel.astype(np.float32),
+        mfcc.astype(np.float32),
+        frame_rms,
+        centroid.astype(np.float32),
+        flatness.astype(np.float32),
+        hop / sr,
+    )
 
 
 def deltas(features: np.ndarray, width: int = 2) -> np.ndarray:
@@ -92,8 +107,10 @@ def deltas(features: np.ndarray, width: int = 2) -> np.ndarray:
         return features.copy()
     padded = np.pad(features, ((0, 0), (width, width)), mode="edge")
     total = features.shape[1]
-    num = sum(n * (padded[:, width + n : width + n + total] - padded[:, width - n : width - n + total])
-              for n in range(1, width + 1))
+    num = sum(
+        n * (padded[:, width + n : width + n + total] - padded[:, width - n : width - n + total])
+        for n in range(1, width + 1)
+    )
     return (num / (2 * sum(n * n for n in range(1, width + 1)))).astype(np.float32)
 
 

@@ -31,8 +31,7 @@ VIDEO_FORMATS: dict[str, tuple[str, str, int]] = {
 }
 
 
-def tone(seconds: float, freq: float = 440.0, sr: int = 16000, amp: float = 0.3,
-         channels: int = 1) -> np.ndarray:
+def tone(seconds: float, freq: float = 440.0, sr: int = 16000, amp: float = 0.3, channels: int = 1) -> np.ndarray:
     """A sine tone shaped (channels, n) as PyAV's planar float frames want it."""
     t = np.arange(int(seconds * sr), dtype=np.float32) / sr
     wave = (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
@@ -55,8 +54,15 @@ def chord_music(seconds: float, sr: int = 16000, seed: int = 0) -> np.ndarray:
     return out[None, :]
 
 
-def write_audio(path: str | Path, samples: np.ndarray, sr: int = 16000, *,
-                codec: str | None = None, rate: int | None = None, bit_rate: int | None = None) -> Path:
+def write_audio(
+    path: str | Path,
+    samples: np.ndarray,
+    sr: int = 16000,
+    *,
+    codec: str | None = None,
+    rate: int | None = None,
+    bit_rate: int | None = None,
+) -> Path:
     """Encode float samples shaped (channels, n) into ``path``; the suffix picks the container."""
     import av
 
@@ -74,8 +80,16 @@ def write_audio(path: str | Path, samples: np.ndarray, sr: int = 16000, *,
     return path
 
 
-def write_video(path: str | Path, seconds: float, audio: np.ndarray | None = None,
-                sr: int = 16000, *, size: int = 64, fps: int = 10, faststart: bool = False) -> Path:
+def write_video(
+    path: str | Path,
+    seconds: float,
+    audio: np.ndarray | None = None,
+    sr: int = 16000,
+    *,
+    size: int = 64,
+    fps: int = 10,
+    faststart: bool = False,
+) -> Path:
     """A small moving-gradient video, with ``audio`` (channels, n) as its sound track if given."""
     import av
 
@@ -106,8 +120,9 @@ def write_video(path: str | Path, seconds: float, audio: np.ndarray | None = Non
 def _mux_audio(container, stream, samples: np.ndarray, sr: int, layout: str) -> None:
     import av
 
-    resampler = av.AudioResampler(format=stream.codec_context.format.name, layout=layout,
-                                  rate=stream.codec_context.sample_rate)
+    resampler = av.AudioResampler(
+        format=stream.codec_context.format.name, layout=layout, rate=stream.codec_context.sample_rate
+    )
     block = sr  # one second per input frame keeps memory flat for long files
     for start in range(0, samples.shape[1], block):
         piece = np.ascontiguousarray(samples[:, start : start + block])
@@ -134,6 +149,10 @@ def speak(path: str | Path, text: str, *, voice: str = "en-us", words_per_minute
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise RuntimeError("espeak-ng is not installed: apt-get install -y espeak-ng")
-    subprocess.run([exe, "-v", voice, "-s", str(words_per_minute), "-w", str(path), text],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [exe, "-v", voice, "-s", str(words_per_minute), "-w", str(path), text],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return Path(path)

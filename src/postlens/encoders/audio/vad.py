@@ -31,8 +31,14 @@ class SpeechSegment:
         return {"start": self.start_sample, "end": self.end_sample}
 
 
-def detect_speech(samples: np.ndarray, *, threshold: float = 0.5, min_speech_ms: int = 250,
-                  min_silence_ms: int = 500, pad_ms: int = 150) -> list[SpeechSegment]:
+def detect_speech(
+    samples: np.ndarray,
+    *,
+    threshold: float = 0.5,
+    min_speech_ms: int = 250,
+    min_silence_ms: int = 500,
+    pad_ms: int = 150,
+) -> list[SpeechSegment]:
     """Speech segments of a 16 kHz mono clip.
 
     Shorter silences than ``min_silence_ms`` do not split a segment (so a sentence stays whole);
@@ -42,10 +48,13 @@ def detect_speech(samples: np.ndarray, *, threshold: float = 0.5, min_speech_ms:
 
     if len(samples) < 512:  # Silero needs one 32 ms window
         return []
-    options = VadOptions(threshold=threshold, min_speech_duration_ms=min_speech_ms,
-                         min_silence_duration_ms=min_silence_ms, speech_pad_ms=pad_ms)
-    stamps = get_speech_timestamps(np.ascontiguousarray(samples, dtype=np.float32), options,
-                                   sampling_rate=SAMPLE_RATE)
+    options = VadOptions(
+        threshold=threshold,
+        min_speech_duration_ms=min_speech_ms,
+        min_silence_duration_ms=min_silence_ms,
+        speech_pad_ms=pad_ms,
+    )
+    stamps = get_speech_timestamps(np.ascontiguousarray(samples, dtype=np.float32), options, sampling_rate=SAMPLE_RATE)
     return [SpeechSegment(int(s["start"]), int(s["end"])) for s in stamps]
 
 
@@ -57,8 +66,9 @@ def speech_ratio(segments: list[SpeechSegment], n_samples: int) -> float:
     return min(1.0, covered / n_samples)
 
 
-def widen_for_asr(segments: list[SpeechSegment], n_samples: int, *, pad_s: float = 0.4,
-                  merge_gap_s: float = 2.0) -> list[SpeechSegment]:
+def widen_for_asr(
+    segments: list[SpeechSegment], n_samples: int, *, pad_s: float = 0.4, merge_gap_s: float = 2.0
+) -> list[SpeechSegment]:
     """Pad and merge tight speech segments into the wider regions Whisper transcribes best.
 
     Tight segments give an honest speech ratio; Whisper, however, garbles first words that start

@@ -32,6 +32,7 @@ from postlens.types import Modality
 LOG = logging.getLogger(__name__)
 IMAGE_RUNTIMES = ("onnx", "torch")
 
+
 def load_efficientnet_lite0() -> Any:
     """The pretrained EfficientNet-Lite0 in eval mode, from the weights inside the registry package."""
     try:
@@ -161,7 +162,9 @@ class EfficientNetEncoder:
         try:
             embeddings, probabilities = self.forward(efficientnet_array(frames))
         except Exception as exc:  # noqa: BLE001 - a model failure fails this chunk's items, not the whole run
-            return [(position, Features.failed("encoder_error", f"EfficientNet failed: {exc}")) for position, _ in chunk]
+            return [
+                (position, Features.failed("encoder_error", f"EfficientNet failed: {exc}")) for position, _ in chunk
+            ]
         out = []
         row = 0
         for position, image in chunk:

@@ -72,8 +72,13 @@ def export_efficientnet(destination: Path) -> None:
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model, (torch.zeros(2, 3, 224, 224),), str(destination), input_names=["pixels"],
-            output_names=["embedding", "probabilities"], opset_version=OPSET, dynamo=False,
+            model,
+            (torch.zeros(2, 3, 224, 224),),
+            str(destination),
+            input_names=["pixels"],
+            output_names=["embedding", "probabilities"],
+            opset_version=OPSET,
+            dynamo=False,
             dynamic_axes={"pixels": {0: "batch"}, "embedding": {0: "batch"}, "probabilities": {0: "batch"}},
         )
     probe = np.random.default_rng(0).uniform(-1, 1, (3, 3, 224, 224)).astype(np.float32)

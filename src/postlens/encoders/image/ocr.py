@@ -76,14 +76,17 @@ class OCREncoder:
     @property
     def version(self) -> str:
         """Changes with every setting that changes what is read, and with the rapidocr release."""
-        return settings_version(self.revision, {
-            "min_score": self.min_score,
-            "max_side": self.max_side,
-            "det_side": min(self.det_side, self.max_side),  # larger values all mean "full size"
-            "use_angle_classifier": self.use_angle_classifier,
-            "max_pixels": self.max_pixels,
-            "rapidocr": package_version("rapidocr"),
-        })
+        return settings_version(
+            self.revision,
+            {
+                "min_score": self.min_score,
+                "max_side": self.max_side,
+                "det_side": min(self.det_side, self.max_side),  # larger values all mean "full size"
+                "use_angle_classifier": self.use_angle_classifier,
+                "max_pixels": self.max_pixels,
+                "rapidocr": package_version("rapidocr"),
+            },
+        )
 
     @property
     def models(self) -> OCRModels:
@@ -139,8 +142,9 @@ class OCREncoder:
         except Exception as exc:  # noqa: BLE001 - OCR failure on one image must not stop the batch
             return Features.failed("encoder_error", f"{label}: RapidOCR failed: {type(exc).__name__}: {exc}")
         scale = max(width, height) / max(small.size)
-        texts, boxes, scores = read_in_order([line.text for line in lines], [line.box for line in lines],
-                                             [line.score for line in lines], self.min_score)
+        texts, boxes, scores = read_in_order(
+            [line.text for line in lines], [line.box for line in lines], [line.score for line in lines], self.min_score
+        )
         info = {
             "lines": texts,
             "boxes": [[[round(x * scale, 1), round(y * scale, 1)] for x, y in box] for box in boxes],

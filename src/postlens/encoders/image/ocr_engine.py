@@ -74,12 +74,14 @@ class OCRModels:
             from rapidocr import RapidOCR
         except ImportError as exc:
             raise MissingDependency("rapidocr", "image") from exc
-        engine = RapidOCR(params={
-            "Global.log_level": "error",
-            "Global.use_cls": use_angle_classifier,
-            "EngineConfig.onnxruntime.intra_op_num_threads": 1,
-            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-        })
+        engine = RapidOCR(
+            params={
+                "Global.log_level": "error",
+                "Global.use_cls": use_angle_classifier,
+                "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            }
+        )
         tasks = ("Det", "Rec", "Cls") if use_angle_classifier else ("Det", "Rec")
         for task in tasks:
             engine.cfg[task].model_path = str(_packaged_model(engine.cfg, task))
@@ -129,8 +131,9 @@ class OCRModels:
         if longest <= det_side:
             return self._detect_at(image, 1.0)[0], False
         scale = det_side / longest
-        small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
-                           interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+        )
         boxes, missed = self._detect_at(small, scale)
         if missed:
             return self._detect_at(image, 1.0)[0], True
@@ -181,12 +184,19 @@ def _packaged_model(cfg: Any, task: str) -> Path:
     from rapidocr.inference_engine.base import FileInfo, InferSession
 
     section = cfg[task]
-    info = InferSession.get_model_url(FileInfo(
-        engine_type=section.engine_type, ocr_version=section.ocr_version, task_type=section.task_type,
-        lang_type=section.lang_type, model_type=section.model_type,
-    ))
+    info = InferSession.get_model_url(
+        FileInfo(
+            engine_type=section.engine_type,
+            ocr_version=section.ocr_version,
+            task_type=section.task_type,
+            lang_type=section.lang_type,
+            model_type=section.model_type,
+        )
+    )
     path = Path(str(cfg.Global.model_root_dir)) / Path(str(info["model_dir"])).name
     if not path.is_file():
-        raise EncoderError(f"RapidOCR's {task} model {path.name} is not in {path.parent}; reinstall rapidocr "
-                           "(postlens never downloads models at run time)")
+        raise EncoderError(
+            f"RapidOCR's {task} model {path.name} is not in {path.parent}; reinstall rapidocr "
+            "(postlens never downloads models at run time)"
+        )
     return path

@@ -36,9 +36,7 @@ class ParamsMixin:
         for key, value in params.items():
             name, _, sub = key.partition("__")
             if name not in known:
-                raise ValueError(
-                    f"{type(self).__name__} has no parameter {name!r}; known: {', '.join(sorted(known))}"
-                )
+                raise ValueError(f"{type(self).__name__} has no parameter {name!r}; known: {', '.join(sorted(known))}")
             if sub:
                 getattr(self, name).set_params(**{sub: value})
             else:

@@ -40,10 +40,14 @@ class VaderEncoder(ParamsMixin):
     @property
     def version(self) -> str:
         """Settings and the lexicon's release (another vaderSentiment may score words differently)."""
-        return settings_version(self.revision, {
-            "max_chars": self.max_chars, "threshold": self.threshold,
-            "vaderSentiment": package_version("vaderSentiment"),
-        })
+        return settings_version(
+            self.revision,
+            {
+                "max_chars": self.max_chars,
+                "threshold": self.threshold,
+                "vaderSentiment": package_version("vaderSentiment"),
+            },
+        )
 
     @property
     def analyzer(self) -> Any:

@@ -42,12 +42,14 @@ def quantize_per_token(source: Path, destination: Path) -> int:
     model = onnx.load(str(source))
     graph = model.graph
     weights = {initializer.name: initializer for initializer in graph.initializer}
-    graph.initializer.extend([
-        numpy_helper.from_array(np.array(_INT8_MAX, np.float32), "q8_max"),
-        numpy_helper.from_array(np.array(1e-8, np.float32), "q8_eps"),
-        numpy_helper.from_array(np.array(128.0, np.float32), "q8_offset"),
-        numpy_helper.from_array(np.array(128, np.uint8), "q8_zero_point"),
-    ])
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.array(_INT8_MAX, np.float32), "q8_max"),
+            numpy_helper.from_array(np.array(1e-8, np.float32), "q8_eps"),
+            numpy_helper.from_array(np.array(128.0, np.float32), "q8_offset"),
+            numpy_helper.from_array(np.array(128, np.uint8), "q8_zero_point"),
+        ]
+    )
     nodes = []
     quantized_inputs: dict[str, tuple[str, str]] = {}  # activation -> (uint8 tensor, per-token scale)
     count = 0
@@ -63,10 +65,12 @@ def quantize_per_token(source: Path, destination: Path) -> int:
         prefix = f"q8_{count}"
         column_scale = np.maximum(np.abs(weight).max(axis=0), 1e-12) / _INT8_MAX
         weight_int8 = np.clip(np.round(weight / column_scale), -_INT8_MAX, _INT8_MAX).astype(np.int8)
-        graph.initializer.extend([
-            numpy_helper.from_array(weight_int8, f"{prefix}_w"),
-            numpy_helper.from_array(column_scale.astype(np.float32), f"{prefix}_w_scale"),
-        ])
+        graph.initializer.extend(
+            [
+                numpy_helper.from_array(weight_int8, f"{prefix}_w"),
+                numpy_helper.from_array(column_scale.astype(np.float32), f"{prefix}_w_scale"),
+            ]
+        )
         activation = node.input[0]
         if activation not in quantized_inputs:  # Q, K and V read the same input: quantise it once
             a = f"{prefix}_a"

@@ -40,8 +40,12 @@ def export_settings(precision: str, max_seq_length: int) -> dict[str, Any]:
     """What shapes the exported file's bytes (part of its cache key and of the encoder version)."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r} is unknown; use one of {', '.join(PRECISIONS)}")
-    settings: dict[str, Any] = {"graph": "bert+mean-pool+l2", "opset": OPSET, "precision": precision,
-                                "max_seq_length": max_seq_length}
+    settings: dict[str, Any] = {
+        "graph": "bert+mean-pool+l2",
+        "opset": OPSET,
+        "precision": precision,
+        "max_seq_length": max_seq_length,
+    }
     if precision == "int8":
         settings["quantization"] = INT8_RECIPE
     return settings
@@ -140,8 +144,13 @@ def export_minilm(model_dir: Path, destination: Path, precision: str, max_seq_le
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer notes about Python booleans; the check below is the judge
             torch.onnx.export(
-                model, dummy, str(float_path), input_names=["input_ids", "attention_mask"],
-                output_names=["embedding"], opset_version=OPSET, dynamo=False,
+                model,
+                dummy,
+                str(float_path),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["embedding"],
+                opset_version=OPSET,
+                dynamo=False,
                 dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}},
             )
         if precision == "int8":

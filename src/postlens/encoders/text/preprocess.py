@@ -22,12 +22,39 @@ from postlens.encoders.text.stopwords import stop_words
 from postlens.encoders.text.tokenize import is_punctuation, tokenize_tweet
 
 SNOWBALL_LANGUAGES = {
-    "ar": "arabic", "ca": "catalan", "cs": "czech", "da": "danish", "de": "german", "el": "greek",
-    "en": "english", "es": "spanish", "et": "estonian", "eu": "basque", "fa": "persian", "fi": "finnish",
-    "fr": "french", "ga": "irish", "hi": "hindi", "hu": "hungarian", "hy": "armenian", "id": "indonesian",
-    "it": "italian", "lt": "lithuanian", "ne": "nepali", "nl": "dutch", "no": "norwegian", "nb": "norwegian",
-    "pl": "polish", "pt": "portuguese", "ro": "romanian", "ru": "russian", "sr": "serbian", "sv": "swedish",
-    "ta": "tamil", "tr": "turkish", "yi": "yiddish",
+    "ar": "arabic",
+    "ca": "catalan",
+    "cs": "czech",
+    "da": "danish",
+    "de": "german",
+    "el": "greek",
+    "en": "english",
+    "es": "spanish",
+    "et": "estonian",
+    "eu": "basque",
+    "fa": "persian",
+    "fi": "finnish",
+    "fr": "french",
+    "ga": "irish",
+    "hi": "hindi",
+    "hu": "hungarian",
+    "hy": "armenian",
+    "id": "indonesian",
+    "it": "italian",
+    "lt": "lithuanian",
+    "ne": "nepali",
+    "nl": "dutch",
+    "no": "norwegian",
+    "nb": "norwegian",
+    "pl": "polish",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sr": "serbian",
+    "sv": "swedish",
+    "ta": "tamil",
+    "tr": "turkish",
+    "yi": "yiddish",
 }
 
 
@@ -103,8 +130,14 @@ class TextPreprocessor(ParamsMixin):
     def passthrough(cls) -> TextPreprocessor:
         """Every string step off: the model reads the raw text (for on/off comparisons)."""
         return cls(
-            normalize=False, urls=False, mentions=False, numbers=False, hashtags="keep", emoji="keep",
-            elongation=False, lowercase=False,
+            normalize=False,
+            urls=False,
+            mentions=False,
+            numbers=False,
+            hashtags="keep",
+            emoji="keep",
+            elongation=False,
+            lowercase=False,
         )
 
     def _check(self) -> None:

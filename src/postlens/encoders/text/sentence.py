@@ -134,9 +134,7 @@ class _TextEmbedder(ParamsMixin):
         vectors: list[np.ndarray | str] = [""] * len(model_texts)
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
-            out = encode_guarded(
-                [model_texts[i] for i in batch], self._embed, self.name, [positions[i] for i in batch]
-            )
+            out = encode_guarded([model_texts[i] for i in batch], self._embed, self.name, [positions[i] for i in batch])
             for index, vector in zip(batch, out):
                 vectors[index] = vector
         infos = [{"truncated": True} if cut else {} for cut in truncated]
@@ -304,7 +302,6 @@ class E5Encoder(_TextEmbedder):
 
     name = "text-e5-small"
     base_version = "1"
-
 
     def _load(self) -> Any:
         try:

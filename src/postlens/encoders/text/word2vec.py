@@ -202,7 +202,9 @@ class Word2VecFeaturizer(ParamsMixin):
                 featurizer.weights_ = data["weights"]
                 featurizer.common_component_ = data["common_component"]
         except (OSError, KeyError, ValueError) as error:
-            raise EncoderError(f"cannot load a Word2VecFeaturizer from {path}: {error}; save it with .save()") from error
+            raise EncoderError(
+                f"cannot load a Word2VecFeaturizer from {path}: {error}; save it with .save()"
+            ) from error
         featurizer.preprocessor_ = preprocessor
         featurizer.index_ = {word: i for i, word in enumerate(featurizer.vocabulary_)}
         return featurizer

@@ -46,8 +46,10 @@ def _audio_encoder(*, required: bool) -> Any:
             from postlens.errors import MissingDependency
 
             raise MissingDependency("faster-whisper", "audio")
-        warnings.warn("video: the 'audio' extra is not installed; sound tracks are skipped "
-                      "(pip install 'postlens[audio]')", stacklevel=3)
+        warnings.warn(
+            "video: the 'audio' extra is not installed; sound tracks are skipped (pip install 'postlens[audio]')",
+            stacklevel=3,
+        )
         return None
     from postlens.encoders.audio.pipeline import AudioPipeline
 

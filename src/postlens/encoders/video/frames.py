@@ -78,7 +78,11 @@ class FrameBatch:
 
 
 def pick_ocr_frames(
-    frames: list[Frame], *, max_count: int = 6, evenly: int = 3, min_gap_s: float = 0.5,
+    frames: list[Frame],
+    *,
+    max_count: int = 6,
+    evenly: int = 3,
+    min_gap_s: float = 0.5,
     seconds_per_read: float = 15.0,
 ) -> list[int]:
     """Indices of frames worth reading: spread ones (first included), then scene starts.
@@ -93,6 +97,7 @@ def pick_ocr_frames(
     evenly = max(1, min(evenly, 1 + int(span // seconds_per_read)))
     count = len(frames)
     spread = sorted({round(i * (count - 1) / max(1, evenly - 1)) for i in range(min(evenly, count))})
+
     def far_from(index: int, others: set[int]) -> bool:
         return all(abs(frames[index].timestamp - frames[o].timestamp) >= min_gap_s for o in others)
 
@@ -168,7 +173,10 @@ def _find_similar(captions: list[CaptionLine], key: str, similarity: float) -> C
         if len(shorter) >= _MIN_CONTAINED_CHARS and f" {shorter} " in f" {longer} ":
             return caption
         matcher = difflib.SequenceMatcher(None, caption._key, key, autojunk=False)
-        if matcher.real_quick_ratio() >= similarity and matcher.quick_ratio() >= similarity \
-                and matcher.ratio() >= similarity:
+        if (
+            matcher.real_quick_ratio() >= similarity
+            and matcher.quick_ratio() >= similarity
+            and matcher.ratio() >= similarity
+        ):
             return caption
     return None

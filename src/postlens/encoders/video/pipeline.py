@@ -95,14 +95,21 @@ class VideoPipeline:
     @property
     def version(self) -> str:
         """Changes whenever an injected encoder's cache key or a sampling setting changes (not ``progress``)."""
-        return settings_version(self.revision, {
-            "frame_encoder": self._key(self.frame_encoder),
-            "ocr": self._key(self.ocr),
-            "audio": self._key(self.audio),
-            "fps": self.fps, "max_frames": self.max_frames, "max_seconds": self.max_seconds,
-            "scene_threshold": self.scene_threshold, "max_ocr_frames": self.max_ocr_frames,
-            "ocr_every_s": self.ocr_every_s, "caption_similarity": self.caption_similarity,
-        })
+        return settings_version(
+            self.revision,
+            {
+                "frame_encoder": self._key(self.frame_encoder),
+                "ocr": self._key(self.ocr),
+                "audio": self._key(self.audio),
+                "fps": self.fps,
+                "max_frames": self.max_frames,
+                "max_seconds": self.max_seconds,
+                "scene_threshold": self.scene_threshold,
+                "max_ocr_frames": self.max_ocr_frames,
+                "ocr_every_s": self.ocr_every_s,
+                "caption_similarity": self.caption_similarity,
+            },
+        )
 
     @staticmethod
     def _key(encoder: Encoder | None) -> str | None:
@@ -134,8 +141,13 @@ class VideoPipeline:
         clock = _StageClock()
         info = probe_video(path)
         self._report(path, "probe")
-        frames = sample_frames(path, fps=self.fps, max_frames=self.max_frames,
-                               max_seconds=self.max_seconds, scene_threshold=self.scene_threshold)
+        frames = sample_frames(
+            path,
+            fps=self.fps,
+            max_frames=self.max_frames,
+            max_seconds=self.max_seconds,
+            scene_threshold=self.scene_threshold,
+        )
         clock.lap("decode")
         self._report(path, "decode")
         with FrameBatch([frame.image for frame in frames]) as batch:
@@ -162,10 +174,14 @@ class VideoPipeline:
         if len(bad) == len(results):
             raise MediaError(f"{path}: the frame encoder failed on every frame ({bad[0]})", code="frame_encoder")
         dim = self.frame_dim
-        return np.stack([  # a failed frame becomes the mean of the good ones: keeps T aligned with timestamps
-            np.asarray(r.vector, np.float32).reshape(dim) if r.error is None and r.vector is not None
-            else np.full(dim, np.nan, np.float32) for r in results
-        ])
+        return np.stack(
+            [  # a failed frame becomes the mean of the good ones: keeps T aligned with timestamps
+                np.asarray(r.vector, np.float32).reshape(dim)
+                if r.error is None and r.vector is not None
+                else np.full(dim, np.nan, np.float32)
+                for r in results
+            ]
+        )
 
     def _onscreen_text(self, batch: FrameBatch, frames: list[Frame]) -> tuple[list[str], list[float]]:
         if self.ocr is None:
@@ -185,21 +201,31 @@ class VideoPipeline:
         vector = None if result.vector is None else np.asarray(result.vector, np.float32).reshape(self.audio_dim)
         return vector, (result.text or "").strip(), {"audio": result.info}
 
-    def _assemble(self, info: VideoInfo, frames: list[Frame], sequence: np.ndarray, captions: list[str],
-                  audio_vector: np.ndarray | None, transcript: str) -> Features:
+    def _assemble(
+        self,
+        info: VideoInfo,
+        frames: list[Frame],
+        sequence: np.ndarray,
+        captions: list[str],
+        audio_vector: np.ndarray | None,
+        transcript: str,
+    ) -> Features:
         if sequence.shape[1] and np.isnan(sequence).any():
             good_mean = np.nanmean(sequence, axis=0)
             sequence = np.where(np.isnan(sequence), good_mean, sequence)
         cuts = sum(frame.is_scene_change for frame in frames)
         minutes = max(info.duration_s, 1e-3) / 60
-        meta = np.array([audio_vector is not None, math.log1p(info.duration_s), cuts / minutes, bool(captions)],
-                        np.float32)
-        vector = np.concatenate([
-            sequence.mean(axis=0) if sequence.shape[1] else np.zeros(0, np.float32),
-            sequence.max(axis=0) if sequence.shape[1] else np.zeros(0, np.float32),
-            audio_vector if audio_vector is not None else np.zeros(self.audio_dim, np.float32),
-            meta,
-        ]).astype(np.float32)
+        meta = np.array(
+            [audio_vector is not None, math.log1p(info.duration_s), cuts / minutes, bool(captions)], np.float32
+        )
+        vector = np.concatenate(
+            [
+                sequence.mean(axis=0) if sequence.shape[1] else np.zeros(0, np.float32),
+                sequence.max(axis=0) if sequence.shape[1] else np.zeros(0, np.float32),
+                audio_vector if audio_vector is not None else np.zeros(self.audio_dim, np.float32),
+                meta,
+            ]
+        ).astype(np.float32)
         text = "\n".join(captions)
         if transcript:
             text = f"{text}\n\n{transcript}" if text else transcript

@@ -59,23 +59,29 @@ class TemporalEncoder(nn.Module):
         self.norm = nn.LayerNorm(input_dim)  # frame embeddings differ in scale across image encoders
         rnn_class = nn.GRU if cell == "gru" else nn.LSTM
         self.rnn = rnn_class(
-            input_dim, hidden_dim, num_layers=num_layers, batch_first=True, bidirectional=bidirectional,
+            input_dim,
+            hidden_dim,
+            num_layers=num_layers,
+            batch_first=True,
+            bidirectional=bidirectional,
             dropout=dropout if num_layers > 1 else 0.0,
         )
         directions = 2 if bidirectional else 1
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * directions * hidden_dim, output_dim))
 
     def forward(self, sequences: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        packed = pack_padded_sequence(self.norm(sequences), lengths.cpu().clamp(min=1), batch_first=True,
-                                      enforce_sorted=False)
+        packed = pack_padded_sequence(
+            self.norm(sequences), lengths.cpu().clamp(min=1), batch_first=True, enforce_sorted=False
+        )
         outputs, hidden = self.rnn(packed)
         if self.cell == "lstm":
             hidden = hidden[0]
         directions = 2 if self.rnn.bidirectional else 1
         last = hidden[-directions:].transpose(0, 1).reshape(sequences.shape[0], -1)  # top layer, all directions
         unpacked, _ = pad_packed_sequence(outputs, batch_first=True, total_length=sequences.shape[1])
-        mask = (torch.arange(sequences.shape[1], device=sequences.device)[None, :]
-                < lengths.to(sequences.device)[:, None]).unsqueeze(-1)
+        mask = (
+            torch.arange(sequences.shape[1], device=sequences.device)[None, :] < lengths.to(sequences.device)[:, None]
+        ).unsqueeze(-1)
         mean = (unpacked * mask).sum(1) / mask.sum(1).clamp(min=1)
         return self.head(torch.cat([last, mean], dim=1))
 

@@ -65,14 +65,20 @@ class Gate:
         if self.expected is not None:
             given = given_key(headers)
             if not key_matches(given, self.expected):
-                detail = ("no API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'" if given is None
-                          else "the API key is not valid")
+                detail = (
+                    "no API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+                    if given is None
+                    else "the API key is not valid"
+                )
                 await problem(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
                 return
         length = _content_length(headers)
         if length is not None and length > self.max_body_bytes:
-            await problem(413, "body_too_large", f"the request body is {length:,} bytes, over this server's limit of "
-                          f"{self.max_body_bytes:,} bytes")(scope, receive, send)
+            await problem(
+                413,
+                "body_too_large",
+                f"the request body is {length:,} bytes, over this server's limit of {self.max_body_bytes:,} bytes",
+            )(scope, receive, send)
             return
         if length is None and any(n.lower() == b"content-length" for n, _ in headers):
             await problem(400, "bad_request", "the Content-Length header is not a number")(scope, receive, send)
@@ -89,8 +95,9 @@ class Gate:
             if message.get("type") == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise ApiProblem(413, "body_too_large", f"the request body passed this server's limit of "
-                                     f"{limit:,} bytes")
+                    raise ApiProblem(
+                        413, "body_too_large", f"the request body passed this server's limit of {limit:,} bytes"
+                    )
             return message
 
         return counted

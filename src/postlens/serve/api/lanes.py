@@ -37,15 +37,23 @@ class Lane:
         self._semaphore = semaphore
         if semaphore.locked() and self.waiting >= self.max_waiting:
             self.refused += 1
-            raise ApiProblem(429, "busy", f"the server is busy ({self.name}: {self.running} running, {self.waiting} "
-                             "waiting); try again shortly", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+            raise ApiProblem(
+                429,
+                "busy",
+                f"the server is busy ({self.name}: {self.running} running, {self.waiting} waiting); try again shortly",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         self.waiting += 1
         try:
             await asyncio.wait_for(semaphore.acquire(), self.wait_seconds)
         except TimeoutError:
             self.refused += 1
-            raise ApiProblem(503, "busy", f"the server is busy: no {self.name} slot freed within "
-                             f"{self.wait_seconds:g} s; try again", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
+            raise ApiProblem(
+                503,
+                "busy",
+                f"the server is busy: no {self.name} slot freed within {self.wait_seconds:g} s; try again",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ) from None
         finally:
             self.waiting -= 1
         self.running += 1

@@ -25,24 +25,48 @@ TYPE_PREFIX = "urn:postlens:problem:"
 RETRY_AFTER_SECONDS = 5
 log = logging.getLogger("postlens.api")
 
-_MEDIA_STATUS = {"media_too_large": 413, "too_large": 413, "media_unknown_type": 415, "media_mismatch": 415,
-                 "unsupported": 415}
+_MEDIA_STATUS = {
+    "media_too_large": 413,
+    "too_large": 413,
+    "media_unknown_type": 415,
+    "media_mismatch": 415,
+    "unsupported": 415,
+}
 
 
 class ApiProblem(Exception):
     """Raised anywhere in a request: answered as a problem with this status, code and detail."""
 
-    def __init__(self, status: int, code: str, detail: str, *, headers: Mapping[str, str] | None = None,
-                 extra: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail = status, code, detail
         self.headers, self.extra = dict(headers or {}), dict(extra or {})
 
 
-def problem(status: int, code: str, detail: str, *, headers: Mapping[str, str] | None = None,
-            extra: Mapping[str, Any] | None = None) -> JSONResponse:
-    body = {"type": f"{TYPE_PREFIX}{code}", "title": HTTPStatus(status).phrase, "status": status,
-            "detail": detail, "code": code, **(extra or {})}
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> JSONResponse:
+    body = {
+        "type": f"{TYPE_PREFIX}{code}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **(extra or {}),
+    }
     return JSONResponse(body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_MEDIA_TYPE)
 
 

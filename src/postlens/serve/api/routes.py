@@ -21,17 +21,36 @@ router = APIRouter(prefix="/v1")
 MAX_FORM_FIELDS = 16
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")  # the second: text and post, no files
 
-_ANALYZE_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"type": "object", "description": "A post in postlens' native shape "
-                                    "(Post.to_dict(); only text is needed). Media parts that name local files are "
-                                    "refused: upload the files with multipart/form-data instead."},
-                         "example": {"text": "Flooded subway entrance this morning #sandy", "platform": "twitter"}},
-    "multipart/form-data": {"schema": {"type": "object", "properties": {
-        "text": {"type": "string", "description": "the post's text"},
-        "post": {"type": "string", "description": "optional: a post as JSON text (native shape)"},
-        "files": {"type": "array", "items": {"type": "string", "format": "binary"},
-                  "description": "images, GIFs, video or audio; type sniffed from the bytes, size limits per kind"}}}},
-}}}
+_ANALYZE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "A post in postlens' native shape "
+                    "(Post.to_dict(); only text is needed). Media parts that name local files are "
+                    "refused: upload the files with multipart/form-data instead.",
+                },
+                "example": {"text": "Flooded subway entrance this morning #sandy", "platform": "twitter"},
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "text": {"type": "string", "description": "the post's text"},
+                        "post": {"type": "string", "description": "optional: a post as JSON text (native shape)"},
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "images, GIFs, video or audio; type sniffed from the bytes, size limits per kind",
+                        },
+                    },
+                }
+            },
+        },
+    }
+}
 
 
 def _state(request: Request) -> ApiState:
@@ -39,23 +58,35 @@ def _state(request: Request) -> ApiState:
     return state
 
 
-@router.post("/analyze", response_model=Insight, openapi_extra=_ANALYZE_BODY,
-             summary="Understand one post: a JSON post, or uploaded media files plus text")
-async def analyze(request: Request,
-                  similar: Annotated[int | None, Query(ge=0, le=100, description="similar posts to list")] = None,
-                  ocr: Annotated[bool | None, Query(description="read text inside images")] = None) -> Insight:
+@router.post(
+    "/analyze",
+    response_model=Insight,
+    openapi_extra=_ANALYZE_BODY,
+    summary="Understand one post: a JSON post, or uploaded media files plus text",
+)
+async def analyze(
+    request: Request,
+    similar: Annotated[int | None, Query(ge=0, le=100, description="similar posts to list")] = None,
+    ocr: Annotated[bool | None, Query(description="read text inside images")] = None,
+) -> Insight:
     state = _state(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         body = _json_object(await request.body(), "the request body")
         return await state.models.run(lambda: state.analyze(body, [], None, similar, ocr))
     if content_type not in FORM_TYPES:
-        raise ApiProblem(415, "unsupported_content_type", f"send application/json (a post) or multipart/form-data "
-                         f"(files and text), not {content_type or 'a body without a Content-Type'}")
+        raise ApiProblem(
+            415,
+            "unsupported_content_type",
+            f"send application/json (a post) or multipart/form-data "
+            f"(files and text), not {content_type or 'a body without a Content-Type'}",
+        )
     form = await request.form(max_files=state.checker.max_files + 1, max_fields=MAX_FORM_FIELDS)
     folder = private_folder()
     try:
-        uploads = [Upload(v.file, v.filename or "", v.content_type) for _, v in form.multi_items() if isinstance(v, UploadFile)]
+        uploads = [
+            Upload(v.file, v.filename or "", v.content_type) for _, v in form.multi_items() if isinstance(v, UploadFile)
+        ]
         text = _field(form.get("text"), "text")
         post_text = _field(form.get("post"), "post")
         post = _json_object(post_text.encode("utf-8"), "the 'post' field") if post_text is not None else None
@@ -70,31 +101,55 @@ async def analyze(request: Request,
 
 
 @router.get("/search", response_model=SearchResult, summary="Posts nearest a text in the shared space")
-async def search(request: Request, q: Annotated[str, Query(min_length=1, max_length=2000, description="what to look for")],
-                 k: Annotated[int, Query(ge=1, le=1000)] = 10) -> SearchResult:
+async def search(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=2000, description="what to look for")],
+    k: Annotated[int, Query(ge=1, le=1000)] = 10,
+) -> SearchResult:
     state = _state(request)
     return await state.models.run(lambda: state.agent.search(q, k=k))
 
 
-_SEARCH_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "properties": {
-        "q": {"type": "string", "description": "words (optional with an image)"},
-        "k": {"type": "integer", "default": 10},
-        "image": {"type": "string", "format": "binary", "description": "a picture to look for"}}}}}}}
+_SEARCH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "q": {"type": "string", "description": "words (optional with an image)"},
+                        "k": {"type": "integer", "default": 10},
+                        "image": {"type": "string", "format": "binary", "description": "a picture to look for"},
+                    },
+                }
+            }
+        },
+    }
+}
 
 
-@router.post("/search", response_model=SearchResult, openapi_extra=_SEARCH_BODY,
-             summary="Posts nearest an uploaded image and/or words in the shared space")
+@router.post(
+    "/search",
+    response_model=SearchResult,
+    openapi_extra=_SEARCH_BODY,
+    summary="Posts nearest an uploaded image and/or words in the shared space",
+)
 async def search_by_image(request: Request) -> SearchResult:
     state = _state(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in FORM_TYPES:
-        raise ApiProblem(415, "unsupported_content_type", "send multipart/form-data with an image file and/or q "
-                         "(or GET /v1/search?q=...)")
+        raise ApiProblem(
+            415,
+            "unsupported_content_type",
+            "send multipart/form-data with an image file and/or q (or GET /v1/search?q=...)",
+        )
     form = await request.form(max_files=2, max_fields=MAX_FORM_FIELDS)
     folder = private_folder()
     try:
-        uploads = [Upload(v.file, v.filename or "", v.content_type) for _, v in form.multi_items() if isinstance(v, UploadFile)]
+        uploads = [
+            Upload(v.file, v.filename or "", v.content_type) for _, v in form.multi_items() if isinstance(v, UploadFile)
+        ]
         if len(uploads) > 1:
             raise ApiProblem(413, "too_many_files", "search takes one image")
         q, k_text = _field(form.get("q"), "q"), _field(form.get("k"), "k") or "10"
@@ -109,16 +164,22 @@ async def search_by_image(request: Request) -> SearchResult:
 
 
 @router.get("/segments", response_model=Segments, summary="The topics of a segmentation with their words and examples")
-async def segments(request: Request, name: Annotated[str, Query(max_length=200)] = "topics",
-                   examples: Annotated[int, Query(ge=0, le=20)] = 3) -> Segments:
+async def segments(
+    request: Request,
+    name: Annotated[str, Query(max_length=200)] = "topics",
+    examples: Annotated[int, Query(ge=0, le=20)] = 3,
+) -> Segments:
     state = _state(request)
     return await state.reads.run(lambda: read_segments(state.root, name, examples))
 
 
 @router.get("/trends", response_model=Trends, summary="Terms' saved trend states (hashtags, entities, topics)")
-async def trends(request: Request, source: Annotated[str | None, Query(max_length=100)] = None,
-                 state: Annotated[str | None, Query(description="emerging, peaking, declining or steady")] = None,
-                 top: Annotated[int, Query(ge=1, le=1000)] = 20) -> Trends:
+async def trends(
+    request: Request,
+    source: Annotated[str | None, Query(max_length=100)] = None,
+    state: Annotated[str | None, Query(description="emerging, peaking, declining or steady")] = None,
+    top: Annotated[int, Query(ge=1, le=1000)] = 20,
+) -> Trends:
     api = _state(request)
     return await api.reads.run(lambda: read_trends(api.root, source, state, top, api.lock_wait))
 

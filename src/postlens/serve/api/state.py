@@ -24,14 +24,25 @@ class ApiState:
     reads: Lane
     lock_wait: float | None
 
-    def analyze(self, post: dict[str, Any] | None, files: Sequence[Path], text: str | None, similar: int | None,
-                ocr: bool | None, names: Sequence[str] = ()) -> Insight:
+    def analyze(
+        self,
+        post: dict[str, Any] | None,
+        files: Sequence[Path],
+        text: str | None,
+        similar: int | None,
+        ocr: bool | None,
+        names: Sequence[str] = (),
+    ) -> Insight:
         """A post's media names resolve in an empty private folder: a client never reads the server's files.
         ``names``: the clients' names of ``files``, shown in the answer and in errors instead of the private paths."""
         empty = private_folder()
-        shown = {str(path): name for path, name in zip(files, names)} | {path.name: name for path, name in zip(files, names)}
+        shown = {str(path): name for path, name in zip(files, names)} | {
+            path.name: name for path, name in zip(files, names)
+        }
         try:
-            insight = self.agent.understand(post, files=list(files), text=text, media_root=empty, similar=similar, ocr=ocr)
+            insight = self.agent.understand(
+                post, files=list(files), text=text, media_root=empty, similar=similar, ocr=ocr
+            )
         except PostlensError as exc:
             raise _problem(exc, shown) from None
         finally:
@@ -39,9 +50,11 @@ class ApiState:
         for media in insight.media:
             media.name = shown.get(media.name, media.name)
         for problem in insight.problems:
-            problem.message, problem.part = _renamed(problem.message, shown), _renamed(problem.part or "", shown) or None
+            problem.message, problem.part = (
+                _renamed(problem.message, shown),
+                _renamed(problem.part or "", shown) or None,
+            )
         return insight
-
 
     def search(self, text: str | None, image: Path | None, k: int, names: Sequence[str] = ()) -> SearchResult:
         shown = {str(image): names[0], image.name: names[0]} if image is not None and names else {}

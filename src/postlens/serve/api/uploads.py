@@ -57,9 +57,16 @@ class UploadChecker:
             unreadable = unreadable_header(path, sniffed)
             if unreadable is not None:
                 plain = display_name(upload.filename, i)
-                status, code = (413, "media_too_large") if "decompression bomb" in unreadable.lower() else (422, "media_corrupt")
-                raise ApiProblem(status, code, f"upload {shown(plain)}: its first bytes say {sniffed.mime} but its header "
-                                 f"cannot be read: {unreadable.replace(str(path), plain)}", extra={"file": plain})
+                status, code = (
+                    (413, "media_too_large") if "decompression bomb" in unreadable.lower() else (422, "media_corrupt")
+                )
+                raise ApiProblem(
+                    status,
+                    code,
+                    f"upload {shown(plain)}: its first bytes say {sniffed.mime} but its header "
+                    f"cannot be read: {unreadable.replace(str(path), plain)}",
+                    extra={"file": plain},
+                )
         return paths
 
     def check(self, upload: Upload, position: int) -> Sniffed:
@@ -69,23 +76,42 @@ class UploadChecker:
         upload.stream.seek(0)
         sniffed = sniff_bytes(upload.stream.read(HEAD_BYTES))
         if sniffed is None:
-            raise ApiProblem(415, "media_unknown_type", f"upload {name}: its bytes are not a known image, video or "
-                             "audio format (JPEG, PNG, GIF, WebP, BMP, TIFF, MP4, MOV, WebM, MKV, AVI, MP3, M4A, WAV, "
-                             "OGG, FLAC)", extra={"file": plain})
+            raise ApiProblem(
+                415,
+                "media_unknown_type",
+                f"upload {name}: its bytes are not a known image, video or "
+                "audio format (JPEG, PNG, GIF, WebP, BMP, TIFF, MP4, MOV, WebM, MKV, AVI, MP3, M4A, WAV, "
+                "OGG, FLAC)",
+                extra={"file": plain},
+            )
         if not extension_agrees(f"upload{client_suffix(upload.filename)}", sniffed):
-            raise ApiProblem(415, "media_mismatch", f"upload {name}: the name says {client_suffix(upload.filename)} "
-                             f"but the bytes are {sniffed.mime}", extra={"file": plain})
+            raise ApiProblem(
+                415,
+                "media_mismatch",
+                f"upload {name}: the name says {client_suffix(upload.filename)} but the bytes are {sniffed.mime}",
+                extra={"file": plain},
+            )
         if sniffed.mime in UNSUPPORTED_MIMES:  # the decoders would refuse it: say so before a model slot is taken
-            raise ApiProblem(415, "unsupported", f"upload {name}: {UNSUPPORTED_MIMES[sniffed.mime]}", extra={"file": plain})
+            raise ApiProblem(
+                415, "unsupported", f"upload {name}: {UNSUPPORTED_MIMES[sniffed.mime]}", extra={"file": plain}
+            )
         declared = (upload.content_type or "").split(";")[0].strip().lower()
         if _declared_disagrees(declared, sniffed):
-            raise ApiProblem(415, "media_mismatch", f"upload {name}: declared as {declared} but the bytes are "
-                             f"{sniffed.mime}", extra={"file": plain})
+            raise ApiProblem(
+                415,
+                "media_mismatch",
+                f"upload {name}: declared as {declared} but the bytes are {sniffed.mime}",
+                extra={"file": plain},
+            )
         size = upload.stream.seek(0, os.SEEK_END)
         limit = self.limits[sniffed.kind]
         if size > limit:
-            raise ApiProblem(413, "media_too_large", f"upload {name} is {size:,} bytes, over the {sniffed.kind} limit "
-                             f"of {limit:,} bytes", extra={"file": plain})
+            raise ApiProblem(
+                413,
+                "media_too_large",
+                f"upload {name} is {size:,} bytes, over the {sniffed.kind} limit of {limit:,} bytes",
+                extra={"file": plain},
+            )
         if size == 0:
             raise ApiProblem(422, "media_empty", f"upload {name} is empty", extra={"file": plain})
         return sniffed

@@ -93,11 +93,25 @@ def read_segments(root: Path, name: str, examples: int) -> Segments:
 
     view = show_segments(root, name=name, examples=examples)
     kinds = {row[0]: row[1] for row in view.segmentations}
-    topics = [Topic(topic_id=int(t["topic_id"]), label=t.get("label"), name=t.get("name"), words=list(t.get("words") or []),
-                    size=int(t.get("size") or 0), status=str(t.get("status")),
-                    examples=view.examples.get(int(t["topic_id"]), [])) for t in view.topics]
-    return Segments(segmentation=view.segmentation, kind=kinds.get(view.segmentation), segmentations=sorted(kinds),
-                    topics=topics, outliers=view.outliers)
+    topics = [
+        Topic(
+            topic_id=int(t["topic_id"]),
+            label=t.get("label"),
+            name=t.get("name"),
+            words=list(t.get("words") or []),
+            size=int(t.get("size") or 0),
+            status=str(t.get("status")),
+            examples=view.examples.get(int(t["topic_id"]), []),
+        )
+        for t in view.topics
+    ]
+    return Segments(
+        segmentation=view.segmentation,
+        kind=kinds.get(view.segmentation),
+        segmentations=sorted(kinds),
+        topics=topics,
+        outliers=view.outliers,
+    )
 
 
 def read_trends(root: Path, source: str | None, state: str | None, top: int, lock_wait: float | None) -> Trends:
@@ -108,14 +122,26 @@ def read_trends(root: Path, source: str | None, state: str | None, top: int, loc
     with Workspace(root, read_only=True, lock_wait=lock_wait) as ws:
         streams = read_snapshot(ws, None).trends
     if source is not None and source not in streams:
-        raise ConfigError(f"no saved trends for source {source!r}; saved: {', '.join(sorted(streams)) or 'none (run postlens trends)'}")
+        raise ConfigError(
+            f"no saved trends for source {source!r}; saved: {', '.join(sorted(streams)) or 'none (run postlens trends)'}"
+        )
     out = []
     for name, stream in sorted(streams.items()):
         if source is not None and name != source:
             continue
-        terms = [TrendTerm(term=t, state=s.state, count=s.count, expected=s.expected, growth=s.growth,
-                           bin_start=s.bin_start, last_alert=s.last_alert)
-                 for t, s in stream.terms.items() if state is None or s.state == state]
+        terms = [
+            TrendTerm(
+                term=t,
+                state=s.state,
+                count=s.count,
+                expected=s.expected,
+                growth=s.growth,
+                bin_start=s.bin_start,
+                last_alert=s.last_alert,
+            )
+            for t, s in stream.terms.items()
+            if state is None or s.state == state
+        ]
         terms.sort(key=lambda t: (t.state == "steady", -(t.growth or 0.0), -t.count, t.term))
         out.append(TrendSource(source=name, bin_seconds=stream.bin_seconds, terms=terms[:top]))
     return Trends(sources=out)
@@ -125,25 +151,40 @@ def read_post(root: Path, post_id: str, lock_wait: float | None) -> PostView | N
     """The stored post (its media rows, newest engagement, topics), or None when there is no such id."""
     with Workspace(root, read_only=True, lock_wait=lock_wait) as ws:
         db = ws.db
-        cursor = db.execute("SELECT id, source, platform, native_id, created_at, text, language, author_handle, "
-                            "hashtags, mentions, urls, labels FROM posts WHERE id = ?", [post_id])
+        cursor = db.execute(
+            "SELECT id, source, platform, native_id, created_at, text, language, author_handle, "
+            "hashtags, mentions, urls, labels FROM posts WHERE id = ?",
+            [post_id],
+        )
         columns = [d[0] for d in cursor.description]
         row = cursor.fetchone()
         if row is None:
             return None
         record: dict[str, Any] = dict(zip(columns, row))
-        media = db.execute("SELECT position, kind, status, mime, bytes, width, height, duration_s, sha256 FROM media "
-                           "WHERE post_id = ? ORDER BY position", [post_id]).fetchall()
-        engagement = db.execute("SELECT likes, shares, comments, views FROM engagement WHERE post_id = ? "
-                                "ORDER BY observed_at DESC LIMIT 1", [post_id]).fetchone()
-        topics = db.execute("SELECT segmentation, topic_id FROM post_topics WHERE post_id = ?", [post_id]).fetchall() \
-            if _has_table(ws, "post_topics") else []
+        media = db.execute(
+            "SELECT position, kind, status, mime, bytes, width, height, duration_s, sha256 FROM media "
+            "WHERE post_id = ? ORDER BY position",
+            [post_id],
+        ).fetchall()
+        engagement = db.execute(
+            "SELECT likes, shares, comments, views FROM engagement WHERE post_id = ? ORDER BY observed_at DESC LIMIT 1",
+            [post_id],
+        ).fetchone()
+        topics = (
+            db.execute("SELECT segmentation, topic_id FROM post_topics WHERE post_id = ?", [post_id]).fetchall()
+            if _has_table(ws, "post_topics")
+            else []
+        )
     fields = ("position", "kind", "status", "mime", "bytes", "width", "height", "duration_s", "sha256")
-    record.update(hashtags=list(record["hashtags"] or []), mentions=list(record["mentions"] or []),
-                  urls=list(record["urls"] or []), labels=dict(record["labels"] or {}),
-                  media=[MediaItem(**dict(zip(fields, m))) for m in media],
-                  engagement=dict(zip(("likes", "shares", "comments", "views"), engagement)) if engagement else None,
-                  topics={str(s): (int(t) if t is not None else None) for s, t in topics})
+    record.update(
+        hashtags=list(record["hashtags"] or []),
+        mentions=list(record["mentions"] or []),
+        urls=list(record["urls"] or []),
+        labels=dict(record["labels"] or {}),
+        media=[MediaItem(**dict(zip(fields, m))) for m in media],
+        engagement=dict(zip(("likes", "shares", "comments", "views"), engagement)) if engagement else None,
+        topics={str(s): (int(t) if t is not None else None) for s, t in topics},
+    )
     return PostView(**record)
 
 

@@ -30,25 +30,41 @@ def overview(root: Path, lock_wait: float | None) -> dict[str, Any]:
         modality = db.execute(
             "SELECT kind, count(*) FROM (SELECT unnest(list_distinct(coalesce(media_kinds, []) || "
             "CASE WHEN length(trim(text)) > 0 THEN ['text'] ELSE [] END)) AS kind FROM posts) "
-            "GROUP BY kind ORDER BY 2 DESC, 1").fetchall()
-        by = {column: _pairs(db.execute(f"SELECT {column}, count(*) FROM posts GROUP BY 1 ORDER BY 2 DESC, 1 "
-                                        "LIMIT 30").fetchall()) for column in ("source", "platform", "language")}
+            "GROUP BY kind ORDER BY 2 DESC, 1"
+        ).fetchall()
+        by = {
+            column: _pairs(
+                db.execute(f"SELECT {column}, count(*) FROM posts GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 30").fetchall()
+            )
+            for column in ("source", "platform", "language")
+        }
         span = db.execute("SELECT min(created_at), max(created_at) FROM posts").fetchone()
         unit = _time_unit(span[0], span[1]) if span and span[0] is not None else "day"
-        over_time = db.execute(f"SELECT date_trunc('{unit}', created_at) AS t, count(*) FROM posts "
-                               "WHERE created_at IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
-        runs = db.execute("SELECT run_id, started_at, finished_at, status, importer, imported, updated, unchanged, "
-                          "quarantined, flagged, error FROM import_runs ORDER BY started_at DESC LIMIT 20")
+        over_time = db.execute(
+            f"SELECT date_trunc('{unit}', created_at) AS t, count(*) FROM posts "
+            "WHERE created_at IS NOT NULL GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        runs = db.execute(
+            "SELECT run_id, started_at, finished_at, status, importer, imported, updated, unchanged, "
+            "quarantined, flagged, error FROM import_runs ORDER BY started_at DESC LIMIT 20"
+        )
         run_columns = [d[0] for d in runs.description]
         run_rows = [dict(zip(run_columns, row)) for row in runs.fetchall()]
         quarantine = db.execute(
             "SELECT code, post_kept, count(*), any_value(reason) FROM quarantine GROUP BY 1, 2 ORDER BY 3 DESC, 1"
         ).fetchall()
-    return {"posts": total, "modality": _pairs(modality), **by,
-            "time_unit": unit, "over_time": [{"t": _iso(t), "count": int(n)} for t, n in over_time],
-            "import_runs": [{k: _iso(v) if isinstance(v, datetime) else v for k, v in row.items()} for row in run_rows],
-            "quarantine": [{"code": code, "post_kept": bool(kept), "count": int(n), "example": reason}
-                           for code, kept, n, reason in quarantine]}
+    return {
+        "posts": total,
+        "modality": _pairs(modality),
+        **by,
+        "time_unit": unit,
+        "over_time": [{"t": _iso(t), "count": int(n)} for t, n in over_time],
+        "import_runs": [{k: _iso(v) if isinstance(v, datetime) else v for k, v in row.items()} for row in run_rows],
+        "quarantine": [
+            {"code": code, "post_kept": bool(kept), "count": int(n), "example": reason}
+            for code, kept, n, reason in quarantine
+        ],
+    }
 
 
 def trends(root: Path, lock_wait: float | None, source: str | None, top: int) -> dict[str, Any]:
@@ -58,20 +74,33 @@ def trends(root: Path, lock_wait: float | None, source: str | None, top: int) ->
         if not _has_table(ws, "trend_streams"):
             return {"sources": [], "source": None, "series": [], "alerts": []}
         db = ws.db
-        streams = db.execute("SELECT source, arg_max(stream, updated_at) FROM trend_streams GROUP BY 1 ORDER BY 1").fetchall()
+        streams = db.execute(
+            "SELECT source, arg_max(stream, updated_at) FROM trend_streams GROUP BY 1 ORDER BY 1"
+        ).fetchall()
         by_source = {s: stream for s, stream in streams}
-        chosen = source if source in by_source else "hashtags" if "hashtags" in by_source else next(iter(by_source), None)
+        chosen = (
+            source if source in by_source else "hashtags" if "hashtags" in by_source else next(iter(by_source), None)
+        )
         if chosen is None:
             return {"sources": [], "source": None, "series": [], "alerts": []}
         stream = by_source[chosen]
-        terms = [t for (t,) in db.execute(
-            "SELECT term FROM trend_series WHERE stream = ? GROUP BY term "
-            "ORDER BY sum(CASE WHEN state <> 'steady' THEN 1 ELSE 0 END) DESC, sum(count) DESC, term LIMIT ?",
-            [stream, top]).fetchall()]
-        rows = db.execute("SELECT term, bin_start, count, expected, state FROM trend_series WHERE stream = ? "
-                          "AND list_contains(?, term) ORDER BY term, bin_start", [stream, terms]).fetchall()
-        alerts = db.execute("SELECT source, term, bin_start, fired_at, count, expected, score, provisional FROM alerts "
-                            "ORDER BY fired_at DESC, score DESC LIMIT 200").fetchall()
+        terms = [
+            t
+            for (t,) in db.execute(
+                "SELECT term FROM trend_series WHERE stream = ? GROUP BY term "
+                "ORDER BY sum(CASE WHEN state <> 'steady' THEN 1 ELSE 0 END) DESC, sum(count) DESC, term LIMIT ?",
+                [stream, top],
+            ).fetchall()
+        ]
+        rows = db.execute(
+            "SELECT term, bin_start, count, expected, state FROM trend_series WHERE stream = ? "
+            "AND list_contains(?, term) ORDER BY term, bin_start",
+            [stream, terms],
+        ).fetchall()
+        alerts = db.execute(
+            "SELECT source, term, bin_start, fired_at, count, expected, score, provisional FROM alerts "
+            "ORDER BY fired_at DESC, score DESC LIMIT 200"
+        ).fetchall()
     series: dict[str, dict[str, list[Any]]] = {t: {"t": [], "count": [], "expected": [], "state": []} for t in terms}
     for term, start, count, expected, state in rows:
         line = series[term]
@@ -80,12 +109,17 @@ def trends(root: Path, lock_wait: float | None, source: str | None, top: int) ->
         line["expected"].append(round(float(expected), 3))
         line["state"].append(state)
     alert_keys = ("source", "term", "bin_start", "fired_at", "count", "expected", "score", "provisional")
-    return {"sources": list(by_source), "source": chosen,
-            "series": [{"term": t, **series[t]} for t in terms],
-            "alerts": [{k: _iso(v) if isinstance(v, datetime) else v for k, v in zip(alert_keys, a)} for a in alerts]}
+    return {
+        "sources": list(by_source),
+        "source": chosen,
+        "series": [{"term": t, **series[t]} for t in terms],
+        "alerts": [{k: _iso(v) if isinstance(v, datetime) else v for k, v in zip(alert_keys, a)} for a in alerts],
+    }
 
 
-def popularity(root: Path, lock_wait: float | None, model: str | None, info: dict[str, Any], top: int) -> dict[str, Any]:
+def popularity(
+    root: Path, lock_wait: float | None, model: str | None, info: dict[str, Any], top: int
+) -> dict[str, Any]:
     """Stored predictions of the popularity model ``model`` (value = predicted log1p count; written by
     ``postlens popularity predict``) beside each post's newest observed count, largest predicted first;
     ``info``: the model's description (its saved figures are the page's drivers)."""
@@ -100,12 +134,24 @@ def popularity(root: Path, lock_wait: float | None, model: str | None, info: dic
                 f"SELECT p.post_id, p.value, e.{column}, left(po.text, 200), po.media_kinds FROM predictions p "
                 "JOIN posts po ON po.id = p.post_id LEFT JOIN (SELECT post_id, arg_max(" + column + ", observed_at) "
                 f"AS {column} FROM engagement GROUP BY 1) e ON e.post_id = p.post_id WHERE p.model = ? "
-                "ORDER BY p.value DESC NULLS LAST LIMIT ?", [model, top]).fetchall()
-    return {"model": model, "metric": column,
-            "figures": info.get("figures") if isinstance(info.get("figures"), dict) else None,
-            "posts": [{"post_id": pid, "predicted_log1p": None if v is None else round(float(v), 4),
-                       "actual": None if a is None else int(a), "text": text, "media_kinds": list(kinds or [])}
-                      for pid, v, a, text, kinds in rows]}
+                "ORDER BY p.value DESC NULLS LAST LIMIT ?",
+                [model, top],
+            ).fetchall()
+    return {
+        "model": model,
+        "metric": column,
+        "figures": info.get("figures") if isinstance(info.get("figures"), dict) else None,
+        "posts": [
+            {
+                "post_id": pid,
+                "predicted_log1p": None if v is None else round(float(v), 4),
+                "actual": None if a is None else int(a),
+                "text": text,
+                "media_kinds": list(kinds or []),
+            }
+            for pid, v, a, text, kinds in rows
+        ],
+    }
 
 
 def report_path(root: Path) -> Path | None:

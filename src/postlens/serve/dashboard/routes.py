@@ -16,9 +16,11 @@ from postlens.serve.dashboard.space import DEFAULT_POINTS, MAX_POINTS, SpaceMap
 
 STATIC = resources.files("postlens.serve.dashboard") / "static"
 STATIC_FILES = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; "
-       "media-src 'self' blob:; connect-src 'self'; font-src 'self'; frame-src 'self'; base-uri 'none'; "
-       "form-action 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; "
+    "media-src 'self' blob:; connect-src 'self'; font-src 'self'; frame-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
 """Nothing from another origin can load (plotly styles its charts inline, hence 'unsafe-inline' for styles only)."""
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 
@@ -45,19 +47,32 @@ async def root() -> RedirectResponse:
 @page.get("/ui")
 async def index() -> HTMLResponse:
     html = (STATIC / "index.html").read_text(encoding="utf-8")
-    return HTMLResponse(html, headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-                                       "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
+    return HTMLResponse(
+        html,
+        headers={
+            "Content-Security-Policy": CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @page.get("/ui/static/{name}")
 async def static(name: str) -> Response:
     if name == "plotly.min.js":
-        return FileResponse(plotly_bundle(), media_type="text/javascript",
-                            headers={"Cache-Control": "max-age=86400", "X-Content-Type-Options": "nosniff"})
+        return FileResponse(
+            plotly_bundle(),
+            media_type="text/javascript",
+            headers={"Cache-Control": "max-age=86400", "X-Content-Type-Options": "nosniff"},
+        )
     if name not in STATIC_FILES:
         raise ApiProblem(404, "not_found", f"no dashboard file {name[:100]!r}")
-    return Response((STATIC / name).read_bytes(), media_type=STATIC_FILES[name],
-                    headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
+    return Response(
+        (STATIC / name).read_bytes(),
+        media_type=STATIC_FILES[name],
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
+    )
 
 
 def _state(request: Request) -> ApiState:
@@ -72,15 +87,20 @@ async def overview(request: Request) -> dict[str, Any]:
 
 
 @api.get("/map", summary="A sample of the shared space projected to 2-D (PCA), with topic labels")
-async def space_map(request: Request, limit: Annotated[int, Query(ge=10, le=MAX_POINTS)] = DEFAULT_POINTS) -> dict[str, Any]:
+async def space_map(
+    request: Request, limit: Annotated[int, Query(ge=10, le=MAX_POINTS)] = DEFAULT_POINTS
+) -> dict[str, Any]:
     state = _state(request)
     maps: SpaceMap = request.app.state.dashboard_map
     return await state.models.run(lambda: maps.points(limit))
 
 
 @api.get("/trends", summary="Per-term counts per bin with burst states, and the alert list")
-async def trend_lines(request: Request, source: Annotated[str | None, Query(max_length=100)] = None,
-                      top: Annotated[int, Query(ge=1, le=50)] = 8) -> dict[str, Any]:
+async def trend_lines(
+    request: Request,
+    source: Annotated[str | None, Query(max_length=100)] = None,
+    top: Annotated[int, Query(ge=1, le=50)] = 8,
+) -> dict[str, Any]:
     state = _state(request)
     return await state.reads.run(lambda: data.trends(state.root, state.lock_wait, source, top))
 
@@ -96,10 +116,13 @@ async def popularity(request: Request, top: Annotated[int, Query(ge=1, le=1000)]
 @api.get("/models", summary="The agent's models and whether an evaluation report exists")
 async def models(request: Request) -> dict[str, Any]:
     agent = _state(request).agent
-    return {"models": [{"name": m.name, "target": m.target, "role": m.role} for m in agent.models],
-            "popularity": agent.popularity_name,
-            "segmentation": agent.segmentation, "notes": list(agent.notes),
-            "report": data.report_path(agent.root) is not None}
+    return {
+        "models": [{"name": m.name, "target": m.target, "role": m.role} for m in agent.models],
+        "popularity": agent.popularity_name,
+        "segmentation": agent.segmentation,
+        "notes": list(agent.notes),
+        "report": data.report_path(agent.root) is not None,
+    }
 
 
 @api.get("/report", summary="The HTML report of 'postlens evaluate' (<workspace>/reports/evaluation.html)")
@@ -107,8 +130,10 @@ async def report(request: Request) -> HTMLResponse:
     path = data.report_path(_state(request).root)
     if path is None:
         raise ApiProblem(404, "no_report", "no evaluation report in this workspace: run 'postlens evaluate'")
-    return HTMLResponse(path.read_text(encoding="utf-8", errors="replace"),
-                        headers={"Content-Security-Policy": REPORT_CSP, "Cache-Control": "no-store"})
+    return HTMLResponse(
+        path.read_text(encoding="utf-8", errors="replace"),
+        headers={"Content-Security-Policy": REPORT_CSP, "Cache-Control": "no-store"},
+    )
 
 
 def install_dashboard(app: FastAPI) -> None:

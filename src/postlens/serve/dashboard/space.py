@@ -28,8 +28,13 @@ class SpaceMap:
     def points(self, limit: int = DEFAULT_POINTS) -> dict[str, Any]:
         sample = self.agent.space_sample(limit)
         if sample is None:
-            return {"segmentation": None, "points": [], "topics": [], "live": 0,
-                    "note": "no shared space yet: run 'postlens segments fit'"}
+            return {
+                "segmentation": None,
+                "points": [],
+                "topics": [],
+                "live": 0,
+                "note": "no shared space yet: run 'postlens segments fit'",
+            }
         ids = sample.meta.column("post_id").to_pylist()
         key = (sample.segmentation, sample.live, limit, hash(tuple(ids)))
         with self._lock:
@@ -51,13 +56,29 @@ def _project(sample: Any) -> dict[str, Any]:
     texts = meta.column("text").to_pylist()
     topics = meta.column("topic_id").to_pylist()
     kinds = meta.column("media_kinds").to_pylist()
-    points = [{"id": ids[i], "x": round(float(x), 4), "y": round(float(y), 4), "topic": topics[i],
-               "text": (texts[i] or "")[:TEXT_CHARS], "media": list(kinds[i] or [])}
-              for i, (x, y) in zip(keep, xy)]
-    labels = [{"topic_id": tid, "label": row.label or row.name or f"topic {tid}", "words": list(row.words[:5])}
-              for tid, row in sorted(sample.topics.items()) if row.status == "active"]
-    return {"segmentation": sample.segmentation, "live": sample.live, "points": points, "topics": labels,
-            "sampled": len(points) < sample.live}
+    points = [
+        {
+            "id": ids[i],
+            "x": round(float(x), 4),
+            "y": round(float(y), 4),
+            "topic": topics[i],
+            "text": (texts[i] or "")[:TEXT_CHARS],
+            "media": list(kinds[i] or []),
+        }
+        for i, (x, y) in zip(keep, xy)
+    ]
+    labels = [
+        {"topic_id": tid, "label": row.label or row.name or f"topic {tid}", "words": list(row.words[:5])}
+        for tid, row in sorted(sample.topics.items())
+        if row.status == "active"
+    ]
+    return {
+        "segmentation": sample.segmentation,
+        "live": sample.live,
+        "points": points,
+        "topics": labels,
+        "sampled": len(points) < sample.live,
+    }
 
 
 def pca_2d(vectors: np.ndarray) -> np.ndarray:

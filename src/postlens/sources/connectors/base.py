@@ -50,8 +50,7 @@ class Connector(Protocol):
     def check_query(self, query: str) -> None:
         """Raise ConfigError (naming the forms accepted) for a query this platform cannot run."""
 
-    def page(self, query: str, after: Mapping[str, str] | None, *, observed: datetime,
-             since: datetime | None) -> Page:
+    def page(self, query: str, after: Mapping[str, str] | None, *, observed: datetime, since: datetime | None) -> Page:
         """One page of ``query``: the newest when ``after`` is None, else the one ``after`` names.
         ``since`` is the floor of the walk, for APIs that can filter by time."""
 
@@ -75,10 +74,13 @@ class ConnectorOptions:
 CONNECTORS: dict[str, Callable[[ConnectorOptions], Connector]] = {}
 
 
-def connector(name: str) -> Callable[[Callable[[ConnectorOptions], Connector]], Callable[[ConnectorOptions], Connector]]:
+def connector(
+    name: str,
+) -> Callable[[Callable[[ConnectorOptions], Connector]], Callable[[ConnectorOptions], Connector]]:
     def add(factory: Callable[[ConnectorOptions], Connector]) -> Callable[[ConnectorOptions], Connector]:
         CONNECTORS[name] = factory
         return factory
+
     return add
 
 

@@ -36,17 +36,25 @@ class BlueskyConnector:
         self._handle = env.get(HANDLE_ENV, "").strip()
         self._password = env.get(PASSWORD_ENV, "").strip()
         if bool(self._handle) != bool(self._password):
-            raise ConfigError(f"set both {HANDLE_ENV} and {PASSWORD_ENV} (an app password) to sign in, "
-                              "or neither to read the public AppView")
+            raise ConfigError(
+                f"set both {HANDLE_ENV} and {PASSWORD_ENV} (an app password) to sign in, "
+                "or neither to read the public AppView"
+            )
         default = SESSION_BASE_URL if self._handle else PUBLIC_BASE_URL
         self.endpoint = (options.base_url or env.get(BASE_ENV) or default).rstrip("/")
         self.page_size = min(options.page_size or MAX_PAGE, MAX_PAGE)
         self._redactor = Redactor([self._password])
         self._refresh_jwt: str | None = None
-        self.client = ApiClient(self.endpoint, policy=policy_from(options, RetryPolicy()), redactor=self._redactor,
-                                transport=options.transport, on_wait=options.on_wait,
-                                is_auth_failure=_is_auth_failure, refresh=self._renew,
-                                sleep=options.sleep)
+        self.client = ApiClient(
+            self.endpoint,
+            policy=policy_from(options, RetryPolicy()),
+            redactor=self._redactor,
+            transport=options.transport,
+            on_wait=options.on_wait,
+            is_auth_failure=_is_auth_failure,
+            refresh=self._renew,
+            sleep=options.sleep,
+        )
         self._signed_in = False
 
     def close(self) -> None:
@@ -56,8 +64,7 @@ class BlueskyConnector:
         if not query.strip():
             raise ConfigError("give a Bluesky search ('word', '#tag') or an author ('@handle.bsky.social')")
 
-    def page(self, query: str, after: Mapping[str, str] | None, *, observed: datetime,
-             since: datetime | None) -> Page:
+    def page(self, query: str, after: Mapping[str, str] | None, *, observed: datetime, since: datetime | None) -> Page:
         self.check_query(query)
         if self._handle and not self._signed_in:
             self._sign_in()
@@ -77,7 +84,8 @@ class BlueskyConnector:
             raise BadPage(f"{label}: expected an object with a '{key}' list, got {_kind(body)}")
         records: list[Post | Rejected] = [
             post_view_to_post(item, Path(label), index, f"post {index}", observed)
-            for index, item in enumerate(items, start=1)]
+            for index, item in enumerate(items, start=1)
+        ]
         cursor = body.get("cursor")
         next_page = {"cursor": cursor} if isinstance(cursor, str) and cursor and items else None
         return Page(records, next_page, len(items), label)
@@ -86,8 +94,11 @@ class BlueskyConnector:
 
     def _sign_in(self) -> None:
         body, _ = self.client.request_json(
-            "POST", "/xrpc/com.atproto.server.createSession",
-            json={"identifier": self._handle, "password": self._password}, refresh=False)
+            "POST",
+            "/xrpc/com.atproto.server.createSession",
+            json={"identifier": self._handle, "password": self._password},
+            refresh=False,
+        )
         self._take_tokens(body)
         self._signed_in = True
 
@@ -98,8 +109,11 @@ class BlueskyConnector:
         try:
             if self._refresh_jwt:
                 body, _ = self.client.request_json(
-                    "POST", "/xrpc/com.atproto.server.refreshSession",
-                    headers={"Authorization": f"Bearer {self._refresh_jwt}"}, refresh=False)
+                    "POST",
+                    "/xrpc/com.atproto.server.refreshSession",
+                    headers={"Authorization": f"Bearer {self._refresh_jwt}"},
+                    refresh=False,
+                )
                 self._take_tokens(body)
             else:
                 self._sign_in()
@@ -119,7 +133,12 @@ class BlueskyConnector:
 
 
 def _is_auth_failure(status: int, body: Any) -> bool:
-    return status == 400 and isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"] in _AUTH_ERRORS
+    return (
+        status == 400
+        and isinstance(body, dict)
+        and isinstance(body.get("error"), str)
+        and body["error"] in _AUTH_ERRORS
+    )
 
 
 def _kind(body: Any) -> str:

@@ -36,8 +36,13 @@ class CursorState:
     def to_json(self) -> dict[str, Any]:
         walk = None
         if self.walk is not None:
-            walk = {"floor": self.walk.floor.isoformat(), "started_at": self.walk.started_at.isoformat(),
-                    "top": _iso(self.walk.top), "next": self.walk.next, "pages": self.walk.pages}
+            walk = {
+                "floor": self.walk.floor.isoformat(),
+                "started_at": self.walk.started_at.isoformat(),
+                "top": _iso(self.walk.top),
+                "next": self.walk.next,
+                "pages": self.walk.pages,
+            }
         return {"high_water": _iso(self.high_water), "walk": walk, "extra": self.extra}
 
     @classmethod
@@ -47,10 +52,13 @@ class CursorState:
         walk_data = data.get("walk")
         walk = None
         if isinstance(walk_data, dict):
-            walk = Walk(floor=datetime.fromisoformat(walk_data["floor"]),
-                        started_at=datetime.fromisoformat(walk_data["started_at"]),
-                        top=_parse(walk_data.get("top")), next=walk_data.get("next"),
-                        pages=int(walk_data.get("pages") or 0))
+            walk = Walk(
+                floor=datetime.fromisoformat(walk_data["floor"]),
+                started_at=datetime.fromisoformat(walk_data["started_at"]),
+                top=_parse(walk_data.get("top")),
+                next=walk_data.get("next"),
+                pages=int(walk_data.get("pages") or 0),
+            )
         extra_data = data.get("extra")
         extra: dict[str, Any] = extra_data if isinstance(extra_data, dict) else {}
         return cls(high_water=_parse(data.get("high_water")), walk=walk, extra=extra)
@@ -63,8 +71,9 @@ class CursorState:
         self.walk = Walk(floor=floor, started_at=now)
         return self.walk, False
 
-    def advance(self, *, next_page: dict[str, str] | None, oldest: datetime | None, newest: datetime | None,
-                items: int) -> bool:
+    def advance(
+        self, *, next_page: dict[str, str] | None, oldest: datetime | None, newest: datetime | None, items: int
+    ) -> bool:
         """Fold in one committed page; True when the walk is over (the high-water mark then moves)."""
         walk = self.walk
         assert walk is not None, "advance() before begin()"

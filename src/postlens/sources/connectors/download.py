@@ -55,9 +55,17 @@ def _resolve(host: str) -> list[str]:
 class MediaDownloader:
     """Downloads the URL parts of posts into ``folder`` and points each part at its file."""
 
-    def __init__(self, folder: Path, *, max_bytes: Mapping[str | Modality, int] | None = None,
-                 allow_private: bool = False, timeout: float = 60.0, transport: Any = None,
-                 resolver: Resolver = _resolve, redactor: Redactor | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        max_bytes: Mapping[str | Modality, int] | None = None,
+        allow_private: bool = False,
+        timeout: float = 60.0,
+        transport: Any = None,
+        resolver: Resolver = _resolve,
+        redactor: Redactor | None = None,
+    ) -> None:
         lib = require_httpx()
         self.folder = folder
         self.limits = media_limits(max_bytes)
@@ -65,8 +73,9 @@ class MediaDownloader:
         self.redactor = redactor or Redactor()
         self._resolve = resolver
         self._http_error = lib.HTTPError
-        self._client = lib.Client(transport=transport, timeout=timeout, follow_redirects=False,
-                                  headers={"User-Agent": USER_AGENT})
+        self._client = lib.Client(
+            transport=transport, timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+        )
         self.fetched = 0
         self.refused = 0
 
@@ -84,13 +93,22 @@ class MediaDownloader:
                 try:
                     name = self._fetch(part)
                 except self._http_error as exc:
-                    raise Refused("media_download_failed", f"{self._shown(part.url)}: {type(exc).__name__}: "
-                                                           f"{self.redactor.text(str(exc))[:200]}") from None
+                    raise Refused(
+                        "media_download_failed",
+                        f"{self._shown(part.url)}: {type(exc).__name__}: {self.redactor.text(str(exc))[:200]}",
+                    ) from None
             except Refused as problem:
                 self.refused += 1
-                post.notes.append(Rejected(post.origin_file or "", post.origin_line, problem.code,
-                                           f"media part {position + 1}: {problem}", post_id=post.id,
-                                           post_kept=True))
+                post.notes.append(
+                    Rejected(
+                        post.origin_file or "",
+                        post.origin_line,
+                        problem.code,
+                        f"media part {position + 1}: {problem}",
+                        post_id=post.id,
+                        post_kept=True,
+                    )
+                )
                 continue
             self.fetched += 1
             part.source_path, part.root = name, str(self.folder)
@@ -107,14 +125,18 @@ class MediaDownloader:
                 if response.status_code != 200:
                     raise Refused("media_download_failed", f"{self._shown(url)} answered {response.status_code}")
                 return self._save(response, url, limit, part.kind)
-        raise Refused("media_download_failed", f"{self._shown(part.url or '')} redirects more than "
-                                               f"{_MAX_REDIRECTS} times")
+        raise Refused(
+            "media_download_failed", f"{self._shown(part.url or '')} redirects more than {_MAX_REDIRECTS} times"
+        )
 
     def _save(self, response: Any, url: str, limit: int, kind: Modality) -> str:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise Refused("media_too_large", f"{self._shown(url)} is {int(declared):,} bytes (Content-Length), "
-                                             f"over the {kind} limit of {limit:,} bytes; not downloaded")
+            raise Refused(
+                "media_too_large",
+                f"{self._shown(url)} is {int(declared):,} bytes (Content-Length), "
+                f"over the {kind} limit of {limit:,} bytes; not downloaded",
+            )
         self.folder.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=self.folder, prefix="part-")
         size, head = 0, b""
@@ -123,15 +145,21 @@ class MediaDownloader:
                 for chunk in response.iter_bytes(_CHUNK):
                     size += len(chunk)
                     if size > limit:
-                        raise Refused("media_too_large", f"{self._shown(url)} sent more than the {kind} limit of "
-                                                         f"{limit:,} bytes; the download was stopped there")
+                        raise Refused(
+                            "media_too_large",
+                            f"{self._shown(url)} sent more than the {kind} limit of "
+                            f"{limit:,} bytes; the download was stopped there",
+                        )
                     if len(head) < _HEAD:
-                        head += chunk[:_HEAD - len(head)]
+                        head += chunk[: _HEAD - len(head)]
                     out.write(chunk)
             sniffed = sniff_bytes(head)
             if sniffed is None:
-                raise Refused("media_unknown_type", f"{self._shown(url)} did not send a known image, video or "
-                                                    f"audio format ({response.headers.get('content-type', '?')})")
+                raise Refused(
+                    "media_unknown_type",
+                    f"{self._shown(url)} did not send a known image, video or "
+                    f"audio format ({response.headers.get('content-type', '?')})",
+                )
             final = name + sniffed.ext
             os.replace(name, final)
         except BaseException:

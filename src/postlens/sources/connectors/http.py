@@ -86,8 +86,13 @@ class Redactor:
         try:
             parts = urlsplit(value)
             netloc = parts.netloc.rsplit("@", 1)[-1]
-            query = urlencode([(k, "***" if _SECRET_PARAM.search(k) else v)
-                               for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*:/,")
+            query = urlencode(
+                [
+                    (k, "***" if _SECRET_PARAM.search(k) else v)
+                    for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                ],
+                safe="*:/,",
+            )
             value = urlunsplit((parts.scheme, netloc, parts.path, query, ""))
         except ValueError:
             pass
@@ -151,9 +156,18 @@ class ApiClient:
         """(parsed JSON body, response headers) of a GET."""
         return self.request_json("GET", path, params=params)
 
-    def request_json(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                     data: Mapping[str, str] | None = None, json: Any = None, auth: Any = None,
-                     headers: Mapping[str, str] | None = None, refresh: bool = True) -> tuple[Any, Any]:
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, str] | None = None,
+        json: Any = None,
+        auth: Any = None,
+        headers: Mapping[str, str] | None = None,
+        refresh: bool = True,
+    ) -> tuple[Any, Any]:
         """(parsed JSON body, response headers); ``refresh=False`` for the calls that get credentials."""
         url = self.url(path)
         query = {k: v for k, v in (params or {}).items() if v is not None}
@@ -166,8 +180,16 @@ class ApiClient:
             failure: str
             bad_page = False
             try:
-                response = self._send(method, url, shown, params=query, data=data, json=json, auth=auth,
-                                      headers={**self.headers, **(headers or {})})
+                response = self._send(
+                    method,
+                    url,
+                    shown,
+                    params=query,
+                    data=data,
+                    json=json,
+                    auth=auth,
+                    headers={**self.headers, **(headers or {})},
+                )
             except httpx.HTTPError as exc:  # network, timeout, broken encoding
                 failure = f"{type(exc).__name__}: {self.redactor.text(str(exc))[:_BODY_CHARS]}"
             else:
@@ -177,18 +199,25 @@ class ApiClient:
                 if 200 <= status < 300:
                     if body is not _NOT_JSON:
                         return body, response.headers
-                    failure, bad_page = f"answered {status} with a body that is not JSON: {self._snippet(response)}", True
+                    failure, bad_page = (
+                        f"answered {status} with a body that is not JSON: {self._snippet(response)}",
+                        True,
+                    )
                 elif status == 401 or (self._is_auth is not None and self._is_auth(status, _plain(body))):
                     if refresh and self._refresh is not None and not refreshed and self._refresh():
                         refreshed = True
                         continue
-                    raise AuthError(f"{method} {shown} was refused ({status}): {self._snippet(response)}. The "
-                                    "credentials are missing, expired or revoked; set fresh ones in the environment")
+                    raise AuthError(
+                        f"{method} {shown} was refused ({status}): {self._snippet(response)}. The "
+                        "credentials are missing, expired or revoked; set fresh ones in the environment"
+                    )
                 elif status == 429:
                     attempt += 1
                     if attempt >= self.policy.max_attempts:
-                        raise RateLimited(f"{method} {shown} was still rate-limited (429) after {attempt} tries; "
-                                          "run again later (the cursor is saved)")
+                        raise RateLimited(
+                            f"{method} {shown} was still rate-limited (429) after {attempt} tries; "
+                            "run again later (the cursor is saved)"
+                        )
                     now = time.time()
                     wait = retry_after(response.headers, now)
                     if wait is None:
@@ -202,8 +231,10 @@ class ApiClient:
             attempt += 1
             if attempt >= self.policy.max_attempts:
                 error = BadPage if bad_page else RetriesExhausted
-                raise error(f"{method} {shown} failed {attempt} times; last: {failure}. Run again later "
-                            "(the cursor is saved, nothing committed is lost)")
+                raise error(
+                    f"{method} {shown} failed {attempt} times; last: {failure}. Run again later "
+                    "(the cursor is saved, nothing committed is lost)"
+                )
             self.stats.retries += 1
             self._sleep_bounded(self._backoff(attempt), shown)
 
@@ -226,8 +257,10 @@ class ApiClient:
 
     def _rate_wait(self, seconds: float, shown: str, why: str) -> None:
         if seconds > self.policy.max_wait:
-            raise RateLimited(f"{shown}: {why}; the API asks to wait {seconds:,.0f} s, more than the allowed "
-                              f"{self.policy.max_wait:,.0f} s (--max-wait). Run again later (the cursor is saved)")
+            raise RateLimited(
+                f"{shown}: {why}; the API asks to wait {seconds:,.0f} s, more than the allowed "
+                f"{self.policy.max_wait:,.0f} s (--max-wait). Run again later (the cursor is saved)"
+            )
         self.stats.rate_limit_waits += 1
         self.stats.waited_seconds += seconds
         if self._on_wait is not None:
@@ -239,7 +272,7 @@ class ApiClient:
         self._sleep(min(seconds, self.policy.max_wait))
 
     def _snippet(self, response: _Answer) -> str:
-        text = response.content[:_BODY_CHARS * 4].decode("utf-8", "replace").strip().replace("\n", " ")
+        text = response.content[: _BODY_CHARS * 4].decode("utf-8", "replace").strip().replace("\n", " ")
         return self.redactor.text(text[:_BODY_CHARS]) or "(empty body)"
 
     def _send(self, method: str, url: str, shown: str, **options: Any) -> _Answer:
@@ -248,14 +281,18 @@ class ApiClient:
         with self._client.stream(method, url, **options) as response:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
-                raise BadPage(f"{method} {shown} announced {int(declared):,} bytes, more than the "
-                              f"{limit:,} an API answer may have; not read")
+                raise BadPage(
+                    f"{method} {shown} announced {int(declared):,} bytes, more than the "
+                    f"{limit:,} an API answer may have; not read"
+                )
             chunks, size = [], 0
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > limit:
-                    raise BadPage(f"{method} {shown} sent more than the {limit:,} bytes an API answer may "
-                                  "have; reading was stopped there")
+                    raise BadPage(
+                        f"{method} {shown} sent more than the {limit:,} bytes an API answer may "
+                        "have; reading was stopped there"
+                    )
                 chunks.append(chunk)
             return _Answer(response.status_code, response.headers, b"".join(chunks))
 
@@ -307,6 +344,9 @@ def label_of(shown: str) -> str:
 
 def policy_from(options: Any, default: RetryPolicy) -> RetryPolicy:
     """``default`` with the limits a caller set (``max_wait``, ``max_attempts``) applied."""
-    changes = {name: getattr(options, name) for name in ("max_wait", "max_attempts")
-               if getattr(options, name, None) is not None}
+    changes = {
+        name: getattr(options, name)
+        for name in ("max_wait", "max_attempts")
+        if getattr(options, name, None) is not None
+    }
     return replace(default, **changes)

@@ -41,9 +41,15 @@ class MastodonConnector:
         token = env.get(TOKEN_ENV, "").strip()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.page_size = min(options.page_size or MAX_PAGE, MAX_PAGE)
-        self.client = ApiClient(self.endpoint, headers=headers, policy=policy_from(options, RetryPolicy()),
-                                redactor=Redactor([token]), transport=options.transport,
-                                on_wait=options.on_wait, sleep=options.sleep)
+        self.client = ApiClient(
+            self.endpoint,
+            headers=headers,
+            policy=policy_from(options, RetryPolicy()),
+            redactor=Redactor([token]),
+            transport=options.transport,
+            on_wait=options.on_wait,
+            sleep=options.sleep,
+        )
         self._mapper = MastodonImporter(instance=urlsplit(self.endpoint).netloc or None)
         self._accounts: dict[str, str] = {}
 
@@ -53,18 +59,20 @@ class MastodonConnector:
     def check_query(self, query: str) -> None:
         self._path(query, resolve=False)
 
-    def page(self, query: str, after: Mapping[str, str] | None, *, observed: datetime,
-             since: datetime | None) -> Page:
+    def page(self, query: str, after: Mapping[str, str] | None, *, observed: datetime, since: datetime | None) -> Page:
         path, params = self._path(query, resolve=True)
         params = {**params, "limit": str(self.page_size), **(after or {})}
         body, headers = self.client.get_json(path, params)
         label = label_of(self.client.shown(path, params))
         if not isinstance(body, list):
-            raise BadPage(f"{label}: expected a JSON list of statuses, got {type(body).__name__}; "
-                          "is the base URL a Mastodon instance?")
+            raise BadPage(
+                f"{label}: expected a JSON list of statuses, got {type(body).__name__}; "
+                "is the base URL a Mastodon instance?"
+            )
         records: list[Post | Rejected] = [
             self._mapper.status_to_post(status, Path(label), index, f"status {index}", observed)
-            for index, status in enumerate(body, start=1)]
+            for index, status in enumerate(body, start=1)
+        ]
         fix_observed(records)
         return Page(records, _next_page(headers, body), len(body), label)
 

@@ -25,8 +25,12 @@ from postlens.types import Post, Rejected
 
 API_BASE_URL = "https://oauth.reddit.com"
 AUTH_BASE_URL = "https://www.reddit.com"
-ID_ENV, SECRET_ENV, USER_ENV, PASSWORD_ENV = ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USERNAME",
-                                              "REDDIT_PASSWORD")
+ID_ENV, SECRET_ENV, USER_ENV, PASSWORD_ENV = (
+    "REDDIT_CLIENT_ID",
+    "REDDIT_CLIENT_SECRET",
+    "REDDIT_USERNAME",
+    "REDDIT_PASSWORD",
+)
 AGENT_ENV, BASE_ENV, AUTH_ENV = "REDDIT_USER_AGENT", "REDDIT_BASE_URL", "REDDIT_AUTH_URL"
 MAX_PAGE = 100
 _NAME = r"[A-Za-z0-9_-]{2,32}"
@@ -44,11 +48,16 @@ class RedditConnector:
         self._auth_url = (env.get(AUTH_ENV) or options.base_url or AUTH_BASE_URL).rstrip("/")
         self.page_size = min(options.page_size or MAX_PAGE, MAX_PAGE)
         agent = env.get(AGENT_ENV, "").strip()
-        self.client = ApiClient(self.endpoint, headers={"User-Agent": agent} if agent else None,
-                                policy=policy_from(options, RetryPolicy()),
-                                redactor=Redactor([self._secret, self._password]), transport=options.transport,
-                                on_wait=options.on_wait, refresh=self._renew,
-                                sleep=options.sleep)
+        self.client = ApiClient(
+            self.endpoint,
+            headers={"User-Agent": agent} if agent else None,
+            policy=policy_from(options, RetryPolicy()),
+            redactor=Redactor([self._secret, self._password]),
+            transport=options.transport,
+            on_wait=options.on_wait,
+            refresh=self._renew,
+            sleep=options.sleep,
+        )
         self._mapper = RedditImporter()
         self._token: str | None = None
 
@@ -58,8 +67,7 @@ class RedditConnector:
     def check_query(self, query: str) -> None:
         self._path(query)
 
-    def page(self, query: str, after: Mapping[str, str] | None, *, observed: datetime,
-             since: datetime | None) -> Page:
+    def page(self, query: str, after: Mapping[str, str] | None, *, observed: datetime, since: datetime | None) -> Page:
         path, params = self._path(query)
         if self._token is None:
             self._renew()
@@ -69,11 +77,14 @@ class RedditConnector:
         data = body.get("data") if isinstance(body, dict) else None
         children = data.get("children") if isinstance(data, dict) else None
         if not isinstance(children, list):
-            raise BadPage(f"{label}: expected a Listing (data.children), got "
-                          f"{type(body).__name__ if not isinstance(body, dict) else sorted(body)[:8]}")
+            raise BadPage(
+                f"{label}: expected a Listing (data.children), got "
+                f"{type(body).__name__ if not isinstance(body, dict) else sorted(body)[:8]}"
+            )
         records: list[Post | Rejected] = [
             self._mapper.record_to_post(child, Path(label), index, f"item {index}", observed)
-            for index, child in enumerate(children, start=1)]
+            for index, child in enumerate(children, start=1)
+        ]
         fix_observed(records)
         token = data.get("after")  # type: ignore[union-attr]
         next_page = {"after": token} if isinstance(token, str) and token and children else None
@@ -94,23 +105,29 @@ class RedditConnector:
     def _renew(self) -> bool:
         """Get an access token (at the start, and once more after a 401)."""
         if not (self._id and self._secret):
-            raise AuthError(f"Reddit needs {ID_ENV} and {SECRET_ENV} in the environment (an app's id and secret; "
-                            f"add {USER_ENV} and {PASSWORD_ENV} for a script app)")
-        form = ({"grant_type": "password", "username": self._user, "password": self._password}
-                if self._user and self._password else {"grant_type": "client_credentials"})
-        body, _ = self.client.request_json("POST", f"{self._auth_url}/api/v1/access_token", data=form,
-                                           auth=(self._id, self._secret), refresh=False)
+            raise AuthError(
+                f"Reddit needs {ID_ENV} and {SECRET_ENV} in the environment (an app's id and secret; "
+                f"add {USER_ENV} and {PASSWORD_ENV} for a script app)"
+            )
+        form = (
+            {"grant_type": "password", "username": self._user, "password": self._password}
+            if self._user and self._password
+            else {"grant_type": "client_credentials"}
+        )
+        body, _ = self.client.request_json(
+            "POST", f"{self._auth_url}/api/v1/access_token", data=form, auth=(self._id, self._secret), refresh=False
+        )
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             error = body.get("error") if isinstance(body, dict) else None
-            raise AuthError(f"Reddit gave no access token ({error or 'no error named'}); check {ID_ENV}, "
-                            f"{SECRET_ENV} (and {USER_ENV}/{PASSWORD_ENV})")
+            raise AuthError(
+                f"Reddit gave no access token ({error or 'no error named'}); check {ID_ENV}, "
+                f"{SECRET_ENV} (and {USER_ENV}/{PASSWORD_ENV})"
+            )
         self._token = token
         self.client.redactor.add(token)
         self.client.headers["Authorization"] = f"bearer {token}"
         return True
-
-
 
 
 @connector("reddit")

@@ -40,10 +40,15 @@ class XConnector:
         self._token = next((env[k].strip() for k in TOKEN_ENVS if env.get(k, "").strip()), "")
         self.endpoint = (options.base_url or env.get(BASE_ENV) or API_BASE_URL).rstrip("/")
         self.page_size = max(10, min(options.page_size or MAX_PAGE, MAX_PAGE))
-        self.client = ApiClient(self.endpoint, headers={"Authorization": f"Bearer {self._token}"},
-                                policy=policy_from(options, RetryPolicy()), redactor=Redactor([self._token]),
-                                transport=options.transport, on_wait=options.on_wait,
-                                sleep=options.sleep)
+        self.client = ApiClient(
+            self.endpoint,
+            headers={"Authorization": f"Bearer {self._token}"},
+            policy=policy_from(options, RetryPolicy()),
+            redactor=Redactor([self._token]),
+            transport=options.transport,
+            on_wait=options.on_wait,
+            sleep=options.sleep,
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -54,8 +59,7 @@ class XConnector:
         if len(query) > 4096:
             raise ConfigError(f"the X query is {len(query):,} characters; recent search takes at most 4,096")
 
-    def page(self, query: str, after: Mapping[str, str] | None, *, observed: datetime,
-             since: datetime | None) -> Page:
+    def page(self, query: str, after: Mapping[str, str] | None, *, observed: datetime, since: datetime | None) -> Page:
         if not self._token:
             raise AuthError(f"X needs a bearer token in the environment: set {TOKEN_ENVS[0]}")
         params = {"query": query.strip(), "max_results": str(self.page_size), **FIELDS, **(after or {})}
@@ -64,8 +68,11 @@ class XConnector:
             params["start_time"] = max(since, earliest).strftime("%Y-%m-%dT%H:%M:%SZ")
         body, _ = self.client.get_json(SEARCH_PATH, params)
         label = label_of(self.client.shown(SEARCH_PATH, params))
-        if not isinstance(body, dict) or not isinstance(body.get("meta", {}), dict) or \
-                not isinstance(body.get("data", []), list):
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("meta", {}), dict)
+            or not isinstance(body.get("data", []), list)
+        ):
             raise BadPage(f"{label}: expected an object with a 'data' list and 'meta', got {type(body).__name__}")
         tweets = body.get("data", [])
         records = v2_response_to_posts(body, Path(label), observed) if tweets else []

@@ -71,12 +71,14 @@ POSTS_HEADER = HeaderSpec(
     },
     required=("post_id", "post_text", "image_id(s)", "timestamp"),
     hint="Without a header line the order cannot be known (the releases differ): add your release's "
-         "header line, e.g. " + "<TAB>".join(COLUMNS) + ". For another layout use the generic importer: "
-         "postlens ingest FILE --format tsv --map text=<column> ...",
+    "header line, e.g. " + "<TAB>".join(COLUMNS) + ". For another layout use the generic importer: "
+    "postlens ingest FILE --format tsv --map text=<column> ...",
 )
 FEATURE_KEY = HeaderSpec(
-    "MediaEval feature table", {"post_id": ("post_id", "tweet_id", "tweetId", "id")},
-    required=("post_id",), allow_unknown=True,
+    "MediaEval feature table",
+    {"post_id": ("post_id", "tweet_id", "tweetId", "id")},
+    required=("post_id",),
+    allow_unknown=True,
 )
 _EVENT_SUFFIX = re.compile(r"(?:_(?:fake|real|video))?(?:_\d+)?$", re.IGNORECASE)
 _ESCAPE = re.compile(r"\\([\"/\\nrt])")
@@ -93,8 +95,10 @@ class MediaEval2016Recipe:
         folder = path.parent if path.is_file() else path
         posts_file = path if path.is_file() else folder / "posts.txt"  # e.g. the test set's posts_groundtruth.txt
         if not posts_file.is_file():
-            raise SourceError(f"{posts_file} not found: point the mediaeval2016 recipe at the dataset "
-                              "folder that holds posts.txt, post_features.txt, user_features.txt, images/")
+            raise SourceError(
+                f"{posts_file} not found: point the mediaeval2016 recipe at the dataset "
+                "folder that holds posts.txt, post_features.txt, user_features.txt, images/"
+            )
         post_features = read_feature_table(folder / "post_features.txt")
         user_features = read_feature_table(folder / "user_features.txt")
         images = ImageIndex(folder / "images")
@@ -113,9 +117,13 @@ class MediaEval2016Recipe:
                 header = [name.lstrip("\ufeff").strip() for name in fields]
                 continue
             if len(fields) != len(header):
-                yield Rejected(str(posts_file), number, "bad_row",
-                               f"expected {len(header)} tab-separated columns (from the header), "
-                               f"found {len(fields)}", raw=snippet(text))
+                yield Rejected(
+                    str(posts_file),
+                    number,
+                    "bad_row",
+                    f"expected {len(header)} tab-separated columns (from the header), found {len(fields)}",
+                    raw=snippet(text),
+                )
                 continue
             row = {name: fields[index] for name, index in where.items()}
             as_read = dict(zip(header, fields))
@@ -123,16 +131,23 @@ class MediaEval2016Recipe:
         if header is None:
             yield Rejected(str(posts_file), None, "empty_file", "the posts file is empty: nothing to import")
 
-    def _post(self, row: dict[str, str], as_read: dict[str, str], file: Path, line: int,
-              post_features: dict[str, dict[str, str]], user_features: dict[str, dict[str, str]],
-              images: ImageIndex, observed: datetime) -> Post | Rejected:
+    def _post(
+        self,
+        row: dict[str, str],
+        as_read: dict[str, str],
+        file: Path,
+        line: int,
+        post_features: dict[str, dict[str, str]],
+        user_features: dict[str, dict[str, str]],
+        images: ImageIndex,
+        observed: datetime,
+    ) -> Post | Rejected:
         """``row`` is keyed by this recipe's column names; ``as_read`` by the file's (kept in raw)."""
         native_id = row["post_id"].strip()
         try:
             created = twitter_date(row["timestamp"])
         except ValueError as exc:
-            return Rejected(str(file), line, "bad_date", str(exc), post_id=f"twitter:{native_id}",
-                            raw=snippet(as_read))
+            return Rejected(str(file), line, "bad_date", str(exc), post_id=f"twitter:{native_id}", raw=snippet(as_read))
         text = html.unescape(_ESCAPE.sub(lambda m: _UNESCAPED[m.group(1)], row["post_text"]))
         hashtags, mentions, urls = extract_entities(text)
         image_ids = [i.strip() for i in row["image_id(s)"].split(",") if i.strip()]
@@ -140,12 +155,24 @@ class MediaEval2016Recipe:
         user = user_features.get(native_id, {})
         shares = to_int(features.get("num_retweets"))
         post = Post(
-            source="twitter", native_id=native_id, platform="twitter", created_at=created, text=text,
-            author=Author(id=row.get("user_id", "").strip() or None, handle=row.get("username", "").strip() or None,
-                          followers=to_int(user.get("num_followers")), verified=_bool(user.get("is_verified"))),
-            hashtags=hashtags, mentions=mentions, urls=urls,
+            source="twitter",
+            native_id=native_id,
+            platform="twitter",
+            created_at=created,
+            text=text,
+            author=Author(
+                id=row.get("user_id", "").strip() or None,
+                handle=row.get("username", "").strip() or None,
+                followers=to_int(user.get("num_followers")),
+                verified=_bool(user.get("is_verified")),
+            ),
+            hashtags=hashtags,
+            mentions=mentions,
+            urls=urls,
             media=[images.part(image_id) for image_id in image_ids],
-            engagement=[Engagement(observed_at=observed, shares=shares, observed_inferred=True)] if shares is not None else [],
+            engagement=[Engagement(observed_at=observed, shares=shares, observed_inferred=True)]
+            if shares is not None
+            else [],
             labels=_labels(row, image_ids),
             raw={"posts": as_read, "post_features": features or None, "user_features": user or None},
         )

@@ -34,8 +34,12 @@ class PhemeRecipe:
         for file in iter_files(path, (".json",)):
             match = FILE_NAME.match(file.name)
             if match is None:
-                yield Rejected(str(file), None, "unknown_file",
-                               "not a PHEME file (expected <event>-all-rnr-threads.<rumours|non-rumours>.json)")
+                yield Rejected(
+                    str(file),
+                    None,
+                    "unknown_file",
+                    "not a PHEME file (expected <event>-all-rnr-threads.<rumours|non-rumours>.json)",
+                )
                 continue
             labels = {"event": match["event"], "rumour": match["kind"].removesuffix("s")}
             for record in self._tweets.iter_file(file, labels):

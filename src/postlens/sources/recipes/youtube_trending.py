@@ -47,8 +47,19 @@ from postlens.sources.kit import finish, iter_files, snippet
 from postlens.sources.recipes.columns import HeaderSpec
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected, extract_entities
 
-COLUMNS = ("video_id", "title", "channel_title", "category_id", "tags", "views", "likes", "dislikes",
-           "comment_total", "thumbnail_link", "date")
+COLUMNS = (
+    "video_id",
+    "title",
+    "channel_title",
+    "category_id",
+    "tags",
+    "views",
+    "likes",
+    "dislikes",
+    "comment_total",
+    "thumbnail_link",
+    "date",
+)
 """GBvideos.csv's header, in its order."""
 HEADER = HeaderSpec(
     "YouTube trending file",
@@ -56,8 +67,16 @@ HEADER = HeaderSpec(
         **{name: (name,) for name in COLUMNS},
         "comment_total": ("comment_total", "comment_count"),
         "date": ("date", "trending_date"),
-        **{name: (name,) for name in ("publish_time", "comments_disabled", "ratings_disabled",
-                                      "video_error_or_removed", "description")},
+        **{
+            name: (name,)
+            for name in (
+                "publish_time",
+                "comments_disabled",
+                "ratings_disabled",
+                "video_error_or_removed",
+                "description",
+            )
+        },
     },
     required=("video_id", "title", "date"),
 )
@@ -91,8 +110,14 @@ class YoutubeTrendingRecipe:
                 continue
             moment = self._date(row["date"])
             if moment is None:
-                yield Rejected(str(file), line, "bad_date", f"date {row['date']!r} is not DD.MM or YY.DD.MM",
-                               post_id=f"youtube:{row['video_id']}", raw=snippet(row))
+                yield Rejected(
+                    str(file),
+                    line,
+                    "bad_date",
+                    f"date {row['date']!r} is not DD.MM or YY.DD.MM",
+                    post_id=f"youtube:{row['video_id']}",
+                    raw=snippet(row),
+                )
                 continue
             if not row["video_id"].strip():
                 yield Rejected(str(file), line, "missing_id", "the row has no video_id", raw=snippet(row))
@@ -101,8 +126,14 @@ class YoutubeTrendingRecipe:
                 try:
                     parse_datetime(row["publish_time"])  # checked here, per row; read again in _post
                 except (ValueError, OverflowError, OSError) as exc:
-                    yield Rejected(str(file), line, "bad_date", f"publish_time: {exc}",
-                                   post_id=f"youtube:{row['video_id'].strip()}", raw=snippet(row))
+                    yield Rejected(
+                        str(file),
+                        line,
+                        "bad_date",
+                        f"publish_time: {exc}",
+                        post_id=f"youtube:{row['video_id'].strip()}",
+                        raw=snippet(row),
+                    )
                     continue
             videos.setdefault(row["video_id"].strip(), []).append((line, moment, row))
         for video_id, rows in videos.items():
@@ -131,15 +162,29 @@ class YoutubeTrendingRecipe:
                 if not cells or not any(c.strip() for c in cells):
                     continue
                 if any(_has_surrogates(c) for c in cells):
-                    yield line, Rejected(str(file), line, "bad_encoding",
-                                         "row is not valid UTF-8; re-encode the file as UTF-8",
-                                         raw=snippet(",".join(cells).encode("utf-8", "surrogateescape")))
+                    yield (
+                        line,
+                        Rejected(
+                            str(file),
+                            line,
+                            "bad_encoding",
+                            "row is not valid UTF-8; re-encode the file as UTF-8",
+                            raw=snippet(",".join(cells).encode("utf-8", "surrogateescape")),
+                        ),
+                    )
                     continue
                 for record in _split_glued(cells, len(names)) if glued_dates else [cells]:
                     if len(record) != len(names):
-                        yield line, Rejected(str(file), line, "bad_row",
-                                             f"expected {len(names)} cells (from the header), found {len(record)}",
-                                             raw=snippet(cells))
+                        yield (
+                            line,
+                            Rejected(
+                                str(file),
+                                line,
+                                "bad_row",
+                                f"expected {len(names)} cells (from the header), found {len(record)}",
+                                raw=snippet(cells),
+                            ),
+                        )
                         break
                     yield line, {name: record[index] for name, index in where.items()}
 
@@ -164,17 +209,31 @@ class YoutubeTrendingRecipe:
         thumbnail = latest.get("thumbnail_link", "").strip()
         published = latest.get("publish_time", "").strip()
         category = latest.get("category_id", "").strip()
-        raw: dict[str, Any] = {"rows": [row for _line, _moment, row in rows], "tags": tags,
-                               "lines": [line for line, _moment, _row in rows]}
+        raw: dict[str, Any] = {
+            "rows": [row for _line, _moment, row in rows],
+            "tags": tags,
+            "lines": [line for line, _moment, _row in rows],
+        }
         post = Post(
-            source="youtube", native_id=video_id, platform="youtube",
+            source="youtube",
+            native_id=video_id,
+            platform="youtube",
             created_at=parse_datetime(published) if published else None,
             text=latest["title"].strip(),
             author=Author(handle=latest.get("channel_title", "").strip() or None),
-            hashtags=hashtags, mentions=mentions, urls=urls,
+            hashtags=hashtags,
+            mentions=mentions,
+            urls=urls,
             media=[MediaPart(kind=Modality.IMAGE, url=thumbnail)] if thumbnail.startswith("http") else [],
-            engagement=[Engagement(observed_at=moment, views=to_int(row.get("views")), likes=to_int(row.get("likes")),
-                                   comments=to_int(row.get("comment_total"))) for _line, moment, row in rows],
+            engagement=[
+                Engagement(
+                    observed_at=moment,
+                    views=to_int(row.get("views")),
+                    likes=to_int(row.get("likes")),
+                    comments=to_int(row.get("comment_total")),
+                )
+                for _line, moment, row in rows
+            ],
             labels={"category_id": category} if category else {},
             raw=raw,
         )
@@ -193,7 +252,7 @@ def _split_glued(cells: list[str], width: int) -> Iterator[list[str]]:
     Only for files whose last column is the ``DD.MM`` date: its end is the only safe place to cut.
     """
     while len(cells) > width and (glued := _GLUED_DATE.match(cells[width - 1])) is not None:
-        yield [*cells[:width - 1], glued[1]]
+        yield [*cells[: width - 1], glued[1]]
         cells = [glued[2], *cells[width:]]
     yield cells
 

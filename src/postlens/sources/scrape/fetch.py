@@ -78,15 +78,24 @@ class FetchStats:
 class PageFetcher:
     """Fetches pages for one scrape run; holds the robots cache and the per-host clock."""
 
-    def __init__(self, allow_domains: Collection[str], *, policy: ScrapePolicy = ScrapePolicy(),
-                 allow_private: AllowPrivate = False, resolver: Resolver = system_resolver, transport: Any = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        allow_domains: Collection[str],
+        *,
+        policy: ScrapePolicy = ScrapePolicy(),
+        allow_private: AllowPrivate = False,
+        resolver: Resolver = system_resolver,
+        transport: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         lib = require_httpx()
         try:
             self.allow_domains = sorted({_ascii(d.strip().lower().strip(".")) for d in allow_domains if d.strip()})
         except UnicodeError:
-            raise ConfigError(f"an allowed domain is not a valid host name: {', '.join(map(repr, allow_domains))}") \
-                from None
+            raise ConfigError(
+                f"an allowed domain is not a valid host name: {', '.join(map(repr, allow_domains))}"
+            ) from None
         self.policy = policy
         self.allow_private = allow_private
         self.user_agent = user_agent(policy.contact)
@@ -98,9 +107,13 @@ class PageFetcher:
         self._http_error = lib.HTTPError
         # no kept-alive connections: a pooled TLS connection to one pinned address, set up for one name,
         # must not carry a request for another name served from the same address
-        self._client = lib.Client(transport=transport, timeout=policy.timeout, follow_redirects=False,
-                                  headers={"User-Agent": self.user_agent},
-                                  limits=lib.Limits(max_keepalive_connections=0))
+        self._client = lib.Client(
+            transport=transport,
+            timeout=policy.timeout,
+            follow_redirects=False,
+            headers={"User-Agent": self.user_agent},
+            limits=lib.Limits(max_keepalive_connections=0),
+        )
         self._robots: dict[str, tuple[RobotsRules, float]] = {}
         self._last_request: dict[str, float] = {}
 
@@ -170,9 +183,12 @@ class PageFetcher:
         except UnicodeError:
             raise Refused("scrape_bad_url", f"{self.shown(url)}: the host name is not valid") from None
         if not any(host == d or host.endswith("." + d) for d in self.allow_domains):
-            raise Refused("scrape_domain_not_allowed", f"{self.shown(url)}: {host} is not on the allow-list "
-                                                       f"({', '.join(self.allow_domains) or 'empty'}); pass "
-                                                       "--allow-domain to add it")
+            raise Refused(
+                "scrape_domain_not_allowed",
+                f"{self.shown(url)}: {host} is not on the allow-list "
+                f"({', '.join(self.allow_domains) or 'empty'}); pass "
+                "--allow-domain to add it",
+            )
         return parts
 
     def _get(self, url: str, parts: Any, rules: RobotsRules | None, read: Callable[..., Any]) -> Any:
@@ -180,8 +196,9 @@ class PageFetcher:
         target = check_host(parts.hostname, resolver=self._resolver, allow_private=self.allow_private)
         self._wait_turn(parts.hostname.lower(), rules)
         address = f"[{target.address}]" if ":" in target.address else target.address
-        pinned = urlunsplit((parts.scheme, address + (f":{parts.port}" if parts.port else ""), parts.path or "/",
-                             parts.query, ""))
+        pinned = urlunsplit(
+            (parts.scheme, address + (f":{parts.port}" if parts.port else ""), parts.path or "/", parts.query, "")
+        )
         name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname.encode("idna").decode("ascii")
         host_header = name + (f":{parts.port}" if parts.port else "")
         extensions = {"sni_hostname": name} if parts.scheme == "https" else {}
@@ -193,14 +210,18 @@ class PageFetcher:
                     return urljoin(url, response.headers["location"])
                 return read(response, url, started)
         except self._http_error as exc:
-            raise Refused("scrape_unreachable", f"{self.shown(url)}: {type(exc).__name__}: "
-                                                f"{self.redactor.text(str(exc))[:200]}") from None
+            raise Refused(
+                "scrape_unreachable", f"{self.shown(url)}: {type(exc).__name__}: {self.redactor.text(str(exc))[:200]}"
+            ) from None
 
     def _wait_turn(self, host: str, rules: RobotsRules | None) -> None:
         delay = rules.crawl_delay if rules is not None and rules.crawl_delay else 0.0
         if delay > self.policy.max_crawl_delay:
-            raise Refused("scrape_crawl_delay", f"{host} asks for {delay:g} s between requests (Crawl-delay), more "
-                                                f"than the {self.policy.max_crawl_delay:g} s allowed; not fetched")
+            raise Refused(
+                "scrape_crawl_delay",
+                f"{host} asks for {delay:g} s between requests (Crawl-delay), more "
+                f"than the {self.policy.max_crawl_delay:g} s allowed; not fetched",
+            )
         interval = max(self.policy.min_interval, delay)
         last = self._last_request.get(host)
         if last is not None:
@@ -235,21 +256,26 @@ class PageFetcher:
         """The body up to ``limit`` bytes: past it, ``Refused`` (``refuse``) or the first ``limit`` bytes."""
         declared = response.headers.get("content-length", "")
         if refuse and declared.isdigit() and int(declared) > limit:
-            raise Refused("scrape_too_large", f"{shown} announces {int(declared):,} bytes, over the page limit of "
-                                              f"{limit:,}; not read")
+            raise Refused(
+                "scrape_too_large",
+                f"{shown} announces {int(declared):,} bytes, over the page limit of {limit:,}; not read",
+            )
         chunks, size = [], 0
         for chunk in response.iter_bytes(_CHUNK):
             size += len(chunk)
             if size > limit:
                 if refuse:
-                    raise Refused("scrape_too_large", f"{shown} sent more than the page limit of {limit:,} bytes; "
-                                                      "reading was stopped there")
-                chunks.append(chunk[:len(chunk) - (size - limit)])
+                    raise Refused(
+                        "scrape_too_large",
+                        f"{shown} sent more than the page limit of {limit:,} bytes; reading was stopped there",
+                    )
+                chunks.append(chunk[: len(chunk) - (size - limit)])
                 break
             chunks.append(chunk)
             if self._clock() - started > self.policy.page_seconds:
-                raise Refused("scrape_too_slow", f"{shown} took more than {self.policy.page_seconds:g} s; "
-                                                 "reading was stopped")
+                raise Refused(
+                    "scrape_too_slow", f"{shown} took more than {self.policy.page_seconds:g} s; reading was stopped"
+                )
         return b"".join(chunks)
 
 

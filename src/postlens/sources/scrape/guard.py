@@ -22,8 +22,11 @@ from dataclasses import dataclass
 Resolver = Callable[[str], list[str]]
 AllowPrivate = bool | Collection[str]
 
-METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"),
-            ipaddress.ip_address("100.100.100.200")}
+METADATA = {
+    ipaddress.ip_address("169.254.169.254"),
+    ipaddress.ip_address("fd00:ec2::254"),
+    ipaddress.ip_address("100.100.100.200"),
+}
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _6TO4 = ipaddress.ip_network("2002::/16")
@@ -59,9 +62,15 @@ def why_not_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | N
             return "an IPv6 address wrapping an IPv4 one (NAT64, 6to4 or Teredo)"
         if ip.packed[:12] == bytes(12) and not ip.is_unspecified and not ip.is_loopback:
             return "an IPv4-compatible IPv6 address"
-    checks = (("unspecified", ip.is_unspecified), ("loopback", ip.is_loopback), ("link-local", ip.is_link_local),
-              ("multicast", ip.is_multicast), ("private", ip.is_private), ("reserved", ip.is_reserved),
-              ("carrier-grade NAT", isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT))
+    checks = (
+        ("unspecified", ip.is_unspecified),
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("private", ip.is_private),
+        ("reserved", ip.is_reserved),
+        ("carrier-grade NAT", isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT),
+    )
     for name, hit in checks:
         if hit:
             return f"a {name} address"
@@ -90,8 +99,10 @@ def check_host(host: str, *, resolver: Resolver = system_resolver, allow_private
         if allow_private and str(ip) in allow_private:
             continue
         said = f"{host} is" if str(ip) == name else f"{host} resolves to {ip},"
-        raise Refused("scrape_private_host", f"{said} {why}: not fetched (a page must not make postlens reach "
-                                             "into its own network)")
+        raise Refused(
+            "scrape_private_host",
+            f"{said} {why}: not fetched (a page must not make postlens reach into its own network)",
+        )
     return Target(name, addresses[0].split("%", 1)[0])
 
 

@@ -34,8 +34,13 @@ SOURCE = "web"
 POST_TYPES = frozenset({"SocialMediaPosting", "DiscussionForumPosting", "BlogPosting"})
 MAX_NESTING = 64
 MAX_POSTS = 500
-_COUNTS = {"LikeAction": "likes", "ShareAction": "shares", "CommentAction": "comments", "WatchAction": "views",
-           "ViewAction": "views"}
+_COUNTS = {
+    "LikeAction": "likes",
+    "ShareAction": "shares",
+    "CommentAction": "comments",
+    "WatchAction": "views",
+    "ViewAction": "views",
+}
 
 
 def page_posts(markup: Markup, page_url: str, label: str, observed: datetime) -> list[Post | Rejected]:
@@ -46,14 +51,29 @@ def page_posts(markup: Markup, page_url: str, label: str, observed: datetime) ->
         try:
             document = orjson.loads(script)
         except orjson.JSONDecodeError as exc:
-            out.append(Rejected(label, None, "scrape_bad_jsonld", f"JSON-LD script {number} of {page_url} is not "
-                                                                  f"JSON ({str(exc)[:200]})", raw=script[:2000]))
+            out.append(
+                Rejected(
+                    label,
+                    None,
+                    "scrape_bad_jsonld",
+                    f"JSON-LD script {number} of {page_url} is not JSON ({str(exc)[:200]})",
+                    raw=script[:2000],
+                )
+            )
             continue
         found, too_deep = _postings(document)
         if too_deep:
-            out.append(Rejected(label, None, "scrape_bad_jsonld", f"JSON-LD script {number} of {page_url} nests "
-                                                                  f"deeper than {MAX_NESTING} levels; its deeper "
-                                                                  "objects were ignored", raw=script[:2000]))
+            out.append(
+                Rejected(
+                    label,
+                    None,
+                    "scrape_bad_jsonld",
+                    f"JSON-LD script {number} of {page_url} nests "
+                    f"deeper than {MAX_NESTING} levels; its deeper "
+                    "objects were ignored",
+                    raw=script[:2000],
+                )
+            )
         candidates += [("json-ld", item) for item in found]
     for item in markup.items:
         candidates += [("microdata", found) for found in _postings(item)[0]]
@@ -62,8 +82,14 @@ def page_posts(markup: Markup, page_url: str, label: str, observed: datetime) ->
         if card is not None:
             candidates.append(("opengraph", card))
     if len(candidates) > MAX_POSTS:
-        out.append(Rejected(label, None, "scrape_too_many_posts", f"{page_url} marks up {len(candidates)} posts; "
-                                                                  f"the first {MAX_POSTS} were kept"))
+        out.append(
+            Rejected(
+                label,
+                None,
+                "scrape_too_many_posts",
+                f"{page_url} marks up {len(candidates)} posts; the first {MAX_POSTS} were kept",
+            )
+        )
         candidates = candidates[:MAX_POSTS]
     site = _first(markup.meta.get("og:site_name")) or (urlsplit(page_url).hostname or "web")
     seen: set[str] = set()
@@ -115,23 +141,37 @@ def _card(markup: Markup) -> dict[str, Any] | None:
     text = get("og:description", "twitter:description", "description") or get("og:title", "twitter:title")
     if not text:
         return None
-    card: dict[str, Any] = {"text": text, "headline": get("og:title", "twitter:title"),
-                            "url": get("og:url") or markup.canonical,
-                            "datePublished": get("article:published_time", "og:published_time"),
-                            "author": get("article:author", "twitter:creator", "author"),
-                            "inLanguage": get("og:locale"),
-                            "image": meta.get("og:image") or meta.get("og:image:url") or meta.get("twitter:image"),
-                            "video": meta.get("og:video") or meta.get("og:video:url"),
-                            "audio": meta.get("og:audio")}
+    card: dict[str, Any] = {
+        "text": text,
+        "headline": get("og:title", "twitter:title"),
+        "url": get("og:url") or markup.canonical,
+        "datePublished": get("article:published_time", "og:published_time"),
+        "author": get("article:author", "twitter:creator", "author"),
+        "inLanguage": get("og:locale"),
+        "image": meta.get("og:image") or meta.get("og:image:url") or meta.get("twitter:image"),
+        "video": meta.get("og:video") or meta.get("og:video:url"),
+        "audio": meta.get("og:audio"),
+    }
     return {k: v for k, v in card.items() if v}
 
 
 def _post(kind: str, item: dict[str, Any], page_url: str, site: str, observed: datetime, number: int) -> Post:
     own = _url(_text(item.get("url")) or _id_of(item.get("@id")) or _id_of(item.get("mainEntityOfPage")), page_url)
-    text = _text(item.get("articleBody")) or _text(item.get("text")) or _text(item.get("description")) \
-        or _text(item.get("headline")) or ""
-    post = Post(source=SOURCE, native_id=own or f"{page_url}#post-{number}", platform=site, created_at=None,
-                text=text, raw={"page_url": page_url, "markup": kind, "item": item})
+    text = (
+        _text(item.get("articleBody"))
+        or _text(item.get("text"))
+        or _text(item.get("description"))
+        or _text(item.get("headline"))
+        or ""
+    )
+    post = Post(
+        source=SOURCE,
+        native_id=own or f"{page_url}#post-{number}",
+        platform=site,
+        created_at=None,
+        text=text,
+        raw={"page_url": page_url, "markup": kind, "item": item},
+    )
     when = _text(item.get("datePublished")) or _text(item.get("dateCreated"))
     if when:
         try:
@@ -147,8 +187,15 @@ def _post(kind: str, item: dict[str, Any], page_url: str, site: str, observed: d
             post.media.append(MediaPart(kind=modality, url=link))
     counts = _counts(item.get("interactionStatistic"))
     if counts:
-        post.engagement.append(Engagement(observed_at=observed, likes=counts.get("likes"), shares=counts.get("shares"),
-                                          comments=counts.get("comments"), views=counts.get("views")))
+        post.engagement.append(
+            Engagement(
+                observed_at=observed,
+                likes=counts.get("likes"),
+                shares=counts.get("shares"),
+                comments=counts.get("comments"),
+                views=counts.get("views"),
+            )
+        )
     return post
 
 

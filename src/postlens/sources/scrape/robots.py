@@ -52,7 +52,8 @@ class RobotsRules:
         best: Rule | None = None
         for rule in self.rules:
             if _matches(rule.pattern, target) and (
-                best is None or len(rule.pattern) > len(best.pattern)
+                best is None
+                or len(rule.pattern) > len(best.pattern)
                 or (len(rule.pattern) == len(best.pattern) and rule.allow and not best.allow)
             ):
                 best = rule

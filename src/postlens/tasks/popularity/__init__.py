@@ -30,7 +30,21 @@ from postlens.tasks.popularity.service import (
 )
 
 __all__ = [
-    "EVENT_ID_METADATA", "Evaluation", "Explanation", "FitResult", "PopularityConfig", "PopularityFrame",
-    "PopularityModel", "PopularityPredictions", "evaluate", "fit_popularity", "load_frame", "load_popularity_config",
-    "load_popularity_model", "parse_popularity_config", "predict_popularity", "save_popularity_model", "time_split",
+    "EVENT_ID_METADATA",
+    "Evaluation",
+    "Explanation",
+    "FitResult",
+    "PopularityConfig",
+    "PopularityFrame",
+    "PopularityModel",
+    "PopularityPredictions",
+    "evaluate",
+    "fit_popularity",
+    "load_frame",
+    "load_popularity_config",
+    "load_popularity_model",
+    "parse_popularity_config",
+    "predict_popularity",
+    "save_popularity_model",
+    "time_split",
 ]

@@ -40,8 +40,14 @@ def encoder_names(config: PopularityConfig) -> dict[str, str]:
     return names
 
 
-def save_popularity_model(model: PopularityModel, folder: str | Path, *, feature_keys: dict[str, str],
-                          dims: dict[str, int], figures: dict[str, Any] | None = None) -> Path:
+def save_popularity_model(
+    model: PopularityModel,
+    folder: str | Path,
+    *,
+    feature_keys: dict[str, str],
+    dims: dict[str, int],
+    figures: dict[str, Any] | None = None,
+) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     from postlens import __version__
@@ -55,15 +61,26 @@ def save_popularity_model(model: PopularityModel, folder: str | Path, *, feature
     trees = model.booster_.model_to_string(num_iteration=model.best_iteration_)
     (folder / "trees.txt").write_text(trees)
     config = model.config.model_dump(mode="json")
-    fingerprint = hashlib.sha256((trees + json.dumps(config, sort_keys=True) + json.dumps(feature_keys, sort_keys=True))
-                                 .encode()).hexdigest()
+    fingerprint = hashlib.sha256(
+        (trees + json.dumps(config, sort_keys=True) + json.dumps(feature_keys, sort_keys=True)).encode()
+    ).hexdigest()
     description = {
-        "format_version": FORMAT_VERSION, "kind": "popularity", "config": config, "fingerprint": fingerprint,
-        "feature_keys": feature_keys, "dims": dims, "blocks": model.block_columns_, "kinds": model.kinds_,
-        "columns": [vars(c) for c in model.columns_], "best_iteration": model.best_iteration_,
-        "prior": model.prior_.to_json(), "history": model.history_.to_json() if model.history_ else None,
-        "comparables": model.comparables_.to_json(), "curve": model.curve_.to_json() if model.curve_ else None,
-        "figures": figures or {}, "postlens_version": __version__,
+        "format_version": FORMAT_VERSION,
+        "kind": "popularity",
+        "config": config,
+        "fingerprint": fingerprint,
+        "feature_keys": feature_keys,
+        "dims": dims,
+        "blocks": model.block_columns_,
+        "kinds": model.kinds_,
+        "columns": [vars(c) for c in model.columns_],
+        "best_iteration": model.best_iteration_,
+        "prior": model.prior_.to_json(),
+        "history": model.history_.to_json() if model.history_ else None,
+        "comparables": model.comparables_.to_json(),
+        "curve": model.curve_.to_json() if model.curve_ else None,
+        "figures": figures or {},
+        "postlens_version": __version__,
         "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     tmp = folder / f".{DESCRIPTION}.tmp"
@@ -79,12 +96,16 @@ def load_popularity_model(folder: str | Path) -> tuple[PopularityModel, dict[str
     folder = Path(folder)
     described = folder / DESCRIPTION
     if not described.is_file():
-        raise ConfigError(f"{folder} is not a popularity model folder (no {DESCRIPTION}); pass the folder "
-                          "'postlens popularity fit' wrote")
+        raise ConfigError(
+            f"{folder} is not a popularity model folder (no {DESCRIPTION}); pass the folder "
+            "'postlens popularity fit' wrote"
+        )
     try:
         info = json.loads(described.read_text())
         if info.get("format_version", 0) > FORMAT_VERSION:
-            raise ConfigError(f"{folder} was saved by a newer postlens (format {info['format_version']}); upgrade postlens")
+            raise ConfigError(
+                f"{folder} was saved by a newer postlens (format {info['format_version']}); upgrade postlens"
+            )
         config = parse_popularity_config(info["config"], source=str(described))
         model = PopularityModel(config)
         model.block_columns_ = {k: list(v) for k, v in info["blocks"].items()}
@@ -96,12 +117,17 @@ def load_popularity_model(folder: str | Path) -> tuple[PopularityModel, dict[str
         model.comparables_ = Comparables.from_json(info["comparables"])
         model.curve_ = EngagementCurve.from_json(info["curve"]) if info.get("curve") else None
         with np.load(folder / "projections.npz", allow_pickle=False) as arrays:
-            model.projections_ = {name: Projection(arrays[f"{name}.mean"], arrays[f"{name}.components"])
-                                  for name in model.block_columns_ if f"{name}.mean" in arrays}
+            model.projections_ = {
+                name: Projection(arrays[f"{name}.mean"], arrays[f"{name}.components"])
+                for name in model.block_columns_
+                if f"{name}.mean" in arrays
+            }
             model.tags_ = TagProjection(arrays["tags.idf"], arrays["tags.components"]) if "tags.idf" in arrays else None
         model.booster_ = lgb.Booster(model_str=(folder / "trees.txt").read_text())
     except (KeyError, TypeError, ValueError, OSError, lgb.basic.LightGBMError) as exc:
-        raise ConfigError(f"{folder} is a damaged popularity model ({type(exc).__name__}: {exc}); fit it again") from None
+        raise ConfigError(
+            f"{folder} is a damaged popularity model ({type(exc).__name__}: {exc}); fit it again"
+        ) from None
     return model, info
 
 
@@ -120,5 +146,8 @@ def check_encoders(config: PopularityConfig, feature_keys: dict[str, str], *, na
         if installed != trained:
             problems.append(f"{block} was read from {trained}, this postlens computes {installed}")
     if problems:
-        raise ConfigError(f"popularity model {name} cannot predict here: " + "; ".join(problems)
-                          + ". Fit it again with this postlens ('postlens popularity fit')")
+        raise ConfigError(
+            f"popularity model {name} cannot predict here: "
+            + "; ".join(problems)
+            + ". Fit it again with this postlens ('postlens popularity fit')"
+        )

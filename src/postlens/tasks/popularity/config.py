@@ -45,7 +45,9 @@ class FeaturesConfig(_Strict):
     modalities: dict[str, str] = Field(default_factory=lambda: {"text": "minilm"})
     sentiment: str | None = Field("vader", description="a small text encoder whose columns are kept by name")
     embedding_components: int = Field(16, ge=0, le=256, description="PCA size per embedding block (0: raw vectors)")
-    tag_components: int = Field(8, ge=0, le=128, description="hashed hashtags / tags -> this many SVD components (0: off)")
+    tag_components: int = Field(
+        8, ge=0, le=128, description="hashed hashtags / tags -> this many SVD components (0: off)"
+    )
     drop_event_id_metadata: bool = Field(True, description="leave out " + ", ".join(EVENT_ID_METADATA))
     exclude_metadata: list[str] = Field(default_factory=list, description="further metadata columns to leave out")
     author_facts: bool = Field(True, description="author profile counts from the record (Twitter user object)")

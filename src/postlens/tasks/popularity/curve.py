@@ -46,7 +46,8 @@ def load_series(workspace: Workspace, metric: str, post_ids: list[str] | None = 
         where += " AND post_id IN (SELECT id FROM _curve_ids)"
     try:
         rows = workspace.db.execute(
-            f"SELECT post_id, observed_at, {', '.join(COUNTS)} FROM engagement {where} ORDER BY post_id, observed_at").fetchall()
+            f"SELECT post_id, observed_at, {', '.join(COUNTS)} FROM engagement {where} ORDER BY post_id, observed_at"
+        ).fetchall()
     finally:
         if post_ids is not None:
             workspace.db.unregister("_curve_ids")
@@ -55,7 +56,9 @@ def load_series(workspace: Workspace, metric: str, post_ids: list[str] | None = 
         grouped.setdefault(row[0], []).append(row)
     out = []
     for post_id, snaps in grouped.items():
-        counts = {c: np.array([np.nan if s[2 + j] is None else float(s[2 + j]) for s in snaps]) for j, c in enumerate(COUNTS)}
+        counts = {
+            c: np.array([np.nan if s[2 + j] is None else float(s[2 + j]) for s in snaps]) for j, c in enumerate(COUNTS)
+        }
         out.append(Series(post_id, np.array([s[1].timestamp() for s in snaps]), counts))
     return out
 
@@ -63,12 +66,15 @@ def load_series(workspace: Workspace, metric: str, post_ids: list[str] | None = 
 def first_features(series: Series, metric: str, gap_hours: np.ndarray) -> np.ndarray:
     """(len(gap_hours), CURVE_COLUMNS) for this post's first snapshot at each gap."""
     first = [math.log1p(series.counts[metric][0])] + [
-        math.log1p(v) if not math.isnan(v := float(series.counts[c][0])) and v >= 0 else math.nan for c in COUNTS]
+        math.log1p(v) if not math.isnan(v := float(series.counts[c][0])) and v >= 0 else math.nan for c in COUNTS
+    ]
     gaps = np.log1p(np.maximum(np.asarray(gap_hours, float), 0.0))
     return np.column_stack([np.tile(first, (len(gaps), 1)), gaps]).astype(np.float32)
 
 
-def _pairs(series: list[Series], metric: str, min_gap_hours: float, *, last_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pairs(
+    series: list[Series], metric: str, min_gap_hours: float, *, last_only: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features, log1p(later), log1p(first)) over each post's later snapshots (or its last one)."""
     xs, later, first = [], [], []
     for s in series:
@@ -102,7 +108,9 @@ class EngagementCurve:
     on YouTube trending the per-video corrections did not carry over to later weeks.
     """
 
-    def __init__(self, *, metric: str = "views", min_gap_hours: float = 12.0, seed: int = 0, num_threads: int = 1) -> None:
+    def __init__(
+        self, *, metric: str = "views", min_gap_hours: float = 12.0, seed: int = 0, num_threads: int = 1
+    ) -> None:
         self.metric, self.min_gap_hours, self.seed, self.num_threads = metric, min_gap_hours, seed, num_threads
 
     def fit(self, series: list[Series], val: list[Series] | None = None) -> EngagementCurve:
@@ -113,10 +121,18 @@ class EngagementCurve:
             raise ConfigError(f"only {len(x)} later snapshots to learn a {self.metric} curve from; it needs 20")
         gap = CURVE_COLUMNS.index("log_gap_hours")
         self.line_ = growth_line(x[:, gap], later - first)
-        params = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 7, "min_child_samples": 50,
-                  "monotone_constraints": [1 if j == gap else 0 for j in range(len(CURVE_COLUMNS))],
-                  "seed": self.seed, "deterministic": True, "force_col_wise": True, "verbose": -1,
-                  "num_threads": self.num_threads}
+        params = {
+            "objective": "regression",
+            "learning_rate": 0.05,
+            "num_leaves": 7,
+            "min_child_samples": 50,
+            "monotone_constraints": [1 if j == gap else 0 for j in range(len(CURVE_COLUMNS))],
+            "seed": self.seed,
+            "deterministic": True,
+            "force_col_wise": True,
+            "verbose": -1,
+            "num_threads": self.num_threads,
+        }
         train_set = lgb.Dataset(x, later - first - self._line(x))
         vx, vlater, _ = _pairs(val or [], self.metric, self.min_gap_hours)
         callbacks: list[Any] = []
@@ -151,9 +167,14 @@ class EngagementCurve:
         return np.expm1(self.predict_pairs(first_features(series, self.metric, np.asarray(hours, float))))
 
     def to_json(self) -> dict[str, Any]:
-        return {"metric": self.metric, "min_gap_hours": self.min_gap_hours, "line": list(self.line_),
-                "trees_kept": self.trees_kept_, "best_iteration": self.best_iteration_,
-                "trees": self.booster_.model_to_string(num_iteration=self.best_iteration_)}
+        return {
+            "metric": self.metric,
+            "min_gap_hours": self.min_gap_hours,
+            "line": list(self.line_),
+            "trees_kept": self.trees_kept_,
+            "best_iteration": self.best_iteration_,
+            "trees": self.booster_.model_to_string(num_iteration=self.best_iteration_),
+        }
 
     @classmethod
     def from_json(cls, state: dict[str, Any]) -> EngagementCurve:
@@ -166,14 +187,28 @@ class EngagementCurve:
         return curve
 
 
-def evaluate_curve(series: list[Series], *, metric: str, min_gap_hours: float = 12.0, test_size: float = 0.2,
-                   val_size: float = 0.1, seed: int = 0, num_threads: int = 1) -> dict[str, Any]:
+def evaluate_curve(
+    series: list[Series],
+    *,
+    metric: str,
+    min_gap_hours: float = 12.0,
+    test_size: float = 0.2,
+    val_size: float = 0.1,
+    seed: int = 0,
+    num_threads: int = 1,
+) -> dict[str, Any]:
     """Time split by first snapshot; each test post's LAST snapshot is predicted from its first."""
     usable = [s for s in series if len(s.times) >= 2]
     if len(usable) < 30:
         raise ConfigError(f"only {len(usable)} posts have two or more dated {metric} snapshots; a curve needs 30")
-    split = make_split("time", len(usable), times=np.array([s.times[0] for s in usable]), test_size=test_size,
-                       val_size=val_size, seed=seed)
+    split = make_split(
+        "time",
+        len(usable),
+        times=np.array([s.times[0] for s in usable]),
+        test_size=test_size,
+        val_size=val_size,
+        seed=seed,
+    )
     pick = lambda rows: [usable[i] for i in rows]  # noqa: E731
     curve = EngagementCurve(metric=metric, min_gap_hours=min_gap_hours, seed=seed, num_threads=num_threads)
     curve.fit(pick(split.train), pick(split.val))
@@ -181,10 +216,14 @@ def evaluate_curve(series: list[Series], *, metric: str, min_gap_hours: float = 
     line = curve.line_
     mean_growth = first + np.maximum(line[0] + line[1] * x[:, -1], 0.0)
     return {
-        "sizes": split.sizes(), "test_pairs": int(len(x)), "curve": curve,
+        "sizes": split.sizes(),
+        "test_pairs": int(len(x)),
+        "curve": curve,
         "trees_kept": curve.trees_kept_,
-        "figures": {"curve model (first snapshot + gap)": regression_metrics(later, curve.predict_pairs(x)),
-                    "no growth (first snapshot)": regression_metrics(later, first),
-                    "growth line only": regression_metrics(later, mean_growth)},
+        "figures": {
+            "curve model (first snapshot + gap)": regression_metrics(later, curve.predict_pairs(x)),
+            "no growth (first snapshot)": regression_metrics(later, first),
+            "growth line only": regression_metrics(later, mean_growth),
+        },
         "median_gap_days": float(np.median(np.expm1(x[:, -1]) / 24)) if len(x) else 0.0,
     }

@@ -38,11 +38,20 @@ def time_split(frame: PopularityFrame, config: PopularityConfig) -> Split:
     """Train / val / test by reference time over the posts that have a target (row indices of ``frame``)."""
     usable = np.flatnonzero(~np.isnan(frame.y) & ~np.isnan(frame.times))
     if len(usable) < 20:
-        raise ConfigError(f"only {len(usable)} posts have both a time and a {config.target.metric} count; "
-                          "popularity needs at least 20 to split by time")
+        raise ConfigError(
+            f"only {len(usable)} posts have both a time and a {config.target.metric} count; "
+            "popularity needs at least 20 to split by time"
+        )
     s = config.split
-    split = make_split("time", len(usable), times=frame.times[usable], test_size=s.test_size, val_size=s.val_size,
-                       seed=config.seed, time_boundary=s.time_boundary)
+    split = make_split(
+        "time",
+        len(usable),
+        times=frame.times[usable],
+        test_size=s.test_size,
+        val_size=s.val_size,
+        seed=config.seed,
+        time_boundary=s.time_boundary,
+    )
     return Split(usable[split.train], usable[split.val], usable[split.test], split.info)
 
 
@@ -76,6 +85,9 @@ def evaluate(frame: PopularityFrame, config: PopularityConfig, *, split: Split |
         history = model.history_.features(test.author)[:, 0]
         figures["prior + author history"] = regression_metrics(y, model.prior(test) + np.nan_to_num(history))
     seen = np.isin(test.author, frame.author[fitted])
-    notes = {"sizes": split.sizes(), "trees": model.best_iteration_,
-             "test posts whose author was seen in training": int(seen.sum())}
+    notes = {
+        "sizes": split.sizes(),
+        "trees": model.best_iteration_,
+        "test posts whose author was seen in training": int(seen.sum()),
+    }
     return Evaluation(model=model, split=split, figures=figures, test_predictions=predicted, notes=notes)

@@ -61,10 +61,17 @@ class PopularityFrame:
     def subset(self, rows: np.ndarray) -> PopularityFrame:
         rows = np.asarray(rows, int)
         return PopularityFrame(
-            ids=[self.ids[i] for i in rows], platform=self.platform[rows], author=self.author[rows],
-            followers=self.followers[rows], times=self.times[rows], y=self.y[rows],
+            ids=[self.ids[i] for i in rows],
+            platform=self.platform[rows],
+            author=self.author[rows],
+            followers=self.followers[rows],
+            times=self.times[rows],
+            y=self.y[rows],
             blocks={k: Block(b.name, b.matrix[rows], b.columns, b.kind) for k, b in self.blocks.items()},
-            tags=[self.tags[i] for i in rows], feature_keys=self.feature_keys, dims=self.dims, notes=dict(self.notes),
+            tags=[self.tags[i] for i in rows],
+            feature_keys=self.feature_keys,
+            dims=self.dims,
+            notes=dict(self.notes),
         )
 
 
@@ -72,7 +79,9 @@ def metadata_columns(names: list[str], config: PopularityConfig) -> list[str]:
     """The metadata columns kept: event-id columns dropped when asked, ``exclude_metadata`` checked by name."""
     unknown = [c for c in config.features.exclude_metadata if c not in names]
     if unknown:
-        raise ConfigError(f"features.exclude_metadata names unknown columns {unknown}; metadata columns: {', '.join(names)}")
+        raise ConfigError(
+            f"features.exclude_metadata names unknown columns {unknown}; metadata columns: {', '.join(names)}"
+        )
     dropped = set(config.features.exclude_metadata)
     if config.features.drop_event_id_metadata:
         dropped |= set(EVENT_ID_METADATA)
@@ -87,19 +96,31 @@ def chosen_posts(workspace: Workspace, config: PopularityConfig) -> list[str]:
         if unknown:
             raise ConfigError(f"platforms {unknown} have no posts in {workspace.root}; platforms present: {present}")
         marks = ", ".join("?" for _ in config.platforms)
-        return [r[0] for r in workspace.db.execute(
-            f"SELECT id FROM posts WHERE platform IN ({marks}) ORDER BY id", list(config.platforms)).fetchall()]
+        return [
+            r[0]
+            for r in workspace.db.execute(
+                f"SELECT id FROM posts WHERE platform IN ({marks}) ORDER BY id", list(config.platforms)
+            ).fetchall()
+        ]
     return [r[0] for r in workspace.db.execute("SELECT id FROM posts ORDER BY id").fetchall()]
 
 
-def load_frame(workspace: Workspace, config: PopularityConfig, post_ids: list[str] | None = None, *,
-               feature_keys: dict[str, str] | None = None, dims: dict[str, int] | None = None,
-               meta_columns: list[str] | None = None) -> PopularityFrame:
+def load_frame(
+    workspace: Workspace,
+    config: PopularityConfig,
+    post_ids: list[str] | None = None,
+    *,
+    feature_keys: dict[str, str] | None = None,
+    dims: dict[str, int] | None = None,
+    meta_columns: list[str] | None = None,
+) -> PopularityFrame:
     """The frame for ``post_ids`` (default: ``chosen_posts``). ``feature_keys`` / ``dims`` / ``meta_columns``
     pin the inputs to a trained model's (prediction); without them they are resolved for this postlens."""
     ids = chosen_posts(workspace, config) if post_ids is None else list(post_ids)
     if not ids:
-        raise ConfigError(f"no posts to read in {workspace.root}" + (f" on platforms {config.platforms}" if config.platforms else ""))
+        raise ConfigError(
+            f"no posts to read in {workspace.root}" + (f" on platforms {config.platforms}" if config.platforms else "")
+        )
     keys = dict(feature_keys or {})
     widths = dict(dims or {})
     blocks: dict[str, Block] = {}
@@ -111,8 +132,13 @@ def load_frame(workspace: Workspace, config: PopularityConfig, post_ids: list[st
         source = "text" if modality == "sentiment" else modality
         train_config = TrainConfig(features=ModelFeatures(modalities={source: encoder}, metadata=False))
         pinned = {source: keys[modality]} if modality in keys else None
-        data, facts = load_post_data(workspace, train_config, ids, feature_keys=pinned,
-                                     dims={source: widths[modality]} if modality in widths else None)
+        data, facts = load_post_data(
+            workspace,
+            train_config,
+            ids,
+            feature_keys=pinned,
+            dims={source: widths[modality]} if modality in widths else None,
+        )
         keys[modality] = facts["feature_keys"][source]
         matrix = data.modalities[source].astype(np.float32)
         widths[modality] = int(matrix.shape[1])
@@ -137,18 +163,35 @@ def load_frame(workspace: Workspace, config: PopularityConfig, post_ids: list[st
     blocks["metadata"] = Block("metadata", meta[:, [names.index(c) for c in kept]], list(kept), NAMED)
     if config.features.author_facts:
         blocks["author"] = Block("author", _author_matrix(extra, times), list(AUTHOR_FACTS), NAMED)
-        blocks["post"] = Block("post", np.array([[e["is_reply"], e["n_mentions"], e["n_urls"]] for e in extra],
-                                                np.float32), list(POST_FACTS), NAMED)
-    followers = np.array([np.nan if r["author_followers"] is None or r["author_followers"] < 0
-                          else float(r["author_followers"]) for r in rows])
+        blocks["post"] = Block(
+            "post",
+            np.array([[e["is_reply"], e["n_mentions"], e["n_urls"]] for e in extra], np.float32),
+            list(POST_FACTS),
+            NAMED,
+        )
+    followers = np.array(
+        [
+            np.nan if r["author_followers"] is None or r["author_followers"] < 0 else float(r["author_followers"])
+            for r in rows
+        ]
+    )
     y, target_notes = _targets(workspace, ids, times, config)
     notes = {**target_notes}
     if from_snapshot:
         notes["posts timed by their first snapshot (no publish time)"] = from_snapshot
     return PopularityFrame(
-        ids=ids, platform=np.array([e["platform"] for e in extra], object),
-        author=np.array([e["author_key"] for e in extra], object), followers=followers, times=times, y=y,
-        blocks=blocks, tags=[list(r["hashtags"] or []) for r in rows], feature_keys=keys, dims=widths, notes=notes)
+        ids=ids,
+        platform=np.array([e["platform"] for e in extra], object),
+        author=np.array([e["author_key"] for e in extra], object),
+        followers=followers,
+        times=times,
+        y=y,
+        blocks=blocks,
+        tags=[list(r["hashtags"] or []) for r in rows],
+        feature_keys=keys,
+        dims=widths,
+        notes=notes,
+    )
 
 
 def _sentiment_names(encoder: str, width: int) -> list[str]:
@@ -164,7 +207,9 @@ def register_ids(workspace: Workspace, name: str, ids: list[str]) -> None:
     register() while a result is pending: it is finished with a trivial query first.
     """
     workspace.db.execute("SELECT 1").fetchall()
-    workspace.db.register(name, pa.table({"id": pa.array(ids, pa.string()), "pos": pa.array(range(len(ids)), pa.int64())}))
+    workspace.db.register(
+        name, pa.table({"id": pa.array(ids, pa.string()), "pos": pa.array(range(len(ids)), pa.int64())})
+    )
 
 
 def _registered(workspace: Workspace, ids: list[str]) -> None:
@@ -176,7 +221,8 @@ def _rows(workspace: Workspace, ids: list[str]) -> list[dict[str, Any]]:
     try:
         cursor = workspace.db.execute(
             "SELECT p.id, p.created_at, p.text, p.author_id, p.author_followers, p.hashtags, p.labels, p.media_kinds "
-            "FROM posts p JOIN _popularity_ids w ON p.id = w.id ORDER BY w.pos")
+            "FROM posts p JOIN _popularity_ids w ON p.id = w.id ORDER BY w.pos"
+        )
         columns = [d[0] for d in cursor.description]
         return [dict(zip(columns, r)) for r in cursor.fetchall()]
     finally:
@@ -185,6 +231,7 @@ def _rows(workspace: Workspace, ids: list[str]) -> list[dict[str, Any]]:
 
 def _post_facts(workspace: Workspace, ids: list[str]) -> list[dict[str, Any]]:
     """Platform, author key and the Twitter-shaped facts of the raw record (None where it has none)."""
+
     def user(path: str) -> str:
         return f"CASE WHEN json_valid(p.raw) THEN TRY_CAST(json_extract_string(p.raw, '$.user.{path}') AS DOUBLE) END"
 
@@ -196,14 +243,39 @@ def _post_facts(workspace: Workspace, ids: list[str]) -> list[dict[str, Any]]:
             f"{user('listed_count')}, {user('statuses_count')}, {user('friends_count')}, {user('favourites_count')}, "
             "CASE WHEN json_valid(p.raw) THEN json_extract_string(p.raw, '$.user.created_at') END, "
             "CASE WHEN json_valid(p.raw) THEN json_extract_string(p.raw, '$.in_reply_to_status_id_str') END, "
-            "p.created_at FROM posts p JOIN _popularity_ids w ON p.id = w.id ORDER BY w.pos")
+            "p.created_at FROM posts p JOIN _popularity_ids w ON p.id = w.id ORDER BY w.pos"
+        )
         out = []
-        for (platform, author, verified, mentions, urls, listed, statuses, friends, favourites, since, reply,
-             created) in cursor.fetchall():
-            out.append({"platform": platform, "author_key": author, "verified": verified, "n_mentions": float(mentions),
-                        "n_urls": float(urls), "listed": listed, "statuses": statuses, "friends": friends,
-                        "favourites": favourites, "account_since": _twitter_time(since), "is_reply": float(reply is not None),
-                        "created_at": created})
+        for (
+            platform,
+            author,
+            verified,
+            mentions,
+            urls,
+            listed,
+            statuses,
+            friends,
+            favourites,
+            since,
+            reply,
+            created,
+        ) in cursor.fetchall():
+            out.append(
+                {
+                    "platform": platform,
+                    "author_key": author,
+                    "verified": verified,
+                    "n_mentions": float(mentions),
+                    "n_urls": float(urls),
+                    "listed": listed,
+                    "statuses": statuses,
+                    "friends": friends,
+                    "favourites": favourites,
+                    "account_since": _twitter_time(since),
+                    "is_reply": float(reply is not None),
+                    "created_at": created,
+                }
+            )
         return out
     finally:
         workspace.db.unregister("_popularity_ids")
@@ -229,7 +301,14 @@ def _author_matrix(extra: list[dict[str, Any]], times: np.ndarray) -> np.ndarray
         if e["account_since"] is not None and not math.isnan(times[i]):
             days = max((times[i] - e["account_since"].timestamp()) / 86400, 0.0)
         verified = math.nan if e["verified"] is None else float(e["verified"])
-        out[i] = [_log(e["listed"]), _log(e["statuses"]), _log(e["friends"]), _log(e["favourites"]), _log(days), verified]
+        out[i] = [
+            _log(e["listed"]),
+            _log(e["statuses"]),
+            _log(e["friends"]),
+            _log(e["favourites"]),
+            _log(days),
+            verified,
+        ]
     return out
 
 
@@ -239,8 +318,11 @@ def _utc(seconds: float) -> datetime | None:
 
 def _reference_times(workspace: Workspace, rows: list[dict[str, Any]]) -> tuple[np.ndarray, int]:
     """Publish time, else the first snapshot's (dated, not inferred) time; NaN when neither is known."""
-    first = dict(workspace.db.execute(
-        "SELECT post_id, min(observed_at) FROM engagement WHERE NOT observed_inferred GROUP BY post_id").fetchall())
+    first = dict(
+        workspace.db.execute(
+            "SELECT post_id, min(observed_at) FROM engagement WHERE NOT observed_inferred GROUP BY post_id"
+        ).fetchall()
+    )
     times = np.full(len(rows), np.nan)
     from_snapshot = 0
     for i, r in enumerate(rows):
@@ -252,7 +334,9 @@ def _reference_times(workspace: Workspace, rows: list[dict[str, Any]]) -> tuple[
     return times, from_snapshot
 
 
-def _targets(workspace: Workspace, ids: list[str], times: np.ndarray, config: PopularityConfig) -> tuple[np.ndarray, dict[str, int]]:
+def _targets(
+    workspace: Workspace, ids: list[str], times: np.ndarray, config: PopularityConfig
+) -> tuple[np.ndarray, dict[str, int]]:
     """log1p(metric) at the latest snapshot (within the horizon when one is set); NaN when there is none."""
     metric = config.target.metric
     horizon = config.target.horizon_hours
@@ -263,7 +347,8 @@ def _targets(workspace: Workspace, ids: list[str], times: np.ndarray, config: Po
     try:
         snapshots = workspace.db.execute(
             f"SELECT e.post_id, e.observed_at, e.{metric}, e.observed_inferred FROM engagement e "
-            f"JOIN _popularity_ids w ON e.post_id = w.id WHERE e.{metric} IS NOT NULL ORDER BY e.post_id, e.observed_at").fetchall()
+            f"JOIN _popularity_ids w ON e.post_id = w.id WHERE e.{metric} IS NOT NULL ORDER BY e.post_id, e.observed_at"
+        ).fetchall()
     finally:
         workspace.db.unregister("_popularity_ids")
     for post_id, seen, value, inferred in snapshots:

@@ -47,8 +47,13 @@ class Explanation:
     def by_modality(self) -> tuple[list[str], np.ndarray]:
         """The drivers summed per modality / block (text, image, tags, author, post...)."""
         kinds = list(dict.fromkeys(self.modality))
-        summed = np.column_stack([self.values[:, [j for j, m in enumerate(self.modality) if m == kind]].sum(axis=1)
-                                  for kind in kinds]) if kinds else np.zeros((len(self.ids), 0))
+        summed = (
+            np.column_stack(
+                [self.values[:, [j for j, m in enumerate(self.modality) if m == kind]].sum(axis=1) for kind in kinds]
+            )
+            if kinds
+            else np.zeros((len(self.ids), 0))
+        )
         return kinds, summed
 
     def top(self, row: int, k: int = 6) -> list[tuple[str, str, float]]:
@@ -73,11 +78,15 @@ class PopularityModel:
     block_columns_: dict[str, list[str]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, frame: PopularityFrame, train_rows: np.ndarray, val_rows: np.ndarray | None = None) -> PopularityModel:
+    def fit(
+        self, frame: PopularityFrame, train_rows: np.ndarray, val_rows: np.ndarray | None = None
+    ) -> PopularityModel:
         train_rows = np.asarray(train_rows, int)
         if len(train_rows) < 10 or np.isnan(frame.y[train_rows]).any():
-            raise ConfigError(f"popularity needs at least 10 training posts with a target, got {len(train_rows)} "
-                              "(rows without a target cannot be fitted)")
+            raise ConfigError(
+                f"popularity needs at least 10 training posts with a target, got {len(train_rows)} "
+                "(rows without a target cannot be fitted)"
+            )
         m, f = self.config.model, self.config.features
         self.curve_: Any = None  # an EngagementCurve, set by fit_popularity when snapshots allow one
         train = frame.subset(train_rows)
@@ -86,13 +95,21 @@ class PopularityModel:
         self.projections_: dict[str, Projection] = {}
         for name, block in frame.blocks.items():
             if block.kind == EMBEDDING and f.embedding_components:
-                self.projections_[name] = Projection.fit_pca(block.matrix[train_rows], f.embedding_components, seed=self.config.seed)
+                self.projections_[name] = Projection.fit_pca(
+                    block.matrix[train_rows], f.embedding_components, seed=self.config.seed
+                )
         has_tags = any(train.tags)
-        self.tags_ = TagProjection.fit(train.tags, f.tag_components, seed=self.config.seed) if f.tag_components and has_tags else None
+        self.tags_ = (
+            TagProjection.fit(train.tags, f.tag_components, seed=self.config.seed)
+            if f.tag_components and has_tags
+            else None
+        )
         self.block_columns_ = {name: list(block.columns) for name, block in frame.blocks.items()}
         self.kinds_ = {name: block.kind for name, block in frame.blocks.items()}
         self.columns_ = self._columns()
-        self.history_ = AuthorHistory(shrinkage=m.history_shrinkage).fit(train.author, residual) if f.author_history else None
+        self.history_ = (
+            AuthorHistory(shrinkage=m.history_shrinkage).fit(train.author, residual) if f.author_history else None
+        )
         history = self.history_.expanding(train.author, train.times, residual) if self.history_ else None
         x_train = self._design(train, history)
         valid = None
@@ -106,7 +123,8 @@ class PopularityModel:
         if self.history_ is not None:  # a new post's author history: every post the model has seen
             self.history_.fit(everything.author, everything.y - self.prior_.predict(everything.followers))
         self.comparables_ = Comparables(min_group=self.config.percentile.min_group).fit(
-            self.predict(everything), everything.platform, everything.followers)
+            self.predict(everything), everything.platform, everything.followers
+        )
         return self
 
     def _columns(self) -> list[Column]:
@@ -130,8 +148,10 @@ class PopularityModel:
         for name, columns in self.block_columns_.items():
             block = frame.blocks.get(name)
             if block is None or block.columns != columns:
-                raise ConfigError(f"the posts' {name!r} inputs differ from the model's ({columns[:4]}...); "
-                                  "read them with the model's settings (load_frame(..., feature_keys=model.feature_keys))")
+                raise ConfigError(
+                    f"the posts' {name!r} inputs differ from the model's ({columns[:4]}...); "
+                    "read them with the model's settings (load_frame(..., feature_keys=model.feature_keys))"
+                )
             parts.append(self.projections_[name].transform(block.matrix) if name in self.projections_ else block.matrix)
         if self.tags_ is not None:
             parts.append(self.tags_.transform(frame.tags))
@@ -173,9 +193,14 @@ class PopularityModel:
             values[:, index[name]] += prior_terms[:, j]
         modality = {c.driver: c.modality for c in self.columns_}
         base = self.prior_.mean_value + (float(contrib[0, -1]) if len(frame) else 0.0)
-        return Explanation(ids=list(frame.ids), base=base, names=drivers,
-                           modality=[modality.get(d, "author") for d in drivers], values=values,
-                           prediction=base + values.sum(axis=1))
+        return Explanation(
+            ids=list(frame.ids),
+            base=base,
+            names=drivers,
+            modality=[modality.get(d, "author") for d in drivers],
+            values=values,
+            prediction=base + values.sum(axis=1),
+        )
 
     def percentile(self, frame: PopularityFrame, predicted: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
         """Percentile of each prediction among comparable fitted posts, and the group it was compared in."""
@@ -186,24 +211,41 @@ class PopularityModel:
         return [follower_band(v) for v in frame.followers]
 
 
-def _fit_trees(config: PopularityConfig, x: np.ndarray, y: np.ndarray,
-               valid: tuple[np.ndarray, np.ndarray] | None) -> tuple[Any, int]:
+def _fit_trees(
+    config: PopularityConfig, x: np.ndarray, y: np.ndarray, valid: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[Any, int]:
     """LightGBM on the residual, stopped early on the validation period when there is one."""
     import lightgbm as lgb
 
     from postlens.models.baselines import idle_threads
 
     m = config.model
-    params = {"objective": "regression", "learning_rate": m.learning_rate, "num_leaves": m.num_leaves,
-              "min_child_samples": m.min_child_samples, "feature_fraction": m.colsample, "lambda_l2": m.l2,
-              "bagging_fraction": 0.8, "bagging_freq": 1, "seed": config.seed, "deterministic": True,
-              "force_col_wise": True, "max_bin": 63, "verbose": -1,
-              "num_threads": idle_threads(config.num_threads or available_cores())}
+    params = {
+        "objective": "regression",
+        "learning_rate": m.learning_rate,
+        "num_leaves": m.num_leaves,
+        "min_child_samples": m.min_child_samples,
+        "feature_fraction": m.colsample,
+        "lambda_l2": m.l2,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "seed": config.seed,
+        "deterministic": True,
+        "force_col_wise": True,
+        "max_bin": 63,
+        "verbose": -1,
+        "num_threads": idle_threads(config.num_threads or available_cores()),
+    }
     train_set = lgb.Dataset(x, y, free_raw_data=True)
     if valid is None:
         booster = lgb.train(params, train_set, num_boost_round=m.n_estimators)
         return booster, booster.current_iteration()
     val_set = lgb.Dataset(valid[0], valid[1], reference=train_set)
-    booster = lgb.train(params, train_set, num_boost_round=m.n_estimators, valid_sets=[val_set],
-                        callbacks=[lgb.early_stopping(m.early_stopping_rounds, verbose=False)])
+    booster = lgb.train(
+        params,
+        train_set,
+        num_boost_round=m.n_estimators,
+        valid_sets=[val_set],
+        callbacks=[lgb.early_stopping(m.early_stopping_rounds, verbose=False)],
+    )
     return booster, max(int(booster.best_iteration or booster.current_iteration()), 1)

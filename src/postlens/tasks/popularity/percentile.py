@@ -56,7 +56,9 @@ class Comparables:
                 return key
         return EVERY
 
-    def percentile(self, values: np.ndarray, platforms: np.ndarray, followers: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    def percentile(
+        self, values: np.ndarray, platforms: np.ndarray, followers: np.ndarray
+    ) -> tuple[np.ndarray, list[str]]:
         out = np.zeros(len(values))
         used = []
         for i, (value, platform, count) in enumerate(zip(values, platforms, followers)):
@@ -69,8 +71,11 @@ class Comparables:
         return out, used
 
     def to_json(self) -> dict[str, Any]:
-        return {"min_group": self.min_group, "sizes": self.sizes_,
-                "reference": {k: v.tolist() for k, v in self.reference_.items()}}
+        return {
+            "min_group": self.min_group,
+            "sizes": self.sizes_,
+            "reference": {k: v.tolist() for k, v in self.reference_.items()},
+        }
 
     @classmethod
     def from_json(cls, state: dict[str, Any]) -> Comparables:

@@ -58,8 +58,12 @@ class FollowerPrior:
         return (prior_inputs(followers) - self.means_) * self.coef_
 
     def to_json(self) -> dict[str, Any]:
-        return {"enabled": self.enabled, "intercept": self.intercept_, "coef": self.coef_.tolist(),
-                "means": self.means_.tolist()}
+        return {
+            "enabled": self.enabled,
+            "intercept": self.intercept_,
+            "coef": self.coef_.tolist(),
+            "means": self.means_.tolist(),
+        }
 
     @classmethod
     def from_json(cls, state: dict[str, Any]) -> FollowerPrior:

@@ -58,15 +58,31 @@ def fit_popularity(workspace: Workspace, config: PopularityConfig) -> FitResult:
     if config.curve.enabled:
         series = [s for s in load_series(workspace, config.target.metric, frame.ids) if len(s.times) >= 2]
         if len(series) >= MIN_CURVE_POSTS:
-            curve = evaluate_curve(series, metric=config.target.metric, min_gap_hours=config.curve.min_gap_hours,
-                                   test_size=config.split.test_size, val_size=config.split.val_size, seed=config.seed)
+            curve = evaluate_curve(
+                series,
+                metric=config.target.metric,
+                min_gap_hours=config.curve.min_gap_hours,
+                test_size=config.split.test_size,
+                val_size=config.split.val_size,
+                seed=config.seed,
+            )
             model.curve_ = curve.pop("curve")
         else:
-            curve = {"skipped": f"{len(series)} posts have two or more dated {config.target.metric} snapshots; "
-                                f"a curve needs {MIN_CURVE_POSTS}"}
+            curve = {
+                "skipped": f"{len(series)} posts have two or more dated {config.target.metric} snapshots; "
+                f"a curve needs {MIN_CURVE_POSTS}"
+            }
     importance, by_modality = mean_effects(model.explain(frame.subset(evaluation.split.test)))
-    return FitResult(model=model, evaluation=evaluation, curve=curve, feature_keys=frame.feature_keys,
-                     dims=frame.dims, notes=frame.notes, importance=importance, modality_importance=by_modality)
+    return FitResult(
+        model=model,
+        evaluation=evaluation,
+        curve=curve,
+        feature_keys=frame.feature_keys,
+        dims=frame.dims,
+        notes=frame.notes,
+        importance=importance,
+        modality_importance=by_modality,
+    )
 
 
 def mean_effects(explanation: Explanation) -> tuple[dict[str, float], dict[str, float]]:
@@ -89,8 +105,14 @@ class PopularityPredictions:
     written: int = 0
 
 
-def read_posts(model: PopularityModel, info: dict[str, Any], workspace: Workspace, post_ids: Sequence[str] | None = None,
-               *, featurizer: Featurizer | None = None) -> tuple[PopularityFrame, int]:
+def read_posts(
+    model: PopularityModel,
+    info: dict[str, Any],
+    workspace: Workspace,
+    post_ids: Sequence[str] | None = None,
+    *,
+    featurizer: Featurizer | None = None,
+) -> tuple[PopularityFrame, int]:
     """The model's inputs for these posts (default: every post of its platforms), featurized first if asked."""
     check_encoders(model.config, info.get("feature_keys", {}), name=info.get("name", "?"))
     ids = list(dict.fromkeys(post_ids)) if post_ids is not None else chosen_posts(workspace, model.config)
@@ -98,14 +120,27 @@ def read_posts(model: PopularityModel, info: dict[str, Any], workspace: Workspac
     names = list(dict.fromkeys(n for n in encoder_names(model.config).values() if "@" not in n))
     if featurizer is not None and ids and names:  # pinned name@version inputs are read as cached, never computed
         featurized = int(featurizer(workspace, names, ids) or 0)
-    frame = load_frame(workspace, model.config, ids, feature_keys=info.get("feature_keys"), dims=info.get("dims"),
-                       meta_columns=model.block_columns_.get("metadata"))
+    frame = load_frame(
+        workspace,
+        model.config,
+        ids,
+        feature_keys=info.get("feature_keys"),
+        dims=info.get("dims"),
+        meta_columns=model.block_columns_.get("metadata"),
+    )
     return frame, featurized
 
 
-def predict_popularity(model: PopularityModel, info: dict[str, Any], workspace: Workspace,
-                       post_ids: Sequence[str] | None = None, *, featurizer: Featurizer | None = None,
-                       save: bool = False, model_name: str = "popularity") -> PopularityPredictions:
+def predict_popularity(
+    model: PopularityModel,
+    info: dict[str, Any],
+    workspace: Workspace,
+    post_ids: Sequence[str] | None = None,
+    *,
+    featurizer: Featurizer | None = None,
+    save: bool = False,
+    model_name: str = "popularity",
+) -> PopularityPredictions:
     """Predicted engagement at publish time, its percentile among comparable posts, its drivers, and
     (for posts with a dated snapshot, when the model has a curve) the count expected 1, 3 and 7 days on."""
     frame, featurized = read_posts(model, info, workspace, post_ids, featurizer=featurizer)
@@ -113,11 +148,15 @@ def predict_popularity(model: PopularityModel, info: dict[str, Any], workspace: 
     table = prediction_frame(model, frame, explanation)
     if model.curve_ is not None:
         _add_curve(model, workspace, frame, table)
-    lacking = {name: int(np.isnan(block.matrix).all(axis=1).sum()) for name, block in frame.blocks.items()
-               if block.kind == "embedding" or name == "sentiment"}
+    lacking = {
+        name: int(np.isnan(block.matrix).all(axis=1).sum())
+        for name, block in frame.blocks.items()
+        if block.kind == "embedding" or name == "sentiment"
+    }
     written = _save(workspace, model, info, frame, explanation, model_name) if save and len(frame) else 0
-    return PopularityPredictions(frame=table, explanation=explanation, lacking=lacking, featurized=featurized,
-                                 written=written)
+    return PopularityPredictions(
+        frame=table, explanation=explanation, lacking=lacking, featurized=featurized, written=written
+    )
 
 
 def prediction_frame(model: PopularityModel, frame: PopularityFrame, explanation: Explanation) -> Any:
@@ -128,12 +167,20 @@ def prediction_frame(model: PopularityModel, frame: PopularityFrame, explanation
     predicted = explanation.prediction
     prior = model.prior(frame)
     percentile, groups = model.percentile(frame, predicted)
-    return pd.DataFrame({
-        "post_id": frame.ids, "platform": frame.platform.astype(str), "predicted": np.expm1(predicted),
-        "predicted_log": predicted, "followers_prior": np.expm1(prior), "vs_followers": np.exp(predicted - prior),
-        "percentile": percentile, "compared_with": groups, "follower_band": model.bands(frame),
-        "observed": np.expm1(frame.y),
-    })
+    return pd.DataFrame(
+        {
+            "post_id": frame.ids,
+            "platform": frame.platform.astype(str),
+            "predicted": np.expm1(predicted),
+            "predicted_log": predicted,
+            "followers_prior": np.expm1(prior),
+            "vs_followers": np.exp(predicted - prior),
+            "percentile": percentile,
+            "compared_with": groups,
+            "follower_band": model.bands(frame),
+            "observed": np.expm1(frame.y),
+        }
+    )
 
 
 def _add_curve(model: PopularityModel, workspace: Workspace, frame: PopularityFrame, table: Any) -> None:
@@ -148,19 +195,36 @@ def _add_curve(model: PopularityModel, workspace: Workspace, frame: PopularityFr
                 table.loc[i, f"{curve.metric}_day_{day}"] = value
 
 
-def _save(workspace: Workspace, model: PopularityModel, info: dict[str, Any], frame: PopularityFrame,
-          explanation: Explanation, name: str) -> int:
+def _save(
+    workspace: Workspace,
+    model: PopularityModel,
+    info: dict[str, Any],
+    frame: PopularityFrame,
+    explanation: Explanation,
+    name: str,
+) -> int:
     """Upsert into the predictions table (value = predicted log1p count)."""
     now = datetime.now(UTC)
     saved = info.get("saved_at")
     trained_at = datetime.fromisoformat(saved) if saved else None
     n = len(frame)
-    missing = [[b for b, block in frame.blocks.items() if block.kind == "embedding" and np.isnan(block.matrix[i]).all()]
-               for i in range(n)]
-    rows = pa.table({
-        "model": [name] * n, "model_fingerprint": [str(info.get("fingerprint", ""))] * n, "trained_at": [trained_at] * n,
-        "post_id": frame.ids, "task": ["regression"] * n, "label": [None] * n,
-        "value": [float(v) for v in explanation.prediction], "probabilities": [None] * n,
-        "missing_modalities": missing, "predicted_at": [now] * n,
-    }, schema=PREDICTIONS_SCHEMA)
+    missing = [
+        [b for b, block in frame.blocks.items() if block.kind == "embedding" and np.isnan(block.matrix[i]).all()]
+        for i in range(n)
+    ]
+    rows = pa.table(
+        {
+            "model": [name] * n,
+            "model_fingerprint": [str(info.get("fingerprint", ""))] * n,
+            "trained_at": [trained_at] * n,
+            "post_id": frame.ids,
+            "task": ["regression"] * n,
+            "label": [None] * n,
+            "value": [float(v) for v in explanation.prediction],
+            "probabilities": [None] * n,
+            "missing_modalities": missing,
+            "predicted_at": [now] * n,
+        },
+        schema=PREDICTIONS_SCHEMA,
+    )
     return write_predictions(workspace.db, rows)

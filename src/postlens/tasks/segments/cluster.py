@@ -66,8 +66,9 @@ def spherical_kmeans(z: np.ndarray, k: int, *, seed: int) -> np.ndarray:
     return normalise_rows(model.cluster_centers_).astype(np.float64)
 
 
-def cut_partitions(centroids: np.ndarray, sizes: np.ndarray, max_topics: int,
-                   min_topic_size: float) -> dict[int, Partition]:
+def cut_partitions(
+    centroids: np.ndarray, sizes: np.ndarray, max_topics: int, min_topic_size: float
+) -> dict[int, Partition]:
     """For each k in 1..max_topics: the average-linkage cut into k groups, small groups folded away."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
@@ -144,9 +145,20 @@ class TopicClusterer:
     bootstrap       resamples of the posts that measure how much a quality difference is noise
     """
 
-    def __init__(self, *, n_topics: int | None = None, min_topic_size: int | None = None, n_components: int = 50,
-                 max_topics: int = 60, runs: int = 3, subsample: float = 0.8, stable: float = STABLE,
-                 min_stability: float = MIN_STABILITY, bootstrap: int = BOOTSTRAP, random_state: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        n_topics: int | None = None,
+        min_topic_size: int | None = None,
+        n_components: int = 50,
+        max_topics: int = 60,
+        runs: int = 3,
+        subsample: float = 0.8,
+        stable: float = STABLE,
+        min_stability: float = MIN_STABILITY,
+        bootstrap: int = BOOTSTRAP,
+        random_state: int = 0,
+    ) -> None:
         self.n_topics = n_topics
         self.min_topic_size = min_topic_size
         self.n_components = n_components
@@ -195,15 +207,16 @@ class TopicClusterer:
         self.similarity_[usable] = np.max(z @ self.micro_centroids_.T, axis=1)
         return self
 
-    def _measure(self, runs: list[tuple[np.ndarray, dict[int, Partition]]], scorer: Scorer | None,
-                 usable: np.ndarray) -> list[Candidate]:
+    def _measure(
+        self, runs: list[tuple[np.ndarray, dict[int, Partition]]], scorer: Scorer | None, usable: np.ndarray
+    ) -> list[Candidate]:
         """Stability of every cut; quality (and its noise) of the reproducible ones (all when none is),
         once per topic count. The scorer sees one label per row of ``x`` (-1: no vector)."""
         micro0, partitions = runs[0]
         stability: dict[int, float | None] = {}
         for k in partitions:
             labelings = [part[k].micro_topic[micro] for micro, part in runs if k in part]
-            pairs = [adjusted_rand(a, b) for i, a in enumerate(labelings) for b in labelings[i + 1:]]
+            pairs = [adjusted_rand(a, b) for i, a in enumerate(labelings) for b in labelings[i + 1 :]]
             stability[k] = float(np.mean(pairs)) if pairs else None
         reproducible = {k for k, s in stability.items() if s is None or s >= self.min_stability}
         to_rate = reproducible if any(partitions[k].n_topics > 1 for k in reproducible) else set(partitions)
@@ -219,9 +232,14 @@ class TopicClusterer:
         spread = self._quality_noise(rated, partitions, quality, scorer, stability)
         return [Candidate(k, p.n_topics, stability[k], quality.get(k), spread.get(k)) for k, p in partitions.items()]
 
-    def _quality_noise(self, rated: dict[int, np.ndarray], partitions: dict[int, Partition],
-                       quality: dict[int, float], scorer: Scorer | None,
-                       stability: dict[int, float | None]) -> dict[int, float]:
+    def _quality_noise(
+        self,
+        rated: dict[int, np.ndarray],
+        partitions: dict[int, Partition],
+        quality: dict[int, float],
+        scorer: Scorer | None,
+        stability: dict[int, float | None],
+    ) -> dict[int, float]:
         """Per rated cut, the standard deviation over bootstrap resamples of the posts of its quality gap
         to the best cut (paired: every cut is scored on the same resamples)."""
         finite = {k: q for k, q in quality.items() if np.isfinite(q)}

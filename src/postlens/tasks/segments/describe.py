@@ -26,8 +26,9 @@ class TopicSummary:
         return ", ".join(w for w, _ in self.words[:LABEL_WORDS]) or f"topic {self.topic_id}"
 
 
-def describe_topics(parts: PostParts, topics: Sequence[int | None], scores: np.ndarray, *, top_n: int = 10,
-                    representatives: int = 5) -> dict[int, TopicSummary]:
+def describe_topics(
+    parts: PostParts, topics: Sequence[int | None], scores: np.ndarray, *, top_n: int = 10, representatives: int = 5
+) -> dict[int, TopicSummary]:
     """Class-TF-IDF words over every text field and image label of each topic's posts, and the posts
     closest to the topic (one per distinct text, so a retweeted post is shown once)."""
     labels = np.array([t if t is not None else -1 for t in topics])

@@ -34,8 +34,10 @@ def cached_embedder(workspace: Workspace, encoder_name: str = TEXT_ENCODER) -> E
         for text, k in zip(texts, keys):
             vector = found[k].vector if k in found else None
             if vector is None:
-                raise EncoderError(f"the text encoder {key} could not embed {text[:60]!r}: "
-                                   f"{found[k].error if k in found else 'no output'}")
+                raise EncoderError(
+                    f"the text encoder {key} could not embed {text[:60]!r}: "
+                    f"{found[k].error if k in found else 'no output'}"
+                )
             rows.append(vector)
         return np.stack(rows).astype(np.float32) if rows else np.zeros((0, int(encoder.dim)), np.float32)
 

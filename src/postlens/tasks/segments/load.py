@@ -39,14 +39,17 @@ class EncoderKeys:
         return cls(*(installed_identity(n).key for n in (TEXT_ENCODER, IMAGE_ENCODER, "video", "audio")))
 
 
-def load_parts(workspace: Workspace, post_ids: Sequence[str] | None = None, *,
-               keys: EncoderKeys | None = None) -> PostParts:
+def load_parts(
+    workspace: Workspace, post_ids: Sequence[str] | None = None, *, keys: EncoderKeys | None = None
+) -> PostParts:
     """Parts of ``post_ids`` (every post when None), in that order (by id when None)."""
     keys = keys or EncoderKeys.installed()
     cache = FeatureCache(workspace.features_dir)
     if not cache.parts(keys.text):
-        raise ConfigError(f"no cached text vectors ({keys.text}) in {workspace.features_dir}; "
-                          f"run 'postlens featurize --encoders {TEXT_ENCODER}' first")
+        raise ConfigError(
+            f"no cached text vectors ({keys.text}) in {workspace.features_dir}; "
+            f"run 'postlens featurize --encoders {TEXT_ENCODER}' first"
+        )
     rows = _post_rows(workspace, post_ids)
     ids = [r[0] for r in rows]
     index = {pid: i for i, pid in enumerate(ids)}
@@ -58,10 +61,14 @@ def load_parts(workspace: Workspace, post_ids: Sequence[str] | None = None, *,
             field_keys["text"][i] = text_key(text)
             field_texts.setdefault(i, []).append(text)
     with _registered(workspace, ids):
-        derived = workspace.db.execute(
-            "SELECT post_id, field, text, key FROM text_fields WHERE field <> 'text' "
-            "AND post_id IN (SELECT id FROM _segment_ids) ORDER BY post_id, field"
-        ).fetchall() if _has_table(workspace, "text_fields") else []
+        derived = (
+            workspace.db.execute(
+                "SELECT post_id, field, text, key FROM text_fields WHERE field <> 'text' "
+                "AND post_id IN (SELECT id FROM _segment_ids) ORDER BY post_id, field"
+            ).fetchall()
+            if _has_table(workspace, "text_fields")
+            else []
+        )
         media = workspace.db.execute(
             "SELECT post_id, kind, sha256 FROM media WHERE status = 'stored' "
             "AND post_id IN (SELECT id FROM _segment_ids) ORDER BY post_id, position"
@@ -74,19 +81,32 @@ def load_parts(workspace: Workspace, post_ids: Sequence[str] | None = None, *,
     vectors: dict[str, np.ndarray] = {}
     masks: dict[str, np.ndarray] = {}
     for name, by_row in field_keys.items():
-        vectors[name], masks[name] = _stack(n, {i: text_vectors[k].vector for i, k in by_row.items() if k in text_vectors})
+        vectors[name], masks[name] = _stack(
+            n, {i: text_vectors[k].vector for i, k in by_row.items() if k in text_vectors}
+        )
     labels: list[Labels] = [[] for _ in range(n)]
     _media_parts(cache, keys, media, index, n, vectors, masks, labels)
     return PostParts(
-        ids=ids, vectors=vectors, masks=masks, labels=labels,
+        ids=ids,
+        vectors=vectors,
+        masks=masks,
+        labels=labels,
         texts=["\n".join(field_texts.get(i, [])) for i in range(n)],
         languages=[r[2] for r in rows],
         times=np.array([r[3].timestamp() if r[3] is not None else np.nan for r in rows], float),
     )
 
 
-def _media_parts(cache: FeatureCache, keys: EncoderKeys, media: list[tuple[str, str, str]], index: dict[str, int],
-                 n: int, vectors: dict[str, np.ndarray], masks: dict[str, np.ndarray], labels: list[Labels]) -> None:
+def _media_parts(
+    cache: FeatureCache,
+    keys: EncoderKeys,
+    media: list[tuple[str, str, str]],
+    index: dict[str, int],
+    n: int,
+    vectors: dict[str, np.ndarray],
+    masks: dict[str, np.ndarray],
+    labels: list[Labels],
+) -> None:
     """Image and video-frame vectors share EfficientNet's space: both become the ``image``/``video`` parts;
     audio clips and video sound tracks the ``audio`` part. A post's several items are averaged."""
     by_kind: dict[str, list[tuple[int, str]]] = {}
@@ -119,8 +139,10 @@ def _media_parts(cache: FeatureCache, keys: EncoderKeys, media: list[tuple[str, 
     for name, by_row in collected.items():
         widths = {len(v) for vs in by_row.values() for v in vs}
         if len(widths) > 1:
-            raise ConfigError(f"the {name} vectors in the feature cache have widths {sorted(widths)}; "
-                              "the cache mixes encoder versions: delete that folder and run featurize again")
+            raise ConfigError(
+                f"the {name} vectors in the feature cache have widths {sorted(widths)}; "
+                "the cache mixes encoder versions: delete that folder and run featurize again"
+            )
         vectors[name], masks[name] = _stack(n, {i: np.mean(vs, axis=0) for i, vs in by_row.items()})
 
 
@@ -129,7 +151,7 @@ def _video_slices(vector: np.ndarray, frame_dim: int) -> tuple[np.ndarray | None
     ``encoders/video/pipeline.py``: frames mean, frames max, audio, 4 facts)."""
     audio_dim = installed_identity("audio").dim or 0
     frames = vector[:frame_dim]
-    sound = vector[2 * frame_dim: 2 * frame_dim + audio_dim] if len(vector) >= 2 * frame_dim + audio_dim else None
+    sound = vector[2 * frame_dim : 2 * frame_dim + audio_dim] if len(vector) >= 2 * frame_dim + audio_dim else None
     has = lambda v: v is not None and len(v) and np.isfinite(v).all() and np.abs(v).sum() > 0  # noqa: E731
     return (frames if has(frames) else None), (sound if audio_dim and has(sound) else None)
 
@@ -180,5 +202,7 @@ class _registered:
 
 
 def _has_table(workspace: Workspace, name: str) -> bool:
-    found = workspace.db.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
+    found = workspace.db.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()
     return bool(found and found[0])

@@ -55,8 +55,10 @@ class Assignment:
 
 def post_documents(parts: PostParts) -> list[list[str]]:
     """Each post's words: all its text fields plus the names of its images' labels."""
-    return [topic_tokens(text + "\n" + " ".join(name for name, _ in labels), language)
-            for text, labels, language in zip(parts.texts, parts.labels, parts.languages)]
+    return [
+        topic_tokens(text + "\n" + " ".join(name for name, _ in labels), language)
+        for text, labels, language in zip(parts.texts, parts.labels, parts.languages)
+    ]
 
 
 def quality_scorer(vocabulary: Vocabulary, top_n: int = 10) -> Scorer:
@@ -76,8 +78,15 @@ def quality_scorer(vocabulary: Vocabulary, top_n: int = 10) -> Scorer:
 class TopicModel:
     """fit(parts) / update(parts) / assign(parts); ``save``/``load`` as .npz + .json (no pickle)."""
 
-    def __init__(self, *, n_topics: int | None = None, min_topic_size: int | None = None, top_n_words: int = 10,
-                 random_state: int = 0, embed_texts: EmbedTexts | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        n_topics: int | None = None,
+        min_topic_size: int | None = None,
+        top_n_words: int = 10,
+        random_state: int = 0,
+        embed_texts: EmbedTexts | None = None,
+    ) -> None:
         self.n_topics = n_topics
         self.min_topic_size = min_topic_size
         self.top_n_words = top_n_words
@@ -92,8 +101,9 @@ class TopicModel:
         x = self.space_.transform(parts)
         documents = post_documents(parts)
         vocabulary = Vocabulary.build(documents, min_df=2)
-        clusterer = TopicClusterer(n_topics=self.n_topics, min_topic_size=self.min_topic_size,
-                                   random_state=self.random_state)
+        clusterer = TopicClusterer(
+            n_topics=self.n_topics, min_topic_size=self.min_topic_size, random_state=self.random_state
+        )
         clusterer.fit(x, quality_scorer(vocabulary, self.top_n_words) if vocabulary.words else None)
         self.candidates_ = clusterer.candidates_
         self.min_size_ = clusterer.min_size_
@@ -107,8 +117,9 @@ class TopicModel:
         self.floor_ = float(np.min(known)) if len(known) else 0.0
         self.novelty_ = {t: float(np.quantile(scores[topic_of == t], NOVELTY_QUANTILE)) for t in self.topic_ids()}
         self.cohesion_ = {t: _pairwise(x[topic_of == t]) for t in self.topic_ids()}
-        return Assignment(parts.ids, [int(t) if t > 0 else None for t in topic_of], scores,
-                          np.zeros(len(parts), bool), changes)
+        return Assignment(
+            parts.ids, [int(t) if t > 0 else None for t in topic_of], scores, np.zeros(len(parts), bool), changes
+        )
 
     def _set_centroids(self, x: np.ndarray, topic_of: np.ndarray, clusterer: TopicClusterer) -> None:
         """Micro-cluster centroids in the full space, each with its topic id."""
@@ -182,8 +193,14 @@ class TopicModel:
             self.novelty_[topic_id] = float(np.quantile(member_scores, NOVELTY_QUANTILE))
             topics[members] = topic_id
             scores[members] = member_scores
-            changes.append(Change("created", topic_id, posts=len(members),
-                                  detail=f"{len(members)} posts far from every topic, mean similarity {tightness:.2f}"))
+            changes.append(
+                Change(
+                    "created",
+                    topic_id,
+                    posts=len(members),
+                    detail=f"{len(members)} posts far from every topic, mean similarity {tightness:.2f}",
+                )
+            )
         return changes
 
     def _novel(self, topics: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -218,12 +235,26 @@ class TopicModel:
         self.space_.save(target / "space")
         with open(target / "topics.npz", "wb") as handle:
             np.savez(handle, centroids=self.centroids_, centroid_topic=self.centroid_topic_)
-        (target / "topics.json").write_text(json.dumps({
-            "format_version": FORMAT_VERSION, "novelty": {str(k): v for k, v in self.novelty_.items()}, "floor": self.floor_, "min_size": self.min_size_,
-            "next_id": self.next_id_, "cohesion": {str(k): v for k, v in self.cohesion_.items()},
-            "settings": {"n_topics": self.n_topics, "min_topic_size": self.min_topic_size,
-                         "top_n_words": self.top_n_words, "random_state": self.random_state},
-        }, indent=2, sort_keys=True))
+        (target / "topics.json").write_text(
+            json.dumps(
+                {
+                    "format_version": FORMAT_VERSION,
+                    "novelty": {str(k): v for k, v in self.novelty_.items()},
+                    "floor": self.floor_,
+                    "min_size": self.min_size_,
+                    "next_id": self.next_id_,
+                    "cohesion": {str(k): v for k, v in self.cohesion_.items()},
+                    "settings": {
+                        "n_topics": self.n_topics,
+                        "min_topic_size": self.min_topic_size,
+                        "top_n_words": self.top_n_words,
+                        "random_state": self.random_state,
+                    },
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
         return target
 
     @classmethod
@@ -231,8 +262,10 @@ class TopicModel:
         source = Path(folder)
         meta = json.loads((source / "topics.json").read_text())
         if meta.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{source}: topic model format {meta.get('format_version')}, this postlens reads "
-                             f"{FORMAT_VERSION}; run 'postlens segments fit' again")
+            raise ValueError(
+                f"{source}: topic model format {meta.get('format_version')}, this postlens reads "
+                f"{FORMAT_VERSION}; run 'postlens segments fit' again"
+            )
         model = cls(**meta["settings"], embed_texts=embed_texts)
         model.space_ = SharedSpace.load(source / "space", embed_texts=embed_texts)
         with np.load(source / "topics.npz", allow_pickle=False) as data:
@@ -246,8 +279,9 @@ class TopicModel:
         return model
 
 
-def _stable_ids(post_ids: list[str], labels: np.ndarray, n_clusters: int, previous: Mapping[str, int],
-                next_id: int) -> tuple[dict[int, int], list[Change]]:
+def _stable_ids(
+    post_ids: list[str], labels: np.ndarray, n_clusters: int, previous: Mapping[str, int], next_id: int
+) -> tuple[dict[int, int], list[Change]]:
     """Cluster index -> topic id. Without history: ids by size, largest first. With it: each old topic's
     heir is the new cluster holding most of its posts; a cluster heir to several old topics keeps the
     largest one's id and the others are recorded as merged into it; a cluster heir to none gets a new id
@@ -275,8 +309,15 @@ def _stable_ids(post_ids: list[str], labels: np.ndarray, n_clusters: int, previo
             ids[cluster] = olds[0]
             changes.append(Change("kept", olds[0], posts=int(sizes[cluster])))
             for other in olds[1:]:
-                changes.append(Change("merged", other, [olds[0]], int(overlap[other][cluster]),
-                                      f"topic {other} merged into topic {olds[0]}"))
+                changes.append(
+                    Change(
+                        "merged",
+                        other,
+                        [olds[0]],
+                        int(overlap[other][cluster]),
+                        f"topic {other} merged into topic {olds[0]}",
+                    )
+                )
             continue
         ids[cluster] = fresh
         sources = {old: counts.get(cluster, 0) for old, counts in overlap.items() if counts.get(cluster, 0)}
@@ -286,7 +327,9 @@ def _stable_ids(post_ids: list[str], labels: np.ndarray, n_clusters: int, previo
         else:
             changes.append(Change("created", fresh, posts=int(sizes[cluster])))
         fresh += 1
-    for old in sorted(set(previous.values()) - set(ids.values()) - {c.topic_id for c in changes if c.event == "merged"}):
+    for old in sorted(
+        set(previous.values()) - set(ids.values()) - {c.topic_id for c in changes if c.event == "merged"}
+    ):
         changes.append(Change("retired", old, detail="none of its posts form a topic any more"))
     return ids, changes
 
@@ -308,9 +351,19 @@ def _concat(a: PostParts, b: PostParts) -> PostParts:
         dim = max(v.shape[1] for v in (va, vb) if v is not None)
         pad = lambda v, n, dim=dim: v if v is not None and v.shape[1] == dim else np.zeros((n, dim), np.float32)  # noqa: E731
         vectors[name] = np.vstack([pad(va, len(a)), pad(vb, len(b))])
-        masks[name] = np.concatenate([a.has(name) if va is not None and va.shape[1] == dim else np.zeros(len(a), bool),
-                                      b.has(name) if vb is not None and vb.shape[1] == dim else np.zeros(len(b), bool)])
+        masks[name] = np.concatenate(
+            [
+                a.has(name) if va is not None and va.shape[1] == dim else np.zeros(len(a), bool),
+                b.has(name) if vb is not None and vb.shape[1] == dim else np.zeros(len(b), bool),
+            ]
+        )
     assert a.times is not None and b.times is not None
-    return PostParts(ids=a.ids + b.ids, vectors=vectors, masks=masks, labels=a.labels + b.labels,
-                     texts=a.texts + b.texts, languages=a.languages + b.languages,
-                     times=np.concatenate([a.times, b.times]))
+    return PostParts(
+        ids=a.ids + b.ids,
+        vectors=vectors,
+        masks=masks,
+        labels=a.labels + b.labels,
+        texts=a.texts + b.texts,
+        languages=a.languages + b.languages,
+        times=np.concatenate([a.times, b.times]),
+    )

@@ -53,8 +53,12 @@ class PostParts:
         for name, matrix in self.vectors.items():
             if len(matrix) != n or len(self.masks.get(name, ())) != n:
                 raise ValueError(f"part {name!r} has {len(matrix)} rows, the posts are {n}: align them")
-        for what, values in (("labels", self.labels), ("texts", self.texts), ("languages", self.languages),
-                             ("times", self.times)):
+        for what, values in (
+            ("labels", self.labels),
+            ("texts", self.texts),
+            ("languages", self.languages),
+            ("times", self.times),
+        ):
             if len(values) != n:
                 raise ValueError(f"{what} has {len(values)} rows, the posts are {n}: align them")
 
@@ -68,16 +72,31 @@ class PostParts:
         rows = np.asarray(rows, dtype=np.int64)
         assert self.times is not None
         return replace(
-            self, ids=[self.ids[i] for i in rows], vectors={k: v[rows] for k, v in self.vectors.items()},
-            masks={k: v[rows] for k, v in self.masks.items()}, labels=[self.labels[i] for i in rows],
-            texts=[self.texts[i] for i in rows], languages=[self.languages[i] for i in rows], times=self.times[rows],
+            self,
+            ids=[self.ids[i] for i in rows],
+            vectors={k: v[rows] for k, v in self.vectors.items()},
+            masks={k: v[rows] for k, v in self.masks.items()},
+            labels=[self.labels[i] for i in rows],
+            texts=[self.texts[i] for i in rows],
+            languages=[self.languages[i] for i in rows],
+            times=self.times[rows],
         )
 
     @classmethod
-    def from_text_vectors(cls, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str] | None = None,
-                          times: np.ndarray | None = None) -> PostParts:
+    def from_text_vectors(
+        cls,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        texts: Sequence[str] | None = None,
+        times: np.ndarray | None = None,
+    ) -> PostParts:
         """Text-only posts from one matrix of sentence vectors (a zero row = no text)."""
         matrix = np.asarray(vectors, np.float32)
         present = np.linalg.norm(matrix, axis=1) > 1e-12
-        return cls(ids=list(ids), vectors={"text": matrix}, masks={"text": present},
-                   texts=list(texts) if texts is not None else [], times=times)
+        return cls(
+            ids=list(ids),
+            vectors={"text": matrix},
+            masks={"text": present},
+            texts=list(texts) if texts is not None else [],
+            times=times,
+        )

@@ -25,8 +25,9 @@ def npmi(vocabulary: Vocabulary, topics: Sequence[Sequence[str]], weights: np.nd
     return npmi_columns(vocabulary, [[index.get(w) for w in dict.fromkeys(words)] for words in topics], weights)
 
 
-def npmi_columns(vocabulary: Vocabulary, topics: Sequence[Sequence[int | None]],
-                 weights: np.ndarray | None = None) -> list[float]:
+def npmi_columns(
+    vocabulary: Vocabulary, topics: Sequence[Sequence[int | None]], weights: np.ndarray | None = None
+) -> list[float]:
     """``npmi`` of topics given as vocabulary columns (None: a word the documents lack); one sparse
     product counts the co-occurrences of every topic's words at once."""
     binary = vocabulary.binary_columns

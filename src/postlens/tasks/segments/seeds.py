@@ -51,7 +51,9 @@ def read_seed_topics(path: str | Path) -> list[SeedTopic]:
     source = Path(path)
     try:
         if source.stat().st_size > MAX_FILE_BYTES:
-            raise ConfigError(f"{source}: {source.stat().st_size:,} bytes; a seed-topics file may have at most {MAX_FILE_BYTES:,}")
+            raise ConfigError(
+                f"{source}: {source.stat().st_size:,} bytes; a seed-topics file may have at most {MAX_FILE_BYTES:,}"
+            )
         data = yaml.safe_load(source.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read seed topics {source}: {exc.strerror or exc}") from exc
@@ -68,8 +70,10 @@ def parse_seed_topics(data: Any, where: str = "seed topics") -> list[SeedTopic]:
     if isinstance(data, dict):
         data = [{"name": k, "description": v} for k, v in data.items()]
     if not isinstance(data, list) or not data:
-        raise ConfigError(f"{where}: expected a non-empty list of topics (names, or name/description/keywords), "
-                          f"or a mapping name: description; got {type(data).__name__}")
+        raise ConfigError(
+            f"{where}: expected a non-empty list of topics (names, or name/description/keywords), "
+            f"or a mapping name: description; got {type(data).__name__}"
+        )
     if len(data) > MAX_SEEDS:
         raise ConfigError(f"{where}: {len(data)} topics; at most {MAX_SEEDS}")
     seeds: list[SeedTopic] = []
@@ -86,7 +90,9 @@ def _seed(entry: Any, where: str) -> SeedTopic:
     if isinstance(entry, str):
         entry = {"name": entry}
     if not isinstance(entry, dict):
-        raise ConfigError(f"{where}: expected a name or a mapping with name, description, keywords; got {type(entry).__name__}")
+        raise ConfigError(
+            f"{where}: expected a name or a mapping with name, description, keywords; got {type(entry).__name__}"
+        )
     unknown = sorted(set(entry) - {"name", "description", "keywords"})
     if unknown:
         raise ConfigError(f"{where}: unknown keys {unknown}; valid keys: description, keywords, name")
@@ -100,7 +106,9 @@ def _seed(entry: Any, where: str) -> SeedTopic:
         keywords = [k.strip() for k in keywords.split(",")]
     if not isinstance(keywords, list):
         raise ConfigError(f"{where} ({name}): keywords must be a list of words")
-    return SeedTopic(name, description, tuple(_text(k, f"{where} ({name}): keyword") for k in keywords if str(k).strip()))
+    return SeedTopic(
+        name, description, tuple(_text(k, f"{where} ({name}): keyword") for k in keywords if str(k).strip())
+    )
 
 
 def _text(value: Any, where: str) -> str:
@@ -123,7 +131,9 @@ class SeedSegmenter:
         x = normalise_rows(np.asarray(x, np.float64)).astype(np.float64)
         seeds = normalise_rows(np.asarray(seed_vectors, np.float64)).astype(np.float64)
         if seeds.shape[1] != x.shape[1]:
-            raise ValueError(f"seed vectors are {seeds.shape[1]}-d, posts {x.shape[1]}-d: embed both with one text model")
+            raise ValueError(
+                f"seed vectors are {seeds.shape[1]}-d, posts {x.shape[1]}-d: embed both with one text model"
+            )
         usable = np.linalg.norm(x, axis=1) > 1e-12
         centres = seeds.copy()
         for _ in range(max(0, self.refine)):

@@ -35,8 +35,13 @@ class SharedSpace:
     bridge only). ``text_weights`` overrides the weight of a text field (default 1 each).
     """
 
-    def __init__(self, *, embed_texts: EmbedTexts | None = None, text_weights: dict[str, float] | None = None,
-                 min_pairs: int = MIN_PAIRS) -> None:
+    def __init__(
+        self,
+        *,
+        embed_texts: EmbedTexts | None = None,
+        text_weights: dict[str, float] | None = None,
+        min_pairs: int = MIN_PAIRS,
+    ) -> None:
         self.embed_texts = embed_texts
         self.text_weights = text_weights
         self.min_pairs = min_pairs
@@ -96,8 +101,10 @@ class SharedSpace:
             if bridge is not None:
                 fitted = bridge.x_mean_
                 if fitted is not None and parts.vectors[member].shape[1] != fitted.shape[0]:
-                    raise ValueError(f"{member} vectors are {parts.vectors[member].shape[1]}-d, the space was fitted "
-                                     f"on {fitted.shape[0]}-d ones: refit the topics")
+                    raise ValueError(
+                        f"{member} vectors are {parts.vectors[member].shape[1]}-d, the space was fitted "
+                        f"on {fitted.shape[0]}-d ones: refit the topics"
+                    )
                 placed = bridge.transform(parts.vectors[member][rows], zero_shot)
             elif zero_shot is not None:
                 placed = normalise_rows(zero_shot)
@@ -147,9 +154,18 @@ class SharedSpace:
         target.mkdir(parents=True, exist_ok=True)
         for name, bridge in self.bridges_.items():
             bridge.save(target / f"bridge-{name}.npz")
-        (target / "space.json").write_text(json.dumps(
-            {"dim": self.dim_, "weights": self.weights_, "bridges": sorted(self.bridges_), "min_pairs": self.min_pairs},
-            indent=2, sort_keys=True))
+        (target / "space.json").write_text(
+            json.dumps(
+                {
+                    "dim": self.dim_,
+                    "weights": self.weights_,
+                    "bridges": sorted(self.bridges_),
+                    "min_pairs": self.min_pairs,
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
 
     @classmethod
     def load(cls, folder: str | Path, *, embed_texts: EmbedTexts | None = None) -> SharedSpace:
@@ -165,8 +181,9 @@ class SharedSpace:
         return space
 
 
-def _merge_same_inputs(inputs: np.ndarray, targets: np.ndarray, zero_shot: np.ndarray | None
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _merge_same_inputs(
+    inputs: np.ndarray, targets: np.ndarray, zero_shot: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """One pair per distinct media vector (a picture shared by 500 posts is one example whose text is
     their mean). Rows are grouped by their bytes, far cheaper than ``np.unique(axis=0)`` on wide rows."""
     groups: dict[bytes, int] = {}

@@ -32,8 +32,11 @@ class TopicRow:
 
 def assignments(workspace: Workspace, segmentation: str) -> dict[str, int | None]:
     """post id -> topic id (None for outliers) of one segmentation."""
-    return dict(workspace.db.execute(
-        "SELECT post_id, topic_id FROM post_topics WHERE segmentation = ?", [segmentation]).fetchall())
+    return dict(
+        workspace.db.execute(
+            "SELECT post_id, topic_id FROM post_topics WHERE segmentation = ?", [segmentation]
+        ).fetchall()
+    )
 
 
 def segmentations(workspace: Workspace) -> list[tuple[str, str, int, int]]:
@@ -41,7 +44,8 @@ def segmentations(workspace: Workspace) -> list[tuple[str, str, int, int]]:
     return workspace.db.execute(
         "SELECT t.segmentation, any_value(t.kind), count(*) FILTER (WHERE t.status = 'active'), "
         "(SELECT count(*) FROM post_topics p WHERE p.segmentation = t.segmentation) "
-        "FROM topics t GROUP BY t.segmentation ORDER BY 1").fetchall()
+        "FROM topics t GROUP BY t.segmentation ORDER BY 1"
+    ).fetchall()
 
 
 def known_topics(workspace: Workspace, segmentation: str) -> dict[int, dict[str, Any]]:
@@ -50,9 +54,19 @@ def known_topics(workspace: Workspace, segmentation: str) -> dict[int, dict[str,
     return {row[1]: dict(zip(columns, row)) for row in cursor.fetchall()}
 
 
-def write_run(workspace: Workspace, segmentation: str, run_id: str, *, post_ids: Sequence[str],
-              topics: Sequence[int | None], scores: np.ndarray, novel: np.ndarray, rows: Iterable[TopicRow],
-              changes: Sequence[Change], replace_all: bool = False) -> None:
+def write_run(
+    workspace: Workspace,
+    segmentation: str,
+    run_id: str,
+    *,
+    post_ids: Sequence[str],
+    topics: Sequence[int | None],
+    scores: np.ndarray,
+    novel: np.ndarray,
+    rows: Iterable[TopicRow],
+    changes: Sequence[Change],
+    replace_all: bool = False,
+) -> None:
     """Assignments of ``post_ids`` (all of the segmentation's when ``replace_all``), topic rows, history."""
     now = datetime.now(UTC)
     db = workspace.db
@@ -63,21 +77,34 @@ def write_run(workspace: Workspace, segmentation: str, run_id: str, *, post_ids:
         if replace_all:
             db.execute("DELETE FROM post_topics WHERE segmentation = ?", [segmentation])
         else:
-            db.execute("DELETE FROM post_topics WHERE segmentation = ? AND post_id IN (SELECT id FROM _seg_ids)",
-                       [segmentation])
-        db.register("_seg_assign", pa.table({
-            "post_id": pa.array(list(post_ids), pa.string()),
-            "topic_id": pa.array([None if t is None else int(t) for t in topics], pa.int32()),
-            "score": pa.array([None if not np.isfinite(s) else float(s) for s in np.asarray(scores, float)], pa.float64()),
-            "novel": pa.array([bool(v) for v in novel], pa.bool_()),
-        }))
+            db.execute(
+                "DELETE FROM post_topics WHERE segmentation = ? AND post_id IN (SELECT id FROM _seg_ids)",
+                [segmentation],
+            )
+        db.register(
+            "_seg_assign",
+            pa.table(
+                {
+                    "post_id": pa.array(list(post_ids), pa.string()),
+                    "topic_id": pa.array([None if t is None else int(t) for t in topics], pa.int32()),
+                    "score": pa.array(
+                        [None if not np.isfinite(s) else float(s) for s in np.asarray(scores, float)], pa.float64()
+                    ),
+                    "novel": pa.array([bool(v) for v in novel], pa.bool_()),
+                }
+            ),
+        )
         db.execute(
             "INSERT INTO post_topics SELECT ?, a.post_id, a.topic_id, a.score, a.novel, p.created_at, ?, ? "
-            "FROM _seg_assign a JOIN posts p ON p.id = a.post_id", [segmentation, now, run_id])
+            "FROM _seg_assign a JOIN posts p ON p.id = a.post_id",
+            [segmentation, now, run_id],
+        )
         _write_topics(db, segmentation, list(rows), now)
         db.execute(
             "UPDATE topics SET size = coalesce((SELECT count(*) FROM post_topics p WHERE p.segmentation = topics.segmentation "
-            "AND p.topic_id = topics.topic_id), 0) WHERE segmentation = ?", [segmentation])
+            "AND p.topic_id = topics.topic_id), 0) WHERE segmentation = ?",
+            [segmentation],
+        )
         _write_history(db, segmentation, run_id, changes, now)
         db.execute("COMMIT")
     except BaseException:
@@ -94,21 +121,25 @@ def write_run(workspace: Workspace, segmentation: str, run_id: str, *, post_ids:
 def _write_topics(db: Any, segmentation: str, rows: list[TopicRow], now: datetime) -> None:
     if not rows:
         return
-    created = dict(db.execute("SELECT topic_id, created_at FROM topics WHERE segmentation = ?", [segmentation]).fetchall())
-    table = pa.table({
-        "segmentation": pa.array([segmentation] * len(rows), pa.string()),
-        "topic_id": pa.array([r.summary.topic_id for r in rows], pa.int32()),
-        "kind": pa.array([r.kind for r in rows], pa.string()),
-        "name": pa.array([r.name for r in rows], pa.string()),
-        "label": pa.array([r.name or r.summary.label for r in rows], pa.string()),
-        "words": pa.array([[w for w, _ in r.summary.words] for r in rows], pa.list_(pa.string())),
-        "word_scores": pa.array([[float(s) for _, s in r.summary.words] for r in rows], pa.list_(pa.float64())),
-        "size": pa.array([r.summary.size for r in rows], pa.int64()),
-        "representatives": pa.array([r.summary.representatives for r in rows], pa.list_(pa.string())),
-        "status": pa.array([r.status for r in rows], pa.string()),
-        "created_at": pa.array([created.get(r.summary.topic_id, now) for r in rows], _TS),
-        "updated_at": pa.array([now] * len(rows), _TS),
-    })
+    created = dict(
+        db.execute("SELECT topic_id, created_at FROM topics WHERE segmentation = ?", [segmentation]).fetchall()
+    )
+    table = pa.table(
+        {
+            "segmentation": pa.array([segmentation] * len(rows), pa.string()),
+            "topic_id": pa.array([r.summary.topic_id for r in rows], pa.int32()),
+            "kind": pa.array([r.kind for r in rows], pa.string()),
+            "name": pa.array([r.name for r in rows], pa.string()),
+            "label": pa.array([r.name or r.summary.label for r in rows], pa.string()),
+            "words": pa.array([[w for w, _ in r.summary.words] for r in rows], pa.list_(pa.string())),
+            "word_scores": pa.array([[float(s) for _, s in r.summary.words] for r in rows], pa.list_(pa.float64())),
+            "size": pa.array([r.summary.size for r in rows], pa.int64()),
+            "representatives": pa.array([r.summary.representatives for r in rows], pa.list_(pa.string())),
+            "status": pa.array([r.status for r in rows], pa.string()),
+            "created_at": pa.array([created.get(r.summary.topic_id, now) for r in rows], _TS),
+            "updated_at": pa.array([now] * len(rows), _TS),
+        }
+    )
     db.register("_seg_topics", table)
     db.execute("INSERT OR REPLACE INTO topics SELECT * FROM _seg_topics")
 
@@ -116,21 +147,28 @@ def _write_topics(db: Any, segmentation: str, rows: list[TopicRow], now: datetim
 def _write_history(db: Any, segmentation: str, run_id: str, changes: Sequence[Change], now: datetime) -> None:
     if not changes:
         return
-    db.register("_seg_history", pa.table({
-        "segmentation": pa.array([segmentation] * len(changes), pa.string()),
-        "run_id": pa.array([run_id] * len(changes), pa.string()),
-        "happened_at": pa.array([now] * len(changes), _TS),
-        "event": pa.array([c.event for c in changes], pa.string()),
-        "topic_id": pa.array([c.topic_id for c in changes], pa.int32()),
-        "other_topic_ids": pa.array([c.others for c in changes], pa.list_(pa.int32())),
-        "posts": pa.array([c.posts for c in changes], pa.int64()),
-        "detail": pa.array([c.detail for c in changes], pa.string()),
-    }))
+    db.register(
+        "_seg_history",
+        pa.table(
+            {
+                "segmentation": pa.array([segmentation] * len(changes), pa.string()),
+                "run_id": pa.array([run_id] * len(changes), pa.string()),
+                "happened_at": pa.array([now] * len(changes), _TS),
+                "event": pa.array([c.event for c in changes], pa.string()),
+                "topic_id": pa.array([c.topic_id for c in changes], pa.int32()),
+                "other_topic_ids": pa.array([c.others for c in changes], pa.list_(pa.int32())),
+                "posts": pa.array([c.posts for c in changes], pa.int64()),
+                "detail": pa.array([c.detail for c in changes], pa.string()),
+            }
+        ),
+    )
     db.execute("INSERT INTO topic_history SELECT * FROM _seg_history")
     for change in changes:
         if change.event in ("merged", "retired"):
-            db.execute("UPDATE topics SET status = ?, updated_at = ? WHERE segmentation = ? AND topic_id = ?",
-                       [change.event, now, segmentation, change.topic_id])
+            db.execute(
+                "UPDATE topics SET status = ?, updated_at = ? WHERE segmentation = ? AND topic_id = ?",
+                [change.event, now, segmentation, change.topic_id],
+            )
 
 
 def sizes_over_time(workspace: Workspace, segmentation: str, bin: str = "week") -> list[tuple[datetime, int, int]]:
@@ -143,4 +181,5 @@ def sizes_over_time(workspace: Workspace, segmentation: str, bin: str = "week") 
     return workspace.db.execute(
         f"SELECT date_trunc('{bin}', created_at) AS bin, topic_id, count(*) FROM post_topics "
         "WHERE segmentation = ? AND topic_id IS NOT NULL AND created_at IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
-        [segmentation]).fetchall()
+        [segmentation],
+    ).fetchall()

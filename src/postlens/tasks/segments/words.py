@@ -32,8 +32,13 @@ def topic_tokens(text: str, language: str | None = None) -> list[str]:
         word = token.lower()
         if word.startswith("#"):
             word = word[1:]
-        if (len(word) < MIN_TOKEN_CHARS or word in stops or word.startswith(("@", "http", "www.", "<"))
-                or is_punctuation(word) or not any(ch.isalpha() for ch in word)):
+        if (
+            len(word) < MIN_TOKEN_CHARS
+            or word in stops
+            or word.startswith(("@", "http", "www.", "<"))
+            or is_punctuation(word)
+            or not any(ch.isalpha() for ch in word)
+        ):
             continue
         out.append(word)
     return out
@@ -82,8 +87,14 @@ class Vocabulary:
         return self.binary.tocsc()
 
 
-def class_tfidf(vocabulary: Vocabulary, assignments: np.ndarray, topics: Sequence[int], *,
-                top_n: int = 10, weights: np.ndarray | None = None) -> dict[int, list[tuple[str, float]]]:
+def class_tfidf(
+    vocabulary: Vocabulary,
+    assignments: np.ndarray,
+    topics: Sequence[int],
+    *,
+    top_n: int = 10,
+    weights: np.ndarray | None = None,
+) -> dict[int, list[tuple[str, float]]]:
     """Per topic, its ``top_n`` words by class-based TF-IDF (BERTopic's c-TF-IDF).
 
     Each topic's posts are one "class document"; a word scores by its share of the topic's words
@@ -96,12 +107,15 @@ def class_tfidf(vocabulary: Vocabulary, assignments: np.ndarray, topics: Sequenc
     position = {t: i for i, t in enumerate(topic_list)}
     rows = np.array([position.get(int(t), -1) for t in assignments], dtype=np.int64)
     scores = class_tfidf_scores(vocabulary, rows, len(topic_list), weights)
-    return {topic: [(vocabulary.words[j], float(row[j])) for j in top_columns(row, top_n)]
-            for topic, row in zip(topic_list, scores)}
+    return {
+        topic: [(vocabulary.words[j], float(row[j])) for j in top_columns(row, top_n)]
+        for topic, row in zip(topic_list, scores)
+    }
 
 
-def class_tfidf_scores(vocabulary: Vocabulary, rows: np.ndarray, n_topics: int,
-                       weights: np.ndarray | None = None) -> np.ndarray:
+def class_tfidf_scores(
+    vocabulary: Vocabulary, rows: np.ndarray, n_topics: int, weights: np.ndarray | None = None
+) -> np.ndarray:
     """(n_topics, words) c-TF-IDF scores; ``rows[i]`` is document i's topic position (-1: none)."""
     from scipy import sparse
 

@@ -30,9 +30,26 @@ MAX_WINDOW_BINS = 100_000
 """The report lists a count per bin of the window for each shown term: beyond this, ask for wider bins."""
 
 __all__ = [
-    "DETECTORS", "EXTRACTORS", "SOURCES", "Alert", "Entities", "Hashtags", "LightEntities", "SpacyEntities",
-    "StreamRun", "TermSource", "TermTrend", "Topics", "TrendSettings", "TrendsReport", "detect_trends",
-    "format_duration", "make_sources", "parse_duration", "stream_key", "trends",
+    "DETECTORS",
+    "EXTRACTORS",
+    "SOURCES",
+    "Alert",
+    "Entities",
+    "Hashtags",
+    "LightEntities",
+    "SpacyEntities",
+    "StreamRun",
+    "TermSource",
+    "TermTrend",
+    "Topics",
+    "TrendSettings",
+    "TrendsReport",
+    "detect_trends",
+    "format_duration",
+    "make_sources",
+    "parse_duration",
+    "stream_key",
+    "trends",
 ]
 
 
@@ -56,8 +73,10 @@ def detect_trends(
     if top < 1:
         raise ConfigError(f"top must be >= 1, got {top}")
     if window.total_seconds() / bin_seconds > MAX_WINDOW_BINS:
-        raise ConfigError(f"--since {format_duration(int(window.total_seconds()))} holds more than {MAX_WINDOW_BINS:,} "
-                          f"bins of {format_duration(bin_seconds)}; use a wider --bin or a shorter --since")
+        raise ConfigError(
+            f"--since {format_duration(int(window.total_seconds()))} holds more than {MAX_WINDOW_BINS:,} "
+            f"bins of {format_duration(bin_seconds)}; use a wider --bin or a shorter --since"
+        )
     named = [s for s in (sources or []) if isinstance(s, str)]
     made = make_sources(named, entity_extractor=entity_extractor) if named or not sources else []
     plugged = [s for s in (sources or []) if not isinstance(s, str)]
@@ -67,7 +86,9 @@ def detect_trends(
     if relative_to_now:
         horizon = (now or datetime.now(UTC)).astimezone(UTC)
     elif newest is None:
-        raise ConfigError("no post in this workspace has a time, so there is nothing to bin; import posts with created_at")
+        raise ConfigError(
+            "no post in this workspace has a time, so there is nothing to bin; import posts with created_at"
+        )
     else:
         horizon = newest.astimezone(UTC)
     notes: list[str] = []
@@ -91,8 +112,10 @@ def detect_trends(
     if report.posts_without_time:
         report.notes.append(f"{report.posts_without_time:,} posts have no time and are not counted")
     if relative_to_now and newest is not None and newest < horizon - window:
-        report.notes.append(f"the newest post ({newest:%Y-%m-%d %H:%M} UTC) is older than the window; "
-                            "leave out --now to measure the window back from the newest post")
+        report.notes.append(
+            f"the newest post ({newest:%Y-%m-%d %H:%M} UTC) is older than the window; "
+            "leave out --now to measure the window back from the newest post"
+        )
     return report
 
 

@@ -24,7 +24,9 @@ def parse_duration(text: str, *, what: str = "duration") -> int:
     """Seconds in ``30m``, ``1h``, ``6h``, ``1d``, ``2w`` (a number and one of s, m/min, h, d, w)."""
     found = _DURATION.match(str(text))
     if not found:
-        raise ConfigError(f"{what} {text!r} is not a duration; write a number and a unit: s, m, h, d or w (e.g. 1h, 7d)")
+        raise ConfigError(
+            f"{what} {text!r} is not a duration; write a number and a unit: s, m, h, d or w (e.g. 1h, 7d)"
+        )
     seconds = float(found[1]) * _UNITS[found[2].lower()]
     if not 1 <= seconds < 100 * 365 * 86400 or not math.isfinite(seconds):
         raise ConfigError(f"{what} {text!r} is out of range (1 s to 100 years)")

@@ -47,11 +47,19 @@ class StreamState:
 
     def copy(self) -> StreamState:
         return StreamState(
-            n_slots=self.n_slots, volume=self.volume.copy(), terms=list(self.terms),
-            slot_counts=self.slot_counts.copy(), level=self.level.copy(), prev_level=self.prev_level.copy(),
-            expected_level=self.expected_level.copy(), kleinberg_d=self.kleinberg_d.copy(),
-            in_burst=self.in_burst.copy(), last_alert=self.last_alert.copy(), first_bin=self.first_bin,
-            last_bin=self.last_bin, index=dict(self.index),
+            n_slots=self.n_slots,
+            volume=self.volume.copy(),
+            terms=list(self.terms),
+            slot_counts=self.slot_counts.copy(),
+            level=self.level.copy(),
+            prev_level=self.prev_level.copy(),
+            expected_level=self.expected_level.copy(),
+            kleinberg_d=self.kleinberg_d.copy(),
+            in_burst=self.in_burst.copy(),
+            last_alert=self.last_alert.copy(),
+            first_bin=self.first_bin,
+            last_bin=self.last_bin,
+            index=dict(self.index),
         )
 
     def ensure_terms(self, names: list[str], settings: TrendSettings) -> np.ndarray:
@@ -162,8 +170,14 @@ def fold_bin(
     prior = before[touched]  # growth: change of the short average, relative to it but to at least one post per bin
     growth = np.where(prior > 0, (state.level[touched] - prior) / np.maximum(prior, 1.0), np.nan)
     return BinResult(
-        bin_index=bin_index, rows=touched, count=c[touched].astype(np.int64), expected=expected[touched],
-        score=score[touched], growth=growth, state=[STATES[i] for i in labels[touched]], alert=alert[touched],
+        bin_index=bin_index,
+        rows=touched,
+        count=c[touched].astype(np.int64),
+        expected=expected[touched],
+        score=score[touched],
+        growth=growth,
+        state=[STATES[i] for i in labels[touched]],
+        alert=alert[touched],
     )
 
 

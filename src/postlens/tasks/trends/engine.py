@@ -35,14 +35,19 @@ class StreamRun:
 
 
 def stream_key(source: TermSource, settings: TrendSettings) -> str:
-    return (f"{source.name}@{source.version}|{format_duration(settings.bin_seconds)}|"
-            f"{settings.detector}@{DETECTOR_VERSION}|{settings.fingerprint()}")
+    return (
+        f"{source.name}@{source.version}|{format_duration(settings.bin_seconds)}|"
+        f"{settings.detector}@{DETECTOR_VERSION}|{settings.fingerprint()}"
+    )
 
 
 def forget_stale_streams(db: duckdb.DuckDBPyConnection) -> list[str]:
     """Drop the saved streams of another detector version (their numbers came from other code)."""
-    stale = [key for (key,) in db.execute("SELECT stream FROM trend_streams").fetchall()
-             if len(key.split("|")) < 3 or not key.split("|")[2].endswith(f"@{DETECTOR_VERSION}")]
+    stale = [
+        key
+        for (key,) in db.execute("SELECT stream FROM trend_streams").fetchall()
+        if len(key.split("|")) < 3 or not key.split("|")[2].endswith(f"@{DETECTOR_VERSION}")
+    ]
     for key in stale:
         forget_stream(db, key)
     return stale
@@ -54,10 +59,14 @@ def _bin_sql(settings: TrendSettings, column: str) -> str:
 
 def _prepare_views(db: duckdb.DuckDBPyConnection, source: TermSource, settings: TrendSettings) -> None:
     b = _bin_sql(settings, "p.created_at")
-    db.execute(f"CREATE OR REPLACE TEMP VIEW trend_posts AS SELECT p.id AS post_id, {b} AS b FROM posts p "
-               "WHERE p.created_at IS NOT NULL")
-    db.execute(f"CREATE OR REPLACE TEMP VIEW trend_pairs AS SELECT q.post_id, q.term, tp.b FROM ({source.pairs_sql()}) q "
-               "JOIN trend_posts tp ON tp.post_id = q.post_id")
+    db.execute(
+        f"CREATE OR REPLACE TEMP VIEW trend_posts AS SELECT p.id AS post_id, {b} AS b FROM posts p "
+        "WHERE p.created_at IS NOT NULL"
+    )
+    db.execute(
+        f"CREATE OR REPLACE TEMP VIEW trend_pairs AS SELECT q.post_id, q.term, tp.b FROM ({source.pairs_sql()}) q "
+        "JOIN trend_posts tp ON tp.post_id = q.post_id"
+    )
 
 
 def _changed_bins(db: duckdb.DuckDBPyConnection, stream: str, frontier: int, settings: TrendSettings) -> int | None:
@@ -80,7 +89,11 @@ def _changed_bins(db: duckdb.DuckDBPyConnection, stream: str, frontier: int, set
 
 
 def update_stream(
-    db: duckdb.DuckDBPyConnection, source: TermSource, settings: TrendSettings, *, horizon: datetime,
+    db: duckdb.DuckDBPyConnection,
+    source: TermSource,
+    settings: TrendSettings,
+    *,
+    horizon: datetime,
     progress: Callable[[str], None] | None = None,
 ) -> StreamRun:
     """Fold every complete bin up to ``horizon`` into the stream's state; evaluate the unfinished one."""
@@ -96,11 +109,15 @@ def update_stream(
         old = row.frontier_bin if row.frontier_bin is not None else frontier
         changed = _changed_bins(db, stream, old, settings)
         if old > frontier:
-            run.notes.append(f"{source.name}: the horizon moved back before the saved state "
-                             f"({bin_time(old, settings):%Y-%m-%d %H:%M}); recomputed from the start")
+            run.notes.append(
+                f"{source.name}: the horizon moved back before the saved state "
+                f"({bin_time(old, settings):%Y-%m-%d %H:%M}); recomputed from the start"
+            )
         elif changed is not None:
-            run.notes.append(f"{source.name}: posts changed or arrived late in the bin of "
-                             f"{bin_time(changed, settings):%Y-%m-%d %H:%M} UTC, before the saved state; recomputed from the start")
+            run.notes.append(
+                f"{source.name}: posts changed or arrived late in the bin of "
+                f"{bin_time(changed, settings):%Y-%m-%d %H:%M} UTC, before the saved state; recomputed from the start"
+            )
         else:
             start = old
         if start is None:
@@ -127,8 +144,9 @@ def update_stream(
         if unfinished:
             preview = state.copy()
             partial = [fold_bin(preview, settings, index, n, terms, counts) for index, n, terms, counts in unfinished]
-            run.alerts_new += save_results(db, stream, source.name, settings, preview, partial, provisional=True,
-                                           fired_at=horizon)
+            run.alerts_new += save_results(
+                db, stream, source.name, settings, preview, partial, provisional=True, fired_at=horizon
+            )
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
@@ -136,13 +154,18 @@ def update_stream(
     return run
 
 
-def _load_bins(db: duckdb.DuckDBPyConnection, start: int | None, stop: int) -> list[tuple[int, int, list[str], np.ndarray]]:
+def _load_bins(
+    db: duckdb.DuckDBPyConnection, start: int | None, stop: int
+) -> list[tuple[int, int, list[str], np.ndarray]]:
     """(bin, posts, terms, counts) for every bin with posts in [start, stop), in time order."""
     low = -(2**62) if start is None else start
-    volumes = dict(db.execute("SELECT b, count(*) FROM trend_posts WHERE b >= ? AND b < ? GROUP BY b",
-                              [low, stop]).fetchall())
-    table = db.sql("SELECT b, term, count(*) AS n FROM trend_pairs WHERE b >= ? AND b < ? GROUP BY b, term "
-                   "ORDER BY b, term", params=[low, stop]).to_arrow_table()
+    volumes = dict(
+        db.execute("SELECT b, count(*) FROM trend_posts WHERE b >= ? AND b < ? GROUP BY b", [low, stop]).fetchall()
+    )
+    table = db.sql(
+        "SELECT b, term, count(*) AS n FROM trend_pairs WHERE b >= ? AND b < ? GROUP BY b, term ORDER BY b, term",
+        params=[low, stop],
+    ).to_arrow_table()
     by_bin: dict[int, tuple[list[str], list[int]]] = {}
     for b, term, n in zip(table["b"].to_pylist(), table["term"].to_pylist(), table["n"].to_pylist(), strict=True):
         terms, counts = by_bin.setdefault(b, ([], []))
@@ -155,8 +178,9 @@ def _load_bins(db: duckdb.DuckDBPyConnection, start: int | None, stop: int) -> l
     return out
 
 
-def _save_fingerprints(db: duckdb.DuckDBPyConnection, stream: str, start: int | None, frontier: int,
-                       settings: TrendSettings) -> None:
+def _save_fingerprints(
+    db: duckdb.DuckDBPyConnection, stream: str, start: int | None, frontier: int, settings: TrendSettings
+) -> None:
     low = -(2**62) if start is None else start
     db.execute(
         f"""

@@ -25,11 +25,14 @@ class StreamRow:
     frontier_bin: int | None
 
 
-def load_stream(db: duckdb.DuckDBPyConnection, stream: str, settings: TrendSettings) -> tuple[StreamRow, StreamState] | None:
+def load_stream(
+    db: duckdb.DuckDBPyConnection, stream: str, settings: TrendSettings
+) -> tuple[StreamRow, StreamState] | None:
     """The saved state of ``stream``, or None when it has none."""
     rows = db.execute(
         "SELECT CAST(epoch(frontier) AS BIGINT), CAST(epoch(first_bin) AS BIGINT), CAST(epoch(last_bin) AS BIGINT), volume "
-        "FROM trend_streams WHERE stream = ?", [stream],
+        "FROM trend_streams WHERE stream = ?",
+        [stream],
     ).fetchall()
     if not rows:
         return None
@@ -63,8 +66,14 @@ def forget_stream(db: duckdb.DuckDBPyConnection, stream: str) -> None:
         db.execute(f"DELETE FROM {table} WHERE stream = ?", [stream])
 
 
-def save_state(db: duckdb.DuckDBPyConnection, stream: str, source: str, settings: TrendSettings,
-               state: StreamState, frontier_bin: int) -> None:
+def save_state(
+    db: duckdb.DuckDBPyConnection,
+    stream: str,
+    source: str,
+    settings: TrendSettings,
+    state: StreamState,
+    frontier_bin: int,
+) -> None:
     b = settings.bin_seconds
 
     def ts(index: int | None) -> datetime | None:
@@ -73,28 +82,54 @@ def save_state(db: duckdb.DuckDBPyConnection, stream: str, source: str, settings
     db.execute("DELETE FROM trend_streams WHERE stream = ?", [stream])
     db.execute(
         "INSERT INTO trend_streams VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [stream, source, b, json.dumps(settings.to_dict(), sort_keys=True), ts(frontier_bin), ts(state.first_bin),
-         ts(state.last_bin), [float(v) for v in state.volume], datetime.now(UTC)],
+        [
+            stream,
+            source,
+            b,
+            json.dumps(settings.to_dict(), sort_keys=True),
+            ts(frontier_bin),
+            ts(state.first_bin),
+            ts(state.last_bin),
+            [float(v) for v in state.volume],
+            datetime.now(UTC),
+        ],
     )
     db.execute("DELETE FROM trend_state WHERE stream = ?", [stream])
     if not state.terms:
         return
     last_alert = [None if a == NO_ALERT else int(a) * b * 1_000_000 for a in state.last_alert]
-    table = pa.table({
-        "stream": [stream] * len(state.terms), "term": state.terms,
-        "slot_counts": pa.array(state.slot_counts.tolist(), type=pa.list_(pa.float64())),
-        "level": state.level, "prev_level": state.prev_level, "expected_level": state.expected_level,
-        "kleinberg_d": state.kleinberg_d, "in_burst": state.in_burst,
-        "last_burst_bin": pa.array(last_alert, type=pa.int64()).cast(TS),
-    })
+    table = pa.table(
+        {
+            "stream": [stream] * len(state.terms),
+            "term": state.terms,
+            "slot_counts": pa.array(state.slot_counts.tolist(), type=pa.list_(pa.float64())),
+            "level": state.level,
+            "prev_level": state.prev_level,
+            "expected_level": state.expected_level,
+            "kleinberg_d": state.kleinberg_d,
+            "in_burst": state.in_burst,
+            "last_burst_bin": pa.array(last_alert, type=pa.int64()).cast(TS),
+        }
+    )
     _insert(db, "trend_state", table)
 
 
-def save_results(db: duckdb.DuckDBPyConnection, stream: str, source: str, settings: TrendSettings,
-                 state: StreamState, results: list[BinResult], *, provisional: bool, fired_at: datetime | None = None) -> int:
+def save_results(
+    db: duckdb.DuckDBPyConnection,
+    stream: str,
+    source: str,
+    settings: TrendSettings,
+    state: StreamState,
+    results: list[BinResult],
+    *,
+    provisional: bool,
+    fired_at: datetime | None = None,
+) -> int:
     """Series rows and alerts of folded bins; returns the number of alerts written."""
     b = settings.bin_seconds
-    series: dict[str, list[object]] = {k: [] for k in ("bin_start", "term", "count", "expected", "score", "growth", "state")}
+    series: dict[str, list[object]] = {
+        k: [] for k in ("bin_start", "term", "count", "expected", "score", "growth", "state")
+    }
     alerts: dict[str, list[object]] = {k: [] for k in ("bin_start", "term", "count", "expected", "score", "fired_at")}
     for result in results:
         start = result.bin_index * b * 1_000_000
@@ -116,23 +151,42 @@ def save_results(db: duckdb.DuckDBPyConnection, stream: str, source: str, settin
             alerts["fired_at"].append(end)
     n = len(series["term"])
     if n:
-        _insert(db, "trend_series", pa.table({
-            "stream": [stream] * n, "bin_start": pa.array(series["bin_start"], type=pa.int64()).cast(TS),
-            "term": series["term"], "count": pa.array(series["count"], type=pa.int64()),
-            "expected": pa.array(series["expected"], type=pa.float64()),
-            "score": pa.array(series["score"], type=pa.float64()),
-            "growth": pa.array(series["growth"], type=pa.float64()), "state": series["state"],
-            "provisional": [provisional] * n,
-        }))
+        _insert(
+            db,
+            "trend_series",
+            pa.table(
+                {
+                    "stream": [stream] * n,
+                    "bin_start": pa.array(series["bin_start"], type=pa.int64()).cast(TS),
+                    "term": series["term"],
+                    "count": pa.array(series["count"], type=pa.int64()),
+                    "expected": pa.array(series["expected"], type=pa.float64()),
+                    "score": pa.array(series["score"], type=pa.float64()),
+                    "growth": pa.array(series["growth"], type=pa.float64()),
+                    "state": series["state"],
+                    "provisional": [provisional] * n,
+                }
+            ),
+        )
     m = len(alerts["term"])
     if m:
-        _insert(db, "alerts", pa.table({
-            "stream": [stream] * m, "source": [source] * m, "term": alerts["term"],
-            "bin_start": pa.array(alerts["bin_start"], type=pa.int64()).cast(TS),
-            "fired_at": pa.array(alerts["fired_at"], type=TS), "count": pa.array(alerts["count"], type=pa.int64()),
-            "expected": pa.array(alerts["expected"], type=pa.float64()),
-            "score": pa.array(alerts["score"], type=pa.float64()), "provisional": [provisional] * m,
-        }))
+        _insert(
+            db,
+            "alerts",
+            pa.table(
+                {
+                    "stream": [stream] * m,
+                    "source": [source] * m,
+                    "term": alerts["term"],
+                    "bin_start": pa.array(alerts["bin_start"], type=pa.int64()).cast(TS),
+                    "fired_at": pa.array(alerts["fired_at"], type=TS),
+                    "count": pa.array(alerts["count"], type=pa.int64()),
+                    "expected": pa.array(alerts["expected"], type=pa.float64()),
+                    "score": pa.array(alerts["score"], type=pa.float64()),
+                    "provisional": [provisional] * m,
+                }
+            ),
+        )
     return m
 
 

@@ -17,7 +17,9 @@ class TermTrend:
     total: int
     counts: list[int]  # per bin of the window, oldest first
     state: str  # at the newest bin: emerging | peaking | declining | steady
-    growth: float | None  # at the newest bin: change of the short average / max(previous, 1 post); None: not counted there, or new
+    growth: (
+        float | None
+    )  # at the newest bin: change of the short average / max(previous, 1 post); None: not counted there, or new
     expected: float  # baseline count at the newest bin where the term was counted
     last_alert: datetime | None
 
@@ -51,16 +53,26 @@ class TrendsReport:
 _ORDER = {"emerging": 0, "peaking": 1, "declining": 2, "steady": 3}
 
 
-def window_report(db: duckdb.DuckDBPyConnection, streams: dict[str, str], settings: TrendSettings, *,
-                  since: datetime, until: datetime, top: int) -> TrendsReport:
+def window_report(
+    db: duckdb.DuckDBPyConnection,
+    streams: dict[str, str],
+    settings: TrendSettings,
+    *,
+    since: datetime,
+    until: datetime,
+    top: int,
+) -> TrendsReport:
     """``streams`` maps source name -> stream key. Terms are ranked by state (emerging first), then count."""
     b = settings.bin_seconds
     first = int(since.timestamp() // b)
     last = int(until.timestamp() // b)
     report = TrendsReport(since=since, until=until, bin_seconds=b, detector=settings.detector)
     report.bins = [datetime.fromtimestamp(i * b, tz=since.tzinfo) for i in range(first, last + 1)]
-    row = db.execute("SELECT count(*) FILTER (WHERE created_at >= ? AND created_at <= ?), count(*) FILTER (WHERE created_at IS NULL) "
-                     "FROM posts", [since, until]).fetchall()[0]
+    row = db.execute(
+        "SELECT count(*) FILTER (WHERE created_at >= ? AND created_at <= ?), count(*) FILTER (WHERE created_at IS NULL) "
+        "FROM posts",
+        [since, until],
+    ).fetchall()[0]
     report.posts_in_window, report.posts_without_time = (int(row[0]), int(row[1])) if row else (0, 0)
     for source, stream in streams.items():
         rows = db.execute(
@@ -87,9 +99,20 @@ def window_report(db: duckdb.DuckDBPyConnection, streams: dict[str, str], settin
             report.terms.append(TermTrend(source, term, int(total), counts, state, growth, float(expected), fired))
         for values in db.execute(
             "SELECT term, bin_start, fired_at, count, expected, score, provisional FROM alerts "
-            "WHERE stream = ? AND fired_at >= ? AND bin_start <= ? ORDER BY fired_at, term", [stream, since, until],
+            "WHERE stream = ? AND fired_at >= ? AND bin_start <= ? ORDER BY fired_at, term",
+            [stream, since, until],
         ).fetchall():
-            report.alerts.append(Alert(source, values[0], values[1], values[2], int(values[3]), float(values[4]),
-                                       float(values[5]), bool(values[6])))
+            report.alerts.append(
+                Alert(
+                    source,
+                    values[0],
+                    values[1],
+                    values[2],
+                    int(values[3]),
+                    float(values[4]),
+                    float(values[5]),
+                    bool(values[6]),
+                )
+            )
     report.alerts.sort(key=lambda a: (a.fired_at, a.source, a.term))
     return report

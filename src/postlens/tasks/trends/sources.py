@@ -43,8 +43,10 @@ class Hashtags:
         return None
 
     def pairs_sql(self) -> str:
-        return ("SELECT DISTINCT id AS post_id, '#' || lower(tag) AS term FROM posts, unnest(hashtags) AS u(tag) "
-                "WHERE length(tag) > 0")
+        return (
+            "SELECT DISTINCT id AS post_id, '#' || lower(tag) AS term FROM posts, unnest(hashtags) AS u(tag) "
+            "WHERE length(tag) > 0"
+        )
 
 
 class Entities:
@@ -52,8 +54,9 @@ class Entities:
 
     name = "entities"
 
-    def __init__(self, extractor: str | EntityExtractor = "light",
-                 progress: Callable[[int, int], None] | None = None) -> None:
+    def __init__(
+        self, extractor: str | EntityExtractor = "light", progress: Callable[[int, int], None] | None = None
+    ) -> None:
         self.extractor = make_extractor(extractor) if isinstance(extractor, str) else extractor
         self.progress = progress
 
@@ -102,8 +105,10 @@ class Topics:
         if not db.execute("SELECT count(*) FROM post_topics WHERE topic_id IS NOT NULL").fetchall()[0][0]:
             return "topics skipped: no post has a topic yet (run 'postlens segments fit' first)"
         if "segmentation" not in columns:
-            self._sql = ("SELECT DISTINCT post_id, 'topic ' || CAST(topic_id AS VARCHAR) AS term FROM post_topics "
-                         "WHERE topic_id IS NOT NULL")
+            self._sql = (
+                "SELECT DISTINCT post_id, 'topic ' || CAST(topic_id AS VARCHAR) AS term FROM post_topics "
+                "WHERE topic_id IS NOT NULL"
+            )
             return None
         named = {"segmentation", "topic_id", "name"} <= _columns(db, "topics")
         label = "coalesce(t.name, CAST(p.topic_id AS VARCHAR))" if named else "CAST(p.topic_id AS VARCHAR)"
@@ -112,11 +117,15 @@ class Topics:
         if self.segmentation is not None:
             found = {r[0] for r in db.execute("SELECT DISTINCT segmentation FROM post_topics").fetchall()}
             if self.segmentation not in found:
-                return (f"topics skipped: no segmentation {self.segmentation!r} in post_topics; "
-                        f"there are: {', '.join(sorted(found)) or 'none'}")
+                return (
+                    f"topics skipped: no segmentation {self.segmentation!r} in post_topics; "
+                    f"there are: {', '.join(sorted(found)) or 'none'}"
+                )
             where += " AND p.segmentation = '" + self.segmentation.replace("'", "''") + "'"
-        self._sql = (f"SELECT DISTINCT p.post_id, p.segmentation || ':' || {label} AS term FROM post_topics p{join} "
-                     f"WHERE {where}")
+        self._sql = (
+            f"SELECT DISTINCT p.post_id, p.segmentation || ':' || {label} AS term FROM post_topics p{join} "
+            f"WHERE {where}"
+        )
         return None
 
     def pairs_sql(self) -> str:
@@ -126,22 +135,31 @@ class Topics:
 
 
 def _columns(db: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {row[0] for row in db.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main'", [table]
-    ).fetchall()}
+    return {
+        row[0]
+        for row in db.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main'", [table]
+        ).fetchall()
+    }
 
 
 SOURCES = ("hashtags", "entities", "topics")
 
 
-def make_sources(names: list[str] | None = None, *, entity_extractor: str = "light",
-                 progress: Callable[[int, int], None] | None = None) -> list[TermSource]:
+def make_sources(
+    names: list[str] | None = None,
+    *,
+    entity_extractor: str = "light",
+    progress: Callable[[int, int], None] | None = None,
+) -> list[TermSource]:
     """Sources by name (default: all three); unknown names are refused with the valid ones listed."""
     chosen = list(names) if names else list(SOURCES)
     unknown = [n for n in chosen if n not in SOURCES]
     if unknown:
         raise ConfigError(f"unknown trend source(s) {', '.join(unknown)}; use {', '.join(SOURCES)}")
     made: dict[str, Callable[[], TermSource]] = {
-        "hashtags": Hashtags, "entities": lambda: Entities(entity_extractor, progress), "topics": Topics,
+        "hashtags": Hashtags,
+        "entities": lambda: Entities(entity_extractor, progress),
+        "topics": Topics,
     }
     return [made[n]() for n in dict.fromkeys(chosen)]
