@@ -42,6 +42,12 @@ def large_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return image_workspace(tmp_path_factory.mktemp("readers"), N_IMAGES_READERS)
 
 
+def _default_sigint() -> None:
+    """A terminal's child gets Ctrl-C's default action; a test runner's worker may ignore SIGINT, and an
+    ignored signal is inherited (Python then never installs its KeyboardInterrupt handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_featurize(ws_path: Path) -> subprocess.Popen[str]:
     """OCR only, four images per worker call, in its own session (so a signal can go to the whole group).
 
@@ -55,6 +61,7 @@ def _start_featurize(ws_path: Path) -> subprocess.Popen[str]:
         text=True,
         env=env,
         start_new_session=True,
+        preexec_fn=_default_sigint,
     )
 
 
