@@ -18,6 +18,7 @@ from sklearn.base import ClassifierMixin
 from postlens.errors import ConfigError
 from postlens.evaluation.metrics import classification_metrics
 from postlens.models.estimator import PostlensEstimator
+from postlens.models.finetune_schedule import length_batches, lr_scale, parameter_groups
 from postlens.models.inputs import PostData
 from postlens.models.torch_utils import balanced_batches, balanced_class_weights, focal_loss, seeded_generator
 
@@ -31,9 +32,13 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
 
     def __init__(self, *, epochs: int = 2, batch_size: int = 32, lr: float = 2e-5, head_lr: float = 1e-3,
                  max_length: int = 64, class_weight: str | None = None, loss: str = "ce", sampler: str = "shuffle",
-                 seed: int = 0, num_threads: int | None = None) -> None:
+                 seed: int = 0, num_threads: int | None = None, layer_decay: float = 1.0, warmup: float = 0.0,
+                 schedule: str = "constant", freeze_embeddings: bool = False, length_batches: bool = False) -> None:
         self.epochs, self.batch_size, self.lr, self.head_lr, self.max_length = epochs, batch_size, lr, head_lr, max_length
         self.class_weight, self.loss, self.sampler, self.seed, self.num_threads = class_weight, loss, sampler, seed, num_threads
+        # finetune_schedule.py: layer-wise rates, warm-up + decay, frozen word embeddings, length buckets
+        self.layer_decay, self.warmup, self.schedule = layer_decay, warmup, schedule
+        self.freeze_embeddings, self.length_batches = freeze_embeddings, length_batches
 
     @staticmethod
     def _prepare(texts: list[str]) -> list[str]:
@@ -71,10 +76,12 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
         self.encoder_ = self._load_encoder()
         self.n_classes_ = len(self.classes_)  # set by PostlensEstimator.fit (labels of y and val)
         self.head_ = torch.nn.Linear(_embedding_dim(self.encoder_), self.n_classes_)
-        optimizer = torch.optim.AdamW([
-            {"params": self.encoder_.parameters(), "lr": self.lr},
-            {"params": self.head_.parameters(), "lr": self.head_lr},
-        ], weight_decay=0.01)
+        optimizer = torch.optim.AdamW(parameter_groups(
+            self.encoder_, self.head_, lr=self.lr, head_lr=self.head_lr, layer_decay=self.layer_decay,
+            freeze_embeddings=self.freeze_embeddings), weight_decay=0.01)
+        base_rates = [group["lr"] for group in optimizer.param_groups]
+        total_steps, step = self.epochs * -(-len(texts) // self.batch_size), 0
+        lengths = np.array([len(t) for t in texts])
         weight = torch.from_numpy(balanced_class_weights(y, self.n_classes_)) if self.class_weight == "balanced" else None
         y_t = torch.from_numpy(np.asarray(y, np.int64))
         rng = np.random.default_rng(self.seed)
@@ -85,10 +92,16 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
             self.encoder_.train()
             if self.sampler == "balanced":
                 batches = balanced_batches(np.asarray(y), self.batch_size, rng)
+            elif self.length_batches:
+                batches = length_batches(np.arange(len(texts)), lengths, self.batch_size, rng)
             else:
                 perm = torch.randperm(len(texts), generator=generator).numpy()
                 batches = [perm[i : i + self.batch_size] for i in range(0, len(perm), self.batch_size)]
             for rows in batches:
+                scale = lr_scale(min(step, total_steps - 1), total_steps, schedule=self.schedule, warmup=self.warmup)
+                for group, rate in zip(optimizer.param_groups, base_rates):
+                    group["lr"] = rate * scale
+                step += 1
                 logits = self.head_(self._embed([texts[i] for i in rows]) * 10.0)  # unit vectors: scale up
                 target = y_t[torch.from_numpy(np.asarray(rows))]
                 loss = focal_loss(logits, target, weight=weight) if self.loss == "focal" else F.cross_entropy(logits, target, weight=weight)
@@ -112,12 +125,14 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
         import torch
 
         self.encoder_.eval()
-        out = []
+        out = np.zeros((len(texts), self.n_classes_), np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths pad less
         with torch.no_grad():
             for start in range(0, len(texts), batch_size):
-                logits = self.head_(self._embed(texts[start : start + batch_size]) * 10.0)
-                out.append(torch.softmax(logits, -1).numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.n_classes_))
+                rows = order[start : start + batch_size]
+                logits = self.head_(self._embed([texts[i] for i in rows]) * 10.0)
+                out[rows] = torch.softmax(logits, -1).numpy()
+        return out
 
     def predict_proba(self, X: PostData) -> np.ndarray:
         if X.texts is None:

@@ -38,12 +38,20 @@ def build_estimator(config: TrainConfig, task: str, imbalance: str | None = None
                            seed=config.seed, num_threads=config.num_threads,
                            waveform_embed_dim=config.features.waveform.embed_dim,
                            waveform_frontend=config.features.waveform.frontend, **options)
+    if task != "classification":
+        raise ConfigError(f"model kind {m.kind!r} supports single-label classification only")
+    schedule = {k: getattr(m, k) for k in ("layer_decay", "warmup", "schedule", "freeze_embeddings")
+                if getattr(m, k) is not None}
+    if m.kind == "ensemble":  # fine-tuned MiniLM + a linear model on frozen features (models/ensemble.py)
+        from postlens.models.ensemble import TextEnsembleModel
+
+        given = {"epochs": "epochs", "batch_size": "batch_size", "finetune_lr": "lr", "max_length": "max_length"}
+        chosen = {param: getattr(m, key) for key, param in given.items() if key in m.model_fields_set}
+        return TextEnsembleModel(seed=config.seed, num_threads=config.num_threads, **chosen, **schedule, **options)
     from postlens.models.finetune import FineTunedTextModel
 
-    if task != "classification":
-        raise ConfigError("model kind 'finetune' supports single-label classification only")
     return FineTunedTextModel(epochs=m.epochs, batch_size=m.batch_size, lr=m.finetune_lr, max_length=m.max_length,
-                              seed=config.seed, num_threads=config.num_threads, **options)
+                              seed=config.seed, num_threads=config.num_threads, **schedule, **options)
 
 
 def fit(config: TrainConfig, train: TrainingSet, val: TrainingSet, *, imbalance: str | None = None) -> Any:
@@ -57,7 +65,7 @@ def fit(config: TrainConfig, train: TrainingSet, val: TrainingSet, *, imbalance:
     if config.model.kind in ("fusion",):
         val_value = val.y_value if value is not None else None
         estimator.fit(data, y, y_value=value, val=(val.data, val.y, val_value) if has_val else None)
-    else:  # finetune and LightGBM stop early on validation; logreg ignores it
+    else:  # finetune and LightGBM stop early on validation, the ensemble chooses on it; logreg ignores it
         estimator.fit(data, y, val=(val.data, val.y) if has_val else None)
     estimator.fit_seconds_ = time.perf_counter() - started
     return estimator
