@@ -39,7 +39,8 @@ def sentiment_posts(per_topic_per_day: int = 10) -> list[dict[str, Any]]:
                 at = START + timedelta(days=day, minutes=37 * i)
                 posts.append({"id": f"syn:{native}", "source": "syn", "native_id": native, "platform": "syn",
                               "created_at": at.isoformat(), "text": f"{sentences[i % len(sentences)]}. {phrase}",
-                              "labels": {"sentiment": sentiment, "topic": topic}})
+                              "labels": {"sentiment": sentiment, "topic": topic,
+                                         "split": "val" if i % 4 == 3 else "train"}})
     return posts
 
 
