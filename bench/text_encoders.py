@@ -170,7 +170,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from postlens.encoders.text import (
-        E5Encoder, LanguageDetector, MiniLMEncoder, SentenceEncoder, TextPreprocessor, TfidfFeaturizer,
+        E5Encoder, LanguageDetector, SentenceEncoder, TextPreprocessor, TfidfFeaturizer,
         VaderEncoder, Word2VecFeaturizer,
     )
 
@@ -216,7 +216,7 @@ def main() -> None:
     router = SentenceEncoder(multilingual="auto", minilm=minilm, e5=e5)
     measure("SentenceEncoder auto (English corpus)", texts, lambda: router.encode(texts), "MiniLM for en/und")
 
-    print(f"\n| encoder | posts | posts/s | note |\n|---|---|---|---|")
+    print("\n| encoder | posts | posts/s | note |\n|---|---|---|---|")
     for name, n, seconds, note in rows:
         print(f"| {name} | {n} | {n / seconds:.0f} | {note} |")
     print(f"(load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; shared machine, figures are noisy)")

@@ -132,7 +132,7 @@ def main() -> None:
         report("Word2Vec trained on train, SIF average", w2v.transform(train_text), w2v.transform(val_text),
                time.perf_counter() - start)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"\n| features | val macro-F1 | C | feature time (s) |\n|---|---|---|---|")
+    print("\n| features | val macro-F1 | C | feature time (s) |\n|---|---|---|---|")
     for name, score, c, seconds in rows:
         print(f"| {name} | {score:.3f} | {c:g} | {seconds:.1f} |")
     print(f"(load average {load:.1f} on {os.cpu_count()} cores; reference: TweetEval SVM 64.7 on test)")

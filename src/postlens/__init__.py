@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from postlens.types import Author, Engagement, MediaPart, Modality, Post, Rejected
 
 if TYPE_CHECKING:
+    from postlens.agent import Agent, AgentRequest, Insight, MediaInput
     from postlens.library import WorkspaceHandle, open, present
     from postlens.models.baselines import BaselineModel
     from postlens.models.distill import StudentModel
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from postlens.models.inputs import PostData, as_post_data
 
 _LAZY = {
+    "Agent": "postlens.agent", "AgentRequest": "postlens.agent", "Insight": "postlens.agent", "MediaInput": "postlens.agent",
     "open": "postlens.library", "present": "postlens.library", "WorkspaceHandle": "postlens.library",
     "BaselineModel": "postlens.models.baselines", "FusionModel": "postlens.models.fusion",
     "StudentModel": "postlens.models.distill", "FineTunedTextModel": "postlens.models.finetune",
@@ -28,11 +30,15 @@ _LAZY = {
 }
 
 __all__ = [
+    "Agent",
+    "AgentRequest",
     "Author",
     "BaselineModel",
     "Engagement",
     "FineTunedTextModel",
     "FusionModel",
+    "Insight",
+    "MediaInput",
     "MediaPart",
     "Modality",
     "Post",

@@ -9,7 +9,13 @@
     ├── MediaError           a media file cannot be decoded safely (per item; the batch goes on)
     │   └── UnsupportedMedia a format postlens does not read (SVG, HEIC, unknown codec)
     ├── EncoderError         a model could not run on an item
-    └── MissingDependency    an optional extra is not installed (names the extra)
+    ├── MissingDependency    an optional extra is not installed (names the extra)
+    ├── InputError           a post handed to the agent cannot be read (bad JSON shape, no content)
+    └── BusyError            the agent's model work is at its concurrency bound for longer than allowed
+
+Every class has a stable ``code`` (``config``, ``workspace``, ``bad_input``, ``busy``...; a MediaError
+carries its own, e.g. ``media_outside_root``, ``media_mismatch``, ``too_large``), so a caller (the HTTP
+API, the MCP server) maps errors to answers without parsing messages.
 
 Per-record problems during import are not exceptions: they become ``Rejected`` records in the
 quarantine so that the rest of the batch goes on.
@@ -21,25 +27,29 @@ from __future__ import annotations
 class PostlensError(Exception):
     """Base of every error postlens raises on purpose."""
 
+    code: str = "postlens_error"
+
 
 class ConfigError(PostlensError):
-    pass
+    code = "config"
 
 
 class WorkspaceError(PostlensError):
-    pass
+    code = "workspace"
 
 
 class QueryError(PostlensError):
     """The message is one line: what DuckDB said, or why the statement is refused."""
 
+    code = "query"
+
 
 class SourceError(PostlensError):
-    pass
+    code = "source"
 
 
 class MappingError(SourceError):
-    pass
+    code = "mapping"
 
 
 class MediaError(PostlensError):
@@ -56,16 +66,33 @@ class UnsupportedMedia(MediaError):
 
 
 class EncoderError(PostlensError):
-    pass
+    code = "encoder"
 
 
 class MissingDependency(PostlensError):
+    code = "missing_dependency"
+
     def __init__(self, module: str, extra: str) -> None:
         super().__init__(
             f"{module} is not installed; install the '{extra}' extra: pip install 'postlens[{extra}]'"
         )
         self.module = module
         self.extra = extra
+
+
+class InputError(PostlensError):
+    """A post given to the agent cannot be read; ``code`` is ``bad_input`` or a more precise stable name
+    (``empty_post``, ``bad_json``, ``bad_record``...)."""
+
+    def __init__(self, message: str, *, code: str = "bad_input") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class BusyError(PostlensError):
+    """Model work waited longer than the caller allows for a free slot (``Agent(queue_timeout=...)``)."""
+
+    code = "busy"
 
 
 def unknown_name(kind: str, name: str, known: list[str] | tuple[str, ...]) -> ConfigError:

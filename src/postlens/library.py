@@ -30,6 +30,7 @@ import numpy as np
 from postlens.errors import ConfigError
 from postlens.store.post_filter import select_post_ids
 from postlens.store.workspace import Workspace, resolve_workspace_path
+from postlens.types import ENGAGEMENT_COUNTS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +45,7 @@ METADATA = "metadata"
 """The feature name of the posting-time facts (``postlens.models.data.metadata_matrix``)."""
 INDEX_NAME = "post_id"
 LABEL_PREFIX = "label."
-COUNTS = ("likes", "shares", "comments", "views")
+COUNTS = ENGAGEMENT_COUNTS
 Ids: TypeAlias = "Sequence[str] | pd.Index | pd.DataFrame | None"
 """Which posts: a DataFrame from ``posts()`` (its index), an Index or sequence of ids; None = all."""
 
@@ -177,13 +178,14 @@ class WorkspaceHandle:
 
     def ingest(self, paths: Sequence[str | Path], *, importer: str | None = None, mapping: str | Path | None = None,
                map_pairs: Sequence[str] = (), media_root: str | Path | None = None,
-               source: str | None = None) -> ImportSummary:
-        """``postlens ingest``: import files (format guessed from the first unless ``importer`` names it)."""
+               source: str | None = None, progress: Callable[[int, int], None] | None = None) -> ImportSummary:
+        """``postlens ingest``: import files (format guessed from the first unless ``importer`` names it);
+        ``progress(records seen, quarantined)`` after each batch."""
         from postlens.pipeline.ingest import run_ingest
 
         return run_ingest([Path(p) for p in paths], importer_name=importer, mapping_file=Path(mapping) if mapping else None,
                           mapping_pairs=map_pairs, media_root=Path(media_root) if media_root else None, source=source,
-                          workspace=self.path)
+                          workspace=self.path, progress=progress)
 
     def featurize(self, encoders: Sequence[str] | None = None, *, on: Ids = None, batch_size: int = 32,
                   progress: Callable[[str, int, int], None] | None = None) -> FeaturizeSummary:

@@ -7,10 +7,15 @@ validation happens once, at the boundary, in :func:`validate_post`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from enum import StrEnum
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Modality(StrEnum):
@@ -24,6 +29,13 @@ class Modality(StrEnum):
 
 
 MEDIA_KINDS = (Modality.IMAGE, Modality.VIDEO, Modality.AUDIO, Modality.GIF)
+"""The kinds a media part can be (``MediaPart.kind``, the ``media.kind`` column)."""
+MEDIA_KINDS_OF: dict[Modality, tuple[Modality, ...]] = {
+    Modality.IMAGE: (Modality.IMAGE, Modality.GIF),
+    Modality.VIDEO: (Modality.VIDEO,),
+    Modality.AUDIO: (Modality.AUDIO,),
+}
+"""Media modality -> the media part kinds its encoders read (a GIF is read as an image: its first frame)."""
 
 
 @dataclass(slots=True)
@@ -58,6 +70,11 @@ class MediaPart:
     duration_s: float | None = None
     source_path: str | None = None
     root: str | None = field(default=None, compare=False)
+
+
+EngagementCount = Literal["likes", "shares", "comments", "views"]
+ENGAGEMENT_COUNTS: tuple[str, ...] = get_args(EngagementCount)
+"""The counts an ``Engagement`` snapshot holds (its fields; the engagement table's columns)."""
 
 
 @dataclass(slots=True)
@@ -151,6 +168,45 @@ class Rejected:
     post_kept: bool = False
     """True for a problem with one field or one media part of a post that was still imported
     (the bad value or part was dropped); False when the whole record was not imported."""
+
+
+RAW_LIMIT = 2000
+"""Characters of a rejected record kept in ``Rejected.raw`` (and the quarantine's ``raw`` column)."""
+
+
+class Importer(Protocol):
+    """Turns files into posts (``sources/``); the store consumes it (``store/ingest.py``).
+
+    ``iter_records(path)`` is a generator of ``Post`` or ``Rejected``: it never raises for one bad
+    record, only for a path it cannot read at all (``SourceError``). ``name`` is what
+    ``--format``/``--recipe`` takes.
+    """
+
+    name: str
+
+    def iter_records(self, path: Path) -> Iterator[Post | Rejected]: ...
+
+
+@dataclass(slots=True)
+class Features:
+    """What an encoder learnt about one item (``encoders/``); the feature cache stores it (``store/features.py``).
+
+    vector    fixed-size float32 embedding, shape (dim,), or None for text-only encoders (OCR)
+    sequence  per-step float32 features, shape (T, d): video frames, audio windows, for temporal models
+    text      words the encoder read or heard (OCR, transcript); joins the post's text fields
+    info      small JSON-able facts: labels, stats, timestamps, language
+    error     "code: message" when this item failed; other fields are then empty
+    """
+
+    vector: np.ndarray | None = None
+    sequence: np.ndarray | None = None
+    text: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @classmethod
+    def failed(cls, code: str, message: str) -> Features:
+        return cls(error=f"{code}: {message}")
 
 
 _HASHTAG = re.compile(r"(?<![\w&])#(\w+)", re.UNICODE)

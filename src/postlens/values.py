@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from postlens.types import MEDIA_KINDS, Engagement, MediaPart, Modality, Post, Rejected
+from postlens.types import ENGAGEMENT_COUNTS, MEDIA_KINDS, Engagement, MediaPart, Modality, Post, Rejected
 
 INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
@@ -472,7 +472,7 @@ def _snapshot(notes: FieldNotes, field: str, snap: Any, now: datetime) -> bool:
     if not isinstance(snap, Engagement) or not isinstance(snap.observed_at, datetime):
         notes.add("bad_value", field, "not an engagement snapshot with a date; dropped", snap)
         return False
-    for name in ("likes", "shares", "comments", "views"):
+    for name in ENGAGEMENT_COUNTS:
         value = getattr(snap, name)
         if value is not None and not _good_int(value, INT64_MAX):
             setattr(snap, name, notes.count(f"{field}.{name}", value))
@@ -485,4 +485,4 @@ def _snapshot(notes: FieldNotes, field: str, snap: Any, now: datetime) -> bool:
                       f"{why}; the snapshot (likes={snap.likes}, shares={snap.shares}, comments={snap.comments}, "
                       f"views={snap.views}) was dropped")
             return False
-    return any(getattr(snap, n) is not None for n in ("likes", "shares", "comments", "views"))
+    return any(getattr(snap, n) is not None for n in ENGAGEMENT_COUNTS)

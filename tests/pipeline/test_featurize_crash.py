@@ -17,11 +17,12 @@ import psutil
 import pytest
 
 from _featurize_fixtures import WORDS, caption_image, image_workspace
+from postlens.encoders.identity import installed_identity
+from postlens.encoders.image.ocr import OCREncoder
 from postlens.encoders.registry import SPECS, EncoderSpec
 from postlens.pipeline.featurize import featurize
 from postlens.pipeline.featurize_worker import CRASHED
 from postlens.encoders.base import cache_key
-from postlens.encoders.identity import installed_identity
 from postlens.store.features import FeatureCache
 from postlens.store.workspace import Workspace
 
@@ -112,6 +113,7 @@ def test_image_that_crashes_ocr_every_time_fails_alone(tmp_path: Path, monkeypat
     monkeypatch.setitem(SPECS, "ocr", EncoderSpec("ocr", SPECS["ocr"].modality, "crashy_ocr", "CrashyOCR", "image", "test"))
     crashy_key = cache_key(SPECS["ocr"].build())  # "crashy-ocr@<OCR's settings version>"
 
+    crashy_key = f"crashy-ocr@{OCREncoder().version}"  # CrashyOCR keeps OCR's settings, hence its version
     summary = featurize(ws_path, encoders=["ocr"], batch_size=16)  # chunks of 4: the poison has 3 chunk-mates
     run = next(r for r in summary.runs if r.encoder == "ocr")
     assert run.restarts == 2 and run.errors == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from postlens.pipeline import run_demo
 from postlens.pipeline.featurize import featurize
@@ -18,8 +17,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def featurized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, object]:
     root = tmp_path_factory.mktemp("featurize")
-    quiet = Console(file=open("/dev/null", "w"))
-    run_demo(root / "corpus", seed=11, n_posts=60, workspace=root / "ws", console=quiet, featurize=False)
+    run_demo(root / "corpus", seed=11, n_posts=60, workspace=root / "ws", featurize=False)
     with Workspace(root / "ws") as ws:
         first = featurize(ws)
         second = featurize(ws)

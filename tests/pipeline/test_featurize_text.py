@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from _featurize_fixtures import image_workspace
+from postlens.encoders.identity import installed_identity
 from postlens.encoders.text.lexicon import VaderEncoder
 from postlens.errors import WorkspaceError
 from postlens.pipeline import build_importer
 from postlens.pipeline.featurize import TEXT_MAX_CHARS, featurize, text_key
 from postlens.pipeline.featurize_text import cut_at_space
-from postlens.encoders.identity import installed_identity
 from postlens.store.features import FeatureCache
 from postlens.store.ingest import ingest
 from postlens.store.workspace import Workspace
@@ -102,8 +102,12 @@ def test_database_is_not_held_while_models_run(tmp_path: Path) -> None:
             opened.append(probe.returncode)
             assert probe.returncode == 0, probe.stderr
 
-    featurize(ws_path, encoders=["image-stats", "vader"], batch_size=1, progress=progress)
+    summary = featurize(ws_path, encoders=["image-stats", "vader"], batch_size=1, progress=progress)
     assert opened == [0, 0]
+    parts = {folder.name: len(list(folder.glob("part-*.parquet"))) for folder in (ws_path / "features").iterdir()}
+    stats = next(run for run in summary.runs if run.encoder == "image-stats")
+    folder = next(name for name in parts if name.startswith("image_stats@"))
+    assert stats.computed == 3 and parts[folder] == 1, f"one part per batch, merged at the end: {parts}"
 
 
 def test_workspace_object_from_a_notebook_works(tmp_path: Path) -> None:

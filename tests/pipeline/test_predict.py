@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
 from postlens.demo import generate_corpus
@@ -47,8 +46,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     lines = (corpus / "posts.jsonl").read_text().splitlines(keepends=True)
     (corpus / "train.jsonl").write_text("".join(lines[:-N_NEW]))
     (corpus / "new.jsonl").write_text("".join(lines[-N_NEW:]))
-    quiet = Console(file=open("/dev/null", "w"))
-    run_ingest([corpus / "train.jsonl"], importer_name="postlens", workspace=root / "ws", console=quiet)
+    run_ingest([corpus / "train.jsonl"], importer_name="postlens", workspace=root / "ws")
     with Workspace(root / "ws") as ws:
         featurize(ws, encoders=["minilm", "efficientnet"])
     run_train(parse_config(CONFIG), workspace=root / "ws")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from postlens.sources import generic, media_refs
+from postlens.sources import media_refs, table
 from postlens.sources.media_refs import MediaResolver
 from postlens.types import Modality
 
@@ -25,8 +25,8 @@ def root(tmp_path: Path) -> Path:
     return media
 
 
-def test_generic_still_exports_the_resolver() -> None:
-    assert generic.MediaResolver is MediaResolver
+def test_table_importers_use_the_one_resolver() -> None:
+    assert table.MediaResolver is MediaResolver
 
 
 def test_parts_carry_the_absolute_root_and_names_are_found_by_stem(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:

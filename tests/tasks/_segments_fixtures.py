@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from rich.console import Console
 
 N_POSTS = 300
 ENCODERS = ["minilm", "efficientnet"]
@@ -40,8 +39,7 @@ def ingest_and_featurize(corpus: DemoCorpus, posts_file: Path, workspace: Path) 
     from postlens.pipeline.ingest import run_ingest
     from postlens.store.workspace import Workspace
 
-    quiet = Console(file=open("/dev/null", "w"))
-    run_ingest([posts_file], importer_name="postlens", media_root=corpus.corpus, workspace=workspace, console=quiet)
+    run_ingest([posts_file], importer_name="postlens", media_root=corpus.corpus, workspace=workspace)
     target = workspace / "features"
     if corpus.features.exists() and corpus.features != target:
         shutil.copytree(corpus.features, target, dirs_exist_ok=True)

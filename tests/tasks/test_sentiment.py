@@ -23,8 +23,6 @@ SEGMENTATION = "subjects"
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """80 posts over 4 days; subjects from seed topics; a logistic regression trained on the sentiment label."""
-    from rich.console import Console
-
     from postlens.pipeline.featurize import featurize
     from postlens.pipeline.ingest import run_ingest
     from postlens.pipeline.segments import fit_segments
@@ -32,9 +30,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from postlens.store.workspace import Workspace
 
     root = tmp_path_factory.mktemp("sentiment")
-    quiet = Console(file=open("/dev/null", "w"))
     run_ingest([write_posts(sentiment_posts(), root / "posts.jsonl")], importer_name="postlens",
-               workspace=root / "ws", console=quiet)
+               workspace=root / "ws")
     with Workspace(root / "ws") as ws:
         featurize(ws, encoders=["minilm"], parallel_ocr=False)
     seeds = root / "seeds.yaml"

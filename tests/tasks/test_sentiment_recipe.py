@@ -69,15 +69,13 @@ def test_schedule_helpers() -> None:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The recipe with one epoch, on the small workspace's sentiment label and its split column."""
-    from rich.console import Console
-
     from postlens.pipeline.featurize import featurize
     from postlens.pipeline.ingest import run_ingest
     from postlens.store.workspace import Workspace
 
     root = tmp_path_factory.mktemp("recipe")
     run_ingest([write_posts(sentiment_posts(), root / "posts.jsonl")], importer_name="postlens",
-               workspace=root / "ws", console=Console(file=open("/dev/null", "w")))
+               workspace=root / "ws")
     with Workspace(root / "ws") as ws:
         featurize(ws, encoders=["minilm"], parallel_ocr=False)
     config = yaml.safe_load(RECIPE.read_text())
@@ -104,7 +102,7 @@ def test_recipe_trains_saves_and_predict_uses_it(trained: tuple[Path, Path]) -> 
         rows = db.execute("SELECT p.post_id, p.label, p.probabilities FROM predictions p JOIN posts s ON s.id = p.post_id "
                           "WHERE p.model = 'recipe' ORDER BY p.post_id").fetchall()
         truth = dict(db.execute("SELECT id, labels['sentiment'] FROM posts").fetchall())
-    assert len(rows) == 20  # the val rows
+    assert len(rows) == sum(p["labels"]["split"] == "val" for p in sentiment_posts())  # exactly the val rows
     for _, label, probabilities in rows:
         assert label in ("negative", "positive") and sum(probabilities.values()) == pytest.approx(1.0)
         assert max(probabilities, key=probabilities.get) == label

@@ -16,37 +16,15 @@ import enum
 import hashlib
 import importlib.metadata
 import json
-import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any, Protocol
 
-import numpy as np
+from postlens.machine import available_cores
+from postlens.types import Features, Modality
 
-from postlens.types import Modality
-
-
-@dataclass(slots=True)
-class Features:
-    """What an encoder learnt about one item.
-
-    vector    fixed-size float32 embedding, shape (dim,), or None for text-only encoders (OCR)
-    sequence  per-step float32 features, shape (T, d): video frames, audio windows, for temporal models
-    text      words the encoder read or heard (OCR, transcript); joins the post's text fields
-    info      small JSON-able facts: labels, stats, timestamps, language
-    error     "code: message" when this item failed; other fields are then empty
-    """
-
-    vector: np.ndarray | None = None
-    sequence: np.ndarray | None = None
-    text: str | None = None
-    info: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-
-    @classmethod
-    def failed(cls, code: str, message: str) -> "Features":
-        return cls(error=f"{code}: {message}")
+__all__ = ["Encoder", "Features", "cache_key", "default_threads", "package_version", "settings_tag",
+           "settings_version"]
 
 
 class Encoder(Protocol):
@@ -68,9 +46,7 @@ def cache_key(encoder: Encoder) -> str:
 
 def default_threads() -> int:
     """CPU cores this process may use (its affinity mask, not the machine's core count)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+    return available_cores()
 
 
 def settings_tag(settings: Mapping[str, Any]) -> str:

@@ -11,13 +11,16 @@ import hashlib
 import importlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal, get_args
 
 from postlens.encoders.base import cache_key
 from postlens.encoders.registry import SPECS, EncoderSpec, get_spec
 
+TextField = Literal["text", "ocr", "video_text", "transcript"]
+TEXT_FIELDS: tuple[str, ...] = get_args(TextField)
+"""The fields of table ``text_fields``: a post's own text, OCR of its images, on-screen text of its videos, speech."""
 TEXT_FIELD_SOURCES: dict[str, str] = {"ocr": "ocr", "video_text": "video", "transcript": "audio"}
-"""Text field (table ``text_fields``) -> the registry encoder whose output it is; ``text`` is the post's own."""
+"""Text field -> the registry encoder whose output it is (every field but ``text``, the post's own)."""
 
 
 @dataclass(frozen=True)

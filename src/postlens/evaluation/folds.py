@@ -17,13 +17,15 @@ Validation for early stopping comes from each fold's training part, carved with 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 
 from postlens.errors import ConfigError, unknown_name
 from postlens.evaluation.splits import boundary_cut, make_split, time_buckets
 
-FOLD_KINDS = ("plain", "stratified", "group", "time")
+FoldKind = Literal["plain", "stratified", "group", "time"]
+FOLD_KINDS: tuple[str, ...] = get_args(FoldKind)
 _INNER_STRATEGY = {"plain": "random", "stratified": "stratified", "group": "group", "time": "time"}
 
 

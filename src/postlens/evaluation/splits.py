@@ -14,14 +14,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
 from postlens.errors import ConfigError, unknown_name
 
-STRATEGIES = ("time", "author", "group", "stratified", "random", "column")
-TIME_BOUNDARIES = ("day", "timestamp")
+SplitStrategy = Literal["time", "author", "group", "stratified", "random", "column"]
+TimeBoundary = Literal["day", "timestamp"]
+STRATEGIES: tuple[str, ...] = get_args(SplitStrategy)
+"""The one list of split strategies: configs type their field ``SplitStrategy``, code checks ``STRATEGIES``."""
+TIME_BOUNDARIES: tuple[str, ...] = get_args(TimeBoundary)
 SECONDS_PER_DAY = 86400.0
 # Spellings of the sides in a split column (compared lower-cased, stripped).
 SIDE_SPELLINGS: dict[str, tuple[str, ...]] = {

@@ -1,8 +1,13 @@
 """A trained model as a folder that explains itself and predicts without the training data.
 
-    model.json     kind, task, label map, the exact inputs (per modality: registry encoder, its
-                   ``name@version`` cache key, settings and width; the text fields and the encoders
-                   that made them; metadata columns), fingerprint, postlens version
+    model.json     kind, task, label map, the exact inputs (per feature block - ``text``, or
+                   ``text:minilm`` / ``text:vader`` when a modality lists several encoders: its
+                   modality, registry encoder, ``name@version`` cache key, settings and width; the
+                   text fields and the encoders that made them; metadata columns), the posts it was
+                   trained on (``trained_on``: the config's ``where`` and how many posts it kept),
+                   fingerprint, postlens version
+    fitted_text/   TF-IDF / Word2Vec fitted on the training posts (blocks marked ``fitted``), applied
+                   as they are to new posts
     config.json    the full training config (to retrain the same way, and to read inputs alike)
     metrics.json   test / validation figures
     weights.pt | model.joblib | encoder/   the learnt state
@@ -25,6 +30,7 @@ import numpy as np
 
 from postlens.encoders.identity import TEXT_FIELD_SOURCES, installed_identity, registry_name_of
 from postlens.errors import ConfigError
+from postlens.models.config import BLOCK_SEPARATOR
 from postlens.models.inputs import PostData, as_post_data
 
 if TYPE_CHECKING:
@@ -32,8 +38,9 @@ if TYPE_CHECKING:
     from postlens.models.prediction import Predictions
     from postlens.store.workspace import Workspace
 
-FORMAT_VERSION = 2
-"""2: model.json ``encoders``, ``text_fields``, ``text_sources`` (format 1 folders still load)."""
+FORMAT_VERSION = 3
+"""2: model.json ``encoders``, ``text_fields``, ``text_sources``; 3: ``encoders`` keyed by feature block
+(with ``modality``, and ``fitted`` blocks kept in ``fitted_text/``), ``trained_on`` (older folders still load)."""
 
 Featurizer = Callable[["Workspace", list[str], list[str]], int]
 """(workspace, registry encoder names, post ids) -> items computed; fills the cache for those posts."""
@@ -63,17 +70,26 @@ def _model_class(kind: str) -> Any:
     raise ConfigError(f"unknown model kind {kind!r} in artifact; known: logreg, lightgbm, fusion, student, finetune, ensemble")
 
 
-def describe_inputs(features: FeaturesConfig, feature_keys: dict[str, str], dims: dict[str, int]) -> dict[str, Any]:
+def describe_inputs(features: FeaturesConfig, feature_keys: dict[str, str], dims: dict[str, int],
+                    fitted: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """What ``model.json`` records about the inputs of a model trained on ``feature_keys``.
 
-    ``encoders``: modality -> {encoder (registry name or None), key, settings (None when the key is
-    not what this postlens computes), dim}; ``text_sources``: text field -> the encoder that wrote it.
+    ``encoders``: feature block -> {modality, encoder (registry name or None), key, settings (None
+    when the key is not what this postlens computes), dim}; a block fitted on the training posts
+    (``fitted``: block -> {encoder, key, settings, dim}) is marked ``fitted: true``.
+    ``text_sources``: text field -> the encoder that wrote it.
     """
     encoders: dict[str, dict[str, Any]] = {}
-    for modality, named in features.modalities.items():
-        key = feature_keys.get(modality, named)
-        encoders[modality] = _describe_encoder(named if "@" not in named else registry_name_of(key), key)
-        encoders[modality]["dim"] = dims.get(modality)
+    for block in features.blocks():
+        if block.fitted:
+            entry = dict((fitted or {}).get(block.name) or {"encoder": block.encoder, "key": None, "settings": None})
+            entry["fitted"] = True
+        else:
+            key = feature_keys.get(block.name, block.encoder)
+            entry = _describe_encoder(block.encoder if "@" not in block.encoder else registry_name_of(key), key)
+        entry["modality"] = block.modality
+        entry["dim"] = entry.get("dim") or dims.get(block.name)
+        encoders[block.name] = entry
     sources = {f: _describe_encoder(TEXT_FIELD_SOURCES[f], None) for f in features.text_fields if f in TEXT_FIELD_SOURCES}
     return {"encoders": encoders, "text_fields": list(features.text_fields), "text_sources": sources}
 
@@ -107,6 +123,7 @@ class TrainedModel:
     name: str = ""
     saved_at: str | None = None
     postlens_version: str | None = None
+    trained_on: dict[str, Any] = field(default_factory=dict)
 
     def _inputs(self, X: Any) -> PostData:
         """X as the estimator reads it (PostData, or a frame of blocks named like the model's modalities)."""
@@ -136,14 +153,20 @@ class TrainedModel:
         return recorded or dict(getattr(self.estimator, "dims_", {}) or {})
 
     def encoder_names(self) -> list[str]:
-        """Registry names of every encoder whose output this model reads (modalities, then text sources)."""
-        names = [e["encoder"] for e in [*self.encoders.values(), *self.text_sources.values()] if e.get("encoder")]
+        """Registry names of every encoder whose cached output this model reads (blocks, then text
+        sources): what featurize must run. Fitted blocks (tfidf, word2vec) travel in the model folder."""
+        names = [e["encoder"] for e in [*self.encoders.values(), *self.text_sources.values()]
+                 if e.get("encoder") and not e.get("fitted")]
         return list(dict.fromkeys(names))
+
+    def modality_of(self, block: str) -> str:
+        """The modality of a feature block (``text:vader`` -> ``text``; format 1-2 folders: the block is the modality)."""
+        return str(self.encoders.get(block, {}).get("modality") or block.partition(BLOCK_SEPARATOR)[0])
 
     def check_installed_encoders(self) -> None:
         """Refuse, naming each one, inputs this postlens would compute differently from training."""
         problems = []
-        for what, entry in [*((f"{m} features", e) for m, e in self.encoders.items()),
+        for what, entry in [*((f"{m} features", e) for m, e in self.encoders.items() if not e.get("fitted")),
                             *((f"{f} text (read by)", e) for f, e in self.text_sources.items())]:
             trained = entry.get("key")
             if not entry.get("encoder"):
@@ -198,18 +221,27 @@ class TrainedModel:
 def save_model(folder: str | Path, estimator: Any, *, task: str, classes: list[str] | None = None,
                feature_keys: dict[str, str] | None = None, meta_names: list[str] | None = None,
                fingerprint: str = "", metrics: dict[str, Any] | None = None,
-               config: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None) -> Path:
-    """Write the model folder; ``inputs`` is ``describe_inputs(...)`` (what prediction must read alike)."""
+               config: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
+               trained_on: dict[str, Any] | None = None) -> Path:
+    """Write the model folder; ``inputs`` is ``describe_inputs(...)`` (what prediction must read alike),
+    ``trained_on`` which posts it learnt from (the config's ``where``, posts kept)."""
+    import shutil
+
+    from postlens.models.fitted_text import FOLDER, STATE_FILE, FittedTextFeatures
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    kind = str(estimator.kind)  # "logreg" | "lightgbm" | "fusion" | "student" | "finetune"
+    wrapped = isinstance(estimator, FittedTextFeatures)
+    kind = str((estimator.estimator_ if wrapped else estimator).kind)  # logreg | lightgbm | fusion | student | finetune
+    (folder / STATE_FILE).unlink(missing_ok=True)  # a model saved here before may have had fitted text blocks
+    shutil.rmtree(folder / FOLDER, ignore_errors=True)
     estimator.save(folder)
     from postlens import __version__ as postlens_version  # noqa: PLC0415
 
     description = {
         "format_version": FORMAT_VERSION, "kind": kind, "task": task, "classes": list(classes or []),
         "feature_keys": dict(feature_keys or {}), "meta_names": list(meta_names or []),
-        **(inputs or {}),
+        **(inputs or {}), "fitted_text": wrapped, "trained_on": dict(trained_on or {}),
         "fingerprint": fingerprint, "postlens_version": postlens_version,
         "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -231,6 +263,10 @@ def load_model(folder: str | Path) -> TrainedModel:
     if info.get("format_version", 0) > FORMAT_VERSION:
         raise ConfigError(f"{folder} was saved by a newer postlens (format {info['format_version']}); upgrade postlens")
     estimator = _model_class(info["kind"]).load(folder)
+    if info.get("fitted_text"):
+        from postlens.models.fitted_text import FittedTextFeatures
+
+        estimator = FittedTextFeatures.around(estimator, folder)
     metrics_file, config_file = folder / "metrics.json", folder / "config.json"
     config = json.loads(config_file.read_text()) if config_file.exists() else {}
     encoders, text_fields, sources = _recorded_inputs(info, config)
@@ -240,6 +276,7 @@ def load_model(folder: str | Path) -> TrainedModel:
         metrics=json.loads(metrics_file.read_text()) if metrics_file.exists() else {}, config=config,
         encoders=encoders, text_fields=text_fields, text_sources=sources, name=folder.resolve().name,
         saved_at=info.get("saved_at"), postlens_version=info.get("postlens_version"),
+        trained_on=dict(info.get("trained_on") or {}),
     )
 
 

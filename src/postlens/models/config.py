@@ -14,6 +14,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from postlens.errors import ConfigError
 
+FITTED_TEXT_ENCODERS: tuple[str, ...] = ("tfidf", "word2vec")
+"""Text encoders fitted on the training posts inside a model (``models/fitted_text.py``), not run by featurize."""
+UNSCALED_ENCODERS: tuple[str, ...] = ("tfidf",)
+"""Blocks logreg reads as they are, not standardised (TF-IDF's sparse term weights)."""
+DEFAULT_EPOCHS: dict[str, int] = {"fusion": 30, "finetune": 3}
+"""``model.epochs`` when the config leaves it out: fine-tuning a pretrained encoder needs a few epochs, a
+network trained from scratch on cached vectors many (early stopping ends it sooner)."""
+TUNED_DEFAULTS: dict[str, float | int] = {"C": 1.0, "num_leaves": 31, "learning_rate": 0.05, "min_child_samples": 20}
+"""Baseline hyper-parameters when they are not tuned (``model.tune: false``, or no validation side)."""
+BLOCK_SEPARATOR = ":"
+"""``text:minilm``: the feature block of one encoder when a modality lists several."""
+
 ModelKind = Literal["logreg", "lightgbm", "fusion", "finetune", "ensemble"]
 ImbalanceMethod = Literal["none", "over", "under", "smote", "class_weight", "focal", "balanced_batch"]
 IMBALANCE_METHODS: tuple[str, ...] = ("none", "over", "under", "smote", "class_weight", "focal", "balanced_batch")
@@ -46,10 +58,36 @@ class WaveformConfig(_Strict):
     embed_dim: int = 64
 
 
-class FeaturesConfig(_Strict):
-    """modality -> encoder (registry name like ``minilm`` or a cache folder ``name@version``)."""
+def _default_modalities() -> dict[str, str | list[str]]:
+    return {"text": "minilm", "image": "efficientnet"}
 
-    modalities: dict[str, str] = Field(default_factory=lambda: {"text": "minilm", "image": "efficientnet"})
+
+class FeatureBlock(BaseModel):
+    """One encoder's vectors as the models see them: ``name`` (``text``, or ``text:vader`` when the
+    modality lists several encoders), the modality and the encoder (registry name or ``name@version``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    modality: str
+    encoder: str
+
+    @property
+    def fitted(self) -> bool:
+        """Fitted on the training posts inside the model (tfidf, word2vec), not read from the feature cache."""
+        return self.encoder in FITTED_TEXT_ENCODERS
+
+
+class FeaturesConfig(_Strict):
+    """modality -> encoder or list of encoders (registry name like ``minilm``, a cache folder
+    ``name@version``, or ``tfidf`` / ``word2vec`` for text: fitted on the training posts).
+
+    One encoder per modality gives one feature block named like the modality (``text``); several give
+    one block each, ``text:minilm``, ``text:vader``: baselines concatenate the blocks, the fusion
+    network gets a token per block.
+    """
+
+    modalities: dict[str, str | list[str]] = Field(default_factory=lambda: _default_modalities())
     text_fields: list[Literal["text", "ocr", "video_text", "transcript"]] = Field(default_factory=lambda: ["text"])
     metadata: bool = True
     sequences: list[str] = Field(default_factory=list, description="modalities whose frame sequences feed a temporal encoder")
@@ -60,6 +98,44 @@ class FeaturesConfig(_Strict):
     def _waveform_shorthand(cls, value: Any) -> Any:
         """``waveform: true`` means the defaults, switched on."""
         return {"enabled": value} if isinstance(value, bool) else value
+
+    @field_validator("modalities")
+    @classmethod
+    def _encoder_lists(cls, value: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+        """A list holds each encoder once; one listed encoder is the same as naming it alone."""
+        out: dict[str, str | list[str]] = {}
+        for modality, named in value.items():
+            names = [named] if isinstance(named, str) else list(named)
+            if not names or any(not n.strip() for n in names):
+                raise ValueError(f"{modality}: name at least one encoder (e.g. minilm), got {named!r}")
+            repeated = sorted({n for n in names if names.count(n) > 1})
+            if repeated:
+                raise ValueError(f"{modality}: encoder {', '.join(repeated)} listed twice")
+            fitted = [n for n in names if n in FITTED_TEXT_ENCODERS]
+            if fitted and modality != "text":
+                raise ValueError(f"{modality}: {', '.join(fitted)} are text encoders (fitted on post texts)")
+            out[modality] = names[0] if len(names) == 1 else names
+        return out
+
+    def blocks(self) -> list[FeatureBlock]:
+        """Every feature block, in config order (see the class docstring for the names)."""
+        out = []
+        for modality, named in self.modalities.items():
+            if isinstance(named, str):
+                out.append(FeatureBlock(name=modality, modality=modality, encoder=named))
+            else:
+                out += [FeatureBlock(name=f"{modality}{BLOCK_SEPARATOR}{n.replace('.', '_')}", modality=modality, encoder=n)
+                        for n in named]  # no '.' in a block name: torch module names and frame columns split on it
+        return out
+
+    def blocks_of(self, modalities: list[str]) -> list[str]:
+        """Block names of these modalities (a block name is kept as is): for students and ablations."""
+        blocks = self.blocks()
+        out = []
+        for name in modalities:
+            found = [b.name for b in blocks if b.modality == name] or [name]
+            out += [b for b in found if b not in out]
+        return out
 
 
 class SplitConfig(_Strict):
@@ -87,17 +163,46 @@ class SplitConfig(_Strict):
     fold_kind: Literal["auto", "plain", "stratified", "author", "group", "time"] = "auto"
 
 
+class TuneGrid(_Strict):
+    """Values tried on the validation side for the baselines (one fit each; LightGBM: every combination)."""
+
+    C: list[float] = Field(default_factory=lambda: [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
+                          min_length=1)
+    num_leaves: list[int] = Field(default_factory=lambda: [7, 15, 31, 63], min_length=1)
+    learning_rate: list[float] = Field(default_factory=lambda: [0.05], min_length=1)
+    min_child_samples: list[int] = Field(default_factory=lambda: [20], min_length=1)
+
+    @field_validator("C", "num_leaves", "learning_rate", "min_child_samples")
+    @classmethod
+    def _positive(cls, values: list[Any]) -> list[Any]:
+        bad = [v for v in values if not v > 0]
+        if bad:
+            raise ValueError(f"grid values must be above 0, got {bad}")
+        return list(dict.fromkeys(values))
+
+
 class ModelConfig(_Strict):
+    """``epochs`` None: the kind's default (``DEFAULT_EPOCHS``: fusion 30, finetune 3).
+
+    Baselines: ``C`` (logreg; ridge's alpha = 1/C for regression), ``num_leaves``, ``learning_rate``,
+    ``min_child_samples`` (LightGBM) left None are chosen on the validation side from ``grid`` (macro-F1,
+    Spearman for regression); a value set here is used as is. ``tune: false`` fixes every one left None
+    at ``TUNED_DEFAULTS``.
+    """
+
     kind: ModelKind = "fusion"
     width: int = 128
     fusion: Literal["attention", "concat"] = "attention"
-    epochs: int = 30
+    epochs: int | None = Field(None, ge=1)
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-4
     dropout: float = 0.1
     modality_dropout: float = 0.25
     patience: int = 5
+    # fusion: no early stop before this many epochs (patience is raised to it). The weights kept are still those
+    # of the best validation epoch, even an earlier one (fusion.py chooses them).
+    min_epochs: int = Field(0, ge=0)
     focal_gamma: float = 2.0
     aux_popularity: bool = False
     # finetune and ensemble (models/finetune_schedule.py); None: the model's own default
@@ -108,8 +213,17 @@ class ModelConfig(_Strict):
     schedule: Literal["constant", "linear"] | None = None
     freeze_embeddings: bool | None = None
     # baselines only
-    C: float = 1.0
+    tune: bool = True
+    grid: TuneGrid = Field(default_factory=TuneGrid)
+    C: float | None = Field(None, gt=0)
+    num_leaves: int | None = Field(None, ge=2)
+    learning_rate: float | None = Field(None, gt=0)
+    min_child_samples: int | None = Field(None, ge=1)
     n_estimators: int = 300
+
+    @property
+    def resolved_epochs(self) -> int:
+        return self.epochs if self.epochs is not None else DEFAULT_EPOCHS.get(self.kind, 30)
 
 
 class DistillConfig(_Strict):
@@ -123,6 +237,9 @@ class DistillConfig(_Strict):
 class TrainConfig(_Strict):
     name: str = "model"
     target: str = "label"
+    # A SQL condition over posts (like ``postlens predict --where``): train on the posts it picks only,
+    # e.g. "len(media_kinds) > 0" or "list_contains(media_kinds, 'image')". Checked like --where.
+    where: str | None = None
     task: Literal["auto", "classification", "multilabel", "regression"] = "auto"
     label_separator: str = ","
     min_class_count: int = 2
@@ -143,6 +260,18 @@ class TrainConfig(_Strict):
     # (bench/train.py). LightGBM caps its threads to the idle cores itself.
     num_threads: int | None = Field(None, ge=1)
     output: str | None = None
+
+    @field_validator("where")
+    @classmethod
+    def _safe_where(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from postlens.store.post_filter import check_where
+
+        try:
+            return check_where(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc).replace("--where", "where")) from None
 
     @property
     def resolved_task(self) -> str:

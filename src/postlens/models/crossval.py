@@ -48,8 +48,8 @@ def folds_for(config: TrainConfig, data: TrainingSet, k: int) -> tuple[list[Fold
 
 def cross_validate(config: TrainConfig, data: TrainingSet, folds: list[Fold], *, positive: int | None = None,
                    on_fold: Callable[[int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Fit ``config`` on each fold's training part (early stopping on its validation part), score
-    its held-out part. Returns ``{"folds": [...], "mean": {...}, "std": {...}, "per_class": ...}``."""
+    """Fit ``config`` on each fold's training part (early stopping and baseline tuning on its
+    validation part: nested, the held-out part never chooses), score its held-out part. Returns ``{"folds": [...], "mean": {...}, "std": {...}, "per_class": ...}``."""
     per_fold: list[dict[str, Any]] = []
     for number, fold in enumerate(folds, start=1):
         train = data.subset(fold.train)
@@ -61,6 +61,9 @@ def cross_validate(config: TrainConfig, data: TrainingSet, folds: list[Fold], *,
         entry = {"fold": number, "sizes": fold.sizes(), "train_seconds": round(estimator.fit_seconds_, 3),
                  "metrics": trainer.score(data.task, held_out.y, predicted, data.classes, positive=positive),
                  "warnings": trainer.model_warnings(estimator, {"held-out": (held_out, predicted)})}
+        tuning = getattr(estimator, "tuning_", None)
+        if tuning is not None:  # chosen on this fold's validation part, from its training part
+            entry["tuned"] = tuning["chosen"]
         per_fold.append(entry)
         if on_fold is not None:
             on_fold(number, entry)

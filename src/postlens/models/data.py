@@ -18,6 +18,7 @@ from postlens.errors import ConfigError
 from postlens.models.config import TrainConfig
 from postlens.models.inputs import PostData, stack_present
 from postlens.store.features import FeatureCache
+from postlens.store.post_filter import select_post_ids
 from postlens.store.workspace import Workspace
 
 MEDIA_KINDS = ("image", "gif", "video", "audio")
@@ -36,8 +37,9 @@ class TrainingSet:
     y_value: np.ndarray | None = None  # popularity, for the auxiliary regression head
     times: np.ndarray | None = None  # seconds since epoch, NaN when unknown
     groups: dict[str, np.ndarray] = field(default_factory=dict)  # per-row keys splits use: author, group, column
-    feature_keys: dict[str, str] = field(default_factory=dict)  # modality -> encoder cache key
+    feature_keys: dict[str, str] = field(default_factory=dict)  # feature block -> encoder cache key
     notes: dict[str, int] = field(default_factory=dict)  # counts a report should show (posts left out...)
+    selection: dict[str, Any] = field(default_factory=dict)  # config.where, posts it matched, posts in the workspace
 
     def subset(self, rows: np.ndarray) -> "TrainingSet":
         return TrainingSet(
@@ -45,6 +47,7 @@ class TrainingSet:
             y_value=None if self.y_value is None else self.y_value[rows],
             times=None if self.times is None else self.times[rows],
             groups={k: v[rows] for k, v in self.groups.items()}, feature_keys=self.feature_keys, notes=self.notes,
+            selection=self.selection,
         )
 
 
@@ -73,9 +76,12 @@ def load_post_data(workspace: Workspace, config: TrainConfig, post_ids: list[str
                    dims: dict[str, int] | None = None) -> tuple[PostData, dict[str, Any]]:
     """Inputs for the given posts (all posts when None), with facts used for targets and splits.
 
-    ``feature_keys`` (modality -> ``name@version``) reads exactly those cache folders, as a trained
-    model must; a folder that does not exist yet just means no post has that modality cached.
-    ``dims`` (modality -> width) keeps a matrix as wide as the model expects when no post has it.
+    One matrix per feature block (``FeaturesConfig.blocks``: ``text``, or ``text:minilm`` and
+    ``text:vader`` when a modality lists several encoders). Blocks of fitted encoders (tfidf,
+    word2vec) are not read here: the model computes them from ``texts`` (``models/fitted_text.py``).
+    ``feature_keys`` (block -> ``name@version``) reads exactly those cache folders, as a trained
+    model must; a folder that does not exist yet just means no post has that block cached.
+    ``dims`` (block -> width) keeps a matrix as wide as the model expects when no post has it.
     """
     rows = _post_rows(workspace, post_ids)
     ids = [r["id"] for r in rows]
@@ -84,26 +90,28 @@ def load_post_data(workspace: Workspace, config: TrainConfig, post_ids: list[str
     masks: dict[str, np.ndarray] = {}
     sequences: dict[str, list[np.ndarray | None]] = {}
     keys: dict[str, str] = {}
-    for modality, encoder in config.features.modalities.items():
+    for block in config.features.blocks():
+        if block.fitted:
+            continue
         if feature_keys is not None:
-            if modality not in feature_keys:
-                raise ConfigError(f"no feature key for modality {modality!r}; the model knows {sorted(feature_keys)}")
-            key = feature_keys[modality]
+            if block.name not in feature_keys:
+                raise ConfigError(f"no feature key for block {block.name!r}; the model knows {sorted(feature_keys)}")
+            key = feature_keys[block.name]
         else:
-            key = resolve_encoder_key(cache, encoder)
-        keys[modality] = key
-        if modality == "text":
+            key = resolve_encoder_key(cache, block.encoder)
+        keys[block.name] = key
+        if block.modality == "text":
             vectors = _text_vectors(workspace, cache, key, rows, config.features.text_fields)
-        elif modality in MODALITY_MEDIA:
-            vectors, seqs = _media_vectors(workspace, cache, key, ids, MODALITY_MEDIA[modality],
-                                           with_sequences=modality in config.features.sequences)
+        elif block.modality in MODALITY_MEDIA:
+            vectors, seqs = _media_vectors(workspace, cache, key, ids, MODALITY_MEDIA[block.modality],
+                                           with_sequences=block.modality in config.features.sequences)
             if seqs is not None:
-                sequences[modality] = seqs
+                sequences[block.name] = seqs
         else:
-            raise ConfigError(f"unknown modality {modality!r}; known: text, {', '.join(MODALITY_MEDIA)}")
-        dim = (dims or {}).get(modality) or next((len(v) for v in vectors if v is not None), 1)
-        _check_width(vectors, ids, modality, key, dim)
-        modalities[modality], masks[modality] = stack_present(vectors, dim)
+            raise ConfigError(f"unknown modality {block.modality!r}; known: text, {', '.join(MODALITY_MEDIA)}")
+        dim = (dims or {}).get(block.name) or next((len(v) for v in vectors if v is not None), 1)
+        _check_width(vectors, ids, block.name, key, dim)
+        modalities[block.name], masks[block.name] = stack_present(vectors, dim)
     waveforms: dict[str, list[np.ndarray | None]] = {}
     if config.features.waveform.enabled:
         from postlens.models.waveform import WAVEFORM, load_waveforms
@@ -112,7 +120,7 @@ def load_post_data(workspace: Workspace, config: TrainConfig, post_ids: list[str
         masks[WAVEFORM] = np.array([w is not None for w in waveforms[WAVEFORM]], bool)
     meta, meta_names = metadata_matrix(rows) if config.features.metadata else (np.zeros((len(rows), 0), np.float32), [])
     data = PostData(modalities=modalities, masks=masks, meta=meta, meta_names=meta_names,
-                    sequences=sequences, texts=[r["text"] for r in rows], ids=ids, waveforms=waveforms)
+                    sequences=sequences, texts=[r["text"] or "" for r in rows], ids=ids, waveforms=waveforms)
     return data, {"rows": rows, "feature_keys": keys}
 
 
@@ -124,8 +132,18 @@ def _check_width(vectors: list[np.ndarray | None], ids: list[str], modality: str
 
 
 def assemble(workspace: Workspace, config: TrainConfig) -> TrainingSet:
-    """The training set for ``config``: posts lacking the target are left out (and counted)."""
-    data, facts = load_post_data(workspace, config)
+    """The training set for ``config``: the posts ``config.where`` picks (all without it); posts
+    lacking the target are left out (and counted)."""
+    chosen = None
+    selection: dict[str, Any] = {}
+    if config.where is not None:
+        chosen = select_post_ids(workspace.db, config.where)
+        total = workspace.db.execute("SELECT count(*) FROM posts").fetchone()
+        selection = {"where": config.where, "posts_matching": len(chosen), "posts_in_workspace": int(total[0] if total else 0)}
+        if not chosen:
+            raise ConfigError(f"where {config.where!r} matches none of the {selection['posts_in_workspace']:,} posts "
+                              "in the workspace; loosen the condition")
+    data, facts = load_post_data(workspace, config, chosen)
     rows = facts["rows"]
     task = config.resolved_task
     if config.split.strategy == "column" and config.split.column == config.target:
@@ -134,14 +152,16 @@ def assemble(workspace: Workspace, config: TrainConfig) -> TrainingSet:
     popularity = _popularity(workspace, rows, config)
     keep, y, classes = _targets(rows, config, task, popularity)
     if keep.sum() < 10:
-        raise ConfigError(f"only {int(keep.sum())} posts have target {config.target!r}; label more posts or pick another target")
+        among = f" among the {len(rows):,} posts where {config.where!r} picks" if config.where else ""
+        raise ConfigError(f"only {int(keep.sum())} posts have target {config.target!r}{among}; label more posts "
+                          "or pick another target")
     index = np.flatnonzero(keep)
     times = np.array([_seconds(r["created_at"]) for r in rows], float)
     groups, notes = _groups(rows, keep, config)
     if len(rows) > len(index):
         notes[f"posts without a usable {config.target!r} (left out)"] = len(rows) - len(index)
     full = TrainingSet(data=data, y=np.zeros(len(rows)), task=task, classes=classes, y_value=popularity,
-                       times=times, groups=groups, feature_keys=facts["feature_keys"])
+                       times=times, groups=groups, feature_keys=facts["feature_keys"], selection=selection)
     out = full.subset(index)
     out.y, out.notes = y, notes
     return out

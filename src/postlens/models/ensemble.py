@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,8 @@ class TextEnsembleModel(ClassifierMixin, PostlensEstimator):
                                   schedule=self.schedule, freeze_embeddings=self.freeze_embeddings, length_batches=True)
 
     def fit(self, X: PostData, y: np.ndarray, *, val: tuple[PostData, np.ndarray] | None = None,
-            **unused: Any) -> TextEnsembleModel:
+            on_epoch: Callable[[dict[str, Any]], None] | None = None, **unused: Any) -> TextEnsembleModel:
+        """``on_epoch``: the fine-tuning epochs' progress (``FineTunedTextModel.fit``)."""
         started = time.perf_counter()
         y = np.asarray(y)
         self.n_classes_ = len(self.classes_)
@@ -106,7 +108,8 @@ class TextEnsembleModel(ClassifierMixin, PostlensEstimator):
         self.modalities_ = sorted(X.modalities) if self.modalities is None else list(self.modalities)
         self.dims_ = {m: X.dims[m] for m in self.modalities_}
         self.meta_names_ = list(X.meta_names)
-        self.finetune_ = self._finetune().fit(X, y, val=(val_data, val_y), classes=np.arange(self.n_classes_))
+        self.finetune_ = self._finetune().fit(X, y, val=(val_data, val_y), classes=np.arange(self.n_classes_),
+                                             on_epoch=on_epoch)
         finetuned = np.asarray(self.finetune_.predict_proba(val_data))
         self.features_ = TextFeatures(self.modalities_, vader=self.vader, tfidf=self.tfidf).fit(X)
         train_x, val_x = self.features_.transform(X), self.features_.transform(val_data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
 
     kind = "finetune"
 
-    def __init__(self, *, epochs: int = 2, batch_size: int = 32, lr: float = 2e-5, head_lr: float = 1e-3,
+    def __init__(self, *, epochs: int = 3, batch_size: int = 32, lr: float = 2e-5, head_lr: float = 1e-3,
                  max_length: int = 64, class_weight: str | None = None, loss: str = "ce", sampler: str = "shuffle",
                  seed: int = 0, num_threads: int | None = None, layer_decay: float = 1.0, warmup: float = 0.0,
                  schedule: str = "constant", freeze_embeddings: bool = False, length_batches: bool = False) -> None:
@@ -63,7 +64,11 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
         features = self.encoder_.tokenize(texts)
         return self.encoder_(features)["sentence_embedding"]
 
-    def fit(self, X: PostData, y: np.ndarray, *, val: tuple[PostData, np.ndarray] | None = None, **unused: Any) -> FineTunedTextModel:
+    def fit(self, X: PostData, y: np.ndarray, *, val: tuple[PostData, np.ndarray] | None = None,
+            on_epoch: Callable[[dict[str, Any]], None] | None = None, **unused: Any) -> FineTunedTextModel:
+        """``val``: the weights of the epoch with the best validation macro-F1 are kept. ``on_epoch``
+        is called after each epoch with {"epoch", "epochs", "seconds", "train_loss", "val", "metric",
+        "best"} (``val`` None without a validation side): fine-tuning is slow on a CPU, so show it."""
         import torch
         import torch.nn.functional as F
 
@@ -87,8 +92,10 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
         rng = np.random.default_rng(self.seed)
         best, best_state = -np.inf, None
         self.epoch_seconds_: list[float] = []
-        for _ in range(self.epochs):
+        self.history_: list[dict[str, Any]] = []
+        for epoch in range(self.epochs):
             started = time.perf_counter()
+            total, seen = 0.0, 0
             self.encoder_.train()
             if self.sampler == "balanced":
                 batches = balanced_batches(np.asarray(y), self.batch_size, rng)
@@ -108,12 +115,19 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-            self.epoch_seconds_.append(time.perf_counter() - started)
+                total, seen = total + float(loss.detach()) * len(rows), seen + len(rows)
+            score, improved = None, False
             if val is not None and val_texts is not None:
                 score = classification_metrics(val[1], self._predict_texts(val_texts).argmax(1), self.n_classes_)["macro_f1"]
                 if score > best:
-                    best = score
+                    best, improved = score, True
                     best_state = (copy.deepcopy(self.encoder_.state_dict()), copy.deepcopy(self.head_.state_dict()))
+            self.epoch_seconds_.append(time.perf_counter() - started)
+            entry = {"epoch": epoch + 1, "epochs": self.epochs, "seconds": round(self.epoch_seconds_[-1], 3),
+                     "train_loss": total / max(seen, 1), "val": score, "metric": "macro_f1", "best": improved}
+            self.history_.append(entry)
+            if on_epoch is not None:
+                on_epoch(dict(entry))
         if best_state is not None:
             self.encoder_.load_state_dict(best_state[0])
             self.head_.load_state_dict(best_state[1])

@@ -104,8 +104,10 @@ def _refuse_unfeaturized(model: TrainedModel, workspace: Workspace, ids: list[st
     lacking: dict[str, int] = {}
     workspace.db.register("_ids", pa.table({"id": pa.array(ids, pa.string())}))
     try:
-        for modality, entry in model.encoders.items():
-            key = entry["key"]
+        for block, entry in model.encoders.items():
+            key, modality = entry["key"], model.modality_of(block)
+            if entry.get("fitted"):
+                continue  # computed from the post's text by the model itself
             if modality == "text" and "text" in model.text_fields:
                 items = [(pid, text_key(t)) for pid, t in workspace.db.execute(
                     "SELECT id, text FROM posts WHERE id IN (SELECT id FROM _ids) AND length(trim(text)) > 0").fetchall()]
@@ -119,7 +121,7 @@ def _refuse_unfeaturized(model: TrainedModel, workspace: Workspace, ids: list[st
             known = cache.known_keys(key)
             posts = {pid for pid, k in items if k not in known}
             if posts:
-                lacking[modality] = len(posts)
+                lacking[block] = len(posts)
     finally:
         workspace.db.unregister("_ids")
     if lacking:

@@ -6,36 +6,69 @@ report comes from the same code path.
 
 from __future__ import annotations
 
+import inspect
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from postlens.errors import ConfigError
 from postlens.evaluation.metrics import classification_metrics, multilabel_metrics, regression_metrics
-from postlens.models.config import TrainConfig
+from postlens.models.config import BLOCK_SEPARATOR, TUNED_DEFAULTS, UNSCALED_ENCODERS, TrainConfig
 from postlens.models.data import TrainingSet
 from postlens.models.imbalance import model_options, resample
+from postlens.models.inputs import PostData
+from postlens.models.tuning import TUNED, choose, plan, selection_metric, val_score
+
+EpochCallback = Callable[[dict[str, Any]], None]
+"""Called after each epoch of a model that reports them: {"epoch", "epochs", "seconds", "train_loss", "val", "metric", "best"}."""
 
 
-def build_estimator(config: TrainConfig, task: str, imbalance: str | None = None) -> Any:
+def build_estimator(config: TrainConfig, task: str, imbalance: str | None = None, *,
+                    params: dict[str, Any] | None = None) -> Any:
+    """The estimator ``config`` describes; ``params`` (tuned baseline hyper-parameters) override the config's.
+    Tfidf / word2vec text blocks wrap it in ``FittedTextFeatures`` (fitted on the training texts)."""
     method = config.imbalance if imbalance is None else imbalance
-    m = config.model
-    options = model_options(method, m.kind) if task == "classification" else {}
+    estimator = _model(config, task, _options(config, task, method), params or {})
+    fitted = fitted_blocks(config)
+    if not fitted:
+        return estimator
+    if config.model.kind in ("finetune", "ensemble"):
+        raise ConfigError(f"model kind {config.model.kind!r} reads raw text itself; drop {sorted(fitted.values())} from "
+                          "features.modalities.text")
+    from postlens.models.fitted_text import FittedTextFeatures
+
+    return FittedTextFeatures(estimator=estimator, encoders=fitted, seed=config.seed, num_threads=config.num_threads)
+
+
+def _options(config: TrainConfig, task: str, method: str) -> dict[str, Any]:
+    """Estimator arguments of an imbalance method (class weights, focal loss...)."""
     if method != "none" and task != "classification":
         raise ConfigError(f"imbalance {method!r} applies to single-label classification, not {task}")
+    return model_options(method, config.model.kind) if task == "classification" else {}
+
+
+def fitted_blocks(config: TrainConfig) -> dict[str, str]:
+    """block -> fitted text encoder (tfidf, word2vec) of ``config``."""
+    return {b.name: b.encoder for b in config.features.blocks() if b.fitted}
+
+
+def _model(config: TrainConfig, task: str, options: dict[str, Any], params: dict[str, Any]) -> Any:
+    m = config.model
     if m.kind in ("logreg", "lightgbm"):
         from postlens.models.baselines import BaselineModel
 
-        return BaselineModel(kind=m.kind, task=task, C=m.C, n_estimators=m.n_estimators, seed=config.seed,
-                             num_threads=config.num_threads, **options)
+        unscaled = tuple(b.name for b in config.features.blocks() if b.encoder in UNSCALED_ENCODERS)
+        return BaselineModel(kind=m.kind, task=task, n_estimators=m.n_estimators, seed=config.seed,
+                             num_threads=config.num_threads, unscaled=unscaled, **_baseline_params(m, params), **options)
     if m.kind == "fusion":
         from postlens.models.fusion import FusionModel
 
-        return FusionModel(task=task, width=m.width, fusion=m.fusion, epochs=m.epochs, batch_size=m.batch_size,
+        return FusionModel(task=task, width=m.width, fusion=m.fusion, epochs=m.resolved_epochs, batch_size=m.batch_size,
                            lr=m.lr, weight_decay=m.weight_decay, dropout=m.dropout,
-                           modality_dropout=m.modality_dropout, patience=m.patience, focal_gamma=m.focal_gamma,
-                           seed=config.seed, num_threads=config.num_threads,
+                           modality_dropout=m.modality_dropout, patience=max(m.patience, m.min_epochs),
+                           focal_gamma=m.focal_gamma, seed=config.seed, num_threads=config.num_threads,
                            waveform_embed_dim=config.features.waveform.embed_dim,
                            waveform_frontend=config.features.waveform.frontend, **options)
     if task != "classification":
@@ -50,24 +83,79 @@ def build_estimator(config: TrainConfig, task: str, imbalance: str | None = None
         return TextEnsembleModel(seed=config.seed, num_threads=config.num_threads, **chosen, **schedule, **options)
     from postlens.models.finetune import FineTunedTextModel
 
-    return FineTunedTextModel(epochs=m.epochs, batch_size=m.batch_size, lr=m.finetune_lr, max_length=m.max_length,
-                              seed=config.seed, num_threads=config.num_threads, **schedule, **options)
+    return FineTunedTextModel(epochs=m.resolved_epochs, batch_size=m.batch_size, lr=m.finetune_lr,
+                              max_length=m.max_length, seed=config.seed, num_threads=config.num_threads,
+                              **schedule, **options)
 
 
-def fit(config: TrainConfig, train: TrainingSet, val: TrainingSet, *, imbalance: str | None = None) -> Any:
-    """Resample (if the method does), then fit with validation-based early stopping."""
+def _baseline_params(m: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """The config's values (defaults where left to tuning), then the tuned ones."""
+    names = TUNED[m.kind]
+    out = {n: getattr(m, n) if getattr(m, n) is not None else TUNED_DEFAULTS[n] for n in names}
+    return out | {k: v for k, v in params.items() if k in names}
+
+
+def fit(config: TrainConfig, train: TrainingSet, val: TrainingSet, *, imbalance: str | None = None,
+        on_epoch: EpochCallback | None = None) -> Any:
+    """Resample (if the method does), then fit with validation-based early stopping.
+
+    Baselines try ``model.grid`` on the validation side (``models/tuning.py``); the estimator's
+    ``tuning_`` records the grid and the choice. ``on_epoch`` reaches models whose ``fit`` takes it
+    (fine-tuning; fusion once it reports epochs)."""
     method = config.imbalance if imbalance is None else imbalance
-    estimator = build_estimator(config, train.task, method)
+    if method == "smote" and fitted_blocks(config):
+        raise ConfigError("imbalance 'smote' makes synthetic posts without text, and tfidf / word2vec blocks are "
+                          "computed from text: use over or class_weight")
     value = train.y_value if config.model.aux_popularity and train.task != "regression" else None
     data, y, value = resample(train.data, train.y, method, seed=config.seed, y_value=value)
     started = time.perf_counter()
     has_val = len(val.y) > 0  # split.val_size 0: the estimator holds out a random slice of train itself
-    if config.model.kind in ("fusion",):
-        val_value = val.y_value if value is not None else None
-        estimator.fit(data, y, y_value=value, val=(val.data, val.y, val_value) if has_val else None)
-    else:  # finetune and LightGBM stop early on validation, the ensemble chooses on it; logreg ignores it
-        estimator.fit(data, y, val=(val.data, val.y) if has_val else None)
+    if config.model.kind in TUNED:
+        estimator = _fit_tuned(config, train.task, method, data, y, val if has_val else None)
+    else:
+        estimator = build_estimator(config, train.task, method)
+        extra: dict[str, Any] = {}
+        if on_epoch is not None and "on_epoch" in inspect.signature(estimator.fit).parameters:
+            extra["on_epoch"] = on_epoch
+        if config.model.kind == "fusion":
+            val_value = val.y_value if value is not None else None
+            estimator.fit(data, y, y_value=value, val=(val.data, val.y, val_value) if has_val else None, **extra)
+        else:  # finetune stops early on validation, the ensemble chooses on it
+            estimator.fit(data, y, val=(val.data, val.y) if has_val else None, **extra)
     estimator.fit_seconds_ = time.perf_counter() - started
+    return estimator
+
+
+def _fit_tuned(config: TrainConfig, task: str, method: str, data: PostData, y: np.ndarray,
+               val: TrainingSet | None) -> Any:
+    """A baseline per combination of ``model.grid`` on the training rows, the best on ``val`` kept
+    (``tuning_`` records them). TF-IDF / Word2Vec blocks are fitted once, on the training texts."""
+    options = _options(config, task, method)
+    fitted = fitted_blocks(config)
+    featurizers: dict[str, Any] = {}
+    train_data, val_data = data, None if val is None else val.data
+    if fitted:
+        from postlens.models.fitted_text import FittedTextFeatures, fit_text_encoders, with_text_blocks
+
+        featurizers = fit_text_encoders(fitted, data, seed=config.seed)
+        train_data = with_text_blocks(featurizers, data, "fit")
+        val_data = None if val is None else with_text_blocks(featurizers, val.data, "validation")
+
+    def fit_one(params: dict[str, Any]) -> Any:
+        model = _model(config, task, options, params)
+        model.fit(train_data, y, val=None if val is None else (val_data, val.y))  # LightGBM stops early on val
+        if not featurizers:
+            return model
+        return FittedTextFeatures.from_parts(model, featurizers, encoders=fitted, seed=config.seed,
+                                             num_threads=config.num_threads)
+
+    def score_val(estimator: Any) -> float:
+        assert val is not None  # several combinations are tried only with a validation side
+        return val_score(val.task, val.y, np.asarray(estimator.predict(val.data)), val.classes)
+
+    candidates, fixed, note = plan(config.model, has_val=val is not None)
+    estimator, record = choose(candidates, fixed, fit_one, score_val, metric=selection_metric(task), note=note)
+    estimator.tuning_ = record
     return estimator
 
 
@@ -99,13 +187,21 @@ def evaluate(estimator: Any, test: TrainingSet, *, positive: int | None = None) 
 
 
 def degradation(estimator: Any, test: TrainingSet, *, positive: int | None = None) -> dict[str, dict[str, Any]]:
-    """Figures with each modality removed at test time: how gracefully the model copes."""
+    """Figures with each feature block removed at test time, and each modality of several blocks
+    (``text:minilm`` + ``text:vader`` -> also ``without_text``): how gracefully the model copes."""
     out = {}
-    for modality in sorted(set(test.data.modalities) | set(test.data.waveforms)):
-        if not test.data.masks[modality].any():
-            continue
-        dropped = TrainingSet(data=test.data.without(modality), y=test.y, task=test.task, classes=test.classes)
-        out[f"without_{modality}"] = evaluate(estimator, dropped, positive=positive)
+    blocks = sorted(name for name in set(test.data.modalities) | set(test.data.waveforms) if test.data.masks[name].any())
+    groups: dict[str, list[str]] = {name: [name] for name in blocks}
+    for name in blocks:
+        modality, separator, _ = name.partition(BLOCK_SEPARATOR)
+        if separator:
+            groups.setdefault(modality, []).append(name)
+    for label, names in groups.items():
+        data = test.data
+        for name in names:
+            data = data.without(name)
+        dropped = TrainingSet(data=data, y=test.y, task=test.task, classes=test.classes)
+        out[f"without_{label}"] = evaluate(estimator, dropped, positive=positive)
     return out
 
 

@@ -1,9 +1,10 @@
-"""The stages wired together: ingest -> featurize -> (later) train -> evaluate.
+"""The stages wired together: ingest -> featurize -> train -> predict, and the tasks.
 
-Each ``run_*`` function is what a CLI command does, callable from Python too; it owns progress
-display (on the given console) but no argument parsing.
+Each ``run_*`` function is what a CLI command does, callable from Python too. Nothing here prints:
+progress goes to the callbacks a function takes, and it returns a summary; ``serve/`` draws both.
 """
 
-from postlens.pipeline.ingest import build_importer, run_demo, run_demo_data, run_ingest
+from postlens.pipeline.demo import DemoHooks, DemoReport, run_demo, run_demo_data
+from postlens.pipeline.ingest import build_importer, run_ingest
 
-__all__ = ["build_importer", "run_demo", "run_demo_data", "run_ingest"]
+__all__ = ["DemoHooks", "DemoReport", "build_importer", "run_demo", "run_demo_data", "run_ingest"]

@@ -32,7 +32,6 @@ from postlens.encoders.base import Encoder, Features, cache_key
 from postlens.encoders.identity import spec_cache_prefix, text_key
 from postlens.encoders.registry import EncoderSpec, default_encoder_names, get_spec
 from postlens.pipeline.featurize_text import (
-    MEDIA_KINDS_FOR,
     TEXT_MAX_CHARS,
     build_text_fields,
     cut_at_space,
@@ -41,13 +40,17 @@ from postlens.pipeline.featurize_text import (
 from postlens.pipeline.featurize_worker import RAISED, SupervisedRun, build_encoder
 from postlens.store.features import FeatureCache
 from postlens.store.workspace import Workspace, open_briefly, resolve_workspace_path
-from postlens.types import Modality
+from postlens.types import MEDIA_KINDS_OF, Modality
 
 __all__ = ["TEXT_MAX_CHARS", "EncoderRun", "FeaturizeInterrupted", "FeaturizeSummary", "build_text_fields",
            "featurize", "spec_cache_prefix", "text_key"]
 
 LOG = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
+MEDIA_BATCH = 32
+"""Media items per model call by default (``postlens featurize --batch-size``)."""
+TEXT_BATCH_MIN = 64
+"""Text encoders get at least this many texts per call: a short text costs little, a call's overhead much."""
 """Called with (encoder name, items done, items total)."""
 
 
@@ -111,7 +114,7 @@ def featurize(
     workspace: Workspace | str | Path,
     *,
     encoders: Sequence[str] | None = None,
-    batch_size: int = 32,
+    batch_size: int = MEDIA_BATCH,
     progress: Progress | None = None,
     parallel_ocr: bool = True,
     post_ids: Sequence[str] | None = None,
@@ -124,6 +127,7 @@ def featurize(
     posts (prediction on new posts); ``text_fields`` is still rebuilt for the whole workspace.
     Text encoders see at most ``text_max_chars`` characters of a text (cache key: the full text).
     Raises ``FeaturizeInterrupted`` (a KeyboardInterrupt) on Ctrl-C, after stopping the worker.
+    At the end, the parts written (one per batch) are merged into a few (``FeatureCache.compact``).
     """
     started = time.perf_counter()
     root = workspace.root if isinstance(workspace, Workspace) else resolve_workspace_path(workspace)
@@ -136,7 +140,9 @@ def featurize(
         if media_specs:
             _media_stage(root, cache, media_specs, batch_size, progress, parallel_ocr, post_ids, summary)
         text_specs = [s for s in specs if s.modality == Modality.TEXT]
-        _text_stage(root, cache, text_specs, max(batch_size, 64), progress, post_ids, text_max_chars, summary)
+        _text_stage(root, cache, text_specs, max(batch_size, TEXT_BATCH_MIN), progress, post_ids, text_max_chars, summary)
+        for encoder_key in sorted(cache.written):  # one part per batch was written: merge them for fast reads
+            cache.compact(encoder_key)
     except KeyboardInterrupt as exc:
         summary.interrupted = True
         summary.seconds = time.perf_counter() - started
@@ -153,7 +159,7 @@ def _media_stage(root: Path, cache: FeatureCache, specs: list[EncoderSpec], batc
                  summary: FeaturizeSummary) -> None:
     errors = _Errors()
     with open_briefly(root) as ws:  # one short read; the database is closed while models run
-        items = {spec.name: _media_items(ws.db, root, MEDIA_KINDS_FOR[spec.modality], post_ids, errors.carriers)
+        items = {spec.name: _media_items(ws.db, root, MEDIA_KINDS_OF[spec.modality], post_ids, errors.carriers)
                  for spec in specs}
     ocr_spec = next((s for s in specs if s.name == "ocr"), None) if parallel_ocr else None
     background: _Background | None = None

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from postlens.encoders.identity import TEXT_FIELD_SOURCES, spec_cache_prefix
 from postlens.encoders.registry import EncoderSpec, get_spec
 from postlens.store.features import FeatureCache
-from postlens.types import Modality
+from postlens.types import MEDIA_KINDS_OF
 
 TEXT_MAX_CHARS = 10_000
 """The most characters of one text field any text encoder sees (the cache key stays the full text's hash).
@@ -30,11 +30,6 @@ for what preprocessing removes (URLs, mentions, spaces) and keeps a 50 MB post f
 language-identified and tokenized whole. A text cut here gets ``info["truncated"] = True``.
 """
 
-MEDIA_KINDS_FOR = {
-    Modality.IMAGE: ("image", "gif"),
-    Modality.AUDIO: ("audio",),
-    Modality.VIDEO: ("video",),
-}
 TEXT_FIELD_OF = {encoder: text_field for text_field, encoder in TEXT_FIELD_SOURCES.items()}
 """Media encoder -> the text field its text becomes (the inverse of ``TEXT_FIELD_SOURCES``)."""
 
@@ -54,7 +49,7 @@ def build_text_fields(db: duckdb.DuckDBPyConnection, cache: FeatureCache) -> int
         media_text = _cached_text(cache, spec)
         if not media_text:
             continue
-        kinds = MEDIA_KINDS_FOR[spec.modality]
+        kinds = MEDIA_KINDS_OF[spec.modality]
         links = db.execute(
             f"SELECT post_id, sha256 FROM media WHERE status = 'stored' AND kind IN ({', '.join('?' for _ in kinds)}) "
             "ORDER BY post_id, position",

@@ -1,4 +1,4 @@
-"""Import stage: files -> workspace, with a live counter; plus the sample-corpus demo."""
+"""Import stage: files -> workspace. Progress goes to a callback; the CLI draws it (``serve/``)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
 from postlens.errors import ConfigError
-from postlens.store.ingest import ImportSummary, ingest
+from postlens.store.ingest import BATCH_SIZE, ImportSummary, Progress, ingest
 from postlens.store.workspace import Workspace
-
-_GENERIC = {"csv", "tsv", "jsonl", "parquet"}
-_TAKE_MEDIA_ROOT = _GENERIC | {"postlens"}
 
 
 def build_importer(
@@ -25,23 +19,45 @@ def build_importer(
     media_root: Path | None = None,
     source: str | None = None,
 ) -> Any:
-    """An importer by name; mapping options are only for the generic table formats."""
-    from postlens.sources.base import get_importer
+    """An importer by name; an option the importer does not take is an error naming the ones that do.
 
-    if media_root is not None and name not in _TAKE_MEDIA_ROOT:
-        raise ConfigError(f"--media-root applies to {', '.join(sorted(_TAKE_MEDIA_ROOT))}, not to {name!r} "
-                          "(recipes read media from their dataset folder; platform formats carry URLs)")
-    if name not in _GENERIC:
-        if mapping_file or mapping_pairs:
-            raise ConfigError(f"--mapping/--map apply to {', '.join(sorted(_GENERIC))}, not to {name!r}")
-        return get_importer(name, media_root=media_root) if media_root is not None else get_importer(name)
-    from postlens.sources.mapping import ColumnMapping
+    Which importer takes which option is read from its constructor (``sources.base.importer_options``):
+    the generic tables take a mapping, a media root and a source; ``postlens`` JSONL a media root.
+    """
+    from postlens.sources.base import get_importer, importers_taking
 
-    mapping = ColumnMapping.from_yaml(mapping_file) if mapping_file else None
-    if mapping_pairs:
-        pairs = ColumnMapping.from_pairs(list(mapping_pairs))
-        mapping = mapping.merge(pairs) if mapping else pairs
-    return get_importer(name, mapping=mapping, media_root=media_root, source=source)
+    given = {"media_root": media_root is not None, "mapping": bool(mapping_file or mapping_pairs),
+             "source": source is not None}
+    for option, flag, why in _OPTIONS:
+        takers = importers_taking(option)
+        if given[option] and name not in takers:
+            raise ConfigError(f"{flag} applies to {', '.join(takers)}, not to {name!r}{why}")
+    options: dict[str, Any] = {"media_root": media_root} if media_root is not None else {}
+    if source is not None:
+        options["source"] = source
+    if name in importers_taking("mapping"):
+        from postlens.sources.mapping import ColumnMapping
+
+        mapping = ColumnMapping.from_yaml(mapping_file) if mapping_file else None
+        if mapping_pairs:
+            pairs = ColumnMapping.from_pairs(list(mapping_pairs))
+            mapping = mapping.merge(pairs) if mapping else pairs
+        options["mapping"] = mapping
+    return get_importer(name, **options)
+
+
+_OPTIONS = (
+    ("media_root", "--media-root", " (recipes read media from their dataset folder; platform formats carry URLs)"),
+    ("mapping", "--mapping/--map", ""),
+    ("source", "--source", " (platform formats and recipes name their own source)"),
+)
+
+
+def importer_name_for(paths: Sequence[Path], importer_name: str | None = None) -> str:
+    """The importer named, or the one guessed from the first path."""
+    from postlens.sources.detect import detect_format
+
+    return importer_name or detect_format(Path(paths[0]))
 
 
 def run_ingest(
@@ -53,8 +69,8 @@ def run_ingest(
     media_root: Path | None = None,
     source: str | None = None,
     workspace: Path | None = None,
-    batch_size: int = 2000,
-    console: Console | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
     max_media_bytes: Mapping[str, int] | None = None,
 ) -> ImportSummary:
     """Import ``paths`` (one importer for all of them; guessed from the first when not named).
@@ -62,116 +78,15 @@ def run_ingest(
     Local media are read only from inside ``media_root`` (default: each data file's folder);
     ``max_media_bytes`` (kind -> bytes, e.g. ``{"video": 500_000_000}``) overrides the size limits
     of ``postlens.media.limits``; a larger file is quarantined as ``media_too_large`` without being copied.
+    ``progress(records seen, quarantined)`` is called after each batch.
     """
-    from postlens.sources.detect import detect_format
-
-    console = console or Console(stderr=True)
-    name = importer_name or detect_format(Path(paths[0]))
+    name = importer_name_for(paths, importer_name)
     importer = build_importer(
         name, mapping_file=mapping_file, mapping_pairs=mapping_pairs, media_root=media_root, source=source
     )
     options = {"importer": name, "mapping": str(mapping_file) if mapping_file else None,
                "map": list(mapping_pairs), "media_root": str(media_root) if media_root else None,
                "source": source, "max_media_bytes": {str(k): v for k, v in (max_media_bytes or {}).items()}}
-    with Workspace(workspace) as ws, _counter(console, f"importing ({name})") as update:
-        return ingest(ws, importer, paths, batch_size=batch_size, progress=update, options=options,
+    with Workspace(workspace) as ws:
+        return ingest(ws, importer, paths, batch_size=batch_size, progress=progress, options=options,
                       max_media_bytes=max_media_bytes)
-
-
-class _counter:
-    """A live 'records, quarantined, rate' line; record totals are unknown while streaming."""
-
-    def __init__(self, console: Console, label: str) -> None:
-        self.progress = Progress(
-            SpinnerColumn(), TextColumn(label), TextColumn("{task.completed:,} records"),
-            TextColumn("{task.fields[q]:,} quarantined"), TimeElapsedColumn(), console=console,
-        )
-        self.task = self.progress.add_task(label, total=None, q=0)
-
-    def __enter__(self) -> Any:
-        self.progress.start()
-
-        def update(seen: int, quarantined: int) -> None:
-            self.progress.update(self.task, completed=seen, q=quarantined)
-
-        return update
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-
-def run_demo_data(out: Path, *, seed: int = 0, n_posts: int = 3000, console: Console | None = None) -> Any:
-    from postlens.demo import generate_corpus
-
-    console = console or Console()
-    with Progress(
-        SpinnerColumn(), TextColumn("generating sample corpus"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console,
-    ) as bar:
-        task = bar.add_task("demo", total=n_posts)
-        summary = generate_corpus(
-            out, seed=seed, n_posts=n_posts, progress=lambda done, total: bar.update(task, completed=done, total=total)
-        )
-    console.print(f"wrote the sample corpus to [bold]{out}[/] ({n_posts:,} posts, seed {seed}); truth in {out / 'truth.json'}")
-    return summary
-
-
-DEMO_TRAIN = {
-    "name": "demo-topic",
-    "target": "topic",
-    "features": {"modalities": {"text": "minilm", "image": "efficientnet", "video": "video", "audio": "audio"},
-                 "text_fields": ["text", "ocr"]},
-    "split": {"strategy": "time"},
-    "model": {"kind": "fusion", "epochs": 20},
-    "seed": 0,
-}
-
-
-def run_demo(
-    out: Path, *, seed: int = 0, n_posts: int = 3000, workspace: Path | None = None, console: Console | None = None,
-    featurize: bool = True, train: bool = True,
-) -> ImportSummary:
-    """The main job on the sample corpus: generate (unless already there), ingest, featurize, train, report.
-
-    Every stage is idempotent: a second run reuses the corpus, imports nothing new, computes no
-    feature twice, and retrains the (small) topic model.
-    """
-    from postlens.serve.render import print_import_summary, print_stats
-    from postlens.store.queries import workspace_stats
-
-    console = console or Console()
-    if not _corpus_matches(out, seed, n_posts):
-        run_demo_data(out, seed=seed, n_posts=n_posts, console=console)
-    else:
-        console.print(f"sample corpus already in {out} (seed {seed}); reusing it")
-    summary = run_ingest([out], importer_name="postlens", workspace=workspace, console=console)
-    print_import_summary(console, summary)
-    with Workspace(workspace, read_only=True) as ws:
-        print_stats(console, workspace_stats(ws.db), ws.root)
-    if featurize:
-        from postlens.pipeline.featurize_cli import run_featurize
-
-        run_featurize(workspace=workspace, console=console)
-    if featurize and train:
-        from postlens.models.config import parse_config
-        from postlens.pipeline.train import run_train
-
-        console.print("[bold]training a topic model on the labelled subset (labels['topic'])[/]")
-        from postlens.serve.render_train import print_train_report
-
-        print_train_report(console, run_train(parse_config(DEMO_TRAIN), workspace=workspace))
-    return summary
-
-
-def _corpus_matches(out: Path, seed: int, n_posts: int) -> bool:
-    import orjson
-
-    truth = out / "truth.json"
-    if not truth.exists() or not (out / "posts.jsonl").exists():
-        return False
-    try:
-        meta = orjson.loads(truth.read_bytes())
-    except orjson.JSONDecodeError:
-        return False
-    params = meta.get("params", {})
-    return meta.get("seed") == seed and params.get("n_posts", n_posts) == n_posts

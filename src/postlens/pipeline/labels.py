@@ -18,17 +18,16 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from postlens.errors import ConfigError, MappingError
-from postlens.pipeline.ingest import _counter, build_importer
-from postlens.sources.generic import raw_text, scalar_text
+from postlens.pipeline.ingest import build_importer
+from postlens.sources.generic import TABLE_FORMATS
+from postlens.sources.rows import raw_text, scalar_text
 from postlens.sources.mapping import ColumnMapping, make_getter
 from postlens.store.labels import LabelRow, LabelSummary, merge_labels
 from postlens.store.workspace import Workspace
 from postlens.types import Rejected
 
-FORMATS = ("csv", "tsv", "jsonl", "parquet")
+FORMATS = TABLE_FORMATS
 MAPPING_KEYS = frozenset({"id", "labels", "source", "delimiter", "quoting", "auto_detect"})
 """The mapping keys a labels file uses; the others describe posts and are refused."""
 
@@ -42,13 +41,14 @@ def import_labels(
     source: str | None = None,
     workspace: str | Path | None = None,
     batch_size: int = 5000,
-    console: Console | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> LabelSummary:
     """Merge the labels of ``path`` into the workspace's posts; returns the run's counts.
 
     ``mapping_pairs`` are ``id=<column>`` and ``labels.<name>=<column>`` (unset: the id and label
     columns are auto-detected by name, as in ingest). Raises ``ConfigError``/``MappingError`` before
-    anything is written when the format, mapping or columns are wrong.
+    anything is written when the format, mapping or columns are wrong. ``progress(rows seen,
+    quarantined)`` is called after each batch.
     """
     from postlens.sources.detect import detect_format
 
@@ -60,10 +60,9 @@ def import_labels(
     reader = label_reader(name, mapping_pairs=mapping_pairs, mapping_file=mapping_file, source=source)
     options = {"format": name, "map": list(mapping_pairs), "mapping": str(mapping_file) if mapping_file else None,
                "source": source}
-    console = console or Console(stderr=True)
-    with Workspace(workspace, create=False) as ws, _counter(console, "importing labels") as update:
+    with Workspace(workspace, create=False) as ws:
         return merge_labels(ws, _checked(reader.iter_records(path), path), inputs=[str(path)], options=options,
-                            batch_size=batch_size, progress=update)
+                            batch_size=batch_size, progress=progress)
 
 
 def label_reader(name: str, *, mapping_pairs: Sequence[str] = (), mapping_file: str | Path | None = None,
@@ -144,18 +143,3 @@ def _checked(records: Iterator[Any], path: Path) -> Iterator[LabelRow | Rejected
         else:
             yield Rejected(str(path), None, "bad_record", f"not a table row: {raw_text(record)[:200]}",
                            raw=raw_text(record))
-
-
-def format_label_summary(summary: LabelSummary) -> list[str]:
-    """Lines for a person: what matched, what changed, what was replaced, what was quarantined."""
-    lines = [
-        f"labels {summary.run_id}: {summary.rows:,} rows read; {summary.matched:,} matched a post "
-        f"({summary.changed:,} changed, {summary.unchanged:,} unchanged); {summary.unknown:,} unknown ids; "
-        f"{summary.quarantined:,} rows quarantined in all",
-        f"  label values: {summary.added:,} added, {summary.replaced:,} replaced "
-        "(a new value for a label the post already has replaces the old one)",
-    ]
-    if summary.reasons:
-        reasons = ", ".join(f"{code} {n:,}" for code, n in sorted(summary.reasons.items(), key=lambda kv: -kv[1]))
-        lines.append(f"  quarantine reasons: {reasons}  (see 'postlens quarantine')")
-    return lines

@@ -8,12 +8,10 @@ refused before anything is imported or computed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from rich.console import Console
 
 from postlens.errors import ConfigError
 from postlens.models.artifact import load_model
@@ -65,7 +63,7 @@ def predict(
     media_root: Path | None = None,
     source: str | None = None,
     out: Path | None = None,
-    console: Console | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
     post_ids: Sequence[str] | None = None,
     save: bool = True,
 ) -> PredictReport:
@@ -74,7 +72,8 @@ def predict(
     ``files`` are imported first (any format ``postlens ingest`` reads) and only their posts are
     predicted; or ``post_ids`` picks posts of the workspace; ``where`` (a SQL condition over posts)
     narrows the posts further. Predictions go to the ``predictions`` table (unless ``save`` is
-    False) and, when ``out`` is given, to that .parquet or .csv file.
+    False) and, when ``out`` is given, to that .parquet or .csv file. ``progress(encoder, done, total)``
+    follows the featurizing of what the cache lacks.
     """
     if out is not None and Path(out).suffix.lower() not in OUT_FORMATS:
         raise ConfigError(f"--out {out}: write .parquet or .csv (got {Path(out).suffix or 'no extension'!r})")
@@ -98,7 +97,7 @@ def predict(
         with Workspace(root, read_only=True) as ws:  # the user's SQL runs on a read-only connection
             ids = select_post_ids(ws.db, where, within=ids)
     with Workspace(root, create=bool(files)) as ws:
-        predictions = trained.predict_posts(ws, post_ids=ids, featurizer=_featurizer(console), save=save)
+        predictions = trained.predict_posts(ws, post_ids=ids, featurizer=_featurizer(progress), save=save)
     if out is not None:
         write_out(predictions, Path(out))
     return PredictReport(predictions=predictions, model_folder=folder, out=Path(out) if out else None,
@@ -153,26 +152,13 @@ def _id_table(ids: list[str]) -> Any:
     return pa.table({"id": pa.array(ids, pa.string())})
 
 
-def _featurizer(console: Console | None) -> Any:
-    """featurize(..., encoders=, post_ids=) behind the model's Featurizer signature, with a progress bar."""
+def _featurizer(progress: Callable[[str, int, int], None] | None) -> Any:
+    """featurize(..., encoders=, post_ids=) behind the model's Featurizer signature."""
 
     def run(ws: Workspace, encoders: list[str], post_ids: list[str]) -> int:
         from postlens.pipeline.featurize import featurize
 
-        if console is None:
-            return featurize(ws, encoders=encoders, post_ids=post_ids).computed
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, transient=True) as bar:
-            tasks: dict[str, Any] = {}
-
-            def update(name: str, done: int, total: int) -> None:
-                if name not in tasks:
-                    tasks[name] = bar.add_task(name, total=total)
-                bar.update(tasks[name], completed=done, total=total)
-
-            return featurize(ws, encoders=encoders, post_ids=post_ids, progress=update).computed
+        return featurize(ws, encoders=encoders, post_ids=post_ids, progress=progress).computed
 
     return run
 
@@ -188,23 +174,3 @@ def write_out(predictions: Predictions, out: Path) -> Path:
         predictions.frame.to_parquet(tmp, index=False)
     tmp.replace(out)
     return out
-
-
-def print_report(console: Console, report: PredictReport) -> None:
-    p = report.predictions
-    if report.imported is not None:
-        i = report.imported
-        console.print(f"{report.file_posts:,} posts in the files ({i.imported:,} new, {i.updated:,} updated, "
-                      f"{i.unchanged:,} unchanged, {i.quarantined:,} quarantined)")
-    console.print(f"[bold]{p.model}[/] predicted {len(p):,} posts ({p.featurized:,} feature items computed)")
-    counts = p.label_counts()
-    if counts:
-        console.print("labels: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-    elif p.task == "regression" and len(p):
-        values = p.frame["value"]
-        console.print(f"values: mean {values.mean():.3f}, min {values.min():.3f}, max {values.max():.3f}")
-    lacking = {m: n for m, n in p.lacking.items() if n}
-    if lacking:
-        console.print("predicted without: " + ", ".join(f"{m} ({n:,} posts lacked it)" for m, n in lacking.items()))
-    console.print(f"written to the predictions table (model = '{p.model}', {p.written:,} rows)"
-                  + (f" and {report.out}" if report.out else ""))

@@ -8,10 +8,8 @@ VADER scores missing from the feature cache are computed and stored there.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-
-from rich.console import Console
 
 from postlens.models.artifact import load_model
 from postlens.pipeline.predict import predict, resolve_model_folder
@@ -25,10 +23,11 @@ DEFAULT_SEGMENTATION = "topics"
 def post_sentiment(workspace: str | Path | None = None, *, model: str | Path | None = None,
                    segmentation: str | None = None, where: str | None = None,
                    post_ids: Sequence[str] | None = None, predict_missing: bool = True,
-                   console: Console | None = None) -> tuple[PostSentiment, int]:
+                   progress: Callable[[str, int, int], None] | None = None) -> tuple[PostSentiment, int]:
     """(per-post sentiment, posts predicted now). ``model``: a folder name under ``<workspace>/models/``
     or a path; ``where``: a SQL condition over posts; ``predict_missing``: predict the posts that
-    have no prediction of this model yet (else they are read as unpredicted)."""
+    have no prediction of this model yet (else they are read as unpredicted); ``progress``: predict's
+    ``(step, done, total)`` callback."""
     root = resolve_workspace_path(workspace)
     ids = None if post_ids is None else list(post_ids)
     if where is not None:
@@ -43,21 +42,19 @@ def post_sentiment(workspace: str | Path | None = None, *, model: str | Path | N
         if predict_missing:
             missing = _unpredicted(root, name, trained.fingerprint, ids)
             if missing:
-                if console is not None:
-                    console.print(f"[dim]predicting {len(missing):,} posts with {name}[/]", highlight=False)
-                predicted_now = len(predict(folder, workspace=root, post_ids=missing, console=console).predictions)
+                predicted_now = len(predict(folder, workspace=root, post_ids=missing, progress=progress).predictions)
     with Workspace(root, read_only=True) as ws:
         return load_post_sentiment(ws, post_ids=ids, model=name, segmentation=segmentation), predicted_now
 
 
 def run_sentiment(workspace: str | Path | None = None, *, model: str | Path | None = None, by: str = "topic",
                   segmentation: str | None = None, where: str | None = None, predict_missing: bool = True,
-                  console: Console | None = None) -> SentimentReport:
+                  progress: Callable[[str, int, int], None] | None = None) -> SentimentReport:
     """Sentiment grouped ``by`` topic (segmentation ``topics`` unless named), hour, day, week, month or none."""
     if by == "topic" and segmentation is None:
         segmentation = DEFAULT_SEGMENTATION
     posts, predicted_now = post_sentiment(workspace, model=model, segmentation=segmentation, where=where,
-                                          predict_missing=predict_missing, console=console)
+                                          predict_missing=predict_missing, progress=progress)
     report = aggregate_sentiment(posts, by=by)
     report.predicted_now = predicted_now
     return report

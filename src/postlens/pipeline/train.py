@@ -73,8 +73,8 @@ def train_from_config(config: TrainConfig, data: TrainingSet, *, compare_imbalan
     split = split_rows(config, data)
     train, val, test = data.subset(split.train), data.subset(split.val), data.subset(split.test)
     positive = trainer.positive_index(config, data)
-    say(f"training {config.model.kind} on {len(train.y):,} posts")
-    estimator = trainer.fit(config, train, val)
+    say(f"training {config.model.kind} on {len(train.y):,} posts" + _tuning_note(config, len(val.y) > 0))
+    estimator = trainer.fit(config, train, val, on_epoch=lambda entry: say(epoch_message(entry)))
     predicted = {name: trainer.predict_side(estimator, side) for name, side in (("val", val), ("test", test))}
     figures = {name: trainer.score(side.task, side.y, predicted[name][0], side.classes, positive=positive)
                if len(side.y) else {} for name, side in (("val", val), ("test", test))}
@@ -86,10 +86,18 @@ def train_from_config(config: TrainConfig, data: TrainingSet, *, compare_imbalan
         "held_out": split.info.get("held_out", "test"),
         "sizes": {"train": len(train.y), "val": len(val.y), "test": len(test.y)},
         "train_seconds": round(estimator.fit_seconds_, 3), "epochs_run": getattr(estimator, "epochs_run_", None),
+        "blocks": {b.name: b.encoder for b in config.features.blocks()},
         "val": figures["val"], "test": figures["test"],
         "warnings": trainer.model_warnings(estimator, {"val": (val, predicted["val"][0]),
                                                        "held-out": (test, predicted["test"][0])}),
     }
+    if data.selection:
+        report["where"] = {**data.selection, "posts_labelled": len(data.y)}
+    if getattr(estimator, "tuning_", None) is not None:
+        report["tuning"] = estimator.tuning_
+    if config.model.kind in ("fusion", "finetune"):
+        report["epochs"] = epoch_summary(config, estimator)
+        report["warnings"] += early_best_warning(config, report["epochs"], len(val.y))
     if config.model.kind == "fusion":
         report["test_missing"] = trainer.degradation(estimator, test, positive=positive)
     if config.distill.enabled:
@@ -100,19 +108,75 @@ def train_from_config(config: TrainConfig, data: TrainingSet, *, compare_imbalan
     n_folds = folds or config.split.folds
     if n_folds:
         report["cv"] = run_cross_validation(config, data, n_folds, positive=positive, progress=say)
-    fingerprint = data.data.fingerprint(sorted(f"{m}={key}" for m, key in data.feature_keys.items()))
+    fitted = fitted_inputs(estimator)
+    all_keys = {**data.feature_keys, **{block: entry["key"] for block, entry in fitted.items()}}
+    fingerprint = data.data.fingerprint(sorted(f"{m}={key}" for m, key in all_keys.items()))
     report["fingerprint"] = fingerprint
     if output is not None:
         save_model(output, estimator, task=data.task, classes=data.classes, feature_keys=data.feature_keys,
                    meta_names=data.data.meta_names, fingerprint=fingerprint, config=config.model_dump(),
                    metrics={key: v for key, v in report.items() if key != "classes"},
-                   inputs=describe_inputs(config.features, data.feature_keys, data.data.dims))
+                   inputs=describe_inputs(config.features, data.feature_keys, data.data.dims, fitted),
+                   trained_on={"where": config.where, "posts_labelled": len(data.y), "sizes": report["sizes"],
+                               **{k: v for k, v in data.selection.items() if k != "where"}})
         report["output"] = str(output)
         report["predictions"] = _write_predictions(output, config, {"val": (val, predicted["val"]),
                                                                     "test": (test, predicted["test"])})
         if compare_imbalance:
             (output / "compare.json").write_text(json.dumps(report["compare_imbalance"], indent=2, default=float))
     return report
+
+
+def epoch_message(entry: dict[str, Any]) -> str:
+    """One progress line per epoch: ``epoch 2/3: train loss 0.512, val macro-F1 0.704 (best so far), 95 s``."""
+    val = entry.get("val")
+    metric = {"macro_f1": "macro-F1", "spearman": "Spearman"}.get(str(entry.get("metric")), str(entry.get("metric")))
+    figure = f", val {metric} {val:.3f}" + (" (best so far)" if entry.get("best") else "") if val is not None else ""
+    return (f"epoch {entry['epoch']}/{entry['epochs']}: train loss {entry['train_loss']:.4f}{figure}, "
+            f"{entry['seconds']:.0f} s")
+
+
+def _tuning_note(config: TrainConfig, has_val: bool) -> str:
+    from postlens.models.tuning import plan
+
+    candidates, _, _ = plan(config.model, has_val=has_val)
+    return f", trying {len(candidates)} hyper-parameter combinations on validation" if len(candidates) > 1 else ""
+
+
+def epoch_summary(config: TrainConfig, estimator: Any) -> dict[str, Any]:
+    """Epochs asked (and whether that is the kind's default), run, and the one whose weights were kept."""
+    history = list(getattr(estimator, "history_", None) or [])
+    scores = [h.get("val", h.get("val_score")) for h in history]
+    known = [(v, i) for i, v in enumerate(scores) if v is not None]
+    best = max(known, key=lambda vi: (vi[0], -vi[1]))[1] + 1 if known else None
+    return {"max": config.model.resolved_epochs, "default_for_kind": config.model.epochs is None,
+            "run": getattr(estimator, "epochs_run_", len(history) or None), "best": best,
+            "history": [{k: v for k, v in h.items() if k != "epochs"} for h in history]}
+
+
+def early_best_warning(config: TrainConfig, epochs: dict[str, Any], n_val: int) -> list[str]:
+    """Say so when fusion keeps the weights of epoch 1 or 2 of a longer run: either it overfits at once
+    (the validation figure falls after) or a small validation side made an early epoch look best."""
+    best, run = epochs.get("best"), epochs.get("run") or 0
+    if config.model.kind != "fusion" or best is None or best > 2 or run <= best:
+        return []
+    return [(f"fusion kept the weights of epoch {best} of the {run} it ran ({epochs['max']} allowed): no later epoch "
+             f"did better on the {n_val:,} validation posts. It overfits at once, or the validation side is too small "
+             "to tell epochs apart; compare with logreg, try a lower model.lr or more dropout, or raise "
+             "split.val_size (model.min_epochs keeps it training longer)")]
+
+
+def fitted_inputs(estimator: Any) -> dict[str, dict[str, Any]]:
+    """block -> {encoder, key, settings, dim} of the tfidf / word2vec blocks fitted inside ``estimator``."""
+    from postlens.encoders.identity import encoder_settings
+    from postlens.models.fitted_text import FittedTextFeatures
+
+    if not isinstance(estimator, FittedTextFeatures):
+        return {}
+    keys, dims = estimator.keys(), estimator.fitted_dims()
+    return {block: {"encoder": name, "key": keys[block], "settings": encoder_settings(estimator.featurizers_[block]),
+                    "dim": dims[block], "fitted_on": "the training posts"}
+            for block, name in (estimator.encoders or {}).items()}
 
 
 def _write_predictions(folder: Path, config: TrainConfig,
@@ -141,6 +205,9 @@ def compare_imbalance_methods(config: TrainConfig, train: TrainingSet, val: Trai
     methods: dict[str, Any] = {}
     best: tuple[float, str, Any] | None = None
     for method in supported_methods(config.model.kind):
+        if method == "smote" and trainer.fitted_blocks(config):
+            methods[method] = {"skipped": "SMOTE's synthetic posts have no text for the tfidf / word2vec blocks"}
+            continue
         estimator = trainer.fit(config, train, val, imbalance=method)
         figures = trainer.evaluate(estimator, val, positive=positive)
         methods[method] = {"val": figures, "train_seconds": round(estimator.fit_seconds_, 3),
@@ -175,7 +242,9 @@ def _distill(config: TrainConfig, teacher: Any, train: TrainingSet, val: Trainin
 
     if train.task != "classification" or config.model.kind != "fusion":
         raise ConfigError("distillation needs a fusion teacher on a single-label classification target")
-    student = StudentModel(modalities=tuple(config.distill.student_modalities), hidden=config.distill.hidden,
+    blocks = [b for b in config.features.blocks_of(config.distill.student_modalities)
+              if b in train.data.modalities or b in train.data.waveforms]  # tfidf / word2vec live inside the teacher
+    student = StudentModel(modalities=tuple(blocks), hidden=config.distill.hidden,
                            temperature=config.distill.temperature, alpha=config.distill.alpha,
                            seed=config.seed, num_threads=config.num_threads)
     student.fit(train.data, train.y, teacher_logits=teacher.decision_function(train.data), val=(val.data, val.y))

@@ -1,10 +1,9 @@
-"""``postlens trends``: update the saved trend state of a workspace and report a window, with progress."""
+"""``postlens trends``: update the saved trend state of a workspace and report a window."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-
-from rich.console import Console
 
 from postlens.store.workspace import open_briefly, resolve_workspace_path
 from postlens.tasks.trends import SOURCES, TermSource, Topics, TrendSettings, TrendsReport, detect_trends
@@ -23,14 +22,12 @@ def run_trends(
     min_count: int | None = None,
     min_share: float | None = None,
     segmentation: str | None = None,
-    console: Console | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> TrendsReport:
-    """Open the workspace for writing (the state is saved there), fold new bins, report the window."""
+    """Open the workspace for writing (the state is saved there), fold new bins, report the window.
 
-    def progress(message: str) -> None:
-        if console is not None:
-            console.print(f"[dim]{message}[/]", highlight=False)
-
+    ``progress(message)`` hears what the detector is doing (bins folded, entities extracted).
+    """
     changes = {k: v for k, v in (("min_count", min_count), ("min_share", min_share)) if v is not None}
     settings = TrendSettings(detector=detector).with_changes(**changes)
     chosen: list[str | TermSource] = list(sources or SOURCES)

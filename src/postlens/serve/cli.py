@@ -39,7 +39,7 @@ WorkspaceOpt = Annotated[
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to import.", exists=True)],
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Importer: csv, tsv, jsonl, parquet, postlens, twitter-v1, twitter-v2, reddit, mastodon. Guessed when omitted.")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Importer: csv, tsv, jsonl, parquet, postlens, twitter, twitter-v1, twitter-v2, reddit, mastodon. Guessed when omitted (twitter reads either API version).")] = None,
     recipe: Annotated[Optional[str], typer.Option("--recipe", "-r", help="Named recipe for a public dataset: mediaeval2016, pheme, youtube-trending.")] = None,
     mapping: Annotated[Optional[Path], typer.Option("--mapping", "-m", help="YAML column mapping for csv/tsv/jsonl/parquet.", exists=True, dir_okay=False)] = None,
     map_: Annotated[Optional[list[str]], typer.Option("--map", help="Column mapping pair FIELD=COLUMN, repeatable (e.g. --map text=body --map labels.event=event); overrides --mapping.")] = None,
@@ -55,16 +55,19 @@ def ingest(
     Exits non-zero only when nothing at all could be imported.
     """
     from postlens.media.limits import parse_media_limits
-    from postlens.pipeline import run_ingest
+    from postlens.pipeline.ingest import importer_name_for, run_ingest
+    from postlens.serve.progress import Bars
     from postlens.serve.render import print_import_summary
 
     if format and recipe:
         raise typer.BadParameter("give --format or --recipe, not both")
-    summary = run_ingest(
-        paths, importer_name=recipe or format, mapping_file=mapping, mapping_pairs=map_ or [],
-        media_root=media_root, source=source, workspace=workspace, batch_size=batch_size, console=err,
-        max_media_bytes=parse_media_limits(max_media_size or []),
-    )
+    name = importer_name_for(paths, recipe or format)
+    with Bars(err) as bars:
+        summary = run_ingest(
+            paths, importer_name=name, mapping_file=mapping, mapping_pairs=map_ or [],
+            media_root=media_root, source=source, workspace=workspace, batch_size=batch_size,
+            progress=bars.records(f"importing ({name})"), max_media_bytes=parse_media_limits(max_media_size or []),
+        )
     print_import_summary(console, summary)
     if summary.posts_written == 0:
         raise typer.Exit(code=1)
@@ -178,7 +181,7 @@ def featurize(
     nearly free. OCR text and transcripts join the posts' text fields (table text_fields) and are embedded too.
     Per-item failures are recorded in the table feature_errors; the batch goes on.
     """
-    from postlens.pipeline.featurize_cli import list_encoder_table, run_featurize
+    from postlens.serve.featurize import list_encoder_table, run_featurize
 
     if list_encoders:
         console.print(list_encoder_table())
@@ -201,10 +204,11 @@ def train(
     stratified, random or column (the train / val / test values of a label, e.g. a benchmark's own split).
     """
     from postlens.pipeline.train import run_train
+    from postlens.serve.progress import dim_lines
     from postlens.serve.render_train import print_train_report
 
     report = run_train(config, workspace=workspace, compare_imbalance=compare_imbalance, cv=cv,
-                       progress=lambda message: err.print(f"[dim]{message}[/]"))
+                       progress=dim_lines(err))
     print_train_report(console, report)
 
 
@@ -228,11 +232,13 @@ def predict(
     predicted without it.
     """
     from postlens.pipeline.predict import predict as run_predict
-    from postlens.pipeline.predict import print_report
+    from postlens.serve.progress import Bars
+    from postlens.serve.render_predict import print_report
 
-    report = run_predict(model, workspace=workspace, where=where, files=files or [], importer_name=format,
-                         mapping_file=mapping, mapping_pairs=map_ or [], media_root=media_root, source=source,
-                         out=out, console=err)
+    with Bars(err, transient=True) as bars:
+        report = run_predict(model, workspace=workspace, where=where, files=files or [], importer_name=format,
+                             mapping_file=mapping, mapping_pairs=map_ or [], media_root=media_root, source=source,
+                             out=out, progress=bars.step)
     print_report(console, report)
 
 
@@ -243,9 +249,9 @@ def demo_data(
     posts: Annotated[int, typer.Option(help="Number of posts.")] = 3000,
 ) -> None:
     """Write a sample multimodal corpus with planted topics, engagement and a burst, plus its truth.json."""
-    from postlens.pipeline import run_demo_data
+    from postlens.serve.demo import show_demo_data
 
-    run_demo_data(out, seed=seed, n_posts=posts, console=console)
+    show_demo_data(console, out, seed=seed, n_posts=posts)
 
 
 @app.command()
@@ -259,9 +265,32 @@ def demo(
 ) -> None:
     """The main job on the embedded default: generate the sample corpus, ingest it, featurize every
     modality, train a topic model, and print what is there. Re-running reuses everything already done."""
-    from postlens.pipeline import run_demo
+    from postlens.serve.demo import show_demo
 
-    run_demo(out, seed=seed, n_posts=posts, workspace=workspace, console=console, featurize=featurize, train=train)
+    show_demo(console, out, seed=seed, n_posts=posts, workspace=workspace, featurize=featurize, train=train)
+
+
+# ---------------------------------------------------------------- cache
+
+cache_app = typer.Typer(help="The feature cache (features/<encoder>@<version>/part-*.parquet).", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("compact")
+def cache_compact(workspace: WorkspaceOpt = None) -> None:
+    """Merge the many small parts featurize writes (one per batch) into a few large ones: reads get faster.
+
+    featurize already does this at its end; this is for caches written before, or by an interrupted run.
+    Safe while featurize runs: a part written meanwhile is kept, and no reader ever misses a key.
+    """
+    from postlens.serve.render import print_compactions
+    from postlens.store.features import FeatureCache
+    from postlens.store.workspace import resolve_workspace_path
+
+    root = resolve_workspace_path(workspace)
+    if not (root / "features").is_dir():
+        raise WorkspaceError(f"no feature cache in {root}; run 'postlens featurize' first or pass --workspace")
+    print_compactions(console, FeatureCache(root / "features").compact_all())
 
 
 # ---------------------------------------------------------------- label
@@ -284,12 +313,14 @@ def label_import(
     Rows whose id matches no post are quarantined (label_unknown_post) with file and line. Running the
     same file again changes nothing. Exits non-zero when no row matched a post.
     """
-    from postlens.pipeline.labels import format_label_summary, import_labels
+    from postlens.pipeline.labels import import_labels
+    from postlens.serve.progress import Bars
+    from postlens.serve.render import print_label_summary
 
-    summary = import_labels(path, mapping_pairs=map_ or [], mapping_file=mapping, format=format, source=source,
-                            workspace=workspace, console=err)
-    for line in format_label_summary(summary):
-        console.print(line, highlight=False)
+    with Bars(err) as bars:
+        summary = import_labels(path, mapping_pairs=map_ or [], mapping_file=mapping, format=format, source=source,
+                                workspace=workspace, progress=bars.records("importing labels"))
+    print_label_summary(console, summary)
     if summary.matched == 0:
         raise typer.Exit(code=1)
 
@@ -319,11 +350,12 @@ def trends_command(
     time of day, so a daily cycle or a growing platform does not fire.
     """
     from postlens.pipeline.trends import run_trends
+    from postlens.serve.progress import dim_lines
     from postlens.serve.render_trends import print_trends
 
     report = run_trends(workspace=workspace, since=since, bin=bin, sources=source, detector=detector,
                         relative_to_now=now, entity_extractor=entities, top=top, min_count=min_count,
-                        min_share=min_share, segmentation=segmentation, console=err)
+                        min_share=min_share, segmentation=segmentation, progress=dim_lines(err))
     print_trends(console, report)
 
 
@@ -437,6 +469,109 @@ def popularity_explain(
 
     print_explanations(console, run_popularity_explain(model, post_ids, workspace=workspace), top=top)
 
+# ---------------------------------------------------------------- agent (analyze, search)
+
+class AgentOutput(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def analyze(
+    inputs: Annotated[list[str], typer.Argument(help="A post: a JSON file (.json: one post or a list; .jsonl: one per line) or a JSON object as text; and/or media files (images, GIFs, video, audio).")],
+    text: Annotated[Optional[str], typer.Option("--text", "-t", help="The post's text (with media files, or added to a post's).")] = None,
+    media_root: Annotated[Optional[Path], typer.Option("--media-root", help="Folder a post's media names resolve in, and the only folder they are read from (default: the JSON file's folder; for JSON text: the current folder).")] = None,
+    output: Annotated[AgentOutput, typer.Option("--output", "-o", help="text: a readable summary; json: the Insight JSON.")] = AgentOutput.text,
+    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Trained models to answer with, repeatable (default: every classification model in <workspace>/models).")] = None,
+    ocr: Annotated[bool, typer.Option(help="Read text inside images (OCR).")] = True,
+    similar: Annotated[int, typer.Option(min=0, help="Similar posts to list.")] = 5,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Understand a post in any mix of modalities with the workspace's saved models: language, OCR text,
+    transcript, visual labels, segment, labels, sentiment, popularity, trends, similar posts, each modality's part.
+
+    Media go through ingest's gate (confined to their folder, type sniffed from the bytes, size limits);
+    nothing is written to the workspace.
+    """
+    import orjson
+
+    from postlens.agent import Agent
+    from postlens.serve.render_agent import print_insight
+
+    requests = _analyze_requests(inputs, text, media_root)
+    with Agent(workspace, models=model, ocr=ocr, similar=similar) as agent:
+        results = agent.understand_many(requests) if len(requests) > 1 else [agent.understand(
+            requests[0].post, files=requests[0].files, text=requests[0].text, media_root=requests[0].media_root)]
+    if output == AgentOutput.json:
+        dumped = [r.model_dump(mode="json") for r in results]
+        sys.stdout.write(orjson.dumps(dumped[0] if len(dumped) == 1 else dumped, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    for result in results:
+        print_insight(console, result)
+    if any(getattr(r, "kind", None) == "failure" for r in results):
+        raise typer.Exit(code=1)
+
+
+def _analyze_requests(inputs: list[str], text: Optional[str], media_root: Optional[Path]) -> list:
+    """Positional inputs -> AgentRequests: JSON posts (text or .json / .jsonl files) and media files."""
+    import json
+
+    from postlens.agent import AgentRequest
+    from postlens.errors import InputError
+
+    posts: list[tuple[object, Optional[Path]]] = []
+    files: list[str] = []
+    for item in inputs:
+        if item.lstrip().startswith(("{", "[")):
+            posts.append((item, media_root or Path.cwd()))
+            continue
+        path = Path(item)
+        if path.suffix.lower() in (".json", ".jsonl"):
+            if not path.is_file():
+                raise InputError(f"{item}: no such post file", code="bad_input")
+            body = path.read_text(encoding="utf-8")
+            root = media_root or path.resolve().parent
+            if path.suffix.lower() == ".jsonl":
+                posts += [(line, root) for line in body.splitlines() if line.strip()]
+            else:
+                try:
+                    parsed = json.loads(body)
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{item}: not valid JSON: {exc}", code="bad_json") from None
+                posts += [(p, root) for p in (parsed if isinstance(parsed, list) else [parsed])]
+        else:
+            files.append(item)
+    if not posts:
+        return [AgentRequest(files=files, text=text)]
+    if files and len(posts) > 1:
+        raise InputError("media files go with one post; give several posts without extra files", code="bad_input")
+    first = posts[0]
+    requests = [AgentRequest(post=first[0], files=files, text=text, media_root=first[1])]
+    return requests + [AgentRequest(post=p, media_root=r) for p, r in posts[1:]]
+
+
+@app.command()
+def search(
+    query: Annotated[Optional[str], typer.Argument(help="What to look for, in words.")] = None,
+    image: Annotated[Optional[Path], typer.Option("--image", "-i", help="An image to look for (alone or with the words).")] = None,
+    k: Annotated[int, typer.Option("--top", "-k", min=1, max=1000, help="Posts to return.")] = 10,
+    output: Annotated[AgentOutput, typer.Option("--output", "-o", help="text: a table; json: the SearchResult JSON.")] = AgentOutput.text,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Posts nearest a text and/or an image in the workspace's shared space (text, OCR, transcripts and
+    images in one space): image-only posts come back for words about their subject. Needs 'postlens segments fit'."""
+    import orjson
+
+    from postlens.agent import Agent
+    from postlens.serve.render_agent import print_search
+
+    with Agent(workspace, models=[], popularity=False) as agent:
+        result = agent.search(query, image=image, k=k)
+    if output == AgentOutput.json:
+        sys.stdout.write(orjson.dumps(result.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    print_search(console, result)
+
 
 # ---------------------------------------------------------------- sentiment
 
@@ -467,10 +602,12 @@ def sentiment_command(
     only reads. Per post: postlens sql "select * from predictions where model = 'NAME'".
     """
     from postlens.pipeline.sentiment import run_sentiment
+    from postlens.serve.progress import Bars
     from postlens.serve.render_sentiment import print_sentiment
 
-    report = run_sentiment(workspace, model=model, by=by.value, segmentation=segmentation, where=where,
-                           predict_missing=predict_missing, console=err)
+    with Bars(err, transient=True) as bars:
+        report = run_sentiment(workspace, model=model, by=by.value, segmentation=segmentation, where=where,
+                               predict_missing=predict_missing, progress=bars.step)
     print_sentiment(console, report, limit=limit)
 
 

@@ -13,7 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from postlens.serve.cells import cell_text, csv_line, json_line, terminal_safe
+from postlens.store.features import Compaction
 from postlens.store.ingest import ImportSummary
+from postlens.store.labels import LabelSummary
 from postlens.store.queries import WorkspaceStats
 
 
@@ -30,6 +32,36 @@ def print_import_summary(console: Console, summary: ImportSummary) -> None:
         console.print(f"  quarantine reasons: {reasons}  (see 'postlens quarantine')")
     for line in import_notes(summary.notes):
         console.print(f"  note: {line}")
+
+
+def label_summary_lines(summary: LabelSummary) -> list[str]:
+    """Lines for a person: what matched, what changed, what was replaced, what was quarantined."""
+    lines = [
+        f"labels {summary.run_id}: {summary.rows:,} rows read; {summary.matched:,} matched a post "
+        f"({summary.changed:,} changed, {summary.unchanged:,} unchanged); {summary.unknown:,} unknown ids; "
+        f"{summary.quarantined:,} rows quarantined in all",
+        f"  label values: {summary.added:,} added, {summary.replaced:,} replaced "
+        "(a new value for a label the post already has replaces the old one)",
+    ]
+    if summary.reasons:
+        reasons = ", ".join(f"{code} {n:,}" for code, n in sorted(summary.reasons.items(), key=lambda kv: -kv[1]))
+        lines.append(f"  quarantine reasons: {reasons}  (see 'postlens quarantine')")
+    return lines
+
+
+def print_label_summary(console: Console, summary: LabelSummary) -> None:
+    for line in label_summary_lines(summary):
+        console.print(line, highlight=False)
+
+
+def print_compactions(console: Console, done: list[Compaction]) -> None:
+    if not done:
+        console.print("nothing to compact: every encoder folder already has at most one small part")
+        return
+    rows = [(c.encoder_key, c.parts_before, c.parts_after, c.rows, c.duplicates_dropped, f"{c.seconds:.1f}")
+            for c in done]
+    console.print(_table("feature cache compacted", ["encoder folder", "parts before", "parts after", "rows merged",
+                                                     "duplicates dropped", "seconds"], rows))
 
 
 def import_notes(notes: dict[str, int]) -> list[str]:

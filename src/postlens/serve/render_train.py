@@ -25,7 +25,18 @@ def print_train_report(console: Console, report: dict[str, Any]) -> None:
     console.print(f"[bold]{report['name']}[/]: {report['model']} ({report['task']}{target}), "
                   f"train {sizes['train']:,} / val {sizes['val']:,} / held-out {sizes['test']:,} ({held}), "
                   f"trained in {report['train_seconds']:.1f}s")
+    if "where" in report:
+        w = report["where"]
+        console.print(f"trained on the posts where {w['where']!r}: {w['posts_matching']:,} of "
+                      f"{w['posts_in_workspace']:,} posts match, {w.get('posts_labelled', 0):,} of them labelled")
+    blocks = report.get("blocks") or {}
+    if len(blocks) > len({name.split(':')[0] for name in blocks}):
+        console.print("feature blocks: " + ", ".join(f"{name} ({encoder})" for name, encoder in blocks.items()))
     _print_split(console, report.get("split", {}))
+    if "tuning" in report:
+        _print_tuning(console, report["tuning"])
+    if "epochs" in report:
+        _print_epochs(console, report["epochs"], report["model"])
     for warning in report.get("warnings", []):
         console.print(f"[yellow]warning:[/] {warning}")
     table = _table("figures", ["side", "n", *_headline_titles(report), *_extra_titles(report)])
@@ -54,6 +65,33 @@ def print_train_report(console: Console, report: dict[str, Any]) -> None:
         console.print(f"predictions, {'val (tuning)' if side == 'val' else f'held-out ({held})'}: {path}")
     if "output" in report:
         console.print(f"model saved to {report['output']}")
+
+
+def _print_tuning(console: Console, tuning: dict[str, Any]) -> None:
+    chosen = ", ".join(f"{k} {v:g}" for k, v in tuning["chosen"].items())
+    if not tuning.get("candidates") or tuning.get("chosen_on") is None:
+        why = f" ({tuning['note']})" if tuning.get("note") else ""
+        console.print(f"hyper-parameters fixed{why}: {chosen}")
+        return
+    names = list(tuning["candidates"][0]["params"])
+    rounds = any((entry.get("rounds") or 0) > 1 for entry in tuning["candidates"])  # LightGBM's trees
+    table = _table(f"hyper-parameters chosen on validation ({tuning['chosen_on']}; the held-out side takes no part)",
+                   [*names, tuning["chosen_on"], *(["trees"] if rounds else []), "s", ""])
+    best = {k: tuning["chosen"][k] for k in names}
+    for entry in tuning["candidates"]:
+        mark = "[bold green]chosen[/]" if entry["params"] == best else ""
+        table.add_row(*[f"{entry['params'][k]:g}" for k in names], _number(entry["val"]),
+                      *([str(entry.get("rounds") or "-")] if rounds else []), f"{entry['seconds']:.1f}", mark)
+    console.print(table)
+    fixed = {k: v for k, v in tuning.get("fixed", {}).items() if k not in names}
+    if fixed:
+        console.print("fixed by the config: " + ", ".join(f"{k} {v:g}" for k, v in fixed.items()))
+
+
+def _print_epochs(console: Console, epochs: dict[str, Any], kind: str) -> None:
+    default = f" (the default for {kind}; set model.epochs to change it)" if epochs.get("default_for_kind") else ""
+    kept = f"; weights of epoch {epochs['best']} kept (best on validation)" if epochs.get("best") else ""
+    console.print(f"epochs: {epochs.get('run') or 0} run of {epochs['max']}{default}{kept}")
 
 
 def _held_out_name(report: dict[str, Any]) -> str:
@@ -144,6 +182,9 @@ def _print_compare(console: Console, compare: dict[str, Any], report: dict[str, 
     table = _table(f"imbalance methods, chosen on validation ({compare['chosen_on']})",
                    ["method", "val macro-F1", "val balanced acc", "val minority recall", "train s", ""])
     for method, entry in compare["methods"].items():
+        if "skipped" in entry:
+            table.add_row(method, "-", "-", "-", "-", f"skipped: {entry['skipped']}")
+            continue
         f = entry["val"]
         mark = "[bold green]chosen[/]" if method == compare["chosen"] else ""
         table.add_row(method, _number(f["macro_f1"]), _number(f["balanced_accuracy"]),
@@ -168,6 +209,9 @@ def _print_cv(console: Console, cv: dict[str, Any], report: dict[str, Any]) -> N
         table.add_row(f"F1 {name}", f"{figures['f1']['mean']:.3f} +- {figures['f1']['std']:.3f}",
                       *[_number(f["metrics"]["per_class"].get(name, {}).get("f1")) for f in folds])
     table.add_row("held-out posts", "", *[f"{f['sizes']['test']:,}" for f in folds])
+    if any("tuned" in f for f in folds):
+        table.add_row("tuned on its val", "", *[", ".join(f"{k} {v:g}" for k, v in f.get("tuned", {}).items())
+                                                 for f in folds])
     console.print(table)
     if "confusion" in cv:
         console.print(confusion_table(cv["confusion"], "confusion matrix summed over the held-out folds"))

@@ -8,34 +8,33 @@ all (``SourceError``). Storing, media copying and de-duplication happen downstre
 
 from __future__ import annotations
 
+import inspect
 import io
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from postlens.errors import SourceError, unknown_name
-from postlens.types import Post, Rejected
+from postlens.types import Importer, Rejected
 from postlens.values import BadValue, parse_count
-
-
-class Importer(Protocol):
-    """Turns files into posts. ``name`` is what ``--format``/``--recipe`` takes."""
-
-    name: str
-
-    def iter_records(self, path: Path) -> Iterator[Post | Rejected]: ...
 
 
 _REGISTRY: dict[str, Callable[..., Importer]] = {}
 
 
 def register(name: str) -> Callable[[Callable[..., Importer]], Callable[..., Importer]]:
-    """Class decorator: make an importer reachable by name from the CLI."""
+    """Class decorator: make an importer reachable by name from the CLI.
+
+    A class whose body names itself (``name = "csv"``) must name itself the same: checked here, at import.
+    """
 
     def add(factory: Callable[..., Importer]) -> Callable[..., Importer]:
+        own = vars(factory).get("name") if isinstance(factory, type) else None
+        if own is not None and own != name:
+            raise TypeError(f"{factory.__name__} is registered as {name!r} but its name is {own!r}")
         _REGISTRY[name] = factory
         return factory
 
@@ -54,6 +53,28 @@ def known_importers() -> list[str]:
     from postlens import sources  # noqa: F401
 
     return sorted(_REGISTRY)
+
+
+def known_recipes() -> list[str]:
+    """The importers that read one public dataset's folder (``sources/recipes/``), not a format."""
+    from postlens import sources  # noqa: F401
+
+    return sorted(name for name, factory in _REGISTRY.items()
+                  if getattr(factory, "__module__", "").startswith("postlens.sources.recipes."))
+
+
+def importer_options(name: str) -> frozenset[str]:
+    """The keyword options importer ``name`` takes, read from its constructor (``mapping``, ``media_root``...)."""
+    from postlens import sources  # noqa: F401
+
+    if name not in _REGISTRY:
+        raise unknown_name("format/recipe", name, tuple(_REGISTRY))
+    return frozenset(inspect.signature(_REGISTRY[name]).parameters)
+
+
+def importers_taking(option: str) -> list[str]:
+    """Names of the importers whose constructor takes ``option``, sorted (``media_root`` -> csv, jsonl...)."""
+    return [name for name in known_importers() if option in importer_options(name)]
 
 
 # ---------------------------------------------------------------- streaming readers
@@ -250,3 +271,53 @@ def to_int(value: object) -> int | None:
         return parse_count(value)
     except BadValue:
         return None
+
+
+def open_binary(path: Path) -> io.BufferedIOBase:
+    """The file's bytes, decompressing ``.zst`` and ``.gz`` on the fly."""
+    try:
+        raw = path.open("rb")
+    except OSError as exc:
+        raise SourceError(f"cannot open {path}: {exc.strerror or exc}") from exc
+    if path.suffix == ".gz":
+        import gzip
+
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if path.suffix != ".zst":
+        return raw
+    raw.close()
+    return open_zstd(path)
+
+
+def text_lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:
+    """Like ``base.open_text_lines`` (``text`` None for a non-UTF-8 line) but also reads ``.gz``.
+
+    A read error part-way (truncated or corrupt archive) raises ``CorruptStream`` after the lines
+    before it were yielded; readers turn it into one ``bad_compression`` row.
+    """
+    if path.suffix == ".zst":
+        import zstandard
+
+        number = 0
+        try:
+            for number, text, raw in open_text_lines(path):
+                yield number, text, raw
+        except zstandard.ZstdError as exc:
+            raise CorruptStream(f"cannot read {path} after line {number}: the zstd stream is corrupt or "
+                                f"truncated ({exc})") from exc
+        return
+    if path.suffix != ".gz":
+        yield from open_text_lines(path)
+        return
+    number = 0
+    with open_binary(path) as handle:
+        try:
+            for number, raw_line in enumerate(handle, start=1):
+                try:
+                    text = raw_line.decode("utf-8")
+                except UnicodeDecodeError:
+                    yield number, None, raw_line
+                    continue
+                yield number, text.rstrip("\r\n"), raw_line
+        except (OSError, EOFError) as exc:
+            raise CorruptStream(f"cannot read {path} after line {number}: {exc}") from exc

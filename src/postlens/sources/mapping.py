@@ -19,12 +19,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from postlens.errors import MappingError
+from postlens.types import ENGAGEMENT_COUNTS
 
 # Fields whose value is a column name (labels are a dict of them, handled apart).
 COLUMN_FIELDS: tuple[str, ...] = (
     "id", "text", "created_at", "author_id", "author_handle", "author_followers",
-    "author_verified", "language", "media", "likes", "shares", "comments", "views",
-    "observed_at", "hashtags", "mentions", "urls",
+    "author_verified", "language", "media", *ENGAGEMENT_COUNTS, "observed_at", "hashtags", "mentions", "urls",
 )
 
 # Auto-detection: for each field, candidate column names in order of preference. Matching ignores

@@ -17,16 +17,14 @@ from typing import Any
 import orjson
 
 from postlens.sources.base import (
-    CorruptStream, bad_compression, bad_encoding, empty_file_rejection, parse_datetime_noting, register,
+    CorruptStream, bad_compression, bad_encoding, empty_file_rejection, parse_datetime_noting, register, text_lines,
 )
-from postlens.sources.generic import text_lines
 from postlens.sources.kit import record_error, stamp_notes
 from postlens.types import (
-    INVALID_POST_REASONS, Author, Engagement, MediaPart, Modality, Post, Rejected, validate_post,
+    ENGAGEMENT_COUNTS, INVALID_POST_REASONS, RAW_LIMIT, Author, Engagement, MediaPart, Modality, Post, Rejected, validate_post,
 )
 from postlens.values import FieldNotes, repair_post
 
-RAW_LIMIT = 2000
 _MEDIA_KEYS = frozenset(f.name for f in fields(MediaPart)) - {"root"}  # the root is the importer's, never the file's
 _AUTHOR_KEYS = frozenset(f.name for f in fields(Author))
 _ENGAGEMENT_KEYS = frozenset(f.name for f in fields(Engagement))
@@ -185,7 +183,7 @@ def _engagement(snap: Any, field: str, notes: FieldNotes) -> Engagement:
     if data.get("observed_at") is None:
         raise BadRecord("bad_date", "an engagement snapshot has no observed_at")
     data["observed_at"] = _date(data["observed_at"], "engagement.observed_at")[0]
-    for name in ("likes", "shares", "comments", "views"):
+    for name in ENGAGEMENT_COUNTS:
         data[name] = notes.count(f"{field}.{name}", data.get(name))
     data["observed_inferred"] = bool(notes.flag(f"{field}.observed_inferred", data.get("observed_inferred")))
     return Engagement(**data)

@@ -26,15 +26,17 @@ import duckdb
 import pyarrow as pa
 
 from postlens.errors import PostlensError
-from postlens.sources.base import Importer
-from postlens.store import tables
+from postlens.store import runs, tables
 from postlens.store.media_gate import storable
 from postlens.store.media_store import MediaProblem, MediaStore, clear_incoming
 from postlens.store.post_hash import content_hash
+from postlens.store.runs import ImportSummary
 from postlens.store.workspace import Workspace
-from postlens.types import INVALID_POST_REASONS, Post, Rejected, validate_post
+from postlens.types import INVALID_POST_REASONS, RAW_LIMIT, Importer, Post, Rejected, validate_post
 from postlens.values import json_text, repair_post, safe_text, show
 
+BATCH_SIZE = 2000
+"""Records written per transaction by default (``postlens ingest --batch-size``)."""
 Progress = Callable[[int, int], None]
 """Called with (records seen so far, quarantined so far) after each batch."""
 
@@ -45,39 +47,6 @@ NAIVE_DATES = "created_at_naive_as_utc"
 WRITE_FAILED = "write_failed"
 NOT_RECORDED = "records_not_recorded"
 ORPHANS_REMOVED = "orphan_media_removed"
-
-
-@dataclass
-class ImportSummary:
-    """Counts of one run, of what was committed. Records read = posts written + ``quarantined`` + blank lines.
-
-    ``quarantined`` counts records that were not imported; ``flagged`` counts problems with one
-    field or media part of a post that was imported anyway (``quarantine.post_kept``), of which
-    ``media_problems`` are media parts. ``reasons`` counts quarantine rows by code (both kinds).
-    ``notes`` (``import_runs.notes``) counts what the run assumed or cleaned up: ``created_at_naive_as_utc``
-    (dates without a time zone, taken as UTC), ``write_failed`` (records the database refused, quarantined),
-    ``orphan_media_removed`` (media files of records that were not committed) and ``records_not_recorded``
-    (records that could be neither stored nor quarantined; always absent unless the database is broken).
-    """
-
-    run_id: str
-    imported: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    quarantined: int = 0
-    flagged: int = 0
-    snapshots_added: int = 0
-    media_stored: int = 0
-    media_problems: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-    notes: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def posts_written(self) -> int:
-        return self.imported + self.updated + self.unchanged
-
-    def note(self, key: str, count: int = 1) -> None:
-        self.notes[key] = self.notes.get(key, 0) + count
 
 
 @dataclass
@@ -112,7 +81,7 @@ def ingest(
     importer: Importer,
     inputs: Iterable[Path],
     *,
-    batch_size: int = 2000,
+    batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
     options: dict[str, Any] | None = None,
     max_media_bytes: Mapping[str, int] | None = None,
@@ -125,7 +94,7 @@ def ingest(
     workspace.mark_interrupted_runs()
     clear_incoming(workspace.media_dir)
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    tables.start_run(workspace.db, run_id, importer.name, [safe_text(str(p)) for p in inputs], options or {})
+    runs.start_run(workspace.db, run_id, importer.name, [safe_text(str(p)) for p in inputs], options or {})
     writer = _Writer(workspace, run_id, max_media_bytes)
     try:
         for path in inputs:
@@ -135,12 +104,12 @@ def ingest(
     except BaseException as exc:
         writer.wait(swallow=True)
         writer.remove_orphans(everything_in_flight=True)
-        tables.finish_run(workspace.db, writer.summary, status="failed", error=repr(exc)[:2000])
+        runs.finish_run(workspace.db, writer.summary, status="failed", error=repr(exc)[:2000])
         raise
     finally:
         writer.close()
     writer.remove_orphans()
-    tables.finish_run(workspace.db, writer.summary, status="done")
+    runs.finish_run(workspace.db, writer.summary, status="done")
     return writer.summary
 
 
@@ -194,7 +163,7 @@ class _Writer:
             elif not isinstance(record, Post):
                 self._queue(_Unit(quarantine=[self._row(Rejected(
                     str(path), None, "record_error", f"the importer yielded {show(record)} ({type(record).__name__}), "
-                    "not a post; please report this postlens bug", raw=json_text(record)[:2000]), "record")]))
+                    "not a post; please report this postlens bug", raw=json_text(record)[:RAW_LIMIT]), "record")]))
             else:
                 try:
                     self._accept(record, default_file=str(path))
@@ -235,7 +204,7 @@ class _Writer:
             "code": safe_text(rejected.code),
             "post_id": post_id,
             "reason": safe_text(rejected.reason)[:4000],
-            "raw": safe_text(rejected.raw[:2000]) if rejected.raw else None,
+            "raw": safe_text(rejected.raw[:RAW_LIMIT]) if rejected.raw else None,
             "run_id": self.summary.run_id,
             "quarantined_at": self._now,
             "post_kept": kind == "kept",
@@ -412,7 +381,7 @@ class _Writer:
             post = unit.post
             rows = [{"file": post["origin_file"] or "", "line": post["origin_line"] or 0, "code": WRITE_FAILED,
                      "post_id": post["id"], "reason": f"the database refused this record ({type(exc).__name__}: "
-                     f"{safe_text(str(exc))[:300]})", "raw": (post["raw"] or "")[:2000] or None,
+                     f"{safe_text(str(exc))[:300]})", "raw": (post["raw"] or "")[:RAW_LIMIT] or None,
                      "run_id": self.summary.run_id, "quarantined_at": self._now, "post_kept": False,
                      "_kind": "record"}]
             rows += [dict(row, post_kept=False, _kind="detail") for row in unit.quarantine]

@@ -22,11 +22,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from postlens.store import tables
-from postlens.store.ingest import ImportSummary
+from postlens.store import runs, tables
 from postlens.store.post_hash import content_hash
+from postlens.store.runs import ImportSummary
 from postlens.store.workspace import Workspace
-from postlens.types import Rejected
+from postlens.types import RAW_LIMIT, Rejected
 
 IMPORTER = "labels"
 UNKNOWN_POST = "label_unknown_post"
@@ -85,7 +85,7 @@ def merge_labels(
     """Merge every ``LabelRow`` into its post; quarantine the rest; record the run."""
     workspace.mark_interrupted_runs()
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    tables.start_run(workspace.db, run_id, IMPORTER, inputs, options or {})
+    runs.start_run(workspace.db, run_id, IMPORTER, inputs, options or {})
     merger = _Merger(workspace, LabelSummary(run_id=run_id))
     try:
         for record in records:
@@ -98,10 +98,10 @@ def merge_labels(
         if progress:
             progress(merger.summary.rows, merger.summary.quarantined)
     except BaseException as exc:
-        tables.finish_run(workspace.db, merger.summary.as_import_summary(), status="failed",
+        runs.finish_run(workspace.db, merger.summary.as_import_summary(), status="failed",
                           error=repr(exc)[:2000])
         raise
-    tables.finish_run(workspace.db, merger.summary.as_import_summary(), status="done")
+    runs.finish_run(workspace.db, merger.summary.as_import_summary(), status="done")
     return merger.summary
 
 
@@ -141,7 +141,7 @@ class _Merger:
         self.quarantine.append({
             "file": rejected.file, "line": rejected.line or 0, "code": rejected.code,
             "post_id": rejected.post_id or "", "reason": rejected.reason,
-            "raw": rejected.raw[:2000] if rejected.raw else None, "run_id": self.summary.run_id,
+            "raw": rejected.raw[:RAW_LIMIT] if rejected.raw else None, "run_id": self.summary.run_id,
             "quarantined_at": self.now, "post_kept": False,
         })
 

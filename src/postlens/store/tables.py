@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
-import orjson
 import pyarrow as pa
 
 from postlens.store.post_hash import content_hash
-from postlens.values import json_text, safe_text
-
-if TYPE_CHECKING:
-    from postlens.store.ingest import ImportSummary
 
 _TS = pa.timestamp("us", tz="UTC")
 _STR_LIST = pa.list_(pa.string())
@@ -173,24 +167,3 @@ def _unique_quarantine(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         unique[(row["file"], row["line"], row["code"], row["post_id"])] = row
     return list(unique.values())
-
-
-def start_run(
-    db: duckdb.DuckDBPyConnection, run_id: str, importer: str, inputs: list[str], options: dict[str, Any]
-) -> None:
-    db.execute(
-        "INSERT INTO import_runs (run_id, started_at, status, importer, inputs, options) VALUES (?, ?, 'running', ?, ?, ?)",
-        [run_id, datetime.now(timezone.utc), importer, inputs, json_text(options)],
-    )
-
-
-def finish_run(db: duckdb.DuckDBPyConnection, summary: "ImportSummary", *, status: str, error: str | None = None) -> None:
-    db.execute(
-        "UPDATE import_runs SET finished_at = ?, status = ?, imported = ?, updated = ?, unchanged = ?, "
-        "quarantined = ?, snapshots_added = ?, error = ?, flagged = ?, notes = ? WHERE run_id = ?",
-        [
-            datetime.now(timezone.utc), status, summary.imported, summary.updated, summary.unchanged,
-            summary.quarantined, summary.snapshots_added, safe_text(error) if error else None, summary.flagged,
-            orjson.dumps(summary.notes).decode(), summary.run_id,
-        ],
-    )

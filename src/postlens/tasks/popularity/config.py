@@ -12,7 +12,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from postlens.errors import ConfigError
+from postlens.evaluation.splits import TimeBoundary
 from postlens.models.data import WEEKDAYS
+from postlens.types import EngagementCount
 
 EVENT_ID_METADATA: tuple[str, ...] = ("hour_sin", "hour_cos", *(f"weekday_{d}" for d in WEEKDAYS))
 """Metadata columns that identify WHEN a post was written. In a corpus gathered around events (PHEME:
@@ -33,7 +35,7 @@ class TargetConfig(_Strict):
     age normalisation; snapshots whose time is inferred (a file's mtime) are not used then.
     """
 
-    metric: Literal["shares", "likes", "comments", "views"] = "shares"
+    metric: EngagementCount = "shares"
     horizon_hours: float | None = Field(None, ge=0)
 
 
@@ -64,7 +66,7 @@ class SplitConfig(_Strict):
 
     test_size: float = Field(0.2, gt=0, lt=1)
     val_size: float = Field(0.1, ge=0, lt=1)
-    time_boundary: Literal["day", "timestamp"] = "day"
+    time_boundary: TimeBoundary = "day"
 
 
 class ModelConfig(_Strict):

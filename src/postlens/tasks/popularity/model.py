@@ -9,13 +9,13 @@ prior's own linear terms give each prediction's drivers: ``base + sum(drivers) =
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from postlens.errors import ConfigError
+from postlens.machine import available_cores
 from postlens.tasks.popularity.config import PopularityConfig
 from postlens.tasks.popularity.frame import EMBEDDING, PopularityFrame
 from postlens.tasks.popularity.percentile import Comparables, follower_band
@@ -186,10 +186,6 @@ class PopularityModel:
         return [follower_band(v) for v in frame.followers]
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def _fit_trees(config: PopularityConfig, x: np.ndarray, y: np.ndarray,
                valid: tuple[np.ndarray, np.ndarray] | None) -> tuple[Any, int]:
     """LightGBM on the residual, stopped early on the validation period when there is one."""
@@ -202,7 +198,7 @@ def _fit_trees(config: PopularityConfig, x: np.ndarray, y: np.ndarray,
               "min_child_samples": m.min_child_samples, "feature_fraction": m.colsample, "lambda_l2": m.l2,
               "bagging_fraction": 0.8, "bagging_freq": 1, "seed": config.seed, "deterministic": True,
               "force_col_wise": True, "max_bin": 63, "verbose": -1,
-              "num_threads": idle_threads(config.num_threads or _cores())}
+              "num_threads": idle_threads(config.num_threads or available_cores())}
     train_set = lgb.Dataset(x, y, free_raw_data=True)
     if valid is None:
         booster = lgb.train(params, train_set, num_boost_round=m.n_estimators)

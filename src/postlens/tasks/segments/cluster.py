@@ -26,8 +26,12 @@ MAX_MICRO = 200
 POSTS_PER_MICRO = 10
 STABLE = 0.95
 MIN_STABILITY = 0.8
-Scorer = Callable[[np.ndarray, int], float]
-"""(topic index per post, number of topics) -> quality, higher is better."""
+BOOTSTRAP = 20
+TIE = 1.0
+"""Quality gaps under TIE bootstrap standard deviations are ties."""
+Scorer = Callable[[np.ndarray, int, "np.ndarray | None"], float]
+"""(topic index per row of x, -1 where the row has no vector; number of topics; how many times each
+row counts, None: once) -> quality, higher is better."""
 
 
 @dataclass(frozen=True)
@@ -118,12 +122,17 @@ def adjusted_rand(a: np.ndarray, b: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class Candidate:
-    """What was measured for one number of topics."""
+    """What was measured for one number of topics.
+
+    quality_sd  the spread of (best quality - this cut's quality) over bootstrap resamples of the
+                posts (0 for the best cut itself; None when not rated): a smaller gap is noise
+    """
 
     k: int
     n_topics: int
     stability: float | None
     quality: float | None
+    quality_sd: float | None = None
 
 
 class TopicClusterer:
@@ -132,11 +141,12 @@ class TopicClusterer:
     n_topics        a fixed number of topics, or None to choose it (see the module docstring)
     min_topic_size  posts below which a group is folded into its nearest topic (None: max(10, n / 500))
     runs            cuts compared for stability (the first on all posts, the others on ``subsample``)
+    bootstrap       resamples of the posts that measure how much a quality difference is noise
     """
 
     def __init__(self, *, n_topics: int | None = None, min_topic_size: int | None = None, n_components: int = 50,
                  max_topics: int = 60, runs: int = 3, subsample: float = 0.8, stable: float = STABLE,
-                 min_stability: float = MIN_STABILITY, random_state: int = 0) -> None:
+                 min_stability: float = MIN_STABILITY, bootstrap: int = BOOTSTRAP, random_state: int = 0) -> None:
         self.n_topics = n_topics
         self.min_topic_size = min_topic_size
         self.n_components = n_components
@@ -145,10 +155,11 @@ class TopicClusterer:
         self.subsample = subsample
         self.stable = stable
         self.min_stability = min_stability
+        self.bootstrap = bootstrap
         self.random_state = random_state
 
     def fit(self, x: np.ndarray, scorer: Scorer | None = None) -> "TopicClusterer":
-        """``scorer(labels, n_topics)`` rates a candidate cut (e.g. coherence x diversity of its words)."""
+        """``scorer(labels, n_topics, weights)`` rates a candidate cut (e.g. coherence x diversity of its words)."""
         x = np.asarray(x, np.float64)
         usable = np.linalg.norm(x, axis=1) > 1e-12
         if usable.sum() < 2:
@@ -174,7 +185,7 @@ class TopicClusterer:
             if run == 0:
                 self.micro_centroids_ = centroids
         micro0, partitions = runs[0]
-        self.candidates_ = self._measure(runs, scorer)
+        self.candidates_ = self._measure(runs, scorer if self.n_topics is None else None, usable)
         partition = partitions[self._choose()]
         self.micro_topic_ = partition.micro_topic
         self.n_topics_ = partition.n_topics
@@ -184,8 +195,10 @@ class TopicClusterer:
         self.similarity_[usable] = np.max(z @ self.micro_centroids_.T, axis=1)
         return self
 
-    def _measure(self, runs: list[tuple[np.ndarray, dict[int, Partition]]], scorer: Scorer | None) -> list[Candidate]:
-        """Stability of every cut; quality only of the reproducible ones (all when none is), once per topic count."""
+    def _measure(self, runs: list[tuple[np.ndarray, dict[int, Partition]]], scorer: Scorer | None,
+                 usable: np.ndarray) -> list[Candidate]:
+        """Stability of every cut; quality (and its noise) of the reproducible ones (all when none is),
+        once per topic count. The scorer sees one label per row of ``x`` (-1: no vector)."""
         micro0, partitions = runs[0]
         stability: dict[int, float | None] = {}
         for k in partitions:
@@ -194,15 +207,34 @@ class TopicClusterer:
             stability[k] = float(np.mean(pairs)) if pairs else None
         reproducible = {k for k, s in stability.items() if s is None or s >= self.min_stability}
         to_rate = reproducible if any(partitions[k].n_topics > 1 for k in reproducible) else set(partitions)
-        out: list[Candidate] = []
+        rated: dict[int, np.ndarray] = {}
         seen: set[int] = set()
         for k, partition in partitions.items():
-            quality = None
             if scorer is not None and k in to_rate and partition.n_topics > 1 and partition.n_topics not in seen:
-                quality = float(scorer(partition.micro_topic[micro0], partition.n_topics))
+                labels = np.full(len(usable), -1)
+                labels[usable] = partition.micro_topic[micro0]
+                rated[k] = labels
                 seen.add(partition.n_topics)
-            out.append(Candidate(k, partition.n_topics, stability[k], quality))
-        return out
+        quality = {k: float(scorer(labels, partitions[k].n_topics, None)) for k, labels in rated.items()}  # type: ignore[misc]
+        spread = self._quality_noise(rated, partitions, quality, scorer, stability)
+        return [Candidate(k, p.n_topics, stability[k], quality.get(k), spread.get(k)) for k, p in partitions.items()]
+
+    def _quality_noise(self, rated: dict[int, np.ndarray], partitions: dict[int, Partition],
+                       quality: dict[int, float], scorer: Scorer | None,
+                       stability: dict[int, float | None]) -> dict[int, float]:
+        """Per rated cut, the standard deviation over bootstrap resamples of the posts of its quality gap
+        to the best cut (paired: every cut is scored on the same resamples)."""
+        finite = {k: q for k, q in quality.items() if np.isfinite(q)}
+        if scorer is None or not finite or self.bootstrap < 2:
+            return {}
+        pool = {k for k in finite if stability[k] is None or stability[k] >= self.min_stability} or set(finite)
+        best = max(pool, key=lambda k: (finite[k], -k))
+        n_rows = len(next(iter(rated.values())))
+        rng = np.random.default_rng([self.random_state, 1])
+        weights = rng.multinomial(n_rows, np.full(n_rows, 1.0 / n_rows), size=self.bootstrap).astype(np.float64)
+        draws = {k: np.array([scorer(rated[k], partitions[k].n_topics, w) for w in weights]) for k in finite}
+        self.quality_draws_ = draws
+        return {k: float(np.nanstd(draws[best] - draws[k])) if k != best else 0.0 for k in finite}
 
     def _choose(self) -> int:
         if self.n_topics is not None:
@@ -212,7 +244,9 @@ class TopicClusterer:
         rated = [c for c in several if c.quality is not None and np.isfinite(c.quality)]
         if rated:
             pool = [c for c in rated if stable(c, self.min_stability)] or rated
-            return max(pool, key=lambda c: (c.quality, -c.k)).k  # type: ignore[arg-type, return-value]
+            best = max(pool, key=lambda c: (c.quality, -c.k))  # type: ignore[arg-type, return-value]
+            tied = [c for c in pool if best.quality - c.quality <= TIE * (c.quality_sd or 0.0)]  # type: ignore[operator]
+            return max(tied, key=lambda c: (stable(c, self.stable), c.n_topics, -c.k)).k
         finest = [c for c in several if stable(c, self.stable)]
         if finest:
             return max(c.k for c in finest)

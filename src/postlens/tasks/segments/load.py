@@ -17,8 +17,8 @@ from postlens.errors import ConfigError
 from postlens.store.features import FeatureCache
 from postlens.store.workspace import Workspace
 from postlens.tasks.segments.parts import TEXT_FIELDS, Labels, PostParts
+from postlens.types import MEDIA_KINDS_OF, Modality
 
-MEDIA_KINDS = {"image": ("image", "gif"), "video": ("video",), "audio": ("audio",)}
 TEXT_ENCODER = "minilm"
 IMAGE_ENCODER = "efficientnet"
 MIN_LABEL_PROB = 0.2
@@ -92,12 +92,12 @@ def _media_parts(cache: FeatureCache, keys: EncoderKeys, media: list[tuple[str, 
     by_kind: dict[str, list[tuple[int, str]]] = {}
     for post_id, kind, sha in media:
         by_kind.setdefault(kind, []).append((index[post_id], sha))
-    images = cache.read(keys.image, {s for k in MEDIA_KINDS["image"] for _, s in by_kind.get(k, [])})
+    images = cache.read(keys.image, {s for k in MEDIA_KINDS_OF[Modality.IMAGE] for _, s in by_kind.get(k, [])})
     videos = cache.read(keys.video, {s for _, s in by_kind.get("video", [])})
     audios = cache.read(keys.audio, {s for _, s in by_kind.get("audio", [])})
     collected: dict[str, dict[int, list[np.ndarray]]] = {"image": {}, "video": {}, "audio": {}}
     frame_dim = installed_identity(IMAGE_ENCODER).dim or 0
-    for kind in MEDIA_KINDS["image"]:
+    for kind in MEDIA_KINDS_OF[Modality.IMAGE]:
         for row, sha in by_kind.get(kind, []):
             found = images.get(sha)
             if found is not None and found.vector is not None:

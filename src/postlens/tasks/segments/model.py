@@ -21,9 +21,9 @@ import numpy as np
 from postlens.encoders.bridge import normalise_rows
 from postlens.tasks.segments.cluster import TopicClusterer
 from postlens.tasks.segments.parts import PostParts
-from postlens.tasks.segments.quality import diversity, npmi
+from postlens.tasks.segments.quality import npmi_columns
 from postlens.tasks.segments.space import EmbedTexts, SharedSpace
-from postlens.tasks.segments.words import Vocabulary, class_tfidf, topic_tokens
+from postlens.tasks.segments.words import Vocabulary, class_tfidf_scores, top_columns, topic_tokens
 
 FORMAT_VERSION = 1
 NOVELTY_QUANTILE = 0.05
@@ -62,11 +62,13 @@ def post_documents(parts: PostParts) -> list[list[str]]:
 def quality_scorer(vocabulary: Vocabulary, top_n: int = 10):  # type: ignore[no-untyped-def]
     """NPMI coherence x diversity of the cut's c-TF-IDF words: the ``TopicClusterer`` scorer."""
 
-    def score(labels: np.ndarray, n_topics: int) -> float:
-        words = class_tfidf(vocabulary, labels, range(n_topics), top_n=top_n)
-        top = [[w for w, _ in words[t]] for t in range(n_topics)]
-        coherence = np.array(npmi(vocabulary, top))
-        return float(np.nanmean(coherence)) * diversity(top, top_n) if np.isfinite(coherence).any() else float("nan")
+    def score(labels: np.ndarray, n_topics: int, weights: np.ndarray | None = None) -> float:
+        scores = class_tfidf_scores(vocabulary, np.asarray(labels, np.int64), n_topics, weights)
+        top = [top_columns(row, top_n) for row in scores]
+        coherence = np.array(npmi_columns(vocabulary, top, weights))
+        words = [c for t in top for c in t]
+        spread = len(set(words)) / len(words) if words else float("nan")
+        return float(np.nanmean(coherence)) * spread if np.isfinite(coherence).any() else float("nan")
 
     return score
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-TEXT_FIELDS = ("text", "ocr", "video_text", "transcript")
-"""The ``text_fields`` of a post (its own text, OCR, on-screen text of videos, speech transcripts)."""
+from postlens.encoders.identity import TEXT_FIELDS as TEXT_FIELDS  # the text fields topic models read
+
 MEDIA_PARTS = ("image", "video", "audio")
 """image: EfficientNet vectors of images and GIFs; video: the mean of its frames' EfficientNet
 vectors (the same space as images); audio: the audio embedding of clips and video sound tracks."""

@@ -16,39 +16,49 @@ import numpy as np
 from postlens.tasks.segments.words import Vocabulary
 
 
-def npmi(vocabulary: Vocabulary, topics: Sequence[Sequence[str]]) -> list[float]:
-    """Mean pairwise NPMI of each topic's words (words absent from the documents score -1 with every other)."""
-    binary = vocabulary.doc_terms.copy()  # type: ignore[attr-defined]
-    binary.data = np.minimum(binary.data, 1.0)
-    binary = binary.tocsc()
-    n_docs = binary.shape[0]
+def npmi(vocabulary: Vocabulary, topics: Sequence[Sequence[str]], weights: np.ndarray | None = None) -> list[float]:
+    """Mean pairwise NPMI of each topic's words (words absent from the documents score -1 with every other).
+
+    ``weights`` counts each document that many times (a bootstrap resample; None: once each).
+    """
     index = {w: i for i, w in enumerate(vocabulary.words)}
+    return npmi_columns(vocabulary, [[index.get(w) for w in dict.fromkeys(words)] for words in topics], weights)
+
+
+def npmi_columns(vocabulary: Vocabulary, topics: Sequence[Sequence[int | None]],
+                 weights: np.ndarray | None = None) -> list[float]:
+    """``npmi`` of topics given as vocabulary columns (None: a word the documents lack); one sparse
+    product counts the co-occurrences of every topic's words at once."""
+    binary = vocabulary.binary_columns
+    n_rows = binary.shape[0]  # type: ignore[attr-defined]
+    if weights is not None and len(weights) != n_rows:
+        raise ValueError(f"{len(weights)} weights for {n_rows} documents: align them")
+    n_docs = float(n_rows if weights is None else np.sum(weights))
+    known = sorted({c for topic in topics for c in topic if c is not None})
+    together = np.zeros((0, 0))
+    if known and n_docs > 0:
+        sub = binary[:, known]  # type: ignore[index]
+        weighted = sub if weights is None else sub.multiply(np.asarray(weights, np.float64)[:, None]).tocsc()
+        together = (sub.T @ weighted).toarray()
+    position = {c: i for i, c in enumerate(known)}
     scores: list[float] = []
-    for words in topics:
-        words = list(dict.fromkeys(words))
-        if len(words) < 2:
+    for topic in topics:
+        if len(topic) < 2:
             scores.append(float("nan"))
             continue
-        cols = [index.get(w) for w in words]
-        known = [c for c in cols if c is not None]
-        co = np.zeros((len(words), len(words)))
-        df = np.zeros(len(words))
-        if known:
-            sub = binary[:, known]
-            block = (sub.T @ sub).toarray()
-            at = [i for i, c in enumerate(cols) if c is not None]
-            co[np.ix_(at, at)] = block
-            df[at] = np.diag(block)
-        pair_scores = []
-        for i in range(len(words)):
-            for j in range(i + 1, len(words)):
-                joint = co[i, j] / n_docs
-                if joint <= 0 or df[i] <= 0 or df[j] <= 0:
-                    pair_scores.append(-1.0)
-                    continue
-                pmi = np.log(joint / ((df[i] / n_docs) * (df[j] / n_docs)))
-                pair_scores.append(1.0 if joint >= 1.0 else float(pmi / -np.log(joint)))
-        scores.append(float(np.mean(pair_scores)))
+        at = np.array([position[c] if c is not None else -1 for c in topic])
+        seen = at >= 0
+        co = np.zeros((len(at), len(at)))
+        co[np.ix_(seen, seen)] = together[np.ix_(at[seen], at[seen])]
+        first, second = np.triu_indices(len(at), 1)
+        joint = co[first, second] / max(n_docs, 1e-12)
+        p_first, p_second = co[first, first] / max(n_docs, 1e-12), co[second, second] / max(n_docs, 1e-12)
+        pair = np.full(len(joint), -1.0)
+        seen_together = (joint > 0) & (p_first > 0) & (p_second > 0)
+        pair[seen_together & (joint >= 1.0)] = 1.0
+        rest = seen_together & (joint < 1.0)
+        pair[rest] = np.log(joint[rest] / (p_first[rest] * p_second[rest])) / -np.log(joint[rest])
+        scores.append(float(pair.mean()))
     return scores
 
 

@@ -1,4 +1,4 @@
-"""Progress display and summary table around :func:`postlens.pipeline.featurize.featurize`."""
+"""``postlens featurize`` at a terminal: progress bars, the summary table, and Ctrl-C/SIGTERM as a clean stop."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from postlens.encoders.registry import SPECS
 from postlens.errors import WorkspaceError
-from postlens.pipeline.featurize import FeaturizeInterrupted, FeaturizeSummary, featurize
+from postlens.pipeline.featurize import MEDIA_BATCH, FeaturizeInterrupted, FeaturizeSummary, featurize
+from postlens.serve.progress import Bars
 from postlens.store.workspace import DB_NAME, resolve_workspace_path
 
 
 def run_featurize(
-    *, workspace: Path | None = None, encoders: Sequence[str] | None = None, batch_size: int = 32,
+    *, workspace: Path | None = None, encoders: Sequence[str] | None = None, batch_size: int = MEDIA_BATCH,
     console: Console | None = None,
 ) -> FeaturizeSummary:
     """Featurize with a progress bar and a summary table; the workspace database is not held open meanwhile.
@@ -32,20 +32,21 @@ def run_featurize(
     root = resolve_workspace_path(workspace)
     if not (root / DB_NAME).exists():
         raise WorkspaceError(f"no workspace at {root}; run 'postlens ingest' first or pass --workspace")
+    with stopping_cleanly(console, root):
+        with Bars(console) as bars:
+            summary = featurize(root, encoders=encoders, batch_size=batch_size, progress=bars.step)
+    console.print(summary_table(summary))
+    return summary
+
+
+@contextmanager
+def stopping_cleanly(console: Console, root: Path) -> Iterator[None]:
+    """Within the block, SIGTERM stops featurize like Ctrl-C; either prints what was saved and exits
+    with 130 (Ctrl-C) or 143 (SIGTERM). Also used around the featurize stage of ``postlens demo``."""
     stopped_by: list[int] = []
     try:
-        with _sigterm_as_interrupt(stopped_by), Progress(
-            TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TimeRemainingColumn(), console=console,
-        ) as bar:
-            tasks: dict[str, TaskID] = {}
-
-            def update(name: str, done: int, total: int) -> None:
-                if name not in tasks:
-                    tasks[name] = bar.add_task(name, total=total)
-                bar.update(tasks[name], completed=done, total=total)
-
-            summary = featurize(root, encoders=encoders, batch_size=batch_size, progress=update)
+        with _sigterm_as_interrupt(stopped_by):
+            yield
     except FeaturizeInterrupted as stop:
         console.print(summary_table(stop.summary))
         how = "SIGTERM" if stopped_by else "Ctrl-C"
@@ -55,8 +56,6 @@ def run_featurize(
             "Run 'postlens featurize' again to compute only what is missing."
         )
         raise SystemExit(143 if stopped_by else 130) from None
-    console.print(summary_table(summary))
-    return summary
 
 
 @contextmanager
