@@ -116,3 +116,20 @@ def test_sentiment_reads_the_recipe_predictions(trained: tuple[Path, Path]) -> N
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "model recipe" in text and "all posts" in text and "80" in text
+
+
+def test_the_agent_answers_with_the_ensemble(trained: tuple[Path, Path]) -> None:
+    """The agent loads saved models generically: the ensemble's label is the post's sentiment."""
+    from postlens.agent import Agent
+
+    workspace, _ = trained
+    with Agent(workspace, models=["recipe"], popularity=False, ocr=False, similar=0) as agent:
+        happy = agent.understand(text="proofing the brioche in a warm kitchen. I love it, absolutely wonderful!")
+        sour = agent.understand(text="the league table after the weekend matches. I hate this, terrible and awful.")
+    for insight, expected in ((happy, "positive"), (sour, "negative")):
+        assert insight.sentiment is not None and insight.sentiment.source == "model:recipe"
+        assert insight.sentiment.label == expected
+        label = insight.sentiment.model
+        assert label is not None and label.model == "recipe" and label.label == expected
+        assert label.probabilities[expected] == pytest.approx(max(label.probabilities.values()))
+        assert sum(label.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
