@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from rich.console import Console
 from sklearn.base import clone
 
 from postlens.encoders.identity import installed_identity
@@ -62,8 +61,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     new[0]["text"] += " zeppelin"
     _write(root / "train.csv", old)
     _write(root / "new.csv", [{**r, "kind": ""} for r in new])
-    quiet = Console(quiet=True)
-    run_ingest([root / "train.csv"], importer_name="csv", workspace=root / "ws", source="s", console=quiet,
+    run_ingest([root / "train.csv"], importer_name="csv", workspace=root / "ws", source="s",
                mapping_pairs=["id=id", "text=text", "labels.kind=kind"])
     with Workspace(root / "ws") as ws:
         featurize(ws, encoders=["vader"])
