@@ -165,7 +165,9 @@ def ensemble_rows(bench: Bench, wanted: list[str], *, fresh: bool, save: Path | 
         else:
             print(f"  training {name} ({config.model.epochs} epochs; slow on a CPU) ...", flush=True)
             train, dev, val = (bench.data.subset(r) for r in (bench.fit_rows, bench.dev_rows, bench.val_rows))
-            model = trainer.fit(config, train, dev)
+            model = trainer.fit(config, train, dev, on_epoch=lambda e: print(
+                f"    epoch {e['epoch']}/{e['epochs']}: {e['seconds']:.0f} s, train loss {e['train_loss']:.3f}, "
+                f"validation-fold macro-F1 {e['val']:.3f} (load {os.getloadavg()[0]:.1f})", flush=True))
             started = time.perf_counter()
             finetuned = model.finetune_.predict_proba(val.data)
             predict_seconds = time.perf_counter() - started
