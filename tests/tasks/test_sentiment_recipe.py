@@ -133,3 +133,16 @@ def test_the_agent_answers_with_the_ensemble(trained: tuple[Path, Path]) -> None
         assert label is not None and label.model == "recipe" and label.label == expected
         assert label.probabilities[expected] == pytest.approx(max(label.probabilities.values()))
         assert sum(label.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_the_blend_is_chosen_on_the_validation_fold(trained: tuple[Path, Path]) -> None:
+    """Weights 0 and 1 are in the grid, so the chosen blend scores on the fold at least as well as either part."""
+    from postlens.models.artifact import load_model
+
+    _, folder = trained
+    estimator = load_model(folder).estimator
+    scores = estimator.val_scores_
+    assert scores["ensemble"] >= max(scores["finetune"], scores["linear"]) - 1e-9
+    by_weight = {float(w): s for w, s in estimator.choices_["weight"].items()}
+    assert {0.0, 1.0} <= set(by_weight) and by_weight[estimator.weight_] == pytest.approx(max(by_weight.values()))
+    assert estimator.choices_["C"][str(estimator.C_)] == pytest.approx(max(estimator.choices_["C"].values()))
