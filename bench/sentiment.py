@@ -96,8 +96,10 @@ class Bench:
         return float(f1_score(self.y[rows], np.asarray(proba).argmax(1), average="macro"))
 
 
-def frozen_rows(bench: Bench) -> list[dict[str, Any]]:
-    """Logistic regression on frozen features, C chosen on the validation fold, refitted on fit + fold."""
+def frozen_rows(bench: Bench, *, e5: bool, fresh: bool) -> list[dict[str, Any]]:
+    """Logistic regression on frozen features, C chosen on the validation fold, refitted on fit + fold.
+    Each variant's row is cached in --cache (``--fresh`` computes again); ``e5`` adds MiniLM + E5 (E5's
+    vectors take ~15 min to compute on 2 cores the first time)."""
     from scipy.sparse import csr_matrix, hstack
     from sklearn.linear_model import LogisticRegression
 
@@ -105,16 +107,22 @@ def frozen_rows(bench: Bench) -> list[dict[str, Any]]:
 
     everything = bench.data.data
     vader = TextFeatures([], vader=True, tfidf=False).fit(everything.subset(bench.fit_rows))
-    e5, _ = cached_vectors("e5", bench.texts, bench.dataset)
     variants: dict[str, Any] = {
         "VADER lexicon (neg, neu, pos, compound) + logreg": lambda fit: vader.transform(everything),
         "MiniLM frozen + logreg": lambda fit: csr_matrix(everything.modalities["text"]),
         "MiniLM + VADER + TF-IDF + logreg": lambda fit: TextFeatures(["text"]).fit(everything.subset(fit)).transform(everything),
-        "MiniLM + E5 + VADER + TF-IDF + logreg": lambda fit: hstack([
-            TextFeatures(["text"]).fit(everything.subset(fit)).transform(everything), csr_matrix(e5)]).tocsr(),
     }
+    if e5:
+        e5_vectors, _ = cached_vectors("e5", bench.texts, bench.dataset)
+        variants["MiniLM + E5 + VADER + TF-IDF + logreg"] = lambda fit: hstack([
+            TextFeatures(["text"]).fit(everything.subset(fit)).transform(everything), csr_matrix(e5_vectors)]).tocsr()
     rows = []
     for name, make in variants.items():
+        path = CACHE / f"frozen-{bench.dataset}-{hashlib.sha256(name.encode()).hexdigest()[:12]}.json"
+        if path.exists() and not fresh:
+            rows.append(json.loads(path.read_text()))
+            print(f"  {name:<52} val {rows[-1]['val_f1']:.3f} (cached)", flush=True)
+            continue
         started = time.perf_counter()
         x = make(bench.fit_rows)
         scores = {c: bench.macro_f1(bench.dev_rows, LogisticRegression(C=c, max_iter=3000).fit(
@@ -125,6 +133,8 @@ def frozen_rows(bench: Bench) -> list[dict[str, Any]]:
         model = LogisticRegression(C=best, max_iter=3000).fit(x[both], bench.y[both])
         rows.append({"variant": name, "val_f1": bench.macro_f1(bench.val_rows, model.predict_proba(x[bench.val_rows])),
                      "fold_f1": scores[best], "seconds": time.perf_counter() - started, "note": f"C={best:g}"})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(rows[-1]))
         print(f"  {name:<52} val {rows[-1]['val_f1']:.3f}", flush=True)
     return rows
 
@@ -247,7 +257,8 @@ def main() -> None:
     parser.add_argument("--only", default="frozen,ensemble,distill")
     parser.add_argument("--ensembles", default="recipe", help=f"comma-separated, of: {'; '.join(ENSEMBLES)} (or 'all')")
     parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
-    parser.add_argument("--fresh", action="store_true", help="train cached fine-tuned variants again")
+    parser.add_argument("--fresh", action="store_true", help="compute cached rows again (frozen and fine-tuned)")
+    parser.add_argument("--e5", action="store_true", help="add logreg on MiniLM + E5 + VADER + TF-IDF (E5 is slow)")
     parser.add_argument("--save-models", type=Path, default=None, help="save the recipe's model folder here")
     parser.add_argument("--write-csv", type=Path, default=None,
                         help="write the benchmark as one table (id, text, label, split) for 'postlens ingest', then stop")
@@ -265,7 +276,7 @@ def main() -> None:
     bench = Bench(folder, args.dataset)
     rows: list[dict[str, Any]] = []
     if "frozen" in wanted:
-        rows += frozen_rows(bench)
+        rows += frozen_rows(bench, e5=args.e5, fresh=args.fresh)
     if "ensemble" in wanted:
         names = list(ENSEMBLES) if args.ensembles == "all" else [n.strip() for n in args.ensembles.split(";") if n.strip()]
         unknown = [n for n in names if n not in ENSEMBLES]
