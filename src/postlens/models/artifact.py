@@ -63,7 +63,13 @@ def _model_class(kind: str) -> Any:
         from postlens.models.finetune import FineTunedTextModel
 
         return FineTunedTextModel
-    raise ConfigError(f"unknown model kind {kind!r} in artifact; known: logreg, lightgbm, fusion, student, finetune")
+    if kind == "ensemble":
+        from postlens.models.ensemble import TextEnsembleModel
+
+        return TextEnsembleModel
+    raise ConfigError(
+        f"unknown model kind {kind!r} in artifact; known: logreg, lightgbm, fusion, student, finetune, ensemble"
+    )
 
 
 def describe_inputs(

@@ -26,7 +26,7 @@ TUNED_DEFAULTS: dict[str, float | int] = {"C": 1.0, "num_leaves": 31, "learning_
 BLOCK_SEPARATOR = ":"
 """``text:minilm``: the feature block of one encoder when a modality lists several."""
 
-ModelKind = Literal["logreg", "lightgbm", "fusion", "finetune"]
+ModelKind = Literal["logreg", "lightgbm", "fusion", "finetune", "ensemble"]
 ImbalanceMethod = Literal["none", "over", "under", "smote", "class_weight", "focal", "balanced_batch"]
 IMBALANCE_METHODS: tuple[str, ...] = ("none", "over", "under", "smote", "class_weight", "focal", "balanced_batch")
 
@@ -250,9 +250,15 @@ class ModelConfig(_Strict):
     min_epochs: int = Field(0, ge=0)
     focal_gamma: float = 2.0
     aux_popularity: bool = False
-    # finetune only
+    # finetune and ensemble (models/finetune_schedule.py); None: the model's own default
     finetune_lr: float = 2e-5
     max_length: int = 64
+    layer_decay: float | None = Field(
+        None, gt=0, le=1, description="layer i of L learns at lr * layer_decay ** (L - i)"
+    )
+    warmup: float | None = Field(None, ge=0, lt=1, description="share of the steps with a rising learning rate")
+    schedule: Literal["constant", "linear"] | None = None
+    freeze_embeddings: bool | None = None
     # baselines only
     tune: bool = True
     grid: TuneGrid = Field(default_factory=TuneGrid)

@@ -19,6 +19,7 @@ from sklearn.base import ClassifierMixin
 from postlens.errors import ConfigError
 from postlens.evaluation.metrics import classification_metrics
 from postlens.models.estimator import PostlensEstimator
+from postlens.models.finetune_schedule import length_batches, lr_scale, parameter_groups
 from postlens.models.inputs import PostData
 from postlens.models.torch_utils import balanced_batches, balanced_class_weights, focal_loss, seeded_generator
 
@@ -43,6 +44,11 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
         sampler: str = "shuffle",
         seed: int = 0,
         num_threads: int | None = None,
+        layer_decay: float = 1.0,
+        warmup: float = 0.0,
+        schedule: str = "constant",
+        freeze_embeddings: bool = False,
+        length_batches: bool = False,
     ) -> None:
         self.epochs, self.batch_size, self.lr, self.head_lr, self.max_length = (
             epochs,
@@ -58,6 +64,9 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
             seed,
             num_threads,
         )
+        # finetune_schedule.py: layer-wise rates, warm-up + decay, frozen word embeddings, length buckets
+        self.layer_decay, self.warmup, self.schedule = layer_decay, warmup, schedule
+        self.freeze_embeddings, self.length_batches = freeze_embeddings, length_batches
 
     @staticmethod
     def _prepare(texts: list[str]) -> list[str]:
@@ -109,12 +118,19 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
         self.n_classes_ = len(self.classes_)  # set by PostlensEstimator.fit (labels of y and val)
         self.head_ = torch.nn.Linear(_embedding_dim(self.encoder_), self.n_classes_)
         optimizer = torch.optim.AdamW(
-            [
-                {"params": self.encoder_.parameters(), "lr": self.lr},
-                {"params": self.head_.parameters(), "lr": self.head_lr},
-            ],
+            parameter_groups(
+                self.encoder_,
+                self.head_,
+                lr=self.lr,
+                head_lr=self.head_lr,
+                layer_decay=self.layer_decay,
+                freeze_embeddings=self.freeze_embeddings,
+            ),
             weight_decay=0.01,
         )
+        base_rates = [group["lr"] for group in optimizer.param_groups]
+        total_steps, step = self.epochs * -(-len(texts) // self.batch_size), 0
+        lengths = np.array([len(t) for t in texts])
         weight = (
             torch.from_numpy(balanced_class_weights(y, self.n_classes_)) if self.class_weight == "balanced" else None
         )
@@ -129,10 +145,16 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
             self.encoder_.train()
             if self.sampler == "balanced":
                 batches = balanced_batches(np.asarray(y), self.batch_size, rng)
+            elif self.length_batches:
+                batches = length_batches(np.arange(len(texts)), lengths, self.batch_size, rng)
             else:
                 perm = torch.randperm(len(texts), generator=generator).numpy()
                 batches = [perm[i : i + self.batch_size] for i in range(0, len(perm), self.batch_size)]
             for rows in batches:
+                scale = lr_scale(min(step, total_steps - 1), total_steps, schedule=self.schedule, warmup=self.warmup)
+                for group, rate in zip(optimizer.param_groups, base_rates):
+                    group["lr"] = rate * scale
+                step += 1
                 logits = self.head_(self._embed([texts[i] for i in rows]) * 10.0)  # unit vectors: scale up
                 target = y_t[torch.from_numpy(np.asarray(rows))]
                 loss = (
@@ -176,12 +198,14 @@ class FineTunedTextModel(ClassifierMixin, PostlensEstimator):
         import torch
 
         self.encoder_.eval()
-        out = []
+        out = np.zeros((len(texts), self.n_classes_), np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths pad less
         with torch.no_grad():
             for start in range(0, len(texts), batch_size):
-                logits = self.head_(self._embed(texts[start : start + batch_size]) * 10.0)
-                out.append(torch.softmax(logits, -1).numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.n_classes_))
+                rows = order[start : start + batch_size]
+                logits = self.head_(self._embed([texts[i] for i in rows]) * 10.0)
+                out[rows] = torch.softmax(logits, -1).numpy()
+        return out
 
     def predict_proba(self, X: PostData) -> np.ndarray:
         if X.texts is None:

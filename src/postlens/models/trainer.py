@@ -35,9 +35,10 @@ def build_estimator(
     fitted = fitted_blocks(config)
     if not fitted:
         return estimator
-    if config.model.kind == "finetune":
+    if config.model.kind in ("finetune", "ensemble"):
         raise ConfigError(
-            f"model kind 'finetune' reads raw text itself; drop {sorted(fitted.values())} from features.modalities.text"
+            f"model kind {config.model.kind!r} reads raw text itself; drop {sorted(fitted.values())} from "
+            "features.modalities.text"
         )
     from postlens.models.fitted_text import FittedTextFeatures
 
@@ -104,10 +105,21 @@ def _model(config: TrainConfig, task: str, options: dict[str, Any], params: dict
             select_folds=m.select_folds,
             **options,
         )
+    if task != "classification":
+        raise ConfigError(f"model kind {m.kind!r} supports single-label classification only")
+    schedule = {
+        k: getattr(m, k)
+        for k in ("layer_decay", "warmup", "schedule", "freeze_embeddings")
+        if getattr(m, k) is not None
+    }
+    if m.kind == "ensemble":  # fine-tuned MiniLM + a linear model on frozen features (models/ensemble.py)
+        from postlens.models.ensemble import TextEnsembleModel
+
+        given = {"epochs": "epochs", "batch_size": "batch_size", "finetune_lr": "lr", "max_length": "max_length"}
+        chosen = {param: getattr(m, key) for key, param in given.items() if key in m.model_fields_set}
+        return TextEnsembleModel(seed=config.seed, num_threads=config.num_threads, **chosen, **schedule, **options)
     from postlens.models.finetune import FineTunedTextModel
 
-    if task != "classification":
-        raise ConfigError("model kind 'finetune' supports single-label classification only")
     return FineTunedTextModel(
         epochs=m.resolved_epochs,
         batch_size=m.batch_size,
@@ -115,6 +127,7 @@ def _model(config: TrainConfig, task: str, options: dict[str, Any], params: dict
         max_length=m.max_length,
         seed=config.seed,
         num_threads=config.num_threads,
+        **schedule,
         **options,
     )
 
@@ -162,7 +175,7 @@ def fit(
             estimator.fit(
                 data, y, y_value=value, val=(val.data, val.y, val_value) if has_val else None, groups=groups, **extra
             )
-        else:  # finetune stops early on validation
+        else:  # finetune stops early on validation, the ensemble chooses on it
             estimator.fit(data, y, val=(val.data, val.y) if has_val else None, **extra)
     estimator.fit_seconds_ = time.perf_counter() - started
     return estimator

@@ -1265,6 +1265,71 @@ def evaluate(
     print_evaluate_result(console, run_evaluate(workspace, out=out))
 
 
+# ---------------------------------------------------------------- sentiment
+
+
+class SentimentBy(str, Enum):
+    topic = "topic"
+    hour = "hour"
+    day = "day"
+    week = "week"
+    month = "month"
+    none = "none"
+
+
+@app.command(name="sentiment")
+def sentiment_command(
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="A trained classifier (folder name under <workspace>/models/ or a path), e.g. one trained on sentiment or emotion labels. Without it: the VADER lexicon only.",
+        ),
+    ] = None,
+    by: Annotated[
+        SentimentBy,
+        typer.Option("--by", help="Group per topic (needs postlens segments fit), per UTC time bin, or none."),
+    ] = SentimentBy.topic,
+    segmentation: Annotated[
+        str | None,
+        typer.Option("--segmentation", help="Named segmentation in post_topics (default with --by topic: 'topics')."),
+    ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            "--where", help="SQL condition over posts picking the posts, e.g. \"created_at >= '2024-01-01'\"."
+        ),
+    ] = None,
+    predict_missing: Annotated[
+        bool,
+        typer.Option(help="Predict the posts that have no prediction of --model yet (writes the predictions table)."),
+    ] = True,
+    limit: Annotated[int, typer.Option(min=1, help="Groups to show at most (time bins: the latest).")] = 50,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Sentiment and emotion per topic or over time: the VADER lexicon per post (feature cache) and a trained
+    model's labels (table predictions), aggregated.
+
+    Posts the model has not predicted are predicted first (featurizing what they lack), so a second run
+    only reads. Per post: postlens sql "select * from predictions where model = 'NAME'".
+    """
+    from postlens.pipeline.sentiment import run_sentiment
+    from postlens.serve.progress import Bars
+    from postlens.serve.render_sentiment import print_sentiment
+
+    with Bars(err, transient=True) as bars:
+        report = run_sentiment(
+            workspace,
+            model=model,
+            by=by.value,
+            segmentation=segmentation,
+            where=where,
+            predict_missing=predict_missing,
+            progress=bars.step,
+        )
+    print_sentiment(console, report, limit=limit)
+
+
 def main() -> None:
     """Entry point: library errors become one clear line and exit code 2, not a traceback.
     (Ctrl-C and a closed pipe, as in postlens sql ... | head, click already ends quietly.)"""
