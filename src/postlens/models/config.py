@@ -7,12 +7,14 @@ with defaults, so unknown keys fail and the message lists the keys that exist.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from postlens.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
 
 FITTED_TEXT_ENCODERS: tuple[str, ...] = ("tfidf", "word2vec")
 """Text encoders fitted on the training posts inside a model (``models/fitted_text.py``), not run by featurize."""
@@ -339,30 +341,42 @@ def _known_keys(model: type[BaseModel], location: tuple[Any, ...]) -> list[str]:
     return sorted(current.model_fields)
 
 
-def parse_config(data: dict[str, Any], *, source: str = "config") -> TrainConfig:
-    """Validate a dict; unknown keys and bad values become one ConfigError naming each place."""
+def validate_config(model: type[M], data: dict[str, Any] | None, *, source: str) -> M:
+    """Validate a dict as ``model``; unknown keys and bad values become one ConfigError naming each place
+    (shared by train.yaml and popularity.yaml)."""
     try:
-        return TrainConfig.model_validate(data or {})
+        return model.model_validate(data or {})
     except ValidationError as error:
         problems = []
         for item in error.errors():
             where = ".".join(str(p) for p in item["loc"])
             if item["type"] == "extra_forbidden":
-                known = ", ".join(_known_keys(TrainConfig, item["loc"]))
+                known = ", ".join(_known_keys(model, item["loc"]))
                 problems.append(f"unknown key {where!r}; known keys here: {known}")
             else:
                 problems.append(f"{where}: {item['msg']}")
         raise ConfigError(f"{source}: " + "; ".join(problems)) from None
 
 
-def load_config(path: str | Path) -> TrainConfig:
-    path = Path(path)
+def read_config_file(path: Path, *, missing: str) -> dict[str, Any] | None:
+    """A YAML file's mapping (None when empty); ``missing`` is the hint when the file does not exist."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"no training config at {path}; write a train.yaml (see docs) or pass --config") from None
+        raise ConfigError(f"no {missing}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path} is not valid YAML: {error}") from None
     if data is not None and not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping of settings, got {type(data).__name__}")
+    return data
+
+
+def parse_config(data: dict[str, Any], *, source: str = "config") -> TrainConfig:
+    """Validate a dict; unknown keys and bad values become one ConfigError naming each place."""
+    return validate_config(TrainConfig, data, source=source)
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    path = Path(path)
+    data = read_config_file(path, missing=f"training config at {path}; write a train.yaml (see docs) or pass --config")
     return parse_config(data or {}, source=str(path))

@@ -8,11 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from postlens.errors import ConfigError
 from postlens.evaluation.splits import TimeBoundary
+from postlens.models.config import read_config_file, validate_config
 from postlens.models.data import WEEKDAYS
 from postlens.types import EngagementCount
 
@@ -112,40 +111,12 @@ class PopularityConfig(_Strict):
     output: str | None = None
 
 
-def _known_keys(location: tuple[Any, ...]) -> list[str]:
-    current: type[BaseModel] = PopularityConfig
-    for part in location[:-1]:
-        field = current.model_fields.get(str(part))
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            break
-        current = annotation
-    return sorted(current.model_fields)
-
-
 def parse_popularity_config(data: dict[str, Any] | None, *, source: str = "popularity config") -> PopularityConfig:
     """Validate a dict; unknown keys and bad values become one ConfigError naming each place."""
-    try:
-        return PopularityConfig.model_validate(data or {})
-    except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            where = ".".join(str(p) for p in item["loc"])
-            if item["type"] == "extra_forbidden":
-                problems.append(f"unknown key {where!r}; known keys here: {', '.join(_known_keys(item['loc']))}")
-            else:
-                problems.append(f"{where}: {item['msg']}")
-        raise ConfigError(f"{source}: " + "; ".join(problems)) from None
+    return validate_config(PopularityConfig, data, source=source)
 
 
 def load_popularity_config(path: str | Path) -> PopularityConfig:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"no popularity config at {path}; write a popularity.yaml or pass --config") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path} is not valid YAML: {error}") from None
-    if data is not None and not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a mapping of settings, got {type(data).__name__}")
+    data = read_config_file(path, missing=f"popularity config at {path}; write a popularity.yaml or pass --config")
     return parse_popularity_config(data, source=str(path))
