@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from postlens.errors import ConfigError
-from postlens.pipeline.predict import OUT_FORMATS
+from postlens.pipeline.predict import OUT_FORMATS, write_out
 from postlens.store.post_filter import check_where, select_post_ids
 from postlens.store.workspace import Workspace, resolve_workspace_path
 from postlens.tasks.popularity import (
@@ -126,7 +126,7 @@ def run_popularity_predict(
         )
     written = None
     if out is not None:
-        written = _write_out(predictions, Path(out))
+        written = write_out(predictions.frame, Path(out))
     return PopularityRun(predictions=predictions, model_folder=folder, out=written)
 
 
@@ -150,15 +150,3 @@ def _check_known(ws: Workspace, ids: list[str]) -> None:
     missing = [p for p in ids if p not in known]
     if missing:
         raise ConfigError(f"{len(missing)} post ids are not in the workspace, e.g. {missing[:3]}")
-
-
-def _write_out(predictions: PopularityPredictions, out: Path) -> Path:
-    out = out.expanduser()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    if out.suffix.lower() == ".csv":
-        predictions.frame.to_csv(tmp, index=False)
-    else:
-        predictions.frame.to_parquet(tmp, index=False)
-    tmp.replace(out)
-    return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from postlens.errors import ConfigError
 from postlens.models.artifact import load_model
@@ -20,6 +20,9 @@ from postlens.store.ingest import ImportSummary, ingest
 from postlens.store.post_filter import check_where, select_post_ids
 from postlens.store.workspace import Workspace, resolve_workspace_path
 from postlens.types import Post, Rejected
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 OUT_FORMATS = (".parquet", ".csv")
 
@@ -107,7 +110,7 @@ def predict(
     with Workspace(root, create=bool(files)) as ws:
         predictions = trained.predict_posts(ws, post_ids=ids, featurizer=_featurizer(progress), save=save)
     if out is not None:
-        write_out(predictions, Path(out))
+        write_out(predictions.frame, Path(out))
     return PredictReport(
         predictions=predictions,
         model_folder=folder,
@@ -195,14 +198,15 @@ def _featurizer(progress: Callable[[str, int, int], None] | None) -> Any:
     return run
 
 
-def write_out(predictions: Predictions, out: Path) -> Path:
-    """The frame as .parquet or .csv (written to a temporary name, then renamed)."""
+def write_out(frame: pd.DataFrame, out: Path) -> Path:
+    """A predictions frame as .parquet or .csv (written to a temporary name, then renamed); the popularity
+    predictions are written with it too."""
     out = out.expanduser()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     if out.suffix.lower() == ".csv":
-        predictions.frame.to_csv(tmp, index=False)
+        frame.to_csv(tmp, index=False)
     else:
-        predictions.frame.to_parquet(tmp, index=False)
+        frame.to_parquet(tmp, index=False)
     tmp.replace(out)
     return out
