@@ -20,6 +20,7 @@ import argparse
 import os
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 import wave
@@ -31,6 +32,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from PIL import Image, ImageDraw, ImageFont
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from postlens.agent import Agent, AgentRequest
 
@@ -62,52 +65,14 @@ def load_average() -> str:
 
 
 def build_workspace(root: Path) -> Path:
-    from postlens.demo import generate_corpus
-    from postlens.models.config import parse_config
-    from postlens.pipeline.featurize import featurize
-    from postlens.pipeline.ingest import run_ingest
-    from postlens.pipeline.popularity import run_popularity_fit
-    from postlens.pipeline.segments import fit_segments
-    from postlens.pipeline.train import run_train
-    from postlens.tasks.trends import trends
+    """The tests' agent workspace (tests/_agent_fixtures.py), built once under ``root``."""
+    from _agent_fixtures import build_agent_workspace
 
     ws = root / "ws"
     if (ws / "postlens.duckdb").exists():
         return ws
     started = time.perf_counter()
-    generate_corpus(root / "corpus", seed=7, n_posts=300)
-    run_ingest([root / "corpus" / "posts.jsonl"], importer_name="postlens", workspace=ws)
-    featurize(ws)
-    fit_segments(ws)
-    run_train(
-        parse_config(
-            {
-                "name": "demo-topic",
-                "target": "topic",
-                "features": {
-                    "modalities": {"text": "minilm", "image": "efficientnet", "video": "video", "audio": "audio"},
-                    "text_fields": ["text", "ocr"],
-                },
-                "split": {"strategy": "stratified"},
-                "model": {"kind": "logreg"},
-            }
-        ),
-        workspace=ws,
-    )
-    run_train(
-        parse_config(
-            {
-                "name": "demo-sentiment",
-                "target": "sentiment",
-                "features": {"modalities": {"text": "minilm"}},
-                "split": {"strategy": "stratified"},
-                "model": {"kind": "logreg"},
-            }
-        ),
-        workspace=ws,
-    )
-    run_popularity_fit(None, workspace=ws)
-    trends(ws, since="60d", bin="1d")
+    build_agent_workspace(root, parallel_ocr=True)
     print(f"built the workspace {ws} in {time.perf_counter() - started:.0f} s")
     return ws
 

@@ -55,8 +55,9 @@ class AgentWorkspace:
         return sorted((self.corpus / "media").glob(f"*{suffix}"))
 
 
-def build_agent_workspace(root: Path, n_posts: int = N_POSTS) -> AgentWorkspace:
-    """Generate the sample corpus under ``root`` and run every step the agent reads the results of."""
+def build_agent_workspace(root: Path, n_posts: int = N_POSTS, *, parallel_ocr: bool = False) -> AgentWorkspace:
+    """Generate the sample corpus under ``root`` and run every step the agent reads the results of
+    (bench/agent.py builds its workspace with this too, OCR in its worker as users run it)."""
     from postlens.demo import generate_corpus
     from postlens.models.config import parse_config
     from postlens.pipeline.featurize import featurize
@@ -69,7 +70,7 @@ def build_agent_workspace(root: Path, n_posts: int = N_POSTS) -> AgentWorkspace:
     corpus, ws = root / "corpus", root / "ws"
     generate_corpus(corpus, seed=7, n_posts=n_posts)
     run_ingest([corpus / "posts.jsonl"], importer_name="postlens", workspace=ws)
-    featurize(ws, parallel_ocr=False)
+    featurize(ws, parallel_ocr=parallel_ocr)
     fit_segments(ws)
     run_train(parse_config(TOPIC_MODEL), workspace=ws)
     run_train(parse_config(SENTIMENT_MODEL), workspace=ws)
