@@ -104,3 +104,16 @@ def test_group_split_with_too_few_groups_names_them():
         make_split("group", 40, groups=groups)
     split = make_split("group", 40, groups=groups, val_size=0.0)  # train and test need two groups only
     assert set(groups[split.train]) ^ set(groups[split.test]) == {"a", "b"}
+
+
+def test_group_split_spreads_groups_like_rows():
+    """One giant event and many small ones: the small ones must not all fill test and val while the
+    giant one trains alone (MediaEval: Sandy alone in train, 13 events in test)."""
+    sizes = [10_000, 900, 700, 600, 500, 400, 380, 300, 250, 200, 180, 150, 120, 100, 80, 60, 40]
+    groups = np.array([f"e{i}" for i, size in enumerate(sizes) for _ in range(size)], dtype=object)
+    for seed in range(5):
+        split = make_split("group", len(groups), groups=groups, seed=seed)
+        _check_partition(split, len(groups))
+        counts = {side: len(set(groups[getattr(split, side)])) for side in ("train", "val", "test")}
+        assert counts["train"] >= len(sizes) // 2, counts
+        assert counts["test"] <= int(np.ceil(0.2 * len(sizes))), counts

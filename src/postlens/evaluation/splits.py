@@ -171,8 +171,14 @@ def _group_split(rows: np.ndarray, groups: np.ndarray, test_size: float, val_siz
         )
     order = np.random.default_rng(seed).permutation(len(unique))
     n = len(rows)
-    test_groups = _fill(unique, counts, order, test_size * n, set(), reserve=need - 1)
-    val_groups = _fill(unique, counts, order, val_size * n, test_groups, reserve=1) if val_size > 0 else set()
+    test_groups = _fill(
+        unique, counts, order, test_size * n, set(), reserve=need - 1, most=_group_share(test_size, len(unique))
+    )
+    val_groups = (
+        _fill(unique, counts, order, val_size * n, test_groups, reserve=1, most=_group_share(val_size, len(unique)))
+        if val_size > 0
+        else set()
+    )
     in_test = np.array([k in test_groups for k in keys])
     in_val = np.array([k in val_groups for k in keys])
     split = Split(
@@ -198,15 +204,33 @@ def _group_sizes(unique: np.ndarray, counts: np.ndarray, limit: int = 8) -> str:
     return "{" + shown + (", ..." if len(unique) > limit else "") + "}"
 
 
+def _group_share(size: float, n_groups: int) -> int:
+    """At most this many groups on a side of ``size``: its share of the groups, rounded up.
+
+    Rows alone would let many small groups fill the test side and leave one giant group to train
+    on (MediaEval: 13 events in test, Sandy alone in train); a model trained on one event learns that
+    event. Capping the count keeps the events spread like the rows."""
+    return max(1, int(np.ceil(size * n_groups)))
+
+
 def _fill(
-    unique: np.ndarray, counts: np.ndarray, order: np.ndarray, target: float, taken: set[str], *, reserve: int
+    unique: np.ndarray,
+    counts: np.ndarray,
+    order: np.ndarray,
+    target: float,
+    taken: set[str],
+    *,
+    reserve: int,
+    most: int | None = None,
 ) -> set[str]:
     """Groups (in shuffled order) whose sizes add up to about ``target`` rows, never overshooting by
     more than half: one giant event must not swallow the test side. Always at least one group;
-    never so many that fewer than ``reserve`` groups are left for the sides still to fill."""
+    never more than ``most``, nor so many that fewer than ``reserve`` groups are left for the sides still to fill."""
     chosen: set[str] = set()
     filled = 0
     room = len(unique) - len(taken) - reserve
+    if most is not None:
+        room = min(room, most)
     for index in order:
         group, count = str(unique[index]), int(counts[index])
         if group in taken or filled >= target or len(chosen) >= room:
