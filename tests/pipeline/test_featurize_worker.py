@@ -34,6 +34,7 @@ CRASHY = textwrap.dedent("""
         version = "1"
         modality = Modality.IMAGE
         dim = 0
+        num_threads = 1  # set by the worker from the parent's hint; "threads" items report it
 
         def encode(self, items):
             out = []
@@ -52,6 +53,9 @@ CRASHY = textwrap.dedent("""
                 if "once" in name and not Path(str(item) + ".seen").exists():
                     Path(str(item) + ".seen").write_text("crashed here once")
                     os._exit(3)
+                if "threads" in name:
+                    out.append(Features(text=f"threads={self.num_threads}"))
+                    continue
                 out.append(Features(text=Path(item).read_text().splitlines()[0]))
             return out
 """)
@@ -157,3 +161,12 @@ def test_encoder_that_always_crashes_stops_instead_of_restarting_forever(spec: E
         run.stop()
     assert run.restarts == MAX_CRASHES_IN_A_ROW
     assert len(run.failed) + run.pending == len(items), "nothing is lost: failed, or left for a later run"
+
+
+def test_worker_uses_the_cores_the_parent_lends(spec: EncoderSpec, tmp_path: Path) -> None:
+    """featurize lends every core to the OCR worker once its own encoders are done: the hint reaches
+    the encoder's ``num_threads`` for the next chunk."""
+    got, _ = _run(spec, _items(tmp_path / "one", ["threads-a.txt"]), chunk=1)
+    assert got["threads-a.txt"].text == "threads=1"
+    got, _ = _run(spec, _items(tmp_path / "lent", ["threads-b.txt"]), chunk=1, threads=3)
+    assert got["threads-b.txt"].text == "threads=3"

@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from postlens.encoders.base import Encoder, Features, cache_key
+from postlens.encoders.base import Encoder, Features, cache_key, default_threads
 from postlens.encoders.identity import spec_cache_prefix, text_key
 from postlens.encoders.registry import EncoderSpec, default_encoder_names, get_spec
 from postlens.pipeline.featurize_text import (
@@ -196,6 +196,7 @@ def _media_stage(
             summary.runs.append(run)
             _run(encoder, run, items[spec.name], cache, batch_size, progress, errors)
         if background is not None:
+            background.supervised.threads = default_threads()  # this process is done: OCR gets every core
             background.wait()
     except BaseException:  # Ctrl-C or a fatal error: stop the worker, keep what was learnt, re-raise
         if background is not None:

@@ -84,7 +84,7 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 
 def _serve(conn: Connection, spec: EncoderSpec, parent_pid: int) -> None:
-    """Worker main loop: receive a list of payloads, send back ("ok", features) or ("raised", message)."""
+    """Worker main loop: receive (payloads, threads), send back ("ok", features) or ("raised", message)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent(parent_pid)
     try:
@@ -97,20 +97,28 @@ def _serve(conn: Connection, spec: EncoderSpec, parent_pid: int) -> None:
     conn.send(("ready", None))
     while True:
         try:
-            payloads = conn.recv()
+            message = conn.recv()
         except EOFError:
             return
-        if payloads is None:
+        if message is None:
             return
+        payloads, threads = message  # threads: the cores the parent lends (see SupervisedRun.threads)
         try:
             if encoder is None:
                 encoder = build_encoder(spec, threads=1)
+            _lend_threads(encoder, threads)
             reply: tuple[str, Any] = ("ok", encoder.encode(payloads))
         except PostlensError as exc:  # missing extra, unusable model: the same for every item, stop the run
             reply = ("fatal", f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # noqa: BLE001 - the encoder broke its never-raise contract on this chunk
             reply = ("raised", f"{type(exc).__name__}: {exc}")
         conn.send(reply)
+
+
+def _lend_threads(encoder: Encoder, threads: int) -> None:
+    """Encoders that parallelise per call over ``num_threads`` (OCR) use the cores the parent says are idle."""
+    if isinstance(getattr(encoder, "num_threads", None), int) and threads >= 1:
+        encoder.num_threads = threads  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------ in the parent
@@ -134,13 +142,14 @@ class EncoderWorker:
     def pid(self) -> int | None:
         return self.process.pid
 
-    def encode(self, payloads: list[Any], stop: threading.Event, timeout: float) -> list[Features]:
-        """The features of ``payloads``; the ``timeout`` clock starts once the worker has started up."""
+    def encode(self, payloads: list[Any], stop: threading.Event, timeout: float, *, threads: int = 1) -> list[Features]:
+        """The features of ``payloads``, computed on ``threads`` cores where the encoder can use them;
+        the ``timeout`` clock starts once the worker has started up."""
         try:
             if not self._ready:
                 self._receive(stop, STARTUP_TIMEOUT, "to start")
                 self._ready = True
-            self.conn.send(payloads)
+            self.conn.send((payloads, threads))
             status, value = self._receive(stop, timeout, f"on {len(payloads)} item(s)")
         except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
             raise WorkerCrashed(self._death()) from exc
@@ -222,6 +231,8 @@ class SupervisedRun:
     crashes_in_a_row: int = 0
     fatal: BaseException | None = None
     worker: EncoderWorker | None = None
+    threads: int = 1
+    """Cores the worker may use for the next chunk: 1 while the parent encodes too, all once it is idle."""
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -284,7 +295,9 @@ class SupervisedRun:
                 worker = self.worker
             chunk = self._queue.popleft()
             try:
-                feats = worker.encode([p for _, p in chunk.items], self._stop, self.item_timeout * len(chunk.items))
+                feats = worker.encode(
+                    [p for _, p in chunk.items], self._stop, self.item_timeout * len(chunk.items), threads=self.threads
+                )
             except _Stopped:
                 self._queue.appendleft(chunk)
                 return
