@@ -190,7 +190,7 @@ def test_fusion_gets_one_token_per_block_and_reports_each_block_and_the_modality
             "split": {"strategy": "column"},
             "num_threads": 1,
             "output": str(tmp_path / "f"),
-            "model": {"kind": "fusion", "epochs": 4, "width": 16},
+            "model": {"kind": "fusion", "fusion": "attention", "epochs": 4, "width": 16},
         }
     )
     report = train_from_config(config, _synthetic(), output=tmp_path / "f")
@@ -201,6 +201,20 @@ def test_fusion_gets_one_token_per_block_and_reports_each_block_and_the_modality
     model = load_model(tmp_path / "f")
     assert model.feature_keys == {"text:minilm": "m@1", "text:vader": "v@1"}
     assert report["epochs"] == {**report["epochs"], "max": 4, "default_for_kind": False}
+
+
+def test_late_fusion_reports_no_epochs(tmp_path):
+    """Late fusion fits linear experts and a pool: "1 epoch run of 30" would be a false statement."""
+    config = parse_config(
+        {
+            "features": {"modalities": {"text": ["minilm", "vader"]}, "metadata": False},
+            "split": {"strategy": "column"},
+            "num_threads": 1,
+            "model": {"kind": "fusion", "fusion": "late"},
+        }
+    )
+    report = train_from_config(config, _synthetic(), output=tmp_path / "late")
+    assert "epochs" not in report and report["epochs_run"] is None and report["test"]["macro_f1"] > 0
 
 
 @pytest.mark.parametrize("encoder", ["tfidf", "word2vec"])

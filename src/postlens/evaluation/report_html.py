@@ -158,7 +158,7 @@ def _model(m: dict[str, Any]) -> str:
             f"{_int(sizes.get('val'))} / held-out {_int(sizes.get('test'))}"
         ),
         f"trained in {_num(m.get('train_seconds'), 1)} s"
-        + (f", {m['epochs_run']} epochs" if m.get("kind") in ("fusion", "finetune") else ""),
+        + (f", {m['epochs_run']} epochs" if m.get("kind") in ("fusion", "finetune") and m.get("epochs_run") else ""),
         f"saved {escape(_time(m.get('saved_at')))}",
     ]
     if m.get("imbalance") not in (None, "none"):

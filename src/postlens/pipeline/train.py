@@ -112,7 +112,9 @@ def train_from_config(
         "held_out": split.info.get("held_out", "test"),
         "sizes": {"train": len(train.y), "val": len(val.y), "test": len(test.y)},
         "train_seconds": round(estimator.fit_seconds_, 3),
-        "epochs_run": getattr(estimator, "epochs_run_", None),
+        "epochs_run": None
+        if getattr(estimator, "late_", None) is not None
+        else getattr(estimator, "epochs_run_", None),
         "blocks": {b.name: b.encoder for b in config.features.blocks()},
         "val": figures["val"],
         "test": figures["test"],
@@ -124,7 +126,8 @@ def train_from_config(
         report["where"] = {**data.selection, "posts_labelled": len(data.y)}
     if getattr(estimator, "tuning_", None) is not None:
         report["tuning"] = estimator.tuning_
-    if config.model.kind in ("fusion", "finetune"):
+    if config.model.kind == "finetune" or (config.model.kind == "fusion" and getattr(estimator, "late_", None) is None):
+        # late fusion fits linear experts and a pool, not epochs: no "1 run of 30" to report
         report["epochs"] = epoch_summary(config, estimator)
         report["warnings"] += early_best_warning(config, report["epochs"], len(val.y))
     if config.model.kind == "fusion":
