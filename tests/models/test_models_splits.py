@@ -115,5 +115,5 @@ def test_group_split_spreads_groups_like_rows():
         split = make_split("group", len(groups), groups=groups, seed=seed)
         _check_partition(split, len(groups))
         counts = {side: len(set(groups[getattr(split, side)])) for side in ("train", "val", "test")}
-        assert counts["train"] >= len(sizes) // 2, counts
-        assert counts["test"] <= int(np.ceil(0.2 * len(sizes))), counts
+        assert counts["train"] >= len(sizes) / 2, counts
+        assert counts["test"] > counts["val"] >= 2, counts  # the spare groups shared like the sizes (0.2 : 0.1)

@@ -160,7 +160,7 @@ def _time_split(rows: np.ndarray, times: np.ndarray, test_size: float, val_size:
 
 def _group_split(rows: np.ndarray, groups: np.ndarray, test_size: float, val_size: float, seed: int) -> Split:
     """Whole groups go to one side; groups are shuffled, then filled up to the wanted sizes.
-    At least one group is always left for training (and one for validation when asked)."""
+    At least half the groups train (one when there are 3), and one group is left for validation when asked."""
     keys = np.array(["" if g is None else str(g) for g in groups], dtype=object)
     unique, counts = np.unique(keys, return_counts=True)
     need = 3 if val_size > 0 else 2
@@ -171,14 +171,11 @@ def _group_split(rows: np.ndarray, groups: np.ndarray, test_size: float, val_siz
         )
     order = np.random.default_rng(seed).permutation(len(unique))
     n = len(rows)
-    test_groups = _fill(
-        unique, counts, order, test_size * n, set(), reserve=need - 1, most=_group_share(test_size, len(unique))
-    )
-    val_groups = (
-        _fill(unique, counts, order, val_size * n, test_groups, reserve=1, most=_group_share(val_size, len(unique)))
-        if val_size > 0
-        else set()
-    )
+    keep = _train_share(len(unique))
+    spare = len(unique) - keep  # the groups test and validation share, in proportion to their sizes
+    test_most = max(1, round(spare * test_size / (test_size + val_size)))
+    test_groups = _fill(unique, counts, order, test_size * n, set(), reserve=max(need - 1, len(unique) - test_most))
+    val_groups = _fill(unique, counts, order, val_size * n, test_groups, reserve=keep) if val_size > 0 else set()
     in_test = np.array([k in test_groups for k in keys])
     in_val = np.array([k in val_groups for k in keys])
     split = Split(
@@ -204,13 +201,13 @@ def _group_sizes(unique: np.ndarray, counts: np.ndarray, limit: int = 8) -> str:
     return "{" + shown + (", ..." if len(unique) > limit else "") + "}"
 
 
-def _group_share(size: float, n_groups: int) -> int:
-    """At most this many groups on a side of ``size``: its share of the groups, rounded up.
+def _train_share(n_groups: int) -> int:
+    """Groups kept for training: at least half of them.
 
-    Rows alone would let many small groups fill the test side and leave one giant group to train
-    on (MediaEval: 13 events in test, Sandy alone in train); a model trained on one event learns that
-    event. Capping the count keeps the events spread like the rows."""
-    return max(1, int(np.ceil(size * n_groups)))
+    Rows alone would let many small groups fill the test and validation sides and leave one giant
+    group to train on (MediaEval: 13 events in test, Sandy alone in train); a model trained on one
+    event learns that event."""
+    return max(1, int(np.ceil(n_groups / 2)))
 
 
 def _fill(
@@ -221,16 +218,13 @@ def _fill(
     taken: set[str],
     *,
     reserve: int,
-    most: int | None = None,
 ) -> set[str]:
     """Groups (in shuffled order) whose sizes add up to about ``target`` rows, never overshooting by
     more than half: one giant event must not swallow the test side. Always at least one group;
-    never more than ``most``, nor so many that fewer than ``reserve`` groups are left for the sides still to fill."""
+    never so many that fewer than ``reserve`` groups are left for the sides still to fill (and training)."""
     chosen: set[str] = set()
     filled = 0
     room = len(unique) - len(taken) - reserve
-    if most is not None:
-        room = min(room, most)
     for index in order:
         group, count = str(unique[index]), int(counts[index])
         if group in taken or filled >= target or len(chosen) >= room:
