@@ -62,6 +62,18 @@ def test_a_plain_group_split_does_put_clusters_on_two_sides():
     assert leaked > 0
 
 
+def test_without_crossing_clusters_it_is_exactly_the_group_split():
+    """Clusters inside events change nothing: same seed, same sides as the plain event split."""
+    n = 300
+    rng = np.random.default_rng(4)
+    events = np.array([f"e{k}" for k in rng.integers(0, 20, n)], dtype=object)
+    clusters = np.array([f"c{events[i]}" if i % 3 == 0 else "" for i in range(n)], dtype=object)
+    for seed in range(3):
+        plain = make_split("group", n, groups=events, seed=seed)
+        aware = make_split("duplicates", n, groups=events, clusters=clusters, seed=seed)
+        assert _sides(plain) == _sides(aware)
+
+
 def test_clusters_alone_without_groups():
     n = 200
     clusters = np.array([f"c{i // 4}" if i < 120 else "" for i in range(n)], dtype=object)
@@ -75,6 +87,7 @@ def test_duplicate_groups_chain_events_through_a_shared_cluster():
     clusters = np.array(["", "x", "x", "", None], dtype=object)
     keys = duplicate_groups(events, clusters)
     assert len(set(keys[:4])) == 1 and keys[4] != keys[0]
+    assert keys.tolist() == ["a", "a", "a", "a", "c"]  # named after the smallest event it holds
     with pytest.raises(ConfigError, match="groups but"):
         duplicate_groups(events[:3], clusters)
 

@@ -314,8 +314,23 @@ def column_split(values: np.ndarray, *, val_size: float = 0.1, y: np.ndarray | N
 
 
 def duplicate_groups(groups: np.ndarray | None, clusters: np.ndarray) -> np.ndarray:
-    """One key per row: rows sharing a group (the event) or a duplicate cluster share it, and links chain."""
+    """One key per row: rows sharing a group (the event) or a duplicate cluster share it, and links chain.
+
+    A joined group is named after the smallest of its groups (or, without groups, of its clusters),
+    so where no cluster joins two groups the keys are the groups themselves and a seeded split or
+    fold over them is exactly the plain group split: the two differ only where copies cross groups.
+    """
     if groups is not None and len(groups) != len(clusters):
         raise ConfigError(f"{len(groups)} groups but {len(clusters)} duplicate clusters")
-    keyed = [["" if c is None else str(c) for c in clusters]]
-    return combine_groups(*([] if groups is None else [np.asarray(groups, dtype=object)]), *keyed)
+    cluster_keys = ["" if c is None else str(c) for c in clusters]
+    if groups is None:
+        joined = combine_groups(cluster_keys)
+        names = [key or f"?row{row}" for row, key in enumerate(cluster_keys)]
+    else:
+        joined = combine_groups(np.asarray(groups, dtype=object), cluster_keys)
+        names = [f"?row{row}" if g is None or g == "" else str(g) for row, g in enumerate(groups)]
+    smallest: dict[str, str] = {}
+    for key, name in zip(joined, names):
+        if key not in smallest or name < smallest[key]:
+            smallest[key] = name
+    return np.array([smallest[key] for key in joined], dtype=object)
