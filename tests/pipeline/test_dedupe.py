@@ -102,3 +102,11 @@ def test_cli_runs_and_shows_the_last_report(deduped):
     assert "cross-source: 2 clusters" in " ".join(result.output.split())
     shown = runner.invoke(app, ["dedupe", "--last", "--workspace", str(ws_path)])
     assert shown.exit_code == 0 and "largest clusters" in shown.output
+
+
+def test_the_notebook_facade_runs_the_same_step(tmp_path):
+    import postlens
+
+    ws_path = make_workspace(tmp_path)
+    report = postlens.open(ws_path).dedupe(text_threshold=0.9)
+    assert report.settings["text_threshold"] == 0.9 and report.clusters == len(clusters_of(ws_path))
