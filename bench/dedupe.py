@@ -144,6 +144,46 @@ def mediaeval_splits(path: Path, folds: int, fusion: bool) -> None:
             )
 
 
+def scale(target: Path, n: int) -> None:
+    """Time run_dedupe on ``n`` generated posts (10% near copies of others, 5% exact reposts, no media)."""
+    from datetime import UTC, datetime, timedelta
+
+    from postlens.store.ingest import IngestSession
+    from postlens.types import Post
+
+    if target.exists():
+        shutil.rmtree(target)
+    rng = np.random.default_rng(0)
+    words = np.array([f"w{i}" for i in range(20_000)])
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    texts: list[str] = []
+    started = time.perf_counter()
+    with Workspace(target) as ws, IngestSession(ws, "scale", ["scale"]) as session:
+        for first in range(0, n, 5_000):
+            batch = []
+            for i in range(first, min(n, first + 5_000)):
+                roll = rng.random()
+                if roll < 0.05 and texts:
+                    text = texts[int(rng.integers(len(texts)))] + f" http://t.co/{i}"
+                elif roll < 0.15 and texts:
+                    parts = texts[int(rng.integers(len(texts)))].split()
+                    parts[int(rng.integers(len(parts)))] = "edited"
+                    text = " ".join(parts)
+                else:
+                    text = " ".join(rng.choice(words, int(rng.integers(8, 30))))
+                texts.append(text)
+                post = Post("scale", str(i), "generated", start + timedelta(seconds=i), text)
+                post.origin_file = "scale"
+                batch.append(post)
+            session.commit(batch, "scale")
+    print(f"\n=== scale: {n:,} generated posts written in {time.perf_counter() - started:.0f} s")
+    result = run_dedupe(target)
+    print(
+        f"  postlens dedupe: {result.seconds:.1f} s; {result.clusters:,} clusters holding {result.posts_in_clusters:,} "
+        f"posts; {result.text_pairs_compared:,} text pairs compared (all pairs: {n * (n - 1) // 2:,})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mediaeval-ws", type=Path, default=Path("/tmp/h-dedupe-me"))
@@ -152,12 +192,19 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--fusion", action="store_true")
     parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument("--scale", type=int, default=0, help="also time dedupe on this many generated posts")
+    parser.add_argument("--scale-ws", type=Path, default=Path("/tmp/h-dedupe-scale"))
+    parser.add_argument("--skip-reports", action="store_true")
     args = parser.parse_args()
     console = Console(width=140)
-    have_mediaeval = report(console, "MediaEval 2016", args.mediaeval_ws)
-    report(console, "PHEME", args.pheme_ws)
+    have_mediaeval = (args.mediaeval_ws / "postlens.duckdb").exists()
+    if not args.skip_reports:
+        have_mediaeval = report(console, "MediaEval 2016", args.mediaeval_ws)
+        report(console, "PHEME", args.pheme_ws)
     if args.combined_ws is not None:
         combined(console, args.mediaeval_ws, args.combined_ws)
+    if args.scale:
+        scale(args.scale_ws, args.scale)
     if have_mediaeval and not args.skip_train:
         mediaeval_splits(args.mediaeval_ws, args.folds, args.fusion)
     sys.stdout.flush()

@@ -250,6 +250,10 @@ def _groups(
             )
         if lacking:
             notes[f"posts without group label {label!r} (each its own group)"] = lacking
+    elif split.strategy == "duplicates" or split.fold_kind == "duplicates":
+        lacking = int(missing[keep].sum())
+        if lacking:  # allowed: duplicate clusters alone then keep copies together
+            notes[f"posts without group label {label!r} (grouped by their duplicate cluster only)"] = lacking
     groups = {
         "author": np.array([r["author_id"] or f"?{r['id']}" for r in rows], object),
         "group": np.array([f"?{r['id']}" if m else str(v) for r, v, m in zip(rows, values, missing)], object),
