@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from postlens.models.config import TrainConfig
     from postlens.models.prediction import Predictions
     from postlens.pipeline.collect import CollectSummary
+    from postlens.pipeline.dedupe import DedupeReport
     from postlens.pipeline.featurize import FeaturizeSummary
     from postlens.pipeline.scrape import ScrapeSummary
     from postlens.store.ingest import ImportSummary
@@ -242,6 +243,13 @@ class WorkspaceHandle:
         # the path, not an open Workspace: featurize opens the database only briefly, so other
         # readers (this notebook's own ws.posts() in another thread, postlens stats) are not locked out
         return featurize(self.path, encoders=encoders, batch_size=batch_size, progress=progress, post_ids=post_ids(on))
+
+    def dedupe(self, **options: Any) -> DedupeReport:
+        """``postlens dedupe``: copies linked into clusters (table ``duplicate_clusters``), nothing deleted;
+        the options are ``pipeline.dedupe.run_dedupe``'s (``text_threshold``, ``image_max_distance``, ``progress``)."""
+        from postlens.pipeline.dedupe import run_dedupe
+
+        return run_dedupe(self.path, **options)
 
     def train(
         self,

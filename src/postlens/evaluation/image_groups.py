@@ -28,7 +28,9 @@ DEFAULT_MAX_DISTANCE = 6  # bits of 64: copies measured 0-4 apart on MediaEval; 
 NO_IMAGE = ""
 
 
-class _UnionFind:
+class UnionFind:
+    """Disjoint sets over 0..n-1; the smaller index is the root, so a set's root is its first member."""
+
     def __init__(self, n: int) -> None:
         self.parent = list(range(n))
 
@@ -38,10 +40,13 @@ class _UnionFind:
             i = self.parent[i]
         return i
 
-    def union(self, a: int, b: int) -> None:
+    def union(self, a: int, b: int) -> bool:
+        """Join the sets of ``a`` and ``b``; True when they were apart."""
         root_a, root_b = self.find(a), self.find(b)
-        if root_a != root_b:
-            self.parent[max(root_a, root_b)] = min(root_a, root_b)
+        if root_a == root_b:
+            return False
+        self.parent[max(root_a, root_b)] = min(root_a, root_b)
+        return True
 
 
 def _hash_bits(value: str) -> int:
@@ -62,7 +67,7 @@ def cluster_hashes(hashes: Sequence[str | None], max_distance: int = DEFAULT_MAX
         raise ValueError(f"perceptual hashes of different lengths {sorted(lengths)}: made by different hash sizes")
     bits = 4 * lengths.pop() if lengths else 64
     values = [_hash_bits(h) for h in distinct]
-    forest = _UnionFind(len(distinct))
+    forest = UnionFind(len(distinct))
     bands = min(max_distance + 1, bits)
     edges = np.linspace(0, bits, bands + 1).astype(int)
     for low, high in itertools.pairwise(edges):
@@ -99,7 +104,7 @@ def image_clusters(
     images = sorted({image for post in images_per_post for image in post})
     clusters = cluster_hashes([hash_of.get(image) for image in images], max_distance)
     cluster_of = dict(zip(images, clusters.tolist()))
-    forest = _UnionFind(len(images))
+    forest = UnionFind(len(images))
     for post in images_per_post:
         for image in post[1:]:
             forest.union(cluster_of[post[0]], cluster_of[image])
@@ -119,7 +124,7 @@ def combine_groups(*groupings: Sequence[object] | np.ndarray) -> np.ndarray:
     n = len(groupings[0])
     if any(len(g) != n for g in groupings):
         raise ValueError(f"groupings differ in length: {[len(g) for g in groupings]}")
-    forest = _UnionFind(n)
+    forest = UnionFind(n)
     for number, grouping in enumerate(groupings):
         first_of: dict[tuple[int, str], int] = {}
         for row, key in enumerate(grouping):

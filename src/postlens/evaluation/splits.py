@@ -3,7 +3,10 @@
 Social posts leak easily: one image is reposted by many accounts, one event is covered by thousands
 of tweets, and the future explains the past. So the default split is by time (train on the past,
 test on the future); group splits keep every post of one author or event on one side; a column
-split takes the sides a benchmark ships with (``train`` / ``val`` / ``test`` values in a label).
+split takes the sides a benchmark ships with (``train`` / ``val`` / ``test`` values in a label). The
+``duplicates`` split is a group split whose groups are joined by duplicate clusters (``postlens
+dedupe``): a picture or text reposted in two events pulls both events to one side, so no copy of a
+post is on the other side.
 
 Time boundaries fall between calendar days (UTC) by default: posts of one day share the news
 they react to, so no day is on two sides (``time_boundary="day"``). ``"timestamp"`` only keeps
@@ -19,8 +22,9 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from postlens.errors import ConfigError, unknown_name
+from postlens.evaluation.image_groups import combine_groups
 
-SplitStrategy = Literal["time", "author", "group", "stratified", "random", "column"]
+SplitStrategy = Literal["time", "author", "group", "duplicates", "stratified", "random", "column"]
 TimeBoundary = Literal["day", "timestamp"]
 STRATEGIES: tuple[str, ...] = get_args(SplitStrategy)
 """The one list of split strategies: configs type their field ``SplitStrategy``, code checks ``STRATEGIES``."""
@@ -56,6 +60,7 @@ def make_split(
     groups: np.ndarray | None = None,
     y: np.ndarray | None = None,
     values: np.ndarray | None = None,
+    clusters: np.ndarray | None = None,
     test_size: float = 0.2,
     val_size: float = 0.1,
     seed: int = 0,
@@ -63,7 +68,8 @@ def make_split(
 ) -> Split:
     """Split ``n`` rows. ``times`` (float seconds, NaN = unknown) for "time"; ``groups`` for
     "author"/"group"; ``y`` (class index per row) for "stratified"; ``values`` (the split column's
-    value per row, None when absent) for "column".
+    value per row, None when absent) for "column"; ``clusters`` (duplicate cluster per row, "" or
+    None for a post in none) and optionally ``groups`` for "duplicates".
 
     Validation is carved out of the training side with the same strategy, so early stopping
     never sees test groups or test-period posts.
@@ -87,6 +93,17 @@ def make_split(
         if time_boundary not in TIME_BOUNDARIES:
             raise unknown_name("time boundary", time_boundary, TIME_BOUNDARIES)
         return _time_split(rows, np.asarray(times, dtype=float), test_size, val_size, time_boundary)
+    if strategy == "duplicates":
+        if clusters is None:
+            raise ConfigError(
+                "split 'duplicates' needs the duplicate cluster of every post: run 'postlens dedupe' first"
+            )
+        joined = duplicate_groups(groups, clusters)
+        split = _group_split(rows, joined, test_size, val_size, seed)
+        split.info["duplicate_clusters"] = len({str(c) for c in clusters if c})
+        if groups is not None:
+            split.info["groups_before_joining"] = len({str(g) for g in groups})
+        return split
     if strategy in ("author", "group"):
         if groups is None:
             raise ConfigError(f"split {strategy!r} needs a group per post (author id or the group label)")
@@ -312,3 +329,26 @@ def column_split(values: np.ndarray, *, val_size: float = 0.1, y: np.ndarray | N
     else:
         info["val_from"] = "column" if len(val) else "none"
     return Split(np.sort(train), np.sort(val), np.sort(test), info)
+
+
+def duplicate_groups(groups: np.ndarray | None, clusters: np.ndarray) -> np.ndarray:
+    """One key per row: rows sharing a group (the event) or a duplicate cluster share it, and links chain.
+
+    A joined group is named after the smallest of its groups (or, without groups, of its clusters),
+    so where no cluster joins two groups the keys are the groups themselves and a seeded split or
+    fold over them is exactly the plain group split: the two differ only where copies cross groups.
+    """
+    if groups is not None and len(groups) != len(clusters):
+        raise ConfigError(f"{len(groups)} groups but {len(clusters)} duplicate clusters")
+    cluster_keys = ["" if c is None else str(c) for c in clusters]
+    if groups is None:
+        joined = combine_groups(cluster_keys)
+        names = [key or f"?row{row}" for row, key in enumerate(cluster_keys)]
+    else:
+        joined = combine_groups(np.asarray(groups, dtype=object), cluster_keys)
+        names = [f"?row{row}" if g is None or g == "" else str(g) for row, g in enumerate(groups)]
+    smallest: dict[str, str] = {}
+    for key, name in zip(joined, names):
+        if key not in smallest or name < smallest[key]:
+            smallest[key] = name
+    return np.array([smallest[key] for key in joined], dtype=object)

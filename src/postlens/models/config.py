@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from postlens.errors import ConfigError
+from postlens.evaluation.splits import SplitStrategy
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -158,22 +159,24 @@ class SplitConfig(_Strict):
     also training, valid, validation, dev, testing...); other values are left out and counted. With
     no test rows the column's val rows are the reported held-out side and validation is carved from
     train (``val_size``). ``time_boundary``: no calendar day (UTC) is on two sides (``day``), or
-    only equal timestamps are kept together (``timestamp``).
+    only equal timestamps are kept together (``timestamp``). ``duplicates``: a ``group`` split whose
+    groups (the ``group_label``, where posts have it) are joined by the duplicate clusters of
+    ``postlens dedupe``, so no copy of a post (reposted picture, near-identical text) is on two sides.
 
     ``folds``: k-fold cross-validation (also ``postlens train --cv K``). ``fold_kind: auto`` follows
-    the strategy: random -> plain, stratified -> stratified, author / group -> grouped by that key,
+    the strategy: random -> plain, stratified -> stratified, author / group / duplicates -> grouped by that key,
     time -> forward chaining, column -> stratified folds of the column's train rows (plain for
     regression). Validation inside a fold is carved from that fold's training part.
     """
 
-    strategy: Literal["time", "author", "group", "stratified", "random", "column"] = "time"
+    strategy: SplitStrategy = "time"
     group_label: str = "event"
     column: str = Field("split", description="label holding train / val / test (strategy: column)")
     test_size: float = 0.2
     val_size: float = 0.1
     time_boundary: Literal["day", "timestamp"] = "day"
     folds: int | None = Field(None, ge=2, description="k-fold cross-validation with this many folds")
-    fold_kind: Literal["auto", "plain", "stratified", "author", "group", "time"] = "auto"
+    fold_kind: Literal["auto", "plain", "stratified", "author", "group", "duplicates", "time"] = "auto"
 
 
 class TuneGrid(_Strict):

@@ -15,11 +15,19 @@ import numpy as np
 from postlens.errors import ConfigError
 from postlens.evaluation.folds import Fold, make_folds
 from postlens.evaluation.metrics import summarize_folds
+from postlens.evaluation.splits import duplicate_groups
 from postlens.models import trainer
 from postlens.models.config import TrainConfig
 from postlens.models.data import TrainingSet
 
-_BY_STRATEGY = {"random": "plain", "stratified": "stratified", "author": "author", "group": "group", "time": "time"}
+_BY_STRATEGY = {
+    "random": "plain",
+    "stratified": "stratified",
+    "author": "author",
+    "group": "group",
+    "duplicates": "duplicates",
+    "time": "time",
+}
 
 
 def fold_kind_for(config: TrainConfig, task: str) -> str:
@@ -36,12 +44,16 @@ def folds_for(config: TrainConfig, data: TrainingSet, k: int) -> tuple[list[Fold
     """The folds over ``data`` (already reduced to the rows to cross-validate) and their kind."""
     kind = fold_kind_for(config, data.task)
     groups = None
-    if kind in ("author", "group"):
+    if kind == "duplicates":
+        if "clusters" not in data.groups:
+            raise ConfigError("no duplicate cluster per post for duplicate-aware folds: run 'postlens dedupe' first")
+        groups = duplicate_groups(data.groups.get("group"), data.groups["clusters"])
+    elif kind in ("author", "group"):
         groups = data.groups.get(kind)
         if groups is None:
             raise ConfigError(f"no {kind} key per post for grouped folds")
     folds = make_folds(
-        "group" if kind == "author" else kind,
+        "group" if kind in ("author", "duplicates") else kind,
         len(data.y),
         k,
         y=data.y if data.task == "classification" else None,

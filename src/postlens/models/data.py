@@ -18,6 +18,7 @@ from postlens.encoders.identity import cache_prefix, installed_identity, text_ke
 from postlens.errors import ConfigError
 from postlens.models.config import TrainConfig
 from postlens.models.inputs import PostData, stack_present
+from postlens.store.duplicates import cluster_of, last_dedupe_report
 from postlens.store.features import FeatureCache
 from postlens.store.post_filter import select_post_ids
 from postlens.store.workspace import Workspace
@@ -205,6 +206,8 @@ def assemble(workspace: Workspace, config: TrainConfig) -> TrainingSet:
     index = np.flatnonzero(keep)
     times = np.array([_seconds(r["created_at"]) for r in rows], float)
     groups, notes = _groups(rows, keep, config)
+    if config.split.strategy == "duplicates" or config.split.fold_kind == "duplicates":
+        groups["clusters"] = _duplicate_clusters(workspace, rows, notes)
     if len(rows) > len(index):
         notes[f"posts without a usable {config.target!r} (left out)"] = len(rows) - len(index)
     full = TrainingSet(
@@ -247,6 +250,10 @@ def _groups(
             )
         if lacking:
             notes[f"posts without group label {label!r} (each its own group)"] = lacking
+    elif split.strategy == "duplicates" or split.fold_kind == "duplicates":
+        lacking = int(missing[keep].sum())
+        if lacking:  # allowed: duplicate clusters alone then keep copies together
+            notes[f"posts without group label {label!r} (grouped by their duplicate cluster only)"] = lacking
     groups = {
         "author": np.array([r["author_id"] or f"?{r['id']}" for r in rows], object),
         "group": np.array([f"?{r['id']}" if m else str(v) for r, v, m in zip(rows, values, missing)], object),
@@ -260,6 +267,24 @@ def _groups(
             )
         groups["column"] = np.array(column, object)
     return groups, notes
+
+
+def _duplicate_clusters(workspace: Workspace, rows: list[dict[str, Any]], notes: dict[str, int]) -> np.ndarray:
+    """The duplicate cluster of each row ("" for a post in none), from the last ``postlens dedupe``."""
+    report = last_dedupe_report(workspace.db)
+    if report is None:
+        raise ConfigError(
+            "split 'duplicates' keeps each duplicate cluster on one side, and this workspace has none yet: "
+            "run 'postlens dedupe' first"
+        )
+    ids = [r["id"] for r in rows]
+    found = cluster_of(workspace.db, ids)
+    total = workspace.db.execute("SELECT count(*) FROM posts").fetchone()
+    newer = int(total[0] if total else 0) - int(report.get("posts", 0))
+    if newer > 0:
+        notes["posts imported since the last postlens dedupe (in no cluster; run it again)"] = newer
+    notes["posts in a duplicate cluster"] = len(found)
+    return np.array([found.get(post_id, "") for post_id in ids], object)
 
 
 def _targets(

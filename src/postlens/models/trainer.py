@@ -15,6 +15,7 @@ import numpy as np
 
 from postlens.errors import ConfigError
 from postlens.evaluation.metrics import classification_metrics, multilabel_metrics, regression_metrics
+from postlens.evaluation.splits import duplicate_groups
 from postlens.models.config import BLOCK_SEPARATOR, TUNED_DEFAULTS, UNSCALED_ENCODERS, TrainConfig
 from postlens.models.data import TrainingSet
 from postlens.models.imbalance import model_options, resample
@@ -184,6 +185,8 @@ def fit(
 def split_groups(config: TrainConfig, train: TrainingSet) -> Any:
     """The groups the split keeps whole (events, authors), for the model's own inner splits; None otherwise."""
     strategy = config.split.strategy
+    if strategy == "duplicates" and "clusters" in train.groups:
+        return duplicate_groups(train.groups.get("group"), train.groups["clusters"])
     return train.groups.get("author" if strategy == "author" else "group") if strategy in ("author", "group") else None
 
 

@@ -39,6 +39,7 @@ def split_rows(config: TrainConfig, data: TrainingSet) -> Split:
         groups=data.groups.get("author" if s.strategy == "author" else "group"),
         y=data.y if data.task == "classification" else None,
         values=data.groups.get("column"),
+        clusters=data.groups.get("clusters"),
         test_size=s.test_size,
         val_size=s.val_size,
         seed=config.seed,

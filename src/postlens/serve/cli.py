@@ -1330,6 +1330,57 @@ def sentiment_command(
     print_sentiment(console, report, limit=limit)
 
 
+# ---------------------------------------------------------------- dedupe
+
+
+@app.command()
+def dedupe(
+    report: Annotated[
+        bool,
+        typer.Option(
+            "--report",
+            help="Print the full report: groups per reason, shared-image groups, cross-source links, largest clusters, what was skipped.",
+        ),
+    ] = False,
+    last: Annotated[
+        bool, typer.Option("--last", help="Show the last run's report without running again (read-only).")
+    ] = False,
+    text_threshold: Annotated[
+        float,
+        typer.Option(
+            "--text-threshold",
+            min=0.01,
+            max=1.0,
+            help="Estimated Jaccard of character 5-grams that makes two texts copies.",
+        ),
+    ] = 0.7,
+    image_distance: Annotated[
+        int,
+        typer.Option(
+            "--image-distance", min=0, max=32, help="Perceptual-hash bits (of 64) within which two images are copies."
+        ),
+    ] = 6,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Link posts that are copies of one another into clusters: the same post under two sources, the same
+    canonical address, near-duplicate text (MinHash LSH) or near-duplicate images (perceptual hash).
+
+    Nothing is deleted: the clusters go to the table duplicate_clusters (post, cluster, reason, linked_to),
+    recomputed on every run. Train with split.strategy: duplicates to keep a cluster on one side of a split.
+    """
+    from postlens.pipeline.dedupe import last_report, run_dedupe
+    from postlens.serve.progress import dim_lines
+    from postlens.serve.render_dedupe import print_dedupe_report
+
+    if last:
+        print_dedupe_report(console, last_report(workspace), full=True)
+        return
+    result = run_dedupe(
+        workspace, text_threshold=text_threshold, image_max_distance=image_distance, progress=dim_lines(err)
+    )
+    print_dedupe_report(console, result, full=report)
+
+
 def main() -> None:
     """Entry point: library errors become one clear line and exit code 2, not a traceback.
     (Ctrl-C and a closed pipe, as in postlens sql ... | head, click already ends quietly.)"""

@@ -14,6 +14,9 @@ predictions  one row per (model, post): the latest prediction of that model for 
              per-class probabilities (filled by ``postlens predict``)
 collect_cursors  where each ``postlens collect`` source/query stopped (resumed by the next run)
 trend_*, alerts, entity_cache  the incremental state of ``postlens trends`` (see ``TRENDS_DDL``)
+duplicate_clusters  posts that are copies of one another (filled by ``postlens dedupe``): one row per post in a
+             cluster of two or more, with the post it was linked to and why (id, url, text, image); posts
+             are never deleted, a post without a row is in no cluster
 topics, post_topics, topic_history  segments (filled by ``postlens segments``): each named segmentation's
              topics with stable ids, each post's topic (with the post's time, for counts over time), and
              what happened to topics run by run (created, kept, merged, split, retired)
@@ -23,14 +26,27 @@ meta         key/value: schema_version; duckdb_created (the DuckDB version that 
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 """2: quarantine.post_kept, import_runs.flagged, engagement.observed_inferred (added by ``MIGRATIONS``).
 3: the predictions table.
 4: posts.media_kinds lists attached (stored) media only, not URLs (data fix, no new column).
 5: import_runs.notes (per-run facts such as dates taken as UTC).
 6: the trends tables (``TRENDS_DDL``): trend_streams, trend_state, trend_bins, trend_series, alerts, entity_cache.
 7: the segments tables (``SEGMENTS_DDL``): topics, post_topics, topic_history.
-8: collect_cursors (``CURSORS_DDL``): where ``postlens collect`` stopped, per source, endpoint and query."""
+8: collect_cursors (``CURSORS_DDL``): where ``postlens collect`` stopped, per source, endpoint and query.
+9: duplicate_clusters (``DUPLICATES_DDL``): near-duplicate clusters found by ``postlens dedupe``."""
+
+DUPLICATES_DDL = """
+CREATE TABLE IF NOT EXISTS duplicate_clusters (
+    post_id VARCHAR PRIMARY KEY,      -- a post in a cluster of two or more (a post without a row is alone)
+    cluster_id VARCHAR NOT NULL,      -- the id of the cluster's first post (earliest created_at, then id)
+    reason VARCHAR,                   -- why it joined: id | url | text | image; NULL for the first post
+    linked_to VARCHAR,                -- the post it was linked to (the path to the first post); NULL for the first
+    similarity DOUBLE,                -- text: estimated Jaccard of shingles; image: 1 - hamming bits / 64; else 1
+    run_id VARCHAR NOT NULL,          -- the postlens dedupe run that wrote it (meta 'dedupe_run' says which is last)
+    updated_at TIMESTAMPTZ NOT NULL
+);
+"""
 
 CURSORS_DDL = """
 CREATE TABLE IF NOT EXISTS collect_cursors (
@@ -266,6 +282,7 @@ CREATE TABLE IF NOT EXISTS feature_errors (
     + TRENDS_DDL
     + SEGMENTS_DDL
     + CURSORS_DDL
+    + DUPLICATES_DDL
 )
 
 MIGRATIONS: dict[int, str] = {
@@ -287,6 +304,7 @@ MIGRATIONS: dict[int, str] = {
     6: TRENDS_DDL,
     7: SEGMENTS_DDL,
     8: CURSORS_DDL,
+    9: DUPLICATES_DDL,
 }
 """version -> DDL bringing a workspace of the previous version up to it; columns are appended, so
 the Arrow schemas in ``tables.py`` list them last."""

@@ -9,7 +9,10 @@ A media URL in an API answer is hostile input, like a media name in a file:
 - the first bytes must be a known media format (``media/sniff.py``): an HTML error page is refused;
 - hosts on loopback, private, link-local or reserved addresses are refused (a post must not make
   postlens fetch from the collector's own network), unless ``allow_private`` (tests, or an API
-  that itself runs on such a host); redirects are followed by hand, each hop checked again.
+  that itself runs on such a host); redirects are followed by hand, each hop checked again;
+- the host is resolved once per hop by the scraper's guard (``scrape/guard.py``) and the request
+  goes to the address that was checked, with the name in the Host header and as the TLS server
+  name: a second DNS answer (rebinding to 127.0.0.1 after a public first answer) is never used.
 
 The file then goes through the store's usual gate (``MediaStore.add_part``: confined to the scratch
 folder, sniffed, size-checked, content-addressed). A part that cannot be fetched keeps its URL and
@@ -18,11 +21,9 @@ the post gets a note (``post_kept``): the post is stored, the reason is in the q
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import socket
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -31,7 +32,8 @@ from postlens.media.limits import media_limits
 from postlens.media.sniff import sniff_bytes
 from postlens.media.urls import url_path
 from postlens.sources.connectors.http import USER_AGENT, Redactor, require_httpx
-from postlens.sources.scrape.guard import why_not_public
+from postlens.sources.scrape.guard import Refused as GuardRefused
+from postlens.sources.scrape.guard import Resolver, check_host, pinned_request, system_resolver
 from postlens.types import MediaPart, Modality, Post, Rejected
 
 _HEAD = 64
@@ -45,13 +47,6 @@ class Refused(Exception):
         self.code = code
 
 
-Resolver = Callable[[str], list[str]]
-
-
-def _resolve(host: str) -> list[str]:
-    return [str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)]
-
-
 class MediaDownloader:
     """Downloads the URL parts of posts into ``folder`` and points each part at its file."""
 
@@ -63,7 +58,7 @@ class MediaDownloader:
         allow_private: bool = False,
         timeout: float = 60.0,
         transport: Any = None,
-        resolver: Resolver = _resolve,
+        resolver: Resolver = system_resolver,
         redactor: Redactor | None = None,
     ) -> None:
         lib = require_httpx()
@@ -73,8 +68,14 @@ class MediaDownloader:
         self.redactor = redactor or Redactor()
         self._resolve = resolver
         self._http_error = lib.HTTPError
+        # no kept-alive connections: a pooled TLS connection to one pinned address, set up for one name,
+        # must not carry a request for another name served from the same address
         self._client = lib.Client(
-            transport=transport, timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+            limits=lib.Limits(max_keepalive_connections=0),
         )
         self.fetched = 0
         self.refused = 0
@@ -117,8 +118,8 @@ class MediaDownloader:
         limit = self.limits[part.kind]
         url = part.url or ""
         for _ in range(_MAX_REDIRECTS + 1):
-            self._check_host(url)
-            with self._client.stream("GET", url) as response:
+            pinned, headers, extensions = self._pinned(url)
+            with self._client.stream("GET", pinned, headers=headers, extensions=extensions) as response:
                 if response.status_code in (301, 302, 303, 307, 308) and response.headers.get("location"):
                     url = urljoin(url, response.headers["location"])
                     continue
@@ -167,25 +168,22 @@ class MediaDownloader:
             raise
         return os.path.basename(final)
 
-    def _check_host(self, url: str) -> None:
+    def _pinned(self, url: str) -> tuple[str, dict[str, str], dict[str, str]]:
+        """The request for ``url`` sent to the address its host was checked at (``guard.pinned_request``)."""
         try:
             parts = urlsplit(url)
             host = parts.hostname
         except ValueError:
             host = None
-        if parts.scheme not in ("http", "https") or not host:
+        if host is None or parts.scheme not in ("http", "https"):
             raise Refused("media_bad_url", f"{self._shown(url)} is not an http(s) URL with a host")
-        if self.allow_private:
-            return
         try:
-            addresses = self._resolve(host)
-        except OSError as exc:
-            raise Refused("media_download_failed", f"{self._shown(url)}: cannot resolve {host} ({exc})") from None
-        for address in addresses:
-            ip = ipaddress.ip_address(address.split("%", 1)[0])
-            why = why_not_public(ip)  # also multicast, NAT64 and 6to4 forms, which Python calls global
-            if why is not None:
-                raise Refused("media_private_host", f"{self._shown(url)} points at {ip}, {why}; not fetched")
+            target = check_host(host, resolver=self._resolve, allow_private=self.allow_private)
+        except GuardRefused as exc:
+            code = "media_private_host" if exc.code == "scrape_private_host" else "media_download_failed"
+            reason = str(exc).replace("a page must not", "a post must not")
+            raise Refused(code, f"{self._shown(url)}: {reason}") from None
+        return pinned_request(parts, target)
 
     def _shown(self, url: str) -> str:
         return self.redactor.url(url)[:300]

@@ -24,11 +24,18 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 from postlens.errors import ConfigError
 from postlens.sources.connectors.http import Redactor, require_httpx
-from postlens.sources.scrape.guard import AllowPrivate, Refused, Resolver, check_host, system_resolver
+from postlens.sources.scrape.guard import (
+    AllowPrivate,
+    Refused,
+    Resolver,
+    check_host,
+    pinned_request,
+    system_resolver,
+)
 from postlens.sources.scrape.robots import MAX_ROBOTS_BYTES, RobotsRules, allow_all, disallow_all, parse_robots
 
 PRODUCT_TOKEN = "postlens"
@@ -195,17 +202,11 @@ class PageFetcher:
         """GET ``url`` at its checked address; a redirect returns the next URL, else ``read(response, url)``."""
         target = check_host(parts.hostname, resolver=self._resolver, allow_private=self.allow_private)
         self._wait_turn(parts.hostname.lower(), rules)
-        address = f"[{target.address}]" if ":" in target.address else target.address
-        pinned = urlunsplit(
-            (parts.scheme, address + (f":{parts.port}" if parts.port else ""), parts.path or "/", parts.query, "")
-        )
-        name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname.encode("idna").decode("ascii")
-        host_header = name + (f":{parts.port}" if parts.port else "")
-        extensions = {"sni_hostname": name} if parts.scheme == "https" else {}
+        pinned, headers, extensions = pinned_request(parts, target)
         started = self._clock()
         self.stats.requests += 1
         try:
-            with self._client.stream("GET", pinned, headers={"Host": host_header}, extensions=extensions) as response:
+            with self._client.stream("GET", pinned, headers=headers, extensions=extensions) as response:
                 if response.status_code in _REDIRECTS and response.headers.get("location"):
                     return urljoin(url, response.headers["location"])
                 return read(response, url, started)

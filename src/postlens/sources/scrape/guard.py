@@ -18,6 +18,7 @@ import ipaddress
 import socket
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from urllib.parse import SplitResult, urlunsplit
 
 Resolver = Callable[[str], list[str]]
 AllowPrivate = bool | Collection[str]
@@ -104,6 +105,20 @@ def check_host(host: str, *, resolver: Resolver = system_resolver, allow_private
             f"{said} {why}: not fetched (a page must not make postlens reach into its own network)",
         )
     return Target(name, addresses[0].split("%", 1)[0])
+
+
+def pinned_request(parts: SplitResult, target: Target) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(URL naming the checked address, headers, httpx extensions) for a GET of ``parts``: the connection
+    goes to ``target.address`` while the Host header and the TLS server name (certificate check)
+    keep the original name, so no second DNS answer is ever used."""
+    host = parts.hostname or ""
+    address = f"[{target.address}]" if ":" in target.address else target.address
+    pinned = urlunsplit(
+        (parts.scheme, address + (f":{parts.port}" if parts.port else ""), parts.path or "/", parts.query, "")
+    )
+    name = f"[{host}]" if ":" in host else host.encode("idna").decode("ascii")
+    extensions = {"sni_hostname": name} if parts.scheme == "https" else {}
+    return pinned, {"Host": name + (f":{parts.port}" if parts.port else "")}, extensions
 
 
 def _is_ip(text: str) -> bool:
