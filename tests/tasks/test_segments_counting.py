@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from postlens.tasks.segments.cluster import distinct_rows, group_sums
-from postlens.tasks.segments.model import distinct_weights, quality_scorer
+from postlens.tasks.segments.describe import describe_topics
+from postlens.tasks.segments.model import distinct_weights, label_units, quality_scorer
+from postlens.tasks.segments.parts import PostParts
 from postlens.tasks.segments.quality import npmi_columns
 from postlens.tasks.segments.words import Vocabulary, class_tfidf_scores, class_tfidf_top, top_columns, topic_tokens
 
@@ -71,3 +73,26 @@ def test_distinct_rows_and_group_sums() -> None:
     assert first.tolist() == [0, 1, 3] and which.tolist() == [0, 1, 0, 2, 1]
     np.testing.assert_array_equal(z[first][which], z)
     np.testing.assert_allclose(group_sums(which, z, 3), [[2.0, 0.0], [0.0, 2.0], [0.5, 0.5]])
+
+
+def test_a_picture_reposted_with_many_captions_labels_its_topic_once() -> None:
+    """Topic words count each post's own words, and what its media say once per distinct picture: 30
+    posts of one OCR'd picture do not outvote what 10 people wrote."""
+    captions = [f"flooded subway station photo {i}" for i in range(30)]
+    texts = [f"{c}\nchar plea phone" for c in captions] + [f"flooded subway pumps working {i}" for i in range(10)]
+    parts = PostParts(
+        ids=[str(i) for i in range(40)],
+        vectors={},
+        masks={},
+        labels=[[("fountain", 0.6)]] * 30 + [[]] * 10,
+        texts=texts,
+        media_texts=["char plea phone"] * 30 + [""] * 10,
+    )
+    assert parts.own_text(0) == "flooded subway station photo 0" and parts.own_text(35) == texts[35]
+    documents, topics, weights = label_units(parts, np.ones(40, int))
+    assert len(documents) == 70 and weights[topics == 1].sum() == pytest.approx(40 + 1)
+    summary = describe_topics(parts, [1] * 40, np.ones(40), top_n=3)[1]
+    assert [w for w, _ in summary.words] == ["flooded", "subway", "photo"]
+    # the picture's words are still the topic's words when nothing else speaks for it
+    alone = describe_topics(parts.subset(range(30)), [1] * 30, np.ones(30), top_n=10)[1]
+    assert {"fountain", "char", "plea", "phone"} <= {w for w, _ in alone.words}

@@ -63,6 +63,33 @@ def post_documents(parts: PostParts) -> list[list[str]]:
     ]
 
 
+def label_units(parts: PostParts, topics: np.ndarray) -> tuple[list[list[str]], np.ndarray, np.ndarray]:
+    """What topic labels count: (documents, topic per document, weight per document).
+
+    A post gives its own words, and what its media say (OCR, on-screen text, transcript, image labels)
+    as a second document; a topic counts each distinct media document once (weights 1/copies in the
+    topic): a picture shared 500 times, its OCR text and its ImageNet labels, weigh like one picture in
+    its topic's words, while each post's own words count as before.
+    """
+    documents: list[list[str]] = []
+    rows: list[int] = []
+    keys: list[object] = []
+    for i, (labels, language) in enumerate(zip(parts.labels, parts.languages)):
+        documents.append(topic_tokens(parts.own_text(i), language))
+        rows.append(int(topics[i]))
+        keys.append(("post", i))
+        media = parts.media_texts[i] + "\n" + " ".join(name for name, _ in labels)
+        if media.strip():
+            documents.append(topic_tokens(media, language))
+            rows.append(int(topics[i]))
+            keys.append(("media", media))
+    topic_of = np.asarray(rows, np.int64)
+    group: dict[tuple[int, object], int] = {}
+    which = np.array([group.setdefault((t, k), len(group)) for t, k in zip(topic_of, keys)], np.int64)
+    weights = 1.0 / np.bincount(which, minlength=len(group))[which] if len(which) else np.zeros(0)
+    return documents, topic_of, weights
+
+
 def distinct_weights(documents: Sequence[Sequence[str]]) -> np.ndarray:
     """1 / (posts with the same words) per post: a repost cascade (a retweet, a picture shared 500 times
     with its OCR text) counts as one document, not as 500 perfect co-occurrences of its words."""
@@ -393,4 +420,5 @@ def _concat(a: PostParts, b: PostParts) -> PostParts:
         texts=a.texts + b.texts,
         languages=a.languages + b.languages,
         times=np.concatenate([a.times, b.times]),
+        media_texts=a.media_texts + b.media_texts,
     )
