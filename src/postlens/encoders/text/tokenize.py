@@ -75,6 +75,13 @@ def tokenize_tweet(text: str) -> list[str]:
     return tokens
 
 
+def tokenize_words(text: str) -> list[str]:
+    """``tokenize_tweet`` without the emoji pass (the slow part): an emoji sequence comes out as
+    single-character tokens instead of one. For callers that keep only tokens with letters (topic
+    words), where the two give the same words."""
+    return [match.group(0) for match in _TOKEN.finditer(text)] if text else []
+
+
 def is_punctuation(token: str) -> bool:
     """Punctuation and maths/currency signs; emoji (category So), emoticons and placeholders are not."""
     if token in ("<url>", "<user>", "<num>") or _is_emoticon(token):

@@ -26,9 +26,12 @@ MAX_MICRO = 200
 POSTS_PER_MICRO = 10
 STABLE = 0.95
 MIN_STABILITY = 0.8
-BOOTSTRAP = 20
+BOOTSTRAP = 10
 TIE = 1.0
 """Quality gaps under TIE bootstrap standard deviations are ties."""
+FAR = 2.5
+"""Cuts rated further below the best than FAR times the widest noise measured so far are not
+resampled (in order of quality): they cannot be ties, and resampling every cut is most of the fit."""
 Scorer = Callable[[np.ndarray, int, "np.ndarray | None"], float]
 """(topic index per row of x, -1 where the row has no vector; number of topics; how many times each
 row counts, None: once) -> quality, higher is better."""
@@ -54,16 +57,38 @@ def fit_pca(x: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray]:
 
 def spherical_kmeans(z: np.ndarray, k: int, *, seed: int) -> np.ndarray:
     """Unit centroids (k, d) of unit rows ``z``: k-means on the sphere (Euclidean on unit rows ranks
-    like cosine), centroids projected back onto it; sklearn's compiled Lloyd loop, one run."""
+    like cosine), centroids projected back onto it; sklearn's compiled Lloyd loop, one run.
+    Identical rows (retweets, one picture posted many times) are one weighted row."""
     import warnings
 
-    from sklearn.cluster import KMeans
+    from sklearn.cluster import KMeans, kmeans_plusplus
     from sklearn.exceptions import ConvergenceWarning
 
+    rows, which = distinct_rows(z)
+    counts = np.bincount(which, minlength=len(rows)).astype(np.float64)
     with warnings.catch_warnings():  # duplicate posts: fewer distinct centroids than asked, which is fine
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model = KMeans(n_clusters=max(1, min(k, len(z))), n_init=1, max_iter=100, random_state=seed).fit(z)
+        n_clusters = max(1, min(k, len(rows)))
+        # plain k-means++ seeding (one candidate per centre): sklearn's greedy default tries ~2 + log k
+        # candidates per centre, most of the fit's time for 200 micro-clusters, for little gain at this size
+        start, _ = kmeans_plusplus(z[rows], n_clusters, sample_weight=counts, n_local_trials=1, random_state=seed)
+        model = KMeans(n_clusters=n_clusters, init=start, n_init=1, max_iter=100, random_state=seed)
+        model.fit(z[rows], sample_weight=counts)
     return normalise_rows(model.cluster_centers_).astype(np.float64)
+
+
+def distinct_rows(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first row of each distinct row, which distinct row each row is): ``z[first][which] == z``.
+    Rows are grouped by their bytes, far cheaper than ``np.unique(axis=0)`` on wide rows."""
+    group: dict[bytes, int] = {}
+    first: list[int] = []
+    which = np.empty(len(z), np.int64)
+    for row, vector in enumerate(np.ascontiguousarray(z)):
+        at = group.setdefault(vector.tobytes(), len(first))
+        if at == len(first):
+            first.append(row)
+        which[row] = at
+    return np.asarray(first, np.int64), which
 
 
 def cut_partitions(
@@ -85,8 +110,7 @@ def fold_small(groups: np.ndarray, centroids: np.ndarray, sizes: np.ndarray, min
     """Fold each group under ``min_size`` posts, smallest first, into the group whose centroid is nearest."""
     ids, groups = np.unique(groups, return_inverse=True)
     groups = groups.reshape(-1).copy()
-    sums = np.zeros((len(ids), centroids.shape[1]))
-    np.add.at(sums, groups, centroids * sizes[:, None])
+    sums = group_sums(groups, centroids * sizes[:, None], len(ids))
     totals = np.bincount(groups, weights=sizes, minlength=len(ids)).astype(float)
     alive = np.ones(len(ids), bool)
     while alive.sum() > 1:
@@ -107,12 +131,21 @@ def fold_small(groups: np.ndarray, centroids: np.ndarray, sizes: np.ndarray, min
     return Partition(dense, int(dense.max()) + 1)
 
 
+def group_sums(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """(n_groups, d) sums of the rows of ``values`` per group (``np.add.at`` without its slow loop)."""
+    from scipy import sparse
+
+    groups = np.asarray(groups, np.int64).reshape(-1)
+    member = sparse.csr_matrix((np.ones(len(groups)), (groups, np.arange(len(groups)))), shape=(n_groups, len(groups)))
+    return np.asarray(member @ np.asarray(values, np.float64))
+
+
 def adjusted_rand(a: np.ndarray, b: np.ndarray) -> float:
     """Adjusted Rand index from the contingency table (1: the same partition, ~0: unrelated)."""
     _, ai = np.unique(a, return_inverse=True)
     _, bi = np.unique(b, return_inverse=True)
-    table = np.zeros((ai.max() + 1, bi.max() + 1))
-    np.add.at(table, (ai.reshape(-1), bi.reshape(-1)), 1)
+    rows, cols = int(ai.max()) + 1, int(bi.max()) + 1
+    table = np.bincount(ai.reshape(-1) * cols + bi.reshape(-1), minlength=rows * cols).reshape(rows, cols).astype(float)
     pairs = lambda x: x * (x - 1) / 2  # noqa: E731
     index = pairs(table).sum()
     rows, cols, total = pairs(table.sum(1)).sum(), pairs(table.sum(0)).sum(), pairs(len(a))
@@ -126,7 +159,8 @@ class Candidate:
     """What was measured for one number of topics.
 
     quality_sd  the spread of (best quality - this cut's quality) over bootstrap resamples of the
-                posts (0 for the best cut itself; None when not rated): a smaller gap is noise
+                posts (0 for the best cut itself; None when not rated, or rated far below the best and
+                not resampled): a smaller gap is noise
     """
 
     k: int
@@ -241,7 +275,8 @@ class TopicClusterer:
         stability: dict[int, float | None],
     ) -> dict[int, float]:
         """Per rated cut, the standard deviation over bootstrap resamples of the posts of its quality gap
-        to the best cut (paired: every cut is scored on the same resamples)."""
+        to the best cut (paired: every cut is scored on the same resamples). Cuts are resampled in order
+        of quality until one is further below the best than ``FAR`` times the widest spread so far."""
         finite = {k: q for k, q in quality.items() if np.isfinite(q)}
         if scorer is None or not finite or self.bootstrap < 2:
             return {}
@@ -250,9 +285,20 @@ class TopicClusterer:
         n_rows = len(next(iter(rated.values())))
         rng = np.random.default_rng([self.random_state, 1])
         weights = rng.multinomial(n_rows, np.full(n_rows, 1.0 / n_rows), size=self.bootstrap).astype(np.float64)
-        draws = {k: np.array([scorer(rated[k], partitions[k].n_topics, w) for w in weights]) for k in finite}
+        draw = lambda k: np.array([scorer(rated[k], partitions[k].n_topics, w) for w in weights])  # noqa: E731
+        draws = {best: draw(best)}
+        spread = {best: 0.0}
+        widest = 0.0
+        for k in sorted(finite, key=lambda k: (-finite[k], k)):
+            if k == best:
+                continue
+            if widest > 0 and finite[best] - finite[k] > FAR * widest:
+                break  # this cut and every worse one are far outside the noise seen so far: not ties
+            draws[k] = draw(k)
+            spread[k] = float(np.nanstd(draws[best] - draws[k]))
+            widest = max(widest, spread[k])
         self.quality_draws_ = draws
-        return {k: float(np.nanstd(draws[best] - draws[k])) if k != best else 0.0 for k in finite}
+        return spread
 
     def _choose(self) -> int:
         if self.n_topics is not None:

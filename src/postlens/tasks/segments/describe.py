@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from postlens.tasks.segments.model import post_documents
+from postlens.tasks.segments.model import label_units
 from postlens.tasks.segments.parts import PostParts
 from postlens.tasks.segments.words import Vocabulary, class_tfidf
 
@@ -29,12 +29,18 @@ class TopicSummary:
 def describe_topics(
     parts: PostParts, topics: Sequence[int | None], scores: np.ndarray, *, top_n: int = 10, representatives: int = 5
 ) -> dict[int, TopicSummary]:
-    """Class-TF-IDF words over every text field and image label of each topic's posts, and the posts
-    closest to the topic (one per distinct text, so a retweeted post is shown once)."""
+    """Class-TF-IDF words over every text field and image label of each topic's posts (what a post's
+    media say counted once per distinct picture: ``label_units``), and the posts closest to the topic
+    (one per distinct text, so a retweeted post is shown once)."""
     labels = np.array([t if t is not None else -1 for t in topics])
     ids = sorted({int(t) for t in labels if t > 0})
-    vocabulary = Vocabulary.build(post_documents(parts), min_df=2)
-    words = class_tfidf(vocabulary, labels, ids, top_n=top_n) if vocabulary.words else {t: [] for t in ids}
+    documents, document_topic, weights = label_units(parts, labels)
+    vocabulary = Vocabulary.build(documents, min_df=2)
+    words = (
+        class_tfidf(vocabulary, document_topic, ids, top_n=top_n, weights=weights)
+        if vocabulary.words
+        else {t: [] for t in ids}
+    )
     out: dict[int, TopicSummary] = {}
     order = np.argsort(-np.nan_to_num(np.asarray(scores, float), nan=-2.0), kind="stable")
     picked: dict[int, list[str]] = {t: [] for t in ids}

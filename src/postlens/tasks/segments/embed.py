@@ -21,18 +21,21 @@ def cached_embedder(workspace: Workspace, encoder_name: str = TEXT_ENCODER) -> E
     cache = FeatureCache(workspace.features_dir)
     encoder = get_spec(encoder_name).build()
     key = cache_key(encoder)
+    seen: dict[str, np.ndarray] = {}  # a fit asks for the same label prompts more than once
 
     def embed(texts: list[str]) -> np.ndarray:
         keys = [text_key(t) for t in texts]
-        missing = cache.missing(key, keys)
+        wanted = [k for k in dict.fromkeys(keys) if k not in seen]
+        missing = cache.missing(key, wanted) if wanted else []
         if missing:
             by_key = dict(zip(keys, texts))
             features = encoder.encode([by_key[k] for k in missing])
             cache.write(key, missing, features)
-        found = cache.read(key, set(keys))
+        found = cache.read(key, set(wanted)) if wanted else {}
+        seen.update({k: f.vector for k, f in found.items() if f.vector is not None})
         rows = []
         for text, k in zip(texts, keys):
-            vector = found[k].vector if k in found else None
+            vector = seen.get(k)
             if vector is None:
                 raise EncoderError(
                     f"the text encoder {key} could not embed {text[:60]!r}: "

@@ -73,10 +73,12 @@ def load_parts(
             "SELECT post_id, kind, sha256 FROM media WHERE status = 'stored' "
             "AND post_id IN (SELECT id FROM _segment_ids) ORDER BY post_id, position"
         ).fetchall()
+    media_texts: dict[int, list[str]] = {}
     for post_id, field_name, text, key in derived:
         if field_name in field_keys:
             field_keys[field_name][index[post_id]] = key
             field_texts.setdefault(index[post_id], []).append(text)
+            media_texts.setdefault(index[post_id], []).append(text)
     text_vectors = cache.read(keys.text, {k for f in field_keys.values() for k in f.values()})
     vectors: dict[str, np.ndarray] = {}
     masks: dict[str, np.ndarray] = {}
@@ -92,6 +94,7 @@ def load_parts(
         masks=masks,
         labels=labels,
         texts=["\n".join(field_texts.get(i, [])) for i in range(n)],
+        media_texts=["\n".join(media_texts.get(i, [])) for i in range(n)],
         languages=[r[2] for r in rows],
         times=np.array([r[3].timestamp() if r[3] is not None else np.nan for r in rows], float),
     )

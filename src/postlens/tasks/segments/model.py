@@ -12,18 +12,20 @@ in the principal components of the old posts).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from postlens.encoders.bridge import normalise_rows
-from postlens.tasks.segments.cluster import Scorer, TopicClusterer
+from postlens.models.threads import idle_threads, limited_threads, resolve_threads
+from postlens.tasks.segments.cluster import Scorer, TopicClusterer, group_sums
 from postlens.tasks.segments.parts import PostParts
 from postlens.tasks.segments.quality import npmi_columns
 from postlens.tasks.segments.space import EmbedTexts, SharedSpace
-from postlens.tasks.segments.words import Vocabulary, class_tfidf_scores, top_columns, topic_tokens
+from postlens.tasks.segments.words import Vocabulary, class_tfidf_top, topic_tokens
 
 FORMAT_VERSION = 1
 NOVELTY_QUANTILE = 0.05
@@ -61,12 +63,52 @@ def post_documents(parts: PostParts) -> list[list[str]]:
     ]
 
 
-def quality_scorer(vocabulary: Vocabulary, top_n: int = 10) -> Scorer:
-    """NPMI coherence x diversity of the cut's c-TF-IDF words: the ``TopicClusterer`` scorer."""
+def label_units(parts: PostParts, topics: np.ndarray) -> tuple[list[list[str]], np.ndarray, np.ndarray]:
+    """What topic labels count: (documents, topic per document, weight per document).
+
+    A post gives its own words, and what its media say (OCR, on-screen text, transcript, image labels)
+    as a second document; a topic counts each distinct media document once (weights 1/copies in the
+    topic): a picture shared 500 times, its OCR text and its ImageNet labels, weigh like one picture in
+    its topic's words, while each post's own words count as before.
+    """
+    documents: list[list[str]] = []
+    rows: list[int] = []
+    keys: list[object] = []
+    for i, (labels, language) in enumerate(zip(parts.labels, parts.languages)):
+        documents.append(topic_tokens(parts.own_text(i), language))
+        rows.append(int(topics[i]))
+        keys.append(("post", i))
+        media = parts.media_texts[i] + "\n" + " ".join(name for name, _ in labels)
+        if media.strip():
+            documents.append(topic_tokens(media, language))
+            rows.append(int(topics[i]))
+            keys.append(("media", media))
+    topic_of = np.asarray(rows, np.int64)
+    group: dict[tuple[int, object], int] = {}
+    which = np.array([group.setdefault((t, k), len(group)) for t, k in zip(topic_of, keys)], np.int64)
+    weights = 1.0 / np.bincount(which, minlength=len(group))[which] if len(which) else np.zeros(0)
+    return documents, topic_of, weights
+
+
+def distinct_weights(documents: Sequence[Sequence[str]]) -> np.ndarray:
+    """1 / (posts with the same words) per post: a repost cascade (a retweet, a picture shared 500 times
+    with its OCR text) counts as one document, not as 500 perfect co-occurrences of its words."""
+    group: dict[frozenset[str], int] = {}
+    which = np.array([group.setdefault(frozenset(d), len(group)) for d in documents], np.int64)
+    return 1.0 / np.bincount(which, minlength=len(group))[which] if len(which) else np.zeros(0)
+
+
+def quality_scorer(vocabulary: Vocabulary, top_n: int = 10, base_weights: np.ndarray | None = None) -> Scorer:
+    """NPMI coherence x diversity of the cut's c-TF-IDF words: the ``TopicClusterer`` scorer.
+
+    ``base_weights`` counts each document that many times in every rating (``distinct_weights``:
+    repeated documents once in all); a bootstrap's resample weights multiply them.
+    """
 
     def score(labels: np.ndarray, n_topics: int, weights: np.ndarray | None = None) -> float:
-        scores = class_tfidf_scores(vocabulary, np.asarray(labels, np.int64), n_topics, weights)
-        top = [top_columns(row, top_n) for row in scores]
+        if base_weights is not None:
+            weights = base_weights if weights is None else base_weights * weights
+        top = class_tfidf_top(vocabulary, np.asarray(labels, np.int64), n_topics, top_n, weights)
         coherence = np.array(npmi_columns(vocabulary, top, weights))
         words = [c for t in top for c in t]
         spread = len(set(words)) / len(words) if words else float("nan")
@@ -86,17 +128,29 @@ class TopicModel:
         top_n_words: int = 10,
         random_state: int = 0,
         embed_texts: EmbedTexts | None = None,
+        num_threads: int | None = None,
     ) -> None:
         self.n_topics = n_topics
         self.min_topic_size = min_topic_size
         self.top_n_words = top_n_words
         self.random_state = random_state
         self.embed_texts = embed_texts
+        self.num_threads = num_threads
+
+    def _threads(self) -> AbstractContextManager[int]:
+        """BLAS / OpenMP threads for a fit: ``num_threads`` (None: the machine's cores) capped to the idle
+        ones. The fit makes hundreds of small BLAS calls (k-means seeding, PCA, bridges); on a busy machine
+        each one's thread team waits for a descheduled thread, measured 20x slower than one thread."""
+        return limited_threads(idle_threads(resolve_threads(self.num_threads), window=0.1), torch_too=False)
 
     # ------------------------------------------------------------------ fitting
 
     def fit(self, parts: PostParts, previous: Mapping[str, int] | None = None, next_id: int = 1) -> Assignment:
         """Topics of ``parts``; ``previous`` (post id -> topic id of an earlier fit) keeps ids stable."""
+        with self._threads():
+            return self._fit(parts, previous, next_id)
+
+    def _fit(self, parts: PostParts, previous: Mapping[str, int] | None, next_id: int) -> Assignment:
         self.space_ = SharedSpace(embed_texts=self.embed_texts).fit(parts)
         x = self.space_.transform(parts)
         documents = post_documents(parts)
@@ -104,7 +158,8 @@ class TopicModel:
         clusterer = TopicClusterer(
             n_topics=self.n_topics, min_topic_size=self.min_topic_size, random_state=self.random_state
         )
-        clusterer.fit(x, quality_scorer(vocabulary, self.top_n_words) if vocabulary.words else None)
+        scorer = quality_scorer(vocabulary, self.top_n_words, distinct_weights(documents))
+        clusterer.fit(x, scorer if vocabulary.words else None)
         self.candidates_ = clusterer.candidates_
         self.min_size_ = clusterer.min_size_
         labels = clusterer.labels_
@@ -126,8 +181,7 @@ class TopicModel:
         z = clusterer.reduce(x)
         usable = topic_of > 0
         micro = np.argmax(z[usable] @ clusterer.micro_centroids_.T, axis=1)
-        sums = np.zeros((len(clusterer.micro_centroids_), x.shape[1]))
-        np.add.at(sums, micro, x[usable])
+        sums = group_sums(micro, x[usable], len(clusterer.micro_centroids_))
         owner = np.zeros(len(sums), int)
         owner[micro] = topic_of[usable]
         keep = np.linalg.norm(sums, axis=1) > 1e-12
@@ -366,4 +420,5 @@ def _concat(a: PostParts, b: PostParts) -> PostParts:
         texts=a.texts + b.texts,
         languages=a.languages + b.languages,
         times=np.concatenate([a.times, b.times]),
+        media_texts=a.media_texts + b.media_texts,
     )

@@ -30,6 +30,8 @@ class PostParts:
     texts     per post, all its text (own text, OCR, on-screen text, transcript) joined by newlines
     languages per post, its language code or None (picks the stop words)
     times     seconds since the epoch, NaN when unknown
+    media_texts  per post, the part of ``texts`` read from its media (OCR, on-screen text, transcript),
+              "" when none or unknown: a picture posted 500 times is one picture when topics are labelled
     """
 
     ids: list[str]
@@ -39,9 +41,12 @@ class PostParts:
     texts: list[str] = field(default_factory=list)
     languages: list[str | None] = field(default_factory=list)
     times: np.ndarray | None = None
+    media_texts: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.ids)
+        if not self.media_texts:
+            self.media_texts = [""] * n
         if not self.labels:
             self.labels = [[] for _ in range(n)]
         if not self.texts:
@@ -58,6 +63,7 @@ class PostParts:
             ("texts", self.texts),
             ("languages", self.languages),
             ("times", self.times),
+            ("media_texts", self.media_texts),
         ):
             if len(values) != n:
                 raise ValueError(f"{what} has {len(values)} rows, the posts are {n}: align them")
@@ -80,7 +86,15 @@ class PostParts:
             texts=[self.texts[i] for i in rows],
             languages=[self.languages[i] for i in rows],
             times=self.times[rows],
+            media_texts=[self.media_texts[i] for i in rows],
         )
+
+    def own_text(self, row: int) -> str:
+        """The post's own text: ``texts`` without its ``media_texts`` part (joined after it)."""
+        text, media = self.texts[row], self.media_texts[row]
+        if not media or not text.endswith(media):
+            return text
+        return text[: len(text) - len(media)].removesuffix("\n")
 
     @classmethod
     def from_text_vectors(

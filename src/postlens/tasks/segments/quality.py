@@ -38,29 +38,35 @@ def npmi_columns(
     known = sorted({c for topic in topics for c in topic if c is not None})
     together = np.zeros((0, 0))
     if known and n_docs > 0:
-        sub = binary[:, known]
-        weighted = sub if weights is None else sub.multiply(np.asarray(weights, np.float64)[:, None]).tocsc()  # type: ignore[attr-defined]  # scipy-stubs: sparse at run time
-        together = (sub.T @ weighted).toarray()
+        sub = binary[:, known].tocsr()
+        weighted = sub
+        if weights is not None:  # scale each stored entry by its row's weight: no sparse re-layout
+            weighted = sub.astype(np.float64)
+            weighted.data *= np.repeat(np.asarray(weights, np.float64), np.diff(weighted.indptr))
+        together = (sub.T.tocsr() @ weighted).toarray()
     position = {c: i for i, c in enumerate(known)}
-    scores: list[float] = []
-    for topic in topics:
-        if len(topic) < 2:
-            scores.append(float("nan"))
-            continue
-        at = np.array([position[c] if c is not None else -1 for c in topic])
-        seen = at >= 0
-        co = np.zeros((len(at), len(at)))
-        co[np.ix_(seen, seen)] = together[np.ix_(at[seen], at[seen])]
-        first, second = np.triu_indices(len(at), 1)
-        joint = co[first, second] / max(n_docs, 1e-12)
-        p_first, p_second = co[first, first] / max(n_docs, 1e-12), co[second, second] / max(n_docs, 1e-12)
-        pair = np.full(len(joint), -1.0)
-        seen_together = (joint > 0) & (p_first > 0) & (p_second > 0)
-        pair[seen_together & (joint >= 1.0)] = 1.0
-        rest = seen_together & (joint < 1.0)
-        pair[rest] = np.log(joint[rest] / (p_first[rest] * p_second[rest])) / -np.log(joint[rest])
-        scores.append(float(pair.mean()))
-    return scores
+    width = max((len(topic) for topic in topics), default=0)
+    at = np.full((len(topics), width), -1, np.int64)  # -1: padding, or a word the documents lack
+    for row, topic in enumerate(topics):
+        at[row, : len(topic)] = [position[c] if c is not None else -1 for c in topic]
+    lengths = np.array([len(topic) for topic in topics], np.int64)
+    seen = at >= 0
+    safe = np.where(seen, at, 0)
+    co = together[safe[:, :, None], safe[:, None, :]] if together.size else np.zeros((len(topics), width, width))
+    co = np.where(seen[:, :, None] & seen[:, None, :], co, 0.0)  # all topics' pairs at once
+    first, second = np.triu_indices(width, 1)
+    total = max(n_docs, 1e-12)
+    joint = co[:, first, second] / total
+    p_first, p_second = co[:, first, first] / total, co[:, second, second] / total
+    pair = np.full(joint.shape, -1.0)
+    seen_together = (joint > 0) & (p_first > 0) & (p_second > 0)
+    pair[seen_together & (joint >= 1.0)] = 1.0
+    rest = seen_together & (joint < 1.0)
+    pair[rest] = np.log(joint[rest] / (p_first[rest] * p_second[rest])) / -np.log(joint[rest])
+    real = second[None, :] < lengths[:, None]  # pairs of the topic's own words, not padding
+    counted = real.sum(axis=1)
+    means = np.divide((pair * real).sum(axis=1), counted, out=np.full(len(topics), np.nan), where=counted > 0)
+    return [float(m) if n >= 2 else float("nan") for m, n in zip(means, lengths)]
 
 
 def diversity(topics: Sequence[Sequence[str]], top_n: int = 10) -> float:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from postlens.encoders.bridge import ImageTextBridge, normalise_rows, zero_shot_vectors
+from postlens.tasks.segments.cluster import distinct_rows, group_sums
 from postlens.tasks.segments.parts import TEXT_FIELDS, PostParts
 
 EmbedTexts = Callable[[list[str]], np.ndarray]
@@ -63,7 +64,9 @@ class SharedSpace:
                 if len(rows) and parts.vectors[member].shape[1]:
                     inputs.append(parts.vectors[member][rows])
                     targets.append(text[rows])
-                    zero_shot.append(self._zero_shot(parts, member, rows))
+                    first, which = distinct_rows(parts.vectors[member][rows])
+                    distinct_zero_shot = self._zero_shot(parts, member, rows[first])
+                    zero_shot.append(None if distinct_zero_shot is None else distinct_zero_shot[which])
             count = sum(len(x) for x in inputs)
             if count < self.min_pairs:
                 continue
@@ -97,7 +100,9 @@ class SharedSpace:
             rows = np.flatnonzero(parts.has(member)) if member in parts.vectors else np.zeros(0, int)
             if not len(rows):
                 continue
-            zero_shot = self._zero_shot(parts, member, rows)
+            # a picture posted many times is placed once (the same vector has the same labels)
+            first, which = distinct_rows(parts.vectors[member][rows])
+            zero_shot = self._zero_shot(parts, member, rows[first])
             if bridge is not None:
                 fitted = bridge.x_mean_
                 if fitted is not None and parts.vectors[member].shape[1] != fitted.shape[0]:
@@ -105,13 +110,13 @@ class SharedSpace:
                         f"{member} vectors are {parts.vectors[member].shape[1]}-d, the space was fitted "
                         f"on {fitted.shape[0]}-d ones: refit the topics"
                     )
-                placed = bridge.transform(parts.vectors[member][rows], zero_shot)
+                placed = bridge.transform(parts.vectors[member][rows[first]], zero_shot)
             elif zero_shot is not None:
                 placed = normalise_rows(zero_shot)
             else:
                 continue
             block = np.zeros((len(parts), self.dim_), np.float64)
-            block[rows] = placed
+            block[rows] = placed[which]
             found.append((member, self.weights_.get(member, MIN_BRIDGE_WEIGHT) * block))
         return found
 
@@ -185,18 +190,9 @@ def _merge_same_inputs(
     inputs: np.ndarray, targets: np.ndarray, zero_shot: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """One pair per distinct media vector (a picture shared by 500 posts is one example whose text is
-    their mean). Rows are grouped by their bytes, far cheaper than ``np.unique(axis=0)`` on wide rows."""
-    groups: dict[bytes, int] = {}
-    first: list[int] = []
-    which = np.empty(len(inputs), np.int64)
-    for row, vector in enumerate(np.ascontiguousarray(inputs)):
-        key = vector.tobytes()
-        if key not in groups:
-            groups[key] = len(first)
-            first.append(row)
-        which[row] = groups[key]
+    their mean)."""
+    first, which = distinct_rows(inputs)
     if len(first) == len(inputs):
         return inputs, targets, zero_shot
-    summed = np.zeros((len(first), targets.shape[1]))
-    np.add.at(summed, which, normalise_rows(targets))
+    summed = group_sums(which, normalise_rows(targets), len(first))
     return inputs[first], normalise_rows(summed), None if zero_shot is None else zero_shot[first]

@@ -3,45 +3,76 @@
 A topic's words must read like what its posts say, so the document of a post is everything
 postlens read from it: its text, OCR text, on-screen text, transcript and its images' labels.
 Tokens are the tweet tokenizer's, lower-cased, with URLs, mentions, numbers, punctuation, emoji
-and stop words (English plus the post's language) dropped and ``#tag`` read as ``tag``.
+and stop words (English plus the post's language, guessed from its stop words when unknown)
+dropped and ``#tag`` read as ``tag``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from postlens.encoders.text.stopwords import stop_words
-from postlens.encoders.text.tokenize import is_punctuation, tokenize_tweet
+from postlens.encoders.text.language import UNDETERMINED
+from postlens.encoders.text.stopwords import stop_words, supported_stop_word_languages
+from postlens.encoders.text.tokenize import is_punctuation, tokenize_words
 
 if TYPE_CHECKING:  # importing this module needs no scipy
     from scipy.sparse import csc_matrix, csr_matrix
 
 MIN_TOKEN_CHARS = 2
+MIN_STOP_HITS = 2
 
 
 def topic_tokens(text: str, language: str | None = None) -> list[str]:
     """The words of ``text`` that can name a topic, in order (repeats kept)."""
-    stops = stop_words("en") | (stop_words(language) if language and language != "en" else frozenset())
-    out: list[str] = []
-    for token in tokenize_tweet(text or ""):
+    return list(_topic_tokens(text or "", language))
+
+
+@lru_cache(maxsize=1 << 16)
+def _topic_tokens(text: str, language: str | None) -> tuple[str, ...]:
+    """Cached: a corpus repeats its texts (retweets) and a fit reads each text more than once."""
+    words: list[str] = []
+    for token in tokenize_words(text):
         word = token.lower()
         if word.startswith("#"):
             word = word[1:]
         if (
             len(word) < MIN_TOKEN_CHARS
-            or word in stops
             or word.startswith(("@", "http", "www.", "<"))
             or is_punctuation(word)
             or not any(ch.isalpha() for ch in word)
         ):
             continue
-        out.append(word)
-    return out
+        words.append(word)
+    stops = stop_words("en") | _stop_words_of(words, language)
+    return tuple(w for w in words if w not in stops)
+
+
+def clear_token_cache() -> None:
+    """Forget the cached tokens (a benchmark times each tool from a cold cache)."""
+    _topic_tokens.cache_clear()
+
+
+def _stop_words_of(words: list[str], language: str | None) -> frozenset[str]:
+    """The post's own language's stop words; when it is unknown, those of the listed language whose
+    stop words the post uses most (at least ``MIN_STOP_HITS`` and more than English ones): the
+    classic stop-word language guess, which costs set look-ups instead of a language model."""
+    if language and language not in ("en", UNDETERMINED):
+        return stop_words(language)
+    if language == "en":
+        return frozenset()
+    english = sum(w in stop_words("en") for w in words)
+    best, hits = None, 0
+    for code in supported_stop_word_languages():
+        if code != "en":
+            found = sum(w in stop_words(code) for w in words)
+            if found > hits:
+                best, hits = code, found
+    return stop_words(best) if best is not None and hits >= MIN_STOP_HITS and hits > english else frozenset()
 
 
 @dataclass(frozen=True)
@@ -117,6 +148,37 @@ def class_tfidf_scores(
     vocabulary: Vocabulary, rows: np.ndarray, n_topics: int, weights: np.ndarray | None = None
 ) -> np.ndarray:
     """(n_topics, words) c-TF-IDF scores; ``rows[i]`` is document i's topic position (-1: none)."""
+    counts, idf = _class_counts(vocabulary, rows, n_topics, weights)
+    totals = np.asarray(counts.sum(axis=1), dtype=np.float64)
+    dense = np.asarray(counts.todense(), dtype=np.float64)
+    tf = np.divide(dense, totals, out=np.zeros_like(dense), where=totals > 0)
+    return tf * idf
+
+
+def class_tfidf_top(
+    vocabulary: Vocabulary, rows: np.ndarray, n_topics: int, top_n: int, weights: np.ndarray | None = None
+) -> list[list[int]]:
+    """Per topic, ``top_columns`` of its ``class_tfidf_scores`` row, read from the words the topic uses
+    only (a small topic uses few of the vocabulary's words; a cut is rated many times)."""
+    counts, idf = _class_counts(vocabulary, rows, n_topics, weights)
+    out: list[list[int]] = []
+    for topic in range(n_topics):
+        start, end = counts.indptr[topic], counts.indptr[topic + 1]
+        columns, values = counts.indices[start:end], counts.data[start:end]
+        total = float(values.sum())
+        if total <= 0:
+            out.append([])
+            continue
+        order = np.argsort(columns, kind="stable")  # ties are broken by column, as in the dense row
+        columns, values = columns[order], values[order]
+        out.append([int(columns[j]) for j in top_columns(values / total * idf[columns], top_n)])
+    return out
+
+
+def _class_counts(
+    vocabulary: Vocabulary, rows: np.ndarray, n_topics: int, weights: np.ndarray | None
+) -> tuple[csr_matrix, np.ndarray]:
+    """(topics x words counts of the posts using each word, CSR; the words' c-TF-IDF idf)."""
     from scipy import sparse
 
     binary = vocabulary.binary
@@ -128,13 +190,12 @@ def class_tfidf_scores(
     member_rows = np.flatnonzero(rows >= 0)
     counted = np.ones(len(member_rows)) if weights is None else np.asarray(weights, np.float64)[member_rows]
     member = sparse.csr_matrix((counted, (rows[member_rows], member_rows)), shape=(n_topics, n_docs))
-    counts = np.asarray((member @ binary).todense(), dtype=np.float64)  # topics x words
-    totals = counts.sum(axis=1, keepdims=True)
-    tf = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
-    word_totals = counts.sum(axis=0)
-    mean_words = float(totals.mean()) if len(totals) else 0.0
+    counts = sparse.csr_matrix(member @ binary, dtype=np.float64)  # topics x words
+    counts.eliminate_zeros()
+    word_totals = np.asarray(counts.sum(axis=0), dtype=np.float64).reshape(-1)
+    mean_words = float(counts.sum()) / n_topics if n_topics else 0.0
     idf = np.log1p(np.divide(mean_words, word_totals, out=np.zeros_like(word_totals), where=word_totals > 0))
-    return tf * idf
+    return counts, idf
 
 
 def top_columns(row: np.ndarray, top_n: int) -> list[int]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from postlens.tasks.trends.config import TrendSettings
 
-DETECTOR_VERSION = "2"
+DETECTOR_VERSION = "3"
 """Part of every saved stream's key: bump it when a change here would change results, so saved
 states of the old code are recomputed rather than continued."""
 STATES = ("emerging", "peaking", "declining", "steady")
@@ -140,7 +140,8 @@ def fold_bin(
     z = np.sign(c - expected) * np.sqrt(np.maximum(2 * deviance, 0.0))
     big_enough = c >= max(settings.min_count, settings.min_share * n_posts)
     if settings.detector == "poisson":
-        trigger = big_enough & (z >= settings.z_threshold) & (c >= settings.min_ratio * expected)
+        significant = (z >= settings.z_threshold) & (c >= settings.min_ratio * expected)
+        trigger = big_enough & significant
         in_burst = trigger | (state.in_burst & (z >= settings.exit_z))
         score = z
     else:
@@ -148,7 +149,8 @@ def fold_bin(
         d = state.kleinberg_d
         d = np.minimum(d, settings.kleinberg_cost) - np.minimum(d, 0.0) - gain
         state.kleinberg_d = d
-        trigger = (d < 0) & big_enough
+        significant = d < 0
+        trigger = significant & big_enough
         in_burst = trigger | (state.in_burst & (d < 0))
         score = -d
     warm = (bin_index - state.first_bin) * settings.bin_seconds >= settings.warmup_seconds
@@ -161,7 +163,12 @@ def fold_bin(
     state.prev_level = before
     state.level = level_keep * state.level + (1 - level_keep) * c
     state.expected_level = level_keep * state.expected_level + (1 - level_keep) * expected
-    state.slot_counts[:, slot] += c
+    # A term that stands out but has too few posts to alert yet (a story's first, thin hour) teaches its
+    # baseline at most ``min_ratio`` times what it expected: otherwise that hour becomes the story's own
+    # baseline (after weeks without posts the decayed volume is a few posts) and the next hour, busy
+    # enough to alert, no longer stands out.
+    early = significant & ~big_enough
+    state.slot_counts[:, slot] += np.where(early, np.minimum(c, settings.min_ratio * expected), c)
     state.volume[slot] += n_posts
     state.last_bin = bin_index
 
