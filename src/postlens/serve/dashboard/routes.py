@@ -105,12 +105,17 @@ async def trend_lines(
     return await state.reads.run(lambda: data.trends(state.root, state.lock_wait, source, top))
 
 
-@api.get("/popularity", summary="Posts by predicted popularity beside their observed counts")
+@api.get("/popularity", summary="Posts by predicted popularity beside their observed counts, with their drivers")
 async def popularity(request: Request, top: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     state = _state(request)
     agent = state.agent
     info = agent.popularity_info if isinstance(agent.popularity_info, dict) else {}
-    return await state.reads.run(lambda: data.popularity(state.root, state.lock_wait, agent.popularity_name, info, top))
+    # the model lane: each listed post's drivers come from the agent's loaded model
+    return await state.models.run(
+        lambda: data.popularity(
+            state.root, state.lock_wait, agent.popularity_name or None, info, top, agent.popularity_model
+        )
+    )
 
 
 @api.get("/models", summary="The agent's models and whether an evaluation report exists")
