@@ -2,10 +2,15 @@
 // out as an X-API-Key header (never in a URL). Every text from the server is put in with textContent.
 "use strict";
 
-const OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
-const UP = OKABE_ITO[0];    // blue: a driver raising a prediction
-const DOWN = OKABE_ITO[5];  // vermillion: one lowering it (the pair stays apart for every kind of colour blindness)
+// Every chart colour comes from dashboard.css (:root --palette, Okabe & Ito's palette for colour-blind readers;
+// --ink for outlines, --neutral for outliers), read once the styles apply. Markers and bars get an ink outline so
+// that light palette colours (yellow, sky blue) still stand out from the white page.
+const PALETTE = [];
+const COLOR = { ink: "", neutral: "" };
+const up = () => PALETTE[0];    // blue: a driver raising a prediction
+const down = () => PALETTE[5];  // vermillion: one lowering it (the pair stays apart for every colour blindness)
 const SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross", "triangle-down", "star"];
+const DASHES = ["solid", "dot", "dash", "longdash", "dashdot", "longdashdot"];
 const KEY_NAME = "postlens-api-key";
 const PLOT_CONFIG = { responsive: true, displaylogo: false };
 const loaded = {};
@@ -22,6 +27,15 @@ let popularityMetric = "count";
 const MAP_POINTS = 5000;  // the server's even sample; the page's "Points" control asks for up to 50,000
 const mapPath = limit => `/v1/dashboard/map?limit=${limit}`;
 const early = new Map();  // path -> the answer's promise, asked for before plotly's bundle ran (see the end)
+
+function readColors() {
+  const style = getComputedStyle(document.documentElement);
+  PALETTE.splice(0, PALETTE.length, ...style.getPropertyValue("--palette").split(",").map(c => c.trim()).filter(Boolean));
+  COLOR.ink = style.getPropertyValue("--ink").trim();
+  COLOR.neutral = style.getPropertyValue("--neutral").trim();
+}
+
+function outline(width) { return { color: COLOR.ink, width: width ?? 1 }; }
 
 function hasWebGL() {
   try {
@@ -103,12 +117,12 @@ function fill(table, columns, rows) {
 
 function layout(title, extra) {
   return Object.assign({ title: { text: title, font: { size: 14 } }, margin: { l: 50, r: 10, t: 40, b: 60 },
-                         font: { family: "system-ui, sans-serif" }, colorway: OKABE_ITO }, extra || {});
+                         font: { family: "system-ui, sans-serif" }, colorway: PALETTE }, extra || {});
 }
 
 function bar(id, title, pairs, color) {
   draw($(id), [{ type: "bar", x: pairs.map(p => p.name), y: pairs.map(p => p.count),
-                          marker: { color: color || OKABE_ITO[0] } }], layout(title));
+                          marker: { color: color || PALETTE[0], line: outline() } }], layout(title));
 }
 
 function postItem(post) {
@@ -126,11 +140,11 @@ function postItem(post) {
 async function showOverview() {
   const o = await fetchData("/v1/dashboard/overview");
   $("overview-total").textContent = `${o.posts.toLocaleString()} posts`;
-  bar("chart-modality", "Posts by modality", o.modality, OKABE_ITO[0]);
-  bar("chart-source", "Posts by source / platform", o.platform.length > 1 ? o.platform : o.source, OKABE_ITO[1]);
-  bar("chart-language", "Posts by language", o.language, OKABE_ITO[2]);
+  bar("chart-modality", "Posts by modality", o.modality, PALETTE[0]);
+  bar("chart-source", "Posts by source / platform", o.platform.length > 1 ? o.platform : o.source, PALETTE[1]);
+  bar("chart-language", "Posts by language", o.language, PALETTE[2]);
   draw($("chart-time"), [{ type: "bar", x: o.over_time.map(p => p.t), y: o.over_time.map(p => p.count),
-                                   marker: { color: OKABE_ITO[4] } }], layout(`Posts per ${o.time_unit}`));
+                                   marker: { color: PALETTE[4], line: outline() } }], layout(`Posts per ${o.time_unit}`));
   fill($("table-runs"), [
     { title: "started", get: r => r.started_at }, { title: "status", get: r => r.status },
     { title: "importer", get: r => r.importer }, { title: "imported", get: r => r.imported },
@@ -256,8 +270,8 @@ async function showSegments() {
     type, mode: "markers", name: key === "outlier" ? "outliers" : `${key}: ${names.get(key) || ""}`,
     x: points.map(p => p.x), y: points.map(p => p.y), customdata: points.map(p => p.topic === null ? "" : String(p.topic)),
     text: points.map(p => p.text), hovertemplate: "%{text}<extra>%{fullData.name}</extra>",
-    marker: { size: 7, color: key === "outlier" ? "#999999" : OKABE_ITO[i % OKABE_ITO.length],
-              symbol: SYMBOLS[Math.floor(i / OKABE_ITO.length) % SYMBOLS.length], opacity: 0.8 } }));
+    marker: { size: 7, color: key === "outlier" ? COLOR.neutral : PALETTE[i % PALETTE.length], line: outline(0.5),
+              symbol: SYMBOLS[Math.floor(i / PALETTE.length) % SYMBOLS.length], opacity: 0.85 } }));
   const select = $("segments-topic");
   select.replaceChildren(el("option", "every topic", { value: "" }),
     ...m.topics.map(t => el("option", `${t.topic_id}: ${t.label}`, { value: String(t.topic_id) })));
@@ -282,14 +296,16 @@ async function showTrends(source) {
   select.value = t.source || "";
   const traces = [];
   t.series.forEach((line, i) => {
-    const color = OKABE_ITO[i % OKABE_ITO.length];
-    traces.push({ type: "scatter", mode: "lines+markers", name: line.term, x: line.t, y: line.count, line: { color },
-                  legendgroup: line.term });
+    const color = PALETTE[i % PALETTE.length];
+    // colour and dash and marker shape together: a line is told apart without telling its colour
+    traces.push({ type: "scatter", mode: "lines+markers", name: line.term, x: line.t, y: line.count, legendgroup: line.term,
+                  line: { color, width: 2, dash: DASHES[i % DASHES.length] },
+                  marker: { color, size: 6, symbol: SYMBOLS[i % SYMBOLS.length], line: outline(0.5) } });
     const burst = line.state.map(s => s === "emerging" || s === "peaking");
     traces.push({ type: "scatter", mode: "markers", name: `${line.term} burst`, legendgroup: line.term, showlegend: false,
                   x: line.t.filter((_, j) => burst[j]), y: line.count.filter((_, j) => burst[j]),
                   text: line.state.filter((_, j) => burst[j]), hovertemplate: "%{text}: %{y}<extra>" + line.term.replace(/[<>]/g, "") + "</extra>",
-                  marker: { color, size: 11, symbol: "star", line: { color: "#000", width: 1 } } });
+                  marker: { color, size: 11, symbol: "star", line: outline() } });
   });
   draw($("chart-trends"), traces, layout(`Counts per bin (${t.source || "no trends yet"}); stars: bursts`,
     { legend: { orientation: "h", y: -0.2 } }));
@@ -308,7 +324,7 @@ async function showPopularity() {
   const withActual = p.posts.filter(r => r.actual !== null);
   draw($("chart-popularity"), [{ type: scatterFor(p.posts.length), mode: "markers", name: "posts",
     x: withActual.map(r => Math.log1p(r.actual)), y: withActual.map(r => r.predicted_log1p), text: withActual.map(r => r.text),
-    hovertemplate: "%{text}<extra></extra>", marker: { color: OKABE_ITO[0], size: 7 } }],
+    hovertemplate: "%{text}<extra></extra>", marker: { color: PALETTE[0], size: 7, line: outline(0.5) } }],
     layout(`Predicted vs observed log1p ${p.metric}`, { xaxis: { title: { text: "observed" } }, yaxis: { title: { text: "predicted" } } }),
     );
   const figures = Object.entries((p.figures && p.figures.publish_time) || {});
@@ -353,10 +369,10 @@ async function showDrivers(postId) {
     x: drivers.map(d => d.effect), y: drivers.map(d => `${d.name} (${d.modality})`),
     text: drivers.map(d => `${d.effect >= 0 ? "up +" : "down "}${fmt(d.effect, 2)}`), textposition: "outside", cliponaxis: false,
     hovertemplate: "%{y}: %{x:.3f}<extra></extra>",
-    marker: { color: drivers.map(d => (d.effect >= 0 ? UP : DOWN)) } }],
+    marker: { color: drivers.map(d => (d.effect >= 0 ? up() : down())), line: outline() } }],
     layout("Effect on the predicted log1p count (up: raises it, down: lowers it)",
       { margin: { l: 170, r: 10, t: 40, b: 40 }, yaxis: { automargin: true },
-        xaxis: { zeroline: true, zerolinecolor: "#1b1b1b", range: paddedRange(drivers.map(d => d.effect)) } }));
+        xaxis: { zeroline: true, zerolinecolor: COLOR.ink, range: paddedRange(drivers.map(d => d.effect)) } }));
 }
 
 async function showModels() {
@@ -418,6 +434,7 @@ function guard(work) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  readColors();
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", guard(() => showPage(tab.dataset.page)));
   $("key-form").addEventListener("submit", guard(event => {
     event.preventDefault();
