@@ -386,3 +386,36 @@ def test_rendered_text_is_readable_and_charts_use_the_colour_blind_safe_palette(
         assert low == [], ("error line", low)
     finally:
         watched.close()
+
+
+NO_WEBGL = """(() => {
+  const real = HTMLCanvasElement.prototype.getContext;
+  HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
+    return /webgl/.test(String(kind)) ? null : real.call(this, kind, ...rest);
+  };
+})();"""
+"""A browser that refuses WebGL (switched off, blocked after a GPU crash, a software renderer under load)."""
+
+
+def test_a_webgl_chart_is_drawn_again_with_svg_when_the_browser_refuses_webgl(
+    browser: object, api_server: ApiServer, api_key: str
+) -> None:
+    watched = Watched(browser, api_server.url, WIDTHS["desktop"])
+    watched.context.add_init_script(NO_WEBGL)
+    try:
+        watched.enter(api_key)
+        drawn = watched.page.evaluate(
+            """async () => {
+              const node = document.createElement("div");
+              node.style.width = "400px"; node.style.height = "300px";
+              document.body.append(node);
+              await draw(node, [{ type: "scattergl", mode: "markers", x: [1, 2, 3], y: [3, 1, 2] }], {});
+              return [node.dataset.drawn, Boolean(document.querySelector(".no-webgl")),
+                      node.querySelectorAll(".scatterlayer .point").length, scatterFor(50000)];
+            }"""
+        )
+        # drawn with SVG, plotly's "WebGL is not supported" cover gone, every point there, later maps SVG too
+        assert drawn == ["scatter", False, 3, "scatter"], drawn
+        assert watched.errors == [], watched.errors
+    finally:
+        watched.close()

@@ -14,12 +14,14 @@ const DASHES = ["solid", "dot", "dash", "longdash", "dashdot", "longdashdot"];
 const KEY_NAME = "postlens-api-key";
 const PLOT_CONFIG = { responsive: true, displaylogo: false };
 const loaded = {};
-// Large maps draw with WebGL where the browser has it (15,000 points: a fifth of SVG's time, and pan / zoom / hover
-// stay smooth); small ones with SVG, which starts faster than a WebGL context (measured in headless chromium, whose
-// WebGL is SwiftShader on the CPU). Without WebGL, SVG always: scattergl would cover the chart with an error.
+// Large maps (over GL_ABOVE points) draw with WebGL where the browser renders it on a GPU: pan / zoom / hover stay
+// smooth where SVG redraws every point. Small ones, and every map where WebGL is software (SwiftShader: headless,
+// VMs, remote desktops), draw with SVG: measured in headless chromium on a loaded 2-core box, software WebGL was no
+// faster, and its GPU process gave up on a 15,000-point map, after which plotly covers the chart with "WebGL is not
+// supported". draw() falls back to SVG if that happens anyway.
 const GL_ABOVE = 10000;
-const WEBGL = hasWebGL();
-function scatterFor(points) { return WEBGL && points > GL_ABOVE ? "scattergl" : "scatter"; }
+let webgl = hasWebGL();
+function scatterFor(points) { return webgl && points > GL_ABOVE ? "scattergl" : "scatter"; }
 let mapPoints = [];
 let mapSampled = false;
 let popularityPosts = [];
@@ -38,8 +40,8 @@ function readColors() {
 function outline(width) { return { color: COLOR.ink, width: width ?? 1 }; }
 
 function hasWebGL() {
-  try {
-    return Boolean(document.createElement("canvas").getContext("webgl"));
+  try {  // failIfMajorPerformanceCaveat: no context when WebGL would be software-rendered
+    return Boolean(document.createElement("canvas").getContext("webgl", { failIfMajorPerformanceCaveat: true }));
   } catch (error) {
     return false;
   }
@@ -50,6 +52,13 @@ async function draw(node, traces, chartLayout) {
   // wait for them
   delete node.dataset.drawn;
   await Plotly.react(node, traces, chartLayout, PLOT_CONFIG);
+  if (traces.some(t => t.type === "scattergl") && node.querySelector(".no-webgl")) {
+    webgl = false;  // the browser refused WebGL after all: this chart and every later one with SVG
+    Plotly.purge(node);
+    node.querySelectorAll(".no-webgl").forEach(message => message.remove());
+    traces = traces.map(t => (t.type === "scattergl" ? Object.assign({}, t, { type: "scatter" }) : t));
+    await Plotly.react(node, traces, chartLayout, PLOT_CONFIG);
+  }
   node.dataset.points = String(traces.reduce((n, t) => n + (t.x ? t.x.length : 0), 0));
   node.dataset.drawn = traces.length && traces[0].type ? traces[0].type : "chart";
 }
