@@ -118,6 +118,8 @@ def test_every_page_loads_offline_with_data_and_no_console_error(
         for name in PAGES:
             watched.open(name)
             watched.page.screenshot(path=str(shots / f"{width}-{name}.png"), full_page=True)
+            wide = watched.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert wide[0] <= wide[1], f"{name} is {wide[0]} px wide in a {wide[1]} px window"
         assert (
             watched.page.evaluate("document.querySelectorAll('#chart-map .scatterlayer, #chart-map canvas').length") > 0
         )
@@ -267,10 +269,10 @@ def test_each_popularity_prediction_shows_its_drivers(
         top = posts[0]["explained"]["drivers"][0]
         assert top["name"] in first_row and ("up" in first_row or "down" in first_row), first_row
         bars = watched.page.evaluate(
-            "(() => { const t = document.getElementById('chart-drivers').data[0]; return [t.x, t.y, t.text]; })()"
+            "(() => { const t = document.getElementById('chart-drivers').data[0]; return [t.x, t.y]; })()"
         )
         assert bars[0] == [d["effect"] for d in reversed(posts[0]["explained"]["drivers"])]
-        assert all(("up" in t) == (x >= 0) for x, t in zip(bars[0], bars[2]))
+        assert all((" up " in label) == (x >= 0) for x, label in zip(*bars)), bars  # the sign in words too
         assert posts[0]["post_id"] in watched.page.locator("#popularity-drivers-note").inner_text()
         watched.page.select_option("#popularity-post", posts[1]["post_id"])
         watched.page.wait_for_selector(f"#popularity-drivers-note:has-text('{posts[1]['post_id']}')", timeout=60_000)

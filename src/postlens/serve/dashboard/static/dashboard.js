@@ -359,12 +359,6 @@ function driverText(d) {
   return `${d.name} (${d.modality}) ${d.effect >= 0 ? "up" : "down"} ${d.effect >= 0 ? "+" : ""}${fmt(d.effect, 2)}`;
 }
 
-function paddedRange(values) {
-  // room beside the bars for their "up +0.47" / "down -0.07" labels, on both sides of zero
-  const low = Math.min(0, ...values), high = Math.max(0, ...values), pad = 0.3 * (high - low || 1);
-  return [low < 0 ? low - pad : 0, high > 0 ? high + pad : pad];
-}
-
 async function showDrivers(postId) {
   const post = popularityPosts.find(r => r.post_id === postId);
   if (!post) return;
@@ -374,14 +368,14 @@ async function showDrivers(postId) {
   const modalities = Object.entries(e.by_modality).map(([k, v]) => `${k} ${v >= 0 ? "+" : ""}${fmt(v, 2)}`).join(", ");
   $("popularity-drivers-note").textContent = `${post.post_id}: base ${fmt(e.base, 2)} + drivers = ${fmt(e.predicted_log1p, 2)}` +
     ` (log1p ${popularityMetric}; about ${fmt(Math.expm1(e.predicted_log1p), 1)}). By modality: ${modalities}.`;
+  // the value sits in the driver's label, "up" / "down" in words: no bar text to collide with labels on a phone
   await draw($("chart-drivers"), [{ type: "bar", orientation: "h", name: "effect",
-    x: drivers.map(d => d.effect), y: drivers.map(d => `${d.name} (${d.modality})`),
-    text: drivers.map(d => `${d.effect >= 0 ? "up +" : "down "}${fmt(d.effect, 2)}`), textposition: "outside", cliponaxis: false,
-    hovertemplate: "%{y}: %{x:.3f}<extra></extra>",
+    x: drivers.map(d => d.effect), y: drivers.map(driverText),
+    hovertemplate: "%{y}<extra></extra>",
     marker: { color: drivers.map(d => (d.effect >= 0 ? up() : down())), line: outline() } }],
-    layout("Effect on the predicted log1p count (up: raises it, down: lowers it)",
-      { margin: { l: 170, r: 10, t: 40, b: 40 }, yaxis: { automargin: true },
-        xaxis: { zeroline: true, zerolinecolor: COLOR.ink, range: paddedRange(drivers.map(d => d.effect)) } }));
+    layout("Effect on the predicted log1p count",
+      { margin: { l: 10, r: 10, t: 40, b: 40 }, yaxis: { automargin: true },
+        xaxis: { zeroline: true, zerolinecolor: COLOR.ink } }));
 }
 
 async function showModels() {
