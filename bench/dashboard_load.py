@@ -6,8 +6,9 @@ driven by Python playwright (as tests/api/test_dashboard.py launches it). Prints
 
 Goal (issue 7/9): <= 2 s to the first chart on the MediaEval workspace (15,629 posts).
 
-- cold: the first load after the server started (the server's map not built yet) in a fresh browser profile;
-- warm server: a fresh browser profile (plotly.min.js fetched again), the server's answers cached;
+- cold: the first load after the server started, in a fresh browser profile (the server's first database
+  reads; its default map is built at start-up, with the models);
+- warm server: a fresh browser profile (plotly.min.js fetched and parsed again), the server warm;
 - warm browser: a reload in the same profile (plotly.min.js from the browser's cache).
 
 "First chart": overview, "Posts by modality" is drawn; segments map (``/ui#segments``), the map is drawn (the
