@@ -1,6 +1,6 @@
 """A small real workspace for the agent's, the API's and the MCP server's tests (real models, real DuckDB):
 ``demo-data --posts 300`` -> ingest -> featurize (every default encoder) -> segments fit -> a topic and a
-sentiment classifier -> a popularity model -> trends. ``tests/conftest.py`` builds it once per session
+sentiment classifier -> a popularity model and its predictions -> trends. ``tests/conftest.py`` builds it once per session
 (fixture ``agent_workspace``); a module of its own because test files import ``AgentWorkspace``."""
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def build_agent_workspace(root: Path, n_posts: int = N_POSTS, *, parallel_ocr: b
     from postlens.models.config import parse_config
     from postlens.pipeline.featurize import featurize
     from postlens.pipeline.ingest import run_ingest
-    from postlens.pipeline.popularity import run_popularity_fit
+    from postlens.pipeline.popularity import run_popularity_fit, run_popularity_predict
     from postlens.pipeline.segments import fit_segments
     from postlens.pipeline.train import run_train
     from postlens.tasks.trends import trends
@@ -74,6 +74,7 @@ def build_agent_workspace(root: Path, n_posts: int = N_POSTS, *, parallel_ocr: b
     fit_segments(ws)
     run_train(parse_config(TOPIC_MODEL), workspace=ws)
     run_train(parse_config(SENTIMENT_MODEL), workspace=ws)
-    run_popularity_fit(None, workspace=ws)
+    fitted = run_popularity_fit(None, workspace=ws)
+    run_popularity_predict(fitted["name"], workspace=ws)  # the stored predictions the dashboard ranks
     trends(ws, since="60d", bin="1d")
     return AgentWorkspace(ws, corpus, orjson.loads((corpus / "truth.json").read_bytes()))

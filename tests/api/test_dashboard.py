@@ -1,10 +1,13 @@
 """The dashboard in a real browser (Python playwright driving Debian's chromium) against the session's real
 ``postlens serve``: every page loads with no console error and no request leaving 127.0.0.1, the charts have
 data, an uploaded image is analysed, a click on the segments map filters the post list. Screenshots go to a
-temporary folder whose path is printed (``pytest -s`` shows it)."""
+temporary folder whose path is printed (``pytest -s`` shows it), or to $POSTLENS_TEST_ARTIFACTS/dashboard.
+Each popularity prediction shows its drivers; every control is reached with Tab at both widths; rendered text
+meets WCAG AA contrast and the charts draw with the stylesheet's colour-blind-safe palette."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,7 +70,11 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("dashboard-screenshots")
+    """Where the screenshots go: $POSTLENS_TEST_ARTIFACTS/dashboard when set (CI keeps that folder), else a
+    temporary folder; the path is printed either way (``pytest -s`` shows it)."""
+    chosen = os.environ.get("POSTLENS_TEST_ARTIFACTS")
+    folder = Path(chosen) / "dashboard" if chosen else tmp_path_factory.mktemp("dashboard-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
     print(f"\ndashboard screenshots: {folder}")
     return folder
 
@@ -111,6 +118,8 @@ def test_every_page_loads_offline_with_data_and_no_console_error(
         for name in PAGES:
             watched.open(name)
             watched.page.screenshot(path=str(shots / f"{width}-{name}.png"), full_page=True)
+            wide = watched.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert wide[0] <= wide[1], f"{name} is {wide[0]} px wide in a {wide[1]} px window"
         assert (
             watched.page.evaluate("document.querySelectorAll('#chart-map .scatterlayer, #chart-map canvas').length") > 0
         )
@@ -233,5 +242,182 @@ def test_the_pages_are_reached_with_the_keyboard(browser: object, api_server: Ap
             watched.page.locator("#page-trends").is_visible()
             and not watched.page.locator("#page-overview").is_visible()
         )
+    finally:
+        watched.close()
+
+
+def test_each_popularity_prediction_shows_its_drivers(
+    browser: object, api_server: ApiServer, api_key: str, shots: Path
+) -> None:
+    answer = httpx.get(f"{api_server.url}/v1/dashboard/popularity", headers={"X-API-Key": api_key}, timeout=600).json()
+    posts = answer["posts"]
+    assert posts and all(p["explained"] for p in posts), answer.get("drivers_note")
+    for post in posts:
+        explained = post["explained"]
+        effects = [abs(d["effect"]) for d in explained["drivers"]]
+        assert effects == sorted(effects, reverse=True) and len({d["name"] for d in explained["drivers"]}) > 1
+        # the model's own identity: base + every driver == prediction, and it is the stored prediction
+        assert explained["base"] + sum(explained["by_modality"].values()) == pytest.approx(
+            explained["predicted_log1p"], abs=1e-3
+        )
+        assert explained["predicted_log1p"] == pytest.approx(post["predicted_log1p"], abs=1e-3)
+    watched = Watched(browser, api_server.url, WIDTHS["desktop"])
+    try:
+        watched.enter(api_key)
+        watched.open("popularity")
+        first_row = watched.page.locator("#table-popularity tbody tr").first.inner_text()
+        top = posts[0]["explained"]["drivers"][0]
+        assert top["name"] in first_row and ("up" in first_row or "down" in first_row), first_row
+        bars = watched.page.evaluate(
+            "(() => { const t = document.getElementById('chart-drivers').data[0]; return [t.x, t.y]; })()"
+        )
+        assert bars[0] == [d["effect"] for d in reversed(posts[0]["explained"]["drivers"])]
+        assert all((" up " in label) == (x >= 0) for x, label in zip(*bars)), bars  # the sign in words too
+        assert posts[0]["post_id"] in watched.page.locator("#popularity-drivers-note").inner_text()
+        watched.page.select_option("#popularity-post", posts[1]["post_id"])
+        watched.page.wait_for_selector(f"#popularity-drivers-note:has-text('{posts[1]['post_id']}')", timeout=60_000)
+        shown = watched.page.evaluate("document.getElementById('chart-drivers').data[0].x")
+        assert shown == [d["effect"] for d in reversed(posts[1]["explained"]["drivers"])]
+        watched.page.locator("#chart-drivers").screenshot(path=str(shots / "desktop-popularity-drivers.png"))
+        assert watched.errors == [], watched.errors
+    finally:
+        watched.close()
+
+
+FOCUSABLE = """() => {
+  const selector = "a[href], button, input, select, textarea, iframe, [tabindex]:not([tabindex='-1'])";
+  const shown = e => !e.disabled && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden";
+  const controls = [...document.querySelectorAll(selector)].filter(shown);
+  controls.forEach((e, i) => { e.dataset.kbd = String(i); });
+  return controls.map(e => e.id || e.textContent.trim().slice(0, 30) || e.tagName);
+}"""
+FOCUSED = """() => {
+  const e = document.activeElement;
+  return [e && e.dataset ? e.dataset.kbd ?? null : null, e ? getComputedStyle(e).outlineStyle : "none"];
+}"""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_control_is_reached_with_tab_in_order_with_a_visible_focus(
+    browser: object, api_server: ApiServer, api_key: str, width: str
+) -> None:
+    watched = Watched(browser, api_server.url, WIDTHS[width])
+    try:
+        watched.enter(api_key)
+        for name in PAGES:
+            watched.open(name)
+            controls = watched.page.evaluate(FOCUSABLE)
+            assert len(controls) >= 10, controls  # the 7 tabs and the key form at least
+            watched.page.focus("[data-kbd='0']")
+            reached = []
+            for _ in range(len(controls) + 2):
+                watched.page.keyboard.press("Tab")
+                index, outline = watched.page.evaluate(FOCUSED)
+                if index is not None:
+                    reached.append(int(index))
+                    assert outline != "none", f"{name}: {controls[int(index)]} shows no focus outline"
+            following = reached[: len(controls) - 1]
+            assert following == list(range(1, len(controls))), (name, [controls[i] for i in following], controls)
+        assert watched.errors == [], watched.errors
+    finally:
+        watched.close()
+
+
+LOW_CONTRAST = """() => {
+  const parse = c => {
+    const parts = c.match(/rgba?\\(([^)]+)\\)/)[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+    return { r: parts[0], g: parts[1], b: parts[2], a: parts.length > 3 ? parts[3] : 1 };
+  };
+  const lum = c => {
+    const f = v => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+  };
+  const ratio = (x, y) => { const [a, b] = [lum(x), lum(y)].sort((p, q) => q - p); return (a + 0.05) / (b + 0.05); };
+  const behind = e => {
+    for (let n = e; n; n = n.parentElement) {
+      const c = parse(getComputedStyle(n).backgroundColor);
+      if (c.a > 0) return c;
+    }
+    return { r: 255, g: 255, b: 255, a: 1 };
+  };
+  const low = [];
+  let checked = 0;
+  for (const e of document.querySelectorAll("body *")) {
+    if (e.closest("svg, .plot-container, iframe") || e.disabled || !e.getClientRects().length) continue;
+    if (![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const style = getComputedStyle(e);
+    const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    const r = ratio(parse(style.color), behind(e));
+    checked += 1;
+    if (r < need) low.push(`${e.tagName}#${e.id} "${e.textContent.trim().slice(0, 30)}" ${r.toFixed(2)}:1`);
+  }
+  return [checked, low];
+}"""
+CHART_COLOURS = """() => {
+  const style = getComputedStyle(document.documentElement);
+  const palette = style.getPropertyValue("--palette").split(",").map(c => c.trim().toLowerCase());
+  const used = [];
+  for (const chart of document.querySelectorAll(".js-plotly-plot")) {
+    for (const trace of chart.data || []) {
+      const colour = (trace.marker && trace.marker.color) || (trace.line && trace.line.color);
+      for (const c of [].concat(colour || [])) used.push(String(c).toLowerCase());
+    }
+  }
+  return [palette, style.getPropertyValue("--neutral").trim().toLowerCase(), used];
+}"""
+
+
+def test_rendered_text_is_readable_and_charts_use_the_colour_blind_safe_palette(
+    browser: object, api_server: ApiServer, api_key: str
+) -> None:
+    watched = Watched(browser, api_server.url, WIDTHS["desktop"])
+    try:
+        watched.enter(api_key)
+        for name in PAGES:
+            watched.open(name)
+            checked, low = watched.page.evaluate(LOW_CONTRAST)
+            assert checked > 5 and low == [], (name, low)
+        palette, neutral, used = watched.page.evaluate(CHART_COLOURS)
+        assert len(palette) == 8 and len(set(used)) >= 3, (palette, used)
+        assert set(used) <= {*palette, neutral}, set(used) - {*palette, neutral}
+        watched.page.fill("#api-key", api_key + "x")  # a wrong key: the error line, drawn in --warn
+        watched.page.press("#api-key", "Enter")
+        watched.page.wait_for_selector("#status.error", timeout=60_000)
+        checked, low = watched.page.evaluate(LOW_CONTRAST)
+        assert low == [], ("error line", low)
+    finally:
+        watched.close()
+
+
+NO_WEBGL = """(() => {
+  const real = HTMLCanvasElement.prototype.getContext;
+  HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
+    return /webgl/.test(String(kind)) ? null : real.call(this, kind, ...rest);
+  };
+})();"""
+"""A browser that refuses WebGL (switched off, blocked after a GPU crash, a software renderer under load)."""
+
+
+def test_a_webgl_chart_is_drawn_again_with_svg_when_the_browser_refuses_webgl(
+    browser: object, api_server: ApiServer, api_key: str
+) -> None:
+    watched = Watched(browser, api_server.url, WIDTHS["desktop"])
+    watched.context.add_init_script(NO_WEBGL)
+    try:
+        watched.enter(api_key)
+        drawn = watched.page.evaluate(
+            """async () => {
+              const node = document.createElement("div");
+              node.style.width = "400px"; node.style.height = "300px";
+              document.body.append(node);
+              await draw(node, [{ type: "scattergl", mode: "markers", x: [1, 2, 3], y: [3, 1, 2] }], {});
+              return [node.dataset.drawn, Boolean(document.querySelector(".no-webgl")),
+                      node.querySelectorAll(".scatterlayer .point").length, scatterFor(50000)];
+            }"""
+        )
+        # drawn with SVG, plotly's "WebGL is not supported" cover gone, every point there, later maps SVG too
+        assert drawn == ["scatter", False, 3, "scatter"], drawn
+        assert watched.errors == [], watched.errors
     finally:
         watched.close()

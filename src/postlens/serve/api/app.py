@@ -91,7 +91,7 @@ def create_app(
     app.include_router(router)
     from postlens.serve.dashboard import install_dashboard  # here: the dashboard imports serve.api's modules
 
-    install_dashboard(app)
+    install_dashboard(app, warm_up=warm_up)
 
     @app.get("/healthz", summary="Liveness and load (no key needed)")
     async def healthz(request: Request) -> dict[str, Any]:

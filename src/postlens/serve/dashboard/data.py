@@ -7,6 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from postlens.agent.answers import TOP_DRIVERS
+from postlens.errors import PostlensError
 from postlens.store.workspace import Workspace
 
 REPORT_HTML = Path("reports") / "evaluation.html"
@@ -118,15 +120,23 @@ def trends(root: Path, lock_wait: float | None, source: str | None, top: int) ->
 
 
 def popularity(
-    root: Path, lock_wait: float | None, model: str | None, info: dict[str, Any], top: int
+    root: Path,
+    lock_wait: float | None,
+    model: str | None,
+    info: dict[str, Any],
+    top: int,
+    trained: Any = None,
 ) -> dict[str, Any]:
     """Stored predictions of the popularity model ``model`` (value = predicted log1p count; written by
     ``postlens popularity predict``) beside each post's newest observed count, largest predicted first;
-    ``info``: the model's description (its saved figures are the page's drivers)."""
+    ``info``: the model's description (its saved figures); ``trained``: the loaded model, whose drivers of each
+    listed post's prediction come with it (as ``postlens popularity explain`` gives them)."""
     config = info.get("config")
     target = config.get("target") if isinstance(config, dict) else None
     metric = str(target.get("metric", "shares")) if isinstance(target, dict) else "shares"
     column = metric if metric in ("likes", "shares", "comments", "views") else "shares"
+    explained: dict[str, dict[str, Any]] = {}
+    note = None
     with Workspace(root, read_only=True, lock_wait=lock_wait) as ws:
         rows = []
         if model is not None and _has_table(ws, "predictions"):
@@ -137,10 +147,16 @@ def popularity(
                 "ORDER BY p.value DESC NULLS LAST LIMIT ?",
                 [model, top],
             ).fetchall()
+        if trained is not None and rows:
+            try:
+                explained = drivers(trained, {**info, "name": model}, ws, [r[0] for r in rows])
+            except PostlensError as error:  # e.g. the model reads an encoder this postlens no longer has
+                note = f"drivers unavailable: {error}"
     return {
         "model": model,
         "metric": column,
         "figures": info.get("figures") if isinstance(info.get("figures"), dict) else None,
+        "drivers_note": note,
         "posts": [
             {
                 "post_id": pid,
@@ -148,9 +164,33 @@ def popularity(
                 "actual": None if a is None else int(a),
                 "text": text,
                 "media_kinds": list(kinds or []),
+                "explained": explained.get(pid),
             }
             for pid, v, a, text, kinds in rows
         ],
+    }
+
+
+def drivers(trained: Any, info: dict[str, Any], ws: Workspace, post_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Each post's drivers from the model's own explanation (``base + sum of every driver == predicted_log1p``):
+    its ``TOP_DRIVERS`` strongest, largest |effect| first, and the sum per modality. Reads cached features only
+    (a post missing one is explained without it, as at predict time); computes none."""
+    from postlens.tasks.popularity.service import read_posts
+
+    frame, _ = read_posts(trained, info, ws, post_ids)
+    explanation = trained.explain(frame)
+    kinds, summed = explanation.by_modality()
+    return {
+        post_id: {
+            "base": round(float(explanation.base), 4),
+            "predicted_log1p": round(float(explanation.prediction[i]), 4),
+            "drivers": [
+                {"name": name, "modality": modality, "effect": round(effect, 4)}
+                for name, modality, effect in explanation.top(i, TOP_DRIVERS)
+            ],
+            "by_modality": {kind: round(float(summed[i, j]), 4) for j, kind in enumerate(kinds)},
+        }
+        for i, post_id in enumerate(explanation.ids)
     }
 
 

@@ -2,15 +2,76 @@
 // out as an X-API-Key header (never in a URL). Every text from the server is put in with textContent.
 "use strict";
 
-const OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
+// Every chart colour comes from dashboard.css (:root --palette, Okabe & Ito's palette for colour-blind readers;
+// --ink for outlines, --neutral for outliers), read once the styles apply. Markers and bars get an ink outline so
+// that light palette colours (yellow, sky blue) still stand out from the white page.
+const PALETTE = [];
+const COLOR = { ink: "", neutral: "" };
+const up = () => PALETTE[0];    // blue: a driver raising a prediction
+const down = () => PALETTE[5];  // vermillion: one lowering it (the pair stays apart for every colour blindness)
 const SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross", "triangle-down", "star"];
+const DASHES = ["solid", "dot", "dash", "longdash", "dashdot", "longdashdot"];
 const KEY_NAME = "postlens-api-key";
 const PLOT_CONFIG = { responsive: true, displaylogo: false };
 const loaded = {};
-// SVG, not WebGL: plotly's scattergl shows "WebGL is not supported" over the page in software-rendered browsers
-// (and headless ones), and the server sends a sample of at most a few thousand points anyway.
-const SCATTER = "scatter";
+// Large maps (over GL_ABOVE points) draw with WebGL where the browser renders it on a GPU: pan / zoom / hover stay
+// smooth where SVG redraws every point. Small ones, and every map where WebGL is software (SwiftShader: headless,
+// VMs, remote desktops), draw with SVG: measured in headless chromium on a loaded 2-core box, software WebGL was no
+// faster, and its GPU process gave up on a 15,000-point map, after which plotly covers the chart with "WebGL is not
+// supported". draw() falls back to SVG if that happens anyway.
+const GL_ABOVE = 10000;
+let webgl = hasWebGL();
+function scatterFor(points) { return webgl && points > GL_ABOVE ? "scattergl" : "scatter"; }
 let mapPoints = [];
+let mapSampled = false;
+let popularityPosts = [];
+let popularityMetric = "count";
+const MAP_POINTS = 5000;  // the server's even sample; the page's "Points" control asks for up to 50,000
+const mapPath = limit => `/v1/dashboard/map?limit=${limit}`;
+const early = new Map();  // path -> the answer's promise, asked for before plotly's bundle ran (see the end)
+
+function readColors() {
+  const style = getComputedStyle(document.documentElement);
+  PALETTE.splice(0, PALETTE.length, ...style.getPropertyValue("--palette").split(",").map(c => c.trim()).filter(Boolean));
+  COLOR.ink = style.getPropertyValue("--ink").trim();
+  COLOR.neutral = style.getPropertyValue("--neutral").trim();
+}
+
+function outline(width) { return { color: COLOR.ink, width: width ?? 1 }; }
+
+function hasWebGL() {
+  try {  // failIfMajorPerformanceCaveat: no context when WebGL would be software-rendered
+    return Boolean(document.createElement("canvas").getContext("webgl", { failIfMajorPerformanceCaveat: true }));
+  } catch (error) {
+    return false;
+  }
+}
+
+async function draw(node, traces, chartLayout) {
+  // data-drawn (the trace type) and data-points mark a drawn chart: the browser tests and bench/dashboard_load.py
+  // wait for them
+  delete node.dataset.drawn;
+  await Plotly.react(node, traces, chartLayout, PLOT_CONFIG);
+  if (traces.some(t => t.type === "scattergl") && node.querySelector(".no-webgl")) {
+    webgl = false;  // the browser refused WebGL after all: this chart and every later one with SVG
+    Plotly.purge(node);
+    node.querySelectorAll(".no-webgl").forEach(message => message.remove());
+    traces = traces.map(t => (t.type === "scattergl" ? Object.assign({}, t, { type: "scatter" }) : t));
+    await Plotly.react(node, traces, chartLayout, PLOT_CONFIG);
+  }
+  node.dataset.points = String(traces.reduce((n, t) => n + (t.x ? t.x.length : 0), 0));
+  node.dataset.drawn = traces.length && traces[0].type ? traces[0].type : "chart";
+}
+
+function fetchData(path) {
+  const sent = early.get(path);
+  early.delete(path);
+  return sent || api(path);
+}
+
+function health() {
+  return fetch("/healthz", { cache: "no-store" }).then(response => response.json());
+}
 
 function $(id) { return document.getElementById(id); }
 
@@ -65,12 +126,12 @@ function fill(table, columns, rows) {
 
 function layout(title, extra) {
   return Object.assign({ title: { text: title, font: { size: 14 } }, margin: { l: 50, r: 10, t: 40, b: 60 },
-                         font: { family: "system-ui, sans-serif" }, colorway: OKABE_ITO }, extra || {});
+                         font: { family: "system-ui, sans-serif" }, colorway: PALETTE }, extra || {});
 }
 
 function bar(id, title, pairs, color) {
-  Plotly.react($(id), [{ type: "bar", x: pairs.map(p => p.name), y: pairs.map(p => p.count),
-                          marker: { color: color || OKABE_ITO[0] } }], layout(title), PLOT_CONFIG);
+  draw($(id), [{ type: "bar", x: pairs.map(p => p.name), y: pairs.map(p => p.count),
+                          marker: { color: color || PALETTE[0], line: outline() } }], layout(title));
 }
 
 function postItem(post) {
@@ -86,13 +147,13 @@ function postItem(post) {
 // ------------------------------------------------------------------ pages
 
 async function showOverview() {
-  const o = await api("/v1/dashboard/overview");
+  const o = await fetchData("/v1/dashboard/overview");
   $("overview-total").textContent = `${o.posts.toLocaleString()} posts`;
-  bar("chart-modality", "Posts by modality", o.modality, OKABE_ITO[0]);
-  bar("chart-source", "Posts by source / platform", o.platform.length > 1 ? o.platform : o.source, OKABE_ITO[1]);
-  bar("chart-language", "Posts by language", o.language, OKABE_ITO[2]);
-  Plotly.react($("chart-time"), [{ type: "bar", x: o.over_time.map(p => p.t), y: o.over_time.map(p => p.count),
-                                   marker: { color: OKABE_ITO[4] } }], layout(`Posts per ${o.time_unit}`), PLOT_CONFIG);
+  bar("chart-modality", "Posts by modality", o.modality, PALETTE[0]);
+  bar("chart-source", "Posts by source / platform", o.platform.length > 1 ? o.platform : o.source, PALETTE[1]);
+  bar("chart-language", "Posts by language", o.language, PALETTE[2]);
+  draw($("chart-time"), [{ type: "bar", x: o.over_time.map(p => p.t), y: o.over_time.map(p => p.count),
+                                   marker: { color: PALETTE[4], line: outline() } }], layout(`Posts per ${o.time_unit}`));
   fill($("table-runs"), [
     { title: "started", get: r => r.started_at }, { title: "status", get: r => r.status },
     { title: "importer", get: r => r.importer }, { title: "imported", get: r => r.imported },
@@ -195,14 +256,15 @@ async function search(event) {
 function filterMap(topic) {
   const shown = topic === "" ? mapPoints : mapPoints.filter(p => String(p.topic) === String(topic));
   $("segments-topic").value = topic === null ? "" : String(topic);
-  $("segments-filter").textContent = topic === "" ? `${mapPoints.length} posts (a sample)`
+  $("segments-filter").textContent = topic === "" ? `${mapPoints.length} posts${mapSampled ? " (a sample)" : ""}`
     : `${shown.length} posts in topic ${topic}`;
   $("segments-posts").replaceChildren(...shown.slice(0, 50).map(p => postItem(p)));
 }
 
 async function showSegments() {
-  const m = await api("/v1/dashboard/map?limit=5000");
+  const m = await fetchData(mapPath($("segments-size").value || MAP_POINTS));
   mapPoints = m.points;
+  mapSampled = Boolean(m.sampled);
   $("segments-note").textContent = m.note || `${m.points.length.toLocaleString()} of ${m.live.toLocaleString()} posts` +
     `${m.sampled ? " (an even sample)" : ""}, segmentation ${m.segmentation}; PCA of the shared space.`;
   const names = new Map(m.topics.map(t => [String(t.topic_id), t.label]));
@@ -212,18 +274,19 @@ async function showSegments() {
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key).push(p);
   }
+  const type = scatterFor(m.points.length);
   const traces = [...groups.entries()].map(([key, points], i) => ({
-    type: SCATTER, mode: "markers", name: key === "outlier" ? "outliers" : `${key}: ${names.get(key) || ""}`,
+    type, mode: "markers", name: key === "outlier" ? "outliers" : `${key}: ${names.get(key) || ""}`,
     x: points.map(p => p.x), y: points.map(p => p.y), customdata: points.map(p => p.topic === null ? "" : String(p.topic)),
     text: points.map(p => p.text), hovertemplate: "%{text}<extra>%{fullData.name}</extra>",
-    marker: { size: 7, color: key === "outlier" ? "#999999" : OKABE_ITO[i % OKABE_ITO.length],
-              symbol: SYMBOLS[Math.floor(i / OKABE_ITO.length) % SYMBOLS.length], opacity: 0.8 } }));
+    marker: { size: 7, color: key === "outlier" ? COLOR.neutral : PALETTE[i % PALETTE.length], line: outline(0.5),
+              symbol: SYMBOLS[Math.floor(i / PALETTE.length) % SYMBOLS.length], opacity: 0.85 } }));
   const select = $("segments-topic");
   select.replaceChildren(el("option", "every topic", { value: "" }),
     ...m.topics.map(t => el("option", `${t.topic_id}: ${t.label}`, { value: String(t.topic_id) })));
   const chart = $("chart-map");
-  await Plotly.react(chart, traces, layout("Shared space by topic", { hovermode: "closest",
-    legend: { orientation: "h", y: -0.15 }, xaxis: { zeroline: false }, yaxis: { zeroline: false } }), PLOT_CONFIG);
+  await draw(chart, traces, layout("Shared space by topic", { hovermode: "closest",
+    legend: { orientation: "h", y: -0.15 }, xaxis: { zeroline: false }, yaxis: { zeroline: false } }));
   chart.removeAllListeners && chart.removeAllListeners("plotly_click");
   chart.on("plotly_click", event => {
     const point = event.points && event.points[0];
@@ -234,7 +297,7 @@ async function showSegments() {
 
 async function showTrends(source) {
   const query = source ? `?${new URLSearchParams({ source })}` : "";
-  const t = await api(`/v1/dashboard/trends${query}`);
+  const t = await fetchData(`/v1/dashboard/trends${query}`);
   const select = $("trends-source");
   if (!select.options.length || source === undefined) {
     select.replaceChildren(...t.sources.map(s => el("option", s, { value: s })));
@@ -242,17 +305,19 @@ async function showTrends(source) {
   select.value = t.source || "";
   const traces = [];
   t.series.forEach((line, i) => {
-    const color = OKABE_ITO[i % OKABE_ITO.length];
-    traces.push({ type: "scatter", mode: "lines+markers", name: line.term, x: line.t, y: line.count, line: { color },
-                  legendgroup: line.term });
+    const color = PALETTE[i % PALETTE.length];
+    // colour and dash and marker shape together: a line is told apart without telling its colour
+    traces.push({ type: "scatter", mode: "lines+markers", name: line.term, x: line.t, y: line.count, legendgroup: line.term,
+                  line: { color, width: 2, dash: DASHES[i % DASHES.length] },
+                  marker: { color, size: 6, symbol: SYMBOLS[i % SYMBOLS.length], line: outline(0.5) } });
     const burst = line.state.map(s => s === "emerging" || s === "peaking");
     traces.push({ type: "scatter", mode: "markers", name: `${line.term} burst`, legendgroup: line.term, showlegend: false,
                   x: line.t.filter((_, j) => burst[j]), y: line.count.filter((_, j) => burst[j]),
                   text: line.state.filter((_, j) => burst[j]), hovertemplate: "%{text}: %{y}<extra>" + line.term.replace(/[<>]/g, "") + "</extra>",
-                  marker: { color, size: 11, symbol: "star", line: { color: "#000", width: 1 } } });
+                  marker: { color, size: 11, symbol: "star", line: outline() } });
   });
-  Plotly.react($("chart-trends"), traces, layout(`Counts per bin (${t.source || "no trends yet"}); stars: bursts`,
-    { legend: { orientation: "h", y: -0.2 } }), PLOT_CONFIG);
+  draw($("chart-trends"), traces, layout(`Counts per bin (${t.source || "no trends yet"}); stars: bursts`,
+    { legend: { orientation: "h", y: -0.2 } }));
   fill($("table-alerts"), [
     { title: "fired", get: a => a.fired_at }, { title: "source", get: a => a.source }, { title: "term", get: a => a.term },
     { title: "count", get: a => a.count }, { title: "expected", get: a => fmt(a.expected, 1) },
@@ -260,16 +325,17 @@ async function showTrends(source) {
 }
 
 async function showPopularity() {
-  const p = await api("/v1/dashboard/popularity");
+  const p = await fetchData("/v1/dashboard/popularity");
+  popularityMetric = p.metric;
   $("popularity-note").textContent = !p.model ? "No popularity model in this workspace: run 'postlens popularity fit'."
     : !p.posts.length ? `Model ${p.model}: no stored predictions yet; run 'postlens popularity predict --model ${p.model}'.`
     : `Model ${p.model}, ${p.posts.length} posts by predicted ${p.metric}.`;
   const withActual = p.posts.filter(r => r.actual !== null);
-  Plotly.react($("chart-popularity"), [{ type: SCATTER, mode: "markers", name: "posts",
+  draw($("chart-popularity"), [{ type: scatterFor(p.posts.length), mode: "markers", name: "posts",
     x: withActual.map(r => Math.log1p(r.actual)), y: withActual.map(r => r.predicted_log1p), text: withActual.map(r => r.text),
-    hovertemplate: "%{text}<extra></extra>", marker: { color: OKABE_ITO[0], size: 7 } }],
+    hovertemplate: "%{text}<extra></extra>", marker: { color: PALETTE[0], size: 7, line: outline(0.5) } }],
     layout(`Predicted vs observed log1p ${p.metric}`, { xaxis: { title: { text: "observed" } }, yaxis: { title: { text: "predicted" } } }),
-    PLOT_CONFIG);
+    );
   const figures = Object.entries((p.figures && p.figures.publish_time) || {});
   fill($("table-popularity-figures"), [
     { title: "predictor", get: f => f[0] }, { title: "Spearman", get: f => fmt(f[1].spearman) },
@@ -278,11 +344,42 @@ async function showPopularity() {
   fill($("table-popularity"), [
     { title: "rank", get: r => p.posts.indexOf(r) + 1 }, { title: "predicted", get: r => fmt(Math.expm1(r.predicted_log1p), 1) },
     { title: "observed", get: r => r.actual ?? "?" }, { title: "media", get: r => r.media_kinds.join(", ") || "text" },
+    { title: "strongest drivers", get: r => (r.explained ? r.explained.drivers.slice(0, 3).map(driverText).join("; ") : "") },
     { title: "post", get: r => r.text }], p.posts);
+  popularityPosts = p.posts.filter(r => r.explained);
+  $("popularity-post").replaceChildren(...popularityPosts.map(r => el("option",
+    `${p.posts.indexOf(r) + 1}. ${(r.text || r.post_id).slice(0, 80)}`, { value: r.post_id })));
+  $("popularity-drivers-note").textContent = p.drivers_note || (popularityPosts.length ? ""
+    : "No drivers to show: no stored prediction has its model loaded here.");
+  if (popularityPosts.length) await showDrivers(popularityPosts[0].post_id);
+}
+
+function driverText(d) {
+  // the sign in words as well as in colour: "up" / "down" reads without telling blue from orange
+  return `${d.name} (${d.modality}) ${d.effect >= 0 ? "up" : "down"} ${d.effect >= 0 ? "+" : ""}${fmt(d.effect, 2)}`;
+}
+
+async function showDrivers(postId) {
+  const post = popularityPosts.find(r => r.post_id === postId);
+  if (!post) return;
+  $("popularity-post").value = postId;
+  const e = post.explained;
+  const drivers = [...e.drivers].reverse();  // plotly draws the first bar at the bottom: strongest on top
+  const modalities = Object.entries(e.by_modality).map(([k, v]) => `${k} ${v >= 0 ? "+" : ""}${fmt(v, 2)}`).join(", ");
+  $("popularity-drivers-note").textContent = `${post.post_id}: base ${fmt(e.base, 2)} + drivers = ${fmt(e.predicted_log1p, 2)}` +
+    ` (log1p ${popularityMetric}; about ${fmt(Math.expm1(e.predicted_log1p), 1)}). By modality: ${modalities}.`;
+  // the value sits in the driver's label, "up" / "down" in words: no bar text to collide with labels on a phone
+  await draw($("chart-drivers"), [{ type: "bar", orientation: "h", name: "effect",
+    x: drivers.map(d => d.effect), y: drivers.map(driverText),
+    hovertemplate: "%{y}<extra></extra>",
+    marker: { color: drivers.map(d => (d.effect >= 0 ? up() : down())), line: outline() } }],
+    layout("Effect on the predicted log1p count",
+      { margin: { l: 10, r: 10, t: 40, b: 40 }, yaxis: { automargin: true },
+        xaxis: { zeroline: true, zerolinecolor: COLOR.ink } }));
 }
 
 async function showModels() {
-  const m = await api("/v1/dashboard/models");
+  const m = await fetchData("/v1/dashboard/models");
   const list = $("models-list");
   list.replaceChildren(...m.models.map(x => el("li", `${x.name}: ${x.target} (${x.role})`)));
   if (m.popularity) list.append(el("li", `${m.popularity}: popularity`));
@@ -313,18 +410,26 @@ async function showPage(page) {
     status("");
   }
   document.body.dataset.page = page;
+  if (location.hash.slice(1) !== page) history.replaceState(null, "", `#${page}`);
 }
 
 async function start() {
-  const health = await (await fetch("/healthz", { cache: "no-store" })).json();
-  document.body.dataset.auth = health.auth ? "key" : "open";
-  if (health.auth && !sessionStorage.getItem(KEY_NAME)) {
-    document.body.dataset.page = "overview";
+  const state = await (early.get("/healthz") || health());
+  early.delete("/healthz");
+  document.body.dataset.auth = state.auth ? "key" : "open";
+  if (state.auth && !sessionStorage.getItem(KEY_NAME)) {
+    document.body.dataset.page = pageFromHash();
     status("This server needs its API key: enter it above (kept in this tab only).");
     $("api-key").focus();
     return;
   }
-  await showPage("overview");
+  await showPage(pageFromHash());
+}
+
+function pageFromHash() {
+  // /ui#segments opens that page (a link to share, a bookmark); anything else opens the overview
+  const wanted = location.hash.slice(1);
+  return Object.prototype.hasOwnProperty.call(PAGES, wanted) ? wanted : "overview";
 }
 
 function guard(work) {
@@ -332,6 +437,7 @@ function guard(work) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  readColors();
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", guard(() => showPage(tab.dataset.page)));
   $("key-form").addEventListener("submit", guard(event => {
     event.preventDefault();
@@ -346,7 +452,29 @@ document.addEventListener("DOMContentLoaded", () => {
   $("search-form").addEventListener("submit", guard(search));
   $("segments-topic").addEventListener("change", () => filterMap($("segments-topic").value));
   $("segments-clear").addEventListener("click", () => filterMap(""));
+  $("popularity-post").addEventListener("change", guard(() => showDrivers($("popularity-post").value)));
+  $("segments-size").addEventListener("change", guard(async () => {
+    status("Loading…");
+    await showSegments();
+    status("");
+  }));
   $("trends-source").addEventListener("change", guard(() => showTrends($("trends-source").value)));
   $("report-open").addEventListener("click", guard(openReport));
+  window.addEventListener("hashchange", guard(() => showPage(pageFromHash())));
   guard(start)();
 });
+
+// This file runs before plotly's bundle (both deferred, in that order): the first page's data is asked for now
+// and arrives while the browser parses the bundle (most of a cold load on a slow machine), not after it.
+(function prefetch() {
+  const first = { overview: "/v1/dashboard/overview", segments: mapPath(MAP_POINTS), trends: "/v1/dashboard/trends",
+                  popularity: "/v1/dashboard/popularity", models: "/v1/dashboard/models" }[pageFromHash()];
+  const alive = health();
+  alive.catch(() => {});
+  early.set("/healthz", alive);
+  if (first && sessionStorage.getItem(KEY_NAME)) {
+    const sent = api(first);
+    sent.catch(() => {});  // a failure is shown when the page takes the answer
+    early.set(first, sent);
+  }
+})();
