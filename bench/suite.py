@@ -237,12 +237,40 @@ def table_lines(result: dict[str, Any], markdown: bool = False) -> list[str]:
     return lines
 
 
+DOC_START, DOC_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def write_doc(result: dict[str, Any], doc: Path, json_path: Path) -> None:
+    """Replace the part of ``doc`` between the bench markers with this result's header and table."""
+    body = [
+        DOC_START,
+        "",
+        *(f"- {line}" for line in header_lines(result)),
+        f"- seconds per area: {', '.join(f'{k} {v:,.0f}' for k, v in result['area_seconds'].items())}",
+        f"- JSON: `{json_path.relative_to(ROOT) if json_path.is_relative_to(ROOT) else json_path}`",
+        "",
+        *table_lines(result, markdown=True),
+        "",
+        DOC_END,
+    ]
+    text = doc.read_text() if doc.exists() else f"# Benchmarks\n\n{DOC_START}\n{DOC_END}\n"
+    if DOC_START not in text or DOC_END not in text:
+        raise SystemExit(f"{doc} has no {DOC_START} ... {DOC_END} section to replace")
+    head, rest = text.split(DOC_START, 1)
+    tail = rest.split(DOC_END, 1)[1]
+    doc.write_text(head + "\n".join(body) + tail)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes: minutes, not hours")
     parser.add_argument("--only", default=None, help=f"comma-separated areas: {', '.join(AREA_NAMES)}")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the results ({DEFAULT_JSON})")
     parser.add_argument("--logs", type=Path, default=None, help="the areas' own output (default: beside the JSON)")
+    parser.add_argument(
+        "--doc", type=Path, default=None, help="also write the table into this Markdown file's bench section"
+    )
+    parser.add_argument("--from-json", type=Path, default=None, help="print (and --doc) a saved result; run nothing")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--rows-out", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -250,6 +278,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.child:
         rows = run_area_here(by_name[args.child], args.quick)
         args.rows_out.write_text(json.dumps(rows, indent=1))
+        return
+    if args.from_json:
+        result = json.loads(args.from_json.read_text())
+        print("\n".join(header_lines(result)) + "\n\n" + "\n".join(table_lines(result)))
+        if args.doc:
+            write_doc(result, args.doc, args.from_json)
         return
     names = AREA_NAMES if not args.only else tuple(n.strip() for n in args.only.split(",") if n.strip())
     unknown = [n for n in names if n not in by_name]
@@ -262,6 +296,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("\n".join(header_lines(result)))
     print()
     print("\n".join(table_lines(result)))
+    if args.doc:
+        write_doc(result, args.doc, args.json)
     print(f"\nwritten: {args.json}; each area's own output: {log_dir}/AREA.log")
 
 
