@@ -237,13 +237,17 @@ def table_lines(result: dict[str, Any], markdown: bool = False) -> list[str]:
     return lines
 
 
-DOC_START, DOC_END = "<!-- bench:start -->", "<!-- bench:end -->"
+def doc_markers(section: str) -> tuple[str, str]:
+    """The markers around a section of the doc: ``<!-- bench:start -->`` or ``<!-- bench:NAME:start -->``."""
+    name = "bench" if section == "main" else f"bench:{section}"
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
 
 
-def write_doc(result: dict[str, Any], doc: Path, json_path: Path) -> None:
-    """Replace the part of ``doc`` between the bench markers with this result's header and table."""
+def write_doc(result: dict[str, Any], doc: Path, json_path: Path, section: str = "main") -> None:
+    """Replace the part of ``doc`` between the section's markers with this result's header and table."""
+    start, end = doc_markers(section)
     body = [
-        DOC_START,
+        start,
         "",
         *(f"- {line}" for line in header_lines(result)),
         f"- seconds per area: {', '.join(f'{k} {v:,.0f}' for k, v in result['area_seconds'].items())}",
@@ -251,13 +255,13 @@ def write_doc(result: dict[str, Any], doc: Path, json_path: Path) -> None:
         "",
         *table_lines(result, markdown=True),
         "",
-        DOC_END,
+        end,
     ]
-    text = doc.read_text() if doc.exists() else f"# Benchmarks\n\n{DOC_START}\n{DOC_END}\n"
-    if DOC_START not in text or DOC_END not in text:
-        raise SystemExit(f"{doc} has no {DOC_START} ... {DOC_END} section to replace")
-    head, rest = text.split(DOC_START, 1)
-    tail = rest.split(DOC_END, 1)[1]
+    text = doc.read_text() if doc.exists() else f"# Benchmarks\n\n{start}\n{end}\n"
+    if start not in text or end not in text:
+        raise SystemExit(f"{doc} has no {start} ... {end} section to replace")
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
     doc.write_text(head + "\n".join(body) + tail)
 
 
@@ -270,6 +274,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--doc", type=Path, default=None, help="also write the table into this Markdown file's bench section"
     )
+    parser.add_argument("--section", default="main", help="which marked section of --doc to rewrite (default: main)")
     parser.add_argument("--from-json", type=Path, default=None, help="print (and --doc) a saved result; run nothing")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--rows-out", type=Path, default=None, help=argparse.SUPPRESS)
@@ -283,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         result = json.loads(args.from_json.read_text())
         print("\n".join(header_lines(result)) + "\n\n" + "\n".join(table_lines(result)))
         if args.doc:
-            write_doc(result, args.doc, args.from_json)
+            write_doc(result, args.doc, args.from_json, args.section)
         return
     names = AREA_NAMES if not args.only else tuple(n.strip() for n in args.only.split(",") if n.strip())
     unknown = [n for n in names if n not in by_name]
@@ -297,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print()
     print("\n".join(table_lines(result)))
     if args.doc:
-        write_doc(result, args.doc, args.json)
+        write_doc(result, args.doc, args.json, args.section)
     print(f"\nwritten: {args.json}; each area's own output: {log_dir}/AREA.log")
 
 

@@ -114,3 +114,20 @@ def test_synthetic_posts_import_as_distinct_text_posts(tmp_path: Path) -> None:
         ).fetchone()
     assert count == 60 and dated == 60
     assert texts >= 55  # generated sentences, not one string repeated
+
+
+def test_write_doc_replaces_only_its_own_section(tmp_path: Path) -> None:
+    result = suite.run_suite(
+        [suite.Area("alpha", "alpha", "first", 1, 1)], False, tmp_path, runner=stub_runner, progress=lambda _: None
+    )
+    doc = tmp_path / "benchmarks.md"
+    start, end = suite.doc_markers("scaling")
+    doc.write_text(f"# Prose kept\n\n<!-- bench:start -->\nold main\n<!-- bench:end -->\n\n{start}\nold\n{end}\ntail\n")
+    suite.write_doc(result, doc, tmp_path / "r.json", "scaling")
+    text = doc.read_text()
+    assert text.startswith("# Prose kept") and text.endswith("tail\n")
+    assert "old main" in text and "\nold\n" not in text  # the other section untouched, this one replaced
+    assert "| alpha | posts/s | 1,234 | posts/s | >= 1,000 | yes |" in text or "| alpha | posts/s | 1,235 |" in text
+    doc.write_text("# no markers\n")
+    with pytest.raises(SystemExit, match="no <!-- bench:start -->"):
+        suite.write_doc(result, doc, tmp_path / "r.json")
