@@ -266,7 +266,9 @@ def write_doc(result: dict[str, Any], doc: Path, json_path: Path, section: str =
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes: minutes, not hours")
     parser.add_argument("--only", default=None, help=f"comma-separated areas: {', '.join(AREA_NAMES)}")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the results ({DEFAULT_JSON})")
