@@ -68,7 +68,7 @@ def check_rows(area: str, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]
         value = r["value"]
         if value is not None and not isinstance(value, int | float | str):
             value = float(value)  # numpy scalars
-        met = r["met"] if r["met"] is None else bool(r["met"])
+        met = None if r["met"] is None or not r["goal"] else bool(r["met"])  # met only says something against a goal
         checked.append({**r, "area": area, "value": value, "met": met})
     return checked
 
@@ -288,6 +288,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if args.from_json:
         result = json.loads(args.from_json.read_text())
+        result["rows"] = [check_rows(r["area"], [r])[0] for r in result["rows"]]
         print("\n".join(header_lines(result)) + "\n\n" + "\n".join(table_lines(result)))
         if args.doc:
             write_doc(result, args.doc, args.from_json, args.section)

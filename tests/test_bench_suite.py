@@ -60,6 +60,8 @@ def test_check_rows_turns_numpy_scalars_into_plain_numbers() -> None:
     np = pytest.importorskip("numpy")
     (checked,) = suite.check_rows("x", [row("x", "m", np.float32(2.5), "s", "<= 3", np.bool_(True))])
     assert type(checked["value"]) is float and checked["met"] is True
+    (no_goal,) = suite.check_rows("x", [row("x", "m", 1.0, "s", "", False)])
+    assert no_goal["met"] is None  # "met" without a goal would print a NO that judges nothing
 
 
 def test_an_area_whose_script_is_missing_is_a_skipped_row_not_a_figure() -> None:
