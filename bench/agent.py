@@ -34,6 +34,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from postlens.agent import Agent, AgentRequest
 
@@ -147,7 +148,8 @@ def quantiles(values: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
-def latency(agent: Agent, media: Path, repeat: int) -> None:
+def latency(agent: Agent, media: Path, repeat: int) -> list[tuple[str, int, float, float, float | None]]:
+    """Per kind of post: (name, calls, p50 s, p95 s, goal s or None); prints the table as it goes."""
     image, clip = media / "photo-0.jpg", media / "news-30s.mp4"
     counter = iter(range(10**9))
     rows = [
@@ -163,9 +165,11 @@ def latency(agent: Agent, media: Path, repeat: int) -> None:
     ]
     print(f"\nwarm latency per understand() call ({load_average()})")
     print(f"{'post':<30}{'n':>4}{'p50 ms':>10}{'p95 ms':>10}{'CPU p50':>10}   goal (p50 wall)")
+    figures = []
     for name, call, n, goal in rows:
         wall, cpu = timed(call, n)
         p50, p95 = quantiles(wall)
+        figures.append((name, n, p50, p95, goal))
         verdict = "" if goal is None else f"<= {goal * 1000:,.0f} ms " + ("met" if p50 <= goal else "MISSED")
         print(f"{name:<30}{n:>4}{p50 * 1000:>10,.1f}{p95 * 1000:>10,.1f}{quantiles(cpu)[0] * 1000:>10,.1f}   {verdict}")
     print("  CPU: this process's CPU time per call, all threads (what the call costs when the cores are free)")
@@ -174,6 +178,7 @@ def latency(agent: Agent, media: Path, repeat: int) -> None:
     print(f"  video stages (ms): {stages}")
     print(f"  on screen: {insight.video_text!r}; heard: {(insight.transcript or '')[:100]!r}")
     print(f"  looks like: {', '.join(f'{v.name} {v.probability:.2f}' for v in insight.visual_labels)}")
+    return figures
 
 
 def throughput(agent: Agent, media: Path, posts: int, ocr: bool) -> tuple[float, float]:
@@ -260,6 +265,53 @@ def index_scale(rows: int, dim: int = 384, queries: int = 50) -> None:
     del NeighbourIndex
 
 
+def prepare(root: Path) -> tuple[Path, Path]:
+    """The workspace (built once under ``root``) and the query media: two photos and a 30 s video."""
+    ws = build_workspace(root)
+    media = root / "bench-media"
+    media.mkdir(exist_ok=True)
+    for i in range(2):
+        photo(media / f"photo-{i}.jpg", TOPICS[i][0], TOPICS[i][1], i)
+    if not (media / "news-30s.mp4").exists():
+        video_30s(media / "news-30s.mp4")
+    return ws, media
+
+
+def suite_rows(quick: bool = False) -> list[dict]:
+    """The suite's rows: warm p50 latency per kind of post against the issue's goals; in full mode also
+    understand_many's posts/s against featurize's (no OCR)."""
+    from _rows import row
+
+    ws, media = prepare(Path(tempfile.gettempdir()) / "postlens-bench-suite" / "agent")
+    rows = []
+    with Agent(ws) as agent:
+        agent.warm_up()
+        for name, n, p50, _, goal in latency(agent, media, 5 if quick else 30):
+            rows.append(
+                row(
+                    "agent",
+                    f"understand {name}: p50 of {n} warm calls",
+                    1000 * p50,
+                    "ms",
+                    "" if goal is None else f"<= {1000 * goal:,.0f}",
+                    None if goal is None else p50 <= goal,
+                )
+            )
+        if not quick:
+            mine, theirs = throughput(agent, media, 48, False)
+            rows.append(
+                row(
+                    "agent",
+                    "understand_many / featurize posts/s (48 text + image, no OCR)",
+                    mine / theirs,
+                    "x",
+                    ">= 0.8",
+                    mine / theirs >= 0.8,
+                )
+            )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workspace", type=Path, default=Path(tempfile.gettempdir()) / "postlens-bench-agent")
@@ -274,13 +326,7 @@ def main() -> None:
     )
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
-    ws = build_workspace(args.workspace)
-    media = args.workspace / "bench-media"
-    media.mkdir(exist_ok=True)
-    for i in range(2):
-        photo(media / f"photo-{i}.jpg", TOPICS[i][0], TOPICS[i][1], i)
-    if not (media / "news-30s.mp4").exists():
-        video_30s(media / "news-30s.mp4")
+    ws, media = prepare(args.workspace)
     started = time.perf_counter()
     agent = Agent(ws, num_threads=args.threads)
     agent.warm_up()

@@ -54,12 +54,15 @@ def best_rate(run, items: int, repeats: int) -> float:
     return items / best
 
 
-def compare_efficientnet_runtimes(paths: list[Path], threads: int, repeats: int) -> EfficientNetEncoder:
+def compare_efficientnet_runtimes(
+    paths: list[Path], threads: int, repeats: int
+) -> tuple[EfficientNetEncoder, dict[str, dict[str, float]]]:
     """EfficientNet-Lite0 torch (channels-last) vs ONNX Runtime on the same images in ONE run.
 
     images/s of the bare forward (prepared batches of 32) and of ``encode(paths)`` end to end, in
     interleaved rounds; ratios are medians of per-round ratios. Agreement: cosine of the 1280-d
-    embeddings and top-1 ImageNet label agreement, ONNX vs torch.
+    embeddings and top-1 ImageNet label agreement, ONNX vs torch. Returns the ONNX encoder and, per
+    runtime, images/s end to end and of the bare forward.
     """
     encoders = {
         runtime: EfficientNetEncoder(batch_size=32, num_threads=threads, runtime=runtime)
@@ -97,7 +100,16 @@ def compare_efficientnet_runtimes(paths: list[Path], threads: int, repeats: int)
         " x torch | end-to-end / bare |"
     )
     print("|---|---|---|---|---|---|")
+    figures: dict[str, dict[str, float]] = {}
     for runtime in encoders:
+        figures[runtime] = {
+            "images_s": len(paths) / min(pipe_seconds[runtime]),
+            "bare_frames_s": len(prepared) / min(bare_seconds[runtime]),
+            "end_to_end_over_bare": min(bare_seconds[runtime])
+            * len(paths)
+            / len(prepared)
+            / min(pipe_seconds[runtime]),
+        }
         bare_ratio = sorted(t / r for t, r in zip(bare_seconds["torch"], bare_seconds[runtime]))
         pipe_ratio = sorted(t / r for t, r in zip(pipe_seconds["torch"], pipe_seconds[runtime]))
         print(
@@ -110,7 +122,7 @@ def compare_efficientnet_runtimes(paths: list[Path], threads: int, repeats: int)
         f" top-1 label agreement {agreement:.3f}; load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
-    return encoders["onnx"]
+    return encoders["onnx"], figures
 
 
 def main() -> None:

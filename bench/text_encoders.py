@@ -80,13 +80,16 @@ def _median(values: list[float]) -> float:
     return ordered[len(ordered) // 2]
 
 
-def compare_minilm_runtimes(texts: list[str], threads: int, rounds: int) -> Any:
+def compare_minilm_runtimes(
+    texts: list[str], threads: int, rounds: int, *, quality: bool = True
+) -> tuple[Any, dict[str, dict[str, float]]]:
     """MiniLM torch fp32 vs ONNX fp32 vs ONNX int8 in ONE run, batches of 64, length-sorted.
 
     Speed: end-to-end ``encode`` (preprocess + tokenize + forward) and the bare forward on the same
     pre-tokenized batches, in interleaved rounds so other processes' load hits every runtime alike;
     ratios are medians of per-round ratios. Quality: cosine to torch on the timing texts, and the
-    TweetEval emotion val macro-F1 of logistic regression (bench/text_probe.py's protocol).
+    TweetEval emotion val macro-F1 of logistic regression (bench/text_probe.py's protocol), unless
+    ``quality`` is False. Returns the int8 encoder and, per runtime, posts/s end to end and bare.
     """
     import numpy as np
     import torch
@@ -142,8 +145,9 @@ def compare_minilm_runtimes(texts: list[str], threads: int, rounds: int) -> Any:
             start = time.perf_counter()
             bare(runtime)
             forward[runtime].append(time.perf_counter() - start)
-    scores = _emotion_f1(encoders)
+    scores = _emotion_f1(encoders) if quality else {}
     n = len(texts)
+    figures: dict[str, dict[str, float]] = {}
     print(
         "\n| MiniLM runtime | posts/s end-to-end | x torch fp32 (median of rounds) | bare forward posts/s |"
         " end-to-end / bare | tokenizer posts/s | cosine to torch mean / min | emotion val macro-F1 | F1 - torch |"
@@ -151,6 +155,11 @@ def compare_minilm_runtimes(texts: list[str], threads: int, rounds: int) -> Any:
     print("|---|---|---|---|---|---|---|---|---|")
     for runtime in MINILM_RUNTIMES:
         ratios = [t / r for t, r in zip(end_to_end["torch"], end_to_end[runtime])]
+        figures[runtime] = {
+            "posts_s": n / min(end_to_end[runtime]),
+            "bare_posts_s": n / min(forward[runtime]),
+            "x_torch": _median(ratios),
+        }
         cosines = (vectors[runtime] * vectors["torch"]).sum(axis=1)
         f1 = scores.get(runtime)
         f1_text = f"{f1:.3f}" if f1 is not None else "n/a"
@@ -165,7 +174,7 @@ def compare_minilm_runtimes(texts: list[str], threads: int, rounds: int) -> Any:
         f"(posts/s: best round; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, shared machine)",
         flush=True,
     )
-    return encoders["onnx-int8"]
+    return encoders["onnx-int8"], figures
 
 
 def _emotion_f1(encoders: dict[str, Any]) -> dict[str, float]:
@@ -246,7 +255,7 @@ def main() -> None:
     fit_w2v = time.perf_counter() - start
     measure("Word2VecFeaturizer.encode", texts, lambda: w2v.encode(texts), f"fit {fit_w2v:.1f} s (sg, 10 epochs)")
 
-    minilm = compare_minilm_runtimes(texts, args.threads, args.rounds)
+    minilm, _ = compare_minilm_runtimes(texts, args.threads, args.rounds)
     e5_texts = texts[: args.e5_n]
     e5 = E5Encoder(num_threads=args.threads)
     e5.encode(e5_texts[:8])

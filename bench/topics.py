@@ -47,6 +47,9 @@ from postlens.tasks.segments.quality import diversity, npmi
 from postlens.tasks.segments.words import Vocabulary, clear_token_cache, topic_tokens
 
 TOP = 10
+DATASETS = Path(
+    os.environ.get("POSTLENS_SHARED_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets")
+)
 
 
 def nmi(a: list[object], b: list[object]) -> float:
@@ -161,6 +164,65 @@ def print_table(name: str, rows: list[dict[str, object]]) -> None:
             f"{r['npmi_all']:>9.3f} {r['diversity']:>9.3f} {r['seconds']:>8.1f} "
             f"{r['seconds'] / bertopic['seconds']:>10.2f} {r['cpu']:>8.1f} {r['cpu'] / bertopic['cpu']:>10.2f}"
         )  # type: ignore[operator]
+
+
+def prepared_workspace(name: str, encoders: list[str], root: Path) -> Path | None:
+    """A workspace of the dataset ``name`` (pheme, mediaeval) featurized with ``encoders``, kept under ``root``
+    for the next run (featurize computes only what its cache lacks); None when the dataset is absent."""
+    from postlens.pipeline.featurize import featurize
+    from postlens.pipeline.ingest import run_ingest
+
+    recipe, folder = {"pheme": ("pheme", "pheme"), "mediaeval": ("mediaeval2016", "mediaeval2016")}[name]
+    data = DATASETS / folder
+    if not data.exists():
+        return None
+    ws = root / f"topics-{name}"
+    if not (ws / "postlens.duckdb").exists():
+        run_ingest([data], importer_name=recipe, workspace=ws)
+    featurize(ws, encoders=encoders)
+    return ws
+
+
+def suite_rows(quick: bool = False) -> list[dict[str, object]]:
+    """The suite's rows: per corpus (quick: PHEME; full: PHEME and MediaEval with image embeddings) and tool,
+    NMI vs the events, NPMI of the top words, diversity, outliers, and fit time with its ratio to BERTopic."""
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _rows import row, skipped
+
+    try:
+        import bertopic  # noqa: F401
+    except ImportError:
+        return [
+            skipped(
+                "topics", "postlens segments vs BERTopic", "bertopic is not installed (pip install 'postlens[bench]')"
+            )
+        ]
+    root = Path(tempfile.gettempdir()) / "postlens-bench-suite"
+    corpora = [("pheme", ["minilm"])] + ([] if quick else [("mediaeval", ["minilm", "efficientnet"])])
+    print(f"BERTopic warm-up (numba compilation, not timed): {warm_up_bertopic():.1f} s", flush=True)
+    rows: list[dict[str, object]] = []
+    for name, encoders in corpora:
+        ws = prepared_workspace(name, encoders, root)
+        if ws is None:
+            rows.append(skipped("topics", f"{name}: segments vs BERTopic", f"dataset not in {DATASETS}"))
+            continue
+        figures = bench(name, ws, "event")
+        print_table(name, figures)
+        bertopic_seconds = next(float(f["seconds"]) for f in figures if f["tool"] == "BERTopic")  # type: ignore[arg-type]
+        for f in figures:
+            tool = f"{name}, {f['tool']}"
+            rows.append(row("topics", f"{tool}: topics / outliers", f"{f['topics']} / {f['outliers']:.1%}"))
+            rows.append(row("topics", f"{tool}: NMI vs events", f["nmi"]))
+            rows.append(row("topics", f"{tool}: NPMI of top-10 words (post texts)", f["npmi_text"]))
+            rows.append(row("topics", f"{tool}: topic diversity", f["diversity"]))
+            rows.append(row("topics", f"{tool}: fit time", f["seconds"], "s"))
+            if f["tool"] != "BERTopic":
+                rows.append(
+                    row("topics", f"{tool}: fit time / BERTopic's", float(f["seconds"]) / bertopic_seconds, "x")
+                )  # type: ignore[arg-type]
+    return rows
 
 
 def main() -> None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -61,28 +63,68 @@ def main() -> None:
     if "baselines" in parts:  # first: LightGBM's OpenMP runtime is configured when it first loads
         bench_baselines(data, y, val, per10k)
     if "fusion" in parts:
-        for fusion in ("attention", "concat"):
-            for threads in (1, 2):
-                model = FusionModel(fusion=fusion, epochs=args.epochs, patience=99, num_threads=threads, batch_size=64)
-                model.fit(data, y, val=(val[0], val[1], None))
-                per_epoch = model.train_seconds_ / model.epochs_run_
-                print(
-                    f"  fusion {fusion:<9} width 128, batch 64, {threads} thread(s): "
-                    f"{per_epoch * per10k:6.1f} s/epoch per 10k posts (incl. validation on 1k)",
-                    flush=True,
-                )
+        bench_fusion(data, y, val, args.epochs, ("attention", "concat"), (1, 2))
     if "student" in parts:
-        teacher_logits = np.random.default_rng(0).normal(size=(args.posts, 4)).astype(np.float32)
-        for threads in (1, 2):
-            student = StudentModel(epochs=args.epochs, patience=99, num_threads=threads)
-            student.fit(data, y, teacher_logits=teacher_logits)
-            print(
-                f"  student MLP (text+meta), {threads} thread(s): "
-                f"{student.train_seconds_ / args.epochs * per10k:6.1f} s/epoch per 10k posts",
-                flush=True,
-            )
+        bench_student(data, y, args.epochs, (1, 2))
     if "waveform" in parts:
         bench_waveform(args.epochs)
+
+
+def bench_fusion(
+    data: PostData, y: np.ndarray, val: tuple[PostData, np.ndarray], epochs: int, fusions, threads_list
+) -> list[tuple[str, int, float]]:
+    """(fusion, threads, seconds per epoch per 10k posts) of the fusion network, width 128, batch 64."""
+    per10k = 10_000 / len(y)
+    figures = []
+    for fusion in fusions:
+        for threads in threads_list:
+            model = FusionModel(fusion=fusion, epochs=epochs, patience=99, num_threads=threads, batch_size=64)
+            model.fit(data, y, val=(val[0], val[1], None))
+            per_epoch = model.train_seconds_ / model.epochs_run_
+            figures.append((fusion, threads, per_epoch * per10k))
+            print(
+                f"  fusion {fusion:<9} width 128, batch 64, {threads} thread(s): "
+                f"{per_epoch * per10k:6.1f} s/epoch per 10k posts (incl. validation on 1k)",
+                flush=True,
+            )
+    return figures
+
+
+def bench_student(data: PostData, y: np.ndarray, epochs: int, threads_list) -> list[tuple[int, float]]:
+    """(threads, seconds per epoch per 10k posts) of the distillation student MLP (text + metadata)."""
+    per10k = 10_000 / len(y)
+    teacher_logits = np.random.default_rng(0).normal(size=(len(y), 4)).astype(np.float32)
+    figures = []
+    for threads in threads_list:
+        student = StudentModel(epochs=epochs, patience=99, num_threads=threads)
+        student.fit(data, y, teacher_logits=teacher_logits)
+        figures.append((threads, student.train_seconds_ / epochs * per10k))
+        print(
+            f"  student MLP (text+meta), {threads} thread(s): "
+            f"{student.train_seconds_ / epochs * per10k:6.1f} s/epoch per 10k posts",
+            flush=True,
+        )
+    return figures
+
+
+def suite_rows(quick: bool = False) -> list[dict]:
+    """The suite's rows: seconds per epoch per 10k posts (cached-feature shapes) of the fusion network
+    (attention and concat) and of the student, at 1 and 2 threads (quick: 2,000 posts, 1 epoch)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _rows import row
+
+    posts, epochs = (2_000, 1) if quick else (10_000, 2)
+    data, y = synthetic(posts)
+    val = synthetic(1000, seed=1)
+    threads_list = sorted({1, min(2, len(os.sched_getaffinity(0)))})
+    rows = []
+    for fusion, threads, seconds in bench_fusion(data, y, val, epochs, ("attention", "concat"), threads_list):
+        metric = f"fusion ({fusion}) epoch, {threads} thread(s), measured on {posts:,} posts"
+        rows.append(row("train", metric, seconds, "s per 10k posts"))
+    for threads, seconds in bench_student(data, y, epochs, threads_list):
+        metric = f"student MLP epoch, {threads} thread(s), measured on {posts:,} posts"
+        rows.append(row("train", metric, seconds, "s per 10k posts"))
+    return rows
 
 
 def bench_baselines(data: PostData, y: np.ndarray, val: tuple[PostData, np.ndarray], per10k: float) -> None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shutil
 import statistics
 import tempfile
@@ -51,7 +52,7 @@ from postlens.tasks.trends.entities import fill_entity_cache
 from postlens.tasks.trends.persist import forget_stream
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ROOT.parent / "shared" / "datasets"
+DATASETS = Path(os.environ.get("POSTLENS_SHARED_DATASETS", ROOT.parent / "shared" / "datasets"))
 if not DATASETS.exists():
     DATASETS = Path("/work/shared/datasets")
 RECIPES = {"pheme": ("pheme", "pheme"), "mediaeval": ("mediaeval2016", "mediaeval2016")}
@@ -262,6 +263,63 @@ def print_outcome(name: str, outcome: Outcome, *, events: bool) -> None:
     print(
         f"    events with a busy bin (>= min_count posts in one bin): {len(busy_rows)}; alerted within one bin of it: {prompt}"
     )
+
+
+def suite_rows(quick: bool = False) -> list[dict]:
+    """The suite's rows: per dataset (quick: PHEME; full: PHEME and MediaEval), hourly bins, the default
+    detector and the light entity extractor: median alert delay after onset, events alerted within one
+    bin, false alarms per quiet week, and the detector's time over the whole stream."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _rows import row, skipped
+
+    default = TrendSettings()
+    bin_text = "1h"
+    rows: list[dict] = []
+    scratch = Path(tempfile.mkdtemp(prefix="postlens-bench-trends-"))
+    try:
+        for name in ("pheme",) if quick else ("pheme", "mediaeval"):
+            path = workspace_for(name, None, scratch)
+            if path is None:
+                rows.append(skipped("trends", f"{name}: alert delay", f"dataset not in {DATASETS}"))
+                continue
+            with Workspace(path) as ws:
+                fill_entity_cache(ws.db, make_sources(["entities"], entity_extractor="light")[0].extractor)  # type: ignore[attr-defined]
+            outcome = evaluate(path, bin_text=bin_text, detector=default.detector, extractor="light", changes={})
+            print_outcome(name, outcome, events=True)
+            what = f"{name} ({default.detector}, {bin_text} bins)"
+            delays_bins = [r[4] for r in outcome.per_event[1:] if r[4] is not None]
+            delays_h = [r[5] for r in outcome.per_event[1:] if r[5] is not None]
+            if delays_bins:
+                median_bins = statistics.median(delays_bins)
+                rows.append(
+                    row(
+                        "trends",
+                        f"{what}: median alert delay after onset",
+                        median_bins,
+                        "bins",
+                        "<= 1",
+                        median_bins <= 1,
+                    )
+                )
+                rows.append(row("trends", f"{what}: median alert delay after onset", statistics.median(delays_h), "h"))
+            rows.append(
+                row(
+                    "trends",
+                    f"{what}: events alerted within 1 bin of onset",
+                    f"{outcome.detected_in_one_bin}/{outcome.events_scored}",
+                    "events",
+                    "all",
+                    outcome.detected_in_one_bin == outcome.events_scored,
+                )
+            )
+            rate = outcome.false_alarms / outcome.quiet_weeks if outcome.quiet_weeks else float("nan")
+            rows.append(row("trends", f"{what}: false alarms per quiet week", rate, "/week", "<= 1", rate <= 1))
+            rows.append(row("trends", f"{what}: detector over the whole stream", outcome.seconds_full, "s"))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return rows
 
 
 def main() -> None:
