@@ -202,7 +202,7 @@ def _bound(actor: type, kwargs: dict[str, Any], threads: int) -> type:
             limit_threads(threads)
             super().__init__(**kwargs)
 
-    Bound.__name__ = Bound.__qualname__ = actor.__name__
+    Bound.__name__ = actor.__name__  # the operator's name in Ray's logs; the qualname stays local (pickled by value)
     return Bound
 
 
