@@ -16,7 +16,7 @@ import logging
 import math
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType, TracebackType
@@ -137,54 +137,41 @@ class RayEngine:
     # ------------------------------------------------------------------ mapping
 
     def map_parquet(
-        self,
-        source: Path,
-        actor: type,
-        constructor_kwargs: Mapping[str, Any],
-        *,
-        batch_size: int,
-        parts: int | None = None,
+        self, parts: Sequence[Path], actor: type, constructor_kwargs: Mapping[str, Any], *, batch_size: int
     ) -> Iterator[pa.Table]:
-        """The tables ``actor(**constructor_kwargs)(batch)`` returns for every batch of the Parquet parts in
-        ``source`` (a folder every node can read), in no particular order, as they are done. ``parts``: how
-        many files ``source`` holds (no more actors than that are started)."""
+        """The tables ``actor(**constructor_kwargs)(batch)`` returns for every ``batch_size`` rows of the Parquet
+        ``parts`` (files every node can read), in no particular order, as they are done.
+
+        A part is the unit of work: an actor reads it (streamed, a batch at a time) and returns its results
+        as one table. Ray's own ``read_parquet`` would merge small parts into one block, so that a pool of
+        N actors got all of it on one actor; a dataset of part names keeps one block per part.
+        """
+        if not parts:
+            return
         ray = self.start()
-        dataset = ray.data.read_parquet(str(source))
-        yield from self._map(ray, dataset, actor, constructor_kwargs, batch_size, parts)
+        dataset = ray.data.from_items([{"part": str(p)} for p in parts], override_num_blocks=len(parts))
+        reader = _part_reader(actor, {**constructor_kwargs}, self.threads_per_worker, batch_size)
+        yield from self._map(ray, dataset, reader, len(parts))
 
     def map_table(
-        self,
-        table: pa.Table,
-        actor: type,
-        constructor_kwargs: Mapping[str, Any],
-        *,
-        batch_size: int,
-        blocks: int | None = None,
+        self, table: pa.Table, actor: type, constructor_kwargs: Mapping[str, Any], *, batch_size: int
     ) -> Iterator[pa.Table]:
-        """Like ``map_parquet`` over an Arrow table held by the driver (small inputs: requests, not media)."""
+        """Like ``map_parquet`` over an Arrow table held by the driver, sent as blocks of ``batch_size`` rows
+        (small inputs: requests, not media)."""
+        if not table.num_rows:
+            return
         ray = self.start()
-        dataset = ray.data.from_arrow(table)
-        count = blocks or max(1, math.ceil(table.num_rows / batch_size))
-        if count > 1:
-            dataset = dataset.repartition(count)
-        yield from self._map(ray, dataset, actor, constructor_kwargs, batch_size, count)
+        blocks = [table.slice(start, batch_size) for start in range(0, table.num_rows, batch_size)]
+        dataset = ray.data.from_arrow(blocks)  # one block per slice: each is one actor call
+        yield from self._map(ray, dataset, _bound(actor, {**constructor_kwargs}, self.threads_per_worker), len(blocks))
 
-    def _map(
-        self,
-        ray: ModuleType,
-        dataset: Any,
-        actor: type,
-        constructor_kwargs: Mapping[str, Any],
-        batch_size: int,
-        parts: int | None,
-    ) -> Iterator[pa.Table]:
-        size = min(self.pool_size(), parts) if parts else self.pool_size()
+    def _map(self, ray: ModuleType, dataset: Any, actor: type, blocks: int) -> Iterator[pa.Table]:
         mapped = dataset.map_batches(
-            _bound(actor, {**constructor_kwargs}, self.threads_per_worker),
-            compute=ray.data.ActorPoolStrategy(size=size),
+            actor,
+            compute=ray.data.ActorPoolStrategy(size=min(self.pool_size(), blocks)),
             num_cpus=self.actor_cpus(),
             num_gpus=self.gpus_per_worker or None,
-            batch_size=batch_size,
+            batch_size=None,  # a whole block per call: a part, or a slice of a table
             batch_format="pyarrow",
             zero_copy_batch=True,
         )
@@ -204,6 +191,26 @@ def _bound(actor: type, kwargs: dict[str, Any], threads: int) -> type:
 
     Bound.__name__ = actor.__name__  # the operator's name in Ray's logs; the qualname stays local (pickled by value)
     return Bound
+
+
+def _part_reader(actor: type, kwargs: dict[str, Any], threads: int, batch_size: int) -> type:
+    """``actor`` fed from Parquet parts: each call gets part names, reads each in ``batch_size`` rows."""
+    bound = _bound(actor, kwargs, threads)
+
+    class PartReader(bound):  # type: ignore[valid-type,misc]  # made at run time
+        def __call__(self, batch: pa.Table) -> pa.Table:
+            import pyarrow.parquet as pq
+
+            encode = super().__call__  # not inside the comprehension: its own scope has no zero-argument super
+            out = [
+                encode(pa.Table.from_batches([rows]))
+                for part in batch.column("part").to_pylist()
+                for rows in pq.ParquetFile(part).iter_batches(batch_size=batch_size)
+            ]
+            return pa.concat_tables(out) if out else pa.table({})
+
+    PartReader.__name__ = actor.__name__
+    return PartReader
 
 
 def limit_threads(threads: int) -> None:

@@ -171,7 +171,7 @@ def _encode(
     parts = write_parts(rows, folder, per_part)
     kwargs = {"encoder": spec.name, "threads": engine.threads_per_worker}
     started = time.perf_counter()
-    for table in engine.map_parquet(folder, EncodeBatch, kwargs, batch_size=batch_size, parts=parts):
+    for table in engine.map_parquet(parts, EncodeBatch, kwargs, batch_size=batch_size):
         _cache_results(table, cache, errors, run)
         run.seconds = time.perf_counter() - started
         if progress:
@@ -199,14 +199,14 @@ def _cache_results(table: pa.Table, cache: FeatureCache, errors: _Errors, run: E
     run.computed += table.num_rows
 
 
-def write_parts(rows: Iterable[dict[str, Any]], folder: Path, rows_per_part: int) -> int:
-    """``rows`` as ``part-NNNNN.parquet`` files of ``rows_per_part`` rows in ``folder`` (streamed); the part count."""
+def write_parts(rows: Iterable[dict[str, Any]], folder: Path, rows_per_part: int) -> list[Path]:
+    """``rows`` as ``part-NNNNN.parquet`` files of ``rows_per_part`` rows in ``folder`` (streamed)."""
     folder.mkdir(parents=True, exist_ok=True)
-    count = 0
+    parts: list[Path] = []
     for chunk in _chunks(rows, rows_per_part):
-        pq.write_table(pa.Table.from_pylist(chunk, schema=ITEMS_SCHEMA), folder / f"part-{count:05d}.parquet")
-        count += 1
-    return count
+        parts.append(folder / f"part-{len(parts):05d}.parquet")
+        pq.write_table(pa.Table.from_pylist(chunk, schema=ITEMS_SCHEMA), parts[-1])
+    return parts
 
 
 def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
