@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -27,6 +28,7 @@ class Probe:
         self.omp = os.environ.get("OMP_NUM_THREADS")
 
     def __call__(self, batch: pa.Table) -> pa.Table:
+        time.sleep(0.1)  # a call takes a while, as a model's does: the pool shares the work
         n = batch.num_rows
         return pa.table(
             {
@@ -86,3 +88,19 @@ def test_map_table_answers_every_row_from_a_pool_of_single_threaded_actors(ray_e
     assert len({r["pid"] for r in rows}) == 2  # a pool of two actors, in processes other than this one
     assert os.getpid() not in {r["pid"] for r in rows}
     assert {(r["torch_threads"], r["omp"]) for r in rows} == {(1, "1")}
+
+
+def test_map_parquet_spreads_the_parts_over_the_pool(ray_engine: RayEngine, tmp_path: Path) -> None:
+    """Each part is one unit of work: Ray's read_parquet merged small files into one block, which one actor
+    of the pool then did alone."""
+    import pyarrow.parquet as pq
+    import ray.cloudpickle
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    parts = []
+    for i in range(6):
+        parts.append(tmp_path / f"part-{i}.parquet")
+        pq.write_table(pa.table({"x": pa.array(range(10 * i, 10 * i + 10), pa.int64())}), parts[-1])
+    out = pa.concat_tables(ray_engine.map_parquet(parts, Probe, {"tag": "parts"}, batch_size=4))
+    assert sorted(out.column("x").to_pylist()) == list(range(60))
+    assert len(set(out.column("pid").to_pylist())) == 2
