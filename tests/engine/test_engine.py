@@ -104,3 +104,22 @@ def test_map_parquet_spreads_the_parts_over_the_pool(ray_engine: RayEngine, tmp_
     out = pa.concat_tables(ray_engine.map_parquet(parts, Probe, {"tag": "parts"}, batch_size=4))
     assert sorted(out.column("x").to_pylist()) == list(range(60))
     assert len(set(out.column("pid").to_pylist())) == 2
+
+
+def test_cli_engine_options_are_checked_before_any_work(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    env.pop("RAY_ADDRESS", None)
+    command = [sys.executable, "-c", "from postlens.serve.cli import main; main()"]
+    local = subprocess.run(
+        [*command, "featurize", "--workers", "2", "-w", str(tmp_path)], capture_output=True, text=True, env=env
+    )
+    assert local.returncode != 0 and "need --engine ray" in local.stdout + local.stderr
+    unknown = subprocess.run([*command, "featurize", "--engine", "spark"], capture_output=True, text=True, env=env)
+    assert unknown.returncode != 0 and "local" in unknown.stderr and "ray" in unknown.stderr
+    missing = subprocess.run(
+        [*command, "featurize", "--engine", "ray", "-w", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert missing.returncode != 0 and "no workspace" in missing.stdout + missing.stderr
