@@ -12,7 +12,9 @@ last returned batch: the models at work). The goal is judged on the steady rate;
 Every actor is single-threaded (torch, ONNX Runtime, BLAS), so N workers use N cores. The local run
 is ``featurize``'s default (OCR in its worker process beside the in-process encoders).
 
-The machine may be shared: the load average is printed before and after, with the figures.
+The machine may be shared: the load average is printed before and after, and each run's "idle CPU" (the
+machine's idle share while it ran, from /proc/stat). Two workers can only beat one when a second core
+is free: with the idle share near 0 during the one-worker run, other work held the core it would use.
 """
 
 from __future__ import annotations
@@ -46,6 +48,15 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(idle, total) jiffies of the whole machine so far (Linux ``/proc/stat``; zeros elsewhere)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return fields[3] + (fields[4] if len(fields) > 4 else 0), sum(fields)
+
+
 def build_corpus(workdir: Path, posts: int) -> Path:
     """The sample corpus imported once into ``workdir/base`` (features are computed per engine, on copies)."""
     corpus = workdir / "corpus"
@@ -61,6 +72,7 @@ def timed(base: Path, label: str, encoders: list[str], engine: RayEngine | None,
     workspace = base.parent / label
     shutil.copytree(base, workspace)
     steps: list[tuple[float, str, int]] = []
+    idle_before, total_before = cpu_ticks()
     started = time.perf_counter()
     summary: FeaturizeSummary = featurize(
         workspace,
@@ -70,6 +82,7 @@ def timed(base: Path, label: str, encoders: list[str], engine: RayEngine | None,
         progress=lambda name, done, _: steps.append((time.perf_counter(), name, done)),
     )
     seconds = time.perf_counter() - started
+    idle_after, total_after = cpu_ticks()
     shutil.rmtree(workspace, ignore_errors=True)
     items = sum(run.computed for run in summary.runs)
     steady_items, steady_seconds = 0, 0.0
@@ -85,6 +98,8 @@ def timed(base: Path, label: str, encoders: list[str], engine: RayEngine | None,
         "rate": items / seconds,
         "steady": steady_items / steady_seconds if steady_seconds else float("nan"),
         "encoders": {run.encoder: round(run.seconds, 1) for run in summary.runs},
+        # the machine's idle share during the run: near 0, other work took every core a second worker could use
+        "idle": (idle_after - idle_before) / max(1, total_after - total_before),
     }
 
 
@@ -119,11 +134,14 @@ def measure(posts: int, encoders: list[str], workdir: Path, batch_size: int = BA
 def print_figures(result: dict[str, Any], posts: int, encoders: list[str]) -> None:
     print(f"sample corpus: {posts} posts; encoders {', '.join(encoders)}; cores {available_cores()}")
     print(f"local Ray started in {result['ray_start']:.1f} s (not in the figures); actor CPUs {result['actor_cpus']}")
-    print(f"{'engine':<16}{'items':>7}{'wall s':>9}{'items/s wall':>14}{'items/s steady':>16}  per encoder (s)")
+    print(
+        f"{'engine':<16}{'items':>7}{'wall s':>9}{'items/s wall':>14}{'items/s steady':>16}{'idle CPU':>10}"
+        "  per encoder (s)"
+    )
     for run in result["runs"]:
         print(
             f"{run['label']:<16}{run['items']:>7}{run['seconds']:>9.1f}{run['rate']:>14.2f}{run['steady']:>16.2f}"
-            f"  {run['encoders']}"
+            f"{run['idle']:>10.0%}  {run['encoders']}"
         )
     met = "met" if result["speedup"] >= GOAL_SPEEDUP else "NOT met"
     print(

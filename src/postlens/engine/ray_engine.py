@@ -12,6 +12,7 @@ nothing for a read after a repartition and the run hung (docs/ray.md).
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import os
@@ -215,7 +216,8 @@ def _part_reader(actor: type, kwargs: dict[str, Any], threads: int, batch_size: 
 
 def limit_threads(threads: int) -> None:
     """Size this actor process's thread pools: env variables for libraries not loaded yet (the process is the
-    actor's alone), threadpoolctl for BLAS/OpenMP pools already loaded, torch's intra-op pool if torch is in."""
+    actor's alone), threadpoolctl for BLAS/OpenMP pools already loaded, torch's intra-op pool if torch is in,
+    OpenCV's pool when OpenCV is installed."""
     for variable in THREAD_VARIABLES:
         os.environ[variable] = str(threads)
     try:
@@ -227,3 +229,7 @@ def limit_threads(threads: int) -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(threads)
+    if importlib.util.find_spec("cv2") is not None:  # OpenCV's pool ignores OMP_NUM_THREADS (OCR resizes with it)
+        import cv2
+
+        cv2.setNumThreads(threads)
