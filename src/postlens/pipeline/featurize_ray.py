@@ -49,8 +49,9 @@ ITEMS_SCHEMA = pa.schema(
 """One item to encode: content key, file path (media) or text (already capped), cut by the cap?, a carrier post."""
 SCRATCH_DIR = "tmp"
 """Under the workspace: ``tmp/featurize-<id>/`` holds a run's input parts and is removed when it ends."""
-PARTS_PER_WORKER = 8
-"""At least this many input parts per actor when there is enough work, so that no actor idles at the end."""
+PARTS_PER_WORKER = 16
+"""At least this many input parts per actor when there is enough work, so that no actor idles long at the end
+(parts differ in cost: one OCR image has more text than another)."""
 
 
 class EncodeBatch:
