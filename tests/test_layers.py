@@ -6,8 +6,9 @@ of a LOWER layer; packages on one line are peers and import none of each other.
     0  types, errors            the vocabulary (Post, Rejected, Features, the Importer contract), the exception tree
     1  values, machine          value repair shared by importers and the store; the cores this process may use
     2  media                    safe decoding, sniffing and size limits: what layer 3 reads files with
-    3  sources | encoders | store | demo
-                                importers | feature extractors | the workspace and feature cache | sample corpus
+    3  sources | encoders | store | demo | engine
+                                importers | feature extractors | the workspace and feature cache | sample corpus |
+                                where batch work runs (in process, or Ray Data actor pools; ray imported lazily)
     4  evaluation               metrics, splits, folds
     5  models                   estimators, training inputs, artifacts
     6  tasks                    segments, trends, popularity (built on models' data loading and estimators)
@@ -44,7 +45,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("types", "errors"),
     ("values", "machine"),
     ("media",),
-    ("sources", "encoders", "store", "demo"),
+    ("sources", "encoders", "store", "demo", "engine"),
     ("evaluation",),
     ("models",),
     ("tasks",),

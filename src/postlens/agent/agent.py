@@ -59,6 +59,7 @@ from postlens.agent.state import (
 from postlens.agent.views import post_parts
 from postlens.encoders.text.language import LanguageDetector
 from postlens.encoders.text.preprocess import TextPreprocessor
+from postlens.engine.base import Engine, is_local
 from postlens.errors import BusyError, ConfigError, PostlensError
 from postlens.models.threads import resolve_threads
 from postlens.store.media_store import MediaStore
@@ -125,6 +126,18 @@ class Agent:
         if max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be >= 1, got {max_concurrency}")
         self.root = resolve_workspace_path(workspace)
+        self.options: dict[str, Any] = {  # what an engine's actors build their own Agent with
+            "models": models,
+            "popularity": popularity,
+            "segmentation": segmentation,
+            "sentiment_targets": tuple(sentiment_targets),
+            "emotion_targets": tuple(emotion_targets),
+            "ocr": ocr,
+            "similar": similar,
+            "index": index,
+            "hnsw_threshold": hnsw_threshold,
+            "max_media_bytes": dict(max_media_bytes or {}),
+        }
         self.ocr, self.similar, self.index_kind, self.hnsw_threshold = ocr, similar, index, hnsw_threshold
         self.queue_timeout, self.refresh_seconds = queue_timeout, refresh_seconds
         self.max_media_bytes = dict(max_media_bytes or {})
@@ -298,10 +311,23 @@ class Agent:
         return result
 
     def understand_many(
-        self, inputs: Sequence[AgentRequest | PostInput], *, ocr: bool | None = None, similar: int | None = None
+        self,
+        inputs: Sequence[AgentRequest | PostInput],
+        *,
+        ocr: bool | None = None,
+        similar: int | None = None,
+        engine: Engine | None = None,
     ) -> list[Insight | Failure]:
-        """Many posts with one call per model; an input that cannot be read becomes a ``Failure`` in its place."""
+        """Many posts with one call per model; an input that cannot be read becomes a ``Failure`` in its place.
+        ``engine``: a ``RayEngine`` answers them on Ray actors, each holding an Agent built with this one's options."""
         requests = [i if isinstance(i, AgentRequest) else AgentRequest(post=i) for i in inputs]
+        if not is_local(engine):
+            from postlens.agent.distributed import understand_many_on
+            from postlens.engine.ray_engine import RayEngine
+
+            if not isinstance(engine, RayEngine):
+                raise ConfigError(f"understand_many runs on the local or the Ray engine, not {engine!r}")
+            return understand_many_on(engine, self.root, requests, self.options, ocr=ocr, similar=similar)
         return self._run(requests, ocr, similar, raise_errors=False)
 
     def search(

@@ -31,6 +31,8 @@ import pyarrow.parquet as pq
 from postlens.encoders.base import Encoder, Features, cache_key, default_threads
 from postlens.encoders.identity import spec_cache_prefix, text_key
 from postlens.encoders.registry import EncoderSpec, default_encoder_names, get_spec
+from postlens.engine.base import Engine, is_local
+from postlens.errors import ConfigError
 from postlens.pipeline.featurize_text import (
     TEXT_MAX_CHARS,
     build_text_fields,
@@ -127,6 +129,7 @@ def featurize(
     parallel_ocr: bool = True,
     post_ids: Sequence[str] | None = None,
     text_max_chars: int = TEXT_MAX_CHARS,
+    engine: Engine | None = None,
 ) -> FeaturizeSummary:
     """Compute what the cache lacks for the named encoders (default: all default encoders).
 
@@ -136,6 +139,8 @@ def featurize(
     Text encoders see at most ``text_max_chars`` characters of a text (cache key: the full text).
     Raises ``FeaturizeInterrupted`` (a KeyboardInterrupt) on Ctrl-C, after stopping the worker.
     At the end, the parts written (one per batch) are merged into a few (``FeatureCache.compact``).
+    ``engine``: where the encoders run (default: this process; a ``RayEngine``: one actor pool per encoder,
+    same cache keys and features; ``parallel_ocr`` is then moot, OCR is one more pool).
     """
     started = time.perf_counter()
     root = workspace.root if isinstance(workspace, Workspace) else resolve_workspace_path(workspace)
@@ -143,14 +148,23 @@ def featurize(
     specs = [get_spec(n) for n in names]
     cache = FeatureCache(root / "features")
     summary = FeaturizeSummary()
+    media_specs = [s for s in specs if s.modality != Modality.TEXT]
+    text_specs = [s for s in specs if s.modality == Modality.TEXT]
+    text_batch = max(batch_size, TEXT_BATCH_MIN)
     try:
-        media_specs = [s for s in specs if s.modality != Modality.TEXT]
-        if media_specs:
-            _media_stage(root, cache, media_specs, batch_size, progress, parallel_ocr, post_ids, summary)
-        text_specs = [s for s in specs if s.modality == Modality.TEXT]
-        _text_stage(
-            root, cache, text_specs, max(batch_size, TEXT_BATCH_MIN), progress, post_ids, text_max_chars, summary
-        )
+        if not is_local(engine):
+            from postlens.engine.ray_engine import RayEngine
+            from postlens.pipeline.featurize_ray import media_stage_on, text_stage_on
+
+            if not isinstance(engine, RayEngine):
+                raise ConfigError(f"featurize runs on the local or the Ray engine, not {engine!r}")
+            if media_specs:
+                media_stage_on(engine, root, cache, media_specs, batch_size, progress, post_ids, summary)
+            text_stage_on(engine, root, cache, text_specs, text_batch, progress, post_ids, text_max_chars, summary)
+        else:
+            if media_specs:
+                _media_stage(root, cache, media_specs, batch_size, progress, parallel_ocr, post_ids, summary)
+            _text_stage(root, cache, text_specs, text_batch, progress, post_ids, text_max_chars, summary)
         for encoder_key in sorted(cache.written):  # one part per batch was written: merge them for fast reads
             cache.compact(encoder_key)
     except KeyboardInterrupt as exc:
@@ -260,7 +274,7 @@ def _run(
         progress(run.encoder, 0, len(todo))
     for start in range(0, len(todo), batch_size):
         chunk = todo[start : start + batch_size]
-        feats = _encode_isolated(encoder, [payload for _, payload in chunk])
+        feats = encode_isolated(encoder, [payload for _, payload in chunk])
         cacheable = [(k, f) for (k, _), f in zip(chunk, feats) if not _raised(f)]
         if cacheable:
             cache.write(key, [k for k, _ in cacheable], [f for _, f in cacheable])
@@ -281,7 +295,7 @@ def _settled_key(encoder: Encoder, key: str) -> str:
     return settled
 
 
-def _encode_isolated(encoder: Encoder, payloads: list[Any]) -> list[Features]:
+def encode_isolated(encoder: Encoder, payloads: list[Any]) -> list[Features]:
     """``encoder.encode``; if it raises (it should not), item by item so only the culprits fail (uncached)."""
     try:
         feats = encoder.encode(payloads)
@@ -461,7 +475,7 @@ def _run_text(
     key = _settled_key(encoder, key)
     for chunk in _text_batches(items_file, todo, batch_size):
         keys = [row["key"] for row in chunk]
-        feats = _encode_isolated(encoder, [row["text"] for row in chunk])
+        feats = encode_isolated(encoder, [row["text"] for row in chunk])
         for row, feat in zip(chunk, feats):
             if row["cut"] and not feat.error:
                 feat.info["truncated"] = True

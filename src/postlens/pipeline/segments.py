@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from postlens.engine.base import Engine
 from postlens.errors import ConfigError
 from postlens.store.features import FeatureCache
 from postlens.store.workspace import Workspace, resolve_workspace_path
@@ -137,9 +138,16 @@ def fit_segments(
 
 
 def assign_segments(
-    workspace: str | Path | None = None, *, name: str = DEFAULT_NAME, featurize_new: bool = True
+    workspace: str | Path | None = None,
+    *,
+    name: str = DEFAULT_NAME,
+    featurize_new: bool = True,
+    engine: Engine | None = None,
 ) -> SegmentsReport:
-    """Place posts that have no segment yet in ``name`` (and retry its outliers); old posts keep their topic."""
+    """Place posts that have no segment yet in ``name`` (and retry its outliers); old posts keep their topic.
+
+    ``engine``: where the new posts are featurized (a ``RayEngine``: one actor pool per encoder); placing
+    them reads the cached vectors here, so the topics are the same on every engine."""
     started = time.perf_counter()
     name = check_name(name)
     root = resolve_workspace_path(workspace)
@@ -161,9 +169,9 @@ def assign_segments(
         run_id = _run_id()
         if kind == "class":
             model = json.loads((_folder(ws, name) / "model.json").read_text())["model"]
-            return _fit_supervised(ws, name, model, run_id, started, post_ids=new)
+            return _fit_supervised(ws, name, model, run_id, started, post_ids=new, engine=engine)
         if featurize_new and new:
-            _featurize(ws, new)
+            _featurize(ws, new, engine=engine)
         embed = cached_embedder(ws)
         parts = load_parts(ws, new)
         if kind == "seed":
@@ -207,7 +215,13 @@ def assign_segments(
 
 
 def _fit_supervised(
-    ws: Workspace, name: str, model: str, run_id: str, started: float, post_ids: Sequence[str] | None = None
+    ws: Workspace,
+    name: str,
+    model: str,
+    run_id: str,
+    started: float,
+    post_ids: Sequence[str] | None = None,
+    engine: Engine | None = None,
 ) -> SegmentsReport:
     """The classes a trained model predicts as segments (``postlens predict`` underneath)."""
     from postlens.models.artifact import load_model
@@ -221,7 +235,7 @@ def _fit_supervised(
         result = Assignment([], [], np.zeros(0), np.zeros(0, bool))
     else:
         predictions = trained.predict_posts(
-            ws, post_ids=post_ids, featurizer=lambda w, encoders, ids: _featurize(w, ids, encoders)
+            ws, post_ids=post_ids, featurizer=lambda w, encoders, ids: _featurize(w, ids, encoders, engine=engine)
         )
         frame = predictions.frame
         classes = sorted(str(c) for c in frame["label"].dropna().unique())
@@ -300,7 +314,9 @@ def _ids_by_name(ws: Workspace, name: str, names: Sequence[str]) -> dict[str, in
     return by_name
 
 
-def _featurize(ws: Workspace, post_ids: Sequence[str], encoders: Sequence[str] | None = None) -> int:
+def _featurize(
+    ws: Workspace, post_ids: Sequence[str], encoders: Sequence[str] | None = None, *, engine: Engine | None = None
+) -> int:
     """Compute what the cache lacks for these posts, with the encoders the workspace already uses."""
     from postlens.pipeline.featurize import featurize
 
@@ -311,7 +327,7 @@ def _featurize(ws: Workspace, post_ids: Sequence[str], encoders: Sequence[str] |
         encoders = [n for n, k in wanted.items() if cache.parts(k)]
         if any(cache.root.glob("rapidocr@*")):
             encoders.append("ocr")
-    return featurize(ws, encoders=list(encoders), post_ids=list(post_ids)).computed
+    return featurize(ws, encoders=list(encoders), post_ids=list(post_ids), engine=engine).computed
 
 
 def _refuse_other_kind(ws: Workspace, name: str, kind: str) -> None:

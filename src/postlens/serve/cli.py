@@ -17,6 +17,7 @@ from postlens.errors import PostlensError, WorkspaceError
 from postlens.media.limits import describe_limits
 
 if TYPE_CHECKING:
+    from postlens.engine import Engine
     from postlens.store.workspace import Workspace
 
 app = typer.Typer(
@@ -36,6 +37,48 @@ WorkspaceOpt = Annotated[
         "--workspace", "-w", envvar="POSTLENS_WORKSPACE", help="Workspace folder.", show_default="./postlens-workspace"
     ),
 ]
+
+
+class EngineName(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+EngineOpt = Annotated[
+    EngineName,
+    typer.Option(
+        "--engine",
+        help="Where the models run: local (this process) or ray (Ray Data actor pools; pip install 'postlens\\[ray]').",
+    ),
+]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        envvar="RAY_ADDRESS",
+        help="With --engine ray: the cluster (ray://head:10001, head:6379, auto); none starts a local Ray.",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="With --engine ray: actors per encoder (default: this machine's cores, or the cluster's CPUs).",
+    ),
+]
+
+
+@contextmanager
+def _engine(name: EngineName, address: str | None, workers: int | None) -> Iterator[Engine]:
+    """The engine a command runs on, closed (a local Ray it started shut down) when the command ends."""
+    from postlens.engine import make_engine
+
+    engine = make_engine(name.value, address=address if name is EngineName.ray else None, workers=workers)
+    try:
+        yield engine
+    finally:
+        engine.close()
 
 
 @app.command()
@@ -342,6 +385,9 @@ def featurize(
     ] = None,
     list_encoders: Annotated[bool, typer.Option("--list", help="List the encoders and exit.")] = False,
     batch_size: Annotated[int, typer.Option(help="Media items per model call (text uses at least 64).")] = 32,
+    engine: EngineOpt = EngineName.local,
+    address: AddressOpt = None,
+    workers: WorkersOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Extract features from every stored image, video, audio clip and text field into the feature cache.
@@ -356,7 +402,8 @@ def featurize(
         console.print(list_encoder_table())
         return
     names = [n.strip() for n in encoders.split(",") if n.strip()] if encoders else None
-    run_featurize(workspace=workspace, encoders=names, batch_size=batch_size, console=console)
+    with _engine(engine, address, workers) as running_on:
+        run_featurize(workspace=workspace, encoders=names, batch_size=batch_size, console=console, engine=running_on)
 
 
 @app.command()
@@ -917,6 +964,9 @@ def segments_fit(
 def segments_assign(
     name: Annotated[str, typer.Option("--name", "-n", help="Segmentation name.")] = "topics",
     featurize: Annotated[bool, typer.Option(help="Compute the features new posts lack first.")] = True,
+    engine: EngineOpt = EngineName.local,
+    address: AddressOpt = None,
+    workers: WorkersOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Place posts that have no segment yet (imported since the last fit); every other post keeps its topic.
@@ -926,7 +976,9 @@ def segments_assign(
     from postlens.pipeline.segments import assign_segments
     from postlens.serve.render_segments import print_segments_report
 
-    print_segments_report(console, assign_segments(workspace, name=name, featurize_new=featurize))
+    with _engine(engine, address, workers) as running_on:
+        report = assign_segments(workspace, name=name, featurize_new=featurize, engine=running_on)
+    print_segments_report(console, report)
 
 
 @segments_app.command(
@@ -1057,6 +1109,9 @@ def analyze(
     ] = None,
     ocr: Annotated[bool, typer.Option(help="Read text inside images (OCR).")] = True,
     similar: Annotated[int, typer.Option(min=0, help="Similar posts to list.")] = 5,
+    engine: EngineOpt = EngineName.local,
+    address: AddressOpt = None,
+    workers: WorkersOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Understand a post in any mix of modalities with the workspace's saved models: language, OCR text,
@@ -1071,10 +1126,13 @@ def analyze(
     from postlens.serve.render_agent import print_insight
 
     requests = _analyze_requests(inputs, text, media_root)
-    with Agent(workspace, models=model, ocr=ocr, similar=similar) as agent:
+    with (
+        _engine(engine, address, workers) as running_on,
+        Agent(workspace, models=model, ocr=ocr, similar=similar) as agent,
+    ):
         results = (
-            agent.understand_many(requests)
-            if len(requests) > 1
+            agent.understand_many(requests, engine=running_on)
+            if len(requests) > 1 or engine is EngineName.ray
             else [
                 agent.understand(
                     requests[0].post, files=requests[0].files, text=requests[0].text, media_root=requests[0].media_root

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from postlens.encoders.registry import SPECS
+from postlens.engine.base import Engine
 from postlens.errors import WorkspaceError
 from postlens.pipeline.featurize import MEDIA_BATCH, FeaturizeInterrupted, FeaturizeSummary, featurize
 from postlens.serve.progress import Bars
@@ -25,6 +26,7 @@ def run_featurize(
     encoders: Sequence[str] | None = None,
     batch_size: int = MEDIA_BATCH,
     console: Console | None = None,
+    engine: Engine | None = None,
 ) -> FeaturizeSummary:
     """Featurize with a progress bar and a summary table; the workspace database is not held open meanwhile.
 
@@ -36,7 +38,7 @@ def run_featurize(
     if not (root / DB_NAME).exists():
         raise WorkspaceError(f"no workspace at {root}; run 'postlens ingest' first or pass --workspace")
     with stopping_cleanly(console, root), Bars(console) as bars:
-        summary = featurize(root, encoders=encoders, batch_size=batch_size, progress=bars.step)
+        summary = featurize(root, encoders=encoders, batch_size=batch_size, progress=bars.step, engine=engine)
     console.print(summary_table(summary))
     return summary
 

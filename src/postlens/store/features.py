@@ -202,6 +202,18 @@ class FeatureCache:
         return [result for result in done if result is not None]
 
 
+def features_table(keys: Sequence[str], features: Sequence[Features]) -> pa.Table:
+    """(key, Features) pairs as the Arrow table a cache part holds (how a Ray actor sends results back)."""
+    if len(keys) != len(features):
+        raise ValueError(f"{len(keys)} keys but {len(features)} features")
+    return pa.table(_columns(keys, features), schema=SCHEMA)
+
+
+def table_features(table: pa.Table) -> dict[str, Features]:
+    """The inverse of ``features_table`` (extra columns are ignored)."""
+    return _features_by_key(table.select(SCHEMA.names))
+
+
 # ---------------------------------------------------------------- Arrow -> numpy
 
 
