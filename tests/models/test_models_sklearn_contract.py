@@ -19,6 +19,7 @@ from postlens.models.distill import StudentModel
 from postlens.models.finetune import FineTunedTextModel
 from postlens.models.fusion import FusionModel
 from postlens.models.inputs import PostData, as_post_data
+from postlens.models.sgd import StreamedLinearModel
 from postlens.models.threads import THREADS_ENV, available_cores, limited_threads, resolve_threads
 
 FAST_FUSION = {"epochs": 3, "width": 16, "batch_size": 64, "patience": 10}
@@ -28,6 +29,7 @@ ESTIMATORS = [
     FusionModel(width=16, epochs=2, fusion="concat"),
     StudentModel(modalities=["text"], hidden=8),
     FineTunedTextModel(epochs=1, batch_size=4),
+    StreamedLinearModel(batch_size=32, epochs=3),
 ]
 IDS = [type(e).__name__ + ("-" + e.kind if isinstance(e, BaselineModel) else "") for e in ESTIMATORS]
 
@@ -75,8 +77,9 @@ def test_task_decides_classifier_or_regressor():
         lambda: BaselineModel(num_threads=1),
         lambda: BaselineModel(kind="lightgbm", n_estimators=20, num_threads=1),
         lambda: FusionModel(num_threads=1, **FAST_FUSION),
+        lambda: StreamedLinearModel(num_threads=1, batch_size=16),
     ],
-    ids=["logreg", "lightgbm", "fusion"],
+    ids=["logreg", "lightgbm", "fusion", "sgd"],
 )
 def test_fit_returns_self_learns_only_underscore_attributes_and_speaks_labels(make, posts):
     data, y = posts(n=240)
@@ -151,7 +154,12 @@ def test_pipeline_and_grid_search_over_postlens_estimators(posts):
 def test_saved_models_keep_their_labels(posts, tmp_path):
     data, y = posts(n=150)
     labels = np.array(["a", "b", "c"])[y]
-    for index, model in enumerate([BaselineModel(num_threads=1), FusionModel(num_threads=1, **FAST_FUSION)]):
+    models = [
+        BaselineModel(num_threads=1),
+        FusionModel(num_threads=1, **FAST_FUSION),
+        StreamedLinearModel(num_threads=1),
+    ]
+    for index, model in enumerate(models):
         model.fit(data, labels)
         folder = tmp_path / str(index)
         folder.mkdir()

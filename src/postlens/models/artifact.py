@@ -67,8 +67,12 @@ def _model_class(kind: str) -> Any:
         from postlens.models.ensemble import TextEnsembleModel
 
         return TextEnsembleModel
+    if kind == "sgd":
+        from postlens.models.sgd import StreamedLinearModel
+
+        return StreamedLinearModel
     raise ConfigError(
-        f"unknown model kind {kind!r} in artifact; known: logreg, lightgbm, fusion, student, finetune, ensemble"
+        f"unknown model kind {kind!r} in artifact; known: logreg, lightgbm, fusion, student, finetune, ensemble, sgd"
     )
 
 

@@ -21,7 +21,7 @@ FITTED_TEXT_ENCODERS: tuple[str, ...] = ("tfidf", "word2vec")
 """Text encoders fitted on the training posts inside a model (``models/fitted_text.py``), not run by featurize."""
 UNSCALED_ENCODERS: tuple[str, ...] = ("tfidf",)
 """Blocks logreg reads as they are, not standardised (TF-IDF's sparse term weights)."""
-DEFAULT_EPOCHS: dict[str, int] = {"fusion": 30, "finetune": 3}
+DEFAULT_EPOCHS: dict[str, int] = {"fusion": 30, "finetune": 3, "sgd": 5}
 """``model.epochs`` when the config leaves it out: fine-tuning a pretrained encoder needs a few epochs, a
 network trained from scratch on cached vectors many (early stopping ends it sooner)."""
 TUNED_DEFAULTS: dict[str, float | int] = {"C": 1.0, "num_leaves": 31, "learning_rate": 0.05, "min_child_samples": 20}
@@ -29,7 +29,7 @@ TUNED_DEFAULTS: dict[str, float | int] = {"C": 1.0, "num_leaves": 31, "learning_
 BLOCK_SEPARATOR = ":"
 """``text:minilm``: the feature block of one encoder when a modality lists several."""
 
-ModelKind = Literal["logreg", "lightgbm", "fusion", "finetune", "ensemble"]
+ModelKind = Literal["logreg", "lightgbm", "fusion", "finetune", "ensemble", "sgd"]
 ImbalanceMethod = Literal["none", "over", "under", "smote", "class_weight", "focal", "balanced_batch"]
 IMBALANCE_METHODS: tuple[str, ...] = ("none", "over", "under", "smote", "class_weight", "focal", "balanced_batch")
 
@@ -220,7 +220,7 @@ class LateFusionConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """``epochs`` None: the kind's default (``DEFAULT_EPOCHS``: fusion 30, finetune 3).
+    """``epochs`` None: the kind's default (``DEFAULT_EPOCHS``: fusion 30, finetune 3, sgd 5).
 
     Baselines: ``C`` (logreg; ridge's alpha = 1/C for regression), ``num_leaves``, ``learning_rate``,
     ``min_child_samples`` (LightGBM) left None are chosen on the validation side from ``grid`` (macro-F1,
@@ -272,6 +272,9 @@ class ModelConfig(_Strict):
     learning_rate: float | None = Field(None, gt=0)
     min_child_samples: int | None = Field(None, ge=1)
     n_estimators: int = 300
+    # sgd (models/sgd.py): vectors read from the feature cache this many posts at a time, never all at once
+    stream_batch_size: int = Field(1024, ge=1, description="sgd: posts read and fitted per batch (bounds memory)")
+    alpha: float = Field(1e-4, gt=0, description="sgd: L2 strength of the linear model")
 
     @property
     def resolved_epochs(self) -> int:

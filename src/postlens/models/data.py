@@ -18,6 +18,7 @@ from postlens.encoders.identity import cache_prefix, installed_identity, text_ke
 from postlens.errors import ConfigError
 from postlens.models.config import TrainConfig
 from postlens.models.inputs import PostData, stack_present
+from postlens.models.stream import StreamSource, block_width
 from postlens.store.duplicates import cluster_of, last_dedupe_report
 from postlens.store.features import FeatureCache
 from postlens.store.post_filter import select_post_ids
@@ -42,6 +43,12 @@ class TrainingSet:
     feature_keys: dict[str, str] = field(default_factory=dict)  # feature block -> encoder cache key
     notes: dict[str, int] = field(default_factory=dict)  # counts a report should show (posts left out...)
     selection: dict[str, Any] = field(default_factory=dict)  # config.where, posts it matched, posts in the workspace
+    stream: StreamSource | None = None  # assemble(vectors=False): data has no vectors; they are read per batch
+
+    @property
+    def dims(self) -> dict[str, int]:
+        """Feature block -> width (from the cache when the vectors are streamed)."""
+        return dict(self.stream.dims) if self.stream is not None else self.data.dims
 
     def subset(self, rows: np.ndarray) -> TrainingSet:
         return TrainingSet(
@@ -55,6 +62,7 @@ class TrainingSet:
             feature_keys=self.feature_keys,
             notes=self.notes,
             selection=self.selection,
+            stream=None if self.stream is None else self.stream.subset(rows),
         )
 
 
@@ -95,6 +103,7 @@ def load_post_data(
     *,
     feature_keys: dict[str, str] | None = None,
     dims: dict[str, int] | None = None,
+    vectors: bool = True,
 ) -> tuple[PostData, dict[str, Any]]:
     """Inputs for the given posts (all posts when None), with facts used for targets and splits.
 
@@ -104,6 +113,7 @@ def load_post_data(
     ``feature_keys`` (block -> ``name@version``) reads exactly those cache folders, as a trained
     model must; a folder that does not exist yet just means no post has that block cached.
     ``dims`` (block -> width) keeps a matrix as wide as the model expects when no post has it.
+    ``vectors=False`` reads no vector: ``facts["stream"]`` (a ``StreamSource``) says where each post's are.
     """
     rows = _post_rows(workspace, post_ids)
     ids = [r["id"] for r in rows]
@@ -112,6 +122,8 @@ def load_post_data(
     masks: dict[str, np.ndarray] = {}
     sequences: dict[str, list[np.ndarray | None]] = {}
     keys: dict[str, str] = {}
+    links: dict[str, list[list[str]]] = {}
+    widths: dict[str, int] = {}
     for block in config.features.blocks():
         if block.fitted:
             continue
@@ -122,10 +134,14 @@ def load_post_data(
         else:
             key = resolve_encoder_key(cache, block.encoder)
         keys[block.name] = key
+        if not vectors:
+            links[block.name] = _links(workspace, block.modality, rows, config)
+            widths[block.name] = (dims or {}).get(block.name) or block_width(cache, key)
+            continue
         if block.modality == "text":
-            vectors = _text_vectors(workspace, cache, key, rows, config.features.text_fields)
+            found = _text_vectors(workspace, cache, key, rows, config.features.text_fields)
         elif block.modality in MODALITY_MEDIA:
-            vectors, seqs = _media_vectors(
+            found, seqs = _media_vectors(
                 workspace,
                 cache,
                 key,
@@ -137,9 +153,9 @@ def load_post_data(
                 sequences[block.name] = seqs
         else:
             raise ConfigError(f"unknown modality {block.modality!r}; known: text, {', '.join(MODALITY_MEDIA)}")
-        dim = (dims or {}).get(block.name) or next((len(v) for v in vectors if v is not None), 1)
-        _check_width(vectors, ids, block.name, key, dim)
-        modalities[block.name], masks[block.name] = stack_present(vectors, dim)
+        dim = (dims or {}).get(block.name) or next((len(v) for v in found if v is not None), 1)
+        _check_width(found, ids, block.name, key, dim)
+        modalities[block.name], masks[block.name] = stack_present(found, dim)
     waveforms: dict[str, list[np.ndarray | None]] = {}
     if config.features.waveform.enabled:
         from postlens.models.waveform import WAVEFORM, load_waveforms
@@ -157,7 +173,20 @@ def load_post_data(
         ids=ids,
         waveforms=waveforms,
     )
-    return data, {"rows": rows, "feature_keys": keys}
+    facts: dict[str, Any] = {"rows": rows, "feature_keys": keys}
+    if not vectors:
+        if waveforms:
+            raise ConfigError("a streamed model reads cached vectors only; set features.waveform.enabled: false")
+        facts["stream"] = StreamSource(workspace.features_dir, keys, links, widths, meta, meta_names, ids)
+    return data, facts
+
+
+def _links(workspace: Workspace, modality: str, rows: list[dict[str, Any]], config: TrainConfig) -> list[list[str]]:
+    if modality == "text":
+        return text_links(workspace, rows, config.features.text_fields)
+    if modality in MODALITY_MEDIA:
+        return media_links(workspace, [r["id"] for r in rows], MODALITY_MEDIA[modality])
+    raise ConfigError(f"unknown modality {modality!r}; known: text, {', '.join(MODALITY_MEDIA)}")
 
 
 def _check_width(vectors: list[np.ndarray | None], ids: list[str], modality: str, key: str, dim: int) -> None:
@@ -169,9 +198,10 @@ def _check_width(vectors: list[np.ndarray | None], ids: list[str], modality: str
             )
 
 
-def assemble(workspace: Workspace, config: TrainConfig) -> TrainingSet:
+def assemble(workspace: Workspace, config: TrainConfig, *, vectors: bool = True) -> TrainingSet:
     """The training set for ``config``: the posts ``config.where`` picks (all without it); posts
-    lacking the target are left out (and counted)."""
+    lacking the target are left out (and counted). ``vectors=False``: no vector is loaded; ``stream``
+    says where they are (``models/stream.py``, for ``model: {kind: sgd}``)."""
     chosen = None
     selection: dict[str, Any] = {}
     if config.where is not None:
@@ -187,7 +217,7 @@ def assemble(workspace: Workspace, config: TrainConfig) -> TrainingSet:
                 f"where {config.where!r} matches none of the {selection['posts_in_workspace']:,} posts "
                 "in the workspace; loosen the condition"
             )
-    data, facts = load_post_data(workspace, config, chosen)
+    data, facts = load_post_data(workspace, config, chosen, vectors=vectors)
     rows = facts["rows"]
     task = config.resolved_task
     if config.split.strategy == "column" and config.split.column == config.target:
@@ -220,6 +250,7 @@ def assemble(workspace: Workspace, config: TrainConfig) -> TrainingSet:
         groups=groups,
         feature_keys=facts["feature_keys"],
         selection=selection,
+        stream=facts.get("stream"),
     )
     out = full.subset(index)
     out.y, out.notes = y, notes
@@ -342,7 +373,14 @@ def _has_table(workspace: Workspace, name: str) -> bool:
 def _text_vectors(
     workspace: Workspace, cache: FeatureCache, key: str, rows: list[dict[str, Any]], fields: Sequence[str]
 ) -> list[np.ndarray | None]:
-    """Mean of the post's text-field embeddings: its own text (keyed from ``posts`` itself, so a post
+    """Mean of the post's text-field embeddings (``text_links`` says which)."""
+    links = text_links(workspace, rows, fields)
+    found = cache.read(key, {k for ks in links for k in ks})
+    return [_mean([found[k].vector for k in ks if k in found]) for ks in links]
+
+
+def text_links(workspace: Workspace, rows: list[dict[str, Any]], fields: Sequence[str]) -> list[list[str]]:
+    """Per row, the cache keys of its text fields: its own text (keyed from ``posts`` itself, so a post
     imported since the last featurize is not taken for text-less), plus OCR / transcript if asked
     (from ``text_fields``, which featurize builds)."""
     per_post: dict[str, list[str]] = {}
@@ -359,14 +397,11 @@ def _text_vectors(
         ).fetchall()
         for post_id, text_key_ in links:
             per_post.setdefault(post_id, []).append(text_key_)
-    found = cache.read(key, {k for ks in per_post.values() for k in ks})
-    return [_mean([found[k].vector for k in per_post.get(r["id"], []) if k in found]) for r in rows]
+    return [per_post.get(r["id"], []) for r in rows]
 
 
-def _media_vectors(
-    workspace: Workspace, cache: FeatureCache, key: str, ids: list[str], kinds: tuple[str, ...], *, with_sequences: bool
-) -> tuple[list[np.ndarray | None], list[np.ndarray | None] | None]:
-    """Mean of the post's stored media vectors; the first item's sequence when asked."""
+def media_links(workspace: Workspace, ids: list[str], kinds: tuple[str, ...]) -> list[list[str]]:
+    """Per post, the sha256 of its stored media of ``kinds``, in position order."""
     links = workspace.db.execute(
         f"SELECT post_id, sha256 FROM media WHERE status = 'stored' AND kind IN ({', '.join('?' for _ in kinds)}) "
         "ORDER BY post_id, position",
@@ -375,14 +410,19 @@ def _media_vectors(
     per_post: dict[str, list[str]] = {}
     for post_id, sha in links:
         per_post.setdefault(post_id, []).append(sha)
-    found = cache.read(key, {s for ss in per_post.values() for s in ss})
-    vectors = [_mean([found[s].vector for s in per_post.get(pid, []) if s in found]) for pid in ids]
+    return [per_post.get(pid, []) for pid in ids]
+
+
+def _media_vectors(
+    workspace: Workspace, cache: FeatureCache, key: str, ids: list[str], kinds: tuple[str, ...], *, with_sequences: bool
+) -> tuple[list[np.ndarray | None], list[np.ndarray | None] | None]:
+    """Mean of the post's stored media vectors; the first item's sequence when asked."""
+    links = media_links(workspace, ids, kinds)
+    found = cache.read(key, {s for ss in links for s in ss})
+    vectors = [_mean([found[s].vector for s in ss if s in found]) for ss in links]
     if not with_sequences:
         return vectors, None
-    seqs = [
-        next((found[s].sequence for s in per_post.get(pid, []) if s in found and found[s].sequence is not None), None)
-        for pid in ids
-    ]
+    seqs = [next((found[s].sequence for s in ss if s in found and found[s].sequence is not None), None) for ss in links]
     return vectors, seqs
 
 

@@ -80,4 +80,7 @@ def model_options(method: str, kind: str) -> dict[str, Any]:
 
 
 def supported_methods(kind: str) -> list[str]:
+    """Methods ``kind`` trains with; sgd streams its rows, so none that resamples them in memory."""
+    if kind == "sgd":
+        return ["none", "class_weight"]
     return [m for m in IMBALANCE_METHODS if kind in ("fusion", "finetune") or m not in ("focal", "balanced_batch")]

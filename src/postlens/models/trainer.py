@@ -18,7 +18,7 @@ from postlens.evaluation.metrics import classification_metrics, multilabel_metri
 from postlens.evaluation.splits import duplicate_groups
 from postlens.models.config import BLOCK_SEPARATOR, TUNED_DEFAULTS, UNSCALED_ENCODERS, TrainConfig
 from postlens.models.data import TrainingSet
-from postlens.models.imbalance import model_options, resample
+from postlens.models.imbalance import model_options, resample, supported_methods
 from postlens.models.inputs import PostData
 from postlens.models.tuning import TUNED, choose, plan, selection_metric, val_score
 
@@ -36,6 +36,11 @@ def build_estimator(
     fitted = fitted_blocks(config)
     if not fitted:
         return estimator
+    if config.model.kind == "sgd":
+        raise ConfigError(
+            f"model kind 'sgd' reads cached vectors batch by batch; {sorted(fitted.values())} are fitted on every "
+            "training text at once: drop them from features.modalities.text, or use logreg"
+        )
     if config.model.kind in ("finetune", "ensemble"):
         raise ConfigError(
             f"model kind {config.model.kind!r} reads raw text itself; drop {sorted(fitted.values())} from "
@@ -106,6 +111,20 @@ def _model(config: TrainConfig, task: str, options: dict[str, Any], params: dict
             select_folds=m.select_folds,
             **options,
         )
+    if m.kind == "sgd":
+        from postlens.models.sgd import TASKS, StreamedLinearModel
+
+        if task not in TASKS:
+            raise ConfigError(f"model kind 'sgd' supports {' and '.join(TASKS)}, not {task}; use logreg for {task}")
+        return StreamedLinearModel(
+            task=task,
+            alpha=m.alpha,
+            epochs=m.resolved_epochs,
+            batch_size=m.stream_batch_size,
+            seed=config.seed,
+            num_threads=config.num_threads,
+            **options,
+        )
     if task != "classification":
         raise ConfigError(f"model kind {m.kind!r} supports single-label classification only")
     schedule = {
@@ -159,6 +178,8 @@ def fit(
             "imbalance 'smote' makes synthetic posts without text, and tfidf / word2vec blocks are "
             "computed from text: use over or class_weight"
         )
+    if train.stream is not None:
+        return _fit_streamed(config, train, method)
     value = train.y_value if config.model.aux_popularity and train.task != "regression" else None
     data, y, value = resample(train.data, train.y, method, seed=config.seed, y_value=value)
     started = time.perf_counter()
@@ -178,6 +199,32 @@ def fit(
             )
         else:  # finetune stops early on validation, the ensemble chooses on it
             estimator.fit(data, y, val=(val.data, val.y) if has_val else None, **extra)
+    estimator.fit_seconds_ = time.perf_counter() - started
+    return estimator
+
+
+def _fit_streamed(config: TrainConfig, train: TrainingSet, method: str) -> Any:
+    """Fit on batches read from the feature cache (``train.stream``): the vectors are never all loaded."""
+    from postlens.models.imbalance import RESAMPLING
+
+    source = train.stream
+    assert source is not None
+    if config.model.kind != "sgd":
+        raise ConfigError(f"only model kind 'sgd' trains on streamed vectors, not {config.model.kind!r}")
+    if method in RESAMPLING:
+        raise ConfigError(
+            f"imbalance {method!r} resamples rows held in memory; a streamed model supports "
+            f"{', '.join(supported_methods('sgd'))}"
+        )
+    estimator = build_estimator(config, train.task, method)
+    size, y = config.model.stream_batch_size, train.y
+
+    def batches(number: int) -> Any:  # pass 0 (scaling) in order; each epoch in its own seeded order
+        for rows, data in source.batches(size, seed=None if number == 0 else [config.seed, number]):
+            yield data, y[rows]
+
+    started = time.perf_counter()
+    estimator.fit_batches(batches, n_classes=len(train.classes) if train.task == "classification" else None)
     estimator.fit_seconds_ = time.perf_counter() - started
     return estimator
 
@@ -240,6 +287,8 @@ def predict_side(estimator: Any, side: TrainingSet) -> tuple[np.ndarray, np.ndar
     """Predictions and, for classifiers, one probability per class (None when the model has none)."""
     if len(side.y) == 0:
         return np.asarray(side.y[:0]), None
+    if side.stream is not None:
+        return _predict_streamed(estimator, side)
     predicted = np.asarray(estimator.predict(side.data))
     proba = None
     if side.task != "regression" and hasattr(estimator, "predict_proba"):
@@ -247,10 +296,24 @@ def predict_side(estimator: Any, side: TrainingSet) -> tuple[np.ndarray, np.ndar
     return predicted, proba
 
 
+def _predict_streamed(estimator: Any, side: TrainingSet) -> tuple[np.ndarray, np.ndarray | None]:
+    """``predict_side`` over batches read from the feature cache (``stream_batch_size`` posts each)."""
+    assert side.stream is not None
+    predicted: list[np.ndarray] = []
+    probas: list[np.ndarray] = []
+    with_proba = side.task != "regression" and hasattr(estimator, "predict_proba")
+    for _rows, data in side.stream.batches(int(getattr(estimator, "batch_size", 1024))):
+        predicted.append(np.asarray(estimator.predict(data)))
+        if with_proba:
+            probas.append(np.asarray(estimator.predict_proba(data), float))
+    return np.concatenate(predicted), np.concatenate(probas) if with_proba else None
+
+
 def evaluate(estimator: Any, test: TrainingSet, *, positive: int | None = None) -> dict[str, Any]:
     if len(test.y) == 0:
         return {"n": 0}
-    return score(test.task, test.y, estimator.predict(test.data), test.classes, positive=positive)
+    predicted = _predict_streamed(estimator, test)[0] if test.stream is not None else estimator.predict(test.data)
+    return score(test.task, test.y, predicted, test.classes, positive=positive)
 
 
 def degradation(estimator: Any, test: TrainingSet, *, positive: int | None = None) -> dict[str, dict[str, Any]]:

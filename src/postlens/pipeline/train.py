@@ -89,6 +89,11 @@ def train_from_config(
 ) -> dict[str, Any]:
     """Everything ``run_train`` does, given an assembled training set (tests call this directly)."""
     say = progress or (lambda _message: None)
+    if data.stream is not None and (folds or config.split.folds or config.distill.enabled):
+        raise ConfigError(
+            "a streamed model (kind 'sgd') does not run cross-validation or distillation yet; "
+            "drop --cv / split.folds / distill, or use logreg"
+        )
     split = split_rows(config, data)
     train, val, test = data.subset(split.train), data.subset(split.val), data.subset(split.test)
     positive = trainer.positive_index(config, data)
@@ -125,6 +130,8 @@ def train_from_config(
     }
     if data.selection:
         report["where"] = {**data.selection, "posts_labelled": len(data.y)}
+    if data.stream is not None:
+        report["stream"] = {"batch_size": config.model.stream_batch_size, "epochs": config.model.resolved_epochs}
     if getattr(estimator, "tuning_", None) is not None:
         report["tuning"] = estimator.tuning_
     if config.model.kind == "finetune" or (config.model.kind == "fusion" and getattr(estimator, "late_", None) is None):
@@ -156,7 +163,7 @@ def train_from_config(
             fingerprint=fingerprint,
             config=config.model_dump(),
             metrics={key: v for key, v in report.items() if key != "classes"},
-            inputs=describe_inputs(config.features, data.feature_keys, data.data.dims, fitted),
+            inputs=describe_inputs(config.features, data.feature_keys, data.dims, fitted),
             trained_on={
                 "where": config.where,
                 "posts_labelled": len(data.y),
@@ -362,7 +369,7 @@ def run_train(
     if cv is not None and cv < 2:
         raise ConfigError(f"--cv needs at least 2 folds, got {cv}")
     with Workspace(workspace, read_only=True) as ws:
-        data = assemble(ws, config)
+        data = assemble(ws, config, vectors=config.model.kind != "sgd")  # sgd reads them batch by batch
         root = ws.root
     output = Path(config.output) if config.output else root / "models" / config.name
     if not output.is_absolute():

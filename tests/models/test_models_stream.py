@@ -1,0 +1,171 @@
+"""``model: {kind: sgd}``: training read from the feature cache batch by batch, on a real workspace.
+
+The streamed model must score close to in-memory logreg on the same split, read no batch larger than
+``stream_batch_size``, give the same features as the in-memory loader, and predict from its folder.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from postlens.encoders.base import Features
+from postlens.encoders.identity import installed_identity
+from postlens.errors import ConfigError
+from postlens.models.artifact import load_model
+from postlens.models.config import load_config
+from postlens.models.data import assemble, load_post_data
+from postlens.models.stream import StreamSource
+from postlens.pipeline.featurize import text_key
+from postlens.pipeline.train import run_train
+from postlens.store.features import FeatureCache
+from postlens.store.workspace import Workspace
+
+TEXT_KEY, IMAGE_KEY = installed_identity("minilm").key, installed_identity("efficientnet").key  # predict checks them
+N = 300
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """300 posts, 3 classes; text vectors for all, images for two thirds (some posts have two), in several parts."""
+    root = tmp_path_factory.mktemp("stream") / "ws"
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, N)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    ws = Workspace(root)
+    texts = [f"post number {i}" for i in range(N)]
+    now = datetime.now(UTC)
+    for i in range(N):
+        ws.db.execute(
+            "INSERT INTO posts (id, source, native_id, platform, created_at, text, author_id, author_followers, "
+            "hashtags, labels, media_kinds, content_hash, run_id, first_seen, updated_at) "
+            "VALUES (?, 's', ?, 'x', ?, ?, ?, 100, [], MAP(['label'], [?]), ?, 'h', 'r', ?, ?)",
+            [f"s:{i:03d}", str(i), start + timedelta(hours=i), texts[i], f"a{i % 30}",
+             ["red", "green", "blue"][y[i]], ["image"] if i % 3 else [], now, now],
+        )  # fmt: skip
+        ws.db.execute(
+            "INSERT INTO engagement (post_id, observed_at, likes, shares, comments, views, run_id) "
+            "VALUES (?, ?, 0, ?, 0, 0, 'r')",
+            [f"s:{i:03d}", start + timedelta(days=30), int(y[i] * 10 + i % 4)],
+        )
+        for position, sha in enumerate([f"sha{i}", f"shb{i}"][: 1 + (i % 5 == 1)] if i % 3 else []):
+            ws.db.execute(
+                "INSERT INTO media (post_id, position, kind, status, sha256) VALUES (?, ?, 'image', 'stored', ?)",
+                [f"s:{i:03d}", position, sha],
+            )
+    cache = FeatureCache(ws.features_dir)
+    centres = rng.normal(size=(3, 8)) * 0.7
+    for part in np.array_split(np.arange(N), 4):  # several parts, as featurize writes them
+        cache.write(
+            TEXT_KEY,
+            [text_key(texts[i]) for i in part],
+            [Features(vector=(centres[y[i]] + rng.normal(size=8)).astype(np.float32)) for i in part],
+        )
+    shas = [(i, s) for i in range(N) if i % 3 for s in [f"sha{i}", f"shb{i}"][: 1 + (i % 5 == 1)]]
+    cache.write(
+        IMAGE_KEY,
+        [s for _, s in shas],
+        [Features(vector=(0.4 * y[i] + rng.normal(size=4)).astype(np.float32)) for i, _ in shas],
+    )
+    ws.close()
+    return root
+
+
+def _config(tmp_path, body: str, *, split: str = "{strategy: stratified}"):
+    path = tmp_path / "train.yaml"
+    path.write_text(
+        f"features:\n  modalities: {{text: '{TEXT_KEY}', image: '{IMAGE_KEY}'}}\n"
+        f"target: label\nsplit: {split}\nseed: 2\nnum_threads: 1\n" + body
+    )
+    return path
+
+
+def test_streamed_sgd_scores_close_to_logreg_and_reads_small_batches(workspace, tmp_path, monkeypatch):
+    sizes: list[int] = []
+    read = StreamSource.read
+
+    def counting(self, rows):
+        sizes.append(len(rows))
+        return read(self, rows)
+
+    monkeypatch.setattr(StreamSource, "read", counting)
+    streamed = run_train(
+        _config(tmp_path, "model: {kind: sgd, stream_batch_size: 7, epochs: 8}\noutput: sgd\n"), workspace=workspace
+    )
+    in_memory = run_train(_config(tmp_path, "model: {kind: logreg, tune: false}\noutput: lr\n"), workspace=workspace)
+    assert streamed["sizes"] == in_memory["sizes"]  # the same split
+    assert streamed["model"] == "sgd" and streamed["stream"]["batch_size"] == 7
+    assert max(sizes) == 7 and sum(sizes) > (8 + 1) * streamed["sizes"]["train"]  # scaling pass + 8 epochs, in 7s
+    assert streamed["test"]["macro_f1"] > 0.6
+    assert abs(streamed["test"]["macro_f1"] - in_memory["test"]["macro_f1"]) < 0.1
+    written = pq.read_table(tmp_path / "sgd" / "predictions_test.parquet")
+    assert written.num_rows == streamed["sizes"]["test"]
+
+
+def test_assemble_without_vectors_keeps_split_facts_and_batches_match_the_loader(workspace, tmp_path):
+    config = load_config(_config(tmp_path, "model: {kind: sgd}\n"))
+    with Workspace(workspace, read_only=True) as ws:
+        data = assemble(ws, config, vectors=False)
+        full, _ = load_post_data(ws, config, data.data.ids)
+    assert data.data.modalities == {} and data.stream is not None
+    assert len(data.y) == N and data.classes == ["blue", "green", "red"]
+    assert data.dims == full.dims == {"text": 8, "image": 4}
+    rows = np.array([1, 0, 6, 11, 299])  # post 1 and 11 have two images (their mean), post 0 and 6 none
+    batch = data.stream.read(rows)
+    for block in ("text", "image"):
+        np.testing.assert_array_equal(batch.masks[block], full.masks[block][rows])
+        np.testing.assert_allclose(batch.modalities[block], full.modalities[block][rows], rtol=1e-6)
+    np.testing.assert_array_equal(batch.meta, full.meta[rows])
+    assert [len(r) for r, _ in data.stream.batches(64)] == [64, 64, 64, 64, 44]
+    shuffled = np.concatenate([r for r, _ in data.stream.subset(np.arange(20)).batches(7, seed=[1, 2])])
+    assert sorted(shuffled.tolist()) == list(range(20)) and shuffled.tolist() != list(range(20))
+
+
+def test_saved_streamed_model_predicts_as_in_training(workspace, tmp_path):
+    report = run_train(_config(tmp_path, "model: {kind: sgd, stream_batch_size: 50}\noutput: m\n"), workspace=workspace)
+    model = load_model(tmp_path / "m")
+    assert model.kind == "sgd" and model.classes == ["blue", "green", "red"]
+    held_out = pq.read_table(tmp_path / "m" / "predictions_test.parquet").to_pylist()
+    ids = [row["post_id"] for row in held_out]
+    with Workspace(workspace) as ws:
+        predicted = model.predict_posts(ws, post_ids=ids, save=False)
+    assert len(predicted) == report["sizes"]["test"]
+    by_id = dict(zip(predicted.frame["post_id"], predicted.frame["label"]))
+    assert [by_id[i] for i in ids] == [row["predicted_label"] for row in held_out]
+    proba = predicted.frame.set_index("post_id").loc[ids, "proba_red"].to_numpy()
+    np.testing.assert_allclose(proba, [row["proba_red"] for row in held_out], rtol=1e-5)
+
+
+def test_streamed_regression_and_class_weights(workspace, tmp_path):
+    path = tmp_path / "pop.yaml"
+    path.write_text(
+        f"features:\n  modalities: {{text: '{TEXT_KEY}'}}\ntarget: popularity\nsplit: {{strategy: random}}\n"
+        "num_threads: 1\nmodel: {kind: sgd, stream_batch_size: 32}\noutput: pop\n"
+    )
+    popularity = run_train(path, workspace=workspace)
+    assert popularity["task"] == "regression" and popularity["test"]["spearman"] > 0.5
+    weighted = run_train(
+        _config(tmp_path, "model: {kind: sgd, stream_batch_size: 32}\nimbalance: class_weight\noutput: w\n"),
+        workspace=workspace,
+    )
+    assert weighted["imbalance"] == "class_weight" and weighted["test"]["macro_f1"] > 0.6
+    assert sum(load_model(tmp_path / "w").estimator.class_counts_) == weighted["sizes"]["train"]
+
+
+@pytest.mark.parametrize(
+    ("body", "split", "named"),
+    [
+        ("model: {kind: sgdd}\n", "{strategy: stratified}", "'sgd'"),
+        ("model: {kind: sgd, stream_batch_size: 0}\n", "{strategy: stratified}", "stream_batch_size"),
+        ("model: {kind: sgd}\nimbalance: over\n", "{strategy: stratified}", "class_weight"),
+        ("model: {kind: sgd}\n", "{strategy: stratified, folds: 3}", "cross-validation"),
+        ("model: {kind: sgd}\ntask: multilabel\n", "{strategy: random}", "classification and regression"),
+        ("model: {kind: sgd}\nfeatures: {modalities: {text: tfidf}}\n", "{strategy: stratified}", "logreg"),
+    ],
+)
+def test_bad_streamed_configs_say_what_is_valid(workspace, tmp_path, body, split, named):
+    with pytest.raises(ConfigError, match=named):
+        run_train(_config(tmp_path, body, split=split), workspace=workspace)
