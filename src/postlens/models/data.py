@@ -169,7 +169,7 @@ def load_post_data(
         meta=meta,
         meta_names=meta_names,
         sequences=sequences,
-        texts=[r["text"] or "" for r in rows],
+        texts=[r["text"] or "" for r in rows] if vectors else None,  # a streamed model reads no text
         ids=ids,
         waveforms=waveforms,
     )

@@ -105,10 +105,14 @@ class StreamedLinearModel(PostlensEstimator):
             raise ValueError("no training rows: the batches were empty")
         self.class_counts_ = counts.tolist()
         if self.task == "regression":
-            model: Any = SGDRegressor(alpha=self.alpha, random_state=self.seed)
-        else:
+            model: Any = SGDRegressor(alpha=self.alpha, random_state=self.seed, average=True)
+        else:  # averaged SGD: the mean of the weights over the steps, far less noisy after a few epochs
             model = SGDClassifier(
-                loss="log_loss", alpha=self.alpha, random_state=self.seed, class_weight=self._weights(counts)
+                loss="log_loss",
+                alpha=self.alpha,
+                random_state=self.seed,
+                class_weight=self._weights(counts),
+                average=True,
             )
         self.history_: list[dict[str, Any]] = []
         for epoch in range(1, self.epochs + 1):
