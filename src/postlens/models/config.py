@@ -273,7 +273,7 @@ class ModelConfig(_Strict):
     min_child_samples: int | None = Field(None, ge=1)
     n_estimators: int = 300
     # sgd (models/sgd.py): vectors read from the feature cache this many posts at a time, never all at once
-    stream_batch_size: int = Field(1024, ge=1, description="sgd: posts read and fitted per batch (bounds memory)")
+    stream_batch_size: int = Field(4096, ge=1, description="sgd: posts read and fitted per batch (bounds memory)")
     alpha: float = Field(1e-4, gt=0, description="sgd: L2 strength of the linear model")
 
     @property

@@ -48,7 +48,7 @@ class StreamedLinearModel(PostlensEstimator):
         task: str = "classification",
         alpha: float = 1e-4,
         epochs: int = 5,
-        batch_size: int = 1024,
+        batch_size: int = 4096,
         class_weight: str | None = None,
         seed: int = 0,
         num_threads: int | None = None,

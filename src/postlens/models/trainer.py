@@ -302,7 +302,7 @@ def _predict_streamed(estimator: Any, side: TrainingSet) -> tuple[np.ndarray, np
     predicted: list[np.ndarray] = []
     probas: list[np.ndarray] = []
     with_proba = side.task != "regression" and hasattr(estimator, "predict_proba")
-    for _rows, data in side.stream.batches(int(getattr(estimator, "batch_size", 1024))):
+    for _rows, data in side.stream.batches(int(getattr(estimator, "batch_size", 4096))):
         predicted.append(np.asarray(estimator.predict(data)))
         if with_proba:
             probas.append(np.asarray(estimator.predict_proba(data), float))
