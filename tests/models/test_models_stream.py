@@ -169,3 +169,18 @@ def test_streamed_regression_and_class_weights(workspace, tmp_path):
 def test_bad_streamed_configs_say_what_is_valid(workspace, tmp_path, body, split, named):
     with pytest.raises(ConfigError, match=named):
         run_train(_config(tmp_path, body, split=split), workspace=workspace)
+
+
+def test_streamed_and_in_memory_sgd_learn_the_same_model(workspace, tmp_path):
+    """The same posts in the same seeded batches: reading them from the cache changes nothing."""
+    from postlens.pipeline.train import train_from_config
+
+    config = load_config(_config(tmp_path, "model: {kind: sgd, stream_batch_size: 13}\n"))
+    with Workspace(workspace, read_only=True) as ws:
+        in_memory, streamed = assemble(ws, config), assemble(ws, config, vectors=False)
+    first = train_from_config(config, in_memory, output=tmp_path / "a")
+    second = train_from_config(config, streamed, output=tmp_path / "b")
+    assert first["test"] == second["test"] and first["fingerprint"] == second["fingerprint"]
+    a, b = (pq.read_table(tmp_path / side / "predictions_test.parquet").to_pydict() for side in ("a", "b"))
+    assert a["predicted_label"] == b["predicted_label"]
+    np.testing.assert_allclose(a["proba_red"], b["proba_red"], rtol=1e-4)
