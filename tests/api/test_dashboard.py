@@ -7,13 +7,16 @@ meets WCAG AA contrast and the charts draw with the stylesheet's colour-blind-sa
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
+import orjson
 import pytest
 from _server import ApiServer
 
@@ -421,3 +424,147 @@ def test_a_webgl_chart_is_drawn_again_with_svg_when_the_browser_refuses_webgl(
         assert watched.errors == [], watched.errors
     finally:
         watched.close()
+
+
+def newest_post_time(agent_workspace: AgentWorkspace) -> datetime:
+    """The corpus's own newest post (read from the generated file, not through postlens nor the wall clock)."""
+    return max(datetime.fromisoformat(orjson.loads(line)["created_at"]) for line in agent_workspace.lines().values())
+
+
+def test_the_trends_time_range_keeps_the_bins_and_alerts_of_that_span_back_from_the_newest_post(
+    api_server: ApiServer, api_key: str, agent_workspace: AgentWorkspace
+) -> None:
+    newest = newest_post_time(agent_workspace)
+    headers = {"X-API-Key": api_key}
+    every = httpx.get(f"{api_server.url}/v1/dashboard/trends", headers=headers, timeout=600).json()
+    # the shared workspace fires few or no alerts: tests/serve/test_dashboard_data.py plants some to check their cut
+    assert every["from"] is None and every["series"]
+    for since, span in (("30d", timedelta(days=30)), ("7d", timedelta(days=7)), ("24h", timedelta(hours=24))):
+        kept = httpx.get(
+            f"{api_server.url}/v1/dashboard/trends", params={"since": since}, headers=headers, timeout=600
+        ).json()
+        bound = newest - span
+        assert datetime.fromisoformat(kept["from"]) == bound
+        bins = [datetime.fromisoformat(t) for line in kept["series"] for t in line["t"]]
+        assert all(b >= bound for b in bins), (since, min(bins))
+        assert all(datetime.fromisoformat(a["bin_start"]) >= bound for a in kept["alerts"])
+        # exactly the alerts of the full list that start in the span (both lists are cut at 200)
+        expected = [a for a in every["alerts"] if datetime.fromisoformat(a["bin_start"]) >= bound]
+        assert len(every["alerts"]) < 200 and kept["alerts"] == expected
+        every_bins = sum(len(line["t"]) for line in every["series"])
+        assert len(bins) < every_bins
+    wrong = httpx.get(f"{api_server.url}/v1/dashboard/trends", params={"since": "soon"}, headers=headers)
+    assert wrong.status_code == 400 and "soon" in wrong.text and "7d" in wrong.text
+
+
+def test_changing_the_trends_time_range_redraws_the_chart_and_the_alert_list(
+    browser: object, api_server: ApiServer, api_key: str, agent_workspace: AgentWorkspace, shots: Path
+) -> None:
+    newest = newest_post_time(agent_workspace)
+    watched = Watched(browser, api_server.url, WIDTHS["phone"])
+    drawn_bins = (
+        "document.getElementById('chart-trends').data.filter(t => t.mode === 'lines+markers').flatMap(t => t.x)"
+    )
+    try:
+        watched.enter(api_key)
+        watched.open("trends")
+        watched.page.wait_for_selector("#chart-trends[data-since='']", timeout=120_000)
+        every_bins = watched.page.evaluate(drawn_bins)
+        every_alerts = watched.page.locator("#table-alerts tbody tr").count()
+        # with the keyboard: focus the labelled control and step to the next option ("last 30 days")
+        assert watched.page.locator("label[for=trends-since]").inner_text() == "Time range"
+        watched.page.focus("#trends-since")
+        for since, span in (("30d", timedelta(days=30)), ("7d", timedelta(days=7))):
+            watched.page.keyboard.press("ArrowDown")
+            watched.page.wait_for_selector(f"#chart-trends[data-since='{since}']", timeout=120_000)
+            bins = [datetime.fromisoformat(t) for t in watched.page.evaluate(drawn_bins)]
+            assert bins and all(b >= newest - span for b in bins), (since, min(bins))
+            assert len(bins) < len(every_bins)
+            listed = watched.page.locator("#table-alerts tbody tr").all_inner_texts()
+            answer = httpx.get(
+                f"{api_server.url}/v1/dashboard/trends",
+                params={"since": since},
+                headers={"X-API-Key": api_key},
+                timeout=600,
+            ).json()
+            assert len(listed) == max(len(answer["alerts"]), 1) and len(answer["alerts"]) <= every_alerts
+            assert since[:-1] in watched.page.locator("#trends-range").inner_text()
+        wide = watched.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert wide[0] <= wide[1], wide
+        watched.page.screenshot(path=str(shots / "phone-trends-7d.png"), full_page=True)
+        watched.page.select_option("#trends-since", "")
+        watched.page.wait_for_selector("#chart-trends[data-since='']", timeout=120_000)
+        assert len(watched.page.evaluate(drawn_bins)) == len(every_bins)
+        assert watched.errors == [], watched.errors
+    finally:
+        watched.close()
+
+
+IMAGE_POINT = """() => {
+  // a point of a post with an image, at least 12 px from every other point (the hover picks it, not a neighbour)
+  const gd = document.getElementById('chart-map');
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+  const at = [];
+  mapGroups.forEach(group => group.forEach(p => at.push([p, xa._offset + xa.l2p(p.x), ya._offset + ya.l2p(p.y)])));
+  for (const [p, x, y] of at) {
+    if (!p.media.includes('image')) continue;
+    if (at.every(([q, qx, qy]) => q === p || Math.hypot(qx - x, qy - y) >= 12)) return [p.id, box.left + x, box.top + y];
+  }
+  return null;
+}"""
+
+
+def test_hovering_a_map_point_shows_the_posts_image(
+    browser: object, api_server: ApiServer, api_key: str, shots: Path
+) -> None:
+    watched = Watched(browser, api_server.url, WIDTHS["desktop"])
+    asked: list[str] = []
+    watched.page.on("request", lambda r: asked.append(r.url) if "/v1/dashboard/image" in r.url else None)
+    try:
+        watched.enter(api_key)
+        watched.open("segments")
+        found = watched.page.evaluate(IMAGE_POINT)
+        assert found, "no post with an image stands apart on the map"
+        post_id, x, y = found
+        watched.page.mouse.move(x, y)
+        watched.page.wait_for_selector("#segments-hover:not([hidden]) img[src^='blob:']", timeout=60_000)
+        img = watched.page.locator("#segments-hover-img")
+        assert img.get_attribute("data-post") == post_id
+        watched.page.wait_for_function(
+            "document.getElementById('segments-hover-img').complete"
+            " && document.getElementById('segments-hover-img').naturalWidth > 0",
+            timeout=60_000,
+        )
+        natural = watched.page.evaluate(
+            "[document.getElementById('segments-hover-img').naturalWidth,"
+            " document.getElementById('segments-hover-img').naturalHeight]"
+        )
+        stored = httpx.get(f"{api_server.url}/v1/posts/{post_id}", headers={"X-API-Key": api_key}).json()
+        first = next(m for m in stored["media"] if m["kind"] == "image" and m["status"] == "stored")
+        assert natural == [first["width"], first["height"]], (natural, first)
+        assert asked and all(f"post={quote(post_id, safe='')}" in url for url in asked), asked
+        watched.page.screenshot(path=str(shots / "desktop-segments-hover.png"))
+        watched.page.mouse.move(5, 5)  # off the chart: the card goes
+        watched.page.wait_for_selector("#segments-hover[hidden]", state="attached", timeout=60_000)
+        assert watched.errors == [], watched.errors
+    finally:
+        watched.close()
+
+
+def test_the_image_route_serves_the_stored_copy_and_nothing_else(
+    api_server: ApiServer, api_key: str, agent_workspace: AgentWorkspace
+) -> None:
+    headers = {"X-API-Key": api_key}
+    posts = {pid: orjson.loads(line) for pid, line in agent_workspace.lines().items()}
+    with_image = next(pid for pid, p in posts.items() if any(m["kind"] == "image" for m in p["media"]))
+    stored = httpx.get(f"{api_server.url}/v1/posts/{with_image}", headers=headers).json()
+    first = next(m for m in stored["media"] if m["kind"] == "image" and m["status"] == "stored")
+    got = httpx.get(f"{api_server.url}/v1/dashboard/image", params={"post": with_image}, headers=headers)
+    assert got.status_code == 200 and got.headers["content-type"] == first["mime"]
+    assert hashlib.sha256(got.content).hexdigest() == first["sha256"]
+    assert got.headers["x-content-type-options"] == "nosniff" and "sandbox" in got.headers["content-security-policy"]
+    assert httpx.get(f"{api_server.url}/v1/dashboard/image", params={"post": with_image}).status_code == 401
+    text_only = next(pid for pid, p in posts.items() if not p["media"])
+    for post in (text_only, "no:such-post", "../../ws.duckdb"):
+        missing = httpx.get(f"{api_server.url}/v1/dashboard/image", params={"post": post}, headers=headers)
+        assert missing.status_code == 404 and missing.json()["code"] == "no_image", (post, missing.text)

@@ -3,13 +3,14 @@ open of the workspace, as JSON-ready dicts. The map of the shared space is in ``
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from postlens.agent.answers import TOP_DRIVERS
 from postlens.errors import PostlensError
 from postlens.store.workspace import Workspace
+from postlens.tasks.trends.config import parse_duration
 
 REPORT_HTML = Path("reports") / "evaluation.html"
 """Where ``postlens evaluate`` writes its report by default (``<workspace>/reports``)."""
@@ -69,13 +70,23 @@ def overview(root: Path, lock_wait: float | None) -> dict[str, Any]:
     }
 
 
-def trends(root: Path, lock_wait: float | None, source: str | None, top: int) -> dict[str, Any]:
+def trends(
+    root: Path, lock_wait: float | None, source: str | None, top: int, since: str | None = None
+) -> dict[str, Any]:
     """The newest stream per source: its top terms' count per bin (expected and burst state alongside) and
-    the alert list, newest first."""
+    the alert list, newest first. ``since`` (``7d``, ``24h``; None: everything) keeps the bins and alerts that
+    start in that span back from the newest post (social datasets are historical: not from the wall clock, as
+    ``postlens trends --since`` measures it); the top terms are ranked within that span."""
+    seconds = None if since is None else parse_duration(since, what="since")
+    empty: dict[str, Any] = {"sources": [], "source": None, "series": [], "alerts": [], "since": since, "from": None}
     with Workspace(root, read_only=True, lock_wait=lock_wait) as ws:
         if not _has_table(ws, "trend_streams"):
-            return {"sources": [], "source": None, "series": [], "alerts": []}
+            return empty
         db = ws.db
+        newest = db.execute("SELECT max(created_at) FROM posts").fetchall()[0][0]
+        first = newest - timedelta(seconds=seconds) if seconds is not None and newest is not None else None
+        # no lower bound: every bin (a timestamp before any post)
+        lower = first if first is not None else datetime(1, 1, 1, tzinfo=UTC)
         streams = db.execute(
             "SELECT source, arg_max(stream, updated_at) FROM trend_streams GROUP BY 1 ORDER BY 1"
         ).fetchall()
@@ -84,24 +95,25 @@ def trends(root: Path, lock_wait: float | None, source: str | None, top: int) ->
             source if source in by_source else "hashtags" if "hashtags" in by_source else next(iter(by_source), None)
         )
         if chosen is None:
-            return {"sources": [], "source": None, "series": [], "alerts": []}
+            return {**empty, "sources": list(by_source)}
         stream = by_source[chosen]
         terms = [
             t
             for (t,) in db.execute(
-                "SELECT term FROM trend_series WHERE stream = ? GROUP BY term "
+                "SELECT term FROM trend_series WHERE stream = ? AND bin_start >= ? GROUP BY term "
                 "ORDER BY sum(CASE WHEN state <> 'steady' THEN 1 ELSE 0 END) DESC, sum(count) DESC, term LIMIT ?",
-                [stream, top],
+                [stream, lower, top],
             ).fetchall()
         ]
         rows = db.execute(
             "SELECT term, bin_start, count, expected, state FROM trend_series WHERE stream = ? "
-            "AND list_contains(?, term) ORDER BY term, bin_start",
-            [stream, terms],
+            "AND list_contains(?, term) AND bin_start >= ? ORDER BY term, bin_start",
+            [stream, terms, lower],
         ).fetchall()
         alerts = db.execute(
             "SELECT source, term, bin_start, fired_at, count, expected, score, provisional FROM alerts "
-            "ORDER BY fired_at DESC, score DESC LIMIT 200"
+            "WHERE bin_start >= ? ORDER BY fired_at DESC, score DESC LIMIT 200",
+            [lower],
         ).fetchall()
     series: dict[str, dict[str, list[Any]]] = {t: {"t": [], "count": [], "expected": [], "state": []} for t in terms}
     for term, start, count, expected, state in rows:
@@ -116,6 +128,8 @@ def trends(root: Path, lock_wait: float | None, source: str | None, top: int) ->
         "source": chosen,
         "series": [{"term": t, **series[t]} for t in terms],
         "alerts": [{k: _iso(v) if isinstance(v, datetime) else v for k, v in zip(alert_keys, a)} for a in alerts],
+        "since": since,
+        "from": _iso(first),
     }
 
 
@@ -192,6 +206,28 @@ def drivers(trained: Any, info: dict[str, Any], ws: Workspace, post_ids: list[st
         }
         for i, post_id in enumerate(explanation.ids)
     }
+
+
+SHOWN_IMAGES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/avif"})
+"""Stored image types a browser draws in an <img> that run nothing (no SVG: it can hold script)."""
+
+
+def post_image(root: Path, lock_wait: float | None, post_id: str) -> tuple[Path, str] | None:
+    """The post's first stored image (or GIF) as the import copied it into ``<workspace>/media`` and its type;
+    None when it has none. The path comes from the media table and must resolve inside the media folder (a
+    tampered row cannot point the server at another file)."""
+    with Workspace(root, read_only=True, lock_wait=lock_wait) as ws:
+        rows = ws.db.execute(
+            "SELECT path, mime FROM media WHERE post_id = ? AND status = 'stored' AND path IS NOT NULL "
+            "AND list_contains(?, mime) ORDER BY position",
+            [post_id, sorted(SHOWN_IMAGES)],
+        ).fetchall()
+        base, folder = ws.root, ws.media_dir.resolve()
+    for path, mime in rows:
+        found = (base / path).resolve()
+        if found.is_relative_to(folder) and found.is_file():
+            return found, str(mime)
+    return None
 
 
 def report_path(root: Path) -> Path | None:

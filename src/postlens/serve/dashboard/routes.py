@@ -102,9 +102,30 @@ async def trend_lines(
     request: Request,
     source: Annotated[str | None, Query(max_length=100)] = None,
     top: Annotated[int, Query(ge=1, le=50)] = 8,
+    since: Annotated[
+        str | None, Query(max_length=20, description="7d, 24h, ...: back from the newest post; none: every bin")
+    ] = None,
 ) -> dict[str, Any]:
     state = _state(request)
-    return await state.reads.run(lambda: data.trends(state.root, state.lock_wait, source, top))
+    return await state.reads.run(lambda: data.trends(state.root, state.lock_wait, source, top, since))
+
+
+@api.get("/image", summary="A stored post's first image, as imported (the segments map shows it on hover)")
+async def post_image(request: Request, post: Annotated[str, Query(max_length=1000)]) -> FileResponse:
+    state = _state(request)
+    found = await state.reads.run(lambda: data.post_image(state.root, state.lock_wait, post))
+    if found is None:
+        raise ApiProblem(404, "no_image", f"post {post[:200]!r} has no stored image in this workspace")
+    path, mime = found
+    return FileResponse(
+        path,
+        media_type=mime,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
 
 
 @api.get("/popularity", summary="Posts by predicted popularity beside their observed counts, with their drivers")

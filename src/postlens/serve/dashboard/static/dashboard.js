@@ -24,6 +24,10 @@ let webgl = hasWebGL();
 function scatterFor(points) { return webgl && points > GL_ABOVE ? "scattergl" : "scatter"; }
 let mapPoints = [];
 let mapSampled = false;
+let mapGroups = [];        // the map's points per trace (curveNumber), in the trace's order (pointNumber)
+let hoveredPost = null;    // the post under the pointer: an image that arrives late for another is not shown
+const images = new Map();  // post id -> object URL of its stored image (null: it has none), the newest IMAGES_KEPT
+const IMAGES_KEPT = 200;
 let popularityPosts = [];
 let popularityMetric = "count";
 const MAP_POINTS = 5000;  // the server's even sample; the page's "Points" control asks for up to 50,000
@@ -104,6 +108,16 @@ async function api(path, options) {
     throw error;
   }
   return body;
+}
+
+async function apiBlob(path) {
+  const response = await fetch(path, { headers: headers(), cache: "default" });
+  if (!response.ok) {
+    const error = new Error(`${path}: ${response.status} ${response.statusText}`);
+    error.status = response.status;
+    throw error;
+  }
+  return response.blob();
 }
 
 function fill(table, columns, rows) {
@@ -284,6 +298,8 @@ async function showSegments() {
   const select = $("segments-topic");
   select.replaceChildren(el("option", "every topic", { value: "" }),
     ...m.topics.map(t => el("option", `${t.topic_id}: ${t.label}`, { value: String(t.topic_id) })));
+  mapGroups = [...groups.values()];
+  hideHoverCard();
   const chart = $("chart-map");
   await draw(chart, traces, layout("Shared space by topic", { hovermode: "closest",
     legend: { orientation: "h", y: -0.15 }, xaxis: { zeroline: false }, yaxis: { zeroline: false } }));
@@ -292,12 +308,70 @@ async function showSegments() {
     const point = event.points && event.points[0];
     if (point) filterMap(point.customdata);
   });
+  chart.removeAllListeners && chart.removeAllListeners("plotly_hover");
+  chart.removeAllListeners && chart.removeAllListeners("plotly_unhover");
+  chart.on("plotly_hover", event => { showHoverCard(chart, event).catch(() => hideHoverCard()); });
+  chart.on("plotly_unhover", hideHoverCard);
   filterMap("");
 }
 
+function hideHoverCard() {
+  hoveredPost = null;
+  $("segments-hover").hidden = true;
+}
+
+async function postImage(id) {
+  // the post's stored image (the import's copy, GET /v1/dashboard/image): fetched with the key header, which an
+  // <img src> cannot send, and kept as an object URL so that hovering the point again costs nothing
+  if (images.has(id)) return images.get(id);
+  let url = null;
+  try {
+    url = URL.createObjectURL(await apiBlob(`/v1/dashboard/image?${new URLSearchParams({ post: id })}`));
+  } catch (error) {
+    if (error.status !== 404) throw error;  // 404: no stored image (a remote URL, a rejected file)
+  }
+  images.set(id, url);
+  while (images.size > IMAGES_KEPT) {
+    const [oldest, old] = images.entries().next().value;
+    if (old) URL.revokeObjectURL(old);
+    images.delete(oldest);
+  }
+  return url;
+}
+
+async function showHoverCard(chart, event) {
+  const hovered = event.points && event.points[0];
+  const post = hovered && (mapGroups[hovered.curveNumber] || [])[hovered.pointNumber];
+  if (!post || !post.media.some(kind => kind === "image" || kind === "gif")) { hideHoverCard(); return; }
+  hoveredPost = post.id;
+  const url = await postImage(post.id);
+  if (hoveredPost !== post.id) return;  // the pointer moved on while the image came
+  if (!url) { hideHoverCard(); return; }
+  const card = $("segments-hover");
+  const img = $("segments-hover-img");
+  img.dataset.post = post.id;
+  img.alt = `image of post ${post.id}`;
+  img.src = url;
+  $("segments-hover-text").textContent = post.id;
+  // beside the point, inside the chart (left of it when the point is in the right half)
+  const xa = chart._fullLayout.xaxis, ya = chart._fullLayout.yaxis;
+  const x = xa._offset + xa.l2p(hovered.x), y = ya._offset + ya.l2p(hovered.y);
+  card.hidden = false;
+  const width = card.offsetWidth, height = card.offsetHeight;
+  card.style.left = `${Math.max(0, x > chart.clientWidth / 2 ? x - width - 12 : x + 12)}px`;
+  card.style.top = `${Math.max(0, Math.min(y + 12, chart.clientHeight - height))}px`;
+}
+
 async function showTrends(source) {
-  const query = source ? `?${new URLSearchParams({ source })}` : "";
+  const asked = {};
+  if (source) asked.source = source;
+  const since = $("trends-since").value;  // back from the newest post, as 'postlens trends --since'
+  if (since) asked.since = since;
+  const query = Object.keys(asked).length ? `?${new URLSearchParams(asked)}` : "";
   const t = await fetchData(`/v1/dashboard/trends${query}`);
+  const range = $("trends-since");
+  $("trends-range").textContent = t.from ? `Bins and alerts from ${t.from} (${range.options[range.selectedIndex].text},` +
+    " counted back from the newest post)." : "Every bin and alert.";
   const select = $("trends-source");
   if (!select.options.length || source === undefined) {
     select.replaceChildren(...t.sources.map(s => el("option", s, { value: s })));
@@ -316,12 +390,14 @@ async function showTrends(source) {
                   text: line.state.filter((_, j) => burst[j]), hovertemplate: "%{text}: %{y}<extra>" + line.term.replace(/[<>]/g, "") + "</extra>",
                   marker: { color, size: 11, symbol: "star", line: outline() } });
   });
-  draw($("chart-trends"), traces, layout(`Counts per bin (${t.source || "no trends yet"}); stars: bursts`,
+  const chart = $("chart-trends");
+  await draw(chart, traces, layout(`Counts per bin (${t.source || "no trends yet"}); stars: bursts`,
     { legend: { orientation: "h", y: -0.2 } }));
   fill($("table-alerts"), [
     { title: "fired", get: a => a.fired_at }, { title: "source", get: a => a.source }, { title: "term", get: a => a.term },
     { title: "count", get: a => a.count }, { title: "expected", get: a => fmt(a.expected, 1) },
     { title: "score", get: a => fmt(a.score, 2) }, { title: "provisional", get: a => (a.provisional ? "yes" : "no") }], t.alerts);
+  chart.dataset.since = t.since || "";  // the range drawn and listed: the browser tests wait for it
 }
 
 async function showPopularity() {
@@ -459,6 +535,7 @@ document.addEventListener("DOMContentLoaded", () => {
     status("");
   }));
   $("trends-source").addEventListener("change", guard(() => showTrends($("trends-source").value)));
+  $("trends-since").addEventListener("change", guard(() => showTrends($("trends-source").value || null)));
   $("report-open").addEventListener("click", guard(openReport));
   window.addEventListener("hashchange", guard(() => showPage(pageFromHash())));
   guard(start)();
