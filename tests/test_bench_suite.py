@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import scaling, suite
+from bench import scaling, suite, train_stream
 from bench._rows import ROW_KEYS, row
 
 
@@ -102,6 +102,27 @@ def test_scaling_rows_judge_featurize_time_and_memory_against_the_goals() -> Non
     assert rows["search: time slope (log-log, 3 sizes)"]["met"] is False
     assert rows["search: peak RSS 16,000 / 1,000 posts"]["met"] is None  # no memory goal for search
     assert "search 4,000 posts: agent load + first query" in rows
+
+
+def test_train_stream_rows_judge_sgd_growth_only_and_the_area_is_registered() -> None:
+    def sizes(seconds: list[float], memory: list[float]) -> dict[int, dict[str, float]]:
+        return {
+            n: {"seconds": s, "peak_rss_mb": m, "tree_mb": m, "macro_f1": 0.7}
+            for n, s, m in zip((20_000, 80_000), seconds, memory)
+        }
+
+    figures = {"sgd": sizes([4.0, 16.0], [500.0, 600.0]), "logreg": sizes([4.0, 64.0], [500.0, 1100.0])}
+    rows = {r["metric"]: r for r in train_stream.stream_rows(figures)}
+    assert rows["sgd: time slope (log-log, 2 sizes)"]["value"] == pytest.approx(1.0)
+    assert rows["sgd: time slope (log-log, 2 sizes)"]["met"] is True
+    assert rows["sgd: peak RSS 80,000 / 20,000 posts"]["value"] == pytest.approx(1.2)
+    assert rows["sgd: peak RSS 80,000 / 20,000 posts"]["met"] is True
+    assert rows["logreg: peak RSS 80,000 / 20,000 posts"]["met"] is None  # the in-memory kind is shown, not judged
+    assert rows["sgd 80,000 posts: test macro-F1"]["value"] == 0.7
+    worse = {r["metric"]: r for r in train_stream.stream_rows({"sgd": sizes([4.0, 40.0], [500.0, 700.0])})}
+    assert worse["sgd: time slope (log-log, 2 sizes)"]["met"] is False
+    assert worse["sgd: peak RSS 80,000 / 20,000 posts"]["met"] is False
+    assert "train_stream" in suite.AREA_NAMES
 
 
 def test_synthetic_posts_import_as_distinct_text_posts(tmp_path: Path) -> None:

@@ -6,7 +6,9 @@ The streamed model must score close to in-memory logreg on the same split, read 
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -19,6 +21,7 @@ from postlens.models.artifact import load_model
 from postlens.models.config import load_config
 from postlens.models.data import assemble, load_post_data
 from postlens.models.stream import StreamSource
+from postlens.models.trainer import _fit_streamed
 from postlens.pipeline.featurize import text_key
 from postlens.pipeline.train import run_train
 from postlens.store.features import FeatureCache
@@ -184,3 +187,41 @@ def test_streamed_and_in_memory_sgd_learn_the_same_model(workspace, tmp_path):
     a, b = (pq.read_table(tmp_path / side / "predictions_test.parquet").to_pydict() for side in ("a", "b"))
     assert a["predicted_label"] == b["predicted_label"]
     np.testing.assert_allclose(a["proba_red"], b["proba_red"], rtol=1e-4)
+
+
+def test_streamed_fit_scans_each_cache_part_once_and_removes_its_scratch(workspace, tmp_path, monkeypatch):
+    """Many small batches over several epochs still read each Parquet part once; the scratch file goes,
+    also when the fit fails."""
+    from postlens.models import stream
+
+    config = load_config(_config(tmp_path, "model: {kind: sgd, stream_batch_size: 7, epochs: 4}\n"))
+    with Workspace(workspace, read_only=True) as ws:
+        data = assemble(ws, config, vectors=False)
+    temporary = tmp_path / "scratch"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))  # where TemporaryDirectory puts the scratch
+    scanned: list[Path] = []
+    scratch_seen: list[list[Path]] = []
+    scan = stream.scan_part
+
+    def counting_scan(part):
+        scanned.append(part)
+        scratch_seen.append(sorted(temporary.rglob("*.npy")))
+        return scan(part)
+
+    monkeypatch.setattr(stream, "scan_part", counting_scan)
+    estimator = _fit_streamed(config, data.subset(np.arange(200)), "none")
+    cache = FeatureCache(workspace / "features")
+    parts = cache.parts(TEXT_KEY) + cache.parts(IMAGE_KEY)
+    assert len(parts) == 5 and estimator.rows_seen_ == 200 and len(estimator.history_) == 4
+    assert sorted(scanned) == sorted(parts)  # each part once for the scaling pass and 4 epochs of 29 batches
+    assert all(any(p.name == "posts.npy" for p in seen) for seen in scratch_seen)  # the scratch was there
+    assert list(temporary.iterdir()) == []  # and is gone
+
+    def failing(part):
+        raise OSError("disk went away")
+
+    monkeypatch.setattr(stream, "scan_part", failing)
+    with pytest.raises(OSError, match="disk went away"):
+        _fit_streamed(config, data.subset(np.arange(200)), "none")
+    assert list(temporary.iterdir()) == []  # removed on error too

@@ -7,10 +7,10 @@ post lacks (no image, image failed to decode, no transcript) is a False in its m
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from postlens.encoders.identity import cache_prefix, installed_identity, text_ke
 from postlens.errors import ConfigError
 from postlens.models.config import TrainConfig
 from postlens.models.inputs import PostData, stack_present
-from postlens.models.stream import StreamSource, block_width
+from postlens.models.stream import Links, StreamSource, block_width
 from postlens.store.duplicates import cluster_of, last_dedupe_report
 from postlens.store.features import FeatureCache
 from postlens.store.post_filter import select_post_ids
@@ -27,6 +27,8 @@ from postlens.store.workspace import Workspace
 MEDIA_KINDS = ("image", "gif", "video", "audio")
 MODALITY_MEDIA = {"image": ("image", "gif"), "video": ("video",), "audio": ("audio",)}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+POST_CHUNK = 4096
+"""Post rows fetched from DuckDB at a time."""
 
 
 @dataclass
@@ -122,7 +124,7 @@ def load_post_data(
     masks: dict[str, np.ndarray] = {}
     sequences: dict[str, list[np.ndarray | None]] = {}
     keys: dict[str, str] = {}
-    links: dict[str, list[list[str]]] = {}
+    links: dict[str, Links] = {}
     widths: dict[str, int] = {}
     for block in config.features.blocks():
         if block.fitted:
@@ -135,7 +137,7 @@ def load_post_data(
             key = resolve_encoder_key(cache, block.encoder)
         keys[block.name] = key
         if not vectors:
-            links[block.name] = _links(workspace, block.modality, rows, config)
+            links[block.name] = Links.from_lists(_links(workspace, block.modality, rows, config))
             widths[block.name] = (dims or {}).get(block.name) or block_width(cache, key)
             continue
         if block.modality == "text":
@@ -177,11 +179,13 @@ def load_post_data(
     if not vectors:
         if waveforms:
             raise ConfigError("a streamed model reads cached vectors only; set features.waveform.enabled: false")
-        facts["stream"] = StreamSource(workspace.features_dir, keys, links, widths, meta, meta_names, ids)
+        facts["stream"] = StreamSource(
+            workspace.features_dir, keys, links, widths, meta, meta_names, np.array(ids, dtype=object)
+        )
     return data, facts
 
 
-def _links(workspace: Workspace, modality: str, rows: list[dict[str, Any]], config: TrainConfig) -> list[list[str]]:
+def _links(workspace: Workspace, modality: str, rows: Sequence[dict[str, Any]], config: TrainConfig) -> list[list[str]]:
     if modality == "text":
         return text_links(workspace, rows, config.features.text_fields)
     if modality in MODALITY_MEDIA:
@@ -257,12 +261,12 @@ def assemble(workspace: Workspace, config: TrainConfig, *, vectors: bool = True)
     return out
 
 
-def _label_keys(rows: list[dict[str, Any]]) -> list[str]:
+def _label_keys(rows: Sequence[dict[str, Any]]) -> list[str]:
     return sorted({k for r in rows for k in (r["labels"] or {})})
 
 
 def _groups(
-    rows: list[dict[str, Any]], keep: np.ndarray, config: TrainConfig
+    rows: Sequence[dict[str, Any]], keep: np.ndarray, config: TrainConfig
 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Per-row split keys. The group label must exist where a split uses it: a post without it is its
     own group (counted); when no kept post has it, the error names the label and the keys that exist."""
@@ -300,7 +304,7 @@ def _groups(
     return groups, notes
 
 
-def _duplicate_clusters(workspace: Workspace, rows: list[dict[str, Any]], notes: dict[str, int]) -> np.ndarray:
+def _duplicate_clusters(workspace: Workspace, rows: Sequence[dict[str, Any]], notes: dict[str, int]) -> np.ndarray:
     """The duplicate cluster of each row ("" for a post in none), from the last ``postlens dedupe``."""
     report = last_dedupe_report(workspace.db)
     if report is None:
@@ -319,7 +323,7 @@ def _duplicate_clusters(workspace: Workspace, rows: list[dict[str, Any]], notes:
 
 
 def _targets(
-    rows: list[dict[str, Any]], config: TrainConfig, task: str, popularity: np.ndarray
+    rows: Sequence[dict[str, Any]], config: TrainConfig, task: str, popularity: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     if task == "regression":
         keep = ~np.isnan(popularity)
@@ -349,17 +353,61 @@ def _targets(
     return keep, y, classes
 
 
-def _post_rows(workspace: Workspace, post_ids: list[str] | None) -> list[dict[str, Any]]:
-    sql = "SELECT id, created_at, text, author_id, author_followers, hashtags, labels, media_kinds FROM posts"
-    cursor = workspace.db.execute(sql + " ORDER BY id")
-    columns = [d[0] for d in cursor.description]
-    rows = [dict(zip(columns, r)) for r in cursor.fetchall()]
+POST_COLUMNS = ("id", "created_at", "text", "author_id", "author_followers", "hashtags", "labels", "media_kinds")
+
+
+class PostRows(Sequence[dict[str, Any]]):
+    """The posts' rows held as one list per column (a dict per row is built only while it is read):
+    a corpus of posts costs its values, not a dict and a tuple per post. Empty lists are None,
+    author ids shared and equal label maps one object (all read-only)."""
+
+    def __init__(self, columns: dict[str, list[Any]]) -> None:
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return len(self.columns["id"])
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | Sequence[dict[str, Any]]:
+        if isinstance(index, slice):
+            return PostRows({name: values[index] for name, values in self.columns.items()})
+        return {name: values[index] for name, values in self.columns.items()}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        names = list(self.columns)
+        for values in zip(*self.columns.values()):
+            yield dict(zip(names, values))
+
+    def reordered(self, positions: Sequence[int]) -> PostRows:
+        return PostRows({name: [values[i] for i in positions] for name, values in self.columns.items()})
+
+
+def _post_rows(workspace: Workspace, post_ids: list[str] | None) -> PostRows:
+    """Every post (``post_ids``: those, in that order), fetched a chunk at a time."""
+    cursor = workspace.db.execute(f"SELECT {', '.join(POST_COLUMNS)} FROM posts ORDER BY id")
+    columns: dict[str, list[Any]] = {name: [] for name in POST_COLUMNS}
+    shared: dict[Any, Any] = {}  # equal author ids and label maps: one object each
+    while chunk := cursor.fetchmany(POST_CHUNK):
+        for post_id, created, text, author, followers, hashtags, labels, kinds in chunk:
+            columns["id"].append(post_id)
+            columns["created_at"].append(created)
+            columns["text"].append(text)
+            columns["author_id"].append(shared.setdefault(author, author))
+            columns["author_followers"].append(followers)
+            columns["hashtags"].append(hashtags or None)
+            columns["labels"].append(shared.setdefault(tuple(labels.items()), labels) if labels else None)
+            columns["media_kinds"].append(kinds or None)
+    del shared
+    rows = PostRows(columns)
     if post_ids is not None:
-        by_id = {r["id"]: r for r in rows}
-        missing = [p for p in post_ids if p not in by_id]
+        position = {post_id: i for i, post_id in enumerate(columns["id"])}
+        missing = [p for p in post_ids if p not in position]
         if missing:
             raise ConfigError(f"{len(missing)} post ids are not in the workspace, e.g. {missing[:3]}")
-        rows = [by_id[p] for p in post_ids]
+        rows = rows.reordered([position[p] for p in post_ids])
     return rows
 
 
@@ -371,7 +419,7 @@ def _has_table(workspace: Workspace, name: str) -> bool:
 
 
 def _text_vectors(
-    workspace: Workspace, cache: FeatureCache, key: str, rows: list[dict[str, Any]], fields: Sequence[str]
+    workspace: Workspace, cache: FeatureCache, key: str, rows: Sequence[dict[str, Any]], fields: Sequence[str]
 ) -> list[np.ndarray | None]:
     """Mean of the post's text-field embeddings (``text_links`` says which)."""
     links = text_links(workspace, rows, fields)
@@ -379,7 +427,7 @@ def _text_vectors(
     return [_mean([found[k].vector for k in ks if k in found]) for ks in links]
 
 
-def text_links(workspace: Workspace, rows: list[dict[str, Any]], fields: Sequence[str]) -> list[list[str]]:
+def text_links(workspace: Workspace, rows: Sequence[dict[str, Any]], fields: Sequence[str]) -> list[list[str]]:
     """Per row, the cache keys of its text fields: its own text (keyed from ``posts`` itself, so a post
     imported since the last featurize is not taken for text-less), plus OCR / transcript if asked
     (from ``text_fields``, which featurize builds)."""
@@ -431,7 +479,7 @@ def _mean(vectors: list[np.ndarray | None]) -> np.ndarray | None:
     return np.mean(present, axis=0).astype(np.float32) if present else None
 
 
-def metadata_matrix(rows: list[dict[str, Any]]) -> tuple[np.ndarray, list[str]]:
+def metadata_matrix(rows: Sequence[dict[str, Any]]) -> tuple[np.ndarray, list[str]]:
     """Facts known at posting time: no engagement here, so popularity models cannot cheat."""
     names = ["log_followers", "followers_known", "hour_sin", "hour_cos", "time_known"]
     names += [f"weekday_{d}" for d in WEEKDAYS] + [f"n_{k}" for k in MEDIA_KINDS]
@@ -461,7 +509,7 @@ def _seconds(created: datetime | None) -> float:
     return created.timestamp() if created is not None else float("nan")
 
 
-def _popularity(workspace: Workspace, rows: list[dict[str, Any]], config: TrainConfig) -> np.ndarray:
+def _popularity(workspace: Workspace, rows: Sequence[dict[str, Any]], config: TrainConfig) -> np.ndarray:
     """log1p(metric) at the latest snapshot (NaN when never observed), optionally normalised."""
     metric = config.popularity.metric
     latest = dict(

@@ -219,12 +219,14 @@ def _fit_streamed(config: TrainConfig, train: TrainingSet, method: str) -> Any:
     estimator = build_estimator(config, train.task, method)
     size, y = config.model.stream_batch_size, train.y
 
-    def batches(number: int) -> Any:  # pass 0 (scaling) in order; each epoch in its own seeded order
-        for rows, data in source.batches(size, seed=None if number == 0 else [config.seed, number]):
-            yield data, y[rows]
-
     started = time.perf_counter()
-    estimator.fit_batches(batches, n_classes=len(train.classes) if train.task == "classification" else None)
+    with source.materialized() as scratch:  # one pass over the cache; the batches read the scratch file
+
+        def batches(number: int) -> Any:  # pass 0 (scaling) in order; each epoch in its own seeded order
+            for rows, data in scratch.batches(size, seed=None if number == 0 else [config.seed, number]):
+                yield data, y[rows]
+
+        estimator.fit_batches(batches, n_classes=len(train.classes) if train.task == "classification" else None)
     estimator.fit_seconds_ = time.perf_counter() - started
     return estimator
 
