@@ -51,6 +51,7 @@ AREAS: tuple[Area, ...] = (
     Area("ray", "ray_scaling", "featurization local vs Ray at 1 and 2 workers", 1800, 3600),
     Area("agent", "agent", "agent warm latency per kind of post", 1800, 3600),
     Area("train", "train", "training time per epoch", 900, 2400),
+    Area("train_stream", "train_stream", "streamed sgd training: time slope and peak memory vs corpus size", 900, 2400),
     Area("topics", "topics", "topic quality and fit time vs BERTopic", 1800, 5400),
     Area("trends", "trends", "trend detection delay and false alarms", 900, 2400),
     Area("scaling", "scaling", "cost growth with corpus size (time, peak memory, slope)", 2400, 7200),

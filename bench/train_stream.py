@@ -13,17 +13,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from bench._rows import row
 from bench.featurize_memory import run_measured
+from bench.scaling import slope
 
 PART_ROWS = 5000
+AREA = "train_stream"
 
 
 def build_workspace(root: Path, n: int, dim: int, seed: int = 0) -> str:
@@ -88,6 +94,99 @@ def child(workspace: Path, key: str, kind: str, batch: int, out: Path) -> None:
     out.write_text(json.dumps({"macro_f1": report["test"]["macro_f1"], "train_seconds": report["train_seconds"]}))
 
 
+SIZES_FULL, SIZES_QUICK = (20_000, 80_000), (5_000, 20_000)
+SLOPE_GOAL, MEMORY_GOAL = 1.1, 1.25
+"""sgd between the sizes: time grows about linearly, peak memory barely (one cache pass per fit, batches from disk)."""
+
+
+def stream_figures(
+    sizes: Sequence[int],
+    *,
+    dim: int,
+    batch: int,
+    kinds: Sequence[str],
+    base: Path,
+    log: Callable[[str], None] = print,
+    keep: bool = False,
+) -> dict[str, dict[int, dict[str, float]]]:
+    """kind -> size -> peak RSS / tree MB, wall seconds and macro-F1 of one measured ``run_train``."""
+    figures: dict[str, dict[int, dict[str, float]]] = {kind: {} for kind in kinds}
+    log(f"{'posts':>8} {'kind':>7} {'peak RSS MB':>12} {'tree MB':>8} {'seconds':>8} {'macro-F1':>9}")
+    for n in sizes:
+        root = base / f"ws-{n}"
+        key = build_workspace(root, n, dim)
+        for kind in kinds:
+            out = base / f"out-{n}-{kind}.json"
+            command = [sys.executable, "-m", "bench.train_stream", "--batch", str(batch)]
+            code, peak, tree, seconds = run_measured([*command, "--child", str(root), key, kind, str(out)])
+            result = json.loads(out.read_text()) if code == 0 else {"macro_f1": float("nan")}
+            f = {
+                "peak_rss_mb": peak / 2**20,
+                "tree_mb": tree / 2**20,
+                "seconds": seconds,
+                "macro_f1": result["macro_f1"],
+            }
+            figures[kind][n] = f
+            log(
+                f"{n:>8} {kind:>7} {f['peak_rss_mb']:>12.0f} {f['tree_mb']:>8.0f} {seconds:>8.1f} {f['macro_f1']:>9.3f}"
+            )
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
+    return figures
+
+
+def stream_rows(figures: dict[str, dict[int, dict[str, float]]]) -> list[dict[str, Any]]:
+    """The suite's rows: per kind and size, time, peak RSS and F1; for sgd, time slope and memory growth."""
+    rows: list[dict[str, Any]] = []
+    for kind, by_size in figures.items():
+        sizes = sorted(by_size)
+        for n in sizes:
+            f = by_size[n]
+            rows.append(row(AREA, f"{kind} {n:,} posts: train wall time", f["seconds"], "s"))
+            rows.append(row(AREA, f"{kind} {n:,} posts: peak RSS", f["peak_rss_mb"], "MB"))
+            rows.append(row(AREA, f"{kind} {n:,} posts: test macro-F1", f["macro_f1"]))
+        if len(sizes) < 2:
+            continue
+        judged = kind == "sgd"
+        time_slope = slope(list(sizes), [by_size[n]["seconds"] for n in sizes])
+        ratio = by_size[sizes[-1]]["peak_rss_mb"] / by_size[sizes[0]]["peak_rss_mb"]
+        rows.append(
+            row(
+                AREA,
+                f"{kind}: time slope (log-log, {len(sizes)} sizes)",
+                time_slope,
+                "",
+                f"<= {SLOPE_GOAL}" if judged else "",
+                time_slope <= SLOPE_GOAL if judged else None,
+            )
+        )
+        rows.append(
+            row(
+                AREA,
+                f"{kind}: peak RSS {sizes[-1]:,} / {sizes[0]:,} posts",
+                ratio,
+                "x",
+                f"<= {MEMORY_GOAL}" if judged else "",
+                ratio <= MEMORY_GOAL if judged else None,
+            )
+        )
+    return rows
+
+
+def suite_rows(quick: bool = False) -> list[dict[str, Any]]:
+    """sgd (and, in the full run, logreg for comparison) at two corpus sizes."""
+    kinds = ("sgd",) if quick else ("sgd", "logreg")
+    with tempfile.TemporaryDirectory(prefix="postlens-trainstream-") as tmp:
+        figures = stream_figures(
+            SIZES_QUICK if quick else SIZES_FULL, dim=384, batch=4096, kinds=kinds, base=Path(tmp), log=_stderr
+        )
+    return stream_rows(figures)
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--posts", default="20000,80000", help="comma-separated corpus sizes")
@@ -102,21 +201,14 @@ def main() -> None:
         child(Path(workspace), key, kind, args.batch, Path(out))
         return
     with tempfile.TemporaryDirectory(prefix="postlens-trainstream-") as tmp:
-        base = args.keep or Path(tmp)
-        print(f"{'posts':>8} {'kind':>7} {'peak RSS MB':>12} {'tree MB':>8} {'seconds':>8} {'macro-F1':>9}")
-        for n in (int(v) for v in args.posts.split(",")):
-            root = base / f"ws-{n}"
-            key = build_workspace(root, n, args.dim)
-            for kind in args.kinds.split(","):
-                out = base / f"out-{n}-{kind}.json"
-                command = [sys.executable, "-m", "bench.train_stream", "--batch", str(args.batch)]
-                code, peak, tree, seconds = run_measured([*command, "--child", str(root), key, kind, str(out)])
-                figures = json.loads(out.read_text()) if code == 0 else {"macro_f1": float("nan")}
-                print(
-                    f"{n:>8} {kind:>7} {peak / 2**20:>12.0f} {tree / 2**20:>8.0f} {seconds:>8.1f} "
-                    f"{figures['macro_f1']:>9.3f}",
-                    flush=True,
-                )
+        sizes = [int(v) for v in args.posts.split(",")]
+        kinds = args.kinds.split(",")
+        figures = stream_figures(
+            sizes, dim=args.dim, batch=args.batch, kinds=kinds, base=args.keep or Path(tmp), keep=args.keep is not None
+        )
+        for r in stream_rows(figures):
+            if r["goal"]:
+                print(f"{r['metric']}: {r['value']:.2f} (goal {r['goal']}: {'met' if r['met'] else 'NOT met'})")
 
 
 if __name__ == "__main__":
