@@ -225,3 +225,16 @@ def test_streamed_fit_scans_each_cache_part_once_and_removes_its_scratch(workspa
     with pytest.raises(OSError, match="disk went away"):
         _fit_streamed(config, data.subset(np.arange(200)), "none")
     assert list(temporary.iterdir()) == []  # removed on error too
+
+
+def test_scratch_rows_are_read_in_any_order_with_repeats(tmp_path):
+    from postlens.models.stream import read_rows
+
+    matrix = np.random.default_rng(0).normal(size=(500, 7)).astype(np.float32)
+    np.save(tmp_path / "m.npy", matrix)
+    rows = np.array([499, 3, 3, 0, 250, 251, 4, 120])  # scattered, adjacent, repeated, both ends
+    np.testing.assert_array_equal(read_rows(tmp_path / "m.npy", rows), matrix[rows])
+    assert read_rows(tmp_path / "m.npy", rows[:0]).shape == (0, 7)
+    np.save(tmp_path / "wide.npy", matrix.astype(np.float64))
+    with pytest.raises(ValueError, match="float32"):
+        read_rows(tmp_path / "wide.npy", rows)

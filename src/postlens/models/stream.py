@@ -13,6 +13,7 @@ or written, so resident memory follows the batch size, not the corpus.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -33,6 +34,8 @@ SCAN_ROWS = 4096
 """Cache rows a scanner decodes at a time (one record batch; no read-ahead beyond it)."""
 CHUNK_ROWS = 4096
 """Posts written to the scratch file at a time."""
+NEAR_ROWS = 8
+"""Wanted rows of a scratch file at most this far apart are read in one ``pread``."""
 
 
 @dataclass
@@ -123,13 +126,7 @@ class StreamSource:
         if self.matrix is None:  # a one-off read: one scan for these rows
             with self.subset(rows).materialized() as source:
                 return source.read(np.arange(len(rows)))
-        order = np.argsort(rows, kind="stable")
-        values = np.empty((len(rows), 0), np.float32)
-        if len(rows):
-            mapped = np.load(self.matrix, mmap_mode="r")
-            values = np.empty((len(rows), mapped.shape[1]), np.float32)
-            values[order] = mapped[rows[order]]  # rows in file order; unmapped below so RSS stays per batch
-            del mapped
+        values = read_rows(self.matrix, rows)
         modalities = {b: values[:, f : f + d].copy() for b, (f, d, _) in self._columns().items()}
         masks = {b: values[:, m] > 0.5 for b, (_, _, m) in self._columns().items()}
         return PostData(
@@ -164,6 +161,33 @@ def scan_part(part: Path) -> Iterator[pa.RecordBatch]:
     yield from scanner.to_batches()
 
 
+def read_rows(path: Path, rows: np.ndarray) -> np.ndarray:
+    """Rows of a 2-D float32 ``.npy``, read with ``pread`` (nearby rows in one read), not mapped:
+    a mapping's fault-around would make most of the file resident for a scattered batch."""
+    with path.open("rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(handle)
+        if fortran or dtype != np.dtype(np.float32) or len(shape) != 2:
+            raise ValueError(f"{path} is not a 2-D C-ordered float32 array")
+        start, width = handle.tell(), int(shape[1])
+        out = np.empty((len(rows), width), np.float32)
+        if not len(rows) or not width:
+            return out
+        order = np.argsort(rows, kind="stable")
+        ordered = rows[order]
+        breaks = np.flatnonzero(np.diff(ordered) > NEAR_ROWS) + 1
+        row_bytes = width * 4
+        at = 0
+        for run in np.split(ordered, breaks):
+            first, last = int(run[0]), int(run[-1])
+            data = os.pread(handle.fileno(), (last - first + 1) * row_bytes, start + first * row_bytes)
+            block = np.frombuffer(data, np.float32).reshape(-1, width)
+            out[order[at : at + len(run)]] = block[run - first]
+            at += len(run)
+        return out
+
+
 def _write_block(
     cache: FeatureCache, key: str, links: Links, dim: int, path: Path, first: int, mask: int, tmp: Path
 ) -> None:
@@ -184,9 +208,7 @@ def _write_block(
         owner, index = owner[present], index[present]
         out = np.zeros((stop - start, dim + 1), np.float32)
         if len(index):
-            vectors = np.load(store, mmap_mode="r")
-            picked = np.asarray(vectors[index], np.float32)
-            del vectors
+            picked = read_rows(store, index)
             posts, begins, counts = np.unique(owner, return_index=True, return_counts=True)
             sums = np.add.reduceat(picked, begins, axis=0) if len(picked) > len(posts) else picked
             out[posts, :dim] = sums / counts[:, None].astype(np.float32) if len(picked) > len(posts) else sums
