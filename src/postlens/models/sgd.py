@@ -10,7 +10,8 @@ stochastic gradient) or ``SGDRegressor``, each over the batches in a new seeded 
 
 ``fit(X, y)`` batches an in-memory X (the scikit-learn contract); ``fit_batches`` takes a function
 that yields (PostData, y) batches for a pass, so the training pipeline can read each batch from
-the feature cache (``models/stream.py``) and never hold the corpus.
+a scratch file written by one pass over the feature cache (``models/stream.py``) and never hold
+the corpus.
 """
 
 from __future__ import annotations
