@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import shutil
 import statistics
 import sys
 import tempfile
@@ -33,19 +32,11 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "api"))
+from _chromium import CHROMIUM, CHROMIUM_ARGS
 from _server import ApiServer
 
 from agent import load_average
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 KEY_NAME = "postlens-api-key"
 FIRST_CHART = {"overview": "#chart-modality[data-drawn]", "segments": "#chart-map[data-drawn]"}
 """The page marks a chart ``data-drawn`` once plotly has drawn it (its value: scattergl or scatter)."""
@@ -210,7 +201,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workspace", type=Path, required=True, help="a workspace with segments fitted")
     parser.add_argument("--runs", type=int, default=3, help="server starts per page (each: cold + warm)")
-    parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("chromium-browser"))
+    parser.add_argument("--chromium", default=CHROMIUM)
     parser.add_argument("--ready-seconds", type=float, default=900, help="longest wait for the server to start")
     args = parser.parse_args()
     if not args.chromium:

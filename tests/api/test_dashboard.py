@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,21 +17,12 @@ from urllib.parse import quote, urlsplit
 import httpx
 import orjson
 import pytest
+from _chromium import CHROMIUM, CHROMIUM_ARGS
 from _server import ApiServer
 
 from _agent_fixtures import AgentWorkspace
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PAGES = ("overview", "inspect", "search", "segments", "trends", "popularity", "models")
 WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}
 

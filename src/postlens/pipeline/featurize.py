@@ -422,6 +422,17 @@ def _write_errors_anyway(root: Path, errors: _Errors) -> None:
         )
 
 
+@contextmanager
+def recording_errors(root: Path, errors: _Errors) -> Iterator[None]:
+    """Record ``errors`` in ``feature_errors`` when the block ends, also when it is interrupted or fails."""
+    try:
+        yield
+    except BaseException:
+        _write_errors_anyway(root, errors)
+        raise
+    _write_errors(root, errors)
+
+
 # ------------------------------------------------------------------ text
 
 
@@ -442,17 +453,13 @@ def _text_stage(
         with open_briefly(root) as ws:  # rebuild text_fields, export the capped texts to encode, close
             summary.text_fields = build_text_fields(ws.db, cache)
             todo = export_text_items(ws.db, items_file, [cache_key(e) for _, e in encoders], cache, post_ids, max_chars)
-        try:
+        with recording_errors(root, errors):
             for spec, encoder in encoders:
                 run = EncoderRun(spec.name, items=todo.items)
                 summary.runs.append(run)
                 _run_text(
                     encoder, run, items_file, todo.missing[cache_key(encoder)], cache, batch_size, progress, errors
                 )
-        except BaseException:
-            _write_errors_anyway(root, errors)
-            raise
-        _write_errors(root, errors)
 
 
 def _run_text(

@@ -33,9 +33,8 @@ from postlens.pipeline.featurize import (
     _media_items,
     _raised,
     _text_batches,
-    _write_errors,
-    _write_errors_anyway,
     encode_isolated,
+    recording_errors,
 )
 from postlens.pipeline.featurize_text import build_text_fields, export_text_items
 from postlens.pipeline.featurize_worker import build_encoder
@@ -93,25 +92,20 @@ def media_stage_on(
             spec.name: _media_items(ws.db, root, MEDIA_KINDS_OF[spec.modality], post_ids, errors.carriers)
             for spec in specs
         }
-    try:
-        with _scratch(root) as scratch:
-            for spec in specs:
-                key = cache_key(spec.build())  # encoders load their model lazily: building one is cheap
-                todo_keys = set(cache.missing(key, [k for k, _ in items[spec.name]]))
-                rows = (
-                    {"key": k, "payload": path, "cut": False, "post_id": errors.carriers.get(k)}
-                    for k, path in items[spec.name]
-                    if k in todo_keys
-                )
-                run = EncoderRun(spec.name, items=len(items[spec.name]))
-                summary.runs.append(run)
-                # OCR reads an image for seconds: smaller batches keep every actor busy (as the local worker does)
-                size = max(1, batch_size // 4) if spec.name == "ocr" else batch_size
-                _encode(engine, spec, rows, len(todo_keys), scratch, cache, size, progress, errors, run)
-    except BaseException:
-        _write_errors_anyway(root, errors)
-        raise
-    _write_errors(root, errors)
+    with recording_errors(root, errors), _scratch(root) as scratch:
+        for spec in specs:
+            key = cache_key(spec.build())  # encoders load their model lazily: building one is cheap
+            todo_keys = set(cache.missing(key, [k for k, _ in items[spec.name]]))
+            rows = (
+                {"key": k, "payload": path, "cut": False, "post_id": errors.carriers.get(k)}
+                for k, path in items[spec.name]
+                if k in todo_keys
+            )
+            run = EncoderRun(spec.name, items=len(items[spec.name]))
+            summary.runs.append(run)
+            # OCR reads an image for seconds: smaller batches keep every actor busy (as the local worker does)
+            size = max(1, batch_size // 4) if spec.name == "ocr" else batch_size
+            _encode(engine, spec, rows, len(todo_keys), scratch, cache, size, progress, errors, run)
 
 
 def text_stage_on(
@@ -128,26 +122,21 @@ def text_stage_on(
     """``featurize``'s text stage on ``engine``: text fields rebuilt, then every text encoder over what it lacks."""
     keys = {spec.name: cache_key(spec.build()) for spec in specs}
     errors = _Errors()
-    try:
-        with _scratch(root) as scratch:
-            items_file = scratch / "texts.parquet"
-            with open_briefly(root) as ws:
-                summary.text_fields = build_text_fields(ws.db, cache)
-                todo = export_text_items(ws.db, items_file, list(keys.values()), cache, post_ids, max_chars)
-            for spec in specs:
-                run = EncoderRun(spec.name, items=todo.items)
-                summary.runs.append(run)
-                wanted = todo.missing[keys[spec.name]]
-                rows = (
-                    {"key": r["key"], "payload": r["text"], "cut": r["cut"], "post_id": r["post_id"]}
-                    for chunk in (_text_batches(items_file, wanted, batch_size) if wanted else ())
-                    for r in chunk
-                )
-                _encode(engine, spec, rows, len(wanted), scratch, cache, batch_size, progress, errors, run)
-    except BaseException:
-        _write_errors_anyway(root, errors)
-        raise
-    _write_errors(root, errors)
+    with recording_errors(root, errors), _scratch(root) as scratch:
+        items_file = scratch / "texts.parquet"
+        with open_briefly(root) as ws:
+            summary.text_fields = build_text_fields(ws.db, cache)
+            todo = export_text_items(ws.db, items_file, list(keys.values()), cache, post_ids, max_chars)
+        for spec in specs:
+            run = EncoderRun(spec.name, items=todo.items)
+            summary.runs.append(run)
+            wanted = todo.missing[keys[spec.name]]
+            rows = (
+                {"key": r["key"], "payload": r["text"], "cut": r["cut"], "post_id": r["post_id"]}
+                for chunk in (_text_batches(items_file, wanted, batch_size) if wanted else ())
+                for r in chunk
+            )
+            _encode(engine, spec, rows, len(wanted), scratch, cache, batch_size, progress, errors, run)
 
 
 def _encode(
