@@ -206,3 +206,12 @@ def test_new_posts_reach_the_index_incrementally(workspace_copy, agent_workspace
     assert agent.search("zephyrphone quantum gadget battery", k=1).hits[0].post_id == "late:1"
     again = Agent(workspace_copy, models=[], popularity=False)  # reopened: reads the saved parts, embeds nothing
     assert again._loaded.index.live == 301 and again._loaded.index.rows == 301
+
+
+def test_post_in_a_language_vader_cannot_read_has_no_lexicon_score(agent: Agent) -> None:
+    insight = agent.understand(text="¡Qué golazo en la final! Me encanta este equipo, increíble partido.")
+    assert insight.language == "es"
+    assert insight.sentiment is not None and insight.sentiment.vader is None
+    assert "'es'" in (insight.sentiment.note or "") and "English" in insight.sentiment.note
+    english = agent.understand(text="What a wonderful goal, I love this team!")
+    assert english.sentiment.vader is not None and english.sentiment.note is None

@@ -27,6 +27,7 @@ from postlens.agent.insight import (
 from postlens.agent.segmenter import Placement, Segmenter
 from postlens.agent.state import Snapshot
 from postlens.agent.views import model_inputs, popularity_frame
+from postlens.encoders.text.lexicon import lexicon_reads
 from postlens.models.inputs import PostData
 from postlens.tasks.segments.parts import PostParts
 from postlens.types import Modality
@@ -202,7 +203,13 @@ def _stack_rows(parts: list[PostData]) -> PostData:
 
 
 def sentiment(batch: BatchFeatures, row: int, model: LabelInsight | None) -> Sentiment | None:
-    vader = batch.items[row].vader
+    item = batch.items[row]
+    vader = item.vader
+    language = batch.posts[row].post.language or (item.language.code if item.language else None)
+    note = None
+    if vader is not None and not lexicon_reads(language):
+        vader = None  # VADER finds no English word and would call the post neutral
+        note = f"the post is in {language!r}: VADER's lexicon reads English only, so there is no lexicon score"
     scores = None
     if vader is not None and not vader.error and vader.vector is not None:
         neg, neu, pos, compound = (float(v) for v in vader.vector)
@@ -213,11 +220,11 @@ def sentiment(batch: BatchFeatures, row: int, model: LabelInsight | None) -> Sen
             compound=round(compound, 4),
             label=str(vader.info.get("sentiment")),
         )
-    if scores is None and model is None:
+    if scores is None and model is None and note is None:
         return None
     if model is not None and model.label is not None:
-        return Sentiment(label=model.label, source=f"model:{model.model}", vader=scores, model=model)
-    return Sentiment(label=scores.label if scores else None, source="vader", vader=scores, model=model)
+        return Sentiment(label=model.label, source=f"model:{model.model}", vader=scores, model=model, note=note)
+    return Sentiment(label=scores.label if scores else None, source="vader", vader=scores, model=model, note=note)
 
 
 def popularity(model: Any, info: dict[str, Any], name: str, batch: BatchFeatures) -> list[PopularityInsight]:

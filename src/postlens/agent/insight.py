@@ -106,6 +106,7 @@ class Sentiment(_Model):
     source: str = Field(description="vader | model:<name>")
     vader: VaderScores | None = None
     model: LabelInsight | None = None
+    note: str | None = Field(None, description="why there is no lexicon score (e.g. a language VADER cannot read)")
 
 
 class Driver(_Model):

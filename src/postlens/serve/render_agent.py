@@ -89,7 +89,8 @@ def print_insight(console: Console, insight: Insight | Failure, *, title: str | 
         vader = insight.sentiment.vader
         console.print(
             f"  sentiment: {insight.sentiment.label} ({insight.sentiment.source})"
-            + (f"; VADER compound {vader.compound:+.2f}" if vader else ""),
+            + (f"; VADER compound {vader.compound:+.2f}" if vader else "")
+            + (f"; {terminal_safe(insight.sentiment.note)}" if insight.sentiment.note else ""),
             highlight=False,
         )
     if insight.emotion is not None:

@@ -21,10 +21,26 @@ from postlens.errors import MissingDependency
 from postlens.types import Modality
 
 VADER_FIELDS = ("neg", "neu", "pos", "compound")
+LEXICON_LANGUAGES = frozenset({"en"})
+"""Languages VADER's lexicon reads. On other languages it finds no word it knows and calls the post
+neutral, which is not a finding: readers of the scores must leave such posts unscored."""
+
+
+def lexicon_reads(language: str | None) -> bool:
+    """Whether VADER's score of a post in ``language`` (a BCP 47 / ISO 639 code such as ``en``,
+    ``en-GB``, ``es``) means anything. Unknown or undetermined languages (short texts, emoji) are read:
+    VADER scores emoji and emoticons whatever the language around them."""
+    if not language:
+        return True
+    primary = language.strip().lower().replace("_", "-").split("-")[0]
+    return primary in LEXICON_LANGUAGES or primary in ("", "und", "zxx", "mul")
 
 
 class VaderEncoder(ParamsMixin):
-    """``info["sentiment"]`` is positive / negative / neutral by VADER's usual +-0.05 compound cut."""
+    """``info["sentiment"]`` is positive / negative / neutral by VADER's usual +-0.05 compound cut.
+
+    The lexicon is English: the encoder scores any text (the 4 values are a feature like any other),
+    and readers that report sentiment check ``lexicon_reads(language)`` first."""
 
     name = "text-vader"
     revision = "1"  # bump when the code changes the scores; settings change the version by themselves

@@ -8,6 +8,7 @@ day) is a plain group-by over one frame, and the agent reads the same frame for 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 
 from postlens.encoders.identity import installed_identity, text_key
+from postlens.encoders.text.language import LanguageDetector
+from postlens.encoders.text.lexicon import lexicon_reads
 from postlens.errors import ConfigError, MissingDependency
 from postlens.store.features import FeatureCache
 from postlens.store.workspace import Workspace
@@ -34,8 +37,10 @@ PROBA_PREFIX = "proba_"
 class PostSentiment:
     """One row per post in ``frame``:
 
-    post_id, created_at (UTC), vader_neg / vader_neu / vader_pos / vader_compound (NaN: no text),
-    vader_label (negative / neutral / positive by VADER's +-0.05 compound cut, None without text),
+    post_id, created_at (UTC), language (the stored one, else detected from the text; None without
+    text), vader_neg / vader_neu / vader_pos / vader_compound (NaN: no text, or a language VADER's
+    English lexicon cannot read), vader_label (negative / neutral / positive by VADER's +-0.05 compound
+    cut, None when the scores are NaN),
     topic_id and topic (with a segmentation), label and ``proba_<class>`` (with a model; None / NaN
     for a post the model has not predicted).
     """
@@ -91,10 +96,21 @@ def load_post_sentiment(
     )
     key = installed_identity(VADER_ENCODER).key
     scores, computed = _vader_scores(workspace, [r[1] for r in rows], key, store=store)
+    languages = _languages(rows)
+    frame["language"] = pd.Series(languages, dtype="object")
+    unread = [i for i, language in enumerate(languages) if not lexicon_reads(language)]
+    scores[unread] = np.nan
     for j, column in enumerate(VADER_COLUMNS):
         frame[column] = scores[:, j]
     frame["vader_label"] = [_lexicon_label(c) for c in scores[:, 3]]
     result = PostSentiment(frame=frame, vader_key=key, vader_computed=computed)
+    if unread:
+        counts = Counter(languages[i] for i in unread).most_common()
+        shown = ", ".join(f"{language} {n:,}" for language, n in counts[:8]) + (", ..." if len(counts) > 8 else "")
+        result.notes.append(
+            f"{len(unread):,} posts are in languages VADER's English lexicon cannot read ({shown}): they have "
+            "no lexicon sentiment (it would call them neutral); a trained model (--model) can cover them"
+        )
     if segmentation is not None:
         _join_topics(workspace, frame, segmentation)
         result.segmentation = segmentation
@@ -130,8 +146,18 @@ def _lexicon_label(compound: float, threshold: float = 0.05) -> str | None:
     return "neutral"
 
 
+def _languages(rows: Sequence[tuple[Any, ...]]) -> list[str | None]:
+    """Each post's language: the platform's or importer's when stored, else detected from its text
+    (None without text; ``und`` when the text is too short to tell)."""
+    detector = LanguageDetector()
+    return [
+        language if language else (detector.detect(text).code if text and text.strip() else None)
+        for _, text, _, language in rows
+    ]
+
+
 def _post_rows(workspace: Workspace, post_ids: Sequence[str] | None) -> list[tuple[Any, ...]]:
-    sql = "SELECT id, text, created_at FROM posts"
+    sql = "SELECT id, text, created_at, language FROM posts"
     if post_ids is None:
         return workspace.db.execute(sql + " ORDER BY id").fetchall()
     wanted = list(dict.fromkeys(str(p) for p in post_ids))
