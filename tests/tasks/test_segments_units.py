@@ -126,6 +126,16 @@ def test_topic_tokens_keep_words_and_drop_noise() -> None:
     assert "der" not in topic_tokens("der Anschlag in Paris", "de")
 
 
+def test_topic_tokens_split_unspaced_scripts_into_bigrams() -> None:
+    """Two different Japanese (and Chinese) sentences about one thing share words, as spaced scripts do."""
+    first = topic_tokens("東京で強い地震がありました。皆さん大丈夫ですか")
+    second = topic_tokens("余震に注意してください、地震速報")
+    assert "地震" in first and "地震" in second and "東京" in first and "速報" in second
+    assert not any(ch in token for token in first + second for ch in "でがにて")  # particles are grammar
+    assert {"北京", "大雨", "交通"} <= set(topic_tokens("北京今天下大雨，交通堵塞"))
+    assert topic_tokens("iPhone発売 Hello") == ["iphone", "発売", "hello"]
+
+
 def test_class_tfidf_npmi_and_diversity() -> None:
     docs = [["goal", "match"]] * 5 + [["recipe", "dinner"]] * 5 + [["goal", "dinner"]]
     vocabulary = Vocabulary.build(docs, min_df=1)

@@ -4,12 +4,15 @@ A topic's words must read like what its posts say, so the document of a post is 
 postlens read from it: its text, OCR text, on-screen text, transcript and its images' labels.
 Tokens are the tweet tokenizer's, lower-cased, with URLs, mentions, numbers, punctuation, emoji
 and stop words (English plus the post's language, guessed from its stop words when unknown)
-dropped and ``#tag`` read as ``tag``.
+dropped and ``#tag`` read as ``tag``. Chinese and Japanese are written without spaces, so a "word"
+there is a whole clause that no other post repeats: runs of Han and kana become overlapping
+character bigrams (the CJK bigram analysis of search engines), those with hiragana dropped as grammar.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
@@ -25,6 +28,10 @@ if TYPE_CHECKING:  # importing this module needs no scipy
 
 MIN_TOKEN_CHARS = 2
 MIN_STOP_HITS = 2
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+"""Runs of Hiragana, Katakana and Han (CJK ideographs): scripts written without spaces between words."""
+_HIRAGANA = re.compile(r"[\u3040-\u309f]")
+"""Japanese particles and endings (the, of, is ...): a bigram with one is grammar, not a topic's name."""
 
 
 def topic_tokens(text: str, language: str | None = None) -> list[str]:
@@ -47,9 +54,24 @@ def _topic_tokens(text: str, language: str | None) -> tuple[str, ...]:
             or not any(ch.isalpha() for ch in word)
         ):
             continue
-        words.append(word)
+        if _UNSPACED.search(word):
+            words.extend(_unspaced_tokens(word))
+        else:
+            words.append(word)
     stops = stop_words("en") | _stop_words_of(words, language)
     return tuple(w for w in words if w not in stops)
+
+
+def _unspaced_tokens(word: str) -> Iterator[str]:
+    """The spaced parts of ``word`` as words, and each Han/kana run as its character bigrams."""
+    for part in _UNSPACED.split(word):
+        if len(part) >= MIN_TOKEN_CHARS and any(ch.isalpha() for ch in part):
+            yield part
+    for run in _UNSPACED.findall(word):
+        for start in range(max(1, len(run) - 1)):
+            bigram = run[start : start + 2]
+            if len(bigram) == 2 and not _HIRAGANA.search(bigram):
+                yield bigram
 
 
 def clear_token_cache() -> None:
