@@ -30,6 +30,8 @@ Definitions (fixed before measuring):
   per story, fired with its first bin; a later alert that joins an earlier story is no alert). A
   story's event is the event most posts of its first bin belong to. A story alert in a quiet period
   is a false alarm; an event is detected by the first story alert of its event.
+- ``--set novelty_min_authors=3`` (or 5) measures the novelty signal (off by default: see
+  ``TrendSettings.novelty_min_authors``); ``--set story_gap_seconds=...`` etc. the grouping.
 - The first event of each dataset starts the stream: it falls in the detector's two-day warm-up
   (no baseline yet), so it cannot be alerted at onset; it is listed with "warm-up".
 """
