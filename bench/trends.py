@@ -23,6 +23,9 @@ Definitions (fixed before measuring):
 - Also shown: the rate when an event's start runs from its first post to 24 h after its first
   busy bin. An event whose first post is a lone early tweet (MediaEval's Sandy: 3 days before its
   first busy hour) otherwise has its whole main burst counted as "quiet".
+- Also shown, as context for the one-bin goal: how many events have >= ``min_count`` posts in their
+  onset bin or the next (a rate test needs that many; most MediaEval events open with a lone post
+  and trickle for days), and how many of those were alerted within one bin.
 - Also shown, as context for slow starts: the **busy bin** of E, its first bin holding at least
   ``min_count`` of its posts (the least a burst needs), and the alert's delay from it.
 - Each setting is scored twice, with the same definitions: **term alerts** (every alert of every
@@ -83,6 +86,10 @@ class Outcome:
     false_by_event: list[tuple[str, int]]
     seconds_full: float
     seconds_rerun: float
+    reachable: int = 0
+    """Scored events with >= min_count posts in their onset bin or the next: the only ones a rate
+    test can alert within one bin of onset (context, not a change of the goal)."""
+    reachable_within: int = 0
 
 
 def workspace_for(name: str, given: Path | None, scratch: Path) -> Path | None:
@@ -212,6 +219,7 @@ def _score(
     per_event = []
     within = 0
     scored = 0
+    reachable = reachable_within = 0
     for i, (event, onset) in enumerate(events):
         onset_bin = int(onset.timestamp() // b)
         hits = sorted(
@@ -232,6 +240,9 @@ def _score(
         if i > 0:
             scored += 1
             within += int(delay_bins is not None and delay_bins <= 1)
+            if per_bin[onset_bin] >= settings.min_count or per_bin[onset_bin + 1] >= settings.min_count:
+                reachable += 1
+                reachable_within += int(delay_bins is not None and delay_bins <= 1)
         per_event.append(
             (
                 event,
@@ -261,6 +272,8 @@ def _score(
         false_by_event,
         seconds_full,
         seconds_rerun,
+        reachable,
+        reachable_within,
     )
 
 
@@ -278,6 +291,10 @@ def print_outcome(name: str, outcome: Outcome, *, events: bool) -> None:
     print(
         f"            quiet = also outside [first post, first busy bin + 24 h): false alarms "
         f"{outcome.false_alarms_started} in {outcome.quiet_weeks_started:.2f} quiet weeks = {started:.2f}/week"
+    )
+    print(
+        f"            events with >= min_count posts in their onset bin or the next: {outcome.reachable}"
+        f"/{outcome.events_scored}; of them alerted within one bin: {outcome.reachable_within}"
     )
     if outcome.top_false:
         print("            most false alarms: " + ", ".join(f"{t} x{n}" for t, n in outcome.top_false))
