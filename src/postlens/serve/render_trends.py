@@ -67,6 +67,7 @@ def print_trends(console: Console, report: TrendsReport, *, width: int | None = 
     if not report.alerts:
         console.print("no alert fired in this window")
         return
+    _print_stories(console, report)
     table = Table(
         title=f"alerts ({len(report.alerts):,}): fired at the end of the alerting bin; * = at the newest post, "
         "the bin is not complete yet",
@@ -93,3 +94,25 @@ def print_trends(console: Console, report: TrendsReport, *, width: int | None = 
         )
     console.print(table)
     console.print('[dim]every alert since the first post: postlens sql "select * from alerts order by fired_at"[/]')
+
+
+def _print_stories(console: Console, report: TrendsReport) -> None:
+    """One row per story: the time its first bin fired and the terms grouped into it since."""
+    table = Table(
+        title=f"stories ({len(report.stories):,}): one alert per story; later alerts of the same posts join it",
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
+    for header in ("fired at (UTC)", "story", "alerts", "terms"):
+        table.add_column(header, justify="right" if header == "alerts" else "left", overflow="fold")
+    for story in report.stories:
+        terms = list(dict.fromkeys(f"{m.source}:{m.term}" for m in story.members))
+        shown = ", ".join(terms[:6]) + (f" (+{len(terms) - 6})" if len(terms) > 6 else "")
+        table.add_row(
+            _time(story.fired_at) + ("*" if story.provisional else ""),
+            Text(terminal_safe(story.lead)),
+            f"{len(story.members):,}",
+            Text(terminal_safe(shown)),
+        )
+    console.print(table)

@@ -8,12 +8,15 @@ Bins are UTC, counted from the Unix epoch. ``since`` is measured back from the n
 workspace (social datasets are historical) or from now (``relative_to_now=True``). Each run saves
 the detector state in the workspace (tables ``trend_streams``, ``trend_state``, ``trend_bins``,
 ``trend_series``, ``alerts``, and ``entity_cache``), so the next run after an import only folds the new
-bins; the result equals a full recompute.
+bins; the result equals a full recompute. Term alerts are grouped into stories (``report.stories``):
+a hashtag, its names and its topic bursting together are one story, and a later sub-story of a story
+still going on joins it instead of raising a new alert.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from postlens.tasks.trends.engine import StreamRun, forget_stale_streams, stream
 from postlens.tasks.trends.entities import EXTRACTORS, LightEntities, SpacyEntities
 from postlens.tasks.trends.report import Alert, TermTrend, TrendsReport, window_report
 from postlens.tasks.trends.sources import SOURCES, Entities, Hashtags, TermSource, Topics, make_sources
+from postlens.tasks.trends.stories import Story, StoryMember, group_stories
 
 MAX_WINDOW_BINS = 100_000
 """The report lists a count per bin of the window for each shown term: beyond this, ask for wider bins."""
@@ -38,6 +42,8 @@ __all__ = [
     "Hashtags",
     "LightEntities",
     "SpacyEntities",
+    "Story",
+    "StoryMember",
     "StreamRun",
     "TermSource",
     "TermTrend",
@@ -46,6 +52,7 @@ __all__ = [
     "TrendsReport",
     "detect_trends",
     "format_duration",
+    "group_stories",
     "make_sources",
     "parse_duration",
     "stream_key",
@@ -96,6 +103,7 @@ def detect_trends(
     if stale:
         notes.append(f"dropped {len(stale)} saved trend state(s) of an older postlens (recomputed where asked)")
     streams: dict[str, str] = {}
+    counted: list[tuple[TermSource, str]] = []
     for source in all_sources:
         note = source.prepare(db)
         if note:
@@ -104,11 +112,13 @@ def detect_trends(
         run = update_stream(db, source, chosen, horizon=horizon, progress=progress)
         notes.extend(run.notes)
         streams[source.name] = run.stream
+        counted.append((source, run.stream))
         if progress is not None:
             how = "continued from the saved state" if run.continued else "computed from the start"
             progress(f"{source.name}: {run.bins_folded:,} new complete bins folded ({how}); {run.alerts_new} alerts")
     report = window_report(db, streams, chosen, since=horizon - window, until=horizon, top=top)
     report.notes = notes + report.notes
+    _attach_stories(report, group_stories(db, counted, chosen))
     if report.posts_without_time:
         report.notes.append(f"{report.posts_without_time:,} posts have no time and are not counted")
     if relative_to_now and newest is not None and newest < horizon - window:
@@ -117,6 +127,15 @@ def detect_trends(
             "leave out --now to measure the window back from the newest post"
         )
     return report
+
+
+def _attach_stories(report: TrendsReport, stories: list[Story]) -> None:
+    """The stories with an alert in the report's window, and each alert's story."""
+    story_of = {(m.source, m.term, m.bin_start): s.key for s in stories for m in s.members}
+    report.alerts = [replace(a, story=story_of.get((a.source, a.term, a.bin_start))) for a in report.alerts]
+    report.stories = [
+        s for s in stories if any(m.fired_at >= report.since and m.bin_start <= report.until for m in s.members)
+    ]
 
 
 def trends(workspace: str | Path | None = None, **options: object) -> TrendsReport:

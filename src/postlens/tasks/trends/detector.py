@@ -14,7 +14,7 @@ import numpy as np
 
 from postlens.tasks.trends.config import TrendSettings
 
-DETECTOR_VERSION = "3"
+DETECTOR_VERSION = "4"
 """Part of every saved stream's key: bump it when a change here would change results, so saved
 states of the old code are recomputed rather than continued."""
 STATES = ("emerging", "peaking", "declining", "steady")
@@ -100,14 +100,22 @@ def slot_of(bin_index: int, settings: TrendSettings) -> int:
 
 
 def fold_bin(
-    state: StreamState, settings: TrendSettings, bin_index: int, n_posts: int, terms: list[str], counts: np.ndarray
+    state: StreamState,
+    settings: TrendSettings,
+    bin_index: int,
+    n_posts: int,
+    terms: list[str],
+    counts: np.ndarray,
+    authors: np.ndarray | None = None,
 ) -> BinResult:
     """Test bin ``bin_index`` against each term's baseline, then fold the bin into the baseline.
 
     ``n_posts`` is every post in the bin (the volume that the expected counts scale with); ``terms``
-    and ``counts`` are the occurrences counted in it. Bins without posts are never folded: they only
-    decay the baseline (by elapsed time) when the next bin with posts comes.
+    and ``counts`` are the occurrences counted in it, ``authors`` the distinct authors behind them
+    (None: no novelty test). Bins without posts are never folded: they only decay the baseline (by
+    elapsed time) when the next bin with posts comes.
     """
+    never_seen = np.array([t not in state.index for t in terms], dtype=bool)
     rows = state.ensure_terms(terms, settings)
     if state.first_bin is None:
         state.first_bin = bin_index
@@ -139,9 +147,18 @@ def fold_bin(
         deviance = np.where(c > 0, c * np.log(c / expected), 0.0) - (c - expected)
     z = np.sign(c - expected) * np.sqrt(np.maximum(2 * deviance, 0.0))
     big_enough = c >= max(settings.min_count, settings.min_share * n_posts)
+    novel = np.zeros(len(state.terms), dtype=bool)
+    if authors is not None and settings.novelty_min_authors > 0:
+        # A term never seen in this stream, from several authors and a real share of the bin: a new
+        # story's first, thin bin (an old term needs a rate jump; a new one has no rate yet).
+        a = np.zeros(len(state.terms))
+        np.add.at(a, rows, authors.astype(float))
+        fresh = np.zeros(len(state.terms), dtype=bool)
+        fresh[rows[never_seen]] = True
+        novel = fresh & (a >= settings.novelty_min_authors) & (c >= settings.min_share * n_posts)
     if settings.detector == "poisson":
         significant = (z >= settings.z_threshold) & (c >= settings.min_ratio * expected)
-        trigger = big_enough & significant
+        trigger = (big_enough & significant) | novel
         in_burst = trigger | (state.in_burst & (z >= settings.exit_z))
         score = z
     else:
@@ -150,7 +167,7 @@ def fold_bin(
         d = np.minimum(d, settings.kleinberg_cost) - np.minimum(d, 0.0) - gain
         state.kleinberg_d = d
         significant = d < 0
-        trigger = significant & big_enough
+        trigger = (significant & big_enough) | novel
         in_burst = trigger | (state.in_burst & (d < 0))
         score = -d
     warm = (bin_index - state.first_bin) * settings.bin_seconds >= settings.warmup_seconds

@@ -60,12 +60,12 @@ def _bin_sql(settings: TrendSettings, column: str) -> str:
 def _prepare_views(db: duckdb.DuckDBPyConnection, source: TermSource, settings: TrendSettings) -> None:
     b = _bin_sql(settings, "p.created_at")
     db.execute(
-        f"CREATE OR REPLACE TEMP VIEW trend_posts AS SELECT p.id AS post_id, {b} AS b FROM posts p "
-        "WHERE p.created_at IS NOT NULL"
+        f"CREATE OR REPLACE TEMP VIEW trend_posts AS SELECT p.id AS post_id, {b} AS b, "
+        "coalesce(p.author_id, p.id) AS author FROM posts p WHERE p.created_at IS NOT NULL"
     )
     db.execute(
-        f"CREATE OR REPLACE TEMP VIEW trend_pairs AS SELECT q.post_id, q.term, tp.b FROM ({source.pairs_sql()}) q "
-        "JOIN trend_posts tp ON tp.post_id = q.post_id"
+        "CREATE OR REPLACE TEMP VIEW trend_pairs AS SELECT q.post_id, q.term, tp.b, tp.author "
+        f"FROM ({source.pairs_sql()}) q JOIN trend_posts tp ON tp.post_id = q.post_id"
     )
 
 
@@ -133,8 +133,8 @@ def update_stream(
         complete = [item for item in bins if item[0] < frontier]
         unfinished = [item for item in bins if item[0] >= frontier]
         results: list[BinResult] = []
-        for i, (index, n_posts, terms, counts) in enumerate(complete):
-            results.append(fold_bin(state, settings, index, n_posts, terms, counts))
+        for i, (index, n_posts, terms, counts, authors) in enumerate(complete):
+            results.append(fold_bin(state, settings, index, n_posts, terms, counts, authors))
             if progress is not None and (i + 1) % 500 == 0:
                 progress(f"{source.name}: {i + 1:,}/{len(complete):,} bins")
         run.bins_folded = len(complete)
@@ -143,7 +143,7 @@ def update_stream(
         save_state(db, stream, source.name, settings, state, frontier)
         if unfinished:
             preview = state.copy()
-            partial = [fold_bin(preview, settings, index, n, terms, counts) for index, n, terms, counts in unfinished]
+            partial = [fold_bin(preview, settings, *item) for item in unfinished]
             run.alerts_new += save_results(
                 db, stream, source.name, settings, preview, partial, provisional=True, fired_at=horizon
             )
@@ -156,25 +156,30 @@ def update_stream(
 
 def _load_bins(
     db: duckdb.DuckDBPyConnection, start: int | None, stop: int
-) -> list[tuple[int, int, list[str], np.ndarray]]:
-    """(bin, posts, terms, counts) for every bin with posts in [start, stop), in time order."""
+) -> list[tuple[int, int, list[str], np.ndarray, np.ndarray]]:
+    """(bin, posts, terms, counts, distinct authors) for every bin with posts in [start, stop), in time order."""
     low = -(2**62) if start is None else start
     volumes = dict(
         db.execute("SELECT b, count(*) FROM trend_posts WHERE b >= ? AND b < ? GROUP BY b", [low, stop]).fetchall()
     )
     table = db.sql(
-        "SELECT b, term, count(*) AS n FROM trend_pairs WHERE b >= ? AND b < ? GROUP BY b, term ORDER BY b, term",
+        "SELECT b, term, count(*) AS n, count(DISTINCT author) AS a FROM trend_pairs WHERE b >= ? AND b < ? "
+        "GROUP BY b, term ORDER BY b, term",
         params=[low, stop],
     ).to_arrow_table()
-    by_bin: dict[int, tuple[list[str], list[int]]] = {}
-    for b, term, n in zip(table["b"].to_pylist(), table["term"].to_pylist(), table["n"].to_pylist(), strict=True):
-        terms, counts = by_bin.setdefault(b, ([], []))
+    by_bin: dict[int, tuple[list[str], list[int], list[int]]] = {}
+    columns = (table[name].to_pylist() for name in ("b", "term", "n", "a"))
+    for b, term, n, a in zip(*columns, strict=True):
+        terms, counts, authors = by_bin.setdefault(b, ([], [], []))
         terms.append(term)
         counts.append(n)
+        authors.append(a)
     out = []
     for b in sorted(volumes):
-        terms, counts = by_bin.get(b, ([], []))
-        out.append((int(b), int(volumes[b]), terms, np.array(counts, dtype=np.int64)))
+        terms, counts, authors = by_bin.get(b, ([], [], []))
+        out.append(
+            (int(b), int(volumes[b]), terms, np.array(counts, dtype=np.int64), np.array(authors, dtype=np.int64))
+        )
     return out
 
 

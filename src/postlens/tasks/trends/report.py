@@ -8,6 +8,7 @@ from datetime import datetime
 import duckdb
 
 from postlens.tasks.trends.config import TrendSettings
+from postlens.tasks.trends.stories import Story
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,8 @@ class Alert:
     expected: float
     score: float
     provisional: bool
+    story: str | None = None
+    """Key of the story this alert belongs to (``TrendsReport.stories``); only a story's first bin is news."""
 
 
 @dataclass
@@ -45,6 +48,9 @@ class TrendsReport:
     bins: list[datetime] = field(default_factory=list)
     terms: list[TermTrend] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    stories: list[Story] = field(default_factory=list)
+    """Alerts grouped into stories (one story, one alert), each with the time it fired; those with an
+    alert in the window, oldest first."""
     notes: list[str] = field(default_factory=list)
     posts_in_window: int = 0
     posts_without_time: int = 0
