@@ -1,17 +1,21 @@
 """Popularity figures on real data: the learned model against its baselines on the same time split.
 
-    .venv/bin/python bench/popularity.py [--pheme-ws DIR] [--youtube-ws DIR]
+    POSTLENS_SHARED_DATASETS=/work/shared/datasets .venv/bin/python bench/popularity.py [--pheme-ws DIR] [--youtube-ws DIR]
 
-PHEME: log1p(retweets) at posting time. Learned model (follower prior + author history + LightGBM
-residual) vs the followers-only line (step 4: Spearman 0.665) on the same test period; the same
-figures within each event (PHEME's events were collected with different retweet thresholds, so the
-pooled Spearman mostly ranks events); a forward-chaining 3-fold check over the training period
-(the test period untouched); the event-id metadata switch; per-modality ablation; three explained
-predictions. YouTube trending: views on the day a video entered trending, from title, tags, channel
-and time, vs the channel-mean baseline; the first-day -> later-days curve.
+PHEME: log1p(retweets) at posting time. Prints the residual the inner folds chose (penalty,
+embeddings on / off, weight over the prior) with every candidate's inner-fold score; the learned
+model (follower prior + weight * ridge residual fitted within each day) vs the followers-only line
+(step 4: Spearman 0.665) on the same test period, also within each event (PHEME's events were
+collected with different retweet thresholds, so the pooled Spearman mostly ranks events); a
+forward-chaining 3-fold check over the training period (the test period untouched: Spearman, MAE,
+within-event Spearman, and what each fold chose); the event-id metadata switch; per-modality
+ablation plus the model choices one at a time (embedding forced in, residual fitted across days,
+weight forced to 1, last session's trees across days, trees with a chosen weight); three explained
+predictions. YouTube trending: views on the day a video entered trending (and at its last trending
+day), from title, tags, channel and time, vs the channel-mean baseline; the first-day -> later-days curve.
 
 A workspace that does not exist is built (ingest + featurize minilm,vader; minutes on 2 cores)
-from ../shared/datasets when the dataset is there; otherwise that part is skipped.
+from the shared datasets when the dataset is there; otherwise that part is skipped.
 """
 
 from __future__ import annotations

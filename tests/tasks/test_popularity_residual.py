@@ -119,3 +119,16 @@ def test_residual_weight_is_zero_for_predictions_against_the_target():
     assert residual_weight(target, -target) == 0.0
     assert residual_weight(target, 0.5 * target) == pytest.approx(2.0)
     assert residual_weight(target, np.zeros(4)) == 0.0
+
+
+def test_the_simplest_candidate_within_noise_of_the_best_is_kept():
+    from postlens.tasks.popularity.settings import _simplest_within_noise
+
+    close = {
+        (0.1, True): np.array([0.50, 0.30, 0.40]),  # best on average, by less than its fold-to-fold noise
+        (3.0, False): np.array([0.49, 0.31, 0.38]),
+        (0.1, False): np.array([0.49, 0.31, 0.39]),
+    }
+    assert _simplest_within_noise(close) == (3.0, False)  # no embeddings, the stronger penalty
+    clear = {(0.1, True): np.array([0.60, 0.40, 0.50]), (3.0, False): np.array([0.40, 0.21, 0.30])}
+    assert _simplest_within_noise(clear) == (0.1, True)  # better on every fold: kept

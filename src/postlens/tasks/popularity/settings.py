@@ -3,7 +3,8 @@
 The test period never takes part: the fitted posts (train + validation) are cut by time into
 ``inner_folds`` forward folds (train on the past, score on the next period), and each candidate
 (ridge penalty x embeddings on / off) is scored by its mean Spearman there (by its mean squared
-error when the prior is flat: no follower counts). The chosen residual's weight is the least-squares
+error when the prior is flat: no follower counts), and the simplest candidate within one standard
+error of the best is kept (no embeddings before embeddings, a stronger penalty before a weaker). The chosen residual's weight is the least-squares
 weight of its out-of-fold predictions, clipped to [0, 1], and 0 when it does not beat the prior
 alone on those folds by ``MIN_GAIN``: then the model IS the prior.
 """
@@ -65,8 +66,9 @@ def choose_settings(
     if not held_out:
         return {**fixed, "chosen_by": "defaults: the inner folds were too small", "inner": {}}
     flat = all(np.ptp(f.prior) == 0 for f in out_of_fold[candidates[0]])
-    scores = {c: float(np.mean([f.score(flat) for f in out_of_fold[c]])) for c in candidates}
-    best = max(candidates, key=lambda c: (round(scores[c], 4), c[0]))  # a tie goes to the stronger penalty
+    per_fold = {c: np.array([f.score(flat) for f in out_of_fold[c]]) for c in candidates}
+    scores = {c: float(per_fold[c].mean()) for c in candidates}
+    best = _simplest_within_noise(per_fold)
     baseline = float(np.mean([f.score(flat, prior_only=True) for f in out_of_fold[best]]))
     if m.weight is not None:
         weight = m.weight
@@ -125,6 +127,20 @@ def _inner_model(config: PopularityConfig, alpha: float, embeddings: bool) -> Po
 
     fixed = config.model.model_copy(update={"alpha": alpha, "embeddings": embeddings, "weight": 1.0})
     return PopularityModel(config.model_copy(update={"model": fixed}))
+
+
+def _simplest_within_noise(per_fold: dict[tuple[float, bool], np.ndarray]) -> tuple[float, bool]:
+    """The one-standard-error rule: the simplest candidate (no embeddings before embeddings, then the
+    strongest penalty) whose mean score is within one standard error of the best one's, the error
+    taken over the per-fold differences (the folds differ in difficulty far more than the candidates do).
+    A few small folds cannot tell a weaker penalty that fits one event from one that carries over."""
+    top = max(per_fold, key=lambda c: float(per_fold[c].mean()))
+    for candidate in sorted(per_fold, key=lambda c: (c[1], -c[0])):
+        gap = per_fold[top] - per_fold[candidate]
+        error = float(gap.std(ddof=1) / np.sqrt(len(gap))) if len(gap) > 1 else 0.0
+        if gap.mean() <= error:
+            return candidate
+    return top
 
 
 class _OutOfFold:
