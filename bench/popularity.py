@@ -10,7 +10,7 @@ collected with different retweet thresholds, so the pooled Spearman mostly ranks
 forward-chaining 3-fold check over the training period (the test period untouched: Spearman, MAE,
 within-event Spearman, and what each fold chose); the event-id metadata switch; per-modality
 ablation plus the model choices one at a time (embedding forced in, residual fitted across days,
-weight forced to 1, last session's trees across days, trees with a chosen weight); three explained
+weight forced to 1, the previous default of trees across days, trees with a chosen weight); three explained
 predictions. YouTube trending: views on the day a video entered trending (and at its last trending
 day), from title, tags, channel and time, vs the channel-mean baseline; the first-day -> later-days curve.
 
@@ -220,7 +220,7 @@ def _switch_and_ablation(frame: PopularityFrame, config: Any, split: Any, reload
         ({"weight": 1.0}, "weight forced to 1"),
         (
             {"residual": "trees", "weight": 1.0, "embeddings": True, "within_period": False},
-            "last session: trees across days",
+            "previous default: trees across days",
         ),
         ({"residual": "trees"}, "trees, weight chosen"),
     ):
@@ -274,6 +274,7 @@ def youtube(path: Path) -> None:
             f"  target: {what}; split {result.split.sizes()}; {result.notes['test posts whose author was seen in training']} "
             f"test videos from channels seen before"
         )
+        print(f"  residual: {result.notes['residual']}")
         for name, figures in result.figures.items():
             _row(name.replace("author mean", "channel mean"), figures)
     with Workspace(found, read_only=True) as ws:
