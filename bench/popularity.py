@@ -1,17 +1,21 @@
 """Popularity figures on real data: the learned model against its baselines on the same time split.
 
-    .venv/bin/python bench/popularity.py [--pheme-ws DIR] [--youtube-ws DIR]
+    POSTLENS_SHARED_DATASETS=/work/shared/datasets .venv/bin/python bench/popularity.py [--pheme-ws DIR] [--youtube-ws DIR]
 
-PHEME: log1p(retweets) at posting time. Learned model (follower prior + author history + LightGBM
-residual) vs the followers-only line (step 4: Spearman 0.665) on the same test period; the same
-figures within each event (PHEME's events were collected with different retweet thresholds, so the
-pooled Spearman mostly ranks events); a forward-chaining 3-fold check over the training period
-(the test period untouched); the event-id metadata switch; per-modality ablation; three explained
-predictions. YouTube trending: views on the day a video entered trending, from title, tags, channel
-and time, vs the channel-mean baseline; the first-day -> later-days curve.
+PHEME: log1p(retweets) at posting time. Prints the residual the inner folds chose (penalty,
+embeddings on / off, weight over the prior) with every candidate's inner-fold score; the learned
+model (follower prior + weight * ridge residual fitted within each day) vs the followers-only line
+(step 4: Spearman 0.665) on the same test period, also within each event (PHEME's events were
+collected with different retweet thresholds, so the pooled Spearman mostly ranks events); a
+forward-chaining 3-fold check over the training period (the test period untouched: Spearman, MAE,
+within-event Spearman, and what each fold chose); the event-id metadata switch; per-modality
+ablation plus the model choices one at a time (embedding forced in, residual fitted across days,
+weight forced to 1, the previous default of trees across days, trees with a chosen weight); three explained
+predictions. YouTube trending: views on the day a video entered trending (and at its last trending
+day), from title, tags, channel and time, vs the channel-mean baseline; the first-day -> later-days curve.
 
 A workspace that does not exist is built (ingest + featurize minilm,vader; minutes on 2 cores)
-from ../shared/datasets when the dataset is there; otherwise that part is skipped.
+from the shared datasets when the dataset is there; otherwise that part is skipped.
 """
 
 from __future__ import annotations
@@ -104,11 +108,18 @@ def pheme(path: Path) -> None:
     split, model = result.split, result.model
     test = frame.subset(split.test)
     print(
-        f"  split {split.sizes()}; test events {sorted(set(events[split.test]))}; {result.notes['trees']} trees; "
-        f"fit {seconds:.1f}s; {result.notes['test posts whose author was seen in training']} test posts by authors seen before"
+        f"  split {split.sizes()}; test events {sorted(set(events[split.test]))}; fit {seconds:.1f}s; "
+        f"{result.notes['test posts whose author was seen in training']} test posts by authors seen before"
     )
+    print(f"  residual: {result.notes['residual']}")
+    inner = result.notes["inner folds"]
+    if inner:
+        print(
+            "  inner forward folds over the fitted period, mean Spearman: "
+            + ", ".join(f"{name} {value:.3f}" for name, value in inner.items())
+        )
     predictions = {
-        "learned (prior + trees)": result.test_predictions,
+        "learned (prior + residual)": result.test_predictions,
         "followers only (linear)": followers_only(frame, split.train, split.test),
         "prior + author history": model.prior(test) + np.nan_to_num(model.history_.features(test.author)[:, 0]),
     }
@@ -119,7 +130,7 @@ def pheme(path: Path) -> None:
             f"| within-event mean Spearman {_within(events[split.test], test.y, predicted):.3f}",
         )
     _row("author mean", result.figures["author mean"])
-    learned = result.figures["learned (prior + trees)"]["spearman"]
+    learned = result.figures["learned (prior + residual)"]["spearman"]
     followers = result.figures["followers only (linear)"]["spearman"]
     print(
         f"  step 4 reported {STEP4_FOLLOWERS} for followers-only; on this workspace step 4's own path (assemble + "
@@ -129,7 +140,7 @@ def pheme(path: Path) -> None:
         f"  test period: learned {learned:.3f} vs followers-only {followers:.3f}: "
         f"{'beats it' if learned > followers else 'does NOT beat it'} by {learned - followers:+.3f}"
     )
-    forward_learned, forward_followers = _forward_check(frame, config, split)
+    forward_learned, forward_followers = _forward_check(frame, config, split, events)
     held = learned > followers and forward_learned > forward_followers
     print(
         f"  VERDICT: {'the learned model beats followers-only' if held else 'NOT a reliable win over followers-only'}"
@@ -144,7 +155,7 @@ def pheme(path: Path) -> None:
     _examples(model, test, texts)
 
 
-def _forward_check(frame: PopularityFrame, config: Any, split: Any) -> tuple[float, float]:
+def _forward_check(frame: PopularityFrame, config: Any, split: Any, events: np.ndarray) -> tuple[float, float]:
     """3 forward-chaining folds over the train + val period: does the gain hold before the test period?"""
     fitted = np.sort(np.concatenate([split.train, split.val]))
     folds = make_folds(
@@ -156,16 +167,23 @@ def _forward_check(frame: PopularityFrame, config: Any, split: Any) -> tuple[flo
         seed=config.seed,
         time_boundary=config.split.time_boundary,
     )
-    learned, followers = [], []
+    learned, followers, learned_within, followers_within, mae = [], [], [], [], []
     for fold in folds:
         train, val, test = fitted[fold.train], fitted[fold.val], fitted[fold.test]
         model = PopularityModel(config).fit(frame, train, val)
-        learned.append(spearmanr(model.predict(frame.subset(test)), frame.y[test]).statistic)
-        followers.append(spearmanr(followers_only(frame, train, test), frame.y[test]).statistic)
+        predicted, baseline = model.predict(frame.subset(test)), followers_only(frame, train, test)
+        learned.append(spearmanr(predicted, frame.y[test]).statistic)
+        followers.append(spearmanr(baseline, frame.y[test]).statistic)
+        learned_within.append(_within(events[test], frame.y[test], predicted))
+        followers_within.append(_within(events[test], frame.y[test], baseline))
+        mae.append((np.abs(predicted - frame.y[test]).mean(), np.abs(baseline - frame.y[test]).mean()))
+        print(f"    forward fold: test events {sorted(set(events[test]))}; {model.describe()}")
     print(
         f"  forward check over the training period (3 folds, test period untouched): Spearman learned "
         f"{np.round(learned, 3).tolist()} mean {np.mean(learned):.3f}, followers-only {np.round(followers, 3).tolist()} "
-        f"mean {np.mean(followers):.3f}"
+        f"mean {np.mean(followers):.3f}; MAE learned {np.mean([m[0] for m in mae]):.3f}, followers-only "
+        f"{np.mean([m[1] for m in mae]):.3f}; within-event mean Spearman learned {np.nanmean(learned_within):.3f}, "
+        f"followers-only {np.nanmean(followers_within):.3f}"
     )
     return float(np.mean(learned)), float(np.mean(followers))
 
@@ -196,9 +214,22 @@ def _switch_and_ablation(frame: PopularityFrame, config: Any, split: Any, reload
         variants.append(
             (f"without {said}", parse_popularity_config({**data, "features": {**data["features"], key: value}}), frame)
         )
+    for changes, said in (
+        ({"embeddings": True}, "text embedding forced in"),
+        ({"within_period": False}, "residual fitted across days"),
+        ({"weight": 1.0}, "weight forced to 1"),
+        (
+            {"residual": "trees", "weight": 1.0, "embeddings": True, "within_period": False},
+            "previous default: trees across days",
+        ),
+        ({"residual": "trees"}, "trees, weight chosen"),
+    ):
+        variants.append((said, parse_popularity_config({**data, "model": {**data["model"], **changes}}), frame))
     for name, variant, view in variants:
         model = PopularityModel(variant).fit(view, split.train, split.val)
-        _row(name, regression_metrics(view.y[split.test], model.predict(view.subset(split.test))))
+        _row(
+            name, regression_metrics(view.y[split.test], model.predict(view.subset(split.test))), model.describe()[:60]
+        )
 
 
 def _examples(model: PopularityModel, test: PopularityFrame, texts: dict[str, str]) -> None:
@@ -243,6 +274,7 @@ def youtube(path: Path) -> None:
             f"  target: {what}; split {result.split.sizes()}; {result.notes['test posts whose author was seen in training']} "
             f"test videos from channels seen before"
         )
+        print(f"  residual: {result.notes['residual']}")
         for name, figures in result.figures.items():
             _row(name.replace("author mean", "channel mean"), figures)
     with Workspace(found, read_only=True) as ws:

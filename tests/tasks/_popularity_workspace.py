@@ -29,7 +29,7 @@ def base_config(**features: object) -> dict:
     """A popularity config reading the planted text vectors (no encoder runs in these tests)."""
     return {
         "target": {"metric": "shares"},
-        "features": {"modalities": {"text": TEXT_KEY}, "sentiment": None, "embedding_components": 4, **features},
+        "features": {"modalities": {"text": TEXT_KEY}, "sentiment": None, "embedding_components": 8, **features},
         "model": {"min_child_samples": 10},
     }
 

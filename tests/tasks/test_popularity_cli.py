@@ -26,7 +26,7 @@ def fitted(tmp_path_factory) -> tuple[Path, list[str]]:
     result = runner.invoke(app, ["popularity", "fit", "-c", str(config), "-w", str(root / "ws")])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "learned (prior + trees)" in text and "followers only (linear)" in text and "author mean" in text
+    assert "learned (prior + residual)" in text and "followers only (linear)" in text and "author mean" in text
     assert "curve" in text and (root / "ws" / "models" / "pop" / "popularity.json").is_file()
     return root / "ws", fresh
 
@@ -90,7 +90,7 @@ def test_pheme_followers_baseline_and_learned_model_on_the_same_split(dataset, t
         frame = load_frame(ws, config)
     result = evaluate(frame, config)
     assert result.split.sizes()["test"] > 800
-    learned, followers = result.figures["learned (prior + trees)"], result.figures["followers only (linear)"]
+    learned, followers = result.figures["learned (prior + residual)"], result.figures["followers only (linear)"]
     assert followers["n"] == learned["n"] and 0.5 < followers["spearman"] < 0.8
     test = frame.subset(result.split.test)
     explanation = result.model.explain(test)

@@ -54,7 +54,7 @@ def test_drivers_and_base_sum_to_the_prediction(planted):
 
 def test_learned_model_beats_followers_when_text_carries_signal(planted):
     _, _, _, _, result = planted
-    learned, followers = result.figures["learned (prior + trees)"], result.figures["followers only (linear)"]
+    learned, followers = result.figures["learned (prior + residual)"], result.figures["followers only (linear)"]
     assert learned["spearman"] > followers["spearman"] + 0.03
     assert learned["mae"] < 0.8 * followers["mae"]
 
@@ -135,7 +135,15 @@ def test_saved_folder_predicts_the_same_without_pickle(planted, tmp_path):
     loaded, info = load_popularity_model(folder)
     assert np.allclose(loaded.predict(frame), result.model.predict(frame))
     assert info["feature_keys"] == frame.feature_keys
-    assert sorted(p.name for p in folder.iterdir()) == ["popularity.json", "projections.npz", "trees.txt"]
+    assert sorted(p.name for p in folder.iterdir()) == ["popularity.json", "projections.npz"]  # a linear residual
+    trees = parse_popularity_config(
+        base_config() | {"model": {"min_child_samples": 10, "residual": "trees", "weight": 1.0}}
+    )
+    model = PopularityModel(trees).fit(frame, result.split.train, result.split.val)
+    save_popularity_model(model, folder, feature_keys=frame.feature_keys, dims=frame.dims)
+    assert (folder / "trees.txt").is_file() and np.allclose(
+        load_popularity_model(folder)[0].predict(frame), model.predict(frame)
+    )
     np.load(folder / "projections.npz", allow_pickle=False).close()
     (folder / "popularity.json").write_text(json.dumps({"format_version": 1, "config": {}}))
     with pytest.raises(ConfigError, match="damaged popularity model"):

@@ -34,7 +34,7 @@ def print_fit_report(console: Console, report: dict[str, Any]) -> None:
     console.print(
         f"[bold]{report['name']}[/]: log1p({report['metric']}) at {horizon}; time split train "
         f"{sizes.get('train', 0):,} / val {sizes.get('val', 0):,} / test {sizes.get('test', 0):,}; "
-        f"{split.get('trees', 0)} trees on the residual",
+        f"{split.get('residual') or str(split.get('trees', 0)) + ' trees on the residual'}",
         highlight=False,
     )
     for note, count in report.get("notes", {}).items():

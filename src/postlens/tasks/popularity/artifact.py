@@ -2,7 +2,8 @@
 
     popularity.json   config, inputs (encoder cache keys, widths, metadata columns), prior, author
                       history, percentile reference, curve, figures, postlens version
-    trees.txt         the residual trees (LightGBM's own text format)
+    trees.txt         the residual trees (LightGBM's own text format), when the residual is trees;
+                      a linear residual is JSON arrays inside popularity.json
     projections.npz   PCA / tag-SVD arrays (loaded with allow_pickle=False)
 
 Nothing is unpickled, so loading a folder someone sent cannot run code. A model reads vectors from
@@ -27,8 +28,9 @@ from postlens.tasks.popularity.model import Column, PopularityModel
 from postlens.tasks.popularity.percentile import Comparables
 from postlens.tasks.popularity.prior import AuthorHistory, FollowerPrior
 from postlens.tasks.popularity.reducers import Projection, TagProjection
+from postlens.tasks.popularity.residual import LinearResidual
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a linear residual in popularity.json, the shrink weight
 DESCRIPTION = "popularity.json"
 
 
@@ -58,8 +60,17 @@ def save_popularity_model(
     if model.tags_ is not None:
         arrays["tags.idf"], arrays["tags.components"] = model.tags_.idf, model.tags_.components
     np.savez(folder / "projections.npz", **arrays)  # type: ignore[arg-type]  # numpy stubs type **kwds badly
-    trees = model.booster_.model_to_string(num_iteration=model.best_iteration_)
-    (folder / "trees.txt").write_text(trees)
+    linear = model.booster_.to_json() if isinstance(model.booster_, LinearResidual) else None
+    trees = (
+        json.dumps(linear, sort_keys=True)
+        if linear
+        else model.booster_.model_to_string(num_iteration=model.best_iteration_)
+    )
+    stale = folder / "trees.txt"
+    if linear:
+        stale.unlink(missing_ok=True)  # a tree model saved here before must not be read back
+    else:
+        stale.write_text(trees)
     config = model.config.model_dump(mode="json")
     fingerprint = hashlib.sha256(
         (trees + json.dumps(config, sort_keys=True) + json.dumps(feature_keys, sort_keys=True)).encode()
@@ -75,6 +86,8 @@ def save_popularity_model(
         "kinds": model.kinds_,
         "columns": [vars(c) for c in model.columns_],
         "best_iteration": model.best_iteration_,
+        "linear": linear,
+        "choice": {k: v for k, v in model.choice_.items() if k != "inner"},
         "prior": model.prior_.to_json(),
         "history": model.history_.to_json() if model.history_ else None,
         "comparables": model.comparables_.to_json(),
@@ -123,7 +136,12 @@ def load_popularity_model(folder: str | Path) -> tuple[PopularityModel, dict[str
                 if f"{name}.mean" in arrays
             }
             model.tags_ = TagProjection(arrays["tags.idf"], arrays["tags.components"]) if "tags.idf" in arrays else None
-        model.booster_ = lgb.Booster(model_str=(folder / "trees.txt").read_text())
+        choice = info.get("choice") or {"alpha": None, "embeddings": True, "weight": 1.0, "chosen_by": "format 1"}
+        model.choice_, model.weight_ = dict(choice), float(choice["weight"])
+        if info.get("linear"):
+            model.booster_ = LinearResidual.from_json(info["linear"])
+        else:
+            model.booster_ = lgb.Booster(model_str=(folder / "trees.txt").read_text())
     except (KeyError, TypeError, ValueError, OSError, lgb.basic.LightGBMError) as exc:
         raise ConfigError(
             f"{folder} is a damaged popularity model ({type(exc).__name__}: {exc}); fit it again"

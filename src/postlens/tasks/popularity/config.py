@@ -70,10 +70,27 @@ class SplitConfig(_Strict):
     time_boundary: TimeBoundary = "day"
 
 
+RIDGE_ALPHAS: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+"""Ridge penalties per training post that the inner folds choose from (``model.alpha`` unset)."""
+
+
 class ModelConfig(_Strict):
-    """LightGBM on the residual over the follower prior (small trees: the residual is mostly noise)."""
+    """The residual over the follower prior: a penalised line (default) or LightGBM, and how far to trust it.
+
+    Unset ``alpha`` / ``embeddings`` / ``weight`` are chosen on forward-chaining folds inside the
+    fitted period (the test period never takes part): the penalty, whether embedding blocks help,
+    and the weight of the residual (0 when it does not beat the prior there: the prior alone).
+    """
 
     prior: Literal["followers", "none"] = "followers"
+    residual: Literal["linear", "trees"] = Field("linear", description="ridge on standardised inputs, or LightGBM")
+    alpha: float | None = Field(None, gt=0, description="ridge penalty per training post (linear); unset: chosen")
+    embeddings: bool | None = Field(None, description="the residual reads embedding blocks; unset: chosen")
+    weight: float | None = Field(
+        None, ge=0, le=1, description="the residual's weight over the prior (0: the prior alone); unset: chosen"
+    )
+    within_period: bool = Field(True, description="fit the residual within each UTC day (not which day was big)")
+    inner_folds: int = Field(3, ge=2, le=10, description="forward-chaining folds that choose the unset settings")
     n_estimators: int = Field(600, ge=1)
     learning_rate: float = Field(0.03, gt=0, le=1)
     num_leaves: int = Field(15, ge=2)

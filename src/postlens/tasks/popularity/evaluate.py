@@ -4,7 +4,7 @@ Baselines, computed on exactly the same train / test posts:
 - followers only: a straight line in log(followers), fitted on the training period (step 4's 0.665);
 - author mean: each author's mean target over the fitted posts, else the overall mean (for YouTube
   the channel-mean baseline: the channel is the author);
-- prior + history: the learned model's own first stage, without the trees.
+- prior + history: the learned model's own first stage, without the rest of the residual.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def evaluate(frame: PopularityFrame, config: PopularityConfig, *, split: Split |
     fitted = np.concatenate([split.train, split.val])
     predicted = model.predict(test)
     y = test.y
-    figures = {"learned (prior + trees)": regression_metrics(y, predicted)}
+    figures = {"learned (prior + residual)": regression_metrics(y, predicted)}
     if not np.isnan(frame.followers[split.train]).all():
         figures["followers only (linear)"] = regression_metrics(y, followers_only(frame, split.train, split.test))
     figures["author mean"] = regression_metrics(y, author_mean(frame, fitted, split.test))
@@ -88,6 +88,8 @@ def evaluate(frame: PopularityFrame, config: PopularityConfig, *, split: Split |
     notes = {
         "sizes": split.sizes(),
         "trees": model.best_iteration_,
+        "residual": model.describe(),
+        "inner folds": model.choice_.get("inner", {}),
         "test posts whose author was seen in training": int(seen.sum()),
     }
     return Evaluation(model=model, split=split, figures=figures, test_predictions=predicted, notes=notes)

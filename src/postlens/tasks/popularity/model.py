@@ -1,10 +1,14 @@
-"""The popularity model: follower prior + author history + LightGBM on the residual, with drivers.
+"""The popularity model: follower prior + weight * residual(inputs), with drivers.
 
-prediction = prior(followers) + trees(text, tags, sentiment, metadata, author facts, author history)
+prediction = prior(followers) + weight * residual(author facts, post form, sentiment, metadata,
+                                                  author history, tags[, text embedding])
 
-The trees learn only what followers do not explain, stop early on the next period (time split),
-and their ``pred_contrib`` (exact per-feature additive contributions for a tree model) plus the
-prior's own linear terms give each prediction's drivers: ``base + sum(drivers) == prediction``.
+The residual (a ridge line by default, or LightGBM) learns only what followers do not explain, and
+by default only within each day: what sets a post apart from the others of its day, not which day
+or event was big. Its penalty, whether it reads embeddings, and its weight (0: the prior alone) are
+chosen on forward folds inside the fitted period (``settings.choose_settings``). Each prediction's
+drivers are the residual's exact per-column contributions (the line's terms, or LightGBM's
+``pred_contrib``) times the weight, plus the prior's own terms: ``base + sum(drivers) == prediction``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from postlens.tasks.popularity.prior import (
     FollowerPrior,
 )
 from postlens.tasks.popularity.reducers import Projection, TagProjection
+from postlens.tasks.popularity.residual import LinearResidual, within_period
+from postlens.tasks.popularity.settings import choose_settings
 
 TAGS = "tags"
 HISTORY = "history"
@@ -87,13 +93,38 @@ class PopularityModel:
                 f"popularity needs at least 10 training posts with a target, got {len(train_rows)} "
                 "(rows without a target cannot be fitted)"
             )
+        val = np.asarray(val_rows if val_rows is not None else [], int)
+        self.choice_ = choose_settings(self.config, frame, train_rows, val)
+        self._fit_once(frame, train_rows, val)
+        fitted = np.concatenate([train_rows, val])
+        everything = frame.subset(fitted)
+        self.comparables_ = Comparables(min_group=self.config.percentile.min_group).fit(
+            self.predict(everything), everything.platform, everything.followers
+        )
+        return self
+
+    def fit_inner(self, frame: PopularityFrame, train_rows: np.ndarray, val_rows: np.ndarray) -> PopularityModel:
+        """A fit with the config's settings as they are (used by the inner folds that choose them)."""
+        m = self.config.model
+        self.choice_ = {"alpha": m.alpha or 1.0, "embeddings": bool(m.embeddings), "weight": 1.0, "chosen_by": "inner"}
+        self._fit_once(frame, np.asarray(train_rows, int), np.asarray(val_rows, int))
+        return self
+
+    def _fit_once(self, frame: PopularityFrame, train_rows: np.ndarray, val_rows: np.ndarray) -> None:
+        """One fit with the settings in ``choice_`` (no inner folds, no percentile reference)."""
         m, f = self.config.model, self.config.features
         self.curve_: Any = None  # an EngagementCurve, set by fit_popularity when snapshots allow one
+        self.weight_ = float(self.choice_["weight"])
+        if m.residual == "linear" and len(val_rows):  # a line needs no early stopping: it fits on both
+            train_rows, val_rows = np.concatenate([train_rows, val_rows]), np.zeros(0, int)
         train = frame.subset(train_rows)
         self.prior_ = FollowerPrior(enabled=m.prior == "followers").fit(train.followers, train.y)
-        residual = train.y - self.prior_.predict(train.followers)
+        residual = self._target(train)
         self.projections_: dict[str, Projection] = {}
-        for name, block in frame.blocks.items():
+        blocks = {
+            name: block for name, block in frame.blocks.items() if block.kind != EMBEDDING or self.choice_["embeddings"]
+        }
+        for name, block in blocks.items():
             if block.kind == EMBEDDING and f.embedding_components:
                 self.projections_[name] = Projection.fit_pca(
                     block.matrix[train_rows], f.embedding_components, seed=self.config.seed
@@ -104,28 +135,56 @@ class PopularityModel:
             if f.tag_components and has_tags
             else None
         )
-        self.block_columns_ = {name: list(block.columns) for name, block in frame.blocks.items()}
-        self.kinds_ = {name: block.kind for name, block in frame.blocks.items()}
+        self.block_columns_ = {name: list(block.columns) for name, block in blocks.items()}
+        self.kinds_ = {name: block.kind for name, block in blocks.items()}
         self.columns_ = self._columns()
         self.history_ = (
             AuthorHistory(shrinkage=m.history_shrinkage).fit(train.author, residual) if f.author_history else None
         )
         history = self.history_.expanding(train.author, train.times, residual) if self.history_ else None
         x_train = self._design(train, history)
-        valid = None
-        if val_rows is not None and len(val_rows):
-            val = frame.subset(np.asarray(val_rows, int))
-            x_val = self._design(val, self.history_.features(val.author) if self.history_ else None)
-            valid = (x_val, val.y - self.prior_.predict(val.followers))
-        self.booster_, self.best_iteration_ = _fit_trees(self.config, x_train, residual, valid)
-        fitted = train_rows if valid is None else np.concatenate([train_rows, np.asarray(val_rows, int)])
-        everything = frame.subset(fitted)
+        if m.residual == "linear":
+            self.booster_: Any = LinearResidual(float(self.choice_["alpha"]) * len(train)).fit(x_train, residual)
+            self.best_iteration_ = 0
+            self.fitted_design_ = (x_train, residual)  # lets the inner folds try other penalties without a refit
+        else:
+            valid = None
+            if len(val_rows):
+                val = frame.subset(val_rows)
+                valid = (self._design(val, self._history(val)), self._target(val))
+            self.booster_, self.best_iteration_ = _fit_trees(self.config, x_train, residual, valid)
+        fitted = np.concatenate([train_rows, val_rows])
         if self.history_ is not None:  # a new post's author history: every post the model has seen
-            self.history_.fit(everything.author, everything.y - self.prior_.predict(everything.followers))
-        self.comparables_ = Comparables(min_group=self.config.percentile.min_group).fit(
-            self.predict(everything), everything.platform, everything.followers
+            everything = frame.subset(fitted)
+            self.history_.fit(everything.author, self._target(everything))
+
+    def _target(self, frame: PopularityFrame) -> np.ndarray:
+        """What the residual model learns: log engagement over the prior, within each day when asked."""
+        residual = frame.y - self.prior_.predict(frame.followers)
+        return within_period(frame.times, residual) if self.config.model.within_period else residual
+
+    def design(self, frame: PopularityFrame) -> np.ndarray:
+        """The residual model's input columns for ``frame`` (``columns_`` names them)."""
+        return self._design(frame, self._history(frame))
+
+    def residual(self, frame: PopularityFrame) -> np.ndarray:
+        """The residual model's output for ``frame`` before its weight."""
+        if len(frame) == 0:
+            return np.zeros(0)
+        return np.asarray(self.booster_.predict(self.design(frame), num_iteration=self.best_iteration_ or None))
+
+    def describe(self) -> str:
+        """One line: which residual, with the settings the inner folds chose."""
+        c = self.choice_
+        what = (
+            f"linear residual (ridge {c['alpha']:g} per post)"
+            if self.config.model.residual == "linear"
+            else f"tree residual ({self.best_iteration_} trees)"
         )
-        return self
+        return (
+            f"{what}, embeddings {'on' if c['embeddings'] else 'off'}, weight {c['weight']:.2f} over the prior"
+            f" ({c['chosen_by']})"
+        )
 
     def _columns(self) -> list[Column]:
         out = []
@@ -171,14 +230,15 @@ class PopularityModel:
         """log1p(engagement) at the target horizon, from what is known at publish time."""
         if len(frame) == 0:
             return np.zeros(0)
-        trees = self.booster_.predict(self._design(frame, self._history(frame)), num_iteration=self.best_iteration_)
-        return self.prior(frame) + trees
+        return self.prior(frame) + self.weight_ * self.residual(frame)
 
     def explain(self, frame: PopularityFrame) -> Explanation:
         """Drivers of each prediction: tree contributions per driver (embedding blocks summed, other columns
         by name) plus the prior's terms added to log_followers / followers_known."""
         x = self._design(frame, self._history(frame))
-        contrib = self.booster_.predict(x, num_iteration=self.best_iteration_, pred_contrib=True)
+        contrib = self.weight_ * np.asarray(
+            self.booster_.predict(x, num_iteration=self.best_iteration_ or None, pred_contrib=True)
+        )
         drivers = list(dict.fromkeys(c.driver for c in self.columns_))
         index = {d: j for j, d in enumerate(drivers)}
         values = np.zeros((len(frame), len(drivers)))
