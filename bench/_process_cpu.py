@@ -104,3 +104,16 @@ class ProcessCPU:
         if kind == "driver":
             total -= self.sampler_cpu * (end - start) / max(1e-9, self.times[-1] - self.times[0])
         return max(0.0, total)
+
+    def tail_idle(self, kind: str, start: float, end: float) -> float:
+        """Seconds between the first of ``kind``'s busy processes to go quiet and ``end``: at the end of a pool's
+        work, how long one actor waited for the others (a process is busy in an interval where its CPU grew
+        by more than a tenth of it; under load a process may wait for a core and look quiet for a while)."""
+        first, last = bisect.bisect_left(self.times, start), bisect.bisect_right(self.times, end)
+        quiet_from: dict[int, float] = {}
+        for i in range(max(1, first), last):
+            earlier, now = self.samples[i - 1], self.samples[i]
+            for pid, seconds in now.items():
+                if self.kinds.get(pid) == kind and seconds - earlier.get(pid, seconds) > (self.interval / 10):
+                    quiet_from[pid] = self.times[i]
+        return max(0.0, end - min(quiet_from.values())) if len(quiet_from) > 1 else 0.0

@@ -102,6 +102,7 @@ def timed(base: Path, label: str, encoders: list[str], engine: RayEngine | None,
     shutil.rmtree(workspace, ignore_errors=True)
     items = sum(run.computed for run in summary.runs)
     steady_items, steady_seconds, steady_cpu = 0, 0.0, dict.fromkeys(KINDS, 0.0)
+    tails: dict[str, float] = {}
     for name in encoders:
         done = [(t, n) for t, e, n in steps if e == name and n > 0]
         if len(done) >= 2:
@@ -109,6 +110,7 @@ def timed(base: Path, label: str, encoders: list[str], engine: RayEngine | None,
             steady_seconds += done[-1][0] - done[0][0]
             for kind in KINDS:
                 steady_cpu[kind] += cpu.used(kind, done[0][0], done[-1][0])
+            tails[name] = round(cpu.tail_idle("encoder", done[0][0], done[-1][0]), 1)
     return {
         "label": label,
         "items": items,
@@ -125,6 +127,8 @@ def timed(base: Path, label: str, encoders: list[str], engine: RayEngine | None,
         "cores_busy": {
             kind: used / steady_seconds if steady_seconds else float("nan") for kind, used in steady_cpu.items()
         },
+        # per encoder: seconds the first actor to run out of work waited for the last one (2 workers: the tail)
+        "tail_idle": tails,
     }
 
 
@@ -173,14 +177,14 @@ def print_figures(result: dict[str, Any], posts: int, encoders: list[str]) -> No
     print("(between each encoder's first and last batch); cores busy = steady CPU seconds / steady seconds")
     print(
         f"{'engine':<16}{'encoders':>9}{'driver':>8}{'ray':>6}{'| steady:':>10}{'encoders':>9}{'driver':>8}{'ray':>6}"
-        f"{'| cores busy:':>14}{'encoders':>9}{'driver':>8}{'ray':>6}"
+        f"{'| cores busy:':>14}{'encoders':>9}{'driver':>8}{'ray':>6}  tail idle s"
     )
     for run in result["runs"]:
         ms, steady, busy = run["cpu_ms"], run["steady_cpu_ms"], run["cores_busy"]
         print(
             f"{run['label']:<16}{ms['encoder']:>9.1f}{ms['driver']:>8.1f}{ms['ray']:>6.1f}{'':>10}"
             f"{steady['encoder']:>9.1f}{steady['driver']:>8.1f}{steady['ray']:>6.1f}{'':>14}"
-            f"{busy['encoder']:>9.2f}{busy['driver']:>8.2f}{busy['ray']:>6.2f}"
+            f"{busy['encoder']:>9.2f}{busy['driver']:>8.2f}{busy['ray']:>6.2f}  {run['tail_idle']}"
         )
     met = "met" if result["speedup"] >= GOAL_SPEEDUP else "NOT met"
     print(

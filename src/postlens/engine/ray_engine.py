@@ -167,13 +167,9 @@ class RayEngine:
         yield from self._map(ray, dataset, _bound(actor, {**constructor_kwargs}, self.threads_per_worker), len(blocks))
 
     def _map(self, ray: ModuleType, dataset: Any, actor: type, blocks: int) -> Iterator[pa.Table]:
-        # one block in flight per actor: a block is a part's name or a few requests, nothing worth prefetching, and
-        # a second block queued behind the first is bound to that actor: at the end one actor would still have
-        # two blocks to do while another idles (Ray Data's default is 2)
-        pool = ray.data.ActorPoolStrategy(size=min(self.pool_size(), blocks), max_tasks_in_flight_per_actor=1)
         mapped = dataset.map_batches(
             actor,
-            compute=pool,
+            compute=ray.data.ActorPoolStrategy(size=min(self.pool_size(), blocks)),
             num_cpus=self.actor_cpus(),
             num_gpus=self.gpus_per_worker or None,
             batch_size=None,  # a whole block per call: a part, or a slice of a table

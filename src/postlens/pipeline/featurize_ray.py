@@ -11,7 +11,6 @@ and this scratch folder) must be on storage every node mounts at the same path (
 
 from __future__ import annotations
 
-import math
 import shutil
 import time
 import uuid
@@ -50,12 +49,8 @@ ITEMS_SCHEMA = pa.schema(
 SCRATCH_DIR = "tmp"
 """Under the workspace: ``tmp/featurize-<id>/`` holds a run's input parts and is removed when it ends."""
 PARTS_PER_WORKER = 16
-"""The largest part holds 1/PARTS_PER_WORKER of one actor's share of the items (first results come early, an
-interrupted run loses little)."""
-GUIDE = 8
-"""Past the first half, a part holds 1/(GUIDE x actors) of the items not yet in a part, so parts shrink to one
-batch at the end (guided self-scheduling): the last actor still encoding finishes soon after the others instead
-of one large part after them (parts differ in cost: one OCR image has more text than another)."""
+"""At least this many input parts per actor when there is enough work, so that no actor idles long at the end
+(parts differ in cost: one OCR image has more text than another)."""
 
 
 class EncodeBatch:
@@ -162,7 +157,8 @@ def _encode(
     if not total:
         return
     folder = scratch / spec.name
-    parts = write_parts(rows, folder, part_sizes(total, engine.pool_size(), batch_size))
+    per_part = batch_size * max(1, total // (batch_size * engine.pool_size() * PARTS_PER_WORKER))
+    parts = write_parts(rows, folder, per_part)
     kwargs = {"encoder": spec.name, "threads": engine.threads_per_worker}
     started = time.perf_counter()
     for table in engine.map_parquet(parts, EncodeBatch, kwargs, batch_size=batch_size):
@@ -193,37 +189,23 @@ def _cache_results(table: pa.Table, cache: FeatureCache, errors: _Errors, run: E
     run.computed += table.num_rows
 
 
-def part_sizes(total: int, workers: int, batch_size: int) -> list[int]:
-    """Rows per part, in the order the pool takes them: whole batches, at most 1/PARTS_PER_WORKER of an actor's
-    share, then 1/(GUIDE x workers) of what is left (at least one batch), so the last parts are single batches."""
-    largest = batch_size * max(1, total // (batch_size * workers * PARTS_PER_WORKER))
-    sizes: list[int] = []
-    left = total
-    while left > 0:
-        guided = batch_size * math.ceil(left / (workers * GUIDE * batch_size))
-        sizes.append(min(left, largest, guided))
-        left -= sizes[-1]
-    return sizes
-
-
-def write_parts(rows: Iterable[dict[str, Any]], folder: Path, sizes: Sequence[int]) -> list[Path]:
-    """``rows`` as ``part-NNNNN.parquet`` files of ``sizes`` rows in ``folder`` (streamed; rows past the sizes
-    go in parts of the last size)."""
+def write_parts(rows: Iterable[dict[str, Any]], folder: Path, rows_per_part: int) -> list[Path]:
+    """``rows`` as ``part-NNNNN.parquet`` files of ``rows_per_part`` rows in ``folder`` (streamed)."""
     folder.mkdir(parents=True, exist_ok=True)
     parts: list[Path] = []
-    for chunk in _chunks(rows, sizes):
+    for chunk in _chunks(rows, rows_per_part):
         parts.append(folder / f"part-{len(parts):05d}.parquet")
         pq.write_table(pa.Table.from_pylist(chunk, schema=ITEMS_SCHEMA), parts[-1])
     return parts
 
 
-def _chunks(rows: Iterable[dict[str, Any]], sizes: Sequence[int]) -> Iterator[list[dict[str, Any]]]:
+def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     chunk: list[dict[str, Any]] = []
     for row in rows:
         chunk.append(row)
-        if len(chunk) == sizes[0]:
+        if len(chunk) == size:
             yield chunk
-            chunk, sizes = [], sizes[1:] or sizes
+            chunk = []
     if chunk:
         yield chunk
 
