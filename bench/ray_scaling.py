@@ -25,8 +25,14 @@ The steady per-item CPU of the actors should be the same with one worker and wit
 by running in parallel). Under load the cores-busy figures drop (the actors wait for a core) but the
 per-item CPU stays: that is how a run on a busy machine still shows where the time goes.
 
-Batch size: 8 media per model call (OCR: 2), EfficientNet's cheapest per item on one thread (32 cost ~15%
-more CPU per image here). Results come back a part at a time (``featurize_ray.part_sizes``), not a batch.
+Batch size: 8 media per call (OCR: 2), as before; EfficientNet on one thread splits it into forward passes of 2
+(``SINGLE_THREAD_BATCH``). Results come back a part (``featurize_ray.PARTS_PER_WORKER``) at a time, not a batch,
+so the batch size does not set how many points the steady rate has.
+
+One Ray, declaring the machine's cores, serves both Ray runs (the method of the earlier figures, kept). A Ray
+started per run with as many CPUs as workers was considered: Ray's CPU count is bookkeeping, not a limit, so
+it would not give the one-worker run one core; pinning that run to one core (CPU affinity) would put the
+driver's and Ray's ~0.1 core on the actor's core and flatter the ratio. The CPU columns show the sharing instead.
 """
 
 from __future__ import annotations
