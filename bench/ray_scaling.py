@@ -170,6 +170,8 @@ def idle_rate(run: dict[str, Any], workers: int) -> float:
     """Items/s the run's steady CPU per item allows on this machine's cores were nothing else running: each actor
     gets at most one core, and actors, driver and Ray together at most every core."""
     steady = run["steady_cpu_ms"]
+    if not steady["encoder"] > 0:  # no steady window (a part or less per encoder)
+        return float("nan")
     return 1000 * min(workers / steady["encoder"], available_cores() / sum(steady.values()))
 
 
