@@ -31,6 +31,10 @@ from postlens.types import Modality
 
 LOG = logging.getLogger(__name__)
 IMAGE_RUNTIMES = ("onnx", "torch")
+SINGLE_THREAD_BATCH = 2
+"""Images per forward pass when the encoder has one thread (a Ray actor, a worker process): on one thread ONNX
+Runtime spent 5.2-5.4 ms per image at batches of 1-2, 6.7 at 8 and 7.4 at 32 (a larger batch's activations
+spill out of the core's cache), and two such processes side by side slowed each other less."""
 
 
 def load_efficientnet_lite0() -> Any:
@@ -151,8 +155,9 @@ class EfficientNetEncoder:
                 results[position] = Features.failed(exc.code, str(exc))
                 continue
             decoded.append((position, image))
-        for start in range(0, len(decoded), self.batch_size):
-            chunk = decoded[start : start + self.batch_size]
+        step = self.batch_size if self.num_threads > 1 else min(self.batch_size, SINGLE_THREAD_BATCH)
+        for start in range(0, len(decoded), step):
+            chunk = decoded[start : start + step]
             for position, features in self._encode_decoded(chunk):
                 results[position] = features
         return [r if r is not None else Features.failed("internal", "no result") for r in results]
