@@ -101,22 +101,10 @@ def _ocr_all(encoder, paths: list[Path], verbose: bool) -> list[str]:
 
 
 def near_duplicate_groups(hashes: list[str], max_distance: int = 6) -> np.ndarray:
-    """Union-find over perceptual hashes: copies of one picture share a group id."""
-    from postlens.encoders.image.phash import hash_distance
+    """Copies of one picture (perceptual hashes within ``max_distance`` bits) share a group id."""
+    from postlens.evaluation.image_groups import cluster_hashes
 
-    parent = list(range(len(hashes)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i in range(len(hashes)):
-        for j in range(i + 1, len(hashes)):
-            if hashes[i] and hashes[j] and hash_distance(hashes[i], hashes[j]) <= max_distance:
-                parent[find(i)] = find(j)
-    return np.array([find(i) for i in range(len(hashes))])
+    return cluster_hashes(hashes, max_distance)
 
 
 def event_probe(data: MediaEvalImages, *, folds: int = 5, seed: int = 0) -> dict[str, float]:

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 import duckdb
 import pyarrow as pa
 
+from postlens.evaluation.image_groups import UnionFind
 from postlens.tasks.trends.config import TrendSettings
 from postlens.tasks.trends.sources import TermSource
 
@@ -111,15 +112,8 @@ def _same_bin_groups(
 ) -> list[list[StoryMember]]:
     """Alerts of one bin linked when their posts overlap or their term profiles are alike (union-find)."""
     members = sorted(members, key=lambda m: (m.source, m.term))
-    parent = list(range(len(members)))
+    forest = UnionFind(len(members))
     profiles = [_profile(posts_of[_key(m)], terms_of) for m in members]
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     for i in range(len(members)):
         for j in range(i + 1, len(members)):
             a, b = posts_of[_key(members[i])], posts_of[_key(members[j])]
@@ -127,10 +121,10 @@ def _same_bin_groups(
                 continue
             overlapping = len(a & b) >= settings.story_overlap * min(len(a), len(b))
             if overlapping or _cosine(profiles[i], profiles[j]) >= settings.story_similarity:
-                parent[max(root(i), root(j))] = min(root(i), root(j))
+                forest.union(i, j)
     groups: dict[int, list[StoryMember]] = defaultdict(list)
     for i, member in enumerate(members):
-        groups[root(i)].append(member)
+        groups[forest.find(i)].append(member)
     return [groups[k] for k in sorted(groups)]
 
 
