@@ -1,7 +1,7 @@
 """Sentiment / emotion on TweetEval: every text model variant's val macro-F1 and training time, one table.
 
     .venv/bin/python bench/sentiment.py [--dataset emotion|offensive] [--only frozen,ensemble,distill]
-                                       [--epochs 4] [--save-models DIR]
+                                       [--epochs 4] [--save-models DIR] [--e5] [--mpnet]
 
 Protocol: the benchmark's train rows are split as ``postlens train`` splits a column split
 (``split: {strategy: column, val_size: 0.15}``): 15% of train, stratified, is the validation fold on
