@@ -275,6 +275,8 @@ def ensemble_rows(
                 save_recipe_model(bench, config, model, save / f"tweeteval-{bench.dataset}")
             if name == "recipe":
                 np.save(CACHE / f"teacher-{digest}.npy", model.decision_function(bench.data.data))
+                # the fine-tuned member alone, for blends outside the ensemble (bench/emotion_mpnet_top.py)
+                np.save(CACHE / f"finetune-{digest}.npy", model.finetune_.predict_proba(bench.data.data))
         epochs_note = (
             f"{len(result['epoch_seconds'])} epochs, " + "/".join(f"{s:.0f}" for s in result["epoch_seconds"]) + " s"
         )
