@@ -59,7 +59,7 @@ def compare_efficientnet_runtimes(
 ) -> tuple[EfficientNetEncoder, dict[str, dict[str, float]]]:
     """EfficientNet-Lite0 torch (channels-last) vs ONNX Runtime on the same images in ONE run.
 
-    images/s of the bare forward (prepared batches of 32) and of ``encode(paths)`` end to end, in
+    images/s of the bare forward (prepared images in the batches ``encode`` runs) and of ``encode(paths)`` end to end, in
     interleaved rounds; ratios are medians of per-round ratios. Agreement: cosine of the 1280-d
     embeddings and top-1 ImageNet label agreement, ONNX vs torch. Returns the ONNX encoder and, per
     runtime, images/s end to end and of the bare forward.
@@ -84,7 +84,8 @@ def compare_efficientnet_runtimes(
     for _ in range(repeats):  # interleaved so that both see the same neighbours on the CPU
         for runtime, encoder in encoders.items():
             started = time.perf_counter()
-            parts = [encoder.forward(prepared[i : i + 32]) for i in range(0, len(prepared), 32)]
+            step = encoder.forward_batch  # the batches ``encode`` runs (2 on one thread), so the ratio compares like
+            parts = [encoder.forward(prepared[i : i + step]) for i in range(0, len(prepared), step)]
             bare_seconds[runtime].append(time.perf_counter() - started)
             outputs[runtime] = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
             started = time.perf_counter()

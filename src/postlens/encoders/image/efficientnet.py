@@ -143,6 +143,11 @@ class EfficientNetEncoder:
             probabilities = torch.softmax(net._fc(pooled), dim=1)  # eval: dropout is identity
         return pooled.numpy().astype(np.float32), probabilities.numpy()
 
+    @property
+    def forward_batch(self) -> int:
+        """Images per forward pass in ``encode``: ``batch_size``, or ``SINGLE_THREAD_BATCH`` on one thread."""
+        return self.batch_size if self.num_threads > 1 else min(self.batch_size, SINGLE_THREAD_BATCH)
+
     def encode(self, items: Sequence[str | Path]) -> list[Features]:
         results: list[Features | None] = [None] * len(items)
         decoded: list[tuple[int, DecodedImage]] = []
@@ -155,7 +160,7 @@ class EfficientNetEncoder:
                 results[position] = Features.failed(exc.code, str(exc))
                 continue
             decoded.append((position, image))
-        step = self.batch_size if self.num_threads > 1 else min(self.batch_size, SINGLE_THREAD_BATCH)
+        step = self.forward_batch
         for start in range(0, len(decoded), step):
             chunk = decoded[start : start + step]
             for position, features in self._encode_decoded(chunk):
