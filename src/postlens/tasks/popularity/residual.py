@@ -74,11 +74,10 @@ def within_period(times: np.ndarray, values: np.ndarray, seconds: float = 86400.
     known when a post is written, and a model that learns it does not carry over to the next event.
     """
     period = np.where(np.isnan(times), -np.inf, np.floor(np.nan_to_num(times) / seconds))
-    out = np.asarray(values, float).copy()
-    for key in np.unique(period):
-        rows = period == key
-        out[rows] -= out[rows].mean()
-    return out
+    out = np.asarray(values, float)
+    _, group = np.unique(period, return_inverse=True)  # one pass, whatever the number of days
+    means = np.bincount(group, weights=out) / np.bincount(group)
+    return out - means[group]
 
 
 def residual_weight(residual: np.ndarray, predicted: np.ndarray) -> float:

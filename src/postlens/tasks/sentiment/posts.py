@@ -150,10 +150,17 @@ def _languages(rows: Sequence[tuple[Any, ...]]) -> list[str | None]:
     """Each post's language: the platform's or importer's when stored, else detected from its text
     (None without text; ``und`` when the text is too short to tell)."""
     detector = LanguageDetector()
+    detected: dict[str, str] = {}  # reposts repeat their text: each distinct text is read once
     return [
-        language if language else (detector.detect(text).code if text and text.strip() else None)
+        language if language else (_detected(detector, detected, text) if text and text.strip() else None)
         for _, text, _, language in rows
     ]
+
+
+def _detected(detector: LanguageDetector, seen: dict[str, str], text: str) -> str:
+    if text not in seen:
+        seen[text] = detector.detect(text).code
+    return seen[text]
 
 
 def _post_rows(workspace: Workspace, post_ids: Sequence[str] | None) -> list[tuple[Any, ...]]:
