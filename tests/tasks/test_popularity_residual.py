@@ -132,3 +132,13 @@ def test_the_simplest_candidate_within_noise_of_the_best_is_kept():
     assert _simplest_within_noise(close) == (3.0, False)  # no embeddings, the stronger penalty
     clear = {(0.1, True): np.array([0.60, 0.40, 0.50]), (3.0, False): np.array([0.40, 0.21, 0.30])}
     assert _simplest_within_noise(clear) == (0.1, True)  # better on every fold: kept
+
+
+def test_absurd_author_counts_become_missing_not_infinite() -> None:
+    """A raw record's listed_count "1e999" casts to infinity; NaN (filled with the mean) keeps the fit finite."""
+    from postlens.tasks.popularity.frame import _author_matrix
+
+    row = {"listed": float("inf"), "statuses": float("nan"), "friends": -5.0, "favourites": 10.0}
+    matrix = _author_matrix([{**row, "account_since": None, "verified": None}], np.array([0.0]))
+    assert np.isnan(matrix[0, :3]).all() and matrix[0, 3] == pytest.approx(np.log1p(10.0))
+    assert not np.isinf(matrix).any()

@@ -291,7 +291,9 @@ def _twitter_time(text: str | None) -> datetime | None:
 
 
 def _log(value: float | None) -> float:
-    return math.log1p(value) if value is not None and value >= 0 else math.nan
+    """log1p of a count; NaN (missing, later the mean) for no value, a negative one or a non-finite one
+    (a raw record's "1e999" casts to infinity, which would turn every fitted weight into NaN)."""
+    return math.log1p(value) if value is not None and math.isfinite(value) and value >= 0 else math.nan
 
 
 def _author_matrix(extra: list[dict[str, Any]], times: np.ndarray) -> np.ndarray:
